@@ -1,0 +1,1 @@
+//! AccessLog (not yet built).

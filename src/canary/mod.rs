@@ -1,0 +1,1 @@
+//! CanarySplit (not yet built).

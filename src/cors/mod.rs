@@ -1,0 +1,1 @@
+//! CorsLayer (not yet built).

@@ -1,0 +1,1 @@
+//! OriginGuard (not yet built).

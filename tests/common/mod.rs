@@ -1,0 +1,77 @@
+//! Helpers shared by the integration tests.
+
+#![allow(dead_code)] // each test file uses a different subset
+
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::{BodyExt, Full};
+
+/// Reads a file of `../shared/data/`, failing with its full path when it is missing.
+pub fn shared_data(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data")
+        .join(name);
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// Collects a body into a `String` (lossy).
+pub async fn body_text<B>(body: B) -> String
+where
+    B: http_body::Body,
+    B::Error: std::fmt::Debug,
+{
+    let bytes = body.collect().await.expect("body error").to_bytes();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// A request with an empty `Full` body.
+pub fn request(method: &str, uri: &str) -> Request<Full<Bytes>> {
+    Request::builder()
+        .method(method)
+        .uri(uri)
+        .body(Full::default())
+        .expect("valid test request")
+}
+
+/// A service that answers `200` with `name` as its body, and counts its calls.
+#[derive(Clone, Debug)]
+pub struct Named {
+    name: &'static str,
+    calls: Arc<AtomicUsize>,
+}
+
+impl Named {
+    pub fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            calls: Arc::default(),
+        }
+    }
+
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+impl<B> tower::Service<Request<B>> for Named {
+    type Response = Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = std::future::Ready<Result<Self::Response, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _req: Request<B>) -> Self::Future {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        std::future::ready(Ok(Response::new(Full::new(Bytes::from_static(
+            self.name.as_bytes(),
+        )))))
+    }
+}
