@@ -1,1 +1,5 @@
-//! CorsLayer (not yet built).
+//! CorsLayer (being built): CORS exactly as the Fetch standard says.
+
+mod rejection;
+
+pub use rejection::{Rejection, RejectionKind};

@@ -1,1 +1,5 @@
-//! OriginGuard (not yet built).
+//! OriginGuard (being built): the server refuses cross-origin writes and WebSocket hijacking.
+
+mod rejection;
+
+pub use rejection::{Rejection, RejectionKind};

@@ -1,0 +1,126 @@
+//! [`MatchedRoute`]: which route served a request, for handlers and for outer layers.
+
+use std::fmt;
+use std::sync::Arc;
+
+use http::Method;
+
+/// The route that matched a request: its key (`"GET /pets/{id}"`), template (`"/pets/{id}"`)
+/// and optional name.
+///
+/// The [`Router`](crate::Router) puts it in the request extensions before it calls the target,
+/// and copies it to the response extensions so outer layers (an access log, metrics) see it.
+/// It is absent when the fallback served the request. Cloning is one reference-count bump.
+///
+/// ```
+/// use tower_gateway::router::MatchedRoute;
+///
+/// let route = MatchedRoute::new(Some(http::Method::GET), "/pets/{id}", Some("get-pet"));
+/// assert_eq!(route.key(), "GET /pets/{id}");
+/// assert_eq!(route.template(), "/pets/{id}");
+/// assert_eq!(route.name(), Some("get-pet"));
+/// assert_eq!(MatchedRoute::new(None, "/{proxy+}", None).key(), "ANY /{proxy+}");
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct MatchedRoute {
+    inner: Arc<RouteInfo>,
+}
+
+#[derive(PartialEq, Eq, Hash)]
+pub(crate) struct RouteInfo {
+    /// `"GET /pets/{id}"`: the method (or `ANY`), one space, the template as written.
+    key: Box<str>,
+    /// Where the template starts in `key`.
+    template_at: usize,
+    method: Option<Method>,
+    name: Option<Box<str>>,
+}
+
+impl MatchedRoute {
+    /// A matched route for `method` (`None` for `ANY`) and `template`, with an optional name.
+    ///
+    /// The router makes these itself; this constructor is for tests of layers that read them.
+    #[must_use]
+    pub fn new(method: Option<Method>, template: &str, name: Option<&str>) -> Self {
+        Self {
+            inner: Arc::new(RouteInfo::new(method, template, name.map(Into::into))),
+        }
+    }
+
+    pub(crate) fn from_info(inner: Arc<RouteInfo>) -> Self {
+        Self { inner }
+    }
+
+    /// The route key as AWS writes it: `"GET /pets/{id}"`, `"ANY /{proxy+}"`.
+    #[must_use]
+    pub fn key(&self) -> &str {
+        &self.inner.key
+    }
+
+    /// The path template as written in the route key: `"/pets/{id}"`.
+    #[must_use]
+    pub fn template(&self) -> &str {
+        &self.inner.key[self.inner.template_at..]
+    }
+
+    /// The route's method, or `None` for an `ANY` route.
+    #[must_use]
+    pub fn method(&self) -> Option<&Method> {
+        self.inner.method.as_ref()
+    }
+
+    /// The route's name, if it was given one.
+    #[must_use]
+    pub fn name(&self) -> Option<&str> {
+        self.inner.name.as_deref()
+    }
+}
+
+impl RouteInfo {
+    pub(crate) fn new(method: Option<Method>, template: &str, name: Option<Box<str>>) -> Self {
+        let method_text = method.as_ref().map_or("ANY", Method::as_str);
+        let mut key = String::with_capacity(method_text.len() + 1 + template.len());
+        key.push_str(method_text);
+        key.push(' ');
+        key.push_str(template);
+        Self {
+            template_at: method_text.len() + 1,
+            key: key.into_boxed_str(),
+            method,
+            name,
+        }
+    }
+
+    pub(crate) fn key(&self) -> &str {
+        &self.key
+    }
+
+    pub(crate) fn template(&self) -> &str {
+        &self.key[self.template_at..]
+    }
+
+    pub(crate) fn method(&self) -> Option<&Method> {
+        self.method.as_ref()
+    }
+
+    pub(crate) fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+}
+
+impl fmt::Debug for MatchedRoute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("MatchedRoute");
+        d.field("key", &self.key());
+        if let Some(name) = self.name() {
+            d.field("name", &name);
+        }
+        d.finish()
+    }
+}
+
+impl fmt::Display for MatchedRoute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}
