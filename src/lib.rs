@@ -42,3 +42,6 @@ pub mod canary;
 pub mod access_log;
 
 pub use error::ConfigError;
+#[cfg(feature = "router")]
+#[cfg_attr(docsrs, doc(cfg(feature = "router")))]
+pub use router::Router;
