@@ -265,17 +265,10 @@ where
                     }
                 }
             } else {
-                (vec![(text.clone(), template.clone())], text.clone(), None)
+                (vec![template.clone()], text.clone(), None)
             };
-            for (variant_text, variant) in &variants {
-                let lookup_text = if case_insensitive {
-                    variant_text.to_ascii_lowercase()
-                } else {
-                    variant_text.clone()
-                };
-                if let Err(InsertError::Taken(other)) =
-                    tree.insert(&lookup_text, variant, method.as_ref(), id)
-                {
+            for variant in &variants {
+                if let Err(InsertError::Taken(other)) = tree.insert(variant, method.as_ref(), id) {
                     let other_key = routes
                         .get(other as usize)
                         .map_or_else(String::new, |r| r.route.key().to_owned());
@@ -311,7 +304,7 @@ where
             // route ids stay the positions of their entries.
             let mut names = variants
                 .last()
-                .map(|(_, t)| t.param_names())
+                .map(Template::param_names)
                 .unwrap_or_default();
             if nest.is_some() {
                 // The nested path is not a param of the route.
@@ -376,7 +369,7 @@ where
 fn nest_variants(
     text: &str,
     template: &Template,
-) -> Result<(Vec<(String, Template)>, String, Option<usize>), Problem> {
+) -> Result<(Vec<Template>, String, Option<usize>), Problem> {
     let bad = |reason: String| Problem::new("router", ProblemKind::Invalid, text, reason);
     if template
         .segments
@@ -403,11 +396,7 @@ fn nest_variants(
     });
     let display = format!("{text}/{{proxy+}}");
     Ok((
-        vec![
-            (text.to_owned(), template.clone()),
-            (format!("{text}/"), slash),
-            (display.clone(), rest),
-        ],
+        vec![template.clone(), slash, rest],
         display,
         Some(prefix_params),
     ))

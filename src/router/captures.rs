@@ -3,12 +3,13 @@
 const INLINE: usize = 8;
 
 /// The byte ranges of a match's params in the matched path, in template order. The first
-/// eight live inline (no allocation); more spill to the heap.
+/// eight live inline (no allocation); more spill to the heap. Offsets are `u32`: the router
+/// refuses to match paths of 4 GiB or more.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Captures {
-    inline: [(usize, usize); INLINE],
-    len: usize,
-    spill: Vec<(usize, usize)>,
+    inline: [(u32, u32); INLINE],
+    len: u32,
+    spill: Vec<(u32, u32)>,
 }
 
 impl Captures {
@@ -18,40 +19,43 @@ impl Captures {
         self.spill.clear();
     }
 
+    /// Records a param at `start..end`; the caller has checked that the path is shorter than
+    /// `u32::MAX` bytes.
     #[inline]
     pub(crate) fn push(&mut self, start: usize, end: usize) {
-        if self.len < INLINE {
-            self.inline[self.len] = (start, end);
-        } else {
-            self.spill.push((start, end));
+        let range = (start as u32, end as u32);
+        match self.inline.get_mut(self.len as usize) {
+            Some(slot) => *slot = range,
+            None => self.spill.push(range),
         }
         self.len += 1;
     }
 
     #[inline]
     pub(crate) fn pop(&mut self) {
-        if self.len > INLINE {
+        if self.len as usize > INLINE {
             self.spill.pop();
         }
         self.len = self.len.saturating_sub(1);
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.len
+        self.len as usize
     }
 
     pub(crate) fn get(&self, i: usize) -> Option<(usize, usize)> {
-        if i >= self.len {
-            None
+        let (s, e) = if i >= self.len() {
+            return None;
         } else if i < INLINE {
-            Some(self.inline[i])
+            self.inline[i]
         } else {
-            self.spill.get(i - INLINE).copied()
-        }
+            *self.spill.get(i - INLINE)?
+        };
+        Some((s as usize, e as usize))
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
-        (0..self.len).filter_map(|i| self.get(i))
+        (0..self.len()).filter_map(|i| self.get(i))
     }
 }
 

@@ -4,14 +4,13 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
-use http::uri::PathAndQuery;
-
 use super::captures::Captures;
 
 /// The path params of the route that matched, in the request extensions.
 ///
-/// Values are kept as ranges of the request path: nothing is copied or decoded until asked.
-/// [`get`](Self::get) returns the raw (still percent-encoded) text; [`decoded`](Self::decoded)
+/// Values are copied from the path once, into an inline buffer when they are short (no
+/// allocation for typical params), and decoded only when asked. [`get`](Self::get) returns
+/// the raw (still percent-encoded) text; [`decoded`](Self::decoded)
 /// percent-decodes it, and invalid UTF-8 is an error for the handler to answer (typically
 /// `400`), not a routing miss.
 ///
@@ -38,31 +37,66 @@ use super::captures::Captures;
 #[derive(Clone)]
 pub struct Params {
     names: Arc<[Box<str>]>,
-    path: PathText,
+    text: Text,
+    /// Ranges of `text`, one per name.
     captures: Captures,
 }
 
+const INLINE_TEXT: usize = 96;
+
+/// The params' values, one after the other.
 #[derive(Clone)]
-pub(crate) enum PathText {
-    Uri(PathAndQuery),
-    Owned(Arc<str>),
+enum Text {
+    Inline { len: u8, bytes: [u8; INLINE_TEXT] },
+    Heap(Box<str>),
 }
 
-impl PathText {
+impl Text {
     fn as_str(&self) -> &str {
         match self {
-            Self::Uri(pq) => pq.path(),
-            Self::Owned(s) => s,
+            // The bytes are whole `str` slices copied back to back, so this never fails.
+            Self::Inline { len, bytes } => {
+                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
+            }
+            Self::Heap(s) => s,
         }
     }
 }
 
 impl Params {
-    pub(crate) fn new(names: Arc<[Box<str>]>, path: PathText, captures: Captures) -> Self {
+    /// Copies the values of `names` out of `path` at `captures`.
+    pub(crate) fn copy_from(names: Arc<[Box<str>]>, path: &str, captures: &Captures) -> Self {
+        let values = || {
+            captures
+                .iter()
+                .take(names.len())
+                .map(|(s, e)| path.get(s..e).unwrap_or_default())
+        };
+        let total: usize = values().map(str::len).sum();
+        let mut ranges = Captures::default();
+        let mut at = 0;
+        for v in values() {
+            ranges.push(at, at + v.len());
+            at += v.len();
+        }
+        let text = if total <= INLINE_TEXT {
+            let mut bytes = [0u8; INLINE_TEXT];
+            let mut at = 0;
+            for v in values() {
+                bytes[at..at + v.len()].copy_from_slice(v.as_bytes());
+                at += v.len();
+            }
+            Text::Inline {
+                len: total as u8,
+                bytes,
+            }
+        } else {
+            Text::Heap(values().collect::<String>().into_boxed_str())
+        };
         Self {
             names,
-            path,
-            captures,
+            text,
+            captures: ranges,
         }
     }
 
@@ -81,7 +115,7 @@ impl Params {
     /// The raw (percent-encoded) value of the param `name`.
     #[must_use]
     pub fn get(&self, name: &str) -> Option<&str> {
-        raw(&self.names, self.path.as_str(), &self.captures, name)
+        raw(&self.names, self.text.as_str(), &self.captures, name)
     }
 
     /// The percent-decoded value of the param `name`, or an error when the decoded bytes are
@@ -93,7 +127,7 @@ impl Params {
 
     /// `(name, raw value)` pairs in template order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
-        pairs(&self.names, self.path.as_str(), &self.captures)
+        pairs(&self.names, self.text.as_str(), &self.captures)
     }
 }
 

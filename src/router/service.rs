@@ -15,7 +15,7 @@ use tower_service::Service;
 use super::builder::RouterBuilder;
 use super::decision::{Decision, RouteMatch};
 use super::future::ResponseFuture;
-use super::params::{Params, PathText};
+use super::params::Params;
 use super::rejection::{Rejection, RejectionKind};
 use super::table::{NotFoundBody, Resolved, Table, Target};
 use crate::body::Body;
@@ -180,27 +180,22 @@ where
                 let Some(entry) = self.table.routes.get(id as usize) else {
                     return ResponseFuture::ready(self.not_found());
                 };
-                let path = match rewritten {
-                    Some(new_path) => {
-                        set_path(&mut request, &new_path);
-                        PathText::Owned(new_path.into())
-                    }
-                    None => match request.uri().path_and_query() {
-                        Some(pq) => PathText::Uri(pq.clone()),
-                        None => PathText::Owned(request.uri().path().into()),
-                    },
-                };
-                if let Some(prefix_params) = entry.nest {
-                    let nested = match captures.get(prefix_params) {
-                        Some((start, end)) => {
-                            let rest = path_str(&path).get(start..end).unwrap_or("");
-                            let mut p = String::with_capacity(rest.len() + 1);
-                            p.push('/');
-                            p.push_str(rest);
-                            p
-                        }
-                        None => String::from("/"),
-                    };
+                if let Some(new_path) = &rewritten {
+                    set_path(&mut request, new_path);
+                }
+                let path = rewritten.as_deref().unwrap_or(request.uri().path());
+                let params = Params::copy_from(Arc::clone(&entry.names), path, &captures);
+                let nested = entry.nest.map(|prefix_params| {
+                    let rest = captures
+                        .get(prefix_params)
+                        .and_then(|(start, end)| path.get(start..end))
+                        .unwrap_or("");
+                    let mut p = String::with_capacity(rest.len() + 1);
+                    p.push('/');
+                    p.push_str(rest);
+                    p
+                });
+                if let Some(nested) = nested {
                     let original = request.uri().clone();
                     set_path(&mut request, &nested);
                     request.extensions_mut().insert(OriginalUri(original));
@@ -208,7 +203,7 @@ where
                 let route = entry.route.clone();
                 let extensions = request.extensions_mut();
                 extensions.insert(route.clone());
-                extensions.insert(Params::new(Arc::clone(&entry.names), path, captures));
+                extensions.insert(params);
                 ResponseFuture::target(
                     Oneshot::new(entry.target.clone(), request),
                     Some(route),
@@ -257,13 +252,6 @@ where
             }
             None => ResponseFuture::ready(self.not_found()),
         }
-    }
-}
-
-fn path_str(path: &PathText) -> &str {
-    match path {
-        PathText::Uri(pq) => pq.path(),
-        PathText::Owned(s) => s,
     }
 }
 

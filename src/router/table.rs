@@ -127,6 +127,7 @@ impl<ReqB, ResB, E> Table<ReqB, ResB, E> {
         }
     }
 
+    #[inline]
     fn find(&self, method: &Method, path: &str, captures: &mut Captures) -> Lookup {
         if self.policy.case_insensitive && path.bytes().any(|b| b.is_ascii_uppercase()) {
             // Lower-casing ASCII keeps every byte offset, so the captures apply to `path`.

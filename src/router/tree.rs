@@ -6,9 +6,6 @@
 //! bounded by the table, never exponential, and independent of the path's length beyond the
 //! deepest template.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
 use http::Method;
 
 use super::captures::Captures;
@@ -22,6 +19,14 @@ pub(crate) type RouteId = u32;
 struct Node {
     /// Static children, sorted by segment text.
     statics: Vec<(Box<str>, u32)>,
+    /// The first byte of each static child's text (0 for an empty segment), in the same
+    /// order: scanned before any string is compared.
+    static_first: Vec<u8>,
+    /// Which first bytes occur in `static_first`.
+    static_bitmap: [u64; 4],
+    /// For nodes with many static children: where the children starting with byte `b` begin
+    /// (`index[b]..index[b + 1]`), so the candidates are found without a scan.
+    static_index: Option<Box<[u16; 257]>>,
     /// Prefix/suffix param children, in priority order.
     affixes: Vec<Affix>,
     /// The plain `{name}` child.
@@ -97,9 +102,6 @@ pub(crate) enum InsertError {
 pub(crate) struct Tree {
     nodes: Vec<Node>,
     leaves: Vec<Leaf>,
-    /// Templates made only of static segments, by their whole text: the most specific match
-    /// possible, found with one hash lookup.
-    statics: HashMap<Box<str>, u32, BuildHasherDefault<FxHasher>>,
 }
 
 impl Default for Tree {
@@ -107,16 +109,14 @@ impl Default for Tree {
         Self {
             nodes: vec![Node::default()],
             leaves: Vec::new(),
-            statics: HashMap::default(),
         }
     }
 }
 
 impl Tree {
-    /// Adds a route for `method` (`None` = any) under `template`, whose text is `text`.
+    /// Adds a route for `method` (`None` = any) under `template`.
     pub(crate) fn insert(
         &mut self,
-        text: &str,
         template: &Template,
         method: Option<&Method>,
         id: RouteId,
@@ -154,13 +154,6 @@ impl Tree {
             }
         }
         slot.bits.add(method);
-        let all_static = template
-            .segments
-            .iter()
-            .all(|s| matches!(s, Segment::Static(_)));
-        if all_static {
-            self.statics.insert(text.into(), leaf);
-        }
         Ok(())
     }
 
@@ -180,9 +173,12 @@ impl Tree {
             Ok(i) => statics[i].1,
             Err(i) => {
                 let child = self.new_node();
-                self.nodes[node as usize]
-                    .statics
-                    .insert(i, (text.into(), child));
+                let n = &mut self.nodes[node as usize];
+                n.statics.insert(i, (text.into(), child));
+                let first = text.as_bytes().first().copied().unwrap_or(0);
+                n.static_first.insert(i, first);
+                n.static_bitmap[usize::from(first >> 6)] |= 1u64 << (first & 63);
+                n.static_index = build_index(&n.static_first);
                 child
             }
         }
@@ -275,16 +271,11 @@ impl Tree {
     /// Finds the route for `method` and `path`, leaving its params in `captures`.
     pub(crate) fn find(&self, method: &Method, path: &str, captures: &mut Captures) -> Lookup {
         captures.clear();
-        if let Some(leaf) = self.statics.get(path) {
-            if let Some((id, head_via_get)) = self.leaves[*leaf as usize].pick(method) {
-                return Lookup::Route { id, head_via_get };
-            }
-        }
-        if !path.starts_with('/') {
+        if !path.starts_with('/') || path.len() >= u32::MAX as usize {
             return Lookup::NotFound;
         }
         let mut allowed = Allowed::default();
-        match self.walk(0, path, 1, method, captures, &mut allowed) {
+        match self.walk(0, path.as_bytes(), 1, method, captures, &mut allowed) {
             Some((id, head_via_get)) => Lookup::Route { id, head_via_get },
             None if allowed.any => Lookup::MethodNotAllowed(self.allowed_methods(&allowed)),
             None => Lookup::NotFound,
@@ -294,31 +285,32 @@ impl Tree {
     fn walk(
         &self,
         node: u32,
-        path: &str,
+        path: &[u8],
         pos: usize,
         method: &Method,
         captures: &mut Captures,
         allowed: &mut Allowed,
     ) -> Option<(RouteId, bool)> {
         let n = &self.nodes[node as usize];
-        let rest = &path[pos..];
+        let rest = path.get(pos..).unwrap_or_default();
         let end = rest
-            .bytes()
-            .position(|b| b == b'/')
+            .iter()
+            .position(|b| *b == b'/')
             .map_or(path.len(), |i| pos + i);
-        let segment = &path[pos..end];
+        let segment = &rest[..end - pos];
 
-        if let Some(child) = find_static(&n.statics, segment) {
+        if let Some(child) = find_static(n, segment) {
             if let Some(hit) = self.descend(child, path, end, method, captures, allowed) {
                 return Some(hit);
             }
         }
         for affix in &n.affixes {
-            if segment.len() > affix.prefix.len() + affix.suffix.len()
-                && segment.starts_with(&*affix.prefix)
-                && segment.ends_with(&*affix.suffix)
+            let (p, x) = (affix.prefix.as_bytes(), affix.suffix.as_bytes());
+            if segment.len() > p.len() + x.len()
+                && eq_bytes(&segment[..p.len()], p)
+                && eq_bytes(&segment[segment.len() - x.len()..], x)
             {
-                captures.push(pos + affix.prefix.len(), end - affix.suffix.len());
+                captures.push(pos + p.len(), end - x.len());
                 if let Some(hit) = self.descend(affix.node, path, end, method, captures, allowed) {
                     return Some(hit);
                 }
@@ -350,7 +342,7 @@ impl Tree {
     fn descend(
         &self,
         child: u32,
-        path: &str,
+        path: &[u8],
         end: usize,
         method: &Method,
         captures: &mut Captures,
@@ -364,7 +356,7 @@ impl Tree {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn check(&self, leaf: u32, method: &Method, allowed: &mut Allowed) -> Option<(RouteId, bool)> {
         let l = &self.leaves[leaf as usize];
         let hit = l.pick(method);
@@ -404,65 +396,74 @@ impl Allowed {
     }
 }
 
+/// Nodes with at least this many static children get a first-byte index.
+const INDEX_FROM: usize = 12;
+
+/// The static child whose text is `segment`. A bitmap of the children's first bytes rejects
+/// most param values at once; then either the first-byte index or a short scan finds the
+/// candidates before any text is compared.
 #[inline]
-fn find_static(statics: &[(Box<str>, u32)], segment: &str) -> Option<u32> {
-    if statics.len() <= 8 {
-        statics
-            .iter()
-            .find(|(s, _)| s.len() == segment.len() && **s == *segment)
-            .map(|(_, n)| *n)
-    } else {
-        statics
-            .binary_search_by(|(s, _)| (**s).cmp(segment))
-            .ok()
-            .map(|i| statics[i].1)
+fn find_static(n: &Node, segment: &[u8]) -> Option<u32> {
+    let want = segment.first().copied().unwrap_or(0);
+    if n.static_bitmap[usize::from(want >> 6)] & (1u64 << (want & 63)) == 0 {
+        return None;
     }
+    if let Some(index) = &n.static_index {
+        let w = usize::from(want);
+        let (from, to) = (usize::from(index[w]), usize::from(index[w + 1]));
+        for (text, node) in n.statics.get(from..to).unwrap_or_default() {
+            if eq_bytes(text.as_bytes(), segment) {
+                return Some(*node);
+            }
+        }
+        return None;
+    }
+    for (i, b) in n.static_first.iter().enumerate() {
+        if *b == want {
+            let (text, node) = &n.statics[i];
+            if eq_bytes(text.as_bytes(), segment) {
+                return Some(*node);
+            }
+        }
+    }
+    None
+}
+
+/// The first-byte index of a sorted list of first bytes, when it is long enough to pay off
+/// (and short enough for `u16` offsets).
+fn build_index(first: &[u8]) -> Option<Box<[u16; 257]>> {
+    if first.len() < INDEX_FROM || first.len() > usize::from(u16::MAX) {
+        return None;
+    }
+    let mut index = Box::new([0u16; 257]);
+    for b in 0..=256usize {
+        // `first` is sorted, so the children starting below `b` are a prefix of it.
+        let start = first.partition_point(|x| usize::from(*x) < b);
+        index[b] = u16::try_from(start).unwrap_or(u16::MAX);
+    }
+    Some(index)
+}
+
+/// Byte equality without a call into libc: segments are short, and `memcmp`'s call overhead
+/// dominated lookups in profiles.
+#[inline]
+fn eq_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut a8 = a.chunks_exact(8);
+    let mut b8 = b.chunks_exact(8);
+    for (x, y) in (&mut a8).zip(&mut b8) {
+        if x != y {
+            return false;
+        }
+    }
+    a8.remainder()
+        .iter()
+        .zip(b8.remainder())
+        .all(|(x, y)| x == y)
 }
 
 fn index(i: usize) -> u32 {
     u32::try_from(i).unwrap_or(u32::MAX)
-}
-
-/// A small, fast, non-cryptographic hasher for the static-path map (the keys are the
-/// configuration's own templates; request paths only probe it).
-#[derive(Default)]
-pub(crate) struct FxHasher {
-    hash: u64,
-}
-
-const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-impl FxHasher {
-    #[inline]
-    fn add(&mut self, word: u64) {
-        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(SEED);
-    }
-}
-
-impl Hasher for FxHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(word));
-        }
-        let tail = chunks.remainder();
-        if !tail.is_empty() {
-            let mut word = [0u8; 8];
-            word[..tail.len()].copy_from_slice(tail);
-            self.add(u64::from_le_bytes(word));
-        }
-    }
-
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.hash
-    }
 }
