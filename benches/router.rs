@@ -337,9 +337,7 @@ fn build_gitlab(c: &mut Criterion) {
     });
     let build = |keys: &[String]| {
         keys.iter()
-            .fold(Router::builder(), |b, k| {
-                b.route(k.as_str(), handler)
-            })
+            .fold(Router::builder(), |b, k| b.route(k.as_str(), handler))
             .build()
     };
     let error = build(&keys).expect_err("some GitLab routes are refused");

@@ -220,6 +220,24 @@ fn affix_longest_static_part_first() {
 }
 
 #[test]
+fn affix_ties_on_length_go_to_the_longer_prefix_in_both_orders() {
+    for keys in [
+        ["GET /t/ab{p}", "GET /t/{p}.y"],
+        ["GET /t/{p}.y", "GET /t/ab{p}"],
+    ] {
+        let r = router(&keys);
+        assert_eq!(
+            winner(&r, Method::GET, "/t/abz.y").as_deref(),
+            Some("GET /t/ab{p}")
+        );
+        assert_eq!(
+            winner(&r, Method::GET, "/t/z.y").as_deref(),
+            Some("GET /t/{p}.y")
+        );
+    }
+}
+
+#[test]
 fn method_specific_route_among_matching_paths() {
     let r = router(&[
         "GET /items/{id}",
