@@ -23,6 +23,9 @@ fn build(keys: &[String]) -> Result<R, tower_gateway::ConfigError> {
 
 // ---------- the naive model ----------
 
+/// How specific one template segment is: kind, static length, prefix length, prefix, suffix.
+type Rank = (u8, usize, usize, String, String);
+
 #[derive(Clone, Debug)]
 enum Seg {
     Static(String),
@@ -53,7 +56,7 @@ fn parse(template: &str) -> Vec<Seg> {
 }
 
 /// Whether `segs` match `path`; if so, the per-segment ranks used to order matches.
-fn matches(segs: &[Seg], path: &str) -> Option<Vec<(u8, usize, usize, String, String)>> {
+fn matches(segs: &[Seg], path: &str) -> Option<Vec<Rank>> {
     let parts: Vec<&str> = path.strip_prefix('/')?.split('/').collect();
     let mut ranks = Vec::new();
     for (i, seg) in segs.iter().enumerate() {
@@ -89,8 +92,8 @@ fn matches(segs: &[Seg], path: &str) -> Option<Vec<(u8, usize, usize, String, St
 
 /// Orders two rank vectors: higher is more specific.
 fn more_specific(
-    a: &[(u8, usize, usize, String, String)],
-    b: &[(u8, usize, usize, String, String)],
+    a: &[Rank],
+    b: &[Rank],
 ) -> Ordering {
     for (x, y) in a.iter().zip(b) {
         let o =
