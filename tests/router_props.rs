@@ -91,10 +91,7 @@ fn matches(segs: &[Seg], path: &str) -> Option<Vec<Rank>> {
 }
 
 /// Orders two rank vectors: higher is more specific.
-fn more_specific(
-    a: &[Rank],
-    b: &[Rank],
-) -> Ordering {
+fn more_specific(a: &[Rank], b: &[Rank]) -> Ordering {
     for (x, y) in a.iter().zip(b) {
         let o =
             x.0.cmp(&y.0)

@@ -15,26 +15,29 @@ use super::template::{Segment, Template};
 /// A route's position in the table.
 pub(crate) type RouteId = u32;
 
+/// One node per template prefix. `repr(C)` keeps the fields every lookup reads (the
+/// first-byte bitmap and the param, catch-all and leaf links) in the first cache line.
 #[derive(Debug, Default)]
+#[repr(C)]
 struct Node {
-    /// Static children, sorted by segment text.
-    statics: Vec<(Box<str>, u32)>,
-    /// The first byte of each static child's text (0 for an empty segment), in the same
-    /// order: scanned before any string is compared.
-    static_first: Vec<u8>,
     /// Which first bytes occur in `static_first`.
     static_bitmap: [u64; 4],
-    /// For nodes with many static children: where the children starting with byte `b` begin
-    /// (`index[b]..index[b + 1]`), so the candidates are found without a scan.
-    static_index: Option<Box<[u16; 257]>>,
-    /// Prefix/suffix param children, in priority order.
-    affixes: Vec<Affix>,
     /// The plain `{name}` child.
     param: Option<u32>,
     /// Routes whose template ends with a catch-all right below this node.
     catch_all: Option<u32>,
     /// Routes whose template ends at this node.
     leaf: Option<u32>,
+    /// Static children, sorted by segment text.
+    statics: Vec<(Box<str>, u32)>,
+    /// The first byte of each static child's text (0 for an empty segment), in the same
+    /// order: scanned before any string is compared.
+    static_first: Vec<u8>,
+    /// For nodes with many static children: where the children starting with byte `b` begin
+    /// (`index[b]..index[b + 1]`), so the candidates are found without a scan.
+    static_index: Option<Box<[u16; 257]>>,
+    /// Prefix/suffix param children, in priority order.
+    affixes: Vec<Affix>,
 }
 
 #[derive(Debug)]
@@ -293,10 +296,7 @@ impl Tree {
     ) -> Option<(RouteId, bool)> {
         let n = &self.nodes[node as usize];
         let rest = path.get(pos..).unwrap_or_default();
-        let end = rest
-            .iter()
-            .position(|b| *b == b'/')
-            .map_or(path.len(), |i| pos + i);
+        let end = find_slash(rest).map_or(path.len(), |i| pos + i);
         let segment = &rest[..end - pos];
 
         if let Some(child) = find_static(n, segment) {
@@ -444,6 +444,32 @@ fn build_index(first: &[u8]) -> Option<Box<[u16; 257]>> {
     Some(index)
 }
 
+/// The position of the first `/` in `bytes`, eight bytes at a time.
+#[inline]
+fn find_slash(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    const SLASHES: u64 = ONES * b'/' as u64;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut at = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word) ^ SLASHES;
+        // A zero byte in `x` is a slash in the chunk; this marks the first one exactly.
+        let found = x.wrapping_sub(ONES) & !x & HIGHS;
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|b| *b == b'/')
+        .map(|i| at + i)
+}
+
 /// Byte equality without a call into libc: segments are short, and `memcmp`'s call overhead
 /// dominated lookups in profiles.
 #[inline]
@@ -466,4 +492,38 @@ fn eq_bytes(a: &[u8], b: &[u8]) -> bool {
 
 fn index(i: usize) -> u32 {
     u32::try_from(i).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::find_slash;
+
+    #[test]
+    fn find_slash_matches_a_plain_scan() {
+        let cases: [&[u8]; 9] = [
+            b"",
+            b"/",
+            b"abc",
+            b"abcdefgh/",
+            b"abcdefghij/k",
+            b"ab/cd",
+            b"\xff\xfe/\x2f",
+            b"01234567",
+            b"\x2e\x2f\x30\xaf\xef\x2f\x2f\x2f\x2f",
+        ];
+        for bytes in cases {
+            assert_eq!(
+                find_slash(bytes),
+                bytes.iter().position(|b| *b == b'/'),
+                "{bytes:?}"
+            );
+        }
+        for len in 0..40 {
+            for slash in 0..len {
+                let mut v = vec![b'a'; len];
+                v[slash] = b'/';
+                assert_eq!(find_slash(&v), Some(slash));
+            }
+        }
+    }
 }
