@@ -1,4 +1,4 @@
-//! API-gateway building blocks as [tower] layers: one route table with most-specific
+//! API-gateway building blocks as [tower](https://docs.rs/tower) layers: one route table with most-specific
 //! matching and honest `404`/`405`, CORS by the Fetch standard, server-side origin
 //! enforcement, canary releases and access logs. No runtime and no server of its own.
 //!

@@ -277,30 +277,31 @@ impl Tree {
         if !path.starts_with('/') || path.len() >= u32::MAX as usize {
             return Lookup::NotFound;
         }
-        let mut allowed = Allowed::default();
-        match self.walk(0, path.as_bytes(), 1, method, captures, &mut allowed) {
+        let mut search = Search {
+            path: path.as_bytes(),
+            method,
+            captures,
+            allowed: Allowed::default(),
+        };
+        match self.walk(0, 1, &mut search) {
             Some((id, head_via_get)) => Lookup::Route { id, head_via_get },
-            None if allowed.any => Lookup::MethodNotAllowed(self.allowed_methods(&allowed)),
+            None if search.allowed.any => {
+                Lookup::MethodNotAllowed(self.allowed_methods(&search.allowed))
+            }
             None => Lookup::NotFound,
         }
     }
 
-    fn walk(
-        &self,
-        node: u32,
-        path: &[u8],
-        pos: usize,
-        method: &Method,
-        captures: &mut Captures,
-        allowed: &mut Allowed,
-    ) -> Option<(RouteId, bool)> {
+    /// Searches below `node` for the rest of the path from `pos` (the start of a segment).
+    fn walk(&self, node: u32, pos: usize, search: &mut Search<'_>) -> Option<(RouteId, bool)> {
         let n = &self.nodes[node as usize];
+        let path = search.path;
         let rest = path.get(pos..).unwrap_or_default();
         let end = find_slash(rest).map_or(path.len(), |i| pos + i);
         let segment = &rest[..end - pos];
 
         if let Some(child) = find_static(n, segment) {
-            if let Some(hit) = self.descend(child, path, end, method, captures, allowed) {
+            if let Some(hit) = self.descend(child, end, search) {
                 return Some(hit);
             }
         }
@@ -310,58 +311,52 @@ impl Tree {
                 && eq_bytes(&segment[..p.len()], p)
                 && eq_bytes(&segment[segment.len() - x.len()..], x)
             {
-                captures.push(pos + p.len(), end - x.len());
-                if let Some(hit) = self.descend(affix.node, path, end, method, captures, allowed) {
+                search.captures.push(pos + p.len(), end - x.len());
+                if let Some(hit) = self.descend(affix.node, end, search) {
                     return Some(hit);
                 }
-                captures.pop();
+                search.captures.pop();
             }
         }
         if let Some(child) = n.param {
             if !segment.is_empty() {
-                captures.push(pos, end);
-                if let Some(hit) = self.descend(child, path, end, method, captures, allowed) {
+                search.captures.push(pos, end);
+                if let Some(hit) = self.descend(child, end, search) {
                     return Some(hit);
                 }
-                captures.pop();
+                search.captures.pop();
             }
         }
         if let Some(leaf) = n.catch_all {
             if pos < path.len() {
-                captures.push(pos, path.len());
-                if let Some(hit) = self.check(leaf, method, allowed) {
+                search.captures.push(pos, path.len());
+                if let Some(hit) = self.check(leaf, search) {
                     return Some(hit);
                 }
-                captures.pop();
+                search.captures.pop();
             }
         }
         None
     }
 
+    /// Goes on below `child`, whose segment ended at `end`.
     #[inline]
-    fn descend(
-        &self,
-        child: u32,
-        path: &[u8],
-        end: usize,
-        method: &Method,
-        captures: &mut Captures,
-        allowed: &mut Allowed,
-    ) -> Option<(RouteId, bool)> {
-        if end == path.len() {
+    fn descend(&self, child: u32, end: usize, search: &mut Search<'_>) -> Option<(RouteId, bool)> {
+        if end == search.path.len() {
             let leaf = self.nodes[child as usize].leaf?;
-            self.check(leaf, method, allowed)
+            self.check(leaf, search)
         } else {
-            self.walk(child, path, end + 1, method, captures, allowed)
+            self.walk(child, end + 1, search)
         }
     }
 
+    /// The route of `leaf` for the method, or (recording its methods for a `405`) none.
     #[inline(always)]
-    fn check(&self, leaf: u32, method: &Method, allowed: &mut Allowed) -> Option<(RouteId, bool)> {
+    fn check(&self, leaf: u32, search: &mut Search<'_>) -> Option<(RouteId, bool)> {
         let l = &self.leaves[leaf as usize];
-        let hit = l.pick(method);
+        let hit = l.pick(search.method);
         if hit.is_none() {
-            allowed.add(leaf, &l.bits);
+            search.allowed.add(leaf, &l.bits);
         }
         hit
     }
@@ -375,6 +370,14 @@ impl Tree {
         }
         out
     }
+}
+
+/// One lookup's inputs and what it has found so far.
+struct Search<'a> {
+    path: &'a [u8],
+    method: &'a Method,
+    captures: &'a mut Captures,
+    allowed: Allowed,
 }
 
 /// The methods of the leaves that matched the path but not the method.
