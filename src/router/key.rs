@@ -5,6 +5,7 @@ use std::str::FromStr;
 
 use http::Method;
 
+use super::methods::STANDARD;
 use crate::error::{ConfigError, Problem, ProblemKind};
 
 /// A route key: a method, or `ANY` for every method, and a path template.
@@ -110,18 +111,7 @@ impl RouteKey {
 }
 
 fn is_standard(m: Method) -> bool {
-    [
-        Method::GET,
-        Method::HEAD,
-        Method::POST,
-        Method::PUT,
-        Method::PATCH,
-        Method::DELETE,
-        Method::OPTIONS,
-        Method::TRACE,
-        Method::CONNECT,
-    ]
-    .contains(&m)
+    STANDARD.contains(&m)
 }
 
 impl FromStr for RouteKey {

@@ -5,7 +5,7 @@ use std::fmt;
 use http::{HeaderValue, Method};
 
 /// The standard methods in the order `Allow` lists them.
-const STANDARD: [Method; 9] = [
+pub(crate) const STANDARD: [Method; 9] = [
     Method::GET,
     Method::HEAD,
     Method::POST,
