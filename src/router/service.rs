@@ -13,6 +13,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::builder::RouterBuilder;
+use super::captures::Captures;
 use super::decision::{Decision, RouteMatch};
 use super::future::ResponseFuture;
 use super::params::Params;
@@ -106,12 +107,12 @@ impl<ReqB, ResB, E> Router<ReqB, ResB, E> {
     /// ```
     #[must_use]
     pub fn at<'r, 'p>(&'r self, method: &Method, path: &'p str) -> Decision<'r, 'p> {
-        match self.table.resolve(method, path) {
+        let mut captures = Captures::default();
+        match self.table.resolve(method, path, &mut captures) {
             Resolved::Route {
                 id,
                 head_via_get,
                 rewritten,
-                captures,
             } => match self.table.routes.get(id as usize) {
                 Some(entry) => Decision::Route(RouteMatch {
                     route: &entry.route,
@@ -169,13 +170,15 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqB>) -> Self::Future {
-        let resolved = self.table.resolve(request.method(), request.uri().path());
+        let mut captures = Captures::default();
+        let resolved = self
+            .table
+            .resolve(request.method(), request.uri().path(), &mut captures);
         match resolved {
             Resolved::Route {
                 id,
                 head_via_get,
                 rewritten,
-                captures,
             } => {
                 let Some(entry) = self.table.routes.get(id as usize) else {
                     return ResponseFuture::ready(self.not_found());

@@ -75,7 +75,6 @@ pub(crate) enum Resolved {
         /// The path the route matched, when it differs from the request's (merged slashes,
         /// trailing slash added or removed).
         rewritten: Option<String>,
-        captures: Captures,
     },
     Redirect(String),
     MethodNotAllowed(AllowedMethods),
@@ -83,24 +82,23 @@ pub(crate) enum Resolved {
 }
 
 impl<ReqB, ResB, E> Table<ReqB, ResB, E> {
-    pub(crate) fn resolve(&self, method: &Method, path: &str) -> Resolved {
+    /// Resolves `method` and `path`, leaving the route's params in `captures`.
+    pub(crate) fn resolve(&self, method: &Method, path: &str, captures: &mut Captures) -> Resolved {
         let policy = &self.policy;
         let merged = (policy.merge_slashes && path.contains("//")).then(|| merge_slashes(path));
         let matched = merged.as_deref().unwrap_or(path);
-        let mut captures = Captures::default();
-        let found = self.find(method, matched, &mut captures);
+        let found = self.find(method, matched, captures);
         if let Lookup::Route { id, head_via_get } = found {
             return Resolved::Route {
                 id,
                 head_via_get,
                 rewritten: merged,
-                captures,
             };
         }
         let mut found = found;
         if policy.trailing_slash != TrailingSlash::Strict {
             if let Some(alternate) = toggle_trailing_slash(matched) {
-                match self.find(method, &alternate, &mut captures) {
+                match self.find(method, &alternate, captures) {
                     Lookup::Route { id, head_via_get } => {
                         return match policy.trailing_slash {
                             TrailingSlash::Redirect => Resolved::Redirect(alternate),
@@ -108,7 +106,6 @@ impl<ReqB, ResB, E> Table<ReqB, ResB, E> {
                                 id,
                                 head_via_get,
                                 rewritten: Some(alternate),
-                                captures,
                             },
                         };
                     }
