@@ -5,7 +5,8 @@
 //! runs, with no tokens, from the `Sec-Fetch-Site` and `Origin` headers browsers send.
 //!
 //! ```
-//! use http::{Request, StatusCode};
+//! use bytes::Bytes;
+//! use http::{Request, Response, StatusCode};
 //! use http_body_util::Full;
 //! use tower::{service_fn, Layer, ServiceExt};
 //! use tower_gateway::origin::{OriginGuardLayer, Rejection, RejectionKind};
@@ -16,13 +17,13 @@
 //!     .trust_origin("https://app.example.com")
 //!     .bypass_path("/webhooks/")
 //!     .build()?;
-//! let app = guard.layer(service_fn(|_req: Request<Full<bytes::Bytes>>| async {
-//!     Ok::<_, std::convert::Infallible>(http::Response::new(Full::from("done")))
+//! let app = guard.layer(service_fn(|_: Request<Full<Bytes>>| async {
+//!     Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::from("done"))))
 //! }));
 //!
 //! let post = |site: &str| {
 //!     Request::post("/transfer").header("host", "bank.example.com")
-//!         .header("sec-fetch-site", site).body(Full::default())
+//!         .header("sec-fetch-site", site).body(Full::<Bytes>::default())
 //! };
 //! let ok = app.clone().oneshot(post("same-origin")?).await?;
 //! assert_eq!(ok.status(), StatusCode::OK);
