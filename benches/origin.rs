@@ -2,7 +2,8 @@
 //!
 //! Each case builds its requests outside the timed region, then times `poll_ready` + `call` +
 //! polling the response future once (every future here is ready at once, so no runtime is
-//! involved). Before timing, both sides must give the same status for every case. After the
+//! involved). The inner service keeps the request in its response, so dropping requests and
+//! responses happens after the clock stops (a refusal drops its request inside, on both sides). Before timing, both sides must give the same status for every case. After the
 //! timings, allocations per request are printed for both sides (a counting global allocator).
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -13,9 +14,10 @@ use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use criterion::{criterion_group, criterion_main, Criterion};
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use tower::{service_fn, Layer, Service};
@@ -58,17 +60,55 @@ impl Wake for Noop {
     fn wake(self: Arc<Self>) {}
 }
 
-/// Readies `service`, calls it and polls the answer once; returns the status.
-fn call<S, B>(service: &mut S, request: Request<Full<Bytes>>, cx: &mut Context<'_>) -> StatusCode
+/// The inner service's body: keeps the request, so dropping it is not timed.
+#[derive(Default)]
+struct Keep(#[allow(dead_code)] Option<Request<Full<Bytes>>>); // held only to be dropped late
+
+impl http_body::Body for Keep {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
+        Poll::Ready(None)
+    }
+}
+
+/// Readies `service`, calls it and polls the answer once.
+fn call<S, B>(service: &mut S, request: Request<Full<Bytes>>, cx: &mut Context<'_>) -> Response<B>
 where
     S: Service<Request<Full<Bytes>>, Response = Response<B>, Error = Infallible>,
 {
     assert!(matches!(service.poll_ready(cx), Poll::Ready(Ok(()))));
     let future = pin!(service.call(request));
     match future.poll(cx) {
-        Poll::Ready(Ok(response)) => black_box(response).status(),
+        Poll::Ready(Ok(response)) => response,
         _ => unreachable!("every future here is ready at once"),
     }
+}
+
+/// Times `n` calls on prepared requests; requests and responses are dropped after the clock.
+fn timed<S, B>(
+    service: &mut S,
+    make: fn() -> Request<Full<Bytes>>,
+    n: u64,
+    cx: &mut Context<'_>,
+) -> Duration
+where
+    S: Service<Request<Full<Bytes>>, Response = Response<B>, Error = Infallible>,
+{
+    let requests: Vec<_> = (0..n).map(|_| make()).collect();
+    let mut responses = Vec::with_capacity(requests.len());
+    let start = Instant::now();
+    for request in requests {
+        responses.push(call(service, black_box(request), cx));
+    }
+    let elapsed = start.elapsed();
+    black_box(&responses);
+    drop(responses);
+    elapsed
 }
 
 type Case = (&'static str, fn() -> Request<Full<Bytes>>, StatusCode);
@@ -157,8 +197,8 @@ fn trusted() -> Vec<String> {
 }
 
 fn bench(c: &mut Criterion) {
-    let inner = service_fn(|_: Request<Full<Bytes>>| async {
-        Ok::<_, Infallible>(Response::new(Full::<Bytes>::default()))
+    let inner = service_fn(|request: Request<Full<Bytes>>| {
+        std::future::ready(Ok::<_, Infallible>(Response::new(Keep(Some(request)))))
     });
     let ours = OriginGuardLayer::builder()
         .trust_origins(trusted())
@@ -178,9 +218,13 @@ fn bench(c: &mut Criterion) {
     let mut cx = Context::from_waker(&waker);
 
     for (name, make, status) in CASES {
-        assert_eq!(call(&mut ours, make(), &mut cx), status, "ours: {name}");
         assert_eq!(
-            call(&mut theirs, make(), &mut cx),
+            call(&mut ours, make(), &mut cx).status(),
+            status,
+            "ours: {name}"
+        );
+        assert_eq!(
+            call(&mut theirs, make(), &mut cx).status(),
             status,
             "tower-http: {name}"
         );
@@ -189,21 +233,13 @@ fn bench(c: &mut Criterion) {
     for (name, make, _) in CASES {
         let mut group = c.benchmark_group(name);
         group.bench_function("tower-gateway", |b| {
-            b.iter_batched(make, |r| call(&mut ours, r, &mut cx), BatchSize::SmallInput)
+            b.iter_custom(|n| timed(&mut ours, make, n, &mut cx))
         });
         group.bench_function("tower-http csrf", |b| {
-            b.iter_batched(
-                make,
-                |r| call(&mut theirs, r, &mut cx),
-                BatchSize::SmallInput,
-            )
+            b.iter_custom(|n| timed(&mut theirs, make, n, &mut cx))
         });
         group.bench_function("no layer", |b| {
-            b.iter_batched(
-                make,
-                |r| call(&mut baseline, r, &mut cx),
-                BatchSize::SmallInput,
-            )
+            b.iter_custom(|n| timed(&mut baseline, make, n, &mut cx))
         });
         group.finish();
     }
@@ -219,15 +255,9 @@ fn bench(c: &mut Criterion) {
             }
             (ALLOCATIONS.load(Ordering::Relaxed) - before) as f64 / N as f64
         };
-        let a = count(&mut |r| {
-            call(&mut ours, r, &mut cx);
-        });
-        let b = count(&mut |r| {
-            call(&mut theirs, r, &mut cx);
-        });
-        let base = count(&mut |r| {
-            call(&mut baseline, r, &mut cx);
-        });
+        let a = count(&mut |r| drop(call(&mut ours, r, &mut cx)));
+        let b = count(&mut |r| drop(call(&mut theirs, r, &mut cx)));
+        let base = count(&mut |r| drop(call(&mut baseline, r, &mut cx)));
         println!("  {name:48} tower-gateway {a:.2}  tower-http {b:.2}  no layer {base:.2}");
     }
 }
