@@ -108,24 +108,47 @@ pub(super) fn parse_origin(raw: &[u8]) -> Result<OriginRef<'_>, OriginError> {
     if raw == b"null" {
         return Err(OriginError::Null);
     }
-    if raw.iter().any(|b| !b.is_ascii()) {
-        return Err(OriginError::NonAscii);
+    // One pass over the bytes (this runs on every checked request): visible ASCII only.
+    let mut malformed = false;
+    for &b in raw {
+        if !b.is_ascii() {
+            return Err(OriginError::NonAscii);
+        }
+        malformed |= !b.is_ascii_graphic();
     }
-    if raw.iter().any(|b| !b.is_ascii_graphic()) {
+    if malformed {
         return Err(OriginError::Malformed);
     }
     let text = std::str::from_utf8(raw).map_err(|_| OriginError::NonAscii)?;
-    let (scheme, rest) = text.split_once("://").ok_or(OriginError::NoScheme)?;
-    if !is_scheme(scheme) {
-        return Err(if scheme.contains(['/', '?', '#', '@', ':']) {
-            OriginError::NoScheme
-        } else {
-            OriginError::BadScheme
-        });
+    // The scheme ends at the first ':', which must start "://".
+    let colon = raw
+        .iter()
+        .position(|&b| b == b':')
+        .ok_or(OriginError::NoScheme)?;
+    let (Some(scheme), Some(rest)) = (text.get(..colon), text.get(colon + 3..)) else {
+        return Err(OriginError::NoScheme);
+    };
+    if raw.get(colon..colon + 3) != Some(b"://".as_slice()) {
+        return Err(OriginError::NoScheme);
     }
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    if !is_scheme(scheme) {
+        return Err(
+            if scheme
+                .bytes()
+                .any(|b| matches!(b, b'/' | b'?' | b'#' | b'@'))
+            {
+                OriginError::NoScheme
+            } else {
+                OriginError::BadScheme
+            },
+        );
+    }
+    let end = rest
+        .bytes()
+        .position(|b| matches!(b, b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len());
     let authority = rest.get(..end).unwrap_or(rest);
-    if authority.contains('@') {
+    if authority.bytes().any(|b| b == b'@') {
         return Err(OriginError::Userinfo);
     }
     match rest.as_bytes().get(end) {

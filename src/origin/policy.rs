@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use http::header::{HeaderName, HOST, ORIGIN, UPGRADE};
@@ -21,6 +22,30 @@ pub(super) struct TrustPredicate(pub(super) Arc<dyn Fn(&str) -> bool + Send + Sy
 impl fmt::Debug for TrustPredicate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("TrustPredicate(<closure>)")
+    }
+}
+
+/// FNV-1a. The trusted set is fixed when the guard is built, so a request cannot lengthen its
+/// probe sequences (no hash flooding): an unkeyed hash is safe here, and on short keys it costs a
+/// fraction of SipHash.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
     }
 }
 
@@ -51,7 +76,7 @@ impl PublicOrigin {
 /// Every setting of the guard, validated.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Policy {
-    pub(super) trusted: HashSet<Box<str>>,
+    pub(super) trusted: HashSet<Box<str>, BuildHasherDefault<Fnv>>,
     pub(super) predicates: Vec<TrustPredicate>,
     pub(super) public: Vec<PublicOrigin>,
     pub(super) bypass: BypassPaths,
