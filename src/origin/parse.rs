@@ -58,12 +58,13 @@ impl OriginError {
 
 /// The default port of a scheme whose origins have one.
 pub(super) fn default_port(scheme: &str) -> Option<u16> {
-    if scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("wss") {
-        Some(443)
-    } else if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("ws") {
-        Some(80)
-    } else {
-        None
+    let is = |name: &str| scheme.eq_ignore_ascii_case(name);
+    match scheme.len() {
+        5 if is("https") => Some(443),
+        4 if is("http") => Some(80),
+        3 if is("wss") => Some(443),
+        2 if is("ws") => Some(80),
+        _ => None,
     }
 }
 
@@ -99,9 +100,91 @@ impl<'a> OriginRef<'a> {
     }
 }
 
+/// Byte classes for the fast paths.
+const SCHEME: u8 = 1;
+const HOST: u8 = 2;
+const DIGIT: u8 = 4;
+
+static CLASS: [u8; 256] = classes();
+
+const fn classes() -> [u8; 256] {
+    let mut table = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        let mut class = 0;
+        if b.is_ascii_alphanumeric() || b == b'+' || b == b'-' || b == b'.' {
+            class |= SCHEME;
+        }
+        if b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_' || b == b'~' {
+            class |= HOST;
+        }
+        if b.is_ascii_digit() {
+            class |= DIGIT;
+        }
+        table[i] = class;
+        i += 1;
+    }
+    table
+}
+
+fn class(b: u8) -> u8 {
+    // A u8 always indexes a 256-entry table.
+    CLASS[usize::from(b)]
+}
+
+/// The common `reg-name[:port]` shape in one pass: the host's length and the port, or `None`
+/// for anything else (IPv6 literals, errors), which the general parser then handles.
+fn fast_authority(bytes: &[u8]) -> Option<(usize, Option<u16>)> {
+    let host_len = bytes
+        .iter()
+        .position(|&b| class(b) & HOST == 0)
+        .unwrap_or(bytes.len());
+    if host_len == 0 {
+        return None;
+    }
+    let Some(after) = bytes.get(host_len..).filter(|rest| !rest.is_empty()) else {
+        return Some((host_len, None));
+    };
+    let digits = after.strip_prefix(b":")?;
+    if digits.is_empty() || digits.len() > 5 {
+        return None;
+    }
+    let mut port: u32 = 0;
+    for &b in digits {
+        if class(b) & DIGIT == 0 {
+            return None;
+        }
+        port = port * 10 + u32::from(b - b'0');
+    }
+    Some((host_len, Some(u16::try_from(port).ok()?)))
+}
+
 /// Parses a serialized origin as browsers send it in the `Origin` header: any syntactically
 /// valid scheme, a host, an optional port, and nothing else.
 pub(super) fn parse_origin(raw: &[u8]) -> Result<OriginRef<'_>, OriginError> {
+    fast_origin(raw).map_or_else(|| slow_origin(raw), Ok)
+}
+
+/// The common shape, `scheme://reg-name[:port]`, in one pass.
+pub(super) fn fast_origin(raw: &[u8]) -> Option<OriginRef<'_>> {
+    let scheme_len = raw.iter().position(|&b| class(b) & SCHEME == 0)?;
+    if !raw.first()?.is_ascii_alphabetic() {
+        return None;
+    }
+    let authority = raw.get(scheme_len..)?.strip_prefix(b"://")?;
+    let (host_len, port) = fast_authority(authority)?;
+    // Every byte accepted above is ASCII.
+    let text = std::str::from_utf8(raw).ok()?;
+    let host_start = scheme_len + 3;
+    Some(OriginRef {
+        scheme: text.get(..scheme_len)?,
+        host: text.get(host_start..host_start + host_len)?,
+        port,
+    })
+}
+
+pub(super) fn slow_origin(raw: &[u8]) -> Result<OriginRef<'_>, OriginError> {
     if raw.is_empty() {
         return Err(OriginError::Empty);
     }
@@ -184,6 +267,15 @@ pub(super) fn parse_config_origin(raw: &str) -> Result<OriginRef<'_>, OriginErro
 
 /// Parses `host[:port]` (a `Host` header or a URI authority without userinfo).
 pub(super) fn parse_authority(text: &str) -> Result<AuthorityRef<'_>, OriginError> {
+    if let Some((host_len, port)) = fast_authority(text.as_bytes()) {
+        if let Some(host) = text.get(..host_len) {
+            return Ok(AuthorityRef { host, port });
+        }
+    }
+    slow_authority(text)
+}
+
+pub(super) fn slow_authority(text: &str) -> Result<AuthorityRef<'_>, OriginError> {
     let (host, port) = if text.starts_with('[') {
         let close = text.find(']').ok_or(OriginError::BadHost)?;
         let host = text.get(..=close).ok_or(OriginError::BadHost)?;

@@ -6,7 +6,10 @@ use http_body_util::Full;
 use tower::{Layer, ServiceExt};
 
 use super::bypass::{self, BypassError};
-use super::parse::{parse_authority, parse_config_origin, parse_origin, OriginError, OriginRef};
+use super::parse::{
+    fast_origin, parse_authority, parse_config_origin, parse_origin, slow_authority, slow_origin,
+    OriginError, OriginRef,
+};
 use super::*;
 use crate::test_helpers::{assert_send_sync, body_text, Echo};
 
@@ -239,5 +242,46 @@ fn every_kind_has_a_one_line_reason() {
     for kind in kinds {
         let reason = Rejection::new(kind).reason();
         assert!(!reason.contains('\n') && seen.insert(reason), "{kind:?}");
+    }
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn origin_like() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-zA-Z0-9+.:/\\[\\]@?#_~%-]{0,30}",
+            (
+                "(https?|HTTP|ws|x-y\\+z|1a)",
+                "(://|:/|:)",
+                "[a-zA-Z0-9._~-]{0,12}",
+                "(:[0-9]{0,7})?",
+                "([/?#@].*)?",
+            )
+                .prop_map(|(a, b, c, d, e)| format!("{a}{b}{c}{d}{e}")),
+        ]
+    }
+
+    proptest! {
+        /// The one-pass fast paths agree with the general parsers wherever they answer.
+        #[test]
+        fn fast_paths_agree_with_general_parsers(text in origin_like()) {
+            if let Some(fast) = fast_origin(text.as_bytes()) {
+                prop_assert_eq!(Ok(fast), slow_origin(text.as_bytes()));
+            }
+            prop_assert_eq!(parse_authority(&text).ok(), slow_authority(&text).ok());
+        }
+
+        /// Normalising twice changes nothing, and a normal form parses to the same origin.
+        #[test]
+        fn normalisation_is_idempotent(text in origin_like()) {
+            if let Ok(origin) = parse_origin(text.as_bytes()) {
+                let once = origin.normalized(&text).into_owned();
+                let again = parse_origin(once.as_bytes()).unwrap();
+                prop_assert_eq!(again.normalized(&once), once.as_str());
+                prop_assert_eq!(again.effective_port(), origin.effective_port());
+            }
+        }
     }
 }
