@@ -6,7 +6,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
 use http::request::Parts;
-use http::{HeaderValue, Response, StatusCode};
+use http::{HeaderMap, HeaderValue, Response, StatusCode};
 
 use super::Rejection;
 use crate::body::Body;
@@ -26,28 +26,28 @@ impl fmt::Debug for RejectionResponse {
     }
 }
 
-/// The answer to a refused request, with the rejection in its extensions.
-pub(super) fn refusal<B>(
+/// A user's answer to a refused request, with the rejection in its extensions.
+pub(super) fn custom_refusal<B>(
     rejection: Rejection,
-    builder: Option<&RejectionResponse>,
+    builder: &RejectionResponse,
     parts: &Parts,
 ) -> Response<Body<B>> {
-    let mut response = match builder {
-        Some(builder) => (builder.0)(&rejection, parts).map(Body::full),
-        None => default_refusal(rejection),
-    };
+    let mut response = (builder.0)(&rejection, parts).map(Body::full);
     response.extensions_mut().insert(rejection);
     response
 }
 
-/// `403`, `text/plain; charset=utf-8`, `nosniff`, the reason as the body.
-fn default_refusal<B>(rejection: Rejection) -> Response<Body<B>> {
+/// `403`, `text/plain; charset=utf-8`, `nosniff`, the reason as the body, and the rejection in
+/// the extensions.
+pub(super) fn default_refusal<B>(rejection: Rejection) -> Response<Body<B>> {
+    let mut headers = HeaderMap::with_capacity(2);
+    headers.insert(CONTENT_TYPE, TEXT_PLAIN.clone());
+    headers.insert(X_CONTENT_TYPE_OPTIONS, NOSNIFF.clone());
     let mut response = Response::new(Body::full(Bytes::from_static(
         rejection.reason().as_bytes(),
     )));
     *response.status_mut() = StatusCode::FORBIDDEN;
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, TEXT_PLAIN.clone());
-    headers.insert(X_CONTENT_TYPE_OPTIONS, NOSNIFF.clone());
+    *response.headers_mut() = headers;
+    response.extensions_mut().insert(rejection);
     response
 }

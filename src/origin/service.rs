@@ -8,7 +8,7 @@ use tower_service::Service;
 
 use super::future::ResponseFuture;
 use super::policy::Policy;
-use super::response::refusal;
+use super::response::{custom_refusal, default_refusal};
 use super::{Allowed, Rejection};
 use crate::body::Body;
 
@@ -75,10 +75,13 @@ where
                 request.extensions_mut().insert(rejection);
                 ResponseFuture::forward(self.inner.call(request), Some(rejection))
             }
-            Err(rejection) => {
-                let (parts, _body) = request.into_parts();
-                ResponseFuture::refused(refusal(rejection, self.policy.response.as_ref(), &parts))
-            }
+            Err(rejection) => match &self.policy.response {
+                None => ResponseFuture::refused(default_refusal(rejection)),
+                Some(builder) => {
+                    let (parts, _body) = request.into_parts();
+                    ResponseFuture::refused(custom_refusal(rejection, builder, &parts))
+                }
+            },
         }
     }
 }
