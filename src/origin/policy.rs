@@ -25,26 +25,44 @@ impl fmt::Debug for TrustPredicate {
     }
 }
 
-/// FNV-1a. The trusted set is fixed when the guard is built, so a request cannot lengthen its
-/// probe sequences (no hash flooding): an unkeyed hash is safe here, and on short keys it costs a
-/// fraction of SipHash.
+/// A word-at-a-time multiplicative hash (FNV-style). The trusted set is fixed when the guard is
+/// built, so a request cannot lengthen its probe sequences (no hash flooding): an unkeyed hash
+/// is safe here, and on short keys it costs a fraction of SipHash.
 #[derive(Clone, Copy, Debug)]
-pub(super) struct Fnv(u64);
+pub(super) struct FastHash(u64);
 
-impl Default for Fnv {
+impl Default for FastHash {
     fn default() -> Self {
         Self(0xcbf2_9ce4_8422_2325)
     }
 }
 
-impl Hasher for Fnv {
+impl FastHash {
+    fn mix(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x0100_0000_01b3);
+    }
+}
+
+impl Hasher for FastHash {
     fn finish(&self) -> u64 {
-        self.0
+        // Spread the high bits down: hashbrown takes its control byte from the top bits.
+        self.0 ^ (self.0 >> 29)
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            let mut buf = [0u8; 8];
+            buf.copy_from_slice(word);
+            self.mix(u64::from_le_bytes(buf));
+        }
+        let tail = words.remainder();
+        if !tail.is_empty() {
+            let mut buf = [0u8; 8];
+            for (slot, byte) in buf.iter_mut().zip(tail) {
+                *slot = *byte;
+            }
+            self.mix(u64::from_le_bytes(buf) ^ ((tail.len() as u64) << 59));
         }
     }
 }
@@ -76,7 +94,7 @@ impl PublicOrigin {
 /// Every setting of the guard, validated.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Policy {
-    pub(super) trusted: HashSet<Box<str>, BuildHasherDefault<Fnv>>,
+    pub(super) trusted: HashSet<Box<str>, BuildHasherDefault<FastHash>>,
     pub(super) predicates: Vec<TrustPredicate>,
     pub(super) public: Vec<PublicOrigin>,
     pub(super) bypass: BypassPaths,
