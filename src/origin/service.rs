@@ -28,7 +28,7 @@ impl<S> OriginGuard<S> {
         Self { inner, policy }
     }
 
-    /// The guard's decision on a request head, as [`OriginGuardLayer::check`].
+    /// The guard's decision on a request head, as [`OriginGuardLayer::check`](super::OriginGuardLayer::check).
     ///
     /// # Errors
     ///

@@ -285,3 +285,26 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn many_trusted_origins_are_all_found() {
+    let origins: Vec<String> = (0..1000)
+        .map(|i| format!("https://app{i}.example.com"))
+        .collect();
+    let guard = OriginGuardLayer::builder()
+        .trust_origins(origins.iter().cloned())
+        .build()
+        .unwrap();
+    let check = |origin: &str| {
+        let request = Request::post("/")
+            .header("sec-fetch-site", "cross-site")
+            .header("origin", origin)
+            .body(())
+            .unwrap();
+        guard.check_request(&request).is_ok()
+    };
+    assert!(origins.iter().all(|o| check(o)));
+    assert!(!check("https://app1000.example.com"));
+    assert!(!check("https://app1.example.co"));
+    assert!(!check("http://app1.example.com"));
+}
