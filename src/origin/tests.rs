@@ -181,6 +181,7 @@ fn layer_and_service_are_send_sync_clone() {
     assert_send_sync::<OriginGuardBuilder>();
     assert_send_sync::<OriginGuard<Echo>>();
     assert_send_sync::<Rejection>();
+    assert_send_sync::<ResponseFuture<std::future::Ready<()>, Full<Bytes>>>();
     fn clone<T: Clone>() {}
     clone::<OriginGuardLayer>();
     clone::<OriginGuard<Echo>>();
