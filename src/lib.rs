@@ -94,6 +94,9 @@ pub mod cors;
 #[cfg(feature = "origin")]
 #[cfg_attr(docsrs, doc(cfg(feature = "origin")))]
 pub mod origin;
+#[cfg(feature = "origin")]
+#[cfg_attr(docsrs, doc(cfg(feature = "origin")))]
+pub use origin::{OriginGuard, OriginGuardLayer};
 
 #[cfg(feature = "canary")]
 #[cfg_attr(docsrs, doc(cfg(feature = "canary")))]

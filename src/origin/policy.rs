@@ -1,0 +1,278 @@
+//! The validated policy and the pure decision: [`Policy::check`].
+
+use std::collections::HashSet;
+use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
+
+use http::header::{HeaderName, HOST, ORIGIN, UPGRADE};
+use http::{HeaderMap, Method, Uri};
+
+use super::bypass::BypassPaths;
+use super::parse::{default_port, parse_authority, parse_origin, OriginError, OriginRef};
+use super::response::RejectionResponse;
+use super::{Allowed, Rejection, RejectionKind};
+
+pub(super) static SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
+
+/// A user predicate over normalised request origins.
+#[derive(Clone)]
+pub(super) struct TrustPredicate(pub(super) Arc<dyn Fn(&str) -> bool + Send + Sync + 'static>);
+
+impl fmt::Debug for TrustPredicate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TrustPredicate(<closure>)")
+    }
+}
+
+/// A word-at-a-time multiplicative hash (FNV-style). The trusted set is fixed when the guard is
+/// built, so a request cannot lengthen its probe sequences (no hash flooding): an unkeyed hash
+/// is safe here, and on short keys it costs a fraction of SipHash.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct FastHash(u64);
+
+impl Default for FastHash {
+    fn default() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl FastHash {
+    fn mix(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x0100_0000_01b3);
+    }
+}
+
+impl Hasher for FastHash {
+    fn finish(&self) -> u64 {
+        // Spread the high bits down: hashbrown takes its control byte from the top bits.
+        self.0 ^ (self.0 >> 29)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            let mut buf = [0u8; 8];
+            buf.copy_from_slice(word);
+            self.mix(u64::from_le_bytes(buf));
+        }
+        let tail = words.remainder();
+        if !tail.is_empty() {
+            let mut buf = [0u8; 8];
+            for (slot, byte) in buf.iter_mut().zip(tail) {
+                *slot = *byte;
+            }
+            self.mix(u64::from_le_bytes(buf) ^ ((tail.len() as u64) << 59));
+        }
+    }
+}
+
+/// A configured public origin, normalised: lower-case scheme and host, effective port.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct PublicOrigin {
+    pub(super) scheme: Box<str>,
+    pub(super) host: Box<str>,
+    pub(super) port: Option<u16>,
+}
+
+impl PublicOrigin {
+    pub(super) fn from_ref(origin: &OriginRef<'_>) -> Self {
+        Self {
+            scheme: origin.scheme.to_ascii_lowercase().into(),
+            host: origin.host.to_ascii_lowercase().into(),
+            port: origin.effective_port(),
+        }
+    }
+
+    fn matches(&self, origin: &OriginRef<'_>) -> bool {
+        origin.scheme.eq_ignore_ascii_case(&self.scheme)
+            && origin.host.eq_ignore_ascii_case(&self.host)
+            && origin.effective_port() == self.port
+    }
+}
+
+/// Every setting of the guard, validated.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Policy {
+    pub(super) trusted: HashSet<Box<str>, BuildHasherDefault<FastHash>>,
+    pub(super) predicates: Vec<TrustPredicate>,
+    pub(super) public: Vec<PublicOrigin>,
+    pub(super) bypass: BypassPaths,
+    pub(super) trust_same_site: bool,
+    pub(super) strict: bool,
+    pub(super) report_only: bool,
+    pub(super) response: Option<RejectionResponse>,
+}
+
+/// The `Sec-Fetch-Site` header, classified.
+enum FetchSite {
+    Absent,
+    SameOrigin,
+    SameSite,
+    CrossSite,
+    None,
+    Invalid,
+}
+
+fn fetch_site(headers: &HeaderMap) -> FetchSite {
+    let mut values = headers.get_all(&SEC_FETCH_SITE).iter();
+    let Some(first) = values.next() else {
+        return FetchSite::Absent;
+    };
+    if values.next().is_some() {
+        return FetchSite::Invalid;
+    }
+    // The Fetch standard defines these four lower-case tokens; anything else is refused.
+    match first.as_bytes() {
+        b"" => FetchSite::Absent,
+        b"same-origin" => FetchSite::SameOrigin,
+        b"none" => FetchSite::None,
+        b"same-site" => FetchSite::SameSite,
+        b"cross-site" => FetchSite::CrossSite,
+        _ => FetchSite::Invalid,
+    }
+}
+
+/// The `Origin` header: absent (or empty, as Go treats it), exactly one, or repeated.
+enum OriginHeader<'a> {
+    Absent,
+    One(&'a [u8]),
+    Multiple,
+}
+
+fn origin_header(headers: &HeaderMap) -> OriginHeader<'_> {
+    let mut values = headers.get_all(ORIGIN).iter();
+    match (values.next(), values.next()) {
+        (None, _) => OriginHeader::Absent,
+        (Some(_), Some(_)) => OriginHeader::Multiple,
+        (Some(v), None) if v.is_empty() => OriginHeader::Absent,
+        (Some(v), None) => OriginHeader::One(v.as_bytes()),
+    }
+}
+
+/// Whether the request is a WebSocket handshake over HTTP/1.1 (`GET` + `Upgrade: websocket`).
+/// (An HTTP/2 WebSocket is an extended `CONNECT`, which is checked anyway.)
+fn is_websocket(headers: &HeaderMap) -> bool {
+    headers.get_all(UPGRADE).iter().any(|value| {
+        value
+            .as_bytes()
+            .split(|b| *b == b',')
+            .any(|token| token.trim_ascii().eq_ignore_ascii_case(b"websocket"))
+    })
+}
+
+fn strip_userinfo(authority: &str) -> &str {
+    authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host)
+}
+
+impl Policy {
+    /// The whole decision, as if enforcing; `report_only` only marks the rejection.
+    pub(super) fn check(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+    ) -> Result<Allowed, Rejection> {
+        let safe = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+        if safe && !(*method == Method::GET && is_websocket(headers)) {
+            return Ok(Allowed::SafeMethod);
+        }
+        match self.evaluate(uri, headers) {
+            Ok(allowed) => Ok(allowed),
+            Err(_) if self.bypass.exempts(uri.path()) => Ok(Allowed::BypassPath),
+            Err(kind) if self.report_only => Err(Rejection::new(kind).into_report_only()),
+            Err(kind) => Err(Rejection::new(kind)),
+        }
+    }
+
+    fn evaluate(&self, uri: &Uri, headers: &HeaderMap) -> Result<Allowed, RejectionKind> {
+        let refused = match fetch_site(headers) {
+            FetchSite::SameOrigin => return Ok(Allowed::SameOrigin),
+            FetchSite::None => return Ok(Allowed::UserInitiated),
+            FetchSite::SameSite if self.trust_same_site => return Ok(Allowed::SameSite),
+            FetchSite::SameSite => Some(RejectionKind::SameSite),
+            FetchSite::CrossSite => Some(RejectionKind::CrossSite),
+            FetchSite::Invalid => Some(RejectionKind::InvalidFetchSite),
+            FetchSite::Absent => None,
+        };
+        if let Some(kind) = refused {
+            // A browser told us the request is not same-origin: only a trusted origin helps.
+            return match origin_header(headers) {
+                OriginHeader::One(raw) => match parse_origin(raw) {
+                    Ok(origin) if self.is_trusted(&origin, raw) => Ok(Allowed::TrustedOrigin),
+                    _ => Err(kind),
+                },
+                _ => Err(kind),
+            };
+        }
+
+        let raw = match origin_header(headers) {
+            OriginHeader::Absent if self.strict => return Err(RejectionKind::MissingHeaders),
+            OriginHeader::Absent => return Ok(Allowed::NonBrowser),
+            OriginHeader::Multiple => return Err(RejectionKind::MultipleOrigins),
+            OriginHeader::One(raw) => raw,
+        };
+        let origin = match parse_origin(raw) {
+            Ok(origin) => origin,
+            Err(OriginError::Null) => return Err(RejectionKind::NullOrigin),
+            Err(_) => return Err(RejectionKind::MalformedOrigin),
+        };
+        if self.matches_target(&origin, uri, headers) {
+            Ok(Allowed::MatchesTarget)
+        } else if self.is_trusted(&origin, raw) {
+            Ok(Allowed::TrustedOrigin)
+        } else {
+            Err(RejectionKind::CrossOrigin)
+        }
+    }
+
+    /// Whether the origin equals the request's target origin: a configured public origin, else
+    /// the request-target authority (absolute form, HTTP/2 `:authority`), else the one `Host`.
+    fn matches_target(&self, origin: &OriginRef<'_>, uri: &Uri, headers: &HeaderMap) -> bool {
+        if !self.public.is_empty() {
+            return self.public.iter().any(|public| public.matches(origin));
+        }
+        let (scheme, authority) = match uri.authority() {
+            Some(authority) => (uri.scheme_str(), strip_userinfo(authority.as_str())),
+            None => {
+                let mut hosts = headers.get_all(HOST).iter();
+                let (Some(host), None) = (hosts.next(), hosts.next()) else {
+                    return false;
+                };
+                match host.to_str() {
+                    Ok(host) => (None, host),
+                    Err(_) => return false,
+                }
+            }
+        };
+        let Ok(target) = parse_authority(authority) else {
+            return false;
+        };
+        if !origin.host.eq_ignore_ascii_case(target.host) {
+            return false;
+        }
+        match scheme {
+            Some(scheme) => {
+                scheme.eq_ignore_ascii_case(origin.scheme)
+                    && origin.effective_port() == target.port.or_else(|| default_port(scheme))
+            }
+            // Without a scheme (HTTP/1.1 origin-form) we cannot tell http from https: like Go,
+            // assume the origin's scheme, so only host and port are compared (use HSTS).
+            None => origin.effective_port() == target.port.or_else(|| default_port(origin.scheme)),
+        }
+    }
+
+    fn is_trusted(&self, origin: &OriginRef<'_>, raw: &[u8]) -> bool {
+        if self.trusted.is_empty() && self.predicates.is_empty() {
+            return false;
+        }
+        // parse_origin succeeded, so the bytes are ASCII.
+        let Ok(raw) = std::str::from_utf8(raw) else {
+            return false;
+        };
+        let normal = origin.normalized(raw);
+        self.trusted.contains(&*normal) || self.predicates.iter().any(|p| (p.0)(&normal))
+    }
+}

@@ -1,0 +1,311 @@
+//! Unit tests of the parsers, the bypass matcher and the service shell.
+
+use bytes::Bytes;
+use http::{Request, StatusCode};
+use http_body_util::Full;
+use tower::{Layer, ServiceExt};
+
+use super::bypass::{self, BypassError};
+use super::parse::{
+    fast_origin, parse_authority, parse_config_origin, parse_origin, slow_authority, slow_origin,
+    OriginError, OriginRef,
+};
+use super::*;
+use crate::test_helpers::{assert_send_sync, body_text, Echo};
+
+#[test]
+fn parses_request_origins() {
+    let cases: &[(&str, Result<(&str, &str, Option<u16>), OriginError>)] = &[
+        ("https://example.com", Ok(("https", "example.com", None))),
+        (
+            "HTTPS://Example.COM:443",
+            Ok(("HTTPS", "Example.COM", Some(443))),
+        ),
+        ("http://[::1]:8080", Ok(("http", "[::1]", Some(8080)))),
+        (
+            "chrome-extension://abc",
+            Ok(("chrome-extension", "abc", None)),
+        ),
+        ("null", Err(OriginError::Null)),
+        ("", Err(OriginError::Empty)),
+        ("https://evil@example.com", Err(OriginError::Userinfo)),
+        ("https://example.com/", Err(OriginError::Path)),
+        ("https://example.com?x", Err(OriginError::Query)),
+        ("https://example.com#x", Err(OriginError::Fragment)),
+        ("example.com", Err(OriginError::NoScheme)),
+        ("https://", Err(OriginError::BadHost)),
+        ("https://a:", Err(OriginError::BadPort)),
+        ("https://a:65536", Err(OriginError::BadPort)),
+        ("https://a:+80", Err(OriginError::BadPort)),
+        ("https://ex ample.com", Err(OriginError::Malformed)),
+        ("https://ex\tample.com", Err(OriginError::Malformed)),
+        ("https://[::1", Err(OriginError::BadHost)),
+        ("https://[]", Err(OriginError::BadHost)),
+        ("https://[::1]x", Err(OriginError::BadHost)),
+        ("1http://a", Err(OriginError::BadScheme)),
+        ("https://a,b", Err(OriginError::BadHost)),
+    ];
+    for (input, expected) in cases {
+        let got = parse_origin(input.as_bytes()).map(|o| (o.scheme, o.host, o.port));
+        assert_eq!(&got, expected, "{input:?}");
+    }
+    assert_eq!(
+        parse_origin("https://ü.de".as_bytes()),
+        Err(OriginError::NonAscii)
+    );
+    assert_eq!(parse_origin(b"https://\xff"), Err(OriginError::NonAscii));
+}
+
+#[test]
+fn config_origins_are_http_or_https() {
+    assert!(parse_config_origin("HTTP://A.example").is_ok());
+    for bad in [
+        "ftp://a.example",
+        "file:///etc",
+        "ws://a.example",
+        "chrome-extension://x",
+    ] {
+        assert_eq!(
+            parse_config_origin(bad),
+            Err(OriginError::BadScheme),
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        parse_config_origin("https://日本.jp"),
+        Err(OriginError::NonAscii)
+    );
+    assert_eq!(
+        parse_config_origin("mailto:x@y.z"),
+        Err(OriginError::NoScheme)
+    );
+}
+
+#[test]
+fn normalisation_borrows_when_already_normal() {
+    let raw = "https://a.example";
+    let origin = parse_origin(raw.as_bytes()).unwrap();
+    assert!(matches!(
+        origin.normalized(raw),
+        std::borrow::Cow::Borrowed(_)
+    ));
+    let cases = [
+        ("HTTPS://A.Example:443", "https://a.example"),
+        ("http://a.example:80", "http://a.example"),
+        ("http://a.example:443", "http://a.example:443"),
+        ("https://a.example:8443", "https://a.example:8443"),
+        ("https://a.example.", "https://a.example."),
+    ];
+    for (raw, normal) in cases {
+        let origin: OriginRef<'_> = parse_origin(raw.as_bytes()).unwrap();
+        assert_eq!(origin.normalized(raw), normal);
+    }
+}
+
+#[test]
+fn parses_authorities() {
+    let ok = parse_authority("Example.com:8080").unwrap();
+    assert_eq!((ok.host, ok.port), ("Example.com", Some(8080)));
+    assert_eq!(parse_authority("[::1]").unwrap().host, "[::1]");
+    for bad in ["", ":80", "a b", "a@b", "a:x", "[::1]:", "a/b"] {
+        assert!(parse_authority(bad).is_err(), "{bad:?}");
+    }
+}
+
+#[test]
+fn bypass_matches_whole_segments() {
+    let cases = [
+        ("/webhooks/", "/webhooks/stripe", true),
+        ("/webhooks/", "/webhooks/", true),
+        ("/webhooks/", "/webhooks", false),
+        ("/webhooks/", "/webhooksX/a", false),
+        ("/webhooks", "/webhooks", true),
+        ("/webhooks", "/webhooks/stripe", true),
+        ("/webhooks", "/webhooksX", false),
+        ("/webhooks", "/Webhooks", false),
+    ];
+    for (prefix, path, expected) in cases {
+        assert_eq!(bypass::covers(prefix, path), expected, "{prefix} {path}");
+    }
+}
+
+#[test]
+fn ambiguous_paths_are_detected() {
+    for path in [
+        "/webhooks/../admin",
+        "/webhooks/./x",
+        "/webhooks/%2e%2e/admin",
+        "/webhooks/.%2E/admin",
+        "/webhooks/%2E/admin",
+        "/webhooks//admin",
+        "/webhooks/a%2fb",
+        "/webhooks/a%5Cb",
+        "/webhooks/..",
+    ] {
+        assert!(bypass::is_ambiguous(path), "{path}");
+    }
+    for path in [
+        "/",
+        "/webhooks/",
+        "/a/b",
+        "/a/...",
+        "/a/.b",
+        "/a/b..c",
+        "/a%2",
+    ] {
+        assert!(!bypass::is_ambiguous(path), "{path}");
+    }
+}
+
+#[test]
+fn bypass_paths_are_validated() {
+    assert_eq!(
+        bypass::validate("webhooks/"),
+        Err(BypassError::NoLeadingSlash)
+    );
+    assert_eq!(bypass::validate("/a b"), Err(BypassError::BadCharacter));
+    assert_eq!(bypass::validate("/hooks/*"), Err(BypassError::Pattern));
+    assert_eq!(bypass::validate("/hooks/{id}"), Err(BypassError::Pattern));
+    assert_eq!(
+        bypass::validate("/hooks?x"),
+        Err(BypassError::QueryOrFragment)
+    );
+    assert_eq!(bypass::validate("/a/../b"), Err(BypassError::Ambiguous));
+    assert_eq!(bypass::validate("/a//b"), Err(BypassError::Ambiguous));
+    assert_eq!(bypass::validate("/webhooks/"), Ok(()));
+}
+
+#[test]
+fn layer_and_service_are_send_sync_clone() {
+    assert_send_sync::<OriginGuardLayer>();
+    assert_send_sync::<OriginGuardBuilder>();
+    assert_send_sync::<OriginGuard<Echo>>();
+    assert_send_sync::<Rejection>();
+    assert_send_sync::<ResponseFuture<std::future::Ready<()>, Full<Bytes>>>();
+    fn clone<T: Clone>() {}
+    clone::<OriginGuardLayer>();
+    clone::<OriginGuard<Echo>>();
+}
+
+fn post(site: Option<&str>, origin: Option<&str>) -> Request<Full<Bytes>> {
+    let mut builder = Request::post("/x").header("host", "example.com");
+    if let Some(site) = site {
+        builder = builder.header("sec-fetch-site", site);
+    }
+    if let Some(origin) = origin {
+        builder = builder.header("origin", origin);
+    }
+    builder.body(Full::default()).unwrap()
+}
+
+#[tokio::test]
+async fn refusal_is_403_text_with_reason() {
+    let echo = Echo::new();
+    let svc = OriginGuardLayer::new().layer(echo.clone());
+    let response = svc.oneshot(post(Some("cross-site"), None)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/plain; charset=utf-8"
+    );
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    let rejection = *response.extensions().get::<Rejection>().unwrap();
+    assert_eq!(rejection.kind(), RejectionKind::CrossSite);
+    assert_eq!(body_text(response.into_body()).await, rejection.reason());
+    assert_eq!(echo.calls(), 0);
+}
+
+#[tokio::test]
+async fn pass_keeps_inner_body_and_adds_no_extension() {
+    let echo = Echo::new();
+    let svc = OriginGuardLayer::new().layer(echo.clone());
+    let response = svc.oneshot(post(Some("same-origin"), None)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.extensions().get::<Rejection>().is_none());
+    assert!(response.body().is_inner());
+    assert_eq!(body_text(response.into_body()).await, "POST /x");
+    assert_eq!(echo.calls(), 1);
+}
+
+#[test]
+fn every_kind_has_a_one_line_reason() {
+    let kinds = [
+        RejectionKind::CrossOrigin,
+        RejectionKind::CrossSite,
+        RejectionKind::SameSite,
+        RejectionKind::InvalidFetchSite,
+        RejectionKind::NullOrigin,
+        RejectionKind::MalformedOrigin,
+        RejectionKind::MultipleOrigins,
+        RejectionKind::MissingHeaders,
+    ];
+    let mut seen = std::collections::HashSet::new();
+    for kind in kinds {
+        let reason = Rejection::new(kind).reason();
+        assert!(!reason.contains('\n') && seen.insert(reason), "{kind:?}");
+    }
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn origin_like() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-zA-Z0-9+.:/\\[\\]@?#_~%-]{0,30}",
+            (
+                "(https?|HTTP|ws|x-y\\+z|1a)",
+                "(://|:/|:)",
+                "[a-zA-Z0-9._~-]{0,12}",
+                "(:[0-9]{0,7})?",
+                "([/?#@].*)?",
+            )
+                .prop_map(|(a, b, c, d, e)| format!("{a}{b}{c}{d}{e}")),
+        ]
+    }
+
+    proptest! {
+        /// The one-pass fast paths agree with the general parsers wherever they answer.
+        #[test]
+        fn fast_paths_agree_with_general_parsers(text in origin_like()) {
+            if let Some(fast) = fast_origin(text.as_bytes()) {
+                prop_assert_eq!(Ok(fast), slow_origin(text.as_bytes()));
+            }
+            prop_assert_eq!(parse_authority(&text).ok(), slow_authority(&text).ok());
+        }
+
+        /// Normalising twice changes nothing, and a normal form parses to the same origin.
+        #[test]
+        fn normalisation_is_idempotent(text in origin_like()) {
+            if let Ok(origin) = parse_origin(text.as_bytes()) {
+                let once = origin.normalized(&text).into_owned();
+                let again = parse_origin(once.as_bytes()).unwrap();
+                prop_assert_eq!(again.normalized(&once), once.as_str());
+                prop_assert_eq!(again.effective_port(), origin.effective_port());
+            }
+        }
+    }
+}
+
+#[test]
+fn many_trusted_origins_are_all_found() {
+    let origins: Vec<String> = (0..1000)
+        .map(|i| format!("https://app{i}.example.com"))
+        .collect();
+    let guard = OriginGuardLayer::builder()
+        .trust_origins(origins.iter().cloned())
+        .build()
+        .unwrap();
+    let check = |origin: &str| {
+        let request = Request::post("/")
+            .header("sec-fetch-site", "cross-site")
+            .header("origin", origin)
+            .body(())
+            .unwrap();
+        guard.check_request(&request).is_ok()
+    };
+    assert!(origins.iter().all(|o| check(o)));
+    assert!(!check("https://app1000.example.com"));
+    assert!(!check("https://app1.example.co"));
+    assert!(!check("http://app1.example.com"));
+}
