@@ -42,3 +42,7 @@ pub mod canary;
 pub mod access_log;
 
 pub use error::ConfigError;
+
+#[cfg(feature = "canary")]
+#[cfg_attr(docsrs, doc(cfg(feature = "canary")))]
+pub use canary::CanaryLayer;

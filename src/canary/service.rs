@@ -1,0 +1,133 @@
+//! [`CanarySplit`]: the service.
+
+use std::fmt;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::request::Parts;
+use http::{Request, Response};
+use tower_service::Service;
+
+use super::control::{CanaryHandle, Control};
+use super::future::{Kind, ResponseFuture};
+use super::rng::Rng;
+use super::Arm;
+use crate::util::oneshot::Oneshot;
+
+/// Sends each request to one of its arms: the wrapped (stable) service or a canary. Made by
+/// [`CanaryLayer`](super::CanaryLayer); see the [module docs](super) for an example.
+///
+/// Always ready: the chosen arm is cloned, then readied and called inside the response future,
+/// so a slow or failing arm never holds up requests for the other arms. The cost of this is
+/// that backpressure does not cross the split: put concurrency limits outside it, or inside
+/// each arm.
+///
+/// Cloning clones the stable service, bumps two reference counts and seeds a new random
+/// generator, so clones draw independently.
+pub struct CanarySplit<S, C> {
+    pub(super) inner: S,
+    pub(super) arms: Arc<[C]>,
+    pub(super) control: Arc<Control>,
+    pub(super) rng: Rng,
+}
+
+impl<S: Clone, C> Clone for CanarySplit<S, C> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            arms: Arc::clone(&self.arms),
+            rng: self.control.seeder.rng(),
+            control: Arc::clone(&self.control),
+        }
+    }
+}
+
+impl<S: fmt::Debug, C> fmt::Debug for CanarySplit<S, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CanarySplit")
+            .field("inner", &self.inner)
+            .field("control", &self.control)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, C> CanarySplit<S, C> {
+    /// The arm a request with these parts gets, with no service involved: the decision the
+    /// service applies. Random draws come from the split's shared seed stream (not this
+    /// instance's generator); a round-robin split advances its shared position.
+    ///
+    /// ```
+    /// use tower::Layer;
+    /// use tower_gateway::canary::CanaryLayer;
+    /// # let svc = tower::service_fn(|_: http::Request<()>| async { Ok::<_, std::convert::Infallible>(http::Response::new(())) });
+    ///
+    /// let split = CanaryLayer::new(svc.clone(), 0.0)?.layer(svc);
+    /// let (parts, ()) = http::Request::new(()).into_parts();
+    /// assert_eq!(split.pick(&parts).name(), "stable");
+    ///
+    /// let (parts, ()) = http::Request::builder().header("x-canary", "always").body(())?.into_parts();
+    /// assert!(split.pick(&parts).is_canary());
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn pick(&self, parts: &Parts) -> Arm {
+        let index = self.control.choose(parts, || self.control.seeder.next_u64());
+        self.control.arm(index)
+    }
+
+    /// A handle that reads and changes the weights at run time.
+    #[must_use]
+    pub fn handle(&self) -> CanaryHandle {
+        CanaryHandle {
+            control: Arc::clone(&self.control),
+        }
+    }
+
+    /// The stable service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The stable service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Consumes the split and returns the stable service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, C, ReqBody, ResBody> Service<Request<ReqBody>> for CanarySplit<S, C>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+    C: Service<Request<ReqBody>, Response = Response<ResBody>, Error = S::Error> + Clone,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S, C, Request<ReqBody>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let (mut parts, body) = request.into_parts();
+        let rng = &mut self.rng;
+        let index = self.control.choose(&parts, || rng.next_u64());
+        let arm = self.control.arm(index);
+        let header = self.control.header(index);
+        parts.extensions.insert(arm.clone());
+        let request = Request::from_parts(parts, body);
+        let kind = match index.checked_sub(1).and_then(|i| self.arms.get(i)) {
+            Some(canary) => Kind::Canary {
+                call: Oneshot::new(canary.clone(), request),
+            },
+            None => Kind::Stable {
+                call: Oneshot::new(self.inner.clone(), request),
+            },
+        };
+        ResponseFuture::new(kind, arm, header)
+    }
+}
