@@ -152,6 +152,9 @@ pub(super) fn is_cookie_name(name: &str) -> bool {
 /// The value of the first cookie called `name` in the request's `Cookie` headers, without
 /// surrounding double quotes. Linear in the headers' length; allocates nothing.
 pub(super) fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a [u8]> {
+    if name.is_empty() {
+        return None;
+    }
     parts.headers.get_all(COOKIE).iter().find_map(|header| {
         header.as_bytes().split(|&b| b == b';').find_map(|pair| {
             let pair = pair.trim_ascii();
