@@ -11,7 +11,7 @@ use tower_layer::Layer;
 use super::control::{CanaryHandle, Control};
 use super::mode::{is_cookie_name, KeyRepr, Mode, ModeRepr};
 use super::rng::Seeder;
-use super::weight::{Weight, MILLION};
+use super::weight::{percent_text, Weight, MILLION};
 use super::weights::{too_many_arms, Snapshot};
 use super::{Arm, CanarySplit};
 use crate::error::{ConfigError, Problem, ProblemKind, Problems};
@@ -234,15 +234,15 @@ impl<C> CanaryBuilder<C> {
                 None => problems.push(Problem::new(
                     "canary",
                     ProblemKind::OutOfRange,
-                    Weight::ppm(u32::try_from(others).unwrap_or(u32::MAX)).to_string(),
+                    percent_text(others),
                     format!(
-                        "the canary arms' weights sum to {others} ppm, over 100%; \
-                         give the stable arm a weight too"
+                        "the canary arms' weights sum to {}, over 100%; \
+                         give the stable arm a weight too",
+                        percent_text(others)
                     ),
                 )),
             },
         }
-        let weights_valid = problems.is_empty();
         if self.arms.is_empty() {
             problems.push(Problem::new(
                 "canary",
@@ -254,6 +254,8 @@ impl<C> CanaryBuilder<C> {
         if names.len() > 256 {
             problems.push(too_many_arms(names.len()));
         }
+        // Later problems do not hide a zero sum; earlier ones would make it meaningless.
+        let weights_valid = problems.is_empty();
         for (i, name) in names.iter().enumerate() {
             if name.is_empty() {
                 problems.push(Problem::new(

@@ -142,18 +142,21 @@ impl fmt::Display for Weight {
     /// it was made from.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0 {
-            Repr::Ppm(ppm) if *ppm <= MILLION => {
-                let (whole, frac) = (ppm / 10_000, ppm % 10_000);
-                if frac == 0 {
-                    write!(f, "{whole}%")
-                } else {
-                    let digits = format!("{frac:04}");
-                    write!(f, "{whole}.{}%", digits.trim_end_matches('0'))
-                }
-            }
+            Repr::Ppm(ppm) if *ppm <= MILLION => f.write_str(&percent_text(u64::from(*ppm))),
             Repr::Ppm(ppm) => write!(f, "{ppm} ppm"),
             Repr::Invalid(problem) => f.write_str(problem.value()),
         }
+    }
+}
+
+/// `ppm` as an exact percentage: `5700` is `"0.57%"`.
+pub(super) fn percent_text(ppm: u64) -> String {
+    let (whole, frac) = (ppm / 10_000, ppm % 10_000);
+    if frac == 0 {
+        format!("{whole}%")
+    } else {
+        let digits = format!("{frac:04}");
+        format!("{whole}.{}%", digits.trim_end_matches('0'))
     }
 }
 
