@@ -23,6 +23,8 @@ pub(super) struct Control {
     pub(super) override_header: Option<HeaderName>,
     pub(super) override_cookie: Option<Box<str>>,
     pub(super) mode: ModeRepr,
+    /// Whether the arm goes into the request and response extensions.
+    pub(super) extensions: bool,
     pub(super) weights: ArcSwap<Snapshot>,
     /// Serialises writers (the request path never takes it).
     pub(super) writer: Mutex<()>,

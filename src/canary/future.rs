@@ -48,12 +48,12 @@ where
 {
     pub(super) fn new(
         kind: Kind<S, C, Req>,
-        arm: Arm,
+        arm: Option<Arm>,
         header: Option<(HeaderName, HeaderValue)>,
     ) -> Self {
         Self {
             kind,
-            arm: Some(arm),
+            arm,
             header,
         }
     }

@@ -103,6 +103,7 @@ pub struct CanaryBuilder<C> {
     override_header: Option<HeaderName>,
     override_cookie: Option<String>,
     arm_header: Option<HeaderName>,
+    extensions: bool,
 }
 
 impl<C> Default for CanaryBuilder<C> {
@@ -115,6 +116,7 @@ impl<C> Default for CanaryBuilder<C> {
             override_header: Some(HeaderName::from_static(OVERRIDE_HEADER)),
             override_cookie: None,
             arm_header: None,
+            extensions: true,
         }
     }
 }
@@ -130,6 +132,7 @@ impl<C> fmt::Debug for CanaryBuilder<C> {
             .field("override_header", &self.override_header)
             .field("override_cookie", &self.override_cookie)
             .field("arm_header", &self.arm_header)
+            .field("extensions", &self.extensions)
             .finish()
     }
 }
@@ -194,6 +197,17 @@ impl<C> CanaryBuilder<C> {
     /// Names the arm that served in the response header `name`. Default: no header.
     pub fn arm_header(mut self, name: HeaderName) -> Self {
         self.arm_header = Some(name);
+        self
+    }
+
+    /// Whether the [`Arm`] goes into the request extensions (for the arm) and the response
+    /// extensions (for outer layers such as the access log). Default: `true`.
+    ///
+    /// `http::Extensions` allocates its map and a box per value, so publishing the arm costs a
+    /// few small allocations per request; turn it off when nothing reads it. Calling it again
+    /// replaces.
+    pub fn arm_extensions(mut self, enabled: bool) -> Self {
+        self.extensions = enabled;
         self
     }
 
@@ -332,6 +346,7 @@ impl<C> CanaryBuilder<C> {
             override_header: self.override_header,
             override_cookie: self.override_cookie.map(String::into_boxed_str),
             mode: self.mode.0,
+            extensions: self.extensions,
             weights: ArcSwap::from_pointee(snapshot),
             writer: Mutex::new(()),
             seeder,

@@ -116,9 +116,12 @@ where
         let (mut parts, body) = request.into_parts();
         let rng = &mut self.rng;
         let index = self.control.choose(&parts, || rng.next_u64());
-        let arm = self.control.arm(index);
         let header = self.control.header(index);
-        parts.extensions.insert(arm.clone());
+        let arm = self.control.extensions.then(|| {
+            let arm = self.control.arm(index);
+            parts.extensions.insert(arm.clone());
+            arm
+        });
         let request = Request::from_parts(parts, body);
         let kind = match index.checked_sub(1).and_then(|i| self.arms.get(i)) {
             Some(canary) => Kind::Canary {
