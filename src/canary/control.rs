@@ -5,9 +5,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use arc_swap::ArcSwap;
 use http::header::{HeaderName, HeaderValue};
+use http::HeaderMap;
 use http::request::Parts;
 
-use super::mode::{cookie, ModeRepr};
+use super::mode::{cookie, Key, KeyRepr, ModeRepr};
 use super::rng::{stable_hash, Seeder};
 use super::weight::{Weight, MILLION};
 use super::weights::Snapshot;
@@ -55,20 +56,51 @@ fn forced(value: &[u8]) -> Option<usize> {
     }
 }
 
+/// What a decision reads from a request: its headers, and its parts when a key function
+/// needs them (a `Request` is decided on without taking it apart).
+pub(super) trait Head {
+    fn headers(&self) -> &HeaderMap;
+    fn parts(&self) -> Option<&Parts>;
+}
+
+impl Head for Parts {
+    fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    fn parts(&self) -> Option<&Parts> {
+        Some(self)
+    }
+}
+
+impl<B> Head for http::Request<B> {
+    fn headers(&self) -> &HeaderMap {
+        self.headers()
+    }
+
+    fn parts(&self) -> Option<&Parts> {
+        None
+    }
+}
+
 impl Control {
-    /// The index of the arm for `parts`; `draw` gives a uniform random `u64` when needed.
-    pub(super) fn choose(&self, parts: &Parts, draw: impl FnOnce() -> u64) -> usize {
-        if let Some(arm) = self.overridden(parts) {
+    /// The index of the arm for a request; `draw` gives a uniform random `u64` when needed.
+    pub(super) fn choose(
+        &self,
+        snapshot: &Snapshot,
+        head: &impl Head,
+        draw: impl FnOnce() -> u64,
+    ) -> usize {
+        if let Some(arm) = self.overridden(head.headers()) {
             return arm;
         }
-        let snapshot = self.weights.load();
         match &self.mode {
             ModeRepr::Random => snapshot.place(draw()),
             ModeRepr::RoundRobin => snapshot.next_in_cycle(),
             ModeRepr::Sticky {
                 key,
                 missing_to_stable,
-            } => match key.with(parts, stable_hash) {
+            } => match key.with(head, stable_hash) {
                 Some(point) => snapshot.place(point),
                 None if *missing_to_stable => 0,
                 None => snapshot.place(draw()),
@@ -76,17 +108,35 @@ impl Control {
         }
     }
 
+    /// The decision of [`CanarySplit::pick`](super::CanarySplit::pick): current weights, draws
+    /// from the shared seed stream.
+    pub(super) fn pick(&self, parts: &Parts) -> Arm {
+        let snapshot = self.weights.load();
+        self.arm(self.choose(&snapshot, parts, || self.seeder.next_u64()))
+    }
+
+    /// Whether the key is a function of the request's parts.
+    pub(super) fn needs_parts(&self) -> bool {
+        matches!(
+            &self.mode,
+            ModeRepr::Sticky {
+                key: Key(KeyRepr::Function(_)),
+                ..
+            }
+        )
+    }
+
     /// The arm an override header or cookie forces: header first, then cookie.
-    fn overridden(&self, parts: &Parts) -> Option<usize> {
+    fn overridden(&self, headers: &HeaderMap) -> Option<usize> {
         let header = self
             .override_header
             .as_ref()
-            .and_then(|name| parts.headers.get(name))
+            .and_then(|name| headers.get(name))
             .and_then(|value| forced(value.as_bytes()));
         header.or_else(|| {
             self.override_cookie
                 .as_deref()
-                .and_then(|name| cookie(parts, name))
+                .and_then(|name| cookie(headers, name))
                 .and_then(forced)
         })
     }

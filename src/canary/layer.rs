@@ -73,8 +73,7 @@ impl<C> CanaryLayer<C> {
     /// The arm a request with these parts would get (see [`CanarySplit::pick`]).
     #[must_use]
     pub fn pick(&self, parts: &Parts) -> Arm {
-        let index = self.control.choose(parts, || self.control.seeder.next_u64());
-        self.control.arm(index)
+        self.control.pick(parts)
     }
 }
 
@@ -82,12 +81,7 @@ impl<S, C> Layer<S> for CanaryLayer<C> {
     type Service = CanarySplit<S, C>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        CanarySplit {
-            inner,
-            arms: Arc::clone(&self.arms),
-            rng: self.control.seeder.rng(),
-            control: Arc::clone(&self.control),
-        }
+        CanarySplit::new(inner, Arc::clone(&self.arms), Arc::clone(&self.control))
     }
 }
 

@@ -6,6 +6,9 @@ use std::sync::Arc;
 
 use http::header::{HeaderName, COOKIE};
 use http::request::Parts;
+use http::HeaderMap;
+
+use super::control::Head;
 
 /// How a split chooses an arm for a request that no override forces.
 ///
@@ -125,16 +128,18 @@ impl Key {
     }
 
     /// Runs `f` on the key of `parts`, if it has one.
-    pub(super) fn with<R>(&self, parts: &Parts, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
+    pub(super) fn with<R>(&self, head: &impl Head, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
         match &self.0 {
-            KeyRepr::Header(name) => parts
-                .headers
+            KeyRepr::Header(name) => head
+                .headers()
                 .get(name)
                 .map(http::HeaderValue::as_bytes)
                 .filter(|v| !v.is_empty())
                 .map(f),
-            KeyRepr::Cookie(name) => cookie(parts, name).filter(|v| !v.is_empty()).map(f),
-            KeyRepr::Function(function) => (function.0)(parts)
+            KeyRepr::Cookie(name) => cookie(head.headers(), name)
+                .filter(|v| !v.is_empty())
+                .map(f),
+            KeyRepr::Function(function) => (function.0)(head.parts()?)
                 .filter(|v| !v.is_empty())
                 .map(|v| f(&v)),
         }
@@ -151,11 +156,11 @@ pub(super) fn is_cookie_name(name: &str) -> bool {
 
 /// The value of the first cookie called `name` in the request's `Cookie` headers, without
 /// surrounding double quotes. Linear in the headers' length; allocates nothing.
-pub(super) fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a [u8]> {
+pub(super) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a [u8]> {
     if name.is_empty() {
         return None;
     }
-    parts.headers.get_all(COOKIE).iter().find_map(|header| {
+    headers.get_all(COOKIE).iter().find_map(|header| {
         header.as_bytes().split(|&b| b == b';').find_map(|pair| {
             let pair = pair.trim_ascii();
             let eq = pair.iter().position(|&b| b == b'=')?;

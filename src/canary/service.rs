@@ -1,9 +1,11 @@
 //! [`CanarySplit`]: the service.
 
 use std::fmt;
+use std::ops::Deref;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use arc_swap::{ArcSwap, Cache};
 use http::request::Parts;
 use http::{Request, Response};
 use tower_service::Service;
@@ -11,6 +13,7 @@ use tower_service::Service;
 use super::control::{CanaryHandle, Control};
 use super::future::{Kind, ResponseFuture};
 use super::rng::Rng;
+use super::weights::Snapshot;
 use super::Arm;
 use crate::util::oneshot::Oneshot;
 
@@ -29,16 +32,42 @@ pub struct CanarySplit<S, C> {
     pub(super) arms: Arc<[C]>,
     pub(super) control: Arc<Control>,
     pub(super) rng: Rng,
+    /// This instance's view of the current weights: one relaxed load per call while they do
+    /// not change.
+    pub(super) weights: Cache<Weights, Arc<Snapshot>>,
+}
+
+/// The weights of a [`Control`], for [`Cache`].
+#[derive(Clone, Debug)]
+pub(super) struct Weights(pub(super) Arc<Control>);
+
+impl Deref for Weights {
+    type Target = ArcSwap<Snapshot>;
+
+    fn deref(&self) -> &ArcSwap<Snapshot> {
+        &self.0.weights
+    }
+}
+
+impl<S, C> CanarySplit<S, C> {
+    pub(super) fn new(inner: S, arms: Arc<[C]>, control: Arc<Control>) -> Self {
+        Self {
+            inner,
+            arms,
+            rng: control.seeder.rng(),
+            weights: Cache::new(Weights(Arc::clone(&control))),
+            control,
+        }
+    }
 }
 
 impl<S: Clone, C> Clone for CanarySplit<S, C> {
     fn clone(&self) -> Self {
-        Self {
-            inner: self.inner.clone(),
-            arms: Arc::clone(&self.arms),
-            rng: self.control.seeder.rng(),
-            control: Arc::clone(&self.control),
-        }
+        Self::new(
+            self.inner.clone(),
+            Arc::clone(&self.arms),
+            Arc::clone(&self.control),
+        )
     }
 }
 
@@ -71,8 +100,7 @@ impl<S, C> CanarySplit<S, C> {
     /// ```
     #[must_use]
     pub fn pick(&self, parts: &Parts) -> Arm {
-        let index = self.control.choose(parts, || self.control.seeder.next_u64());
-        self.control.arm(index)
+        self.control.pick(parts)
     }
 
     /// A handle that reads and changes the weights at run time.
@@ -112,17 +140,24 @@ where
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let (mut parts, body) = request.into_parts();
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let snapshot = self.weights.load();
         let rng = &mut self.rng;
-        let index = self.control.choose(&parts, || rng.next_u64());
+        let draw = || rng.next_u64();
+        let index = if self.control.needs_parts() {
+            let (parts, body) = request.into_parts();
+            let index = self.control.choose(snapshot, &parts, draw);
+            request = Request::from_parts(parts, body);
+            index
+        } else {
+            self.control.choose(snapshot, &request, draw)
+        };
         let header = self.control.header(index);
         let arm = self.control.extensions.then(|| {
             let arm = self.control.arm(index);
-            parts.extensions.insert(arm.clone());
+            request.extensions_mut().insert(arm.clone());
             arm
         });
-        let request = Request::from_parts(parts, body);
         let kind = match index.checked_sub(1).and_then(|i| self.arms.get(i)) {
             Some(canary) => Kind::Canary {
                 call: Oneshot::new(canary.clone(), request),
