@@ -80,7 +80,7 @@ where
     assert!(service.poll_ready(cx).is_ready());
     let future = pin!(service.call(request));
     match future.poll(cx) {
-        Poll::Ready(Ok(response)) => *response.body(),
+        Poll::Ready(Ok(response)) => response.body(),
         _ => unreachable!("the arms answer at once"),
     }
 }
@@ -189,7 +189,11 @@ fn canary(c: &mut Criterion) {
     allocations_per_request("direct (no layer)", &mut direct, requests(false));
     allocations_per_request("steer (hand-written picker)", &mut steer, requests(false));
     allocations_per_request("ours random", &mut random, requests(false));
-    allocations_per_request("ours random, no extensions", &mut random_bare, requests(false));
+    allocations_per_request(
+        "ours random, no extensions",
+        &mut random_bare,
+        requests(false),
+    );
     allocations_per_request("ours round-robin", &mut round_robin, requests(false));
     allocations_per_request("ours sticky (header key)", &mut sticky, requests(true));
 

@@ -13,9 +13,7 @@ use http::header::HeaderName;
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use tower::{Layer, Service, ServiceBuilder, ServiceExt};
-use tower_gateway::canary::{
-    stable_hash, Arm, CanaryLayer, CanarySplit, Key, Mode, Weight,
-};
+use tower_gateway::canary::{stable_hash, Arm, CanaryLayer, CanarySplit, Key, Mode, Weight};
 use tower_gateway::error::ProblemKind;
 use tower_gateway::ConfigError;
 
@@ -72,7 +70,11 @@ fn with_header(name: &str, value: &str) -> Request<Full<Bytes>> {
 }
 
 fn problems(error: &ConfigError) -> Vec<(ProblemKind, &str)> {
-    error.problems().iter().map(|p| (p.kind(), p.value())).collect()
+    error
+        .problems()
+        .iter()
+        .map(|p| (p.kind(), p.value()))
+        .collect()
 }
 
 #[tokio::test]
@@ -191,8 +193,7 @@ async fn zero_weight_arm_among_three_is_never_served() {
 async fn point_57_percent_is_exact_over_a_million_round_robin_calls() {
     let (mut split, stable, canary) = two_arms("0.57%", Mode::round_robin(), 0);
     for _ in 0..1_000_000 {
-        let response = call(&mut split, request("GET", "/")).await
-            .unwrap();
+        let response = call(&mut split, request("GET", "/")).await.unwrap();
         assert!(response.extensions().get::<Arm>().is_some());
     }
     assert_eq!((stable.calls(), canary.calls()), (994_300, 5_700));
@@ -246,8 +247,14 @@ fn every_problem_is_reported_at_once() {
     assert!(found.contains(&(ProblemKind::Invalid, "NaN")), "{found:?}");
     assert!(found.contains(&(ProblemKind::Duplicate, "v1")), "{found:?}");
     assert!(found.contains(&(ProblemKind::Invalid, "")), "{found:?}");
-    assert!(found.contains(&(ProblemKind::Syntax, "bad cookie")), "{found:?}");
-    assert!(found.contains(&(ProblemKind::Invalid, "caf\u{e9}\n")), "{found:?}");
+    assert!(
+        found.contains(&(ProblemKind::Syntax, "bad cookie")),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&(ProblemKind::Invalid, "caf\u{e9}\n")),
+        "{found:?}"
+    );
     assert_eq!(found.len(), 6, "{error}");
 }
 
@@ -334,10 +341,16 @@ async fn refused_changes_keep_the_weights() {
 async fn override_header_forces_an_arm() {
     let (mut split, stable, canary) = two_arms(0.0, Mode::random(), 1);
     for value in ["always", "ALWAYS", "Always"] {
-        assert_eq!(serve(&mut split, with_header("x-canary", value)).await, "canary");
+        assert_eq!(
+            serve(&mut split, with_header("x-canary", value)).await,
+            "canary"
+        );
     }
     let (mut split, _, _) = two_arms(100.0, Mode::random(), 1);
-    assert_eq!(serve(&mut split, with_header("x-canary", "never")).await, "stable");
+    assert_eq!(
+        serve(&mut split, with_header("x-canary", "never")).await,
+        "stable"
+    );
     assert_eq!(stable.calls() + canary.calls(), 3);
 }
 
@@ -345,7 +358,10 @@ async fn override_header_forces_an_arm() {
 async fn other_override_values_are_ignored() {
     let (mut split, _, _) = two_arms(0.0, Mode::random(), 1);
     for value in ["sometimes", "", "1", "true", "always "] {
-        assert_eq!(serve(&mut split, with_header("x-canary", value)).await, "stable");
+        assert_eq!(
+            serve(&mut split, with_header("x-canary", value)).await,
+            "stable"
+        );
     }
 }
 
@@ -364,13 +380,18 @@ async fn override_cookie_and_precedence() {
     assert_eq!(serve(&mut split, cookie("maybe")).await, "stable");
     // The header beats the cookie.
     let mut both = cookie("always");
-    both.headers_mut().insert("x-force", "never".parse().unwrap());
+    both.headers_mut()
+        .insert("x-force", "never".parse().unwrap());
     assert_eq!(serve(&mut split, both).await, "stable");
     // The default header name is replaced, not added.
-    assert_eq!(serve(&mut split, with_header("x-canary", "always")).await, "stable");
+    assert_eq!(
+        serve(&mut split, with_header("x-canary", "always")).await,
+        "stable"
+    );
     // An ignored header value lets the cookie decide.
     let mut both = cookie("always");
-    both.headers_mut().insert("x-force", "bogus".parse().unwrap());
+    both.headers_mut()
+        .insert("x-force", "bogus".parse().unwrap());
     assert_eq!(serve(&mut split, both).await, "canary");
 }
 
@@ -383,7 +404,10 @@ async fn override_header_can_be_turned_off() {
         .build()
         .unwrap()
         .layer(stable);
-    assert_eq!(serve(&mut split, with_header("x-canary", "always")).await, "stable");
+    assert_eq!(
+        serve(&mut split, with_header("x-canary", "always")).await,
+        "stable"
+    );
 }
 
 fn sticky(weight: impl Into<Weight>, seed: u64) -> CanaryLayer<Named> {
@@ -418,9 +442,13 @@ fn sticky_is_deterministic_across_replicas() {
 fn sticky_ramp_only_moves_keys_to_the_canary() {
     let layer = sticky(5.0, 1);
     let handle = layer.handle();
-    let at_5: Vec<bool> = (0..10_000).map(|id| layer.pick(&user(id)).is_canary()).collect();
+    let at_5: Vec<bool> = (0..10_000)
+        .map(|id| layer.pick(&user(id)).is_canary())
+        .collect();
     handle.set_canary(10.0).unwrap();
-    let at_10: Vec<bool> = (0..10_000).map(|id| layer.pick(&user(id)).is_canary()).collect();
+    let at_10: Vec<bool> = (0..10_000)
+        .map(|id| layer.pick(&user(id)).is_canary())
+        .collect();
     assert!(at_5.iter().zip(&at_10).all(|(five, ten)| !five || *ten));
     assert!(at_10.iter().filter(|c| **c).count() > at_5.iter().filter(|c| **c).count());
 }
@@ -429,7 +457,9 @@ fn sticky_ramp_only_moves_keys_to_the_canary() {
 fn sticky_ten_thousand_keys_at_ten_percent() {
     // Deterministic (fixed keys, fixed hash); the bound is +-1.2 pp = 120 keys.
     let layer = sticky(10.0, 1);
-    let canary = (0..10_000).filter(|id| layer.pick(&user(*id)).is_canary()).count();
+    let canary = (0..10_000)
+        .filter(|id| layer.pick(&user(*id)).is_canary())
+        .count();
     assert!(canary.abs_diff(1_000) <= 120, "{canary}");
 }
 
@@ -438,7 +468,9 @@ fn sticky_missing_key_falls_back() {
     let no_key = request("GET", "/").into_parts().0;
     // Default: a random draw at the split's weights.
     let layer = sticky(50.0, 3);
-    let canary = (0..10_000).filter(|_| layer.pick(&no_key).is_canary()).count();
+    let canary = (0..10_000)
+        .filter(|_| layer.pick(&no_key).is_canary())
+        .count();
     assert!(canary.abs_diff(5_000) <= 250, "{canary}");
     // Or the stable arm.
     let layer = CanaryLayer::builder()
@@ -527,7 +559,9 @@ impl Service<Request<Full<Bytes>>> for Flaky {
     }
 }
 
-fn ok_stable(calls: Arc<Mutex<usize>>) -> impl Service<
+fn ok_stable(
+    calls: Arc<Mutex<usize>>,
+) -> impl Service<
     Request<Full<Bytes>>,
     Response = Response<Full<Bytes>>,
     Error = Broken,
@@ -552,9 +586,13 @@ async fn an_arm_whose_poll_ready_errors_is_not_rerouted() {
     // The split itself stays ready; the error comes out of the response future, as is.
     let error = call(&mut split, request("GET", "/")).await.unwrap_err();
     assert_eq!(error, Broken("not ready"));
-    assert_eq!((*stable_calls.lock().unwrap(), *canary_calls.lock().unwrap()), (0, 0));
+    assert_eq!(
+        (*stable_calls.lock().unwrap(), *canary_calls.lock().unwrap()),
+        (0, 0)
+    );
     // Requests for the stable arm still work.
-    let response = call(&mut split, with_header("x-canary", "never")).await
+    let response = call(&mut split, with_header("x-canary", "never"))
+        .await
         .unwrap();
     assert_eq!(body_text(response.into_body()).await, "stable");
 }
@@ -571,7 +609,10 @@ async fn an_arm_whose_call_errors_is_not_rerouted() {
         .layer(ok_stable(Arc::clone(&stable_calls)));
     let error = split.oneshot(request("GET", "/")).await.unwrap_err();
     assert_eq!(error, Broken("call failed"));
-    assert_eq!((*stable_calls.lock().unwrap(), *canary_calls.lock().unwrap()), (0, 1));
+    assert_eq!(
+        (*stable_calls.lock().unwrap(), *canary_calls.lock().unwrap()),
+        (0, 1)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -623,7 +664,10 @@ async fn the_backend_sees_the_arm_and_a_header_names_it() {
     let response = split.clone().oneshot(request("GET", "/")).await.unwrap();
     assert_eq!(response.headers()["x-served-by"], "canary");
     assert_eq!(body_text(response.into_body()).await, "canary:true");
-    let response = split.oneshot(with_header("x-canary", "never")).await.unwrap();
+    let response = split
+        .oneshot(with_header("x-canary", "never"))
+        .await
+        .unwrap();
     assert_eq!(response.headers()["x-served-by"], "stable");
     assert_eq!(body_text(response.into_body()).await, "stable:false");
 }
@@ -664,7 +708,12 @@ async fn access_log_names_the_arm() {
     }
     assert_eq!(
         *log.lock().unwrap(),
-        ["200 arm=v1", "200 arm=canary", "200 arm=v1", "200 arm=canary"]
+        [
+            "200 arm=v1",
+            "200 arm=canary",
+            "200 arm=v1",
+            "200 arm=canary"
+        ]
     );
 }
 
@@ -678,7 +727,12 @@ async fn stacks_under_axum_router() {
     let app = stable.layer(layer);
     let response = app
         .clone()
-        .oneshot(Request::builder().uri("/").body(axum::body::Body::empty()).unwrap())
+        .oneshot(
+            Request::builder()
+                .uri("/")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
@@ -686,7 +740,12 @@ async fn stacks_under_axum_router() {
     assert_eq!(body_text(response.into_body()).await, "stable app");
     handle.promote();
     let response = app
-        .oneshot(Request::builder().uri("/").body(axum::body::Body::empty()).unwrap())
+        .oneshot(
+            Request::builder()
+                .uri("/")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(body_text(response.into_body()).await, "canary app");
@@ -700,4 +759,48 @@ proptest::proptest! {
         proptest::prop_assert_eq!(Weight::parse(&shown).unwrap().to_ppm().unwrap(), ppm);
         proptest::prop_assert_eq!(Weight::percent(f64::from(ppm) / 10_000.0).to_ppm().unwrap(), ppm);
     }
+}
+
+#[tokio::test]
+async fn sticky_service_agrees_with_pick() {
+    let by_header = sticky(40.0, 1);
+    let by_function = CanaryLayer::builder()
+        .canary(Named::new("canary"), 40.0)
+        .mode(Mode::sticky(Key::function(|parts| {
+            parts
+                .headers
+                .get("x-user")
+                .map(|v| Cow::Borrowed(v.as_bytes()))
+        })))
+        .build()
+        .unwrap();
+    for layer in [by_header, by_function] {
+        let mut split = layer.clone().layer(Named::new("stable"));
+        for id in 0..500 {
+            let want = layer.pick(&user(id));
+            let got = serve(&mut split, with_header("x-user", &format!("user-{id}"))).await;
+            assert_eq!(got, want.name());
+        }
+    }
+}
+
+#[tokio::test]
+async fn extensions_can_be_turned_off() {
+    let backend = tower::service_fn(|request: Request<Full<Bytes>>| async move {
+        assert!(request.extensions().get::<Arm>().is_none());
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"ok"))))
+    });
+    let split = CanaryLayer::builder()
+        .canary(backend, 50.0)
+        .arm_extensions(false)
+        .arm_header(HeaderName::from_static("x-arm"))
+        .build()
+        .unwrap()
+        .layer(backend);
+    let response = split
+        .oneshot(with_header("x-canary", "always"))
+        .await
+        .unwrap();
+    assert!(response.extensions().get::<Arm>().is_none());
+    assert_eq!(response.headers()["x-arm"], "canary");
 }

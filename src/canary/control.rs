@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use arc_swap::ArcSwap;
 use http::header::{HeaderName, HeaderValue};
-use http::HeaderMap;
 use http::request::Parts;
+use http::HeaderMap;
 
 use super::mode::{cookie, Key, KeyRepr, ModeRepr};
 use super::rng::{stable_hash, Seeder};
@@ -40,7 +40,10 @@ impl fmt::Debug for Control {
             .field("mode", &self.mode)
             .field("override_header", &self.override_header)
             .field("override_cookie", &self.override_cookie)
-            .field("arm_header", &self.arm_header.as_ref().map(|(name, _)| name))
+            .field(
+                "arm_header",
+                &self.arm_header.as_ref().map(|(name, _)| name),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -222,7 +225,6 @@ impl CanaryHandle {
     }
 
     /// The canary arms' share of traffic, in ppm rounded to the nearest.
-    #[must_use]
     pub fn canary_weight(&self) -> Weight {
         let snapshot = self.control.weights.load();
         let total: u64 = snapshot.weights.iter().map(|&w| u64::from(w)).sum();
@@ -244,7 +246,8 @@ impl CanaryHandle {
             .writer
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        self.control.publish(split_canary(self.control.arms.len(), ppm))
+        self.control
+            .publish(split_canary(self.control.arms.len(), ppm))
     }
 
     /// Sends all traffic to the canary arms (100%).

@@ -51,11 +51,7 @@ where
         arm: Option<Arm>,
         header: Option<(HeaderName, HeaderValue)>,
     ) -> Self {
-        Self {
-            kind,
-            arm,
-            header,
-        }
+        Self { kind, arm, header }
     }
 }
 

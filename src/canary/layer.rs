@@ -346,7 +346,11 @@ impl<C> CanaryBuilder<C> {
             seeder,
         };
         Ok(CanaryLayer {
-            arms: self.arms.into_iter().map(|(_, service, _)| service).collect(),
+            arms: self
+                .arms
+                .into_iter()
+                .map(|(_, service, _)| service)
+                .collect(),
             control: Arc::new(control),
         })
     }

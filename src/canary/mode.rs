@@ -149,9 +149,9 @@ impl Key {
 /// Whether `name` is an RFC 6265 cookie name (an RFC 9110 token).
 pub(super) fn is_cookie_name(name: &str) -> bool {
     !name.is_empty()
-        && name.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-        })
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// The value of the first cookie called `name` in the request's `Cookie` headers, without

@@ -81,6 +81,18 @@ impl<S: fmt::Debug, C> fmt::Debug for CanarySplit<S, C> {
 }
 
 impl<S, C> CanarySplit<S, C> {
+    /// The two-arm layer: same as [`CanaryLayer::new`](super::CanaryLayer::new).
+    ///
+    /// # Errors
+    ///
+    /// `weight` is not valid (see [`Weight`](super::Weight)).
+    pub fn layer(
+        canary: C,
+        weight: impl Into<super::Weight>,
+    ) -> Result<super::CanaryLayer<C>, crate::ConfigError> {
+        super::CanaryLayer::new(canary, weight)
+    }
+
     /// The arm a request with these parts gets, with no service involved: the decision the
     /// service applies. Random draws come from the split's shared seed stream (not this
     /// instance's generator); a round-robin split advances its shared position.

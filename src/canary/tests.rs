@@ -98,7 +98,10 @@ fn percent_f64_rounds_never_truncates() {
     for ppm in (0..=1_000_000).step_by(997) {
         let percent = f64::from(ppm) / 10_000.0;
         assert_eq!(Weight::percent(percent).to_ppm(), Ok(ppm), "{percent}");
-        assert_eq!(Weight::parse(&Weight::ppm(ppm).to_string()).unwrap(), Weight::ppm(ppm));
+        assert_eq!(
+            Weight::parse(&Weight::ppm(ppm).to_string()).unwrap(),
+            Weight::ppm(ppm)
+        );
     }
 }
 
@@ -144,7 +147,11 @@ fn schedule(weights: &[u32]) -> Vec<usize> {
 fn smooth_round_robin_sequences() {
     // {9, 1}: the canary is calls 6, 16, 26, ...
     let calls = schedule(&[9, 1]);
-    let canary: Vec<_> = (1..).zip(&calls).filter(|(_, a)| **a == 1).map(|(n, _)| n).collect();
+    let canary: Vec<_> = (1..)
+        .zip(&calls)
+        .filter(|(_, a)| **a == 1)
+        .map(|(n, _)| n)
+        .collect();
     assert_eq!(canary, [6, 16]);
     // {5, 1, 1}: a a b a c a a.
     assert_eq!(schedule(&[5, 1, 1])[..7], [0, 0, 1, 0, 2, 0, 0]);
@@ -230,7 +237,10 @@ fn keys() {
     assert_eq!(header.with(&p, <[u8]>::to_vec), Some(b"42".to_vec()));
     let empty = Key::header(HeaderName::from_static("x-empty"));
     assert_eq!(empty.with(&p, <[u8]>::to_vec), None);
-    assert_eq!(Key::cookie("uid").with(&p, <[u8]>::to_vec), Some(b"7".to_vec()));
+    assert_eq!(
+        Key::cookie("uid").with(&p, <[u8]>::to_vec),
+        Some(b"7".to_vec())
+    );
     let tenant = Key::function(|parts| {
         let first = parts.uri.path().trim_start_matches('/').split('/').next()?;
         Some(Cow::Borrowed(first.as_bytes()))
@@ -262,7 +272,10 @@ async fn split_publishes_the_arm_both_ways() {
         .unwrap();
     let split = layer.layer(stable.clone());
     let response = split.oneshot(Request::new(())).await.unwrap();
-    assert_eq!(response.extensions().get::<Arm>(), Some(&Arm::new("canary", true)));
+    assert_eq!(
+        response.extensions().get::<Arm>(),
+        Some(&Arm::new("canary", true))
+    );
     assert_eq!(response.headers()["x-arm"], "canary");
     assert_eq!((stable.calls(), canary.calls()), (0, 1));
 }

@@ -220,7 +220,9 @@ fn parse_percent(text: &str) -> Result<u32, Problem> {
     }
     let mut ppm: u64 = 0;
     for digit in whole.bytes() {
-        ppm = ppm.saturating_mul(10).saturating_add(u64::from(digit - b'0'));
+        ppm = ppm
+            .saturating_mul(10)
+            .saturating_add(u64::from(digit - b'0'));
     }
     ppm = ppm.saturating_mul(10_000);
     let mut scale = 1_000;
