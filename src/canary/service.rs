@@ -15,7 +15,6 @@ use super::future::{Kind, ResponseFuture};
 use super::rng::Rng;
 use super::weights::Snapshot;
 use super::Arm;
-use crate::util::oneshot::Oneshot;
 
 /// Sends each request to one of its arms: the wrapped (stable) service or a canary. Made by
 /// [`CanaryLayer`](super::CanaryLayer); see the [module docs](super) for an example.
@@ -171,12 +170,8 @@ where
             arm
         });
         let kind = match index.checked_sub(1).and_then(|i| self.arms.get(i)) {
-            Some(canary) => Kind::Canary {
-                call: Oneshot::new(canary.clone(), request),
-            },
-            None => Kind::Stable {
-                call: Oneshot::new(self.inner.clone(), request),
-            },
+            Some(canary) => Kind::canary(canary.clone(), request),
+            None => Kind::stable(self.inner.clone(), request),
         };
         ResponseFuture::new(kind, arm, header)
     }
