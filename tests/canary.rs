@@ -804,3 +804,64 @@ async fn extensions_can_be_turned_off() {
     assert!(response.extensions().get::<Arm>().is_none());
     assert_eq!(response.headers()["x-arm"], "canary");
 }
+
+/// An arm that is not ready until a gate opens; it stores the last waker it was given.
+#[derive(Clone, Default)]
+struct Gated {
+    gate: Arc<Mutex<(bool, Option<std::task::Waker>)>>,
+}
+
+impl Gated {
+    fn open(&self) {
+        let mut gate = self.gate.lock().unwrap();
+        gate.0 = true;
+        if let Some(waker) = gate.1.take() {
+            waker.wake();
+        }
+    }
+}
+
+impl Service<Request<Full<Bytes>>> for Gated {
+    type Response = Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = std::future::Ready<Result<Self::Response, Infallible>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        let mut gate = self.gate.lock().unwrap();
+        if gate.0 {
+            Poll::Ready(Ok(()))
+        } else {
+            gate.1 = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+
+    fn call(&mut self, _: Request<Full<Bytes>>) -> Self::Future {
+        std::future::ready(Ok(Response::new(Full::new(Bytes::from_static(b"gated")))))
+    }
+}
+
+#[tokio::test]
+async fn a_slow_arm_is_readied_inside_the_future_and_stalls_nobody_else() {
+    let gated = Gated::default();
+    let mut split = CanaryLayer::new(gated.clone(), 100.0)
+        .unwrap()
+        .layer(Named::new("stable"));
+    // The split is ready although its canary is not, and the call does not block.
+    ServiceExt::<Request<Full<Bytes>>>::ready(&mut split)
+        .await
+        .unwrap();
+    let pending = tokio::spawn(split.call(request("GET", "/")));
+    tokio::task::yield_now().await;
+    assert!(!pending.is_finished());
+    // Other requests go through meanwhile (no head-of-line blocking).
+    let stable = call(&mut split, with_header("x-canary", "never"))
+        .await
+        .unwrap();
+    assert_eq!(body_text(stable.into_body()).await, "stable");
+    // Opening the gate wakes the task that polls the response future (its real waker).
+    gated.open();
+    let response = pending.await.unwrap().unwrap();
+    assert_eq!(response.extensions().get::<Arm>().unwrap().name(), "canary");
+    assert_eq!(body_text(response.into_body()).await, "gated");
+}

@@ -67,8 +67,11 @@
 //! # Readiness and errors
 //!
 //! A split is always ready. It clones the chosen arm and drives the clone's `poll_ready`, then
-//! its `call`, inside the response future, as axum's router does, rather than readying every
-//! arm first as `tower::steer::Steer` does (which stalls every request behind the slowest arm
+//! its `call`, inside the response future, as axum's router does. (As a shortcut, `call` asks
+//! the clone once, with a waker that does nothing, whether it is ready at once, and if so calls
+//! it there, so the future need not carry the request; an arm that is not ready is then readied
+//! by the response future with the task's own waker.) Unlike `tower::steer::Steer`, it
+//! never readies every arm first (which stalls every request behind the slowest arm
 //! and holds capacity on arms not called). Backpressure therefore does not cross the split:
 //! put concurrency limits outside it or inside each arm. An arm's error, from `poll_ready` or
 //! from its call, is returned as is: an erroring canary is never silently rerouted to stable.
