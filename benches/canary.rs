@@ -151,12 +151,18 @@ fn canary(c: &mut Criterion) {
     let mut round_robin = layer(Mode::round_robin()).layer(stable);
     let mut sticky =
         layer(Mode::sticky(Key::header(HeaderName::from_static("x-user")))).layer(stable);
-    let bare_layer = CanaryLayer::builder()
-        .canary(canary, 10.0)
-        .arm_extensions(false)
-        .build()
-        .expect("valid split");
-    let mut random_bare = bare_layer.layer(stable);
+    let bare = |mode: Mode| {
+        CanaryLayer::builder()
+            .canary(canary, 10.0)
+            .mode(mode)
+            .arm_extensions(false)
+            .build()
+            .expect("valid split")
+            .layer(stable)
+    };
+    let mut random_bare = bare(Mode::random());
+    let mut round_robin_bare = bare(Mode::round_robin());
+    let mut sticky_bare = bare(Mode::sticky(Key::header(HeaderName::from_static("x-user"))));
     let picker = HandPicked {
         state: 0x9e37_79b9_7f4a_7c15,
         canary_ppm: 100_000,
@@ -177,6 +183,8 @@ fn canary(c: &mut Criterion) {
         assert_eq!(ours, serve(&mut round_robin, request(), &mut cx));
         assert_eq!(ours, serve(&mut sticky, request(), &mut cx));
         assert_eq!(ours, serve(&mut random_bare, request(), &mut cx));
+        assert_eq!(ours, serve(&mut round_robin_bare, request(), &mut cx));
+        assert_eq!(ours, serve(&mut sticky_bare, request(), &mut cx));
     }
     // And the same shares: 10% canary over 100,000 draws on both sides (5 sigma = 475).
     let share = |serve_one: &mut dyn FnMut() -> &'static str| {
@@ -196,6 +204,11 @@ fn canary(c: &mut Criterion) {
     );
     allocations_per_request("ours round-robin", &mut round_robin, requests(false));
     allocations_per_request("ours sticky (header key)", &mut sticky, requests(true));
+    allocations_per_request(
+        "ours sticky, no extensions",
+        &mut sticky_bare,
+        requests(true),
+    );
 
     let mut group = c.benchmark_group("canary");
     macro_rules! case {
@@ -215,7 +228,9 @@ fn canary(c: &mut Criterion) {
     case!("random", random, false);
     case!("random_no_extensions", random_bare, false);
     case!("round_robin", round_robin, false);
+    case!("round_robin_no_extensions", round_robin_bare, false);
     case!("sticky_header", sticky, true);
+    case!("sticky_header_no_extensions", sticky_bare, true);
     case!("direct_with_user_header", direct, true);
 
     // A weight change every few microseconds from another thread while calls go on.
