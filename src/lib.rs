@@ -110,3 +110,7 @@ pub use error::ConfigError;
 #[cfg(feature = "router")]
 #[cfg_attr(docsrs, doc(cfg(feature = "router")))]
 pub use router::Router;
+
+#[cfg(feature = "canary")]
+#[cfg_attr(docsrs, doc(cfg(feature = "canary")))]
+pub use canary::CanaryLayer;
