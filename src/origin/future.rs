@@ -1,4 +1,4 @@
-//! [`ResponseFuture`]: the inner call, or the refusal ready at once.
+//! [`ResponseFuture`]: the inner call, or the refusal, made when first polled.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -7,6 +7,7 @@ use std::task::{ready, Context, Poll};
 use http::Response;
 use pin_project_lite::pin_project;
 
+use super::response::default_refusal;
 use super::Rejection;
 use crate::body::Body;
 
@@ -21,21 +22,43 @@ pin_project! {
 pin_project! {
     #[project = StateProj]
     enum State<F, B> {
-        Forward { #[pin] future: F, report: Option<Rejection> },
-        Refused { response: Option<Response<Body<B>>> },
+        // The pass path: only the inner future, so wrapping the answer is one move.
+        Forward { #[pin] future: F },
+        // Report-only mode: the request went through, the rejection goes on the answer.
+        Report { #[pin] future: F, rejection: Rejection },
+        // The default `403`, built when polled: the future carries two bytes, not a response.
+        Refused { rejection: Option<Rejection> },
+        // A user's refusal answer (its builder needs the request head, so it ran in `call`).
+        Custom { response: Option<Response<Body<B>>> },
     }
 }
 
 impl<F, B> ResponseFuture<F, B> {
-    pub(super) fn forward(future: F, report: Option<Rejection>) -> Self {
+    #[inline]
+    pub(super) fn forward(future: F) -> Self {
         Self {
-            state: State::Forward { future, report },
+            state: State::Forward { future },
         }
     }
 
-    pub(super) fn refused(response: Response<Body<B>>) -> Self {
+    pub(super) fn report(future: F, rejection: Rejection) -> Self {
+        Self {
+            state: State::Report { future, rejection },
+        }
+    }
+
+    #[inline]
+    pub(super) fn refused(rejection: Rejection) -> Self {
         Self {
             state: State::Refused {
+                rejection: Some(rejection),
+            },
+        }
+    }
+
+    pub(super) fn custom(response: Response<Body<B>>) -> Self {
+        Self {
+            state: State::Custom {
                 response: Some(response),
             },
         }
@@ -48,16 +71,23 @@ where
 {
     type Output = Result<Response<Body<B>>, E>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
-            StateProj::Forward { future, report } => {
+            StateProj::Forward { future } => match future.poll(cx) {
+                Poll::Ready(Ok(response)) => Poll::Ready(Ok(response.map(Body::new))),
+                Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
+                Poll::Pending => Poll::Pending,
+            },
+            StateProj::Report { future, rejection } => {
                 let mut response = ready!(future.poll(cx))?.map(Body::new);
-                if let Some(rejection) = report.take() {
-                    response.extensions_mut().insert(rejection);
-                }
+                response.extensions_mut().insert(*rejection);
                 Poll::Ready(Ok(response))
             }
-            StateProj::Refused { response } => {
+            StateProj::Refused { rejection } => Poll::Ready(Ok(default_refusal(
+                rejection.take().expect("polled after completion"),
+            ))),
+            StateProj::Custom { response } => {
                 Poll::Ready(Ok(response.take().expect("polled after completion")))
             }
         }

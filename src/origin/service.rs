@@ -8,7 +8,7 @@ use tower_service::Service;
 
 use super::future::ResponseFuture;
 use super::policy::Policy;
-use super::response::{custom_refusal, default_refusal};
+use super::response::custom_refusal;
 use super::{Allowed, Rejection};
 use crate::body::Body;
 
@@ -65,23 +65,40 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+    #[inline]
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         match self
             .policy
             .check(request.method(), request.uri(), request.headers())
         {
-            Ok(_) => ResponseFuture::forward(self.inner.call(request), None),
-            Err(rejection) if rejection.is_report_only() => {
-                request.extensions_mut().insert(rejection);
-                ResponseFuture::forward(self.inner.call(request), Some(rejection))
+            Ok(_) => ResponseFuture::forward(self.inner.call(request)),
+            Err(rejection) => self.refuse(rejection, request),
+        }
+    }
+}
+
+impl<S> OriginGuard<S> {
+    /// The refused (or, in report-only mode, reported) request: off the pass path.
+    #[cold]
+    #[inline(never)]
+    fn refuse<ReqBody, ResBody>(
+        &mut self,
+        rejection: Rejection,
+        mut request: Request<ReqBody>,
+    ) -> ResponseFuture<S::Future, ResBody>
+    where
+        S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    {
+        if rejection.is_report_only() {
+            request.extensions_mut().insert(rejection);
+            return ResponseFuture::report(self.inner.call(request), rejection);
+        }
+        match &self.policy.response {
+            None => ResponseFuture::refused(rejection),
+            Some(builder) => {
+                let (parts, _body) = request.into_parts();
+                ResponseFuture::custom(custom_refusal(rejection, builder, &parts))
             }
-            Err(rejection) => match &self.policy.response {
-                None => ResponseFuture::refused(default_refusal(rejection)),
-                Some(builder) => {
-                    let (parts, _body) = request.into_parts();
-                    ResponseFuture::refused(custom_refusal(rejection, builder, &parts))
-                }
-            },
         }
     }
 }
