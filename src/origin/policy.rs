@@ -6,7 +6,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use http::header::{HeaderName, HOST, ORIGIN, UPGRADE};
-use http::{HeaderMap, Method, Uri};
+use http::{HeaderMap, HeaderValue, Method, Uri};
 
 use super::bypass::BypassPaths;
 use super::parse::{default_port, parse_authority, parse_origin, OriginError, OriginRef};
@@ -114,22 +114,73 @@ enum FetchSite {
     Invalid,
 }
 
-fn fetch_site(headers: &HeaderMap) -> FetchSite {
-    let mut values = headers.get_all(&SEC_FETCH_SITE).iter();
-    let Some(first) = values.next() else {
-        return FetchSite::Absent;
-    };
-    if values.next().is_some() {
-        return FetchSite::Invalid;
+/// The values of one header name: none, exactly one, or more than one.
+#[derive(Clone, Copy, Default)]
+enum Slot<'a> {
+    #[default]
+    Absent,
+    One(&'a HeaderValue),
+    Many,
+}
+
+impl<'a> Slot<'a> {
+    fn add(&mut self, value: &'a HeaderValue) {
+        *self = match self {
+            Slot::Absent => Slot::One(value),
+            _ => Slot::Many,
+        };
     }
-    // The Fetch standard defines these four lower-case tokens; anything else is refused.
-    match first.as_bytes() {
-        b"" => FetchSite::Absent,
-        b"same-origin" => FetchSite::SameOrigin,
-        b"none" => FetchSite::None,
-        b"same-site" => FetchSite::SameSite,
-        b"cross-site" => FetchSite::CrossSite,
-        _ => FetchSite::Invalid,
+}
+
+/// The three headers an unsafe request's decision reads, found in one pass over the map:
+/// cheaper than three lookups, each of which hashes the name byte by byte.
+#[derive(Default)]
+struct Heads<'a> {
+    fetch_site: Slot<'a>,
+    origin: Slot<'a>,
+    host: Slot<'a>,
+}
+
+impl<'a> Heads<'a> {
+    fn scan(headers: &'a HeaderMap) -> Self {
+        let mut heads = Self::default();
+        for (name, value) in headers {
+            if *name == ORIGIN {
+                heads.origin.add(value);
+            } else if *name == HOST {
+                heads.host.add(value);
+            } else if *name == SEC_FETCH_SITE {
+                heads.fetch_site.add(value);
+            }
+        }
+        heads
+    }
+
+    fn fetch_site(&self) -> FetchSite {
+        let first = match self.fetch_site {
+            Slot::Absent => return FetchSite::Absent,
+            Slot::Many => return FetchSite::Invalid,
+            Slot::One(value) => value,
+        };
+        // The Fetch standard defines these four lower-case tokens; anything else is refused.
+        match first.as_bytes() {
+            b"" => FetchSite::Absent,
+            b"same-origin" => FetchSite::SameOrigin,
+            b"none" => FetchSite::None,
+            b"same-site" => FetchSite::SameSite,
+            b"cross-site" => FetchSite::CrossSite,
+            _ => FetchSite::Invalid,
+        }
+    }
+
+    /// The `Origin` header: absent (or empty, as Go treats it), exactly one, or repeated.
+    fn origin(&self) -> OriginHeader<'a> {
+        match self.origin {
+            Slot::Absent => OriginHeader::Absent,
+            Slot::Many => OriginHeader::Multiple,
+            Slot::One(v) if v.is_empty() => OriginHeader::Absent,
+            Slot::One(v) => OriginHeader::One(v.as_bytes()),
+        }
     }
 }
 
@@ -138,16 +189,6 @@ enum OriginHeader<'a> {
     Absent,
     One(&'a [u8]),
     Multiple,
-}
-
-fn origin_header(headers: &HeaderMap) -> OriginHeader<'_> {
-    let mut values = headers.get_all(ORIGIN).iter();
-    match (values.next(), values.next()) {
-        (None, _) => OriginHeader::Absent,
-        (Some(_), Some(_)) => OriginHeader::Multiple,
-        (Some(v), None) if v.is_empty() => OriginHeader::Absent,
-        (Some(v), None) => OriginHeader::One(v.as_bytes()),
-    }
 }
 
 /// Whether the request is a WebSocket handshake over HTTP/1.1 (`GET` + `Upgrade: websocket`).
@@ -179,7 +220,7 @@ impl Policy {
         if safe && !(*method == Method::GET && is_websocket(headers)) {
             return Ok(Allowed::SafeMethod);
         }
-        match self.evaluate(uri, headers) {
+        match self.evaluate(uri, &Heads::scan(headers)) {
             Ok(allowed) => Ok(allowed),
             Err(_) if self.bypass.exempts(uri.path()) => Ok(Allowed::BypassPath),
             Err(kind) if self.report_only => Err(Rejection::new(kind).into_report_only()),
@@ -187,8 +228,8 @@ impl Policy {
         }
     }
 
-    fn evaluate(&self, uri: &Uri, headers: &HeaderMap) -> Result<Allowed, RejectionKind> {
-        let refused = match fetch_site(headers) {
+    fn evaluate(&self, uri: &Uri, heads: &Heads<'_>) -> Result<Allowed, RejectionKind> {
+        let refused = match heads.fetch_site() {
             FetchSite::SameOrigin => return Ok(Allowed::SameOrigin),
             FetchSite::None => return Ok(Allowed::UserInitiated),
             FetchSite::SameSite if self.trust_same_site => return Ok(Allowed::SameSite),
@@ -199,7 +240,7 @@ impl Policy {
         };
         if let Some(kind) = refused {
             // A browser told us the request is not same-origin: only a trusted origin helps.
-            return match origin_header(headers) {
+            return match heads.origin() {
                 OriginHeader::One(raw) => match parse_origin(raw) {
                     Ok(origin) if self.is_trusted(&origin, raw) => Ok(Allowed::TrustedOrigin),
                     _ => Err(kind),
@@ -208,7 +249,7 @@ impl Policy {
             };
         }
 
-        let raw = match origin_header(headers) {
+        let raw = match heads.origin() {
             OriginHeader::Absent if self.strict => return Err(RejectionKind::MissingHeaders),
             OriginHeader::Absent => return Ok(Allowed::NonBrowser),
             OriginHeader::Multiple => return Err(RejectionKind::MultipleOrigins),
@@ -219,7 +260,7 @@ impl Policy {
             Err(OriginError::Null) => return Err(RejectionKind::NullOrigin),
             Err(_) => return Err(RejectionKind::MalformedOrigin),
         };
-        if self.matches_target(&origin, uri, headers) {
+        if self.matches_target(&origin, uri, heads.host) {
             Ok(Allowed::MatchesTarget)
         } else if self.is_trusted(&origin, raw) {
             Ok(Allowed::TrustedOrigin)
@@ -230,15 +271,14 @@ impl Policy {
 
     /// Whether the origin equals the request's target origin: a configured public origin, else
     /// the request-target authority (absolute form, HTTP/2 `:authority`), else the one `Host`.
-    fn matches_target(&self, origin: &OriginRef<'_>, uri: &Uri, headers: &HeaderMap) -> bool {
+    fn matches_target(&self, origin: &OriginRef<'_>, uri: &Uri, host: Slot<'_>) -> bool {
         if !self.public.is_empty() {
             return self.public.iter().any(|public| public.matches(origin));
         }
         let (scheme, authority) = match uri.authority() {
             Some(authority) => (uri.scheme_str(), strip_userinfo(authority.as_str())),
             None => {
-                let mut hosts = headers.get_all(HOST).iter();
-                let (Some(host), None) = (hosts.next(), hosts.next()) else {
+                let Slot::One(host) = host else {
                     return false;
                 };
                 match host.to_str() {
