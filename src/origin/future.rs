@@ -1,4 +1,4 @@
-//! [`ResponseFuture`]: the inner call, or the refusal, made when first polled.
+//! [`ResponseFuture`]: the inner call, or the refusal ready at once.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -7,7 +7,6 @@ use std::task::{ready, Context, Poll};
 use http::Response;
 use pin_project_lite::pin_project;
 
-use super::response::default_refusal;
 use super::Rejection;
 use crate::body::Body;
 
@@ -26,10 +25,8 @@ pin_project! {
         Forward { #[pin] future: F },
         // Report-only mode: the request went through, the rejection goes on the answer.
         Report { #[pin] future: F, rejection: Rejection },
-        // The default `403`, built when polled: the future carries two bytes, not a response.
-        Refused { rejection: Option<Rejection> },
-        // A user's refusal answer (its builder needs the request head, so it ran in `call`).
-        Custom { response: Option<Response<Body<B>>> },
+        // The refusal, ready at once.
+        Refused { response: Option<Response<Body<B>>> },
     }
 }
 
@@ -47,18 +44,9 @@ impl<F, B> ResponseFuture<F, B> {
         }
     }
 
-    #[inline]
-    pub(super) fn refused(rejection: Rejection) -> Self {
+    pub(super) fn refused(response: Response<Body<B>>) -> Self {
         Self {
             state: State::Refused {
-                rejection: Some(rejection),
-            },
-        }
-    }
-
-    pub(super) fn custom(response: Response<Body<B>>) -> Self {
-        Self {
-            state: State::Custom {
                 response: Some(response),
             },
         }
@@ -84,10 +72,7 @@ where
                 response.extensions_mut().insert(*rejection);
                 Poll::Ready(Ok(response))
             }
-            StateProj::Refused { rejection } => Poll::Ready(Ok(default_refusal(
-                rejection.take().expect("polled after completion"),
-            ))),
-            StateProj::Custom { response } => {
+            StateProj::Refused { response } => {
                 Poll::Ready(Ok(response.take().expect("polled after completion")))
             }
         }

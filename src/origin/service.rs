@@ -8,7 +8,7 @@ use tower_service::Service;
 
 use super::future::ResponseFuture;
 use super::policy::Policy;
-use super::response::custom_refusal;
+use super::response::{custom_refusal, default_refusal};
 use super::{Allowed, Rejection};
 use crate::body::Body;
 
@@ -93,12 +93,10 @@ impl<S> OriginGuard<S> {
             request.extensions_mut().insert(rejection);
             return ResponseFuture::report(self.inner.call(request), rejection);
         }
-        match &self.policy.response {
-            None => ResponseFuture::refused(rejection),
-            Some(builder) => {
-                let (parts, _body) = request.into_parts();
-                ResponseFuture::custom(custom_refusal(rejection, builder, &parts))
-            }
-        }
+        let (parts, _body) = request.into_parts();
+        ResponseFuture::refused(match &self.policy.response {
+            None => default_refusal(rejection, parts),
+            Some(builder) => custom_refusal(rejection, builder, &parts),
+        })
     }
 }

@@ -215,6 +215,59 @@ async fn refusal_is_403_text_with_reason() {
     assert_eq!(echo.calls(), 0);
 }
 
+/// The default 403 reuses the refused request's header map and extensions: nothing of the
+/// request may leak into the answer.
+#[tokio::test]
+async fn refusal_carries_nothing_of_the_request() {
+    #[derive(Clone, Debug, PartialEq)]
+    struct FromRequest(u32);
+
+    let echo = Echo::new();
+    let svc = OriginGuardLayer::new().layer(echo.clone());
+    let mut request = post(Some("cross-site"), Some("https://evil.example"));
+    request
+        .headers_mut()
+        .insert("cookie", http::HeaderValue::from_static("session=secret"));
+    request
+        .headers_mut()
+        .append("x-many", http::HeaderValue::from_static("1"));
+    request
+        .headers_mut()
+        .append("x-many", http::HeaderValue::from_static("2"));
+    request.extensions_mut().insert(FromRequest(7));
+    let response = svc.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let mut names: Vec<_> = response
+        .headers()
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.clone()))
+        .collect();
+    names.sort_by(|a, b| a.0.cmp(b.0));
+    assert_eq!(
+        names,
+        [
+            (
+                "content-type",
+                http::HeaderValue::from_static("text/plain; charset=utf-8")
+            ),
+            (
+                "x-content-type-options",
+                http::HeaderValue::from_static("nosniff")
+            ),
+        ]
+    );
+    assert!(response.extensions().get::<FromRequest>().is_none());
+    assert_eq!(response.extensions().len(), 1);
+    assert_eq!(
+        response
+            .extensions()
+            .get::<Rejection>()
+            .map(Rejection::kind),
+        Some(RejectionKind::CrossSite)
+    );
+    assert_eq!(echo.calls(), 0);
+}
+
 #[tokio::test]
 async fn pass_keeps_inner_body_and_adds_no_extension() {
     let echo = Echo::new();
