@@ -9,7 +9,10 @@ use http::header::{HeaderName, HOST, ORIGIN, UPGRADE};
 use http::{HeaderMap, HeaderValue, Method, Uri};
 
 use super::bypass::BypassPaths;
-use super::parse::{default_port, parse_authority, parse_origin, OriginError, OriginRef};
+use super::parse::{
+    default_port, eq_fold, parse_authority, parse_authority_bytes, parse_origin, OriginError,
+    OriginRef,
+};
 use super::response::RejectionResponse;
 use super::{Allowed, Rejection, RejectionKind};
 
@@ -275,27 +278,27 @@ impl Policy {
         if !self.public.is_empty() {
             return self.public.iter().any(|public| public.matches(origin));
         }
-        let (scheme, authority) = match uri.authority() {
-            Some(authority) => (uri.scheme_str(), strip_userinfo(authority.as_str())),
+        let (scheme, target) = match uri.authority() {
+            Some(authority) => match parse_authority(strip_userinfo(authority.as_str())) {
+                Ok(target) => (uri.scheme_str(), target),
+                Err(_) => return false,
+            },
             None => {
                 let Slot::One(host) = host else {
                     return false;
                 };
-                match host.to_str() {
-                    Ok(host) => (None, host),
-                    Err(_) => return false,
+                match parse_authority_bytes(host.as_bytes()) {
+                    Some(target) => (None, target),
+                    None => return false,
                 }
             }
         };
-        let Ok(target) = parse_authority(authority) else {
-            return false;
-        };
-        if !origin.host.eq_ignore_ascii_case(target.host) {
+        if !eq_fold(origin.host, target.host) {
             return false;
         }
         match scheme {
             Some(scheme) => {
-                scheme.eq_ignore_ascii_case(origin.scheme)
+                eq_fold(scheme, origin.scheme)
                     && origin.effective_port() == target.port.or_else(|| default_port(scheme))
             }
             // Without a scheme (HTTP/1.1 origin-form) we cannot tell http from https: like Go,

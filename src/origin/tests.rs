@@ -362,3 +362,36 @@ fn many_trusted_origins_are_all_found() {
     assert!(!check("https://app1.example.co"));
     assert!(!check("http://app1.example.com"));
 }
+
+/// The byte-level `Host` parser agrees with `HeaderValue::to_str` followed by `parse_authority`.
+#[test]
+fn host_bytes_parse_like_to_str_then_parse_authority() {
+    let cases: &[&[u8]] = &[
+        b"example.com",
+        b"Example.COM:8443",
+        b"example.com:",
+        b"example.com:65536",
+        b"[::1]:8080",
+        b"[::1",
+        b"a b",
+        b"a\tb",
+        b"caf\xc3\xa9.example",
+        b"\x80",
+        b"",
+        b":80",
+        b"host:+80",
+        b"user@host",
+    ];
+    for &case in cases {
+        let expected = http::HeaderValue::from_bytes(case)
+            .ok()
+            .and_then(|v| v.to_str().ok().map(str::to_owned))
+            .and_then(|text| {
+                parse_authority(&text)
+                    .ok()
+                    .map(|a| (a.host.to_owned(), a.port))
+            });
+        let got = super::parse::parse_authority_bytes(case).map(|a| (a.host.to_owned(), a.port));
+        assert_eq!(got, expected, "{:?}", String::from_utf8_lossy(case));
+    }
+}
