@@ -89,7 +89,7 @@ impl<'a> OriginRef<'a> {
 
     /// Whether `raw` (the text this was parsed from) is already in normal form: lower-case
     /// scheme and host, no default port.
-    fn is_normal(&self) -> bool {
+    pub(super) fn is_normal(&self) -> bool {
         !self.scheme.bytes().any(|b| b.is_ascii_uppercase())
             && !self.host.bytes().any(|b| b.is_ascii_uppercase())
             && (self.port.is_none() || self.port != default_port(self.scheme))

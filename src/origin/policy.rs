@@ -60,13 +60,32 @@ impl Hasher for FastHash {
             self.mix(u64::from_le_bytes(buf));
         }
         let tail = words.remainder();
-        if !tail.is_empty() {
+        if tail.is_empty() {
+            return;
+        }
+        // The last eight bytes, overlapping the words already mixed: one load, no loop.
+        let last = bytes
+            .len()
+            .checked_sub(8)
+            .and_then(|start| bytes.get(start..))
+            .and_then(|last| <[u8; 8]>::try_from(last).ok());
+        let buf = last.unwrap_or_else(|| {
             let mut buf = [0u8; 8];
             for (slot, byte) in buf.iter_mut().zip(tail) {
                 *slot = *byte;
             }
-            self.mix(u64::from_le_bytes(buf) ^ ((tail.len() as u64) << 59));
-        }
+            buf
+        });
+        self.mix(u64::from_le_bytes(buf) ^ ((tail.len() as u64) << 59));
+    }
+
+    // The length prefix of a slice: one round, not a trip through `write`.
+    fn write_usize(&mut self, n: usize) {
+        self.mix(n as u64);
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.mix(u64::from(n));
     }
 }
 
@@ -97,7 +116,8 @@ impl PublicOrigin {
 /// Every setting of the guard, validated.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Policy {
-    pub(super) trusted: HashSet<Box<str>, BuildHasherDefault<FastHash>>,
+    /// Normalised trusted origins, as bytes so that the `Origin` value is looked up as is.
+    pub(super) trusted: HashSet<Box<[u8]>, BuildHasherDefault<FastHash>>,
     pub(super) predicates: Vec<TrustPredicate>,
     pub(super) public: Vec<PublicOrigin>,
     pub(super) bypass: BypassPaths,
@@ -311,11 +331,15 @@ impl Policy {
         if self.trusted.is_empty() && self.predicates.is_empty() {
             return false;
         }
+        // What browsers send is already normal: look the bytes up as they are.
+        if origin.is_normal() && self.predicates.is_empty() {
+            return self.trusted.contains(raw);
+        }
         // parse_origin succeeded, so the bytes are ASCII.
         let Ok(raw) = std::str::from_utf8(raw) else {
             return false;
         };
         let normal = origin.normalized(raw);
-        self.trusted.contains(&*normal) || self.predicates.iter().any(|p| (p.0)(&normal))
+        self.trusted.contains(normal.as_bytes()) || self.predicates.iter().any(|p| (p.0)(&normal))
     }
 }
