@@ -283,7 +283,7 @@ impl Policy {
             Err(OriginError::Null) => return Err(RejectionKind::NullOrigin),
             Err(_) => return Err(RejectionKind::MalformedOrigin),
         };
-        if self.matches_target(&origin, uri, heads.host) {
+        if self.matches_target(&origin, raw, uri, heads.host) {
             Ok(Allowed::MatchesTarget)
         } else if self.is_trusted(&origin, raw) {
             Ok(Allowed::TrustedOrigin)
@@ -294,7 +294,13 @@ impl Policy {
 
     /// Whether the origin equals the request's target origin: a configured public origin, else
     /// the request-target authority (absolute form, HTTP/2 `:authority`), else the one `Host`.
-    fn matches_target(&self, origin: &OriginRef<'_>, uri: &Uri, host: Slot<'_>) -> bool {
+    fn matches_target(
+        &self,
+        origin: &OriginRef<'_>,
+        raw: &[u8],
+        uri: &Uri,
+        host: Slot<'_>,
+    ) -> bool {
         if !self.public.is_empty() {
             return self.public.iter().any(|public| public.matches(origin));
         }
@@ -307,6 +313,12 @@ impl Policy {
                 let Slot::One(host) = host else {
                     return false;
                 };
+                // The common case: `Origin` is `scheme://` and the very bytes of `Host`. The
+                // origin parsed, so those bytes are an authority with the same host and port,
+                // and with no scheme to compare that is a match.
+                if raw.get(origin.scheme.len() + 3..) == Some(host.as_bytes()) {
+                    return true;
+                }
                 match parse_authority_bytes(host.as_bytes()) {
                     Some(target) => (None, target),
                     None => return false,

@@ -395,3 +395,35 @@ fn host_bytes_parse_like_to_str_then_parse_authority() {
         assert_eq!(got, expected, "{:?}", String::from_utf8_lossy(case));
     }
 }
+
+/// `Origin` equal to `scheme://` + the `Host` bytes takes a shortcut; it must agree with the
+/// full comparison, which still decides every other spelling.
+#[test]
+fn origin_matching_host_bytes_and_other_spellings() {
+    let guard = OriginGuardLayer::new();
+    let decide = |host: &str, origin: &str| {
+        let (parts, ()) = Request::post("/x")
+            .header("host", host)
+            .header("origin", origin)
+            .body(())
+            .unwrap()
+            .into_parts();
+        guard.check(&parts).map_err(|r| r.kind())
+    };
+    let ok = Ok(Allowed::MatchesTarget);
+    let cross = Err(RejectionKind::CrossOrigin);
+    assert_eq!(decide("example.com", "https://example.com"), ok);
+    assert_eq!(decide("example.com:8443", "https://example.com:8443"), ok);
+    assert_eq!(decide("example.com:80", "http://example.com:80"), ok);
+    assert_eq!(decide("[::1]:8080", "http://[::1]:8080"), ok);
+    assert_eq!(decide("Example.COM", "https://example.com"), ok);
+    assert_eq!(decide("example.com:443", "https://example.com"), ok);
+    assert_eq!(decide("example.com", "https://example.com:443"), ok);
+    assert_eq!(decide("example.com:8443", "https://example.com"), cross);
+    assert_eq!(decide("example.com", "https://example.com."), cross);
+    assert_eq!(decide("example.com.", "https://example.com"), cross);
+    assert_eq!(
+        decide("example.com", "https://evil@example.com"),
+        Err(RejectionKind::MalformedOrigin)
+    );
+}
