@@ -264,8 +264,15 @@ impl Policy {
         if let Some(kind) = refused {
             // A browser told us the request is not same-origin: only a trusted origin helps.
             return match heads.origin() {
+                // Trusted entries are normal origins, so the exact bytes of one are trusted
+                // with no parsing (browsers send the normal form).
+                OriginHeader::One(raw)
+                    if !self.trusted.is_empty() && self.trusted.contains(raw) =>
+                {
+                    Ok(Allowed::TrustedOrigin)
+                }
                 OriginHeader::One(raw) => match parse_origin(raw) {
-                    Ok(origin) if self.is_trusted(&origin, raw) => Ok(Allowed::TrustedOrigin),
+                    Ok(origin) if self.is_trusted(&origin, raw, true) => Ok(Allowed::TrustedOrigin),
                     _ => Err(kind),
                 },
                 _ => Err(kind),
@@ -285,7 +292,7 @@ impl Policy {
         };
         if self.matches_target(&origin, raw, uri, heads.host) {
             Ok(Allowed::MatchesTarget)
-        } else if self.is_trusted(&origin, raw) {
+        } else if self.is_trusted(&origin, raw, false) {
             Ok(Allowed::TrustedOrigin)
         } else {
             Err(RejectionKind::CrossOrigin)
@@ -339,19 +346,27 @@ impl Policy {
         }
     }
 
-    fn is_trusted(&self, origin: &OriginRef<'_>, raw: &[u8]) -> bool {
+    /// Whether the origin is trusted; `raw_looked_up` says the raw bytes were already looked
+    /// up in the trusted set (and missed).
+    fn is_trusted(&self, origin: &OriginRef<'_>, raw: &[u8], raw_looked_up: bool) -> bool {
         if self.trusted.is_empty() && self.predicates.is_empty() {
             return false;
         }
-        // What browsers send is already normal: look the bytes up as they are.
-        if origin.is_normal() && self.predicates.is_empty() {
-            return self.trusted.contains(raw);
+        if origin.is_normal() {
+            // The normal form is the bytes themselves: no UTF-8 pass, no Cow.
+            if !raw_looked_up && self.trusted.contains(raw) {
+                return true;
+            }
+            if self.predicates.is_empty() {
+                return false;
+            }
         }
         // parse_origin succeeded, so the bytes are ASCII.
         let Ok(raw) = std::str::from_utf8(raw) else {
             return false;
         };
         let normal = origin.normalized(raw);
-        self.trusted.contains(normal.as_bytes()) || self.predicates.iter().any(|p| (p.0)(&normal))
+        (!origin.is_normal() && self.trusted.contains(normal.as_bytes()))
+            || self.predicates.iter().any(|p| (p.0)(&normal))
     }
 }

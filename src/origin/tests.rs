@@ -427,3 +427,42 @@ fn origin_matching_host_bytes_and_other_spellings() {
         Err(RejectionKind::MalformedOrigin)
     );
 }
+
+/// Trusted set and predicate together, for normal and other spellings, with and without
+/// `Sec-Fetch-Site` (the exact-bytes lookup must not skip the predicate or the normal form).
+#[test]
+fn trusted_set_and_predicate_together() {
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let log = asked.clone();
+    let guard = OriginGuardLayer::builder()
+        .trust_origin("https://a.example")
+        .trust_origins_where(move |origin| {
+            log.lock().unwrap().push(origin.to_owned());
+            origin == "https://b.example"
+        })
+        .build()
+        .unwrap();
+    let decide = |site: Option<&str>, origin: &str| {
+        let (parts, _) = post(site, Some(origin)).into_parts();
+        guard.check(&parts).map_err(|r| r.kind())
+    };
+    let trusted = Ok(Allowed::TrustedOrigin);
+    for site in [Some("cross-site"), None] {
+        assert_eq!(decide(site, "https://a.example"), trusted);
+        assert_eq!(decide(site, "HTTPS://A.example:443"), trusted);
+        assert_eq!(decide(site, "https://b.example"), trusted);
+        assert_eq!(decide(site, "https://B.example"), trusted);
+        assert!(decide(site, "https://c.example").is_err());
+    }
+    assert_eq!(
+        *asked.lock().unwrap(),
+        [
+            "https://b.example",
+            "https://b.example",
+            "https://c.example",
+            "https://b.example",
+            "https://b.example",
+            "https://c.example"
+        ]
+    );
+}
