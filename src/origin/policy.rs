@@ -225,6 +225,19 @@ fn is_websocket(headers: &HeaderMap) -> bool {
     })
 }
 
+/// Whether `raw`, if it is an origin at all, is in normal form: no upper-case letter and no
+/// colon but the scheme's (so no port, default or not). IPv6 hosts and ports answer `false` and
+/// take the parser.
+fn is_plainly_normal(raw: &[u8]) -> bool {
+    let mut colons = 0usize;
+    let mut upper = false;
+    for &b in raw {
+        colons += usize::from(b == b':');
+        upper |= b.is_ascii_uppercase();
+    }
+    colons == 1 && !upper
+}
+
 fn strip_userinfo(authority: &str) -> &str {
     authority
         .rsplit_once('@')
@@ -263,19 +276,19 @@ impl Policy {
         };
         if let Some(kind) = refused {
             // A browser told us the request is not same-origin: only a trusted origin helps.
-            return match heads.origin() {
-                // Trusted entries are normal origins, so the exact bytes of one are trusted
-                // with no parsing (browsers send the normal form).
-                OriginHeader::One(raw)
-                    if !self.trusted.is_empty() && self.trusted.contains(raw) =>
-                {
-                    Ok(Allowed::TrustedOrigin)
-                }
-                OriginHeader::One(raw) => match parse_origin(raw) {
+            let OriginHeader::One(raw) = heads.origin() else {
+                return Err(kind);
+            };
+            return if self.trusted_exactly(raw) {
+                Ok(Allowed::TrustedOrigin)
+            } else if self.predicates.is_empty() && is_plainly_normal(raw) {
+                // In normal form (or not an origin at all) and not in the set: no parsing.
+                Err(kind)
+            } else {
+                match parse_origin(raw) {
                     Ok(origin) if self.is_trusted(&origin, raw, true) => Ok(Allowed::TrustedOrigin),
                     _ => Err(kind),
-                },
-                _ => Err(kind),
+                }
             };
         }
 
@@ -344,6 +357,13 @@ impl Policy {
             // assume the origin's scheme, so only host and port are compared (use HSTS).
             None => origin.effective_port() == target.port.or_else(|| default_port(origin.scheme)),
         }
+    }
+
+    /// Whether the raw `Origin` bytes are one of the trusted entries. The entries are normal
+    /// origins, so the bytes of one are a valid, trusted origin with no parsing (browsers send
+    /// the normal form).
+    fn trusted_exactly(&self, raw: &[u8]) -> bool {
+        !self.trusted.is_empty() && self.trusted.contains(raw)
     }
 
     /// Whether the origin is trusted; `raw_looked_up` says the raw bytes were already looked
