@@ -10,8 +10,8 @@ use http::{HeaderMap, HeaderValue, Method, Uri};
 
 use super::bypass::BypassPaths;
 use super::parse::{
-    default_port, eq_fold, parse_authority, parse_authority_bytes, parse_origin, OriginError,
-    OriginRef,
+    default_port, eq_fold, is_fast_origin_with, parse_authority, parse_authority_bytes,
+    parse_origin, OriginError, OriginRef,
 };
 use super::response::RejectionResponse;
 use super::{Allowed, Rejection, RejectionKind};
@@ -298,6 +298,15 @@ impl Policy {
             OriginHeader::Multiple => return Err(RejectionKind::MultipleOrigins),
             OriginHeader::One(raw) => raw,
         };
+        // The common same-origin shape, decided with no parse: `Origin` is `scheme://` and the
+        // very bytes of the one `Host` (exactly what `matches_target` concludes after parsing).
+        if self.public.is_empty() && uri.authority().is_none() {
+            if let Slot::One(host) = heads.host {
+                if is_fast_origin_with(raw, host.as_bytes()) {
+                    return Ok(Allowed::MatchesTarget);
+                }
+            }
+        }
         let origin = match parse_origin(raw) {
             Ok(origin) => origin,
             Err(OriginError::Null) => return Err(RejectionKind::NullOrigin),

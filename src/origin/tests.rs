@@ -466,3 +466,46 @@ fn trusted_set_and_predicate_together() {
         ]
     );
 }
+
+/// The no-parse same-origin check agrees with the fast parser on the same bytes.
+#[test]
+fn fast_origin_with_agrees_with_fast_origin() {
+    let raws: &[&[u8]] = &[
+        b"https://example.com",
+        b"https://example.com:8443",
+        b"web+app://example.com",
+        b"1https://example.com",
+        b"://example.com",
+        b"https:/example.com",
+        b"https://",
+        b"https://example.com:",
+        b"https://example.com:99999",
+        b"https://[::1]:8080",
+        b"https://evil@example.com",
+        b"ht tp://example.com",
+        b"null",
+        b"",
+    ];
+    let hosts: &[&[u8]] = &[
+        b"example.com",
+        b"example.com:8443",
+        b"example.com:",
+        b"example.com:99999",
+        b"[::1]:8080",
+        b"evil@example.com",
+        b"",
+    ];
+    for &raw in raws {
+        for &host in hosts {
+            let expected = fast_origin(raw)
+                .is_some_and(|origin| raw.get(origin.scheme.len() + 3..) == Some(host));
+            assert_eq!(
+                super::parse::is_fast_origin_with(raw, host),
+                expected,
+                "{:?} / {:?}",
+                String::from_utf8_lossy(raw),
+                String::from_utf8_lossy(host)
+            );
+        }
+    }
+}
