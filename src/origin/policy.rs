@@ -228,7 +228,7 @@ fn is_websocket(headers: &HeaderMap) -> bool {
 /// Whether `raw`, if it is an origin at all, is in normal form: no upper-case letter and no
 /// colon but the scheme's (so no port, default or not). IPv6 hosts and ports answer `false` and
 /// take the parser.
-fn is_plainly_normal(raw: &[u8]) -> bool {
+pub(super) fn is_plainly_normal(raw: &[u8]) -> bool {
     let mut colons = 0usize;
     let mut upper = false;
     for &b in raw {

@@ -327,6 +327,29 @@ mod properties {
             prop_assert_eq!(parse_authority(&text).ok(), slow_authority(&text).ok());
         }
 
+        /// The decision's shortcuts agree with the paths they skip.
+        #[test]
+        fn shortcuts_agree_with_full_paths(text in origin_like(), host in "[a-zA-Z0-9.:\\[\\]@_~-]{0,20}") {
+            let (raw, host_bytes) = (text.as_bytes(), host.as_bytes());
+            let expected = fast_origin(raw)
+                .is_some_and(|origin| raw.get(origin.scheme.len() + 3..) == Some(host_bytes));
+            prop_assert_eq!(super::super::parse::is_fast_origin_with(raw, host_bytes), expected);
+            // And with the origin's own authority as the host, where they should often agree on yes.
+            if let Some((_, own)) = text.split_once("://") {
+                let expected = fast_origin(raw)
+                    .is_some_and(|origin| raw.get(origin.scheme.len() + 3..) == Some(own.as_bytes()));
+                prop_assert_eq!(super::super::parse::is_fast_origin_with(raw, own.as_bytes()), expected);
+            }
+            let via_str = parse_authority(&host).ok().map(|a| (a.host, a.port));
+            let via_bytes = super::super::parse::parse_authority_bytes(host_bytes).map(|a| (a.host, a.port));
+            prop_assert_eq!(via_bytes, via_str);
+            if super::super::policy::is_plainly_normal(raw) {
+                if let Ok(origin) = parse_origin(raw) {
+                    prop_assert!(origin.is_normal(), "{text}");
+                }
+            }
+        }
+
         /// Normalising twice changes nothing, and a normal form parses to the same origin.
         #[test]
         fn normalisation_is_idempotent(text in origin_like()) {
