@@ -3,8 +3,11 @@
 //! Each case builds its requests outside the timed region, then times `poll_ready` + `call` +
 //! polling the response future once (every future here is ready at once, so no runtime is
 //! involved). The inner service parks each request in a pre-allocated sink, so dropping
-//! requests and responses happens after the clock stops (a refusal drops its request inside, on both sides). Before timing, both sides must give the same status for every case. After the
-//! timings, allocations per request are printed for both sides (a counting global allocator).
+//! requests and responses happens after the clock stops. A refusal drops its request inside the
+//! clock, on both sides, so the refused case also times "no layer, request dropped": the floor
+//! of any refusal, to read the layers' own cost against. Before timing, both sides must give the
+//! same status for every case. After the timings, allocations per request are printed for both
+//! sides (a counting global allocator).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::RefCell;
@@ -217,6 +220,11 @@ fn bench(c: &mut Criterion) {
     let mut ours = ours.layer(inner);
     let mut theirs = theirs.layer(inner);
     let mut baseline = inner;
+    // The floor of any refusal: a service that only drops the request (both layers must).
+    let mut dropping = service_fn(|request: Request<Full<Bytes>>| {
+        drop(request);
+        std::future::ready(Ok::<_, Infallible>(Response::new(Full::<Bytes>::default())))
+    });
 
     let waker = Waker::from(Arc::new(Noop));
     let mut cx = Context::from_waker(&waker);
@@ -234,7 +242,7 @@ fn bench(c: &mut Criterion) {
         );
     }
 
-    for (name, make, _) in CASES {
+    for (name, make, status) in CASES {
         let mut group = c.benchmark_group(name);
         group.bench_function("tower-gateway", |b| {
             b.iter_custom(|n| timed(&mut ours, make, n, &mut cx))
@@ -245,6 +253,11 @@ fn bench(c: &mut Criterion) {
         group.bench_function("no layer", |b| {
             b.iter_custom(|n| timed(&mut baseline, make, n, &mut cx))
         });
+        if status == StatusCode::FORBIDDEN {
+            group.bench_function("no layer, request dropped", |b| {
+                b.iter_custom(|n| timed(&mut dropping, make, n, &mut cx))
+            });
+        }
         group.finish();
     }
 

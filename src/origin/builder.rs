@@ -166,7 +166,9 @@ impl OriginGuardBuilder {
         for (i, value) in self.trusted.iter().enumerate() {
             match parse_config_origin(value) {
                 Ok(origin) => {
-                    policy.trusted.insert(origin.normalized(value).into());
+                    policy
+                        .trusted
+                        .insert(origin.normalized(value).as_bytes().into());
                 }
                 Err(error) => problems.push(origin_problem(
                     "trusted origin",

@@ -21,15 +21,26 @@ pin_project! {
 pin_project! {
     #[project = StateProj]
     enum State<F, B> {
-        Forward { #[pin] future: F, report: Option<Rejection> },
+        // The pass path: only the inner future, so wrapping the answer is one move.
+        Forward { #[pin] future: F },
+        // Report-only mode: the request went through, the rejection goes on the answer.
+        Report { #[pin] future: F, rejection: Rejection },
+        // The refusal, ready at once.
         Refused { response: Option<Response<Body<B>>> },
     }
 }
 
 impl<F, B> ResponseFuture<F, B> {
-    pub(super) fn forward(future: F, report: Option<Rejection>) -> Self {
+    #[inline]
+    pub(super) fn forward(future: F) -> Self {
         Self {
-            state: State::Forward { future, report },
+            state: State::Forward { future },
+        }
+    }
+
+    pub(super) fn report(future: F, rejection: Rejection) -> Self {
+        Self {
+            state: State::Report { future, rejection },
         }
     }
 
@@ -48,13 +59,17 @@ where
 {
     type Output = Result<Response<Body<B>>, E>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
-            StateProj::Forward { future, report } => {
+            StateProj::Forward { future } => match future.poll(cx) {
+                Poll::Ready(Ok(response)) => Poll::Ready(Ok(response.map(Body::new))),
+                Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
+                Poll::Pending => Poll::Pending,
+            },
+            StateProj::Report { future, rejection } => {
                 let mut response = ready!(future.poll(cx))?.map(Body::new);
-                if let Some(rejection) = report.take() {
-                    response.extensions_mut().insert(rejection);
-                }
+                response.extensions_mut().insert(*rejection);
                 Poll::Ready(Ok(response))
             }
             StateProj::Refused { response } => {

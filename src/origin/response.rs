@@ -6,7 +6,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
 use http::request::Parts;
-use http::{HeaderMap, HeaderValue, Response, StatusCode};
+use http::{HeaderValue, Response, StatusCode};
 
 use super::Rejection;
 use crate::body::Body;
@@ -39,15 +39,27 @@ pub(super) fn custom_refusal<B>(
 
 /// `403`, `text/plain; charset=utf-8`, `nosniff`, the reason as the body, and the rejection in
 /// the extensions.
-pub(super) fn default_refusal<B>(rejection: Rejection) -> Response<Body<B>> {
-    let mut headers = HeaderMap::with_capacity(2);
+///
+/// Built from the refused request's own head: its header map and extensions are cleared and
+/// reused (a cleared map keeps its storage), so the answer needs no allocation of its own
+/// beyond the boxed rejection, and the request's header storage is not freed only to be
+/// allocated again.
+pub(super) fn default_refusal<B>(rejection: Rejection, parts: Parts) -> Response<Body<B>> {
+    let Parts {
+        mut headers,
+        mut extensions,
+        ..
+    } = parts;
+    headers.clear();
     headers.insert(CONTENT_TYPE, TEXT_PLAIN.clone());
     headers.insert(X_CONTENT_TYPE_OPTIONS, NOSNIFF.clone());
+    extensions.clear();
+    extensions.insert(rejection);
     let mut response = Response::new(Body::full(Bytes::from_static(
         rejection.reason().as_bytes(),
     )));
     *response.status_mut() = StatusCode::FORBIDDEN;
     *response.headers_mut() = headers;
-    response.extensions_mut().insert(rejection);
+    *response.extensions_mut() = extensions;
     response
 }

@@ -65,23 +65,38 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+    #[inline]
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         match self
             .policy
             .check(request.method(), request.uri(), request.headers())
         {
-            Ok(_) => ResponseFuture::forward(self.inner.call(request), None),
-            Err(rejection) if rejection.is_report_only() => {
-                request.extensions_mut().insert(rejection);
-                ResponseFuture::forward(self.inner.call(request), Some(rejection))
-            }
-            Err(rejection) => match &self.policy.response {
-                None => ResponseFuture::refused(default_refusal(rejection)),
-                Some(builder) => {
-                    let (parts, _body) = request.into_parts();
-                    ResponseFuture::refused(custom_refusal(rejection, builder, &parts))
-                }
-            },
+            Ok(_) => ResponseFuture::forward(self.inner.call(request)),
+            Err(rejection) => self.refuse(rejection, request),
         }
+    }
+}
+
+impl<S> OriginGuard<S> {
+    /// The refused (or, in report-only mode, reported) request: off the pass path.
+    #[cold]
+    #[inline(never)]
+    fn refuse<ReqBody, ResBody>(
+        &mut self,
+        rejection: Rejection,
+        mut request: Request<ReqBody>,
+    ) -> ResponseFuture<S::Future, ResBody>
+    where
+        S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    {
+        if rejection.is_report_only() {
+            request.extensions_mut().insert(rejection);
+            return ResponseFuture::report(self.inner.call(request), rejection);
+        }
+        let (parts, _body) = request.into_parts();
+        ResponseFuture::refused(match &self.policy.response {
+            None => default_refusal(rejection, parts),
+            Some(builder) => custom_refusal(rejection, builder, &parts),
+        })
     }
 }

@@ -215,6 +215,59 @@ async fn refusal_is_403_text_with_reason() {
     assert_eq!(echo.calls(), 0);
 }
 
+/// The default 403 reuses the refused request's header map and extensions: nothing of the
+/// request may leak into the answer.
+#[tokio::test]
+async fn refusal_carries_nothing_of_the_request() {
+    #[derive(Clone, Debug, PartialEq)]
+    struct FromRequest(u32);
+
+    let echo = Echo::new();
+    let svc = OriginGuardLayer::new().layer(echo.clone());
+    let mut request = post(Some("cross-site"), Some("https://evil.example"));
+    request
+        .headers_mut()
+        .insert("cookie", http::HeaderValue::from_static("session=secret"));
+    request
+        .headers_mut()
+        .append("x-many", http::HeaderValue::from_static("1"));
+    request
+        .headers_mut()
+        .append("x-many", http::HeaderValue::from_static("2"));
+    request.extensions_mut().insert(FromRequest(7));
+    let response = svc.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let mut names: Vec<_> = response
+        .headers()
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.clone()))
+        .collect();
+    names.sort_by(|a, b| a.0.cmp(b.0));
+    assert_eq!(
+        names,
+        [
+            (
+                "content-type",
+                http::HeaderValue::from_static("text/plain; charset=utf-8")
+            ),
+            (
+                "x-content-type-options",
+                http::HeaderValue::from_static("nosniff")
+            ),
+        ]
+    );
+    assert!(response.extensions().get::<FromRequest>().is_none());
+    assert_eq!(response.extensions().len(), 1);
+    assert_eq!(
+        response
+            .extensions()
+            .get::<Rejection>()
+            .map(Rejection::kind),
+        Some(RejectionKind::CrossSite)
+    );
+    assert_eq!(echo.calls(), 0);
+}
+
 #[tokio::test]
 async fn pass_keeps_inner_body_and_adds_no_extension() {
     let echo = Echo::new();
@@ -274,6 +327,29 @@ mod properties {
             prop_assert_eq!(parse_authority(&text).ok(), slow_authority(&text).ok());
         }
 
+        /// The decision's shortcuts agree with the paths they skip.
+        #[test]
+        fn shortcuts_agree_with_full_paths(text in origin_like(), host in "[a-zA-Z0-9.:\\[\\]@_~-]{0,20}") {
+            let (raw, host_bytes) = (text.as_bytes(), host.as_bytes());
+            let expected = fast_origin(raw)
+                .is_some_and(|origin| raw.get(origin.scheme.len() + 3..) == Some(host_bytes));
+            prop_assert_eq!(super::super::parse::is_fast_origin_with(raw, host_bytes), expected);
+            // And with the origin's own authority as the host, where they should often agree on yes.
+            if let Some((_, own)) = text.split_once("://") {
+                let expected = fast_origin(raw)
+                    .is_some_and(|origin| raw.get(origin.scheme.len() + 3..) == Some(own.as_bytes()));
+                prop_assert_eq!(super::super::parse::is_fast_origin_with(raw, own.as_bytes()), expected);
+            }
+            let via_str = parse_authority(&host).ok().map(|a| (a.host, a.port));
+            let via_bytes = super::super::parse::parse_authority_bytes(host_bytes).map(|a| (a.host, a.port));
+            prop_assert_eq!(via_bytes, via_str);
+            if super::super::policy::is_plainly_normal(raw) {
+                if let Ok(origin) = parse_origin(raw) {
+                    prop_assert!(origin.is_normal(), "{text}");
+                }
+            }
+        }
+
         /// Normalising twice changes nothing, and a normal form parses to the same origin.
         #[test]
         fn normalisation_is_idempotent(text in origin_like()) {
@@ -308,4 +384,151 @@ fn many_trusted_origins_are_all_found() {
     assert!(!check("https://app1000.example.com"));
     assert!(!check("https://app1.example.co"));
     assert!(!check("http://app1.example.com"));
+}
+
+/// The byte-level `Host` parser agrees with `HeaderValue::to_str` followed by `parse_authority`.
+#[test]
+fn host_bytes_parse_like_to_str_then_parse_authority() {
+    let cases: &[&[u8]] = &[
+        b"example.com",
+        b"Example.COM:8443",
+        b"example.com:",
+        b"example.com:65536",
+        b"[::1]:8080",
+        b"[::1",
+        b"a b",
+        b"a\tb",
+        b"caf\xc3\xa9.example",
+        b"\x80",
+        b"",
+        b":80",
+        b"host:+80",
+        b"user@host",
+    ];
+    for &case in cases {
+        let expected = http::HeaderValue::from_bytes(case)
+            .ok()
+            .and_then(|v| v.to_str().ok().map(str::to_owned))
+            .and_then(|text| {
+                parse_authority(&text)
+                    .ok()
+                    .map(|a| (a.host.to_owned(), a.port))
+            });
+        let got = super::parse::parse_authority_bytes(case).map(|a| (a.host.to_owned(), a.port));
+        assert_eq!(got, expected, "{:?}", String::from_utf8_lossy(case));
+    }
+}
+
+/// `Origin` equal to `scheme://` + the `Host` bytes takes a shortcut; it must agree with the
+/// full comparison, which still decides every other spelling.
+#[test]
+fn origin_matching_host_bytes_and_other_spellings() {
+    let guard = OriginGuardLayer::new();
+    let decide = |host: &str, origin: &str| {
+        let (parts, ()) = Request::post("/x")
+            .header("host", host)
+            .header("origin", origin)
+            .body(())
+            .unwrap()
+            .into_parts();
+        guard.check(&parts).map_err(|r| r.kind())
+    };
+    let ok = Ok(Allowed::MatchesTarget);
+    let cross = Err(RejectionKind::CrossOrigin);
+    assert_eq!(decide("example.com", "https://example.com"), ok);
+    assert_eq!(decide("example.com:8443", "https://example.com:8443"), ok);
+    assert_eq!(decide("example.com:80", "http://example.com:80"), ok);
+    assert_eq!(decide("[::1]:8080", "http://[::1]:8080"), ok);
+    assert_eq!(decide("Example.COM", "https://example.com"), ok);
+    assert_eq!(decide("example.com:443", "https://example.com"), ok);
+    assert_eq!(decide("example.com", "https://example.com:443"), ok);
+    assert_eq!(decide("example.com:8443", "https://example.com"), cross);
+    assert_eq!(decide("example.com", "https://example.com."), cross);
+    assert_eq!(decide("example.com.", "https://example.com"), cross);
+    assert_eq!(
+        decide("example.com", "https://evil@example.com"),
+        Err(RejectionKind::MalformedOrigin)
+    );
+}
+
+/// Trusted set and predicate together, for normal and other spellings, with and without
+/// `Sec-Fetch-Site` (the exact-bytes lookup must not skip the predicate or the normal form).
+#[test]
+fn trusted_set_and_predicate_together() {
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let log = asked.clone();
+    let guard = OriginGuardLayer::builder()
+        .trust_origin("https://a.example")
+        .trust_origins_where(move |origin| {
+            log.lock().unwrap().push(origin.to_owned());
+            origin == "https://b.example"
+        })
+        .build()
+        .unwrap();
+    let decide = |site: Option<&str>, origin: &str| {
+        let (parts, _) = post(site, Some(origin)).into_parts();
+        guard.check(&parts).map_err(|r| r.kind())
+    };
+    let trusted = Ok(Allowed::TrustedOrigin);
+    for site in [Some("cross-site"), None] {
+        assert_eq!(decide(site, "https://a.example"), trusted);
+        assert_eq!(decide(site, "HTTPS://A.example:443"), trusted);
+        assert_eq!(decide(site, "https://b.example"), trusted);
+        assert_eq!(decide(site, "https://B.example"), trusted);
+        assert!(decide(site, "https://c.example").is_err());
+    }
+    assert_eq!(
+        *asked.lock().unwrap(),
+        [
+            "https://b.example",
+            "https://b.example",
+            "https://c.example",
+            "https://b.example",
+            "https://b.example",
+            "https://c.example"
+        ]
+    );
+}
+
+/// The no-parse same-origin check agrees with the fast parser on the same bytes.
+#[test]
+fn fast_origin_with_agrees_with_fast_origin() {
+    let raws: &[&[u8]] = &[
+        b"https://example.com",
+        b"https://example.com:8443",
+        b"web+app://example.com",
+        b"1https://example.com",
+        b"://example.com",
+        b"https:/example.com",
+        b"https://",
+        b"https://example.com:",
+        b"https://example.com:99999",
+        b"https://[::1]:8080",
+        b"https://evil@example.com",
+        b"ht tp://example.com",
+        b"null",
+        b"",
+    ];
+    let hosts: &[&[u8]] = &[
+        b"example.com",
+        b"example.com:8443",
+        b"example.com:",
+        b"example.com:99999",
+        b"[::1]:8080",
+        b"evil@example.com",
+        b"",
+    ];
+    for &raw in raws {
+        for &host in hosts {
+            let expected = fast_origin(raw)
+                .is_some_and(|origin| raw.get(origin.scheme.len() + 3..) == Some(host));
+            assert_eq!(
+                super::parse::is_fast_origin_with(raw, host),
+                expected,
+                "{:?} / {:?}",
+                String::from_utf8_lossy(raw),
+                String::from_utf8_lossy(host)
+            );
+        }
+    }
 }
