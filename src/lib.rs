@@ -41,4 +41,7 @@ pub mod canary;
 #[cfg_attr(docsrs, doc(cfg(feature = "access-log")))]
 pub mod access_log;
 
+#[cfg(feature = "cors")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cors")))]
+pub use cors::CorsLayer;
 pub use error::ConfigError;
