@@ -14,7 +14,7 @@ use std::future::Future;
 use std::hint::black_box;
 use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
@@ -62,8 +62,9 @@ where
     S: Service<R>,
     S::Error: std::fmt::Debug,
 {
-    let waker = Waker::from(Arc::new(Noop));
-    let mut cx = Context::from_waker(&waker);
+    static WAKER: OnceLock<Waker> = OnceLock::new();
+    let waker = WAKER.get_or_init(|| Waker::from(Arc::new(Noop)));
+    let mut cx = Context::from_waker(waker);
     match svc.poll_ready(&mut cx) {
         Poll::Ready(Ok(())) => {}
         _ => panic!("inner not ready"),
@@ -243,7 +244,7 @@ fn browser_view<B>(req: &Request<Full<Bytes>>, res: &Response<B>) -> (bool, Opti
         .as_deref()
         .is_some_and(|a| Some(a) == origin || a == "*");
     if req.method() != Method::OPTIONS {
-        return (origin_ok, acao);
+        return (origin_ok, acao.filter(|_| origin_ok));
     }
     let list = |name: &str| -> Vec<String> {
         h.get_all(name)

@@ -147,10 +147,13 @@ impl Policy {
         )
     }
 
-    /// The `204` answer to an accepted preflight.
-    pub(super) fn accepted<B>(&self, p: Preflight) -> Response<Body<B>> {
+    /// The `204` answer to an accepted preflight, built in the request's emptied header map
+    /// (a preflight has headers, so the map is already allocated: no allocation here).
+    pub(super) fn accepted<B>(&self, p: Preflight, mut headers: HeaderMap) -> Response<Body<B>> {
+        headers.clear();
         let mut response = Response::new(Body::empty());
         *response.status_mut() = StatusCode::NO_CONTENT;
+        *response.headers_mut() = headers;
         let h = response.headers_mut();
         h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, p.allow_origin);
         if self.credentials {
@@ -172,14 +175,27 @@ impl Policy {
     /// The answer to a refused preflight: `403` without any CORS header, or in debug mode the
     /// headers granted before the failing step (with `204` when the origin was allowed, so the
     /// browser gets past the status check and names the missing method or header).
+    ///
+    /// Like [`accepted`](Self::accepted), it reuses the request's emptied header map and
+    /// extensions.
     pub(super) fn refused<B>(
         &self,
         rejection: Rejection,
         partial: Partial,
         debug: bool,
+        request: http::request::Parts,
     ) -> Response<Body<B>> {
+        let http::request::Parts {
+            mut headers,
+            mut extensions,
+            ..
+        } = request;
+        headers.clear();
+        extensions.clear();
         let mut response = Response::new(Body::empty());
         *response.status_mut() = StatusCode::FORBIDDEN;
+        *response.headers_mut() = headers;
+        *response.extensions_mut() = extensions;
         let h = response.headers_mut();
         h.insert(VARY, VARY_PREFLIGHT);
         if debug {

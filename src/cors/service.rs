@@ -15,6 +15,7 @@ use super::policy::{VARY_ORIGIN, VARY_PREFLIGHT, WILDCARD};
 /// The service made by [`CorsLayer`](super::CorsLayer): answers preflights itself and
 /// decorates the inner service's other responses.
 #[derive(Debug)]
+#[must_use]
 pub struct Cors<S> {
     inner: S,
     shared: Arc<Shared>,
@@ -77,15 +78,18 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        let policy = self.shared.policy.load_full();
+        let policy = self.shared.policy.load();
         let (decision, partial) = policy.decide(req.method(), req.headers());
         let options = req.method() == Method::OPTIONS;
         let (allow_origin, vary) = match decision {
             Decision::PreflightAccepted(p) => {
-                return ResponseFuture::answer(policy.accepted(p));
+                let (parts, _body) = req.into_parts();
+                return ResponseFuture::answer(policy.accepted(p, parts.headers));
             }
             Decision::PreflightRefused(r) => {
-                return ResponseFuture::answer(policy.refused(r, partial, self.shared.debug()));
+                let (parts, _body) = req.into_parts();
+                let debug = self.shared.debug();
+                return ResponseFuture::answer(policy.refused(r, partial, debug, parts));
             }
             Decision::NotCors if policy.is_public() => (Some(WILDCARD), None),
             Decision::NotCors | Decision::ActualRefused => (None, Some(VARY_ORIGIN)),
@@ -97,6 +101,8 @@ where
         // A non-preflight OPTIONS answer could be cached and served to a later preflight: say
         // what preflights vary on (as jub0bs/cors does).
         let vary = if options { Some(VARY_PREFLIGHT) } else { vary };
+        // The response future owns the policy the request started with.
+        let policy = arc_swap::Guard::into_inner(policy);
         ResponseFuture::forward(self.inner.call(req), policy, allow_origin, vary)
     }
 }
