@@ -326,6 +326,14 @@ fn bench(c: &mut Criterion) {
         );
 
         let mut group = c.benchmark_group(case.name);
+        let mut bare = inner();
+        group.bench_function("no layer", |b| {
+            b.iter_batched(
+                || (case.request)(&big),
+                |r| black_box(call(&mut bare, black_box(r))),
+                BatchSize::SmallInput,
+            )
+        });
         group.bench_function("ours", |b| {
             b.iter_batched(
                 || (case.request)(&big),

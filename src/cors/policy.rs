@@ -99,10 +99,14 @@ impl Policy {
             Single::One(v) => Some(v),
             Single::Many => None,
         };
-        let preflight =
-            method == Method::OPTIONS && headers.contains_key(ACCESS_CONTROL_REQUEST_METHOD);
+        // Fetch: a preflight is OPTIONS with Origin and Access-Control-Request-Method.
+        let acrm = if method == Method::OPTIONS {
+            single(headers, &ACCESS_CONTROL_REQUEST_METHOD)
+        } else {
+            Single::Absent
+        };
         let allow_origin = origin.and_then(|o| self.allow_origin(o));
-        if !preflight {
+        if matches!(acrm, Single::Absent) {
             let decision = match allow_origin {
                 Some(allow_origin) => Decision::ActualAllowed { allow_origin },
                 None => Decision::ActualRefused,
@@ -117,7 +121,7 @@ impl Policy {
             allow_origin: Some(allow_origin),
             allow_method: None,
         };
-        let allow_method = match single(headers, &ACCESS_CONTROL_REQUEST_METHOD) {
+        let allow_method = match acrm {
             Single::One(m) => match self.methods.check(m.as_bytes()) {
                 Ok(true) => Some(m.clone()),
                 Ok(false) => None,
