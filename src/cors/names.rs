@@ -25,26 +25,37 @@ fn is_forbidden_method(m: &[u8]) -> bool {
         .any(|f| f.eq_ignore_ascii_case(m))
 }
 
-/// RFC 9110 `tchar`.
+/// RFC 9110 `tchar`, as a lookup table.
+const TCHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        table[i] = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        i += 1;
+    }
+    table
+};
+
 fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'!' | b'#'
-                | b'$'
-                | b'%'
-                | b'&'
-                | b'\''
-                | b'*'
-                | b'+'
-                | b'-'
-                | b'.'
-                | b'^'
-                | b'_'
-                | b'`'
-                | b'|'
-                | b'~'
-        )
+    TCHAR[usize::from(b)]
 }
 
 fn is_token(s: &[u8]) -> bool {
@@ -205,7 +216,9 @@ impl RequestHeaders {
             // Fetch: `*` never covers `Authorization`; it must be listed.
             return self.authorization;
         }
+        // Browsers send lower-case names, as the list stores them: try bytes first.
         self.any
+            || self.list.iter().any(|n| n.as_bytes() == name)
             || self
                 .list
                 .iter()
