@@ -15,7 +15,7 @@
 //!     .allow_credentials(true)
 //!     .build()?;
 //! let app = service_fn(|_req: Request<Full<bytes::Bytes>>| async {
-//!     Ok::<_, std::convert::Infallible>(Response::new(Full::default()))
+//!     Ok::<_, std::convert::Infallible>(Response::new(Full::<bytes::Bytes>::default()))
 //! });
 //! let svc = cors.layer(app);
 //!
