@@ -117,30 +117,43 @@ impl Policy {
         let Some(allow_origin) = allow_origin else {
             return refuse(RejectionKind::OriginNotAllowed, Partial::default());
         };
-        let mut partial = Partial {
-            allow_origin: Some(allow_origin),
-            allow_method: None,
-        };
         let allow_method = match acrm {
             Single::One(m) => match self.methods.check(m.as_bytes()) {
                 Ok(true) => Some(m.clone()),
                 Ok(false) => None,
-                Err(()) => return refuse(RejectionKind::MethodNotAllowed, partial),
+                Err(()) => {
+                    let partial = Partial {
+                        allow_origin: Some(allow_origin),
+                        allow_method: None,
+                    };
+                    return refuse(RejectionKind::MethodNotAllowed, partial);
+                }
             },
-            _ => return refuse(RejectionKind::MethodNotAllowed, partial),
+            _ => {
+                let partial = Partial {
+                    allow_origin: Some(allow_origin),
+                    allow_method: None,
+                };
+                return refuse(RejectionKind::MethodNotAllowed, partial);
+            }
         };
-        partial.allow_method.clone_from(&allow_method);
-        let allow_headers = match single(headers, &ACCESS_CONTROL_REQUEST_HEADERS) {
-            Single::Absent => None,
+        let headers_ok = match single(headers, &ACCESS_CONTROL_REQUEST_HEADERS) {
+            Single::Absent => Ok(None),
             Single::One(h) => match self.headers.check(h.as_bytes()) {
-                Ok(true) => Some(h.clone()),
-                Ok(false) => None,
-                Err(()) => return refuse(RejectionKind::HeaderNotAllowed, partial),
+                Ok(true) => Ok(Some(h.clone())),
+                Ok(false) => Ok(None),
+                Err(()) => Err(()),
             },
             // Browsers send one; a split list could hide a name from the check.
-            Single::Many => return refuse(RejectionKind::HeaderNotAllowed, partial),
+            Single::Many => Err(()),
         };
-        let allow_origin = partial.allow_origin.take().unwrap_or(WILDCARD);
+        let Ok(allow_headers) = headers_ok else {
+            let partial = Partial {
+                allow_origin: Some(allow_origin),
+                allow_method,
+            };
+            return refuse(RejectionKind::HeaderNotAllowed, partial);
+        };
         (
             Decision::PreflightAccepted(Preflight {
                 allow_origin,
