@@ -128,6 +128,8 @@ pub(super) struct Origins {
     hosts: HashMap<Box<str>, Vec<HostRule>, Fast>,
     /// Distinct label counts of the domains under which subdomains are allowed, ascending.
     depths: Vec<usize>,
+    /// Some pattern is for a host itself (`http://localhost:*`), not only its subdomains.
+    whole_hosts: bool,
 }
 
 impl Origins {
@@ -151,6 +153,7 @@ impl Origins {
                         port: *port,
                         subdomains: *subdomains,
                     });
+                self.whole_hosts |= !*subdomains;
                 if *subdomains {
                     let depth = host.split('.').count();
                     if let Err(at) = self.depths.binary_search(&depth) {
@@ -166,7 +169,7 @@ impl Origins {
         if origin.len() > MAX_ORIGIN_LEN {
             return false;
         }
-        if self.exact.contains(origin) {
+        if !self.exact.is_empty() && self.exact.contains(origin) {
             return true;
         }
         if self.hosts.is_empty() {
@@ -180,9 +183,11 @@ impl Origins {
                 .iter()
                 .any(|r| r.subdomains == subdomains && &*r.scheme == scheme && r.port.matches(port))
         };
-        if let Some(rules) = self.hosts.get(host) {
-            if rule_matches(rules, false) {
-                return true;
+        if self.whole_hosts {
+            if let Some(rules) = self.hosts.get(host) {
+                if rule_matches(rules, false) {
+                    return true;
+                }
             }
         }
         if host.starts_with('[') {
