@@ -106,6 +106,9 @@ pub mod canary;
 #[cfg_attr(docsrs, doc(cfg(feature = "access-log")))]
 pub mod access_log;
 
+#[cfg(feature = "cors")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cors")))]
+pub use cors::CorsLayer;
 pub use error::ConfigError;
 #[cfg(feature = "router")]
 #[cfg_attr(docsrs, doc(cfg(feature = "router")))]

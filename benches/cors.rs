@@ -1,0 +1,361 @@
+//! CorsLayer against tower-http's CorsLayer 0.7, in the same run, over an inner service that
+//! answers an empty `200`. Before timing, both sides are checked to give the same answer as a
+//! browser would read it. Allocations per request are counted with a counting allocator and
+//! printed before the timings.
+//!
+//! Request header values are `HeaderValue::from_static` (hyper's are slices of its read
+//! buffer: cloning either never allocates), built outside the timed region. The timed region
+//! is the call and the drop of its response, as in a server.
+
+#![allow(clippy::type_complexity)] // tower service types, as in the library
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::convert::Infallible;
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
+
+use bytes::Bytes;
+use criterion::{criterion_group, BatchSize, Criterion};
+use http::header::{HeaderName, CONTENT_TYPE};
+use http::{HeaderValue, Method, Request, Response};
+use http_body_util::Full;
+use tower::{service_fn, Layer, Service};
+use tower_gateway::cors::CorsConfig;
+use tower_http::cors::{AllowOrigin, CorsLayer as TowerCors};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is forwarded unchanged to the system allocator; we only count.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        System.alloc(layout)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        System.realloc(ptr, layout, new_size)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+const APP: &str = "https://app.example.com";
+
+struct Noop;
+impl Wake for Noop {
+    fn wake(self: Arc<Self>) {}
+}
+
+/// Calls a service whose future is ready at once, without a runtime.
+fn call<S, R>(svc: &mut S, req: R) -> S::Response
+where
+    S: Service<R>,
+    S::Error: std::fmt::Debug,
+{
+    static WAKER: OnceLock<Waker> = OnceLock::new();
+    let waker = WAKER.get_or_init(|| Waker::from(Arc::new(Noop)));
+    let mut cx = Context::from_waker(waker);
+    match svc.poll_ready(&mut cx) {
+        Poll::Ready(Ok(())) => {}
+        _ => panic!("inner not ready"),
+    }
+    let mut fut = pin!(svc.call(req));
+    match fut.as_mut().poll(&mut cx) {
+        Poll::Ready(Ok(res)) => res,
+        _ => panic!("future not ready"),
+    }
+}
+
+fn inner() -> impl Service<
+    Request<Full<Bytes>>,
+    Response = Response<Full<Bytes>>,
+    Error = Infallible,
+    Future = std::future::Ready<Result<Response<Full<Bytes>>, Infallible>>,
+> + Clone {
+    service_fn(|_req: Request<Full<Bytes>>| std::future::ready(Ok(Response::new(Full::default()))))
+}
+
+struct Case {
+    name: &'static str,
+    origins: Origins,
+    request: fn(&HeaderValue) -> Request<Full<Bytes>>,
+}
+
+#[derive(Clone, Copy)]
+enum Origins {
+    One,
+    Thousand,
+    Pattern,
+}
+
+fn origin_list(n: usize) -> Vec<String> {
+    // The allowed origin comes last.
+    let mut v: Vec<String> = (0..n - 1)
+        .map(|i| format!("https://o{i}.example.net"))
+        .collect();
+    v.push(APP.to_owned());
+    v
+}
+
+fn ours(origins: Origins) -> tower_gateway::cors::CorsLayer {
+    let config = match origins {
+        Origins::One => CorsConfig::new().allow_origin(APP),
+        Origins::Thousand => CorsConfig::new().allow_origins(origin_list(1000)),
+        Origins::Pattern => CorsConfig::new().allow_origin("https://*.example.com"),
+    };
+    config
+        .allow_methods(["PUT", "DELETE"])
+        .allow_headers(["content-type", "x-request-id"])
+        .expose_headers(["x-total"])
+        .allow_credentials(true)
+        .max_age(600)
+        .build()
+        .expect("valid policy")
+}
+
+fn theirs(origins: Origins) -> TowerCors {
+    let allow = match origins {
+        Origins::One => AllowOrigin::exact(HeaderValue::from_static(APP)),
+        Origins::Thousand => AllowOrigin::list(
+            origin_list(1000)
+                .into_iter()
+                .map(|o| HeaderValue::try_from(o).expect("valid")),
+        ),
+        Origins::Pattern => AllowOrigin::predicate(|o: &HeaderValue, _| {
+            let b = o.as_bytes();
+            b.starts_with(b"https://") && b.ends_with(b".example.com") && b.len() > 20
+        }),
+    };
+    TowerCors::new()
+        .allow_origin(allow)
+        .allow_methods([Method::PUT, Method::DELETE])
+        .allow_headers([CONTENT_TYPE, HeaderName::from_static("x-request-id")])
+        .expose_headers([HeaderName::from_static("x-total")])
+        .allow_credentials(true)
+        .max_age(Duration::from_secs(600))
+}
+
+fn actual(origin: &'static str) -> Request<Full<Bytes>> {
+    Request::builder()
+        .method("GET")
+        .uri("/items/1")
+        .header("origin", HeaderValue::from_static(origin))
+        .body(Full::default())
+        .expect("request")
+}
+
+fn preflight(origin: &'static str, acrh: HeaderValue) -> Request<Full<Bytes>> {
+    Request::builder()
+        .method("OPTIONS")
+        .uri("/items/1")
+        .header("origin", HeaderValue::from_static(origin))
+        .header(
+            "access-control-request-method",
+            HeaderValue::from_static("PUT"),
+        )
+        .header("access-control-request-headers", acrh)
+        .body(Full::default())
+        .expect("request")
+}
+
+fn cases() -> Vec<Case> {
+    let mut v = Vec::new();
+    for (names, origins) in [
+        (
+            [
+                "1 origin/actual allowed",
+                "1 origin/actual refused",
+                "1 origin/preflight accepted",
+                "1 origin/preflight refused",
+            ],
+            Origins::One,
+        ),
+        (
+            [
+                "1000 origins/actual allowed",
+                "1000 origins/actual refused",
+                "1000 origins/preflight accepted",
+                "1000 origins/preflight refused",
+            ],
+            Origins::Thousand,
+        ),
+    ] {
+        let requests: [fn(&HeaderValue) -> Request<Full<Bytes>>; 4] = [
+            |_| actual(APP),
+            |_| actual("https://evil.example"),
+            |_| preflight(APP, HeaderValue::from_static("content-type,x-request-id")),
+            |_| {
+                preflight(
+                    "https://evil.example",
+                    HeaderValue::from_static("content-type"),
+                )
+            },
+        ];
+        for (name, request) in names.into_iter().zip(requests) {
+            v.push(Case {
+                name,
+                origins,
+                request,
+            });
+        }
+    }
+    v.push(Case {
+        name: "pattern/actual allowed",
+        origins: Origins::Pattern,
+        request: |_| actual("https://api.eu.example.com"),
+    });
+    v.push(Case {
+        name: "pattern/preflight accepted",
+        origins: Origins::Pattern,
+        request: |_| {
+            preflight(
+                "https://api.eu.example.com",
+                HeaderValue::from_static("content-type"),
+            )
+        },
+    });
+    v.push(Case {
+        name: "1 MiB ACRH/preflight",
+        origins: Origins::One,
+        request: |big| preflight(APP, big.clone()),
+    });
+    v
+}
+
+/// What a browser reads from a response: may the request (or the actual request after this
+/// preflight) proceed, and with which origin.
+fn browser_view<B>(req: &Request<Full<Bytes>>, res: &Response<B>) -> (bool, Option<String>) {
+    let h = res.headers();
+    let acao = h
+        .get("access-control-allow-origin")
+        .map(|v| v.to_str().unwrap_or("").to_owned());
+    let origin = req.headers().get("origin").and_then(|v| v.to_str().ok());
+    let origin_ok = acao
+        .as_deref()
+        .is_some_and(|a| Some(a) == origin || a == "*");
+    if req.method() != Method::OPTIONS {
+        return (origin_ok, acao.filter(|_| origin_ok));
+    }
+    let list = |name: &str| -> Vec<String> {
+        h.get_all(name)
+            .iter()
+            .flat_map(|v| {
+                v.to_str()
+                    .unwrap_or("")
+                    .split(',')
+                    .map(|s| s.trim().to_ascii_lowercase())
+            })
+            .collect()
+    };
+    let method = req.headers()["access-control-request-method"]
+        .to_str()
+        .unwrap_or("");
+    let method_ok = ["GET", "HEAD", "POST"].contains(&method)
+        || list("access-control-allow-methods")
+            .iter()
+            .any(|m| m.eq_ignore_ascii_case(method));
+    let allowed_headers = list("access-control-allow-headers");
+    let headers_ok = req
+        .headers()
+        .get("access-control-request-headers")
+        .map_or(true, |v| {
+            v.to_str()
+                .unwrap_or("")
+                .split(',')
+                .all(|n| allowed_headers.contains(&n.trim().to_ascii_lowercase()))
+        });
+    let ok = res.status().is_success() && origin_ok && method_ok && headers_ok;
+    (ok, if ok { acao } else { None })
+}
+
+fn big_acrh() -> HeaderValue {
+    let v = "a,".repeat(512 * 1024);
+    HeaderValue::from_maybe_shared(Bytes::from(v)).expect("valid")
+}
+
+fn bench(c: &mut Criterion) {
+    let big = big_acrh();
+    let _ = big.clone(); // share the buffer once, so later clones only count references
+    println!(
+        "\n{:<34} {:>12} {:>12}",
+        "allocations per request", "ours", "tower-http"
+    );
+    for case in cases() {
+        let mut ours = ours(case.origins).layer(inner());
+        let mut theirs = theirs(case.origins).layer(inner());
+
+        // Same answer, as a browser reads it.
+        let r = (case.request)(&big);
+        let a = browser_view(&r, &call(&mut ours, (case.request)(&big)));
+        let b = browser_view(&r, &call(&mut theirs, (case.request)(&big)));
+        assert_eq!(a, b, "{}: ours and tower-http disagree", case.name);
+
+        // Allocations per request, averaged over 1,000 calls (requests built beforehand).
+        let count = |svc: &mut dyn FnMut(Request<Full<Bytes>>) -> usize| {
+            let reqs: Vec<_> = (0..1000).map(|_| (case.request)(&big)).collect();
+            let total: usize = reqs.into_iter().map(&mut *svc).sum();
+            total as f64 / 1000.0
+        };
+        let ours_allocs = count(&mut |r| {
+            let before = ALLOCATIONS.load(Ordering::Relaxed);
+            let res = call(&mut ours, r);
+            let n = ALLOCATIONS.load(Ordering::Relaxed) - before;
+            drop(res);
+            n
+        });
+        let theirs_allocs = count(&mut |r| {
+            let before = ALLOCATIONS.load(Ordering::Relaxed);
+            let res = call(&mut theirs, r);
+            let n = ALLOCATIONS.load(Ordering::Relaxed) - before;
+            drop(res);
+            n
+        });
+        println!(
+            "{:<34} {:>12.1} {:>12.1}",
+            case.name, ours_allocs, theirs_allocs
+        );
+
+        let mut group = c.benchmark_group(case.name);
+        let mut bare = inner();
+        group.bench_function("no layer", |b| {
+            b.iter_batched(
+                || (case.request)(&big),
+                |r| drop(black_box(call(&mut bare, black_box(r)))),
+                BatchSize::SmallInput,
+            )
+        });
+        group.bench_function("ours", |b| {
+            b.iter_batched(
+                || (case.request)(&big),
+                |r| drop(black_box(call(&mut ours, black_box(r)))),
+                BatchSize::SmallInput,
+            )
+        });
+        group.bench_function("tower-http", |b| {
+            b.iter_batched(
+                || (case.request)(&big),
+                |r| drop(black_box(call(&mut theirs, black_box(r)))),
+                BatchSize::SmallInput,
+            )
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, bench);
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -1,0 +1,97 @@
+//! [`ResponseFuture`]: the layer's own answer, or the inner answer decorated.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+
+use http::{HeaderValue, Response};
+use pin_project_lite::pin_project;
+
+use super::policy::Policy;
+use crate::body::Body;
+
+pin_project! {
+    /// Response future of [`Cors`](super::Cors).
+    pub struct ResponseFuture<F> {
+        #[pin]
+        state: State<F>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<F> {
+        Forward {
+            #[pin]
+            future: F,
+            // The policy the request started with: a swap does not affect it.
+            policy: Arc<Policy>,
+            allow_origin: Option<HeaderValue>,
+            vary: Option<HeaderValue>,
+        },
+        Answer {
+            response: Option<Response<Body<()>>>,
+        },
+    }
+}
+
+impl<F> ResponseFuture<F> {
+    pub(super) fn forward(
+        future: F,
+        policy: Arc<Policy>,
+        allow_origin: Option<HeaderValue>,
+        vary: Option<HeaderValue>,
+    ) -> Self {
+        Self {
+            state: State::Forward {
+                future,
+                policy,
+                allow_origin,
+                vary,
+            },
+        }
+    }
+
+    pub(super) fn answer(response: Response<Body<()>>) -> Self {
+        Self {
+            state: State::Answer {
+                response: Some(response),
+            },
+        }
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<Body<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            StateProj::Forward {
+                future,
+                policy,
+                allow_origin,
+                vary,
+            } => {
+                let response = ready!(future.poll(cx))?;
+                let mut response = response.map(Body::new);
+                policy.decorate(response.headers_mut(), allow_origin.take(), vary.take());
+                Poll::Ready(Ok(response))
+            }
+            StateProj::Answer { response } => {
+                let response = response.take().expect("polled after completion");
+                // The layer's own bodies are empty: re-type the body without touching it.
+                Poll::Ready(Ok(response.map(|_| Body::empty())))
+            }
+        }
+    }
+}
+
+impl<F> std::fmt::Debug for ResponseFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ResponseFuture")
+    }
+}

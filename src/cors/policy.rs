@@ -1,0 +1,272 @@
+//! The validated policy and its pure decision.
+
+use http::header::{
+    ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
+    ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE,
+    ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, ORIGIN, VARY,
+};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode};
+
+use super::decision::{Decision, Preflight};
+use super::names::{Methods, RequestHeaders};
+use super::origins::Origins;
+use super::{Rejection, RejectionKind};
+use crate::body::Body;
+
+pub(super) const WILDCARD: HeaderValue = HeaderValue::from_static("*");
+pub(super) const TRUE: HeaderValue = HeaderValue::from_static("true");
+pub(super) const VARY_ORIGIN: HeaderValue = HeaderValue::from_static("Origin");
+pub(super) const VARY_PREFLIGHT: HeaderValue = HeaderValue::from_static(
+    "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
+);
+
+/// The CORS headers [`CorsConfig::strip_inner_cors_headers`](super::CorsConfig) removes.
+const CORS_RESPONSE_HEADERS: [HeaderName; 6] = [
+    ACCESS_CONTROL_ALLOW_ORIGIN,
+    ACCESS_CONTROL_ALLOW_CREDENTIALS,
+    ACCESS_CONTROL_EXPOSE_HEADERS,
+    ACCESS_CONTROL_ALLOW_METHODS,
+    ACCESS_CONTROL_ALLOW_HEADERS,
+    ACCESS_CONTROL_MAX_AGE,
+];
+
+/// A validated CORS policy.
+#[derive(Clone, Debug)]
+pub(super) struct Policy {
+    /// `*` was allowed (or every origin is reflected with credentials).
+    pub(super) any_origin: bool,
+    /// Every origin is reflected with credentials (the dangerous opt-in).
+    pub(super) reflect_any: bool,
+    pub(super) origins: Origins,
+    pub(super) credentials: bool,
+    pub(super) methods: Methods,
+    pub(super) headers: RequestHeaders,
+    pub(super) expose: Option<HeaderValue>,
+    pub(super) max_age: Option<HeaderValue>,
+    pub(super) strip: bool,
+}
+
+/// The one value of a header that must appear at most once.
+enum Single<'a> {
+    Absent,
+    One(&'a HeaderValue),
+    Many,
+}
+
+fn single<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Single<'a> {
+    let mut values = headers.get_all(name).iter();
+    match (values.next(), values.next()) {
+        (None, _) => Single::Absent,
+        (Some(v), None) => Single::One(v),
+        (Some(_), Some(_)) => Single::Many,
+    }
+}
+
+/// What a refused preflight had been granted before it failed (for debug mode).
+#[derive(Debug, Default)]
+pub(super) struct Partial {
+    pub(super) allow_origin: Option<HeaderValue>,
+    pub(super) allow_method: Option<HeaderValue>,
+}
+
+impl Policy {
+    /// `*` without credentials: a static `Access-Control-Allow-Origin: *` on every response.
+    pub(super) fn is_public(&self) -> bool {
+        self.any_origin && !self.credentials
+    }
+
+    /// Whether the serialized origin `origin` is allowed.
+    pub(super) fn allows_origin(&self, origin: &str) -> bool {
+        self.any_origin || self.origins.contains(origin)
+    }
+
+    /// The `Access-Control-Allow-Origin` value for an allowed origin.
+    fn allow_origin(&self, origin: &HeaderValue) -> Option<HeaderValue> {
+        if self.is_public() {
+            return Some(WILDCARD);
+        }
+        if self.reflect_any {
+            return Some(origin.clone());
+        }
+        let text = origin.to_str().ok()?;
+        self.origins.contains(text).then(|| origin.clone())
+    }
+
+    /// The decision for a request, and for a refused preflight what was granted before.
+    pub(super) fn decide(&self, method: &Method, headers: &HeaderMap) -> (Decision, Partial) {
+        let origin = match single(headers, &ORIGIN) {
+            Single::Absent => return (Decision::NotCors, Partial::default()),
+            Single::One(v) => Some(v),
+            Single::Many => None,
+        };
+        // Fetch: a preflight is OPTIONS with Origin and Access-Control-Request-Method.
+        let acrm = if method == Method::OPTIONS {
+            single(headers, &ACCESS_CONTROL_REQUEST_METHOD)
+        } else {
+            Single::Absent
+        };
+        let allow_origin = origin.and_then(|o| self.allow_origin(o));
+        if matches!(acrm, Single::Absent) {
+            let decision = match allow_origin {
+                Some(allow_origin) => Decision::ActualAllowed { allow_origin },
+                None => Decision::ActualRefused,
+            };
+            return (decision, Partial::default());
+        }
+        let refuse = |kind, partial| (Decision::PreflightRefused(Rejection::new(kind)), partial);
+        let Some(allow_origin) = allow_origin else {
+            return refuse(RejectionKind::OriginNotAllowed, Partial::default());
+        };
+        let allow_method = match acrm {
+            Single::One(m) => match self.methods.check(m.as_bytes()) {
+                Ok(true) => Some(m.clone()),
+                Ok(false) => None,
+                Err(()) => {
+                    let partial = Partial {
+                        allow_origin: Some(allow_origin),
+                        allow_method: None,
+                    };
+                    return refuse(RejectionKind::MethodNotAllowed, partial);
+                }
+            },
+            _ => {
+                let partial = Partial {
+                    allow_origin: Some(allow_origin),
+                    allow_method: None,
+                };
+                return refuse(RejectionKind::MethodNotAllowed, partial);
+            }
+        };
+        let headers_ok = match single(headers, &ACCESS_CONTROL_REQUEST_HEADERS) {
+            Single::Absent => Ok(None),
+            Single::One(h) => match self.headers.check(h.as_bytes()) {
+                Ok(true) => Ok(Some(h.clone())),
+                Ok(false) => Ok(None),
+                Err(()) => Err(()),
+            },
+            // Browsers send one; a split list could hide a name from the check.
+            Single::Many => Err(()),
+        };
+        let Ok(allow_headers) = headers_ok else {
+            let partial = Partial {
+                allow_origin: Some(allow_origin),
+                allow_method,
+            };
+            return refuse(RejectionKind::HeaderNotAllowed, partial);
+        };
+        (
+            Decision::PreflightAccepted(Preflight {
+                allow_origin,
+                allow_method,
+                allow_headers,
+            }),
+            Partial::default(),
+        )
+    }
+
+    /// The `204` answer to an accepted preflight, built in the request's emptied header map
+    /// (a preflight has headers, so the map is already allocated: no allocation here).
+    pub(super) fn accepted<B>(&self, p: Preflight, mut headers: HeaderMap) -> Response<Body<B>> {
+        headers.clear();
+        let mut response = Response::new(Body::empty());
+        *response.status_mut() = StatusCode::NO_CONTENT;
+        *response.headers_mut() = headers;
+        let h = response.headers_mut();
+        h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, p.allow_origin);
+        if self.credentials {
+            h.insert(ACCESS_CONTROL_ALLOW_CREDENTIALS, TRUE);
+        }
+        if let Some(m) = p.allow_method {
+            h.insert(ACCESS_CONTROL_ALLOW_METHODS, m);
+        }
+        if let Some(a) = p.allow_headers {
+            h.insert(ACCESS_CONTROL_ALLOW_HEADERS, a);
+        }
+        if let Some(max_age) = &self.max_age {
+            h.insert(ACCESS_CONTROL_MAX_AGE, max_age.clone());
+        }
+        h.insert(VARY, VARY_PREFLIGHT);
+        response
+    }
+
+    /// The answer to a refused preflight: `403` without any CORS header, or in debug mode the
+    /// headers granted before the failing step (with `204` when the origin was allowed, so the
+    /// browser gets past the status check and names the missing method or header).
+    ///
+    /// Like [`accepted`](Self::accepted), it reuses the request's emptied header map and
+    /// extensions.
+    pub(super) fn refused<B>(
+        &self,
+        rejection: Rejection,
+        partial: Partial,
+        debug: bool,
+        request: http::request::Parts,
+    ) -> Response<Body<B>> {
+        let http::request::Parts {
+            mut headers,
+            mut extensions,
+            ..
+        } = request;
+        headers.clear();
+        extensions.clear();
+        let mut response = Response::new(Body::empty());
+        *response.status_mut() = StatusCode::FORBIDDEN;
+        *response.headers_mut() = headers;
+        *response.extensions_mut() = extensions;
+        let h = response.headers_mut();
+        h.insert(VARY, VARY_PREFLIGHT);
+        if debug {
+            if let Some(origin) = partial.allow_origin {
+                *response.status_mut() = StatusCode::NO_CONTENT;
+                let h = response.headers_mut();
+                h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+                if self.credentials {
+                    h.insert(ACCESS_CONTROL_ALLOW_CREDENTIALS, TRUE);
+                }
+                if let Some(m) = partial.allow_method {
+                    h.insert(ACCESS_CONTROL_ALLOW_METHODS, m);
+                }
+            }
+        }
+        response.extensions_mut().insert(rejection);
+        response
+    }
+
+    /// Adds the CORS headers of an actual (or non-CORS) request to the inner response.
+    pub(super) fn decorate(
+        &self,
+        headers: &mut HeaderMap,
+        allow_origin: Option<HeaderValue>,
+        vary: Option<HeaderValue>,
+    ) {
+        if self.strip {
+            for name in &CORS_RESPONSE_HEADERS {
+                headers.remove(name);
+            }
+        }
+        if let Some(origin) = allow_origin {
+            headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+            if self.credentials {
+                headers.insert(ACCESS_CONTROL_ALLOW_CREDENTIALS, TRUE);
+            }
+            if let Some(expose) = &self.expose {
+                headers.insert(ACCESS_CONTROL_EXPOSE_HEADERS, expose.clone());
+            }
+        }
+        if let Some(vary) = vary {
+            append_vary(headers, vary);
+        }
+    }
+}
+
+/// Appends `value` to `Vary`, keeping what the inner service set, unless it is already there
+/// or `Vary: *` makes it moot.
+fn append_vary(headers: &mut HeaderMap, value: HeaderValue) {
+    let covered = headers
+        .get_all(VARY)
+        .iter()
+        .any(|v| v.as_bytes() == b"*" || v.as_bytes().eq_ignore_ascii_case(value.as_bytes()));
+    if !covered {
+        headers.append(VARY, value);
+    }
+}

@@ -1,0 +1,121 @@
+use super::names::{Methods, RequestHeaders, MAX_ACRH_LEN};
+use super::origins::{parse_config_origin, parse_request_origin, OriginSpec, Origins, PortRule};
+use super::*;
+use crate::test_helpers::{assert_send_sync, Echo};
+
+fn origins(list: &[&str]) -> Origins {
+    let mut o = Origins::default();
+    for s in list {
+        o.insert(&parse_config_origin(s).unwrap());
+    }
+    o
+}
+
+#[test]
+fn request_origin_parsing() {
+    assert_eq!(
+        parse_request_origin("https://a.example:8443"),
+        Some(("https", "a.example", Some(8443)))
+    );
+    assert_eq!(
+        parse_request_origin("http://[::1]:3000"),
+        Some(("http", "[::1]", Some(3000)))
+    );
+    assert_eq!(parse_request_origin("https://a.example:080"), None);
+    assert_eq!(parse_request_origin("https://A.example"), None);
+    assert_eq!(parse_request_origin("https://a/b.example"), None);
+    assert_eq!(parse_request_origin("https://.example"), None);
+    assert_eq!(parse_request_origin("null"), None);
+}
+
+#[test]
+fn config_origin_kinds() {
+    assert_eq!(parse_config_origin("*"), Ok(OriginSpec::Any));
+    assert_eq!(
+        parse_config_origin("https://a.example"),
+        Ok(OriginSpec::Exact("https://a.example".into()))
+    );
+    assert_eq!(
+        parse_config_origin("http://localhost:*"),
+        Ok(OriginSpec::Pattern {
+            scheme: "http".into(),
+            host: "localhost".into(),
+            port: PortRule::Any,
+            subdomains: false
+        })
+    );
+    for bad in [
+        "null",
+        "https://a.example/",
+        "https://a.example:443",
+        "HTTPS://a.example",
+        "https://A.example",
+        "https://*.com",
+        "https://a.*.example",
+        "https://u@a.example",
+        "file:///etc",
+        "https://bücher.example",
+        "a.example",
+        "https://*.127.0.0.1",
+    ] {
+        assert!(parse_config_origin(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn subdomain_patterns_never_match_the_apex() {
+    let o = origins(&["https://*.example.com", "http://localhost:*"]);
+    assert!(o.contains("https://a.example.com"));
+    assert!(o.contains("https://a.b.example.com"));
+    assert!(!o.contains("https://example.com"));
+    assert!(!o.contains("https://.example.com"));
+    assert!(!o.contains("http://a.example.com"));
+    assert!(!o.contains("https://a.example.com:8443"));
+    assert!(!o.contains("https://evilexample.com"));
+    assert!(o.contains("http://localhost:5173"));
+    assert!(o.contains("http://localhost"));
+    assert!(!o.contains("https://localhost:5173"));
+}
+
+#[test]
+fn methods_are_case_sensitive_except_fetch_normalised_names() {
+    let mut m = Methods::default();
+    m.add("PATCH", String::new()).unwrap();
+    m.add("delete", String::new()).unwrap();
+    assert_eq!(m.check(b"PATCH"), Ok(true));
+    assert_eq!(m.check(b"patch"), Err(()));
+    assert_eq!(m.check(b"DELETE"), Ok(true));
+    assert_eq!(m.check(b"GET"), Ok(false));
+    assert!(m.add("TRACE", String::new()).is_err());
+    m.add("*", String::new()).unwrap();
+    assert_eq!(m.check(b"connect"), Err(()));
+    assert_eq!(m.check(b"PUT X"), Err(()));
+}
+
+#[test]
+fn request_headers_budget() {
+    let mut h = RequestHeaders::default();
+    h.add("x-a", String::new()).unwrap();
+    h.add("X-B", String::new()).unwrap();
+    assert_eq!(h.check(b"x-b, X-A"), Ok(true));
+    assert_eq!(h.check(b" x-a ,\tx-b\t"), Ok(true));
+    assert_eq!(h.check(b""), Ok(false));
+    assert_eq!(h.check(b"x-c"), Err(()));
+    assert_eq!(h.check(b"x-a,,,,"), Ok(true));
+    assert_eq!(h.check(&[b','; 17]), Err(()));
+    assert_eq!(h.check(&vec![b'a'; MAX_ACRH_LEN + 1]), Err(()));
+    assert!(h.add("cookie", String::new()).is_err());
+    assert!(h.add("sec-fetch-mode", String::new()).is_err());
+    let mut any = RequestHeaders::default();
+    any.add("*", String::new()).unwrap();
+    assert_eq!(any.check(b"x-anything"), Ok(true));
+    assert_eq!(any.check(b"x-a,Authorization"), Err(()));
+}
+
+#[test]
+fn auto_traits() {
+    assert_send_sync::<CorsLayer>();
+    assert_send_sync::<CorsHandle>();
+    assert_send_sync::<Cors<Echo>>();
+    assert_send_sync::<ResponseFuture<std::future::Ready<()>>>();
+}
