@@ -860,20 +860,20 @@ async fn chromium_recording_replayed() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// A stack: a CORS layer outside, the guard trusting what it allows, an axum app inside.
-// (tower-http's CorsLayer stands in for ours until both are merged.)
+// A stack: our CORS layer outside, the guard trusting what it allows, an axum app inside.
 
+#[cfg(feature = "cors")]
 #[tokio::test]
 async fn stack_with_cors_outside_and_axum_inside() {
     use axum::routing::post as axum_post;
-    use tower_http::cors::{AllowOrigin, CorsLayer};
+    use tower_gateway::cors::CorsLayer;
 
-    let allowed = ["https://app.example.com"];
-    let cors = CorsLayer::new().allow_origin(AllowOrigin::list(
-        allowed.iter().map(|o| HeaderValue::from_static(o)),
-    ));
+    let cors = CorsLayer::builder()
+        .allow_origin("https://app.example.com")
+        .build()
+        .unwrap();
     let guard = OriginGuardLayer::builder()
-        .trust_origins_where(move |origin| allowed.contains(&origin))
+        .trust_cors(&cors)
         .build()
         .unwrap();
     let app = axum::Router::new()

@@ -79,6 +79,34 @@ impl OriginGuardBuilder {
         self
     }
 
+    /// Trusts every origin the CORS policy of `cors` allows (exact origins, `*.domain`
+    /// patterns, `:*` ports, or any origin), so a cross-origin write that the CORS layer lets a
+    /// browser read is not refused here.
+    ///
+    /// The guard follows the policy through the layer's [`CorsHandle`](crate::cors::CorsHandle):
+    /// a policy swapped at run time is trusted from then on. Adds. Default: none.
+    ///
+    /// ```
+    /// use tower_gateway::cors::CorsLayer;
+    /// use tower_gateway::origin::OriginGuardLayer;
+    ///
+    /// let cors = CorsLayer::builder().allow_origin("https://app.example.com").build()?;
+    /// let guard = OriginGuardLayer::builder().trust_cors(&cors).build()?;
+    /// let request = http::Request::post("/orders")
+    ///     .header("host", "api.example.com")
+    ///     .header("origin", "https://app.example.com")
+    ///     .body(())
+    ///     .unwrap();
+    /// assert!(guard.check_request(&request).is_ok());
+    /// # Ok::<_, tower_gateway::ConfigError>(())
+    /// ```
+    #[cfg(feature = "cors")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "cors")))]
+    pub fn trust_cors(self, cors: &crate::cors::CorsLayer) -> Self {
+        let handle = cors.handle();
+        self.trust_origins_where(move |origin| handle.allows_origin(origin))
+    }
+
     /// Sets the public origin of the service, `scheme://host[:port]`, for services behind a
     /// proxy that rewrites `Host`: an `Origin` equal to a public origin matches the target, and
     /// the request's own `Host` or authority is no longer consulted.
