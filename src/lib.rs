@@ -42,3 +42,7 @@ pub mod canary;
 pub mod access_log;
 
 pub use error::ConfigError;
+
+#[cfg(feature = "access-log")]
+#[cfg_attr(docsrs, doc(cfg(feature = "access-log")))]
+pub use access_log::AccessLogLayer;
