@@ -98,7 +98,7 @@ where
 impl<B> std::fmt::Debug for ResponseBody<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ResponseBody")
-            .field("sent", &self.record.is_none())
+            .field("written", &self.record.is_none())
             .finish()
     }
 }

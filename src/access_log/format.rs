@@ -425,13 +425,10 @@ impl LogFormat {
         while let Some(at) = rest.find(PREFIX) {
             literal.push_str(&rest[..at]);
             let after = &rest[at + PREFIX.len()..];
-            let name_len = if after.starts_with('.') {
-                after[1..]
-                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '_'))
-                    .unwrap_or(after.len() - 1)
-            } else {
-                0
-            };
+            let name_len = after.strip_prefix('.').map_or(0, |name| {
+                name.find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '_'))
+                    .unwrap_or(name.len())
+            });
             let name = after
                 .get(1..1 + name_len)
                 .unwrap_or_default()

@@ -117,7 +117,7 @@ pub(super) fn push_iso_time(out: &mut String, since_epoch: Duration) {
 /// Whether a byte is written as `\xHH` in text formats: control bytes, DEL, `"`, `\` and every
 /// non-ASCII byte (nginx's escaping of variables in `log_format`).
 fn needs_text_escape(b: u8) -> bool {
-    b < 0x20 || b >= 0x7f || b == b'"' || b == b'\\'
+    !(0x20..0x7f).contains(&b) || b == b'"' || b == b'\\'
 }
 
 /// Appends `bytes` with nginx-style escaping: the result is printable ASCII without `"`.
