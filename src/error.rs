@@ -80,7 +80,10 @@ impl From<Problem> for ConfigError {
 impl From<Vec<Problem>> for ConfigError {
     #[track_caller]
     fn from(problems: Vec<Problem>) -> Self {
-        assert!(!problems.is_empty(), "a ConfigError needs at least one problem");
+        assert!(
+            !problems.is_empty(),
+            "a ConfigError needs at least one problem"
+        );
         Self { problems }
     }
 }
@@ -267,9 +270,7 @@ impl Problems {
         if self.0.is_empty() {
             Ok(value())
         } else {
-            Err(ConfigError {
-                problems: self.0,
-            })
+            Err(ConfigError { problems: self.0 })
         }
     }
 }
@@ -307,7 +308,12 @@ mod tests {
     fn problems_finish() {
         let mut p = Problems::new();
         assert!(p.is_empty());
-        p.push(Problem::new("canary", ProblemKind::OutOfRange, "101", "too big"));
+        p.push(Problem::new(
+            "canary",
+            ProblemKind::OutOfRange,
+            "101",
+            "too big",
+        ));
         let e = p.finish(|| ()).unwrap_err();
         assert_eq!(e.problems()[0].kind(), ProblemKind::OutOfRange);
         assert_eq!(Problems::new().finish(|| 5), Ok(5));

@@ -5,9 +5,7 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use super::text::{
-    push_clf_time, push_iso_time, push_json_escaped, push_text_escaped, push_u64,
-};
+use super::text::{push_clf_time, push_iso_time, push_json_escaped, push_text_escaped, push_u64};
 use crate::error::{ConfigError, Problem, ProblemKind, Problems};
 
 /// One value a record can show.
@@ -49,7 +47,11 @@ const VARIABLES: &[(&str, Var, &str)] = &[
     ("requestId", Var::RequestId, "requestId"),
     ("identity.sourceIp", Var::SourceIp, "ip"),
     ("requestTime", Var::RequestTime, "requestTime"),
-    ("requestTimeEpoch", Var::RequestTimeEpoch, "requestTimeEpoch"),
+    (
+        "requestTimeEpoch",
+        Var::RequestTimeEpoch,
+        "requestTimeEpoch",
+    ),
     ("startTime", Var::StartTime, "startTime"),
     ("httpMethod", Var::HttpMethod, "httpMethod"),
     ("routeKey", Var::RouteKey, "routeKey"),
@@ -65,7 +67,11 @@ const VARIABLES: &[(&str, Var, &str)] = &[
     ("forwardedFor", Var::ForwardedFor, "forwardedFor"),
     ("requestLength", Var::RequestLength, "requestLength"),
     ("responseLatency", Var::ResponseLatency, "responseLatency"),
-    ("integrationLatency", Var::IntegrationLatency, "integrationLatency"),
+    (
+        "integrationLatency",
+        Var::IntegrationLatency,
+        "integrationLatency",
+    ),
     ("traceId", Var::TraceId, "traceId"),
     ("resourcePath", Var::ResourcePath, "resourcePath"),
     ("routeName", Var::RouteName, "routeName"),

@@ -70,7 +70,9 @@ impl Record {
                 .and_then(RequestId::from_header)
         };
         let request_id = match shared.ids {
-            RequestIds::KeepOrGenerate => Some(incoming_id().unwrap_or_else(|| shared.ids_gen.generate())),
+            RequestIds::KeepOrGenerate => {
+                Some(incoming_id().unwrap_or_else(|| shared.ids_gen.generate()))
+            }
             RequestIds::Generate => Some(shared.ids_gen.generate()),
             RequestIds::Off => incoming_id(),
         };

@@ -47,7 +47,10 @@ fn dates_in_iso_8601() {
         iso(Duration::from_millis(1_710_078_936_123)),
         "2024-03-10T13:55:36.123Z"
     );
-    assert_eq!(iso(Duration::from_secs(68_169_600)), "1972-02-29T00:00:00.000Z");
+    assert_eq!(
+        iso(Duration::from_secs(68_169_600)),
+        "1972-02-29T00:00:00.000Z"
+    );
 }
 
 /// A naive model: walk the calendar one day at a time.
@@ -63,7 +66,20 @@ fn naive_date(mut days: u64) -> (u64, u32, u32) {
         year += 1;
     }
     let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let months = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let months = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     let mut month = 0;
     while days >= months[month] {
         days -= months[month];
@@ -144,7 +160,8 @@ fn template_variables_and_literals() {
             }
         }
     }
-    let format = LogFormat::template("$ $context.httpMethod=$context.status. $context.traceId$").unwrap();
+    let format =
+        LogFormat::template("$ $context.httpMethod=$context.status. $context.traceId$").unwrap();
     let mut out = String::new();
     format.render(&Fixed, &mut out);
     assert_eq!(out, "$ GET=204. -$");
@@ -152,15 +169,31 @@ fn template_variables_and_literals() {
 
 #[test]
 fn template_errors_list_every_problem() {
-    let error = LogFormat::template("$context.nope $context.status $context.also.bad\r\n").unwrap_err();
-    let kinds: Vec<_> = error.problems().iter().map(|p| (p.kind(), p.value().to_owned())).collect();
+    let error =
+        LogFormat::template("$context.nope $context.status $context.also.bad\r\n").unwrap_err();
+    let kinds: Vec<_> = error
+        .problems()
+        .iter()
+        .map(|p| (p.kind(), p.value().to_owned()))
+        .collect();
     assert_eq!(kinds.len(), 3);
     assert_eq!(kinds[0].0, ProblemKind::Invalid);
     assert_eq!(kinds[1], (ProblemKind::Unknown, "$context.nope".to_owned()));
-    assert_eq!(kinds[2], (ProblemKind::Unknown, "$context.also.bad".to_owned()));
-    assert!(error.to_string().contains("access_log: unknown variable \"$context.nope\""));
-    assert_eq!(LogFormat::template("").unwrap_err().problems()[0].kind(), ProblemKind::Invalid);
-    assert_eq!(LogFormat::template("a\tb").unwrap_err().problems()[0].kind(), ProblemKind::Invalid);
+    assert_eq!(
+        kinds[2],
+        (ProblemKind::Unknown, "$context.also.bad".to_owned())
+    );
+    assert!(error
+        .to_string()
+        .contains("access_log: unknown variable \"$context.nope\""));
+    assert_eq!(
+        LogFormat::template("").unwrap_err().problems()[0].kind(),
+        ProblemKind::Invalid
+    );
+    assert_eq!(
+        LogFormat::template("a\tb").unwrap_err().problems()[0].kind(),
+        ProblemKind::Invalid
+    );
     assert_eq!(
         LogFormat::template("$contextual").unwrap_err().problems()[0].kind(),
         ProblemKind::Unknown
@@ -170,9 +203,14 @@ fn template_errors_list_every_problem() {
 #[test]
 fn traceparent_rules() {
     let ok = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-    assert_eq!(TraceId::parse(ok).unwrap().as_str(), "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert_eq!(
+        TraceId::parse(ok).unwrap().as_str(),
+        "4bf92f3577b34da6a3ce929d0e0e4736"
+    );
     // A later version may carry more fields after a dash.
-    assert!(TraceId::parse("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra").is_some());
+    assert!(
+        TraceId::parse("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra").is_some()
+    );
     for bad in [
         "",
         "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", // uppercase
@@ -201,7 +239,9 @@ fn generated_ids_are_uuid_v4_shaped_and_distinct() {
         assert_eq!(groups, [8, 4, 4, 4, 12]);
         assert_eq!(&s[14..15], "4");
         assert!(matches!(&s[19..20], "8" | "9" | "a" | "b"));
-        assert!(s.bytes().all(|b| b == b'-' || b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        assert!(s
+            .bytes()
+            .all(|b| b == b'-' || b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
     }
     // Seeded generators repeat.
     assert_eq!(IdGenerator::new(Some(7)).generate(), a);

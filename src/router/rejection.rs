@@ -55,7 +55,9 @@ impl Rejection {
 
 impl fmt::Debug for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Rejection").field("kind", &self.kind).finish()
+        f.debug_struct("Rejection")
+            .field("kind", &self.kind)
+            .finish()
     }
 }
 
