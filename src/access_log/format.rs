@@ -148,6 +148,7 @@ pub(super) enum Value<'a> {
     Missing,
     Bytes(&'a [u8]),
     Int(u64),
+    #[cfg_attr(not(feature = "canary"), allow(dead_code))] // only `isCanaryRequest` is a boolean
     Bool(bool),
     ClfTime(Duration),
     IsoTime(Duration),

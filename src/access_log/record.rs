@@ -9,7 +9,9 @@ use std::time::Duration;
 use http::uri::Authority;
 use http::{HeaderValue, Method, Request, Response, Uri, Version};
 
-use super::format::{flag, need, Source, Value, Var};
+#[cfg(any(feature = "router", feature = "origin", feature = "cors"))]
+use super::format::flag;
+use super::format::{need, Source, Value, Var};
 use super::layer::Shared;
 use super::request_id::{RequestId, RequestIds};
 use super::trace_id::TraceId;
@@ -145,6 +147,12 @@ impl Record {
     pub(super) fn headers<B>(&mut self, res: &mut Response<B>) {
         self.status = res.status().as_u16();
         self.headers_mono = Some(self.shared.clock.mono());
+        #[cfg(any(
+            feature = "router",
+            feature = "origin",
+            feature = "cors",
+            feature = "canary"
+        ))]
         let extensions = res.extensions();
         #[cfg(feature = "origin")]
         if let Some(rejection) = extensions.get::<crate::origin::Rejection>() {
