@@ -99,7 +99,10 @@ fn template_request() -> Request<Full<Bytes>> {
         .method("GET")
         .uri("/pets/42?verbose=1")
         .header("host", "api.example.com")
-        .header("user-agent", "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0")
+        .header(
+            "user-agent",
+            "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+        )
         .header("referer", "https://shop.example/pets")
         .header("accept", "application/json")
         .body(Full::default())
@@ -124,8 +127,9 @@ fn request(template: &Request<Full<Bytes>>) -> Request<Full<Bytes>> {
     req
 }
 
-fn app() -> impl Service<Request<Full<Bytes>>, Response = Response<Full<Bytes>>, Error = Infallible>
-       + Clone {
+fn app(
+) -> impl Service<Request<Full<Bytes>>, Response = Response<Full<Bytes>>, Error = Infallible> + Clone
+{
     service_fn(|_req: Request<Full<Bytes>>| {
         std::future::ready(Ok::<_, Infallible>(Response::new(Full::default())))
     })
@@ -145,7 +149,11 @@ impl io::Write for CountLines {
     }
 }
 
-fn per_request_allocs<S, B>(svc: &mut S, template: &Request<Full<Bytes>>, cx: &mut Context<'_>) -> f64
+fn per_request_allocs<S, B>(
+    svc: &mut S,
+    template: &Request<Full<Bytes>>,
+    cx: &mut Context<'_>,
+) -> f64
 where
     S: Service<Request<Full<Bytes>>, Response = Response<B>, Error = Infallible>,
     B: http_body::Body,
@@ -205,11 +213,17 @@ fn benches(c: &mut Criterion) {
     let mut json = ours(LogFormat::json(), RequestIds::KeepOrGenerate);
     let mut json_no_ids = ours(LogFormat::json(), RequestIds::Off);
     let mut baseline = app();
+    let mut discard_no_ids = AccessLogLayer::new(Sink::discard())
+        .request_ids(RequestIds::Off)
+        .layer(app());
 
     // Same answers before timing, and our record as expected.
     let memory = MemorySink::new();
     let mut check = AccessLogLayer::new(Sink::from(memory.clone())).layer(app());
-    assert_eq!(serve(&mut check, request(&template), &mut cx), StatusCode::OK);
+    assert_eq!(
+        serve(&mut check, request(&template), &mut cx),
+        StatusCode::OK
+    );
     let line = memory.take().remove(0);
     assert!(line.starts_with("203.0.113.7 - - ["), "{line}");
     assert!(line.ends_with("\"GET /pets/42?verbose=1 HTTP/1.1\" 200 - \"https://shop.example/pets\" \"Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0\""), "{line}");
@@ -224,19 +238,35 @@ fn benches(c: &mut Criterion) {
 
     // Allocations per request, on the request thread.
     eprintln!("allocations per request (request thread):");
-    eprintln!("  baseline (no layer)        {:6.2}", per_request_allocs(&mut baseline, &template, &mut cx));
-    eprintln!("  tower-http TraceLayer      {:6.2}", per_request_allocs(&mut theirs, &template, &mut cx));
-    eprintln!("  ours combined              {:6.2}", per_request_allocs(&mut combined, &template, &mut cx));
-    eprintln!("  ours combined, ids off     {:6.2}", per_request_allocs(&mut combined_no_ids, &template, &mut cx));
-    eprintln!("  ours json                  {:6.2}", per_request_allocs(&mut json, &template, &mut cx));
-    eprintln!("  ours json, ids off         {:6.2}", per_request_allocs(&mut json_no_ids, &template, &mut cx));
-    {
-        // The formatting path alone: format into the reused buffer, hand to a discarding sink.
-        let mut discard = AccessLogLayer::new(Sink::discard())
-            .request_ids(RequestIds::Off)
-            .layer(app());
-        eprintln!("  ours combined, discard sink, ids off {:6.2}", per_request_allocs(&mut discard, &template, &mut cx));
-    }
+    eprintln!(
+        "  baseline (no layer)        {:6.2}",
+        per_request_allocs(&mut baseline, &template, &mut cx)
+    );
+    eprintln!(
+        "  tower-http TraceLayer      {:6.2}",
+        per_request_allocs(&mut theirs, &template, &mut cx)
+    );
+    eprintln!(
+        "  ours combined              {:6.2}",
+        per_request_allocs(&mut combined, &template, &mut cx)
+    );
+    eprintln!(
+        "  ours combined, ids off     {:6.2}",
+        per_request_allocs(&mut combined_no_ids, &template, &mut cx)
+    );
+    eprintln!(
+        "  ours json                  {:6.2}",
+        per_request_allocs(&mut json, &template, &mut cx)
+    );
+    eprintln!(
+        "  ours json, ids off         {:6.2}",
+        per_request_allocs(&mut json_no_ids, &template, &mut cx)
+    );
+    // The request path without the hand-off: format into the reused buffer, then discard.
+    eprintln!(
+        "  ours combined, ids off, discard sink {:6.2}",
+        per_request_allocs(&mut discard_no_ids, &template, &mut cx)
+    );
 
     let mut group = c.benchmark_group("request");
     macro_rules! case {
@@ -256,6 +286,7 @@ fn benches(c: &mut Criterion) {
     case!("ours_combined_ids_off", combined_no_ids);
     case!("ours_json", json);
     case!("ours_json_ids_off", json_no_ids);
+    case!("ours_combined_ids_off_discard_sink", discard_no_ids);
     group.finish();
 
     // Sustained records per second through our writer (blocking mode: nothing dropped).

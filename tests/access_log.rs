@@ -1081,3 +1081,25 @@ async fn futures_are_send_and_records_written_across_tasks() {
     assert_eq!(handle.await.unwrap().len(), 17);
     assert_eq!(f.sink.len(), 1);
 }
+
+#[cfg(feature = "tracing")]
+#[test]
+fn tracing_sink_emits_an_info_event_per_record() {
+    let out = Shared::default();
+    let writer = out.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .without_time()
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        Sink::tracing().write_line("203.0.113.7 - - \"GET / HTTP/1.1\" 200 -");
+    });
+    let lines = lines_of(&out.0);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("INFO"), "{lines:?}");
+    assert!(lines[0].contains("tower_gateway::access_log"), "{lines:?}");
+    assert!(
+        lines[0].ends_with("203.0.113.7 - - \"GET / HTTP/1.1\" 200 -"),
+        "{lines:?}"
+    );
+}

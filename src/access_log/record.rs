@@ -45,6 +45,9 @@ pub(super) struct Record {
     arm: Option<crate::canary::Arm>,
 }
 
+const X_FORWARDED_FOR: http::header::HeaderName =
+    http::header::HeaderName::from_static("x-forwarded-for");
+
 fn default_client(extensions: &http::Extensions) -> Option<IpAddr> {
     extensions
         .get::<SocketAddr>()
@@ -102,10 +105,7 @@ impl Record {
             },
             user_agent: header(need::USER_AGENT, http::header::USER_AGENT),
             referer: header(need::REFERER, http::header::REFERER),
-            forwarded_for: header(
-                need::FORWARDED_FOR,
-                http::header::HeaderName::from_static("x-forwarded-for"),
-            ),
+            forwarded_for: header(need::FORWARDED_FOR, X_FORWARDED_FOR),
             request_id,
             trace_id: if has(need::TRACE) {
                 TraceId::from_headers(headers)

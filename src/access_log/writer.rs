@@ -6,10 +6,17 @@ use std::io::{self, BufWriter, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError, TrySendError};
 use std::sync::{Arc, Mutex, TryLockError};
-use std::thread::JoinHandle;
+use std::thread::{JoinHandle, Thread};
+use std::time::Duration;
 
 /// Line buffers larger than this are not recycled.
 const MAX_RECYCLED: usize = 16 * 1024;
+/// How many line buffers are pooled (and made up front).
+const POOL: usize = 1024;
+/// How long the writer sleeps after finding records.
+const MIN_IDLE: Duration = Duration::from_millis(1);
+/// The longest the writer sleeps while idle: the most a record waits before it is written.
+const MAX_IDLE: Duration = Duration::from_millis(8);
 
 enum Message {
     Line(Vec<u8>),
@@ -23,15 +30,18 @@ struct Shared {
     free: Mutex<Receiver<Vec<u8>>>,
     dropped: Arc<AtomicU64>,
     lossy: bool,
+    /// The writer thread, woken only when the queue is full (it otherwise wakes by itself).
+    thread: Thread,
 }
 
 /// A sink that writes records to any [`Write`] on a background thread, through a bounded
 /// queue, so the request path never does I/O.
 ///
-/// Each record is copied into a recycled buffer and queued. When the queue is full, a *lossy*
-/// writer (the default) drops the record and counts it in [`NonBlocking::dropped`]; a
-/// *blocking* one waits for room. The thread writes through a 64 KiB buffer and flushes
-/// whenever the queue runs empty. Keep the [`FlushGuard`] alive as long as records may come:
+/// Each record is copied into a recycled buffer (no allocation once warm) and queued, without
+/// waking the thread: the thread drains the queue every millisecond while records come (at
+/// most every 8 ms when idle), writes through a 64 KiB buffer and flushes after each drain.
+/// When the queue is full, a *lossy* writer (the default) drops the record and counts it in
+/// [`NonBlocking::dropped`]; a *blocking* one waits for room. Either wakes the thread. Keep the [`FlushGuard`] alive as long as records may come:
 /// dropping it writes and flushes everything queued before, then stops the thread; records
 /// after that are counted as dropped.
 ///
@@ -113,10 +123,14 @@ impl NonBlockingBuilder {
         W: Write + Send + 'static,
     {
         let (queue, rx) = mpsc::sync_channel(self.capacity);
-        let (free_tx, free_rx) = mpsc::sync_channel(self.capacity.min(1024));
+        let pool = self.capacity.min(POOL);
+        let (free_tx, free_rx) = mpsc::sync_channel(pool);
+        for _ in 0..pool {
+            let _ = free_tx.try_send(Vec::with_capacity(256));
+        }
         let dropped = Arc::new(AtomicU64::new(0));
         let lost = dropped.clone();
-        let thread = std::thread::Builder::new()
+        let handle = std::thread::Builder::new()
             .name(self.thread_name)
             .spawn(move || run(writer, &rx, &free_tx, &lost))?;
         let shared = Arc::new(Shared {
@@ -124,12 +138,13 @@ impl NonBlockingBuilder {
             free: Mutex::new(free_rx),
             dropped,
             lossy: self.lossy,
+            thread: handle.thread().clone(),
         });
         Ok((
             NonBlocking { shared },
             FlushGuard {
                 queue,
-                thread: Some(thread),
+                thread: Some(handle),
             },
         ))
     }
@@ -166,13 +181,13 @@ impl NonBlocking {
         buffer.reserve(line.len() + 1);
         buffer.extend_from_slice(line.as_bytes());
         buffer.push(b'\n');
-        let sent = if shared.lossy {
-            match shared.queue.try_send(Message::Line(buffer)) {
-                Ok(()) => true,
-                Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
+        let sent = match shared.queue.try_send(Message::Line(buffer)) {
+            Ok(()) => true,
+            Err(TrySendError::Full(message)) => {
+                shared.thread.unpark(); // the writer sleeps: wake it to drain
+                !shared.lossy && shared.queue.send(message).is_ok()
             }
-        } else {
-            shared.queue.send(Message::Line(buffer)).is_ok()
+            Err(TrySendError::Disconnected(_)) => false,
         };
         if !sent {
             shared.dropped.fetch_add(1, Ordering::Relaxed);
@@ -208,15 +223,35 @@ impl FlushGuard {
     /// Waits until every record queued before this call is written and flushed.
     pub fn flush(&self) {
         let (ack, done) = mpsc::sync_channel(1);
-        if self.queue.send(Message::Flush(ack)).is_ok() {
+        if self.send(Message::Flush(ack)) {
             let _ = done.recv();
+        }
+    }
+
+    /// Queues a control message and wakes the writer.
+    fn send(&self, message: Message) -> bool {
+        let queued = match self.queue.try_send(message) {
+            Ok(()) => true,
+            Err(TrySendError::Full(message)) => {
+                self.wake();
+                self.queue.send(message).is_ok()
+            }
+            Err(TrySendError::Disconnected(_)) => false,
+        };
+        self.wake();
+        queued
+    }
+
+    fn wake(&self) {
+        if let Some(thread) = &self.thread {
+            thread.thread().unpark();
         }
     }
 }
 
 impl Drop for FlushGuard {
     fn drop(&mut self) {
-        let _ = self.queue.send(Message::Stop);
+        self.send(Message::Stop);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -229,7 +264,9 @@ impl fmt::Debug for FlushGuard {
     }
 }
 
-/// The writer thread: write each line, recycle its buffer, flush when the queue runs empty.
+/// The writer thread. Producers never wake it per record (a wake-up is a system call on the
+/// request path); it drains the queue, flushes, and sleeps: 1 ms after finding records,
+/// doubling up to [`MAX_IDLE`] while idle. A full queue, a flush or a stop wakes it at once.
 fn run<W: Write>(
     writer: W,
     queue: &Receiver<Message>,
@@ -238,38 +275,45 @@ fn run<W: Write>(
 ) {
     let mut out = BufWriter::with_capacity(64 * 1024, writer);
     let mut acks = Vec::new();
-    let mut next = queue.recv().ok();
-    while let Some(message) = next.take() {
-        let mut stop = false;
-        match message {
-            Message::Line(mut line) => {
-                // A failed write loses the record; the log must not stop the server.
-                if out.write_all(&line).is_err() {
-                    lost.fetch_add(1, Ordering::Relaxed);
+    let mut idle = MIN_IDLE;
+    let mut stop = false;
+    while !stop {
+        let mut found = false;
+        loop {
+            match queue.try_recv() {
+                Ok(Message::Line(mut line)) => {
+                    found = true;
+                    // A failed write loses the record; the log must not stop the server.
+                    if out.write_all(&line).is_err() {
+                        lost.fetch_add(1, Ordering::Relaxed);
+                    }
+                    if line.capacity() <= MAX_RECYCLED {
+                        line.clear();
+                        let _ = free.try_send(line);
+                    }
                 }
-                if line.capacity() <= MAX_RECYCLED {
-                    line.clear();
-                    let _ = free.try_send(line);
+                Ok(Message::Flush(ack)) => acks.push(ack),
+                Ok(Message::Stop) | Err(TryRecvError::Disconnected) => {
+                    stop = true;
+                    break;
                 }
+                Err(TryRecvError::Empty) => break,
             }
-            Message::Flush(ack) => acks.push(ack),
-            Message::Stop => stop = true,
         }
-        next = match queue.try_recv() {
-            Ok(message) if !stop => Some(message),
-            Err(TryRecvError::Empty) if !stop => {
-                let _ = out.flush();
-                for ack in acks.drain(..) {
-                    let _ = ack.send(());
-                }
-                queue.recv().ok()
+        if found || !acks.is_empty() || stop {
+            let _ = out.flush();
+            for ack in acks.drain(..) {
+                let _ = ack.send(());
             }
-            _ => None,
-        };
-    }
-    let _ = out.flush();
-    for ack in acks {
-        let _ = ack.send(());
+        }
+        if !stop {
+            idle = if found {
+                MIN_IDLE
+            } else {
+                (idle * 2).min(MAX_IDLE)
+            };
+            std::thread::park_timeout(idle);
+        }
     }
     // Records queued after the stop are lost: count them.
     while let Ok(message) = queue.try_recv() {
