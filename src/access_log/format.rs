@@ -116,6 +116,12 @@ pub(super) mod need {
     pub(crate) const CLIENT: u16 = 1 << 6;
     pub(crate) const REQUEST_LENGTH: u16 = 1 << 7;
     pub(crate) const REQUEST_ID: u16 = 1 << 8;
+    /// The wall-clock time of arrival.
+    pub(crate) const WALL: u16 = 1 << 9;
+    /// Monotonic readings at arrival and at the end.
+    pub(crate) const LATENCY: u16 = 1 << 10;
+    /// A monotonic reading at the response headers.
+    pub(crate) const HEADERS_TIME: u16 = 1 << 11;
 }
 
 impl Var {
@@ -130,6 +136,9 @@ impl Var {
             Var::ForwardedFor => need::FORWARDED_FOR,
             Var::TraceId => need::TRACE,
             Var::RequestId => need::REQUEST_ID,
+            Var::RequestTime | Var::RequestTimeEpoch | Var::StartTime => need::WALL,
+            Var::ResponseLatency => need::LATENCY,
+            Var::IntegrationLatency => need::LATENCY | need::HEADERS_TIME,
             _ => 0,
         }
     }
@@ -515,6 +524,14 @@ fn push_text_value(out: &mut String, value: Value<'_>) {
         Value::Bool(b) => out.push_str(if b { "true" } else { "false" }),
         Value::ClfTime(t) => push_clf_time(out, t),
         Value::IsoTime(t) => push_iso_time(out, t),
+        Value::Ip(IpAddr::V4(ip)) => {
+            for (i, octet) in ip.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                push_u64(out, octet.into());
+            }
+        }
         Value::Ip(ip) => {
             let _ = write!(out, "{ip}");
         }

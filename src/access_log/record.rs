@@ -91,8 +91,16 @@ impl Record {
             None
         };
         let record = Self {
-            start_wall: shared.clock.wall(),
-            start_mono: shared.clock.mono(),
+            start_wall: if has(need::WALL) {
+                shared.clock.wall()
+            } else {
+                Duration::ZERO
+            },
+            start_mono: if has(need::LATENCY) {
+                shared.clock.mono()
+            } else {
+                0
+            },
             headers_mono: None,
             method: req.method().clone(),
             version: req.version(),
@@ -146,7 +154,9 @@ impl Record {
     /// request id on it.
     pub(super) fn headers<B>(&mut self, res: &mut Response<B>) {
         self.status = res.status().as_u16();
-        self.headers_mono = Some(self.shared.clock.mono());
+        if self.shared.format.needs() & need::HEADERS_TIME != 0 {
+            self.headers_mono = Some(self.shared.clock.mono());
+        }
         #[cfg(any(
             feature = "router",
             feature = "origin",
@@ -200,7 +210,11 @@ impl Record {
 
     /// Writes the record: formats it into this thread's reused buffer and hands it to the sink.
     pub(super) fn finish(self) {
-        let end = self.shared.clock.mono();
+        let end = if self.shared.format.needs() & need::LATENCY != 0 {
+            self.shared.clock.mono()
+        } else {
+            0
+        };
         let line = Line {
             record: &self,
             end_mono: end,
