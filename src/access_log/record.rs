@@ -18,7 +18,68 @@ use super::trace_id::TraceId;
 
 /// Everything one record shows. Built when the request arrives, completed at the response
 /// headers, written when the body ends (or the response never comes).
+///
+/// The facts live in a box taken from a small per-thread pool, so the record moves from the
+/// service to the future to the body as one pointer, and no request allocates once the pool is
+/// warm.
 pub(super) struct Record {
+    slot: Box<Option<Facts>>,
+}
+
+/// How many empty record boxes each thread keeps.
+const POOL: usize = 64;
+
+thread_local! {
+    static SLOTS: RefCell<Vec<Box<Option<Facts>>>> = const { RefCell::new(Vec::new()) };
+}
+
+impl Record {
+    fn new(facts: Facts) -> Self {
+        let slot = SLOTS
+            .try_with(|slots| slots.try_borrow_mut().ok().and_then(|mut s| s.pop()))
+            .ok()
+            .flatten();
+        let mut slot = slot.unwrap_or_else(|| Box::new(None));
+        *slot = Some(facts);
+        Self { slot }
+    }
+
+    fn recycle(mut slot: Box<Option<Facts>>) {
+        *slot = None;
+        let _ = SLOTS.try_with(|slots| {
+            if let Ok(mut slots) = slots.try_borrow_mut() {
+                if slots.len() < POOL {
+                    if slots.capacity() == 0 {
+                        slots.reserve_exact(POOL);
+                    }
+                    slots.push(slot);
+                }
+            }
+        });
+    }
+}
+
+impl std::ops::Deref for Record {
+    type Target = Facts;
+
+    fn deref(&self) -> &Facts {
+        self.slot
+            .as_ref()
+            .as_ref()
+            .expect("record facts present until written")
+    }
+}
+
+impl std::ops::DerefMut for Record {
+    fn deref_mut(&mut self) -> &mut Facts {
+        self.slot
+            .as_mut()
+            .as_mut()
+            .expect("record facts present until written")
+    }
+}
+
+pub(super) struct Facts {
     shared: Arc<Shared>,
     start_wall: Duration,
     start_mono: u64,
@@ -90,7 +151,7 @@ impl Record {
         } else {
             None
         };
-        let record = Self {
+        let record = Facts {
             start_wall: if has(need::WALL) {
                 shared.clock.wall()
             } else {
@@ -147,7 +208,7 @@ impl Record {
                 req.extensions_mut().insert(id.clone());
             }
         }
-        record
+        Self::new(record)
     }
 
     /// Reads the status and what the inner layers learned from the response, and puts the
@@ -219,13 +280,18 @@ impl Record {
             record: &self,
             end_mono: end,
         };
+        self.write(&line);
+        Self::recycle(self.slot);
+    }
+
+    fn write(&self, line: &Line<'_>) {
         thread_local! {
             static BUFFER: RefCell<String> = RefCell::new(String::with_capacity(512));
         }
         let written = BUFFER.try_with(|cell| match cell.try_borrow_mut() {
             Ok(mut buffer) => {
                 buffer.clear();
-                self.shared.format.render(&line, &mut buffer);
+                self.shared.format.render(line, &mut buffer);
                 self.shared.sink.write_line(&buffer);
                 if buffer.capacity() > 64 * 1024 {
                     *buffer = String::with_capacity(512);
@@ -236,7 +302,7 @@ impl Record {
         });
         if written != Ok(true) {
             let mut buffer = String::with_capacity(512);
-            self.shared.format.render(&line, &mut buffer);
+            self.shared.format.render(line, &mut buffer);
             self.shared.sink.write_line(&buffer);
         }
     }
@@ -263,7 +329,7 @@ fn opt_bytes(value: Option<&HeaderValue>) -> Value<'_> {
 
 /// A record at the moment it is written.
 struct Line<'a> {
-    record: &'a Record,
+    record: &'a Facts,
     end_mono: u64,
 }
 

@@ -276,7 +276,7 @@ fn layers_and_services_are_send_sync_clone() {
 #[test]
 fn record_stays_small_enough_to_move() {
     // The record moves from the service to the future to the body: keep it compact.
-    let size = std::mem::size_of::<super::record::Record>();
+    let size = std::mem::size_of::<super::record::Facts>();
     assert!(size <= 640, "Record is {size} bytes");
     eprintln!("Record: {size} bytes");
 }

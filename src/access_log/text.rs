@@ -20,9 +20,8 @@ pub(super) fn push_u64(out: &mut String, mut n: u64) {
             break;
         }
     }
-    for &d in &digits[at..] {
-        out.push(char::from(d));
-    }
+    // ASCII digits, hence UTF-8.
+    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
 }
 
 /// Appends `n` with at least `width` digits, zero-padded.
@@ -146,6 +145,11 @@ pub(super) fn push_text_escaped(out: &mut String, bytes: &[u8]) {
 /// characters as `\n`, `\t`, ... or `\u00XX`, and byte sequences that are not UTF-8 replaced
 /// by U+FFFD so the line stays valid UTF-8.
 pub(super) fn push_json_escaped(out: &mut String, bytes: &[u8]) {
+    // Fast path: printable ASCII without `"` or `\` is written as it is.
+    if !bytes.iter().any(|&b| needs_text_escape(b)) {
+        out.push_str(std::str::from_utf8(bytes).unwrap_or_default());
+        return;
+    }
     for chunk in bytes.utf8_chunks() {
         let valid = chunk.valid();
         let mut start = 0;
