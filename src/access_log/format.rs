@@ -233,7 +233,8 @@ pub struct LogFormat {
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Kind {
     Text(Vec<Segment>),
-    Json(Vec<Var>),
+    /// Each field with its key, looked up once.
+    Json(Vec<(Var, &'static str)>),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -369,7 +370,7 @@ impl LogFormat {
     pub fn json() -> Self {
         let needs = JSON_FIELDS.iter().fold(0, |a, v| a | v.needs());
         Self {
-            kind: Kind::Json(JSON_FIELDS.to_vec()),
+            kind: Kind::Json(JSON_FIELDS.iter().map(|&v| (v, v.json_key())).collect()),
             needs,
         }
     }
@@ -501,12 +502,9 @@ impl LogFormat {
             }
             Kind::Json(fields) => {
                 out.push('{');
-                for (i, var) in fields.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    out.push('"');
-                    out.push_str(var.json_key());
+                for (i, (var, key)) in fields.iter().enumerate() {
+                    out.push_str(if i > 0 { ",\"" } else { "\"" });
+                    out.push_str(key);
                     out.push_str("\":");
                     push_json_value(out, source.value(*var));
                 }

@@ -11,8 +11,10 @@ use std::time::Duration;
 
 /// Line buffers larger than this are not recycled.
 const MAX_RECYCLED: usize = 16 * 1024;
-/// How many line buffers are pooled (and made up front).
-const POOL: usize = 1024;
+/// How many emptied line buffers are kept for reuse.
+const POOL: usize = 4096;
+/// How many line buffers are made up front.
+const PREFILL: usize = 256;
 /// How long the writer sleeps after finding records.
 const MIN_IDLE: Duration = Duration::from_millis(1);
 /// The longest the writer sleeps while idle: the most a record waits before it is written.
@@ -125,7 +127,7 @@ impl NonBlockingBuilder {
         let (queue, rx) = mpsc::sync_channel(self.capacity);
         let pool = self.capacity.min(POOL);
         let (free_tx, free_rx) = mpsc::sync_channel(pool);
-        for _ in 0..pool {
+        for _ in 0..pool.min(PREFILL) {
             let _ = free_tx.try_send(Vec::with_capacity(256));
         }
         let dropped = Arc::new(AtomicU64::new(0));
