@@ -132,8 +132,11 @@ impl IdGenerator {
                 *slot = HEX[((bits >> (nibble * 4)) & 0xF) as usize];
             }
         }
+        // One allocation holding the text; clones (request extension, response header,
+        // record) only bump its reference count.
+        let shared = bytes::Bytes::from_owner(text);
         RequestId {
-            value: HeaderValue::from_bytes(&text).unwrap_or(HeaderValue::from_static("-")),
+            value: HeaderValue::from_maybe_shared(shared).unwrap_or(HeaderValue::from_static("-")),
         }
     }
 }
