@@ -30,6 +30,8 @@ pub(super) struct Record {
 const POOL: usize = 64;
 
 thread_local! {
+    // The boxes are the point: they are handed out and moved as pointers.
+    #[allow(clippy::vec_box)]
     static SLOTS: RefCell<Vec<Box<Option<Facts>>>> = const { RefCell::new(Vec::new()) };
 }
 
