@@ -458,6 +458,26 @@ async fn head_response_counts_no_body_bytes() {
 }
 
 #[tokio::test]
+async fn unread_body_of_a_head_request_is_not_a_disconnect() {
+    let f = Fixture::new();
+    let svc = f
+        .layer(LogFormat::template("$context.httpMethod $context.status $context.responseLength $context.responseFlags").unwrap())
+        .layer(f.pets_app()); // answers HEAD with a body, as naive handlers do
+    let mut req = bare_request("/");
+    *req.method_mut() = Method::HEAD;
+    let res = svc.clone().oneshot(req).await.unwrap();
+    drop(res); // servers never read a HEAD response body
+    assert_eq!(f.line(), "HEAD 200 0 -");
+    let res = svc.oneshot(bare_request("/")).await.unwrap();
+    drop(res);
+    assert_eq!(
+        f.line(),
+        "GET 200 0 DC",
+        "an unread GET body is a disconnect"
+    );
+}
+
+#[tokio::test]
 async fn inner_error_writes_status_zero() {
     let f = Fixture::new();
     let svc = f

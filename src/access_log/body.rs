@@ -17,7 +17,8 @@ pin_project! {
     ///
     /// The record is written exactly once: when the inner body yields its last frame (or
     /// `is_end_stream()` turns true), when it fails (flag `UE`), or when this body is dropped
-    /// (flag `DC` unless the body had already ended, as an empty `204` or `HEAD` body has).
+    /// (flag `DC`, unless the body had already ended or is never sent: a `HEAD` request, or a
+    /// `1xx`, `204` or `304` answer, whose body servers drop unread).
     pub struct ResponseBody<B> {
         #[pin]
         inner: B,
@@ -29,7 +30,7 @@ pin_project! {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
             if let Some(mut record) = this.record.take() {
-                if !*this.ended {
+                if !*this.ended && !record.body_not_sent() {
                     record.flag(flag::DISCONNECTED);
                 }
                 record.finish();

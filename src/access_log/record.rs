@@ -261,6 +261,12 @@ impl Record {
         }
     }
 
+    /// Whether a server sends no body for this answer whatever the body holds (a `HEAD`
+    /// request, `1xx`, `204`, `304`), so dropping it unread is the normal end.
+    pub(super) fn body_not_sent(&self) -> bool {
+        self.method == Method::HEAD || matches!(self.status, 100..=199 | 204 | 304)
+    }
+
     /// Counts body bytes sent.
     pub(super) fn sent(&mut self, bytes: usize) {
         self.sent = self.sent.saturating_add(bytes as u64);
