@@ -117,6 +117,17 @@ proptest! {
     }
 
     #[test]
+    fn word_at_a_time_scan_agrees_with_a_byte_loop(
+        bytes in proptest::collection::vec(prop_oneof![8 => 0x20u8..0x7f, 1 => any::<u8>()], 0..80),
+    ) {
+        let naive = bytes
+            .iter()
+            .position(|&b| !(0x20..0x7f).contains(&b) || b == b'"' || b == b'\\')
+            .unwrap_or(bytes.len());
+        prop_assert_eq!(super::text::first_escape(&bytes), naive);
+    }
+
+    #[test]
     fn json_escaping_is_valid_json(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
         let quoted = format!("\"{}\"", json(&bytes));
         let parsed: String = serde_json::from_str(&quoted).unwrap();
@@ -131,6 +142,15 @@ proptest! {
     #[test]
     fn traceparent_parsing_never_panics(value in "[0-9a-fA-F-]{0,70}") {
         let _ = TraceId::parse(&value);
+    }
+}
+
+#[test]
+fn numbers() {
+    for n in [0, 7, 10, 99, 100, 404, 999, 1000, 65_535, u64::MAX] {
+        let mut out = String::new();
+        super::text::push_u64(&mut out, n);
+        assert_eq!(out, n.to_string());
     }
 }
 

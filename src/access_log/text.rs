@@ -10,6 +10,20 @@ const MONTHS: [&str; 12] = [
 
 /// Appends `n` in decimal.
 pub(super) fn push_u64(out: &mut String, mut n: u64) {
+    // Statuses, address octets and small counts: no loop.
+    if n < 10 {
+        out.push(char::from(b'0' + n as u8));
+        return;
+    }
+    if n < 100 {
+        two(out, n as u32);
+        return;
+    }
+    if n < 1000 {
+        out.push(char::from(b'0' + (n / 100) as u8));
+        two(out, (n % 100) as u32);
+        return;
+    }
     let mut digits = [0u8; 20];
     let mut at = digits.len();
     loop {
@@ -36,6 +50,13 @@ fn push_padded(out: &mut String, n: u64, width: usize) {
         out.push('0');
     }
     push_u64(out, n);
+}
+
+/// Appends `n % 100` as two digits.
+fn two(out: &mut String, n: u32) {
+    let n = n % 100;
+    out.push(char::from(b'0' + (n / 10) as u8));
+    out.push(char::from(b'0' + (n % 10) as u8));
 }
 
 /// A civil date and time in UTC.
@@ -74,23 +95,29 @@ fn civil(seconds: u64) -> Civil {
 }
 
 fn push_year(out: &mut String, year: i64) {
-    push_padded(out, u64::try_from(year).unwrap_or(0), 4);
+    match u32::try_from(year) {
+        Ok(year @ 0..=9999) => {
+            two(out, year / 100);
+            two(out, year);
+        }
+        _ => push_padded(out, u64::try_from(year).unwrap_or(0), 4),
+    }
 }
 
 /// Appends the Common Log Format time, `10/Mar/2024:13:55:36 +0000` (always UTC).
 pub(super) fn push_clf_time(out: &mut String, since_epoch: Duration) {
     let c = civil(since_epoch.as_secs());
-    push_padded(out, c.day.into(), 2);
+    two(out, c.day);
     out.push('/');
     out.push_str(MONTHS.get(c.month as usize - 1).copied().unwrap_or("Jan"));
     out.push('/');
     push_year(out, c.year);
     out.push(':');
-    push_padded(out, c.hour.into(), 2);
+    two(out, c.hour);
     out.push(':');
-    push_padded(out, c.minute.into(), 2);
+    two(out, c.minute);
     out.push(':');
-    push_padded(out, c.second.into(), 2);
+    two(out, c.second);
     out.push_str(" +0000");
 }
 
@@ -99,15 +126,15 @@ pub(super) fn push_iso_time(out: &mut String, since_epoch: Duration) {
     let c = civil(since_epoch.as_secs());
     push_year(out, c.year);
     out.push('-');
-    push_padded(out, c.month.into(), 2);
+    two(out, c.month);
     out.push('-');
-    push_padded(out, c.day.into(), 2);
+    two(out, c.day);
     out.push('T');
-    push_padded(out, c.hour.into(), 2);
+    two(out, c.hour);
     out.push(':');
-    push_padded(out, c.minute.into(), 2);
+    two(out, c.minute);
     out.push(':');
-    push_padded(out, c.second.into(), 2);
+    two(out, c.second);
     out.push('.');
     push_padded(out, since_epoch.subsec_millis().into(), 3);
     out.push('Z');
@@ -119,14 +146,50 @@ fn needs_text_escape(b: u8) -> bool {
     !(0x20..0x7f).contains(&b) || b == b'"' || b == b'\\'
 }
 
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Whether any byte of the word is zero (exact).
+fn has_zero(x: u64) -> bool {
+    x.wrapping_sub(ONES) & !x & HIGHS != 0
+}
+
+/// Whether any of 8 bytes needs escaping, tested at once (SWAR): a byte below 0x20, at or
+/// above 0x7f, `"` or `\`.
+fn word_needs_escape(x: u64) -> bool {
+    // Below 0x20 or 0x80 and above: subtracting 0x20 borrows into the high bit, or it is set.
+    x.wrapping_sub(ONES * 0x20) & !x & HIGHS != 0
+        || x & HIGHS != 0
+        || has_zero(x ^ (ONES * 0x7f))
+        || has_zero(x ^ (ONES * u64::from(b'"')))
+        || has_zero(x ^ (ONES * u64::from(b'\\')))
+}
+
+/// The index of the first byte that needs escaping, or the length.
+pub(super) fn first_escape(bytes: &[u8]) -> usize {
+    let mut at = 0;
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        let mut eight = [0u8; 8];
+        eight.copy_from_slice(word);
+        if word_needs_escape(u64::from_le_bytes(eight)) {
+            break;
+        }
+        at += 8;
+    }
+    at + bytes
+        .get(at..)
+        .unwrap_or_default()
+        .iter()
+        .position(|&b| needs_text_escape(b))
+        .unwrap_or(bytes.len() - at)
+}
+
 /// Appends `bytes` with nginx-style escaping: the result is printable ASCII without `"`.
 pub(super) fn push_text_escaped(out: &mut String, bytes: &[u8]) {
     let mut rest = bytes;
     while !rest.is_empty() {
-        let safe = rest
-            .iter()
-            .position(|&b| needs_text_escape(b))
-            .unwrap_or(rest.len());
+        let safe = first_escape(rest);
         let (run, tail) = rest.split_at(safe);
         // `run` is printable ASCII, hence UTF-8.
         out.push_str(std::str::from_utf8(run).unwrap_or_default());
@@ -146,7 +209,7 @@ pub(super) fn push_text_escaped(out: &mut String, bytes: &[u8]) {
 /// by U+FFFD so the line stays valid UTF-8.
 pub(super) fn push_json_escaped(out: &mut String, bytes: &[u8]) {
     // Fast path: printable ASCII without `"` or `\` is written as it is.
-    if !bytes.iter().any(|&b| needs_text_escape(b)) {
+    if first_escape(bytes) == bytes.len() {
         out.push_str(std::str::from_utf8(bytes).unwrap_or_default());
         return;
     }
