@@ -829,7 +829,8 @@ async fn origin_refusal_is_flagged_og_with_reason() {
         LogFormat::template("$context.status $context.responseFlags \"$context.error.message\"")
             .unwrap();
     f.run(format, app, pets_request()).await;
-    assert_eq!(f.line(), "403 OG \"cross-origin request refused\"");
+    let reason = Rejection::new(RejectionKind::CrossOrigin).reason();
+    assert_eq!(f.line(), format!("403 OG \"{reason}\""));
 }
 
 #[cfg(feature = "cors")]
@@ -1121,5 +1122,77 @@ fn tracing_sink_emits_an_info_event_per_record() {
     assert!(
         lines[0].ends_with("203.0.113.7 - - \"GET / HTTP/1.1\" 200 -"),
         "{lines:?}"
+    );
+}
+
+#[cfg(all(feature = "router", feature = "origin", feature = "canary"))]
+#[tokio::test]
+async fn stacked_over_the_real_router_canary_split_and_origin_guard() {
+    use tower_gateway::canary::CanaryLayer;
+    use tower_gateway::origin::OriginGuardLayer;
+    use tower_gateway::router::Router;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let reply = |text: &'static str| {
+        let calls = calls.clone();
+        service_fn(move |_: Request<Full<Bytes>>| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            std::future::ready(Ok::<_, Infallible>(Response::new(Full::new(
+                Bytes::from_static(text.as_bytes()),
+            ))))
+        })
+    };
+    let pets = CanaryLayer::new(reply("v2"), 100.0)
+        .unwrap()
+        .layer(reply("v1"));
+    let router = Router::builder()
+        .route("GET /pets/{id}", pets)
+        .route("POST /pets", reply("made"))
+        .build()
+        .unwrap();
+    let sink = MemorySink::new();
+    let stack = AccessLogLayer::new(sink.clone())
+        .format(
+            LogFormat::template(
+                "$context.status $context.routeKey $context.isCanaryRequest \
+                 $context.responseFlags $context.responseLength",
+            )
+            .unwrap(),
+        )
+        .layer(OriginGuardLayer::builder().build().unwrap().layer(router));
+
+    let res = stack
+        .clone()
+        .oneshot(bare_request("/pets/7"))
+        .await
+        .unwrap();
+    assert_eq!(body_text(res.into_body()).await, "v2");
+    assert_eq!(sink.take(), ["200 GET /pets/{id} true - 2"]);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+    let res = stack
+        .clone()
+        .oneshot(bare_request("/nowhere"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    body_text(res.into_body()).await;
+    assert_eq!(
+        sink.take()[0].split(' ').take(4).collect::<Vec<_>>(),
+        ["404", "-", "-", "NR"]
+    );
+
+    let post = Request::post("/pets")
+        .header("host", "api.example.com")
+        .header("sec-fetch-site", "cross-site")
+        .body(Full::default())
+        .unwrap();
+    let res = stack.oneshot(post).await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    body_text(res.into_body()).await;
+    assert!(sink.take()[0].starts_with("403 - - OG "));
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "refused requests reach no target"
     );
 }

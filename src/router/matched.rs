@@ -90,22 +90,6 @@ impl RouteInfo {
             name,
         }
     }
-
-    pub(crate) fn key(&self) -> &str {
-        &self.key
-    }
-
-    pub(crate) fn template(&self) -> &str {
-        &self.key[self.template_at..]
-    }
-
-    pub(crate) fn method(&self) -> Option<&Method> {
-        self.method.as_ref()
-    }
-
-    pub(crate) fn name(&self) -> Option<&str> {
-        self.name.as_deref()
-    }
 }
 
 impl fmt::Debug for MatchedRoute {

@@ -1,0 +1,269 @@
+//! CanarySplit against `tower::steer::Steer` (the established way to send a request to one of
+//! several services) over always-ready arms, plus the arm called directly as a baseline.
+//!
+//! Every case does what a server does per request: `poll_ready`, `call`, poll the response
+//! future once (the arms answer at once). Allocations per request are counted with a counting
+//! global allocator and printed before the timings.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::convert::Infallible;
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use http::header::HeaderName;
+use http::{Request, Response};
+use tower::steer::{Picker, Steer};
+use tower::{Layer, Service};
+use tower_gateway::canary::{CanaryLayer, Key, Mode, Weight};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: delegates every call to `System` unchanged; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// An always-ready arm answering an empty `200` whose body names it.
+#[derive(Clone, Copy)]
+struct Arm(&'static str);
+
+impl<B> Service<Request<B>> for Arm {
+    type Response = Response<&'static str>;
+    type Error = Infallible;
+    type Future = std::future::Ready<Result<Self::Response, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _: Request<B>) -> Self::Future {
+        std::future::ready(Ok(Response::new(self.0)))
+    }
+}
+
+struct Noop;
+
+impl Wake for Noop {
+    fn wake(self: Arc<Self>) {}
+}
+
+/// `poll_ready`, `call`, and one poll of the future, which must be ready.
+fn serve<S, B>(service: &mut S, request: Request<B>, cx: &mut Context<'_>) -> &'static str
+where
+    S: Service<Request<B>, Response = Response<&'static str>, Error = Infallible>,
+{
+    assert!(service.poll_ready(cx).is_ready());
+    let future = pin!(service.call(request));
+    match future.poll(cx) {
+        Poll::Ready(Ok(response)) => response.body(),
+        _ => unreachable!("the arms answer at once"),
+    }
+}
+
+/// The picker one writes for `Steer`: the override header, then a weighted xorshift draw.
+#[derive(Clone)]
+struct HandPicked {
+    state: u64,
+    canary_ppm: u64,
+}
+
+impl<S, B> Picker<S, Request<B>> for HandPicked {
+    fn pick(&mut self, request: &Request<B>, _: &[S]) -> usize {
+        match request.headers().get("x-canary").map(|v| v.as_bytes()) {
+            Some(b"always") => return 1,
+            Some(b"never") => return 0,
+            _ => {}
+        }
+        self.state ^= self.state << 13;
+        self.state ^= self.state >> 7;
+        self.state ^= self.state << 17;
+        usize::from(self.state % 1_000_000 < self.canary_ppm)
+    }
+}
+
+fn requests(user: bool) -> impl FnMut() -> Request<()> {
+    let mut n = 0_u32;
+    move || {
+        n = n.wrapping_add(1);
+        let mut builder = Request::builder().uri("/api/orders");
+        if user {
+            builder = builder.header("x-user", n % 10_000);
+        }
+        builder.body(()).expect("valid request")
+    }
+}
+
+fn allocations_per_request<S>(name: &str, service: &mut S, mut make: impl FnMut() -> Request<()>)
+where
+    S: Service<Request<()>, Response = Response<&'static str>, Error = Infallible>,
+{
+    let waker = Waker::from(Arc::new(Noop));
+    let mut cx = Context::from_waker(&waker);
+    let batch: Vec<_> = (0..10_000).map(|_| make()).collect();
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    for request in batch {
+        black_box(serve(service, request, &mut cx));
+    }
+    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    println!(
+        "allocations per request: {name:<28} {:.2}",
+        allocations as f64 / 10_000.0
+    );
+}
+
+fn canary(c: &mut Criterion) {
+    let waker = Waker::from(Arc::new(Noop));
+    let mut cx = Context::from_waker(&waker);
+    let (stable, canary) = (Arm("stable"), Arm("canary"));
+    let layer = |mode: Mode| {
+        CanaryLayer::builder()
+            .canary(canary, 10.0)
+            .mode(mode)
+            .build()
+            .expect("valid split")
+    };
+    let mut random = layer(Mode::random()).layer(stable);
+    let mut round_robin = layer(Mode::round_robin()).layer(stable);
+    let mut sticky =
+        layer(Mode::sticky(Key::header(HeaderName::from_static("x-user")))).layer(stable);
+    let bare = |mode: Mode| {
+        CanaryLayer::builder()
+            .canary(canary, 10.0)
+            .mode(mode)
+            .arm_extensions(false)
+            .build()
+            .expect("valid split")
+            .layer(stable)
+    };
+    let mut random_bare = bare(Mode::random());
+    let mut round_robin_bare = bare(Mode::round_robin());
+    let mut sticky_bare = bare(Mode::sticky(Key::header(HeaderName::from_static("x-user"))));
+    let picker = HandPicked {
+        state: 0x9e37_79b9_7f4a_7c15,
+        canary_ppm: 100_000,
+    };
+    let mut steer = Steer::new([stable, canary], picker);
+    let mut direct = stable;
+
+    // Same answers before timing: the override forces the same arm on both sides.
+    for value in ["always", "never", "always", "never"] {
+        let request = || {
+            Request::builder()
+                .header("x-canary", value)
+                .body(())
+                .expect("valid request")
+        };
+        let ours = serve(&mut random, request(), &mut cx);
+        assert_eq!(ours, serve(&mut steer, request(), &mut cx));
+        assert_eq!(ours, serve(&mut round_robin, request(), &mut cx));
+        assert_eq!(ours, serve(&mut sticky, request(), &mut cx));
+        assert_eq!(ours, serve(&mut random_bare, request(), &mut cx));
+        assert_eq!(ours, serve(&mut round_robin_bare, request(), &mut cx));
+        assert_eq!(ours, serve(&mut sticky_bare, request(), &mut cx));
+    }
+    // And the same shares: 10% canary over 100,000 draws on both sides (5 sigma = 475).
+    let share = |serve_one: &mut dyn FnMut() -> &'static str| {
+        (0..100_000).filter(|_| serve_one() == "canary").count()
+    };
+    let ours = share(&mut || serve(&mut random, Request::new(()), &mut cx));
+    let theirs = share(&mut || serve(&mut steer, Request::new(()), &mut cx));
+    assert!(ours.abs_diff(10_000) < 475 && theirs.abs_diff(10_000) < 475);
+
+    allocations_per_request("direct (no layer)", &mut direct, requests(false));
+    allocations_per_request("steer (hand-written picker)", &mut steer, requests(false));
+    allocations_per_request("ours random", &mut random, requests(false));
+    allocations_per_request(
+        "ours random, no extensions",
+        &mut random_bare,
+        requests(false),
+    );
+    allocations_per_request("ours round-robin", &mut round_robin, requests(false));
+    allocations_per_request("ours sticky (header key)", &mut sticky, requests(true));
+    allocations_per_request(
+        "ours sticky, no extensions",
+        &mut sticky_bare,
+        requests(true),
+    );
+
+    let mut group = c.benchmark_group("canary");
+    macro_rules! case {
+        ($name:literal, $service:expr, $user:expr) => {
+            let mut make = requests($user);
+            group.bench_function($name, |b| {
+                b.iter_batched(
+                    &mut make,
+                    |request| black_box(serve(&mut $service, black_box(request), &mut cx)),
+                    BatchSize::SmallInput,
+                )
+            });
+        };
+    }
+    case!("direct", direct, false);
+    case!("steer", steer, false);
+    case!("random", random, false);
+    case!("random_no_extensions", random_bare, false);
+    case!("round_robin", round_robin, false);
+    case!("round_robin_no_extensions", round_robin_bare, false);
+    case!("sticky_header", sticky, true);
+    case!("sticky_header_no_extensions", sticky_bare, true);
+    case!("direct_with_user_header", direct, true);
+
+    // A weight change every few microseconds from another thread while calls go on.
+    let handle = random.handle();
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let stop = Arc::clone(&stop);
+        let handle = handle.clone();
+        std::thread::spawn(move || {
+            let mut changes = 0_u32;
+            while !stop.load(Ordering::Relaxed) {
+                handle
+                    .set_canary(Weight::ppm(changes % 1_000_000))
+                    .expect("valid weight");
+                changes = changes.wrapping_add(1);
+                std::thread::yield_now();
+            }
+            changes
+        })
+    };
+    case!("random_during_weight_changes", random, false);
+    stop.store(true, Ordering::Relaxed);
+    let changes = writer.join().expect("writer thread");
+    println!("weight changes made during that case: {changes}");
+    group.bench_function("weight_change", |b| {
+        let mut ppm = 0;
+        b.iter(|| {
+            ppm = (ppm + 1) % 1_000_000;
+            handle.set_canary(Weight::ppm(ppm)).expect("valid weight");
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, canary);
+criterion_main!(benches);

@@ -1,0 +1,316 @@
+//! The validated settings of a split, its decision, and [`CanaryHandle`].
+
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use arc_swap::ArcSwap;
+use http::header::{HeaderName, HeaderValue};
+use http::request::Parts;
+use http::HeaderMap;
+
+use super::mode::{cookie, Key, KeyRepr, ModeRepr};
+use super::rng::{stable_hash, Seeder};
+use super::weight::{Weight, MILLION};
+use super::weights::Snapshot;
+use super::Arm;
+use crate::error::{ConfigError, Problem, ProblemKind, Problems};
+
+/// Everything a split decides with, shared by the layer, every service clone and the handles.
+pub(super) struct Control {
+    /// The arms, the stable arm first.
+    pub(super) arms: Box<[Arm]>,
+    /// The response header naming the arm, and its value for each arm.
+    pub(super) arm_header: Option<(HeaderName, Box<[HeaderValue]>)>,
+    pub(super) override_header: Option<HeaderName>,
+    pub(super) override_cookie: Option<Box<str>>,
+    pub(super) mode: ModeRepr,
+    /// Whether the arm goes into the request and response extensions.
+    pub(super) extensions: bool,
+    pub(super) weights: ArcSwap<Snapshot>,
+    /// Serialises writers (the request path never takes it).
+    pub(super) writer: Mutex<()>,
+    pub(super) seeder: Seeder,
+}
+
+impl fmt::Debug for Control {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Control")
+            .field("arms", &self.arms)
+            .field("weights", &self.weights.load().weights)
+            .field("mode", &self.mode)
+            .field("override_header", &self.override_header)
+            .field("override_cookie", &self.override_cookie)
+            .field(
+                "arm_header",
+                &self.arm_header.as_ref().map(|(name, _)| name),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// What an override value asks for.
+fn forced(value: &[u8]) -> Option<usize> {
+    if value.eq_ignore_ascii_case(b"always") {
+        Some(1)
+    } else if value.eq_ignore_ascii_case(b"never") {
+        Some(0)
+    } else {
+        None
+    }
+}
+
+/// What a decision reads from a request: its headers, and its parts when a key function
+/// needs them (a `Request` is decided on without taking it apart).
+pub(super) trait Head {
+    fn headers(&self) -> &HeaderMap;
+    fn parts(&self) -> Option<&Parts>;
+}
+
+impl Head for Parts {
+    fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    fn parts(&self) -> Option<&Parts> {
+        Some(self)
+    }
+}
+
+impl<B> Head for http::Request<B> {
+    fn headers(&self) -> &HeaderMap {
+        self.headers()
+    }
+
+    fn parts(&self) -> Option<&Parts> {
+        None
+    }
+}
+
+impl Control {
+    /// The index of the arm for a request; `draw` gives a uniform random `u64` when needed.
+    pub(super) fn choose(
+        &self,
+        snapshot: &Snapshot,
+        head: &impl Head,
+        draw: impl FnOnce() -> u64,
+    ) -> usize {
+        if let Some(arm) = self.overridden(head.headers()) {
+            return arm;
+        }
+        match &self.mode {
+            ModeRepr::Random => snapshot.place(draw()),
+            ModeRepr::RoundRobin => snapshot.next_in_cycle(),
+            ModeRepr::Sticky {
+                key,
+                missing_to_stable,
+            } => match key.with(head, stable_hash) {
+                Some(point) => snapshot.place(point),
+                None if *missing_to_stable => 0,
+                None => snapshot.place(draw()),
+            },
+        }
+    }
+
+    /// The decision of [`CanarySplit::pick`](super::CanarySplit::pick): current weights, draws
+    /// from the shared seed stream.
+    pub(super) fn pick(&self, parts: &Parts) -> Arm {
+        let snapshot = self.weights.load();
+        self.arm(self.choose(&snapshot, parts, || self.seeder.next_u64()))
+    }
+
+    /// Whether the key is a function of the request's parts.
+    pub(super) fn needs_parts(&self) -> bool {
+        matches!(
+            &self.mode,
+            ModeRepr::Sticky {
+                key: Key(KeyRepr::Function(_)),
+                ..
+            }
+        )
+    }
+
+    /// The arm an override header or cookie forces: header first, then cookie.
+    fn overridden(&self, headers: &HeaderMap) -> Option<usize> {
+        let header = self
+            .override_header
+            .as_ref()
+            .and_then(|name| headers.get(name))
+            .and_then(|value| forced(value.as_bytes()));
+        header.or_else(|| {
+            self.override_cookie
+                .as_deref()
+                .and_then(|name| cookie(headers, name))
+                .and_then(forced)
+        })
+    }
+
+    pub(super) fn arm(&self, index: usize) -> Arm {
+        self.arms
+            .get(index)
+            .or_else(|| self.arms.first())
+            .cloned()
+            .unwrap_or_else(|| Arm::new("stable", false))
+    }
+
+    pub(super) fn header(&self, index: usize) -> Option<(HeaderName, HeaderValue)> {
+        let (name, values) = self.arm_header.as_ref()?;
+        Some((name.clone(), values.get(index)?.clone()))
+    }
+
+    fn round_robin(&self) -> bool {
+        matches!(self.mode, ModeRepr::RoundRobin)
+    }
+
+    /// Validates and publishes `weights` (arm order).
+    fn publish(&self, weights: Vec<u32>) -> Result<(), ConfigError> {
+        let snapshot = Snapshot::new(weights.into_boxed_slice(), self.round_robin())?;
+        self.weights.store(Arc::new(snapshot));
+        Ok(())
+    }
+}
+
+/// Reads and changes a split's weights at run time. Clones share the split.
+///
+/// Lock-free for requests: a call loads the current weights with one atomic pointer read
+/// ([`arc_swap`]); a change builds a new set and swaps it in. A call already in flight keeps the
+/// arm it was given. Writers are serialised among themselves. Changes are validated exactly as
+/// at build time, and a refused change leaves the weights as they were.
+///
+/// ```
+/// use tower_gateway::canary::{CanaryLayer, Weight};
+/// # use tower::service_fn;
+/// # let canary = service_fn(|_: http::Request<()>| async { Ok::<_, std::convert::Infallible>(http::Response::new(())) });
+///
+/// let layer = CanaryLayer::new(canary, 5.0)?;
+/// let handle = layer.handle();
+/// assert_eq!(handle.canary_weight(), Weight::ppm(50_000));
+///
+/// handle.set_canary("10%")?;
+/// assert_eq!(handle.weight("stable"), Some(Weight::ppm(900_000)));
+/// handle.promote();
+/// assert_eq!(handle.canary_weight(), Weight::FULL);
+/// handle.roll_back();
+/// assert_eq!(handle.canary_weight(), Weight::ZERO);
+/// assert!(handle.set_canary(150.0).is_err());
+/// # Ok::<_, tower_gateway::ConfigError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct CanaryHandle {
+    pub(super) control: Arc<Control>,
+}
+
+impl CanaryHandle {
+    /// Every arm with its current weight, the stable arm first.
+    #[must_use]
+    pub fn weights(&self) -> Vec<(Arm, Weight)> {
+        let snapshot = self.control.weights.load();
+        self.control
+            .arms
+            .iter()
+            .zip(snapshot.weights.iter())
+            .map(|(arm, &w)| (arm.clone(), Weight::ppm(w)))
+            .collect()
+    }
+
+    /// The current weight of the arm called `name`.
+    #[must_use]
+    pub fn weight(&self, name: &str) -> Option<Weight> {
+        let index = self.control.arms.iter().position(|a| a.name() == name)?;
+        self.control
+            .weights
+            .load()
+            .weights
+            .get(index)
+            .map(|&w| Weight::ppm(w))
+    }
+
+    /// The canary arms' share of traffic, in ppm rounded to the nearest.
+    pub fn canary_weight(&self) -> Weight {
+        let snapshot = self.control.weights.load();
+        let total: u64 = snapshot.weights.iter().map(|&w| u64::from(w)).sum();
+        let canary: u64 = snapshot.weights.iter().skip(1).map(|&w| u64::from(w)).sum();
+        let ppm = (canary * u64::from(MILLION) + total / 2) / total.max(1);
+        Weight::ppm(u32::try_from(ppm).unwrap_or(MILLION))
+    }
+
+    /// Gives the canary arms `weight` of the traffic and the stable arm the rest. With several
+    /// canary arms, they share `weight` equally (the first takes the remainder).
+    ///
+    /// # Errors
+    ///
+    /// `weight` is not valid; the weights stay as they were.
+    pub fn set_canary(&self, weight: impl Into<Weight>) -> Result<(), ConfigError> {
+        let ppm = weight.into().to_ppm()?;
+        let _writer = self
+            .control
+            .writer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        self.control
+            .publish(split_canary(self.control.arms.len(), ppm))
+    }
+
+    /// Sends all traffic to the canary arms (100%).
+    pub fn promote(&self) {
+        // 100% is valid and sums to more than zero: this cannot fail.
+        let _ = self.set_canary(Weight::FULL);
+    }
+
+    /// Sends all traffic to the stable arm (canary at 0%).
+    pub fn roll_back(&self) {
+        // 0% is valid and leaves the stable arm 100%: this cannot fail.
+        let _ = self.set_canary(Weight::ZERO);
+    }
+
+    /// Sets the weights of the named arms; arms not named keep theirs. The change is applied
+    /// all at once or not at all.
+    ///
+    /// # Errors
+    ///
+    /// Every problem at once: an unknown arm name, an invalid weight, weights that sum to zero,
+    /// a round-robin cycle that is too long. The weights stay as they were.
+    pub fn set<'a, I, W>(&self, weights: I) -> Result<(), ConfigError>
+    where
+        I: IntoIterator<Item = (&'a str, W)>,
+        W: Into<Weight>,
+    {
+        let _writer = self
+            .control
+            .writer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut next = self.control.weights.load().weights.to_vec();
+        let mut problems = Problems::new();
+        for (name, weight) in weights {
+            let index = self.control.arms.iter().position(|a| a.name() == name);
+            match (index, weight.into().check()) {
+                (Some(index), Ok(ppm)) => {
+                    if let Some(slot) = next.get_mut(index) {
+                        *slot = ppm;
+                    }
+                }
+                (_, Err(problem)) => problems.push(problem.with_location(name)),
+                (None, Ok(_)) => problems.push(Problem::new(
+                    "canary",
+                    ProblemKind::Unknown,
+                    name,
+                    format!("arm {name:?} is not an arm of this split"),
+                )),
+            }
+        }
+        problems.finish(|| ())?;
+        self.control.publish(next)
+    }
+}
+
+/// Weights (arm order) giving `arms - 1` canary arms `ppm` in all and the stable arm the rest.
+pub(super) fn split_canary(arms: usize, ppm: u32) -> Vec<u32> {
+    let canaries = u32::try_from(arms.saturating_sub(1)).unwrap_or(1).max(1);
+    let mut weights = Vec::with_capacity(arms);
+    weights.push(MILLION - ppm);
+    for i in 0..canaries {
+        let share = ppm / canaries + if i == 0 { ppm % canaries } else { 0 };
+        weights.push(share);
+    }
+    weights
+}

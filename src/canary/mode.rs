@@ -1,0 +1,180 @@
+//! [`Mode`] (how an arm is chosen) and [`Key`] (where a sticky key comes from).
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+use http::header::{HeaderName, COOKIE};
+use http::request::Parts;
+use http::HeaderMap;
+
+use super::control::Head;
+
+/// How a split chooses an arm for a request that no override forces.
+///
+/// - [`Mode::random`] (the default): an independent weighted draw per call, as AWS API
+///   Gateway's canary does, so no user is stuck on one version.
+/// - [`Mode::round_robin`]: smooth weighted round-robin (nginx's algorithm): deterministic,
+///   exact over every cycle of Σw calls (weights divided by their greatest common divisor), never
+///   bursty. Weights {9, 1}: the canary serves calls 6, 16, 26, ...
+/// - [`Mode::sticky`]: a key from the request (a header, a cookie or a function) placed by
+///   [`stable_hash`](super::stable_hash), so every replica sends a key to the same arm and raising
+///   a canary's weight only moves keys from stable to canary.
+#[derive(Clone, Debug, Default)]
+#[must_use]
+pub struct Mode(pub(super) ModeRepr);
+
+#[derive(Clone, Debug, Default)]
+pub(super) enum ModeRepr {
+    #[default]
+    Random,
+    RoundRobin,
+    Sticky {
+        key: Key,
+        missing_to_stable: bool,
+    },
+}
+
+impl Mode {
+    /// A weighted random draw per call, from a generator each service instance seeds on its
+    /// own (see [`CanaryBuilder::seed`](super::CanaryBuilder::seed)).
+    pub fn random() -> Self {
+        Self(ModeRepr::Random)
+    }
+
+    /// Smooth weighted round-robin, shared by every clone of the service.
+    ///
+    /// The schedule of one cycle is computed when the weights are set (one byte per call of
+    /// the cycle, at most 2^20), so a call costs one atomic increment.
+    pub fn round_robin() -> Self {
+        Self(ModeRepr::RoundRobin)
+    }
+
+    /// Sticky by `key`; a request without the key gets a random draw (as [`Mode::random`]).
+    pub fn sticky(key: Key) -> Self {
+        Self(ModeRepr::Sticky {
+            key,
+            missing_to_stable: false,
+        })
+    }
+
+    /// Sticky by `key`; a request without the key goes to the stable arm.
+    pub fn sticky_or_stable(key: Key) -> Self {
+        Self(ModeRepr::Sticky {
+            key,
+            missing_to_stable: true,
+        })
+    }
+}
+
+/// Where a sticky split finds a request's key.
+///
+/// An empty value counts as missing. Only the first value of a repeated header, and the first
+/// cookie of that name, are used.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct Key(pub(super) KeyRepr);
+
+#[derive(Clone, Debug)]
+pub(super) enum KeyRepr {
+    Header(HeaderName),
+    Cookie(Box<str>),
+    Function(KeyFn),
+}
+
+/// A user function that extracts a sticky key.
+#[derive(Clone)]
+pub(super) struct KeyFn(
+    pub(super) Arc<dyn for<'a> Fn(&'a Parts) -> Option<Cow<'a, [u8]>> + Send + Sync + 'static>,
+);
+
+impl fmt::Debug for KeyFn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("KeyFn(<closure>)")
+    }
+}
+
+impl Key {
+    /// The value of header `name` (for example a user id set by an authenticating proxy).
+    pub fn header(name: HeaderName) -> Self {
+        Self(KeyRepr::Header(name))
+    }
+
+    /// The value of the cookie `name`. A name that is not an RFC 6265 token is reported when
+    /// the split is built.
+    pub fn cookie(name: impl Into<String>) -> Self {
+        Self(KeyRepr::Cookie(name.into().into_boxed_str()))
+    }
+
+    /// What `function` returns (`None`: no key). It runs on the request path: it must not
+    /// block or do I/O.
+    ///
+    /// ```
+    /// use std::borrow::Cow;
+    /// use tower_gateway::canary::Key;
+    ///
+    /// // The first path segment, for example a tenant.
+    /// let key = Key::function(|parts| {
+    ///     let tenant = parts.uri.path().trim_start_matches('/').split('/').next()?;
+    ///     Some(Cow::Borrowed(tenant.as_bytes()))
+    /// });
+    /// # let _ = key;
+    /// ```
+    pub fn function<F>(function: F) -> Self
+    where
+        F: for<'a> Fn(&'a Parts) -> Option<Cow<'a, [u8]>> + Send + Sync + 'static,
+    {
+        Self(KeyRepr::Function(KeyFn(Arc::new(function))))
+    }
+
+    /// Runs `f` on the key of `parts`, if it has one.
+    pub(super) fn with<R>(&self, head: &impl Head, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
+        match &self.0 {
+            KeyRepr::Header(name) => head
+                .headers()
+                .get(name)
+                .map(http::HeaderValue::as_bytes)
+                .filter(|v| !v.is_empty())
+                .map(f),
+            KeyRepr::Cookie(name) => cookie(head.headers(), name)
+                .filter(|v| !v.is_empty())
+                .map(f),
+            KeyRepr::Function(function) => (function.0)(head.parts()?)
+                .filter(|v| !v.is_empty())
+                .map(|v| f(&v)),
+        }
+    }
+}
+
+/// Whether `name` is an RFC 6265 cookie name (an RFC 9110 token).
+pub(super) fn is_cookie_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// The value of the first cookie called `name` in the request's `Cookie` headers, without
+/// surrounding double quotes. Linear in the headers' length; allocates nothing.
+pub(super) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a [u8]> {
+    if name.is_empty() {
+        return None;
+    }
+    headers.get_all(COOKIE).iter().find_map(|header| {
+        header.as_bytes().split(|&b| b == b';').find_map(|pair| {
+            let pair = pair.trim_ascii();
+            let eq = pair.iter().position(|&b| b == b'=')?;
+            let (key, value) = pair.split_at(eq);
+            if key.trim_ascii() != name.as_bytes() {
+                return None;
+            }
+            let value = value.get(1..)?.trim_ascii();
+            Some(
+                value
+                    .strip_prefix(b"\"")
+                    .and_then(|v| v.strip_suffix(b"\""))
+                    .unwrap_or(value),
+            )
+        })
+    })
+}

@@ -1,0 +1,178 @@
+//! [`CanarySplit`]: the service.
+
+use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use arc_swap::{ArcSwap, Cache};
+use http::request::Parts;
+use http::{Request, Response};
+use tower_service::Service;
+
+use super::control::{CanaryHandle, Control};
+use super::future::{Kind, ResponseFuture};
+use super::rng::Rng;
+use super::weights::Snapshot;
+use super::Arm;
+
+/// Sends each request to one of its arms: the wrapped (stable) service or a canary. Made by
+/// [`CanaryLayer`](super::CanaryLayer); see the [module docs](super) for an example.
+///
+/// Always ready: the chosen arm is cloned, then readied and called inside the response future,
+/// so a slow or failing arm never holds up requests for the other arms. The cost of this is
+/// that backpressure does not cross the split: put concurrency limits outside it, or inside
+/// each arm.
+///
+/// Cloning clones the stable service, bumps two reference counts and seeds a new random
+/// generator, so clones draw independently.
+pub struct CanarySplit<S, C> {
+    pub(super) inner: S,
+    pub(super) arms: Arc<[C]>,
+    pub(super) control: Arc<Control>,
+    pub(super) rng: Rng,
+    /// This instance's view of the current weights: one relaxed load per call while they do
+    /// not change.
+    pub(super) weights: Cache<Weights, Arc<Snapshot>>,
+}
+
+/// The weights of a [`Control`], for [`Cache`].
+#[derive(Clone, Debug)]
+pub(super) struct Weights(pub(super) Arc<Control>);
+
+impl Deref for Weights {
+    type Target = ArcSwap<Snapshot>;
+
+    fn deref(&self) -> &ArcSwap<Snapshot> {
+        &self.0.weights
+    }
+}
+
+impl<S, C> CanarySplit<S, C> {
+    pub(super) fn new(inner: S, arms: Arc<[C]>, control: Arc<Control>) -> Self {
+        Self {
+            inner,
+            arms,
+            rng: control.seeder.rng(),
+            weights: Cache::new(Weights(Arc::clone(&control))),
+            control,
+        }
+    }
+}
+
+impl<S: Clone, C> Clone for CanarySplit<S, C> {
+    fn clone(&self) -> Self {
+        Self::new(
+            self.inner.clone(),
+            Arc::clone(&self.arms),
+            Arc::clone(&self.control),
+        )
+    }
+}
+
+impl<S: fmt::Debug, C> fmt::Debug for CanarySplit<S, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CanarySplit")
+            .field("inner", &self.inner)
+            .field("control", &self.control)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, C> CanarySplit<S, C> {
+    /// The two-arm layer: same as [`CanaryLayer::new`](super::CanaryLayer::new).
+    ///
+    /// # Errors
+    ///
+    /// `weight` is not valid (see [`Weight`](super::Weight)).
+    pub fn layer(
+        canary: C,
+        weight: impl Into<super::Weight>,
+    ) -> Result<super::CanaryLayer<C>, crate::ConfigError> {
+        super::CanaryLayer::new(canary, weight)
+    }
+
+    /// The arm a request with these parts gets, with no service involved: the decision the
+    /// service applies. Random draws come from the split's shared seed stream (not this
+    /// instance's generator); a round-robin split advances its shared position.
+    ///
+    /// ```
+    /// use tower::Layer;
+    /// use tower_gateway::canary::CanaryLayer;
+    /// # let svc = tower::service_fn(|_: http::Request<()>| async { Ok::<_, std::convert::Infallible>(http::Response::new(())) });
+    ///
+    /// let split = CanaryLayer::new(svc.clone(), 0.0)?.layer(svc);
+    /// let (parts, ()) = http::Request::new(()).into_parts();
+    /// assert_eq!(split.pick(&parts).name(), "stable");
+    ///
+    /// let (parts, ()) = http::Request::builder().header("x-canary", "always").body(())?.into_parts();
+    /// assert!(split.pick(&parts).is_canary());
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn pick(&self, parts: &Parts) -> Arm {
+        self.control.pick(parts)
+    }
+
+    /// A handle that reads and changes the weights at run time.
+    #[must_use]
+    pub fn handle(&self) -> CanaryHandle {
+        CanaryHandle {
+            control: Arc::clone(&self.control),
+        }
+    }
+
+    /// The stable service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The stable service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Consumes the split and returns the stable service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, C, ReqBody, ResBody> Service<Request<ReqBody>> for CanarySplit<S, C>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+    C: Service<Request<ReqBody>, Response = Response<ResBody>, Error = S::Error> + Clone,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S, C, Request<ReqBody>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let snapshot = self.weights.load();
+        let rng = &mut self.rng;
+        let draw = || rng.next_u64();
+        let index = if self.control.needs_parts() {
+            let (parts, body) = request.into_parts();
+            let index = self.control.choose(snapshot, &parts, draw);
+            request = Request::from_parts(parts, body);
+            index
+        } else {
+            self.control.choose(snapshot, &request, draw)
+        };
+        let header = self.control.header(index);
+        let arm = self.control.extensions.then(|| {
+            let arm = self.control.arm(index);
+            request.extensions_mut().insert(arm.clone());
+            arm
+        });
+        let kind = match index.checked_sub(1).and_then(|i| self.arms.get(i)) {
+            Some(canary) => Kind::canary(canary.clone(), request),
+            None => Kind::stable(self.inner.clone(), request),
+        };
+        ResponseFuture::new(kind, arm, header)
+    }
+}

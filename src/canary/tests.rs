@@ -1,0 +1,281 @@
+use std::borrow::Cow;
+
+use http::header::HeaderName;
+use http::request::Parts;
+use http::Request;
+
+use super::control::split_canary;
+use super::mode::{cookie, is_cookie_name};
+use super::rng::{fnv1a64, splitmix, Rng, Seeder};
+use super::weights::Snapshot;
+use super::*;
+use crate::error::ProblemKind;
+use crate::test_helpers::{assert_send_sync, Echo};
+
+fn parts(headers: &[(&str, &str)]) -> Parts {
+    let mut builder = Request::builder().uri("/tenant-a/x");
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    builder.body(()).unwrap().into_parts().0
+}
+
+#[test]
+fn stable_hash_is_pinned() {
+    // Published FNV-1a 64 test vectors.
+    assert_eq!(fnv1a64(b""), 0xcbf2_9ce4_8422_2325);
+    assert_eq!(fnv1a64(b"a"), 0xaf63_dc4c_8601_ec8c);
+    assert_eq!(fnv1a64(b"foobar"), 0x8594_4171_f739_67e8);
+    // SplitMix64's first output from seed 0.
+    assert_eq!(splitmix(0x9e37_79b9_7f4a_7c15), 0xe220_a839_7b1d_cdaf);
+    // The composition: never change these (every replica of a fleet must agree).
+    assert_eq!(stable_hash(b""), 0xf52a_15e9_a9b5_e89b);
+    assert_eq!(stable_hash(b"a"), 0x02c0_bdbf_4814_20f8);
+    assert_eq!(stable_hash(b"foobar"), 0x404d_a9e3_b740_78c2);
+    assert_eq!(stable_hash(b"user-42"), 0x7a15_96f0_e94b_5793);
+}
+
+#[test]
+fn percent_text_is_exact() {
+    let cases: &[(&str, u32)] = &[
+        ("0", 0),
+        ("10", 100_000),
+        ("0.57", 5_700),
+        ("0.57%", 5_700),
+        ("12.5%", 125_000),
+        ("100", 1_000_000),
+        ("100.0000%", 1_000_000),
+        ("0.0001", 1),
+        ("0.570000", 5_700),
+        (" 7 ", 70_000),
+        (".5", 5_000),
+        ("-0", 0),
+        ("007", 70_000),
+    ];
+    for (text, ppm) in cases {
+        assert_eq!(Weight::parse(text).unwrap().to_ppm(), Ok(*ppm), "{text}");
+    }
+}
+
+#[test]
+fn bad_percent_text_names_the_value() {
+    let cases: &[(&str, ProblemKind)] = &[
+        ("", ProblemKind::Syntax),
+        ("%", ProblemKind::Syntax),
+        (".", ProblemKind::Syntax),
+        ("1.", ProblemKind::Syntax),
+        ("abc", ProblemKind::Syntax),
+        ("NaN", ProblemKind::Syntax),
+        ("inf", ProblemKind::Syntax),
+        ("1e3", ProblemKind::Syntax),
+        ("+5", ProblemKind::Syntax),
+        ("1.2.3", ProblemKind::Syntax),
+        ("--1", ProblemKind::Syntax),
+        ("-1", ProblemKind::OutOfRange),
+        ("100.0001", ProblemKind::OutOfRange),
+        ("101%", ProblemKind::OutOfRange),
+        ("99999999999999999999999", ProblemKind::OutOfRange),
+        ("0.00001", ProblemKind::Invalid),
+        ("12.34567%", ProblemKind::Invalid),
+    ];
+    for (text, kind) in cases {
+        let error = Weight::parse(text).unwrap_err();
+        let problem = &error.problems()[0];
+        assert_eq!(problem.kind(), *kind, "{text:?}");
+        assert_eq!(problem.value(), *text);
+        assert_eq!(problem.module(), "canary");
+        assert!(error.to_string().contains(&format!("{text:?}")), "{error}");
+    }
+}
+
+#[test]
+fn percent_f64_rounds_never_truncates() {
+    assert_eq!(Weight::percent(0.57).to_ppm(), Ok(5_700));
+    assert_eq!(Weight::percent(0.29).to_ppm(), Ok(2_900)); // 0.29 * 1e4 = 2899.9999999999995
+    assert_eq!(Weight::percent(33.3333).to_ppm(), Ok(333_333));
+    assert_eq!(Weight::percent(100.0).to_ppm(), Ok(1_000_000));
+    assert_eq!(Weight::percent(-0.0).to_ppm(), Ok(0));
+    for ppm in (0..=1_000_000).step_by(997) {
+        let percent = f64::from(ppm) / 10_000.0;
+        assert_eq!(Weight::percent(percent).to_ppm(), Ok(ppm), "{percent}");
+        assert_eq!(
+            Weight::parse(&Weight::ppm(ppm).to_string()).unwrap(),
+            Weight::ppm(ppm)
+        );
+    }
+}
+
+#[test]
+fn bad_percent_f64() {
+    let cases = [
+        (f64::NAN, ProblemKind::Invalid, "NaN"),
+        (f64::INFINITY, ProblemKind::OutOfRange, "inf"),
+        (f64::NEG_INFINITY, ProblemKind::OutOfRange, "-inf"),
+        (-1.0, ProblemKind::OutOfRange, "-1"),
+        (100.5, ProblemKind::OutOfRange, "100.5"),
+        (1.0 / 3.0, ProblemKind::Invalid, "0.3333333333333333"),
+    ];
+    for (value, kind, text) in cases {
+        let error = Weight::percent(value).to_ppm().unwrap_err();
+        assert_eq!(error.problems()[0].kind(), kind, "{value}");
+        assert_eq!(error.problems()[0].value(), text);
+        assert_eq!(Weight::percent(value).to_string(), text);
+    }
+    let error = Weight::ppm(1_000_001).to_ppm().unwrap_err();
+    assert_eq!(error.problems()[0].kind(), ProblemKind::OutOfRange);
+    assert_eq!(error.problems()[0].value(), "1000001");
+}
+
+#[test]
+fn weight_display() {
+    assert_eq!(Weight::ppm(5_700).to_string(), "0.57%");
+    assert_eq!(Weight::ppm(1).to_string(), "0.0001%");
+    assert_eq!(Weight::ppm(125_000).to_string(), "12.5%");
+    assert_eq!(Weight::FULL.to_string(), "100%");
+    assert_eq!(Weight::ZERO.to_string(), "0%");
+    assert_eq!(Weight::default(), Weight::ZERO);
+}
+
+fn schedule(weights: &[u32]) -> Vec<usize> {
+    let snapshot = Snapshot::new(weights.into(), true).unwrap();
+    (0..weights.iter().sum::<u32>() * 2)
+        .map(|_| snapshot.next_in_cycle())
+        .collect()
+}
+
+#[test]
+fn smooth_round_robin_sequences() {
+    // {9, 1}: the canary is calls 6, 16, 26, ...
+    let calls = schedule(&[9, 1]);
+    let canary: Vec<_> = (1..)
+        .zip(&calls)
+        .filter(|(_, a)| **a == 1)
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(canary, [6, 16]);
+    // {5, 1, 1}: a a b a c a a.
+    assert_eq!(schedule(&[5, 1, 1])[..7], [0, 0, 1, 0, 2, 0, 0]);
+    // Scaling the weights changes nothing.
+    assert_eq!(schedule(&[900_000, 100_000])[..20], calls[..]);
+    // Zero weights are never served.
+    assert!(schedule(&[0, 3, 0, 1]).iter().all(|a| *a == 1 || *a == 3));
+}
+
+#[test]
+fn round_robin_cycle_limit() {
+    let error = Snapshot::new([1_000_000, 999_999, 3].into(), true).unwrap_err();
+    assert_eq!(error.kind(), ProblemKind::OutOfRange);
+    assert!(Snapshot::new([1_000_000, 999_999, 3].into(), false).is_ok());
+    assert!(Snapshot::new([999_999, 1].into(), true).is_ok());
+}
+
+#[test]
+fn zero_sum_is_refused() {
+    let error = Snapshot::new([0, 0].into(), false).unwrap_err();
+    assert_eq!(error.kind(), ProblemKind::Invalid);
+    assert_eq!(error.value(), "0, 0");
+}
+
+#[test]
+fn layout_puts_canaries_low_and_stable_high() {
+    let snapshot = Snapshot::new([900_000, 100_000].into(), false).unwrap();
+    let tenth = u64::MAX / 10;
+    assert_eq!(snapshot.place(0), 1);
+    assert_eq!(snapshot.place(tenth - 1), 1);
+    assert_eq!(snapshot.place(tenth), 0);
+    assert_eq!(snapshot.place(u64::MAX), 0);
+    let only_stable = Snapshot::new([1, 0, 0].into(), false).unwrap();
+    assert_eq!(only_stable.place(0), 0);
+    assert_eq!(only_stable.place(u64::MAX), 0);
+    let only_last = Snapshot::new([0, 0, 5].into(), false).unwrap();
+    assert_eq!(only_last.place(0), 2);
+    assert_eq!(only_last.place(u64::MAX), 2);
+}
+
+#[test]
+fn split_canary_shares_and_sums_to_a_million() {
+    assert_eq!(split_canary(2, 5_700), [994_300, 5_700]);
+    assert_eq!(split_canary(4, 100_001), [899_999, 33_335, 33_333, 33_333]);
+    assert_eq!(split_canary(2, 0), [1_000_000, 0]);
+}
+
+#[test]
+fn rng_is_seeded_and_clones_differ() {
+    let mut a = Rng::new(7);
+    let mut b = Rng::new(7);
+    assert_eq!(a.next_u64(), b.next_u64());
+    let seeder = Seeder::seeded(1);
+    let (mut x, mut y) = (seeder.rng(), seeder.rng());
+    assert_ne!(x.next_u64(), y.next_u64());
+    assert_ne!(Seeder::random().next_u64(), Seeder::random().next_u64());
+    // Unbiased enough: the top bit is set about half the time (5 sigma = 790 of 100,000).
+    let mut rng = Rng::new(99);
+    let ones = (0..100_000).filter(|_| rng.next_u64() >> 63 == 1).count();
+    assert!(ones.abs_diff(50_000) < 790, "{ones}");
+}
+
+#[test]
+fn cookies_are_found_without_allocating() {
+    let p = parts(&[("cookie", "a=1; canary=always"), ("cookie", "canary=never")]);
+    assert_eq!(cookie(&p.headers, "canary"), Some(&b"always"[..]));
+    assert_eq!(cookie(&p.headers, "a"), Some(&b"1"[..]));
+    assert_eq!(cookie(&p.headers, "b"), None);
+    let p = parts(&[("cookie", "x; uid=\"42\" ;=5; acanary=1")]);
+    assert_eq!(cookie(&p.headers, "uid"), Some(&b"42"[..]));
+    assert_eq!(cookie(&p.headers, "canary"), None);
+    assert_eq!(cookie(&p.headers, ""), None);
+    assert!(is_cookie_name("session_id"));
+    assert!(!is_cookie_name(""));
+    assert!(!is_cookie_name("a b"));
+    assert!(!is_cookie_name("a=b"));
+}
+
+#[test]
+fn keys() {
+    let p = parts(&[("x-user", "42"), ("cookie", "uid=7"), ("x-empty", "")]);
+    let header = Key::header(HeaderName::from_static("x-user"));
+    assert_eq!(header.with(&p, <[u8]>::to_vec), Some(b"42".to_vec()));
+    let empty = Key::header(HeaderName::from_static("x-empty"));
+    assert_eq!(empty.with(&p, <[u8]>::to_vec), None);
+    assert_eq!(
+        Key::cookie("uid").with(&p, <[u8]>::to_vec),
+        Some(b"7".to_vec())
+    );
+    let tenant = Key::function(|parts| {
+        let first = parts.uri.path().trim_start_matches('/').split('/').next()?;
+        Some(Cow::Borrowed(first.as_bytes()))
+    });
+    assert_eq!(tenant.with(&p, <[u8]>::to_vec), Some(b"tenant-a".to_vec()));
+    assert_eq!(format!("{tenant:?}"), "Key(Function(KeyFn(<closure>)))");
+}
+
+#[test]
+fn everything_is_send_sync() {
+    assert_send_sync::<CanaryLayer<Echo>>();
+    assert_send_sync::<CanarySplit<Echo, Echo>>();
+    assert_send_sync::<CanaryHandle>();
+    assert_send_sync::<CanaryBuilder<Echo>>();
+    assert_send_sync::<Weight>();
+    assert_send_sync::<Mode>();
+    assert_send_sync::<ResponseFuture<Echo, Echo, Request<()>>>();
+}
+
+#[tokio::test]
+async fn split_publishes_the_arm_both_ways() {
+    use tower::{Layer, ServiceExt};
+    let stable = Echo::new();
+    let canary = Echo::new();
+    let layer = CanaryLayer::builder()
+        .canary(canary.clone(), Weight::FULL)
+        .arm_header(HeaderName::from_static("x-arm"))
+        .build()
+        .unwrap();
+    let split = layer.layer(stable.clone());
+    let response = split.oneshot(Request::new(())).await.unwrap();
+    assert_eq!(
+        response.extensions().get::<Arm>(),
+        Some(&Arm::new("canary", true))
+    );
+    assert_eq!(response.headers()["x-arm"], "canary");
+    assert_eq!((stable.calls(), canary.calls()), (0, 1));
+}

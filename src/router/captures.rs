@@ -1,0 +1,82 @@
+//! Where each param's value lies in the path: byte ranges, inline for the first few.
+
+const INLINE: usize = 8;
+
+/// The byte ranges of a match's params in the matched path, in template order. The first
+/// eight live inline (no allocation); more spill to the heap. Offsets are `u32`: the router
+/// refuses to match paths of 4 GiB or more.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Captures {
+    inline: [(u32, u32); INLINE],
+    len: u32,
+    spill: Vec<(u32, u32)>,
+}
+
+impl Captures {
+    #[inline]
+    pub(crate) fn clear(&mut self) {
+        self.len = 0;
+        self.spill.clear();
+    }
+
+    /// Records a param at `start..end`; the caller has checked that the path is shorter than
+    /// `u32::MAX` bytes.
+    #[inline]
+    pub(crate) fn push(&mut self, start: usize, end: usize) {
+        let range = (start as u32, end as u32);
+        match self.inline.get_mut(self.len as usize) {
+            Some(slot) => *slot = range,
+            None => self.spill.push(range),
+        }
+        self.len += 1;
+    }
+
+    #[inline]
+    pub(crate) fn pop(&mut self) {
+        if self.len as usize > INLINE {
+            self.spill.pop();
+        }
+        self.len = self.len.saturating_sub(1);
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    pub(crate) fn get(&self, i: usize) -> Option<(usize, usize)> {
+        let (s, e) = if i >= self.len() {
+            return None;
+        } else if i < INLINE {
+            self.inline[i]
+        } else {
+            *self.spill.get(i - INLINE)?
+        };
+        Some((s as usize, e as usize))
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spills_and_pops() {
+        let mut c = Captures::default();
+        for i in 0..20 {
+            c.push(i, i + 1);
+        }
+        assert_eq!(c.len(), 20);
+        assert_eq!(c.get(19), Some((19, 20)));
+        for _ in 0..15 {
+            c.pop();
+        }
+        assert_eq!(c.iter().collect::<Vec<_>>().len(), 5);
+        assert_eq!(c.get(5), None);
+        c.clear();
+        assert_eq!(c.len(), 0);
+    }
+}

@@ -1,0 +1,98 @@
+//! [`Decision`]: what the Router would do with a method and path, with no service involved.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use super::captures::Captures;
+use super::matched::MatchedRoute;
+use super::methods::AllowedMethods;
+use super::params::{pairs, percent_decode, raw, DecodeError};
+
+/// What [`Router::at`](super::Router::at) decided for a method and path.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Decision<'r, 'p> {
+    /// A route serves the request.
+    Route(RouteMatch<'r, 'p>),
+    /// No route matches this path, but one matches it with the trailing slash added or removed,
+    /// and the policy is [`TrailingSlash::Redirect`](super::TrailingSlash::Redirect): the
+    /// Router answers `308` to this path.
+    Redirect(String),
+    /// Routes match the path, but none accepts the method: `405` with this `Allow` list.
+    MethodNotAllowed(AllowedMethods),
+    /// No route matches: the fallback answers (the Router's own `404` when it has none).
+    NotFound,
+}
+
+impl<'r, 'p> Decision<'r, 'p> {
+    /// The route match, if a route serves the request.
+    #[must_use]
+    pub fn route(&self) -> Option<&RouteMatch<'r, 'p>> {
+        match self {
+            Self::Route(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The key of the route that serves the request (`"GET /pets/{id}"`), if any.
+    #[must_use]
+    pub fn route_key(&self) -> Option<&str> {
+        self.route().map(|m| m.route().key())
+    }
+}
+
+/// A route that matched, with its params borrowed from the path.
+pub struct RouteMatch<'r, 'p> {
+    pub(crate) route: &'r MatchedRoute,
+    pub(crate) names: &'r [Box<str>],
+    pub(crate) path: Cow<'p, str>,
+    pub(crate) captures: Captures,
+    pub(crate) head_via_get: bool,
+}
+
+impl<'r, 'p> RouteMatch<'r, 'p> {
+    /// The route: key, template, name.
+    #[must_use]
+    pub fn route(&self) -> &'r MatchedRoute {
+        self.route
+    }
+
+    /// The raw (percent-encoded) value of the param `name`.
+    #[must_use]
+    pub fn param(&self, name: &str) -> Option<&str> {
+        raw(self.names, &self.path, &self.captures, name)
+    }
+
+    /// The percent-decoded value of the param `name`, or an error when it is not UTF-8.
+    #[must_use]
+    pub fn decoded(&self, name: &str) -> Option<Result<Cow<'_, str>, DecodeError>> {
+        self.param(name).map(percent_decode)
+    }
+
+    /// `(name, raw value)` pairs in template order.
+    pub fn params(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        pairs(self.names, &self.path, &self.captures)
+    }
+
+    /// Whether a `GET` route serves this `HEAD` request (the Router drops the body).
+    #[must_use]
+    pub fn is_head_via_get(&self) -> bool {
+        self.head_via_get
+    }
+
+    /// The path the route matched: the request's, or its normalised form when a path policy
+    /// changed it.
+    #[must_use]
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+}
+
+impl fmt::Debug for RouteMatch<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RouteMatch")
+            .field("route", &self.route.key())
+            .field("params", &self.params().collect::<Vec<_>>())
+            .finish()
+    }
+}

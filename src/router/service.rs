@@ -1,0 +1,293 @@
+//! [`Router`]: the route table as a `Service`, and as a `Layer` in front of an app.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::header::{ALLOW, CONTENT_TYPE, LOCATION};
+use http::uri::PathAndQuery;
+use http::{HeaderValue, Method, Request, Response, StatusCode, Uri};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::builder::RouterBuilder;
+use super::captures::Captures;
+use super::decision::{Decision, RouteMatch};
+use super::future::ResponseFuture;
+use super::params::Params;
+use super::rejection::{Rejection, RejectionKind};
+use super::table::{NotFoundBody, Resolved, Table, Target};
+use crate::body::Body;
+use crate::util::boxed::BoxService;
+use crate::util::oneshot::Oneshot;
+
+/// The request's URI before a [nested](RouterBuilder::nest) service's prefix was stripped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OriginalUri(pub Uri);
+
+/// One route table from public paths to targets; see the [module docs](crate::router).
+///
+/// A `Router` is a [`Service`] (requests no route matches get its own `404`) and a [`Layer`]
+/// (the wrapped service becomes the fallback). Cloning is a reference-count bump.
+pub struct Router<ReqB, ResB, E> {
+    table: Arc<Table<ReqB, ResB, E>>,
+    fallback: Option<Target<ReqB, ResB, E>>,
+}
+
+impl<ReqB, ResB, E> Clone for Router<ReqB, ResB, E> {
+    fn clone(&self) -> Self {
+        Self {
+            table: Arc::clone(&self.table),
+            fallback: self.fallback.clone(),
+        }
+    }
+}
+
+impl<ReqB, ResB, E> fmt::Debug for Router<ReqB, ResB, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Router")
+            .field(
+                "routes",
+                &self
+                    .table
+                    .routes
+                    .iter()
+                    .map(|r| r.route.key())
+                    .collect::<Vec<_>>(),
+            )
+            .field("policy", &self.table.policy)
+            .field("fallback", &self.fallback.is_some())
+            .finish()
+    }
+}
+
+impl<ReqB: 'static, ResB: 'static, E: 'static> Router<ReqB, ResB, E> {
+    /// A builder for a route table.
+    #[must_use]
+    pub fn builder() -> RouterBuilder<ReqB, ResB, E> {
+        RouterBuilder::new()
+    }
+}
+
+impl<ReqB, ResB, E> Router<ReqB, ResB, E> {
+    pub(crate) fn from_parts(
+        table: Arc<Table<ReqB, ResB, E>>,
+        fallback: Option<Target<ReqB, ResB, E>>,
+    ) -> Self {
+        Self { table, fallback }
+    }
+
+    /// What the Router does with `method` and `path` (the path policies applied), with no
+    /// service involved: so route tables can be unit-tested in-process.
+    ///
+    /// ```
+    /// use http::{Method, Request, Response};
+    /// use std::convert::Infallible;
+    /// use tower::service_fn;
+    /// use tower_gateway::router::{Decision, Router};
+    ///
+    /// let ok = service_fn(|_: Request<String>| async { Ok::<_, Infallible>(Response::new(String::new())) });
+    /// let router = Router::builder()
+    ///     .route("GET /pets/dog/1", ok.clone())
+    ///     .route("GET /pets/dog/{id}", ok.clone())
+    ///     .route("GET /pets/{proxy+}", ok.clone())
+    ///     .route("ANY /{proxy+}", ok)
+    ///     .build()?;
+    ///
+    /// assert_eq!(router.at(&Method::GET, "/pets/dog/1").route_key(), Some("GET /pets/dog/1"));
+    /// let hit = router.at(&Method::GET, "/pets/dog/2");
+    /// assert_eq!(hit.route_key(), Some("GET /pets/dog/{id}"));
+    /// assert_eq!(hit.route().unwrap().param("id"), Some("2"));
+    /// assert_eq!(router.at(&Method::GET, "/pets/cat/1").route_key(), Some("GET /pets/{proxy+}"));
+    /// assert_eq!(router.at(&Method::POST, "/pets/dog/1").route_key(), Some("ANY /{proxy+}"));
+    /// assert!(matches!(router.at(&Method::GET, "/"), Decision::NotFound));
+    /// # Ok::<_, tower_gateway::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn at<'r, 'p>(&'r self, method: &Method, path: &'p str) -> Decision<'r, 'p> {
+        let mut captures = Captures::default();
+        match self.table.resolve(method, path, &mut captures) {
+            Resolved::Route {
+                id,
+                head_via_get,
+                rewritten,
+            } => match self.table.routes.get(id as usize) {
+                Some(entry) => Decision::Route(RouteMatch {
+                    route: &entry.route,
+                    names: &entry.names,
+                    path: rewritten.map_or(Cow::Borrowed(path), Cow::Owned),
+                    captures,
+                    head_via_get,
+                }),
+                None => Decision::NotFound,
+            },
+            Resolved::Redirect(to) => Decision::Redirect(to),
+            Resolved::MethodNotAllowed(allowed) => Decision::MethodNotAllowed(allowed),
+            Resolved::NotFound => Decision::NotFound,
+        }
+    }
+
+    /// The keys of the table's routes, in the order they were added.
+    pub fn route_keys(&self) -> impl Iterator<Item = &str> + '_ {
+        self.table.routes.iter().map(|r| r.route.key())
+    }
+
+    fn not_found<B>(&self) -> Response<Body<B>> {
+        let mut response = match self.table.policy.not_found {
+            NotFoundBody::Empty => Response::new(Body::empty()),
+            NotFoundBody::AwsJson => {
+                let mut r = Response::new(Body::full(Bytes::from_static(
+                    br#"{"message":"Not Found"}"#,
+                )));
+                r.headers_mut()
+                    .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                r
+            }
+        };
+        *response.status_mut() = StatusCode::NOT_FOUND;
+        response
+            .extensions_mut()
+            .insert(Rejection::new(RejectionKind::NotFound));
+        response
+    }
+}
+
+impl<ReqB, ResB, E> Service<Request<ReqB>> for Router<ReqB, ResB, E>
+where
+    ReqB: Send + 'static,
+    ResB: http_body::Body + 'static,
+    E: 'static,
+{
+    type Response = Response<Body<ResB>>;
+    type Error = E;
+    type Future = ResponseFuture<ReqB, ResB, E>;
+
+    /// Always ready: the chosen target is driven to readiness inside the response future.
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), E>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, mut request: Request<ReqB>) -> Self::Future {
+        let mut captures = Captures::default();
+        let resolved = self
+            .table
+            .resolve(request.method(), request.uri().path(), &mut captures);
+        match resolved {
+            Resolved::Route {
+                id,
+                head_via_get,
+                rewritten,
+            } => {
+                let Some(entry) = self.table.routes.get(id as usize) else {
+                    return ResponseFuture::ready(self.not_found());
+                };
+                if let Some(new_path) = &rewritten {
+                    set_path(&mut request, new_path);
+                }
+                let path = rewritten.as_deref().unwrap_or(request.uri().path());
+                let params = Params::copy_from(Arc::clone(&entry.names), path, &captures);
+                let nested = entry.nest.map(|prefix_params| {
+                    let rest = captures
+                        .get(prefix_params)
+                        .and_then(|(start, end)| path.get(start..end))
+                        .unwrap_or("");
+                    let mut p = String::with_capacity(rest.len() + 1);
+                    p.push('/');
+                    p.push_str(rest);
+                    p
+                });
+                if let Some(nested) = nested {
+                    let original = request.uri().clone();
+                    set_path(&mut request, &nested);
+                    request.extensions_mut().insert(OriginalUri(original));
+                }
+                let route = entry.route.clone();
+                let extensions = request.extensions_mut();
+                extensions.insert(route.clone());
+                extensions.insert(params);
+                ResponseFuture::target(
+                    Oneshot::new(entry.target.clone(), request),
+                    Some(route),
+                    head_via_get,
+                )
+            }
+            Resolved::MethodNotAllowed(allowed) => {
+                let mut response = Response::new(Body::empty());
+                *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+                response.headers_mut().insert(ALLOW, allowed.header_value());
+                response
+                    .extensions_mut()
+                    .insert(Rejection::new(RejectionKind::MethodNotAllowed));
+                ResponseFuture::ready(response)
+            }
+            Resolved::Redirect(to) => {
+                let location = match request.uri().query() {
+                    Some(q) => format!("{to}?{q}"),
+                    None => to,
+                };
+                match HeaderValue::try_from(location) {
+                    Ok(value) => {
+                        let mut response = Response::new(Body::empty());
+                        *response.status_mut() = StatusCode::PERMANENT_REDIRECT;
+                        response.headers_mut().insert(LOCATION, value);
+                        ResponseFuture::ready(response)
+                    }
+                    Err(_) => self.fallback_or_not_found(request),
+                }
+            }
+            Resolved::NotFound => self.fallback_or_not_found(request),
+        }
+    }
+}
+
+impl<ReqB, ResB, E> Router<ReqB, ResB, E>
+where
+    ReqB: Send + 'static,
+    ResB: 'static,
+    E: 'static,
+{
+    fn fallback_or_not_found(&self, request: Request<ReqB>) -> ResponseFuture<ReqB, ResB, E> {
+        match &self.fallback {
+            Some(fallback) => {
+                ResponseFuture::target(Oneshot::new(fallback.clone(), request), None, false)
+            }
+            None => ResponseFuture::ready(self.not_found()),
+        }
+    }
+}
+
+/// Replaces the request's path, keeping its query, scheme and authority.
+fn set_path<B>(request: &mut Request<B>, path: &str) {
+    let uri = request.uri();
+    let pq = match uri.query() {
+        Some(q) => PathAndQuery::try_from(format!("{path}?{q}")),
+        None => PathAndQuery::try_from(path),
+    };
+    let Ok(pq) = pq else { return };
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = Some(pq);
+    if let Ok(new_uri) = Uri::from_parts(parts) {
+        *request.uri_mut() = new_uri;
+    }
+}
+
+impl<S, ReqB, ResB, E> Layer<S> for Router<ReqB, ResB, E>
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>, Error = E> + Clone + Send + Sync + 'static,
+    S::Future: Send + 'static,
+    ReqB: 'static,
+    ResB: 'static,
+    E: 'static,
+{
+    type Service = Router<ReqB, ResB, E>;
+
+    /// The same table, with `inner` as the fallback for requests no route matches.
+    fn layer(&self, inner: S) -> Self::Service {
+        Router {
+            table: Arc::clone(&self.table),
+            fallback: Some(BoxService::new(inner)),
+        }
+    }
+}

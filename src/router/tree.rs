@@ -1,0 +1,532 @@
+//! The route tree: one node per template prefix, searched segment by segment in priority order
+//! (static, then prefix/suffix params with the longest static part first, then a plain param,
+//! then a catch-all), backtracking when a preferred branch dead-ends.
+//!
+//! Every node sits at a fixed depth, so one lookup visits each node at most once: the cost is
+//! bounded by the table, never exponential, and independent of the path's length beyond the
+//! deepest template.
+
+use http::Method;
+
+use super::captures::Captures;
+use super::methods::{AllowedMethods, MethodBits};
+use super::template::{Segment, Template};
+
+/// A route's position in the table.
+pub(crate) type RouteId = u32;
+
+/// One node per template prefix. `repr(C)` keeps the fields every lookup reads (the
+/// first-byte bitmap and the param, catch-all and leaf links) in the first cache line.
+#[derive(Debug, Default)]
+#[repr(C)]
+struct Node {
+    /// Which first bytes occur in `static_first`.
+    static_bitmap: [u64; 4],
+    /// The plain `{name}` child.
+    param: Option<u32>,
+    /// Routes whose template ends with a catch-all right below this node.
+    catch_all: Option<u32>,
+    /// Routes whose template ends at this node.
+    leaf: Option<u32>,
+    /// Static children, sorted by segment text.
+    statics: Vec<(Box<str>, u32)>,
+    /// The first byte of each static child's text (0 for an empty segment), in the same
+    /// order: scanned before any string is compared.
+    static_first: Vec<u8>,
+    /// For nodes with many static children: where the children starting with byte `b` begin
+    /// (`index[b]..index[b + 1]`), so the candidates are found without a scan.
+    static_index: Option<Box<[u16; 257]>>,
+    /// Prefix/suffix param children, in priority order.
+    affixes: Vec<Affix>,
+}
+
+#[derive(Debug)]
+struct Affix {
+    prefix: Box<str>,
+    suffix: Box<str>,
+    node: u32,
+}
+
+/// The routes that share one template shape, by method.
+#[derive(Debug, Default)]
+pub(crate) struct Leaf {
+    any: Option<RouteId>,
+    methods: Vec<(Method, RouteId)>,
+    bits: MethodBits,
+}
+
+impl Leaf {
+    /// The route that serves `method` here: the explicit one, else (for `HEAD`) the `GET` one,
+    /// else the `ANY` one. The flag says a `GET` route serves a `HEAD` request.
+    #[inline]
+    fn pick(&self, method: &Method) -> Option<(RouteId, bool)> {
+        for (m, id) in &self.methods {
+            if m == method {
+                return Some((*id, false));
+            }
+        }
+        if method == Method::HEAD {
+            for (m, id) in &self.methods {
+                if m == Method::GET {
+                    return Some((*id, true));
+                }
+            }
+        }
+        self.any.map(|id| (id, false))
+    }
+
+    fn routes(&self) -> impl Iterator<Item = (Option<&Method>, RouteId)> + '_ {
+        self.any
+            .map(|id| (None, id))
+            .into_iter()
+            .chain(self.methods.iter().map(|(m, id)| (Some(m), *id)))
+    }
+}
+
+/// What a lookup found.
+#[derive(Debug)]
+pub(crate) enum Lookup {
+    /// This route serves the request; `head_via_get` when a `GET` route serves a `HEAD`.
+    Route { id: RouteId, head_via_get: bool },
+    /// Routes match the path, but none accepts the method.
+    MethodNotAllowed(AllowedMethods),
+    /// No route matches the path.
+    NotFound,
+}
+
+/// Why a route could not be added.
+#[derive(Debug)]
+pub(crate) enum InsertError {
+    /// The slot is taken by this route.
+    Taken(RouteId),
+}
+
+#[derive(Debug)]
+pub(crate) struct Tree {
+    nodes: Vec<Node>,
+    leaves: Vec<Leaf>,
+}
+
+impl Default for Tree {
+    fn default() -> Self {
+        Self {
+            nodes: vec![Node::default()],
+            leaves: Vec::new(),
+        }
+    }
+}
+
+impl Tree {
+    /// Adds a route for `method` (`None` = any) under `template`.
+    pub(crate) fn insert(
+        &mut self,
+        template: &Template,
+        method: Option<&Method>,
+        id: RouteId,
+    ) -> Result<(), InsertError> {
+        let mut node = 0u32;
+        let mut leaf_slot = None;
+        for segment in &template.segments {
+            node = match segment {
+                Segment::Static(s) => self.static_child(node, s),
+                Segment::Param { prefix, suffix, .. } if prefix.is_empty() && suffix.is_empty() => {
+                    self.param_child(node)
+                }
+                Segment::Param { prefix, suffix, .. } => self.affix_child(node, prefix, suffix),
+                Segment::CatchAll { .. } => {
+                    leaf_slot = Some(self.catch_all_leaf(node));
+                    break;
+                }
+            };
+        }
+        let leaf = match leaf_slot {
+            Some(leaf) => leaf,
+            None => self.node_leaf(node),
+        };
+        let slot = &mut self.leaves[leaf as usize];
+        match method {
+            None => match slot.any {
+                Some(taken) => return Err(InsertError::Taken(taken)),
+                None => slot.any = Some(id),
+            },
+            Some(m) => {
+                if let Some((_, taken)) = slot.methods.iter().find(|(have, _)| have == m) {
+                    return Err(InsertError::Taken(*taken));
+                }
+                slot.methods.push((m.clone(), id));
+            }
+        }
+        slot.bits.add(method);
+        Ok(())
+    }
+
+    fn new_node(&mut self) -> u32 {
+        self.nodes.push(Node::default());
+        index(self.nodes.len() - 1)
+    }
+
+    fn new_leaf(&mut self) -> u32 {
+        self.leaves.push(Leaf::default());
+        index(self.leaves.len() - 1)
+    }
+
+    fn static_child(&mut self, node: u32, text: &str) -> u32 {
+        let statics = &self.nodes[node as usize].statics;
+        match statics.binary_search_by(|(s, _)| (**s).cmp(text)) {
+            Ok(i) => statics[i].1,
+            Err(i) => {
+                let child = self.new_node();
+                let n = &mut self.nodes[node as usize];
+                n.statics.insert(i, (text.into(), child));
+                let first = text.as_bytes().first().copied().unwrap_or(0);
+                n.static_first.insert(i, first);
+                n.static_bitmap[usize::from(first >> 6)] |= 1u64 << (first & 63);
+                n.static_index = build_index(&n.static_first);
+                child
+            }
+        }
+    }
+
+    fn param_child(&mut self, node: u32) -> u32 {
+        if let Some(child) = self.nodes[node as usize].param {
+            return child;
+        }
+        let child = self.new_node();
+        self.nodes[node as usize].param = Some(child);
+        child
+    }
+
+    fn affix_child(&mut self, node: u32, prefix: &str, suffix: &str) -> u32 {
+        let affixes = &self.nodes[node as usize].affixes;
+        if let Some(a) = affixes
+            .iter()
+            .find(|a| &*a.prefix == prefix && &*a.suffix == suffix)
+        {
+            return a.node;
+        }
+        let child = self.new_node();
+        let affixes = &mut self.nodes[node as usize].affixes;
+        affixes.push(Affix {
+            prefix: prefix.into(),
+            suffix: suffix.into(),
+            node: child,
+        });
+        // Longest static part first, then the longer prefix, then by text: a total order, so
+        // the priority never depends on insertion order.
+        affixes.sort_by(|a, b| {
+            let len = |x: &Affix| x.prefix.len() + x.suffix.len();
+            len(b)
+                .cmp(&len(a))
+                .then(b.prefix.len().cmp(&a.prefix.len()))
+                .then(a.prefix.cmp(&b.prefix))
+                .then(a.suffix.cmp(&b.suffix))
+        });
+        child
+    }
+
+    fn catch_all_leaf(&mut self, node: u32) -> u32 {
+        if let Some(leaf) = self.nodes[node as usize].catch_all {
+            return leaf;
+        }
+        let leaf = self.new_leaf();
+        self.nodes[node as usize].catch_all = Some(leaf);
+        leaf
+    }
+
+    fn node_leaf(&mut self, node: u32) -> u32 {
+        if let Some(leaf) = self.nodes[node as usize].leaf {
+            return leaf;
+        }
+        let leaf = self.new_leaf();
+        self.nodes[node as usize].leaf = Some(leaf);
+        leaf
+    }
+
+    /// Pairs of routes where a plain param ends the template at the same place where a sibling
+    /// catch-all starts (`/f/{n}` and `/f/{*r}`) with overlapping methods: both claim every
+    /// one-segment tail, so the table is refused rather than silently preferring one.
+    pub(crate) fn param_catch_all_overlaps(&self) -> Vec<(RouteId, RouteId)> {
+        let mut pairs = Vec::new();
+        for node in &self.nodes {
+            let (Some(param), Some(catch_all)) = (node.param, node.catch_all) else {
+                continue;
+            };
+            let Some(param_leaf) = self.nodes[param as usize].leaf else {
+                continue;
+            };
+            let a = &self.leaves[param_leaf as usize];
+            let b = &self.leaves[catch_all as usize];
+            for (ma, ia) in a.routes() {
+                for (mb, ib) in b.routes() {
+                    let overlap = match (ma, mb) {
+                        (Some(x), Some(y)) => x == y,
+                        _ => true,
+                    };
+                    if overlap {
+                        pairs.push((ia, ib));
+                    }
+                }
+            }
+        }
+        pairs
+    }
+
+    /// Finds the route for `method` and `path`, leaving its params in `captures`.
+    pub(crate) fn find(&self, method: &Method, path: &str, captures: &mut Captures) -> Lookup {
+        captures.clear();
+        if !path.starts_with('/') || path.len() >= u32::MAX as usize {
+            return Lookup::NotFound;
+        }
+        let mut search = Search {
+            path: path.as_bytes(),
+            method,
+            captures,
+            allowed: Allowed::default(),
+        };
+        match self.walk(0, 1, &mut search) {
+            Some((id, head_via_get)) => Lookup::Route { id, head_via_get },
+            None if search.allowed.any => {
+                Lookup::MethodNotAllowed(self.allowed_methods(&search.allowed))
+            }
+            None => Lookup::NotFound,
+        }
+    }
+
+    /// Searches below `node` for the rest of the path from `pos` (the start of a segment).
+    fn walk(&self, node: u32, pos: usize, search: &mut Search<'_>) -> Option<(RouteId, bool)> {
+        let n = &self.nodes[node as usize];
+        let path = search.path;
+        let rest = path.get(pos..).unwrap_or_default();
+        let end = find_slash(rest).map_or(path.len(), |i| pos + i);
+        let segment = &rest[..end - pos];
+
+        if let Some(child) = find_static(n, segment) {
+            if let Some(hit) = self.descend(child, end, search) {
+                return Some(hit);
+            }
+        }
+        for affix in &n.affixes {
+            let (p, x) = (affix.prefix.as_bytes(), affix.suffix.as_bytes());
+            if segment.len() > p.len() + x.len()
+                && eq_bytes(&segment[..p.len()], p)
+                && eq_bytes(&segment[segment.len() - x.len()..], x)
+            {
+                search.captures.push(pos + p.len(), end - x.len());
+                if let Some(hit) = self.descend(affix.node, end, search) {
+                    return Some(hit);
+                }
+                search.captures.pop();
+            }
+        }
+        if let Some(child) = n.param {
+            if !segment.is_empty() {
+                search.captures.push(pos, end);
+                if let Some(hit) = self.descend(child, end, search) {
+                    return Some(hit);
+                }
+                search.captures.pop();
+            }
+        }
+        if let Some(leaf) = n.catch_all {
+            if pos < path.len() {
+                search.captures.push(pos, path.len());
+                if let Some(hit) = self.check(leaf, search) {
+                    return Some(hit);
+                }
+                search.captures.pop();
+            }
+        }
+        None
+    }
+
+    /// Goes on below `child`, whose segment ended at `end`.
+    #[inline]
+    fn descend(&self, child: u32, end: usize, search: &mut Search<'_>) -> Option<(RouteId, bool)> {
+        if end == search.path.len() {
+            let leaf = self.nodes[child as usize].leaf?;
+            self.check(leaf, search)
+        } else {
+            self.walk(child, end + 1, search)
+        }
+    }
+
+    /// The route of `leaf` for the method, or (recording its methods for a `405`) none.
+    #[inline(always)]
+    fn check(&self, leaf: u32, search: &mut Search<'_>) -> Option<(RouteId, bool)> {
+        let l = &self.leaves[leaf as usize];
+        let hit = l.pick(search.method);
+        if hit.is_none() {
+            search.allowed.add(leaf, &l.bits);
+        }
+        hit
+    }
+
+    fn allowed_methods(&self, allowed: &Allowed) -> AllowedMethods {
+        let mut out = AllowedMethods::from_bits(allowed.bits.clone());
+        for leaf in &allowed.extension_leaves {
+            for (m, _) in &self.leaves[*leaf as usize].methods {
+                out.add(m);
+            }
+        }
+        out
+    }
+}
+
+/// One lookup's inputs and what it has found so far.
+struct Search<'a> {
+    path: &'a [u8],
+    method: &'a Method,
+    captures: &'a mut Captures,
+    allowed: Allowed,
+}
+
+/// The methods of the leaves that matched the path but not the method.
+#[derive(Default)]
+struct Allowed {
+    any: bool,
+    bits: MethodBits,
+    /// Leaves with extension methods; only collected (allocating) on the 405 path.
+    extension_leaves: Vec<u32>,
+}
+
+impl Allowed {
+    fn add(&mut self, leaf: u32, bits: &MethodBits) {
+        self.any = true;
+        self.bits.union(bits);
+        if bits.has_extensions() {
+            self.extension_leaves.push(leaf);
+        }
+    }
+}
+
+/// Nodes with at least this many static children get a first-byte index.
+const INDEX_FROM: usize = 12;
+
+/// The static child whose text is `segment`. A bitmap of the children's first bytes rejects
+/// most param values at once; then either the first-byte index or a short scan finds the
+/// candidates before any text is compared.
+#[inline]
+fn find_static(n: &Node, segment: &[u8]) -> Option<u32> {
+    let want = segment.first().copied().unwrap_or(0);
+    if n.static_bitmap[usize::from(want >> 6)] & (1u64 << (want & 63)) == 0 {
+        return None;
+    }
+    if let Some(index) = &n.static_index {
+        let w = usize::from(want);
+        let (from, to) = (usize::from(index[w]), usize::from(index[w + 1]));
+        for (text, node) in n.statics.get(from..to).unwrap_or_default() {
+            if eq_bytes(text.as_bytes(), segment) {
+                return Some(*node);
+            }
+        }
+        return None;
+    }
+    for (i, b) in n.static_first.iter().enumerate() {
+        if *b == want {
+            let (text, node) = &n.statics[i];
+            if eq_bytes(text.as_bytes(), segment) {
+                return Some(*node);
+            }
+        }
+    }
+    None
+}
+
+/// The first-byte index of a sorted list of first bytes, when it is long enough to pay off
+/// (and short enough for `u16` offsets).
+fn build_index(first: &[u8]) -> Option<Box<[u16; 257]>> {
+    if first.len() < INDEX_FROM || first.len() > usize::from(u16::MAX) {
+        return None;
+    }
+    let mut index = Box::new([0u16; 257]);
+    for b in 0..=256usize {
+        // `first` is sorted, so the children starting below `b` are a prefix of it.
+        let start = first.partition_point(|x| usize::from(*x) < b);
+        index[b] = u16::try_from(start).unwrap_or(u16::MAX);
+    }
+    Some(index)
+}
+
+/// The position of the first `/` in `bytes`, eight bytes at a time.
+#[inline]
+fn find_slash(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    const SLASHES: u64 = ONES * b'/' as u64;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut at = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word) ^ SLASHES;
+        // A zero byte in `x` is a slash in the chunk; this marks the first one exactly.
+        let found = x.wrapping_sub(ONES) & !x & HIGHS;
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|b| *b == b'/')
+        .map(|i| at + i)
+}
+
+/// Byte equality without a call into libc: segments are short, and `memcmp`'s call overhead
+/// dominated lookups in profiles.
+#[inline]
+fn eq_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut a8 = a.chunks_exact(8);
+    let mut b8 = b.chunks_exact(8);
+    for (x, y) in (&mut a8).zip(&mut b8) {
+        if x != y {
+            return false;
+        }
+    }
+    a8.remainder()
+        .iter()
+        .zip(b8.remainder())
+        .all(|(x, y)| x == y)
+}
+
+fn index(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::find_slash;
+
+    #[test]
+    fn find_slash_matches_a_plain_scan() {
+        let cases: [&[u8]; 9] = [
+            b"",
+            b"/",
+            b"abc",
+            b"abcdefgh/",
+            b"abcdefghij/k",
+            b"ab/cd",
+            b"\xff\xfe/\x2f",
+            b"01234567",
+            b"\x2e\x2f\x30\xaf\xef\x2f\x2f\x2f\x2f",
+        ];
+        for bytes in cases {
+            assert_eq!(
+                find_slash(bytes),
+                bytes.iter().position(|b| *b == b'/'),
+                "{bytes:?}"
+            );
+        }
+        for len in 0..40 {
+            for slash in 0..len {
+                let mut v = vec![b'a'; len];
+                v[slash] = b'/';
+                assert_eq!(find_slash(&v), Some(slash));
+            }
+        }
+    }
+}

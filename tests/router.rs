@@ -1,0 +1,912 @@
+#![cfg(feature = "router")]
+//! Integration tests of the Router through its public API.
+
+mod common;
+
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use common::{body_text, request, shared_data, Named};
+use http::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::Full;
+use tower::{service_fn, Service, ServiceExt};
+use tower_gateway::error::ProblemKind;
+use tower_gateway::router::{
+    Decision, MatchedRoute, NotFoundBody, OriginalUri, Params, Rejection, RejectionKind, RouteKey,
+    Router, RouterBuilder, TrailingSlash,
+};
+use tower_gateway::ConfigError;
+
+type Req = Full<Bytes>;
+type R = Router<Req, Full<Bytes>, Infallible>;
+
+/// A target that answers with its own route key as the body.
+fn echo_key() -> impl tower::Service<
+    Request<Req>,
+    Response = Response<Full<Bytes>>,
+    Error = Infallible,
+    Future = impl Send,
+> + Clone
+       + Send
+       + Sync
+       + 'static {
+    service_fn(|req: Request<Req>| async move {
+        let key = req
+            .extensions()
+            .get::<MatchedRoute>()
+            .map(|m| m.key().to_owned())
+            .unwrap_or_default();
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(key))))
+    })
+}
+
+fn builder(keys: &[&str]) -> RouterBuilder<Req, Full<Bytes>, Infallible> {
+    keys.iter()
+        .fold(Router::builder(), |b, k| b.route(*k, echo_key()))
+}
+
+fn router(keys: &[&str]) -> R {
+    builder(keys).build().expect("table builds")
+}
+
+fn winner(r: &R, method: Method, path: &str) -> Option<String> {
+    r.at(&method, path).route_key().map(str::to_owned)
+}
+
+fn errors(keys: &[&str]) -> ConfigError {
+    builder(keys).build().expect_err("table must be refused")
+}
+
+async fn call(r: &R, method: &str, uri: &str) -> Response<tower_gateway::body::Body<Full<Bytes>>> {
+    r.clone().oneshot(request(method, uri)).await.unwrap()
+}
+
+// ---------- the AWS developer guide's own example ----------
+
+const AWS: [&str; 4] = [
+    "GET /pets/dog/1",
+    "GET /pets/dog/{id}",
+    "GET /pets/{proxy+}",
+    "ANY /{proxy+}",
+];
+
+#[test]
+fn aws_example_priorities() {
+    let r = router(&AWS);
+    let cases = [
+        (Method::GET, "/pets/dog/1", "GET /pets/dog/1"),
+        (Method::GET, "/pets/dog/2", "GET /pets/dog/{id}"),
+        (Method::GET, "/pets/cat/1", "GET /pets/{proxy+}"),
+        (Method::POST, "/pets/dog/1", "ANY /{proxy+}"),
+        (Method::GET, "/pets/dog", "GET /pets/{proxy+}"),
+        (Method::GET, "/other", "ANY /{proxy+}"),
+    ];
+    for (m, p, want) in cases {
+        assert_eq!(winner(&r, m.clone(), p).as_deref(), Some(want), "{m} {p}");
+    }
+}
+
+#[tokio::test]
+async fn aws_example_without_any_is_405_with_allow() {
+    let r = router(&AWS[..3]);
+    let response = call(&r, "POST", "/pets/dog/1").await;
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.headers()[ALLOW], "GET, HEAD");
+    assert_eq!(
+        response
+            .extensions()
+            .get::<Rejection>()
+            .map(Rejection::kind),
+        Some(RejectionKind::MethodNotAllowed)
+    );
+    assert_eq!(body_text(response.into_body()).await, "");
+}
+
+#[test]
+fn insertion_order_does_not_matter() {
+    let mut keys = vec![
+        "GET /assets/{name}.css",
+        "GET /assets/{name}/info",
+        "GET /assets/app.css",
+        "GET /assets/{*rest}",
+        "GET /assets/main-{v}.css",
+        "GET /assets/x/{name}",
+    ];
+    let paths = [
+        ("/assets/app.css", "GET /assets/app.css"),
+        ("/assets/main-3.css", "GET /assets/main-{v}.css"),
+        ("/assets/site.css", "GET /assets/{name}.css"),
+        ("/assets/logo/info", "GET /assets/{name}/info"),
+        ("/assets/logo.png", "GET /assets/{*rest}"),
+        ("/assets/x/y/z", "GET /assets/{*rest}"),
+        ("/assets/x/y", "GET /assets/x/{name}"),
+    ];
+    for _ in 0..keys.len() {
+        keys.rotate_left(1);
+        let r = router(&keys);
+        for (p, want) in paths {
+            assert_eq!(
+                winner(&r, Method::GET, p).as_deref(),
+                Some(want),
+                "{p} {keys:?}"
+            );
+        }
+        let mut reversed = keys.clone();
+        reversed.reverse();
+        let r = router(&reversed);
+        for (p, want) in paths {
+            assert_eq!(
+                winner(&r, Method::GET, p).as_deref(),
+                Some(want),
+                "{p} {reversed:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn static_beats_param_beats_catch_all_per_segment() {
+    for keys in [
+        ["GET /u/me", "GET /u/{id}/posts", "GET /u/{*rest}"],
+        ["GET /u/{*rest}", "GET /u/{id}/posts", "GET /u/me"],
+    ] {
+        let r = router(&keys);
+        assert_eq!(
+            winner(&r, Method::GET, "/u/me").as_deref(),
+            Some("GET /u/me")
+        );
+        assert_eq!(
+            winner(&r, Method::GET, "/u/7/posts").as_deref(),
+            Some("GET /u/{id}/posts")
+        );
+        assert_eq!(
+            winner(&r, Method::GET, "/u/7").as_deref(),
+            Some("GET /u/{*rest}")
+        );
+        assert_eq!(
+            winner(&r, Method::GET, "/u/me/posts").as_deref(),
+            Some("GET /u/{id}/posts"),
+            "backtracks from the static `me` into the param"
+        );
+    }
+}
+
+#[test]
+fn backtracking_both_directions() {
+    for keys in [
+        ["GET /a/b/{c}", "GET /a/{b}/c"],
+        ["GET /a/{b}/c", "GET /a/b/{c}"],
+    ] {
+        let r = router(&keys);
+        assert_eq!(
+            winner(&r, Method::GET, "/a/b/x").as_deref(),
+            Some("GET /a/b/{c}")
+        );
+        assert_eq!(
+            winner(&r, Method::GET, "/a/x/c").as_deref(),
+            Some("GET /a/{b}/c")
+        );
+        assert_eq!(
+            winner(&r, Method::GET, "/a/b/c").as_deref(),
+            Some("GET /a/b/{c}")
+        );
+    }
+}
+
+#[test]
+fn affix_longest_static_part_first() {
+    let r = router(&[
+        "GET /img/{id}.png",
+        "GET /img/img-{id}.png",
+        "GET /img/img-{id}",
+    ]);
+    let d = r.at(&Method::GET, "/img/img-42.png");
+    assert_eq!(d.route_key(), Some("GET /img/img-{id}.png"));
+    assert_eq!(d.route().unwrap().param("id"), Some("42"));
+    assert_eq!(
+        winner(&r, Method::GET, "/img/logo.png").as_deref(),
+        Some("GET /img/{id}.png")
+    );
+    assert_eq!(
+        winner(&r, Method::GET, "/img/img-7.gif").as_deref(),
+        Some("GET /img/img-{id}")
+    );
+    // The param part is never empty.
+    assert_eq!(winner(&r, Method::GET, "/img/.png"), None);
+    assert_eq!(winner(&r, Method::GET, "/img/img-"), None);
+}
+
+#[test]
+fn affix_ties_on_length_go_to_the_longer_prefix_in_both_orders() {
+    for keys in [
+        ["GET /t/ab{p}", "GET /t/{p}.y"],
+        ["GET /t/{p}.y", "GET /t/ab{p}"],
+    ] {
+        let r = router(&keys);
+        assert_eq!(
+            winner(&r, Method::GET, "/t/abz.y").as_deref(),
+            Some("GET /t/ab{p}")
+        );
+        assert_eq!(
+            winner(&r, Method::GET, "/t/z.y").as_deref(),
+            Some("GET /t/{p}.y")
+        );
+    }
+}
+
+#[test]
+fn method_specific_route_among_matching_paths() {
+    let r = router(&[
+        "GET /items/{id}",
+        "DELETE /items/{*rest}",
+        "ANY /items/special",
+    ]);
+    assert_eq!(
+        winner(&r, Method::DELETE, "/items/1").as_deref(),
+        Some("DELETE /items/{*rest}")
+    );
+    assert_eq!(
+        winner(&r, Method::DELETE, "/items/special").as_deref(),
+        Some("ANY /items/special")
+    );
+    assert_eq!(
+        winner(&r, Method::GET, "/items/1").as_deref(),
+        Some("GET /items/{id}")
+    );
+}
+
+#[test]
+fn explicit_method_beats_any_on_the_same_template() {
+    let r = router(&["ANY /x", "GET /x"]);
+    assert_eq!(winner(&r, Method::GET, "/x").as_deref(), Some("GET /x"));
+    assert_eq!(winner(&r, Method::PUT, "/x").as_deref(), Some("ANY /x"));
+    assert_eq!(winner(&r, Method::HEAD, "/x").as_deref(), Some("GET /x"));
+}
+
+#[tokio::test]
+async fn allow_lists_every_method_the_path_accepts() {
+    let r = router(&[
+        "GET /u/{id}",
+        "DELETE /u/me",
+        "PATCH /u/{id}",
+        "PURGE /u/{*rest}",
+    ]);
+    let response = call(&r, "POST", "/u/me").await;
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.headers()[ALLOW], "GET, HEAD, PATCH, DELETE, PURGE");
+    let Decision::MethodNotAllowed(allowed) = r.at(&Method::POST, "/u/me") else {
+        panic!("expected 405")
+    };
+    assert!(allowed.contains(&Method::DELETE));
+    assert!(!allowed.contains(&Method::POST));
+}
+
+#[tokio::test]
+async fn not_found_is_empty_404_with_rejection() {
+    let r = router(&["GET /a"]);
+    let response = call(&r, "GET", "/b").await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert!(response.headers().get(ALLOW).is_none());
+    assert_eq!(
+        response
+            .extensions()
+            .get::<Rejection>()
+            .map(Rejection::kind),
+        Some(RejectionKind::NotFound)
+    );
+    assert!(response.extensions().get::<MatchedRoute>().is_none());
+    assert_eq!(body_text(response.into_body()).await, "");
+}
+
+#[tokio::test]
+async fn aws_not_found_body() {
+    let r = builder(&["GET /a"])
+        .not_found_body(NotFoundBody::AwsJson)
+        .build()
+        .unwrap();
+    let response = call(&r, "GET", "/b").await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(response.headers()[CONTENT_TYPE], "application/json");
+    assert_eq!(
+        body_text(response.into_body()).await,
+        r#"{"message":"Not Found"}"#
+    );
+}
+
+// ---------- HEAD ----------
+
+#[tokio::test]
+async fn get_serves_head_without_body_keeping_length() {
+    let r = Router::builder()
+        .route("GET /doc", Named::new("seventeen bytes!!"))
+        .build()
+        .unwrap();
+    let response = r.clone().oneshot(request("HEAD", "/doc")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[CONTENT_LENGTH], "17");
+    assert_eq!(body_text(response.into_body()).await, "");
+    let get = r.oneshot(request("GET", "/doc")).await.unwrap();
+    assert_eq!(body_text(get.into_body()).await, "seventeen bytes!!");
+}
+
+#[tokio::test]
+async fn explicit_head_route_wins_over_get() {
+    let head = Named::new("head");
+    let get = Named::new("get");
+    let r = Router::builder()
+        .route("GET /doc", get.clone())
+        .route("HEAD /doc", head.clone())
+        .build()
+        .unwrap();
+    r.oneshot(request("HEAD", "/doc")).await.unwrap();
+    assert_eq!((head.calls(), get.calls()), (1, 0));
+}
+
+#[test]
+fn no_automatic_options() {
+    let r = router(&["GET /a", "POST /a"]);
+    let Decision::MethodNotAllowed(allowed) = r.at(&Method::OPTIONS, "/a") else {
+        panic!("OPTIONS must not be answered automatically")
+    };
+    assert_eq!(allowed.to_string(), "GET, HEAD, POST");
+}
+
+// ---------- byte-exact matching ----------
+
+#[test]
+fn byte_exact_by_default() {
+    let r = router(&["GET /files/{name}", "GET /Users", "GET /a/b", "GET /t/"]);
+    // %2F never splits a segment, and is not decoded before matching.
+    let d = r.at(&Method::GET, "/files/a%2Fb");
+    assert_eq!(d.route_key(), Some("GET /files/{name}"));
+    assert_eq!(d.route().unwrap().param("name"), Some("a%2Fb"));
+    assert_eq!(winner(&r, Method::GET, "/files/a/b"), None);
+    // Case-sensitive.
+    assert_eq!(winner(&r, Method::GET, "/users"), None);
+    // No dot-segment resolution, no slash merging.
+    assert_eq!(winner(&r, Method::GET, "/a/./b"), None);
+    assert_eq!(winner(&r, Method::GET, "/a//b"), None);
+    assert_eq!(winner(&r, Method::GET, "/x/../a/b"), None);
+    // Trailing slash significant.
+    assert_eq!(winner(&r, Method::GET, "/a/b/"), None);
+    assert_eq!(winner(&r, Method::GET, "/t"), None);
+    assert_eq!(winner(&r, Method::GET, "/t/").as_deref(), Some("GET /t/"));
+    // Empty params never match.
+    assert_eq!(winner(&r, Method::GET, "/files/"), None);
+}
+
+#[tokio::test]
+async fn query_is_ignored() {
+    let r = router(&["GET /search"]);
+    let response = call(&r, "GET", "/search?q=a/b&x={y}").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(body_text(response.into_body()).await, "GET /search");
+}
+
+#[test]
+fn catch_all_takes_slashes_and_needs_a_byte() {
+    let r = router(&["GET /files/{*path}"]);
+    let d = r.at(&Method::GET, "/files/a/b/c.txt");
+    assert_eq!(d.route().unwrap().param("path"), Some("a/b/c.txt"));
+    assert_eq!(winner(&r, Method::GET, "/files/"), None);
+    assert_eq!(winner(&r, Method::GET, "/files"), None);
+    let d = r.at(&Method::GET, "/files//");
+    assert_eq!(d.route().unwrap().param("path"), Some("/"));
+}
+
+#[test]
+fn root_and_empty_segments() {
+    let r = router(&["GET /", "GET /{id}"]);
+    assert_eq!(winner(&r, Method::GET, "/").as_deref(), Some("GET /"));
+    assert_eq!(winner(&r, Method::GET, "/x").as_deref(), Some("GET /{id}"));
+    assert_eq!(winner(&r, Method::GET, "//"), None);
+    assert_eq!(winner(&r, Method::GET, ""), None);
+}
+
+// ---------- policies ----------
+
+#[tokio::test]
+async fn trailing_slash_redirect_keeps_query() {
+    let r = builder(&["GET /pets", "GET /shops/"])
+        .trailing_slash(TrailingSlash::Redirect)
+        .build()
+        .unwrap();
+    let response = call(&r, "GET", "/pets/?page=2").await;
+    assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(response.headers()[LOCATION], "/pets?page=2");
+    let response = call(&r, "POST", "/shops").await;
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let response = call(&r, "GET", "/shops").await;
+    assert_eq!(response.headers()[LOCATION], "/shops/");
+    // Exact matches are not redirected.
+    assert_eq!(call(&r, "GET", "/pets").await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn trailing_slash_ignore_serves_and_rewrites() {
+    let seen = Arc::new(std::sync::Mutex::new(String::new()));
+    let s2 = Arc::clone(&seen);
+    let r = Router::builder()
+        .route(
+            "GET /pets/{id}",
+            service_fn(move |req: Request<Req>| {
+                let s2 = Arc::clone(&s2);
+                async move {
+                    let id = req
+                        .extensions()
+                        .get::<Params>()
+                        .unwrap()
+                        .get("id")
+                        .unwrap()
+                        .to_owned();
+                    *s2.lock().unwrap() = format!("{} {}", req.uri(), id);
+                    Ok::<_, Infallible>(Response::new(Full::<Bytes>::default()))
+                }
+            }),
+        )
+        .trailing_slash(TrailingSlash::Ignore)
+        .build()
+        .unwrap();
+    let response = r.oneshot(request("GET", "/pets/7/?x=1")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(*seen.lock().unwrap(), "/pets/7?x=1 7");
+}
+
+#[tokio::test]
+async fn merge_slashes_policy() {
+    let r = builder(&["GET /a/b/{c}"])
+        .merge_slashes(true)
+        .build()
+        .unwrap();
+    let d = r.at(&Method::GET, "//a///b//x");
+    assert_eq!(d.route_key(), Some("GET /a/b/{c}"));
+    assert_eq!(d.route().unwrap().param("c"), Some("x"));
+    assert_eq!(d.route().unwrap().path(), "/a/b/x");
+    assert_eq!(call(&r, "GET", "//a//b/x?q").await.status(), StatusCode::OK);
+}
+
+#[test]
+fn case_insensitive_policy_keeps_param_case() {
+    let r = builder(&["GET /Users/{Name}/Repos", "GET /static/Logo.PNG"])
+        .case_insensitive(true)
+        .build()
+        .unwrap();
+    let d = r.at(&Method::GET, "/USERS/MixedCase/repos");
+    assert_eq!(d.route_key(), Some("GET /Users/{Name}/Repos"));
+    assert_eq!(d.route().unwrap().param("Name"), Some("MixedCase"));
+    assert!(r.at(&Method::GET, "/static/logo.png").route().is_some());
+    // Case-sensitive by default.
+    assert!(router(&["GET /Users"])
+        .at(&Method::GET, "/users")
+        .route()
+        .is_none());
+}
+
+// ---------- params and extensions ----------
+
+#[tokio::test]
+async fn params_and_matched_route_reach_the_target_and_response() {
+    let r = Router::builder()
+        .named_route(
+            "get-pet",
+            "GET /owners/{owner}/pets/{pet}",
+            service_fn(|req: Request<Req>| async move {
+                let p = req.extensions().get::<Params>().unwrap();
+                let pairs: Vec<String> = p.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let m = req.extensions().get::<MatchedRoute>().unwrap();
+                assert_eq!(m.name(), Some("get-pet"));
+                Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(pairs.join("&")))))
+            }),
+        )
+        .build()
+        .unwrap();
+    let response = r
+        .oneshot(request("GET", "/owners/ann/pets/rex"))
+        .await
+        .unwrap();
+    let m = response.extensions().get::<MatchedRoute>().unwrap().clone();
+    assert_eq!(m.template(), "/owners/{owner}/pets/{pet}");
+    assert_eq!(m.method(), Some(&Method::GET));
+    assert_eq!(body_text(response.into_body()).await, "owner=ann&pet=rex");
+}
+
+#[test]
+fn decoded_params_and_invalid_utf8() {
+    let r = router(&["GET /t/{tag}"]);
+    let d = r.at(&Method::GET, "/t/caf%C3%A9");
+    let m = d.route().unwrap();
+    assert_eq!(m.decoded("tag").unwrap().unwrap(), "café");
+    // Invalid UTF-8 is still a match; decoding is the handler's error.
+    let d = r.at(&Method::GET, "/t/%FF");
+    let m = d.route().expect("a %FF param still matches");
+    assert!(m.decoded("tag").unwrap().is_err());
+    assert_eq!(m.param("tag"), Some("%FF"));
+}
+
+#[tokio::test]
+async fn nest_strips_prefix_and_keeps_original_uri() {
+    let nested = service_fn(|req: Request<Req>| async move {
+        let original = req.extensions().get::<OriginalUri>().unwrap().0.clone();
+        let tenant = req
+            .extensions()
+            .get::<Params>()
+            .and_then(|p| p.get("tenant").map(str::to_owned))
+            .unwrap_or_default();
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(format!(
+            "{} {} {}",
+            req.uri(),
+            original,
+            tenant
+        )))))
+    });
+    let r = Router::builder()
+        .route("GET /t/{tenant}/health", echo_key())
+        .nest("/t/{tenant}/api", nested)
+        .build()
+        .unwrap();
+    let got = body_text(call(&r, "GET", "/t/acme/api/users?x=1").await.into_body()).await;
+    assert_eq!(got, "/users?x=1 /t/acme/api/users?x=1 acme");
+    let got = body_text(call(&r, "POST", "/t/acme/api").await.into_body()).await;
+    assert_eq!(got, "/ /t/acme/api acme");
+    let got = body_text(call(&r, "GET", "/t/acme/api/").await.into_body()).await;
+    assert_eq!(got, "/ /t/acme/api/ acme");
+    let got = body_text(call(&r, "GET", "/t/acme/health").await.into_body()).await;
+    assert_eq!(got, "GET /t/{tenant}/health");
+    assert_eq!(
+        r.at(&Method::GET, "/t/a/api/x").route_key(),
+        Some("ANY /t/{tenant}/api/{proxy+}")
+    );
+}
+
+// ---------- service and layer ----------
+
+#[tokio::test]
+async fn router_as_layer_makes_the_app_the_fallback() {
+    let app = Named::new("app");
+    let table = Router::builder()
+        .route("GET /api/{id}", Named::new("route"))
+        .build()
+        .unwrap();
+    let svc = tower::ServiceBuilder::new()
+        .layer(table)
+        .service(app.clone());
+    let response = svc
+        .clone()
+        .oneshot(request("GET", "/elsewhere"))
+        .await
+        .unwrap();
+    assert_eq!(body_text(response.into_body()).await, "app");
+    assert_eq!(app.calls(), 1);
+    let response = svc.clone().oneshot(request("GET", "/api/1")).await.unwrap();
+    assert_eq!(body_text(response.into_body()).await, "route");
+    assert_eq!(app.calls(), 1);
+    // A 405 is still the table's answer: the path is known.
+    let response = svc.oneshot(request("POST", "/api/1")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(app.calls(), 1);
+}
+
+#[tokio::test]
+async fn targets_not_called_on_refusals() {
+    let target = Named::new("t");
+    let r = Router::builder()
+        .route("GET /a", target.clone())
+        .build()
+        .unwrap();
+    for (m, p) in [("GET", "/b"), ("POST", "/a"), ("GET", "/a/"), ("GET", "/A")] {
+        r.clone().oneshot(request(m, p)).await.unwrap();
+    }
+    assert_eq!(target.calls(), 0);
+    r.oneshot(request("GET", "/a")).await.unwrap();
+    assert_eq!(target.calls(), 1);
+}
+
+/// A target that is not ready until polled twice: readiness is driven inside the future.
+#[derive(Clone)]
+struct SlowReady {
+    polls: Arc<AtomicUsize>,
+}
+
+impl Service<Request<Req>> for SlowReady {
+    type Response = Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = std::future::Ready<Result<Self::Response, Infallible>>;
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Infallible>> {
+        if self.polls.fetch_add(1, Ordering::SeqCst) == 0 {
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+    fn call(&mut self, _req: Request<Req>) -> Self::Future {
+        std::future::ready(Ok(Response::new(Full::new(Bytes::from_static(b"slow")))))
+    }
+}
+
+#[tokio::test]
+async fn always_ready_and_drives_target_readiness() {
+    let polls = Arc::new(AtomicUsize::new(0));
+    let mut r = Router::builder()
+        .route(
+            "GET /slow",
+            SlowReady {
+                polls: Arc::clone(&polls),
+            },
+        )
+        .build()
+        .unwrap();
+    // The router itself is ready without touching the target.
+    std::future::poll_fn(|cx| r.poll_ready(cx)).await.unwrap();
+    assert_eq!(polls.load(Ordering::SeqCst), 0);
+    let response = r.call(request("GET", "/slow")).await.unwrap();
+    assert_eq!(body_text(response.into_body()).await, "slow");
+    assert_eq!(polls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn inner_errors_pass_through_untouched() {
+    let r: Router<Req, Full<Bytes>, &'static str> = Router::builder()
+        .route(
+            "GET /boom",
+            service_fn(|_: Request<Req>| async { Err::<Response<Full<Bytes>>, _>("boom") }),
+        )
+        .build()
+        .unwrap();
+    assert_eq!(
+        r.oneshot(request("GET", "/boom")).await.unwrap_err(),
+        "boom"
+    );
+}
+
+#[test]
+fn router_is_clone_send_sync() {
+    fn check<T: Clone + Send + Sync + 'static>() {}
+    check::<R>();
+    fn fut<T: Send>(_: T) {}
+    let r = router(&["GET /"]);
+    fut(r.clone().oneshot(request("GET", "/")));
+}
+
+// ---------- bad input ----------
+
+#[tokio::test]
+async fn odd_request_targets_never_panic() {
+    let r = router(&["GET /{*all}", "GET /x/{id}"]);
+    let long = format!("/x/{}", "a".repeat(60 * 1024));
+    let many = "/x".repeat(20_000);
+    for uri in [
+        "//x",
+        "/..",
+        "/%FF",
+        "/%",
+        "*",
+        "http://example.com/x/1",
+        long.as_str(),
+        many.as_str(),
+    ] {
+        let method = if uri == "*" { "OPTIONS" } else { "GET" };
+        let response = call(&r, method, uri).await;
+        assert!(
+            [StatusCode::OK, StatusCode::NOT_FOUND].contains(&response.status()),
+            "{uri:.40}"
+        );
+    }
+    // Absolute-form targets are routed by their path.
+    assert_eq!(
+        body_text(call(&r, "GET", "http://example.com/x/1").await.into_body()).await,
+        "GET /x/{id}"
+    );
+    // `*` is not a path.
+    assert_eq!(
+        call(&r, "OPTIONS", "*").await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[test]
+fn non_utf8_bytes_in_paths() {
+    // `http::Uri` refuses bytes that are not UTF-8 (hyper answers 400 before any service);
+    // raw UTF-8 and percent-encoded bytes reach the router.
+    assert!(http::Uri::try_from(&b"/caf\xff"[..]).is_err());
+    assert!(http::Uri::try_from(&b"/caf\xc3\xa9"[..]).is_ok());
+    let r = router(&["GET /{x}"]);
+    assert!(r.at(&Method::GET, "/%C3%28").route().is_some());
+    // `at` takes any &str, including non-ASCII text.
+    assert!(r.at(&Method::GET, "/café").route().is_some());
+}
+
+// ---------- build errors ----------
+
+fn only_problem(keys: &[&str]) -> tower_gateway::error::Problem {
+    let e = errors(keys);
+    assert_eq!(e.problems().len(), 1, "{e}");
+    e.problems()[0].clone()
+}
+
+#[test]
+fn duplicate_route() {
+    let p = only_problem(&["GET /a/{id}", "GET /a/{id}"]);
+    assert_eq!(p.kind(), ProblemKind::Duplicate);
+    assert_eq!(p.value(), "GET /a/{id}");
+}
+
+#[test]
+fn ambiguous_param_names_name_both_routes() {
+    let p = only_problem(&["GET /u/{id}", "GET /u/{name}"]);
+    assert_eq!(p.kind(), ProblemKind::Conflict);
+    assert_eq!(p.value(), "GET /u/{name}");
+    assert_eq!(p.related(), Some("GET /u/{id}"));
+    assert!(p.to_string().contains("GET /u/{id}") && p.to_string().contains("GET /u/{name}"));
+    // ANY overlaps every method.
+    assert_eq!(
+        only_problem(&["ANY /u/{id}", "ANY /u/{name}"]).kind(),
+        ProblemKind::Conflict
+    );
+    // Different methods on the same shape are fine.
+    assert!(builder(&["GET /u/{id}", "DELETE /u/{name}"])
+        .build()
+        .is_ok());
+}
+
+#[test]
+fn ambiguous_param_and_catch_all() {
+    let p = only_problem(&["GET /f/{n}", "GET /f/{*r}"]);
+    assert_eq!(p.kind(), ProblemKind::Conflict);
+    let text = p.to_string();
+    assert!(
+        text.contains("GET /f/{n}") && text.contains("GET /f/{*r}"),
+        "{text}"
+    );
+    let p = only_problem(&["GET /f/{*r}", "ANY /f/{n}"]);
+    assert_eq!(p.kind(), ProblemKind::Conflict);
+    // Deeper params do not clash with the catch-all.
+    assert!(builder(&["GET /f/{n}/x", "GET /f/{*r}"]).build().is_ok());
+}
+
+#[test]
+fn malformed_templates() {
+    let cases = [
+        ("GET users", "does not start with '/'"),
+        ("GET /x/{a}-{b}", "two params"),
+        ("GET /x/{a}{b}", "two params"),
+        ("GET /x/{*a}/b", "must be the last segment"),
+        ("GET /u/{id", "unclosed"),
+        ("GET /u/{}", "without a name"),
+        ("GET /u/{*}", "without a name"),
+        ("GET /u/id}", "without a matching '{'"),
+        ("GET /u/x{*rest}", "not the whole segment"),
+        ("GET /u/{a}/{a}", "twice"),
+        ("/no/method", "no method"),
+        ("get /lower", "case-sensitive"),
+        ("GET  /two-spaces", "one space"),
+    ];
+    for (key, want) in cases {
+        let p = only_problem(&[key]);
+        assert!(p.to_string().contains(want), "{key}: {p}");
+        assert_eq!(p.module(), "router");
+    }
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let e = errors(&[
+        "GET /ok",
+        "GET bad",
+        "GET /ok",
+        "GET /u/{a}",
+        "GET /u/{b}",
+        "GET /x/{*r}/y",
+    ]);
+    assert_eq!(e.problems().len(), 4, "{e}");
+    assert!(e.to_string().starts_with("4 configuration problems: "));
+}
+
+#[test]
+fn any_number_of_params() {
+    for n in [26, 27, 100, 300] {
+        let template: String = (0..n).map(|i| format!("/{{p{i}}}")).collect();
+        let path: String = (0..n).map(|i| format!("/{i}")).collect();
+        let r = router(&[&format!("GET {template}")]);
+        let d = r.at(&Method::GET, &path);
+        let m = d.route().expect("many params match");
+        assert_eq!(m.params().count(), n);
+        assert_eq!(
+            m.param(&format!("p{}", n - 1)),
+            Some((n - 1).to_string().as_str())
+        );
+    }
+}
+
+#[test]
+fn typed_keys() {
+    let r = Router::builder()
+        .route((Method::GET, "/typed"), echo_key())
+        .route(RouteKey::any("/any"), echo_key())
+        .route("PUT /text".to_string(), echo_key())
+        .build()
+        .unwrap();
+    assert_eq!(
+        winner(&r, Method::GET, "/typed").as_deref(),
+        Some("GET /typed")
+    );
+    assert_eq!(
+        winner(&r, Method::PATCH, "/any").as_deref(),
+        Some("ANY /any")
+    );
+    assert_eq!(
+        winner(&r, Method::PUT, "/text").as_deref(),
+        Some("PUT /text")
+    );
+    let keys: Vec<&str> = r.route_keys().collect();
+    assert_eq!(keys, ["GET /typed", "ANY /any", "PUT /text"]);
+}
+
+// ---------- shared route tables ----------
+
+fn keys_of(file: &str) -> Vec<String> {
+    shared_data(file)
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn github_full_table_loads() {
+    let keys = keys_of("github-full-routes.txt");
+    assert_eq!(keys.len(), 239);
+    let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let r = router(&refs);
+    assert_eq!(r.route_keys().count(), 239);
+    // Every route is reachable with its params filled in.
+    for key in &keys {
+        let (method, template) = key.split_once(' ').unwrap();
+        let path = template.replace('{', "x").replace('}', "");
+        let got = winner(&r, Method::from_bytes(method.as_bytes()).unwrap(), &path);
+        assert!(got.is_some(), "{key} via {path}");
+    }
+}
+
+#[test]
+fn gitlab_table_loads_or_fails_precisely() {
+    let keys = keys_of("gitlab-routes.txt");
+    assert_eq!(keys.len(), 3562);
+    let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let e = errors(&refs);
+    // Each problem names a route of the table; no route is reported twice.
+    let mut values: Vec<&str> = e.problems().iter().map(|p| p.value()).collect();
+    for v in &values {
+        assert!(
+            keys.iter().any(|k| k == v),
+            "{v} is not a route of the table"
+        );
+    }
+    let n = values.len();
+    values.sort_unstable();
+    values.dedup();
+    assert_eq!(values.len(), n, "a route reported twice");
+    // Without the offending routes, the rest loads.
+    let bad: std::collections::HashSet<&str> = values.iter().copied().collect();
+    let good: Vec<&str> = refs.iter().copied().filter(|k| !bad.contains(k)).collect();
+    let loaded = builder(&good).build();
+    let remaining = loaded.as_ref().err().map_or(0, |e| e.problems().len());
+    eprintln!(
+        "gitlab: {} routes, {} refused, {} load ({} further conflicts among the rest)",
+        keys.len(),
+        n,
+        good.len(),
+        remaining
+    );
+    assert!(
+        good.len() > 1277,
+        "we should load more than matchit's 1,277"
+    );
+}
