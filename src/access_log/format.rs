@@ -233,8 +233,8 @@ pub struct LogFormat {
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Kind {
     Text(Vec<Segment>),
-    /// Each field with its key, looked up once.
-    Json(Vec<(Var, &'static str)>),
+    /// Each field with the text before its value (`,"key":`), built once.
+    Json(Vec<(Var, Box<str>)>),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -370,7 +370,16 @@ impl LogFormat {
     pub fn json() -> Self {
         let needs = JSON_FIELDS.iter().fold(0, |a, v| a | v.needs());
         Self {
-            kind: Kind::Json(JSON_FIELDS.iter().map(|&v| (v, v.json_key())).collect()),
+            kind: Kind::Json(
+                JSON_FIELDS
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &v)| {
+                        let comma = if i == 0 { "{" } else { "," };
+                        (v, format!("{comma}\"{}\":", v.json_key()).into())
+                    })
+                    .collect(),
+            ),
             needs,
         }
     }
@@ -501,11 +510,8 @@ impl LogFormat {
                 }
             }
             Kind::Json(fields) => {
-                out.push('{');
-                for (i, (var, key)) in fields.iter().enumerate() {
-                    out.push_str(if i > 0 { ",\"" } else { "\"" });
-                    out.push_str(key);
-                    out.push_str("\":");
+                for (var, prefix) in fields {
+                    out.push_str(prefix);
                     push_json_value(out, source.value(*var));
                 }
                 out.push('}');
