@@ -117,3 +117,7 @@ pub use router::Router;
 #[cfg(feature = "canary")]
 #[cfg_attr(docsrs, doc(cfg(feature = "canary")))]
 pub use canary::CanaryLayer;
+
+#[cfg(feature = "access-log")]
+#[cfg_attr(docsrs, doc(cfg(feature = "access-log")))]
+pub use access_log::AccessLogLayer;

@@ -1,0 +1,433 @@
+//! The record of one request: facts captured when it arrives, when the response headers come
+//! back and when the body ends; written once, from a reused per-thread buffer.
+
+use std::cell::RefCell;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::uri::Authority;
+use http::{HeaderValue, Method, Request, Response, Uri, Version};
+
+#[cfg(any(feature = "router", feature = "origin", feature = "cors"))]
+use super::format::flag;
+use super::format::{need, Source, Value, Var};
+use super::layer::Shared;
+use super::request_id::{RequestId, RequestIds};
+use super::trace_id::TraceId;
+
+/// Everything one record shows. Built when the request arrives, completed at the response
+/// headers, written when the body ends (or the response never comes).
+///
+/// The facts live in a box taken from a small per-thread pool, so the record moves from the
+/// service to the future to the body as one pointer, and no request allocates once the pool is
+/// warm.
+pub(super) struct Record {
+    slot: Box<Option<Facts>>,
+}
+
+/// How many empty record boxes each thread keeps.
+const POOL: usize = 64;
+
+thread_local! {
+    // The boxes are the point: they are handed out and moved as pointers.
+    #[allow(clippy::vec_box)]
+    static SLOTS: RefCell<Vec<Box<Option<Facts>>>> = const { RefCell::new(Vec::new()) };
+}
+
+impl Record {
+    fn new(facts: Facts) -> Self {
+        let slot = SLOTS
+            .try_with(|slots| slots.try_borrow_mut().ok().and_then(|mut s| s.pop()))
+            .ok()
+            .flatten();
+        let mut slot = slot.unwrap_or_else(|| Box::new(None));
+        *slot = Some(facts);
+        Self { slot }
+    }
+
+    fn recycle(mut slot: Box<Option<Facts>>) {
+        *slot = None;
+        let _ = SLOTS.try_with(|slots| {
+            if let Ok(mut slots) = slots.try_borrow_mut() {
+                if slots.len() < POOL {
+                    if slots.capacity() == 0 {
+                        slots.reserve_exact(POOL);
+                    }
+                    slots.push(slot);
+                }
+            }
+        });
+    }
+}
+
+impl std::ops::Deref for Record {
+    type Target = Facts;
+
+    fn deref(&self) -> &Facts {
+        self.slot
+            .as_ref()
+            .as_ref()
+            .expect("record facts present until written")
+    }
+}
+
+impl std::ops::DerefMut for Record {
+    fn deref_mut(&mut self) -> &mut Facts {
+        self.slot
+            .as_mut()
+            .as_mut()
+            .expect("record facts present until written")
+    }
+}
+
+pub(super) struct Facts {
+    shared: Arc<Shared>,
+    start_wall: Duration,
+    start_mono: u64,
+    headers_mono: Option<u64>,
+    method: Method,
+    version: Version,
+    uri: Option<Uri>,
+    host: Option<HeaderValue>,
+    authority: Option<Authority>,
+    user_agent: Option<HeaderValue>,
+    referer: Option<HeaderValue>,
+    forwarded_for: Option<HeaderValue>,
+    request_id: Option<RequestId>,
+    trace_id: Option<TraceId>,
+    client: Option<IpAddr>,
+    request_length: Option<u64>,
+    status: u16,
+    sent: u64,
+    flags: u8,
+    reason: Option<&'static str>,
+    #[cfg(feature = "router")]
+    route: Option<crate::router::MatchedRoute>,
+    #[cfg(feature = "canary")]
+    arm: Option<crate::canary::Arm>,
+}
+
+const X_FORWARDED_FOR: http::header::HeaderName =
+    http::header::HeaderName::from_static("x-forwarded-for");
+
+fn default_client(extensions: &http::Extensions) -> Option<IpAddr> {
+    extensions
+        .get::<SocketAddr>()
+        .map(SocketAddr::ip)
+        .or_else(|| extensions.get::<IpAddr>().copied())
+}
+
+impl Record {
+    /// Captures what the format needs from the request, and settles its request id (which goes
+    /// into the request extensions).
+    pub(super) fn start<B: http_body::Body>(shared: Arc<Shared>, req: &mut Request<B>) -> Self {
+        let needs = shared.format.needs();
+        let has = |bit: u16| needs & bit != 0;
+        let headers = req.headers();
+        let header = |bit: u16, name: http::header::HeaderName| {
+            if has(bit) {
+                headers.get(name).cloned()
+            } else {
+                None
+            }
+        };
+        let incoming_id = || {
+            headers
+                .get(&shared.id_header)
+                .and_then(RequestId::from_header)
+        };
+        let request_id = match shared.ids {
+            RequestIds::KeepOrGenerate => {
+                Some(incoming_id().unwrap_or_else(|| shared.ids_gen.generate()))
+            }
+            RequestIds::Generate => Some(shared.ids_gen.generate()),
+            RequestIds::Off => incoming_id(),
+        };
+        let request_length = if has(need::REQUEST_LENGTH) {
+            headers
+                .get(http::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+                .or_else(|| req.body().size_hint().exact())
+        } else {
+            None
+        };
+        let record = Facts {
+            start_wall: if has(need::WALL) {
+                shared.clock.wall()
+            } else {
+                Duration::ZERO
+            },
+            start_mono: if has(need::LATENCY) {
+                shared.clock.mono()
+            } else {
+                0
+            },
+            headers_mono: None,
+            method: req.method().clone(),
+            version: req.version(),
+            uri: has(need::URI).then(|| req.uri().clone()),
+            host: header(need::HOST, http::header::HOST),
+            authority: if has(need::HOST) {
+                req.uri().authority().cloned()
+            } else {
+                None
+            },
+            user_agent: header(need::USER_AGENT, http::header::USER_AGENT),
+            referer: header(need::REFERER, http::header::REFERER),
+            forwarded_for: header(need::FORWARDED_FOR, X_FORWARDED_FOR),
+            request_id,
+            trace_id: if has(need::TRACE) {
+                TraceId::from_headers(headers)
+            } else {
+                None
+            },
+            client: if has(need::CLIENT) {
+                match &shared.client_addr {
+                    Some(read) => (read.0)(req.extensions()),
+                    None => default_client(req.extensions()),
+                }
+            } else {
+                None
+            },
+            request_length,
+            status: 0,
+            sent: 0,
+            flags: 0,
+            reason: None,
+            #[cfg(feature = "router")]
+            route: req
+                .extensions()
+                .get::<crate::router::MatchedRoute>()
+                .cloned(),
+            #[cfg(feature = "canary")]
+            arm: req.extensions().get::<crate::canary::Arm>().cloned(),
+            shared,
+        };
+        if record.shared.ids != RequestIds::Off {
+            if let Some(id) = &record.request_id {
+                req.extensions_mut().insert(id.clone());
+            }
+        }
+        Self::new(record)
+    }
+
+    /// Reads the status and what the inner layers learned from the response, and puts the
+    /// request id on it.
+    pub(super) fn headers<B>(&mut self, res: &mut Response<B>) {
+        self.status = res.status().as_u16();
+        if self.shared.format.needs() & need::HEADERS_TIME != 0 {
+            self.headers_mono = Some(self.shared.clock.mono());
+        }
+        #[cfg(any(
+            feature = "router",
+            feature = "origin",
+            feature = "cors",
+            feature = "canary"
+        ))]
+        let extensions = res.extensions();
+        #[cfg(feature = "origin")]
+        if let Some(rejection) = extensions.get::<crate::origin::Rejection>() {
+            self.flags |= flag::ORIGIN;
+            self.reason = self.reason.or(Some(rejection.reason()));
+        }
+        #[cfg(feature = "cors")]
+        if let Some(rejection) = extensions.get::<crate::cors::Rejection>() {
+            self.flags |= flag::CORS_PREFLIGHT;
+            self.reason = self.reason.or(Some(rejection.reason()));
+        }
+        #[cfg(feature = "router")]
+        {
+            if let Some(rejection) = extensions.get::<crate::router::Rejection>() {
+                if rejection.kind() == crate::router::RejectionKind::NotFound {
+                    self.flags |= flag::NO_ROUTE;
+                }
+                self.reason = self.reason.or(Some(rejection.reason()));
+            }
+            if let Some(route) = extensions.get::<crate::router::MatchedRoute>() {
+                self.route = Some(route.clone());
+            }
+        }
+        #[cfg(feature = "canary")]
+        if let Some(arm) = extensions.get::<crate::canary::Arm>() {
+            self.arm = Some(arm.clone());
+        }
+        if self.shared.ids != RequestIds::Off {
+            if let Some(id) = &self.request_id {
+                res.headers_mut()
+                    .insert(self.shared.id_header.clone(), id.header_value().clone());
+            }
+        }
+    }
+
+    /// Whether a server sends no body for this answer whatever the body holds (a `HEAD`
+    /// request, `1xx`, `204`, `304`), so dropping it unread is the normal end.
+    pub(super) fn body_not_sent(&self) -> bool {
+        self.method == Method::HEAD || matches!(self.status, 100..=199 | 204 | 304)
+    }
+
+    /// Counts body bytes sent.
+    pub(super) fn sent(&mut self, bytes: usize) {
+        self.sent = self.sent.saturating_add(bytes as u64);
+    }
+
+    /// Adds a response flag.
+    pub(super) fn flag(&mut self, bit: u8) {
+        self.flags |= bit;
+    }
+
+    /// Writes the record: formats it into this thread's reused buffer and hands it to the sink.
+    pub(super) fn finish(self) {
+        let end = if self.shared.format.needs() & need::LATENCY != 0 {
+            self.shared.clock.mono()
+        } else {
+            0
+        };
+        let line = Line {
+            record: &self,
+            end_mono: end,
+        };
+        self.write(&line);
+        Self::recycle(self.slot);
+    }
+
+    fn write(&self, line: &Line<'_>) {
+        thread_local! {
+            static BUFFER: RefCell<String> = RefCell::new(String::with_capacity(512));
+        }
+        let written = BUFFER.try_with(|cell| match cell.try_borrow_mut() {
+            Ok(mut buffer) => {
+                buffer.clear();
+                self.shared.format.render(line, &mut buffer);
+                self.shared.sink.write_line(&buffer);
+                if buffer.capacity() > 64 * 1024 {
+                    *buffer = String::with_capacity(512);
+                }
+                true
+            }
+            Err(_) => false, // a sink that logs from inside the sink: use a fresh buffer
+        });
+        if written != Ok(true) {
+            let mut buffer = String::with_capacity(512);
+            self.shared.format.render(line, &mut buffer);
+            self.shared.sink.write_line(&buffer);
+        }
+    }
+}
+
+fn millis(from: u64, to: u64) -> u64 {
+    to.saturating_sub(from) / 1_000_000
+}
+
+fn protocol(version: Version) -> &'static str {
+    match version {
+        Version::HTTP_09 => "HTTP/0.9",
+        Version::HTTP_10 => "HTTP/1.0",
+        Version::HTTP_11 => "HTTP/1.1",
+        Version::HTTP_2 => "HTTP/2.0",
+        Version::HTTP_3 => "HTTP/3.0",
+        _ => "-",
+    }
+}
+
+fn opt_bytes(value: Option<&HeaderValue>) -> Value<'_> {
+    value.map_or(Value::Missing, |v| Value::Bytes(v.as_bytes()))
+}
+
+/// A record at the moment it is written.
+struct Line<'a> {
+    record: &'a Facts,
+    end_mono: u64,
+}
+
+impl Source for Line<'_> {
+    fn value(&self, var: Var) -> Value<'_> {
+        let r = self.record;
+        match var {
+            Var::SourceIp => r.client.map_or(Value::Missing, Value::Ip),
+            Var::RequestTime => Value::ClfTime(r.start_wall),
+            Var::RequestTimeEpoch => {
+                Value::Int(u64::try_from(r.start_wall.as_millis()).unwrap_or(u64::MAX))
+            }
+            Var::StartTime => Value::IsoTime(r.start_wall),
+            Var::HttpMethod => Value::Bytes(r.method.as_str().as_bytes()),
+            Var::Path => r
+                .uri
+                .as_ref()
+                .map_or(Value::Missing, |u| Value::Bytes(u.path().as_bytes())),
+            Var::Query => r
+                .uri
+                .as_ref()
+                .and_then(Uri::query)
+                .map_or(Value::Missing, |q| Value::Bytes(q.as_bytes())),
+            Var::RequestUri => match &r.uri {
+                Some(uri) => match (uri.path_and_query(), uri.authority()) {
+                    (Some(pq), _) => Value::Bytes(pq.as_str().as_bytes()),
+                    (None, Some(authority)) => Value::Bytes(authority.as_str().as_bytes()),
+                    (None, None) => Value::Bytes(b"/"),
+                },
+                None => Value::Missing,
+            },
+            Var::Protocol => Value::Bytes(protocol(r.version).as_bytes()),
+            Var::DomainName => match (&r.host, &r.authority) {
+                (Some(host), _) => Value::Bytes(host.as_bytes()),
+                (None, Some(authority)) => Value::Bytes(authority.as_str().as_bytes()),
+                (None, None) => Value::Missing,
+            },
+            Var::Status => Value::Int(r.status.into()),
+            Var::ResponseLength => Value::Int(r.sent),
+            Var::BytesClf => match r.sent {
+                0 => Value::Missing,
+                n => Value::Int(n),
+            },
+            Var::RequestLength => r.request_length.map_or(Value::Missing, Value::Int),
+            Var::ResponseLatency => Value::Int(millis(r.start_mono, self.end_mono)),
+            Var::IntegrationLatency => r
+                .headers_mono
+                .map_or(Value::Missing, |at| Value::Int(millis(r.start_mono, at))),
+            Var::UserAgent => opt_bytes(r.user_agent.as_ref()),
+            Var::Referer => opt_bytes(r.referer.as_ref()),
+            Var::ForwardedFor => opt_bytes(r.forwarded_for.as_ref()),
+            Var::RequestId => opt_bytes(r.request_id.as_ref().map(RequestId::header_value)),
+            Var::TraceId => r
+                .trace_id
+                .as_ref()
+                .map_or(Value::Missing, |t| Value::Bytes(t.as_str().as_bytes())),
+            #[cfg(feature = "router")]
+            Var::RouteKey => r
+                .route
+                .as_ref()
+                .map_or(Value::Missing, |m| Value::Bytes(m.key().as_bytes())),
+            #[cfg(feature = "router")]
+            Var::ResourcePath => r
+                .route
+                .as_ref()
+                .map_or(Value::Missing, |m| Value::Bytes(m.template().as_bytes())),
+            #[cfg(feature = "router")]
+            Var::RouteName => r
+                .route
+                .as_ref()
+                .and_then(|m| m.name())
+                .map_or(Value::Missing, |n| Value::Bytes(n.as_bytes())),
+            #[cfg(not(feature = "router"))]
+            Var::RouteKey | Var::ResourcePath | Var::RouteName => Value::Missing,
+            #[cfg(feature = "canary")]
+            Var::CanaryArm => r
+                .arm
+                .as_ref()
+                .map_or(Value::Missing, |a| Value::Bytes(a.name().as_bytes())),
+            #[cfg(feature = "canary")]
+            Var::IsCanary => r
+                .arm
+                .as_ref()
+                .map_or(Value::Missing, |a| Value::Bool(a.is_canary())),
+            #[cfg(not(feature = "canary"))]
+            Var::CanaryArm | Var::IsCanary => Value::Missing,
+            Var::ErrorMessage => r
+                .reason
+                .map_or(Value::Missing, |m| Value::Bytes(m.as_bytes())),
+            Var::ResponseFlags => Value::Flags(r.flags),
+        }
+    }
+}

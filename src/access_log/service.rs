@@ -1,0 +1,77 @@
+//! [`AccessLog`]: the service; it starts a record and hands it to the response future.
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Request, Response};
+use tower_service::Service;
+
+use super::body::ResponseBody;
+use super::future::ResponseFuture;
+use super::layer::{AccessLogLayer, Shared};
+use super::record::Record;
+use super::sink::Sink;
+
+/// Writes one access-log record per request, when its response body ends. Made by
+/// [`AccessLogLayer`]; see the [module docs](super).
+#[derive(Debug)]
+#[must_use]
+pub struct AccessLog<S> {
+    inner: S,
+    shared: Arc<Shared>,
+}
+
+impl<S: Clone> Clone for AccessLog<S> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<S> AccessLog<S> {
+    /// A layer writing to `sink` (the same as [`AccessLogLayer::new`]).
+    pub fn layer(sink: impl Into<Sink>) -> AccessLogLayer {
+        AccessLogLayer::new(sink)
+    }
+
+    pub(super) fn from_parts(inner: S, shared: Arc<Shared>) -> Self {
+        Self { inner, shared }
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Consumes the access log, returning the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for AccessLog<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ReqBody: http_body::Body,
+    ResBody: http_body::Body,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        let record = Record::start(self.shared.clone(), &mut req);
+        ResponseFuture::new(self.inner.call(req), record)
+    }
+}

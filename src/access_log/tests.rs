@@ -1,0 +1,302 @@
+use std::time::Duration;
+
+use proptest::prelude::*;
+
+use super::format::{LogFormat, Source, Value, Var};
+use super::request_id::IdGenerator;
+use super::text::{push_clf_time, push_iso_time, push_json_escaped, push_text_escaped};
+use super::*;
+use crate::error::ProblemKind;
+
+fn clf(secs: u64) -> String {
+    let mut s = String::new();
+    push_clf_time(&mut s, Duration::from_secs(secs));
+    s
+}
+
+fn iso(d: Duration) -> String {
+    let mut s = String::new();
+    push_iso_time(&mut s, d);
+    s
+}
+
+fn text(bytes: &[u8]) -> String {
+    let mut s = String::new();
+    push_text_escaped(&mut s, bytes);
+    s
+}
+
+fn json(bytes: &[u8]) -> String {
+    let mut s = String::new();
+    push_json_escaped(&mut s, bytes);
+    s
+}
+
+#[test]
+fn dates_in_common_log_format() {
+    assert_eq!(clf(0), "01/Jan/1970:00:00:00 +0000");
+    assert_eq!(clf(1_710_078_936), "10/Mar/2024:13:55:36 +0000");
+    assert_eq!(clf(951_782_400), "29/Feb/2000:00:00:00 +0000");
+    assert_eq!(clf(4_133_980_799), "31/Dec/2100:23:59:59 +0000");
+    assert_eq!(clf(253_402_300_799), "31/Dec/9999:23:59:59 +0000");
+}
+
+#[test]
+fn dates_in_iso_8601() {
+    assert_eq!(
+        iso(Duration::from_millis(1_710_078_936_123)),
+        "2024-03-10T13:55:36.123Z"
+    );
+    assert_eq!(
+        iso(Duration::from_secs(68_169_600)),
+        "1972-02-29T00:00:00.000Z"
+    );
+}
+
+/// A naive model: walk the calendar one day at a time.
+fn naive_date(mut days: u64) -> (u64, u32, u32) {
+    let mut year = 1970;
+    loop {
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+        let len = if leap { 366 } else { 365 };
+        if days < len {
+            break;
+        }
+        days -= len;
+        year += 1;
+    }
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let months = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    let mut month = 0;
+    while days >= months[month] {
+        days -= months[month];
+        month += 1;
+    }
+    (year, month as u32 + 1, days as u32 + 1)
+}
+
+proptest! {
+    #[test]
+    fn civil_dates_agree_with_a_day_by_day_walk(days in 0u64..200_000, secs in 0u64..86_400) {
+        let (y, m, d) = naive_date(days);
+        let want = format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.000Z", secs / 3600, secs / 60 % 60, secs % 60);
+        prop_assert_eq!(iso(Duration::from_secs(days * 86_400 + secs)), want);
+    }
+
+    #[test]
+    fn text_escaping_gives_printable_ascii_without_quotes(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+        let out = text(&bytes);
+        prop_assert!(out.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'"'));
+        // Every backslash starts an escape: unescaping gives the input back.
+        let mut back = Vec::new();
+        let mut it = out.as_bytes().iter();
+        while let Some(&b) = it.next() {
+            if b == b'\\' {
+                prop_assert_eq!(it.next(), Some(&b'x'));
+                let hi = *it.next().unwrap() as char;
+                let lo = *it.next().unwrap() as char;
+                back.push(u8::from_str_radix(&format!("{hi}{lo}"), 16).unwrap());
+            } else {
+                back.push(b);
+            }
+        }
+        prop_assert_eq!(back, bytes);
+    }
+
+    #[test]
+    fn word_at_a_time_scan_agrees_with_a_byte_loop(
+        bytes in proptest::collection::vec(prop_oneof![8 => 0x20u8..0x7f, 1 => any::<u8>()], 0..80),
+    ) {
+        let naive = bytes
+            .iter()
+            .position(|&b| !(0x20..0x7f).contains(&b) || b == b'"' || b == b'\\')
+            .unwrap_or(bytes.len());
+        prop_assert_eq!(super::text::first_escape(&bytes), naive);
+    }
+
+    #[test]
+    fn json_escaping_is_valid_json(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+        let quoted = format!("\"{}\"", json(&bytes));
+        let parsed: String = serde_json::from_str(&quoted).unwrap();
+        prop_assert_eq!(parsed, String::from_utf8_lossy(&bytes).into_owned());
+    }
+
+    #[test]
+    fn templates_never_panic(template in "(\\$context\\.?[a-zA-Z.]{0,12}|[ -~]{0,6}|\n|\u{e9}){0,6}") {
+        let _ = LogFormat::template(&template);
+    }
+
+    #[test]
+    fn traceparent_parsing_never_panics(value in "[0-9a-fA-F-]{0,70}") {
+        let _ = TraceId::parse(&value);
+    }
+}
+
+#[test]
+fn numbers() {
+    for n in [0, 7, 10, 99, 100, 404, 999, 1000, 65_535, u64::MAX] {
+        let mut out = String::new();
+        super::text::push_u64(&mut out, n);
+        assert_eq!(out, n.to_string());
+    }
+}
+
+#[test]
+fn nginx_escaping() {
+    assert_eq!(text(b"plain/1.0 (x; y)"), "plain/1.0 (x; y)");
+    assert_eq!(text(b"a\"b\\c\n\0\x7f"), "a\\x22b\\x5Cc\\x0A\\x00\\x7F");
+    assert_eq!(text("caf\u{e9}".as_bytes()), "caf\\xC3\\xA9");
+}
+
+#[test]
+fn json_escaping() {
+    assert_eq!(json(b"a\"b\\c\n\t\x01"), "a\\\"b\\\\c\\n\\t\\u0001");
+    assert_eq!(json("caf\u{e9}".as_bytes()), "caf\u{e9}");
+    assert_eq!(json(b"bad\xffbyte"), "bad\u{fffd}byte");
+}
+
+#[test]
+fn template_variables_and_literals() {
+    struct Fixed;
+    impl Source for Fixed {
+        fn value(&self, var: Var) -> Value<'_> {
+            match var {
+                Var::Status => Value::Int(204),
+                Var::HttpMethod => Value::Bytes(b"GET"),
+                _ => Value::Missing,
+            }
+        }
+    }
+    let format =
+        LogFormat::template("$ $context.httpMethod=$context.status. $context.traceId$").unwrap();
+    let mut out = String::new();
+    format.render(&Fixed, &mut out);
+    assert_eq!(out, "$ GET=204. -$");
+}
+
+#[test]
+fn template_errors_list_every_problem() {
+    let error =
+        LogFormat::template("$context.nope $context.status $context.also.bad\r\n").unwrap_err();
+    let kinds: Vec<_> = error
+        .problems()
+        .iter()
+        .map(|p| (p.kind(), p.value().to_owned()))
+        .collect();
+    assert_eq!(kinds.len(), 3);
+    assert_eq!(kinds[0].0, ProblemKind::Invalid);
+    assert_eq!(kinds[1], (ProblemKind::Unknown, "$context.nope".to_owned()));
+    assert_eq!(
+        kinds[2],
+        (ProblemKind::Unknown, "$context.also.bad".to_owned())
+    );
+    assert!(error
+        .to_string()
+        .contains("access_log: unknown variable \"$context.nope\""));
+    assert_eq!(
+        LogFormat::template("").unwrap_err().problems()[0].kind(),
+        ProblemKind::Invalid
+    );
+    assert_eq!(
+        LogFormat::template("a\tb").unwrap_err().problems()[0].kind(),
+        ProblemKind::Invalid
+    );
+    assert_eq!(
+        LogFormat::template("$contextual").unwrap_err().problems()[0].kind(),
+        ProblemKind::Unknown
+    );
+}
+
+#[test]
+fn traceparent_rules() {
+    let ok = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    assert_eq!(
+        TraceId::parse(ok).unwrap().as_str(),
+        "4bf92f3577b34da6a3ce929d0e0e4736"
+    );
+    // A later version may carry more fields after a dash.
+    assert!(
+        TraceId::parse("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra").is_some()
+    );
+    for bad in [
+        "",
+        "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", // uppercase
+        "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", // version ff
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-", // 00 must be 55 long
+        "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01x", // no dash after 55
+        "00-00000000000000000000000000000000-00f067aa0ba902b7-01", // zero trace id
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", // zero parent id
+        "00_4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        "00-4bf92f3577b34da6a3ce929d0e0e473g-00f067aa0ba902b7-01",
+    ] {
+        assert!(TraceId::parse(bad).is_none(), "{bad:?}");
+    }
+}
+
+#[test]
+fn generated_ids_are_uuid_v4_shaped_and_distinct() {
+    let ids = IdGenerator::new(Some(7));
+    let a = ids.generate();
+    let b = ids.generate();
+    assert_ne!(a, b);
+    for id in [&a, &b] {
+        let s = id.as_str();
+        assert_eq!(s.len(), 36);
+        let groups: Vec<_> = s.split('-').map(str::len).collect();
+        assert_eq!(groups, [8, 4, 4, 4, 12]);
+        assert_eq!(&s[14..15], "4");
+        assert!(matches!(&s[19..20], "8" | "9" | "a" | "b"));
+        assert!(s
+            .bytes()
+            .all(|b| b == b'-' || b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+    }
+    // Seeded generators repeat.
+    assert_eq!(IdGenerator::new(Some(7)).generate(), a);
+}
+
+#[test]
+fn incoming_id_validation() {
+    let ok = |s: &'static str| RequestId::from_header(&http::HeaderValue::from_static(s)).is_some();
+    assert!(ok("abc-123_X.y:z+/="));
+    assert!(ok("f81d4fae-7dec-11d0-a765-00a0c91e6bf6"));
+    assert!(!ok(""));
+    assert!(!ok("with space"));
+    assert!(!ok("quote\""));
+    let long = "a".repeat(MAX_REQUEST_ID_LEN + 1);
+    assert!(RequestId::from_header(&http::HeaderValue::from_str(&long).unwrap()).is_none());
+    let max = "a".repeat(MAX_REQUEST_ID_LEN);
+    assert!(RequestId::from_header(&http::HeaderValue::from_str(&max).unwrap()).is_some());
+}
+
+#[test]
+fn layers_and_services_are_send_sync_clone() {
+    fn clone<T: Clone>() {}
+    crate::test_helpers::assert_send_sync::<AccessLogLayer>();
+    crate::test_helpers::assert_send_sync::<AccessLog<crate::test_helpers::Echo>>();
+    crate::test_helpers::assert_send_sync::<Sink>();
+    crate::test_helpers::assert_send_sync::<NonBlocking>();
+    crate::test_helpers::assert_send_sync::<ResponseBody<http_body_util::Full<bytes::Bytes>>>();
+    clone::<AccessLog<crate::test_helpers::Echo>>();
+    clone::<AccessLogLayer>();
+}
+
+#[test]
+fn record_stays_small_enough_to_move() {
+    // The record moves from the service to the future to the body: keep it compact.
+    let size = std::mem::size_of::<super::record::Facts>();
+    assert!(size <= 640, "Record is {size} bytes");
+    eprintln!("Record: {size} bytes");
+}

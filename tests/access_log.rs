@@ -1,0 +1,1198 @@
+#![cfg(feature = "access-log")]
+
+mod common;
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::io::{self, Write};
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use common::body_text;
+use http::{HeaderValue, Method, Request, Response, StatusCode, Uri, Version};
+use http_body::Frame;
+use http_body_util::{BodyExt, Full};
+use tower::{service_fn, Layer, Service, ServiceExt};
+use tower_gateway::access_log::{
+    AccessLog, AccessLogLayer, LogFormat, ManualClock, MemorySink, NonBlocking, RequestId,
+    RequestIds, Sink,
+};
+use tower_gateway::error::ProblemKind;
+
+const T0: u64 = 1_710_078_936; // 2024-03-10T13:55:36Z
+const PET: &[u8] = b"{\"id\":42,\"pet\":1}"; // 17 bytes
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+struct Fixture {
+    sink: MemorySink,
+    clock: ManualClock,
+    calls: Arc<AtomicUsize>,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        Self {
+            sink: MemorySink::new(),
+            clock: ManualClock::at_unix(T0),
+            calls: Arc::default(),
+        }
+    }
+
+    fn layer(&self, format: LogFormat) -> AccessLogLayer {
+        AccessLogLayer::new(self.sink.clone())
+            .format(format)
+            .clock(self.clock.clone())
+    }
+
+    fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    /// One record, exactly.
+    fn line(&self) -> String {
+        let mut lines = self.sink.take();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        lines.remove(0)
+    }
+
+    /// An app that takes 5 ms to answer `200` with 17 bytes, after `edit` ran on the response.
+    fn app<F>(
+        &self,
+        edit: F,
+    ) -> impl Service<
+        Request<Full<Bytes>>,
+        Response = Response<Full<Bytes>>,
+        Error = Infallible,
+        Future = impl Send,
+    > + Clone
+    where
+        F: Fn(&Request<Full<Bytes>>, &mut Response<Full<Bytes>>) + Clone + Send + 'static,
+    {
+        let clock = self.clock.clone();
+        let calls = self.calls.clone();
+        service_fn(move |req: Request<Full<Bytes>>| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            clock.advance(ms(5));
+            let mut res = Response::new(Full::new(Bytes::from_static(PET)));
+            edit(&req, &mut res);
+            std::future::ready(Ok::<_, Infallible>(res))
+        })
+    }
+
+    fn pets_app(
+        &self,
+    ) -> impl Service<
+        Request<Full<Bytes>>,
+        Response = Response<Full<Bytes>>,
+        Error = Infallible,
+        Future = impl Send,
+    > + Clone {
+        self.app(|_, _| {})
+    }
+
+    /// Runs `req` through the log around `svc`, the body taking 7 ms more; returns the body.
+    async fn run<S>(
+        &self,
+        format: LogFormat,
+        svc: S,
+        req: Request<Full<Bytes>>,
+    ) -> (Response<()>, String)
+    where
+        S: Service<Request<Full<Bytes>>, Response = Response<Full<Bytes>>, Error = Infallible>,
+    {
+        let res = self.layer(format).layer(svc).oneshot(req).await.unwrap();
+        assert!(self.sink.is_empty(), "no record at the response headers");
+        self.clock.advance(ms(7));
+        let (parts, body) = res.into_parts();
+        let text = body_text(body).await;
+        (Response::from_parts(parts, ()), text)
+    }
+}
+
+fn pets_request() -> Request<Full<Bytes>> {
+    let mut req = Request::builder()
+        .method("GET")
+        .uri("/pets/42?verbose=1")
+        .header("host", "api.example.com")
+        .header("user-agent", "curl/8.5.0")
+        .header("referer", "https://shop.example/")
+        .header("x-request-id", "req-1")
+        .body(Full::default())
+        .unwrap();
+    req.extensions_mut()
+        .insert(SocketAddr::from(([203, 0, 113, 7], 50_000)));
+    req
+}
+
+async fn golden(format: LogFormat) -> String {
+    let f = Fixture::new();
+    let (_, body) = f.run(format, f.pets_app(), pets_request()).await;
+    assert_eq!(body.len(), 17);
+    assert_eq!(f.calls(), 1);
+    f.line()
+}
+
+// ---------------------------------------------------------------- golden lines
+
+#[tokio::test]
+async fn golden_apache_common() {
+    assert_eq!(
+        golden(LogFormat::apache_common()).await,
+        "203.0.113.7 - - [10/Mar/2024:13:55:36 +0000] \"GET /pets/42?verbose=1 HTTP/1.1\" 200 17"
+    );
+}
+
+#[tokio::test]
+async fn golden_apache_combined() {
+    assert_eq!(
+        golden(LogFormat::apache_combined()).await,
+        "203.0.113.7 - - [10/Mar/2024:13:55:36 +0000] \"GET /pets/42?verbose=1 HTTP/1.1\" 200 17 \
+         \"https://shop.example/\" \"curl/8.5.0\""
+    );
+}
+
+#[tokio::test]
+async fn golden_envoy() {
+    assert_eq!(
+        golden(LogFormat::envoy()).await,
+        "[2024-03-10T13:55:36.000Z] \"GET /pets/42?verbose=1 HTTP/1.1\" 200 - 0 17 12 5 \"-\" \
+         \"curl/8.5.0\" \"req-1\" \"api.example.com\" \"-\""
+    );
+}
+
+#[tokio::test]
+async fn golden_json() {
+    let line = golden(LogFormat::json()).await;
+    assert_eq!(
+        line,
+        "{\"requestId\":\"req-1\",\"ip\":\"203.0.113.7\",\
+         \"requestTime\":\"10/Mar/2024:13:55:36 +0000\",\"httpMethod\":\"GET\",\"routeKey\":null,\
+         \"status\":200,\"protocol\":\"HTTP/1.1\",\"responseLength\":17,\
+         \"domainName\":\"api.example.com\",\"path\":\"/pets/42\",\"query\":\"verbose=1\",\
+         \"userAgent\":\"curl/8.5.0\",\"referer\":\"https://shop.example/\",\"requestLength\":0,\
+         \"responseLatency\":12,\"integrationLatency\":5,\"traceId\":null,\"canaryArm\":null,\
+         \"errorMessage\":null,\"responseFlags\":null}"
+    );
+    let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(value["status"], 200);
+    assert_eq!(value["responseLatency"], 12);
+    assert!(value["traceId"].is_null());
+}
+
+#[tokio::test]
+async fn golden_template() {
+    let format = LogFormat::template(
+        "$context.requestId $context.identity.sourceIp [$context.startTime] \
+         \"$context.httpMethod $context.path\" q=$context.query $context.status \
+         $context.responseLength $context.responseLatency/$context.integrationLatency \
+         epoch=$context.requestTimeEpoch $context.protocol",
+    )
+    .unwrap();
+    assert_eq!(
+        golden(format).await,
+        "req-1 203.0.113.7 [2024-03-10T13:55:36.000Z] \"GET /pets/42\" q=verbose=1 200 17 12/5 \
+         epoch=1710078936000 HTTP/1.1"
+    );
+}
+
+// ---------------------------------------------------------------- missing values, escaping
+
+fn bare_request(uri: &str) -> Request<Full<Bytes>> {
+    Request::builder().uri(uri).body(Full::default()).unwrap()
+}
+
+#[tokio::test]
+async fn missing_values_render_dash() {
+    let f = Fixture::new();
+    f.run(
+        LogFormat::apache_combined(),
+        f.app(|_, res| *res.body_mut() = Full::default()),
+        bare_request("/"),
+    )
+    .await;
+    assert_eq!(
+        f.line(),
+        "- - - [10/Mar/2024:13:55:36 +0000] \"GET / HTTP/1.1\" 200 - \"-\" \"-\""
+    );
+}
+
+#[tokio::test]
+async fn missing_values_are_json_null() {
+    let f = Fixture::new();
+    let svc = f.pets_app();
+    let res = f
+        .layer(LogFormat::json())
+        .request_ids(RequestIds::Off)
+        .layer(svc)
+        .oneshot(bare_request("/"))
+        .await
+        .unwrap();
+    body_text(res.into_body()).await;
+    let value: serde_json::Value = serde_json::from_str(&f.line()).unwrap();
+    for key in [
+        "requestId",
+        "ip",
+        "domainName",
+        "query",
+        "userAgent",
+        "referer",
+        "routeKey",
+    ] {
+        assert!(value[key].is_null(), "{key}: {value}");
+    }
+    assert_eq!(value["path"], "/");
+}
+
+#[tokio::test]
+async fn hostile_user_agent_is_escaped_in_text() {
+    let f = Fixture::new();
+    let mut req = pets_request();
+    req.headers_mut().insert(
+        "user-agent",
+        HeaderValue::from_bytes(b"evil\" \"x\\y\tcaf\xc3\xa9").unwrap(),
+    );
+    f.run(LogFormat::apache_combined(), f.pets_app(), req).await;
+    assert!(f
+        .line()
+        .ends_with("\"https://shop.example/\" \"evil\\x22 \\x22x\\x5Cy\\x09caf\\xC3\\xA9\""));
+}
+
+#[tokio::test]
+async fn hostile_path_is_escaped_in_text() {
+    let f = Fixture::new();
+    let mut req = bare_request("/");
+    *req.uri_mut() = Uri::try_from(&b"/a\"b\\c/caf\xc3\xa9?q={1}"[..]).unwrap();
+    f.run(LogFormat::apache_common(), f.pets_app(), req).await;
+    assert_eq!(
+        f.line(),
+        "- - - [10/Mar/2024:13:55:36 +0000] \
+         \"GET /a\\x22b\\x5Cc/caf\\xC3\\xA9?q={1} HTTP/1.1\" 200 17"
+    );
+}
+
+#[tokio::test]
+async fn hostile_values_stay_valid_json() {
+    let f = Fixture::new();
+    let mut req = pets_request();
+    req.headers_mut().insert(
+        "user-agent",
+        HeaderValue::from_bytes(b"evil\"}\\\tcaf\xc3\xa9 \xff").unwrap(),
+    );
+    f.run(LogFormat::json(), f.pets_app(), req).await;
+    let value: serde_json::Value = serde_json::from_str(&f.line()).unwrap();
+    assert_eq!(value["userAgent"], "evil\"}\\\tcaf\u{e9} \u{fffd}");
+}
+
+#[cfg(feature = "router")]
+#[tokio::test]
+async fn newlines_and_nul_never_break_a_line() {
+    use tower_gateway::router::MatchedRoute;
+    let f = Fixture::new();
+    let app = f.app(|_, res| {
+        res.extensions_mut()
+            .insert(MatchedRoute::new(None, "/x\n\0\r\"y", Some("line\nbreak")));
+    });
+    let format = LogFormat::template("$context.routeKey $context.routeName").unwrap();
+    f.run(format, app, bare_request("/x")).await;
+    assert_eq!(f.line(), "ANY /x\\x0A\\x00\\x0D\\x22y line\\x0Abreak");
+
+    let app = f.app(|_, res| {
+        res.extensions_mut()
+            .insert(MatchedRoute::new(None, "/x\n\0", None));
+    });
+    f.run(LogFormat::json(), app, bare_request("/x")).await;
+    let line = f.line();
+    assert!(!line.contains('\n'));
+    assert!(line.contains("\"routeKey\":\"ANY /x\\n\\u0000\""), "{line}");
+}
+
+// ---------------------------------------------------------------- bodies and endings
+
+/// A body yielding the given chunks, then (optionally) an error.
+struct Chunks {
+    frames: VecDeque<Bytes>,
+    fail: bool,
+}
+
+impl Chunks {
+    fn new(chunks: &[&'static str]) -> Self {
+        Self {
+            frames: chunks
+                .iter()
+                .map(|c| Bytes::from_static(c.as_bytes()))
+                .collect(),
+            fail: false,
+        }
+    }
+}
+
+impl http_body::Body for Chunks {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        if let Some(data) = self.frames.pop_front() {
+            return Poll::Ready(Some(Ok(Frame::data(data))));
+        }
+        if self.fail {
+            self.fail = false;
+            return Poll::Ready(Some(Err(io::Error::other("backend reset"))));
+        }
+        Poll::Ready(None)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.frames.is_empty() && !self.fail
+    }
+}
+
+fn chunked_log(
+    f: &Fixture,
+    body: impl Fn() -> Chunks + Clone + Send + 'static,
+) -> AccessLog<
+    impl Service<Request<Full<Bytes>>, Response = Response<Chunks>, Error = Infallible> + Clone,
+> {
+    let calls = f.calls.clone();
+    f.layer(
+        LogFormat::template("$context.status $context.responseLength $context.responseFlags")
+            .unwrap(),
+    )
+    .layer(service_fn(move |_req: Request<Full<Bytes>>| {
+        calls.fetch_add(1, Ordering::SeqCst);
+        std::future::ready(Ok::<_, Infallible>(Response::new(body())))
+    }))
+}
+
+#[tokio::test]
+async fn streamed_body_bytes_are_counted() {
+    let f = Fixture::new();
+    let svc = chunked_log(&f, || Chunks::new(&["hello ", "streamed ", "", "world"]));
+    let res = svc.oneshot(bare_request("/")).await.unwrap();
+    let mut body = res.into_body();
+    let mut frames = 0;
+    while let Some(frame) = body.frame().await {
+        frame.unwrap();
+        frames += 1;
+        if frames < 4 {
+            assert!(f.sink.is_empty(), "written before the last byte");
+        }
+    }
+    assert_eq!(frames, 4);
+    assert_eq!(f.line(), "200 20 -");
+    drop(body);
+    assert!(f.sink.is_empty(), "exactly one record");
+}
+
+#[tokio::test]
+async fn body_dropped_half_way_is_flagged() {
+    let f = Fixture::new();
+    let svc = chunked_log(&f, || Chunks::new(&["first ", "second"]));
+    let res = svc.oneshot(bare_request("/")).await.unwrap();
+    let mut body = res.into_body();
+    body.frame().await.unwrap().unwrap();
+    assert!(f.sink.is_empty());
+    drop(body);
+    assert_eq!(f.line(), "200 6 DC");
+}
+
+#[tokio::test]
+async fn body_error_is_flagged() {
+    let f = Fixture::new();
+    let svc = chunked_log(&f, || Chunks {
+        fail: true,
+        ..Chunks::new(&["part"])
+    });
+    let res = svc.oneshot(bare_request("/")).await.unwrap();
+    assert!(res.into_body().collect().await.is_err());
+    assert_eq!(f.line(), "200 4 UE");
+}
+
+#[tokio::test]
+async fn no_content_204_is_complete_without_polling() {
+    let f = Fixture::new();
+    let app = f.app(|_, res| {
+        *res.status_mut() = StatusCode::NO_CONTENT;
+        *res.body_mut() = Full::default();
+    });
+    let res = f
+        .layer(
+            LogFormat::template("$context.status $context.responseLength $context.responseFlags")
+                .unwrap(),
+        )
+        .layer(app)
+        .oneshot(bare_request("/"))
+        .await
+        .unwrap();
+    assert!(f.sink.is_empty());
+    drop(res); // a server never polls an empty body
+    assert_eq!(f.line(), "204 0 -");
+}
+
+#[tokio::test]
+async fn head_response_counts_no_body_bytes() {
+    let f = Fixture::new();
+    let app = f.app(|req, res| {
+        assert_eq!(req.method(), Method::HEAD);
+        *res.body_mut() = Full::default();
+        res.headers_mut()
+            .insert("content-length", HeaderValue::from_static("17"));
+    });
+    let mut req = pets_request();
+    *req.method_mut() = Method::HEAD;
+    f.run(LogFormat::apache_common(), app, req).await;
+    assert_eq!(
+        f.line(),
+        "203.0.113.7 - - [10/Mar/2024:13:55:36 +0000] \"HEAD /pets/42?verbose=1 HTTP/1.1\" 200 -"
+    );
+}
+
+#[tokio::test]
+async fn unread_body_of_a_head_request_is_not_a_disconnect() {
+    let f = Fixture::new();
+    let svc = f
+        .layer(LogFormat::template("$context.httpMethod $context.status $context.responseLength $context.responseFlags").unwrap())
+        .layer(f.pets_app()); // answers HEAD with a body, as naive handlers do
+    let mut req = bare_request("/");
+    *req.method_mut() = Method::HEAD;
+    let res = svc.clone().oneshot(req).await.unwrap();
+    drop(res); // servers never read a HEAD response body
+    assert_eq!(f.line(), "HEAD 200 0 -");
+    let res = svc.oneshot(bare_request("/")).await.unwrap();
+    drop(res);
+    assert_eq!(
+        f.line(),
+        "GET 200 0 DC",
+        "an unread GET body is a disconnect"
+    );
+}
+
+#[tokio::test]
+async fn inner_error_writes_status_zero() {
+    let f = Fixture::new();
+    let svc = f
+        .layer(
+            LogFormat::template(
+                "$context.status $context.responseFlags $context.integrationLatency",
+            )
+            .unwrap(),
+        )
+        .layer(service_fn(|_req: Request<Full<Bytes>>| async {
+            Err::<Response<Full<Bytes>>, _>(io::Error::other("upstream down"))
+        }));
+    let error = svc.oneshot(bare_request("/")).await.unwrap_err();
+    assert_eq!(error.to_string(), "upstream down");
+    assert_eq!(f.line(), "0 UE -");
+}
+
+#[tokio::test]
+async fn future_dropped_before_response_is_flagged() {
+    let f = Fixture::new();
+    let clock = f.clock.clone();
+    let svc = f
+        .layer(
+            LogFormat::template("$context.status $context.responseFlags $context.responseLatency")
+                .unwrap(),
+        )
+        .layer(service_fn(|_req: Request<Full<Bytes>>| {
+            std::future::pending::<Result<Response<Full<Bytes>>, Infallible>>()
+        }));
+    let future = svc.oneshot(bare_request("/"));
+    tokio::select! {
+        biased;
+        _ = future => unreachable!("the inner future never answers"),
+        () = async { clock.advance(ms(30)) } => {}
+    }
+    assert_eq!(f.line(), "0 DC 30");
+}
+
+#[tokio::test]
+async fn request_length_from_content_length_and_protocol() {
+    let f = Fixture::new();
+    let mut req = Request::builder()
+        .method("POST")
+        .uri("https://api.example.com:8443/orders")
+        .version(Version::HTTP_2)
+        .header("content-length", "11")
+        .body(Full::new(Bytes::from_static(b"hello world")))
+        .unwrap();
+    req.extensions_mut()
+        .insert(std::net::IpAddr::from([0x2001, 0xdb8, 0, 0, 0, 0, 0, 1]));
+    f.run(LogFormat::envoy(), f.pets_app(), req).await;
+    let line = f.line();
+    assert!(
+        line.starts_with("[2024-03-10T13:55:36.000Z] \"POST /orders HTTP/2.0\" 200 - 11 17 12 5 "),
+        "{line}"
+    );
+    assert!(line.ends_with("\"api.example.com:8443\" \"-\""), "{line}");
+    let f = Fixture::new();
+    let mut req = bare_request("/");
+    req.extensions_mut()
+        .insert(std::net::IpAddr::from([0x2001, 0xdb8, 0, 0, 0, 0, 0, 1]));
+    f.run(LogFormat::apache_common(), f.pets_app(), req).await;
+    assert!(f.line().starts_with("2001:db8::1 - - "));
+}
+
+// ---------------------------------------------------------------- request ids
+
+#[tokio::test]
+async fn request_id_is_kept_when_valid() {
+    let f = Fixture::new();
+    let app = f.app(|req, _| {
+        assert_eq!(
+            req.extensions().get::<RequestId>().unwrap().as_str(),
+            "req-1"
+        );
+    });
+    let (res, _) = f
+        .run(
+            LogFormat::template("$context.requestId").unwrap(),
+            app,
+            pets_request(),
+        )
+        .await;
+    assert_eq!(res.headers()["x-request-id"], "req-1");
+    assert_eq!(f.line(), "req-1");
+    assert_eq!(f.calls(), 1);
+}
+
+fn is_uuid_v4(s: &str) -> bool {
+    let groups: Vec<_> = s.split('-').map(str::len).collect();
+    groups == [8, 4, 4, 4, 12]
+        && s.as_bytes()[14] == b'4'
+        && s.bytes().all(|b| b == b'-' || b.is_ascii_hexdigit())
+}
+
+#[tokio::test]
+async fn request_id_is_replaced_when_invalid() {
+    for bad in ["has space", "quote\"d", "", &"x".repeat(129)] {
+        let f = Fixture::new();
+        let seen = Arc::new(Mutex::new(String::new()));
+        let seen2 = seen.clone();
+        let app = f.app(move |req, _| {
+            *seen2.lock().unwrap() = req.extensions().get::<RequestId>().unwrap().to_string();
+        });
+        let mut req = pets_request();
+        req.headers_mut()
+            .insert("x-request-id", HeaderValue::from_str(bad).unwrap());
+        let (res, _) = f
+            .run(LogFormat::template("$context.requestId").unwrap(), app, req)
+            .await;
+        let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+        assert!(is_uuid_v4(&id), "{id}");
+        assert_eq!(*seen.lock().unwrap(), id, "handler and response agree");
+        assert_eq!(f.line(), id, "log and response agree");
+    }
+}
+
+#[tokio::test]
+async fn request_id_is_generated_when_absent() {
+    let f = Fixture::new();
+    let svc = f
+        .layer(LogFormat::template("$context.requestId").unwrap())
+        .request_id_seed(42)
+        .layer(f.pets_app());
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let res = svc.clone().oneshot(bare_request("/")).await.unwrap();
+        let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+        body_text(res.into_body()).await;
+        assert!(is_uuid_v4(&id));
+        assert_eq!(f.line(), id);
+        ids.push(id);
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 3);
+}
+
+#[tokio::test]
+async fn request_id_generate_policy_ignores_incoming() {
+    let f = Fixture::new();
+    let svc = f
+        .layer(LogFormat::template("$context.requestId").unwrap())
+        .request_ids(RequestIds::Generate)
+        .layer(f.pets_app());
+    let res = svc.oneshot(pets_request()).await.unwrap();
+    let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_ne!(id, "req-1");
+    assert!(is_uuid_v4(&id));
+    drop(res);
+    assert_eq!(f.line(), id);
+}
+
+#[tokio::test]
+async fn request_id_off_neither_generates_nor_propagates() {
+    let f = Fixture::new();
+    let app = f.app(|req, _| assert!(req.extensions().get::<RequestId>().is_none()));
+    let svc = f
+        .layer(LogFormat::template("$context.requestId").unwrap())
+        .request_ids(RequestIds::Off)
+        .layer(app);
+    let res = svc.clone().oneshot(bare_request("/")).await.unwrap();
+    assert!(res.headers().get("x-request-id").is_none());
+    drop(res);
+    assert_eq!(f.line(), "-");
+    let res = svc.oneshot(pets_request()).await.unwrap();
+    assert!(res.headers().get("x-request-id").is_none());
+    drop(res);
+    assert_eq!(f.line(), "req-1", "a valid incoming id is still logged");
+}
+
+#[tokio::test]
+async fn request_id_header_name_is_configurable() {
+    let f = Fixture::new();
+    let svc = f
+        .layer(LogFormat::template("$context.requestId").unwrap())
+        .request_id_header(http::HeaderName::from_static("x-correlation-id"))
+        .layer(f.pets_app());
+    let mut req = bare_request("/");
+    req.headers_mut()
+        .insert("x-correlation-id", HeaderValue::from_static("corr-9"));
+    let res = svc.oneshot(req).await.unwrap();
+    assert_eq!(res.headers()["x-correlation-id"], "corr-9");
+    assert!(res.headers().get("x-request-id").is_none());
+    drop(res);
+    assert_eq!(f.line(), "corr-9");
+}
+
+// ---------------------------------------------------------------- traceparent
+
+async fn trace_of(values: &[&'static str]) -> String {
+    let f = Fixture::new();
+    let mut req = bare_request("/");
+    for v in values {
+        req.headers_mut()
+            .append("traceparent", HeaderValue::from_static(v));
+    }
+    f.run(
+        LogFormat::template("$context.traceId").unwrap(),
+        f.pets_app(),
+        req,
+    )
+    .await;
+    f.line()
+}
+
+#[tokio::test]
+async fn valid_traceparent_gives_the_trace_id() {
+    assert_eq!(
+        trace_of(&["00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"]).await,
+        "4bf92f3577b34da6a3ce929d0e0e4736"
+    );
+}
+
+#[tokio::test]
+async fn invalid_traceparent_is_ignored() {
+    for bad in [
+        "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+        "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+        "garbage",
+    ] {
+        assert_eq!(trace_of(&[bad]).await, "-", "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn repeated_traceparent_is_ignored() {
+    assert_eq!(
+        trace_of(&[
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-5bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        ])
+        .await,
+        "-"
+    );
+}
+
+// ---------------------------------------------------------------- templates
+
+#[test]
+fn template_errors_are_config_errors() {
+    let error =
+        LogFormat::template("$context.status $context.bogus\n$context.alsoBogus").unwrap_err();
+    let problems: Vec<_> = error
+        .problems()
+        .iter()
+        .map(|p| (p.module(), p.kind(), p.value().to_owned()))
+        .collect();
+    assert_eq!(problems.len(), 3, "{error}");
+    assert_eq!(problems[0].1, ProblemKind::Invalid);
+    assert_eq!(
+        problems[1],
+        (
+            "access_log",
+            ProblemKind::Unknown,
+            "$context.bogus".to_owned()
+        )
+    );
+    assert_eq!(
+        problems[2],
+        (
+            "access_log",
+            ProblemKind::Unknown,
+            "$context.alsoBogus".to_owned()
+        )
+    );
+    assert!(LogFormat::template("$context.status\r").is_err());
+    assert!(LogFormat::template("plain text, $5 and $context.status.").is_ok());
+}
+
+// ---------------------------------------------------------------- facts from other layers
+
+#[cfg(all(feature = "router", feature = "canary"))]
+#[tokio::test]
+async fn route_and_arm_from_the_response() {
+    use tower_gateway::canary::Arm;
+    use tower_gateway::router::MatchedRoute;
+    let f = Fixture::new();
+    let app = f.app(|_, res| {
+        res.extensions_mut().insert(MatchedRoute::new(
+            Some(Method::GET),
+            "/pets/{id}",
+            Some("get-pet"),
+        ));
+        res.extensions_mut().insert(Arm::new("v2", true));
+    });
+    let format = LogFormat::template(
+        "$context.routeKey|$context.resourcePath|$context.routeName|$context.canaryArm|\
+         $context.isCanaryRequest|$context.responseFlags",
+    )
+    .unwrap();
+    f.run(format, app.clone(), pets_request()).await;
+    assert_eq!(f.line(), "GET /pets/{id}|/pets/{id}|get-pet|v2|true|-");
+    f.run(LogFormat::json(), app.clone(), pets_request()).await;
+    let value: serde_json::Value = serde_json::from_str(&f.line()).unwrap();
+    assert_eq!(value["routeKey"], "GET /pets/{id}");
+    assert_eq!(value["canaryArm"], "v2");
+    f.run(LogFormat::envoy(), app, pets_request()).await;
+    assert!(f.line().ends_with("\"api.example.com\" \"v2\""));
+}
+
+#[cfg(all(feature = "router", feature = "canary"))]
+#[tokio::test]
+async fn route_and_arm_fall_back_to_the_request() {
+    use tower_gateway::canary::Arm;
+    use tower_gateway::router::MatchedRoute;
+    let f = Fixture::new();
+    let mut req = pets_request();
+    req.extensions_mut()
+        .insert(MatchedRoute::new(None, "/{proxy+}", None));
+    req.extensions_mut().insert(Arm::new("stable", false));
+    let format =
+        LogFormat::template("$context.routeKey $context.canaryArm $context.isCanaryRequest")
+            .unwrap();
+    f.run(format, f.pets_app(), req).await;
+    assert_eq!(f.line(), "ANY /{proxy+} stable false");
+}
+
+#[cfg(feature = "router")]
+#[tokio::test]
+async fn router_not_found_is_flagged_nr() {
+    use tower_gateway::router::{Rejection, RejectionKind};
+    let f = Fixture::new();
+    let app = f.app(|_, res| {
+        *res.status_mut() = StatusCode::NOT_FOUND;
+        res.extensions_mut()
+            .insert(Rejection::new(RejectionKind::NotFound));
+    });
+    f.run(LogFormat::json(), app, pets_request()).await;
+    let value: serde_json::Value = serde_json::from_str(&f.line()).unwrap();
+    assert_eq!(value["status"], 404);
+    assert_eq!(value["responseFlags"], "NR");
+    assert_eq!(value["errorMessage"], "no route");
+    assert!(value["routeKey"].is_null());
+}
+
+#[cfg(feature = "origin")]
+#[tokio::test]
+async fn origin_refusal_is_flagged_og_with_reason() {
+    use tower_gateway::origin::{Rejection, RejectionKind};
+    let f = Fixture::new();
+    let app = f.app(|_, res| {
+        *res.status_mut() = StatusCode::FORBIDDEN;
+        res.extensions_mut()
+            .insert(Rejection::new(RejectionKind::CrossOrigin));
+    });
+    let format =
+        LogFormat::template("$context.status $context.responseFlags \"$context.error.message\"")
+            .unwrap();
+    f.run(format, app, pets_request()).await;
+    let reason = Rejection::new(RejectionKind::CrossOrigin).reason();
+    assert_eq!(f.line(), format!("403 OG \"{reason}\""));
+}
+
+#[cfg(feature = "cors")]
+#[tokio::test]
+async fn refused_preflight_is_flagged_cp() {
+    use tower_gateway::cors::{Rejection, RejectionKind};
+    let f = Fixture::new();
+    let app = f.app(|_, res| {
+        *res.status_mut() = StatusCode::FORBIDDEN;
+        *res.body_mut() = Full::default();
+        res.extensions_mut()
+            .insert(Rejection::new(RejectionKind::OriginNotAllowed));
+    });
+    let mut req = pets_request();
+    *req.method_mut() = Method::OPTIONS;
+    let format = LogFormat::envoy();
+    f.run(format, app, req).await;
+    let line = f.line();
+    assert!(
+        line.starts_with(
+            "[2024-03-10T13:55:36.000Z] \"OPTIONS /pets/42?verbose=1 HTTP/1.1\" 403 CP 0 0 "
+        ),
+        "{line}"
+    );
+}
+
+#[cfg(feature = "origin")]
+#[tokio::test]
+async fn several_flags_are_joined() {
+    use tower_gateway::origin::{Rejection, RejectionKind};
+    let f = Fixture::new();
+    let calls = f.calls.clone();
+    let svc = f
+        .layer(LogFormat::template("$context.responseFlags").unwrap())
+        .layer(service_fn(move |_req: Request<Full<Bytes>>| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            let mut res = Response::new(Chunks::new(&["a", "b"]));
+            res.extensions_mut()
+                .insert(Rejection::new(RejectionKind::CrossOrigin));
+            std::future::ready(Ok::<_, Infallible>(res))
+        }));
+    let res = svc.oneshot(bare_request("/")).await.unwrap();
+    drop(res);
+    assert_eq!(f.line(), "OG,DC");
+    assert_eq!(f.calls(), 1);
+}
+
+// ---------------------------------------------------------------- sinks
+
+#[tokio::test]
+async fn closure_sink_receives_each_record() {
+    let f = Fixture::new();
+    let (tx, rx) = mpsc::channel::<String>();
+    let tx = Mutex::new(tx);
+    let svc = f
+        .layer(LogFormat::template("$context.httpMethod $context.status").unwrap())
+        .sink(Sink::from_fn(move |line: &str| {
+            let _ = tx.lock().unwrap().send(line.to_owned());
+        }))
+        .layer(f.pets_app());
+    let res = svc.oneshot(bare_request("/")).await.unwrap();
+    body_text(res.into_body()).await;
+    assert_eq!(rx.try_recv().unwrap(), "GET 200");
+    assert!(f.sink.is_empty(), "the memory sink was replaced");
+}
+
+/// A writer shared with the test; the first write waits until the test opens the gate.
+#[derive(Clone)]
+struct Gated {
+    out: Arc<Mutex<Vec<u8>>>,
+    entered: mpsc::SyncSender<()>,
+    gate: Arc<Mutex<mpsc::Receiver<()>>>,
+    waited: Arc<AtomicUsize>,
+}
+
+impl Write for Gated {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.waited.fetch_add(1, Ordering::SeqCst) == 0 {
+            let _ = self.entered.send(());
+            let _ = self.gate.lock().unwrap().recv();
+        }
+        self.out.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn gated() -> (Gated, mpsc::Receiver<()>, mpsc::Sender<()>) {
+    let (entered, entered_rx) = mpsc::sync_channel(1);
+    let (open, gate) = mpsc::channel();
+    let writer = Gated {
+        out: Arc::default(),
+        entered,
+        gate: Arc::new(Mutex::new(gate)),
+        waited: Arc::default(),
+    };
+    (writer, entered_rx, open)
+}
+
+fn lines_of(out: &Arc<Mutex<Vec<u8>>>) -> Vec<String> {
+    String::from_utf8(out.lock().unwrap().clone())
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn lossy_writer_drops_and_counts_when_the_queue_is_full() {
+    let (writer, entered, open) = gated();
+    let out = writer.out.clone();
+    let (log, guard) = NonBlocking::builder().capacity(2).spawn(writer).unwrap();
+    log.write_line("r0");
+    entered.recv().unwrap(); // the thread is stuck writing r0; the queue is empty
+    log.write_line("r1");
+    log.write_line("r2"); // the queue is full
+    log.write_line("r3");
+    log.write_line("r4");
+    assert_eq!(log.dropped(), 2);
+    open.send(()).unwrap();
+    drop(guard);
+    assert_eq!(lines_of(&out), ["r0", "r1", "r2"]);
+}
+
+#[test]
+fn blocking_writer_waits_and_loses_nothing() {
+    let (writer, entered, open) = gated();
+    let out = writer.out.clone();
+    let (log, guard) = NonBlocking::builder()
+        .capacity(1)
+        .lossy(false)
+        .spawn(writer)
+        .unwrap();
+    log.write_line("r0");
+    entered.recv().unwrap();
+    let producer = {
+        let log = log.clone();
+        std::thread::spawn(move || {
+            for i in 1..=20 {
+                log.write_line(&format!("r{i}")); // blocks while the queue is full
+            }
+        })
+    };
+    open.send(()).unwrap();
+    producer.join().unwrap();
+    drop(guard);
+    let want: Vec<_> = (0..=20).map(|i| format!("r{i}")).collect();
+    assert_eq!(lines_of(&out), want);
+    assert_eq!(log.dropped(), 0);
+}
+
+#[derive(Clone, Default)]
+struct Shared(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn dropping_the_guard_flushes_every_record() {
+    let out = Shared::default();
+    let (log, guard) = NonBlocking::builder()
+        .capacity(64)
+        .lossy(false)
+        .spawn(out.clone())
+        .unwrap();
+    for i in 0..10_000 {
+        log.write_line(&format!("record {i}"));
+    }
+    drop(guard);
+    let lines = lines_of(&out.0);
+    assert_eq!(lines.len(), 10_000);
+    assert!(lines
+        .iter()
+        .enumerate()
+        .all(|(i, l)| *l == format!("record {i}")));
+    assert_eq!(log.dropped(), 0);
+    log.write_line("too late");
+    assert_eq!(
+        log.dropped(),
+        1,
+        "records after the guard is gone are counted"
+    );
+}
+
+#[test]
+fn guard_flush_waits_for_queued_records() {
+    let out = Shared::default();
+    let (log, guard) = NonBlocking::new(out.clone()).unwrap();
+    log.write_line("a");
+    log.write_line("b");
+    guard.flush();
+    assert_eq!(lines_of(&out.0), ["a", "b"]);
+    drop(guard);
+}
+
+#[tokio::test]
+async fn access_log_through_the_non_blocking_writer() {
+    let f = Fixture::new();
+    let out = Shared::default();
+    let (writer, guard) = NonBlocking::builder()
+        .lossy(false)
+        .spawn(out.clone())
+        .unwrap();
+    let svc = f
+        .layer(LogFormat::apache_common())
+        .sink(writer)
+        .layer(f.pets_app());
+    for _ in 0..3 {
+        let res = svc.clone().oneshot(pets_request()).await.unwrap();
+        body_text(res.into_body()).await;
+    }
+    drop(guard);
+    let lines = lines_of(&out.0);
+    assert_eq!(lines.len(), 3);
+    assert!(lines
+        .iter()
+        .all(|l| l.ends_with("\"GET /pets/42?verbose=1 HTTP/1.1\" 200 17")));
+    assert_eq!(f.calls(), 3);
+}
+
+// ---------------------------------------------------------------- stacks
+
+#[tokio::test]
+async fn under_axum_router_with_connect_info() {
+    use axum::extract::ConnectInfo;
+    use axum::routing::get;
+    let sink = MemorySink::new();
+    let app = axum::Router::new()
+        .route("/pets/{id}", get(|| async { "a pet" }))
+        .layer(
+            AccessLogLayer::new(sink.clone())
+                .format(LogFormat::apache_common())
+                .clock(ManualClock::at_unix(T0))
+                .client_addr(|ext| ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())),
+        );
+    let mut req = Request::get("/pets/7")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    req.extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from(([198, 51, 100, 9], 443))));
+    let res = app.oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(body_text(res.into_body()).await, "a pet");
+    assert_eq!(
+        sink.lines(),
+        ["198.51.100.9 - - [10/Mar/2024:13:55:36 +0000] \"GET /pets/7 HTTP/1.1\" 200 5"]
+    );
+}
+
+#[tokio::test]
+async fn futures_are_send_and_records_written_across_tasks() {
+    let f = Fixture::new();
+    let svc = f.layer(LogFormat::apache_common()).layer(f.pets_app());
+    let handle = tokio::spawn(async move {
+        let res = svc.oneshot(pets_request()).await.unwrap();
+        body_text(res.into_body()).await
+    });
+    assert_eq!(handle.await.unwrap().len(), 17);
+    assert_eq!(f.sink.len(), 1);
+}
+
+#[cfg(feature = "tracing")]
+#[test]
+fn tracing_sink_emits_an_info_event_per_record() {
+    let out = Shared::default();
+    let writer = out.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .without_time()
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        Sink::tracing().write_line("203.0.113.7 - - \"GET / HTTP/1.1\" 200 -");
+    });
+    let lines = lines_of(&out.0);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("INFO"), "{lines:?}");
+    assert!(lines[0].contains("tower_gateway::access_log"), "{lines:?}");
+    assert!(
+        lines[0].ends_with("203.0.113.7 - - \"GET / HTTP/1.1\" 200 -"),
+        "{lines:?}"
+    );
+}
+
+#[cfg(all(feature = "router", feature = "origin", feature = "canary"))]
+#[tokio::test]
+async fn stacked_over_the_real_router_canary_split_and_origin_guard() {
+    use tower_gateway::canary::CanaryLayer;
+    use tower_gateway::origin::OriginGuardLayer;
+    use tower_gateway::router::Router;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let reply = |text: &'static str| {
+        let calls = calls.clone();
+        service_fn(move |_: Request<Full<Bytes>>| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            std::future::ready(Ok::<_, Infallible>(Response::new(Full::new(
+                Bytes::from_static(text.as_bytes()),
+            ))))
+        })
+    };
+    let pets = CanaryLayer::new(reply("v2"), 100.0)
+        .unwrap()
+        .layer(reply("v1"));
+    let router = Router::builder()
+        .route("GET /pets/{id}", pets)
+        .route("POST /pets", reply("made"))
+        .build()
+        .unwrap();
+    let sink = MemorySink::new();
+    let stack = AccessLogLayer::new(sink.clone())
+        .format(
+            LogFormat::template(
+                "$context.status $context.routeKey $context.isCanaryRequest \
+                 $context.responseFlags $context.responseLength",
+            )
+            .unwrap(),
+        )
+        .layer(OriginGuardLayer::builder().build().unwrap().layer(router));
+
+    let res = stack
+        .clone()
+        .oneshot(bare_request("/pets/7"))
+        .await
+        .unwrap();
+    assert_eq!(body_text(res.into_body()).await, "v2");
+    assert_eq!(sink.take(), ["200 GET /pets/{id} true - 2"]);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+    let res = stack
+        .clone()
+        .oneshot(bare_request("/nowhere"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    body_text(res.into_body()).await;
+    assert_eq!(
+        sink.take()[0].split(' ').take(4).collect::<Vec<_>>(),
+        ["404", "-", "-", "NR"]
+    );
+
+    let post = Request::post("/pets")
+        .header("host", "api.example.com")
+        .header("sec-fetch-site", "cross-site")
+        .body(Full::default())
+        .unwrap();
+    let res = stack.oneshot(post).await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    body_text(res.into_body()).await;
+    assert!(sink.take()[0].starts_with("403 - - OG "));
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "refused requests reach no target"
+    );
+}
