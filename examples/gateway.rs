@@ -1,11 +1,14 @@
-//! The demo gateway: a real HTTP server on 127.0.0.1 whose routes go through tower-gateway.
+//! The demo gateway: a real HTTP server on 127.0.0.1 whose traffic goes through every
+//! tower-gateway layer.
 //!
 //! ```text
 //! cargo run --example gateway          # PORT=8080 cargo run --example gateway
 //! ```
 //!
-//! One route table sends public paths to in-process backends; requests no route matches fall
-//! through to the "legacy app" the table wraps, as a gateway in front of an existing service.
+//! Outermost first: an access log (combined format, on stdout, written off the request path),
+//! CORS for one front-end origin, the origin guard (trusting what CORS allows), and one route
+//! table. `GET /pets/{id}` is split between two in-process backends, v1 (stable) and v2 (a 10%
+//! canary); requests no route matches fall through to the "legacy app" the table wraps.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -17,10 +20,16 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tower::{service_fn, Layer};
+use tower::{service_fn, Layer, ServiceBuilder};
+use tower_gateway::access_log::{AccessLogLayer, LogFormat, NonBlocking};
+use tower_gateway::canary::{Arm, CanaryLayer};
 use tower_gateway::router::{MatchedRoute, Params, Router};
+use tower_gateway::{CorsLayer, OriginGuardLayer};
 
 type Reply = Response<Full<Bytes>>;
+
+/// The front-end origin allowed to call the API from a browser.
+const FRONT_END: &str = "http://localhost:8080";
 
 fn json(status: StatusCode, body: String) -> Reply {
     let mut response = Response::new(Full::new(Bytes::from(body)));
@@ -32,13 +41,17 @@ fn json(status: StatusCode, body: String) -> Reply {
     response
 }
 
-/// The "pets" backend: answers with what the gateway told it about the request.
-async fn pets(req: Request<Incoming>) -> Result<Reply, Infallible> {
+/// A pets backend: answers with its version and what the gateway told it about the request.
+async fn pets(version: &'static str, req: Request<Incoming>) -> Result<Reply, Infallible> {
     let route = req
         .extensions()
         .get::<MatchedRoute>()
         .map(|m| m.key().to_owned())
         .unwrap_or_default();
+    let arm = req
+        .extensions()
+        .get::<Arm>()
+        .map_or("-".to_owned(), |a| a.name().to_owned());
     let id = req
         .extensions()
         .get::<Params>()
@@ -50,7 +63,9 @@ async fn pets(req: Request<Incoming>) -> Result<Reply, Infallible> {
         .unwrap_or_else(|| "null".to_owned());
     Ok(json(
         StatusCode::OK,
-        format!("{{\"backend\":\"pets\",\"route\":{route:?},\"id\":{id}}}\n"),
+        format!(
+            "{{\"backend\":\"pets-{version}\",\"arm\":{arm:?},\"route\":{route:?},\"id\":{id}}}\n"
+        ),
     ))
 }
 
@@ -78,15 +93,43 @@ async fn legacy(req: Request<Incoming>) -> Result<Reply, Infallible> {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let v1 = service_fn(|req| pets("v1", req));
+    let v2 = service_fn(|req| pets("v2", req));
+    let pets_split = CanaryLayer::builder()
+        .stable("v1", "90%")
+        .arm("v2", v2, "10%")
+        .build()?
+        .layer(v1);
+
     let table: Router<Incoming, Full<Bytes>, Infallible> = Router::builder()
-        .named_route("list-pets", "GET /pets", service_fn(pets))
-        .named_route("get-pet", "GET /pets/{id}", service_fn(pets))
-        .named_route("create-pet", "POST /pets", service_fn(pets))
-        .route("GET /pets/dog/1", service_fn(pets))
+        .named_route("get-pet", "GET /pets/{id}", pets_split)
+        .named_route("list-pets", "GET /pets", service_fn(|req| pets("v1", req)))
+        .named_route(
+            "create-pet",
+            "POST /pets",
+            service_fn(|req| pets("v1", req)),
+        )
+        .route("GET /pets/dog/1", service_fn(|req| pets("v1", req)))
         .nest("/files", service_fn(files))
         .build()?;
-    // The table as a layer: its fallback is the legacy app.
-    let gateway = table.layer(service_fn(legacy));
+
+    let cors = CorsLayer::builder()
+        .allow_origin(FRONT_END)
+        .allow_methods(["GET", "POST"])
+        .allow_headers(["content-type"])
+        .max_age(600)
+        .build()?;
+    let guard = OriginGuardLayer::builder().trust_cors(&cors).build()?;
+    // Keep the guard alive: dropping it flushes the last records and stops the writer.
+    let (log_writer, _flush_guard) = NonBlocking::new(std::io::stdout())?;
+    let log = AccessLogLayer::new(log_writer).format(LogFormat::apache_combined());
+
+    let gateway = ServiceBuilder::new()
+        .layer(log)
+        .layer(cors)
+        .layer(guard)
+        .layer(table)
+        .service(service_fn(legacy));
 
     let port: u16 = match std::env::var("PORT") {
         Ok(p) => p
@@ -94,24 +137,31 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map_err(|_| format!("PORT={p:?} is not a port number"))?,
         Err(_) => 3000,
     };
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let listener = TcpListener::bind(addr).await?;
+    let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
     let addr = listener.local_addr()?;
     println!("tower-gateway demo listening on http://{addr}");
     println!("try:");
-    println!("  curl -i http://{addr}/pets/42             # GET /pets/{{id}}");
+    println!("  curl -i http://{addr}/pets/42             # v1, or v2 for about 1 call in 10");
+    println!("  curl -i -H 'x-canary: always' http://{addr}/pets/42   # force the canary");
     println!("  curl -i http://{addr}/pets/dog/1          # the static route wins");
     println!("  curl -i -X DELETE http://{addr}/pets/42   # 405 with Allow: GET, HEAD");
-    println!("  curl -I http://{addr}/pets                # HEAD served by the GET route");
     println!("  curl -i http://{addr}/files/a/b.txt       # nested, prefix stripped");
     println!("  curl -i http://{addr}/anything/else       # falls through to the legacy app");
+    println!("  curl -i -X OPTIONS -H 'Origin: {FRONT_END}' -H 'Access-Control-Request-Method: POST' http://{addr}/pets");
+    println!("  curl -i -X POST -H 'Origin: https://evil.example' http://{addr}/pets   # 403");
+    println!("access log (combined format):");
 
     loop {
-        let (stream, _) = listener.accept().await?;
-        let service = TowerToHyperService::new(gateway.clone());
+        let (stream, peer) = listener.accept().await?;
+        let gateway = gateway.clone();
         tokio::spawn(async move {
+            // Hand the peer address to the access log.
+            let service = service_fn(move |mut req: Request<Incoming>| {
+                req.extensions_mut().insert(peer);
+                tower::ServiceExt::oneshot(gateway.clone(), req)
+            });
             if let Err(e) = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
+                .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
                 .await
             {
                 eprintln!("connection error: {e}");

@@ -5,35 +5,52 @@
 //! ```
 //! use bytes::Bytes;
 //! use http::{header, Method, Request, Response, StatusCode};
-//! use http_body_util::Full;
+//! use http_body_util::{BodyExt, Full};
 //! use std::convert::Infallible;
-//! use tower::{service_fn, Layer, ServiceExt};
-//! use tower_gateway::router::{Decision, MatchedRoute, Router};
+//! use tower::{service_fn, Layer, ServiceBuilder, ServiceExt};
+//! use tower_gateway::access_log::{AccessLogLayer, LogFormat, MemorySink};
+//! use tower_gateway::router::{Decision, Router};
+//! use tower_gateway::{CorsLayer, OriginGuardLayer};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let reply = |text: &'static str| service_fn(move |_: Request<Full<Bytes>>| async move {
 //!     Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(text.as_bytes()))))
 //! });
+//! // One table: public paths to backends; the existing app gets everything else.
 //! let table = Router::builder()
 //!     .route("GET /pets/{id}", reply("a pet"))
-//!     .route("ANY /legacy/{proxy+}", reply("the old backend"))
+//!     .route("POST /pets", reply("created"))
 //!     .build()?;
-//!
 //! // The decision alone, with no service involved: unit-test a table in-process.
 //! assert_eq!(table.at(&Method::GET, "/pets/7").route_key(), Some("GET /pets/{id}"));
 //! assert!(matches!(table.at(&Method::PUT, "/pets/7"), Decision::MethodNotAllowed(_)));
 //!
-//! // As a layer in front of an existing app, which gets everything the table does not route.
-//! let gateway = table.layer(reply("the app"));
-//! let get = |uri: &str| Request::get(uri).body(Full::default()).unwrap();
-//! let response = gateway.clone().oneshot(get("/legacy/a/b")).await?;
-//! assert_eq!(response.extensions().get::<MatchedRoute>().unwrap().key(), "ANY /legacy/{proxy+}");
-//! let response = gateway.clone().oneshot(get("/elsewhere")).await?;
-//! assert!(response.extensions().get::<MatchedRoute>().is_none());
-//! let response = gateway.oneshot(Request::put("/pets/7").body(Full::default())?).await?;
-//! assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
-//! assert_eq!(response.headers()[header::ALLOW], "GET, HEAD");
+//! let cors = CorsLayer::builder().allow_origin("https://app.example.com").build()?;
+//! let guard = OriginGuardLayer::builder().trust_cors(&cors).build()?;
+//! let log = MemorySink::new();
+//! let gateway = ServiceBuilder::new()
+//!     .layer(AccessLogLayer::new(log.clone()).format(LogFormat::template("$context.routeKey $context.status")?))
+//!     .layer(cors)
+//!     .layer(guard)
+//!     .layer(table)
+//!     .service(reply("the existing app"));
+//!
+//! let post = |origin: &str| Request::post("/pets").header("host", "api.example.com")
+//!     .header("origin", origin).body(Full::<Bytes>::default()).unwrap();
+//! // A cross-origin write from the page the CORS policy allows: routed, answered, decorated.
+//! let ok = gateway.clone().oneshot(post("https://app.example.com")).await?;
+//! assert_eq!(ok.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://app.example.com");
+//! ok.into_body().collect().await?;
+//! // The same write from any other origin: refused before any route runs.
+//! let refused = gateway.clone().oneshot(post("https://evil.example")).await?;
+//! assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+//! refused.into_body().collect().await?;
+//! // Unrouted paths reach the app.
+//! let app = gateway.oneshot(Request::get("/about").body(Full::default())?).await?;
+//! assert_eq!(app.into_body().collect().await?.to_bytes(), "the existing app");
+//!
+//! assert_eq!(log.lines(), ["POST /pets 200", "- 403", "- 200"]);
 //! # Ok(())
 //! # }
 //! ```
@@ -42,19 +59,20 @@
 //!
 //! | feature | module | effect | default |
 //! | --- | --- | --- | --- |
-//! | `router` | [`router`] | the route table | yes |
-//! | `cors` | `cors` | CORS per the Fetch standard | yes |
-//! | `origin` | `origin` | server-side origin enforcement | yes |
-//! | `canary` | `canary` | canary splits | yes |
-//! | `access-log` | `access_log` | access logs | yes |
+//! | `router` | [`router`] | the route table: templates, most-specific match, `404`/`405` | yes |
+//! | `cors` | [`cors`] | CORS preflight and response headers per the Fetch standard | yes |
+//! | `origin` | [`origin`] | refuses cross-origin writes and WebSocket hijacking | yes |
+//! | `canary` | [`canary`] | weighted canary splits, per call or sticky, changed at run time | yes |
+//! | `access-log` | [`access_log`] | one record per request, at the last body byte | yes |
+//! | `tracing` | [`access_log`] | an access-log sink emitting `tracing` events | no |
 //! | `full` | | everything | no |
 //!
 //! # Layer order
 //!
-//! Outermost first: `AccessLog` (sees every answer and the whole time), `CorsLayer` (answers
-//! preflights first and decorates every response), `OriginGuard` (refuses cross-origin writes
-//! before any route runs), [`Router`] (the table; the matched route becomes visible to every
-//! layer), and `CanarySplit` around a route's target or the whole app.
+//! Outermost first: [`AccessLogLayer`] (sees every answer and the whole time), [`CorsLayer`]
+//! (answers preflights first and decorates every response), [`OriginGuardLayer`] (refuses
+//! cross-origin writes before any route runs), [`Router`] (the table; the matched route becomes
+//! visible to every layer), and [`CanaryLayer`] around a route's target or the whole app.
 //!
 //! Every layer keeps the inner service's error type: a refusal is an HTTP response whose body
 //! is [`body::Body`]. Configuration is validated once; [`ConfigError`] lists every problem.
@@ -94,9 +112,6 @@ pub mod cors;
 #[cfg(feature = "origin")]
 #[cfg_attr(docsrs, doc(cfg(feature = "origin")))]
 pub mod origin;
-#[cfg(feature = "origin")]
-#[cfg_attr(docsrs, doc(cfg(feature = "origin")))]
-pub use origin::{OriginGuard, OriginGuardLayer};
 
 #[cfg(feature = "canary")]
 #[cfg_attr(docsrs, doc(cfg(feature = "canary")))]
@@ -106,13 +121,19 @@ pub mod canary;
 #[cfg_attr(docsrs, doc(cfg(feature = "access-log")))]
 pub mod access_log;
 
-#[cfg(feature = "cors")]
-#[cfg_attr(docsrs, doc(cfg(feature = "cors")))]
-pub use cors::CorsLayer;
 pub use error::ConfigError;
+
 #[cfg(feature = "router")]
 #[cfg_attr(docsrs, doc(cfg(feature = "router")))]
 pub use router::Router;
+
+#[cfg(feature = "cors")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cors")))]
+pub use cors::CorsLayer;
+
+#[cfg(feature = "origin")]
+#[cfg_attr(docsrs, doc(cfg(feature = "origin")))]
+pub use origin::{OriginGuard, OriginGuardLayer};
 
 #[cfg(feature = "canary")]
 #[cfg_attr(docsrs, doc(cfg(feature = "canary")))]
