@@ -93,3 +93,130 @@ async fn axum_app_as_a_route_target_via_nest() {
     let response = table.oneshot(req("GET", "/v1/hello")).await.unwrap();
     assert_eq!(body_text(response.into_body()).await, "hello from axum");
 }
+
+/// Every layer on one axum app, as `axum::Router::layer` takes them: compiling proves each is
+/// `Clone + Send + Sync` with `Error = Infallible` and a response axum can convert.
+#[cfg(all(
+    feature = "cors",
+    feature = "origin",
+    feature = "canary",
+    feature = "access-log"
+))]
+#[tokio::test]
+async fn every_layer_on_an_axum_app() {
+    use http_body_util::BodyExt;
+    use tower::Layer;
+    use tower_gateway::access_log::{AccessLogLayer, LogFormat, MemorySink};
+    use tower_gateway::canary::{Arm, CanaryLayer, Mode};
+    use tower_gateway::{CorsLayer, OriginGuardLayer};
+
+    let v2 = service_fn(|_: Request<Body>| async {
+        Ok::<_, Infallible>(Response::new(Body::from("v2")))
+    });
+    let v1 = service_fn(|_: Request<Body>| async {
+        Ok::<_, Infallible>(Response::new(Body::from("v1")))
+    });
+    // Round-robin at 50%: calls alternate v1, v2 deterministically.
+    let split = CanaryLayer::builder()
+        .stable("v1", "50%")
+        .arm("v2", v2, "50%")
+        .mode(Mode::round_robin())
+        .build()
+        .unwrap()
+        .layer(v1);
+    let table: Router<Body, Body, Infallible> = Router::builder()
+        .route("GET /pets/{id}", split)
+        .build()
+        .unwrap();
+    let cors = CorsLayer::builder()
+        .allow_origin("https://app.example.com")
+        .allow_methods(["GET", "POST", "PUT"])
+        .build()
+        .unwrap();
+    let guard = OriginGuardLayer::builder()
+        .trust_cors(&cors)
+        .build()
+        .unwrap();
+    let sink = MemorySink::new();
+    let log = AccessLogLayer::new(sink.clone()).format(
+        LogFormat::template(
+            "$context.routeKey $context.status $context.canaryArm $context.responseFlags",
+        )
+        .unwrap(),
+    );
+
+    let app = app().layer(table).layer(guard).layer(cors).layer(log);
+
+    let call = |req: Request<Body>| {
+        let app = app.clone();
+        async move {
+            let response = app.oneshot(req).await.unwrap();
+            let status = response.status();
+            let acao = response
+                .headers()
+                .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+                .map(|v| v.to_str().unwrap().to_owned());
+            let arm = response
+                .extensions()
+                .get::<Arm>()
+                .map(|a| a.name().to_owned());
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            (
+                status,
+                acao,
+                arm,
+                String::from_utf8_lossy(&body).into_owned(),
+            )
+        }
+    };
+    let get = |uri: &str| {
+        Request::get(uri)
+            .header("origin", "https://app.example.com")
+            .body(Body::empty())
+            .unwrap()
+    };
+
+    let first = call(get("/pets/1")).await;
+    let second = call(get("/pets/2")).await;
+    let mut bodies = [first.3.clone(), second.3.clone()];
+    bodies.sort();
+    assert_eq!(
+        bodies,
+        ["v1", "v2"],
+        "round-robin serves each arm once in two calls"
+    );
+    assert_eq!(first.1.as_deref(), Some("https://app.example.com"));
+    assert_eq!(first.2.as_deref(), Some(first.3.as_str()));
+
+    // A cross-site write from another origin: 403 from the guard, no CORS headers.
+    let evil = Request::post("/pets/1")
+        .header("host", "api.example.com")
+        .header("origin", "https://evil.example")
+        .header("sec-fetch-site", "cross-site")
+        .body(Body::empty())
+        .unwrap();
+    let refused = call(evil).await;
+    assert_eq!(refused.0, StatusCode::FORBIDDEN);
+    assert_eq!(refused.1, None);
+
+    // A preflight is answered by the CORS layer before anything else runs.
+    let preflight = Request::builder()
+        .method("OPTIONS")
+        .uri("/pets/1")
+        .header("origin", "https://app.example.com")
+        .header("access-control-request-method", "PUT")
+        .body(Body::empty())
+        .unwrap();
+    let pre = call(preflight).await;
+    assert_eq!(pre.0, StatusCode::NO_CONTENT);
+
+    let lines = sink.lines();
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert!(lines[0].starts_with("GET /pets/{id} 200 "), "{lines:?}");
+    assert!(lines[0].ends_with(&format!("{} -", first.3)), "{lines:?}");
+    assert!(
+        lines[2].contains(" 403 ") && lines[2].ends_with("OG"),
+        "{lines:?}"
+    );
+    assert!(lines[3].starts_with("- 204 "), "{lines:?}");
+}

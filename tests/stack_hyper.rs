@@ -94,3 +94,107 @@ async fn routes_404_405_and_head_over_http1() {
 
     assert_eq!(answers[4].2, "pet %2F");
 }
+
+/// The whole stack served by hyper: a preflight, a routed call and a refusal, each logged once
+/// at the last body byte with the bytes hyper actually sent.
+#[cfg(all(feature = "cors", feature = "origin", feature = "access-log"))]
+#[tokio::test]
+async fn every_layer_over_http1() {
+    use tower::ServiceBuilder;
+    use tower_gateway::access_log::{AccessLogLayer, LogFormat, MemorySink};
+    use tower_gateway::{CorsLayer, OriginGuardLayer};
+
+    let table: Router<Incoming, Full<Bytes>, Infallible> = Router::builder()
+        .route(
+            "POST /orders",
+            service_fn(|_: Request<Incoming>| async {
+                Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"created"))))
+            }),
+        )
+        .build()
+        .unwrap();
+    let cors = CorsLayer::builder()
+        .allow_origin("https://shop.example")
+        .allow_headers(["content-type"])
+        .build()
+        .unwrap();
+    let guard = OriginGuardLayer::builder()
+        .trust_cors(&cors)
+        .build()
+        .unwrap();
+    let sink = MemorySink::new();
+    let log = AccessLogLayer::new(sink.clone()).format(
+        LogFormat::template("$context.httpMethod $context.path $context.status $context.responseLength $context.responseFlags")
+            .unwrap(),
+    );
+    let stack = ServiceBuilder::new()
+        .layer(log)
+        .layer(cors)
+        .layer(guard)
+        .service(table);
+
+    let (client_io, server_io) = tokio::io::duplex(64 * 1024);
+    let server = tokio::spawn(async move {
+        hyper::server::conn::http1::Builder::new()
+            .serve_connection(TokioIo::new(server_io), TowerToHyperService::new(stack))
+            .await
+    });
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake::<_, Full<Bytes>>(TokioIo::new(client_io))
+            .await
+            .unwrap();
+    let client = tokio::spawn(conn);
+
+    let with = |method: &str, origin: &str| {
+        Request::builder()
+            .method(method)
+            .uri("/orders")
+            .header(header::HOST, "api.example")
+            .header(header::ORIGIN, origin)
+    };
+    let preflight = with("OPTIONS", "https://shop.example")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .body(Full::default())
+        .unwrap();
+    let response = sender.send_request(preflight).await.unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        "https://shop.example"
+    );
+    assert_eq!(
+        response.headers()["access-control-allow-headers"],
+        "content-type"
+    );
+    body_text(response.into_body()).await;
+
+    let post = with("POST", "https://shop.example")
+        .body(Full::default())
+        .unwrap();
+    let response = sender.send_request(post).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(body_text(response.into_body()).await, "created");
+
+    let evil = with("POST", "https://evil.example")
+        .body(Full::default())
+        .unwrap();
+    let response = sender.send_request(evil).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(response
+        .headers()
+        .get("access-control-allow-origin")
+        .is_none());
+    body_text(response.into_body()).await;
+
+    drop(sender);
+    client.await.unwrap().unwrap();
+    server.await.unwrap().unwrap();
+
+    let lines = sink.lines();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert_eq!(lines[0], "OPTIONS /orders 204 0 -");
+    assert_eq!(lines[1], "POST /orders 200 7 -");
+    assert!(lines[2].starts_with("POST /orders 403 "), "{lines:?}");
+    assert!(lines[2].ends_with(" OG"), "{lines:?}");
+}
