@@ -31,12 +31,21 @@ impl Captures {
         self.len += 1;
     }
 
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn pop(&mut self) {
         if self.len as usize > INLINE {
             self.spill.pop();
         }
         self.len = self.len.saturating_sub(1);
+    }
+
+    /// Drops every capture after the first `len` (a mark taken with [`Captures::len`]).
+    #[inline]
+    pub(crate) fn truncate(&mut self, len: usize) {
+        if len < self.len() {
+            self.spill.truncate(len.saturating_sub(INLINE));
+            self.len = len as u32;
+        }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -76,6 +85,17 @@ mod tests {
         }
         assert_eq!(c.iter().collect::<Vec<_>>().len(), 5);
         assert_eq!(c.get(5), None);
+        for i in 5..20 {
+            c.push(i, i + 1);
+        }
+        c.truncate(9);
+        assert_eq!(c.len(), 9);
+        assert_eq!(c.get(8), Some((8, 9)));
+        assert_eq!(c.get(9), None);
+        c.push(30, 31);
+        assert_eq!(c.get(9), Some((30, 31)));
+        c.truncate(3);
+        assert_eq!(c.iter().collect::<Vec<_>>(), [(0, 1), (1, 2), (2, 3)]);
         c.clear();
         assert_eq!(c.len(), 0);
     }

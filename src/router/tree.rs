@@ -28,6 +28,9 @@ struct Node {
     catch_all: Option<u32>,
     /// Routes whose template ends at this node.
     leaf: Option<u32>,
+    /// Whether the node has a param, prefix/suffix param or catch-all child: the search may
+    /// have to come back here after a static child dead-ends.
+    dynamic: bool,
     /// Static children, sorted by segment text.
     statics: Vec<(Box<str>, u32)>,
     /// The first byte of each static child's text (0 for an empty segment), in the same
@@ -193,6 +196,7 @@ impl Tree {
         }
         let child = self.new_node();
         self.nodes[node as usize].param = Some(child);
+        self.nodes[node as usize].dynamic = true;
         child
     }
 
@@ -205,6 +209,7 @@ impl Tree {
             return a.node;
         }
         let child = self.new_node();
+        self.nodes[node as usize].dynamic = true;
         let affixes = &mut self.nodes[node as usize].affixes;
         affixes.push(Affix {
             prefix: prefix.into(),
@@ -230,6 +235,7 @@ impl Tree {
         }
         let leaf = self.new_leaf();
         self.nodes[node as usize].catch_all = Some(leaf);
+        self.nodes[node as usize].dynamic = true;
         leaf
     }
 
@@ -293,57 +299,86 @@ impl Tree {
     }
 
     /// Searches below `node` for the rest of the path from `pos` (the start of a segment).
-    fn walk(&self, node: u32, pos: usize, search: &mut Search<'_>) -> Option<(RouteId, bool)> {
-        let n = &self.nodes[node as usize];
+    ///
+    /// A node whose only way on is the one being taken (a static child with no param siblings,
+    /// or a plain param with no catch-all sibling) is left by looping rather than recursing:
+    /// nothing is left to backtrack to there. On a dead end the captures pushed below the
+    /// caller are left behind; every caller that goes on truncates them to its own mark.
+    fn walk(
+        &self,
+        mut node: u32,
+        mut pos: usize,
+        search: &mut Search<'_>,
+    ) -> Option<(RouteId, bool)> {
         let path = search.path;
-        let rest = path.get(pos..).unwrap_or_default();
-        let end = find_slash(rest).map_or(path.len(), |i| pos + i);
-        let segment = &rest[..end - pos];
-
-        if let Some(child) = find_static(n, segment) {
-            if let Some(hit) = self.descend(child, end, search) {
-                return Some(hit);
-            }
-        }
-        for affix in &n.affixes {
-            let (p, x) = (affix.prefix.as_bytes(), affix.suffix.as_bytes());
-            if segment.len() > p.len() + x.len()
-                && eq_bytes(&segment[..p.len()], p)
-                && eq_bytes(&segment[segment.len() - x.len()..], x)
-            {
-                search.captures.push(pos + p.len(), end - x.len());
-                if let Some(hit) = self.descend(affix.node, end, search) {
-                    return Some(hit);
+        loop {
+            let n = self.nodes.get(node as usize)?;
+            // A static child is matched against the path directly: its length says where the
+            // segment ends, so the path is not scanned for the next `/` first.
+            if let Some((child, end)) = find_static(n, path, pos) {
+                if !n.dynamic {
+                    if end == path.len() {
+                        return self.check(self.nodes.get(child as usize)?.leaf?, search);
+                    }
+                    (node, pos) = (child, end + 1);
+                    continue;
                 }
-                search.captures.pop();
-            }
-        }
-        if let Some(child) = n.param {
-            if !segment.is_empty() {
-                search.captures.push(pos, end);
+                let mark = search.captures.len();
                 if let Some(hit) = self.descend(child, end, search) {
                     return Some(hit);
                 }
-                search.captures.pop();
+                search.captures.truncate(mark);
+            } else if !n.dynamic {
+                return None;
             }
-        }
-        if let Some(leaf) = n.catch_all {
-            if pos < path.len() {
-                search.captures.push(pos, path.len());
-                if let Some(hit) = self.check(leaf, search) {
-                    return Some(hit);
+            let rest = path.get(pos..).unwrap_or_default();
+            let end = find_slash(rest).map_or(path.len(), |i| pos + i);
+            let segment = rest.get(..end - pos).unwrap_or_default();
+            let mark = search.captures.len();
+            for affix in &n.affixes {
+                let (p, x) = (affix.prefix.as_bytes(), affix.suffix.as_bytes());
+                if segment.len() > p.len() + x.len()
+                    && eq_bytes(&segment[..p.len()], p)
+                    && eq_bytes(&segment[segment.len() - x.len()..], x)
+                {
+                    search.captures.push(pos + p.len(), end - x.len());
+                    if let Some(hit) = self.descend(affix.node, end, search) {
+                        return Some(hit);
+                    }
+                    search.captures.truncate(mark);
                 }
-                search.captures.pop();
             }
+            if let Some(child) = n.param {
+                if !segment.is_empty() {
+                    search.captures.push(pos, end);
+                    if n.catch_all.is_none() {
+                        if end == path.len() {
+                            return self.check(self.nodes.get(child as usize)?.leaf?, search);
+                        }
+                        (node, pos) = (child, end + 1);
+                        continue;
+                    }
+                    if let Some(hit) = self.descend(child, end, search) {
+                        return Some(hit);
+                    }
+                    search.captures.truncate(mark);
+                }
+            }
+            if let Some(leaf) = n.catch_all {
+                if pos < path.len() {
+                    search.captures.push(pos, path.len());
+                    return self.check(leaf, search);
+                }
+            }
+            return None;
         }
-        None
     }
 
     /// Goes on below `child`, whose segment ended at `end`.
     #[inline]
     fn descend(&self, child: u32, end: usize, search: &mut Search<'_>) -> Option<(RouteId, bool)> {
         if end == search.path.len() {
-            let leaf = self.nodes[child as usize].leaf?;
+            let leaf = self.nodes.get(child as usize)?.leaf?;
             self.check(leaf, search)
         } else {
             self.walk(child, end + 1, search)
@@ -402,31 +437,39 @@ impl Allowed {
 /// Nodes with at least this many static children get a first-byte index.
 const INDEX_FROM: usize = 12;
 
-/// The static child whose text is `segment`. A bitmap of the children's first bytes rejects
-/// most param values at once; then either the first-byte index or a short scan finds the
-/// candidates before any text is compared.
+/// The static child whose text is the segment of `path` starting at `pos`, and where that
+/// segment ends. A bitmap of the children's first bytes rejects most param values at once;
+/// then either the first-byte index or a short scan finds the candidates, each compared in
+/// place and required to end at a `/` or the end of the path.
 #[inline]
-fn find_static(n: &Node, segment: &[u8]) -> Option<u32> {
-    let want = segment.first().copied().unwrap_or(0);
+fn find_static(n: &Node, path: &[u8], pos: usize) -> Option<(u32, usize)> {
+    let want = match path.get(pos) {
+        None | Some(b'/') => 0,
+        Some(b) => *b,
+    };
     if n.static_bitmap[usize::from(want >> 6)] & (1u64 << (want & 63)) == 0 {
         return None;
     }
+    let rest = path.get(pos..).unwrap_or_default();
+    let fits = |text: &str| {
+        let text = text.as_bytes();
+        rest.len() >= text.len()
+            && matches!(rest.get(text.len()), None | Some(b'/'))
+            && eq_bytes(&rest[..text.len()], text)
+    };
     if let Some(index) = &n.static_index {
         let w = usize::from(want);
         let (from, to) = (usize::from(index[w]), usize::from(index[w + 1]));
         for (text, node) in n.statics.get(from..to).unwrap_or_default() {
-            if eq_bytes(text.as_bytes(), segment) {
-                return Some(*node);
+            if fits(text) {
+                return Some((*node, pos + text.len()));
             }
         }
         return None;
     }
-    for (i, b) in n.static_first.iter().enumerate() {
-        if *b == want {
-            let (text, node) = &n.statics[i];
-            if eq_bytes(text.as_bytes(), segment) {
-                return Some(*node);
-            }
+    for (b, (text, node)) in n.static_first.iter().zip(&n.statics) {
+        if *b == want && fits(text) {
+            return Some((*node, pos + text.len()));
         }
     }
     None
