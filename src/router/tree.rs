@@ -31,6 +31,9 @@ struct Node {
     /// Whether the node has a param, prefix/suffix param or catch-all child: the search may
     /// have to come back here after a static child dead-ends.
     dynamic: bool,
+    /// Whether the only dynamic child is a plain param (no prefix/suffix param, no
+    /// catch-all): when no static child matches, the param is the one way on.
+    simple_param: bool,
     /// Static children, sorted by segment text.
     statics: Vec<(Box<str>, u32)>,
     /// The first byte of each static child's text (0 for an empty segment), in the same
@@ -208,13 +211,20 @@ impl Tree {
         }
     }
 
+    /// Recomputes the node's shortcut flags from its children.
+    fn refresh_kind(&mut self, node: u32) {
+        let n = &mut self.nodes[node as usize];
+        n.dynamic = n.param.is_some() || n.catch_all.is_some() || !n.affixes.is_empty();
+        n.simple_param = n.param.is_some() && n.catch_all.is_none() && n.affixes.is_empty();
+    }
+
     fn param_child(&mut self, node: u32) -> u32 {
         if let Some(child) = self.nodes[node as usize].param {
             return child;
         }
         let child = self.new_node();
         self.nodes[node as usize].param = Some(child);
-        self.nodes[node as usize].dynamic = true;
+        self.refresh_kind(node);
         child
     }
 
@@ -227,7 +237,6 @@ impl Tree {
             return a.node;
         }
         let child = self.new_node();
-        self.nodes[node as usize].dynamic = true;
         let affixes = &mut self.nodes[node as usize].affixes;
         affixes.push(Affix {
             prefix: prefix.into(),
@@ -244,6 +253,7 @@ impl Tree {
                 .then(a.prefix.cmp(&b.prefix))
                 .then(a.suffix.cmp(&b.suffix))
         });
+        self.refresh_kind(node);
         child
     }
 
@@ -253,7 +263,7 @@ impl Tree {
         }
         let leaf = self.new_leaf();
         self.nodes[node as usize].catch_all = Some(leaf);
-        self.nodes[node as usize].dynamic = true;
+        self.refresh_kind(node);
         leaf
     }
 
@@ -320,9 +330,10 @@ impl Tree {
     /// Searches below `node` for the rest of the path from `pos` (the start of a segment).
     ///
     /// A node whose only way on is the one being taken (a static child with no param siblings,
-    /// or a plain param with no catch-all sibling) is left by looping rather than recursing:
-    /// nothing is left to backtrack to there. On a dead end the captures pushed below the
-    /// caller are left behind; every caller that goes on truncates them to its own mark.
+    /// or a plain param with no static match and no other sibling) is left by looping rather
+    /// than recursing: nothing is left to backtrack to there. Every other node goes to
+    /// [`Tree::branch`]. On a dead end the captures pushed below the caller are left behind;
+    /// every caller that goes on truncates them to its own mark.
     fn walk(
         &self,
         mut node: u32,
@@ -334,63 +345,77 @@ impl Tree {
             let n = self.nodes.get(node as usize)?;
             // A static child is matched against the path directly: its length says where the
             // segment ends, so the path is not scanned for the next `/` first.
-            if let Some((child, end)) = find_static(n, path, pos) {
-                if !n.dynamic {
-                    if end == path.len() {
-                        return self.check(self.nodes.get(child as usize)?.leaf?, search);
+            let found = find_static(n, path, pos);
+            let (child, end) = match found {
+                Some((child, end)) if !n.dynamic => (child, end),
+                None if !n.dynamic => return None,
+                None if n.simple_param => {
+                    let child = n.param?;
+                    let end = segment_end(path, pos);
+                    if end == pos {
+                        return None;
                     }
-                    (node, pos) = (child, end + 1);
-                    continue;
+                    search.captures.push(pos, end);
+                    (child, end)
                 }
-                let mark = search.captures.len();
+                _ => return self.branch(n, found, pos, search),
+            };
+            if end == path.len() {
+                return self.check(self.nodes.get(child as usize)?.leaf?, search);
+            }
+            (node, pos) = (child, end + 1);
+        }
+    }
+
+    /// The general step at a node with dynamic children, in priority order (the static child
+    /// `found`, then prefix/suffix params, the plain param, the catch-all), backtracking.
+    #[inline(never)]
+    fn branch(
+        &self,
+        n: &Node,
+        found: Option<(u32, usize)>,
+        pos: usize,
+        search: &mut Search<'_>,
+    ) -> Option<(RouteId, bool)> {
+        let path = search.path;
+        let mark = search.captures.len();
+        if let Some((child, end)) = found {
+            if let Some(hit) = self.descend(child, end, search) {
+                return Some(hit);
+            }
+            search.captures.truncate(mark);
+        }
+        let end = segment_end(path, pos);
+        let segment = path.get(pos..end).unwrap_or_default();
+        for affix in &n.affixes {
+            let (p, x) = (affix.prefix.as_bytes(), affix.suffix.as_bytes());
+            if segment.len() > p.len() + x.len()
+                && eq_bytes(&segment[..p.len()], p)
+                && eq_bytes(&segment[segment.len() - x.len()..], x)
+            {
+                search.captures.push(pos + p.len(), end - x.len());
+                if let Some(hit) = self.descend(affix.node, end, search) {
+                    return Some(hit);
+                }
+                search.captures.truncate(mark);
+            }
+        }
+        if let Some(child) = n.param {
+            if !segment.is_empty() {
+                search.captures.push(pos, end);
                 if let Some(hit) = self.descend(child, end, search) {
                     return Some(hit);
                 }
                 search.captures.truncate(mark);
-            } else if !n.dynamic {
-                return None;
             }
-            let rest = path.get(pos..).unwrap_or_default();
-            let end = find_slash(rest).map_or(path.len(), |i| pos + i);
-            let segment = rest.get(..end - pos).unwrap_or_default();
-            let mark = search.captures.len();
-            for affix in &n.affixes {
-                let (p, x) = (affix.prefix.as_bytes(), affix.suffix.as_bytes());
-                if segment.len() > p.len() + x.len()
-                    && eq_bytes(&segment[..p.len()], p)
-                    && eq_bytes(&segment[segment.len() - x.len()..], x)
-                {
-                    search.captures.push(pos + p.len(), end - x.len());
-                    if let Some(hit) = self.descend(affix.node, end, search) {
-                        return Some(hit);
-                    }
-                    search.captures.truncate(mark);
-                }
-            }
-            if let Some(child) = n.param {
-                if !segment.is_empty() {
-                    search.captures.push(pos, end);
-                    if n.catch_all.is_none() {
-                        if end == path.len() {
-                            return self.check(self.nodes.get(child as usize)?.leaf?, search);
-                        }
-                        (node, pos) = (child, end + 1);
-                        continue;
-                    }
-                    if let Some(hit) = self.descend(child, end, search) {
-                        return Some(hit);
-                    }
-                    search.captures.truncate(mark);
-                }
-            }
-            if let Some(leaf) = n.catch_all {
-                if pos < path.len() {
-                    search.captures.push(pos, path.len());
-                    return self.check(leaf, search);
-                }
-            }
-            return None;
         }
+        if let Some(leaf) = n.catch_all {
+            if pos < path.len() {
+                search.captures.push(pos, path.len());
+                return self.check(leaf, search);
+            }
+        }
+        None
     }
 
     /// Goes on below `child`, whose segment ended at `end`.
@@ -509,6 +534,12 @@ fn build_index(first: &[u8]) -> Option<Box<[u16; 257]>> {
         index[b] = u16::try_from(start).unwrap_or(u16::MAX);
     }
     Some(index)
+}
+
+/// Where the segment of `path` starting at `pos` ends: the next `/`, or the end of the path.
+#[inline]
+fn segment_end(path: &[u8], pos: usize) -> usize {
+    find_slash(path.get(pos..).unwrap_or_default()).map_or(path.len(), |i| pos + i)
 }
 
 /// The position of the first `/` in `bytes`, eight bytes at a time.
