@@ -484,18 +484,15 @@ impl Allowed {
 const INDEX_FROM: usize = 12;
 
 /// The static child whose text is the segment of `path` starting at `pos`, and where that
-/// segment ends. A bitmap of the children's first bytes rejects most param values at once;
-/// then either the first-byte index or a short scan finds the candidates, each compared in
-/// place and required to end at a `/` or the end of the path.
+/// segment ends. Either the first-byte index, or (for a few children) a bitmap of their first
+/// bytes and a short scan, finds the candidates, each compared in place and required to end
+/// at a `/` or the end of the path.
 #[inline]
 fn find_static(n: &Node, path: &[u8], pos: usize) -> Option<(u32, usize)> {
     let want = match path.get(pos) {
         None | Some(b'/') => 0,
         Some(b) => *b,
     };
-    if n.static_bitmap[usize::from(want >> 6)] & (1u64 << (want & 63)) == 0 {
-        return None;
-    }
     let rest = path.get(pos..).unwrap_or_default();
     let fits = |text: &str| {
         let text = text.as_bytes();
@@ -511,6 +508,9 @@ fn find_static(n: &Node, path: &[u8], pos: usize) -> Option<(u32, usize)> {
                 return Some((*node, pos + text.len()));
             }
         }
+        return None;
+    }
+    if n.static_bitmap[usize::from(want >> 6)] & (1u64 << (want & 63)) == 0 {
         return None;
     }
     for (b, (text, node)) in n.static_first.iter().zip(&n.statics) {
