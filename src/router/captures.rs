@@ -9,14 +9,17 @@ const INLINE: usize = 8;
 pub(crate) struct Captures {
     inline: [(u32, u32); INLINE],
     len: u32,
-    spill: Vec<(u32, u32)>,
+    /// Boxed so that a `Captures`, moved with every lookup's answer, stays small.
+    spill: Option<Box<Vec<(u32, u32)>>>,
 }
 
 impl Captures {
     #[inline]
     pub(crate) fn clear(&mut self) {
         self.len = 0;
-        self.spill.clear();
+        if let Some(spill) = &mut self.spill {
+            spill.clear();
+        }
     }
 
     /// Records a param at `start..end`; the caller has checked that the path is shorter than
@@ -26,7 +29,7 @@ impl Captures {
         let range = (start as u32, end as u32);
         match self.inline.get_mut(self.len as usize) {
             Some(slot) => *slot = range,
-            None => self.spill.push(range),
+            None => self.spill.get_or_insert_with(Box::default).push(range),
         }
         self.len += 1;
     }
@@ -34,7 +37,9 @@ impl Captures {
     #[cfg(test)]
     pub(crate) fn pop(&mut self) {
         if self.len as usize > INLINE {
-            self.spill.pop();
+            if let Some(spill) = &mut self.spill {
+                spill.pop();
+            }
         }
         self.len = self.len.saturating_sub(1);
     }
@@ -43,7 +48,9 @@ impl Captures {
     #[inline]
     pub(crate) fn truncate(&mut self, len: usize) {
         if len < self.len() {
-            self.spill.truncate(len.saturating_sub(INLINE));
+            if let Some(spill) = &mut self.spill {
+                spill.truncate(len.saturating_sub(INLINE));
+            }
             self.len = len as u32;
         }
     }
@@ -58,7 +65,7 @@ impl Captures {
         } else if i < INLINE {
             self.inline[i]
         } else {
-            *self.spill.get(i - INLINE)?
+            *self.spill.as_ref()?.get(i - INLINE)?
         };
         Some((s as usize, e as usize))
     }
