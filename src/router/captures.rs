@@ -71,7 +71,12 @@ impl Captures {
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
-        (0..self.len()).filter_map(|i| self.get(i))
+        let inline = self.inline.get(..self.len()).unwrap_or(&self.inline);
+        let spill = self.spill.as_deref().map_or(&[][..], Vec::as_slice);
+        inline
+            .iter()
+            .chain(spill.iter().take(self.len().saturating_sub(INLINE)))
+            .map(|&(s, e)| (s as usize, e as usize))
     }
 }
 
