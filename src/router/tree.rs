@@ -317,6 +317,32 @@ impl Tree {
             method_index: standard_index(method),
             captures,
             allowed: Allowed::default(),
+            #[cfg(test)]
+            general: false,
+        };
+        match self.walk(0, 1, &mut search) {
+            Some((id, head_via_get)) => Lookup::Route { id, head_via_get },
+            None if search.allowed.any => {
+                Lookup::MethodNotAllowed(self.allowed_methods(&search.allowed))
+            }
+            None => Lookup::NotFound,
+        }
+    }
+
+    /// [`Tree::find`] with the general step at every node (tests of the shortcuts).
+    #[cfg(test)]
+    fn find_general(&self, method: &Method, path: &str, captures: &mut Captures) -> Lookup {
+        captures.clear();
+        if !path.starts_with('/') {
+            return Lookup::NotFound;
+        }
+        let mut search = Search {
+            path: path.as_bytes(),
+            method,
+            method_index: None,
+            captures,
+            allowed: Allowed::default(),
+            general: true,
         };
         match self.walk(0, 1, &mut search) {
             Some((id, head_via_get)) => Lookup::Route { id, head_via_get },
@@ -346,6 +372,10 @@ impl Tree {
             // A static child is matched against the path directly: its length says where the
             // segment ends, so the path is not scanned for the next `/` first.
             let found = find_static(n, path, pos);
+            #[cfg(test)]
+            if search.general {
+                return self.branch(n, found, pos, search);
+            }
             let (child, end) = match found {
                 Some((child, end)) if !n.dynamic => (child, end),
                 None if !n.dynamic => return None,
@@ -459,6 +489,10 @@ struct Search<'a> {
     method_index: Option<usize>,
     captures: &'a mut Captures,
     allowed: Allowed,
+    /// Tests only: take the general step ([`Tree::branch`]) at every node, so that the
+    /// loop's shortcuts can be checked against it.
+    #[cfg(test)]
+    general: bool,
 }
 
 /// The methods of the leaves that matched the path but not the method.
@@ -611,6 +645,89 @@ fn index(i: usize) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use proptest::prelude::*;
+
+    /// Segments drawn from a small alphabet, so that tables share prefixes and paths hit
+    /// statics, params, prefix/suffix params and catch-alls, with backtracking.
+    fn template_segment() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec![
+            "a",
+            "b",
+            "ab",
+            "abcdefghijk",
+            "",
+            "{p}",
+            "x{p}",
+            "{p}.j",
+            "x{p}.j",
+            "{*r}",
+        ])
+    }
+
+    fn path_segment() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec![
+            "a",
+            "b",
+            "ab",
+            "abcdefghijk",
+            "abcdefghijz",
+            "",
+            "x",
+            "xa",
+            "a.j",
+            "xa.j",
+            "x.j",
+            "zz",
+        ])
+    }
+
+    fn method() -> impl Strategy<Value = Option<Method>> {
+        prop::sample::select(vec![
+            None,
+            Some(Method::GET),
+            Some(Method::POST),
+            Some(Method::HEAD),
+            Some(Method::from_bytes(b"PURGE").unwrap()),
+        ])
+    }
+
+    proptest! {
+        /// The lookup loop's shortcuts (static and plain-param steps without recursion,
+        /// per-method slots) answer exactly what the general step answers everywhere.
+        #[test]
+        fn shortcuts_agree_with_the_general_step(
+            routes in prop::collection::vec(
+                (method(), prop::collection::vec(template_segment(), 1..5)),
+                1..12,
+            ),
+            paths in prop::collection::vec(prop::collection::vec(path_segment(), 0..6), 1..20),
+            asked in method(),
+        ) {
+            let mut tree = Tree::default();
+            for (id, (m, segments)) in routes.iter().enumerate() {
+                let Ok(template) = Template::parse(&format!("/{}", segments.join("/"))) else {
+                    continue;
+                };
+                let _ = tree.insert(&template, m.as_ref(), id as RouteId);
+            }
+            let asked = asked.unwrap_or(Method::DELETE);
+            for segments in &paths {
+                let path = format!("/{}", segments.join("/"));
+                let (mut fast, mut general) = (Captures::default(), Captures::default());
+                let a = tree.find(&asked, &path, &mut fast);
+                let b = tree.find_general(&asked, &path, &mut general);
+                prop_assert_eq!(format!("{a:?}"), format!("{b:?}"), "{}", path);
+                if matches!(a, Lookup::Route { .. }) {
+                    prop_assert_eq!(
+                        fast.iter().collect::<Vec<_>>(),
+                        general.iter().collect::<Vec<_>>(),
+                        "{}", path
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn pick_by_slot_agrees_with_pick_by_scan() {
