@@ -515,7 +515,7 @@ impl Allowed {
 }
 
 /// Nodes with at least this many static children get a first-byte index.
-const INDEX_FROM: usize = 12;
+const INDEX_FROM: usize = 4;
 
 /// The static child whose text is the segment of `path` starting at `pos`, and where that
 /// segment ends. Either the first-byte index, or (for a few children) a bitmap of their first
