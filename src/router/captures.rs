@@ -9,7 +9,9 @@ const INLINE: usize = 8;
 pub(crate) struct Captures {
     inline: [(u32, u32); INLINE],
     len: u32,
-    /// Boxed so that a `Captures`, moved with every lookup's answer, stays small.
+    /// Boxed so that a `Captures`, moved with every lookup's answer, stays small (a box is
+    /// one word, a `Vec` three).
+    #[allow(clippy::box_collection)]
     spill: Option<Box<Vec<(u32, u32)>>>,
 }
 
