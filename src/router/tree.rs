@@ -306,6 +306,7 @@ impl Tree {
     }
 
     /// Finds the route for `method` and `path`, leaving its params in `captures`.
+    #[inline]
     pub(crate) fn find(&self, method: &Method, path: &str, captures: &mut Captures) -> Lookup {
         captures.clear();
         if !path.starts_with('/') || path.len() >= u32::MAX as usize {
@@ -470,6 +471,8 @@ impl Tree {
         hit
     }
 
+    #[cold]
+    #[inline(never)]
     fn allowed_methods(&self, allowed: &Allowed) -> AllowedMethods {
         let mut out = AllowedMethods::from_bits(allowed.bits.clone());
         for leaf in &allowed.extension_leaves {
