@@ -9,14 +9,19 @@ const INLINE: usize = 8;
 pub(crate) struct Captures {
     inline: [(u32, u32); INLINE],
     len: u32,
-    spill: Vec<(u32, u32)>,
+    /// Boxed so that a `Captures`, moved with every lookup's answer, stays small (a box is
+    /// one word, a `Vec` three).
+    #[allow(clippy::box_collection)]
+    spill: Option<Box<Vec<(u32, u32)>>>,
 }
 
 impl Captures {
     #[inline]
     pub(crate) fn clear(&mut self) {
         self.len = 0;
-        self.spill.clear();
+        if let Some(spill) = &mut self.spill {
+            spill.clear();
+        }
     }
 
     /// Records a param at `start..end`; the caller has checked that the path is shorter than
@@ -26,17 +31,30 @@ impl Captures {
         let range = (start as u32, end as u32);
         match self.inline.get_mut(self.len as usize) {
             Some(slot) => *slot = range,
-            None => self.spill.push(range),
+            None => self.spill.get_or_insert_with(Box::default).push(range),
         }
         self.len += 1;
     }
 
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn pop(&mut self) {
         if self.len as usize > INLINE {
-            self.spill.pop();
+            if let Some(spill) = &mut self.spill {
+                spill.pop();
+            }
         }
         self.len = self.len.saturating_sub(1);
+    }
+
+    /// Drops every capture after the first `len` (a mark taken with [`Captures::len`]).
+    #[inline]
+    pub(crate) fn truncate(&mut self, len: usize) {
+        if len < self.len() {
+            if let Some(spill) = &mut self.spill {
+                spill.truncate(len.saturating_sub(INLINE));
+            }
+            self.len = len as u32;
+        }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -49,13 +67,18 @@ impl Captures {
         } else if i < INLINE {
             self.inline[i]
         } else {
-            *self.spill.get(i - INLINE)?
+            *self.spill.as_ref()?.get(i - INLINE)?
         };
         Some((s as usize, e as usize))
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
-        (0..self.len()).filter_map(|i| self.get(i))
+        let inline = self.inline.get(..self.len()).unwrap_or(&self.inline);
+        let spill = self.spill.as_deref().map_or(&[][..], Vec::as_slice);
+        inline
+            .iter()
+            .chain(spill.iter().take(self.len().saturating_sub(INLINE)))
+            .map(|&(s, e)| (s as usize, e as usize))
     }
 }
 
@@ -76,6 +99,17 @@ mod tests {
         }
         assert_eq!(c.iter().collect::<Vec<_>>().len(), 5);
         assert_eq!(c.get(5), None);
+        for i in 5..20 {
+            c.push(i, i + 1);
+        }
+        c.truncate(9);
+        assert_eq!(c.len(), 9);
+        assert_eq!(c.get(8), Some((8, 9)));
+        assert_eq!(c.get(9), None);
+        c.push(30, 31);
+        assert_eq!(c.get(9), Some((30, 31)));
+        c.truncate(3);
+        assert_eq!(c.iter().collect::<Vec<_>>(), [(0, 1), (1, 2), (2, 3)]);
         c.clear();
         assert_eq!(c.len(), 0);
     }

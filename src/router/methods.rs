@@ -18,7 +18,13 @@ pub(crate) const STANDARD: [Method; 9] = [
 ];
 
 fn bit(method: &Method) -> Option<u16> {
-    STANDARD.iter().position(|m| m == method).map(|i| 1u16 << i)
+    standard_index(method).map(|i| 1u16 << i)
+}
+
+/// The position of `method` in [`STANDARD`], or `None` for an extension method.
+#[inline]
+pub(crate) fn standard_index(method: &Method) -> Option<usize> {
+    STANDARD.iter().position(|m| m == method)
 }
 
 /// A set of methods as bits for the standard ones, plus a flag for extension methods.

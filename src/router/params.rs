@@ -64,7 +64,8 @@ impl Text {
 }
 
 impl Params {
-    /// Copies the values of `names` out of `path` at `captures`.
+    /// Copies the values of `names` out of `path` at `captures`, in one pass when they fit
+    /// the inline buffer.
     pub(crate) fn copy_from(names: Arc<[Box<str>]>, path: &str, captures: &Captures) -> Self {
         let values = || {
             captures
@@ -72,26 +73,24 @@ impl Params {
                 .take(names.len())
                 .map(|(s, e)| path.get(s..e).unwrap_or_default())
         };
-        let total: usize = values().map(str::len).sum();
         let mut ranges = Captures::default();
+        let mut bytes = [0u8; INLINE_TEXT];
+        let mut inline = true;
         let mut at = 0;
         for v in values() {
-            ranges.push(at, at + v.len());
-            at += v.len();
+            let end = at + v.len();
+            if inline {
+                match bytes.get_mut(at..end) {
+                    Some(slot) => slot.copy_from_slice(v.as_bytes()),
+                    None => inline = false,
+                }
+            }
+            ranges.push(at, end);
+            at = end;
         }
-        let text = if total <= INLINE_TEXT {
-            let mut bytes = [0u8; INLINE_TEXT];
-            let mut at = 0;
-            for v in values() {
-                bytes[at..at + v.len()].copy_from_slice(v.as_bytes());
-                at += v.len();
-            }
-            Text::Inline {
-                len: total as u8,
-                bytes,
-            }
-        } else {
-            Text::Heap(values().collect::<String>().into_boxed_str())
+        let text = match u8::try_from(at) {
+            Ok(len) if inline => Text::Inline { len, bytes },
+            _ => Text::Heap(values().collect::<String>().into_boxed_str()),
         };
         Self {
             names,
@@ -228,6 +227,35 @@ fn hex(c: u8) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn copies_inline_up_to_the_buffer_and_to_the_heap_past_it() {
+        let names: Arc<[Box<str>]> = (0..10).map(|i| format!("p{i}").into()).collect();
+        for total in [0usize, 1, 95, 96, 97, 200] {
+            // Ten params (two past the inline captures) sharing `total` bytes.
+            let values: Vec<String> = (0..10)
+                .map(|i| "x".repeat(total / 10 + usize::from(i < total % 10)))
+                .map(|v| if v.is_empty() { "-".to_owned() } else { v })
+                .collect();
+            let path = format!("/{}", values.join("/"));
+            let mut captures = Captures::default();
+            let mut at = 1;
+            for v in &values {
+                captures.push(at, at + v.len());
+                at += v.len() + 1;
+            }
+            let params = Params::copy_from(Arc::clone(&names), &path, &captures);
+            assert_eq!(params.len(), 10);
+            let got: Vec<(&str, &str)> = params.iter().collect();
+            let want: Vec<(&str, &str)> = names
+                .iter()
+                .map(|n| &**n)
+                .zip(values.iter().map(|v| &**v))
+                .collect();
+            assert_eq!(got, want, "total {total}");
+            assert_eq!(params.get("p9"), Some(&*values[9]));
+        }
+    }
 
     #[test]
     fn decoding() {

@@ -83,6 +83,7 @@ pub(crate) enum Resolved {
 
 impl<ReqB, ResB, E> Table<ReqB, ResB, E> {
     /// Resolves `method` and `path`, leaving the route's params in `captures`.
+    #[inline(always)]
     pub(crate) fn resolve(&self, method: &Method, path: &str, captures: &mut Captures) -> Resolved {
         let policy = &self.policy;
         let merged = (policy.merge_slashes && path.contains("//")).then(|| merge_slashes(path));
@@ -124,7 +125,7 @@ impl<ReqB, ResB, E> Table<ReqB, ResB, E> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn find(&self, method: &Method, path: &str, captures: &mut Captures) -> Lookup {
         if self.policy.case_insensitive && path.bytes().any(|b| b.is_ascii_uppercase()) {
             // Lower-casing ASCII keeps every byte offset, so the captures apply to `path`.

@@ -9,7 +9,7 @@
 use http::Method;
 
 use super::captures::Captures;
-use super::methods::{AllowedMethods, MethodBits};
+use super::methods::{standard_index, AllowedMethods, MethodBits, STANDARD};
 use super::template::{Segment, Template};
 
 /// A route's position in the table.
@@ -28,6 +28,12 @@ struct Node {
     catch_all: Option<u32>,
     /// Routes whose template ends at this node.
     leaf: Option<u32>,
+    /// Whether the node has a param, prefix/suffix param or catch-all child: the search may
+    /// have to come back here after a static child dead-ends.
+    dynamic: bool,
+    /// Whether the only dynamic child is a plain param (no prefix/suffix param, no
+    /// catch-all): when no static child matches, the param is the one way on.
+    simple_param: bool,
     /// Static children, sorted by segment text.
     statics: Vec<(Box<str>, u32)>,
     /// The first byte of each static child's text (0 for an empty segment), in the same
@@ -53,13 +59,30 @@ pub(crate) struct Leaf {
     any: Option<RouteId>,
     methods: Vec<(Method, RouteId)>,
     bits: MethodBits,
+    /// What [`Leaf::pick_by_scan`] answers for each standard method (in `STANDARD` order),
+    /// so a lookup with a standard method reads one slot instead of comparing methods.
+    standard: [Option<(RouteId, bool)>; STANDARD.len()],
 }
 
 impl Leaf {
+    /// The route that serves `method` here (`index`: its position in `STANDARD`), as
+    /// [`Leaf::pick_by_scan`] decides.
+    #[inline]
+    fn pick(&self, method: &Method, index: Option<usize>) -> Option<(RouteId, bool)> {
+        match index {
+            Some(i) => self.standard.get(i).copied().flatten(),
+            None => self.pick_by_scan(method),
+        }
+    }
+
+    /// Refreshes the per-standard-method answers after a route was added.
+    fn refresh(&mut self) {
+        self.standard = STANDARD.each_ref().map(|m| self.pick_by_scan(m));
+    }
+
     /// The route that serves `method` here: the explicit one, else (for `HEAD`) the `GET` one,
     /// else the `ANY` one. The flag says a `GET` route serves a `HEAD` request.
-    #[inline]
-    fn pick(&self, method: &Method) -> Option<(RouteId, bool)> {
+    fn pick_by_scan(&self, method: &Method) -> Option<(RouteId, bool)> {
         for (m, id) in &self.methods {
             if m == method {
                 return Some((*id, false));
@@ -157,6 +180,7 @@ impl Tree {
             }
         }
         slot.bits.add(method);
+        slot.refresh();
         Ok(())
     }
 
@@ -187,12 +211,20 @@ impl Tree {
         }
     }
 
+    /// Recomputes the node's shortcut flags from its children.
+    fn refresh_kind(&mut self, node: u32) {
+        let n = &mut self.nodes[node as usize];
+        n.dynamic = n.param.is_some() || n.catch_all.is_some() || !n.affixes.is_empty();
+        n.simple_param = n.param.is_some() && n.catch_all.is_none() && n.affixes.is_empty();
+    }
+
     fn param_child(&mut self, node: u32) -> u32 {
         if let Some(child) = self.nodes[node as usize].param {
             return child;
         }
         let child = self.new_node();
         self.nodes[node as usize].param = Some(child);
+        self.refresh_kind(node);
         child
     }
 
@@ -221,6 +253,7 @@ impl Tree {
                 .then(a.prefix.cmp(&b.prefix))
                 .then(a.suffix.cmp(&b.suffix))
         });
+        self.refresh_kind(node);
         child
     }
 
@@ -230,6 +263,7 @@ impl Tree {
         }
         let leaf = self.new_leaf();
         self.nodes[node as usize].catch_all = Some(leaf);
+        self.refresh_kind(node);
         leaf
     }
 
@@ -272,6 +306,7 @@ impl Tree {
     }
 
     /// Finds the route for `method` and `path`, leaving its params in `captures`.
+    #[inline]
     pub(crate) fn find(&self, method: &Method, path: &str, captures: &mut Captures) -> Lookup {
         captures.clear();
         if !path.starts_with('/') || path.len() >= u32::MAX as usize {
@@ -280,8 +315,35 @@ impl Tree {
         let mut search = Search {
             path: path.as_bytes(),
             method,
+            method_index: standard_index(method),
             captures,
             allowed: Allowed::default(),
+            #[cfg(test)]
+            general: false,
+        };
+        match self.walk(0, 1, &mut search) {
+            Some((id, head_via_get)) => Lookup::Route { id, head_via_get },
+            None if search.allowed.any => {
+                Lookup::MethodNotAllowed(self.allowed_methods(&search.allowed))
+            }
+            None => Lookup::NotFound,
+        }
+    }
+
+    /// [`Tree::find`] with the general step at every node (tests of the shortcuts).
+    #[cfg(test)]
+    fn find_general(&self, method: &Method, path: &str, captures: &mut Captures) -> Lookup {
+        captures.clear();
+        if !path.starts_with('/') {
+            return Lookup::NotFound;
+        }
+        let mut search = Search {
+            path: path.as_bytes(),
+            method,
+            method_index: None,
+            captures,
+            allowed: Allowed::default(),
+            general: true,
         };
         match self.walk(0, 1, &mut search) {
             Some((id, head_via_get)) => Lookup::Route { id, head_via_get },
@@ -293,18 +355,69 @@ impl Tree {
     }
 
     /// Searches below `node` for the rest of the path from `pos` (the start of a segment).
-    fn walk(&self, node: u32, pos: usize, search: &mut Search<'_>) -> Option<(RouteId, bool)> {
-        let n = &self.nodes[node as usize];
+    ///
+    /// A node whose only way on is the one being taken (a static child with no param siblings,
+    /// or a plain param with no static match and no other sibling) is left by looping rather
+    /// than recursing: nothing is left to backtrack to there. Every other node goes to
+    /// [`Tree::branch`]. On a dead end the captures pushed below the caller are left behind;
+    /// every caller that goes on truncates them to its own mark.
+    fn walk(
+        &self,
+        mut node: u32,
+        mut pos: usize,
+        search: &mut Search<'_>,
+    ) -> Option<(RouteId, bool)> {
         let path = search.path;
-        let rest = path.get(pos..).unwrap_or_default();
-        let end = find_slash(rest).map_or(path.len(), |i| pos + i);
-        let segment = &rest[..end - pos];
+        loop {
+            let n = self.nodes.get(node as usize)?;
+            // A static child is matched against the path directly: its length says where the
+            // segment ends, so the path is not scanned for the next `/` first.
+            let found = find_static(n, path, pos);
+            #[cfg(test)]
+            if search.general {
+                return self.branch(n, found, pos, search);
+            }
+            let (child, end) = match found {
+                Some((child, end)) if !n.dynamic => (child, end),
+                None if !n.dynamic => return None,
+                None if n.simple_param => {
+                    let child = n.param?;
+                    let end = segment_end(path, pos);
+                    if end == pos {
+                        return None;
+                    }
+                    search.captures.push(pos, end);
+                    (child, end)
+                }
+                _ => return self.branch(n, found, pos, search),
+            };
+            if end == path.len() {
+                return self.check(self.nodes.get(child as usize)?.leaf?, search);
+            }
+            (node, pos) = (child, end + 1);
+        }
+    }
 
-        if let Some(child) = find_static(n, segment) {
+    /// The general step at a node with dynamic children, in priority order (the static child
+    /// `found`, then prefix/suffix params, the plain param, the catch-all), backtracking.
+    #[inline(never)]
+    fn branch(
+        &self,
+        n: &Node,
+        found: Option<(u32, usize)>,
+        pos: usize,
+        search: &mut Search<'_>,
+    ) -> Option<(RouteId, bool)> {
+        let path = search.path;
+        let mark = search.captures.len();
+        if let Some((child, end)) = found {
             if let Some(hit) = self.descend(child, end, search) {
                 return Some(hit);
             }
+            search.captures.truncate(mark);
         }
+        let end = segment_end(path, pos);
+        let segment = path.get(pos..end).unwrap_or_default();
         for affix in &n.affixes {
             let (p, x) = (affix.prefix.as_bytes(), affix.suffix.as_bytes());
             if segment.len() > p.len() + x.len()
@@ -315,7 +428,7 @@ impl Tree {
                 if let Some(hit) = self.descend(affix.node, end, search) {
                     return Some(hit);
                 }
-                search.captures.pop();
+                search.captures.truncate(mark);
             }
         }
         if let Some(child) = n.param {
@@ -324,16 +437,13 @@ impl Tree {
                 if let Some(hit) = self.descend(child, end, search) {
                     return Some(hit);
                 }
-                search.captures.pop();
+                search.captures.truncate(mark);
             }
         }
         if let Some(leaf) = n.catch_all {
             if pos < path.len() {
                 search.captures.push(pos, path.len());
-                if let Some(hit) = self.check(leaf, search) {
-                    return Some(hit);
-                }
-                search.captures.pop();
+                return self.check(leaf, search);
             }
         }
         None
@@ -343,7 +453,7 @@ impl Tree {
     #[inline]
     fn descend(&self, child: u32, end: usize, search: &mut Search<'_>) -> Option<(RouteId, bool)> {
         if end == search.path.len() {
-            let leaf = self.nodes[child as usize].leaf?;
+            let leaf = self.nodes.get(child as usize)?.leaf?;
             self.check(leaf, search)
         } else {
             self.walk(child, end + 1, search)
@@ -354,13 +464,15 @@ impl Tree {
     #[inline(always)]
     fn check(&self, leaf: u32, search: &mut Search<'_>) -> Option<(RouteId, bool)> {
         let l = &self.leaves[leaf as usize];
-        let hit = l.pick(search.method);
+        let hit = l.pick(search.method, search.method_index);
         if hit.is_none() {
             search.allowed.add(leaf, &l.bits);
         }
         hit
     }
 
+    #[cold]
+    #[inline(never)]
     fn allowed_methods(&self, allowed: &Allowed) -> AllowedMethods {
         let mut out = AllowedMethods::from_bits(allowed.bits.clone());
         for leaf in &allowed.extension_leaves {
@@ -376,8 +488,14 @@ impl Tree {
 struct Search<'a> {
     path: &'a [u8],
     method: &'a Method,
+    /// The method's position in `STANDARD`, found once per lookup.
+    method_index: Option<usize>,
     captures: &'a mut Captures,
     allowed: Allowed,
+    /// Tests only: take the general step ([`Tree::branch`]) at every node, so that the
+    /// loop's shortcuts can be checked against it.
+    #[cfg(test)]
+    general: bool,
 }
 
 /// The methods of the leaves that matched the path but not the method.
@@ -400,33 +518,41 @@ impl Allowed {
 }
 
 /// Nodes with at least this many static children get a first-byte index.
-const INDEX_FROM: usize = 12;
+const INDEX_FROM: usize = 4;
 
-/// The static child whose text is `segment`. A bitmap of the children's first bytes rejects
-/// most param values at once; then either the first-byte index or a short scan finds the
-/// candidates before any text is compared.
+/// The static child whose text is the segment of `path` starting at `pos`, and where that
+/// segment ends. Either the first-byte index, or (for a few children) a bitmap of their first
+/// bytes and a short scan, finds the candidates, each compared in place and required to end
+/// at a `/` or the end of the path.
 #[inline]
-fn find_static(n: &Node, segment: &[u8]) -> Option<u32> {
-    let want = segment.first().copied().unwrap_or(0);
-    if n.static_bitmap[usize::from(want >> 6)] & (1u64 << (want & 63)) == 0 {
-        return None;
-    }
+fn find_static(n: &Node, path: &[u8], pos: usize) -> Option<(u32, usize)> {
+    let want = match path.get(pos) {
+        None | Some(b'/') => 0,
+        Some(b) => *b,
+    };
+    let rest = path.get(pos..).unwrap_or_default();
+    let fits = |text: &str| {
+        let text = text.as_bytes();
+        rest.len() >= text.len()
+            && matches!(rest.get(text.len()), None | Some(b'/'))
+            && eq_bytes(&rest[..text.len()], text)
+    };
     if let Some(index) = &n.static_index {
         let w = usize::from(want);
         let (from, to) = (usize::from(index[w]), usize::from(index[w + 1]));
         for (text, node) in n.statics.get(from..to).unwrap_or_default() {
-            if eq_bytes(text.as_bytes(), segment) {
-                return Some(*node);
+            if fits(text) {
+                return Some((*node, pos + text.len()));
             }
         }
         return None;
     }
-    for (i, b) in n.static_first.iter().enumerate() {
-        if *b == want {
-            let (text, node) = &n.statics[i];
-            if eq_bytes(text.as_bytes(), segment) {
-                return Some(*node);
-            }
+    if n.static_bitmap[usize::from(want >> 6)] & (1u64 << (want & 63)) == 0 {
+        return None;
+    }
+    for (b, (text, node)) in n.static_first.iter().zip(&n.statics) {
+        if *b == want && fits(text) {
+            return Some((*node, pos + text.len()));
         }
     }
     None
@@ -445,6 +571,12 @@ fn build_index(first: &[u8]) -> Option<Box<[u16; 257]>> {
         index[b] = u16::try_from(start).unwrap_or(u16::MAX);
     }
     Some(index)
+}
+
+/// Where the segment of `path` starting at `pos` ends: the next `/`, or the end of the path.
+#[inline]
+fn segment_end(path: &[u8], pos: usize) -> usize {
+    find_slash(path.get(pos..).unwrap_or_default()).map_or(path.len(), |i| pos + i)
 }
 
 /// The position of the first `/` in `bytes`, eight bytes at a time.
@@ -474,23 +606,39 @@ fn find_slash(bytes: &[u8]) -> Option<usize> {
 }
 
 /// Byte equality without a call into libc: segments are short, and `memcmp`'s call overhead
-/// dominated lookups in profiles.
+/// dominated lookups in profiles. Up to 16 bytes, two overlapping word loads per side cover
+/// every byte with no loop.
 #[inline]
 fn eq_bytes(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
+    let n = a.len();
+    if n != b.len() {
         return false;
     }
-    let mut a8 = a.chunks_exact(8);
-    let mut b8 = b.chunks_exact(8);
-    for (x, y) in (&mut a8).zip(&mut b8) {
-        if x != y {
-            return false;
+    match n {
+        0 => true,
+        1..=3 => a.first() == b.first() && a.get(n / 2) == b.get(n / 2) && a.last() == b.last(),
+        4..=7 => word4(a, 0) == word4(b, 0) && word4(a, n - 4) == word4(b, n - 4),
+        8..=16 => word8(a, 0) == word8(b, 0) && word8(a, n - 8) == word8(b, n - 8),
+        _ => {
+            let mut a8 = a.chunks_exact(8);
+            let mut b8 = b.chunks_exact(8);
+            (&mut a8).zip(&mut b8).all(|(x, y)| x == y) && word8(a, n - 8) == word8(b, n - 8)
         }
     }
-    a8.remainder()
-        .iter()
-        .zip(b8.remainder())
-        .all(|(x, y)| x == y)
+}
+
+/// The four bytes of `s` at `at` as a word (`None` past the end).
+#[inline(always)]
+fn word4(s: &[u8], at: usize) -> Option<u32> {
+    let bytes: [u8; 4] = s.get(at..at + 4)?.try_into().ok()?;
+    Some(u32::from_le_bytes(bytes))
+}
+
+/// The eight bytes of `s` at `at` as a word (`None` past the end).
+#[inline(always)]
+fn word8(s: &[u8], at: usize) -> Option<u64> {
+    let bytes: [u8; 8] = s.get(at..at + 8)?.try_into().ok()?;
+    Some(u64::from_le_bytes(bytes))
 }
 
 fn index(i: usize) -> u32 {
@@ -499,7 +647,142 @@ fn index(i: usize) -> u32 {
 
 #[cfg(test)]
 mod tests {
-    use super::find_slash;
+    use super::*;
+
+    use proptest::prelude::*;
+
+    /// Segments drawn from a small alphabet, so that tables share prefixes and paths hit
+    /// statics, params, prefix/suffix params and catch-alls, with backtracking.
+    fn template_segment() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec![
+            "a",
+            "b",
+            "ab",
+            "abcdefghijk",
+            "",
+            "{p}",
+            "x{p}",
+            "{p}.j",
+            "x{p}.j",
+            "{*r}",
+        ])
+    }
+
+    fn path_segment() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec![
+            "a",
+            "b",
+            "ab",
+            "abcdefghijk",
+            "abcdefghijz",
+            "",
+            "x",
+            "xa",
+            "a.j",
+            "xa.j",
+            "x.j",
+            "zz",
+        ])
+    }
+
+    fn method() -> impl Strategy<Value = Option<Method>> {
+        prop::sample::select(vec![
+            None,
+            Some(Method::GET),
+            Some(Method::POST),
+            Some(Method::HEAD),
+            Some(Method::from_bytes(b"PURGE").unwrap()),
+        ])
+    }
+
+    proptest! {
+        /// The lookup loop's shortcuts (static and plain-param steps without recursion,
+        /// per-method slots) answer exactly what the general step answers everywhere.
+        #[test]
+        fn shortcuts_agree_with_the_general_step(
+            routes in prop::collection::vec(
+                (method(), prop::collection::vec(template_segment(), 1..5)),
+                1..12,
+            ),
+            paths in prop::collection::vec(prop::collection::vec(path_segment(), 0..6), 1..20),
+            asked in method(),
+        ) {
+            let mut tree = Tree::default();
+            for (id, (m, segments)) in routes.iter().enumerate() {
+                let Ok(template) = Template::parse(&format!("/{}", segments.join("/"))) else {
+                    continue;
+                };
+                let _ = tree.insert(&template, m.as_ref(), id as RouteId);
+            }
+            let asked = asked.unwrap_or(Method::DELETE);
+            for segments in &paths {
+                let path = format!("/{}", segments.join("/"));
+                let (mut fast, mut general) = (Captures::default(), Captures::default());
+                let a = tree.find(&asked, &path, &mut fast);
+                let b = tree.find_general(&asked, &path, &mut general);
+                prop_assert_eq!(format!("{a:?}"), format!("{b:?}"), "{}", path);
+                if matches!(a, Lookup::Route { .. }) {
+                    prop_assert_eq!(
+                        fast.iter().collect::<Vec<_>>(),
+                        general.iter().collect::<Vec<_>>(),
+                        "{}", path
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn pick_by_slot_agrees_with_pick_by_scan() {
+        let purge = Method::from_bytes(b"PURGE").unwrap();
+        let pool = [
+            Method::GET,
+            Method::HEAD,
+            Method::POST,
+            Method::DELETE,
+            Method::OPTIONS,
+            purge.clone(),
+        ];
+        // Every subset of the pool, with and without an `ANY` route.
+        for mask in 0u32..(1 << (pool.len() + 1)) {
+            let mut leaf = Leaf::default();
+            for (i, m) in pool.iter().enumerate() {
+                if mask & (1 << i) != 0 {
+                    leaf.methods.push((m.clone(), i as RouteId));
+                    leaf.refresh();
+                }
+            }
+            if mask & (1 << pool.len()) != 0 {
+                leaf.any = Some(99);
+                leaf.refresh();
+            }
+            let mut asked: Vec<Method> = STANDARD.to_vec();
+            asked.push(purge.clone());
+            asked.push(Method::from_bytes(b"COPY").unwrap());
+            for m in &asked {
+                assert_eq!(
+                    leaf.pick(m, standard_index(m)),
+                    leaf.pick_by_scan(m),
+                    "{m} with mask {mask:b}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn eq_bytes_matches_slice_equality() {
+        let base: Vec<u8> = (0..40u8).map(|i| b'a' + i % 26).collect();
+        for len in 0..40 {
+            let a = &base[..len];
+            assert!(eq_bytes(a, a));
+            assert!(!eq_bytes(a, &base[..len + 1]));
+            for flip in 0..len {
+                let mut b = a.to_vec();
+                b[flip] ^= 0x20;
+                assert!(!eq_bytes(a, &b), "len {len}, byte {flip}");
+            }
+        }
+    }
 
     #[test]
     fn find_slash_matches_a_plain_scan() {
