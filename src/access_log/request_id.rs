@@ -96,6 +96,11 @@ pub(super) struct IdGenerator {
 
 const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
 
+const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
+
+/// Where the two hex digits of each of the 16 id bytes go in the 8-4-4-4-12 layout.
+const DIGIT_AT: [usize; 16] = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
+
 impl IdGenerator {
     pub(super) fn new(seed: Option<u64>) -> Self {
         let seed = seed.unwrap_or_else(|| RandomState::new().hash_one(0x5EED_u64));
@@ -121,15 +126,12 @@ impl IdGenerator {
         let bits = ((u128::from(hi) << 64) | u128::from(lo)) & !(0xF << 76) & !(0x3 << 62)
             | (0x4 << 76)
             | (0x2 << 62);
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut text = [0u8; 36];
-        let mut nibble = 32;
-        for (i, slot) in text.iter_mut().enumerate() {
-            if matches!(i, 8 | 13 | 18 | 23) {
-                *slot = b'-';
-            } else {
-                nibble -= 1;
-                *slot = HEX[((bits >> (nibble * 4)) & 0xF) as usize];
+        let mut text = [b'-'; 36];
+        // Two hex digits per byte, most significant first; the dashes stay where they are.
+        for (&at, byte) in DIGIT_AT.iter().zip(bits.to_be_bytes()) {
+            if let Some([hi, lo]) = text.get_mut(at..at + 2) {
+                *hi = HEX_LOWER[usize::from(byte >> 4)];
+                *lo = HEX_LOWER[usize::from(byte & 0xf)];
             }
         }
         // One allocation holding the text; clones (request extension, response header,

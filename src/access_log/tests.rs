@@ -267,6 +267,40 @@ fn generated_ids_are_uuid_v4_shaped_and_distinct() {
     assert_eq!(IdGenerator::new(Some(7)).generate(), a);
 }
 
+/// The table-driven hex writer gives exactly the text of the 128 bits formatted as hex with
+/// dashes (an independent reference: SplitMix64 and `format!`).
+#[test]
+fn generated_ids_match_a_reference_formatting() {
+    fn splitmix(state: &mut u64) -> u64 {
+        *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = *state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    for seed in [0, 7, 42, u64::MAX] {
+        let ids = IdGenerator::new(Some(seed));
+        let mut state = seed;
+        for _ in 0..50 {
+            let hi = splitmix(&mut state);
+            let lo = splitmix(&mut state);
+            let bits = ((u128::from(hi) << 64) | u128::from(lo)) & !(0xF << 76) & !(0x3 << 62)
+                | (0x4 << 76)
+                | (0x2 << 62);
+            let hex = format!("{bits:032x}");
+            let want = format!(
+                "{}-{}-{}-{}-{}",
+                &hex[..8],
+                &hex[8..12],
+                &hex[12..16],
+                &hex[16..20],
+                &hex[20..]
+            );
+            assert_eq!(ids.generate().as_str(), want);
+        }
+    }
+}
+
 #[test]
 fn incoming_id_validation() {
     let ok = |s: &'static str| RequestId::from_header(&http::HeaderValue::from_static(s)).is_some();
