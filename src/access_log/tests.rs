@@ -9,27 +9,27 @@ use super::*;
 use crate::error::ProblemKind;
 
 fn clf(secs: u64) -> String {
-    let mut s = String::new();
+    let mut s = Vec::new();
     push_clf_time(&mut s, Duration::from_secs(secs));
-    s
+    String::from_utf8(s).unwrap()
 }
 
 fn iso(d: Duration) -> String {
-    let mut s = String::new();
+    let mut s = Vec::new();
     push_iso_time(&mut s, d);
-    s
+    String::from_utf8(s).unwrap()
 }
 
 fn text(bytes: &[u8]) -> String {
-    let mut s = String::new();
+    let mut s = Vec::new();
     push_text_escaped(&mut s, bytes);
-    s
+    String::from_utf8(s).unwrap()
 }
 
 fn json(bytes: &[u8]) -> String {
-    let mut s = String::new();
+    let mut s = Vec::new();
     push_json_escaped(&mut s, bytes);
-    s
+    String::from_utf8(s).unwrap()
 }
 
 #[test]
@@ -88,7 +88,38 @@ fn naive_date(mut days: u64) -> (u64, u32, u32) {
     (year, month as u32 + 1, days as u32 + 1)
 }
 
+/// A record whose every text value is the same hostile bytes.
+struct Hostile(Vec<u8>);
+
+impl Source for Hostile {
+    fn value(&self, var: Var) -> Value<'_> {
+        match var {
+            Var::Status => Value::Int(200),
+            Var::RequestTime | Var::StartTime => Value::ClfTime(Duration::from_secs(1)),
+            _ => Value::Bytes(&self.0),
+        }
+    }
+}
+
 proptest! {
+    /// Every format renders UTF-8 whatever the request bytes, so the one check before the
+    /// hand-off to the sink never takes its lossy fallback.
+    #[test]
+    fn rendered_lines_are_utf8_in_every_format(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+        let formats = [
+            LogFormat::apache_common(),
+            LogFormat::apache_combined(),
+            LogFormat::envoy(),
+            LogFormat::json(),
+            LogFormat::template("caf\u{e9} $context.path \u{1F600} $context.identity.userAgent").unwrap(),
+        ];
+        for format in formats {
+            let mut out = Vec::new();
+            format.render(&Hostile(bytes.clone()), &mut out);
+            prop_assert!(std::str::from_utf8(&out).is_ok(), "{:?}", out);
+        }
+    }
+
     #[test]
     fn civil_dates_agree_with_a_day_by_day_walk(days in 0u64..200_000, secs in 0u64..86_400) {
         let (y, m, d) = naive_date(days);
@@ -148,8 +179,9 @@ proptest! {
 #[test]
 fn numbers() {
     for n in [0, 7, 10, 99, 100, 404, 999, 1000, 65_535, u64::MAX] {
-        let mut out = String::new();
+        let mut out = Vec::new();
         super::text::push_u64(&mut out, n);
+        let out = String::from_utf8(out).unwrap();
         assert_eq!(out, n.to_string());
     }
 }
@@ -182,8 +214,9 @@ fn template_variables_and_literals() {
     }
     let format =
         LogFormat::template("$ $context.httpMethod=$context.status. $context.traceId$").unwrap();
-    let mut out = String::new();
+    let mut out = Vec::new();
     format.render(&Fixed, &mut out);
+    let out = String::from_utf8(out).unwrap();
     assert_eq!(out, "$ GET=204. -$");
 }
 
