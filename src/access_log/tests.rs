@@ -41,6 +41,28 @@ fn dates_in_common_log_format() {
     assert_eq!(clf(253_402_300_799), "31/Dec/9999:23:59:59 +0000");
 }
 
+/// The per-thread cache of the last rendered second gives the same text as rendering anew:
+/// repeated seconds, alternating seconds, and years too long to be cached.
+#[test]
+fn clf_time_cache_repeats_and_alternates() {
+    for secs in [
+        1_710_078_936,
+        1_710_078_936,
+        1_710_078_937,
+        1_710_078_936,
+        0,
+        0,
+    ] {
+        let fresh = clf(secs);
+        assert_eq!(clf(secs), fresh);
+    }
+    assert_eq!(clf(1_710_078_936), "10/Mar/2024:13:55:36 +0000");
+    assert_eq!(clf(1_710_078_936), "10/Mar/2024:13:55:36 +0000");
+    assert_eq!(clf(253_402_300_800), "01/Jan/10000:00:00:00 +0000");
+    assert_eq!(clf(253_402_300_800), "01/Jan/10000:00:00:00 +0000");
+    assert_eq!(clf(1_710_078_936), "10/Mar/2024:13:55:36 +0000");
+}
+
 #[test]
 fn dates_in_iso_8601() {
     assert_eq!(
@@ -118,6 +140,16 @@ proptest! {
             format.render(&Hostile(bytes.clone()), &mut out);
             prop_assert!(std::str::from_utf8(&out).is_ok(), "{:?}", out);
         }
+    }
+
+    /// The word-at-a-time scan finds the same first byte to escape as a byte-by-byte one.
+    #[test]
+    fn escape_scan_agrees_with_a_byte_by_byte_scan(bytes in proptest::collection::vec(prop_oneof![any::<u8>(), 0x20u8..0x7f], 0..80)) {
+        let want = bytes
+            .iter()
+            .position(|&b| !(0x20..0x7f).contains(&b) || b == b'"' || b == b'\\')
+            .unwrap_or(bytes.len());
+        prop_assert_eq!(super::text::first_escape(&bytes), want);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Allocation-free writing helpers: numbers, dates, and the two escapings (nginx `\xHH` for
 //! text formats, RFC 8259 for JSON).
 
+use std::cell::Cell;
 use std::time::Duration;
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
@@ -104,8 +105,44 @@ fn push_year(out: &mut Vec<u8>, year: i64) {
 }
 
 /// Appends the Common Log Format time, `10/Mar/2024:13:55:36 +0000` (always UTC).
+///
+/// Records of the same second print the same date: each thread keeps the last second it
+/// rendered and copies it, instead of splitting the date again.
 pub(super) fn push_clf_time(out: &mut Vec<u8>, since_epoch: Duration) {
-    let c = civil(since_epoch.as_secs());
+    thread_local! {
+        static LAST: Cell<Option<(u64, ClfText)>> = const { Cell::new(None) };
+    }
+    let secs = since_epoch.as_secs();
+    let cached = LAST.try_with(Cell::get).ok().flatten();
+    if let Some((at, text)) = cached {
+        if at == secs {
+            out.extend_from_slice(text.as_bytes());
+            return;
+        }
+    }
+    let start = out.len();
+    render_clf_time(out, secs);
+    if let Some(text) = out.get(start..).and_then(ClfText::new) {
+        let _ = LAST.try_with(|last| last.set(Some((secs, text))));
+    }
+}
+
+/// A rendered CLF time kept for reuse (26 bytes for years 0 to 9999; longer ones are not kept).
+#[derive(Clone, Copy)]
+struct ClfText([u8; 26]);
+
+impl ClfText {
+    fn new(bytes: &[u8]) -> Option<Self> {
+        bytes.try_into().ok().map(Self)
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+fn render_clf_time(out: &mut Vec<u8>, secs: u64) {
+    let c = civil(secs);
     two(out, c.day);
     out.push(b'/');
     out.extend_from_slice(
@@ -154,20 +191,21 @@ fn needs_text_escape(b: u8) -> bool {
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
 
-/// Whether any byte of the word is zero (exact).
-fn has_zero(x: u64) -> bool {
-    x.wrapping_sub(ONES) & !x & HIGHS != 0
-}
-
 /// Whether any of 8 bytes needs escaping, tested at once (SWAR): a byte below 0x20, at or
 /// above 0x7f, `"` or `\`.
 fn word_needs_escape(x: u64) -> bool {
-    // Below 0x20 or 0x80 and above: subtracting 0x20 borrows into the high bit, or it is set.
-    x.wrapping_sub(ONES * 0x20) & !x & HIGHS != 0
-        || x & HIGHS != 0
-        || has_zero(x ^ (ONES * 0x7f))
-        || has_zero(x ^ (ONES * u64::from(b'"')))
-        || has_zero(x ^ (ONES * u64::from(b'\\')))
+    // Below 0x20: subtracting 0x20 borrows into the high bit. 0x80 and above: the high bit
+    // is set. DEL, quote and backslash: a zero byte after XOR. Each test is exact for "any byte of
+    // the word"; they are OR-ed without branches.
+    let below_space = x.wrapping_sub(ONES * 0x20) & !x;
+    let zero = |y: u64| y.wrapping_sub(ONES) & !y;
+    (below_space
+        | x
+        | zero(x ^ (ONES * 0x7f))
+        | zero(x ^ (ONES * u64::from(b'"')))
+        | zero(x ^ (ONES * u64::from(b'\\'))))
+        & HIGHS
+        != 0
 }
 
 /// The index of the first byte that needs escaping, or the length.
