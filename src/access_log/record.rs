@@ -153,17 +153,10 @@ impl Record {
         } else {
             None
         };
+        let (start_wall, start_mono) = shared.clock.arrival(has(need::WALL), has(need::LATENCY));
         let record = Facts {
-            start_wall: if has(need::WALL) {
-                shared.clock.wall()
-            } else {
-                Duration::ZERO
-            },
-            start_mono: if has(need::LATENCY) {
-                shared.clock.mono()
-            } else {
-                0
-            },
+            start_wall,
+            start_mono,
             headers_mono: None,
             method: req.method().clone(),
             version: req.version(),

@@ -412,6 +412,40 @@ fn interleaved_generators_keep_their_sequences() {
     assert_eq!(all.len(), 150);
 }
 
+/// One clock read at arrival: the system wall time derived from the monotonic reading stays
+/// with the system clock (a loose bound: the machine may be slow, the point is no drift);
+/// a manual clock gives its exact readings.
+#[test]
+fn arrival_readings() {
+    let system = Clock::system();
+    for _ in 0..3 {
+        let before = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap();
+        let (wall, mono) = system.arrival(true, true);
+        let after = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap();
+        assert!(wall + Duration::from_secs(2) >= before && wall <= after + Duration::from_secs(2));
+        assert!(system.mono() >= mono);
+    }
+    assert_eq!(system.arrival(false, true).0, Duration::ZERO);
+    assert_eq!(system.arrival(true, false).1, 0);
+
+    let manual = ManualClock::at_unix(1_710_078_936);
+    let clock = Clock::from(manual.clone());
+    assert_eq!(
+        clock.arrival(true, true),
+        (Duration::from_secs(1_710_078_936), 0)
+    );
+    manual.advance(Duration::from_millis(12));
+    assert_eq!(
+        clock.arrival(true, true),
+        (Duration::from_millis(1_710_078_936_012), 12_000_000)
+    );
+    assert_eq!(clock.arrival(false, false), (Duration::ZERO, 0));
+}
+
 #[test]
 fn incoming_id_validation() {
     let ok = |s: &'static str| RequestId::from_header(&http::HeaderValue::from_static(s)).is_some();
