@@ -184,7 +184,7 @@ impl IdGenerator {
 
     /// The next id of this thread's block for this generator, filling a new block when it
     /// is used up; `None` when the thread's blocks are unavailable (thread exit, reentrancy).
-    fn from_block(&self) -> Option<Bytes> {
+    fn take_from_block(&self) -> Option<Bytes> {
         BLOCKS
             .try_with(|blocks| {
                 let mut blocks = blocks.try_borrow_mut().ok()?;
@@ -219,7 +219,7 @@ impl IdGenerator {
     pub(super) fn generate(&self) -> RequestId {
         // Clones (request extension, response header, record) only bump the block's
         // reference count; one allocation serves `BLOCK` requests.
-        let text = self.from_block().unwrap_or_else(|| {
+        let text = self.take_from_block().unwrap_or_else(|| {
             let mut text = [0u8; ID_LEN];
             self.write_next(&mut text);
             Bytes::from_owner(text)
