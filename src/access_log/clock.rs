@@ -1,14 +1,17 @@
 //! [`Clock`]: where the access log reads the time, and [`ManualClock`] for tests.
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Where the access log reads the time: the system clock (the default) or a [`ManualClock`].
 ///
-/// Two readings are taken: the wall-clock time the request arrived (for the date in the record)
-/// and a monotonic reading at arrival, at the response headers and at the last body byte (for
-/// the durations).
+/// It gives the wall-clock time the request arrived (for the date in the record) and monotonic
+/// readings at arrival, at the response headers and at the last body byte (for the
+/// durations), each only when the format prints it. The system clock reads once at arrival:
+/// the date is that monotonic reading plus the wall/monotonic offset each thread measures
+/// once a second, so it follows the system clock (steps included) within a second.
 #[derive(Clone, Debug, Default)]
 #[must_use]
 pub struct Clock {
@@ -28,25 +31,72 @@ impl Clock {
         Self { kind: Kind::System }
     }
 
-    /// Wall-clock time since the Unix epoch (zero before it).
-    pub(super) fn wall(&self) -> Duration {
-        match &self.kind {
-            Kind::System => SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap_or_default(),
-            Kind::Manual(m) => m.start + m.elapsed(),
-        }
-    }
-
     /// A monotonic reading in nanoseconds, for differences only.
     pub(super) fn mono(&self) -> u64 {
         match &self.kind {
-            Kind::System => {
-                static BASE: OnceLock<Instant> = OnceLock::new();
-                let base = *BASE.get_or_init(Instant::now);
-                u64::try_from(base.elapsed().as_nanos()).unwrap_or(u64::MAX)
-            }
+            Kind::System => system_mono(),
             Kind::Manual(m) => m.elapsed.load(Ordering::Acquire),
+        }
+    }
+
+    /// The arrival readings: the wall-clock time (when `wall`) and a monotonic reading (when
+    /// `mono`), from ONE clock read. When both are wanted, the system wall time is the monotonic reading plus the
+    /// offset between the two clocks, which each thread measures once a second: it follows
+    /// the system clock, steps included, within a second, and saves a clock read per request.
+    pub(super) fn arrival(&self, wall: bool, mono: bool) -> (Duration, u64) {
+        match &self.kind {
+            Kind::System if wall && mono => {
+                let now = system_mono();
+                (wall_at(now), now)
+            }
+            Kind::System if wall => (system_wall(), 0),
+            Kind::System => (Duration::ZERO, if mono { system_mono() } else { 0 }),
+            Kind::Manual(m) => {
+                let elapsed = m.elapsed.load(Ordering::Acquire);
+                (
+                    if wall {
+                        m.start + Duration::from_nanos(elapsed)
+                    } else {
+                        Duration::ZERO
+                    },
+                    if mono { elapsed } else { 0 },
+                )
+            }
+        }
+    }
+}
+
+fn system_wall() -> Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+fn system_mono() -> u64 {
+    static BASE: OnceLock<Instant> = OnceLock::new();
+    let base = *BASE.get_or_init(Instant::now);
+    u64::try_from(base.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// How long a thread trusts its measured offset between the wall and monotonic clocks.
+const REANCHOR_NANOS: u64 = 1_000_000_000;
+
+/// The wall-clock time at the monotonic reading `mono`: this thread's anchor (a monotonic
+/// reading and the wall time read right after it) moved forward by the monotonic time since,
+/// re-read when older than a second.
+fn wall_at(mono: u64) -> Duration {
+    thread_local! {
+        static ANCHOR: Cell<Option<(u64, Duration)>> = const { Cell::new(None) };
+    }
+    let anchor = ANCHOR.try_with(Cell::get).ok().flatten();
+    match anchor {
+        Some((at, wall)) if mono >= at && mono - at < REANCHOR_NANOS => {
+            wall + Duration::from_nanos(mono - at)
+        }
+        _ => {
+            let wall = system_wall();
+            let _ = ANCHOR.try_with(|anchor| anchor.set(Some((mono, wall))));
+            wall
         }
     }
 }

@@ -1,7 +1,6 @@
 //! [`LogFormat`]: the record layouts (Apache common and combined, Envoy's default, JSON) and
 //! the `$context.name` template language, parsed and validated once.
 
-use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -191,14 +190,14 @@ pub(super) mod flag {
     ];
 }
 
-fn push_flags(out: &mut String, flags: u8) {
+fn push_flags(out: &mut Vec<u8>, flags: u8) {
     let mut first = true;
     for (bit, name) in flag::NAMES {
         if flags & bit != 0 {
             if !first {
-                out.push(',');
+                out.push(b',');
             }
-            out.push_str(name);
+            out.extend_from_slice(name.as_bytes());
             first = false;
         }
     }
@@ -499,64 +498,64 @@ impl LogFormat {
     }
 
     /// Writes one record (without a line break) to `out`.
-    pub(super) fn render(&self, source: &impl Source, out: &mut String) {
+    pub(super) fn render(&self, source: &impl Source, out: &mut Vec<u8>) {
         match &self.kind {
             Kind::Text(segments) => {
                 for segment in segments {
                     match segment {
-                        Segment::Literal(text) => out.push_str(text),
+                        Segment::Literal(text) => out.extend_from_slice(text.as_bytes()),
                         Segment::Var(var) => push_text_value(out, source.value(*var)),
                     }
                 }
             }
             Kind::Json(fields) => {
                 for (var, prefix) in fields {
-                    out.push_str(prefix);
+                    out.extend_from_slice(prefix.as_bytes());
                     push_json_value(out, source.value(*var));
                 }
-                out.push('}');
+                out.push(b'}');
             }
         }
     }
 }
 
-fn push_text_value(out: &mut String, value: Value<'_>) {
+fn push_text_value(out: &mut Vec<u8>, value: Value<'_>) {
     match value {
-        Value::Missing | Value::Flags(0) => out.push('-'),
+        Value::Missing | Value::Flags(0) => out.push(b'-'),
         Value::Bytes(bytes) => push_text_escaped(out, bytes),
         Value::Int(n) => push_u64(out, n),
-        Value::Bool(b) => out.push_str(if b { "true" } else { "false" }),
+        Value::Bool(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
         Value::ClfTime(t) => push_clf_time(out, t),
         Value::IsoTime(t) => push_iso_time(out, t),
         Value::Ip(IpAddr::V4(ip)) => {
             for (i, octet) in ip.octets().into_iter().enumerate() {
                 if i > 0 {
-                    out.push('.');
+                    out.push(b'.');
                 }
                 push_u64(out, octet.into());
             }
         }
         Value::Ip(ip) => {
-            let _ = write!(out, "{ip}");
+            let _ = std::io::Write::write_fmt(out, format_args!("{ip}"));
         }
         Value::Flags(flags) => push_flags(out, flags),
     }
 }
 
-fn push_json_value(out: &mut String, value: Value<'_>) {
+fn push_json_value(out: &mut Vec<u8>, value: Value<'_>) {
     match value {
-        Value::Missing | Value::Flags(0) => out.push_str("null"),
+        Value::Missing | Value::Flags(0) => out.extend_from_slice(b"null"),
         Value::Int(n) => push_u64(out, n),
-        Value::Bool(b) => out.push_str(if b { "true" } else { "false" }),
+        Value::Bool(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
         Value::Bytes(bytes) => {
-            out.push('"');
+            out.push(b'"');
             push_json_escaped(out, bytes);
-            out.push('"');
+            out.push(b'"');
         }
         Value::ClfTime(_) | Value::IsoTime(_) | Value::Ip(_) | Value::Flags(_) => {
-            out.push('"');
+            out.push(b'"');
             push_text_value(out, value); // ASCII without quotes or backslashes
-            out.push('"');
+            out.push(b'"');
         }
     }
 }

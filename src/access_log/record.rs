@@ -153,17 +153,10 @@ impl Record {
         } else {
             None
         };
+        let (start_wall, start_mono) = shared.clock.arrival(has(need::WALL), has(need::LATENCY));
         let record = Facts {
-            start_wall: if has(need::WALL) {
-                shared.clock.wall()
-            } else {
-                Duration::ZERO
-            },
-            start_mono: if has(need::LATENCY) {
-                shared.clock.mono()
-            } else {
-                0
-            },
+            start_wall,
+            start_mono,
             headers_mono: None,
             method: req.method().clone(),
             version: req.version(),
@@ -294,24 +287,34 @@ impl Record {
 
     fn write(&self, line: &Line<'_>) {
         thread_local! {
-            static BUFFER: RefCell<String> = RefCell::new(String::with_capacity(512));
+            static BUFFER: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(512));
         }
         let written = BUFFER.try_with(|cell| match cell.try_borrow_mut() {
             Ok(mut buffer) => {
                 buffer.clear();
                 self.shared.format.render(line, &mut buffer);
-                self.shared.sink.write_line(&buffer);
+                self.hand_off(&buffer);
                 if buffer.capacity() > 64 * 1024 {
-                    *buffer = String::with_capacity(512);
+                    *buffer = Vec::with_capacity(512);
                 }
                 true
             }
             Err(_) => false, // a sink that logs from inside the sink: use a fresh buffer
         });
         if written != Ok(true) {
-            let mut buffer = String::with_capacity(512);
+            let mut buffer = Vec::with_capacity(512);
             self.shared.format.render(line, &mut buffer);
-            self.shared.sink.write_line(&buffer);
+            self.hand_off(&buffer);
+        }
+    }
+
+    /// Gives the rendered line to the sink. The formats write bytes (no per-value UTF-8
+    /// check); the line is checked once here. It is always UTF-8: text formats write
+    /// printable ASCII and their template literals, JSON writes valid UTF-8 only.
+    fn hand_off(&self, line: &[u8]) {
+        match std::str::from_utf8(line) {
+            Ok(line) => self.shared.sink.write_line(line),
+            Err(_) => self.shared.sink.write_line(&String::from_utf8_lossy(line)),
         }
     }
 }

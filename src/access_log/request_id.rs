@@ -1,11 +1,13 @@
 //! [`RequestId`]: the id of one request, kept from `x-request-id` or generated; the policy
 //! [`RequestIds`]; a lock-free generator of UUID v4-shaped ids.
 
+use std::cell::RefCell;
 use std::collections::hash_map::RandomState;
 use std::fmt;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use bytes::Bytes;
 use http::HeaderValue;
 
 /// The longest incoming request id kept, in bytes.
@@ -92,15 +94,47 @@ pub enum RequestIds {
 /// Not cryptographic: request ids are for correlation, not for secrets.
 pub(super) struct IdGenerator {
     state: AtomicU64,
+    key: u64,
 }
 
 const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+
+const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
+
+/// Where the two hex digits of each of the 16 id bytes go in the 8-4-4-4-12 layout.
+const DIGIT_AT: [usize; 16] = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
+
+/// How many ids one allocation holds: a thread generates this many at once, in one shared
+/// buffer, and hands out slices of it (a reference-count bump each). A kept id keeps its
+/// whole block alive (576 bytes).
+const BLOCK: usize = 16;
+
+/// The length of one id.
+const ID_LEN: usize = 36;
+
+/// How many generators (access-log layers) each thread keeps a block for.
+const SLOTS: usize = 4;
+
+/// Distinguishes generators in the per-thread blocks (an address could be reused).
+static NEXT_KEY: AtomicU64 = AtomicU64::new(0);
+
+/// The ids a thread has generated but not handed out yet, for one generator.
+struct Block {
+    key: u64,
+    text: Bytes,
+    next: usize,
+}
+
+thread_local! {
+    static BLOCKS: RefCell<[Option<Block>; SLOTS]> = const { RefCell::new([None, None, None, None]) };
+}
 
 impl IdGenerator {
     pub(super) fn new(seed: Option<u64>) -> Self {
         let seed = seed.unwrap_or_else(|| RandomState::new().hash_one(0x5EED_u64));
         Self {
             state: AtomicU64::new(seed),
+            key: NEXT_KEY.fetch_add(1, Ordering::Relaxed),
         }
     }
 
@@ -114,29 +148,84 @@ impl IdGenerator {
         z ^ (z >> 31)
     }
 
-    /// A fresh id: 32 lowercase hex digits in the 8-4-4-4-12 UUID layout, version 4, variant 1.
-    pub(super) fn generate(&self) -> RequestId {
+    /// Writes the next id into `out` (36 bytes): 32 lowercase hex digits in the 8-4-4-4-12
+    /// UUID layout, version 4, variant 1.
+    fn write_next(&self, out: &mut [u8]) {
         let hi = self.next_u64();
         let lo = self.next_u64();
         let bits = ((u128::from(hi) << 64) | u128::from(lo)) & !(0xF << 76) & !(0x3 << 62)
             | (0x4 << 76)
             | (0x2 << 62);
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut text = [0u8; 36];
-        let mut nibble = 32;
-        for (i, slot) in text.iter_mut().enumerate() {
+        for (i, slot) in out.iter_mut().enumerate().take(ID_LEN) {
             if matches!(i, 8 | 13 | 18 | 23) {
                 *slot = b'-';
-            } else {
-                nibble -= 1;
-                *slot = HEX[((bits >> (nibble * 4)) & 0xF) as usize];
             }
         }
-        // One allocation holding the text; clones (request extension, response header,
-        // record) only bump its reference count.
-        let shared = bytes::Bytes::from_owner(text);
+        // Two hex digits per byte, most significant first.
+        for (&at, byte) in DIGIT_AT.iter().zip(bits.to_be_bytes()) {
+            if let Some([hi, lo]) = out.get_mut(at..at + 2) {
+                *hi = HEX_LOWER[usize::from(byte >> 4)];
+                *lo = HEX_LOWER[usize::from(byte & 0xf)];
+            }
+        }
+    }
+
+    fn fill(&self) -> Block {
+        let mut text = [0u8; BLOCK * ID_LEN];
+        for id in text.chunks_exact_mut(ID_LEN) {
+            self.write_next(id);
+        }
+        Block {
+            key: self.key,
+            text: Bytes::from_owner(text),
+            next: 0,
+        }
+    }
+
+    /// The next id of this thread's block for this generator, filling a new block when it
+    /// is used up; `None` when the thread's blocks are unavailable (thread exit, reentrancy).
+    fn take_from_block(&self) -> Option<Bytes> {
+        BLOCKS
+            .try_with(|blocks| {
+                let mut blocks = blocks.try_borrow_mut().ok()?;
+                let slot = match blocks
+                    .iter()
+                    .position(|b| b.as_ref().is_some_and(|b| b.key == self.key))
+                {
+                    Some(slot) => slot,
+                    None => {
+                        // Evict the least recently added generator's block.
+                        blocks.rotate_right(1);
+                        0
+                    }
+                };
+                let block = blocks.get_mut(slot)?;
+                if block
+                    .as_ref()
+                    .map_or(true, |b| b.key != self.key || b.next >= BLOCK)
+                {
+                    *block = Some(self.fill());
+                }
+                let block = block.as_mut()?;
+                let at = block.next * ID_LEN;
+                block.next += 1;
+                Some(block.text.slice(at..at + ID_LEN))
+            })
+            .ok()
+            .flatten()
+    }
+
+    /// A fresh id: 32 lowercase hex digits in the 8-4-4-4-12 UUID layout, version 4, variant 1.
+    pub(super) fn generate(&self) -> RequestId {
+        // Clones (request extension, response header, record) only bump the block's
+        // reference count; one allocation serves `BLOCK` requests.
+        let text = self.take_from_block().unwrap_or_else(|| {
+            let mut text = [0u8; ID_LEN];
+            self.write_next(&mut text);
+            Bytes::from_owner(text)
+        });
         RequestId {
-            value: HeaderValue::from_maybe_shared(shared).unwrap_or(HeaderValue::from_static("-")),
+            value: HeaderValue::from_maybe_shared(text).unwrap_or(HeaderValue::from_static("-")),
         }
     }
 }

@@ -9,27 +9,27 @@ use super::*;
 use crate::error::ProblemKind;
 
 fn clf(secs: u64) -> String {
-    let mut s = String::new();
+    let mut s = Vec::new();
     push_clf_time(&mut s, Duration::from_secs(secs));
-    s
+    String::from_utf8(s).unwrap()
 }
 
 fn iso(d: Duration) -> String {
-    let mut s = String::new();
+    let mut s = Vec::new();
     push_iso_time(&mut s, d);
-    s
+    String::from_utf8(s).unwrap()
 }
 
 fn text(bytes: &[u8]) -> String {
-    let mut s = String::new();
+    let mut s = Vec::new();
     push_text_escaped(&mut s, bytes);
-    s
+    String::from_utf8(s).unwrap()
 }
 
 fn json(bytes: &[u8]) -> String {
-    let mut s = String::new();
+    let mut s = Vec::new();
     push_json_escaped(&mut s, bytes);
-    s
+    String::from_utf8(s).unwrap()
 }
 
 #[test]
@@ -39,6 +39,28 @@ fn dates_in_common_log_format() {
     assert_eq!(clf(951_782_400), "29/Feb/2000:00:00:00 +0000");
     assert_eq!(clf(4_133_980_799), "31/Dec/2100:23:59:59 +0000");
     assert_eq!(clf(253_402_300_799), "31/Dec/9999:23:59:59 +0000");
+}
+
+/// The per-thread cache of the last rendered second gives the same text as rendering anew:
+/// repeated seconds, alternating seconds, and years too long to be cached.
+#[test]
+fn clf_time_cache_repeats_and_alternates() {
+    for secs in [
+        1_710_078_936,
+        1_710_078_936,
+        1_710_078_937,
+        1_710_078_936,
+        0,
+        0,
+    ] {
+        let fresh = clf(secs);
+        assert_eq!(clf(secs), fresh);
+    }
+    assert_eq!(clf(1_710_078_936), "10/Mar/2024:13:55:36 +0000");
+    assert_eq!(clf(1_710_078_936), "10/Mar/2024:13:55:36 +0000");
+    assert_eq!(clf(253_402_300_800), "01/Jan/10000:00:00:00 +0000");
+    assert_eq!(clf(253_402_300_800), "01/Jan/10000:00:00:00 +0000");
+    assert_eq!(clf(1_710_078_936), "10/Mar/2024:13:55:36 +0000");
 }
 
 #[test]
@@ -88,7 +110,48 @@ fn naive_date(mut days: u64) -> (u64, u32, u32) {
     (year, month as u32 + 1, days as u32 + 1)
 }
 
+/// A record whose every text value is the same hostile bytes.
+struct Hostile(Vec<u8>);
+
+impl Source for Hostile {
+    fn value(&self, var: Var) -> Value<'_> {
+        match var {
+            Var::Status => Value::Int(200),
+            Var::RequestTime | Var::StartTime => Value::ClfTime(Duration::from_secs(1)),
+            _ => Value::Bytes(&self.0),
+        }
+    }
+}
+
 proptest! {
+    /// Every format renders UTF-8 whatever the request bytes, so the one check before the
+    /// hand-off to the sink never takes its lossy fallback.
+    #[test]
+    fn rendered_lines_are_utf8_in_every_format(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+        let formats = [
+            LogFormat::apache_common(),
+            LogFormat::apache_combined(),
+            LogFormat::envoy(),
+            LogFormat::json(),
+            LogFormat::template("caf\u{e9} $context.path \u{1F600} $context.identity.userAgent").unwrap(),
+        ];
+        for format in formats {
+            let mut out = Vec::new();
+            format.render(&Hostile(bytes.clone()), &mut out);
+            prop_assert!(std::str::from_utf8(&out).is_ok(), "{:?}", out);
+        }
+    }
+
+    /// The word-at-a-time scan finds the same first byte to escape as a byte-by-byte one.
+    #[test]
+    fn escape_scan_agrees_with_a_byte_by_byte_scan(bytes in proptest::collection::vec(prop_oneof![any::<u8>(), 0x20u8..0x7f], 0..80)) {
+        let want = bytes
+            .iter()
+            .position(|&b| !(0x20..0x7f).contains(&b) || b == b'"' || b == b'\\')
+            .unwrap_or(bytes.len());
+        prop_assert_eq!(super::text::first_escape(&bytes), want);
+    }
+
     #[test]
     fn civil_dates_agree_with_a_day_by_day_walk(days in 0u64..200_000, secs in 0u64..86_400) {
         let (y, m, d) = naive_date(days);
@@ -148,8 +211,9 @@ proptest! {
 #[test]
 fn numbers() {
     for n in [0, 7, 10, 99, 100, 404, 999, 1000, 65_535, u64::MAX] {
-        let mut out = String::new();
+        let mut out = Vec::new();
         super::text::push_u64(&mut out, n);
+        let out = String::from_utf8(out).unwrap();
         assert_eq!(out, n.to_string());
     }
 }
@@ -182,8 +246,9 @@ fn template_variables_and_literals() {
     }
     let format =
         LogFormat::template("$ $context.httpMethod=$context.status. $context.traceId$").unwrap();
-    let mut out = String::new();
+    let mut out = Vec::new();
     format.render(&Fixed, &mut out);
+    let out = String::from_utf8(out).unwrap();
     assert_eq!(out, "$ GET=204. -$");
 }
 
@@ -265,6 +330,120 @@ fn generated_ids_are_uuid_v4_shaped_and_distinct() {
     }
     // Seeded generators repeat.
     assert_eq!(IdGenerator::new(Some(7)).generate(), a);
+}
+
+/// The table-driven hex writer gives exactly the text of the 128 bits formatted as hex with
+/// dashes (an independent reference: SplitMix64 and `format!`).
+#[test]
+fn generated_ids_match_a_reference_formatting() {
+    fn splitmix(state: &mut u64) -> u64 {
+        *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = *state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    for seed in [0, 7, 42, u64::MAX] {
+        let ids = IdGenerator::new(Some(seed));
+        let mut state = seed;
+        for _ in 0..50 {
+            let hi = splitmix(&mut state);
+            let lo = splitmix(&mut state);
+            let bits = ((u128::from(hi) << 64) | u128::from(lo)) & !(0xF << 76) & !(0x3 << 62)
+                | (0x4 << 76)
+                | (0x2 << 62);
+            let hex = format!("{bits:032x}");
+            let want = format!(
+                "{}-{}-{}-{}-{}",
+                &hex[..8],
+                &hex[8..12],
+                &hex[12..16],
+                &hex[16..20],
+                &hex[20..]
+            );
+            assert_eq!(ids.generate().as_str(), want);
+        }
+    }
+}
+
+/// Ids come from per-thread blocks, one per generator: interleaving up to four generators on
+/// one thread keeps each one's seeded sequence; more evict blocks, and the ids stay distinct
+/// and well-formed.
+#[test]
+fn interleaved_generators_keep_their_sequences() {
+    let sequence = |seed: u64, n: usize| {
+        let ids = IdGenerator::new(Some(seed));
+        (0..n).map(|_| ids.generate()).collect::<Vec<_>>()
+    };
+    let gens: Vec<_> = (0..4).map(|seed| IdGenerator::new(Some(seed))).collect();
+    let mut got = vec![Vec::new(); 4];
+    for _ in 0..40 {
+        for (g, out) in gens.iter().zip(&mut got) {
+            out.push(g.generate());
+        }
+    }
+    for (seed, got) in got.iter().enumerate() {
+        assert_eq!(got, &sequence(seed as u64, 40));
+    }
+
+    let gens: Vec<_> = (0..6).map(|_| IdGenerator::new(None)).collect();
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..40 {
+        for g in &gens {
+            let id = g.generate();
+            assert_eq!(id.as_str().len(), 36);
+            assert!(seen.insert(id));
+        }
+    }
+    // Other threads draw from the same generator without repeats.
+    let shared = std::sync::Arc::new(IdGenerator::new(Some(9)));
+    let handles: Vec<_> = (0..3)
+        .map(|_| {
+            let shared = shared.clone();
+            std::thread::spawn(move || (0..50).map(|_| shared.generate()).collect::<Vec<_>>())
+        })
+        .collect();
+    let mut all = std::collections::HashSet::new();
+    for handle in handles {
+        for id in handle.join().unwrap() {
+            assert!(all.insert(id));
+        }
+    }
+    assert_eq!(all.len(), 150);
+}
+
+/// One clock read at arrival: the system wall time derived from the monotonic reading stays
+/// with the system clock (a loose bound: the machine may be slow, the point is no drift);
+/// a manual clock gives its exact readings.
+#[test]
+fn arrival_readings() {
+    let system = Clock::system();
+    for _ in 0..3 {
+        let before = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap();
+        let (wall, mono) = system.arrival(true, true);
+        let after = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap();
+        assert!(wall + Duration::from_secs(2) >= before && wall <= after + Duration::from_secs(2));
+        assert!(system.mono() >= mono);
+    }
+    assert_eq!(system.arrival(false, true).0, Duration::ZERO);
+    assert_eq!(system.arrival(true, false).1, 0);
+
+    let manual = ManualClock::at_unix(1_710_078_936);
+    let clock = Clock::from(manual.clone());
+    assert_eq!(
+        clock.arrival(true, true),
+        (Duration::from_secs(1_710_078_936), 0)
+    );
+    manual.advance(Duration::from_millis(12));
+    assert_eq!(
+        clock.arrival(true, true),
+        (Duration::from_millis(1_710_078_936_012), 12_000_000)
+    );
+    assert_eq!(clock.arrival(false, false), (Duration::ZERO, 0));
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Allocation-free writing helpers: numbers, dates, and the two escapings (nginx `\xHH` for
 //! text formats, RFC 8259 for JSON).
 
+use std::cell::Cell;
 use std::time::Duration;
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
@@ -9,10 +10,10 @@ const MONTHS: [&str; 12] = [
 ];
 
 /// Appends `n` in decimal.
-pub(super) fn push_u64(out: &mut String, mut n: u64) {
+pub(super) fn push_u64(out: &mut Vec<u8>, mut n: u64) {
     // Statuses, address octets and small counts: no loop.
     if n < 10 {
-        out.push(char::from(b'0' + n as u8));
+        out.push(b'0' + n as u8);
         return;
     }
     if n < 100 {
@@ -20,7 +21,7 @@ pub(super) fn push_u64(out: &mut String, mut n: u64) {
         return;
     }
     if n < 1000 {
-        out.push(char::from(b'0' + (n / 100) as u8));
+        out.push(b'0' + (n / 100) as u8);
         two(out, (n % 100) as u32);
         return;
     }
@@ -34,12 +35,11 @@ pub(super) fn push_u64(out: &mut String, mut n: u64) {
             break;
         }
     }
-    // ASCII digits, hence UTF-8.
-    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
+    out.extend_from_slice(&digits[at..]);
 }
 
 /// Appends `n` with at least `width` digits, zero-padded.
-fn push_padded(out: &mut String, n: u64, width: usize) {
+fn push_padded(out: &mut Vec<u8>, n: u64, width: usize) {
     let mut len = 1;
     let mut rest = n / 10;
     while rest > 0 {
@@ -47,16 +47,16 @@ fn push_padded(out: &mut String, n: u64, width: usize) {
         rest /= 10;
     }
     for _ in len..width {
-        out.push('0');
+        out.push(b'0');
     }
     push_u64(out, n);
 }
 
 /// Appends `n % 100` as two digits.
-fn two(out: &mut String, n: u32) {
+fn two(out: &mut Vec<u8>, n: u32) {
     let n = n % 100;
-    out.push(char::from(b'0' + (n / 10) as u8));
-    out.push(char::from(b'0' + (n % 10) as u8));
+    out.push(b'0' + (n / 10) as u8);
+    out.push(b'0' + (n % 10) as u8);
 }
 
 /// A civil date and time in UTC.
@@ -94,7 +94,7 @@ fn civil(seconds: u64) -> Civil {
     }
 }
 
-fn push_year(out: &mut String, year: i64) {
+fn push_year(out: &mut Vec<u8>, year: i64) {
     match u32::try_from(year) {
         Ok(year @ 0..=9999) => {
             two(out, year / 100);
@@ -105,39 +105,81 @@ fn push_year(out: &mut String, year: i64) {
 }
 
 /// Appends the Common Log Format time, `10/Mar/2024:13:55:36 +0000` (always UTC).
-pub(super) fn push_clf_time(out: &mut String, since_epoch: Duration) {
-    let c = civil(since_epoch.as_secs());
+///
+/// Records of the same second print the same date: each thread keeps the last second it
+/// rendered and copies it, instead of splitting the date again.
+pub(super) fn push_clf_time(out: &mut Vec<u8>, since_epoch: Duration) {
+    thread_local! {
+        static LAST: Cell<Option<(u64, ClfText)>> = const { Cell::new(None) };
+    }
+    let secs = since_epoch.as_secs();
+    let cached = LAST.try_with(Cell::get).ok().flatten();
+    if let Some((at, text)) = cached {
+        if at == secs {
+            out.extend_from_slice(text.as_bytes());
+            return;
+        }
+    }
+    let start = out.len();
+    render_clf_time(out, secs);
+    if let Some(text) = out.get(start..).and_then(ClfText::new) {
+        let _ = LAST.try_with(|last| last.set(Some((secs, text))));
+    }
+}
+
+/// A rendered CLF time kept for reuse (26 bytes for years 0 to 9999; longer ones are not kept).
+#[derive(Clone, Copy)]
+struct ClfText([u8; 26]);
+
+impl ClfText {
+    fn new(bytes: &[u8]) -> Option<Self> {
+        bytes.try_into().ok().map(Self)
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+fn render_clf_time(out: &mut Vec<u8>, secs: u64) {
+    let c = civil(secs);
     two(out, c.day);
-    out.push('/');
-    out.push_str(MONTHS.get(c.month as usize - 1).copied().unwrap_or("Jan"));
-    out.push('/');
+    out.push(b'/');
+    out.extend_from_slice(
+        MONTHS
+            .get(c.month as usize - 1)
+            .copied()
+            .unwrap_or("Jan")
+            .as_bytes(),
+    );
+    out.push(b'/');
     push_year(out, c.year);
-    out.push(':');
+    out.push(b':');
     two(out, c.hour);
-    out.push(':');
+    out.push(b':');
     two(out, c.minute);
-    out.push(':');
+    out.push(b':');
     two(out, c.second);
-    out.push_str(" +0000");
+    out.extend_from_slice(b" +0000");
 }
 
 /// Appends ISO 8601 / RFC 3339 UTC time with milliseconds, `2024-03-10T13:55:36.000Z`.
-pub(super) fn push_iso_time(out: &mut String, since_epoch: Duration) {
+pub(super) fn push_iso_time(out: &mut Vec<u8>, since_epoch: Duration) {
     let c = civil(since_epoch.as_secs());
     push_year(out, c.year);
-    out.push('-');
+    out.push(b'-');
     two(out, c.month);
-    out.push('-');
+    out.push(b'-');
     two(out, c.day);
-    out.push('T');
+    out.push(b'T');
     two(out, c.hour);
-    out.push(':');
+    out.push(b':');
     two(out, c.minute);
-    out.push(':');
+    out.push(b':');
     two(out, c.second);
-    out.push('.');
+    out.push(b'.');
     push_padded(out, since_epoch.subsec_millis().into(), 3);
-    out.push('Z');
+    out.push(b'Z');
 }
 
 /// Whether a byte is written as `\xHH` in text formats: control bytes, DEL, `"`, `\` and every
@@ -149,20 +191,21 @@ fn needs_text_escape(b: u8) -> bool {
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
 
-/// Whether any byte of the word is zero (exact).
-fn has_zero(x: u64) -> bool {
-    x.wrapping_sub(ONES) & !x & HIGHS != 0
-}
-
 /// Whether any of 8 bytes needs escaping, tested at once (SWAR): a byte below 0x20, at or
 /// above 0x7f, `"` or `\`.
 fn word_needs_escape(x: u64) -> bool {
-    // Below 0x20 or 0x80 and above: subtracting 0x20 borrows into the high bit, or it is set.
-    x.wrapping_sub(ONES * 0x20) & !x & HIGHS != 0
-        || x & HIGHS != 0
-        || has_zero(x ^ (ONES * 0x7f))
-        || has_zero(x ^ (ONES * u64::from(b'"')))
-        || has_zero(x ^ (ONES * u64::from(b'\\')))
+    // Below 0x20: subtracting 0x20 borrows into the high bit. 0x80 and above: the high bit
+    // is set. DEL, quote and backslash: a zero byte after XOR. Each test is exact for "any byte of
+    // the word"; they are OR-ed without branches.
+    let below_space = x.wrapping_sub(ONES * 0x20) & !x;
+    let zero = |y: u64| y.wrapping_sub(ONES) & !y;
+    (below_space
+        | x
+        | zero(x ^ (ONES * 0x7f))
+        | zero(x ^ (ONES * u64::from(b'"')))
+        | zero(x ^ (ONES * u64::from(b'\\'))))
+        & HIGHS
+        != 0
 }
 
 /// The index of the first byte that needs escaping, or the length.
@@ -186,17 +229,16 @@ pub(super) fn first_escape(bytes: &[u8]) -> usize {
 }
 
 /// Appends `bytes` with nginx-style escaping: the result is printable ASCII without `"`.
-pub(super) fn push_text_escaped(out: &mut String, bytes: &[u8]) {
+pub(super) fn push_text_escaped(out: &mut Vec<u8>, bytes: &[u8]) {
     let mut rest = bytes;
     while !rest.is_empty() {
         let safe = first_escape(rest);
         let (run, tail) = rest.split_at(safe);
-        // `run` is printable ASCII, hence UTF-8.
-        out.push_str(std::str::from_utf8(run).unwrap_or_default());
+        out.extend_from_slice(run);
         if let Some((&b, tail)) = tail.split_first() {
-            out.push_str("\\x");
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0xf)]));
+            out.extend_from_slice(b"\\x");
+            out.push(HEX[usize::from(b >> 4)]);
+            out.push(HEX[usize::from(b & 0xf)]);
             rest = tail;
         } else {
             rest = tail;
@@ -207,10 +249,10 @@ pub(super) fn push_text_escaped(out: &mut String, bytes: &[u8]) {
 /// Appends `bytes` as the inside of a JSON string (RFC 8259): `"` and `\` escaped, control
 /// characters as `\n`, `\t`, ... or `\u00XX`, and byte sequences that are not UTF-8 replaced
 /// by U+FFFD so the line stays valid UTF-8.
-pub(super) fn push_json_escaped(out: &mut String, bytes: &[u8]) {
+pub(super) fn push_json_escaped(out: &mut Vec<u8>, bytes: &[u8]) {
     // Fast path: printable ASCII without `"` or `\` is written as it is.
     if first_escape(bytes) == bytes.len() {
-        out.push_str(std::str::from_utf8(bytes).unwrap_or_default());
+        out.extend_from_slice(bytes);
         return;
     }
     for chunk in bytes.utf8_chunks() {
@@ -228,19 +270,19 @@ pub(super) fn push_json_escaped(out: &mut String, bytes: &[u8]) {
                 0..=0x1f => "",
                 _ => continue,
             };
-            out.push_str(valid.get(start..i).unwrap_or_default());
+            out.extend_from_slice(valid.get(start..i).unwrap_or_default().as_bytes());
             if escape.is_empty() {
-                out.push_str("\\u00");
-                out.push(char::from(HEX[usize::from(b >> 4)]));
-                out.push(char::from(HEX[usize::from(b & 0xf)]));
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[usize::from(b >> 4)]);
+                out.push(HEX[usize::from(b & 0xf)]);
             } else {
-                out.push_str(escape);
+                out.extend_from_slice(escape.as_bytes());
             }
             start = i + 1;
         }
-        out.push_str(valid.get(start..).unwrap_or_default());
+        out.extend_from_slice(valid.get(start..).unwrap_or_default().as_bytes());
         if !chunk.invalid().is_empty() {
-            out.push('\u{FFFD}');
+            out.extend_from_slice("\u{FFFD}".as_bytes());
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use http::header::HeaderName;
 use http::HeaderMap;
 
 /// The trace id of a valid W3C [Trace Context] `traceparent` header: 32 lowercase hex digits.
@@ -63,7 +64,9 @@ impl TraceId {
     /// repeated, or invalid.
     #[must_use]
     pub fn from_headers(headers: &HeaderMap) -> Option<Self> {
-        let mut values = headers.get_all("traceparent").iter();
+        // A prebuilt name: looking up by `&str` would parse and lowercase it on every request.
+        const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+        let mut values = headers.get_all(&TRACEPARENT).iter();
         let first = values.next()?;
         if values.next().is_some() {
             return None;
