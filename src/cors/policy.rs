@@ -5,6 +5,7 @@ use http::header::{
     ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE,
     ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, ORIGIN, VARY,
 };
+use http::header::Entry;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode};
 
 use super::decision::{Decision, Preflight};
@@ -260,13 +261,19 @@ impl Policy {
 }
 
 /// Appends `value` to `Vary`, keeping what the inner service set, unless it is already there
-/// or `Vary: *` makes it moot.
+/// or `Vary: *` makes it moot. One probe of the map (an entry), not a lookup then an append.
 fn append_vary(headers: &mut HeaderMap, value: HeaderValue) {
-    let covered = headers
-        .get_all(VARY)
-        .iter()
-        .any(|v| v.as_bytes() == b"*" || v.as_bytes().eq_ignore_ascii_case(value.as_bytes()));
-    if !covered {
-        headers.append(VARY, value);
+    match headers.entry(VARY) {
+        Entry::Vacant(e) => {
+            e.insert(value);
+        }
+        Entry::Occupied(mut e) => {
+            let covered = e.iter().any(|v| {
+                v.as_bytes() == b"*" || v.as_bytes().eq_ignore_ascii_case(value.as_bytes())
+            });
+            if !covered {
+                e.append(value);
+            }
+        }
     }
 }
