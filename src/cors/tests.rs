@@ -119,3 +119,45 @@ fn auto_traits() {
     assert_send_sync::<Cors<Echo>>();
     assert_send_sync::<ResponseFuture<std::future::Ready<()>>>();
 }
+
+proptest::proptest! {
+    /// The one-pass `Access-Control-Request-Headers` scan accepts and refuses exactly what
+    /// "split on commas, trim, require an allowed token" does.
+    #[test]
+    fn acrh_one_pass_agrees_with_split(
+        parts in proptest::collection::vec(
+            proptest::sample::select(vec![
+                "content-type", "X-Request-Id", "x-request-id", "authorization", "x-other",
+                ",", ",", " ", "\t", "a b", "é", "(", "", ",,,,,,,,,", "x-request-id ,",
+            ]),
+            0..24,
+        ),
+        any_header in proptest::bool::ANY,
+    ) {
+        let mut allowed = RequestHeaders::default();
+        for name in ["content-type", "x-request-id", "authorization"] {
+            allowed.add(name, String::new()).unwrap();
+        }
+        allowed.any = any_header;
+        let value = parts.concat();
+        proptest::prop_assert_eq!(
+            allowed.check(value.as_bytes()),
+            allowed.check_by_split(value.as_bytes()),
+            "{:?}", value
+        );
+    }
+
+    #[test]
+    fn acrh_one_pass_agrees_with_split_on_any_bytes(
+        value in proptest::collection::vec(
+            proptest::sample::select(vec![b'a', b'-', b',', b' ', b'\t', b'X', 0xc3, b'(', b'\n']),
+            0..40,
+        ),
+    ) {
+        let mut allowed = RequestHeaders::default();
+        for name in ["a", "a-a", "x", "aa"] {
+            allowed.add(name, String::new()).unwrap();
+        }
+        proptest::prop_assert_eq!(allowed.check(&value), allowed.check_by_split(&value));
+    }
+}
