@@ -1,5 +1,8 @@
 use super::names::{Methods, RequestHeaders, MAX_ACRH_LEN};
-use super::origins::{parse_config_origin, parse_request_origin, OriginSpec, Origins, PortRule};
+use super::origins::{
+    parse_config_origin, parse_request_origin, parse_request_origin_by_split, OriginSpec, Origins,
+    PortRule,
+};
 use super::*;
 use crate::test_helpers::{assert_send_sync, Echo};
 
@@ -159,5 +162,43 @@ proptest::proptest! {
             allowed.add(name, String::new()).unwrap();
         }
         proptest::prop_assert_eq!(allowed.check(&value), allowed.check_by_split(&value));
+    }
+}
+
+proptest::proptest! {
+    /// The one-pass `Origin` parse agrees with split-then-validate on generated origins.
+    #[test]
+    fn origin_one_pass_agrees_with_split(
+        parts in proptest::collection::vec(
+            proptest::sample::select(vec![
+                "https", "http", "://", ":", "//", "a", "example", ".", "..", "-", "com", "Z",
+                "[", "]", "::1", "8080", "0", "65536", "443", "*", "/", " ", "é", "",
+            ]),
+            0..12,
+        ),
+    ) {
+        let origin = parts.concat();
+        proptest::prop_assert_eq!(
+            parse_request_origin(&origin),
+            parse_request_origin_by_split(&origin),
+            "{:?}", origin
+        );
+    }
+
+    #[test]
+    fn origin_one_pass_agrees_with_split_on_shaped_origins(
+        scheme in "[a-z]{0,5}",
+        host in "[a-z0-9.:-]{0,12}",
+        port in proptest::option::of("[0-9:]{0,6}"),
+    ) {
+        let origin = match port {
+            Some(p) => format!("{scheme}://{host}:{p}"),
+            None => format!("{scheme}://{host}"),
+        };
+        proptest::prop_assert_eq!(
+            parse_request_origin(&origin),
+            parse_request_origin_by_split(&origin),
+            "{:?}", origin
+        );
     }
 }
