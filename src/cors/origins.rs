@@ -124,7 +124,7 @@ struct HostRule {
 /// The compiled set of allowed origins (without `*`, which the policy handles).
 #[derive(Clone, Debug, Default)]
 pub(super) struct Origins {
-    exact: HashSet<Box<str>, Fast>,
+    exact: HashSet<Box<[u8]>, Fast>,
     hosts: HashMap<Box<str>, Vec<HostRule>, Fast>,
     /// Distinct label counts of the domains under which subdomains are allowed, ascending.
     depths: Vec<usize>,
@@ -137,7 +137,7 @@ impl Origins {
         match spec {
             OriginSpec::Any => {}
             OriginSpec::Exact(s) => {
-                self.exact.insert(s.as_str().into());
+                self.exact.insert(s.as_bytes().into());
             }
             OriginSpec::Pattern {
                 scheme,
@@ -166,6 +166,16 @@ impl Origins {
 
     /// Whether the serialized origin `origin` is allowed.
     pub(super) fn contains(&self, origin: &str) -> bool {
+        self.contains_bytes(origin.as_bytes())
+    }
+
+    /// Whether the `Origin` header value `origin` is allowed: the same answer as
+    /// `HeaderValue::to_str` then [`contains`](Self::contains), without the separate
+    /// visible-ASCII scan. Exact origins are compared as bytes (a configured one is
+    /// visible ASCII, so equal bytes are a valid text); patterns only ever match lower-case
+    /// ASCII hosts, digits and a configured scheme, so only UTF-8 needs checking before
+    /// they are parsed. A proptest checks the agreement.
+    pub(super) fn contains_bytes(&self, origin: &[u8]) -> bool {
         if origin.len() > MAX_ORIGIN_LEN {
             return false;
         }
@@ -175,6 +185,9 @@ impl Origins {
         if self.hosts.is_empty() {
             return false;
         }
+        let Ok(origin) = std::str::from_utf8(origin) else {
+            return false;
+        };
         let Some((scheme, host, port)) = parse_request_origin(origin) else {
             return false;
         };

@@ -89,8 +89,9 @@ impl Policy {
         if self.reflect_any {
             return Some(origin.clone());
         }
-        let text = origin.to_str().ok()?;
-        self.origins.contains(text).then(|| origin.clone())
+        self.origins
+            .contains_bytes(origin.as_bytes())
+            .then(|| origin.clone())
     }
 
     /// The decision for a request, and for a refused preflight what was granted before.

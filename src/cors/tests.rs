@@ -202,3 +202,33 @@ proptest::proptest! {
         );
     }
 }
+
+proptest::proptest! {
+    /// Checking an `Origin` value's bytes gives the answer `to_str` then `contains` gave:
+    /// whatever it allows is visible ASCII, and it agrees with the text check on text.
+    #[test]
+    fn origin_bytes_check_agrees_with_text_check(
+        parts in proptest::collection::vec(
+            proptest::sample::select(vec![
+                &b"https://"[..], b"http://", b"app", b"api", b".example.com", b".", b":8080",
+                b":", b"\t", b"\x01", b"\x7f", "\u{e9}".as_bytes(), b"\xff", b"A", b"[::1]",
+                b"localhost", b":3000",
+            ]),
+            0..7,
+        ),
+    ) {
+        let o = origins(&[
+            "https://app.example.com",
+            "https://*.example.com",
+            "http://localhost:*",
+            "http://[::1]:3000",
+        ]);
+        let value = parts.concat();
+        let by_bytes = o.contains_bytes(&value);
+        let by_text = http::HeaderValue::from_bytes(&value)
+            .ok()
+            .and_then(|v| v.to_str().ok().map(|t| o.contains(t)))
+            .unwrap_or(false);
+        proptest::prop_assert_eq!(by_bytes, by_text, "{:?}", String::from_utf8_lossy(&value));
+    }
+}
