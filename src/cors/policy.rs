@@ -234,28 +234,57 @@ impl Policy {
         response
     }
 
-    /// Adds the CORS headers of an actual (or non-CORS) request to the inner response.
-    pub(super) fn decorate(
+    /// What an actual (or non-CORS) request's response gets, taken from this policy when the
+    /// request starts: the response future then needs no reference to the policy.
+    pub(super) fn decoration(
         &self,
-        headers: &mut HeaderMap,
         allow_origin: Option<HeaderValue>,
         vary: Option<HeaderValue>,
-    ) {
+    ) -> Decoration {
+        let expose = if allow_origin.is_some() {
+            self.expose.clone()
+        } else {
+            None
+        };
+        Decoration {
+            allow_origin,
+            vary,
+            expose,
+            credentials: self.credentials,
+            strip: self.strip,
+        }
+    }
+}
+
+/// The CORS headers an actual (or non-CORS) request's response gets; see
+/// [`Policy::decoration`].
+#[derive(Debug)]
+pub(super) struct Decoration {
+    allow_origin: Option<HeaderValue>,
+    vary: Option<HeaderValue>,
+    expose: Option<HeaderValue>,
+    credentials: bool,
+    strip: bool,
+}
+
+impl Decoration {
+    /// Adds the headers to the inner response (once: the values are taken).
+    pub(super) fn apply(&mut self, headers: &mut HeaderMap) {
         if self.strip {
             for name in &CORS_RESPONSE_HEADERS {
                 headers.remove(name);
             }
         }
-        if let Some(origin) = allow_origin {
+        if let Some(origin) = self.allow_origin.take() {
             headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
             if self.credentials {
                 headers.insert(ACCESS_CONTROL_ALLOW_CREDENTIALS, TRUE);
             }
-            if let Some(expose) = &self.expose {
-                headers.insert(ACCESS_CONTROL_EXPOSE_HEADERS, expose.clone());
+            if let Some(expose) = self.expose.take() {
+                headers.insert(ACCESS_CONTROL_EXPOSE_HEADERS, expose);
             }
         }
-        if let Some(vary) = vary {
+        if let Some(vary) = self.vary.take() {
             append_vary(headers, vary);
         }
     }
