@@ -17,7 +17,7 @@ use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use criterion::{criterion_group, BatchSize, Criterion};
@@ -299,6 +299,7 @@ fn bench(c: &mut Criterion) {
         "\n{:<34} {:>12} {:>12}",
         "allocations per request", "ours", "tower-http"
     );
+    let mut interleaved = Vec::new();
     for case in cases() {
         let mut ours = ours(case.origins).layer(inner());
         let mut theirs = theirs(case.origins).layer(inner());
@@ -336,6 +337,11 @@ fn bench(c: &mut Criterion) {
             case.name, ours_allocs, theirs_allocs
         );
 
+        interleaved.push((
+            case.name,
+            interleave(&case, &big, &mut inner(), &mut ours, &mut theirs),
+        ));
+
         let mut group = c.benchmark_group(case.name);
         let mut bare = inner();
         group.bench_function("no layer", |b| {
@@ -361,6 +367,65 @@ fn bench(c: &mut Criterion) {
         });
         group.finish();
     }
+    println!(
+        "\ninterleaved rounds (median of {ROUNDS}, ns per request)\n{:<34} {:>8} {:>8} {:>10} {:>7}",
+        "case", "ours", "no layer", "tower-http", "ratio"
+    );
+    for (name, (ours, bare, theirs, ratio)) in interleaved {
+        println!("{name:<34} {ours:>8.0} {bare:>8.0} {theirs:>10.0} {ratio:>7.2}");
+    }
+}
+
+const ROUNDS: usize = 41;
+const PER_ROUND: usize = 2000;
+
+/// Times ours, no layer and tower-http in alternating rounds of the same requests, so that a
+/// slow spell of this shared machine hits all three alike; returns the medians of ours, no
+/// layer and tower-http in ns per request, and the median of the per-round ratios
+/// ours/tower-http. Criterion times each side for seconds in turn, which on a noisy machine
+/// can swing a ratio by a factor of two.
+fn interleave<S, T, U>(
+    case: &Case,
+    big: &HeaderValue,
+    bare: &mut U,
+    ours: &mut S,
+    theirs: &mut T,
+) -> (f64, f64, f64, f64)
+where
+    S: Service<Request<Full<Bytes>>>,
+    S::Error: std::fmt::Debug,
+    T: Service<Request<Full<Bytes>>>,
+    T::Error: std::fmt::Debug,
+    U: Service<Request<Full<Bytes>>>,
+    U::Error: std::fmt::Debug,
+{
+    fn round<X>(svc: &mut X, reqs: Vec<Request<Full<Bytes>>>) -> f64
+    where
+        X: Service<Request<Full<Bytes>>>,
+        X::Error: std::fmt::Debug,
+    {
+        let n = reqs.len() as f64;
+        let start = Instant::now();
+        for r in reqs {
+            drop(black_box(call(svc, black_box(r))));
+        }
+        start.elapsed().as_nanos() as f64 / n
+    }
+    let batch = || -> Vec<_> { (0..PER_ROUND).map(|_| (case.request)(big)).collect() };
+    let (mut o, mut b, mut t, mut r) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        let ours_ns = round(ours, batch());
+        b.push(round(bare, batch()));
+        let theirs_ns = round(theirs, batch());
+        o.push(ours_ns);
+        t.push(theirs_ns);
+        r.push(ours_ns / theirs_ns);
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    (median(o), median(b), median(t), median(r))
 }
 
 criterion_group!(benches, bench);
