@@ -246,7 +246,10 @@ impl RequestHeaders {
         let mut rest = value;
         loop {
             rest = skip_ows(rest);
-            let len = rest.iter().position(|&b| !is_tchar(b)).unwrap_or(rest.len());
+            let len = rest
+                .iter()
+                .position(|&b| !is_tchar(b))
+                .unwrap_or(rest.len());
             let (name, after) = rest.split_at(len);
             let done;
             rest = match skip_ows(after) {
