@@ -232,3 +232,37 @@ proptest::proptest! {
         proptest::prop_assert_eq!(by_bytes, by_text, "{:?}", String::from_utf8_lossy(&value));
     }
 }
+
+proptest::proptest! {
+    /// One walk over an OPTIONS request's headers finds what three `single` lookups find,
+    /// duplicates included.
+    #[test]
+    fn preflight_walk_agrees_with_lookups(
+        headers in proptest::collection::vec(
+            (
+                proptest::sample::select(vec![
+                    "origin", "access-control-request-method", "access-control-request-headers",
+                    "host", "accept", "x-origin", "sec-fetch-mode",
+                ]),
+                proptest::sample::select(vec!["a", "b", "PUT", "https://a.example"]),
+            ),
+            0..12,
+        ),
+    ) {
+        use http::header::{
+            ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, ORIGIN,
+        };
+        use super::policy::{preflight_singles, single};
+        let mut map = http::HeaderMap::new();
+        for (name, value) in &headers {
+            map.append(
+                http::HeaderName::from_static(name),
+                http::HeaderValue::from_static(value),
+            );
+        }
+        let [o, m, h] = preflight_singles(&map);
+        proptest::prop_assert_eq!(o, single(&map, &ORIGIN));
+        proptest::prop_assert_eq!(m, single(&map, &ACCESS_CONTROL_REQUEST_METHOD));
+        proptest::prop_assert_eq!(h, single(&map, &ACCESS_CONTROL_REQUEST_HEADERS));
+    }
+}
