@@ -2,13 +2,12 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
-use http::{HeaderValue, Response};
+use http::Response;
 use pin_project_lite::pin_project;
 
-use super::policy::Policy;
+use super::policy::Decoration;
 use crate::body::Body;
 
 pin_project! {
@@ -25,10 +24,8 @@ pin_project! {
         Forward {
             #[pin]
             future: F,
-            // The policy the request started with: a swap does not affect it.
-            policy: Arc<Policy>,
-            allow_origin: Option<HeaderValue>,
-            vary: Option<HeaderValue>,
+            // What the policy the request started with adds: a swap does not affect it.
+            decoration: Decoration,
         },
         Answer {
             response: Option<Response<Body<()>>>,
@@ -37,19 +34,9 @@ pin_project! {
 }
 
 impl<F> ResponseFuture<F> {
-    pub(super) fn forward(
-        future: F,
-        policy: Arc<Policy>,
-        allow_origin: Option<HeaderValue>,
-        vary: Option<HeaderValue>,
-    ) -> Self {
+    pub(super) fn forward(future: F, decoration: Decoration) -> Self {
         Self {
-            state: State::Forward {
-                future,
-                policy,
-                allow_origin,
-                vary,
-            },
+            state: State::Forward { future, decoration },
         }
     }
 
@@ -70,15 +57,10 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
-            StateProj::Forward {
-                future,
-                policy,
-                allow_origin,
-                vary,
-            } => {
+            StateProj::Forward { future, decoration } => {
                 let response = ready!(future.poll(cx))?;
                 let mut response = response.map(Body::new);
-                policy.decorate(response.headers_mut(), allow_origin.take(), vary.take());
+                decoration.apply(response.headers_mut());
                 Poll::Ready(Ok(response))
             }
             StateProj::Answer { response } => {

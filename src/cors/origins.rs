@@ -124,7 +124,7 @@ struct HostRule {
 /// The compiled set of allowed origins (without `*`, which the policy handles).
 #[derive(Clone, Debug, Default)]
 pub(super) struct Origins {
-    exact: HashSet<Box<str>, Fast>,
+    exact: HashSet<Box<[u8]>, Fast>,
     hosts: HashMap<Box<str>, Vec<HostRule>, Fast>,
     /// Distinct label counts of the domains under which subdomains are allowed, ascending.
     depths: Vec<usize>,
@@ -137,7 +137,7 @@ impl Origins {
         match spec {
             OriginSpec::Any => {}
             OriginSpec::Exact(s) => {
-                self.exact.insert(s.as_str().into());
+                self.exact.insert(s.as_bytes().into());
             }
             OriginSpec::Pattern {
                 scheme,
@@ -166,6 +166,16 @@ impl Origins {
 
     /// Whether the serialized origin `origin` is allowed.
     pub(super) fn contains(&self, origin: &str) -> bool {
+        self.contains_bytes(origin.as_bytes())
+    }
+
+    /// Whether the `Origin` header value `origin` is allowed: the same answer as
+    /// `HeaderValue::to_str` then [`contains`](Self::contains), without the separate
+    /// visible-ASCII scan. Exact origins are compared as bytes (a configured one is
+    /// visible ASCII, so equal bytes are a valid text); patterns only ever match lower-case
+    /// ASCII hosts, digits and a configured scheme, so only UTF-8 needs checking before
+    /// they are parsed. A proptest checks the agreement.
+    pub(super) fn contains_bytes(&self, origin: &[u8]) -> bool {
         if origin.len() > MAX_ORIGIN_LEN {
             return false;
         }
@@ -175,6 +185,9 @@ impl Origins {
         if self.hosts.is_empty() {
             return false;
         }
+        let Ok(origin) = std::str::from_utf8(origin) else {
+            return false;
+        };
         let Some((scheme, host, port)) = parse_request_origin(origin) else {
             return false;
         };
@@ -216,7 +229,7 @@ fn parent_domain(host: &str, depth: usize) -> Option<&str> {
                 let parent = host.get(i + 1..)?;
                 let before = host.get(..i)?;
                 // `host` was validated: labels are non-empty unless the host starts with a dot
-                // or has two dots in a row, which `valid_request_host` refuses.
+                // or has two dots in a row, which `parse_request_origin` refuses.
                 return (!before.is_empty()).then_some(parent);
             }
         }
@@ -227,7 +240,76 @@ fn parent_domain(host: &str, depth: usize) -> Option<&str> {
 /// Splits a request's `Origin` into scheme, host and port (`None` when absent). Refuses
 /// anything that is not `scheme://host[:port]` with a lower-case host of `[a-z0-9.-]` (or a
 /// bracketed IPv6 literal) and a port without leading zeros.
+///
+/// A name host is found and validated in the same pass, which stops at the port's colon
+/// (this runs on every pattern lookup). A proptest checks it against the split-then-validate
+/// reading, [`parse_request_origin_by_split`].
 pub(super) fn parse_request_origin(origin: &str) -> Option<(&str, &str, Option<u16>)> {
+    let colon = origin.bytes().position(|b| b == b':')?;
+    let scheme = origin.get(..colon)?;
+    let rest = origin.get(colon + 1..)?.strip_prefix("//")?;
+    if scheme.is_empty() {
+        return None;
+    }
+    if rest.starts_with('[') {
+        return parse_bracketed(scheme, rest);
+    }
+    let mut previous = b'.';
+    let mut end = rest.len();
+    for (i, b) in rest.bytes().enumerate() {
+        match b {
+            b'a'..=b'z' | b'0'..=b'9' | b'-' => {}
+            b'.' if previous != b'.' => {}
+            b':' => {
+                end = i;
+                break;
+            }
+            _ => return None,
+        }
+        previous = b;
+    }
+    let host = rest.get(..end)?;
+    if host.is_empty() {
+        return None;
+    }
+    let port = match rest.get(end..)? {
+        "" => None,
+        after => Some(parse_port(after.get(1..)?)?),
+    };
+    Some((scheme, host, port))
+}
+
+/// The rest of [`parse_request_origin`] for a bracketed IPv6 host.
+fn parse_bracketed<'a>(scheme: &'a str, rest: &'a str) -> Option<(&'a str, &'a str, Option<u16>)> {
+    let end = rest.find(']')?;
+    let host = rest.get(..=end)?;
+    let after = rest.get(end + 1..)?;
+    let port = match after.strip_prefix(':') {
+        Some(p) => Some(p),
+        None if after.is_empty() => None,
+        None => return None,
+    };
+    if !host
+        .bytes()
+        .all(|b| matches!(b, b'[' | b']' | b':' | b'.' | b'0'..=b'9' | b'a'..=b'f'))
+    {
+        return None;
+    }
+    let port = match port {
+        None => None,
+        Some(p) => Some(parse_port(p)?),
+    };
+    Some((scheme, host, port))
+}
+
+/// The reading [`parse_request_origin`] must agree with (kept for the proptest): split at
+/// the colons, then validate.
+///
+/// Splits a request's `Origin` into scheme, host and port (`None` when absent). Refuses
+/// anything that is not `scheme://host[:port]` with a lower-case host of `[a-z0-9.-]` (or a
+/// bracketed IPv6 literal) and a port without leading zeros.
+#[cfg(test)]
+pub(super) fn parse_request_origin_by_split(origin: &str) -> Option<(&str, &str, Option<u16>)> {
     // A byte scan rather than a substring search: this runs on every pattern lookup.
     let colon = origin.bytes().position(|b| b == b':')?;
     let scheme = origin.get(..colon)?;
@@ -268,6 +350,7 @@ pub(super) fn parse_request_origin(origin: &str) -> Option<(&str, &str, Option<u
 }
 
 /// Lower-case letters, digits, `-` and `.`, without empty labels before the last (one pass).
+#[cfg(test)]
 fn valid_request_host(host: &str) -> bool {
     let mut previous = b'.';
     for b in host.bytes() {

@@ -1,5 +1,6 @@
 //! The validated policy and its pure decision.
 
+use http::header::Entry;
 use http::header::{
     ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
     ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE,
@@ -47,19 +48,50 @@ pub(super) struct Policy {
 }
 
 /// The one value of a header that must appear at most once.
-enum Single<'a> {
+#[derive(Debug, PartialEq)]
+pub(super) enum Single<'a> {
     Absent,
     One(&'a HeaderValue),
     Many,
 }
 
-fn single<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Single<'a> {
+pub(super) fn single<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Single<'a> {
     let mut values = headers.get_all(name).iter();
     match (values.next(), values.next()) {
         (None, _) => Single::Absent,
         (Some(v), None) => Single::One(v),
         (Some(_), Some(_)) => Single::Many,
     }
+}
+
+impl<'a> Single<'a> {
+    fn and(self, value: &'a HeaderValue) -> Self {
+        match self {
+            Single::Absent => Single::One(value),
+            Single::One(_) | Single::Many => Single::Many,
+        }
+    }
+}
+
+/// `Origin`, `Access-Control-Request-Method` and `Access-Control-Request-Headers` of an
+/// OPTIONS request, as [`single`] gives each, in one walk over the headers instead of three
+/// hashed lookups (a preflight carries a dozen headers or so; comparing a standard name is
+/// one integer compare). A proptest checks it against [`single`].
+pub(super) fn preflight_singles(headers: &HeaderMap) -> [Single<'_>; 3] {
+    let mut found = [Single::Absent, Single::Absent, Single::Absent];
+    for (name, value) in headers {
+        let slot = if name == ORIGIN {
+            &mut found[0]
+        } else if name == ACCESS_CONTROL_REQUEST_METHOD {
+            &mut found[1]
+        } else if name == ACCESS_CONTROL_REQUEST_HEADERS {
+            &mut found[2]
+        } else {
+            continue;
+        };
+        *slot = std::mem::replace(slot, Single::Absent).and(value);
+    }
+    found
 }
 
 /// What a refused preflight had been granted before it failed (for debug mode).
@@ -88,22 +120,23 @@ impl Policy {
         if self.reflect_any {
             return Some(origin.clone());
         }
-        let text = origin.to_str().ok()?;
-        self.origins.contains(text).then(|| origin.clone())
+        self.origins
+            .contains_bytes(origin.as_bytes())
+            .then(|| origin.clone())
     }
 
     /// The decision for a request, and for a refused preflight what was granted before.
     pub(super) fn decide(&self, method: &Method, headers: &HeaderMap) -> (Decision, Partial) {
-        let origin = match single(headers, &ORIGIN) {
+        // Fetch: a preflight is OPTIONS with Origin and Access-Control-Request-Method.
+        let [origin, acrm, acrh] = if method == Method::OPTIONS {
+            preflight_singles(headers)
+        } else {
+            [single(headers, &ORIGIN), Single::Absent, Single::Absent]
+        };
+        let origin = match origin {
             Single::Absent => return (Decision::NotCors, Partial::default()),
             Single::One(v) => Some(v),
             Single::Many => None,
-        };
-        // Fetch: a preflight is OPTIONS with Origin and Access-Control-Request-Method.
-        let acrm = if method == Method::OPTIONS {
-            single(headers, &ACCESS_CONTROL_REQUEST_METHOD)
-        } else {
-            Single::Absent
         };
         let allow_origin = origin.and_then(|o| self.allow_origin(o));
         if matches!(acrm, Single::Absent) {
@@ -137,7 +170,7 @@ impl Policy {
                 return refuse(RejectionKind::MethodNotAllowed, partial);
             }
         };
-        let headers_ok = match single(headers, &ACCESS_CONTROL_REQUEST_HEADERS) {
+        let headers_ok = match acrh {
             Single::Absent => Ok(None),
             Single::One(h) => match self.headers.check(h.as_bytes()) {
                 Ok(true) => Ok(Some(h.clone())),
@@ -232,41 +265,76 @@ impl Policy {
         response
     }
 
-    /// Adds the CORS headers of an actual (or non-CORS) request to the inner response.
-    pub(super) fn decorate(
+    /// What an actual (or non-CORS) request's response gets, taken from this policy when the
+    /// request starts: the response future then needs no reference to the policy.
+    pub(super) fn decoration(
         &self,
-        headers: &mut HeaderMap,
         allow_origin: Option<HeaderValue>,
         vary: Option<HeaderValue>,
-    ) {
+    ) -> Decoration {
+        let expose = if allow_origin.is_some() {
+            self.expose.clone()
+        } else {
+            None
+        };
+        Decoration {
+            allow_origin,
+            vary,
+            expose,
+            credentials: self.credentials,
+            strip: self.strip,
+        }
+    }
+}
+
+/// The CORS headers an actual (or non-CORS) request's response gets; see
+/// [`Policy::decoration`].
+#[derive(Debug)]
+pub(super) struct Decoration {
+    allow_origin: Option<HeaderValue>,
+    vary: Option<HeaderValue>,
+    expose: Option<HeaderValue>,
+    credentials: bool,
+    strip: bool,
+}
+
+impl Decoration {
+    /// Adds the headers to the inner response (once: the values are taken).
+    pub(super) fn apply(&mut self, headers: &mut HeaderMap) {
         if self.strip {
             for name in &CORS_RESPONSE_HEADERS {
                 headers.remove(name);
             }
         }
-        if let Some(origin) = allow_origin {
+        if let Some(origin) = self.allow_origin.take() {
             headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
             if self.credentials {
                 headers.insert(ACCESS_CONTROL_ALLOW_CREDENTIALS, TRUE);
             }
-            if let Some(expose) = &self.expose {
-                headers.insert(ACCESS_CONTROL_EXPOSE_HEADERS, expose.clone());
+            if let Some(expose) = self.expose.take() {
+                headers.insert(ACCESS_CONTROL_EXPOSE_HEADERS, expose);
             }
         }
-        if let Some(vary) = vary {
+        if let Some(vary) = self.vary.take() {
             append_vary(headers, vary);
         }
     }
 }
 
 /// Appends `value` to `Vary`, keeping what the inner service set, unless it is already there
-/// or `Vary: *` makes it moot.
+/// or `Vary: *` makes it moot. One probe of the map (an entry), not a lookup then an append.
 fn append_vary(headers: &mut HeaderMap, value: HeaderValue) {
-    let covered = headers
-        .get_all(VARY)
-        .iter()
-        .any(|v| v.as_bytes() == b"*" || v.as_bytes().eq_ignore_ascii_case(value.as_bytes()));
-    if !covered {
-        headers.append(VARY, value);
+    match headers.entry(VARY) {
+        Entry::Vacant(e) => {
+            e.insert(value);
+        }
+        Entry::Occupied(mut e) => {
+            let covered = e.iter().any(|v| {
+                v.as_bytes() == b"*" || v.as_bytes().eq_ignore_ascii_case(value.as_bytes())
+            });
+            if !covered {
+                e.append(value);
+            }
+        }
     }
 }

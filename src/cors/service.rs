@@ -1,7 +1,11 @@
 //! [`Cors`]: the service, a thin shell around the policy's decision.
 
+use std::ops::Deref;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+
+use arc_swap::cache::Cache;
+use arc_swap::ArcSwap;
 
 use http::request::Parts;
 use http::{Method, Request, Response};
@@ -10,7 +14,19 @@ use tower_service::Service;
 use super::decision::Decision;
 use super::future::ResponseFuture;
 use super::layer::Shared;
-use super::policy::{VARY_ORIGIN, VARY_PREFLIGHT, WILDCARD};
+use super::policy::{Policy, VARY_ORIGIN, VARY_PREFLIGHT, WILDCARD};
+
+/// The layer's shared state, seen as the swappable policy (what a [`Cache`] reads through).
+#[derive(Clone, Debug)]
+pub(super) struct SharedPolicy(pub(super) Arc<Shared>);
+
+impl Deref for SharedPolicy {
+    type Target = ArcSwap<Policy>;
+
+    fn deref(&self) -> &ArcSwap<Policy> {
+        &self.0.policy
+    }
+}
 
 /// The service made by [`CorsLayer`](super::CorsLayer): answers preflights itself and
 /// decorates the inner service's other responses.
@@ -19,6 +35,11 @@ use super::policy::{VARY_ORIGIN, VARY_PREFLIGHT, WILDCARD};
 pub struct Cors<S> {
     inner: S,
     shared: Arc<Shared>,
+    /// The current policy as this service last saw it: a call compares one pointer with the
+    /// shared one (a plain load) and reloads only after a swap, so the hot path takes no
+    /// reference count and writes no shared memory. The price: a swapped-out policy lives
+    /// until each service that saw it is called again or dropped.
+    policy: Cache<SharedPolicy, Arc<Policy>>,
 }
 
 impl<S: Clone> Clone for Cors<S> {
@@ -26,13 +47,19 @@ impl<S: Clone> Clone for Cors<S> {
         Self {
             inner: self.inner.clone(),
             shared: Arc::clone(&self.shared),
+            policy: self.policy.clone(),
         }
     }
 }
 
 impl<S> Cors<S> {
     pub(super) fn from_shared(inner: S, shared: Arc<Shared>) -> Self {
-        Self { inner, shared }
+        let policy = Cache::new(SharedPolicy(Arc::clone(&shared)));
+        Self {
+            inner,
+            shared,
+            policy,
+        }
     }
 
     /// What the current policy decides for a request; see
@@ -78,7 +105,7 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        let policy = self.shared.policy.load();
+        let policy = self.policy.load();
         let (decision, partial) = policy.decide(req.method(), req.headers());
         let options = req.method() == Method::OPTIONS;
         let (allow_origin, vary) = match decision {
@@ -101,8 +128,8 @@ where
         // A non-preflight OPTIONS answer could be cached and served to a later preflight: say
         // what preflights vary on (as jub0bs/cors does).
         let vary = if options { Some(VARY_PREFLIGHT) } else { vary };
-        // The response future owns the policy the request started with.
-        let policy = arc_swap::Guard::into_inner(policy);
-        ResponseFuture::forward(self.inner.call(req), policy, allow_origin, vary)
+        // The response future owns what the policy the request started with adds.
+        let decoration = policy.decoration(allow_origin, vary);
+        ResponseFuture::forward(self.inner.call(req), decoration)
     }
 }

@@ -1,5 +1,8 @@
 use super::names::{Methods, RequestHeaders, MAX_ACRH_LEN};
-use super::origins::{parse_config_origin, parse_request_origin, OriginSpec, Origins, PortRule};
+use super::origins::{
+    parse_config_origin, parse_request_origin, parse_request_origin_by_split, OriginSpec, Origins,
+    PortRule,
+};
 use super::*;
 use crate::test_helpers::{assert_send_sync, Echo};
 
@@ -118,4 +121,148 @@ fn auto_traits() {
     assert_send_sync::<CorsHandle>();
     assert_send_sync::<Cors<Echo>>();
     assert_send_sync::<ResponseFuture<std::future::Ready<()>>>();
+}
+
+proptest::proptest! {
+    /// The one-pass `Access-Control-Request-Headers` scan accepts and refuses exactly what
+    /// "split on commas, trim, require an allowed token" does.
+    #[test]
+    fn acrh_one_pass_agrees_with_split(
+        parts in proptest::collection::vec(
+            proptest::sample::select(vec![
+                "content-type", "X-Request-Id", "x-request-id", "authorization", "x-other",
+                ",", ",", " ", "\t", "a b", "é", "(", "", ",,,,,,,,,", "x-request-id ,",
+            ]),
+            0..24,
+        ),
+        any_header in proptest::bool::ANY,
+    ) {
+        let mut allowed = RequestHeaders::default();
+        for name in ["content-type", "x-request-id", "authorization"] {
+            allowed.add(name, String::new()).unwrap();
+        }
+        allowed.any = any_header;
+        let value = parts.concat();
+        proptest::prop_assert_eq!(
+            allowed.check(value.as_bytes()),
+            allowed.check_by_split(value.as_bytes()),
+            "{:?}", value
+        );
+    }
+
+    #[test]
+    fn acrh_one_pass_agrees_with_split_on_any_bytes(
+        value in proptest::collection::vec(
+            proptest::sample::select(vec![b'a', b'-', b',', b' ', b'\t', b'X', 0xc3, b'(', b'\n']),
+            0..40,
+        ),
+    ) {
+        let mut allowed = RequestHeaders::default();
+        for name in ["a", "a-a", "x", "aa"] {
+            allowed.add(name, String::new()).unwrap();
+        }
+        proptest::prop_assert_eq!(allowed.check(&value), allowed.check_by_split(&value));
+    }
+}
+
+proptest::proptest! {
+    /// The one-pass `Origin` parse agrees with split-then-validate on generated origins.
+    #[test]
+    fn origin_one_pass_agrees_with_split(
+        parts in proptest::collection::vec(
+            proptest::sample::select(vec![
+                "https", "http", "://", ":", "//", "a", "example", ".", "..", "-", "com", "Z",
+                "[", "]", "::1", "8080", "0", "65536", "443", "*", "/", " ", "é", "",
+            ]),
+            0..12,
+        ),
+    ) {
+        let origin = parts.concat();
+        proptest::prop_assert_eq!(
+            parse_request_origin(&origin),
+            parse_request_origin_by_split(&origin),
+            "{:?}", origin
+        );
+    }
+
+    #[test]
+    fn origin_one_pass_agrees_with_split_on_shaped_origins(
+        scheme in "[a-z]{0,5}",
+        host in "[a-z0-9.:-]{0,12}",
+        port in proptest::option::of("[0-9:]{0,6}"),
+    ) {
+        let origin = match port {
+            Some(p) => format!("{scheme}://{host}:{p}"),
+            None => format!("{scheme}://{host}"),
+        };
+        proptest::prop_assert_eq!(
+            parse_request_origin(&origin),
+            parse_request_origin_by_split(&origin),
+            "{:?}", origin
+        );
+    }
+}
+
+proptest::proptest! {
+    /// Checking an `Origin` value's bytes gives the answer `to_str` then `contains` gave:
+    /// whatever it allows is visible ASCII, and it agrees with the text check on text.
+    #[test]
+    fn origin_bytes_check_agrees_with_text_check(
+        parts in proptest::collection::vec(
+            proptest::sample::select(vec![
+                &b"https://"[..], b"http://", b"app", b"api", b".example.com", b".", b":8080",
+                b":", b"\t", b"\x01", b"\x7f", "\u{e9}".as_bytes(), b"\xff", b"A", b"[::1]",
+                b"localhost", b":3000",
+            ]),
+            0..7,
+        ),
+    ) {
+        let o = origins(&[
+            "https://app.example.com",
+            "https://*.example.com",
+            "http://localhost:*",
+            "http://[::1]:3000",
+        ]);
+        let value = parts.concat();
+        let by_bytes = o.contains_bytes(&value);
+        let by_text = http::HeaderValue::from_bytes(&value)
+            .ok()
+            .and_then(|v| v.to_str().ok().map(|t| o.contains(t)))
+            .unwrap_or(false);
+        proptest::prop_assert_eq!(by_bytes, by_text, "{:?}", String::from_utf8_lossy(&value));
+    }
+}
+
+proptest::proptest! {
+    /// One walk over an OPTIONS request's headers finds what three `single` lookups find,
+    /// duplicates included.
+    #[test]
+    fn preflight_walk_agrees_with_lookups(
+        headers in proptest::collection::vec(
+            (
+                proptest::sample::select(vec![
+                    "origin", "access-control-request-method", "access-control-request-headers",
+                    "host", "accept", "x-origin", "sec-fetch-mode",
+                ]),
+                proptest::sample::select(vec!["a", "b", "PUT", "https://a.example"]),
+            ),
+            0..12,
+        ),
+    ) {
+        use http::header::{
+            ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, ORIGIN,
+        };
+        use super::policy::{preflight_singles, single};
+        let mut map = http::HeaderMap::new();
+        for (name, value) in &headers {
+            map.append(
+                http::HeaderName::from_static(name),
+                http::HeaderValue::from_static(value),
+            );
+        }
+        let [o, m, h] = preflight_singles(&map);
+        proptest::prop_assert_eq!(o, single(&map, &ORIGIN));
+        proptest::prop_assert_eq!(m, single(&map, &ACCESS_CONTROL_REQUEST_METHOD));
+        proptest::prop_assert_eq!(h, single(&map, &ACCESS_CONTROL_REQUEST_HEADERS));
+    }
 }
