@@ -89,6 +89,9 @@
 #![allow(clippy::type_complexity)] // tower generics trip it everywhere
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[macro_use]
+mod macros;
+
 pub mod body;
 pub mod error;
 mod util;
