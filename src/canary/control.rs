@@ -8,7 +8,7 @@ use http::header::{HeaderName, HeaderValue};
 use http::request::Parts;
 use http::HeaderMap;
 
-use super::mode::{cookie, rare_header, Key, KeyRepr, ModeRepr};
+use super::mode::{cookie, header, Key, KeyRepr, ModeRepr};
 use super::rng::{stable_hash, Seeder};
 use super::weight::{Weight, MILLION};
 use super::weights::Snapshot;
@@ -141,7 +141,7 @@ impl Control {
         let header = self
             .override_header
             .as_ref()
-            .and_then(|name| rare_header(headers, name))
+            .and_then(|name| header(headers, name))
             .and_then(|value| forced(value.as_bytes()));
         header.or_else(|| {
             self.override_cookie

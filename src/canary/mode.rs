@@ -149,10 +149,6 @@ impl Key {
 /// loses from about five headers on (`HeaderMap`'s iterator costs some 30 per header).
 const SCAN: usize = 3;
 
-/// Up to this many distinct names, [`rare_header`] checks that `name` is present by comparing
-/// names (a light walk over the names only) before hashing it.
-const SCAN_NAMES: usize = 16;
-
 /// The first value of the header `name`, as [`HeaderMap::get`] gives it.
 ///
 /// A map of a few headers is searched by comparing names, which costs less than hashing the
@@ -168,21 +164,6 @@ pub(super) fn header<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'
     } else {
         headers.get(name)
     }
-}
-
-/// [`header`] for a header most requests do not carry (an override): on maps of up to
-/// [`SCAN_NAMES`] names, its absence is found by comparing names, without hashing. Where it
-/// is present, this costs the walk more than [`header`].
-#[inline]
-pub(super) fn rare_header<'a>(
-    headers: &'a HeaderMap,
-    name: &HeaderName,
-) -> Option<&'a HeaderValue> {
-    let names = headers.keys_len();
-    if names > SCAN && names <= SCAN_NAMES && !headers.keys().any(|n| n == name) {
-        return None;
-    }
-    header(headers, name)
 }
 
 /// Whether `name` is an RFC 6265 cookie name (an RFC 9110 token).
