@@ -118,6 +118,24 @@ fn requests(user: bool) -> impl FnMut() -> Request<()> {
     }
 }
 
+/// Requests as a browser or API client sends them: six headers, the sticky key among them.
+fn requests_with_six_headers() -> impl FnMut() -> Request<()> {
+    let mut n = 0_u32;
+    move || {
+        n = n.wrapping_add(1);
+        Request::builder()
+            .uri("/api/orders")
+            .header("host", "api.example.com")
+            .header("user-agent", "Mozilla/5.0")
+            .header("accept", "application/json")
+            .header("accept-language", "en")
+            .header("accept-encoding", "gzip")
+            .header("x-user", n % 10_000)
+            .body(())
+            .expect("valid request")
+    }
+}
+
 fn allocations_per_request<S>(name: &str, service: &mut S, mut make: impl FnMut() -> Request<()>)
 where
     S: Service<Request<()>, Response = Response<&'static str>, Error = Infallible>,
@@ -212,8 +230,8 @@ fn canary(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("canary");
     macro_rules! case {
-        ($name:literal, $service:expr, $user:expr) => {
-            let mut make = requests($user);
+        ($name:literal, $service:expr, $make:expr) => {
+            let mut make = $make;
             group.bench_function($name, |b| {
                 b.iter_batched(
                     &mut make,
@@ -223,15 +241,32 @@ fn canary(c: &mut Criterion) {
             });
         };
     }
-    case!("direct", direct, false);
-    case!("steer", steer, false);
-    case!("random", random, false);
-    case!("random_no_extensions", random_bare, false);
-    case!("round_robin", round_robin, false);
-    case!("round_robin_no_extensions", round_robin_bare, false);
-    case!("sticky_header", sticky, true);
-    case!("sticky_header_no_extensions", sticky_bare, true);
-    case!("direct_with_user_header", direct, true);
+    case!("direct", direct, requests(false));
+    case!("steer", steer, requests(false));
+    case!("random", random, requests(false));
+    case!("random_no_extensions", random_bare, requests(false));
+    case!("round_robin", round_robin, requests(false));
+    case!(
+        "round_robin_no_extensions",
+        round_robin_bare,
+        requests(false)
+    );
+    case!("sticky_header", sticky, requests(true));
+    case!("sticky_header_no_extensions", sticky_bare, requests(true));
+    case!("direct_with_user_header", direct, requests(true));
+    // Larger header maps: there the key lookup hashes its name.
+    case!("direct_six_headers", direct, requests_with_six_headers());
+    case!("steer_six_headers", steer, requests_with_six_headers());
+    case!(
+        "random_no_extensions_six_headers",
+        random_bare,
+        requests_with_six_headers()
+    );
+    case!(
+        "sticky_header_no_extensions_six_headers",
+        sticky_bare,
+        requests_with_six_headers()
+    );
 
     // A weight change every few microseconds from another thread while calls go on.
     let handle = random.handle();
@@ -251,7 +286,7 @@ fn canary(c: &mut Criterion) {
             changes
         })
     };
-    case!("random_during_weight_changes", random, false);
+    case!("random_during_weight_changes", random, requests(false));
     stop.store(true, Ordering::Relaxed);
     let changes = writer.join().expect("writer thread");
     println!("weight changes made during that case: {changes}");

@@ -865,3 +865,89 @@ async fn a_slow_arm_is_readied_inside_the_future_and_stalls_nobody_else() {
     assert_eq!(response.extensions().get::<Arm>().unwrap().name(), "canary");
     assert_eq!(body_text(response.into_body()).await, "gated");
 }
+
+/// An arm that counts its calls and is not ready the first time it is asked (it wakes the
+/// task, as a service whose capacity frees up at once would). Clones share their state.
+#[derive(Clone, Default)]
+struct Hesitant {
+    asked: Arc<Mutex<bool>>,
+    calls: Arc<Mutex<usize>>,
+}
+
+impl Service<Request<Full<Bytes>>> for Hesitant {
+    type Response = Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = std::future::Ready<Result<Self::Response, Infallible>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        let mut asked = self.asked.lock().unwrap();
+        if *asked {
+            Poll::Ready(Ok(()))
+        } else {
+            *asked = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+
+    fn call(&mut self, _: Request<Full<Bytes>>) -> Self::Future {
+        *self.calls.lock().unwrap() += 1;
+        std::future::ready(Ok(Response::new(Full::new(Bytes::from_static(b"stable")))))
+    }
+}
+
+#[tokio::test]
+async fn a_ready_stable_arm_is_called_in_place_and_a_pending_one_is_readied_in_the_future() {
+    let (hesitant, clones) = (Hesitant::default(), Arc::new(Mutex::new(0)));
+    let stable = Counting::new(hesitant.clone(), Arc::clone(&clones));
+    let calls = || *hesitant.calls.lock().unwrap();
+    let mut split = CanaryLayer::new(Named::new("canary"), 0.0)
+        .unwrap()
+        .layer(stable);
+    // First call: the arm is not ready; it moves into the response future (which readies it
+    // with the task's waker) and one clone takes its place in the split.
+    let response = call(&mut split, request("GET", "/")).await.unwrap();
+    assert_eq!(response.extensions().get::<Arm>().unwrap().name(), "stable");
+    assert_eq!(body_text(response.into_body()).await, "stable");
+    assert_eq!((*clones.lock().unwrap(), calls()), (1, 1));
+    // From then on the arm is ready when asked: it is called in place, never cloned.
+    for expected_calls in 2..=5 {
+        let response = call(&mut split, request("GET", "/")).await.unwrap();
+        assert_eq!(body_text(response.into_body()).await, "stable");
+        assert_eq!(calls(), expected_calls);
+    }
+    assert_eq!(*clones.lock().unwrap(), 1);
+}
+
+/// A service that counts its clones.
+struct Counting<S> {
+    inner: S,
+    clones: Arc<Mutex<usize>>,
+}
+
+impl<S> Counting<S> {
+    fn new(inner: S, clones: Arc<Mutex<usize>>) -> Self {
+        Self { inner, clones }
+    }
+}
+
+impl<S: Clone> Clone for Counting<S> {
+    fn clone(&self) -> Self {
+        *self.clones.lock().unwrap() += 1;
+        Self::new(self.inner.clone(), Arc::clone(&self.clones))
+    }
+}
+
+impl<S: Service<R>, R> Service<R> for Counting<S> {
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: R) -> S::Future {
+        self.inner.call(request)
+    }
+}

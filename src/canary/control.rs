@@ -8,7 +8,7 @@ use http::header::{HeaderName, HeaderValue};
 use http::request::Parts;
 use http::HeaderMap;
 
-use super::mode::{cookie, Key, KeyRepr, ModeRepr};
+use super::mode::{cookie, header, Key, KeyRepr, ModeRepr};
 use super::rng::{stable_hash, Seeder};
 use super::weight::{Weight, MILLION};
 use super::weights::Snapshot;
@@ -88,6 +88,7 @@ impl<B> Head for http::Request<B> {
 
 impl Control {
     /// The index of the arm for a request; `draw` gives a uniform random `u64` when needed.
+    #[inline]
     pub(super) fn choose(
         &self,
         snapshot: &Snapshot,
@@ -119,6 +120,7 @@ impl Control {
     }
 
     /// Whether the key is a function of the request's parts.
+    #[inline]
     pub(super) fn needs_parts(&self) -> bool {
         matches!(
             &self.mode,
@@ -130,11 +132,16 @@ impl Control {
     }
 
     /// The arm an override header or cookie forces: header first, then cookie.
+    #[inline]
     fn overridden(&self, headers: &HeaderMap) -> Option<usize> {
+        // Most requests carry neither: no name is hashed for a request without headers.
+        if headers.is_empty() {
+            return None;
+        }
         let header = self
             .override_header
             .as_ref()
-            .and_then(|name| headers.get(name))
+            .and_then(|name| header(headers, name))
             .and_then(|value| forced(value.as_bytes()));
         header.or_else(|| {
             self.override_cookie
@@ -144,6 +151,7 @@ impl Control {
         })
     }
 
+    #[inline]
     pub(super) fn arm(&self, index: usize) -> Arm {
         self.arms
             .get(index)
@@ -152,6 +160,7 @@ impl Control {
             .unwrap_or_else(|| Arm::new("stable", false))
     }
 
+    #[inline]
     pub(super) fn header(&self, index: usize) -> Option<(HeaderName, HeaderValue)> {
         let (name, values) = self.arm_header.as_ref()?;
         Some((name.clone(), values.get(index)?.clone()))

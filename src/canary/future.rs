@@ -69,6 +69,7 @@ pub(super) enum Start<T: Service<Req>, Req> {
 /// Checks the arm's readiness once (with a waker that does nothing) and calls it when it is
 /// ready, so the common case stores no request in the future; otherwise readiness is driven
 /// by the response future with the task's real waker, which replaces the no-op one.
+#[inline]
 pub(super) fn start<T: Service<Req>, Req>(mut service: T, request: Req) -> Start<T, Req> {
     let mut cx = Context::from_waker(noop_waker());
     match service.poll_ready(&mut cx) {
@@ -78,19 +79,45 @@ pub(super) fn start<T: Service<Req>, Req>(mut service: T, request: Req) -> Start
     }
 }
 
+/// [`start`] on the service itself, with no clone when it is ready at once (the common case).
+/// When it is not, the service that was asked (and may hold a reservation it made, such as a
+/// buffer slot) moves into the response future and a clone takes its place, as
+/// `tower::ServiceExt::ready` users do with `mem::replace`.
+#[inline]
+pub(super) fn start_in_place<T: Service<Req> + Clone, Req>(
+    service: &mut T,
+    request: Req,
+) -> Start<T, Req> {
+    let mut cx = Context::from_waker(noop_waker());
+    match service.poll_ready(&mut cx) {
+        Poll::Ready(Ok(())) => Start::Called(service.call(request)),
+        Poll::Ready(Err(error)) => Start::Failed(error),
+        Poll::Pending => {
+            let clone = service.clone();
+            let asked = std::mem::replace(service, clone);
+            Start::Pending(Box::pin(Oneshot::new(asked, request)))
+        }
+    }
+}
+
 impl<S, C, Req> Kind<S, C, Req>
 where
     S: Service<Req>,
     C: Service<Req, Error = S::Error>,
 {
-    pub(super) fn stable(service: S, request: Req) -> Self {
-        match start(service, request) {
+    #[inline]
+    pub(super) fn stable(service: &mut S, request: Req) -> Self
+    where
+        S: Clone,
+    {
+        match start_in_place(service, request) {
             Start::Pending(call) => Self::Stable { call },
             Start::Called(future) => Self::StableCalled { future },
             Start::Failed(error) => Self::Failed { error: Some(error) },
         }
     }
 
+    #[inline]
     pub(super) fn canary(service: C, request: Req) -> Self {
         match start(service, request) {
             Start::Pending(call) => Self::Canary { call },
@@ -105,6 +132,7 @@ where
     S: Service<Req>,
     C: Service<Req>,
 {
+    #[inline]
     pub(super) fn new(
         kind: Kind<S, C, Req>,
         arm: Option<Arm>,
@@ -121,8 +149,17 @@ where
 {
     type Output = Result<Response<B>, S::Error>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
+        let mut this = self.project();
+        if this.arm.is_none() && this.header.is_none() {
+            // The pass-through: nothing goes on the answer, which is returned as is.
+            match this.kind.as_mut().project() {
+                KindProj::StableCalled { future } => return future.poll(cx),
+                KindProj::CanaryCalled { future } => return future.poll(cx),
+                _ => {}
+            }
+        }
         let mut response = match this.kind.project() {
             KindProj::Stable { call } => ready!(call.as_mut().poll(cx))?,
             KindProj::Canary { call } => ready!(call.as_mut().poll(cx))?,

@@ -19,10 +19,11 @@ use super::Arm;
 /// Sends each request to one of its arms: the wrapped (stable) service or a canary. Made by
 /// [`CanaryLayer`](super::CanaryLayer); see the [module docs](super) for an example.
 ///
-/// Always ready: the chosen arm is cloned, then readied and called inside the response future,
-/// so a slow or failing arm never holds up requests for the other arms. The cost of this is
-/// that backpressure does not cross the split: put concurrency limits outside it, or inside
-/// each arm.
+/// Always ready: the chosen arm is asked once whether it is ready and called at once when it
+/// is (the stable arm in place, a canary arm as a clone); otherwise it is readied and called
+/// inside the response future, so a slow or failing arm never holds up requests for the other
+/// arms. The cost of this is that backpressure does not cross the split: put concurrency
+/// limits outside it, or inside each arm.
 ///
 /// Cloning clones the stable service, bumps two reference counts and seeds a new random
 /// generator, so clones draw independently.
@@ -151,6 +152,7 @@ where
         Poll::Ready(Ok(()))
     }
 
+    #[inline]
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let snapshot = self.weights.load();
         let rng = &mut self.rng;
@@ -171,7 +173,7 @@ where
         });
         let kind = match index.checked_sub(1).and_then(|i| self.arms.get(i)) {
             Some(canary) => Kind::canary(canary.clone(), request),
-            None => Kind::stable(self.inner.clone(), request),
+            None => Kind::stable(&mut self.inner, request),
         };
         ResponseFuture::new(kind, arm, header)
     }

@@ -5,7 +5,7 @@ use http::request::Parts;
 use http::Request;
 
 use super::control::split_canary;
-use super::mode::{cookie, is_cookie_name};
+use super::mode::{cookie, header, is_cookie_name};
 use super::rng::{fnv1a64, splitmix, Rng, Seeder};
 use super::weights::Snapshot;
 use super::*;
@@ -278,4 +278,32 @@ async fn split_publishes_the_arm_both_ways() {
     );
     assert_eq!(response.headers()["x-arm"], "canary");
     assert_eq!((stable.calls(), canary.calls()), (0, 1));
+}
+
+#[test]
+fn header_lookup_agrees_with_the_map_at_every_size() {
+    // Names compared on small maps, hashed on large ones: the same first value either way,
+    // for standard and custom names, present, repeated or missing.
+    let wanted = [
+        HeaderName::from_static("x-canary"),
+        HeaderName::from_static("x-user"),
+        http::header::COOKIE,
+        HeaderName::from_static("x-missing"),
+        http::header::ACCEPT,
+    ];
+    for size in 0..40_u32 {
+        let mut headers = http::HeaderMap::new();
+        for i in 0..size {
+            let name = match i % 5 {
+                0 => HeaderName::from_static("x-user"),
+                1 => http::header::COOKIE,
+                2 if i > 20 => HeaderName::from_static("x-canary"),
+                _ => HeaderName::try_from(format!("x-filler-{i}")).unwrap(),
+            };
+            headers.append(name, i.into());
+        }
+        for name in &wanted {
+            assert_eq!(header(&headers, name), headers.get(name), "{size} {name}");
+        }
+    }
 }

@@ -68,6 +68,7 @@ impl Snapshot {
     }
 
     /// The arm where `point` (uniform in `0..2^64`) falls.
+    #[inline]
     pub(super) fn place(&self, point: u64) -> usize {
         let point = u128::from(point);
         self.layout
@@ -77,6 +78,7 @@ impl Snapshot {
     }
 
     /// The next arm of the round-robin cycle.
+    #[inline]
     pub(super) fn next_in_cycle(&self) -> usize {
         let len = self.schedule.len() as u64;
         if len == 0 {
