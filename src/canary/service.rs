@@ -123,20 +123,7 @@ impl<S, C> CanarySplit<S, C> {
         }
     }
 
-    /// The stable service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The stable service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Consumes the split and returns the stable service.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
+    define_inner_service_accessors!();
 }
 
 impl<S, C, ReqBody, ResBody> Service<Request<ReqBody>> for CanarySplit<S, C>
