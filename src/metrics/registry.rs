@@ -267,6 +267,7 @@ impl RegistryBuilder {
                 "no latency buckets; give at least one upper bound",
             ));
         }
+        let mut before: Option<f64> = None;
         for (i, &b) in self.buckets.iter().enumerate() {
             if !(b.is_finite() && b > 0.0) {
                 problems.push(
@@ -278,18 +279,19 @@ impl RegistryBuilder {
                     )
                     .with_location(format!("buckets[{i}]")),
                 );
-            } else if let Some(&before) = i.checked_sub(1).and_then(|j| self.buckets.get(j)) {
-                if b <= before {
-                    problems.push(
+            } else {
+                match before {
+                    Some(highest) if b <= highest => problems.push(
                         Problem::new(
                             "metrics",
                             ProblemKind::Invalid,
                             b.to_string(),
                             format!("bucket bound \"{b}\" is not above the one before it"),
                         )
-                        .with_related(before.to_string())
+                        .with_related(highest.to_string())
                         .with_location(format!("buckets[{i}]")),
-                    );
+                    ),
+                    _ => before = Some(b),
                 }
             }
         }
