@@ -79,10 +79,12 @@ fn labels(route: &str) -> Labels<'_> {
     }
 }
 
+type NaiveKey = (String, &'static str, u16, String);
+
 /// The baseline: one mutex around a map from owned label tuples to counters.
 #[derive(Default)]
 struct Naive {
-    map: Mutex<HashMap<(String, &'static str, u16, String), [AtomicU64; 3]>>,
+    map: Mutex<HashMap<NaiveKey, [AtomicU64; 3]>>,
 }
 
 impl Naive {

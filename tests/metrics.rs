@@ -1,4 +1,5 @@
 #![cfg(feature = "metrics")]
+#![allow(clippy::type_complexity)] // service types in the helpers
 
 mod common;
 
