@@ -908,3 +908,80 @@ async fn stacks_under_axum() {
         "{text}"
     );
 }
+
+/// The access log and the metrics read the same facts: over the same stack, every log line
+/// has its series, with the same route, status, arm and refusal.
+#[cfg(all(
+    feature = "access-log",
+    feature = "router",
+    feature = "canary",
+    feature = "origin",
+    feature = "cors"
+))]
+#[tokio::test]
+async fn the_access_log_and_the_metrics_agree() {
+    use tower_gateway::access_log::{AccessLogLayer, LogFormat, MemorySink};
+    let registry = Registry::new();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let sink = MemorySink::new();
+    let log = AccessLogLayer::new(sink.clone()).format(
+        LogFormat::template(
+            "$context.routeKey|$context.status|$context.canaryArm|$context.responseFlags",
+        )
+        .unwrap(),
+    );
+    let inner = stack::build(&registry, &calls);
+    let both = log.layer(inner);
+    let evil_post = || {
+        Request::post("/pets")
+            .header("origin", "https://evil.example")
+            .header("host", "api.example")
+            .body(Full::default())
+            .unwrap()
+    };
+    let requests = vec![
+        req("GET", "/pets/1"),
+        req("GET", "/pets/2"),
+        req("GET", "/nowhere"),
+        req("DELETE", "/pets/3"),
+        evil_post(),
+    ];
+    for request in requests {
+        let res = both.clone().oneshot(request).await.unwrap();
+        body_text(res.into_body()).await;
+    }
+    let lines = sink.lines();
+    assert_eq!(lines.len() as u64, registry.total_requests());
+    let text = registry.render();
+    for line in lines {
+        let parts: Vec<&str> = line.split('|').collect();
+        let route = match parts[0] {
+            "-" => String::new(),
+            key => key.split_once(' ').unwrap().1.to_owned(),
+        };
+        let arm = if parts[2] == "-" { "" } else { parts[2] };
+        let refusal = if parts[3].contains("NR") {
+            "no_route"
+        } else if parts[3].contains("OG") {
+            "origin"
+        } else if parts[3].contains("CP") {
+            "cors_preflight"
+        } else if parts[1] == "405" {
+            "method_not_allowed"
+        } else {
+            ""
+        };
+        let needle = format!(
+            "route=\"{route}\",method=\"{{m}}\",status=\"{}\",arm=\"{arm}\",refusal=\"{refusal}\"}}",
+            parts[1]
+        );
+        let (before, after) = needle.split_once("{m}").unwrap();
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("gateway_requests_total{")
+                    && l.contains(before)
+                    && l.contains(after)),
+            "no series for log line {line:?} in\n{text}"
+        );
+    }
+}

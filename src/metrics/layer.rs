@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 
-use http::{Method, Request, Response};
+use http::{Request, Response};
 use http_body::{Frame, SizeHint};
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
@@ -73,7 +73,7 @@ where
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         self.registry.enter();
-        let method = req.method().clone();
+        let method = method_label(req.method());
         ResponseFuture {
             inner: self.inner.call(req),
             start: Some(Start {
@@ -88,7 +88,8 @@ where
 struct Start {
     registry: Registry,
     at: Instant,
-    method: Method,
+    /// The `method` label (a standard method never allocates; others are `OTHER`).
+    method: &'static str,
 }
 
 pin_project! {
@@ -120,7 +121,11 @@ impl<F> std::fmt::Debug for ResponseFuture<F> {
 
 /// The labels of a response, read from the same extensions the access log reads: the
 /// matched route, the canary arm and the refusal kind.
-pub(super) fn labels_of<'a>(method: &Method, res: &'a http::Extensions, status: u16) -> Labels<'a> {
+pub(super) fn labels_of<'a>(
+    method: &'static str,
+    res: &'a http::Extensions,
+    status: u16,
+) -> Labels<'a> {
     #[cfg(feature = "router")]
     let route = res
         .get::<crate::router::MatchedRoute>()
@@ -138,7 +143,7 @@ pub(super) fn labels_of<'a>(method: &Method, res: &'a http::Extensions, status: 
     let (arm, canary) = (None, false);
     Labels {
         route,
-        method: method_label(method),
+        method,
         status,
         arm,
         canary,
@@ -167,9 +172,8 @@ where
                 let series =
                     start
                         .registry
-                        .series(&labels_of(&start.method, response.extensions(), status));
-                let not_sent =
-                    start.method == Method::HEAD || matches!(status, 100..=199 | 204 | 304);
+                        .series(&labels_of(start.method, response.extensions(), status));
+                let not_sent = start.method == "HEAD" || matches!(status, 100..=199 | 204 | 304);
                 let pending = Pending {
                     registry: start.registry,
                     series,
