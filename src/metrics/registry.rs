@@ -140,13 +140,18 @@ pub(super) struct Series {
     arm: Option<Box<str>>,
     canary: bool,
     refusal: Option<Refusal>,
-    requests: AtomicU64,
     aborted: AtomicU64,
     headers: Histogram,
     last_byte: Histogram,
 }
 
 impl Series {
+    /// Requests recorded: the sum of the last-byte histogram's buckets (every recorded
+    /// request lands in exactly one), so the counter and the histogram `_count` never differ.
+    fn requests(&self) -> u64 {
+        self.last_byte.buckets.iter().map(|b| b.load(Relaxed)).sum()
+    }
+
     fn is(&self, labels: &Labels<'_>) -> bool {
         self.status == labels.status
             && self.method == labels.method
@@ -398,7 +403,6 @@ impl Registry {
             arm: labels.arm.map(Box::from),
             canary: labels.canary,
             refusal: labels.refusal,
-            requests: AtomicU64::new(0),
             aborted: AtomicU64::new(0),
             headers: Histogram::new(n),
             last_byte: Histogram::new(n),
@@ -445,7 +449,6 @@ impl Registry {
         aborted: bool,
     ) {
         let ns = |d: Duration| d.as_nanos().min(u128::from(u64::MAX)) as u64;
-        series.requests.fetch_add(1, Relaxed);
         if aborted {
             series.aborted.fetch_add(1, Relaxed);
         }
@@ -482,7 +485,7 @@ impl Registry {
     /// Total requests recorded over every series.
     #[must_use]
     pub fn total_requests(&self) -> u64 {
-        self.all().iter().map(|s| s.requests.load(Relaxed)).sum()
+        self.all().iter().map(|s| s.requests()).sum()
     }
 
     fn all(&self) -> Vec<Arc<Series>> {
@@ -523,7 +526,7 @@ impl Registry {
                 }
             };
             if let Some(entry) = arms.get_mut(at) {
-                let requests = s.requests.load(Relaxed);
+                let requests = s.requests();
                 entry.2 += requests;
                 if (500..600).contains(&s.status) {
                     entry.3 += requests;
@@ -578,7 +581,7 @@ impl Registry {
         for s in &all {
             out.push_str("gateway_requests_total{");
             labels(out, s);
-            let _ = writeln!(out, "}} {}", s.requests.load(Relaxed));
+            let _ = writeln!(out, "}} {}", s.requests());
         }
         out.push_str("# HELP gateway_request_errors_total Answers with a 4xx or 5xx status, by route template, method, canary arm and status class.\n# TYPE gateway_request_errors_total counter\n");
         let mut errors: Vec<(&str, &str, &str, &str, u64)> = Vec::new();
@@ -590,7 +593,7 @@ impl Registry {
             };
             let route = s.route.as_deref().unwrap_or(unmatched);
             let arm = s.arm.as_deref().unwrap_or("");
-            let n = s.requests.load(Relaxed);
+            let n = s.requests();
             match errors
                 .iter_mut()
                 .find(|e| e.0 == route && e.1 == s.method && e.2 == arm && e.3 == class)
