@@ -110,7 +110,7 @@ fn record(c: &mut Criterion) {
     let mut group = c.benchmark_group("metrics/record");
     for n in [1usize, 100, 10_000] {
         let routes = routes(n);
-        let registry = Registry::new();
+        let registry = Registry::builder().max_series(10_000).build().unwrap();
         let naive = Naive::default();
         for r in &routes {
             registry.record(&labels(r), Duration::ZERO, Duration::ZERO);
@@ -184,7 +184,7 @@ fn layer(c: &mut Criterion) {
 
 fn render(c: &mut Criterion) {
     let routes = routes(10_000);
-    let registry = Registry::new();
+    let registry = Registry::builder().max_series(10_000).build().unwrap();
     for r in &routes {
         registry.record(
             &labels(r),

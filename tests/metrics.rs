@@ -621,6 +621,27 @@ fn invalid_buckets_list_every_problem() {
 }
 
 #[test]
+fn the_series_table_is_bounded_and_counts_what_it_could_not_hold() {
+    let registry = Registry::builder().max_series(2).build().unwrap();
+    for route in ["/a", "/b", "/c", "/a", "/c"] {
+        let labels = Labels {
+            route: Some(route),
+            method: "GET",
+            status: 200,
+            arm: None,
+            canary: false,
+            refusal: None,
+        };
+        registry.record(&labels, Duration::ZERO, Duration::ZERO);
+    }
+    assert_eq!(registry.series_count(), 2);
+    assert_eq!(registry.total_requests(), 3);
+    let text = registry.render();
+    parse(&text);
+    assert_eq!(value(&text, "gateway_metrics_series_overflow_total"), 2.0);
+}
+
+#[test]
 fn label_values_are_escaped_and_parse_back() {
     let registry = Registry::builder()
         .unmatched_label("un\"matched\\\nx")

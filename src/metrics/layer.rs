@@ -3,7 +3,6 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -13,7 +12,7 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::registry::{method_label, Labels, Refusal, Registry, Series};
+use super::registry::{method_label, Labels, Refusal, Registry};
 
 /// Records every request into a [`Registry`]. Put it outermost (like the access log) so it
 /// sees every answer, refusals included, and the whole time.
@@ -204,10 +203,21 @@ where
 
 struct Pending {
     registry: Registry,
-    series: Arc<Series>,
+    /// The series' slot; `None` when the table was full.
+    series: Option<usize>,
     at: Instant,
     headers: Duration,
     not_sent: bool,
+}
+
+impl Pending {
+    fn record(self, aborted: bool) {
+        if let Some(at) = self.series {
+            self.registry
+                .record_at(at, self.headers, self.at.elapsed(), aborted);
+        }
+        self.registry.leave();
+    }
 }
 
 pin_project! {
@@ -224,8 +234,7 @@ pin_project! {
         fn drop(this: Pin<&mut Self>) {
             if let Some(p) = this.project().pending.take() {
                 let aborted = !p.not_sent;
-                p.registry.record_into(&p.series, p.headers, p.at.elapsed(), aborted);
-                p.registry.leave();
+                p.record(aborted);
             }
         }
     }
@@ -234,9 +243,7 @@ pin_project! {
 impl<B> ResponseBody<B> {
     fn finish(&mut self, aborted: bool) {
         if let Some(p) = self.pending.take() {
-            p.registry
-                .record_into(&p.series, p.headers, p.at.elapsed(), aborted);
-            p.registry.leave();
+            p.record(aborted);
         }
     }
 }
@@ -257,9 +264,7 @@ impl<B: http_body::Body> http_body::Body for ResponseBody<B> {
         };
         if done {
             if let Some(p) = this.pending.take() {
-                p.registry
-                    .record_into(&p.series, p.headers, p.at.elapsed(), false);
-                p.registry.leave();
+                p.record(false);
             }
         }
         Poll::Ready(frame)

@@ -55,11 +55,13 @@
 //!   `gateway_request_errors_total` per status class (`4xx`, `5xx`). Global:
 //!   `gateway_requests_in_flight` (a gauge) and `gateway_requests_unanswered_total` (inner
 //!   service failed, or the response future was dropped).
-//! - **Lock-free recording.** Series live in an immutable hash table behind an
-//!   [`arc_swap::ArcSwap`]: finding an existing series is an atomic load, a hash and a compare,
-//!   and recording is a few relaxed atomic adds; no lock and no allocation. Only creating a
-//!   series takes a mutex (copy the table, add, swap), which happens at most once per label
-//!   set, and label sets are bounded.
+//! - **Lock-free recording, pre-sized table.** Series live in a table allocated once
+//!   ([`RegistryBuilder::max_series`], default [`DEFAULT_MAX_SERIES`]; twice that many slots,
+//!   open addressing). Finding an existing series is a hash of the label values and one atomic
+//!   load and compare per probed slot; recording is four relaxed atomic adds. No lock and no
+//!   allocation, ever, for an existing series; a new one is built once and published with a
+//!   compare-and-set (`OnceLock`). Past `max_series` label sets, requests of new label sets
+//!   are counted in `gateway_metrics_series_overflow_total` instead of growing the table.
 //! - **Exposition**: [`MetricsService`] answers `GET` with the text format 0.0.4; mount it where
 //!   you like. [`Registry::canary_report`] gives per arm the requests, the 5xx rate and p50/p99
 //!   estimated from the histogram, so a control loop can promote or roll back.
@@ -74,5 +76,6 @@ mod tests;
 pub use layer::{Metrics, MetricsLayer, ResponseBody, ResponseFuture};
 pub use registry::{
     method_label, ArmReport, Labels, Refusal, Registry, RegistryBuilder, DEFAULT_BUCKETS,
+    DEFAULT_MAX_SERIES,
 };
 pub use service::{MetricsService, CONTENT_TYPE};

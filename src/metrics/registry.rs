@@ -1,13 +1,10 @@
 //! [`Registry`]: the series table, recording, exposition and the per-arm report.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use arc_swap::ArcSwap;
 use http::Method;
 
 use crate::error::{ConfigError, Problem, ProblemKind, Problems};
@@ -102,6 +99,9 @@ pub const DEFAULT_BUCKETS: [f64; 11] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// The default [`RegistryBuilder::max_series`]: 4096 label sets (a table of 8192 slots).
+pub const DEFAULT_MAX_SERIES: usize = 4096;
+
 /// Fixed buckets: counts per bucket (not cumulative; the last one is `+Inf`), sum in ns.
 pub(super) struct Histogram {
     buckets: Box<[AtomicU64]>,
@@ -161,26 +161,6 @@ impl Series {
     }
 }
 
-/// A hasher that passes through the `u64` key (already a good hash).
-#[derive(Default)]
-struct PassThrough(u64);
-
-impl Hasher for PassThrough {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8) | u64::from(b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
-type Table = HashMap<u64, Box<[Arc<Series>]>, BuildHasherDefault<PassThrough>>;
-
 fn key(labels: &Labels<'_>) -> u64 {
     // Eight bytes per step (a multiply and a rotate), each value's length mixed in so
     // `("ab", "c")` and `("a", "bc")` differ; then a final avalanche.
@@ -213,8 +193,11 @@ fn key(labels: &Labels<'_>) -> u64 {
 }
 
 pub(super) struct Inner {
-    table: ArcSwap<Table>,
-    grow: Mutex<()>,
+    /// Open addressing, linear probing; a slot is set once and never cleared.
+    slots: Box<[OnceLock<Series>]>,
+    max_series: usize,
+    len: AtomicUsize,
+    overflow: AtomicU64,
     bounds: Box<[f64]>,
     bounds_ns: Box<[u64]>,
     unmatched: Box<str>,
@@ -254,6 +237,7 @@ impl Default for Registry {
 pub struct RegistryBuilder {
     buckets: Vec<f64>,
     unmatched: String,
+    max_series: usize,
 }
 
 impl RegistryBuilder {
@@ -261,6 +245,15 @@ impl RegistryBuilder {
     /// (default [`DEFAULT_BUCKETS`]). `+Inf` is always added.
     pub fn buckets(mut self, seconds: impl IntoIterator<Item = f64>) -> Self {
         self.buckets = seconds.into_iter().collect();
+        self
+    }
+
+    /// The most series the registry holds (default [`DEFAULT_MAX_SERIES`]). The table is
+    /// allocated once, at twice this size rounded up to a power of two; requests of a new
+    /// label set beyond it are not recorded but counted in
+    /// `gateway_metrics_series_overflow_total`.
+    pub fn max_series(mut self, max: usize) -> Self {
+        self.max_series = max.clamp(1, 1 << 24);
         self
     }
 
@@ -326,8 +319,12 @@ impl RegistryBuilder {
                 .collect();
             Registry {
                 inner: Arc::new(Inner {
-                    table: ArcSwap::from_pointee(Table::default()),
-                    grow: Mutex::new(()),
+                    slots: (0..(self.max_series.max(1) * 2).next_power_of_two())
+                        .map(|_| OnceLock::new())
+                        .collect(),
+                    max_series: self.max_series,
+                    len: AtomicUsize::new(0),
+                    overflow: AtomicU64::new(0),
                     bounds: self.buckets.into_boxed_slice(),
                     bounds_ns,
                     unmatched: self.unmatched.into_boxed_str(),
@@ -372,6 +369,7 @@ impl Registry {
         RegistryBuilder {
             buckets: DEFAULT_BUCKETS.to_vec(),
             unmatched: String::new(),
+            max_series: DEFAULT_MAX_SERIES,
         }
     }
 
@@ -385,18 +383,52 @@ impl Registry {
         super::MetricsService::new(self.clone())
     }
 
-    /// The series for `labels`, created on first use. Lock-free once it exists.
-    pub(super) fn series(&self, labels: &Labels<'_>) -> Arc<Series> {
-        let key = key(labels);
-        if let Some(found) = self.find(key, labels) {
-            return found;
+    /// The slot of the series for `labels`, created on first use; `None` when the table is
+    /// full. Finding an existing series takes no lock: a hash, then one atomic load and a
+    /// compare per probed slot.
+    pub(super) fn series(&self, labels: &Labels<'_>) -> Option<usize> {
+        let slots = &self.inner.slots;
+        let mask = slots.len() - 1;
+        let start = key(labels) as usize & mask;
+        let mut fresh: Option<Series> = None;
+        for step in 0..slots.len() {
+            let at = (start + step) & mask;
+            let slot = slots.get(at)?;
+            if let Some(series) = slot.get() {
+                if series.is(labels) {
+                    return Some(at);
+                }
+                continue;
+            }
+            // An empty slot: the series does not exist yet. Claim a place, then the slot.
+            if fresh.is_none() {
+                if self.inner.len.fetch_add(1, Relaxed) >= self.inner.max_series {
+                    self.inner.len.fetch_sub(1, Relaxed);
+                    self.inner.overflow.fetch_add(1, Relaxed);
+                    return None;
+                }
+                fresh = Some(self.new_series(labels));
+            }
+            if let Some(series) = fresh.take() {
+                match slot.set(series) {
+                    Ok(()) => return Some(at),
+                    Err(series) => {
+                        // Another thread filled this slot first, maybe with this label set.
+                        if slot.get().is_some_and(|s| s.is(labels)) {
+                            self.inner.len.fetch_sub(1, Relaxed);
+                            return Some(at);
+                        }
+                        fresh = Some(series);
+                    }
+                }
+            }
         }
-        let _guard = self.inner.grow.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(found) = self.find(key, labels) {
-            return found;
-        }
+        None
+    }
+
+    fn new_series(&self, labels: &Labels<'_>) -> Series {
         let n = self.inner.bounds_ns.len();
-        let series = Arc::new(Series {
+        Series {
             route: labels.route.map(Box::from),
             method: labels.method,
             status: labels.status,
@@ -406,42 +438,30 @@ impl Registry {
             aborted: AtomicU64::new(0),
             headers: Histogram::new(n),
             last_byte: Histogram::new(n),
-        });
-        let mut table = Table::clone(&self.inner.table.load());
-        let slot = table.entry(key).or_default();
-        let mut grown = slot.to_vec();
-        grown.push(series.clone());
-        *slot = grown.into_boxed_slice();
-        self.inner.table.store(Arc::new(table));
-        series
-    }
-
-    fn find(&self, key: u64, labels: &Labels<'_>) -> Option<Arc<Series>> {
-        let table = self.inner.table.load();
-        table
-            .get(&key)
-            .and_then(|slot| slot.iter().find(|s| s.is(labels)))
-            .cloned()
+        }
     }
 
     /// Records one finished request: the same as the layer does when a response body ends.
     /// Lock-free and allocation-free once the series exists.
     pub fn record(&self, labels: &Labels<'_>, to_headers: Duration, to_last_byte: Duration) {
-        let key = key(labels);
-        let table = self.inner.table.load();
-        if let Some(series) = table
-            .get(&key)
-            .and_then(|slot| slot.iter().find(|s| s.is(labels)))
-        {
-            self.record_into(series, to_headers, to_last_byte, false);
-            return;
+        if let Some(at) = self.series(labels) {
+            self.record_at(at, to_headers, to_last_byte, false);
         }
-        drop(table);
-        let series = self.series(labels);
-        self.record_into(&series, to_headers, to_last_byte, false);
     }
 
-    pub(super) fn record_into(
+    pub(super) fn record_at(
+        &self,
+        at: usize,
+        to_headers: Duration,
+        to_last_byte: Duration,
+        aborted: bool,
+    ) {
+        if let Some(series) = self.inner.slots.get(at).and_then(OnceLock::get) {
+            self.record_into(series, to_headers, to_last_byte, aborted);
+        }
+    }
+
+    fn record_into(
         &self,
         series: &Series,
         to_headers: Duration,
@@ -473,7 +493,11 @@ impl Registry {
     /// How many series exist.
     #[must_use]
     pub fn series_count(&self) -> usize {
-        self.inner.table.load().values().map(|s| s.len()).sum()
+        self.inner
+            .slots
+            .iter()
+            .filter(|s| s.get().is_some())
+            .count()
     }
 
     /// Requests in flight: called, and whose response body has not ended yet.
@@ -488,14 +512,8 @@ impl Registry {
         self.all().iter().map(|s| s.requests()).sum()
     }
 
-    fn all(&self) -> Vec<Arc<Series>> {
-        let mut all: Vec<Arc<Series>> = self
-            .inner
-            .table
-            .load()
-            .values()
-            .flat_map(|s| s.iter().cloned())
-            .collect();
+    fn all(&self) -> Vec<&Series> {
+        let mut all: Vec<&Series> = self.inner.slots.iter().filter_map(OnceLock::get).collect();
         all.sort_by(|a, b| {
             (&a.route, a.method, a.status, &a.arm, a.refusal)
                 .cmp(&(&b.route, b.method, b.status, &b.arm, b.refusal))
@@ -659,6 +677,11 @@ impl Registry {
             out,
             "# HELP gateway_requests_in_flight Requests called whose response has not ended.\n# TYPE gateway_requests_in_flight gauge\ngateway_requests_in_flight {}",
             self.in_flight()
+        );
+        let _ = writeln!(
+            out,
+            "# HELP gateway_metrics_series_overflow_total Requests not recorded because the series table was full.\n# TYPE gateway_metrics_series_overflow_total counter\ngateway_metrics_series_overflow_total {}",
+            self.inner.overflow.load(Relaxed)
         );
         let _ = writeln!(
             out,
