@@ -189,6 +189,15 @@ fn reply(
     })
 }
 
+#[cfg_attr(
+    not(all(
+        feature = "router",
+        feature = "canary",
+        feature = "origin",
+        feature = "cors"
+    )),
+    allow(dead_code)
+)]
 fn failing(
     calls: &Arc<AtomicUsize>,
 ) -> impl Service<
@@ -209,6 +218,15 @@ fn failing(
     })
 }
 
+#[cfg_attr(
+    not(all(
+        feature = "router",
+        feature = "canary",
+        feature = "origin",
+        feature = "cors"
+    )),
+    allow(dead_code)
+)]
 const APP: &str = "https://app.example";
 
 #[cfg(all(
