@@ -396,6 +396,11 @@ impl Registry {
             let slot = slots.get(at)?;
             if let Some(series) = slot.get() {
                 if series.is(labels) {
+                    if fresh.is_some() {
+                        // Another thread published this label set while we probed: give
+                        // back the place we claimed.
+                        self.inner.len.fetch_sub(1, Relaxed);
+                    }
                     return Some(at);
                 }
                 continue;
