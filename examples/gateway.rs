@@ -5,9 +5,9 @@
 //! cargo run --example gateway          # PORT=8080 cargo run --example gateway
 //! ```
 //!
-//! Outermost first: an access log (combined format, on stdout, written off the request path),
-//! CORS for one front-end origin, the origin guard (trusting what CORS allows), and one route
-//! table. `GET /pets/{id}` is split between two in-process backends, v1 (stable) and v2 (a 10%
+//! Outermost first: metrics (scraped at `GET /metrics`), an access log (combined format, on
+//! stdout, written off the request path), CORS for one front-end origin, the origin guard
+//! (trusting what CORS allows), and one route table. `GET /pets/{id}` is split between two in-process backends, v1 (stable) and v2 (a 10%
 //! canary); requests no route matches fall through to the "legacy app" the table wraps.
 
 use std::convert::Infallible;
@@ -23,6 +23,7 @@ use tokio::net::TcpListener;
 use tower::{service_fn, Layer, ServiceBuilder};
 use tower_gateway::access_log::{AccessLogLayer, LogFormat, NonBlocking};
 use tower_gateway::canary::{Arm, CanaryLayer};
+use tower_gateway::metrics::Registry;
 use tower_gateway::router::{MatchedRoute, Params, Router};
 use tower_gateway::{CorsLayer, OriginGuardLayer};
 
@@ -101,6 +102,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?
         .layer(v1);
 
+    // Per-route and per-arm counts and latencies, scraped at GET /metrics.
+    let metrics = Registry::new();
+
     let table: Router<Incoming, Full<Bytes>, Infallible> = Router::builder()
         .named_route("get-pet", "GET /pets/{id}", pets_split)
         .named_route("list-pets", "GET /pets", service_fn(|req| pets("v1", req)))
@@ -111,6 +115,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .route("GET /pets/dog/1", service_fn(|req| pets("v1", req)))
         .nest("/files", service_fn(files))
+        .named_route("metrics", "GET /metrics", metrics.service())
         .build()?;
 
     let cors = CorsLayer::builder()
@@ -125,6 +130,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let log = AccessLogLayer::new(log_writer).format(LogFormat::apache_combined());
 
     let gateway = ServiceBuilder::new()
+        .layer(metrics.layer())
         .layer(log)
         .layer(cors)
         .layer(guard)
@@ -149,6 +155,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("  curl -i http://{addr}/anything/else       # falls through to the legacy app");
     println!("  curl -i -X OPTIONS -H 'Origin: {FRONT_END}' -H 'Access-Control-Request-Method: POST' http://{addr}/pets");
     println!("  curl -i -X POST -H 'Origin: https://evil.example' http://{addr}/pets   # 403");
+    println!("  curl -s http://{addr}/metrics             # Prometheus text: per route and arm");
     println!("access log (combined format):");
 
     loop {

@@ -64,6 +64,7 @@
 //! | `origin` | [`origin`] | refuses cross-origin writes and WebSocket hijacking | yes |
 //! | `canary` | [`canary`] | weighted canary splits, per call or sticky, changed at run time | yes |
 //! | `access-log` | [`access_log`] | one record per request, at the last body byte | yes |
+//! | `metrics` | [`metrics`] | per-route and per-arm counts and latency histograms, Prometheus text | yes |
 //! | `tracing` | [`access_log`] | an access-log sink emitting `tracing` events | no |
 //! | `full` | | everything | no |
 //!
@@ -124,6 +125,10 @@ pub mod canary;
 #[cfg_attr(docsrs, doc(cfg(feature = "access-log")))]
 pub mod access_log;
 
+#[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+pub mod metrics;
+
 pub use error::ConfigError;
 
 #[cfg(feature = "router")]
@@ -145,3 +150,7 @@ pub use canary::CanaryLayer;
 #[cfg(feature = "access-log")]
 #[cfg_attr(docsrs, doc(cfg(feature = "access-log")))]
 pub use access_log::AccessLogLayer;
+
+#[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+pub use metrics::MetricsLayer;

@@ -1,0 +1,288 @@
+//! [`MetricsLayer`] and [`Metrics`]: read the facts at the response headers, record at the
+//! last body byte.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+use std::time::{Duration, Instant};
+
+use http::{Request, Response};
+use http_body::{Frame, SizeHint};
+use pin_project_lite::pin_project;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::registry::{method_label, Labels, Refusal, Registry};
+
+/// Records every request into a [`Registry`]. Put it outermost (like the access log) so it
+/// sees every answer, refusals included, and the whole time.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct MetricsLayer {
+    registry: Registry,
+}
+
+impl MetricsLayer {
+    /// A layer recording into `registry`.
+    pub fn new(registry: Registry) -> Self {
+        Self { registry }
+    }
+
+    /// The registry it records into.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+}
+
+impl<S> Layer<S> for MetricsLayer {
+    type Service = Metrics<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Metrics {
+            inner,
+            registry: self.registry.clone(),
+        }
+    }
+}
+
+/// The service [`MetricsLayer`] makes; see the [module docs](super).
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct Metrics<S> {
+    inner: S,
+    registry: Registry,
+}
+
+impl<S> Metrics<S> {
+    define_inner_service_accessors!();
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Metrics<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ResBody: http_body::Body,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        self.registry.enter();
+        let method = method_label(req.method());
+        ResponseFuture {
+            inner: self.inner.call(req),
+            start: Some(Start {
+                registry: self.registry.clone(),
+                at: Instant::now(),
+                method,
+            }),
+        }
+    }
+}
+
+struct Start {
+    registry: Registry,
+    at: Instant,
+    /// The `method` label (a standard method never allocates; others are `OTHER`).
+    method: &'static str,
+}
+
+pin_project! {
+    /// Response future of [`Metrics`]. A failed inner service or a future dropped before the
+    /// response counts in `gateway_requests_unanswered_total`.
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        start: Option<Start>,
+    }
+
+    impl<F> PinnedDrop for ResponseFuture<F> {
+        fn drop(this: Pin<&mut Self>) {
+            if let Some(start) = this.project().start.take() {
+                start.registry.no_response();
+                start.registry.leave();
+            }
+        }
+    }
+}
+
+impl<F> std::fmt::Debug for ResponseFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseFuture")
+            .field("done", &self.start.is_none())
+            .finish()
+    }
+}
+
+/// The labels of a response, read from the same extensions the access log reads: the
+/// matched route, the canary arm and the refusal kind.
+pub(super) fn labels_of<'a>(
+    method: &'static str,
+    res: &'a http::Extensions,
+    status: u16,
+) -> Labels<'a> {
+    #[cfg(feature = "router")]
+    let route = res
+        .get::<crate::router::MatchedRoute>()
+        .map(crate::router::MatchedRoute::template);
+    #[cfg(not(feature = "router"))]
+    let route = None;
+    #[cfg(feature = "canary")]
+    let arm = res.get::<crate::canary::Arm>();
+    #[cfg(feature = "canary")]
+    let (arm, canary) = (
+        arm.map(crate::canary::Arm::name),
+        arm.is_some_and(crate::canary::Arm::is_canary),
+    );
+    #[cfg(not(feature = "canary"))]
+    let (arm, canary) = (None, false);
+    Labels {
+        route,
+        method,
+        status,
+        arm,
+        canary,
+        refusal: Refusal::from_extensions(res),
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+    B: http_body::Body,
+{
+    type Output = Result<Response<ResponseBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = ready!(this.inner.poll(cx));
+        let Some(start) = this.start.take() else {
+            // Polled after completion: a contract breach by the caller; answer nothing new.
+            return Poll::Pending;
+        };
+        match result {
+            Ok(response) => {
+                let headers = start.at.elapsed();
+                let status = response.status().as_u16();
+                let series =
+                    start
+                        .registry
+                        .series(&labels_of(start.method, response.extensions(), status));
+                let not_sent = start.method == "HEAD" || matches!(status, 100..=199 | 204 | 304);
+                let pending = Pending {
+                    registry: start.registry,
+                    series,
+                    at: start.at,
+                    headers,
+                    not_sent,
+                };
+                Poll::Ready(Ok(response.map(|body| {
+                    let ended = body.is_end_stream();
+                    let mut body = ResponseBody {
+                        inner: body,
+                        pending: Some(pending),
+                    };
+                    if ended {
+                        body.finish(false);
+                    }
+                    body
+                })))
+            }
+            Err(error) => {
+                start.registry.no_response();
+                start.registry.leave();
+                Poll::Ready(Err(error))
+            }
+        }
+    }
+}
+
+struct Pending {
+    registry: Registry,
+    /// The series' slot; `None` when the table was full.
+    series: Option<usize>,
+    at: Instant,
+    headers: Duration,
+    not_sent: bool,
+}
+
+impl Pending {
+    fn record(self, aborted: bool) {
+        if let Some(at) = self.series {
+            self.registry
+                .record_at(at, self.headers, self.at.elapsed(), aborted);
+        }
+        self.registry.leave();
+    }
+}
+
+pin_project! {
+    /// Response body of [`Metrics`]: the inner body, unchanged. The request is recorded once,
+    /// when the body yields its last frame, fails, or is dropped (then counted as aborted,
+    /// unless it is a body servers never send: `HEAD`, `1xx`, `204`, `304`).
+    pub struct ResponseBody<B> {
+        #[pin]
+        inner: B,
+        pending: Option<Pending>,
+    }
+
+    impl<B> PinnedDrop for ResponseBody<B> {
+        fn drop(this: Pin<&mut Self>) {
+            if let Some(p) = this.project().pending.take() {
+                let aborted = !p.not_sent;
+                p.record(aborted);
+            }
+        }
+    }
+}
+
+impl<B> ResponseBody<B> {
+    fn finish(&mut self, aborted: bool) {
+        if let Some(p) = self.pending.take() {
+            p.record(aborted);
+        }
+    }
+}
+
+impl<B: http_body::Body> http_body::Body for ResponseBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let mut this = self.project();
+        let frame = ready!(this.inner.as_mut().poll_frame(cx));
+        let done = match &frame {
+            Some(Ok(_)) => this.inner.is_end_stream(),
+            Some(Err(_)) | None => true,
+        };
+        if done {
+            if let Some(p) = this.pending.take() {
+                p.record(false);
+            }
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl<B> std::fmt::Debug for ResponseBody<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseBody")
+            .field("recorded", &self.pending.is_none())
+            .finish()
+    }
+}

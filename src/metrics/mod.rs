@@ -1,0 +1,81 @@
+//! [`MetricsLayer`]: per-route and per-arm request counts, error counts and latency
+//! histograms, from the same facts the access log reads, in the Prometheus text format.
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use bytes::Bytes;
+//! use http::{Request, Response};
+//! use http_body_util::{BodyExt, Full};
+//! use tower::{service_fn, ServiceBuilder, ServiceExt};
+//! use tower_gateway::metrics::Registry;
+//! use tower_gateway::router::Router;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let registry = Registry::builder().buckets([0.1, 1.0]).build()?;
+//! let pets = service_fn(|_: Request<Full<Bytes>>| async {
+//!     Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"a pet"))))
+//! });
+//! let app = ServiceBuilder::new()
+//!     .layer(registry.layer())
+//!     .service(Router::builder().route("GET /pets/{id}", pets).build()?);
+//!
+//! for path in ["/pets/1", "/pets/2", "/nowhere"] {
+//!     let response = app.clone().oneshot(Request::get(path).body(Full::default())?).await?;
+//!     response.into_body().collect().await?; // recorded at the last byte
+//! }
+//! let text = registry.render();
+//! assert!(text.contains(
+//!     "gateway_requests_total{route=\"/pets/{id}\",method=\"GET\",status=\"200\",arm=\"\",refusal=\"\"} 2"
+//! ));
+//! assert!(text.contains(
+//!     "gateway_requests_total{route=\"\",method=\"GET\",status=\"404\",arm=\"\",refusal=\"no_route\"} 1"
+//! ));
+//! assert_eq!(registry.series_count(), 2);
+//! assert_eq!(registry.in_flight(), 0);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Behaviour
+//!
+//! - **Bounded labels.** `route` is the matched route's *template* (never the raw path; requests
+//!   no route matched share one configurable label, default `""`), `method` is one of the nine
+//!   standard methods or `OTHER`, then `status`, the canary `arm` (`""` without one) and
+//!   `refusal` (`cors_preflight`, `origin`, `no_route`, `method_not_allowed` or `""`). A client
+//!   sending a million different paths creates no new series.
+//! - **The same facts as the access log**: the labels are read from the response extensions
+//!   ([`MatchedRoute`](crate::router::MatchedRoute), [`Arm`](crate::canary::Arm) and the
+//!   rejections of the router, the origin guard and CORS) with the access log's precedence;
+//!   the request is recorded when the response body ends, fails or is dropped, exactly when
+//!   the access log writes its record.
+//! - **Per series**: `gateway_requests_total`, `gateway_response_aborted_total` (bodies dropped
+//!   before their end), and two histograms, `gateway_time_to_headers_seconds` and
+//!   `gateway_time_to_last_byte_seconds`, with fixed buckets. Derived at exposition:
+//!   `gateway_request_errors_total` per status class (`4xx`, `5xx`). Global:
+//!   `gateway_requests_in_flight` (a gauge) and `gateway_requests_unanswered_total` (inner
+//!   service failed, or the response future was dropped).
+//! - **Lock-free recording, pre-sized table.** Series live in a table allocated once
+//!   ([`RegistryBuilder::max_series`], default [`DEFAULT_MAX_SERIES`]; twice that many slots,
+//!   open addressing). Finding an existing series is a hash of the label values and one atomic
+//!   load and compare per probed slot; recording is four relaxed atomic adds. No lock and no
+//!   allocation, ever, for an existing series; a new one is built once and published with a
+//!   compare-and-set (`OnceLock`). Past `max_series` label sets, requests of new label sets
+//!   are counted in `gateway_metrics_series_overflow_total` instead of growing the table.
+//! - **Exposition**: [`MetricsService`] answers `GET` with the text format 0.0.4; mount it where
+//!   you like. [`Registry::canary_report`] gives per arm the requests, the 5xx rate and p50/p99
+//!   estimated from the histogram, so a control loop can promote or roll back.
+
+mod layer;
+mod registry;
+mod service;
+
+#[cfg(test)]
+mod tests;
+
+pub use layer::{Metrics, MetricsLayer, ResponseBody, ResponseFuture};
+pub use registry::{
+    method_label, ArmReport, Labels, Refusal, Registry, RegistryBuilder, DEFAULT_BUCKETS,
+    DEFAULT_MAX_SERIES,
+};
+pub use service::{MetricsService, CONTENT_TYPE};

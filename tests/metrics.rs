@@ -1,0 +1,1026 @@
+#![cfg(feature = "metrics")]
+#![allow(clippy::type_complexity)] // service types in the helpers
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use common::body_text;
+use http::{Method, Request, Response, StatusCode};
+use http_body::Frame;
+use http_body_util::{BodyExt, Full};
+use tower::{service_fn, Layer, Service, ServiceExt};
+use tower_gateway::metrics::{Labels, Metrics, MetricsService, Refusal, Registry, CONTENT_TYPE};
+use tower_gateway::MetricsLayer;
+
+fn req(method: &str, uri: &str) -> Request<Full<Bytes>> {
+    common::request(method, uri)
+}
+
+/// Every sample line of an exposition, keyed by `name{labels}` as written.
+fn samples(text: &str) -> BTreeMap<String, f64> {
+    parse(text).into_iter().map(|s| (s.key, s.value)).collect()
+}
+
+fn value(text: &str, key: &str) -> f64 {
+    samples(text)
+        .get(key)
+        .copied()
+        .unwrap_or_else(|| panic!("no sample {key} in\n{text}"))
+}
+
+#[derive(Debug)]
+struct Sample {
+    name: String,
+    labels: Vec<(String, String)>,
+    key: String,
+    value: f64,
+}
+
+fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+}
+
+/// A small parser of the text format 0.0.4: checks names, `# HELP`/`# TYPE` before samples,
+/// label syntax and escapes, values; returns the samples with unescaped labels.
+fn parse(text: &str) -> Vec<Sample> {
+    let mut out = Vec::new();
+    let mut typed: BTreeMap<String, String> = BTreeMap::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# ") {
+            let mut parts = rest.splitn(3, ' ');
+            let kind = parts.next().unwrap();
+            let name = parts.next().unwrap();
+            assert!(valid_name(name), "bad name in {line:?}");
+            if kind == "TYPE" {
+                let t = parts.next().unwrap();
+                assert!(["counter", "gauge", "histogram"].contains(&t), "{line}");
+                typed.insert(name.to_owned(), t.to_owned());
+            } else {
+                assert_eq!(kind, "HELP", "{line}");
+            }
+            continue;
+        }
+        assert!(!line.is_empty());
+        let (name, rest) = match line.find('{') {
+            Some(at) => (&line[..at], &line[at..]),
+            None => line.split_at(line.find(' ').unwrap()),
+        };
+        assert!(valid_name(name), "bad name in {line:?}");
+        let base = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|s| {
+                name.strip_suffix(s)
+                    .filter(|b| typed.get(*b).is_some_and(|t| t == "histogram"))
+            })
+            .unwrap_or(name);
+        assert!(typed.contains_key(base), "sample before its # TYPE: {line}");
+        let mut labels = Vec::new();
+        let mut chars = rest.chars().peekable();
+        if chars.peek() == Some(&'{') {
+            chars.next();
+            loop {
+                let label: String = chars.by_ref().take_while(|&c| c != '=').collect();
+                assert!(valid_name(&label), "bad label name {label:?} in {line}");
+                assert_eq!(chars.next(), Some('"'), "{line}");
+                let mut value = String::new();
+                loop {
+                    match chars.next().expect("unterminated label value") {
+                        '\\' => match chars.next() {
+                            Some('\\') => value.push('\\'),
+                            Some('"') => value.push('"'),
+                            Some('n') => value.push('\n'),
+                            other => panic!("bad escape {other:?} in {line}"),
+                        },
+                        '"' => break,
+                        '\n' => panic!("raw newline"),
+                        c => value.push(c),
+                    }
+                }
+                labels.push((label, value));
+                match chars.next() {
+                    Some(',') => continue,
+                    Some('}') => break,
+                    other => panic!("unexpected {other:?} in {line}"),
+                }
+            }
+        }
+        let rest: String = chars.collect();
+        let v = rest.strip_prefix(' ').expect("space before the value");
+        let value = if v == "+Inf" {
+            f64::INFINITY
+        } else {
+            v.parse::<f64>()
+                .unwrap_or_else(|_| panic!("bad value {v:?}"))
+        };
+        let key = line[..line.len() - v.len() - 1].to_owned();
+        out.push(Sample {
+            name: name.to_owned(),
+            labels,
+            key,
+            value,
+        });
+    }
+    // Histograms: buckets cumulative and non-decreasing in `le`, `+Inf` equal to `_count`.
+    let mut buckets: BTreeMap<(String, Vec<(String, String)>), Vec<(f64, f64)>> = BTreeMap::new();
+    let mut counts: BTreeMap<(String, Vec<(String, String)>), f64> = BTreeMap::new();
+    for s in &out {
+        if let Some(base) = s.name.strip_suffix("_bucket") {
+            let le = s
+                .labels
+                .iter()
+                .find(|l| l.0 == "le")
+                .expect("bucket without le");
+            let le = if le.1 == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.1.parse().unwrap()
+            };
+            let rest: Vec<_> = s.labels.iter().filter(|l| l.0 != "le").cloned().collect();
+            buckets
+                .entry((base.to_owned(), rest))
+                .or_default()
+                .push((le, s.value));
+        } else if let Some(base) = s.name.strip_suffix("_count") {
+            counts.insert((base.to_owned(), s.labels.clone()), s.value);
+        }
+    }
+    for (key, series) in &buckets {
+        for pair in series.windows(2) {
+            assert!(pair[0].0 < pair[1].0, "le not increasing for {key:?}");
+            assert!(pair[0].1 <= pair[1].1, "buckets not cumulative for {key:?}");
+        }
+        let last = series.last().unwrap();
+        assert!(last.0.is_infinite(), "no +Inf bucket for {key:?}");
+        assert_eq!(Some(&last.1), counts.get(key), "+Inf != _count for {key:?}");
+    }
+    out
+}
+
+fn reply(
+    text: &'static str,
+    calls: &Arc<AtomicUsize>,
+) -> impl Service<
+    Request<Full<Bytes>>,
+    Response = Response<Full<Bytes>>,
+    Error = Infallible,
+    Future = std::future::Ready<Result<Response<Full<Bytes>>, Infallible>>,
+> + Clone
+       + Send
+       + Sync
+       + 'static {
+    let calls = calls.clone();
+    service_fn(move |_: Request<Full<Bytes>>| {
+        calls.fetch_add(1, Ordering::SeqCst);
+        std::future::ready(Ok::<_, Infallible>(Response::new(Full::new(
+            Bytes::from_static(text.as_bytes()),
+        ))))
+    })
+}
+
+#[cfg_attr(
+    not(all(
+        feature = "router",
+        feature = "canary",
+        feature = "origin",
+        feature = "cors"
+    )),
+    allow(dead_code)
+)]
+fn failing(
+    calls: &Arc<AtomicUsize>,
+) -> impl Service<
+    Request<Full<Bytes>>,
+    Response = Response<Full<Bytes>>,
+    Error = Infallible,
+    Future = std::future::Ready<Result<Response<Full<Bytes>>, Infallible>>,
+> + Clone
+       + Send
+       + Sync
+       + 'static {
+    let calls = calls.clone();
+    service_fn(move |_: Request<Full<Bytes>>| {
+        calls.fetch_add(1, Ordering::SeqCst);
+        let mut res = Response::new(Full::new(Bytes::from_static(b"boom")));
+        *res.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+        std::future::ready(Ok::<_, Infallible>(res))
+    })
+}
+
+#[cfg_attr(
+    not(all(
+        feature = "router",
+        feature = "canary",
+        feature = "origin",
+        feature = "cors"
+    )),
+    allow(dead_code)
+)]
+const APP: &str = "https://app.example";
+
+#[cfg(all(
+    feature = "router",
+    feature = "canary",
+    feature = "origin",
+    feature = "cors"
+))]
+mod stack {
+    use super::*;
+    use tower_gateway::canary::{CanaryLayer, Mode};
+    use tower_gateway::router::Router;
+    use tower_gateway::{CorsLayer, OriginGuardLayer};
+
+    pub(super) type Stack = tower::util::BoxCloneSyncService<
+        Request<Full<Bytes>>,
+        Response<
+            tower_gateway::metrics::ResponseBody<
+                tower_gateway::body::Body<
+                    tower_gateway::body::Body<tower_gateway::body::Body<Full<Bytes>>>,
+                >,
+            >,
+        >,
+        Infallible,
+    >;
+
+    /// metrics → CORS → origin guard → router { GET /pets/{id}: stable v1 / canary v2 (5xx),
+    /// alternating; POST /pets; GET /metrics }.
+    pub(super) fn build(registry: &Registry, calls: &Arc<AtomicUsize>) -> Stack {
+        let pets = CanaryLayer::builder()
+            .canary(failing(calls), 50.0)
+            .mode(Mode::round_robin())
+            .build()
+            .unwrap()
+            .layer(reply("v1", calls));
+        let router = Router::builder()
+            .route("GET /pets/{id}", pets)
+            .route("POST /pets", reply("made", calls))
+            .route("GET /metrics", registry.service())
+            .build()
+            .unwrap();
+        let cors = CorsLayer::builder().allow_origin(APP).build().unwrap();
+        let guard = OriginGuardLayer::builder()
+            .trust_cors(&cors)
+            .build()
+            .unwrap();
+        let svc = registry.layer().layer(cors.layer(guard.layer(router)));
+        tower::util::BoxCloneSyncService::new(svc)
+    }
+}
+
+#[cfg(all(
+    feature = "router",
+    feature = "canary",
+    feature = "origin",
+    feature = "cors"
+))]
+async fn send(stack: &stack::Stack, request: Request<Full<Bytes>>) -> (StatusCode, String) {
+    let res = stack.clone().oneshot(request).await.unwrap();
+    (res.status(), body_text(res.into_body()).await)
+}
+
+#[cfg(all(
+    feature = "router",
+    feature = "canary",
+    feature = "origin",
+    feature = "cors"
+))]
+#[tokio::test]
+async fn counts_and_histograms_after_a_known_sequence_through_the_composed_stack() {
+    let registry = Registry::new();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let stack = stack::build(&registry, &calls);
+    for i in 0..4 {
+        send(&stack, req("GET", &format!("/pets/{i}"))).await;
+    }
+    let post = Request::post("/pets")
+        .header("origin", APP)
+        .header("host", "api.example")
+        .body(Full::default())
+        .unwrap();
+    assert_eq!(send(&stack, post).await.0, StatusCode::OK);
+    assert_eq!(calls.load(Ordering::SeqCst), 5);
+    let text = registry.render();
+    let pets = |status: u16, arm: &str| {
+        format!(
+            "route=\"/pets/{{id}}\",method=\"GET\",status=\"{status}\",arm=\"{arm}\",refusal=\"\""
+        )
+    };
+    assert_eq!(
+        value(
+            &text,
+            &format!("gateway_requests_total{{{}}}", pets(200, "stable"))
+        ),
+        2.0
+    );
+    assert_eq!(
+        value(
+            &text,
+            &format!("gateway_requests_total{{{}}}", pets(500, "canary"))
+        ),
+        2.0
+    );
+    assert_eq!(value(&text, "gateway_requests_total{route=\"/pets\",method=\"POST\",status=\"200\",arm=\"\",refusal=\"\"}"), 1.0);
+    assert_eq!(
+        value(
+            &text,
+            &format!(
+                "gateway_time_to_last_byte_seconds_count{{{}}}",
+                pets(500, "canary")
+            )
+        ),
+        2.0
+    );
+    assert_eq!(
+        value(
+            &text,
+            &format!(
+                "gateway_time_to_headers_seconds_bucket{{{},le=\"+Inf\"}}",
+                pets(200, "stable")
+            )
+        ),
+        2.0
+    );
+    assert_eq!(value(&text, "gateway_request_errors_total{route=\"/pets/{id}\",method=\"GET\",arm=\"canary\",class=\"5xx\"}"), 2.0);
+    assert_eq!(value(&text, "gateway_requests_in_flight"), 0.0);
+    assert_eq!(registry.total_requests(), 5);
+    assert_eq!(registry.series_count(), 3);
+}
+
+#[cfg(all(
+    feature = "router",
+    feature = "canary",
+    feature = "origin",
+    feature = "cors"
+))]
+#[tokio::test]
+async fn ten_thousand_distinct_unmatched_paths_make_one_series() {
+    let registry = Registry::new();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let stack = stack::build(&registry, &calls);
+    for i in 0..10_000 {
+        let (status, _) = send(&stack, req("GET", &format!("/probe/{i}/x{i}"))).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+    assert_eq!(registry.series_count(), 1);
+    let text = registry.render();
+    assert_eq!(value(&text, "gateway_requests_total{route=\"\",method=\"GET\",status=\"404\",arm=\"\",refusal=\"no_route\"}"), 10_000.0);
+    assert!(!text.contains("/probe/"), "a raw path leaked into a label");
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+}
+
+#[cfg(all(
+    feature = "router",
+    feature = "canary",
+    feature = "origin",
+    feature = "cors"
+))]
+#[tokio::test]
+async fn method_not_allowed_is_counted_with_its_kind() {
+    let registry = Registry::new();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let stack = stack::build(&registry, &calls);
+    assert_eq!(
+        send(&stack, req("DELETE", "/pets/1")).await.0,
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+    let text = registry.render();
+    assert_eq!(value(&text, "gateway_requests_total{route=\"\",method=\"DELETE\",status=\"405\",arm=\"\",refusal=\"method_not_allowed\"}"), 1.0);
+    assert_eq!(
+        value(
+            &text,
+            "gateway_request_errors_total{route=\"\",method=\"DELETE\",arm=\"\",class=\"4xx\"}"
+        ),
+        1.0
+    );
+}
+
+#[cfg(all(
+    feature = "router",
+    feature = "canary",
+    feature = "origin",
+    feature = "cors"
+))]
+#[tokio::test]
+async fn origin_refusal_is_counted_with_its_kind() {
+    let registry = Registry::new();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let stack = stack::build(&registry, &calls);
+    let post = Request::post("/pets")
+        .header("origin", "https://evil.example")
+        .header("host", "api.example")
+        .body(Full::default())
+        .unwrap();
+    assert_eq!(send(&stack, post).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+    let text = registry.render();
+    assert!(
+        text.contains("method=\"POST\",status=\"403\",arm=\"\",refusal=\"origin\"} 1"),
+        "{text}"
+    );
+}
+
+#[cfg(all(
+    feature = "router",
+    feature = "canary",
+    feature = "origin",
+    feature = "cors"
+))]
+#[tokio::test]
+async fn refused_cors_preflight_is_counted_with_its_kind() {
+    let registry = Registry::new();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let stack = stack::build(&registry, &calls);
+    let preflight = Request::options("/pets")
+        .header("origin", "https://evil.example")
+        .header("access-control-request-method", "POST")
+        .body(Full::default())
+        .unwrap();
+    let (status, _) = send(&stack, preflight).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+    let text = registry.render();
+    assert!(
+        text.contains("method=\"OPTIONS\",status=\"403\",arm=\"\",refusal=\"cors_preflight\"} 1"),
+        "{text}"
+    );
+}
+
+#[cfg(all(
+    feature = "router",
+    feature = "canary",
+    feature = "origin",
+    feature = "cors"
+))]
+#[tokio::test]
+async fn the_metrics_route_serves_the_exposition_through_the_stack() {
+    let registry = Registry::new();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let stack = stack::build(&registry, &calls);
+    send(&stack, req("GET", "/pets/1")).await;
+    let (status, text) = send(&stack, req("GET", "/metrics")).await;
+    assert_eq!(status, StatusCode::OK);
+    parse(&text);
+    assert!(text.contains("gateway_requests_total{route=\"/pets/{id}\""));
+    // the scrape itself is in flight while it renders
+    assert_eq!(value(&text, "gateway_requests_in_flight"), 1.0);
+}
+
+#[cfg(all(
+    feature = "router",
+    feature = "canary",
+    feature = "origin",
+    feature = "cors"
+))]
+#[tokio::test]
+async fn the_per_arm_report_compares_stable_and_canary() {
+    let registry = Registry::builder().buckets([0.5, 1.0]).build().unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let stack = stack::build(&registry, &calls);
+    for i in 0..10 {
+        send(&stack, req("GET", &format!("/pets/{i}"))).await;
+    }
+    send(&stack, req("GET", "/nowhere")).await;
+    let report = registry.canary_report();
+    assert_eq!(report.len(), 2, "{report:?}");
+    let canary = &report[0];
+    let stable = &report[1];
+    assert_eq!(
+        (
+            canary.arm.as_str(),
+            canary.canary,
+            canary.requests,
+            canary.errors_5xx
+        ),
+        ("canary", true, 5, 5)
+    );
+    assert_eq!(
+        (
+            stable.arm.as_str(),
+            stable.canary,
+            stable.requests,
+            stable.errors_5xx
+        ),
+        ("stable", false, 5, 0)
+    );
+    assert!((canary.error_rate_5xx - 1.0).abs() < 1e-9);
+    assert!(stable.error_rate_5xx.abs() < 1e-9);
+    assert!(stable.p50 <= stable.p99 && stable.p99 <= 1.0);
+}
+
+#[test]
+fn report_quantiles_are_estimated_from_the_buckets() {
+    let registry = Registry::builder()
+        .buckets([0.1, 0.2, 0.4])
+        .build()
+        .unwrap();
+    let labels = |status| Labels {
+        route: Some("/x"),
+        method: "GET",
+        status,
+        arm: Some("v2"),
+        canary: true,
+        refusal: None,
+    };
+    // 50 answers in (0, 0.1], 49 in (0.1, 0.2], 1 in (0.2, 0.4].
+    for _ in 0..50 {
+        registry.record(
+            &labels(200),
+            Duration::from_millis(10),
+            Duration::from_millis(50),
+        );
+    }
+    for _ in 0..49 {
+        registry.record(
+            &labels(200),
+            Duration::from_millis(10),
+            Duration::from_millis(150),
+        );
+    }
+    registry.record(
+        &labels(503),
+        Duration::from_millis(10),
+        Duration::from_millis(300),
+    );
+    let report = registry.canary_report();
+    assert_eq!(report.len(), 1);
+    let r = &report[0];
+    assert_eq!((r.requests, r.errors_5xx), (100, 1));
+    assert!((r.error_rate_5xx - 0.01).abs() < 1e-9);
+    assert!((r.p50 - 0.1).abs() < 1e-9, "p50 {}", r.p50);
+    assert!((r.p99 - 0.2).abs() < 1e-9, "p99 {}", r.p99);
+}
+
+#[test]
+fn known_durations_land_in_known_buckets() {
+    let registry = Registry::builder()
+        .buckets([0.01, 0.1, 1.0])
+        .build()
+        .unwrap();
+    let labels = Labels {
+        route: Some("/a"),
+        method: "GET",
+        status: 200,
+        arm: None,
+        canary: false,
+        refusal: None,
+    };
+    for ms in [1, 10, 11, 100, 999, 5000] {
+        registry.record(
+            &labels,
+            Duration::from_millis(ms),
+            Duration::from_millis(ms * 2),
+        );
+    }
+    let text = registry.render();
+    let l = "route=\"/a\",method=\"GET\",status=\"200\",arm=\"\",refusal=\"\"";
+    let h = |le: &str| {
+        value(
+            &text,
+            &format!("gateway_time_to_headers_seconds_bucket{{{l},le=\"{le}\"}}"),
+        )
+    };
+    assert_eq!(
+        [h("0.01"), h("0.1"), h("1.0"), h("+Inf")],
+        [2.0, 4.0, 5.0, 6.0]
+    );
+    let t = |le: &str| {
+        value(
+            &text,
+            &format!("gateway_time_to_last_byte_seconds_bucket{{{l},le=\"{le}\"}}"),
+        )
+    };
+    assert_eq!(
+        [t("0.01"), t("0.1"), t("1.0"), t("+Inf")],
+        [1.0, 3.0, 4.0, 6.0]
+    );
+    let sum = value(
+        &text,
+        &format!("gateway_time_to_headers_seconds_sum{{{l}}}"),
+    );
+    assert!((sum - 6.121).abs() < 1e-9, "{sum}");
+    assert_eq!(
+        value(
+            &text,
+            &format!("gateway_time_to_headers_seconds_count{{{l}}}")
+        ),
+        6.0
+    );
+}
+
+#[test]
+fn invalid_buckets_list_every_problem() {
+    let err = Registry::builder()
+        .buckets([0.5, f64::NAN, 0.1, -1.0, f64::INFINITY])
+        .build()
+        .unwrap_err();
+    assert_eq!(err.problems().len(), 4, "{err}");
+    assert!(err.problems().iter().all(|p| p.module() == "metrics"));
+    assert_eq!(
+        Registry::builder()
+            .buckets([])
+            .build()
+            .unwrap_err()
+            .problems()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn the_series_table_is_bounded_and_counts_what_it_could_not_hold() {
+    let registry = Registry::builder().max_series(2).build().unwrap();
+    for route in ["/a", "/b", "/c", "/a", "/c"] {
+        let labels = Labels {
+            route: Some(route),
+            method: "GET",
+            status: 200,
+            arm: None,
+            canary: false,
+            refusal: None,
+        };
+        registry.record(&labels, Duration::ZERO, Duration::ZERO);
+    }
+    assert_eq!(registry.series_count(), 2);
+    assert_eq!(registry.total_requests(), 3);
+    let text = registry.render();
+    parse(&text);
+    assert_eq!(value(&text, "gateway_metrics_series_overflow_total"), 2.0);
+}
+
+#[test]
+fn label_values_are_escaped_and_parse_back() {
+    let registry = Registry::builder()
+        .unmatched_label("un\"matched\\\nx")
+        .build()
+        .unwrap();
+    registry.record(
+        &Labels {
+            route: None,
+            method: "GET",
+            status: 404,
+            arm: Some("a\"b"),
+            canary: false,
+            refusal: Some(Refusal::NoRoute),
+        },
+        Duration::ZERO,
+        Duration::ZERO,
+    );
+    let text = registry.render();
+    assert!(text.contains("route=\"un\\\"matched\\\\\\nx\""), "{text}");
+    let parsed = parse(&text);
+    let sample = parsed
+        .iter()
+        .find(|s| s.name == "gateway_requests_total")
+        .unwrap();
+    assert_eq!(
+        sample.labels[0],
+        ("route".to_owned(), "un\"matched\\\nx".to_owned())
+    );
+    assert_eq!(sample.labels[3], ("arm".to_owned(), "a\"b".to_owned()));
+}
+
+#[test]
+fn the_exposition_parses_with_help_and_type_for_every_metric() {
+    let registry = Registry::new();
+    for status in [200, 404, 500, 503] {
+        registry.record(
+            &Labels {
+                route: Some("/r"),
+                method: "POST",
+                status,
+                arm: None,
+                canary: false,
+                refusal: None,
+            },
+            Duration::from_millis(3),
+            Duration::from_millis(700),
+        );
+    }
+    let text = registry.render();
+    parse(&text);
+    for name in [
+        "gateway_requests_total",
+        "gateway_request_errors_total",
+        "gateway_response_aborted_total",
+        "gateway_time_to_headers_seconds",
+        "gateway_time_to_last_byte_seconds",
+        "gateway_requests_in_flight",
+        "gateway_requests_unanswered_total",
+    ] {
+        assert!(text.contains(&format!("# HELP {name} ")), "{name}");
+        assert!(text.contains(&format!("# TYPE {name} ")), "{name}");
+    }
+    assert_eq!(
+        value(
+            &text,
+            "gateway_request_errors_total{route=\"/r\",method=\"POST\",arm=\"\",class=\"5xx\"}"
+        ),
+        2.0
+    );
+    assert_eq!(
+        value(
+            &text,
+            "gateway_request_errors_total{route=\"/r\",method=\"POST\",arm=\"\",class=\"4xx\"}"
+        ),
+        1.0
+    );
+}
+
+#[tokio::test]
+async fn unknown_methods_are_other() {
+    let registry = Registry::new();
+    let svc = registry.layer().layer(reply("ok", &Arc::default()));
+    let res = svc.oneshot(req("PURGE", "/x")).await.unwrap();
+    body_text(res.into_body()).await;
+    assert!(registry
+        .render()
+        .contains("method=\"OTHER\",status=\"200\""));
+}
+
+/// A body of two chunks that stays pending after the first.
+struct HalfBody(u8);
+
+impl http_body::Body for HalfBody {
+    type Data = Bytes;
+    type Error = Infallible;
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        self.0 += 1;
+        if self.0 == 1 {
+            Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(b"half")))))
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_body_dropped_half_way_is_recorded_once_as_aborted() {
+    let registry = Registry::new();
+    let svc = registry
+        .layer()
+        .layer(service_fn(|_: Request<Full<Bytes>>| async {
+            Ok::<_, Infallible>(Response::new(HalfBody(0)))
+        }));
+    let res = svc.oneshot(req("GET", "/stream")).await.unwrap();
+    assert_eq!(registry.in_flight(), 1);
+    assert_eq!(
+        registry.total_requests(),
+        0,
+        "nothing recorded before the body ends"
+    );
+    let mut body = res.into_body();
+    let first = body.frame().await.unwrap().unwrap();
+    assert_eq!(first.into_data().unwrap(), "half");
+    drop(body);
+    assert_eq!(registry.in_flight(), 0);
+    assert_eq!(registry.total_requests(), 1);
+    let text = registry.render();
+    assert_eq!(value(&text, "gateway_response_aborted_total{route=\"\",method=\"GET\",status=\"200\",arm=\"\",refusal=\"\"}"), 1.0);
+}
+
+#[tokio::test]
+async fn a_head_answer_dropped_unread_is_not_aborted() {
+    let registry = Registry::new();
+    let svc = registry
+        .layer()
+        .layer(service_fn(|_: Request<Full<Bytes>>| async {
+            Ok::<_, Infallible>(Response::new(HalfBody(0)))
+        }));
+    drop(svc.oneshot(req("HEAD", "/")).await.unwrap());
+    let text = registry.render();
+    assert_eq!(value(&text, "gateway_response_aborted_total{route=\"\",method=\"HEAD\",status=\"200\",arm=\"\",refusal=\"\"}"), 0.0);
+    assert_eq!(registry.total_requests(), 1);
+}
+
+#[tokio::test]
+async fn an_empty_body_is_recorded_at_the_headers() {
+    let registry = Registry::new();
+    let svc = registry
+        .layer()
+        .layer(service_fn(|_: Request<Full<Bytes>>| async {
+            Ok::<_, Infallible>(Response::new(Full::<Bytes>::default()))
+        }));
+    let res = svc.oneshot(req("GET", "/")).await.unwrap();
+    assert_eq!(registry.total_requests(), 1);
+    assert_eq!(registry.in_flight(), 0);
+    drop(res);
+    assert_eq!(registry.total_requests(), 1, "recorded once");
+}
+
+#[tokio::test]
+async fn a_failed_inner_service_or_a_dropped_future_counts_as_unanswered() {
+    let registry = Registry::new();
+    let svc = registry
+        .layer()
+        .layer(service_fn(|_: Request<Full<Bytes>>| async {
+            Err::<Response<Full<Bytes>>, _>("down")
+        }));
+    assert_eq!(svc.oneshot(req("GET", "/")).await.unwrap_err(), "down");
+    let mut pending = registry
+        .layer()
+        .layer(service_fn(|_: Request<Full<Bytes>>| {
+            std::future::pending::<Result<Response<Full<Bytes>>, Infallible>>()
+        }));
+    let future = pending.call(req("GET", "/"));
+    assert_eq!(registry.in_flight(), 1);
+    drop(future);
+    assert_eq!(registry.in_flight(), 0);
+    assert_eq!(registry.series_count(), 0);
+    assert_eq!(
+        value(&registry.render(), "gateway_requests_unanswered_total"),
+        2.0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn eight_concurrent_tasks_give_exact_totals() {
+    let registry = Registry::new();
+    let svc = registry
+        .layer()
+        .layer(service_fn(|req: Request<Full<Bytes>>| async move {
+            let mut res = Response::new(Full::new(Bytes::from_static(b"x")));
+            if req.uri().path().ends_with('7') {
+                *res.status_mut() = StatusCode::BAD_GATEWAY;
+            }
+            Ok::<_, Infallible>(res)
+        }));
+    let tasks: Vec<_> = (0..8)
+        .map(|t| {
+            let svc = svc.clone();
+            tokio::spawn(async move {
+                for i in 0..1000 {
+                    let res = svc
+                        .clone()
+                        .oneshot(req("GET", &format!("/{t}/{i}")))
+                        .await
+                        .unwrap();
+                    res.into_body().collect().await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(registry.total_requests(), 8000);
+    assert_eq!(registry.in_flight(), 0);
+    let text = registry.render();
+    assert_eq!(value(&text, "gateway_requests_total{route=\"\",method=\"GET\",status=\"502\",arm=\"\",refusal=\"\"}"), 800.0);
+    assert_eq!(value(&text, "gateway_time_to_last_byte_seconds_count{route=\"\",method=\"GET\",status=\"200\",arm=\"\",refusal=\"\"}"), 7200.0);
+}
+
+#[tokio::test]
+async fn the_metrics_service_answers_get_and_refuses_other_methods() {
+    let registry = Registry::new();
+    let res = MetricsService::new(registry.clone())
+        .oneshot(req("GET", "/metrics"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], CONTENT_TYPE);
+    parse(&body_text(res.into_body()).await);
+    let res = registry
+        .service()
+        .oneshot(req("POST", "/metrics"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(res.headers()["allow"], "GET, HEAD");
+}
+
+#[test]
+fn everything_is_clone_send_sync() {
+    fn check<T: Clone + Send + Sync>() {}
+    check::<Registry>();
+    check::<MetricsLayer>();
+    check::<MetricsService>();
+    check::<Metrics<common::Named>>();
+    assert_eq!(
+        tower_gateway::metrics::method_label(&Method::PATCH),
+        "PATCH"
+    );
+}
+
+#[tokio::test]
+async fn stacks_under_axum() {
+    let registry = Registry::new();
+    let app = axum::Router::new()
+        .route("/pets/{id}", axum::routing::get(|| async { "a pet" }))
+        .route_service("/metrics", registry.service())
+        .layer(registry.layer());
+    let res = app
+        .clone()
+        .oneshot(
+            Request::get("/pets/1")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    body_text(res.into_body()).await;
+    let res = app
+        .oneshot(
+            Request::get("/metrics")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let text = body_text(res.into_body()).await;
+    assert!(
+        text.contains("gateway_requests_total{route=\"\",method=\"GET\",status=\"200\""),
+        "{text}"
+    );
+}
+
+/// The access log and the metrics read the same facts: over the same stack, every log line
+/// has its series, with the same route, status, arm and refusal.
+#[cfg(all(
+    feature = "access-log",
+    feature = "router",
+    feature = "canary",
+    feature = "origin",
+    feature = "cors"
+))]
+#[tokio::test]
+async fn the_access_log_and_the_metrics_agree() {
+    use tower_gateway::access_log::{AccessLogLayer, LogFormat, MemorySink};
+    let registry = Registry::new();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let sink = MemorySink::new();
+    let log = AccessLogLayer::new(sink.clone()).format(
+        LogFormat::template(
+            "$context.routeKey|$context.status|$context.canaryArm|$context.responseFlags",
+        )
+        .unwrap(),
+    );
+    let inner = stack::build(&registry, &calls);
+    let both = log.layer(inner);
+    let evil_post = || {
+        Request::post("/pets")
+            .header("origin", "https://evil.example")
+            .header("host", "api.example")
+            .body(Full::default())
+            .unwrap()
+    };
+    let requests = vec![
+        req("GET", "/pets/1"),
+        req("GET", "/pets/2"),
+        req("GET", "/nowhere"),
+        req("DELETE", "/pets/3"),
+        evil_post(),
+    ];
+    for request in requests {
+        let res = both.clone().oneshot(request).await.unwrap();
+        body_text(res.into_body()).await;
+    }
+    let lines = sink.lines();
+    assert_eq!(lines.len() as u64, registry.total_requests());
+    let text = registry.render();
+    for line in lines {
+        let parts: Vec<&str> = line.split('|').collect();
+        let route = match parts[0] {
+            "-" => String::new(),
+            key => key.split_once(' ').unwrap().1.to_owned(),
+        };
+        let arm = if parts[2] == "-" { "" } else { parts[2] };
+        let refusal = if parts[3].contains("NR") {
+            "no_route"
+        } else if parts[3].contains("OG") {
+            "origin"
+        } else if parts[3].contains("CP") {
+            "cors_preflight"
+        } else if parts[1] == "405" {
+            "method_not_allowed"
+        } else {
+            ""
+        };
+        let needle = format!(
+            "route=\"{route}\",method=\"{{m}}\",status=\"{}\",arm=\"{arm}\",refusal=\"{refusal}\"}}",
+            parts[1]
+        );
+        let (before, after) = needle.split_once("{m}").unwrap();
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("gateway_requests_total{")
+                    && l.contains(before)
+                    && l.contains(after)),
+            "no series for log line {line:?} in\n{text}"
+        );
+    }
+}
