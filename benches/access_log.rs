@@ -5,8 +5,6 @@
 //! non-blocking writer on its own thread. Also the sustained rate of our writer, and
 //! allocations per request counted on the request thread.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
@@ -31,33 +29,13 @@ use tracing::Level;
 
 // ------------------------------------------------------------ allocation counting
 
-struct Counting;
+#[path = "support/alloc.rs"]
+mod alloc;
 
-thread_local! {
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-}
-
-// SAFETY: delegates every call to `System`; only counts (per thread, no allocation).
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-        System.alloc(layout)
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout)
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-        System.realloc(ptr, layout, new_size)
-    }
-}
+use alloc::allocations;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn allocs() -> u64 {
-    ALLOCS.with(Cell::get)
-}
+static GLOBAL: alloc::Counting = alloc::Counting;
 
 // ------------------------------------------------------------ driving without a runtime
 
@@ -165,9 +143,9 @@ where
     let mut total = 0;
     for _ in 0..N {
         let req = request(template);
-        let before = allocs();
+        let before = allocations();
         serve(svc, req, cx);
-        total += allocs() - before;
+        total += allocations() - before;
     }
     total as f64 / N as f64
 }

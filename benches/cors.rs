@@ -9,12 +9,10 @@
 
 #![allow(clippy::type_complexity)] // tower service types, as in the library
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::convert::Infallible;
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
@@ -28,35 +26,13 @@ use tower::{service_fn, Layer, Service};
 use tower_gateway::cors::CorsConfig;
 use tower_http::cors::{AllowOrigin, CorsLayer as TowerCors};
 
-struct Counting;
+#[path = "support/alloc.rs"]
+mod alloc;
 
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-/// Counting is on only while allocations are counted, so that the timed runs of both sides
-/// pay no atomic add per allocation (tower-http allocates 8 to 12 times per request, we 0
-/// to 3: counting during timing would tilt the ratios our way).
-static COUNTING: AtomicBool = AtomicBool::new(false);
-
-// SAFETY: every call is forwarded unchanged to the system allocator; we only count.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        System.alloc(layout)
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout)
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        System.realloc(ptr, layout, new_size)
-    }
-}
+use alloc::allocations;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: alloc::Counting = alloc::Counting;
 
 const APP: &str = "https://app.example.com";
 
@@ -311,24 +287,22 @@ fn bench(c: &mut Criterion) {
         assert_eq!(a, b, "{}: ours and tower-http disagree", case.name);
 
         // Allocations per request, averaged over 1,000 calls (requests built beforehand).
-        let count = |svc: &mut dyn FnMut(Request<Full<Bytes>>) -> usize| {
+        let count = |svc: &mut dyn FnMut(Request<Full<Bytes>>) -> u64| {
             let reqs: Vec<_> = (0..1000).map(|_| (case.request)(&big)).collect();
-            COUNTING.store(true, Ordering::Relaxed);
-            let total: usize = reqs.into_iter().map(&mut *svc).sum();
-            COUNTING.store(false, Ordering::Relaxed);
+            let total: u64 = reqs.into_iter().map(&mut *svc).sum();
             total as f64 / 1000.0
         };
         let ours_allocs = count(&mut |r| {
-            let before = ALLOCATIONS.load(Ordering::Relaxed);
+            let before = allocations();
             let res = call(&mut ours, r);
-            let n = ALLOCATIONS.load(Ordering::Relaxed) - before;
+            let n = allocations() - before;
             drop(res);
             n
         });
         let theirs_allocs = count(&mut |r| {
-            let before = ALLOCATIONS.load(Ordering::Relaxed);
+            let before = allocations();
             let res = call(&mut theirs, r);
-            let n = ALLOCATIONS.load(Ordering::Relaxed) - before;
+            let n = allocations() - before;
             drop(res);
             n
         });

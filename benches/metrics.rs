@@ -3,8 +3,6 @@
 //! layer per request, and exposition time for 10,000 series. Allocations per request are
 //! counted on the request thread with a counting global allocator.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
@@ -22,33 +20,13 @@ use http_body_util::Full;
 use tower::{service_fn, Layer, Service};
 use tower_gateway::metrics::{Labels, Registry};
 
-struct Counting;
+#[path = "support/alloc.rs"]
+mod alloc;
 
-thread_local! {
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-}
-
-// SAFETY: delegates every call to `System`; only counts (per thread, no allocation).
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-        System.alloc(layout)
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout)
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-        System.realloc(ptr, layout, new_size)
-    }
-}
+use alloc::allocations;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn allocs() -> u64 {
-    ALLOCS.with(Cell::get)
-}
+static GLOBAL: alloc::Counting = alloc::Counting;
 
 struct Noop;
 impl Wake for Noop {
@@ -118,7 +96,7 @@ fn record(c: &mut Criterion) {
         }
         assert_eq!(registry.series_count(), n);
         assert_eq!(registry.total_requests(), naive.count());
-        let before = allocs();
+        let before = allocations();
         for r in routes.iter().take(1000) {
             registry.record(
                 &labels(r),
@@ -126,12 +104,12 @@ fn record(c: &mut Criterion) {
                 Duration::from_micros(900),
             );
         }
-        let per = (allocs() - before) as f64 / routes.len().min(1000) as f64;
-        let before = allocs();
+        let per = (allocations() - before) as f64 / routes.len().min(1000) as f64;
+        let before = allocations();
         for r in routes.iter().take(1000) {
             naive.record(&labels(r), Duration::from_micros(300));
         }
-        let naive_per = (allocs() - before) as f64 / routes.len().min(1000) as f64;
+        let naive_per = (allocations() - before) as f64 / routes.len().min(1000) as f64;
         println!("allocations per record, {n} series: ours {per}, naive {naive_per}");
         let mut i = 0usize;
         group.bench_function(format!("ours/{n}"), |b| {
@@ -170,13 +148,13 @@ fn layer(c: &mut Criterion) {
         while let Poll::Ready(Some(_)) = body.as_mut().poll_frame(cx) {}
     };
     one(&mut cx);
-    let before = allocs();
+    let before = allocations();
     for _ in 0..1000 {
         one(&mut cx);
     }
     println!(
         "allocations per request through the layer: {}",
-        (allocs() - before) as f64 / 1000.0
+        (allocations() - before) as f64 / 1000.0
     );
     assert_eq!(registry.total_requests(), 1001);
     c.bench_function("metrics/layer/request", |b| b.iter(|| one(&mut cx)));

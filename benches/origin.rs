@@ -9,13 +9,11 @@
 //! same status for every case. After the timings, allocations per request are printed for both
 //! sides (a counting global allocator).
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::RefCell;
 use std::convert::Infallible;
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
@@ -28,35 +26,13 @@ use tower::{service_fn, Layer, Service};
 use tower_gateway::origin::OriginGuardLayer;
 use tower_http::csrf::CsrfLayer;
 
-/// Counts every allocation (and reallocation) made by the process.
-struct Counting;
+#[path = "support/alloc.rs"]
+mod alloc;
 
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: delegates every call to `System` unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        System.alloc(layout)
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout)
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        System.alloc_zeroed(layout)
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        System.realloc(ptr, layout, new_size)
-    }
-}
+use alloc::allocations;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: alloc::Counting = alloc::Counting;
 
 struct Noop;
 
@@ -280,11 +256,11 @@ fn bench(c: &mut Criterion) {
     for (name, make, _) in CASES {
         let count = |service: &mut dyn FnMut(Request<Full<Bytes>>)| {
             let requests: Vec<_> = (0..N).map(|_| make()).collect();
-            let before = ALLOCATIONS.load(Ordering::Relaxed);
+            let before = allocations();
             for r in requests {
                 service(r);
             }
-            let after = ALLOCATIONS.load(Ordering::Relaxed);
+            let after = allocations();
             empty_sink();
             (after - before) as f64 / N as f64
         };
