@@ -129,6 +129,10 @@ pub mod access_log;
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub mod metrics;
 
+#[cfg(feature = "gateway")]
+#[cfg_attr(docsrs, doc(cfg(feature = "gateway")))]
+pub mod gateway;
+
 pub use error::ConfigError;
 
 #[cfg(feature = "router")]
@@ -154,3 +158,7 @@ pub use access_log::AccessLogLayer;
 #[cfg(feature = "metrics")]
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub use metrics::MetricsLayer;
+
+#[cfg(feature = "gateway")]
+#[cfg_attr(docsrs, doc(cfg(feature = "gateway")))]
+pub use gateway::{Gateway, GatewayConfig};
