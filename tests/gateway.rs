@@ -547,3 +547,24 @@ fn the_configuration_round_trips_through_serde() {
     assert_eq!(serde_json::from_str::<GatewayConfig>(&json).unwrap(), original);
     let _ = AccessLogConfig::new("json", "discard");
 }
+
+/// The demo's configuration file, with the services the demo registers: it must always build.
+#[test]
+fn the_shipped_demo_config_builds() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/gateway.toml");
+    let text = std::fs::read_to_string(path).expect("examples/gateway.toml");
+    let config: GatewayConfig = toml::from_str(&text).expect("the demo config parses");
+    let services = Services::<Body>::new()
+        .service("pets-v1", Named::new("v1"))
+        .service("pets-v2", Named::new("v2"))
+        .service("legacy", Named::new("legacy"));
+    let result = Gateway::from_config(config, services);
+    #[cfg(feature = "upstream")]
+    result.expect("the demo config builds");
+    #[cfg(not(feature = "upstream"))]
+    {
+        let error = result.unwrap_err();
+        let places: Vec<_> = error.problems().iter().map(|p| p.location()).collect();
+        assert_eq!(places, [Some("routes[3].upstream")], "{error}");
+    }
+}
