@@ -158,3 +158,7 @@ pub use access_log::AccessLogLayer;
 #[cfg(feature = "metrics")]
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub use metrics::MetricsLayer;
+
+#[cfg(feature = "upstream")]
+#[cfg_attr(docsrs, doc(cfg(feature = "upstream")))]
+pub use upstream::Upstream;

@@ -76,6 +76,7 @@ impl Target {
     }
 
     /// The upstream's `host[:port]`.
+    #[allow(dead_code)] // the WebSocket upstream connects to it
     pub(crate) fn authority(&self) -> &Authority {
         &self.authority
     }
