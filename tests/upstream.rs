@@ -1,4 +1,4 @@
-#![cfg(feature = "upstream")]
+#![cfg(all(feature = "upstream", feature = "router"))]
 //! Upstreams over real sockets: upstream servers on 127.0.0.1:0 started by each test, a
 //! gateway (Router + Upstream) served by hyper on 127.0.0.1:0, and a real HTTP/1 client.
 

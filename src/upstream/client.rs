@@ -52,7 +52,6 @@ impl UpstreamClient {
     }
 
     /// A builder for a pool with other settings.
-    #[must_use]
     pub fn builder() -> UpstreamClientBuilder {
         UpstreamClientBuilder::default()
     }
