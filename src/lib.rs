@@ -66,6 +66,7 @@
 //! | `access-log` | [`access_log`] | one record per request, at the last body byte | yes |
 //! | `metrics` | [`metrics`] | per-route and per-arm counts and latency histograms, Prometheus text | yes |
 //! | `tracing` | [`access_log`] | an access-log sink emitting `tracing` events | no |
+//! | `upstream` | [`upstream`] | route targets forwarding to HTTP servers (hyper-util client, Tokio) | no |
 //! | `full` | | everything | no |
 //!
 //! # Layer order

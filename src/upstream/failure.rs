@@ -173,6 +173,8 @@ impl fmt::Display for Failure {
     }
 }
 
+impl StdError for Failure {}
+
 /// `error` and its sources, outermost first.
 fn sources<'a>(
     error: &'a (dyn StdError + 'static),

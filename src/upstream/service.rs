@@ -115,6 +115,14 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let inner = &*self.inner;
+        if tokio::runtime::Handle::try_current().is_err() {
+            // hyper-util spawns connections and the deadline needs a timer: without a Tokio
+            // runtime, answer rather than panic.
+            return ResponseFuture::failed(Failure::new(
+                FailureKind::Other,
+                "no Tokio runtime to call the upstream on",
+            ));
+        }
         let (mut parts, body) = request.into_parts();
         let uri = match inner.target.uri_for(&parts) {
             Ok(uri) => uri,
