@@ -692,3 +692,39 @@ async fn upstream_under_axum() {
         .unwrap();
     assert_eq!(body_text(response.into_body()).await, "a /z");
 }
+
+#[tokio::test]
+async fn connect_timeout_is_504() {
+    // A listener that never accepts, with its accept queue filled: the kernel drops further
+    // connection attempts, so connecting hangs until the connect timeout.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(1).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut held = Vec::new();
+    for _ in 0..64 {
+        match tokio::time::timeout(Duration::from_millis(200), TcpStream::connect(addr)).await {
+            Ok(Ok(stream)) => held.push(stream),
+            _ => break,
+        }
+    }
+    let upstream = Upstream::builder(&format!("http://{addr}"))
+        .connect_timeout(Duration::from_millis(100))
+        .timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let response = upstream.oneshot(common::request("GET", "/")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
+    let failure = response.extensions().get::<Failure>().unwrap();
+    assert_eq!(failure.kind(), FailureKind::Timeout);
+    // Should a slow machine leave a place in the queue, the response timeout answers instead.
+    assert!(
+        [
+            "timed out connecting to the upstream",
+            "timed out waiting for the upstream's response"
+        ]
+        .contains(&failure.reason()),
+        "{failure:?}"
+    );
+    drop((held, listener));
+}
