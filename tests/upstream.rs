@@ -524,7 +524,7 @@ async fn dead_upstream_is_502_connect() {
         response.headers()["content-type"],
         "text/plain; charset=utf-8"
     );
-    let failure = response.extensions().get::<Failure>().unwrap().clone();
+    let failure = *response.extensions().get::<Failure>().unwrap();
     assert_eq!(failure.kind(), FailureKind::Connect);
     assert_eq!(body_text(response.into_body()).await, failure.reason());
 }
