@@ -728,3 +728,78 @@ async fn connect_timeout_is_504() {
     );
     drop((held, listener));
 }
+
+#[cfg(all(feature = "access-log", feature = "cors", feature = "origin"))]
+#[tokio::test]
+async fn upstream_inside_the_whole_stack() {
+    use tower_gateway::access_log::{AccessLogLayer, LogFormat, MemorySink};
+    use tower_gateway::{CorsLayer, OriginGuardLayer};
+
+    let up = TestUpstream::start("a").await;
+    let table = Router::builder()
+        .route(
+            "ANY /api/{proxy+}",
+            Upstream::new(&up.url("/{proxy}")).unwrap(),
+        )
+        .route(
+            "ANY /down/{proxy+}",
+            Upstream::new(&format!("http://{}", dead_addr().await)).unwrap(),
+        )
+        .build()
+        .unwrap();
+    let cors = CorsLayer::builder()
+        .allow_origin("https://app.example.com")
+        .build()
+        .unwrap();
+    let guard = OriginGuardLayer::builder()
+        .trust_cors(&cors)
+        .build()
+        .unwrap();
+    let log = MemorySink::new();
+    let format = LogFormat::template("$context.routeKey $context.status").unwrap();
+    let stack = tower::ServiceBuilder::new()
+        .layer(AccessLogLayer::new(log.clone()).format(format))
+        .layer(cors)
+        .layer(guard)
+        .service(table);
+    let post = |uri: &str, origin: &str| {
+        Request::post(uri)
+            .header("host", "gw.example")
+            .header("origin", origin)
+            .body(Full::new(Bytes::from_static(b"x")))
+            .unwrap()
+    };
+    let ok = stack
+        .clone()
+        .oneshot(post("/api/items", "https://app.example.com"))
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert_eq!(
+        ok.headers()["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    assert_eq!(body_text(ok.into_body()).await, "a /items");
+    let refused = stack
+        .clone()
+        .oneshot(post("/api/items", "https://evil.example"))
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    body_text(refused.into_body()).await;
+    let down = stack
+        .oneshot(post("/down/x", "https://app.example.com"))
+        .await
+        .unwrap();
+    assert_eq!(down.status(), StatusCode::BAD_GATEWAY);
+    assert_eq!(
+        down.extensions().get::<Failure>().map(|f| f.kind()),
+        Some(FailureKind::Connect)
+    );
+    body_text(down.into_body()).await;
+    assert_eq!(up.seen().len(), 1);
+    assert_eq!(
+        log.lines(),
+        ["ANY /api/{proxy+} 200", "- 403", "ANY /down/{proxy+} 502"]
+    );
+}
