@@ -803,3 +803,48 @@ async fn upstream_inside_the_whole_stack() {
         ["ANY /api/{proxy+} 200", "- 403", "ANY /down/{proxy+} 502"]
     );
 }
+
+#[tokio::test]
+async fn upstream_body_cut_short_ends_the_response_body_with_an_error() {
+    let addr = raw_upstream(
+        Some(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly ten b"),
+        false,
+    )
+    .await;
+    let upstream = Upstream::new(&format!("http://{addr}")).unwrap();
+    let response = upstream.oneshot(common::request("GET", "/")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.extensions().get::<Failure>().is_none());
+    assert!(response.into_body().collect().await.is_err());
+}
+
+/// A request body that yields one chunk, then fails.
+struct FailingBody(bool);
+
+impl http_body::Body for FailingBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        if std::mem::replace(&mut self.0, true) {
+            Poll::Ready(Some(Err(std::io::Error::other("client went away"))))
+        } else {
+            Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(b"first")))))
+        }
+    }
+}
+
+#[tokio::test]
+async fn failing_request_body_is_502_other() {
+    let addr = raw_upstream(None, true).await;
+    let upstream = Upstream::new(&format!("http://{addr}")).unwrap();
+    let request = Request::post("/upload").body(FailingBody(false)).unwrap();
+    let response = upstream.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    let failure = response.extensions().get::<Failure>().unwrap();
+    assert_eq!(failure.kind(), FailureKind::Other, "{failure:?}");
+    assert_eq!(failure.reason(), "request body failed");
+}
