@@ -66,6 +66,7 @@
 //! | `access-log` | [`access_log`] | one record per request, at the last body byte | yes |
 //! | `metrics` | [`metrics`] | per-route and per-arm counts and latency histograms, Prometheus text | yes |
 //! | `tracing` | [`access_log`] | an access-log sink emitting `tracing` events | no |
+//! | `upstream` | [`upstream`] | route targets forwarding to HTTP servers (hyper-util client, Tokio) | no |
 //! | `full` | | everything | no |
 //!
 //! # Layer order
@@ -133,6 +134,10 @@ pub mod metrics;
 #[cfg_attr(docsrs, doc(cfg(feature = "gateway")))]
 pub mod gateway;
 
+#[cfg(feature = "upstream")]
+#[cfg_attr(docsrs, doc(cfg(feature = "upstream")))]
+pub mod upstream;
+
 pub use error::ConfigError;
 
 #[cfg(feature = "router")]
@@ -162,3 +167,7 @@ pub use metrics::MetricsLayer;
 #[cfg(feature = "gateway")]
 #[cfg_attr(docsrs, doc(cfg(feature = "gateway")))]
 pub use gateway::{Gateway, GatewayConfig};
+
+#[cfg(feature = "upstream")]
+#[cfg_attr(docsrs, doc(cfg(feature = "upstream")))]
+pub use upstream::Upstream;
