@@ -568,3 +568,118 @@ fn the_shipped_demo_config_builds() {
         assert_eq!(places, [Some("routes[3].upstream")], "{error}");
     }
 }
+
+/// Starts a real HTTP server on 127.0.0.1:0 answering with the URI it received, or never
+/// answering when `silent`.
+#[cfg(feature = "upstream")]
+async fn upstream_server(silent: bool) -> std::net::SocketAddr {
+    use hyper_util::rt::TokioIo;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { return };
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| async move {
+                    if silent {
+                        std::future::pending::<()>().await;
+                    }
+                    let forwarded = req
+                        .headers()
+                        .get("x-forwarded-host")
+                        .map(|v| v.to_str().unwrap_or("").to_owned())
+                        .unwrap_or_default();
+                    Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(format!(
+                        "{} {}",
+                        req.uri(),
+                        forwarded
+                    )))))
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+#[cfg(feature = "upstream")]
+#[tokio::test]
+async fn upstream_routes_forward_with_mapping_timeouts_and_failures() {
+    let live = upstream_server(false).await;
+    let silent = upstream_server(true).await;
+    // A port with nothing listening: bind, note it, close.
+    let dead = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let text = format!(
+        r#"
+        [[routes]]
+        path = "/api/{{proxy+}}"
+        upstream = "http://{live}/v2/{{proxy}}"
+
+        [[routes]]
+        path = "/inventory"
+        nest = true
+        upstream = "http://{live}/base"
+
+        [[routes]]
+        path = "/slow"
+        upstream = "http://{silent}"
+        timeout = "100ms"
+
+        [[routes]]
+        path = "/dead"
+        upstream = "http://{dead}"
+        "#
+    );
+    let gateway = Gateway::from_config(config(&text), services()).unwrap();
+    let with_host = |uri: &str| {
+        Request::get(uri)
+            .header(header::HOST, "api.example.com")
+            .body(Body::default())
+            .unwrap()
+    };
+    let (status, _, body) = call(&gateway, with_host("/api/a/b?x=1")).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "/v2/a/b?x=1 api.example.com"));
+    let (status, _, body) = call(&gateway, with_host("/inventory/items?c=red")).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "/base/items?c=red api.example.com"));
+
+    let response = gateway.clone().oneshot(request("GET", "/slow")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
+    let failure = response.extensions().get::<tower_gateway::upstream::Failure>().unwrap();
+    assert_eq!(failure.kind(), tower_gateway::upstream::FailureKind::Timeout);
+
+    let response = gateway.clone().oneshot(request("GET", "/dead")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+}
+
+#[cfg(feature = "upstream")]
+#[test]
+fn upstream_problems_are_reported_with_their_route() {
+    let bad = config(
+        r#"
+        [[routes]]
+        path = "/a"
+        upstream = "ftp://files.example"
+
+        [[routes]]
+        path = "/b"
+        upstream = "http://127.0.0.1:9"
+        timeout = "soon"
+
+        [[routes]]
+        path = "/c"
+        service = "v1"
+        timeout = "5s"
+        "#,
+    );
+    let error = Gateway::from_config(bad, services()).unwrap_err();
+    let places: Vec<_> = error.problems().iter().filter_map(|p| p.location()).collect();
+    assert!(places.iter().any(|p| p.starts_with("routes[0].upstream")), "{places:?}");
+    assert!(places.contains(&"routes[1].timeout"), "{places:?}");
+    assert!(places.contains(&"routes[2].timeout"), "{places:?}");
+}
