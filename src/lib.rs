@@ -66,12 +66,18 @@
 //! | `access-log` | [`access_log`] | one record per request, at the last body byte | yes |
 //! | `metrics` | [`metrics`] | per-route and per-arm counts and latency histograms, Prometheus text | yes |
 //! | `tracing` | [`access_log`] | an access-log sink emitting `tracing` events | no |
-//! | `upstream` | [`upstream`] | route targets forwarding to HTTP servers (hyper-util client, Tokio) | no |
+//! | `gateway` | [`gateway`] | the whole stack from one serde configuration, reloadable | yes |
+//! | `upstream` | [`upstream`] | route targets forwarding to HTTP servers (hyper-util client, Tokio) | yes |
 //! | `full` | | everything | no |
+//!
+//! `upstream` is a default feature because a gateway that cannot forward is half a gateway; it
+//! is the only one that brings Tokio, hyper and hyper-util into the library. Turn the default
+//! features off (`default-features = false`) and pick layers to keep the core to `http`,
+//! `http-body`, `bytes` and tower's traits.
 //!
 //! # Layer order
 //!
-//! Outermost first: [`AccessLogLayer`] (sees every answer and the whole time), [`CorsLayer`]
+//! [`Gateway`] builds this order from a [`GatewayConfig`]; by hand, outermost first: [`AccessLogLayer`] (sees every answer and the whole time), [`CorsLayer`]
 //! (answers preflights first and decorates every response), [`OriginGuardLayer`] (refuses
 //! cross-origin writes before any route runs), [`Router`] (the table; the matched route becomes
 //! visible to every layer), and [`CanaryLayer`] around a route's target or the whole app.
