@@ -41,14 +41,18 @@ const APP: &str = "https://app.example.com";
 const EVIL: &str = "https://evil.example";
 
 fn table() -> Vec<(Method, String)> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/github-routes.txt");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/github-routes.txt");
     std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
         .lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
             let (m, p) = l.trim().split_once(' ').expect("METHOD /path");
-            (Method::from_bytes(m.as_bytes()).expect("method"), p.to_owned())
+            (
+                Method::from_bytes(m.as_bytes()).expect("method"),
+                p.to_owned(),
+            )
         })
         .collect()
 }
@@ -135,7 +139,10 @@ fn request(case: Case) -> Request<AxumBody> {
     };
     builder
         .header(header::HOST, "api.example.com")
-        .header(header::USER_AGENT, "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0")
+        .header(
+            header::USER_AGENT,
+            "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+        )
         .body(AxumBody::empty())
         .expect("request")
 }
@@ -213,7 +220,10 @@ fn benches(c: &mut Criterion) {
         })
         .build()
         .expect("table");
-    let guard = OriginGuardLayer::builder().trust_cors(&cors).build().expect("guard");
+    let guard = OriginGuardLayer::builder()
+        .trust_cors(&cors)
+        .build()
+        .expect("guard");
     let mut ours = AccessLogLayer::new(writer.clone())
         .format(LogFormat::apache_combined())
         .layer(cors.layer(guard.layer(router)));
@@ -223,7 +233,9 @@ fn benches(c: &mut Criterion) {
     config.cors = Some(cors_config());
     let mut text = String::new();
     for (m, p) in &table {
-        text.push_str(&format!("[[routes]]\npath = \"{p}\"\nmethods = [\"{m}\"]\nservice = \"h\"\n"));
+        text.push_str(&format!(
+            "[[routes]]\npath = \"{p}\"\nmethods = [\"{m}\"]\nservice = \"h\"\n"
+        ));
         if p == "/repos/{owner}/{repo}" && *m == Method::GET {
             text.push_str("canary = { service = \"h2\", weight = 10 }\n");
         }
@@ -275,7 +287,10 @@ fn benches(c: &mut Criterion) {
         let a = serve(&mut ours, request(case));
         let b = serve(&mut gateway, request(case));
         let t = serve(&mut theirs, request(case));
-        assert!(a.is_success() == t.is_success(), "{case:?}: ours {a}, theirs {t}");
+        assert!(
+            a.is_success() == t.is_success(),
+            "{case:?}: ours {a}, theirs {t}"
+        );
         assert_eq!(a, b, "{case:?}: layers {a}, gateway {b}");
         if let Case::Refused = case {
             assert_eq!((a, t), (StatusCode::FORBIDDEN, StatusCode::FORBIDDEN));
@@ -291,7 +306,10 @@ fn benches(c: &mut Criterion) {
             "preflight" => Case::Preflight,
             _ => Case::Refused,
         };
-        let n: usize = std::env::var("STACK_N").ok().and_then(|n| n.parse().ok()).unwrap_or(200_000);
+        let n: usize = std::env::var("STACK_N")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(200_000);
         for _ in 0..n {
             black_box(match stack {
                 "layers" => serve(&mut ours, request(case)),
@@ -319,17 +337,32 @@ fn benches(c: &mut Criterion) {
     ] {
         let mut g = c.benchmark_group(format!("stack/{name}"));
         g.bench_function("tower-gateway layers", |b| {
-            b.iter_batched(|| request(case), |r| serve(&mut ours, r), BatchSize::SmallInput)
+            b.iter_batched(
+                || request(case),
+                |r| serve(&mut ours, r),
+                BatchSize::SmallInput,
+            )
         });
         g.bench_function("tower-gateway Gateway", |b| {
-            b.iter_batched(|| request(case), |r| serve(&mut gateway, r), BatchSize::SmallInput)
+            b.iter_batched(
+                || request(case),
+                |r| serve(&mut gateway, r),
+                BatchSize::SmallInput,
+            )
         });
         g.bench_function("tower-http + axum", |b| {
-            b.iter_batched(|| request(case), |r| serve(&mut theirs, r), BatchSize::SmallInput)
+            b.iter_batched(
+                || request(case),
+                |r| serve(&mut theirs, r),
+                BatchSize::SmallInput,
+            )
         });
         g.finish();
     }
-    black_box((lines.0.load(Ordering::Relaxed), their_lines.0.load(Ordering::Relaxed)));
+    black_box((
+        lines.0.load(Ordering::Relaxed),
+        their_lines.0.load(Ordering::Relaxed),
+    ));
 }
 
 criterion_group!(stack, benches);

@@ -75,9 +75,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .layer(CsrfLayer::new())
         .service(app);
 
-    let port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3100);
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3100);
     let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
-    eprintln!("tower-http + axum comparison stack on http://{}", listener.local_addr()?);
+    eprintln!(
+        "tower-http + axum comparison stack on http://{}",
+        listener.local_addr()?
+    );
     loop {
         let (stream, peer) = listener.accept().await?;
         let stack = stack.clone();

@@ -34,7 +34,10 @@ fn services() -> Services<Body> {
         .service("app", Named::new("app"))
 }
 
-async fn call(gateway: &Gateway<Body>, req: Request<Body>) -> (StatusCode, http::HeaderMap, String) {
+async fn call(
+    gateway: &Gateway<Body>,
+    req: Request<Body>,
+) -> (StatusCode, http::HeaderMap, String) {
     let response = gateway.clone().oneshot(req).await.expect("infallible");
     let (parts, body) = response.into_parts();
     (parts.status, parts.headers, body_text(body).await)
@@ -66,7 +69,10 @@ async fn routes_from_a_toml_file_with_404_and_405() {
     let (status, headers, _) = call(&gateway, request("PUT", "/pets/7")).await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(headers[header::ALLOW], "GET, HEAD, DELETE");
-    assert_eq!(call(&gateway, request("GET", "/nope")).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        call(&gateway, request("GET", "/nope")).await.0,
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
@@ -81,7 +87,9 @@ async fn the_matched_route_and_its_name_reach_the_response() {
 #[tokio::test]
 async fn a_nested_route_strips_its_prefix() {
     let echo_path = service_fn(|req: Request<Body>| async move {
-        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(req.uri().path().to_owned()))))
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(
+            req.uri().path().to_owned(),
+        ))))
     });
     let services = Services::new().service("app", echo_path);
     let gateway = Gateway::from_config(
@@ -89,7 +97,10 @@ async fn a_nested_route_strips_its_prefix() {
         services,
     )
     .unwrap();
-    assert_eq!(call(&gateway, request("GET", "/files/a/b.txt")).await.2, "/a/b.txt");
+    assert_eq!(
+        call(&gateway, request("GET", "/files/a/b.txt")).await.2,
+        "/a/b.txt"
+    );
     assert_eq!(call(&gateway, request("GET", "/files")).await.2, "/");
 }
 
@@ -163,8 +174,16 @@ fn every_problem_at_once_with_its_location() {
     expect("routes[6].canary.mode", "sideways");
     expect("cors.allow_origins[0]", "https://app.example.com/");
     expect("origin.trusted_origins[0]", "not an origin");
-    assert!(found.iter().any(|(l, _)| l.starts_with("routes[2]")), "{found:#?}");
-    assert!(found.iter().any(|(l, _)| l.starts_with("access_log.format")), "{found:#?}");
+    assert!(
+        found.iter().any(|(l, _)| l.starts_with("routes[2]")),
+        "{found:#?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|(l, _)| l.starts_with("access_log.format")),
+        "{found:#?}"
+    );
     let conflict = error
         .problems()
         .iter()
@@ -185,7 +204,10 @@ fn a_bad_canary_weight_is_reported_at_the_split() {
     );
     let error = Gateway::from_config(bad, services()).unwrap_err();
     assert_eq!(error.problems().len(), 1, "{error}");
-    assert!(error.problems()[0].location().unwrap().starts_with("routes[0].canary"));
+    assert!(error.problems()[0]
+        .location()
+        .unwrap()
+        .starts_with("routes[0].canary"));
     assert_eq!(error.problems()[0].value(), "12.5.1%");
 }
 
@@ -199,7 +221,10 @@ fn unknown_fields_are_errors_at_every_level() {
         "[[routes]]\npath = \"/\"\nservice = \"v1\"\ncanary = { service = \"v2\", wieght = 1 }",
         "[cors]\nallow_origin = []",
     ] {
-        assert!(toml::from_str::<GatewayConfig>(text).is_err(), "accepted: {text}");
+        assert!(
+            toml::from_str::<GatewayConfig>(text).is_err(),
+            "accepted: {text}"
+        );
     }
 }
 
@@ -249,7 +274,10 @@ async fn a_reload_swaps_the_table_and_a_bad_one_changes_nothing() {
         .reload(config("[[routes]]\npath = \"/moved\"\nservice = \"v2\""))
         .unwrap();
     assert_eq!(call(&gateway, request("GET", "/moved")).await.2, "v2");
-    assert_eq!(call(&gateway, request("GET", "/pets/1")).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        call(&gateway, request("GET", "/pets/1")).await.0,
+        StatusCode::NOT_FOUND
+    );
 
     let error = handle
         .reload(config("[[routes]]\npath = \"/x\"\nservice = \"ghost\""))
@@ -273,9 +301,11 @@ async fn a_request_in_flight_finishes_on_the_stack_it_started_with() {
         }
     });
     let services = services().service("slow", slow);
-    let gateway =
-        Gateway::from_config(config("[[routes]]\npath = \"/r\"\nservice = \"slow\""), services)
-            .unwrap();
+    let gateway = Gateway::from_config(
+        config("[[routes]]\npath = \"/r\"\nservice = \"slow\""),
+        services,
+    )
+    .unwrap();
     let in_flight = tokio::spawn(gateway.clone().oneshot(request("GET", "/r")));
     tokio::task::yield_now().await;
     gateway
@@ -298,14 +328,25 @@ async fn a_route_canary_splits_and_its_weight_changes_at_run_time() {
         canary = { service = "v2", weight = 0, canary_name = "v2", stable_name = "v1", arm_header = "x-arm" }
     "#;
     let gateway = Gateway::from_config(config(text), services()).unwrap();
-    let response = gateway.clone().oneshot(request("GET", "/pets/1")).await.unwrap();
+    let response = gateway
+        .clone()
+        .oneshot(request("GET", "/pets/1"))
+        .await
+        .unwrap();
     assert_eq!(response.extensions().get::<Arm>().unwrap().name(), "v1");
     assert_eq!(response.headers()["x-arm"], "v1");
 
-    let handle = gateway.handle().canary("pet").expect("a split on route pet");
+    let handle = gateway
+        .handle()
+        .canary("pet")
+        .expect("a split on route pet");
     handle.set_canary(100.0).unwrap();
     for _ in 0..20 {
-        let response = gateway.clone().oneshot(request("GET", "/pets/1")).await.unwrap();
+        let response = gateway
+            .clone()
+            .oneshot(request("GET", "/pets/1"))
+            .await
+            .unwrap();
         let arm = response.extensions().get::<Arm>().unwrap().clone();
         assert_eq!((arm.name(), arm.is_canary()), ("v2", true));
         assert_eq!(body_text(response.into_body()).await, "v2");
@@ -345,7 +386,12 @@ async fn a_stage_canary_wraps_the_whole_table() {
     let gateway = Gateway::from_config(config(text), services()).unwrap();
     assert_eq!(call(&gateway, request("GET", "/a")).await.2, "v2");
     assert_eq!(call(&gateway, request("GET", "/anything")).await.2, "v2");
-    gateway.handle().canary("").unwrap().set_canary(0.0).unwrap();
+    gateway
+        .handle()
+        .canary("")
+        .unwrap()
+        .set_canary(0.0)
+        .unwrap();
     assert_eq!(call(&gateway, request("GET", "/a")).await.2, "v1");
 }
 
@@ -369,7 +415,10 @@ async fn cors_preflights_are_answered_before_any_route() {
         Gateway::from_config(config(&text), services().service("v1", v1.clone())).unwrap();
     let (status, headers, _) = call(&gateway, preflight("http://localhost:8080")).await;
     assert!(status.is_success(), "{status}");
-    assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "http://localhost:8080");
+    assert_eq!(
+        headers[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "http://localhost:8080"
+    );
     let (status, headers, _) = call(&gateway, preflight("https://evil.example")).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(!headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
@@ -401,11 +450,21 @@ async fn the_origin_guard_refuses_what_cors_does_not_allow() {
     // A CORS change at run time is trusted by the guard too.
     let cors = tower_gateway::cors::CorsConfig::new().allow_origin("https://new.example.com");
     gateway.handle().cors().set(cors).unwrap();
-    assert_eq!(call(&gateway, cross_origin_delete("https://new.example.com")).await.2, "v1");
+    assert_eq!(
+        call(&gateway, cross_origin_delete("https://new.example.com"))
+            .await
+            .2,
+        "v1"
+    );
 
     let off = format!("{PETS}\n[origin]\nenabled = false");
     let open = Gateway::from_config(config(&off), services()).unwrap();
-    assert_eq!(call(&open, cross_origin_delete("https://evil.example")).await.2, "v1");
+    assert_eq!(
+        call(&open, cross_origin_delete("https://evil.example"))
+            .await
+            .2,
+        "v1"
+    );
 }
 
 #[tokio::test]
@@ -465,7 +524,10 @@ async fn metrics_are_recorded_and_served_by_the_built_in_metrics_target() {
 async fn unmatched_requests_go_to_the_fallback_service() {
     let text = format!("fallback = \"app\"\n{PETS}");
     let gateway = Gateway::from_config(config(&text), services()).unwrap();
-    assert_eq!(call(&gateway, request("GET", "/legacy/page")).await.2, "app");
+    assert_eq!(
+        call(&gateway, request("GET", "/legacy/page")).await.2,
+        "app"
+    );
     assert_eq!(call(&gateway, request("GET", "/pets/1")).await.2, "v1");
 }
 
@@ -488,15 +550,25 @@ async fn a_target_error_becomes_a_500_with_the_reason_in_the_extensions() {
     .unwrap();
     let response = gateway.oneshot(request("GET", "/f")).await.unwrap();
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    assert_eq!(response.extensions().get::<TargetError>().unwrap().message(), "boom");
+    assert_eq!(
+        response
+            .extensions()
+            .get::<TargetError>()
+            .unwrap()
+            .message(),
+        "boom"
+    );
 }
 
 #[tokio::test]
 async fn the_gateway_serves_under_axum_and_is_send_sync_clone() {
     fn assert_bounds<T: Clone + Send + Sync + 'static>(_: &T) {}
     let services = Services::<axum::body::Body>::new().service("v1", Named::new("v1"));
-    let gateway = Gateway::from_config(config("[[routes]]\npath = \"/a\"\nservice = \"v1\""), services)
-        .unwrap();
+    let gateway = Gateway::from_config(
+        config("[[routes]]\npath = \"/a\"\nservice = \"v1\""),
+        services,
+    )
+    .unwrap();
     assert_bounds(&gateway);
     assert_bounds(&gateway.handle());
     let app = axum::Router::new().fallback_service(gateway);
@@ -513,8 +585,11 @@ async fn the_gateway_serves_real_http_through_hyper() {
     use hyper_util::service::TowerToHyperService;
 
     let services = Services::<hyper::body::Incoming>::new().service("v1", Named::new("v1"));
-    let gateway = Gateway::from_config(config("[[routes]]\npath = \"/a\"\nservice = \"v1\""), services)
-        .unwrap();
+    let gateway = Gateway::from_config(
+        config("[[routes]]\npath = \"/a\"\nservice = \"v1\""),
+        services,
+    )
+    .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -544,7 +619,10 @@ fn the_configuration_round_trips_through_serde() {
     let text = toml::to_string(&original).unwrap();
     assert_eq!(config(&text), original);
     let json = serde_json::to_string(&original).unwrap();
-    assert_eq!(serde_json::from_str::<GatewayConfig>(&json).unwrap(), original);
+    assert_eq!(
+        serde_json::from_str::<GatewayConfig>(&json).unwrap(),
+        original
+    );
     let _ = AccessLogConfig::new("json", "discard");
 }
 
@@ -578,23 +656,27 @@ async fn upstream_server(silent: bool) -> std::net::SocketAddr {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { return };
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
             tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| async move {
-                    if silent {
-                        std::future::pending::<()>().await;
-                    }
-                    let forwarded = req
-                        .headers()
-                        .get("x-forwarded-host")
-                        .map(|v| v.to_str().unwrap_or("").to_owned())
-                        .unwrap_or_default();
-                    Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(format!(
-                        "{} {}",
-                        req.uri(),
-                        forwarded
-                    )))))
-                });
+                let service = hyper::service::service_fn(
+                    move |req: Request<hyper::body::Incoming>| async move {
+                        if silent {
+                            std::future::pending::<()>().await;
+                        }
+                        let forwarded = req
+                            .headers()
+                            .get("x-forwarded-host")
+                            .map(|v| v.to_str().unwrap_or("").to_owned())
+                            .unwrap_or_default();
+                        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(format!(
+                            "{} {}",
+                            req.uri(),
+                            forwarded
+                        )))))
+                    },
+                );
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)
                     .await;
@@ -644,16 +726,36 @@ async fn upstream_routes_forward_with_mapping_timeouts_and_failures() {
             .unwrap()
     };
     let (status, _, body) = call(&gateway, with_host("/api/a/b?x=1")).await;
-    assert_eq!((status, body.as_str()), (StatusCode::OK, "/v2/a/b?x=1 api.example.com"));
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::OK, "/v2/a/b?x=1 api.example.com")
+    );
     let (status, _, body) = call(&gateway, with_host("/inventory/items?c=red")).await;
-    assert_eq!((status, body.as_str()), (StatusCode::OK, "/base/items?c=red api.example.com"));
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::OK, "/base/items?c=red api.example.com")
+    );
 
-    let response = gateway.clone().oneshot(request("GET", "/slow")).await.unwrap();
+    let response = gateway
+        .clone()
+        .oneshot(request("GET", "/slow"))
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
-    let failure = response.extensions().get::<tower_gateway::upstream::Failure>().unwrap();
-    assert_eq!(failure.kind(), tower_gateway::upstream::FailureKind::Timeout);
+    let failure = response
+        .extensions()
+        .get::<tower_gateway::upstream::Failure>()
+        .unwrap();
+    assert_eq!(
+        failure.kind(),
+        tower_gateway::upstream::FailureKind::Timeout
+    );
 
-    let response = gateway.clone().oneshot(request("GET", "/dead")).await.unwrap();
+    let response = gateway
+        .clone()
+        .oneshot(request("GET", "/dead"))
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
 }
 
@@ -678,8 +780,15 @@ fn upstream_problems_are_reported_with_their_route() {
         "#,
     );
     let error = Gateway::from_config(bad, services()).unwrap_err();
-    let places: Vec<_> = error.problems().iter().filter_map(|p| p.location()).collect();
-    assert!(places.iter().any(|p| p.starts_with("routes[0].upstream")), "{places:?}");
+    let places: Vec<_> = error
+        .problems()
+        .iter()
+        .filter_map(|p| p.location())
+        .collect();
+    assert!(
+        places.iter().any(|p| p.starts_with("routes[0].upstream")),
+        "{places:?}"
+    );
     assert!(places.contains(&"routes[1].timeout"), "{places:?}");
     assert!(places.contains(&"routes[2].timeout"), "{places:?}");
 }

@@ -18,7 +18,7 @@ use super::config::{
 use super::services::{BoxError, GatewayBody, IntoTarget, IntoTargetFuture, Services, Target};
 use crate::access_log::{AccessLogLayer, FlushGuard, LogFormat, NonBlocking, Sink};
 use crate::canary::{CanaryHandle, CanaryLayer, Key, Mode, Weight};
-use crate::cors::{CorsConfig, CorsLayer};
+use crate::cors::CorsLayer;
 use crate::error::{ConfigError, Problem, ProblemKind, Problems};
 use crate::metrics::{MetricsService, Registry};
 use crate::origin::OriginGuardLayer;
@@ -71,7 +71,7 @@ where
     let mut canaries = Vec::new();
 
     // Layers first: the origin guard trusts what CORS allows, and `metrics` may be a target.
-    let cors = match CorsLayer::new(config.cors.clone().unwrap_or_else(CorsConfig::new)) {
+    let cors = match CorsLayer::new(config.cors.clone().unwrap_or_default()) {
         Ok(cors) => Some(cors),
         Err(error) => {
             problems.extend(error.at("cors"));
@@ -137,7 +137,10 @@ impl<ReqB> Service<Request<ReqB>> for Placeholder {
     type Error = Infallible;
     type Future = std::future::Ready<Result<Response<GatewayBody>, Infallible>>;
 
-    fn poll_ready(&mut self, _cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Infallible>> {
+    fn poll_ready(
+        &mut self,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Infallible>> {
         std::task::Poll::Ready(Ok(()))
     }
 
@@ -234,9 +237,8 @@ where
                 known.join(", ")
             )
         };
-        problems.push(
-            Problem::new(MODULE, ProblemKind::Unknown, name, reason).with_location(location),
-        );
+        problems
+            .push(Problem::new(MODULE, ProblemKind::Unknown, name, reason).with_location(location));
         None
     }
 
@@ -476,7 +478,11 @@ fn router_policies<ReqB: 'static>(
 }
 
 /// The route's methods (empty: any), or `None` after reporting the bad ones.
-fn route_methods(route: &RouteConfig, location: &str, problems: &mut Problems) -> Option<Vec<Method>> {
+fn route_methods(
+    route: &RouteConfig,
+    location: &str,
+    problems: &mut Problems,
+) -> Option<Vec<Method>> {
     let mut methods = Vec::with_capacity(route.methods.len());
     let mut ok = true;
     for (j, text) in route.methods.iter().enumerate() {
@@ -555,19 +561,22 @@ where
             }
         }
     }
-    let stable = resolver.target(route.service.as_deref(), upstream.as_ref(), location, problems);
-    let canary = route.canary.as_ref().and_then(|canary| {
-        canary_layer(canary, resolver, &format!("{location}.canary"), problems)
-    });
+    let stable = resolver.target(
+        route.service.as_deref(),
+        upstream.as_ref(),
+        location,
+        problems,
+    );
+    let canary = route
+        .canary
+        .as_ref()
+        .and_then(|canary| canary_layer(canary, resolver, &format!("{location}.canary"), problems));
     let stable = stable?;
     match (route.canary.is_some(), canary) {
         (false, _) => Some(stable),
         (true, None) => None,
         (true, Some(layer)) => {
-            let label = route
-                .name
-                .clone()
-                .unwrap_or_else(|| route.path.clone());
+            let label = route.name.clone().unwrap_or_else(|| route.path.clone());
             canaries.push((label, layer.handle()));
             Some(BoxService::new(layer.layer(stable)))
         }
@@ -590,23 +599,29 @@ where
         timeout: config.timeout.as_deref(),
         connect_timeout: None,
     });
-    let target = resolver.target(config.service.as_deref(), upstream.as_ref(), location, problems);
+    let target = resolver.target(
+        config.service.as_deref(),
+        upstream.as_ref(),
+        location,
+        problems,
+    );
     let weight = match &config.weight {
         WeightConfig::Percent(percent) => Weight::percent(*percent),
         WeightConfig::Text(text) => Weight::from(text.as_str()),
     };
     let mode = canary_mode(config, location, problems);
-    let arm_header = config.arm_header.as_deref().and_then(|name| {
-        header_name(name, &format!("{location}.arm_header"), problems)
-    });
+    let arm_header = config
+        .arm_header
+        .as_deref()
+        .and_then(|name| header_name(name, &format!("{location}.arm_header"), problems));
     let target = target?;
     let mode = mode?;
     let mut builder = CanaryLayer::builder().mode(mode);
     if let Some(name) = &config.stable_name {
         // The stable arm takes what the canary leaves; an invalid weight is reported below.
-        let rest = weight
-            .to_ppm()
-            .map_or(Weight::ZERO, |ppm| Weight::ppm(1_000_000_u32.saturating_sub(ppm)));
+        let rest = weight.to_ppm().map_or(Weight::ZERO, |ppm| {
+            Weight::ppm(1_000_000_u32.saturating_sub(ppm))
+        });
         builder = builder.stable(name.clone(), rest);
     }
     builder = match &config.canary_name {
@@ -750,7 +765,9 @@ fn metrics_registry<ReqB>(
     if let Some(registry) = &services.metrics {
         return Some(registry.clone());
     }
-    let mut cache = cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut cache = cache
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some((cached, registry)) = &cache.metrics {
         if cached == section {
             return Some(registry.clone());
@@ -811,9 +828,10 @@ fn access_log_layer<ReqB>(
             None
         }
     };
-    let id_header = config.request_id_header.as_deref().and_then(|name| {
-        header_name(name, "access_log.request_id_header", problems)
-    });
+    let id_header = config
+        .request_id_header
+        .as_deref()
+        .and_then(|name| header_name(name, "access_log.request_id_header", problems));
     let format = match format {
         Ok(format) => format,
         Err(error) => {
@@ -829,8 +847,14 @@ fn access_log_layer<ReqB>(
 }
 
 fn standard_stream(stream: &str, cache: &Mutex<Cache>, problems: &mut Problems) -> Option<Sink> {
-    let mut cache = cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let key: &'static str = if stream == "stdout" { "stdout" } else { "stderr" };
+    let mut cache = cache
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let key: &'static str = if stream == "stdout" {
+        "stdout"
+    } else {
+        "stderr"
+    };
     if let Some((sink, _)) = cache.writers.get(key) {
         return Some(sink.clone());
     }
@@ -957,7 +981,5 @@ where
     B: HttpBody<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
-    Box::new(move |request| {
-        Box::pin(IntoTargetFuture::new(Oneshot::new(app.clone(), request)))
-    })
+    Box::new(move |request| Box::pin(IntoTargetFuture::new(Oneshot::new(app.clone(), request))))
 }

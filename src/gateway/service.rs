@@ -73,7 +73,10 @@ where
     /// `cors.allow_origins[0]`) and the offending value: unknown service names, bad templates,
     /// route conflicts, bad methods, bad origins, bad weights and modes, bad log templates and
     /// sinks, bad upstream URLs and durations, bad metrics buckets.
-    pub fn from_config(config: GatewayConfig, services: Services<ReqB>) -> Result<Self, ConfigError> {
+    pub fn from_config(
+        config: GatewayConfig,
+        services: Services<ReqB>,
+    ) -> Result<Self, ConfigError> {
         let cache = Mutex::new(Cache::default());
         let built = build(&config, &services, &cache)?;
         Ok(Self {
@@ -87,7 +90,6 @@ where
     }
 
     /// A typed builder: the same configuration and services, assembled in code.
-    #[must_use]
     pub fn builder() -> GatewayBuilder<ReqB> {
         GatewayBuilder::new()
     }
