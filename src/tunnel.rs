@@ -188,7 +188,9 @@ impl Tunnel {
     #[must_use]
     pub fn summary(&self) -> Option<TunnelSummary> {
         let state = self.shared.lock();
-        state.ended.map(|(outcome, duration)| self.shared.summary(outcome, duration))
+        state
+            .ended
+            .map(|(outcome, duration)| self.shared.summary(outcome, duration))
     }
 
     /// Closes the tunnel with `outcome` and runs every registered callback, once, on this

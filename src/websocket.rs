@@ -43,7 +43,10 @@ mod tests {
         assert!(is_handshake(&Method::GET, &headers(&["websocket"])));
         assert!(is_handshake(&Method::GET, &headers(&["WebSocket"])));
         assert!(is_handshake(&Method::GET, &headers(&["h2c, websocket"])));
-        assert!(is_handshake(&Method::GET, &headers(&["h2c", " WEBSOCKET "])));
+        assert!(is_handshake(
+            &Method::GET,
+            &headers(&["h2c", " WEBSOCKET "])
+        ));
         assert!(!is_handshake(&Method::GET, &headers(&["h2c"])));
         assert!(!is_handshake(&Method::GET, &headers(&["websockets"])));
         assert!(!is_handshake(&Method::GET, &headers(&[])));

@@ -502,7 +502,12 @@ mod tunnels {
     async fn switch(
         format: LogFormat,
         with_tunnel: bool,
-    ) -> (MemorySink, ManualClock, Option<Tunnel>, Response<ResponseBody<Full<Bytes>>>) {
+    ) -> (
+        MemorySink,
+        ManualClock,
+        Option<Tunnel>,
+        Response<ResponseBody<Full<Bytes>>>,
+    ) {
         let sink = MemorySink::new();
         let clock = ManualClock::at_unix(1_710_078_936);
         let tunnel = with_tunnel.then(Tunnel::new);

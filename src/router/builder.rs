@@ -195,7 +195,13 @@ where
         S::Future: Send + 'static,
     {
         let key = Ok(RouteKey::new(Method::GET, path));
-        self.push_entry(key, Some(name.into()), BoxService::new(service), false, true)
+        self.push_entry(
+            key,
+            Some(name.into()),
+            BoxService::new(service),
+            false,
+            true,
+        )
     }
 
     /// Sends `prefix` and everything below it (`prefix/...`) to `service`, with the prefix

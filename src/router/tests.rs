@@ -72,7 +72,9 @@ mod websocket {
     type WsRouter = Router<Full<Bytes>, Full<Bytes>, Infallible>;
 
     /// A target answering `101`, counting its calls.
-    fn switch(calls: Arc<AtomicUsize>) -> impl tower::Service<
+    fn switch(
+        calls: Arc<AtomicUsize>,
+    ) -> impl tower::Service<
         Request<Full<Bytes>>,
         Response = Ok200,
         Error = Infallible,
@@ -86,8 +88,10 @@ mod websocket {
             async {
                 let mut r = Response::new(Full::default());
                 *r.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
-                r.headers_mut().insert(UPGRADE, "websocket".parse().unwrap());
-                r.headers_mut().insert(CONNECTION, "upgrade".parse().unwrap());
+                r.headers_mut()
+                    .insert(UPGRADE, "websocket".parse().unwrap());
+                r.headers_mut()
+                    .insert(CONNECTION, "upgrade".parse().unwrap());
                 Ok::<Ok200, Infallible>(r)
             }
         })
@@ -192,7 +196,11 @@ mod websocket {
                 .oneshot(req(method.clone(), "/only", Some("websocket")))
                 .await
                 .unwrap();
-            assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{method}");
+            assert_eq!(
+                response.status(),
+                StatusCode::METHOD_NOT_ALLOWED,
+                "{method}"
+            );
             assert_eq!(response.headers()[ALLOW], "GET", "{method}");
         }
         // Beside a plain POST route, the Allow list is GET, POST (no HEAD).
@@ -237,7 +245,9 @@ mod websocket {
         let r = router(&calls);
         let d = r.at(&Method::GET, "/chat/a");
         assert!(d.route().unwrap().route().is_websocket());
-        assert!(matches!(r.at(&Method::HEAD, "/only"), Decision::MethodNotAllowed(a) if a.to_string() == "GET"));
+        assert!(
+            matches!(r.at(&Method::HEAD, "/only"), Decision::MethodNotAllowed(a) if a.to_string() == "GET")
+        );
         // A WebSocket route is a GET route for conflicts.
         let error = Router::<Full<Bytes>, Full<Bytes>, Infallible>::builder()
             .route("GET /ws", switch(Arc::clone(&calls)))
@@ -247,6 +257,9 @@ mod websocket {
             .unwrap_err();
         let kinds: Vec<_> = error.problems().iter().map(|p| p.kind()).collect();
         assert_eq!(kinds, [ProblemKind::Duplicate, ProblemKind::Syntax]);
-        assert_eq!(Rejection::new(RejectionKind::UpgradeRequired).to_string(), "websocket upgrade required");
+        assert_eq!(
+            Rejection::new(RejectionKind::UpgradeRequired).to_string(),
+            "websocket upgrade required"
+        );
     }
 }
