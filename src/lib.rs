@@ -131,6 +131,10 @@ pub mod access_log;
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub mod metrics;
 
+#[cfg(feature = "upstream")]
+#[cfg_attr(docsrs, doc(cfg(feature = "upstream")))]
+pub mod upstream;
+
 pub use error::ConfigError;
 
 #[cfg(feature = "router")]
