@@ -1,7 +1,10 @@
 //! Recognising a WebSocket handshake, shared by the layers that treat one specially.
 
 // Only the layers that treat a handshake specially call these.
-#![cfg_attr(not(any(feature = "cors", feature = "router")), allow(dead_code))]
+#![cfg_attr(
+    not(any(feature = "cors", feature = "router", feature = "upstream")),
+    allow(dead_code)
+)]
 
 use http::header::UPGRADE;
 use http::{HeaderMap, Method};

@@ -2,6 +2,12 @@
 
 mod headers;
 mod target;
+mod websocket;
+
+pub use websocket::{
+    ResponseFuture as WebSocketResponseFuture, WebSocketBody, WebSocketUpstream,
+    WebSocketUpstreamBuilder, DEFAULT_CONNECT_TIMEOUT as DEFAULT_WEBSOCKET_CONNECT_TIMEOUT,
+};
 
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,215 @@
+//! The copying half of a WebSocket proxy: waits for both upgrades, then moves bytes both ways
+//! until one side closes, an error, or the idle timeout; counts them into the [`Tunnel`].
+
+use std::future::{poll_fn, Future};
+use std::io;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+use std::time::Duration;
+
+use hyper::upgrade::{OnUpgrade, Upgraded};
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::{sleep, Instant, Sleep};
+
+use crate::tunnel::{Tunnel, TunnelOutcome};
+
+/// The size of each direction's buffer.
+const BUFFER: usize = 16 * 1024;
+
+/// The two upgrade handles of one proxied WebSocket.
+pub(super) struct Upgrades {
+    /// The client's connection, upgraded once the `101` is written to it.
+    pub(super) client: OnUpgrade,
+    /// The backend's connection, upgraded once its `101` is read.
+    pub(super) backend: OnUpgrade,
+}
+
+type Io = TokioIo<Upgraded>;
+
+/// Runs the tunnel to its end and says how it ended.
+pub(super) async fn pump(upgrades: Upgrades, tunnel: &Tunnel, idle: Option<Duration>) -> TunnelOutcome {
+    let both = async {
+        let backend = upgrades
+            .backend
+            .await
+            .map_err(|_| TunnelOutcome::Abnormal("upstream upgrade failed"))?;
+        let client = upgrades
+            .client
+            .await
+            .map_err(|_| TunnelOutcome::Abnormal("client upgrade failed"))?;
+        Ok::<_, TunnelOutcome>((TokioIo::new(client), TokioIo::new(backend)))
+    };
+    let upgraded = match idle {
+        Some(limit) => match tokio::time::timeout(limit, both).await {
+            Ok(result) => result,
+            Err(_) => Err(TunnelOutcome::IdleTimeout),
+        },
+        None => both.await,
+    };
+    let (client, backend) = match upgraded {
+        Ok(pair) => pair,
+        Err(outcome) => return outcome,
+    };
+    let mut copy = Copy {
+        client,
+        backend,
+        to_backend: Half::new(),
+        to_client: Half::new(),
+        idle: idle.map(|limit| (limit, Box::pin(sleep(limit)))),
+        closing: None,
+    };
+    poll_fn(|cx| copy.poll(cx, tunnel)).await
+}
+
+/// One direction: bytes read from one side, waiting to be written to the other.
+struct Half {
+    buf: Box<[u8]>,
+    start: usize,
+    end: usize,
+    eof: bool,
+}
+
+impl Half {
+    fn new() -> Self {
+        Self {
+            buf: vec![0; BUFFER].into_boxed_slice(),
+            start: 0,
+            end: 0,
+            eof: false,
+        }
+    }
+
+    /// Moves bytes from `from` to `to` until both would block; `Ready(Ok)` at the end of
+    /// `from` with everything written. Adds the bytes written to `moved`.
+    fn poll_copy(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut from: Pin<&mut Io>,
+        mut to: Pin<&mut Io>,
+        moved: &mut u64,
+    ) -> Poll<Result<(), &'static str>> {
+        loop {
+            if self.start < self.end {
+                let pending = self.buf.get(self.start..self.end).unwrap_or_default();
+                match to.as_mut().poll_write(cx, pending) {
+                    Poll::Ready(Ok(0)) => return Poll::Ready(Err("write returned zero")),
+                    Poll::Ready(Ok(n)) => {
+                        self.start += n;
+                        *moved += n as u64;
+                        continue;
+                    }
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(reason(&e))),
+                    Poll::Pending => return Poll::Pending,
+                }
+            }
+            if self.eof {
+                return Poll::Ready(Ok(()));
+            }
+            // Written out: flush before blocking on the next read.
+            if let Poll::Ready(Err(e)) = to.as_mut().poll_flush(cx) {
+                return Poll::Ready(Err(reason(&e)));
+            }
+            let mut read = ReadBuf::new(&mut self.buf);
+            match ready!(from.as_mut().poll_read(cx, &mut read)) {
+                Ok(()) => {
+                    let n = read.filled().len();
+                    self.start = 0;
+                    self.end = n;
+                    self.eof = n == 0;
+                }
+                Err(e) => return Poll::Ready(Err(reason(&e))),
+            }
+        }
+    }
+}
+
+fn reason(error: &io::Error) -> &'static str {
+    match error.kind() {
+        io::ErrorKind::ConnectionReset => "connection reset",
+        io::ErrorKind::ConnectionAborted => "connection aborted",
+        io::ErrorKind::BrokenPipe => "broken pipe",
+        io::ErrorKind::UnexpectedEof => "unexpected end of stream",
+        io::ErrorKind::TimedOut => "i/o timed out",
+        _ => "i/o error",
+    }
+}
+
+struct Copy {
+    client: Io,
+    backend: Io,
+    to_backend: Half,
+    to_client: Half,
+    idle: Option<(Duration, Pin<Box<Sleep>>)>,
+    /// Set once one side has ended: the outcome, while both write sides are shut down.
+    closing: Option<TunnelOutcome>,
+}
+
+impl Copy {
+    fn poll(&mut self, cx: &mut Context<'_>, tunnel: &Tunnel) -> Poll<TunnelOutcome> {
+        if let Some(outcome) = self.closing {
+            return self.poll_close(cx, outcome);
+        }
+        let (mut up, mut down) = (0, 0);
+        let to_backend = self.to_backend.poll_copy(
+            cx,
+            Pin::new(&mut self.client),
+            Pin::new(&mut self.backend),
+            &mut up,
+        );
+        let to_client = self.to_client.poll_copy(
+            cx,
+            Pin::new(&mut self.backend),
+            Pin::new(&mut self.client),
+            &mut down,
+        );
+        if up > 0 {
+            tunnel.add_bytes_in(up);
+        }
+        if down > 0 {
+            tunnel.add_bytes_out(down);
+        }
+        let outcome = match (to_backend, to_client) {
+            (Poll::Ready(Err(reason)), _) | (_, Poll::Ready(Err(reason))) => {
+                Some(TunnelOutcome::Abnormal(reason))
+            }
+            // One side closed and everything it sent was delivered: close the other.
+            (Poll::Ready(Ok(())), _) | (_, Poll::Ready(Ok(()))) => Some(TunnelOutcome::Normal),
+            _ => None,
+        };
+        if let Some(outcome) = outcome {
+            self.closing = Some(outcome);
+            return self.poll_close(cx, outcome);
+        }
+        if let Some((limit, timer)) = self.idle.as_mut() {
+            if up + down > 0 {
+                timer.as_mut().reset(Instant::now() + *limit);
+            }
+            if timer.as_mut().poll(cx).is_ready() {
+                self.closing = Some(TunnelOutcome::IdleTimeout);
+                return self.poll_close(cx, TunnelOutcome::IdleTimeout);
+            }
+        }
+        Poll::Pending
+    }
+
+    /// Shuts down both write sides (a FIN each way), bounded by the idle timer when there is
+    /// one; the connections close when dropped.
+    fn poll_close(&mut self, cx: &mut Context<'_>, outcome: TunnelOutcome) -> Poll<TunnelOutcome> {
+        if outcome != TunnelOutcome::Normal {
+            // After an error or the idle timeout, dropping both connections is the close.
+            return Poll::Ready(outcome);
+        }
+        let client = Pin::new(&mut self.client).poll_shutdown(cx);
+        let backend = Pin::new(&mut self.backend).poll_shutdown(cx);
+        if client.is_ready() && backend.is_ready() {
+            return Poll::Ready(outcome);
+        }
+        if let Some((_, timer)) = self.idle.as_mut() {
+            if timer.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(outcome);
+            }
+        }
+        Poll::Pending
+    }
+}
