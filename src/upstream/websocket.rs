@@ -21,10 +21,10 @@ use tokio::net::TcpStream;
 
 use super::headers::{add_forwarded, client_ip, remove_hop_by_hop};
 use super::target::Target;
-use tunnel_io::{pump, Upgrades};
 use crate::body::Body;
 use crate::error::ConfigError;
 use crate::tunnel::Tunnel;
+use tunnel_io::{pump, Upgrades};
 
 mod tunnel_io;
 
@@ -171,7 +171,10 @@ impl WebSocketUpstreamBuilder {
                 "upstream",
                 ProblemKind::Invalid,
                 "0s",
-                format!("websocket upstream {:?}: the {what} must not be zero", self.url),
+                format!(
+                    "websocket upstream {:?}: the {what} must not be zero",
+                    self.url
+                ),
             )
         };
         if self.idle_timeout == Some(Duration::ZERO) {
@@ -249,11 +252,12 @@ fn backend_request(
     mut parts: http::request::Parts,
     uri: &Uri,
 ) -> Request<Empty<Bytes>> {
-    let original_host = parts
-        .headers
-        .get(HOST)
-        .cloned()
-        .or_else(|| parts.uri.authority().and_then(|a| HeaderValue::from_str(a.as_str()).ok()));
+    let original_host = parts.headers.get(HOST).cloned().or_else(|| {
+        parts
+            .uri
+            .authority()
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+    });
     let proto = if parts.uri.scheme() == Some(&Scheme::HTTPS) {
         "https"
     } else {
@@ -292,10 +296,9 @@ async fn proxy(
             // Ends when the backend connection is upgraded (or fails): nothing to report.
             let _ = connection.with_upgrades().await;
         });
-        sender
-            .send_request(request)
-            .await
-            .map_err(|_| Refusal::Connect("the upstream closed the connection during the handshake"))
+        sender.send_request(request).await.map_err(|_| {
+            Refusal::Connect("the upstream closed the connection during the handshake")
+        })
     };
     let mut response = match tokio::time::timeout(deadline, exchange).await {
         Ok(Ok(response)) => response,
@@ -322,8 +325,12 @@ async fn proxy(
     let backend_upgrade = hyper::upgrade::on(&mut response);
     let (mut parts, _empty) = response.into_parts();
     remove_hop_by_hop(&mut parts.headers);
-    parts.headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
-    parts.headers.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
+    parts
+        .headers
+        .insert(UPGRADE, HeaderValue::from_static("websocket"));
+    parts
+        .headers
+        .insert(CONNECTION, HeaderValue::from_static("Upgrade"));
     let tunnel = Tunnel::new();
     let mut answer = Response::from_parts(parts, Body::empty());
     answer.extensions_mut().insert(tunnel.clone());
@@ -383,7 +390,8 @@ fn answer(status: StatusCode, reason: &'static str) -> Response<WebSocketBody> {
 /// Response future of [`WebSocketUpstream`]: one allocation per handshake (which also opens a
 /// TCP connection), or none for the gateway's immediate answers.
 pub struct ResponseFuture {
-    inner: Option<Pin<Box<dyn Future<Output = Result<Response<WebSocketBody>, Infallible>> + Send>>>,
+    inner:
+        Option<Pin<Box<dyn Future<Output = Result<Response<WebSocketBody>, Infallible>> + Send>>>,
     ready: Option<Response<WebSocketBody>>,
 }
 
@@ -403,10 +411,7 @@ impl Future for ResponseFuture {
         if let Some(inner) = self.inner.as_mut() {
             return inner.as_mut().poll(cx);
         }
-        Poll::Ready(Ok(self
-            .ready
-            .take()
-            .expect("polled after completion")))
+        Poll::Ready(Ok(self.ready.take().expect("polled after completion")))
     }
 }
 

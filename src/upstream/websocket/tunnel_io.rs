@@ -28,7 +28,11 @@ pub(super) struct Upgrades {
 type Io = TokioIo<Upgraded>;
 
 /// Runs the tunnel to its end and says how it ended.
-pub(super) async fn pump(upgrades: Upgrades, tunnel: &Tunnel, idle: Option<Duration>) -> TunnelOutcome {
+pub(super) async fn pump(
+    upgrades: Upgrades,
+    tunnel: &Tunnel,
+    idle: Option<Duration>,
+) -> TunnelOutcome {
     let both = async {
         let backend = upgrades
             .backend
