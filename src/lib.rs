@@ -66,6 +66,7 @@
 //! | `access-log` | [`access_log`] | one record per request, at the last body byte | yes |
 //! | `metrics` | [`metrics`] | per-route and per-arm counts and latency histograms, Prometheus text | yes |
 //! | `tracing` | [`access_log`] | an access-log sink emitting `tracing` events | no |
+//! | `upstream` | [`upstream`] | route targets forwarding to HTTP servers (hyper-util client, Tokio) | no |
 //! | `full` | | everything | no |
 //!
 //! # Layer order
@@ -160,3 +161,7 @@ pub use access_log::AccessLogLayer;
 #[cfg(feature = "metrics")]
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub use metrics::MetricsLayer;
+
+#[cfg(feature = "upstream")]
+#[cfg_attr(docsrs, doc(cfg(feature = "upstream")))]
+pub use upstream::Upstream;

@@ -40,7 +40,7 @@ use tower_gateway::canary::{CanaryLayer, Mode};
 use tower_gateway::error::ProblemKind;
 use tower_gateway::metrics::Registry;
 use tower_gateway::router::Router;
-use tower_gateway::upstream::{WebSocketBody, WebSocketUpstream};
+use tower_gateway::upstream::{Failure, FailureKind, ResponseBody, WebSocketUpstream};
 use tower_gateway::{CorsLayer, OriginGuardLayer};
 
 /// Bounds a wait that should end promptly; never used to order events.
@@ -159,7 +159,7 @@ async fn refusing_backend() -> SocketAddr {
 
 // ----- the gateway ----------------------------------------------------------------------------
 
-type Route = Router<Incoming, WebSocketBody, Infallible>;
+type Route = Router<Incoming, ResponseBody, Infallible>;
 
 /// Serves `router` behind the full stack (Metrics > AccessLog > CORS > OriginGuard > Router),
 /// with upgrades, the client address in the request extensions. Log lines go to `lines`.
@@ -598,6 +598,15 @@ async fn requests_that_cannot_be_proxied_are_answered_in_process() {
     assert!(common::body_text(response.into_body())
         .await
         .contains("upgrade"));
+    // A path that would climb out of the base path: 400 with the upstream's Failure.
+    let escape = Request::get("/ws/../admin")
+        .header("upgrade", "websocket")
+        .body(Full::<Bytes>::default())
+        .unwrap();
+    let response = upstream.oneshot(escape).await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let failure = response.extensions().get::<Failure>().unwrap();
+    assert_eq!(failure.kind(), FailureKind::BadRequest);
 }
 
 #[test]
@@ -621,7 +630,7 @@ fn configuration_errors_are_all_reported() {
 async fn the_stack_composes_under_axum() {
     // `.layer(..)` on an axum Router compiles: the bounds are right for a WebSocket route too.
     let upstream = WebSocketUpstream::new("ws://127.0.0.1:9").unwrap();
-    let router: Router<axum::body::Body, WebSocketBody, Infallible> = Router::builder()
+    let router: Router<axum::body::Body, ResponseBody, Infallible> = Router::builder()
         .websocket("/ws", upstream)
         .build()
         .unwrap();

@@ -50,7 +50,7 @@ impl Target {
         if let (Some(prefix), Some((_, _, Base::Template(_)))) = (&prefix, &target) {
             problems.push(problem(
                 ProblemKind::Conflict,
-                &**prefix,
+                prefix,
                 format!(
                     "strip prefix {prefix:?} has no effect: the base path of {url:?} has \
                      placeholders, which give the whole upstream path"
@@ -76,6 +76,7 @@ impl Target {
     }
 
     /// The upstream's `host[:port]`.
+    #[allow(dead_code)] // the WebSocket upstream connects to it
     pub(crate) fn authority(&self) -> &Authority {
         &self.authority
     }

@@ -292,3 +292,64 @@ fn client_ip_from_extensions() {
         Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)))
     );
 }
+
+#[test]
+fn upstream_types_are_send_sync() {
+    use crate::test_helpers::assert_send_sync;
+    assert_send_sync::<super::Upstream>();
+    assert_send_sync::<super::ResponseBody>();
+    assert_send_sync::<super::ResponseFuture>();
+    assert_send_sync::<super::UpstreamClient>();
+    assert_send_sync::<super::Failure>();
+    fn unpin<T: Unpin>() {}
+    unpin::<super::ResponseBody>();
+}
+
+#[test]
+fn builder_reports_every_problem() {
+    use std::time::Duration;
+    let error = super::Upstream::builder("ftp://h")
+        .timeout(Duration::ZERO)
+        .connect_timeout(Duration::from_secs(1))
+        .client(super::UpstreamClient::new())
+        .strip_prefix("x")
+        .build()
+        .unwrap_err();
+    let kinds: Vec<ProblemKind> = error.problems().iter().map(|p| p.kind()).collect();
+    assert_eq!(
+        kinds,
+        [
+            ProblemKind::Invalid,
+            ProblemKind::Invalid,
+            ProblemKind::OutOfRange,
+            ProblemKind::Conflict
+        ]
+    );
+    assert!(error.problems().iter().all(|p| p.module() == "upstream"));
+    let error = super::Upstream::builder("http://h")
+        .connect_timeout(Duration::ZERO)
+        .build()
+        .unwrap_err();
+    assert_eq!(error.problems()[0].kind(), ProblemKind::OutOfRange);
+    assert!(super::Upstream::new("http://h:1/x").is_ok());
+}
+
+#[test]
+fn failure_kinds() {
+    use super::{Failure, FailureKind};
+    use http::StatusCode;
+    assert_eq!(FailureKind::Connect.status(), StatusCode::BAD_GATEWAY);
+    assert_eq!(FailureKind::Timeout.status(), StatusCode::GATEWAY_TIMEOUT);
+    assert_eq!(FailureKind::BadRequest.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(FailureKind::BadResponse.to_string(), "bad_response");
+    let response = Failure::new(FailureKind::Other, "x").into_response();
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/plain; charset=utf-8"
+    );
+    assert_eq!(
+        response.extensions().get::<Failure>().unwrap().reason(),
+        "x"
+    );
+}

@@ -14,29 +14,66 @@ use http::header::{HeaderValue, CONNECTION, CONTENT_TYPE, HOST, UPGRADE};
 use http::uri::Scheme;
 use http::{Request, Response, StatusCode, Uri};
 use http_body_util::Empty;
-use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
+use super::body::ResponseBody;
+use super::failure::{Failure, FailureKind};
 use super::headers::{add_forwarded, client_ip, remove_hop_by_hop};
 use super::target::Target;
-use crate::body::Body;
 use crate::error::ConfigError;
 use crate::tunnel::Tunnel;
 use tunnel_io::{pump, Upgrades};
 
 mod tunnel_io;
 
-/// The response body of a [`WebSocketUpstream`]: empty for a `101`, the backend's body when it
-/// refused the handshake, or the gateway's short reason (`502`, `504`, `400`, `426`).
-pub type WebSocketBody = Body<Incoming>;
-
 /// Default [`WebSocketUpstreamBuilder::connect_timeout`]: 10 seconds.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_WEBSOCKET_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A route target that proxies WebSocket connections to a backend; see the
-/// [module docs](super).
+/// A route target that proxies WebSocket connections to a backend.
+///
+/// ```
+/// use std::time::Duration;
+/// use http::{Request, StatusCode};
+/// use tower::ServiceExt;
+/// use tower_gateway::upstream::WebSocketUpstream;
+/// use tower_gateway::Router;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let chat = WebSocketUpstream::builder("ws://10.0.0.9:8080/v1")
+///     .strip_prefix("/chat")
+///     .idle_timeout(Duration::from_secs(300))
+///     .build()?;
+/// // The pure decision: where a handshake goes, with no network involved.
+/// let parts = |uri: &str| Request::get(uri).body(()).unwrap().into_parts().0;
+/// assert_eq!(chat.map_uri(&parts("/chat/lobby?user=7"))?, "http://10.0.0.9:8080/v1/lobby?user=7");
+///
+/// let router = Router::builder().websocket("/chat/{room}", chat).build()?;
+/// // A plain GET to the WebSocket-only route: 426, the backend is never contacted.
+/// let response = router.oneshot(Request::get("/chat/lobby").body(String::new())?).await?;
+/// assert_eq!(response.status(), StatusCode::UPGRADE_REQUIRED);
+/// # Ok(())
+/// # }
+/// ```
+///
+/// Served by axum (whose `serve` keeps upgrades) or by hyper with
+/// `serve_connection(..).with_upgrades()`; this binds a socket, so it is not run here:
+///
+/// ```no_run
+/// use tower_gateway::{upstream::WebSocketUpstream, Router};
+///
+/// # async fn serve() -> Result<(), Box<dyn std::error::Error>> {
+/// let router = Router::builder()
+///     .websocket("/ws", WebSocketUpstream::new("ws://127.0.0.1:9001")?)
+///     .build()?;
+/// let app = axum::Router::new().fallback_service(router);
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+/// axum::serve(listener, app).await?;
+/// # Ok(())
+/// # }
+/// ```
 ///
 /// On a handshake (`GET` with `Upgrade: websocket`) it connects to the backend (plain TCP,
 /// one fresh HTTP/1.1 connection per WebSocket), forwards the handshake with the client's
@@ -53,11 +90,16 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// | --- | --- |
 /// | backend answers `101` | `101`, then the tunnel |
 /// | backend refuses the handshake | its status, headers (hop-by-hop removed) and body |
-/// | backend unreachable | `502 Bad Gateway` (`504` when the connect timeout fires) |
+/// | backend unreachable, or closing before its answer | `502 Bad Gateway`, [`Failure`] `Connect` |
+/// | no answer within the connect timeout | `504 Gateway Timeout`, [`Failure`] `Timeout` |
+/// | backend switching to another protocol | `502`, [`Failure`] `BadResponse` |
+/// | path with a dot segment, or not a path | `400 Bad Request`, [`Failure`] `BadRequest` |
 /// | not a handshake | `426 Upgrade Required` with `Upgrade: websocket` |
-/// | path with a dot segment, or not a path | `400 Bad Request` |
+/// | no upgrade handle in the request (server without upgrades) | `500` |
 ///
-/// The gateway's own answers are `text/plain` with a one-line reason. The service is always
+/// The gateway's own answers are `text/plain` with a one-line reason. The path is mapped as
+/// [`Upstream`](super::Upstream) maps it (base path, strip prefix, `{param}` placeholders;
+/// `ws://` is read as `http://`; no TLS). The service is always
 /// ready, `Clone + Send + Sync`, and never fails (`Error = Infallible`). It needs a Tokio
 /// runtime, and a server that keeps upgrades (`hyper`'s `serve_connection(..).with_upgrades()`,
 /// or axum): without the upgrade handle in the request extensions it answers `500` and does
@@ -101,7 +143,7 @@ impl WebSocketUpstream {
             url: url.into(),
             strip_prefix: None,
             idle_timeout: None,
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            connect_timeout: DEFAULT_WEBSOCKET_CONNECT_TIMEOUT,
         }
     }
 
@@ -109,6 +151,20 @@ impl WebSocketUpstream {
     #[must_use]
     pub fn url(&self) -> &str {
         self.settings.target.url()
+    }
+
+    /// The backend URI a handshake goes to, with no network involved (the pure decision):
+    /// the base path joined with the request path (minus the strip prefix), then the query.
+    ///
+    /// # Errors
+    ///
+    /// A [`Failure`] of kind [`FailureKind::BadRequest`] (answered `400`) when the request
+    /// target is not a path or its path has a `.` or `..` segment.
+    pub fn map_uri(&self, parts: &http::request::Parts) -> Result<Uri, Failure> {
+        self.settings
+            .target
+            .uri_for(parts)
+            .map_err(|reason| Failure::new(FailureKind::BadRequest, reason))
     }
 
     /// The idle timeout, if any.
@@ -130,7 +186,7 @@ impl WebSocketUpstreamBuilder {
     }
 
     /// How long to wait for the TCP connection to the backend and its answer to the
-    /// handshake; past it the client gets `504`. Default: [`DEFAULT_CONNECT_TIMEOUT`].
+    /// handshake; past it the client gets `504`. Default: [`DEFAULT_WEBSOCKET_CONNECT_TIMEOUT`].
     /// Calling it again replaces it.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
@@ -204,42 +260,50 @@ impl WebSocketUpstreamBuilder {
 }
 
 impl<B> tower_service::Service<Request<B>> for WebSocketUpstream {
-    type Response = Response<WebSocketBody>;
+    type Response = Response<ResponseBody>;
     type Error = Infallible;
-    type Future = ResponseFuture;
+    type Future = WebSocketFuture;
 
     /// Always ready: each handshake opens its own backend connection.
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: Request<B>) -> ResponseFuture {
+    fn call(&mut self, request: Request<B>) -> WebSocketFuture {
         let (mut parts, _body) = request.into_parts();
         if !crate::websocket::is_handshake(&parts.method, &parts.headers) {
             let mut response = answer(
                 StatusCode::UPGRADE_REQUIRED,
-                "this upstream only accepts WebSocket handshakes (Upgrade: websocket)\n",
+                "this upstream only accepts WebSocket handshakes (Upgrade: websocket)",
             );
             let headers = response.headers_mut();
             headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
             headers.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
-            return ResponseFuture::ready(response);
+            return WebSocketFuture::ready(response);
         }
+        if tokio::runtime::Handle::try_current().is_err() {
+            // The tunnel is a spawned task and the timeouts need a timer: answer, not panic.
+            return WebSocketFuture::ready(
+                Failure::new(
+                    FailureKind::Other,
+                    "no Tokio runtime to call the upstream on",
+                )
+                .into_response(),
+            );
+        }
+        let settings = Arc::clone(&self.settings);
+        let uri = match self.map_uri(&parts) {
+            Ok(uri) => uri,
+            Err(failure) => return WebSocketFuture::ready(failure.into_response()),
+        };
         let Some(client_upgrade) = parts.extensions.remove::<OnUpgrade>() else {
-            return ResponseFuture::ready(answer(
+            return WebSocketFuture::ready(answer(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "this connection cannot be upgraded (serve it with upgrades enabled)\n",
+                "this connection cannot be upgraded (serve it with upgrades enabled)",
             ));
         };
-        let settings = Arc::clone(&self.settings);
-        let uri = match settings.target.uri_for(&parts) {
-            Ok(uri) => uri,
-            Err(reason) => {
-                return ResponseFuture::ready(answer(StatusCode::BAD_REQUEST, reason));
-            }
-        };
         let backend_request = backend_request(&settings, parts, &uri);
-        ResponseFuture {
+        WebSocketFuture {
             inner: Some(Box::pin(proxy(settings, backend_request, client_upgrade))),
             ready: None,
         }
@@ -285,42 +349,47 @@ async fn proxy(
     settings: Arc<Settings>,
     request: Request<Empty<Bytes>>,
     client_upgrade: OnUpgrade,
-) -> Result<Response<WebSocketBody>, Infallible> {
+) -> Result<Response<ResponseBody>, Infallible> {
     let deadline = settings.connect_timeout;
     let exchange = async {
         let stream = connect(settings.target.authority()).await?;
         let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
-            .map_err(|_| Refusal::Connect("cannot reach the upstream"))?;
+            .map_err(|_| Failure::new(FailureKind::Connect, "cannot connect to the upstream"))?;
         tokio::spawn(async move {
             // Ends when the backend connection is upgraded (or fails): nothing to report.
             let _ = connection.with_upgrades().await;
         });
         sender.send_request(request).await.map_err(|_| {
-            Refusal::Connect("the upstream closed the connection during the handshake")
+            Failure::new(
+                FailureKind::Connect,
+                "the upstream closed the connection during the handshake",
+            )
         })
     };
     let mut response = match tokio::time::timeout(deadline, exchange).await {
         Ok(Ok(response)) => response,
-        Ok(Err(refusal)) => return Ok(refusal.into_response()),
+        Ok(Err(failure)) => return Ok(failure.into_response()),
         Err(_) => {
-            return Ok(answer(
-                StatusCode::GATEWAY_TIMEOUT,
-                "timed out waiting for the upstream's handshake\n",
-            ))
+            return Ok(Failure::new(
+                FailureKind::Timeout,
+                "timed out waiting for the upstream's handshake",
+            )
+            .into_response())
         }
     };
     if response.status() != StatusCode::SWITCHING_PROTOCOLS {
         // The backend refused the handshake: its answer, as an ordinary proxy would pass it.
         let (mut parts, body) = response.into_parts();
         remove_hop_by_hop(&mut parts.headers);
-        return Ok(Response::from_parts(parts, Body::new(body)));
+        return Ok(Response::from_parts(parts, ResponseBody::upstream(body)));
     }
     if !crate::websocket::upgrade_is_websocket(response.headers()) {
-        return Ok(answer(
-            StatusCode::BAD_GATEWAY,
-            "the upstream switched to another protocol than websocket\n",
-        ));
+        return Ok(Failure::new(
+            FailureKind::BadResponse,
+            "the upstream switched to another protocol than websocket",
+        )
+        .into_response());
     }
     let backend_upgrade = hyper::upgrade::on(&mut response);
     let (mut parts, _empty) = response.into_parts();
@@ -332,7 +401,7 @@ async fn proxy(
         .headers
         .insert(CONNECTION, HeaderValue::from_static("Upgrade"));
     let tunnel = Tunnel::new();
-    let mut answer = Response::from_parts(parts, Body::empty());
+    let mut answer = Response::from_parts(parts, ResponseBody::full(""));
     answer.extensions_mut().insert(tunnel.clone());
     let upgrades = Upgrades {
         client: client_upgrade,
@@ -346,7 +415,7 @@ async fn proxy(
 }
 
 /// Opens the TCP connection to the backend.
-async fn connect(authority: &http::uri::Authority) -> Result<TcpStream, Refusal> {
+async fn connect(authority: &http::uri::Authority) -> Result<TcpStream, Failure> {
     let host = authority.host();
     let host = host
         .strip_prefix('[')
@@ -354,31 +423,21 @@ async fn connect(authority: &http::uri::Authority) -> Result<TcpStream, Refusal>
         .unwrap_or(host);
     let port = authority.port_u16().unwrap_or(80);
     let stream = TcpStream::connect((host, port)).await.map_err(|e| {
-        Refusal::Connect(match e.kind() {
-            std::io::ErrorKind::ConnectionRefused => "connection refused by the upstream\n",
-            _ => "cannot connect to the upstream\n",
-        })
+        Failure::new(
+            FailureKind::Connect,
+            match e.kind() {
+                std::io::ErrorKind::ConnectionRefused => "connection refused by the upstream",
+                _ => "cannot connect to the upstream",
+            },
+        )
     })?;
     let _ = stream.set_nodelay(true);
     Ok(stream)
 }
 
-/// Why the gateway answered the handshake itself.
-enum Refusal {
-    Connect(&'static str),
-}
-
-impl Refusal {
-    fn into_response(self) -> Response<WebSocketBody> {
-        match self {
-            Self::Connect(reason) => answer(StatusCode::BAD_GATEWAY, reason),
-        }
-    }
-}
-
 /// The gateway's own answer: `status`, `text/plain`, `reason` as the body.
-fn answer(status: StatusCode, reason: &'static str) -> Response<WebSocketBody> {
-    let mut response = Response::new(Body::full(Bytes::from_static(reason.as_bytes())));
+fn answer(status: StatusCode, reason: &'static str) -> Response<ResponseBody> {
+    let mut response = Response::new(ResponseBody::full(reason));
     *response.status_mut() = status;
     response.headers_mut().insert(
         CONTENT_TYPE,
@@ -389,14 +448,13 @@ fn answer(status: StatusCode, reason: &'static str) -> Response<WebSocketBody> {
 
 /// Response future of [`WebSocketUpstream`]: one allocation per handshake (which also opens a
 /// TCP connection), or none for the gateway's immediate answers.
-pub struct ResponseFuture {
-    inner:
-        Option<Pin<Box<dyn Future<Output = Result<Response<WebSocketBody>, Infallible>> + Send>>>,
-    ready: Option<Response<WebSocketBody>>,
+pub struct WebSocketFuture {
+    inner: Option<Pin<Box<dyn Future<Output = Result<Response<ResponseBody>, Infallible>> + Send>>>,
+    ready: Option<Response<ResponseBody>>,
 }
 
-impl ResponseFuture {
-    fn ready(response: Response<WebSocketBody>) -> Self {
+impl WebSocketFuture {
+    fn ready(response: Response<ResponseBody>) -> Self {
         Self {
             inner: None,
             ready: Some(response),
@@ -404,8 +462,8 @@ impl ResponseFuture {
     }
 }
 
-impl Future for ResponseFuture {
-    type Output = Result<Response<WebSocketBody>, Infallible>;
+impl Future for WebSocketFuture {
+    type Output = Result<Response<ResponseBody>, Infallible>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         if let Some(inner) = self.inner.as_mut() {
@@ -415,9 +473,9 @@ impl Future for ResponseFuture {
     }
 }
 
-impl fmt::Debug for ResponseFuture {
+impl fmt::Debug for WebSocketFuture {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("websocket::ResponseFuture")
+        f.write_str("WebSocketFuture")
     }
 }
 
