@@ -135,5 +135,6 @@ pub use failure::{Failure, FailureKind};
 pub use future::ResponseFuture;
 pub use service::Upstream;
 pub use websocket::{
-    WebSocketFuture, WebSocketUpstream, WebSocketUpstreamBuilder, DEFAULT_WEBSOCKET_CONNECT_TIMEOUT,
+    copy_tunnel, WebSocketFuture, WebSocketUpstream, WebSocketUpstreamBuilder,
+    DEFAULT_WEBSOCKET_CONNECT_TIMEOUT,
 };

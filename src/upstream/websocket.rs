@@ -24,6 +24,7 @@ use super::headers::{add_forwarded, client_ip, remove_hop_by_hop};
 use super::target::Target;
 use crate::error::ConfigError;
 use crate::tunnel::Tunnel;
+pub use tunnel_io::copy_tunnel;
 use tunnel_io::{pump, Upgrades};
 
 mod tunnel_io;

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
-use hyper::upgrade::{OnUpgrade, Upgraded};
+use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{sleep, Instant, Sleep};
@@ -24,8 +24,6 @@ pub(super) struct Upgrades {
     /// The backend's connection, upgraded once its `101` is read.
     pub(super) backend: OnUpgrade,
 }
-
-type Io = TokioIo<Upgraded>;
 
 /// Runs the tunnel to its end and says how it ended.
 pub(super) async fn pump(
@@ -51,16 +49,65 @@ pub(super) async fn pump(
         },
         None => both.await,
     };
-    let (client, backend) = match upgraded {
-        Ok(pair) => pair,
-        Err(outcome) => return outcome,
-    };
+    match upgraded {
+        Ok((client, backend)) => copy_tunnel(client, backend, tunnel, idle).await,
+        Err(outcome) => outcome,
+    }
+}
+
+/// Copies bytes both ways between `client` and `backend` until one side ends (its end is
+/// passed on as a write shutdown of the other, then both are dropped), an I/O error, or
+/// `idle_timeout` without a byte moving either way; counts the bytes into `tunnel` as they
+/// are written (client → backend as [`Tunnel::add_bytes_in`], the other way as
+/// [`Tunnel::add_bytes_out`]) and returns how it ended. It does not close `tunnel`: the
+/// caller does, with the outcome.
+///
+/// This is the copying half of [`WebSocketUpstream`](super::WebSocketUpstream), for proxies
+/// that do their own upgrade: any two Tokio byte streams work (upgraded connections through
+/// `hyper_util::rt::TokioIo`, TCP streams, in-memory pipes). Each direction has a 16 KiB
+/// buffer; backpressure is kept (a side is read only when what it sent was written).
+///
+/// ```
+/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+/// use tower_gateway::tunnel::{Tunnel, TunnelOutcome};
+/// use tower_gateway::upstream::copy_tunnel;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let (mut client, client_side) = tokio::io::duplex(64);
+/// let (backend_side, mut backend) = tokio::io::duplex(64);
+/// let tunnel = Tunnel::new();
+/// let proxy = tokio::spawn({
+///     let tunnel = tunnel.clone();
+///     async move { copy_tunnel(client_side, backend_side, &tunnel, None).await }
+/// });
+/// client.write_all(b"ping").await.unwrap();
+/// let mut got = [0; 4];
+/// backend.read_exact(&mut got).await.unwrap();
+/// backend.write_all(b"pong!").await.unwrap();
+/// client.read_exact(&mut [0; 5]).await.unwrap();
+/// drop(client); // the client goes away: the backend sees the end too
+/// assert_eq!(backend.read(&mut got).await.unwrap(), 0);
+/// assert_eq!(proxy.await.unwrap(), TunnelOutcome::Normal);
+/// assert_eq!((tunnel.bytes_in(), tunnel.bytes_out()), (4, 5));
+/// # }
+/// ```
+pub async fn copy_tunnel<C, B>(
+    client: C,
+    backend: B,
+    tunnel: &Tunnel,
+    idle_timeout: Option<Duration>,
+) -> TunnelOutcome
+where
+    C: AsyncRead + AsyncWrite + Unpin,
+    B: AsyncRead + AsyncWrite + Unpin,
+{
     let mut copy = Copy {
         client,
         backend,
         to_backend: Half::new(),
         to_client: Half::new(),
-        idle: idle.map(|limit| (limit, Box::pin(sleep(limit)))),
+        idle: idle_timeout.map(|limit| (limit, Box::pin(sleep(limit)))),
         closing: None,
     };
     poll_fn(|cx| copy.poll(cx, tunnel)).await
@@ -86,13 +133,17 @@ impl Half {
 
     /// Moves bytes from `from` to `to` until both would block; `Ready(Ok)` at the end of
     /// `from` with everything written. Adds the bytes written to `moved`.
-    fn poll_copy(
+    fn poll_copy<R, W>(
         &mut self,
         cx: &mut Context<'_>,
-        mut from: Pin<&mut Io>,
-        mut to: Pin<&mut Io>,
+        mut from: Pin<&mut R>,
+        mut to: Pin<&mut W>,
         moved: &mut u64,
-    ) -> Poll<Result<(), &'static str>> {
+    ) -> Poll<Result<(), &'static str>>
+    where
+        R: AsyncRead + ?Sized,
+        W: AsyncWrite + ?Sized,
+    {
         loop {
             if self.start < self.end {
                 let pending = self.buf.get(self.start..self.end).unwrap_or_default();
@@ -139,9 +190,9 @@ fn reason(error: &io::Error) -> &'static str {
     }
 }
 
-struct Copy {
-    client: Io,
-    backend: Io,
+struct Copy<C, B> {
+    client: C,
+    backend: B,
     to_backend: Half,
     to_client: Half,
     idle: Option<(Duration, Pin<Box<Sleep>>)>,
@@ -149,7 +200,11 @@ struct Copy {
     closing: Option<TunnelOutcome>,
 }
 
-impl Copy {
+impl<C, B> Copy<C, B>
+where
+    C: AsyncRead + AsyncWrite + Unpin,
+    B: AsyncRead + AsyncWrite + Unpin,
+{
     fn poll(&mut self, cx: &mut Context<'_>, tunnel: &Tunnel) -> Poll<TunnelOutcome> {
         if let Some(outcome) = self.closing {
             return self.poll_close(cx, outcome);
