@@ -4,7 +4,7 @@
 use std::future::{poll_fn, Future};
 use std::io;
 use std::pin::Pin;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use hyper::upgrade::OnUpgrade;
@@ -119,6 +119,8 @@ struct Half {
     start: usize,
     end: usize,
     eof: bool,
+    /// Bytes were written to the other side since its last flush.
+    unflushed: bool,
 }
 
 impl Half {
@@ -128,11 +130,16 @@ impl Half {
             start: 0,
             end: 0,
             eof: false,
+            unflushed: false,
         }
     }
 
     /// Moves bytes from `from` to `to` until both would block; `Ready(Ok)` at the end of
     /// `from` with everything written. Adds the bytes written to `moved`.
+    ///
+    /// Reads into the free end of the buffer while earlier bytes wait to be written (so a
+    /// slow writer does not stall the reader, and small reads make large writes), and flushes
+    /// `to` before waiting with an empty buffer.
     fn poll_copy<R, W>(
         &mut self,
         cx: &mut Context<'_>,
@@ -145,6 +152,21 @@ impl Half {
         W: AsyncWrite + ?Sized,
     {
         loop {
+            let mut progress = false;
+            if !self.eof && self.end < self.buf.len() {
+                let free = self.buf.get_mut(self.end..).unwrap_or_default();
+                let mut read = ReadBuf::new(free);
+                match from.as_mut().poll_read(cx, &mut read) {
+                    Poll::Ready(Ok(())) => {
+                        let n = read.filled().len();
+                        self.end += n;
+                        self.eof = n == 0;
+                        progress = true;
+                    }
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(reason(&e))),
+                    Poll::Pending => {}
+                }
+            }
             if self.start < self.end {
                 let pending = self.buf.get(self.start..self.end).unwrap_or_default();
                 match to.as_mut().poll_write(cx, pending) {
@@ -152,28 +174,31 @@ impl Half {
                     Poll::Ready(Ok(n)) => {
                         self.start += n;
                         *moved += n as u64;
-                        continue;
+                        if self.start == self.end {
+                            self.start = 0;
+                            self.end = 0;
+                        }
+                        self.unflushed = true;
+                        progress = true;
                     }
                     Poll::Ready(Err(e)) => return Poll::Ready(Err(reason(&e))),
-                    Poll::Pending => return Poll::Pending,
+                    Poll::Pending => {}
                 }
             }
-            if self.eof {
+            let drained = self.start == self.end;
+            if drained && self.unflushed && (self.eof || !progress) {
+                match to.as_mut().poll_flush(cx) {
+                    Poll::Ready(Ok(())) => self.unflushed = false,
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(reason(&e))),
+                    Poll::Pending if self.eof => return Poll::Pending,
+                    Poll::Pending => {}
+                }
+            }
+            if drained && self.eof && !self.unflushed {
                 return Poll::Ready(Ok(()));
             }
-            // Written out: flush before blocking on the next read.
-            if let Poll::Ready(Err(e)) = to.as_mut().poll_flush(cx) {
-                return Poll::Ready(Err(reason(&e)));
-            }
-            let mut read = ReadBuf::new(&mut self.buf);
-            match ready!(from.as_mut().poll_read(cx, &mut read)) {
-                Ok(()) => {
-                    let n = read.filled().len();
-                    self.start = 0;
-                    self.end = n;
-                    self.eof = n == 0;
-                }
-                Err(e) => return Poll::Ready(Err(reason(&e))),
+            if !progress {
+                return Poll::Pending;
             }
         }
     }
