@@ -15,7 +15,7 @@ use tokio::time::{sleep, Instant, Sleep};
 use crate::tunnel::{Tunnel, TunnelOutcome};
 
 /// The size of each direction's buffer.
-const BUFFER: usize = 16 * 1024;
+const BUFFER: usize = 8 * 1024;
 
 /// The two upgrade handles of one proxied WebSocket.
 pub(super) struct Upgrades {
@@ -64,7 +64,7 @@ pub(super) async fn pump(
 ///
 /// This is the copying half of [`WebSocketUpstream`](super::WebSocketUpstream), for proxies
 /// that do their own upgrade: any two Tokio byte streams work (upgraded connections through
-/// `hyper_util::rt::TokioIo`, TCP streams, in-memory pipes). Each direction has a 16 KiB
+/// `hyper_util::rt::TokioIo`, TCP streams, in-memory pipes). Each direction has an 8 KiB
 /// buffer; backpressure is kept (a side is read only when what it sent was written).
 ///
 /// ```
