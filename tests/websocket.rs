@@ -213,7 +213,7 @@ fn ws_route(upstream: WebSocketUpstream) -> Route {
 async fn echo_gateway(format: &str) -> (SocketAddr, mpsc::UnboundedReceiver<String>, Seen) {
     let seen = Seen::default();
     let b = backend(Behaviour::Echo(""), seen.clone()).await;
-    let upstream = WebSocketUpstream::new(format!("ws://{b}")).unwrap();
+    let upstream = WebSocketUpstream::new(&format!("ws://{b}")).unwrap();
     let (addr, log) = gateway(ws_route(upstream), format).await;
     (addr, log, seen)
 }
@@ -341,7 +341,7 @@ async fn plain_get_to_a_websocket_route_is_426() {
 #[tokio::test]
 async fn a_backend_refusing_the_handshake_has_its_answer_passed() {
     let b = refusing_backend().await;
-    let upstream = WebSocketUpstream::new(format!("http://{b}")).unwrap();
+    let upstream = WebSocketUpstream::new(&format!("http://{b}")).unwrap();
     let (addr, mut log) = gateway(ws_route(upstream), "$context.status").await;
     let (status, body) = refused_status(connect(addr, None).await).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
@@ -354,7 +354,7 @@ async fn a_backend_down_gives_502() {
     let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = closed.local_addr().unwrap().port();
     drop(closed);
-    let upstream = WebSocketUpstream::builder(format!("ws://127.0.0.1:{port}"))
+    let upstream = WebSocketUpstream::builder(&format!("ws://127.0.0.1:{port}"))
         .connect_timeout(Duration::from_secs(5))
         .build()
         .unwrap();
@@ -373,7 +373,7 @@ async fn the_client_closing_first_closes_the_backend() {
         ..Seen::default()
     };
     let b = backend(Behaviour::Echo(""), seen.clone()).await;
-    let upstream = WebSocketUpstream::new(format!("ws://{b}")).unwrap();
+    let upstream = WebSocketUpstream::new(&format!("ws://{b}")).unwrap();
     let format = "$context.status $context.tunnel.abnormal";
     let (addr, mut log) = gateway(ws_route(upstream), format).await;
     let (mut ws, _) = connect(addr, None).await.unwrap();
@@ -391,7 +391,7 @@ async fn the_client_closing_first_closes_the_backend() {
 #[tokio::test]
 async fn the_backend_closing_first_closes_the_client() {
     let b = backend(Behaviour::CloseAfterFirst, Seen::default()).await;
-    let upstream = WebSocketUpstream::new(format!("ws://{b}")).unwrap();
+    let upstream = WebSocketUpstream::new(&format!("ws://{b}")).unwrap();
     let format = "$context.status $context.tunnel.abnormal";
     let (addr, mut log) = gateway(ws_route(upstream), format).await;
     let (mut ws, _) = connect(addr, None).await.unwrap();
@@ -418,7 +418,7 @@ async fn an_idle_tunnel_is_closed() {
         ..Seen::default()
     };
     let b = backend(Behaviour::Echo(""), seen).await;
-    let upstream = WebSocketUpstream::builder(format!("ws://{b}"))
+    let upstream = WebSocketUpstream::builder(&format!("ws://{b}"))
         .idle_timeout(Duration::from_millis(300))
         .build()
         .unwrap();
@@ -445,13 +445,13 @@ async fn the_canary_arm_is_fixed_for_the_connection() {
     let canary = backend(Behaviour::Echo("canary:"), Seen::default()).await;
     let split = CanaryLayer::builder()
         .canary(
-            WebSocketUpstream::new(format!("ws://{canary}")).unwrap(),
+            WebSocketUpstream::new(&format!("ws://{canary}")).unwrap(),
             50.0,
         )
         .mode(Mode::round_robin())
         .build()
         .unwrap()
-        .layer(WebSocketUpstream::new(format!("ws://{stable}")).unwrap());
+        .layer(WebSocketUpstream::new(&format!("ws://{stable}")).unwrap());
     let router: Route = Router::builder().websocket("/ws", split).build().unwrap();
     let (addr, mut log) = gateway(router, "$context.status $context.canaryArm").await;
     let mut arms = Vec::new();
@@ -524,7 +524,7 @@ async fn a_10_mib_message_passes_unchanged() {
 async fn the_handshake_is_forwarded_with_forwarded_headers_and_subprotocols() {
     let seen = Seen::default();
     let b = backend(Behaviour::Echo(""), seen.clone()).await;
-    let upstream = WebSocketUpstream::builder(format!("ws://{b}/backend"))
+    let upstream = WebSocketUpstream::builder(&format!("ws://{b}/backend"))
         .strip_prefix("/ws")
         .build()
         .unwrap();

@@ -24,10 +24,11 @@ use super::headers::{add_forwarded, client_ip, remove_hop_by_hop};
 use super::target::Target;
 use crate::error::ConfigError;
 use crate::tunnel::Tunnel;
-pub use tunnel_io::copy_tunnel;
-use tunnel_io::{pump, Upgrades};
 
 mod tunnel_io;
+
+pub use tunnel_io::copy_tunnel;
+use tunnel_io::{pump, Upgrades};
 
 /// Default [`WebSocketUpstreamBuilder::connect_timeout`]: 10 seconds.
 pub const DEFAULT_WEBSOCKET_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -134,14 +135,14 @@ impl WebSocketUpstream {
     /// # Errors
     ///
     /// When `url` is not a valid upstream URL (see [`WebSocketUpstreamBuilder::build`]).
-    pub fn new(url: impl Into<String>) -> Result<Self, ConfigError> {
+    pub fn new(url: &str) -> Result<Self, ConfigError> {
         Self::builder(url).build()
     }
 
     /// A builder for a WebSocket upstream at `url`.
-    pub fn builder(url: impl Into<String>) -> WebSocketUpstreamBuilder {
+    pub fn builder(url: &str) -> WebSocketUpstreamBuilder {
         WebSocketUpstreamBuilder {
-            url: url.into(),
+            url: url.to_owned(),
             strip_prefix: None,
             idle_timeout: None,
             connect_timeout: DEFAULT_WEBSOCKET_CONNECT_TIMEOUT,
@@ -177,10 +178,9 @@ impl WebSocketUpstream {
 
 impl WebSocketUpstreamBuilder {
     /// Closes both connections after this long with no byte copied either way (the tunnel's
-    /// outcome is then
-    /// [`TunnelOutcome::IdleTimeout`](crate::tunnel::TunnelOutcome::IdleTimeout)). Also bounds the wait for both upgrades
-    /// to complete. Default: none (a connection may stay idle for ever). Calling it again
-    /// replaces it.
+    /// outcome is then [`IdleTimeout`](crate::tunnel::TunnelOutcome::IdleTimeout)). Also
+    /// bounds the wait for both upgrades to complete. Default: none (a connection may stay
+    /// idle for ever). Calling it again replaces it.
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
         self.idle_timeout = Some(timeout);
         self
