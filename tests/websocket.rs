@@ -638,3 +638,47 @@ async fn the_stack_composes_under_axum() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::UPGRADE_REQUIRED);
 }
+
+#[tokio::test]
+async fn copy_tunnel_reports_a_broken_side_as_abnormal() {
+    use tower_gateway::tunnel::{Tunnel, TunnelOutcome};
+    use tower_gateway::upstream::copy_tunnel;
+    let (mut client, client_side) = tokio::io::duplex(1024);
+    let (backend_side, backend) = tokio::io::duplex(1024);
+    client.write_all(b"for nobody").await.unwrap();
+    drop(backend); // the backend is gone: writing to it fails
+    let tunnel = Tunnel::new();
+    let outcome = bounded(
+        "copy",
+        copy_tunnel(client_side, backend_side, &tunnel, None),
+    )
+    .await;
+    assert_eq!(outcome, TunnelOutcome::Abnormal("broken pipe"));
+    assert!(outcome.is_abnormal());
+    // The client's side was dropped by the copy: the client sees the end.
+    let mut rest = Vec::new();
+    client.read_to_end(&mut rest).await.unwrap();
+    assert!(rest.is_empty());
+}
+
+#[tokio::test]
+async fn copy_tunnel_passes_the_backend_end_to_the_client() {
+    use tower_gateway::tunnel::{Tunnel, TunnelOutcome};
+    use tower_gateway::upstream::copy_tunnel;
+    let (mut client, client_side) = tokio::io::duplex(1024);
+    let (backend_side, mut backend) = tokio::io::duplex(1024);
+    let tunnel = Tunnel::new();
+    let copy = tokio::spawn({
+        let tunnel = tunnel.clone();
+        async move { copy_tunnel(client_side, backend_side, &tunnel, None).await }
+    });
+    backend.write_all(b"last words").await.unwrap();
+    drop(backend);
+    let mut got = Vec::new();
+    bounded("client end", client.read_to_end(&mut got))
+        .await
+        .unwrap();
+    assert_eq!(got, b"last words");
+    assert_eq!(bounded("copy", copy).await.unwrap(), TunnelOutcome::Normal);
+    assert_eq!((tunnel.bytes_in(), tunnel.bytes_out()), (0, 10));
+}
