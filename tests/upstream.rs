@@ -524,7 +524,7 @@ async fn dead_upstream_is_502_connect() {
         response.headers()["content-type"],
         "text/plain; charset=utf-8"
     );
-    let failure = response.extensions().get::<Failure>().unwrap().clone();
+    let failure = *response.extensions().get::<Failure>().unwrap();
     assert_eq!(failure.kind(), FailureKind::Connect);
     assert_eq!(body_text(response.into_body()).await, failure.reason());
 }
@@ -691,4 +691,160 @@ async fn upstream_under_axum() {
         .await
         .unwrap();
     assert_eq!(body_text(response.into_body()).await, "a /z");
+}
+
+#[tokio::test]
+async fn connect_timeout_is_504() {
+    // A listener that never accepts, with its accept queue filled: the kernel drops further
+    // connection attempts, so connecting hangs until the connect timeout.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(1).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut held = Vec::new();
+    for _ in 0..64 {
+        match tokio::time::timeout(Duration::from_millis(200), TcpStream::connect(addr)).await {
+            Ok(Ok(stream)) => held.push(stream),
+            _ => break,
+        }
+    }
+    let upstream = Upstream::builder(&format!("http://{addr}"))
+        .connect_timeout(Duration::from_millis(100))
+        .timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let response = upstream.oneshot(common::request("GET", "/")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
+    let failure = response.extensions().get::<Failure>().unwrap();
+    assert_eq!(failure.kind(), FailureKind::Timeout);
+    // Should a slow machine leave a place in the queue, the response timeout answers instead.
+    assert!(
+        [
+            "timed out connecting to the upstream",
+            "timed out waiting for the upstream's response"
+        ]
+        .contains(&failure.reason()),
+        "{failure:?}"
+    );
+    drop((held, listener));
+}
+
+#[cfg(all(feature = "access-log", feature = "cors", feature = "origin"))]
+#[tokio::test]
+async fn upstream_inside_the_whole_stack() {
+    use tower_gateway::access_log::{AccessLogLayer, LogFormat, MemorySink};
+    use tower_gateway::{CorsLayer, OriginGuardLayer};
+
+    let up = TestUpstream::start("a").await;
+    let table = Router::builder()
+        .route(
+            "ANY /api/{proxy+}",
+            Upstream::new(&up.url("/{proxy}")).unwrap(),
+        )
+        .route(
+            "ANY /down/{proxy+}",
+            Upstream::new(&format!("http://{}", dead_addr().await)).unwrap(),
+        )
+        .build()
+        .unwrap();
+    let cors = CorsLayer::builder()
+        .allow_origin("https://app.example.com")
+        .build()
+        .unwrap();
+    let guard = OriginGuardLayer::builder()
+        .trust_cors(&cors)
+        .build()
+        .unwrap();
+    let log = MemorySink::new();
+    let format = LogFormat::template("$context.routeKey $context.status").unwrap();
+    let stack = tower::ServiceBuilder::new()
+        .layer(AccessLogLayer::new(log.clone()).format(format))
+        .layer(cors)
+        .layer(guard)
+        .service(table);
+    let post = |uri: &str, origin: &str| {
+        Request::post(uri)
+            .header("host", "gw.example")
+            .header("origin", origin)
+            .body(Full::new(Bytes::from_static(b"x")))
+            .unwrap()
+    };
+    let ok = stack
+        .clone()
+        .oneshot(post("/api/items", "https://app.example.com"))
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert_eq!(
+        ok.headers()["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    assert_eq!(body_text(ok.into_body()).await, "a /items");
+    let refused = stack
+        .clone()
+        .oneshot(post("/api/items", "https://evil.example"))
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    body_text(refused.into_body()).await;
+    let down = stack
+        .oneshot(post("/down/x", "https://app.example.com"))
+        .await
+        .unwrap();
+    assert_eq!(down.status(), StatusCode::BAD_GATEWAY);
+    assert_eq!(
+        down.extensions().get::<Failure>().map(|f| f.kind()),
+        Some(FailureKind::Connect)
+    );
+    body_text(down.into_body()).await;
+    assert_eq!(up.seen().len(), 1);
+    assert_eq!(
+        log.lines(),
+        ["ANY /api/{proxy+} 200", "- 403", "ANY /down/{proxy+} 502"]
+    );
+}
+
+#[tokio::test]
+async fn upstream_body_cut_short_ends_the_response_body_with_an_error() {
+    let addr = raw_upstream(
+        Some(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly ten b"),
+        false,
+    )
+    .await;
+    let upstream = Upstream::new(&format!("http://{addr}")).unwrap();
+    let response = upstream.oneshot(common::request("GET", "/")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.extensions().get::<Failure>().is_none());
+    assert!(response.into_body().collect().await.is_err());
+}
+
+/// A request body that yields one chunk, then fails.
+struct FailingBody(bool);
+
+impl http_body::Body for FailingBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        if std::mem::replace(&mut self.0, true) {
+            Poll::Ready(Some(Err(std::io::Error::other("client went away"))))
+        } else {
+            Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(b"first")))))
+        }
+    }
+}
+
+#[tokio::test]
+async fn failing_request_body_is_502_other() {
+    let addr = raw_upstream(None, true).await;
+    let upstream = Upstream::new(&format!("http://{addr}")).unwrap();
+    let request = Request::post("/upload").body(FailingBody(false)).unwrap();
+    let response = upstream.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    let failure = response.extensions().get::<Failure>().unwrap();
+    assert_eq!(failure.kind(), FailureKind::Other, "{failure:?}");
+    assert_eq!(failure.reason(), "request body failed");
 }

@@ -107,8 +107,8 @@ impl UpstreamBuilder {
             problems.push(Problem::new(
                 "upstream",
                 ProblemKind::OutOfRange,
-                "0s",
-                "timeout \"0s\" fails every request; expected more than zero",
+                format!("{:?}", self.timeout),
+                "timeout \"0ns\" fails every request; expected more than zero",
             ));
         }
         let client = match (self.client, self.connect_timeout) {

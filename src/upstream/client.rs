@@ -39,6 +39,7 @@ const DEFAULT_MAX_IDLE_PER_HOST: usize = 32;
 /// # Ok::<_, tower_gateway::ConfigError>(())
 /// ```
 #[derive(Clone)]
+#[must_use]
 pub struct UpstreamClient {
     pub(crate) client: Client<HttpConnector, RequestBody>,
     connect_timeout: Duration,
@@ -46,7 +47,6 @@ pub struct UpstreamClient {
 
 impl UpstreamClient {
     /// A pool with the defaults of [`UpstreamClientBuilder`].
-    #[must_use]
     pub fn new() -> Self {
         UpstreamClientBuilder::default().finish()
     }

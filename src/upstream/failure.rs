@@ -20,7 +20,7 @@ use super::body::ResponseBody;
 /// assert_eq!(failure.status(), http::StatusCode::GATEWAY_TIMEOUT);
 /// assert_eq!(failure.reason(), "timed out waiting for the upstream");
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Failure {
     kind: FailureKind,
     reason: &'static str,

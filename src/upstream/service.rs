@@ -29,6 +29,7 @@ use crate::error::ConfigError;
 /// answers (`502`, `504`, `400` with a [`Failure`] extension), never errors: `Error =
 /// Infallible`.
 #[derive(Clone)]
+#[must_use]
 pub struct Upstream {
     pub(super) inner: Arc<Inner>,
 }
@@ -84,7 +85,6 @@ impl Upstream {
     }
 
     /// The pool this upstream sends through.
-    #[must_use]
     pub fn client(&self) -> &UpstreamClient {
         &self.inner.client
     }

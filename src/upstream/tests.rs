@@ -353,3 +353,80 @@ fn failure_kinds() {
         "x"
     );
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::super::target::Target;
+
+    fn segment() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-zA-Z0-9_~-]{1,8}",
+            Just(".".to_owned()),
+            Just("..".to_owned()),
+            Just("%2e".to_owned()),
+            Just("%2E%2e".to_owned()),
+            Just("a%20b".to_owned()),
+            Just("...".to_owned()),
+        ]
+    }
+
+    fn dotty(s: &str) -> bool {
+        matches!(
+            s.to_ascii_lowercase().as_str(),
+            "." | ".." | "%2e" | "%2e%2e" | ".%2e" | "%2e."
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn parsing_any_text_never_panics(url in ".{0,40}", prefix in proptest::option::of(".{0,10}")) {
+            if let Ok(target) = Target::parse(&url, prefix.as_deref()) {
+                prop_assert_eq!(target.url(), url.as_str());
+            }
+        }
+
+        #[test]
+        fn joining_agrees_with_a_naive_model(
+            base in prop_oneof![Just(""), Just("/"), Just("/b"), Just("/b/"), Just("/b/c")],
+            strip in proptest::option::of(Just("/api")),
+            under in any::<bool>(),
+            segments in proptest::collection::vec(segment(), 0..5),
+            query in proptest::option::of("[a-z=&]{0,6}"),
+        ) {
+            let target = Target::parse(&format!("http://h:1{base}"), strip).unwrap();
+            let rest = segments.iter().map(|s| format!("/{s}")).collect::<String>();
+            let path = match (strip, under) {
+                (Some(p), true) => format!("{p}{rest}"),
+                _ if rest.is_empty() => "/".to_owned(),
+                _ => rest.clone(),
+            };
+            let uri = match &query {
+                Some(q) => format!("{path}?{q}"),
+                None => path.clone(),
+            };
+            let parts = http::Request::get(&uri).body(()).unwrap().into_parts().0;
+            let got = target.uri_for(&parts);
+            // The model: the part of the path the upstream gets, appended to the base.
+            let tail = match (strip, under) {
+                (Some(_), true) => rest.clone(),
+                _ => path.clone(),
+            };
+            if segments.iter().any(|s| dotty(s)) {
+                prop_assert!(got.is_err());
+            } else {
+                let base = base.trim_end_matches('/');
+                let mut want = format!("{base}{tail}");
+                if want.is_empty() {
+                    want.push('/');
+                }
+                if let Some(q) = &query {
+                    want = format!("{want}?{q}");
+                }
+                let got = got.unwrap();
+                prop_assert_eq!(got.path_and_query().unwrap().as_str(), want.as_str());
+                prop_assert!(!got.path().contains("//"));
+            }
+        }
+    }
+}
