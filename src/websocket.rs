@@ -2,7 +2,12 @@
 
 // Only the layers that treat a handshake specially call these.
 #![cfg_attr(
-    not(any(feature = "cors", feature = "router", feature = "upstream")),
+    not(any(
+        feature = "cors",
+        feature = "origin",
+        feature = "router",
+        feature = "upstream"
+    )),
     allow(dead_code)
 )]
 
