@@ -102,7 +102,9 @@ mod macros;
 
 pub mod body;
 pub mod error;
+pub mod tunnel;
 mod util;
+mod websocket;
 
 #[cfg(test)]
 mod test_helpers;

@@ -21,10 +21,13 @@ pub enum Refusal {
     NoRoute,
     /// A route matched the path but not the method.
     MethodNotAllowed,
+    /// A plain request to a WebSocket-only route (`426`).
+    UpgradeRequired,
 }
 
 impl Refusal {
-    /// The label value: `cors_preflight`, `origin`, `no_route` or `method_not_allowed`.
+    /// The label value: `cors_preflight`, `origin`, `no_route`, `method_not_allowed` or
+    /// `upgrade_required`.
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
@@ -32,6 +35,7 @@ impl Refusal {
             Self::Origin => "origin",
             Self::NoRoute => "no_route",
             Self::MethodNotAllowed => "method_not_allowed",
+            Self::UpgradeRequired => "upgrade_required",
         }
     }
 
@@ -52,6 +56,7 @@ impl Refusal {
             return Some(match rejection.kind() {
                 crate::router::RejectionKind::NotFound => Self::NoRoute,
                 crate::router::RejectionKind::MethodNotAllowed => Self::MethodNotAllowed,
+                crate::router::RejectionKind::UpgradeRequired => Self::UpgradeRequired,
             });
         }
         let _ = extensions;

@@ -123,6 +123,7 @@ mod future;
 pub(crate) mod headers;
 mod service;
 pub(crate) mod target;
+mod websocket;
 
 #[cfg(test)]
 mod tests;
@@ -133,3 +134,7 @@ pub use client::{UpstreamClient, UpstreamClientBuilder};
 pub use failure::{Failure, FailureKind};
 pub use future::ResponseFuture;
 pub use service::Upstream;
+pub use websocket::{
+    copy_tunnel, WebSocketFuture, WebSocketUpstream, WebSocketUpstreamBuilder,
+    DEFAULT_WEBSOCKET_CONNECT_TIMEOUT,
+};
