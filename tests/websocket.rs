@@ -682,3 +682,112 @@ async fn copy_tunnel_passes_the_backend_end_to_the_client() {
     assert_eq!(bounded("copy", copy).await.unwrap(), TunnelOutcome::Normal);
     assert_eq!((tunnel.bytes_in(), tunnel.bytes_out()), (0, 10));
 }
+
+// ----- the same, built by Gateway::from_config -----------------------------------------------
+
+/// Serves a `Gateway` on 127.0.0.1 with upgrades, the client address in the extensions.
+async fn serve_gateway(gateway: tower_gateway::Gateway<Incoming>) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, peer)) = listener.accept().await else {
+                return;
+            };
+            let gateway = gateway.clone();
+            tokio::spawn(async move {
+                let with_peer = tower::service_fn(move |mut req: Request<Incoming>| {
+                    req.extensions_mut().insert(peer);
+                    gateway.clone().oneshot(req)
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), TowerToHyperService::new(with_peer))
+                    .with_upgrades()
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn a_websocket_route_from_the_gateway_config_proxies_logs_and_refuses() {
+    use tower_gateway::gateway::{GatewayConfig, Services};
+
+    let seen = Seen::default();
+    let b = backend(Behaviour::Echo("v2:"), seen.clone()).await;
+    let text = format!(
+        r#"
+        [[routes]]
+        name = "chat"
+        path = "/ws"
+        websocket = true
+        upstream = "ws://{b}"
+        idle_timeout = "30s"
+
+        [cors]
+        allow_origins = ["https://app.example.com"]
+
+        [access_log]
+        format = "$context.status $context.routeName $context.tunnel.bytesIn"
+        sink = "code"
+        "#
+    );
+    let config: GatewayConfig = toml::from_str(&text).unwrap();
+    let (tx, mut log) = mpsc::unbounded_channel();
+    let sink = Sink::from_fn(move |line| {
+        let _ = tx.send(line.to_owned());
+    });
+    let gateway =
+        tower_gateway::Gateway::from_config(config, Services::new().access_log_sink(sink)).unwrap();
+    let addr = serve_gateway(gateway).await;
+
+    let (mut ws, _) = connect(addr, Some("https://app.example.com")).await.unwrap();
+    ws.send(Message::text("hi")).await.unwrap();
+    assert_eq!(next_text(&mut ws).await, "v2:hi");
+    ws.close(None).await.unwrap();
+    drop(ws);
+    let line = next_line(&mut log).await;
+    assert!(line.starts_with("101 chat "), "{line}");
+
+    let (status, _) = refused_status(connect(addr, Some("https://evil.example")).await).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let mut plain = TcpStream::connect(addr).await.unwrap();
+    plain
+        .write_all(b"GET /ws HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut raw = String::new();
+    bounded("426", plain.read_to_string(&mut raw)).await.unwrap();
+    assert!(raw.starts_with("HTTP/1.1 426"), "{raw}");
+    assert_eq!(seen.accepted.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn websocket_route_problems_are_reported_with_their_route() {
+    use tower_gateway::gateway::{GatewayConfig, Services};
+
+    let config: GatewayConfig = toml::from_str(
+        r#"
+        [[routes]]
+        path = "/ws"
+        websocket = true
+        methods = ["POST"]
+        upstream = "ws://127.0.0.1:9"
+
+        [[routes]]
+        path = "/ws2"
+        websocket = true
+        upstream = "ws://127.0.0.1:9"
+        timeout = "5s"
+        idle_timeout = "never"
+        "#,
+    )
+    .unwrap();
+    let error = tower_gateway::Gateway::from_config(config, Services::<Incoming>::new()).unwrap_err();
+    let places: Vec<_> = error.problems().iter().filter_map(|p| p.location()).collect();
+    for expected in ["routes[0].websocket", "routes[1].timeout", "routes[1].idle_timeout"] {
+        assert!(places.contains(&expected), "{expected} not in {places:?}");
+    }
+}

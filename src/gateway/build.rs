@@ -91,7 +91,7 @@ where
     };
     let router = router(config, &resolver, &mut canaries, &mut problems);
     let app_canary = config.canary.as_ref().and_then(|canary| {
-        let built = canary_layer(canary, &resolver, "canary", &mut problems)?;
+        let built = canary_layer(canary, false, &resolver, "canary", &mut problems)?;
         canaries.push((String::new(), built.handle()));
         Some(built)
     });
@@ -249,6 +249,20 @@ where
         location: &str,
         problems: &mut Problems,
     ) -> Option<Target<ReqB>> {
+        if spec.websocket {
+            return self.websocket_upstream(spec, location, problems);
+        }
+        if let Some(idle) = spec.idle_timeout {
+            problems.push(
+                Problem::new(
+                    MODULE,
+                    ProblemKind::Invalid,
+                    idle,
+                    "`idle_timeout` applies to WebSocket routes only",
+                )
+                .with_location(format!("{location}.idle_timeout")),
+            );
+        }
         let mut builder = crate::upstream::Upstream::builder(spec.url);
         if let Some(prefix) = spec.strip_prefix {
             builder = builder.strip_prefix(prefix);
@@ -264,6 +278,51 @@ where
             .and_then(|t| duration(t, &format!("{location}.connect_timeout"), problems));
         if let Some(timeout) = timeout {
             builder = builder.timeout(timeout);
+        }
+        if let Some(connect) = connect {
+            builder = builder.connect_timeout(connect);
+        }
+        match builder.build() {
+            Ok(upstream) => Some(BoxService::new(IntoTarget::new(upstream))),
+            Err(error) => {
+                problems.extend(error.at(&format!("{location}.upstream")));
+                None
+            }
+        }
+    }
+
+    /// A WebSocket upstream: the handshake proxied, then bytes copied both ways.
+    #[cfg(feature = "upstream")]
+    fn websocket_upstream(
+        &self,
+        spec: &UpstreamSpec<'_>,
+        location: &str,
+        problems: &mut Problems,
+    ) -> Option<Target<ReqB>> {
+        let mut builder = crate::upstream::WebSocketUpstream::builder(spec.url);
+        if let Some(prefix) = spec.strip_prefix {
+            builder = builder.strip_prefix(prefix);
+        }
+        if let Some(timeout) = spec.timeout {
+            problems.push(
+                Problem::new(
+                    MODULE,
+                    ProblemKind::Invalid,
+                    timeout,
+                    "a WebSocket route has no response timeout; use `idle_timeout` and \
+                     `connect_timeout`",
+                )
+                .with_location(format!("{location}.timeout")),
+            );
+        }
+        let idle = spec
+            .idle_timeout
+            .and_then(|t| duration(t, &format!("{location}.idle_timeout"), problems));
+        let connect = spec
+            .connect_timeout
+            .and_then(|t| duration(t, &format!("{location}.connect_timeout"), problems));
+        if let Some(idle) = idle {
+            builder = builder.idle_timeout(idle);
         }
         if let Some(connect) = connect {
             builder = builder.connect_timeout(connect);
@@ -307,6 +366,9 @@ struct UpstreamSpec<'a> {
     strip_prefix: Option<&'a str>,
     timeout: Option<&'a str>,
     connect_timeout: Option<&'a str>,
+    /// A WebSocket route: the upstream proxies handshakes and then bytes.
+    websocket: bool,
+    idle_timeout: Option<&'a str>,
 }
 
 /// Parses `"250ms"`, `"5s"`, `"2m"` (a whole number and a unit).
@@ -370,15 +432,24 @@ where
             continue;
         };
         if route.websocket {
-            problems.push(
-                Problem::new(
-                    MODULE,
-                    ProblemKind::Invalid,
-                    route.path.as_str(),
-                    "WebSocket routes are not available in this build yet",
-                )
-                .with_location(format!("{location}.websocket")),
-            );
+            if route.nest || methods.iter().any(|m| m != Method::GET) {
+                problems.push(
+                    Problem::new(
+                        MODULE,
+                        ProblemKind::Conflict,
+                        route.path.as_str(),
+                        "a WebSocket route is `GET` only and cannot be nested; remove \
+                         `nest` and any method but GET",
+                    )
+                    .with_location(format!("{location}.websocket")),
+                );
+                continue;
+            }
+            keys.push((format!("GET {}", route.path), i));
+            builder = match &route.name {
+                Some(name) => builder.named_websocket(name.clone(), &route.path, target),
+                None => builder.websocket(&route.path, target),
+            };
             continue;
         }
         if route.nest {
@@ -541,12 +612,15 @@ where
         strip_prefix: route.strip_prefix.as_deref(),
         timeout: route.timeout.as_deref(),
         connect_timeout: route.connect_timeout.as_deref(),
+        websocket: route.websocket,
+        idle_timeout: route.idle_timeout.as_deref(),
     });
     if upstream.is_none() {
         for (field, value) in [
             ("strip_prefix", &route.strip_prefix),
             ("timeout", &route.timeout),
             ("connect_timeout", &route.connect_timeout),
+            ("idle_timeout", &route.idle_timeout),
         ] {
             if let Some(value) = value {
                 problems.push(
@@ -570,7 +644,13 @@ where
     let canary = route
         .canary
         .as_ref()
-        .and_then(|canary| canary_layer(canary, resolver, &format!("{location}.canary"), problems));
+        .and_then(|canary| canary_layer(
+            canary,
+            route.websocket,
+            resolver,
+            &format!("{location}.canary"),
+            problems,
+        ));
     let stable = stable?;
     match (route.canary.is_some(), canary) {
         (false, _) => Some(stable),
@@ -585,6 +665,7 @@ where
 
 fn canary_layer<ReqB>(
     config: &CanaryConfig,
+    websocket: bool,
     resolver: &Resolver<'_, ReqB>,
     location: &str,
     problems: &mut Problems,
@@ -598,6 +679,8 @@ where
         strip_prefix: None,
         timeout: config.timeout.as_deref(),
         connect_timeout: None,
+        websocket,
+        idle_timeout: None,
     });
     let target = resolver.target(
         config.service.as_deref(),

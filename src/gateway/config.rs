@@ -89,7 +89,9 @@ pub struct RouteConfig {
     /// ([`RouterBuilder::nest`](crate::router::RouterBuilder::nest)).
     #[serde(skip_serializing_if = "is_false")]
     pub nest: bool,
-    /// A WebSocket-only route: a plain `GET` gets `426 Upgrade Required`.
+    /// A WebSocket-only route: handshakes (`GET` with `Upgrade: websocket`) reach the target,
+    /// a plain `GET` gets `426 Upgrade Required`. With `upstream` (`ws://` or `http://`), the
+    /// gateway proxies the handshake and then the connection's bytes.
     #[serde(skip_serializing_if = "is_false")]
     pub websocket: bool,
     /// The target, as a service registered in code under this name.
@@ -109,6 +111,10 @@ pub struct RouteConfig {
     /// For an upstream: how long to wait for the connection (same syntax as `timeout`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connect_timeout: Option<String>,
+    /// For a WebSocket upstream: close the connection after this long without a byte either
+    /// way (same syntax as `timeout`). Default: no idle timeout.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idle_timeout: Option<String>,
     /// A canary split around this route's target (stable = the target above).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub canary: Option<CanaryConfig>,
@@ -350,6 +356,13 @@ impl RouteConfig {
     #[must_use]
     pub fn timeout(mut self, timeout: impl Into<String>) -> Self {
         self.timeout = Some(timeout.into());
+        self
+    }
+
+    /// For a WebSocket upstream: the idle timeout (`"60s"`).
+    #[must_use]
+    pub fn idle_timeout(mut self, timeout: impl Into<String>) -> Self {
+        self.idle_timeout = Some(timeout.into());
         self
     }
 
