@@ -8,7 +8,8 @@
 //!
 //! The file (see `examples/gateway.toml`) routes `/pets/{id}` to two in-process backends, v1
 //! and a 10% v2 canary; `/inventory/...` to an HTTP upstream (a third in-process server the demo
-//! starts on the address the file names); `/metrics` to the Prometheus exposition; and
+//! starts on the address the file names); `/ws` to a WebSocket echo server (also in-process);
+//! `/metrics` to the Prometheus exposition; and
 //! everything else to a "legacy" app. Around the table: metrics, a combined access log on
 //! stdout naming the route and the canary arm, CORS for `http://localhost:*`, and the origin
 //! guard.
@@ -101,6 +102,33 @@ async fn inventory(req: Request<Incoming>) -> Result<Reply, Infallible> {
     ))
 }
 
+/// The WebSocket backend behind `/ws`: echoes every message, prefixed with `echo: `.
+async fn echo_websockets(listener: TcpListener) {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        tokio::spawn(async move {
+            let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
+                return;
+            };
+            while let Some(Ok(message)) = ws.next().await {
+                let reply = match message {
+                    Message::Text(text) => Message::text(format!("echo: {}", text.as_str())),
+                    Message::Binary(bytes) => Message::Binary(bytes),
+                    Message::Close(_) => break,
+                    _ => continue,
+                };
+                if ws.send(reply).await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+}
+
 /// Serves `service` on `listener`, one task per connection, handing the peer address to the
 /// service (the access log and the upstream's `X-Forwarded-For` read it).
 fn serve<S, B>(listener: TcpListener, service: S)
@@ -144,11 +172,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {path}: {e}"))?;
     let config: GatewayConfig = toml::from_str(&text).map_err(|e| format!("{path}: {e}"))?;
 
-    // The in-process upstream plays the part of every loopback upstream the file names.
-    for url in config.routes.iter().filter_map(|r| r.upstream.as_deref()) {
+    // The in-process backends play the part of every loopback upstream the file names: the
+    // inventory service for http:// URLs, the echo server for WebSocket routes.
+    let upstreams = config
+        .routes
+        .iter()
+        .filter_map(|route| Some((route, route.upstream.as_deref()?)));
+    for (route, url) in upstreams {
         let Some(addr) = url
-            .strip_prefix("http://")
-            .and_then(|rest| rest.split('/').next())
+            .split_once("://")
+            .and_then(|(_, rest)| rest.split('/').next())
             .and_then(|authority| authority.parse::<SocketAddr>().ok())
             .filter(|addr| addr.ip().is_loopback())
         else {
@@ -156,8 +189,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         let listener = TcpListener::bind(addr)
             .await
-            .map_err(|e| format!("cannot start the inventory backend on {addr}: {e}"))?;
-        serve(listener, service_fn(inventory));
+            .map_err(|e| format!("cannot start the backend for {url} on {addr}: {e}"))?;
+        if route.websocket {
+            tokio::spawn(echo_websockets(listener));
+        } else {
+            serve(listener, service_fn(inventory));
+        }
     }
 
     let services = Services::new()
@@ -196,6 +233,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("  curl -i -X OPTIONS -H 'Origin: http://localhost:5173' -H 'Access-Control-Request-Method: POST' http://{addr}/pets");
     println!("  curl -i -X POST -H 'Origin: https://evil.example' http://{addr}/pets   # 403");
     println!("  curl -s http://{addr}/metrics             # Prometheus text: per route and arm");
+    println!("  websocat ws://{addr}/ws                   # WebSocket echo (cargo install websocat)");
     println!("access log (combined format, then route and arm):");
 
     let handle = gateway.handle();
