@@ -233,7 +233,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("  curl -i -X OPTIONS -H 'Origin: http://localhost:5173' -H 'Access-Control-Request-Method: POST' http://{addr}/pets");
     println!("  curl -i -X POST -H 'Origin: https://evil.example' http://{addr}/pets   # 403");
     println!("  curl -s http://{addr}/metrics             # Prometheus text: per route and arm");
-    println!("  websocat ws://{addr}/ws                   # WebSocket echo (cargo install websocat)");
+    println!(
+        "  websocat ws://{addr}/ws                   # WebSocket echo (cargo install websocat)"
+    );
     println!("access log (combined format, then route and arm):");
 
     let handle = gateway.handle();

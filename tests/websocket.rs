@@ -742,7 +742,9 @@ async fn a_websocket_route_from_the_gateway_config_proxies_logs_and_refuses() {
         tower_gateway::Gateway::from_config(config, Services::new().access_log_sink(sink)).unwrap();
     let addr = serve_gateway(gateway).await;
 
-    let (mut ws, _) = connect(addr, Some("https://app.example.com")).await.unwrap();
+    let (mut ws, _) = connect(addr, Some("https://app.example.com"))
+        .await
+        .unwrap();
     ws.send(Message::text("hi")).await.unwrap();
     assert_eq!(next_text(&mut ws).await, "v2:hi");
     ws.close(None).await.unwrap();
@@ -759,7 +761,9 @@ async fn a_websocket_route_from_the_gateway_config_proxies_logs_and_refuses() {
         .await
         .unwrap();
     let mut raw = String::new();
-    bounded("426", plain.read_to_string(&mut raw)).await.unwrap();
+    bounded("426", plain.read_to_string(&mut raw))
+        .await
+        .unwrap();
     assert!(raw.starts_with("HTTP/1.1 426"), "{raw}");
     assert_eq!(seen.accepted.load(Ordering::SeqCst), 1);
 }
@@ -785,9 +789,18 @@ fn websocket_route_problems_are_reported_with_their_route() {
         "#,
     )
     .unwrap();
-    let error = tower_gateway::Gateway::from_config(config, Services::<Incoming>::new()).unwrap_err();
-    let places: Vec<_> = error.problems().iter().filter_map(|p| p.location()).collect();
-    for expected in ["routes[0].websocket", "routes[1].timeout", "routes[1].idle_timeout"] {
+    let error =
+        tower_gateway::Gateway::from_config(config, Services::<Incoming>::new()).unwrap_err();
+    let places: Vec<_> = error
+        .problems()
+        .iter()
+        .filter_map(|p| p.location())
+        .collect();
+    for expected in [
+        "routes[0].websocket",
+        "routes[1].timeout",
+        "routes[1].idle_timeout",
+    ] {
         assert!(places.contains(&expected), "{expected} not in {places:?}");
     }
 }

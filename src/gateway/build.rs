@@ -556,39 +556,46 @@ fn route_methods(
 ) -> Option<Vec<Method>> {
     let mut methods = Vec::with_capacity(route.methods.len());
     let mut ok = true;
+    let mut problem = |j: usize, kind, text: &str, reason: String| {
+        problems.push(
+            Problem::new(MODULE, kind, text, reason)
+                .with_location(format!("{location}.methods[{j}]")),
+        );
+    };
     for (j, text) in route.methods.iter().enumerate() {
-        let method = if text.eq_ignore_ascii_case("ANY") {
-            None
-        } else {
-            Method::from_bytes(text.as_bytes()).ok()
-        };
-        match method {
-            Some(method) if !methods.contains(&method) => methods.push(method),
-            Some(_) => {
+        if text.eq_ignore_ascii_case("ANY") {
+            if route.methods.len() > 1 {
                 ok = false;
-                problems.push(
-                    Problem::new(
-                        MODULE,
-                        ProblemKind::Duplicate,
-                        text.as_str(),
-                        format!("method \"{text}\" is listed twice"),
-                    )
-                    .with_location(format!("{location}.methods[{j}]")),
+                problem(
+                    j,
+                    ProblemKind::Conflict,
+                    text,
+                    "ANY already means every method; list it alone".to_owned(),
                 );
             }
-            None => {
+            continue;
+        }
+        match Method::from_bytes(text.as_bytes()) {
+            Ok(method) if !methods.contains(&method) => methods.push(method),
+            Ok(_) => {
                 ok = false;
-                problems.push(
-                    Problem::new(
-                        MODULE,
-                        ProblemKind::Syntax,
-                        text.as_str(),
-                        format!(
-                            "method \"{text}\" is not an HTTP method token \
-                             (leave `methods` empty for any method)"
-                        ),
-                    )
-                    .with_location(format!("{location}.methods[{j}]")),
+                problem(
+                    j,
+                    ProblemKind::Duplicate,
+                    text,
+                    format!("method \"{text}\" is listed twice"),
+                );
+            }
+            Err(_) => {
+                ok = false;
+                problem(
+                    j,
+                    ProblemKind::Syntax,
+                    text,
+                    format!(
+                        "method \"{text}\" is not an HTTP method token \
+                         (leave `methods` empty for any method)"
+                    ),
                 );
             }
         }
@@ -641,16 +648,15 @@ where
         location,
         problems,
     );
-    let canary = route
-        .canary
-        .as_ref()
-        .and_then(|canary| canary_layer(
+    let canary = route.canary.as_ref().and_then(|canary| {
+        canary_layer(
             canary,
             route.websocket,
             resolver,
             &format!("{location}.canary"),
             problems,
-        ));
+        )
+    });
     let stable = stable?;
     match (route.canary.is_some(), canary) {
         (false, _) => Some(stable),
