@@ -94,6 +94,7 @@
 mod macros;
 
 pub mod body;
+pub mod clock;
 pub mod error;
 mod util;
 

@@ -66,16 +66,23 @@
 //!   you like. [`Registry::canary_report`] gives per arm the requests, the 5xx rate and p50/p99
 //!   estimated from the histogram, so a control loop can promote or roll back.
 
+mod config;
+#[cfg(feature = "metrics-facade")]
+mod facade;
 mod layer;
 mod registry;
+mod render;
+mod series;
 mod service;
 
 #[cfg(test)]
 mod tests;
 
 pub use layer::{Metrics, MetricsLayer, ResponseBody, ResponseFuture};
+pub use config::MetricsConfig;
 pub use registry::{
-    method_label, ArmReport, Labels, Refusal, Registry, RegistryBuilder, DEFAULT_BUCKETS,
-    DEFAULT_MAX_SERIES,
+    method_label, Labels, Refusal, Registry, RegistryBuilder, DEFAULT_BUCKETS,
+    DEFAULT_MAX_SERIES, MAX_SERIES_LIMIT,
 };
+pub use render::ArmReport;
 pub use service::{MetricsService, CONTENT_TYPE};
