@@ -102,8 +102,8 @@ pub const DEFAULT_BUCKETS: [f64; 11] = [
 /// The default [`RegistryBuilder::max_series`]: 4096 label sets (a table of 8192 slots).
 pub const DEFAULT_MAX_SERIES: usize = 4096;
 
-/// The highest [`RegistryBuilder::max_series`]: 2^24 label sets.
-pub const MAX_SERIES_LIMIT: usize = 1 << 24;
+/// The highest [`RegistryBuilder::max_series`]: 2^20 label sets (a table of 128 MiB).
+pub const MAX_SERIES_LIMIT: usize = 1 << 20;
 
 /// A value on a cache line of its own (128 bytes: the adjacent-line prefetcher pairs lines),
 /// so counters written on every request never slow down readers of the fields around them.
@@ -188,10 +188,13 @@ impl RegistryBuilder {
         self
     }
 
-    /// The most series the registry holds, between 1 and [`MAX_SERIES_LIMIT`] (clamped). The
-    /// table is allocated once, at twice this size rounded up to a power of two; requests of
-    /// a new label set beyond it are not recorded but counted in
+    /// The most series the registry holds, between 1 and [`MAX_SERIES_LIMIT`] (clamped).
+    /// Requests of a new label set beyond it are not recorded but counted in
     /// `gateway_metrics_series_overflow_total`.
+    ///
+    /// The table is allocated once: twice this many 64-byte slots, rounded up to a power of
+    /// two (512 KiB for the default); each live series adds about 600 bytes (its counters,
+    /// five cache lines with the default buckets, and its label strings).
     ///
     /// Default: [`DEFAULT_MAX_SERIES`].
     pub fn max_series(mut self, max: usize) -> Self {
@@ -427,7 +430,7 @@ impl Registry {
     /// The bucket of a duration of `ns` nanoseconds: the first whose bound is at least `ns`
     /// (`+Inf` past the last). Only the bounds of `ns`'s octave are compared: usually one.
     #[inline]
-    fn bucket(&self, ns: u64) -> usize {
+    pub(super) fn bucket(&self, ns: u64) -> usize {
         let inner = &*self.inner;
         let octave = (u64::BITS - ns.leading_zeros()) as usize;
         let mut at = inner.start.get(octave).map_or(0, |&s| s as usize);
