@@ -291,9 +291,13 @@ impl<'k, 'l> Key<'k, 'l> {
 
 const K: u64 = 0x9e37_79b9_7f4a_7c15;
 
+/// One word into the hash. The multiply reads only the word, so the multiplies of successive
+/// words run in parallel and the chain through `h` is a rotate and a xor per word (a hash
+/// latency-bound on `(h ^ w) * K` would cost five cycles a word); the final avalanche in
+/// [`Key::compute`] mixes the high bits down.
 #[inline(always)]
 fn mix(h: u64, word: u64) -> u64 {
-    (h ^ word).wrapping_mul(K).rotate_left(23)
+    h.rotate_left(23) ^ word.wrapping_mul(K)
 }
 
 #[inline(always)]
