@@ -46,7 +46,7 @@ impl Clock {
     /// `mono`), from ONE clock read. When both are wanted, the system wall time is the monotonic reading plus the
     /// offset between the two clocks, which each thread measures once a second: it follows
     /// the system clock, steps included, within a second, and saves a clock read per request.
-        pub(crate) fn arrival(&self, wall: bool, mono: bool) -> (Duration, u64) {
+    pub(crate) fn arrival(&self, wall: bool, mono: bool) -> (Duration, u64) {
         match &self.kind {
             Kind::System if wall && mono => {
                 let now = system_mono();

@@ -1036,19 +1036,24 @@ async fn a_manual_clock_puts_headers_and_last_byte_in_exact_buckets() {
         .build()
         .unwrap();
     let inner_clock = clock.clone();
-    let svc = registry
-        .layer()
-        .clock(clock.clone())
-        .layer(service_fn(move |_: Request<Full<Bytes>>| {
-            let clock = inner_clock.clone();
-            async move {
-                clock.advance(Duration::from_millis(50));
-                Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"slow"))))
-            }
-        }));
+    let svc =
+        registry
+            .layer()
+            .clock(clock.clone())
+            .layer(service_fn(move |_: Request<Full<Bytes>>| {
+                let clock = inner_clock.clone();
+                async move {
+                    clock.advance(Duration::from_millis(50));
+                    Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"slow"))))
+                }
+            }));
     for (done, read_after_ms) in [700, 5, 2000].into_iter().enumerate() {
         let res = svc.clone().oneshot(req("GET", "/")).await.unwrap();
-        assert_eq!(registry.total_requests(), done as u64, "recorded at the last byte");
+        assert_eq!(
+            registry.total_requests(),
+            done as u64,
+            "recorded at the last byte"
+        );
         clock.advance(Duration::from_millis(read_after_ms));
         assert_eq!(body_text(res.into_body()).await, "slow");
     }
@@ -1076,12 +1081,13 @@ async fn a_dropped_body_is_timed_to_the_drop_on_the_manual_clock() {
     use tower_gateway::clock::ManualClock;
     let clock = ManualClock::at_unix(0);
     let registry = Registry::builder().buckets([0.1, 1.0]).build().unwrap();
-    let svc = registry
-        .layer()
-        .clock(clock.clone())
-        .layer(service_fn(|_: Request<Full<Bytes>>| async {
-            Ok::<_, Infallible>(Response::new(HalfBody(0)))
-        }));
+    let svc =
+        registry
+            .layer()
+            .clock(clock.clone())
+            .layer(service_fn(|_: Request<Full<Bytes>>| async {
+                Ok::<_, Infallible>(Response::new(HalfBody(0)))
+            }));
     let res = svc.oneshot(req("GET", "/stream")).await.unwrap();
     clock.advance(Duration::from_millis(300));
     let mut body = res.into_body();
@@ -1197,7 +1203,11 @@ fn racing_threads_create_each_series_once_with_exact_totals() {
     let recorded = registry.total_requests();
     let overflow = value(&text, "gateway_metrics_series_overflow_total") as u64;
     assert_eq!(recorded + overflow, 8 * 20 * 50);
-    assert_eq!(recorded, 64 * 8 * 10, "each held series got all its requests");
+    assert_eq!(
+        recorded,
+        64 * 8 * 10,
+        "each held series got all its requests"
+    );
 }
 
 #[test]
@@ -1234,7 +1244,10 @@ fn the_config_section_parses_with_defaults_and_builds() {
     assert_eq!(registry.series_count(), 2);
     // Round trip.
     let json = serde_json::to_string(&config).unwrap();
-    assert_eq!(serde_json::from_str::<MetricsConfig>(&json).unwrap(), config);
+    assert_eq!(
+        serde_json::from_str::<MetricsConfig>(&json).unwrap(),
+        config
+    );
     // Unknown fields are refused.
     let unknown = serde_json::from_str::<MetricsConfig>(r#"{"bucket": [1]}"#).unwrap_err();
     assert!(unknown.to_string().contains("unknown field"), "{unknown}");
@@ -1332,7 +1345,11 @@ mod facade {
             f64::from_bits(self.gauges.lock().unwrap()[id].load(Ordering::SeqCst))
         }
         fn histogram(&self, id: &str) -> Vec<f64> {
-            self.histograms.lock().unwrap()[id].0.lock().unwrap().clone()
+            self.histograms.lock().unwrap()[id]
+                .0
+                .lock()
+                .unwrap()
+                .clone()
         }
     }
 
@@ -1377,10 +1394,8 @@ mod facade {
                 .build()
                 .unwrap();
             let c = clock.clone();
-            let svc = registry
-                .layer()
-                .clock(clock.clone())
-                .layer(service_fn(move |req: Request<Full<Bytes>>| {
+            let svc = registry.layer().clock(clock.clone()).layer(service_fn(
+                move |req: Request<Full<Bytes>>| {
                     let c = c.clone();
                     async move {
                         c.advance(Duration::from_millis(20));
@@ -1390,7 +1405,8 @@ mod facade {
                         }
                         Ok::<_, Infallible>(res)
                     }
-                }));
+                },
+            ));
             runtime.block_on(async {
                 for path in ["/ok", "/ok", "/fail", "/ok"] {
                     let res = svc.clone().oneshot(req("GET", path)).await.unwrap();
@@ -1406,8 +1422,14 @@ mod facade {
         });
         let ok = "route=,method=GET,status=200,arm=,refusal=";
         let fail = "route=,method=GET,status=503,arm=,refusal=";
-        assert_eq!(recorder.counter(&format!("gateway_requests_total{{{ok}}}")), 4);
-        assert_eq!(recorder.counter(&format!("gateway_requests_total{{{fail}}}")), 1);
+        assert_eq!(
+            recorder.counter(&format!("gateway_requests_total{{{ok}}}")),
+            4
+        );
+        assert_eq!(
+            recorder.counter(&format!("gateway_requests_total{{{fail}}}")),
+            1
+        );
         assert_eq!(
             recorder.counter(&format!("gateway_response_aborted_total{{{ok}}}")),
             1

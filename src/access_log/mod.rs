@@ -101,8 +101,8 @@ mod text;
 mod trace_id;
 mod writer;
 
-pub use body::ResponseBody;
 pub use crate::clock::{Clock, ManualClock};
+pub use body::ResponseBody;
 pub use format::LogFormat;
 pub use future::ResponseFuture;
 pub use layer::AccessLogLayer;

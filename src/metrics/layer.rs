@@ -206,7 +206,11 @@ where
                         pending: Some(pending),
                     };
                     if ended {
-                        body.finish(false);
+                        // Ended at the headers: the last byte is now too (no second clock read).
+                        if let Some(p) = body.pending.take() {
+                            let headers = p.headers;
+                            p.record_at(headers, false);
+                        }
                     }
                     body
                 })))
@@ -233,8 +237,13 @@ struct Pending {
 
 impl Pending {
     fn record(self, aborted: bool) {
+        let last_byte = self.clock.mono().saturating_sub(self.at);
+        self.record_at(last_byte, aborted);
+    }
+
+    /// Records with the last byte `last_byte` ns after the call.
+    fn record_at(self, last_byte: u64, aborted: bool) {
         if let Some(series) = self.series.and_then(|at| self.registry.at(at)) {
-            let last_byte = self.clock.mono().saturating_sub(self.at);
             self.registry
                 .record_ns(series, self.headers, last_byte, aborted);
         }
@@ -258,14 +267,6 @@ pin_project! {
                 let aborted = !p.not_sent;
                 p.record(aborted);
             }
-        }
-    }
-}
-
-impl<B> ResponseBody<B> {
-    fn finish(&mut self, aborted: bool) {
-        if let Some(p) = self.pending.take() {
-            p.record(aborted);
         }
     }
 }

@@ -145,11 +145,11 @@ mod service;
 #[cfg(test)]
 mod tests;
 
-pub use layer::{Metrics, MetricsLayer, ResponseBody, ResponseFuture};
 pub use config::MetricsConfig;
+pub use layer::{Metrics, MetricsLayer, ResponseBody, ResponseFuture};
 pub use registry::{
-    method_label, Labels, Refusal, Registry, RegistryBuilder, DEFAULT_BUCKETS,
-    DEFAULT_MAX_SERIES, MAX_SERIES_LIMIT,
+    method_label, Labels, Refusal, Registry, RegistryBuilder, DEFAULT_BUCKETS, DEFAULT_MAX_SERIES,
+    MAX_SERIES_LIMIT,
 };
 pub use render::ArmReport;
 pub use service::{MetricsService, CONTENT_TYPE};

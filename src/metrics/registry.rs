@@ -245,7 +245,10 @@ impl RegistryBuilder {
         let mut start = [0u32; 65];
         for (k, first) in start.iter_mut().enumerate().skip(1) {
             let low = 1u64 << (k - 1);
-            let at = bounds_ns.iter().position(|&b| b >= low).unwrap_or(bounds_ns.len());
+            let at = bounds_ns
+                .iter()
+                .position(|&b| b >= low)
+                .unwrap_or(bounds_ns.len());
             *first = u32::try_from(at).unwrap_or(u32::MAX);
         }
         let slots = (self.max_series * 2).next_power_of_two();
@@ -452,7 +455,13 @@ impl Registry {
     /// Records into an existing series: four relaxed atomic adds (the two buckets, the two
     /// sums), five for an aborted response; with the facade, its handles too.
     #[inline]
-    pub(super) fn record_ns(&self, series: &Series, headers_ns: u64, last_byte_ns: u64, aborted: bool) {
+    pub(super) fn record_ns(
+        &self,
+        series: &Series,
+        headers_ns: u64,
+        last_byte_ns: u64,
+        aborted: bool,
+    ) {
         series.add(series::headers_bucket(self.bucket(headers_ns)), 1);
         series.add(series::last_byte_bucket(self.bucket(last_byte_ns)), 1);
         series.add(series::SUM_HEADERS, headers_ns);

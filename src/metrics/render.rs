@@ -113,7 +113,12 @@ impl Registry {
         self.render_errors(out, &all, &requests);
         out.push_str("# HELP gateway_response_aborted_total Responses whose body was dropped before its end.\n# TYPE gateway_response_aborted_total counter\n");
         for s in &all {
-            sample(out, "gateway_response_aborted_total", s, s.get(series::ABORTED));
+            sample(
+                out,
+                "gateway_response_aborted_total",
+                s,
+                s.get(series::ABORTED),
+            );
         }
         let le: Vec<String> = self
             .inner

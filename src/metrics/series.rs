@@ -150,7 +150,9 @@ impl Series {
     #[cold]
     fn is_long(&self, labels: &Labels<'_>) -> bool {
         let mut stored = self.block.iter().flat_map(|line| &line.0);
-        words(labels, |w| stored.next().is_some_and(|s| s.load(Relaxed) == w))
+        words(labels, |w| {
+            stored.next().is_some_and(|s| s.load(Relaxed) == w)
+        })
     }
 
     #[inline]

@@ -74,12 +74,20 @@ fn the_bucket_of_a_duration_matches_a_linear_search() {
     ];
     let mut x = 0x2545_f491_4f6c_dd1d_u64;
     for bounds in sets {
-        let registry = Registry::builder().buckets(bounds.iter().copied()).build().unwrap();
+        let registry = Registry::builder()
+            .buckets(bounds.iter().copied())
+            .build()
+            .unwrap();
         let bounds_ns: Vec<u64> = bounds
             .iter()
             .map(|&s| u64::try_from(Duration::from_secs_f64(s).as_nanos()).unwrap())
             .collect();
-        let linear = |ns: u64| bounds_ns.iter().position(|&b| ns <= b).unwrap_or(bounds_ns.len());
+        let linear = |ns: u64| {
+            bounds_ns
+                .iter()
+                .position(|&b| ns <= b)
+                .unwrap_or(bounds_ns.len())
+        };
         let mut probes: Vec<u64> = vec![0, 1, u64::MAX, u64::MAX - 1];
         for &b in &bounds_ns {
             probes.extend([b.saturating_sub(1), b, b.saturating_add(1)]);
@@ -104,7 +112,9 @@ fn label_values_of_every_length_are_told_apart() {
     let registry = Registry::builder().max_series(10_000).build().unwrap();
     let mut values: Vec<String> = Vec::new();
     for len in 0..140 {
-        let base: String = (0..len).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+        let base: String = (0..len)
+            .map(|i| char::from(b'a' + (i % 26) as u8))
+            .collect();
         values.push(base.clone());
         if len > 0 {
             // the same length, one byte changed at the start, the middle and the end
