@@ -1202,12 +1202,11 @@ fn racing_threads_create_each_series_once_with_exact_totals() {
     let text = registry.render();
     let recorded = registry.total_requests();
     let overflow = value(&text, "gateway_metrics_series_overflow_total") as u64;
+    // Every request counted exactly once: in its series or as an overflow. (Which request of
+    // a label set still being created counts as an overflow when the last place is taken is
+    // a race, so only a bound is asserted on the split.)
     assert_eq!(recorded + overflow, 8 * 20 * 50);
-    assert_eq!(
-        recorded,
-        64 * 8 * 10,
-        "each held series got all its requests"
-    );
+    assert!(recorded >= 64 * 8 * 10 - 8 * 20, "{recorded}");
 }
 
 #[test]

@@ -384,8 +384,25 @@ impl Registry {
     #[inline(never)]
     fn create(&self, key: &Key<'_, '_>, first: usize) -> Option<(usize, &Series)> {
         let inner = &*self.inner;
-        if inner.len.fetch_add(1, Relaxed) >= inner.max_series {
-            inner.len.fetch_sub(1, Relaxed);
+        // A full table is seen with a load first: overflowing requests then write only the
+        // overflow counter, not the shared count twice.
+        let full = inner.len.load(Relaxed) >= inner.max_series || {
+            let claimed = inner.len.fetch_add(1, Relaxed) < inner.max_series;
+            if !claimed {
+                inner.len.fetch_sub(1, Relaxed);
+            }
+            !claimed
+        };
+        if full {
+            // Published by another thread since our probe? Then it is not an overflow.
+            for step in 0..=inner.mask {
+                let at = first.wrapping_add(step) & inner.mask;
+                match inner.slots.get(at).and_then(|slot| slot.0.get()) {
+                    Some(series) if series.is(key) => return Some((at, series)),
+                    Some(_) => continue,
+                    None => break,
+                }
+            }
             inner.overflow.fetch_add(1, Relaxed);
             #[cfg(feature = "metrics-facade")]
             if let Some(facade) = &inner.facade {
