@@ -190,7 +190,8 @@ impl RegistryBuilder {
 
     /// The most series the registry holds, between 1 and [`MAX_SERIES_LIMIT`] (clamped).
     /// Requests of a new label set beyond it are not recorded but counted in
-    /// `gateway_metrics_series_overflow_total`.
+    /// `gateway_metrics_series_overflow_total` (when threads race to create the last series,
+    /// a request of a label set being created by another thread may be counted there too).
     ///
     /// The table is allocated once: twice this many 64-byte slots, rounded up to a power of
     /// two (512 KiB for the default); each live series adds about 600 bytes (its counters,
