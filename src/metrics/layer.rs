@@ -186,10 +186,10 @@ where
             Ok(response) => {
                 let headers = start.clock.mono().saturating_sub(start.at);
                 let status = response.status().as_u16();
-                let series = start
-                    .registry
-                    .series(&labels_of(start.method, response.extensions(), status))
-                    .map(|(at, _)| at);
+                let series =
+                    start
+                        .registry
+                        .series(&labels_of(start.method, response.extensions(), status));
                 let not_sent = start.method == "HEAD" || matches!(status, 100..=199 | 204 | 304);
                 let pending = Pending {
                     registry: start.registry,
@@ -243,9 +243,9 @@ impl Pending {
 
     /// Records with the last byte `last_byte` ns after the call.
     fn record_at(self, last_byte: u64, aborted: bool) {
-        if let Some(series) = self.series.and_then(|at| self.registry.at(at)) {
+        if let Some(at) = self.series {
             self.registry
-                .record_ns(series, self.headers, last_byte, aborted);
+                .record_ns(at, self.headers, last_byte, aborted);
         }
         self.registry.leave();
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use http::Method;
 
-use super::series::{self, Key, Series};
+use super::series::{self, Key, Series, Slot, View};
 use crate::error::{ConfigError, Problem, ProblemKind, Problems};
 
 /// Why the gateway itself refused a request (the `refusal` label).
@@ -102,8 +102,8 @@ pub const DEFAULT_BUCKETS: [f64; 11] = [
 /// The default [`RegistryBuilder::max_series`]: 4096 label sets (a table of 8192 slots).
 pub const DEFAULT_MAX_SERIES: usize = 4096;
 
-/// The highest [`RegistryBuilder::max_series`]: 2^20 label sets (a table of 128 MiB).
-pub const MAX_SERIES_LIMIT: usize = 1 << 20;
+/// The highest [`RegistryBuilder::max_series`]: 2^18 label sets (a table of 72 MiB).
+pub const MAX_SERIES_LIMIT: usize = 1 << 18;
 
 /// A value on a cache line of its own (128 bytes: the adjacent-line prefetcher pairs lines),
 /// so counters written on every request never slow down readers of the fields around them.
@@ -111,17 +111,15 @@ pub const MAX_SERIES_LIMIT: usize = 1 << 20;
 #[derive(Default)]
 pub(super) struct Padded<T>(pub(super) T);
 
-/// One slot of the series table: one cache line.
-#[repr(align(64))]
-#[derive(Default)]
-pub(super) struct Slot(pub(super) OnceLock<Series>);
-
 /// Aligned like [`Padded`], so the `Arc`'s reference counts (written by every clone) sit on
 /// another line than the read-only fields read on every request.
 #[repr(align(128))]
 pub(super) struct Inner {
-    /// Open addressing, linear probing; a slot is set once and never cleared.
-    pub(super) slots: Box<[Slot]>,
+    /// Open addressing, linear probing; a slot is claimed (its series set) once and never
+    /// cleared.
+    slots: Box<[Slot]>,
+    /// The series behind each slot.
+    cold: Box<[OnceLock<Box<Series>>]>,
     mask: usize,
     max_series: usize,
     /// Bucket upper bounds in seconds, and in nanoseconds for recording.
@@ -193,9 +191,9 @@ impl RegistryBuilder {
     /// `gateway_metrics_series_overflow_total` (when threads race to create the last series,
     /// a request of a label set being created by another thread may be counted there too).
     ///
-    /// The table is allocated once: twice this many 64-byte slots, rounded up to a power of
-    /// two (512 KiB for the default); each live series adds about 600 bytes (its counters,
-    /// five cache lines with the default buckets, and its label strings).
+    /// The table is allocated once: twice this many slots, rounded up to a power of two, of
+    /// 144 bytes each (1.1 MiB for the default); each live series adds about 500 bytes (its
+    /// label strings and text, its key, the counters of the slower buckets).
     ///
     /// Default: [`DEFAULT_MAX_SERIES`].
     pub fn max_series(mut self, max: usize) -> Self {
@@ -260,6 +258,7 @@ impl RegistryBuilder {
         Registry {
             inner: Arc::new(Inner {
                 slots: (0..slots).map(|_| Slot::default()).collect(),
+                cold: (0..slots).map(|_| OnceLock::new()).collect(),
                 mask: slots - 1,
                 max_series: self.max_series,
                 bounds: self.buckets.into_boxed_slice(),
@@ -351,39 +350,44 @@ impl Registry {
         self.inner.bounds.len() + 1
     }
 
-    /// The series for `labels`, created on first use; `None` when the table is full. Finding
-    /// an existing series takes no lock and no allocation: a hash of the label values, then
-    /// per probed slot one atomic load and a compare of the hashes (the label values are
-    /// compared only when the hashes are equal).
+    /// The slot of the series for `labels`, created on first use; `None` when the table is
+    /// full. Finding an existing series takes no lock and no allocation: a hash of the label
+    /// values, then per probed slot one load of its tag and, on a match, a compare of the key
+    /// words kept in the slot: one pair of cache lines read.
     #[inline]
-    pub(super) fn series(&self, labels: &Labels<'_>) -> Option<(usize, &Series)> {
+    pub(super) fn series(&self, labels: &Labels<'_>) -> Option<usize> {
         let mut key = Key::new(labels);
         key.compute();
         let inner = &*self.inner;
         let start = key.hash as usize;
         for step in 0..=inner.mask {
             let at = start.wrapping_add(step) & inner.mask;
-            let slot = inner.slots.get(at)?;
-            match slot.0.get() {
-                Some(series) if series.is(&key) => return Some((at, series)),
-                Some(_) => continue,
-                None => return self.create(&key, at),
+            match inner.slots.get(at)?.holds(&key) {
+                Some(true) => return Some(at),
+                Some(false) => continue,
+                None => return self.slow(&key, at),
             }
         }
         None
     }
 
-    /// The series in slot `at` (from [`series`](Self::series)).
-    #[inline]
-    pub(super) fn at(&self, at: usize) -> Option<&Series> {
-        self.inner.slots.get(at).and_then(|slot| slot.0.get())
+    /// The series in slot `at`, with its slot.
+    pub(super) fn view(&self, at: usize) -> Option<View<'_>> {
+        Some(View {
+            slot: self.inner.slots.get(at)?,
+            series: self.inner.cold.get(at)?.get()?,
+        })
     }
 
-    /// The slow path of [`series`](Self::series): claim a place, build the series, publish it
-    /// in the first empty slot (or find it there, published meanwhile by another thread).
+    /// The slow path of [`series`](Self::series), from the slot `first` on: a key longer than
+    /// the slot's inline words, a slot being published, or a new label set (claim a place,
+    /// build the series, claim the first free slot by setting its series, publish the key).
     #[cold]
     #[inline(never)]
-    fn create(&self, key: &Key<'_, '_>, first: usize) -> Option<(usize, &Series)> {
+    fn slow(&self, key: &Key<'_, '_>, first: usize) -> Option<usize> {
+        if let Some(at) = self.find(key, first) {
+            return Some(at);
+        }
         let inner = &*self.inner;
         // A full table is seen with a load first: overflowing requests then write only the
         // overflow counter, not the shared count twice.
@@ -396,13 +400,8 @@ impl Registry {
         };
         if full {
             // Published by another thread since our probe? Then it is not an overflow.
-            for step in 0..=inner.mask {
-                let at = first.wrapping_add(step) & inner.mask;
-                match inner.slots.get(at).and_then(|slot| slot.0.get()) {
-                    Some(series) if series.is(key) => return Some((at, series)),
-                    Some(_) => continue,
-                    None => break,
-                }
+            if let Some(at) = self.find(key, first) {
+                return Some(at);
             }
             inner.overflow.fetch_add(1, Relaxed);
             #[cfg(feature = "metrics-facade")]
@@ -411,40 +410,52 @@ impl Registry {
             }
             return None;
         }
-        let mut fresh = Some(self.new_series(key.labels, key.hash));
+        let mut fresh = Some(Box::new(self.new_series(key)));
         for step in 0..=inner.mask {
             let at = first.wrapping_add(step) & inner.mask;
-            let slot = &inner.slots.get(at)?.0;
+            let cold = inner.cold.get(at)?;
             if let Some(series) = fresh.take() {
-                if let Err(series) = slot.set(series) {
-                    fresh = Some(series);
+                match cold.set(series) {
+                    Ok(()) => {
+                        inner.slots.get(at)?.publish(key);
+                        return Some(at);
+                    }
+                    Err(series) => fresh = Some(series),
                 }
             }
-            match slot.get() {
-                Some(series) if series.is(key) => {
-                    if fresh.is_some() {
-                        // Another thread published this label set first: give back our place.
-                        inner.len.fetch_sub(1, Relaxed);
-                    }
-                    return Some((at, series));
-                }
-                _ => continue,
+            if cold.get().is_some_and(|s| s.is(key)) {
+                // Another thread claimed a slot for this label set first: give back our place.
+                inner.len.fetch_sub(1, Relaxed);
+                return Some(at);
             }
         }
         None
     }
 
-    fn new_series(&self, labels: &Labels<'_>, hash: u64) -> Series {
+    /// The slot holding `key`, probing from `first` until a free slot, comparing whole keys.
+    fn find(&self, key: &Key<'_, '_>, first: usize) -> Option<usize> {
+        let inner = &*self.inner;
+        for step in 0..=inner.mask {
+            let at = first.wrapping_add(step) & inner.mask;
+            match inner.cold.get(at)?.get() {
+                Some(series) if series.is(key) => return Some(at),
+                Some(_) => continue,
+                None => return None,
+            }
+        }
+        None
+    }
+
+    fn new_series(&self, key: &Key<'_, '_>) -> Series {
         Series::new(
-            labels,
-            hash,
+            key,
             self.buckets(),
             &self.inner.unmatched,
             #[cfg(feature = "metrics-facade")]
             self.inner
                 .facade
                 .as_ref()
-                .map(|_| super::facade::SeriesHandles::register(labels, &self.inner.unmatched)),
+                .map(|_| super::facade::SeriesHandles::register(key.labels, &self.inner.unmatched)),
         )
     }
 
@@ -465,31 +476,38 @@ impl Registry {
     /// Lock-free and allocation-free once the series exists.
     #[inline]
     pub fn record(&self, labels: &Labels<'_>, to_headers: Duration, to_last_byte: Duration) {
-        if let Some((_, series)) = self.series(labels) {
-            self.record_ns(series, nanos(to_headers), nanos(to_last_byte), false);
+        if let Some(at) = self.series(labels) {
+            self.record_ns(at, nanos(to_headers), nanos(to_last_byte), false);
         }
     }
 
-    /// Records into an existing series: four relaxed atomic adds (the two buckets, the two
-    /// sums), five for an aborted response; with the facade, its handles too.
+    /// Records into the series of slot `at`: four relaxed atomic adds (the two buckets, the
+    /// two sums), all in the slot for durations in the first two buckets; five for an
+    /// aborted response; with the facade, its handles too.
     #[inline]
-    pub(super) fn record_ns(
-        &self,
-        series: &Series,
-        headers_ns: u64,
-        last_byte_ns: u64,
-        aborted: bool,
-    ) {
-        series.add(series::headers_bucket(self.bucket(headers_ns)), 1);
-        series.add(series::last_byte_bucket(self.bucket(last_byte_ns)), 1);
-        series.add(series::SUM_HEADERS, headers_ns);
-        series.add(series::SUM_LAST_BYTE, last_byte_ns);
+    pub(super) fn record_ns(&self, at: usize, headers_ns: u64, last_byte_ns: u64, aborted: bool) {
+        let Some(slot) = self.inner.slots.get(at) else {
+            return;
+        };
+        let series = || self.inner.cold.get(at).and_then(|s| s.get()).map(|s| &**s);
+        slot.add(series, series::headers_bucket(self.bucket(headers_ns)), 1);
+        slot.add(
+            series,
+            series::last_byte_bucket(self.bucket(last_byte_ns)),
+            1,
+        );
+        slot.add(series, series::SUM_HEADERS, headers_ns);
+        slot.add(series, series::SUM_LAST_BYTE, last_byte_ns);
         if aborted {
-            series.add(series::ABORTED, 1);
+            if let Some(series) = series() {
+                series.aborted.fetch_add(1, Relaxed);
+            }
         }
         #[cfg(feature = "metrics-facade")]
-        if let Some(handles) = &series.facade {
-            handles.record(headers_ns, last_byte_ns, aborted);
+        if self.inner.facade.is_some() {
+            if let Some(handles) = series().and_then(|s| s.facade.as_ref()) {
+                handles.record(headers_ns, last_byte_ns, aborted);
+            }
         }
     }
 
@@ -520,11 +538,7 @@ impl Registry {
     /// How many series exist.
     #[must_use]
     pub fn series_count(&self) -> usize {
-        self.inner
-            .slots
-            .iter()
-            .filter(|s| s.0.get().is_some())
-            .count()
+        self.inner.cold.iter().filter(|s| s.get().is_some()).count()
     }
 
     /// Requests in flight: called, and whose response body has not ended yet.
@@ -537,17 +551,14 @@ impl Registry {
     #[must_use]
     pub fn total_requests(&self) -> u64 {
         let buckets = self.buckets();
-        self.inner
-            .slots
-            .iter()
-            .filter_map(|s| s.0.get())
-            .map(|s| s.requests(buckets))
-            .sum()
+        self.all().iter().map(|s| s.requests(buckets)).sum()
     }
 
     /// Every series, in label order (route, method, status, arm, refusal).
-    pub(super) fn all(&self) -> Vec<&Series> {
-        let mut all: Vec<&Series> = self.inner.slots.iter().filter_map(|s| s.0.get()).collect();
+    pub(super) fn all(&self) -> Vec<View<'_>> {
+        let mut all: Vec<View<'_>> = (0..self.inner.cold.len())
+            .filter_map(|at| self.view(at))
+            .collect();
         all.sort_unstable_by(|a, b| {
             (&a.route, a.method, a.status, &a.arm, a.refusal)
                 .cmp(&(&b.route, b.method, b.status, &b.arm, b.refusal))

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::sync::atomic::Ordering::Relaxed;
 
 use super::registry::Registry;
-use super::series::{self, escape, Series};
+use super::series::{self, escape, View};
 
 /// One arm's numbers in a [`Registry::canary_report`].
 #[derive(Clone, Debug, PartialEq)]
@@ -45,7 +45,7 @@ impl Registry {
         let buckets = self.buckets();
         let mut arms: Vec<Arm<'_>> = Vec::new();
         for s in self.all() {
-            let Some(name) = s.arm.as_deref() else {
+            let Some(name) = s.series.arm.as_deref() else {
                 continue;
             };
             let at = match arms.iter().position(|a| a.name == name) {
@@ -117,7 +117,7 @@ impl Registry {
                 out,
                 "gateway_response_aborted_total",
                 s,
-                s.get(series::ABORTED),
+                s.aborted.load(Relaxed),
             );
         }
         let le: Vec<String> = self
@@ -182,7 +182,7 @@ impl Registry {
 
     /// `gateway_request_errors_total`, derived from the per-status series: one sample per
     /// route, method, arm and status class (`4xx`, `5xx`).
-    fn render_errors(&self, out: &mut String, all: &[&Series], requests: &[u64]) {
+    fn render_errors(&self, out: &mut String, all: &[View<'_>], requests: &[u64]) {
         out.push_str("# HELP gateway_request_errors_total Answers with a 4xx or 5xx status, by route template, method, canary arm and status class.\n# TYPE gateway_request_errors_total counter\n");
         let unmatched = &*self.inner.unmatched;
         let mut errors: Vec<(&str, &str, &str, &str, u64)> = Vec::new();
@@ -190,8 +190,8 @@ impl Registry {
             let Some(class) = error_class(s.status) else {
                 continue;
             };
-            let route = s.route.as_deref().unwrap_or(unmatched);
-            let arm = s.arm.as_deref().unwrap_or("");
+            let route = s.series.route.as_deref().unwrap_or(unmatched);
+            let arm = s.series.arm.as_deref().unwrap_or("");
             errors.push((route, s.method, arm, class, n));
         }
         errors.sort_by(|a, b| (a.0, a.1, a.2, a.3).cmp(&(b.0, b.1, b.2, b.3)));
@@ -224,7 +224,7 @@ pub(super) fn error_class(status: u16) -> Option<&'static str> {
 }
 
 /// `name{labels} value`.
-fn sample(out: &mut String, name: &str, s: &Series, value: u64) {
+fn sample(out: &mut String, name: &str, s: &View<'_>, value: u64) {
     out.push_str(name);
     out.push('{');
     out.push_str(&s.text);

@@ -1,26 +1,25 @@
-//! One series: its labels (owned, compared without a call to `memcmp`), its counters (on
-//! cache lines of its own) and the hash that places it in the table.
+//! The series table's pieces: a [`Slot`] (one 128-byte pair of cache lines holding what a
+//! request reads and writes), the [`Series`] behind it (label strings, the full key, the
+//! counters of slower buckets, facade handles), and the [`Key`] a lookup computes.
 
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release};
 
 use super::registry::{Labels, Refusal};
 
-/// Eight counters on one cache line of their own: two series never share a line, so cores
-/// recording different series never invalidate each other's lines (no false sharing).
-#[repr(align(64))]
-#[derive(Default)]
-pub(super) struct Line([AtomicU64; 8]);
+/// Key words kept in the slot: label sets of up to nine words (two header words, then for
+/// example a route of up to 40 bytes, an arm of up to 8 and a standard method) are compared
+/// without leaving the slot.
+pub(super) const INLINE_KEY: usize = 9;
 
-/// Where the counters of a series live, as word offsets in its lines. The first line holds
-/// both `_sum`s, the aborted counter and the first two bucket pairs, so a fast request (both
-/// durations in the first buckets) touches one line; the pairs interleave the two histograms,
-/// so a request whose headers and last byte fall in the same or neighbouring buckets touches
-/// one or two lines.
+/// Counters kept in the slot: both `_sum`s, then the first two bucket pairs (headers, last
+/// byte interleaved), so a fast request (both durations in the first two buckets: up to
+/// 10 ms with the default buckets) writes only the slot. The other buckets live in the
+/// series, on cache lines of their own, and so does the (rarely written) aborted counter.
 pub(super) const SUM_HEADERS: usize = 0;
 pub(super) const SUM_LAST_BYTE: usize = 1;
-pub(super) const ABORTED: usize = 2;
-const FIRST_PAIR: usize = 4;
+const FIRST_PAIR: usize = 2;
+const HOT: usize = 6;
 
 pub(super) const fn headers_bucket(i: usize) -> usize {
     FIRST_PAIR + 2 * i
@@ -30,66 +29,64 @@ pub(super) const fn last_byte_bucket(i: usize) -> usize {
     FIRST_PAIR + 2 * i + 1
 }
 
-/// One series. What the lookup reads sits in the slot (the hash, status and refusal) and in
-/// one allocation, `block`: the label values as words (compared word by word, the same words
-/// the hash is made of), then the counters right after them, so a request touches the slot's
-/// line and two neighbouring lines of the block. The rest (label strings, the text for the
-/// exposition, facade handles) is behind `meta`, read when rendering.
-pub(super) struct Series {
-    hash: u64,
-    pub(super) status: u16,
-    pub(super) refusal: Option<Refusal>,
-    /// Key words, then the counters from line `first` on.
-    block: Box<[Line]>,
-    key_words: usize,
-    first: usize,
-    meta: Box<Meta>,
+/// What a request touches: one 128-byte aligned pair of cache lines (the adjacent-line
+/// prefetcher loads both), its own, so no two series share a line (no false sharing): the
+/// tag, the first key words, the hot counters.
+#[repr(align(128))]
+#[derive(Default)]
+pub(super) struct Slot {
+    /// 0 while empty or being published; then the label set's hash with the top bit set.
+    /// Stored (release) after the key words, so a reader who loads (acquire) its own tag
+    /// sees them.
+    tag: AtomicU64,
+    key: [AtomicU64; INLINE_KEY],
+    hot: [AtomicU64; HOT],
 }
 
-/// The labels of a series as text, for the exposition and the report.
-pub(super) struct Meta {
+/// Eight counters on one cache line of their own.
+#[repr(align(64))]
+#[derive(Default)]
+pub(super) struct Line(pub(super) [AtomicU64; 8]);
+
+/// One series, behind its slot: read when rendering, when comparing keys longer than
+/// [`INLINE_KEY`] words, and when recording into a bucket beyond the first two or into the
+/// facade.
+pub(super) struct Series {
+    pub(super) status: u16,
+    pub(super) refusal: Option<Refusal>,
     pub(super) canary: bool,
     pub(super) method: &'static str,
     pub(super) route: Option<Box<str>>,
     pub(super) arm: Option<Box<str>>,
     /// `route="…",method="…",status="…",arm="…",refusal="…"`, escaped, written once.
     pub(super) text: Box<str>,
+    /// The whole key (see [`Key`]).
+    key: Box<[u64]>,
+    /// The counters after the slot's.
+    more: Box<[Line]>,
+    /// Responses whose body was dropped before its end.
+    pub(super) aborted: AtomicU64,
     /// Handles registered with the `metrics` facade when the series was created.
     #[cfg(feature = "metrics-facade")]
     pub(super) facade: Option<super::facade::SeriesHandles>,
 }
 
-impl std::ops::Deref for Series {
-    type Target = Meta;
-
-    fn deref(&self) -> &Meta {
-        &self.meta
-    }
-}
-
 impl Series {
-    /// A series for `labels` (whose [`hash`] is `hash`) with room for `buckets` buckets per
-    /// histogram (`+Inf` included); `unmatched` is the route label of unmatched requests.
+    /// The series of `key`, with room for `buckets` buckets per histogram (`+Inf`
+    /// included); `unmatched` is the route label of unmatched requests.
     pub(super) fn new(
-        labels: &Labels<'_>,
-        hash: u64,
+        key: &Key<'_, '_>,
         buckets: usize,
         unmatched: &str,
         #[cfg(feature = "metrics-facade")] facade: Option<super::facade::SeriesHandles>,
     ) -> Self {
-        let mut key = Vec::new();
-        words(labels, |w| {
-            key.push(w);
+        let labels = key.labels;
+        let mut words = Vec::with_capacity(key.len);
+        stream(labels, |w| {
+            words.push(w);
             true
         });
-        let first = key.len().div_ceil(8);
         let counters = FIRST_PAIR + 2 * buckets;
-        let block: Box<[Line]> = (0..first + counters.div_ceil(8))
-            .map(|_| Line::default())
-            .collect();
-        for (cell, w) in block.iter().flat_map(|line| &line.0).zip(&key) {
-            cell.store(*w, Relaxed);
-        }
         let mut text = String::with_capacity(64);
         text.push_str("route=\"");
         escape(&mut text, labels.route.unwrap_or(unmatched));
@@ -101,71 +98,110 @@ impl Series {
         text.push_str(labels.refusal.map_or("", Refusal::as_str));
         text.push('"');
         Self {
-            hash,
             status: labels.status,
             refusal: labels.refusal,
-            block,
-            key_words: key.len(),
-            first,
-            meta: Box::new(Meta {
-                canary: labels.canary,
-                method: labels.method,
-                route: labels.route.map(Box::from),
-                arm: labels.arm.map(Box::from),
-                text: text.into_boxed_str(),
-                #[cfg(feature = "metrics-facade")]
-                facade,
-            }),
+            canary: labels.canary,
+            method: labels.method,
+            route: labels.route.map(Box::from),
+            arm: labels.arm.map(Box::from),
+            text: text.into_boxed_str(),
+            key: words.into_boxed_slice(),
+            more: (0..counters.saturating_sub(HOT).div_ceil(8))
+                .map(|_| Line::default())
+                .collect(),
+            aborted: AtomicU64::new(0),
+            #[cfg(feature = "metrics-facade")]
+            facade,
         }
     }
 
-    /// Whether this series is the one for `key`: the hash, then the status and refusal,
-    /// then the label values word by word.
-    #[inline]
+    /// Whether this series is the one for `key` (its whole key compared).
     pub(super) fn is(&self, key: &Key<'_, '_>) -> bool {
-        if self.hash != key.hash
-            || self.status != key.labels.status
-            || self.refusal != key.labels.refusal
-            || self.key_words != key.len
-        {
-            return false;
+        let mut stored = self.key.iter();
+        self.key.len() == key.len && stream(key.labels, |w| stored.next() == Some(&w))
+    }
+}
+
+impl Slot {
+    /// Publishes `key` in this slot (claimed by setting its series).
+    pub(super) fn publish(&self, key: &Key<'_, '_>) {
+        for (cell, w) in self.key.iter().zip(key.words.iter().take(key.len)) {
+            cell.store(*w, Relaxed);
         }
-        match key.words.get(..key.len) {
-            // Without an early exit: the words differ only on a hash collision.
-            Some(words) => {
-                let mut diff = 0;
-                for (line, words) in self.block.iter().zip(words.chunks(8)) {
-                    for (stored, w) in line.0.iter().zip(words) {
-                        diff |= stored.load(Relaxed) ^ w;
-                    }
-                }
-                diff == 0
+        self.tag.store(key.tag, Release);
+    }
+
+    /// Whether this slot holds `key`: `Some(true)` or `Some(false)` when its tag and inline
+    /// words decide it, `None` when the slot is empty (or being published) or the key is
+    /// longer than the inline words (then the series decides).
+    #[inline(always)]
+    pub(super) fn holds(&self, key: &Key<'_, '_>) -> Option<bool> {
+        let tag = self.tag.load(Acquire);
+        if tag == 0 {
+            return None;
+        }
+        if tag != key.tag {
+            return Some(false);
+        }
+        let inline = key.words.get(..key.len.min(INLINE_KEY)).unwrap_or_default();
+        // Without an early exit: the words differ only on a hash collision.
+        let mut diff = 0;
+        for (stored, w) in self.key.iter().zip(inline) {
+            diff |= stored.load(Relaxed) ^ w;
+        }
+        if diff != 0 {
+            Some(false)
+        } else if key.len <= INLINE_KEY {
+            Some(true)
+        } else {
+            None
+        }
+    }
+
+    /// Adds `n` to counter `word`, in the slot or (past its counters) in `series`.
+    #[inline(always)]
+    pub(super) fn add<'s>(&self, series: impl FnOnce() -> Option<&'s Series>, word: usize, n: u64) {
+        match self.hot.get(word) {
+            Some(counter) => {
+                counter.fetch_add(n, Relaxed);
             }
-            None => self.is_long(key.labels),
+            None => {
+                let word = word - HOT;
+                if let Some(line) = series().and_then(|s| s.more.get(word / 8)) {
+                    line.0[word % 8].fetch_add(n, Relaxed);
+                }
+            }
         }
     }
+}
 
-    /// [`is`](Self::is) for label values too long for [`Key`]'s buffer: word by word as they
-    /// are read.
-    #[cold]
-    fn is_long(&self, labels: &Labels<'_>) -> bool {
-        let mut stored = self.block.iter().flat_map(|line| &line.0);
-        words(labels, |w| {
-            stored.next().is_some_and(|s| s.load(Relaxed) == w)
-        })
+/// A series and its slot: the counters of one series, for the exposition and the report.
+#[derive(Clone, Copy)]
+pub(super) struct View<'a> {
+    pub(super) slot: &'a Slot,
+    pub(super) series: &'a Series,
+}
+
+impl std::ops::Deref for View<'_> {
+    type Target = Series;
+
+    fn deref(&self) -> &Series {
+        self.series
     }
+}
 
-    #[inline]
-    pub(super) fn add(&self, word: usize, n: u64) {
-        if let Some(line) = self.block.get(self.first + word / 8) {
-            line.0[word % 8].fetch_add(n, Relaxed);
-        }
-    }
-
+impl View<'_> {
     pub(super) fn get(&self, word: usize) -> u64 {
-        self.block
-            .get(self.first + word / 8)
-            .map_or(0, |line| line.0[word % 8].load(Relaxed))
+        match self.slot.hot.get(word) {
+            Some(counter) => counter.load(Relaxed),
+            None => {
+                let word = word - HOT;
+                self.series
+                    .more
+                    .get(word / 8)
+                    .map_or(0, |line| line.0[word % 8].load(Relaxed))
+            }
+        }
     }
 
     /// The counts of one histogram's buckets (not cumulative; `+Inf` last).
@@ -186,26 +222,38 @@ impl Series {
     }
 }
 
-/// The label values as a stream of words, handed to `f` until it returns `false`: for the
-/// route, the arm and the method, a length word (with a presence bit) and the bytes eight at
-/// a time (the last word overlapping the one before; a short value in one word). Two label
-/// sets give the same stream exactly when their values are equal.
+/// The label set as a stream of words handed to `f` until it returns `false`; two label sets
+/// give the same stream exactly when they are equal, and no stream is the start of another.
+///
+/// A header word (status, refusal, which values are present, the method's length), a word
+/// of the route's and the arm's lengths, then each value's bytes eight at a time: the last
+/// word overlapping the one before, a value under eight bytes in one word. Lengths too large
+/// for their fields (over 64 KiB for a method, 4 GiB for the others) set a bit and follow in
+/// full.
 #[inline(always)]
-fn words(labels: &Labels<'_>, mut f: impl FnMut(u64) -> bool) -> bool {
-    value_words(labels.route, &mut f)
-        && value_words(labels.arm, &mut f)
-        && value_words(Some(labels.method), &mut f)
+fn stream(labels: &Labels<'_>, mut f: impl FnMut(u64) -> bool) -> bool {
+    let route = labels.route.map_or(&[][..], str::as_bytes);
+    let arm = labels.arm.map_or(&[][..], str::as_bytes);
+    let method = labels.method.as_bytes();
+    let overlong =
+        method.len() > 0xffff || route.len() as u64 > 0xffff_ffff || arm.len() as u64 > 0xffff_ffff;
+    let header = u64::from(labels.status)
+        | u64::from(labels.refusal.map_or(0, |r| r as u8 + 1)) << 16
+        | u64::from(labels.route.is_some()) << 19
+        | u64::from(labels.arm.is_some()) << 20
+        | u64::from(overlong) << 21
+        | (method.len() as u64 & 0xffff) << 24;
+    let lengths = (route.len() as u64 & 0xffff_ffff) | (arm.len() as u64) << 32;
+    f(header)
+        && f(lengths)
+        && (!overlong || f(method.len() as u64) && f(route.len() as u64) && f(arm.len() as u64))
+        && value(route, &mut f)
+        && value(arm, &mut f)
+        && value(method, &mut f)
 }
 
 #[inline(always)]
-fn value_words(value: Option<&str>, f: &mut impl FnMut(u64) -> bool) -> bool {
-    let Some(value) = value else {
-        return f(0);
-    };
-    let b = value.as_bytes();
-    if !f(b.len() as u64 | 1 << 63) {
-        return false;
-    }
+fn value(b: &[u8], f: &mut impl FnMut(u64) -> bool) -> bool {
     let mut chunks = b.chunks_exact(8);
     for chunk in &mut chunks {
         if !f(word(chunk)) {
@@ -218,27 +266,30 @@ fn value_words(value: Option<&str>, f: &mut impl FnMut(u64) -> bool) -> bool {
             .map_or_else(|| short(b), |c| u64::from_le_bytes(*c)))
 }
 
-/// The words of a label set kept for the lookup (up to [`Key::WORDS`]) and its hash: the
-/// words (see [`words`]), the status and the refusal, then a final avalanche.
+/// What a lookup computes once: the words of a label set (up to [`Key::WORDS`]), their count,
+/// and the hash of them.
 pub(super) struct Key<'k, 'l> {
     pub(super) labels: &'k Labels<'l>,
     pub(super) hash: u64,
-    len: usize,
+    /// The hash with the top bit set: never 0, so 0 marks an empty slot.
+    pub(super) tag: u64,
+    pub(super) len: usize,
     words: [u64; Key::WORDS],
 }
 
 impl<'k, 'l> Key<'k, 'l> {
-    /// Label values of up to about 100 bytes in all are compared from this buffer; longer
-    /// ones are read again.
+    /// Label sets of up to this many words (values of up to about 100 bytes in all) are
+    /// compared from this buffer; longer ones are read again from the labels.
     const WORDS: usize = 16;
 
-    /// The key of `labels`. Built in place by the caller (`Key::new(labels).compute()` would
-    /// copy the buffer).
+    /// The key of `labels`, not yet computed. Built in place by the caller, then
+    /// [`compute`](Self::compute)d (a constructor returning it computed would copy the buffer).
     #[inline(always)]
     pub(super) fn new(labels: &'k Labels<'l>) -> Self {
         Key {
             labels,
             hash: 0,
+            tag: 0,
             len: 0,
             words: [0; Key::WORDS],
         }
@@ -247,47 +298,21 @@ impl<'k, 'l> Key<'k, 'l> {
     /// Reads the label values into the buffer and hashes them.
     #[inline(always)]
     pub(super) fn compute(&mut self) {
-        let labels = self.labels;
         let mut h = 0;
-        self.value(&mut h, labels.route);
-        self.value(&mut h, labels.arm);
-        self.value(&mut h, Some(labels.method));
-        h = mix(
-            h,
-            u64::from(labels.status) | u64::from(labels.refusal.map_or(0, |r| r as u8 + 1)) << 16,
-        );
+        let mut len = 0;
+        let words = &mut self.words;
+        stream(self.labels, |w| {
+            h = mix(h, w);
+            // Past the buffer's end the words wrap around (unused then).
+            words[len % Key::WORDS] = w;
+            len += 1;
+            true
+        });
         h ^= h >> 32;
         h = h.wrapping_mul(K);
         self.hash = h ^ (h >> 29);
-    }
-
-    /// The words of one value, as [`words`] gives them.
-    #[inline(always)]
-    fn value(&mut self, h: &mut u64, value: Option<&str>) {
-        let Some(value) = value else {
-            self.push(h, 0);
-            return;
-        };
-        let b = value.as_bytes();
-        self.push(h, b.len() as u64 | 1 << 63);
-        let mut chunks = b.chunks_exact(8);
-        for chunk in &mut chunks {
-            self.push(h, word(chunk));
-        }
-        if !chunks.remainder().is_empty() {
-            let last = b
-                .last_chunk::<8>()
-                .map_or_else(|| short(b), |c| u64::from_le_bytes(*c));
-            self.push(h, last);
-        }
-    }
-
-    #[inline(always)]
-    fn push(&mut self, h: &mut u64, w: u64) {
-        *h = mix(*h, w);
-        // Past the buffer's end the words wrap around (unused: `is` reads the values again).
-        self.words[self.len % Key::WORDS] = w;
-        self.len += 1;
+        self.tag = self.hash | 1 << 63;
+        self.len = len;
     }
 }
 

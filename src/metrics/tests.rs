@@ -56,9 +56,24 @@ fn labels_and_refusals_have_fixed_spellings() {
 }
 
 #[test]
-fn a_slot_is_one_cache_line_and_counters_start_on_their_own() {
-    assert_eq!(std::mem::size_of::<super::registry::Slot>(), 64);
+fn a_slot_is_one_aligned_pair_of_cache_lines() {
+    assert_eq!(std::mem::size_of::<super::series::Slot>(), 128);
+    assert_eq!(std::mem::align_of::<super::series::Slot>(), 128);
     assert_eq!(std::mem::align_of::<super::series::Line>(), 64);
+}
+
+/// Label sets whose key fits the slot and label sets whose key does not (a long route, a
+/// long arm) are found again, and told apart from those sharing their first words.
+#[test]
+fn long_keys_are_compared_past_the_slot() {
+    let registry = Registry::new();
+    let long = "/a/very/long/route/template/{with}/{several}/{params}";
+    let longer = "/a/very/long/route/template/{with}/{several}/{paramz}";
+    for route in [long, longer, long, "/short", longer] {
+        registry.record(&labels(Some(route), 200), Duration::ZERO, Duration::ZERO);
+    }
+    assert_eq!(registry.series_count(), 3);
+    assert_eq!(registry.total_requests(), 5);
 }
 
 /// The octave table finds the same bucket as a linear search, for odd bound sets too
