@@ -56,20 +56,23 @@
 //!   `gateway_requests_in_flight` (a gauge) and `gateway_requests_unanswered_total` (inner
 //!   service failed, or the response future was dropped).
 //! - **Lock-free recording, pre-sized table.** Series live in a table allocated once
-//!   ([`RegistryBuilder::max_series`], default [`DEFAULT_MAX_SERIES`]; twice that many slots
-//!   of one cache line each, open addressing). Finding an existing series hashes the label
-//!   values eight bytes at a time, then per probed slot loads it once and compares the
-//!   hashes; the values are compared (as the same words) only on a hash match. Recording is
-//!   four relaxed atomic adds: the two buckets (found by a table of octaves, not a loop over
-//!   the bounds) and the two `_sum`s (integer nanoseconds). The request counter is the sum of
-//!   the last-byte buckets and the error counters are derived at exposition, so they cost
-//!   nothing per request. No lock and no allocation, ever, for an existing series; a new one
-//!   is built once and published with a compare-and-set (`OnceLock`). Past `max_series`
-//!   label sets, requests of new label sets are counted in
-//!   `gateway_metrics_series_overflow_total` instead of growing the table.
-//! - **No false sharing.** A series' counters sit on cache lines of their own, right after
-//!   its label words (one neighbouring pair of lines per request for fast responses); the
-//!   in-flight gauge has its own line, away from the read-only table fields.
+//!   ([`RegistryBuilder::max_series`], default [`DEFAULT_MAX_SERIES`]; twice that many slots,
+//!   open addressing). A slot is one aligned 128-byte pair of cache lines: a tag (the hash of
+//!   the label set), the label values as up to nine words, and the hot counters. Finding an
+//!   existing series hashes the label values eight bytes at a time, then per probed slot loads
+//!   the tag; on a match the words are compared without a branch per word. Recording is four
+//!   relaxed atomic adds: the two buckets (found by a table of octaves, not a loop over the
+//!   bounds) and the two `_sum`s (integer nanoseconds). A request whose labels fit the slot
+//!   and whose durations fall in the first two buckets reads and writes that one pair of
+//!   lines; the other buckets, longer keys, the label strings and the facade handles are
+//!   behind it. The request counter is the sum of the last-byte buckets and the error counters
+//!   are derived at exposition, so they cost nothing per request. No lock and no allocation,
+//!   ever, for an existing series; a new one is built once and published by claiming its slot
+//!   with a compare-and-set (`OnceLock`). Past `max_series` label sets, requests of new label
+//!   sets are counted in `gateway_metrics_series_overflow_total` instead of growing the table.
+//! - **No false sharing.** No two series share a cache line; the other counters of a series
+//!   sit on lines of their own; the in-flight gauge has its own line, away from the read-only
+//!   table fields (and from the `Arc`'s reference counts).
 //! - **Exposition**: [`MetricsService`] answers `GET` with the text format 0.0.4; mount it where
 //!   you like. Each series' label text is escaped once, when the series is created.
 //!   [`Registry::canary_report`] gives per arm the requests, the 5xx rate and p50/p99
