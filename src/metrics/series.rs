@@ -143,10 +143,10 @@ impl Slot {
         if tag != key.tag {
             return Some(false);
         }
-        let inline = key.words.get(..key.len.min(INLINE_KEY)).unwrap_or_default();
-        // Without an early exit: the words differ only on a hash collision.
+        // All the inline words, without an early exit (they differ only on a hash collision):
+        // past a key's end both the slot and the buffer hold zeros.
         let mut diff = 0;
-        for (stored, w) in self.key.iter().zip(inline) {
+        for (stored, w) in self.key.iter().zip(&key.words) {
             diff |= stored.load(Relaxed) ^ w;
         }
         if diff != 0 {
@@ -266,8 +266,8 @@ fn value(b: &[u8], f: &mut impl FnMut(u64) -> bool) -> bool {
             .map_or_else(|| short(b), |c| u64::from_le_bytes(*c)))
 }
 
-/// What a lookup computes once: the words of a label set (up to [`Key::WORDS`]), their count,
-/// and the hash of them.
+/// What a lookup computes once: the first words of a label set (as many as a slot keeps),
+/// their count, and the hash of them all.
 pub(super) struct Key<'k, 'l> {
     pub(super) labels: &'k Labels<'l>,
     pub(super) hash: u64,
@@ -278,9 +278,8 @@ pub(super) struct Key<'k, 'l> {
 }
 
 impl<'k, 'l> Key<'k, 'l> {
-    /// Label sets of up to this many words (values of up to about 100 bytes in all) are
-    /// compared from this buffer; longer ones are read again from the labels.
-    const WORDS: usize = 16;
+    /// The slot's words and one more (where the words past them go).
+    const WORDS: usize = INLINE_KEY + 1;
 
     /// The key of `labels`, not yet computed. Built in place by the caller, then
     /// [`compute`](Self::compute)d (a constructor returning it computed would copy the buffer).
@@ -303,8 +302,9 @@ impl<'k, 'l> Key<'k, 'l> {
         let words = &mut self.words;
         stream(self.labels, |w| {
             h = mix(h, w);
-            // Past the buffer's end the words wrap around (unused then).
-            words[len % Key::WORDS] = w;
+            // Past the buffer's end the words overwrite its last one (unused then: the
+            // series compares such keys).
+            words[len.min(Key::WORDS - 1)] = w;
             len += 1;
             true
         });
