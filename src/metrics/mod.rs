@@ -71,8 +71,8 @@
 //!   with a compare-and-set (`OnceLock`). Past `max_series` label sets, requests of new label
 //!   sets are counted in `gateway_metrics_series_overflow_total` instead of growing the table.
 //! - **No false sharing.** No two series share a cache line; the other counters of a series
-//!   sit on lines of their own; the in-flight gauge has its own line, away from the read-only
-//!   table fields (and from the `Arc`'s reference counts).
+//!   sit on lines of their own; the in-flight gauge is kept in per-thread shards on lines of
+//!   their own, away from the read-only table fields (and from the `Arc`'s reference counts).
 //! - **Exposition**: [`MetricsService`] answers `GET` with the text format 0.0.4; mount it where
 //!   you like. Each series' label text is escaped once, when the series is created.
 //!   [`Registry::canary_report`] gives per arm the requests, the 5xx rate and p50/p99

@@ -131,7 +131,9 @@ pub(super) struct Inner {
     pub(super) unmatched: Box<str>,
     #[cfg(feature = "metrics-facade")]
     pub(super) facade: Option<super::facade::GlobalHandles>,
-    pub(super) in_flight: Padded<AtomicI64>,
+    /// The in-flight gauge, in shards (a thread adds to its own), so concurrent requests on
+    /// different cores do not fight over one cache line; the gauge is their sum.
+    in_flight: [Padded<AtomicI64>; IN_FLIGHT_SHARDS],
     /// Series created (claimed before publication), requests not recorded for want of room,
     /// requests that got no response: rarely written.
     len: AtomicUsize,
@@ -267,7 +269,7 @@ impl RegistryBuilder {
                 unmatched: self.unmatched.into_boxed_str(),
                 #[cfg(feature = "metrics-facade")]
                 facade,
-                in_flight: Padded::default(),
+                in_flight: Default::default(),
                 len: AtomicUsize::new(0),
                 overflow: AtomicU64::new(0),
                 no_response: AtomicU64::new(0),
@@ -512,7 +514,9 @@ impl Registry {
     }
 
     pub(super) fn enter(&self) {
-        self.inner.in_flight.0.fetch_add(1, Relaxed);
+        if let Some(shard) = self.inner.in_flight.get(shard()) {
+            shard.0.fetch_add(1, Relaxed);
+        }
         #[cfg(feature = "metrics-facade")]
         if let Some(facade) = &self.inner.facade {
             facade.in_flight.increment(1.0);
@@ -520,7 +524,9 @@ impl Registry {
     }
 
     pub(super) fn leave(&self) {
-        self.inner.in_flight.0.fetch_sub(1, Relaxed);
+        if let Some(shard) = self.inner.in_flight.get(shard()) {
+            shard.0.fetch_sub(1, Relaxed);
+        }
         #[cfg(feature = "metrics-facade")]
         if let Some(facade) = &self.inner.facade {
             facade.in_flight.decrement(1.0);
@@ -544,7 +550,14 @@ impl Registry {
     /// Requests in flight: called, and whose response body has not ended yet.
     #[must_use]
     pub fn in_flight(&self) -> i64 {
-        self.inner.in_flight.0.load(Relaxed)
+        // The shards are read one after the other: a request leaving on another thread's shard
+        // meanwhile could make the sum dip below zero for a moment.
+        self.inner
+            .in_flight
+            .iter()
+            .map(|s| s.0.load(Relaxed))
+            .sum::<i64>()
+            .max(0)
     }
 
     /// Total requests recorded over every series.
@@ -565,6 +578,25 @@ impl Registry {
         });
         all
     }
+}
+
+const IN_FLIGHT_SHARDS: usize = 16;
+
+/// This thread's in-flight shard: threads take the shards in turn, on first use.
+fn shard() -> usize {
+    use std::cell::Cell;
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static SHARD: Cell<usize> = const { Cell::new(usize::MAX) };
+    }
+    SHARD
+        .try_with(|shard| {
+            if shard.get() == usize::MAX {
+                shard.set(NEXT.fetch_add(1, Relaxed) % IN_FLIGHT_SHARDS);
+            }
+            shard.get()
+        })
+        .unwrap_or(0)
 }
 
 /// A duration in nanoseconds, saturating at about 584 years.
