@@ -2,9 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::registry::{
-    check_buckets, Registry, DEFAULT_BUCKETS, DEFAULT_MAX_SERIES, MAX_SERIES_LIMIT,
-};
+use super::builder::check_buckets;
+use super::registry::{Registry, DEFAULT_BUCKETS, DEFAULT_MAX_SERIES, MAX_SERIES_LIMIT};
 use crate::error::{ConfigError, Problem, ProblemKind, Problems};
 
 /// The metrics of a gateway as data: built in code or deserialized (every field optional,

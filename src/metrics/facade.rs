@@ -8,7 +8,7 @@
 use ::metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
 use ::metrics::{Counter, Gauge, Histogram, Label, Unit};
 
-use super::registry::{Labels, Refusal};
+use super::labels::{Labels, Refusal};
 use super::render::error_class;
 
 /// The handles of the metrics without labels.

@@ -11,7 +11,8 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::registry::{method_label, Labels, Refusal, Registry};
+use super::labels::{method_label, Labels, Refusal};
+use super::registry::Registry;
 use crate::clock::Clock;
 
 /// Records every request into a [`Registry`]. Put it outermost (like the access log) so it

@@ -136,9 +136,11 @@
 //! [`build`](MetricsConfig::build) reports every problem with a location inside the section
 //! (`buckets[2]`), and [`RegistryBuilder::build`] the same for the buckets.
 
+mod builder;
 mod config;
 #[cfg(feature = "metrics-facade")]
 mod facade;
+mod labels;
 mod layer;
 mod registry;
 mod render;
@@ -148,11 +150,10 @@ mod service;
 #[cfg(test)]
 mod tests;
 
+pub use builder::RegistryBuilder;
 pub use config::MetricsConfig;
+pub use labels::{method_label, Labels, Refusal};
 pub use layer::{Metrics, MetricsLayer, ResponseBody, ResponseFuture};
-pub use registry::{
-    method_label, Labels, Refusal, Registry, RegistryBuilder, DEFAULT_BUCKETS, DEFAULT_MAX_SERIES,
-    MAX_SERIES_LIMIT,
-};
+pub use registry::{Registry, DEFAULT_BUCKETS, DEFAULT_MAX_SERIES, MAX_SERIES_LIMIT};
 pub use render::ArmReport;
 pub use service::{MetricsService, CONTENT_TYPE};

@@ -4,95 +4,9 @@ use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use http::Method;
-
+use super::builder::RegistryBuilder;
+use super::labels::Labels;
 use super::series::{self, Key, Series, Slot, View};
-use crate::error::{ConfigError, Problem, ProblemKind, Problems};
-
-/// Why the gateway itself refused a request (the `refusal` label).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[non_exhaustive]
-pub enum Refusal {
-    /// A CORS preflight the policy refused.
-    CorsPreflight,
-    /// A cross-origin write (or WebSocket handshake) the origin guard refused.
-    Origin,
-    /// No route matched the path.
-    NoRoute,
-    /// A route matched the path but not the method.
-    MethodNotAllowed,
-}
-
-impl Refusal {
-    /// The label value: `cors_preflight`, `origin`, `no_route` or `method_not_allowed`.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::CorsPreflight => "cors_preflight",
-            Self::Origin => "origin",
-            Self::NoRoute => "no_route",
-            Self::MethodNotAllowed => "method_not_allowed",
-        }
-    }
-
-    /// Reads the refusal the inner layers put in the response extensions, with the same
-    /// precedence as the access log (origin guard, then CORS, then router).
-    #[must_use]
-    pub fn from_extensions(extensions: &http::Extensions) -> Option<Self> {
-        #[cfg(feature = "origin")]
-        if extensions.get::<crate::origin::Rejection>().is_some() {
-            return Some(Self::Origin);
-        }
-        #[cfg(feature = "cors")]
-        if extensions.get::<crate::cors::Rejection>().is_some() {
-            return Some(Self::CorsPreflight);
-        }
-        #[cfg(feature = "router")]
-        if let Some(rejection) = extensions.get::<crate::router::Rejection>() {
-            return Some(match rejection.kind() {
-                crate::router::RejectionKind::NotFound => Self::NoRoute,
-                crate::router::RejectionKind::MethodNotAllowed => Self::MethodNotAllowed,
-            });
-        }
-        let _ = extensions;
-        None
-    }
-}
-
-/// The `method` label: the nine standard methods by name, anything else `OTHER`.
-#[must_use]
-pub fn method_label(method: &Method) -> &'static str {
-    match *method {
-        Method::GET => "GET",
-        Method::HEAD => "HEAD",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::DELETE => "DELETE",
-        Method::CONNECT => "CONNECT",
-        Method::OPTIONS => "OPTIONS",
-        Method::TRACE => "TRACE",
-        Method::PATCH => "PATCH",
-        _ => "OTHER",
-    }
-}
-
-/// The bounded label set of one series. `route` is a route *template* (or `None`: unmatched),
-/// `arm` a canary arm name (or `None`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Labels<'a> {
-    /// The matched route's template, `None` when no route matched.
-    pub route: Option<&'a str>,
-    /// The `method` label, from [`method_label`].
-    pub method: &'static str,
-    /// The response status code.
-    pub status: u16,
-    /// The canary arm that served the request, if any.
-    pub arm: Option<&'a str>,
-    /// Whether the arm is the canary (only read when the series is created).
-    pub canary: bool,
-    /// Why the gateway refused the request, if it did.
-    pub refusal: Option<Refusal>,
-}
 
 /// The default latency buckets, in seconds (those of the Prometheus client libraries).
 pub const DEFAULT_BUCKETS: [f64; 11] = [
@@ -167,77 +81,9 @@ impl Default for Registry {
     }
 }
 
-/// Builds a [`Registry`]: latency buckets, the label of unmatched requests, the size of the
-/// series table (and, with the `metrics-facade` feature, whether to feed the facade).
-#[derive(Clone, Debug)]
-#[must_use]
-pub struct RegistryBuilder {
-    buckets: Vec<f64>,
-    unmatched: String,
-    max_series: usize,
-    facade: bool,
-}
-
 impl RegistryBuilder {
-    /// The upper bounds of the latency buckets, in seconds: finite, positive, increasing.
-    /// `+Inf` is always added.
-    ///
-    /// Default: [`DEFAULT_BUCKETS`]. Calling it again replaces the list.
-    pub fn buckets(mut self, seconds: impl IntoIterator<Item = f64>) -> Self {
-        self.buckets = seconds.into_iter().collect();
-        self
-    }
-
-    /// The most series the registry holds, between 1 and [`MAX_SERIES_LIMIT`] (clamped).
-    /// Requests of a new label set beyond it are not recorded but counted in
-    /// `gateway_metrics_series_overflow_total` (when threads race to create the last series,
-    /// a request of a label set being created by another thread may be counted there too).
-    ///
-    /// The table is allocated once: twice this many slots, rounded up to a power of two, of
-    /// 144 bytes each (1.1 MiB for the default); each live series adds about 500 bytes (its
-    /// label strings and text, its key, the counters of the slower buckets).
-    ///
-    /// Default: [`DEFAULT_MAX_SERIES`].
-    pub fn max_series(mut self, max: usize) -> Self {
-        self.max_series = max.clamp(1, MAX_SERIES_LIMIT);
-        self
-    }
-
-    /// The `route` label of requests no route matched.
-    ///
-    /// Default: `""`.
-    pub fn unmatched_label(mut self, label: impl Into<String>) -> Self {
-        self.unmatched = label.into();
-        self
-    }
-
-    /// Whether the same facts also go to the [`metrics`](https://docs.rs/metrics) facade:
-    /// the same names and labels as the exposition, through the recorder installed when the
-    /// registry is built (global metrics) and when each series is created (its handles, kept
-    /// in the series, so a request only increments existing handles). See the
-    /// [module docs](super#the-metrics-facade).
-    ///
-    /// Default: `false`.
-    #[cfg(feature = "metrics-facade")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "metrics-facade")))]
-    pub fn facade(mut self, on: bool) -> Self {
-        self.facade = on;
-        self
-    }
-
-    /// The registry.
-    ///
-    /// # Errors
-    ///
-    /// Every problem with the buckets, each located at `buckets` or `buckets[i]`: none at all,
-    /// a bound that is not a finite positive number, a bound not above the one before.
-    pub fn build(self) -> Result<Registry, ConfigError> {
-        let mut problems = Problems::new();
-        check_buckets(&self.buckets, &mut problems);
-        problems.finish(|| self.registry())
-    }
-
-    fn registry(self) -> Registry {
+    /// The registry of these (valid) settings.
+    pub(super) fn registry(self) -> Registry {
         let bounds_ns: Box<[u64]> = self
             .buckets
             .iter()
@@ -274,49 +120,6 @@ impl RegistryBuilder {
                 overflow: AtomicU64::new(0),
                 no_response: AtomicU64::new(0),
             }),
-        }
-    }
-}
-
-/// Every problem with a list of bucket bounds, located at `buckets` or `buckets[i]`.
-pub(super) fn check_buckets(buckets: &[f64], problems: &mut Problems) {
-    if buckets.is_empty() {
-        problems.push(
-            Problem::new(
-                "metrics",
-                ProblemKind::Invalid,
-                "",
-                "no latency buckets; give at least one upper bound",
-            )
-            .with_location("buckets"),
-        );
-    }
-    let mut before: Option<f64> = None;
-    for (i, &b) in buckets.iter().enumerate() {
-        if !(b.is_finite() && b > 0.0) {
-            problems.push(
-                Problem::new(
-                    "metrics",
-                    ProblemKind::OutOfRange,
-                    b.to_string(),
-                    format!("bucket bound \"{b}\" is not a finite positive number of seconds"),
-                )
-                .with_location(format!("buckets[{i}]")),
-            );
-            continue;
-        }
-        match before {
-            Some(highest) if b <= highest => problems.push(
-                Problem::new(
-                    "metrics",
-                    ProblemKind::Invalid,
-                    b.to_string(),
-                    format!("bucket bound \"{b}\" is not above the one before it"),
-                )
-                .with_related(highest.to_string())
-                .with_location(format!("buckets[{i}]")),
-            ),
-            _ => before = Some(b),
         }
     }
 }

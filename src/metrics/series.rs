@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release};
 
-use super::registry::{Labels, Refusal};
+use super::labels::{Labels, Refusal};
 
 /// Key words kept in the slot: label sets of up to nine words (two header words, then for
 /// example a route of up to 40 bytes, an arm of up to 8 and a standard method) are compared

@@ -1,6 +1,5 @@
 use std::time::Duration;
 
-use super::registry::{method_label, Labels, Refusal, Registry};
 use super::*;
 use crate::test_helpers::{assert_send_sync, Echo};
 
