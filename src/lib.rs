@@ -65,6 +65,7 @@
 //! | `canary` | [`canary`] | weighted canary splits, per call or sticky, changed at run time | yes |
 //! | `access-log` | [`access_log`] | one record per request, at the last body byte | yes |
 //! | `metrics` | [`metrics`] | per-route and per-arm counts and latency histograms, Prometheus text | yes |
+//! | `metrics-facade` | [`metrics`] | the same facts to the `metrics` crate facade | no |
 //! | `tracing` | [`access_log`] | an access-log sink emitting `tracing` events | no |
 //! | `gateway` | [`gateway`] | the whole stack from one serde configuration, reloadable | yes |
 //! | `upstream` | [`upstream`] | route targets forwarding to HTTP servers (hyper-util client, Tokio) | yes |
@@ -101,6 +102,7 @@
 mod macros;
 
 pub mod body;
+pub mod clock;
 pub mod error;
 pub mod tunnel;
 mod util;

@@ -792,3 +792,32 @@ fn upstream_problems_are_reported_with_their_route() {
     assert!(places.contains(&"routes[1].timeout"), "{places:?}");
     assert!(places.contains(&"routes[2].timeout"), "{places:?}");
 }
+
+#[tokio::test]
+async fn metrics_survive_a_reload_that_keeps_the_section_and_bad_buckets_are_located() {
+    let text = format!("{PETS}\n[metrics]\nbuckets = [0.01, 0.1, 1.0]");
+    let gateway = Gateway::from_config(config(&text), services()).unwrap();
+    call(&gateway, request("GET", "/pets/1")).await;
+    let before = gateway.handle().metrics().unwrap();
+    assert_eq!(before.total_requests(), 1);
+
+    // Same section, other routes: the same registry, counts kept.
+    let moved = "[[routes]]\npath = \"/moved\"\nservice = \"v2\"\n[metrics]\nbuckets = [0.01, 0.1, 1.0]";
+    gateway.handle().reload(config(moved)).unwrap();
+    call(&gateway, request("GET", "/moved")).await;
+    assert_eq!(gateway.handle().metrics().unwrap().total_requests(), 2);
+
+    // Disabled: the registry exists (for /metrics) but nothing is recorded.
+    let off = "[[routes]]\npath = \"/moved\"\nservice = \"v2\"\n[metrics]\nenabled = false";
+    gateway.handle().reload(config(off)).unwrap();
+    call(&gateway, request("GET", "/moved")).await;
+    assert_eq!(gateway.handle().metrics().unwrap().total_requests(), 0);
+
+    let bad = format!("{PETS}\n[metrics]\nbuckets = [1.0, 0.5]");
+    let error = gateway.handle().reload(config(&bad)).unwrap_err();
+    assert!(
+        error.problems().iter().all(|p| p.location().unwrap_or("").starts_with("metrics.buckets")),
+        "{error}"
+    );
+    assert_eq!(gateway.handle().config().metrics.as_ref().map(|m| m.enabled), Some(false));
+}

@@ -99,7 +99,7 @@
 //! gateway decided, and counts bytes actually sent.
 
 mod body;
-mod clock;
+use crate::clock;
 mod format;
 mod future;
 mod layer;
@@ -111,8 +111,8 @@ mod text;
 mod trace_id;
 mod writer;
 
+pub use crate::clock::{Clock, ManualClock};
 pub use body::ResponseBody;
-pub use clock::{Clock, ManualClock};
 pub use format::LogFormat;
 pub use future::ResponseFuture;
 pub use layer::AccessLogLayer;

@@ -46,7 +46,7 @@ pub(crate) struct Built<ReqB> {
 #[derive(Default)]
 pub(crate) struct Cache {
     writers: HashMap<&'static str, (Sink, Arc<FlushGuard>)>,
-    metrics: Option<(super::metrics_stub::MetricsConfig, Registry)>,
+    metrics: Option<(crate::metrics::MetricsConfig, Registry)>,
 }
 
 impl Cache {

@@ -10,12 +10,12 @@ use tower_service::Service;
 use super::config::{
     AccessLogConfig, CanaryConfig, GatewayConfig, OriginConfig, RouteConfig, RouterConfig,
 };
-use super::metrics_stub::MetricsConfig;
 use super::services::{BoxError, Services};
 use super::Gateway;
 use crate::access_log::Sink;
 use crate::cors::CorsConfig;
 use crate::error::ConfigError;
+use crate::metrics::MetricsConfig;
 use crate::metrics::Registry;
 
 /// Builds a [`Gateway`] in code: sections and routes go into a [`GatewayConfig`], services into

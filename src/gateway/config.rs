@@ -9,8 +9,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::metrics_stub::MetricsConfig;
 use crate::cors::CorsConfig;
+use crate::metrics::MetricsConfig;
 
 /// A whole gateway: routes and their targets, the CORS and origin policies, canary splits, the
 /// access log and metrics.

@@ -89,8 +89,6 @@
 mod build;
 mod builder;
 mod config;
-mod metrics_stub;
-pub use metrics_stub::MetricsConfig;
 mod service;
 mod services;
 
