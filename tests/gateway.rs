@@ -802,7 +802,8 @@ async fn metrics_survive_a_reload_that_keeps_the_section_and_bad_buckets_are_loc
     assert_eq!(before.total_requests(), 1);
 
     // Same section, other routes: the same registry, counts kept.
-    let moved = "[[routes]]\npath = \"/moved\"\nservice = \"v2\"\n[metrics]\nbuckets = [0.01, 0.1, 1.0]";
+    let moved =
+        "[[routes]]\npath = \"/moved\"\nservice = \"v2\"\n[metrics]\nbuckets = [0.01, 0.1, 1.0]";
     gateway.handle().reload(config(moved)).unwrap();
     call(&gateway, request("GET", "/moved")).await;
     assert_eq!(gateway.handle().metrics().unwrap().total_requests(), 2);
@@ -816,8 +817,19 @@ async fn metrics_survive_a_reload_that_keeps_the_section_and_bad_buckets_are_loc
     let bad = format!("{PETS}\n[metrics]\nbuckets = [1.0, 0.5]");
     let error = gateway.handle().reload(config(&bad)).unwrap_err();
     assert!(
-        error.problems().iter().all(|p| p.location().unwrap_or("").starts_with("metrics.buckets")),
+        error
+            .problems()
+            .iter()
+            .all(|p| p.location().unwrap_or("").starts_with("metrics.buckets")),
         "{error}"
     );
-    assert_eq!(gateway.handle().config().metrics.as_ref().map(|m| m.enabled), Some(false));
+    assert_eq!(
+        gateway
+            .handle()
+            .config()
+            .metrics
+            .as_ref()
+            .map(|m| m.enabled),
+        Some(false)
+    );
 }
