@@ -1,14 +1,18 @@
-//! The demo gateway: a real HTTP server on 127.0.0.1 whose traffic goes through every
-//! tower-gateway layer.
+//! The demo gateway: a real HTTP server on 127.0.0.1 built from one configuration file.
 //!
 //! ```text
-//! cargo run --example gateway          # PORT=8080 cargo run --example gateway
+//! cargo run --example gateway                      # reads examples/gateway.toml
+//! cargo run --example gateway -- my-gateway.toml   # or another file
+//! PORT=8080 cargo run --example gateway            # the port from PORT, else the file, else 3000
 //! ```
 //!
-//! Outermost first: metrics (scraped at `GET /metrics`), an access log (combined format, on
-//! stdout, written off the request path), CORS for one front-end origin, the origin guard
-//! (trusting what CORS allows), and one route table. `GET /pets/{id}` is split between two in-process backends, v1 (stable) and v2 (a 10%
-//! canary); requests no route matches fall through to the "legacy app" the table wraps.
+//! The file (see `examples/gateway.toml`) routes `/pets/{id}` to two in-process backends, v1
+//! and a 10% v2 canary; `/inventory/...` to an HTTP upstream (a third in-process server the demo
+//! starts on the address the file names); `/ws` to a WebSocket echo server (also in-process);
+//! `/metrics` to the Prometheus exposition; and
+//! everything else to a "legacy" app. Around the table: metrics, a combined access log on
+//! stdout naming the route and the canary arm, CORS for `http://localhost:*`, and the origin
+//! guard.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -20,17 +24,12 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tower::{service_fn, Layer, ServiceBuilder};
-use tower_gateway::access_log::{AccessLogLayer, LogFormat, NonBlocking};
-use tower_gateway::canary::{Arm, CanaryLayer};
-use tower_gateway::metrics::Registry;
-use tower_gateway::router::{MatchedRoute, Params, Router};
-use tower_gateway::{CorsLayer, OriginGuardLayer};
+use tower::service_fn;
+use tower_gateway::canary::Arm;
+use tower_gateway::gateway::{Gateway, GatewayConfig, Services};
+use tower_gateway::router::{MatchedRoute, Params};
 
 type Reply = Response<Full<Bytes>>;
-
-/// The front-end origin allowed to call the API from a browser.
-const FRONT_END: &str = "http://localhost:8080";
 
 fn json(status: StatusCode, body: String) -> Reply {
     let mut response = Response::new(Full::new(Bytes::from(body)));
@@ -70,17 +69,6 @@ async fn pets(version: &'static str, req: Request<Incoming>) -> Result<Reply, In
     ))
 }
 
-/// The "files" backend, mounted under `/files` with the prefix stripped.
-async fn files(req: Request<Incoming>) -> Result<Reply, Infallible> {
-    Ok(json(
-        StatusCode::OK,
-        format!(
-            "{{\"backend\":\"files\",\"path\":{:?}}}\n",
-            req.uri().path()
-        ),
-    ))
-}
-
 /// The existing app the gateway sits in front of: it gets everything the table does not route.
 async fn legacy(req: Request<Incoming>) -> Result<Reply, Infallible> {
     Ok(json(
@@ -92,87 +80,167 @@ async fn legacy(req: Request<Incoming>) -> Result<Reply, Infallible> {
     ))
 }
 
+/// The inventory service behind the upstream route: a separate HTTP server, as a real backend
+/// would be. It echoes what reached it, so the rewrite and forwarded headers are visible.
+async fn inventory(req: Request<Incoming>) -> Result<Reply, Infallible> {
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    };
+    Ok(json(
+        StatusCode::OK,
+        format!(
+            "{{\"backend\":\"inventory\",\"uri\":{:?},\"host\":{:?},\"forwarded\":{:?},\"x-forwarded-for\":{:?}}}\n",
+            req.uri().to_string(),
+            header("host"),
+            header("forwarded"),
+            header("x-forwarded-for"),
+        ),
+    ))
+}
+
+/// The WebSocket backend behind `/ws`: echoes every message, prefixed with `echo: `.
+async fn echo_websockets(listener: TcpListener) {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        tokio::spawn(async move {
+            let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
+                return;
+            };
+            while let Some(Ok(message)) = ws.next().await {
+                let reply = match message {
+                    Message::Text(text) => Message::text(format!("echo: {}", text.as_str())),
+                    Message::Binary(bytes) => Message::Binary(bytes),
+                    Message::Close(_) => break,
+                    _ => continue,
+                };
+                if ws.send(reply).await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+}
+
+/// Serves `service` on `listener`, one task per connection, handing the peer address to the
+/// service (the access log and the upstream's `X-Forwarded-For` read it).
+fn serve<S, B>(listener: TcpListener, service: S)
+where
+    S: tower::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, peer)) = listener.accept().await else {
+                continue;
+            };
+            let service = service.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |mut req: Request<Incoming>| {
+                    req.extensions_mut().insert(peer);
+                    tower::ServiceExt::oneshot(service.clone(), req)
+                });
+                if let Err(e) = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
+                    .with_upgrades()
+                    .await
+                {
+                    eprintln!("connection error: {e}");
+                }
+            });
+        }
+    });
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let v1 = service_fn(|req| pets("v1", req));
-    let v2 = service_fn(|req| pets("v2", req));
-    let pets_split = CanaryLayer::builder()
-        .stable("v1", "90%")
-        .arm("v2", v2, "10%")
-        .build()?
-        .layer(v1);
+    let path = std::env::args().nth(1).unwrap_or_else(|| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/examples/gateway.toml").to_owned()
+    });
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    let config: GatewayConfig = toml::from_str(&text).map_err(|e| format!("{path}: {e}"))?;
 
-    // Per-route and per-arm counts and latencies, scraped at GET /metrics.
-    let metrics = Registry::new();
+    // The in-process backends play the part of every loopback upstream the file names: the
+    // inventory service for http:// URLs, the echo server for WebSocket routes.
+    let upstreams = config
+        .routes
+        .iter()
+        .filter_map(|route| Some((route, route.upstream.as_deref()?)));
+    for (route, url) in upstreams {
+        let Some(addr) = url
+            .split_once("://")
+            .and_then(|(_, rest)| rest.split('/').next())
+            .and_then(|authority| authority.parse::<SocketAddr>().ok())
+            .filter(|addr| addr.ip().is_loopback())
+        else {
+            continue;
+        };
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("cannot start the backend for {url} on {addr}: {e}"))?;
+        if route.websocket {
+            tokio::spawn(echo_websockets(listener));
+        } else {
+            serve(listener, service_fn(inventory));
+        }
+    }
 
-    let table: Router<Incoming, Full<Bytes>, Infallible> = Router::builder()
-        .named_route("get-pet", "GET /pets/{id}", pets_split)
-        .named_route("list-pets", "GET /pets", service_fn(|req| pets("v1", req)))
-        .named_route(
-            "create-pet",
-            "POST /pets",
-            service_fn(|req| pets("v1", req)),
-        )
-        .route("GET /pets/dog/1", service_fn(|req| pets("v1", req)))
-        .nest("/files", service_fn(files))
-        .named_route("metrics", "GET /metrics", metrics.service())
-        .build()?;
-
-    let cors = CorsLayer::builder()
-        .allow_origin(FRONT_END)
-        .allow_methods(["GET", "POST"])
-        .allow_headers(["content-type"])
-        .max_age(600)
-        .build()?;
-    let guard = OriginGuardLayer::builder().trust_cors(&cors).build()?;
-    // Keep the guard alive: dropping it flushes the last records and stops the writer.
-    let (log_writer, _flush_guard) = NonBlocking::new(std::io::stdout())?;
-    let log = AccessLogLayer::new(log_writer).format(LogFormat::apache_combined());
-
-    let gateway = ServiceBuilder::new()
-        .layer(metrics.layer())
-        .layer(log)
-        .layer(cors)
-        .layer(guard)
-        .layer(table)
-        .service(service_fn(legacy));
-
-    let port: u16 = match std::env::var("PORT") {
+    let services = Services::new()
+        .service("pets-v1", service_fn(|req| pets("v1", req)))
+        .service("pets-v2", service_fn(|req| pets("v2", req)))
+        .service("legacy", service_fn(legacy));
+    let port = match std::env::var("PORT") {
         Ok(p) => p
             .parse()
             .map_err(|_| format!("PORT={p:?} is not a port number"))?,
-        Err(_) => 3000,
+        Err(_) => config.port.unwrap_or(3000),
     };
+    // Every configuration problem at once, each with its place in the file.
+    let gateway = Gateway::from_config(config, services).map_err(|error| {
+        let mut text = format!("{path}: {} problem(s):", error.problems().len());
+        for problem in error.problems() {
+            text.push_str(&format!(
+                "\n  {}: {}",
+                problem.location().unwrap_or("-"),
+                problem.reason()
+            ));
+        }
+        text
+    })?;
+
     let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
     let addr = listener.local_addr()?;
-    println!("tower-gateway demo listening on http://{addr}");
+    println!("tower-gateway demo listening on http://{addr} (config: {path})");
     println!("try:");
     println!("  curl -i http://{addr}/pets/42             # v1, or v2 for about 1 call in 10");
     println!("  curl -i -H 'x-canary: always' http://{addr}/pets/42   # force the canary");
     println!("  curl -i http://{addr}/pets/dog/1          # the static route wins");
     println!("  curl -i -X DELETE http://{addr}/pets/42   # 405 with Allow: GET, HEAD");
-    println!("  curl -i http://{addr}/files/a/b.txt       # nested, prefix stripped");
+    println!("  curl -i 'http://{addr}/inventory/items?color=red'   # the HTTP upstream");
     println!("  curl -i http://{addr}/anything/else       # falls through to the legacy app");
-    println!("  curl -i -X OPTIONS -H 'Origin: {FRONT_END}' -H 'Access-Control-Request-Method: POST' http://{addr}/pets");
+    println!("  curl -i -X OPTIONS -H 'Origin: http://localhost:5173' -H 'Access-Control-Request-Method: POST' http://{addr}/pets");
     println!("  curl -i -X POST -H 'Origin: https://evil.example' http://{addr}/pets   # 403");
     println!("  curl -s http://{addr}/metrics             # Prometheus text: per route and arm");
-    println!("access log (combined format):");
+    println!(
+        "  websocat ws://{addr}/ws                   # WebSocket echo (cargo install websocat)"
+    );
+    println!("access log (combined format, then route and arm):");
 
-    loop {
-        let (stream, peer) = listener.accept().await?;
-        let gateway = gateway.clone();
-        tokio::spawn(async move {
-            // Hand the peer address to the access log.
-            let service = service_fn(move |mut req: Request<Incoming>| {
-                req.extensions_mut().insert(peer);
-                tower::ServiceExt::oneshot(gateway.clone(), req)
-            });
-            if let Err(e) = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
-                .await
-            {
-                eprintln!("connection error: {e}");
-            }
-        });
-    }
+    let handle = gateway.handle();
+    serve(listener, gateway);
+    tokio::signal::ctrl_c().await?;
+    handle.flush_logs();
+    Ok(())
 }

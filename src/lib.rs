@@ -65,12 +65,20 @@
 //! | `canary` | [`canary`] | weighted canary splits, per call or sticky, changed at run time | yes |
 //! | `access-log` | [`access_log`] | one record per request, at the last body byte | yes |
 //! | `metrics` | [`metrics`] | per-route and per-arm counts and latency histograms, Prometheus text | yes |
+//! | `metrics-facade` | [`metrics`] | the same facts to the `metrics` crate facade | no |
 //! | `tracing` | [`access_log`] | an access-log sink emitting `tracing` events | no |
+//! | `gateway` | [`gateway`] | the whole stack from one serde configuration, reloadable | yes |
+//! | `upstream` | [`upstream`] | route targets forwarding to HTTP servers (hyper-util client, Tokio) | yes |
 //! | `full` | | everything | no |
+//!
+//! `upstream` is a default feature because a gateway that cannot forward is half a gateway; it
+//! is the only one that brings Tokio, hyper and hyper-util into the library. Turn the default
+//! features off (`default-features = false`) and pick layers to keep the core to `http`,
+//! `http-body`, `bytes` and tower's traits.
 //!
 //! # Layer order
 //!
-//! Outermost first: [`AccessLogLayer`] (sees every answer and the whole time), [`CorsLayer`]
+//! [`Gateway`] builds this order from a [`GatewayConfig`]; by hand, outermost first: [`AccessLogLayer`] (sees every answer and the whole time), [`CorsLayer`]
 //! (answers preflights first and decorates every response), [`OriginGuardLayer`] (refuses
 //! cross-origin writes before any route runs), [`Router`] (the table; the matched route becomes
 //! visible to every layer), and [`CanaryLayer`] around a route's target or the whole app.
@@ -94,8 +102,11 @@
 mod macros;
 
 pub mod body;
+pub mod clock;
 pub mod error;
+pub mod tunnel;
 mod util;
+mod websocket;
 
 #[cfg(test)]
 mod test_helpers;
@@ -129,6 +140,14 @@ pub mod access_log;
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub mod metrics;
 
+#[cfg(feature = "gateway")]
+#[cfg_attr(docsrs, doc(cfg(feature = "gateway")))]
+pub mod gateway;
+
+#[cfg(feature = "upstream")]
+#[cfg_attr(docsrs, doc(cfg(feature = "upstream")))]
+pub mod upstream;
+
 pub use error::ConfigError;
 
 #[cfg(feature = "router")]
@@ -154,3 +173,11 @@ pub use access_log::AccessLogLayer;
 #[cfg(feature = "metrics")]
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub use metrics::MetricsLayer;
+
+#[cfg(feature = "gateway")]
+#[cfg_attr(docsrs, doc(cfg(feature = "gateway")))]
+pub use gateway::{Gateway, GatewayConfig};
+
+#[cfg(feature = "upstream")]
+#[cfg_attr(docsrs, doc(cfg(feature = "upstream")))]
+pub use upstream::Upstream;

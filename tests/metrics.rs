@@ -1024,3 +1024,497 @@ async fn the_access_log_and_the_metrics_agree() {
         );
     }
 }
+
+/// Durations through the service, on a manual clock: the inner service takes 50 ms to the
+/// headers, the client reads the body 700 ms later.
+#[tokio::test]
+async fn a_manual_clock_puts_headers_and_last_byte_in_exact_buckets() {
+    use tower_gateway::clock::ManualClock;
+    let clock = ManualClock::at_unix(1_700_000_000);
+    let registry = Registry::builder()
+        .buckets([0.01, 0.1, 1.0])
+        .build()
+        .unwrap();
+    let inner_clock = clock.clone();
+    let svc =
+        registry
+            .layer()
+            .clock(clock.clone())
+            .layer(service_fn(move |_: Request<Full<Bytes>>| {
+                let clock = inner_clock.clone();
+                async move {
+                    clock.advance(Duration::from_millis(50));
+                    Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"slow"))))
+                }
+            }));
+    for (done, read_after_ms) in [700, 5, 2000].into_iter().enumerate() {
+        let res = svc.clone().oneshot(req("GET", "/")).await.unwrap();
+        assert_eq!(
+            registry.total_requests(),
+            done as u64,
+            "recorded at the last byte"
+        );
+        clock.advance(Duration::from_millis(read_after_ms));
+        assert_eq!(body_text(res.into_body()).await, "slow");
+    }
+    let text = registry.render();
+    let l = "route=\"\",method=\"GET\",status=\"200\",arm=\"\",refusal=\"\"";
+    let buckets = |name: &str| {
+        ["0.01", "0.1", "1.0", "+Inf"].map(|le| {
+            value(
+                &text,
+                &format!("gateway_time_to_{name}_seconds_bucket{{{l},le=\"{le}\"}}"),
+            )
+        })
+    };
+    // Headers: 50 ms, three times. Last byte: 750 ms, 55 ms, 2050 ms.
+    assert_eq!(buckets("headers"), [0.0, 3.0, 3.0, 3.0]);
+    assert_eq!(buckets("last_byte"), [0.0, 1.0, 2.0, 3.0]);
+    let sum = |name: &str| value(&text, &format!("gateway_time_to_{name}_seconds_sum{{{l}}}"));
+    assert_eq!(sum("headers"), 0.15);
+    assert_eq!(sum("last_byte"), 2.855);
+}
+
+/// A body dropped half-way is recorded when dropped, at the clock's reading then.
+#[tokio::test]
+async fn a_dropped_body_is_timed_to_the_drop_on_the_manual_clock() {
+    use tower_gateway::clock::ManualClock;
+    let clock = ManualClock::at_unix(0);
+    let registry = Registry::builder().buckets([0.1, 1.0]).build().unwrap();
+    let svc =
+        registry
+            .layer()
+            .clock(clock.clone())
+            .layer(service_fn(|_: Request<Full<Bytes>>| async {
+                Ok::<_, Infallible>(Response::new(HalfBody(0)))
+            }));
+    let res = svc.oneshot(req("GET", "/stream")).await.unwrap();
+    clock.advance(Duration::from_millis(300));
+    let mut body = res.into_body();
+    body.frame().await.unwrap().unwrap();
+    clock.advance(Duration::from_millis(400));
+    drop(body);
+    let text = registry.render();
+    let l = "route=\"\",method=\"GET\",status=\"200\",arm=\"\",refusal=\"\"";
+    assert_eq!(
+        value(
+            &text,
+            &format!("gateway_time_to_headers_seconds_bucket{{{l},le=\"0.1\"}}")
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &text,
+            &format!("gateway_time_to_last_byte_seconds_bucket{{{l},le=\"0.1\"}}")
+        ),
+        0.0
+    );
+    assert_eq!(
+        value(
+            &text,
+            &format!("gateway_time_to_last_byte_seconds_bucket{{{l},le=\"1.0\"}}")
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &text,
+            &format!("gateway_time_to_last_byte_seconds_sum{{{l}}}")
+        ),
+        0.7
+    );
+    assert_eq!(
+        value(&text, &format!("gateway_response_aborted_total{{{l}}}")),
+        1.0
+    );
+}
+
+/// Durations exactly on a bound land in that bound's bucket (`le` is "less or equal").
+#[test]
+fn a_duration_on_a_bound_is_in_that_bucket() {
+    let registry = Registry::builder()
+        .buckets([0.001, 0.002, 0.003, 0.004, 1.5])
+        .build()
+        .unwrap();
+    let labels = Labels {
+        route: Some("/b"),
+        method: "GET",
+        status: 200,
+        arm: None,
+        canary: false,
+        refusal: None,
+    };
+    for us in [0, 1000, 1001, 2000, 3999, 4000, 4001, 1_500_000, 1_500_001] {
+        registry.record(&labels, Duration::from_micros(us), Duration::ZERO);
+    }
+    let text = registry.render();
+    let l = "route=\"/b\",method=\"GET\",status=\"200\",arm=\"\",refusal=\"\"";
+    let h = |le: &str| {
+        value(
+            &text,
+            &format!("gateway_time_to_headers_seconds_bucket{{{l},le=\"{le}\"}}"),
+        )
+    };
+    assert_eq!(
+        [
+            h("0.001"),
+            h("0.002"),
+            h("0.003"),
+            h("0.004"),
+            h("1.5"),
+            h("+Inf")
+        ],
+        [2.0, 4.0, 4.0, 6.0, 8.0, 9.0]
+    );
+}
+
+/// Many threads creating the same label sets at once: one series per label set, every
+/// request counted once.
+#[test]
+fn racing_threads_create_each_series_once_with_exact_totals() {
+    let registry = Registry::builder().max_series(64).build().unwrap();
+    let routes: Vec<String> = (0..50).map(|i| format!("/r{i}/{{id}}")).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..8 {
+            scope.spawn(|| {
+                for round in 0..20 {
+                    for route in &routes {
+                        registry.record(
+                            &Labels {
+                                route: Some(route),
+                                method: "GET",
+                                status: 200 + (round % 2),
+                                arm: Some("stable"),
+                                canary: false,
+                                refusal: None,
+                            },
+                            Duration::from_micros(10),
+                            Duration::from_micros(20),
+                        );
+                    }
+                }
+            });
+        }
+    });
+    // 50 routes x 2 statuses = 100 label sets, but room for 64.
+    assert_eq!(registry.series_count(), 64);
+    let text = registry.render();
+    let recorded = registry.total_requests();
+    let overflow = value(&text, "gateway_metrics_series_overflow_total") as u64;
+    // Every request counted exactly once: in its series or as an overflow. (Which request of
+    // a label set still being created counts as an overflow when the last place is taken is
+    // a race, so only a bound is asserted on the split.)
+    assert_eq!(recorded + overflow, 8 * 20 * 50);
+    assert!(recorded >= 64 * 8 * 10 - 8 * 20, "{recorded}");
+}
+
+#[test]
+fn the_config_section_parses_with_defaults_and_builds() {
+    use tower_gateway::metrics::{MetricsConfig, DEFAULT_BUCKETS, DEFAULT_MAX_SERIES};
+    let empty: MetricsConfig = serde_json::from_str("{}").unwrap();
+    assert_eq!(empty, MetricsConfig::default());
+    assert!(empty.enabled);
+    assert_eq!(empty.buckets, DEFAULT_BUCKETS);
+    assert_eq!(empty.max_series, DEFAULT_MAX_SERIES);
+    assert_eq!(empty.unmatched_label, "");
+    let config: MetricsConfig = serde_json::from_str(
+        r#"{"enabled": false, "buckets": [0.5, 2], "unmatched_label": "unrouted", "max_series": 2}"#,
+    )
+    .unwrap();
+    assert!(!config.enabled);
+    let registry = config.build().unwrap();
+    for route in [None, Some("/a"), Some("/b")] {
+        registry.record(
+            &Labels {
+                route,
+                method: "GET",
+                status: 404,
+                arm: None,
+                canary: false,
+                refusal: None,
+            },
+            Duration::from_secs(1),
+            Duration::from_secs(1),
+        );
+    }
+    let text = registry.render();
+    assert!(text.contains("gateway_time_to_headers_seconds_bucket{route=\"unrouted\",method=\"GET\",status=\"404\",arm=\"\",refusal=\"\",le=\"2.0\"} 1"), "{text}");
+    assert_eq!(registry.series_count(), 2);
+    // Round trip.
+    let json = serde_json::to_string(&config).unwrap();
+    assert_eq!(
+        serde_json::from_str::<MetricsConfig>(&json).unwrap(),
+        config
+    );
+    // Unknown fields are refused.
+    let unknown = serde_json::from_str::<MetricsConfig>(r#"{"bucket": [1]}"#).unwrap_err();
+    assert!(unknown.to_string().contains("unknown field"), "{unknown}");
+}
+
+#[test]
+fn the_config_section_reports_every_problem_with_its_location() {
+    use tower_gateway::metrics::MetricsConfig;
+    let config = MetricsConfig {
+        buckets: vec![0.1, 0.1, -2.0, f64::INFINITY, 0.05, 3.0],
+        max_series: 0,
+        ..MetricsConfig::default()
+    };
+    let err = config.build().unwrap_err().at("metrics");
+    let located: Vec<&str> = err.problems().iter().filter_map(|p| p.location()).collect();
+    assert_eq!(
+        located,
+        [
+            "metrics.buckets[1]",
+            "metrics.buckets[2]",
+            "metrics.buckets[3]",
+            "metrics.buckets[4]",
+            "metrics.max_series"
+        ],
+        "{err}"
+    );
+    assert!(err.problems().iter().all(|p| p.module() == "metrics"));
+    let none = MetricsConfig {
+        buckets: vec![],
+        ..MetricsConfig::default()
+    };
+    let err = none.build().unwrap_err();
+    assert_eq!(err.problems()[0].location(), Some("buckets"));
+    #[cfg(not(feature = "metrics-facade"))]
+    {
+        let facade = MetricsConfig {
+            facade: true,
+            ..MetricsConfig::default()
+        };
+        let err = facade.build().unwrap_err();
+        assert_eq!(err.problems()[0].location(), Some("facade"), "{err}");
+    }
+}
+
+/// The `metrics` facade gets the same facts, names and labels, through handles registered
+/// once per series.
+#[cfg(feature = "metrics-facade")]
+mod facade {
+    use super::*;
+    use std::sync::atomic::AtomicU64;
+    use std::sync::Mutex;
+
+    use metrics::{
+        Counter, Gauge, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder, SharedString,
+        Unit,
+    };
+
+    #[derive(Default)]
+    struct Values(Mutex<Vec<f64>>);
+
+    impl HistogramFn for Values {
+        fn record(&self, value: f64) {
+            self.0.lock().unwrap().push(value);
+        }
+    }
+
+    /// Counts registrations; keeps every handle by `name{k=v,...}`.
+    #[derive(Default)]
+    struct TestRecorder {
+        registrations: AtomicUsize,
+        counters: Mutex<BTreeMap<String, Arc<AtomicU64>>>,
+        gauges: Mutex<BTreeMap<String, Arc<AtomicU64>>>,
+        histograms: Mutex<BTreeMap<String, Arc<Values>>>,
+        described: Mutex<Vec<String>>,
+    }
+
+    fn id(key: &Key) -> String {
+        let labels: Vec<String> = key
+            .labels()
+            .map(|l| format!("{}={}", l.key(), l.value()))
+            .collect();
+        format!("{}{{{}}}", key.name(), labels.join(","))
+    }
+
+    impl TestRecorder {
+        fn counter(&self, id: &str) -> u64 {
+            self.counters
+                .lock()
+                .unwrap()
+                .get(id)
+                .unwrap_or_else(|| panic!("no counter {id}"))
+                .load(Ordering::SeqCst)
+        }
+        fn gauge(&self, id: &str) -> f64 {
+            f64::from_bits(self.gauges.lock().unwrap()[id].load(Ordering::SeqCst))
+        }
+        fn histogram(&self, id: &str) -> Vec<f64> {
+            self.histograms.lock().unwrap()[id]
+                .0
+                .lock()
+                .unwrap()
+                .clone()
+        }
+    }
+
+    impl Recorder for TestRecorder {
+        fn describe_counter(&self, key: KeyName, _: Option<Unit>, _: SharedString) {
+            self.described.lock().unwrap().push(key.as_str().to_owned());
+        }
+        fn describe_gauge(&self, key: KeyName, _: Option<Unit>, _: SharedString) {
+            self.described.lock().unwrap().push(key.as_str().to_owned());
+        }
+        fn describe_histogram(&self, key: KeyName, _: Option<Unit>, _: SharedString) {
+            self.described.lock().unwrap().push(key.as_str().to_owned());
+        }
+        fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+            self.registrations.fetch_add(1, Ordering::SeqCst);
+            let mut map = self.counters.lock().unwrap();
+            Counter::from_arc(map.entry(id(key)).or_default().clone())
+        }
+        fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
+            self.registrations.fetch_add(1, Ordering::SeqCst);
+            let mut map = self.gauges.lock().unwrap();
+            Gauge::from_arc(map.entry(id(key)).or_default().clone())
+        }
+        fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> Histogram {
+            self.registrations.fetch_add(1, Ordering::SeqCst);
+            let mut map = self.histograms.lock().unwrap();
+            Histogram::from_arc(map.entry(id(key)).or_default().clone())
+        }
+    }
+
+    #[test]
+    fn the_facade_gets_the_same_facts_with_the_same_names_and_labels() {
+        let recorder = TestRecorder::default();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let clock = tower_gateway::clock::ManualClock::at_unix(0);
+        let registry = metrics::with_local_recorder(&recorder, || {
+            let registry = Registry::builder()
+                .buckets([0.1, 1.0])
+                .facade(true)
+                .build()
+                .unwrap();
+            let c = clock.clone();
+            let svc = registry.layer().clock(clock.clone()).layer(service_fn(
+                move |req: Request<Full<Bytes>>| {
+                    let c = c.clone();
+                    async move {
+                        c.advance(Duration::from_millis(20));
+                        let mut res = Response::new(Full::new(Bytes::from_static(b"x")));
+                        if req.uri().path() == "/fail" {
+                            *res.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+                        }
+                        Ok::<_, Infallible>(res)
+                    }
+                },
+            ));
+            runtime.block_on(async {
+                for path in ["/ok", "/ok", "/fail", "/ok"] {
+                    let res = svc.clone().oneshot(req("GET", path)).await.unwrap();
+                    clock.advance(Duration::from_millis(230));
+                    body_text(res.into_body()).await;
+                }
+                // in flight while the response is out
+                let res = svc.clone().oneshot(req("GET", "/ok")).await.unwrap();
+                assert_eq!(recorder.gauge("gateway_requests_in_flight{}"), 1.0);
+                drop(res); // dropped unread: aborted
+            });
+            registry
+        });
+        let ok = "route=,method=GET,status=200,arm=,refusal=";
+        let fail = "route=,method=GET,status=503,arm=,refusal=";
+        assert_eq!(
+            recorder.counter(&format!("gateway_requests_total{{{ok}}}")),
+            4
+        );
+        assert_eq!(
+            recorder.counter(&format!("gateway_requests_total{{{fail}}}")),
+            1
+        );
+        assert_eq!(
+            recorder.counter(&format!("gateway_response_aborted_total{{{ok}}}")),
+            1
+        );
+        assert_eq!(
+            recorder.counter("gateway_request_errors_total{route=,method=GET,arm=,class=5xx}"),
+            1
+        );
+        assert_eq!(
+            recorder.histogram(&format!("gateway_time_to_headers_seconds{{{fail}}}")),
+            [0.02]
+        );
+        assert_eq!(
+            recorder.histogram(&format!("gateway_time_to_last_byte_seconds{{{ok}}}")),
+            [0.25, 0.25, 0.25, 0.02]
+        );
+        assert_eq!(recorder.gauge("gateway_requests_in_flight{}"), 0.0);
+        assert_eq!(recorder.counter("gateway_requests_unanswered_total{}"), 0);
+        // The same numbers in our own exposition.
+        let text = registry.render();
+        assert_eq!(
+            value(&text, "gateway_requests_total{route=\"\",method=\"GET\",status=\"200\",arm=\"\",refusal=\"\"}"),
+            4.0
+        );
+        // Registered once: 3 global handles, 4 per series and 1 error counter for the 503s.
+        assert_eq!(recorder.registrations.load(Ordering::SeqCst), 3 + 4 + 4 + 1);
+        let described = recorder.described.lock().unwrap();
+        assert!(described.contains(&"gateway_time_to_last_byte_seconds".to_owned()));
+        assert_eq!(described.len(), 8);
+    }
+
+    #[test]
+    fn without_the_option_the_facade_sees_nothing() {
+        let recorder = TestRecorder::default();
+        metrics::with_local_recorder(&recorder, || {
+            let registry = Registry::new();
+            registry.record(
+                &Labels {
+                    route: Some("/a"),
+                    method: "GET",
+                    status: 200,
+                    arm: None,
+                    canary: false,
+                    refusal: None,
+                },
+                Duration::ZERO,
+                Duration::ZERO,
+            );
+            assert_eq!(registry.total_requests(), 1);
+        });
+        assert_eq!(recorder.registrations.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn a_full_table_counts_its_overflow_in_the_facade_too() {
+        let recorder = TestRecorder::default();
+        metrics::with_local_recorder(&recorder, || {
+            let registry = Registry::builder()
+                .max_series(1)
+                .facade(true)
+                .build()
+                .unwrap();
+            for route in ["/a", "/b", "/c"] {
+                registry.record(
+                    &Labels {
+                        route: Some(route),
+                        method: "POST",
+                        status: 201,
+                        arm: Some("canary"),
+                        canary: true,
+                        refusal: None,
+                    },
+                    Duration::ZERO,
+                    Duration::ZERO,
+                );
+            }
+        });
+        assert_eq!(
+            recorder.counter("gateway_metrics_series_overflow_total{}"),
+            2
+        );
+        assert_eq!(
+            recorder.counter(
+                "gateway_requests_total{route=/a,method=POST,status=201,arm=canary,refusal=}"
+            ),
+            1
+        );
+    }
+}

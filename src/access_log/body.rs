@@ -48,6 +48,15 @@ impl<B: http_body::Body> ResponseBody<B> {
             ended,
         }
     }
+
+    /// A body whose record is written elsewhere (a tunnel's, when the connection closes).
+    pub(super) fn detached(inner: B) -> Self {
+        Self {
+            inner,
+            record: None,
+            ended: true,
+        }
+    }
 }
 
 impl<B> http_body::Body for ResponseBody<B>

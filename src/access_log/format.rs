@@ -39,6 +39,12 @@ pub(super) enum Var {
     IsCanary,
     ErrorMessage,
     ResponseFlags,
+    /// Bytes a tunnel (an upgraded connection) carried from the client to the upstream.
+    TunnelBytesIn,
+    /// Bytes a tunnel carried from the upstream to the client.
+    TunnelBytesOut,
+    /// Whether a tunnel ended abnormally (an error or the idle timeout).
+    TunnelAbnormal,
 }
 
 /// The template variables: `$context.` + name, the variable, its key in the JSON format.
@@ -78,6 +84,9 @@ const VARIABLES: &[(&str, Var, &str)] = &[
     ("isCanaryRequest", Var::IsCanary, "isCanaryRequest"),
     ("error.message", Var::ErrorMessage, "errorMessage"),
     ("responseFlags", Var::ResponseFlags, "responseFlags"),
+    ("tunnel.bytesIn", Var::TunnelBytesIn, "tunnelBytesIn"),
+    ("tunnel.bytesOut", Var::TunnelBytesOut, "tunnelBytesOut"),
+    ("tunnel.abnormal", Var::TunnelAbnormal, "tunnelAbnormal"),
 ];
 
 /// The fields of [`LogFormat::json`], in order.
@@ -102,6 +111,10 @@ const JSON_FIELDS: &[Var] = &[
     Var::CanaryArm,
     Var::ErrorMessage,
     Var::ResponseFlags,
+    // Written only for tunnel records (a `101` whose upgraded connection closed).
+    Var::TunnelBytesIn,
+    Var::TunnelBytesOut,
+    Var::TunnelAbnormal,
 ];
 
 /// Request facts a format needs captured when the request arrives (bit flags).
@@ -142,6 +155,14 @@ impl Var {
         }
     }
 
+    /// A tunnel variable: missing for ordinary requests, and then left out of JSON lines.
+    fn is_tunnel(self) -> bool {
+        matches!(
+            self,
+            Var::TunnelBytesIn | Var::TunnelBytesOut | Var::TunnelAbnormal
+        )
+    }
+
     fn json_key(self) -> &'static str {
         VARIABLES
             .iter()
@@ -156,7 +177,6 @@ pub(super) enum Value<'a> {
     Missing,
     Bytes(&'a [u8]),
     Int(u64),
-    #[cfg_attr(not(feature = "canary"), allow(dead_code))] // only `isCanaryRequest` is a boolean
     Bool(bool),
     ClfTime(Duration),
     IsoTime(Duration),
@@ -181,12 +201,18 @@ pub(super) mod flag {
     pub(crate) const INNER_ERROR: u8 = 1 << 3;
     /// `DC`: the client went away (response or body dropped before the end).
     pub(crate) const DISCONNECTED: u8 = 1 << 4;
-    pub(crate) const NAMES: [(u8, &str); 5] = [
+    /// `SI`: a tunnel (upgraded connection) was closed by its idle timeout (Envoy's name).
+    pub(crate) const IDLE_TIMEOUT: u8 = 1 << 5;
+    /// `TA`: a tunnel ended abnormally (an I/O error, an upgrade that never completed).
+    pub(crate) const TUNNEL_ABNORMAL: u8 = 1 << 6;
+    pub(crate) const NAMES: [(u8, &str); 7] = [
         (NO_ROUTE, "NR"),
         (ORIGIN, "OG"),
         (CORS_PREFLIGHT, "CP"),
         (INNER_ERROR, "UE"),
         (DISCONNECTED, "DC"),
+        (IDLE_TIMEOUT, "SI"),
+        (TUNNEL_ABNORMAL, "TA"),
     ];
 }
 
@@ -322,7 +348,7 @@ impl LogFormat {
     ///
     /// The upstream service time is the time to response headers; the upstream host is the
     /// canary arm that served the request (`-` without a canary split); the response flags are
-    /// ours (`NR`, `OG`, `CP`, `UE`, `DC`).
+    /// ours (`NR`, `OG`, `CP`, `UE`, `DC`, `SI`, `TA`).
     pub fn envoy() -> Self {
         use Segment::Var as V;
         text(vec![
@@ -365,7 +391,9 @@ impl LogFormat {
     /// `status`, `protocol`, `responseLength`, `domainName`, `path`, `query`, `userAgent`,
     /// `referer`, `requestLength`, `responseLatency`, `integrationLatency`, `traceId`,
     /// `canaryArm`, `errorMessage`, `responseFlags`. Numbers are JSON numbers; missing values
-    /// are `null`.
+    /// are `null`. The record of a tunnel (a WebSocket connection, written when it closes) has
+    /// three more keys at the end: `tunnelBytesIn`, `tunnelBytesOut`, `tunnelAbnormal`;
+    /// ordinary records never have them.
     pub fn json() -> Self {
         let needs = JSON_FIELDS.iter().fold(0, |a, v| a | v.needs());
         Self {
@@ -409,7 +437,9 @@ impl LogFormat {
     /// | `$context.routeKey` / `$context.resourcePath` / `$context.routeName` | the matched route's key (`GET /pets/{id}`), template and name |
     /// | `$context.canaryArm` / `$context.isCanaryRequest` | the canary arm's name, and whether it is the canary |
     /// | `$context.error.message` | why the gateway answered itself (origin guard, CORS, router) |
-    /// | `$context.responseFlags` | `NR`, `OG`, `CP`, `UE`, `DC`, comma-separated |
+    /// | `$context.responseFlags` | `NR`, `OG`, `CP`, `UE`, `DC`, `SI`, `TA`, comma-separated |
+    /// | `$context.tunnel.bytesIn` / `$context.tunnel.bytesOut` | bytes a tunnel (WebSocket) carried client → upstream / upstream → client; `-` for ordinary requests |
+    /// | `$context.tunnel.abnormal` | `true` when a tunnel ended on an error or its idle timeout; `-` for ordinary requests |
     ///
     /// A `$` not followed by `context.` is literal text, and so is a dot that ends a variable
     /// (`$context.status.` is the status, then a dot).
@@ -510,8 +540,12 @@ impl LogFormat {
             }
             Kind::Json(fields) => {
                 for (var, prefix) in fields {
+                    let value = source.value(*var);
+                    if var.is_tunnel() && matches!(value, Value::Missing) {
+                        continue;
+                    }
                     out.extend_from_slice(prefix.as_bytes());
-                    push_json_value(out, source.value(*var));
+                    push_json_value(out, value);
                 }
                 out.push(b'}');
             }

@@ -5,12 +5,13 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use http::Response;
+use http::{Response, StatusCode};
 use pin_project_lite::pin_project;
 
 use super::body::ResponseBody;
 use super::format::flag;
 use super::record::Record;
+use crate::tunnel::Tunnel;
 
 pin_project! {
     /// Response future of [`AccessLog`](super::AccessLog).
@@ -56,6 +57,16 @@ where
         match result {
             Ok(mut response) => {
                 record.headers(&mut response);
+                if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+                    if let Some(tunnel) = response.extensions().get::<Tunnel>() {
+                        // One record for the whole connection, when its tunnel closes.
+                        tunnel.on_close(Box::new(move |summary| {
+                            record.tunnel_closed(summary);
+                            record.finish();
+                        }));
+                        return Poll::Ready(Ok(response.map(ResponseBody::detached)));
+                    }
+                }
                 Poll::Ready(Ok(response.map(|body| ResponseBody::new(body, record))))
             }
             Err(error) => {

@@ -40,6 +40,14 @@
 //!   `UE`) or is dropped before its end (flag `DC`); when the inner service fails (status `0`,
 //!   `UE`) or its future is dropped before a response (status `0`, `DC`). Never at the
 //!   response headers. Bytes are the body bytes actually sent, counted, not `Content-Length`.
+//! - **One record per tunnel**: when the response is a `101 Switching Protocols` carrying a
+//!   [`Tunnel`](crate::tunnel::Tunnel) in its extensions (a WebSocket proxied by
+//!   `upstream::WebSocketUpstream`, or any proxy that keeps one up to date), the record is written
+//!   when the tunnel closes, not at the `101`: status `101`, latency = the whole connection,
+//!   `requestLength`/`responseLength` = the bytes the tunnel carried each way (also
+//!   `$context.tunnel.bytesIn`/`bytesOut`), `$context.tunnel.abnormal` and the flags `SI`
+//!   (idle timeout) or `TA` (other abnormal end), with the reason as the error message. A `101`
+//!   without a `Tunnel` (axum's own `WebSocketUpgrade`) is written as any other answer.
 //! - **Formats** ([`LogFormat`]): Apache common and combined (= nginx `combined`), Envoy's
 //!   default, JSON with AWS `$context` names, and templates with AWS `$context.name`
 //!   variables, validated once. Missing values are `-` (`null` in JSON). Text formats escape
@@ -47,7 +55,8 @@
 //!   RFC 8259 and stays valid UTF-8.
 //! - **Response flags**: `NR` the router found no route, `OG` the origin guard refused, `CP`
 //!   the CORS layer refused a preflight, `UE` the inner service or body failed, `DC` the
-//!   client went away. Several are joined with `,`, as Envoy does.
+//!   client went away, `SI` a tunnel hit its idle timeout, `TA` a tunnel ended abnormally.
+//!   Several are joined with `,`, as Envoy does.
 //! - **Request ids** ([`RequestIds`]): a valid incoming `x-request-id` is kept, otherwise a
 //!   UUID v4-shaped id is generated; it goes into the request extensions ([`RequestId`]) and
 //!   onto the response (replacing any the inner service set, so the log and the response
@@ -70,7 +79,8 @@
 //! [`cors::Rejection`](crate::cors::Rejection) (`CP`, reason), each when its feature is on.
 //! The client address comes from a [`SocketAddr`](std::net::SocketAddr) or
 //! [`IpAddr`](std::net::IpAddr) request extension, or from
-//! [`AccessLogLayer::client_addr`]. Written: [`RequestId`] in the request extensions.
+//! [`AccessLogLayer::client_addr`]. A [`Tunnel`](crate::tunnel::Tunnel) on a `101` response
+//! defers the record to its close. Written: [`RequestId`] in the request extensions.
 //!
 //! # Golden lines
 //!
@@ -89,7 +99,7 @@
 //! gateway decided, and counts bytes actually sent.
 
 mod body;
-mod clock;
+use crate::clock;
 mod format;
 mod future;
 mod layer;
@@ -101,8 +111,8 @@ mod text;
 mod trace_id;
 mod writer;
 
+pub use crate::clock::{Clock, ManualClock};
 pub use body::ResponseBody;
-pub use clock::{Clock, ManualClock};
 pub use format::LogFormat;
 pub use future::ResponseFuture;
 pub use layer::AccessLogLayer;

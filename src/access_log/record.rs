@@ -9,9 +9,7 @@ use std::time::Duration;
 use http::uri::Authority;
 use http::{HeaderValue, Method, Request, Response, Uri, Version};
 
-#[cfg(any(feature = "router", feature = "origin", feature = "cors"))]
-use super::format::flag;
-use super::format::{need, Source, Value, Var};
+use super::format::{flag, need, Source, Value, Var};
 use super::layer::Shared;
 use super::request_id::{RequestId, RequestIds};
 use super::trace_id::TraceId;
@@ -102,6 +100,9 @@ pub(super) struct Facts {
     sent: u64,
     flags: u8,
     reason: Option<&'static str>,
+    /// For a tunnel record: whether it ended abnormally (the byte counts are `sent` and
+    /// `request_length`).
+    tunnel: Option<bool>,
     #[cfg(feature = "router")]
     route: Option<crate::router::MatchedRoute>,
     #[cfg(feature = "canary")]
@@ -189,6 +190,7 @@ impl Record {
             sent: 0,
             flags: 0,
             reason: None,
+            tunnel: None,
             #[cfg(feature = "router")]
             route: req
                 .extensions()
@@ -263,6 +265,23 @@ impl Record {
     /// Counts body bytes sent.
     pub(super) fn sent(&mut self, bytes: usize) {
         self.sent = self.sent.saturating_add(bytes as u64);
+    }
+
+    /// Completes the record of a tunnel (a `101` whose upgraded connection just closed): the
+    /// bytes each way become the request and response lengths, an abnormal end a flag and the
+    /// error message.
+    pub(super) fn tunnel_closed(&mut self, summary: &crate::tunnel::TunnelSummary) {
+        use crate::tunnel::TunnelOutcome;
+        self.sent = summary.bytes_out();
+        self.request_length = Some(summary.bytes_in());
+        let outcome = summary.outcome();
+        self.tunnel = Some(outcome.is_abnormal());
+        match outcome {
+            TunnelOutcome::Normal => {}
+            TunnelOutcome::IdleTimeout => self.flags |= flag::IDLE_TIMEOUT,
+            _ => self.flags |= flag::TUNNEL_ABNORMAL,
+        }
+        self.reason = self.reason.or(outcome.reason());
     }
 
     /// Adds a response flag.
@@ -431,6 +450,15 @@ impl Source for Line<'_> {
                 .reason
                 .map_or(Value::Missing, |m| Value::Bytes(m.as_bytes())),
             Var::ResponseFlags => Value::Flags(r.flags),
+            Var::TunnelBytesIn => match r.tunnel {
+                Some(_) => r.request_length.map_or(Value::Missing, Value::Int),
+                None => Value::Missing,
+            },
+            Var::TunnelBytesOut => match r.tunnel {
+                Some(_) => Value::Int(r.sent),
+                None => Value::Missing,
+            },
+            Var::TunnelAbnormal => r.tunnel.map_or(Value::Missing, Value::Bool),
         }
     }
 }

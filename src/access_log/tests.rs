@@ -479,3 +479,146 @@ fn record_stays_small_enough_to_move() {
     assert!(size <= 640, "Record is {size} bytes");
     eprintln!("Record: {size} bytes");
 }
+
+/// Records of tunnels: a `101` carrying a [`Tunnel`](crate::tunnel::Tunnel) is written when
+/// the tunnel closes, with the connection's duration and byte counts.
+mod tunnels {
+    use std::convert::Infallible;
+    use std::time::Duration;
+
+    use bytes::Bytes;
+    use http::{Request, Response, StatusCode};
+    use http_body_util::Full;
+    use tower::{service_fn, Layer, ServiceExt};
+
+    use super::super::*;
+    use crate::tunnel::{Tunnel, TunnelOutcome};
+
+    const TEMPLATE: &str = "$context.status $context.responseLatency $context.requestLength \
+        $context.responseLength $context.tunnel.bytesIn $context.tunnel.bytesOut \
+        $context.tunnel.abnormal $context.responseFlags $context.error.message";
+
+    /// Answers `101` with a fresh tunnel (returned through `slot`), or without one.
+    async fn switch(
+        format: LogFormat,
+        with_tunnel: bool,
+    ) -> (
+        MemorySink,
+        ManualClock,
+        Option<Tunnel>,
+        Response<ResponseBody<Full<Bytes>>>,
+    ) {
+        let sink = MemorySink::new();
+        let clock = ManualClock::at_unix(1_710_078_936);
+        let tunnel = with_tunnel.then(Tunnel::new);
+        let t = tunnel.clone();
+        let app = service_fn(move |_: Request<Full<Bytes>>| {
+            let t = t.clone();
+            async move {
+                let mut response = Response::new(Full::default());
+                *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+                response
+                    .headers_mut()
+                    .insert(http::header::UPGRADE, "websocket".parse().unwrap());
+                if let Some(t) = t {
+                    response.extensions_mut().insert(t);
+                }
+                Ok::<_, Infallible>(response)
+            }
+        });
+        let svc = AccessLogLayer::new(sink.clone())
+            .format(format)
+            .clock(clock.clone())
+            .layer(app);
+        let response = svc
+            .oneshot(Request::get("/ws").body(Full::default()).unwrap())
+            .await
+            .unwrap();
+        (sink, clock, tunnel, response)
+    }
+
+    #[tokio::test]
+    async fn written_when_the_tunnel_closes_with_its_bytes_and_duration() {
+        let format = LogFormat::template(TEMPLATE).unwrap();
+        let (sink, clock, tunnel, response) = switch(format, true).await;
+        let tunnel = tunnel.unwrap();
+        assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
+        assert_eq!(response.headers()[http::header::UPGRADE], "websocket");
+        assert!(response.extensions().get::<Tunnel>().is_some());
+        drop(response); // hyper drops the 101's body: the record waits for the tunnel
+        assert!(sink.is_empty());
+        clock.advance(Duration::from_millis(1500));
+        tunnel.add_bytes_in(10);
+        tunnel.add_bytes_out(2048);
+        assert!(sink.is_empty());
+        tunnel.close(TunnelOutcome::Normal);
+        assert_eq!(sink.lines(), ["101 1500 10 2048 10 2048 false - -"]);
+    }
+
+    #[tokio::test]
+    async fn abnormal_ends_are_flagged() {
+        for (outcome, tail) in [
+            (TunnelOutcome::IdleTimeout, "true SI idle timeout"),
+            (
+                TunnelOutcome::Abnormal("connection reset"),
+                "true TA connection reset",
+            ),
+        ] {
+            let format = LogFormat::template(TEMPLATE).unwrap();
+            let (sink, _clock, tunnel, response) = switch(format, true).await;
+            drop(response);
+            tunnel.unwrap().close(outcome);
+            assert_eq!(sink.lines(), [format!("101 0 0 0 0 0 {tail}")]);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_dropped_tunnel_is_written_once() {
+        let format = LogFormat::template(TEMPLATE).unwrap();
+        let (sink, _clock, tunnel, response) = switch(format, true).await;
+        drop(tunnel);
+        assert!(sink.is_empty()); // the response still holds a handle
+        drop(response);
+        assert_eq!(sink.lines(), ["101 0 0 0 0 0 true TA tunnel dropped"]);
+    }
+
+    #[tokio::test]
+    async fn json_has_tunnel_keys_only_for_tunnels() {
+        let (sink, _clock, tunnel, response) = switch(LogFormat::json(), true).await;
+        drop(response);
+        let tunnel = tunnel.unwrap();
+        tunnel.add_bytes_in(3);
+        tunnel.close(TunnelOutcome::Normal);
+        let line = sink.lines().remove(0);
+        assert!(
+            line.ends_with(
+                r#""responseFlags":null,"tunnelBytesIn":3,"tunnelBytesOut":0,"tunnelAbnormal":false}"#
+            ),
+            "{line}"
+        );
+        let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(value["status"], 101);
+
+        // A 101 without a tunnel (axum's own WebSocketUpgrade) is logged as before: at once,
+        // when its body is dropped, with no tunnel key and no flag.
+        let (sink, _clock, _none, response) = switch(LogFormat::json(), false).await;
+        assert!(sink.is_empty());
+        drop(response);
+        let line = sink.lines().remove(0);
+        assert!(!line.contains("tunnel"), "{line}");
+        assert!(line.contains(r#""status":101"#) && line.ends_with(r#""responseFlags":null}"#));
+    }
+
+    #[tokio::test]
+    async fn text_presets_show_the_tunnel_bytes() {
+        let (sink, _clock, tunnel, response) = switch(LogFormat::apache_common(), true).await;
+        drop(response);
+        let tunnel = tunnel.unwrap();
+        tunnel.add_bytes_out(17);
+        tunnel.close(TunnelOutcome::Normal);
+        assert_eq!(
+            sink.lines(),
+            ["- - - [10/Mar/2024:13:55:36 +0000] \"GET /ws HTTP/1.1\" 101 17"]
+        );
+    }
+}

@@ -59,6 +59,11 @@ pub enum Decision {
     PreflightAccepted(Preflight),
     /// A refused preflight: answered `403` by the layer, with the reason.
     PreflightRefused(Rejection),
+    /// A WebSocket handshake (`GET` with `Upgrade: websocket`): CORS does not apply. The
+    /// inner service runs and its answer (a `101`, or a refusal) passes untouched: no
+    /// `Access-Control-*` header, no `Vary`. The origin guard is what checks a handshake's
+    /// `Origin` (cross-site WebSocket hijacking).
+    WebSocket,
 }
 
 /// The headers of an accepted preflight answer that depend on the request.

@@ -68,6 +68,11 @@
 //!   replacing it). Under any origin without credentials every response gets a static
 //!   `Access-Control-Allow-Origin: *` and no `Vary`. Responses to a non-preflight `OPTIONS` get
 //!   the preflight `Vary`, so a cache never serves them to a preflight.
+//! - **WebSocket handshakes** (`GET` with an `Upgrade: websocket` token) are neither decorated
+//!   nor blocked: CORS does not govern WebSocket, so the inner answer (a `101 Switching
+//!   Protocols`, or a refusal) passes with its headers and extensions untouched
+//!   ([`Decision::WebSocket`]). Put the origin guard (`OriginGuard`) inside this layer to
+//!   refuse cross-site handshakes.
 //! - **Origins** are compared with the serialized `Origin` byte for byte: exact origins (a hash
 //!   set), `https://*.example.com` (one or more labels, never the apex), `http://localhost:*`
 //!   (any port, including none), and `*`. Lookup costs the same with 1 or 10,000 origins. More

@@ -127,6 +127,11 @@ impl Policy {
 
     /// The decision for a request, and for a refused preflight what was granted before.
     pub(super) fn decide(&self, method: &Method, headers: &HeaderMap) -> (Decision, Partial) {
+        // CORS does not apply to WebSocket (browsers never preflight one and ignore
+        // `Access-Control-*` on a `101`); the origin guard is what checks a handshake.
+        if crate::websocket::is_handshake(method, headers) {
+            return (Decision::WebSocket, Partial::default());
+        }
         // Fetch: a preflight is OPTIONS with Origin and Access-Control-Request-Method.
         let [origin, acrm, acrh] = if method == Method::OPTIONS {
             preflight_singles(headers)
@@ -299,6 +304,17 @@ pub(super) struct Decoration {
 }
 
 impl Decoration {
+    /// Adds nothing and removes nothing: for a WebSocket handshake's answer.
+    pub(super) fn none() -> Self {
+        Self {
+            allow_origin: None,
+            vary: None,
+            expose: None,
+            credentials: false,
+            strip: false,
+        }
+    }
+
     /// Adds the headers to the inner response (once: the values are taken).
     pub(super) fn apply(&mut self, headers: &mut HeaderMap) {
         if self.strip {

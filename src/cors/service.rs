@@ -14,7 +14,7 @@ use tower_service::Service;
 use super::decision::Decision;
 use super::future::ResponseFuture;
 use super::layer::Shared;
-use super::policy::{Policy, VARY_ORIGIN, VARY_PREFLIGHT, WILDCARD};
+use super::policy::{Decoration, Policy, VARY_ORIGIN, VARY_PREFLIGHT, WILDCARD};
 
 /// The layer's shared state, seen as the swappable policy (what a [`Cache`] reads through).
 #[derive(Clone, Debug)]
@@ -96,6 +96,9 @@ where
         let (decision, partial) = policy.decide(req.method(), req.headers());
         let options = req.method() == Method::OPTIONS;
         let (allow_origin, vary) = match decision {
+            Decision::WebSocket => {
+                return ResponseFuture::forward(self.inner.call(req), Decoration::none());
+            }
             Decision::PreflightAccepted(p) => {
                 let (parts, _body) = req.into_parts();
                 return ResponseFuture::answer(policy.accepted(p, parts.headers));

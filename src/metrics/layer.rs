@@ -4,7 +4,6 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
-use std::time::{Duration, Instant};
 
 use http::{Request, Response};
 use http_body::{Frame, SizeHint};
@@ -12,7 +11,9 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::registry::{method_label, Labels, Refusal, Registry};
+use super::labels::{method_label, Labels, Refusal};
+use super::registry::Registry;
+use crate::clock::Clock;
 
 /// Records every request into a [`Registry`]. Put it outermost (like the access log) so it
 /// sees every answer, refusals included, and the whole time.
@@ -20,12 +21,25 @@ use super::registry::{method_label, Labels, Refusal, Registry};
 #[must_use]
 pub struct MetricsLayer {
     registry: Registry,
+    clock: Clock,
 }
 
 impl MetricsLayer {
-    /// A layer recording into `registry`.
+    /// A layer recording into `registry`, on the system clock.
     pub fn new(registry: Registry) -> Self {
-        Self { registry }
+        Self {
+            registry,
+            clock: Clock::system(),
+        }
+    }
+
+    /// The clock the durations are read from: a [`ManualClock`](crate::clock::ManualClock)
+    /// makes them exact in tests.
+    ///
+    /// Default: the system clock. Calling it again replaces it.
+    pub fn clock(mut self, clock: impl Into<Clock>) -> Self {
+        self.clock = clock.into();
+        self
     }
 
     /// The registry it records into.
@@ -41,6 +55,7 @@ impl<S> Layer<S> for MetricsLayer {
         Metrics {
             inner,
             registry: self.registry.clone(),
+            clock: self.clock.clone(),
         }
     }
 }
@@ -51,6 +66,7 @@ impl<S> Layer<S> for MetricsLayer {
 pub struct Metrics<S> {
     inner: S,
     registry: Registry,
+    clock: Clock,
 }
 
 impl<S> Metrics<S> {
@@ -77,7 +93,8 @@ where
             inner: self.inner.call(req),
             start: Some(Start {
                 registry: self.registry.clone(),
-                at: Instant::now(),
+                clock: self.clock.clone(),
+                at: self.clock.mono(),
                 method,
             }),
         }
@@ -86,7 +103,9 @@ where
 
 struct Start {
     registry: Registry,
-    at: Instant,
+    clock: Clock,
+    /// The clock's monotonic reading at the call, in nanoseconds.
+    at: u64,
     /// The `method` label (a standard method never allocates; others are `OTHER`).
     method: &'static str,
 }
@@ -166,7 +185,7 @@ where
         };
         match result {
             Ok(response) => {
-                let headers = start.at.elapsed();
+                let headers = start.clock.mono().saturating_sub(start.at);
                 let status = response.status().as_u16();
                 let series =
                     start
@@ -175,6 +194,7 @@ where
                 let not_sent = start.method == "HEAD" || matches!(status, 100..=199 | 204 | 304);
                 let pending = Pending {
                     registry: start.registry,
+                    clock: start.clock,
                     series,
                     at: start.at,
                     headers,
@@ -187,7 +207,11 @@ where
                         pending: Some(pending),
                     };
                     if ended {
-                        body.finish(false);
+                        // Ended at the headers: the last byte is now too (no second clock read).
+                        if let Some(p) = body.pending.take() {
+                            let headers = p.headers;
+                            p.record_at(headers, false);
+                        }
                     }
                     body
                 })))
@@ -203,18 +227,26 @@ where
 
 struct Pending {
     registry: Registry,
+    clock: Clock,
     /// The series' slot; `None` when the table was full.
     series: Option<usize>,
-    at: Instant,
-    headers: Duration,
+    /// Monotonic reading at the call, and nanoseconds from it to the response headers.
+    at: u64,
+    headers: u64,
     not_sent: bool,
 }
 
 impl Pending {
     fn record(self, aborted: bool) {
+        let last_byte = self.clock.mono().saturating_sub(self.at);
+        self.record_at(last_byte, aborted);
+    }
+
+    /// Records with the last byte `last_byte` ns after the call.
+    fn record_at(self, last_byte: u64, aborted: bool) {
         if let Some(at) = self.series {
             self.registry
-                .record_at(at, self.headers, self.at.elapsed(), aborted);
+                .record_ns(at, self.headers, last_byte, aborted);
         }
         self.registry.leave();
     }
@@ -236,14 +268,6 @@ pin_project! {
                 let aborted = !p.not_sent;
                 p.record(aborted);
             }
-        }
-    }
-}
-
-impl<B> ResponseBody<B> {
-    fn finish(&mut self, aborted: bool) {
-        if let Some(p) = self.pending.take() {
-            p.record(aborted);
         }
     }
 }

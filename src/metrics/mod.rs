@@ -57,25 +57,103 @@
 //!   service failed, or the response future was dropped).
 //! - **Lock-free recording, pre-sized table.** Series live in a table allocated once
 //!   ([`RegistryBuilder::max_series`], default [`DEFAULT_MAX_SERIES`]; twice that many slots,
-//!   open addressing). Finding an existing series is a hash of the label values and one atomic
-//!   load and compare per probed slot; recording is four relaxed atomic adds. No lock and no
-//!   allocation, ever, for an existing series; a new one is built once and published with a
-//!   compare-and-set (`OnceLock`). Past `max_series` label sets, requests of new label sets
-//!   are counted in `gateway_metrics_series_overflow_total` instead of growing the table.
+//!   open addressing). A slot is one aligned 128-byte pair of cache lines: a tag (the hash of
+//!   the label set), the label values as up to nine words, and the hot counters. Finding an
+//!   existing series hashes the label values eight bytes at a time, then per probed slot loads
+//!   the tag; on a match the words are compared without a branch per word. Recording is four
+//!   relaxed atomic adds: the two buckets (found by a table of octaves, not a loop over the
+//!   bounds) and the two `_sum`s (integer nanoseconds). A request whose labels fit the slot
+//!   and whose durations fall in the first two buckets reads and writes that one pair of
+//!   lines; the other buckets, longer keys, the label strings and the facade handles are
+//!   behind it. The request counter is the sum of the last-byte buckets and the error counters
+//!   are derived at exposition, so they cost nothing per request. No lock and no allocation,
+//!   ever, for an existing series; a new one is built once and published by claiming its slot
+//!   with a compare-and-set (`OnceLock`). Past `max_series` label sets, requests of new label
+//!   sets are counted in `gateway_metrics_series_overflow_total` instead of growing the table.
+//! - **No false sharing.** No two series share a cache line; the other counters of a series
+//!   sit on lines of their own; the in-flight gauge is kept in per-thread shards on lines of
+//!   their own, away from the read-only table fields (and from the `Arc`'s reference counts).
 //! - **Exposition**: [`MetricsService`] answers `GET` with the text format 0.0.4; mount it where
-//!   you like. [`Registry::canary_report`] gives per arm the requests, the 5xx rate and p50/p99
+//!   you like. Each series' label text is escaped once, when the series is created.
+//!   [`Registry::canary_report`] gives per arm the requests, the 5xx rate and p50/p99
 //!   estimated from the histogram, so a control loop can promote or roll back.
+//!
+//! # Extensions
+//!
+//! Read from the response: [`MatchedRoute`](crate::router::MatchedRoute) (the `route`
+//! label), [`Arm`](crate::canary::Arm) (`arm`), and the refusals of the origin guard, CORS and
+//! the router (`refusal`). Nothing is written.
+//!
+//! # Clock
+//!
+//! Durations are read from a [`Clock`](crate::clock::Clock), the system clock by default;
+//! [`MetricsLayer::clock`] takes a [`ManualClock`](crate::clock::ManualClock) so tests put
+//! requests in exact buckets:
+//!
+//! ```
+//! # use std::{convert::Infallible, time::Duration};
+//! # use bytes::Bytes;
+//! # use http::{Request, Response};
+//! # use http_body_util::{BodyExt, Full};
+//! # use tower::{service_fn, Layer, ServiceExt};
+//! use tower_gateway::clock::ManualClock;
+//! use tower_gateway::metrics::Registry;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let clock = ManualClock::at_unix(0);
+//! let registry = Registry::builder().buckets([0.1, 1.0]).build()?;
+//! let app = registry.layer().clock(clock.clone()).layer(service_fn(|_: Request<Full<Bytes>>| async {
+//!     Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"hi"))))
+//! }));
+//! let response = app.oneshot(Request::get("/").body(Full::default())?).await?;
+//! clock.advance(Duration::from_millis(250)); // the client reads the body a quarter second later
+//! response.into_body().collect().await?;
+//! assert!(registry.render().contains(
+//!     "gateway_time_to_last_byte_seconds_bucket{route=\"\",method=\"GET\",status=\"200\",arm=\"\",refusal=\"\",le=\"1.0\"} 1"
+//! ));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # The `metrics` facade
+//!
+//! With the `metrics-facade` feature and [`RegistryBuilder::facade`]`(true)`, the same facts
+//! also go to the [`metrics`](https://docs.rs/metrics) crate, for applications that already
+//! run an exporter: counters `gateway_requests_total`, `gateway_response_aborted_total`,
+//! `gateway_request_errors_total` (incremented per request, not derived),
+//! `gateway_requests_unanswered_total`, `gateway_metrics_series_overflow_total`, histograms
+//! `gateway_time_to_headers_seconds` and `gateway_time_to_last_byte_seconds` (in seconds) and
+//! the gauge `gateway_requests_in_flight`, with the same labels as the exposition. The handles
+//! are registered with the recorder in place when the registry is built (global metrics) and
+//! when each series is created; a request only increments handles the series keeps. Our own
+//! exposition keeps working alongside.
+//!
+//! # Configuration
+//!
+//! [`MetricsConfig`] is the `metrics` section of a gateway configuration (serde:
+//! `enabled`, `buckets`, `unmatched_label`, `max_series`, `facade`); its
+//! [`build`](MetricsConfig::build) reports every problem with a location inside the section
+//! (`buckets[2]`), and [`RegistryBuilder::build`] the same for the buckets.
 
+mod builder;
+mod config;
+#[cfg(feature = "metrics-facade")]
+mod facade;
+mod labels;
 mod layer;
 mod registry;
+mod render;
+mod series;
 mod service;
 
 #[cfg(test)]
 mod tests;
 
+pub use builder::RegistryBuilder;
+pub use config::MetricsConfig;
+pub use labels::{method_label, Labels, Refusal};
 pub use layer::{Metrics, MetricsLayer, ResponseBody, ResponseFuture};
-pub use registry::{
-    method_label, ArmReport, Labels, Refusal, Registry, RegistryBuilder, DEFAULT_BUCKETS,
-    DEFAULT_MAX_SERIES,
-};
+pub use registry::{Registry, DEFAULT_BUCKETS, DEFAULT_MAX_SERIES, MAX_SERIES_LIMIT};
+pub use render::ArmReport;
 pub use service::{MetricsService, CONTENT_TYPE};

@@ -1,98 +1,12 @@
-//! [`Registry`]: the series table, recording, exposition and the per-arm report.
+//! [`Registry`]: the series table and recording.
 
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use http::Method;
-
-use crate::error::{ConfigError, Problem, ProblemKind, Problems};
-
-/// Why the gateway itself refused a request (the `refusal` label).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[non_exhaustive]
-pub enum Refusal {
-    /// A CORS preflight the policy refused.
-    CorsPreflight,
-    /// A cross-origin write (or WebSocket handshake) the origin guard refused.
-    Origin,
-    /// No route matched the path.
-    NoRoute,
-    /// A route matched the path but not the method.
-    MethodNotAllowed,
-}
-
-impl Refusal {
-    /// The label value: `cors_preflight`, `origin`, `no_route` or `method_not_allowed`.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::CorsPreflight => "cors_preflight",
-            Self::Origin => "origin",
-            Self::NoRoute => "no_route",
-            Self::MethodNotAllowed => "method_not_allowed",
-        }
-    }
-
-    /// Reads the refusal the inner layers put in the response extensions, with the same
-    /// precedence as the access log (origin guard, then CORS, then router).
-    #[must_use]
-    pub fn from_extensions(extensions: &http::Extensions) -> Option<Self> {
-        #[cfg(feature = "origin")]
-        if extensions.get::<crate::origin::Rejection>().is_some() {
-            return Some(Self::Origin);
-        }
-        #[cfg(feature = "cors")]
-        if extensions.get::<crate::cors::Rejection>().is_some() {
-            return Some(Self::CorsPreflight);
-        }
-        #[cfg(feature = "router")]
-        if let Some(rejection) = extensions.get::<crate::router::Rejection>() {
-            return Some(match rejection.kind() {
-                crate::router::RejectionKind::NotFound => Self::NoRoute,
-                crate::router::RejectionKind::MethodNotAllowed => Self::MethodNotAllowed,
-            });
-        }
-        let _ = extensions;
-        None
-    }
-}
-
-/// The `method` label: the nine standard methods by name, anything else `OTHER`.
-#[must_use]
-pub fn method_label(method: &Method) -> &'static str {
-    match *method {
-        Method::GET => "GET",
-        Method::HEAD => "HEAD",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::DELETE => "DELETE",
-        Method::CONNECT => "CONNECT",
-        Method::OPTIONS => "OPTIONS",
-        Method::TRACE => "TRACE",
-        Method::PATCH => "PATCH",
-        _ => "OTHER",
-    }
-}
-
-/// The bounded label set of one series. `route` is a route *template* (or `None`: unmatched),
-/// `arm` a canary arm name (or `None`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Labels<'a> {
-    /// The matched route's template, `None` when no route matched.
-    pub route: Option<&'a str>,
-    /// The `method` label, from [`method_label`].
-    pub method: &'static str,
-    /// The response status code.
-    pub status: u16,
-    /// The canary arm that served the request, if any.
-    pub arm: Option<&'a str>,
-    /// Whether the arm is the canary (only read when the series is created).
-    pub canary: bool,
-    /// Why the gateway refused the request, if it did.
-    pub refusal: Option<Refusal>,
-}
+use super::builder::RegistryBuilder;
+use super::labels::Labels;
+use super::series::{self, Key, Series, Slot, View};
 
 /// The default latency buckets, in seconds (those of the Prometheus client libraries).
 pub const DEFAULT_BUCKETS: [f64; 11] = [
@@ -102,107 +16,43 @@ pub const DEFAULT_BUCKETS: [f64; 11] = [
 /// The default [`RegistryBuilder::max_series`]: 4096 label sets (a table of 8192 slots).
 pub const DEFAULT_MAX_SERIES: usize = 4096;
 
-/// Fixed buckets: counts per bucket (not cumulative; the last one is `+Inf`), sum in ns.
-pub(super) struct Histogram {
-    buckets: Box<[AtomicU64]>,
-    sum_ns: AtomicU64,
-}
+/// The highest [`RegistryBuilder::max_series`]: 2^18 label sets (a table of 72 MiB).
+pub const MAX_SERIES_LIMIT: usize = 1 << 18;
 
-impl Histogram {
-    fn new(bounds: usize) -> Self {
-        Self {
-            buckets: (0..=bounds).map(|_| AtomicU64::new(0)).collect(),
-            sum_ns: AtomicU64::new(0),
-        }
-    }
+/// A value on a cache line of its own (128 bytes: the adjacent-line prefetcher pairs lines),
+/// so counters written on every request never slow down readers of the fields around them.
+#[repr(align(128))]
+#[derive(Default)]
+pub(super) struct Padded<T>(pub(super) T);
 
-    fn record(&self, bounds_ns: &[u64], ns: u64) {
-        let at = bounds_ns
-            .iter()
-            .position(|&b| ns <= b)
-            .unwrap_or(bounds_ns.len());
-        if let Some(bucket) = self.buckets.get(at) {
-            bucket.fetch_add(1, Relaxed);
-        }
-        self.sum_ns.fetch_add(ns, Relaxed);
-    }
-
-    fn counts(&self) -> Vec<u64> {
-        self.buckets.iter().map(|b| b.load(Relaxed)).collect()
-    }
-}
-
-/// One series: its labels and its atomics.
-pub(super) struct Series {
-    route: Option<Box<str>>,
-    method: &'static str,
-    status: u16,
-    arm: Option<Box<str>>,
-    canary: bool,
-    refusal: Option<Refusal>,
-    aborted: AtomicU64,
-    headers: Histogram,
-    last_byte: Histogram,
-}
-
-impl Series {
-    /// Requests recorded: the sum of the last-byte histogram's buckets (every recorded
-    /// request lands in exactly one), so the counter and the histogram `_count` never differ.
-    fn requests(&self) -> u64 {
-        self.last_byte.buckets.iter().map(|b| b.load(Relaxed)).sum()
-    }
-
-    fn is(&self, labels: &Labels<'_>) -> bool {
-        self.status == labels.status
-            && self.method == labels.method
-            && self.refusal == labels.refusal
-            && self.route.as_deref() == labels.route
-            && self.arm.as_deref() == labels.arm
-    }
-}
-
-fn key(labels: &Labels<'_>) -> u64 {
-    // Eight bytes per step (a multiply and a rotate), each value's length mixed in so
-    // `("ab", "c")` and `("a", "bc")` differ; then a final avalanche.
-    const K: u64 = 0x9e37_79b9_7f4a_7c15;
-    fn eat(mut h: u64, bytes: &[u8]) -> u64 {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            h = (h ^ u64::from_le_bytes(word))
-                .wrapping_mul(K)
-                .rotate_left(29);
-        }
-        let mut word = [0u8; 8];
-        let rest = chunks.remainder();
-        if let Some(tail) = word.get_mut(..rest.len()) {
-            tail.copy_from_slice(rest);
-        }
-        h = (h ^ u64::from_le_bytes(word))
-            .wrapping_mul(K)
-            .rotate_left(29);
-        (h ^ bytes.len() as u64).wrapping_mul(K)
-    }
-    let mut h = eat(0, labels.route.map_or(b"\x00", str::as_bytes));
-    h = eat(h, labels.method.as_bytes());
-    h = eat(h, labels.arm.map_or(b"\x00", str::as_bytes));
-    h ^= u64::from(labels.status) << 8 | u64::from(labels.refusal.map_or(0, |r| r as u8 + 1));
-    h = h.wrapping_mul(K);
-    h ^ (h >> 32)
-}
-
+/// Aligned like [`Padded`], so the `Arc`'s reference counts (written by every clone) sit on
+/// another line than the read-only fields read on every request.
+#[repr(align(128))]
 pub(super) struct Inner {
-    /// Open addressing, linear probing; a slot is set once and never cleared.
-    slots: Box<[OnceLock<Series>]>,
+    /// Open addressing, linear probing; a slot is claimed (its series set) once and never
+    /// cleared.
+    slots: Box<[Slot]>,
+    /// The series behind each slot.
+    cold: Box<[OnceLock<Box<Series>>]>,
+    mask: usize,
     max_series: usize,
-    len: AtomicUsize,
-    overflow: AtomicU64,
-    bounds: Box<[f64]>,
+    /// Bucket upper bounds in seconds, and in nanoseconds for recording.
+    pub(super) bounds: Box<[f64]>,
     bounds_ns: Box<[u64]>,
-    unmatched: Box<str>,
-    in_flight: AtomicI64,
-    no_response: AtomicU64,
+    /// `start[k]`: the first bucket whose bound is at least `2^(k-1)` ns, so finding the
+    /// bucket of a duration of `k` significant bits compares only the bounds of its octave.
+    start: [u32; 65],
+    pub(super) unmatched: Box<str>,
+    #[cfg(feature = "metrics-facade")]
+    pub(super) facade: Option<super::facade::GlobalHandles>,
+    /// The in-flight gauge, in shards (a thread adds to its own), so concurrent requests on
+    /// different cores do not fight over one cache line; the gauge is their sum.
+    in_flight: [Padded<AtomicI64>; IN_FLIGHT_SHARDS],
+    /// Series created (claimed before publication), requests not recorded for want of room,
+    /// requests that got no response: rarely written.
+    len: AtomicUsize,
+    pub(super) overflow: AtomicU64,
+    pub(super) no_response: AtomicU64,
 }
 
 /// The metrics of one gateway: every series, recorded lock-free, rendered on demand.
@@ -231,137 +81,53 @@ impl Default for Registry {
     }
 }
 
-/// Builds a [`Registry`]: latency buckets and the label of unmatched requests.
-#[derive(Clone, Debug)]
-#[must_use]
-pub struct RegistryBuilder {
-    buckets: Vec<f64>,
-    unmatched: String,
-    max_series: usize,
-}
-
 impl RegistryBuilder {
-    /// The upper bounds of the latency buckets, in seconds: finite, positive, increasing
-    /// (default [`DEFAULT_BUCKETS`]). `+Inf` is always added.
-    pub fn buckets(mut self, seconds: impl IntoIterator<Item = f64>) -> Self {
-        self.buckets = seconds.into_iter().collect();
-        self
-    }
-
-    /// The most series the registry holds (default [`DEFAULT_MAX_SERIES`]). The table is
-    /// allocated once, at twice this size rounded up to a power of two; requests of a new
-    /// label set beyond it are not recorded but counted in
-    /// `gateway_metrics_series_overflow_total`.
-    pub fn max_series(mut self, max: usize) -> Self {
-        self.max_series = max.clamp(1, 1 << 24);
-        self
-    }
-
-    /// The `route` label of requests no route matched (default `""`).
-    pub fn unmatched_label(mut self, label: impl Into<String>) -> Self {
-        self.unmatched = label.into();
-        self
-    }
-
-    /// The registry.
-    ///
-    /// # Errors
-    ///
-    /// Every problem with the buckets: none at all, a bound that is not a finite positive
-    /// number, a bound not above the one before.
-    pub fn build(self) -> Result<Registry, ConfigError> {
-        let mut problems = Problems::new();
-        if self.buckets.is_empty() {
-            problems.push(Problem::new(
-                "metrics",
-                ProblemKind::Invalid,
-                "",
-                "no latency buckets; give at least one upper bound",
-            ));
-        }
-        let mut before: Option<f64> = None;
-        for (i, &b) in self.buckets.iter().enumerate() {
-            if !(b.is_finite() && b > 0.0) {
-                problems.push(
-                    Problem::new(
-                        "metrics",
-                        ProblemKind::OutOfRange,
-                        b.to_string(),
-                        format!("bucket bound \"{b}\" is not a finite positive number of seconds"),
-                    )
-                    .with_location(format!("buckets[{i}]")),
-                );
-            } else {
-                match before {
-                    Some(highest) if b <= highest => problems.push(
-                        Problem::new(
-                            "metrics",
-                            ProblemKind::Invalid,
-                            b.to_string(),
-                            format!("bucket bound \"{b}\" is not above the one before it"),
-                        )
-                        .with_related(highest.to_string())
-                        .with_location(format!("buckets[{i}]")),
-                    ),
-                    _ => before = Some(b),
-                }
-            }
-        }
-        problems.finish(|| {
-            let bounds_ns = self
-                .buckets
+    /// The registry of these (valid) settings.
+    pub(super) fn registry(self) -> Registry {
+        let bounds_ns: Box<[u64]> = self
+            .buckets
+            .iter()
+            .map(|&s| u64::try_from(Duration::from_secs_f64(s).as_nanos()).unwrap_or(u64::MAX))
+            .collect();
+        let mut start = [0u32; 65];
+        for (k, first) in start.iter_mut().enumerate().skip(1) {
+            let low = 1u64 << (k - 1);
+            let at = bounds_ns
                 .iter()
-                .map(|s| {
-                    Duration::from_secs_f64(*s)
-                        .as_nanos()
-                        .min(u128::from(u64::MAX)) as u64
-                })
-                .collect();
-            Registry {
-                inner: Arc::new(Inner {
-                    slots: (0..(self.max_series.max(1) * 2).next_power_of_two())
-                        .map(|_| OnceLock::new())
-                        .collect(),
-                    max_series: self.max_series,
-                    len: AtomicUsize::new(0),
-                    overflow: AtomicU64::new(0),
-                    bounds: self.buckets.into_boxed_slice(),
-                    bounds_ns,
-                    unmatched: self.unmatched.into_boxed_str(),
-                    in_flight: AtomicI64::new(0),
-                    no_response: AtomicU64::new(0),
-                }),
-            }
-        })
+                .position(|&b| b >= low)
+                .unwrap_or(bounds_ns.len());
+            *first = u32::try_from(at).unwrap_or(u32::MAX);
+        }
+        let slots = (self.max_series * 2).next_power_of_two();
+        #[cfg(feature = "metrics-facade")]
+        let facade = self.facade.then(super::facade::GlobalHandles::register);
+        #[cfg(not(feature = "metrics-facade"))]
+        let _ = self.facade;
+        Registry {
+            inner: Arc::new(Inner {
+                slots: (0..slots).map(|_| Slot::default()).collect(),
+                cold: (0..slots).map(|_| OnceLock::new()).collect(),
+                mask: slots - 1,
+                max_series: self.max_series,
+                bounds: self.buckets.into_boxed_slice(),
+                bounds_ns,
+                start,
+                unmatched: self.unmatched.into_boxed_str(),
+                #[cfg(feature = "metrics-facade")]
+                facade,
+                in_flight: Default::default(),
+                len: AtomicUsize::new(0),
+                overflow: AtomicU64::new(0),
+                no_response: AtomicU64::new(0),
+            }),
+        }
     }
-}
-
-/// One arm's numbers in a [`Registry::canary_report`].
-#[derive(Clone, Debug, PartialEq)]
-pub struct ArmReport {
-    /// The arm's name.
-    pub arm: String,
-    /// Whether it is the canary.
-    pub canary: bool,
-    /// Requests it answered (response ended or dropped).
-    pub requests: u64,
-    /// Of those, answers with a `5xx` status.
-    pub errors_5xx: u64,
-    /// `errors_5xx / requests` (0 when there were none).
-    pub error_rate_5xx: f64,
-    /// The median time to the last byte, estimated from the histogram, in seconds.
-    pub p50: f64,
-    /// The 99th percentile of the time to the last byte, estimated likewise.
-    pub p99: f64,
 }
 
 impl Registry {
     /// A registry with the default buckets and `""` as the unmatched route label.
     pub fn new() -> Self {
-        match Self::builder().build() {
-            Ok(registry) => registry,
-            Err(_) => unreachable!("the default buckets are valid"),
-        }
+        Self::builder().registry()
     }
 
     /// A builder.
@@ -370,6 +136,7 @@ impl Registry {
             buckets: DEFAULT_BUCKETS.to_vec(),
             unmatched: String::new(),
             max_series: DEFAULT_MAX_SERIES,
+            facade: false,
         }
     }
 
@@ -383,353 +150,262 @@ impl Registry {
         super::MetricsService::new(self.clone())
     }
 
+    /// The number of buckets per histogram, `+Inf` included.
+    pub(super) fn buckets(&self) -> usize {
+        self.inner.bounds.len() + 1
+    }
+
     /// The slot of the series for `labels`, created on first use; `None` when the table is
-    /// full. Finding an existing series takes no lock: a hash, then one atomic load and a
-    /// compare per probed slot.
+    /// full. Finding an existing series takes no lock and no allocation: a hash of the label
+    /// values, then per probed slot one load of its tag and, on a match, a compare of the key
+    /// words kept in the slot: one pair of cache lines read.
+    #[inline]
     pub(super) fn series(&self, labels: &Labels<'_>) -> Option<usize> {
-        let slots = &self.inner.slots;
-        let mask = slots.len() - 1;
-        let start = key(labels) as usize & mask;
-        let mut fresh: Option<Series> = None;
-        for step in 0..slots.len() {
-            let at = (start + step) & mask;
-            let slot = slots.get(at)?;
-            if let Some(series) = slot.get() {
-                if series.is(labels) {
-                    if fresh.is_some() {
-                        // Another thread published this label set while we probed: give
-                        // back the place we claimed.
-                        self.inner.len.fetch_sub(1, Relaxed);
-                    }
-                    return Some(at);
-                }
-                continue;
-            }
-            // An empty slot: the series does not exist yet. Claim a place, then the slot.
-            if fresh.is_none() {
-                if self.inner.len.fetch_add(1, Relaxed) >= self.inner.max_series {
-                    self.inner.len.fetch_sub(1, Relaxed);
-                    self.inner.overflow.fetch_add(1, Relaxed);
-                    return None;
-                }
-                fresh = Some(self.new_series(labels));
-            }
-            if let Some(series) = fresh.take() {
-                match slot.set(series) {
-                    Ok(()) => return Some(at),
-                    Err(series) => {
-                        // Another thread filled this slot first, maybe with this label set.
-                        if slot.get().is_some_and(|s| s.is(labels)) {
-                            self.inner.len.fetch_sub(1, Relaxed);
-                            return Some(at);
-                        }
-                        fresh = Some(series);
-                    }
-                }
+        let mut key = Key::new(labels);
+        key.compute();
+        let inner = &*self.inner;
+        let start = key.hash as usize;
+        for step in 0..=inner.mask {
+            let at = start.wrapping_add(step) & inner.mask;
+            match inner.slots.get(at)?.holds(&key) {
+                Some(true) => return Some(at),
+                Some(false) => continue,
+                None => return self.slow(&key, at),
             }
         }
         None
     }
 
-    fn new_series(&self, labels: &Labels<'_>) -> Series {
-        let n = self.inner.bounds_ns.len();
-        Series {
-            route: labels.route.map(Box::from),
-            method: labels.method,
-            status: labels.status,
-            arm: labels.arm.map(Box::from),
-            canary: labels.canary,
-            refusal: labels.refusal,
-            aborted: AtomicU64::new(0),
-            headers: Histogram::new(n),
-            last_byte: Histogram::new(n),
+    /// The series in slot `at`, with its slot.
+    pub(super) fn view(&self, at: usize) -> Option<View<'_>> {
+        Some(View {
+            slot: self.inner.slots.get(at)?,
+            series: self.inner.cold.get(at)?.get()?,
+        })
+    }
+
+    /// The slow path of [`series`](Self::series), from the slot `first` on: a key longer than
+    /// the slot's inline words, a slot being published, or a new label set (claim a place,
+    /// build the series, claim the first free slot by setting its series, publish the key).
+    #[cold]
+    #[inline(never)]
+    fn slow(&self, key: &Key<'_, '_>, first: usize) -> Option<usize> {
+        if let Some(at) = self.find(key, first) {
+            return Some(at);
         }
+        let inner = &*self.inner;
+        // A full table is seen with a load first: overflowing requests then write only the
+        // overflow counter, not the shared count twice.
+        let full = inner.len.load(Relaxed) >= inner.max_series || {
+            let claimed = inner.len.fetch_add(1, Relaxed) < inner.max_series;
+            if !claimed {
+                inner.len.fetch_sub(1, Relaxed);
+            }
+            !claimed
+        };
+        if full {
+            // Published by another thread since our probe? Then it is not an overflow.
+            if let Some(at) = self.find(key, first) {
+                return Some(at);
+            }
+            inner.overflow.fetch_add(1, Relaxed);
+            #[cfg(feature = "metrics-facade")]
+            if let Some(facade) = &inner.facade {
+                facade.overflow.increment(1);
+            }
+            return None;
+        }
+        let mut fresh = Some(Box::new(self.new_series(key)));
+        for step in 0..=inner.mask {
+            let at = first.wrapping_add(step) & inner.mask;
+            let cold = inner.cold.get(at)?;
+            if let Some(series) = fresh.take() {
+                match cold.set(series) {
+                    Ok(()) => {
+                        inner.slots.get(at)?.publish(key);
+                        return Some(at);
+                    }
+                    Err(series) => fresh = Some(series),
+                }
+            }
+            if cold.get().is_some_and(|s| s.is(key)) {
+                // Another thread claimed a slot for this label set first: give back our place.
+                inner.len.fetch_sub(1, Relaxed);
+                return Some(at);
+            }
+        }
+        None
+    }
+
+    /// The slot holding `key`, probing from `first` until a free slot, comparing whole keys.
+    fn find(&self, key: &Key<'_, '_>, first: usize) -> Option<usize> {
+        let inner = &*self.inner;
+        for step in 0..=inner.mask {
+            let at = first.wrapping_add(step) & inner.mask;
+            match inner.cold.get(at)?.get() {
+                Some(series) if series.is(key) => return Some(at),
+                Some(_) => continue,
+                None => return None,
+            }
+        }
+        None
+    }
+
+    fn new_series(&self, key: &Key<'_, '_>) -> Series {
+        Series::new(
+            key,
+            self.buckets(),
+            &self.inner.unmatched,
+            #[cfg(feature = "metrics-facade")]
+            self.inner
+                .facade
+                .as_ref()
+                .map(|_| super::facade::SeriesHandles::register(key.labels, &self.inner.unmatched)),
+        )
+    }
+
+    /// The bucket of a duration of `ns` nanoseconds: the first whose bound is at least `ns`
+    /// (`+Inf` past the last). Only the bounds of `ns`'s octave are compared: usually one.
+    #[inline]
+    pub(super) fn bucket(&self, ns: u64) -> usize {
+        let inner = &*self.inner;
+        let octave = (u64::BITS - ns.leading_zeros()) as usize;
+        let mut at = inner.start.get(octave).map_or(0, |&s| s as usize);
+        while inner.bounds_ns.get(at).is_some_and(|&bound| ns > bound) {
+            at += 1;
+        }
+        at
     }
 
     /// Records one finished request: the same as the layer does when a response body ends.
     /// Lock-free and allocation-free once the series exists.
+    #[inline]
     pub fn record(&self, labels: &Labels<'_>, to_headers: Duration, to_last_byte: Duration) {
         if let Some(at) = self.series(labels) {
-            self.record_at(at, to_headers, to_last_byte, false);
+            self.record_ns(at, nanos(to_headers), nanos(to_last_byte), false);
         }
     }
 
-    pub(super) fn record_at(
-        &self,
-        at: usize,
-        to_headers: Duration,
-        to_last_byte: Duration,
-        aborted: bool,
-    ) {
-        if let Some(series) = self.inner.slots.get(at).and_then(OnceLock::get) {
-            self.record_into(series, to_headers, to_last_byte, aborted);
-        }
-    }
-
-    fn record_into(
-        &self,
-        series: &Series,
-        to_headers: Duration,
-        to_last_byte: Duration,
-        aborted: bool,
-    ) {
-        let ns = |d: Duration| d.as_nanos().min(u128::from(u64::MAX)) as u64;
+    /// Records into the series of slot `at`: four relaxed atomic adds (the two buckets, the
+    /// two sums), all in the slot for durations in the first two buckets; five for an
+    /// aborted response; with the facade, its handles too.
+    #[inline]
+    pub(super) fn record_ns(&self, at: usize, headers_ns: u64, last_byte_ns: u64, aborted: bool) {
+        let Some(slot) = self.inner.slots.get(at) else {
+            return;
+        };
+        let series = || self.inner.cold.get(at).and_then(|s| s.get()).map(|s| &**s);
+        slot.add(series, series::headers_bucket(self.bucket(headers_ns)), 1);
+        slot.add(
+            series,
+            series::last_byte_bucket(self.bucket(last_byte_ns)),
+            1,
+        );
+        slot.add(series, series::SUM_HEADERS, headers_ns);
+        slot.add(series, series::SUM_LAST_BYTE, last_byte_ns);
         if aborted {
-            series.aborted.fetch_add(1, Relaxed);
+            if let Some(series) = series() {
+                series.aborted.fetch_add(1, Relaxed);
+            }
         }
-        series.headers.record(&self.inner.bounds_ns, ns(to_headers));
-        series
-            .last_byte
-            .record(&self.inner.bounds_ns, ns(to_last_byte));
+        #[cfg(feature = "metrics-facade")]
+        if self.inner.facade.is_some() {
+            if let Some(handles) = series().and_then(|s| s.facade.as_ref()) {
+                handles.record(headers_ns, last_byte_ns, aborted);
+            }
+        }
     }
 
     pub(super) fn enter(&self) {
-        self.inner.in_flight.fetch_add(1, Relaxed);
+        if let Some(shard) = self.inner.in_flight.get(shard()) {
+            shard.0.fetch_add(1, Relaxed);
+        }
+        #[cfg(feature = "metrics-facade")]
+        if let Some(facade) = &self.inner.facade {
+            facade.in_flight.increment(1.0);
+        }
     }
 
     pub(super) fn leave(&self) {
-        self.inner.in_flight.fetch_sub(1, Relaxed);
+        if let Some(shard) = self.inner.in_flight.get(shard()) {
+            shard.0.fetch_sub(1, Relaxed);
+        }
+        #[cfg(feature = "metrics-facade")]
+        if let Some(facade) = &self.inner.facade {
+            facade.in_flight.decrement(1.0);
+        }
     }
 
     pub(super) fn no_response(&self) {
         self.inner.no_response.fetch_add(1, Relaxed);
+        #[cfg(feature = "metrics-facade")]
+        if let Some(facade) = &self.inner.facade {
+            facade.unanswered.increment(1);
+        }
     }
 
     /// How many series exist.
     #[must_use]
     pub fn series_count(&self) -> usize {
-        self.inner
-            .slots
-            .iter()
-            .filter(|s| s.get().is_some())
-            .count()
+        self.inner.cold.iter().filter(|s| s.get().is_some()).count()
     }
 
     /// Requests in flight: called, and whose response body has not ended yet.
     #[must_use]
     pub fn in_flight(&self) -> i64 {
-        self.inner.in_flight.load(Relaxed)
+        // The shards are read one after the other: a request leaving on another thread's shard
+        // meanwhile could make the sum dip below zero for a moment.
+        self.inner
+            .in_flight
+            .iter()
+            .map(|s| s.0.load(Relaxed))
+            .sum::<i64>()
+            .max(0)
     }
 
     /// Total requests recorded over every series.
     #[must_use]
     pub fn total_requests(&self) -> u64 {
-        self.all().iter().map(|s| s.requests()).sum()
+        let buckets = self.buckets();
+        self.all().iter().map(|s| s.requests(buckets)).sum()
     }
 
-    fn all(&self) -> Vec<&Series> {
-        let mut all: Vec<&Series> = self.inner.slots.iter().filter_map(OnceLock::get).collect();
-        all.sort_by(|a, b| {
+    /// Every series, in label order (route, method, status, arm, refusal).
+    pub(super) fn all(&self) -> Vec<View<'_>> {
+        let mut all: Vec<View<'_>> = (0..self.inner.cold.len())
+            .filter_map(|at| self.view(at))
+            .collect();
+        all.sort_unstable_by(|a, b| {
             (&a.route, a.method, a.status, &a.arm, a.refusal)
                 .cmp(&(&b.route, b.method, b.status, &b.arm, b.refusal))
         });
         all
     }
-
-    /// Per canary arm: requests, 5xx rate, p50 and p99 of the time to the last byte.
-    /// Arms are in name order; requests without an arm are left out.
-    #[must_use]
-    pub fn canary_report(&self) -> Vec<ArmReport> {
-        let mut arms: Vec<(String, bool, u64, u64, Vec<u64>)> = Vec::new();
-        for s in self.all() {
-            let Some(arm) = s.arm.as_deref() else {
-                continue;
-            };
-            let at = match arms.iter().position(|a| a.0 == arm) {
-                Some(at) => at,
-                None => {
-                    arms.push((
-                        arm.to_owned(),
-                        s.canary,
-                        0,
-                        0,
-                        vec![0; self.inner.bounds.len() + 1],
-                    ));
-                    arms.len() - 1
-                }
-            };
-            if let Some(entry) = arms.get_mut(at) {
-                let requests = s.requests();
-                entry.2 += requests;
-                if (500..600).contains(&s.status) {
-                    entry.3 += requests;
-                }
-                for (total, c) in entry.4.iter_mut().zip(s.last_byte.counts()) {
-                    *total += c;
-                }
-            }
-        }
-        arms.sort_by(|a, b| a.0.cmp(&b.0));
-        arms.into_iter()
-            .map(|(arm, canary, requests, errors, counts)| ArmReport {
-                arm,
-                canary,
-                requests,
-                errors_5xx: errors,
-                error_rate_5xx: if requests == 0 {
-                    0.0
-                } else {
-                    errors as f64 / requests as f64
-                },
-                p50: quantile(&self.inner.bounds, &counts, 0.5),
-                p99: quantile(&self.inner.bounds, &counts, 0.99),
-            })
-            .collect()
-    }
-
-    /// The Prometheus text format (version 0.0.4) of every metric.
-    #[must_use]
-    pub fn render(&self) -> String {
-        let mut out = String::with_capacity(1024);
-        self.render_into(&mut out);
-        out
-    }
-
-    /// [`render`](Self::render) into `out` (appended).
-    pub fn render_into(&self, out: &mut String) {
-        let all = self.all();
-        let unmatched = &*self.inner.unmatched;
-        let labels = |out: &mut String, s: &Series| {
-            out.push_str("route=\"");
-            escape(out, s.route.as_deref().unwrap_or(unmatched));
-            out.push_str("\",method=\"");
-            out.push_str(s.method);
-            let _ = write!(out, "\",status=\"{}\",arm=\"", s.status);
-            escape(out, s.arm.as_deref().unwrap_or(""));
-            out.push_str("\",refusal=\"");
-            out.push_str(s.refusal.map_or("", Refusal::as_str));
-            out.push('"');
-        };
-        out.push_str("# HELP gateway_requests_total Requests answered, by route template, method, status, canary arm and refusal.\n# TYPE gateway_requests_total counter\n");
-        for s in &all {
-            out.push_str("gateway_requests_total{");
-            labels(out, s);
-            let _ = writeln!(out, "}} {}", s.requests());
-        }
-        out.push_str("# HELP gateway_request_errors_total Answers with a 4xx or 5xx status, by route template, method, canary arm and status class.\n# TYPE gateway_request_errors_total counter\n");
-        let mut errors: Vec<(&str, &str, &str, &str, u64)> = Vec::new();
-        for s in &all {
-            let class = match s.status {
-                400..=499 => "4xx",
-                500..=599 => "5xx",
-                _ => continue,
-            };
-            let route = s.route.as_deref().unwrap_or(unmatched);
-            let arm = s.arm.as_deref().unwrap_or("");
-            let n = s.requests();
-            match errors
-                .iter_mut()
-                .find(|e| e.0 == route && e.1 == s.method && e.2 == arm && e.3 == class)
-            {
-                Some(e) => e.4 += n,
-                None => errors.push((route, s.method, arm, class, n)),
-            }
-        }
-        errors.sort_by(|a, b| (a.0, a.1, a.2, a.3).cmp(&(b.0, b.1, b.2, b.3)));
-        for (route, method, arm, class, n) in errors {
-            out.push_str("gateway_request_errors_total{route=\"");
-            escape(out, route);
-            let _ = write!(out, "\",method=\"{method}\",arm=\"");
-            escape(out, arm);
-            let _ = writeln!(out, "\",class=\"{class}\"}} {n}");
-        }
-        out.push_str("# HELP gateway_response_aborted_total Responses whose body was dropped before its end.\n# TYPE gateway_response_aborted_total counter\n");
-        for s in &all {
-            out.push_str("gateway_response_aborted_total{");
-            labels(out, s);
-            let _ = writeln!(out, "}} {}", s.aborted.load(Relaxed));
-        }
-        for (name, help, pick) in [
-            (
-                "gateway_time_to_headers_seconds",
-                "Time from the request to the response headers.",
-                (|s: &Series| &s.headers) as fn(&Series) -> &Histogram,
-            ),
-            (
-                "gateway_time_to_last_byte_seconds",
-                "Time from the request to the last response body byte (or the body dropped).",
-                |s: &Series| &s.last_byte,
-            ),
-        ] {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
-            for s in &all {
-                let h = pick(s);
-                let mut cumulative = 0u64;
-                let counts = h.counts();
-                for (i, c) in counts.iter().enumerate() {
-                    cumulative += c;
-                    let _ = write!(out, "{name}_bucket{{");
-                    labels(out, s);
-                    match self.inner.bounds.get(i) {
-                        Some(b) => {
-                            let _ = writeln!(out, ",le=\"{b:?}\"}} {cumulative}");
-                        }
-                        None => {
-                            let _ = writeln!(out, ",le=\"+Inf\"}} {cumulative}");
-                        }
-                    }
-                }
-                let _ = write!(out, "{name}_sum{{");
-                labels(out, s);
-                let sum = h.sum_ns.load(Relaxed) as f64 / 1e9;
-                let _ = writeln!(out, "}} {sum:?}");
-                let _ = write!(out, "{name}_count{{");
-                labels(out, s);
-                let _ = writeln!(out, "}} {cumulative}");
-            }
-        }
-        let _ = writeln!(
-            out,
-            "# HELP gateway_requests_in_flight Requests called whose response has not ended.\n# TYPE gateway_requests_in_flight gauge\ngateway_requests_in_flight {}",
-            self.in_flight()
-        );
-        let _ = writeln!(
-            out,
-            "# HELP gateway_metrics_series_overflow_total Requests not recorded because the series table was full.\n# TYPE gateway_metrics_series_overflow_total counter\ngateway_metrics_series_overflow_total {}",
-            self.inner.overflow.load(Relaxed)
-        );
-        let _ = writeln!(
-            out,
-            "# HELP gateway_requests_unanswered_total Requests whose inner service failed or whose response future was dropped.\n# TYPE gateway_requests_unanswered_total counter\ngateway_requests_unanswered_total {}",
-            self.inner.no_response.load(Relaxed)
-        );
-    }
 }
 
-/// Label value escaping of the text format: backslash, double quote, line feed.
-fn escape(out: &mut String, value: &str) {
-    for c in value.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
+const IN_FLIGHT_SHARDS: usize = 16;
+
+/// This thread's in-flight shard: threads take the shards in turn, on first use.
+fn shard() -> usize {
+    use std::cell::Cell;
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static SHARD: Cell<usize> = const { Cell::new(usize::MAX) };
     }
+    SHARD
+        .try_with(|shard| {
+            if shard.get() == usize::MAX {
+                shard.set(NEXT.fetch_add(1, Relaxed) % IN_FLIGHT_SHARDS);
+            }
+            shard.get()
+        })
+        .unwrap_or(0)
 }
 
-/// `histogram_quantile`: linear interpolation inside the bucket holding rank `q * total`;
-/// in the `+Inf` bucket, the highest finite bound.
-fn quantile(bounds: &[f64], counts: &[u64], q: f64) -> f64 {
-    let total: u64 = counts.iter().sum();
-    if total == 0 {
-        return 0.0;
-    }
-    let rank = q * total as f64;
-    let mut below = 0u64;
-    for (i, &c) in counts.iter().enumerate() {
-        if c > 0 && (below + c) as f64 >= rank {
-            let Some(&upper) = bounds.get(i) else {
-                return bounds.last().copied().unwrap_or(0.0);
-            };
-            let lower = i
-                .checked_sub(1)
-                .and_then(|j| bounds.get(j))
-                .copied()
-                .unwrap_or(0.0);
-            return lower + (upper - lower) * ((rank - below as f64) / c as f64);
-        }
-        below += c;
-    }
-    bounds.last().copied().unwrap_or(0.0)
+/// A duration in nanoseconds, saturating at about 584 years.
+#[inline]
+pub(super) fn nanos(d: Duration) -> u64 {
+    d.as_secs()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(u64::from(d.subsec_nanos()))
 }

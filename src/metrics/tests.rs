@@ -1,6 +1,5 @@
 use std::time::Duration;
 
-use super::registry::{method_label, Labels, Refusal, Registry};
 use super::*;
 use crate::test_helpers::{assert_send_sync, Echo};
 
@@ -53,4 +52,132 @@ fn labels_and_refusals_have_fixed_spellings() {
     );
     assert_eq!(Refusal::MethodNotAllowed.as_str(), "method_not_allowed");
     assert_eq!(Refusal::from_extensions(&http::Extensions::new()), None);
+}
+
+#[test]
+fn a_slot_is_one_aligned_pair_of_cache_lines() {
+    assert_eq!(std::mem::size_of::<super::series::Slot>(), 128);
+    assert_eq!(std::mem::align_of::<super::series::Slot>(), 128);
+    assert_eq!(std::mem::align_of::<super::series::Line>(), 64);
+}
+
+/// Label sets whose key fits the slot and label sets whose key does not (a long route, a
+/// long arm) are found again, and told apart from those sharing their first words.
+#[test]
+fn long_keys_are_compared_past_the_slot() {
+    let registry = Registry::new();
+    let long = "/a/very/long/route/template/{with}/{several}/{params}";
+    let longer = "/a/very/long/route/template/{with}/{several}/{paramz}";
+    for route in [long, longer, long, "/short", longer] {
+        registry.record(&labels(Some(route), 200), Duration::ZERO, Duration::ZERO);
+    }
+    assert_eq!(registry.series_count(), 3);
+    assert_eq!(registry.total_requests(), 5);
+}
+
+/// The octave table finds the same bucket as a linear search, for odd bound sets too
+/// (several bounds in one octave, bounds on powers of two, sub-nanosecond bounds).
+#[test]
+fn the_bucket_of_a_duration_matches_a_linear_search() {
+    let sets: [&[f64]; 5] = [
+        &super::DEFAULT_BUCKETS,
+        &[0.001, 0.0011, 0.0012, 0.0013, 0.002],
+        &[1e-10, 1e-9, 2e-9, 4.194304e-3, 1.0],
+        &[3600.0],
+        &[0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 100.0, 1e6],
+    ];
+    let mut x = 0x2545_f491_4f6c_dd1d_u64;
+    for bounds in sets {
+        let registry = Registry::builder()
+            .buckets(bounds.iter().copied())
+            .build()
+            .unwrap();
+        let bounds_ns: Vec<u64> = bounds
+            .iter()
+            .map(|&s| u64::try_from(Duration::from_secs_f64(s).as_nanos()).unwrap())
+            .collect();
+        let linear = |ns: u64| {
+            bounds_ns
+                .iter()
+                .position(|&b| ns <= b)
+                .unwrap_or(bounds_ns.len())
+        };
+        let mut probes: Vec<u64> = vec![0, 1, u64::MAX, u64::MAX - 1];
+        for &b in &bounds_ns {
+            probes.extend([b.saturating_sub(1), b, b.saturating_add(1)]);
+        }
+        for _ in 0..20_000 {
+            // xorshift, then a random number of significant bits
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            probes.push(x >> (x % 64));
+        }
+        for ns in probes {
+            assert_eq!(registry.bucket(ns), linear(ns), "{ns} ns in {bounds:?}");
+        }
+    }
+}
+
+/// Label values are told apart exactly, whatever their lengths (every length of the word
+/// encoding: empty, 1 to 3, 4 to 7, 8, more than 8, longer than the key buffer).
+#[test]
+fn label_values_of_every_length_are_told_apart() {
+    let registry = Registry::builder().max_series(10_000).build().unwrap();
+    let mut values: Vec<String> = Vec::new();
+    for len in 0..140 {
+        let base: String = (0..len)
+            .map(|i| char::from(b'a' + (i % 26) as u8))
+            .collect();
+        values.push(base.clone());
+        if len > 0 {
+            // the same length, one byte changed at the start, the middle and the end
+            for at in [0, len / 2, len - 1] {
+                let mut bytes = base.clone().into_bytes();
+                bytes[at] = b'#';
+                values.push(String::from_utf8(bytes).unwrap());
+            }
+        }
+    }
+    values.sort();
+    values.dedup();
+    for v in &values {
+        registry.record(&labels(Some(v), 200), Duration::ZERO, Duration::ZERO);
+        registry.record(
+            &Labels {
+                arm: Some(v),
+                ..labels(None, 200)
+            },
+            Duration::ZERO,
+            Duration::ZERO,
+        );
+    }
+    assert_eq!(registry.series_count(), 2 * values.len());
+    // Again: every one found, none created.
+    for v in &values {
+        registry.record(&labels(Some(v), 200), Duration::ZERO, Duration::ZERO);
+    }
+    assert_eq!(registry.series_count(), 2 * values.len());
+    assert_eq!(registry.total_requests(), 3 * values.len() as u64);
+    // The same characters split differently between route and arm are different series;
+    // an absent route differs from an empty one.
+    let r = Registry::new();
+    for (route, arm) in [
+        (Some("ab"), Some("c")),
+        (Some("a"), Some("bc")),
+        (None, Some("abc")),
+        (Some(""), Some("abc")),
+        (Some("abc"), None),
+    ] {
+        r.record(
+            &Labels {
+                route,
+                arm,
+                ..labels(None, 200)
+            },
+            Duration::ZERO,
+            Duration::ZERO,
+        );
+    }
+    assert_eq!(r.series_count(), 5);
 }

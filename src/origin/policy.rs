@@ -5,7 +5,7 @@ use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
-use http::header::{HeaderName, HOST, ORIGIN, UPGRADE};
+use http::header::{HeaderName, HOST, ORIGIN};
 use http::{HeaderMap, HeaderValue, Method, Uri};
 
 use super::bypass::BypassPaths;
@@ -214,17 +214,6 @@ enum OriginHeader<'a> {
     Multiple,
 }
 
-/// Whether the request is a WebSocket handshake over HTTP/1.1 (`GET` + `Upgrade: websocket`).
-/// (An HTTP/2 WebSocket is an extended `CONNECT`, which is checked anyway.)
-fn is_websocket(headers: &HeaderMap) -> bool {
-    headers.get_all(UPGRADE).iter().any(|value| {
-        value
-            .as_bytes()
-            .split(|b| *b == b',')
-            .any(|token| token.trim_ascii().eq_ignore_ascii_case(b"websocket"))
-    })
-}
-
 /// Whether `raw`, if it is an origin at all, is in normal form: no upper-case letter and no
 /// colon but the scheme's (so no port, default or not). IPv6 hosts and ports answer `false` and
 /// take the parser.
@@ -253,7 +242,9 @@ impl Policy {
         headers: &HeaderMap,
     ) -> Result<Allowed, Rejection> {
         let safe = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
-        if safe && !(*method == Method::GET && is_websocket(headers)) {
+        // A WebSocket handshake over HTTP/1.1 is checked like an unsafe method (an HTTP/2
+        // WebSocket is an extended `CONNECT`, which is checked anyway).
+        if safe && !crate::websocket::is_handshake(method, headers) {
             return Ok(Allowed::SafeMethod);
         }
         match self.evaluate(uri, &Heads::scan(headers)) {

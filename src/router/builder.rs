@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use http::{Request, Response};
+use http::{Method, Request, Response};
 use tower_service::Service;
 
 use super::key::{IntoRouteKey, RouteKey};
@@ -20,6 +20,7 @@ struct Pending<ReqB, ResB, E> {
     name: Option<String>,
     target: Target<ReqB, ResB, E>,
     nest: bool,
+    websocket: bool,
 }
 
 /// Builds a [`Router`]: add routes, choose policies, then [`build`](Self::build).
@@ -123,6 +124,86 @@ where
         )
     }
 
+    /// Adds a WebSocket-only route at the path template `path` (`"/chat/{room}"`; its key is
+    /// `GET {path}`, so it conflicts with a plain `GET` route on the same template).
+    ///
+    /// A WebSocket handshake (`GET` with an `Upgrade: websocket` token) reaches `service`,
+    /// request extensions (hyper's upgrade handle among them) intact, and its `101` passes
+    /// back unchanged. A plain `GET` gets `426 Upgrade Required` with `Upgrade: websocket`
+    /// and `Connection: Upgrade`, a short text body and a [`Rejection`](super::Rejection) of
+    /// kind [`UpgradeRequired`](super::RejectionKind::UpgradeRequired); `HEAD` and every other
+    /// method get `405` with `Allow: GET`. `service` is not called for any of those.
+    /// [`MatchedRoute::is_websocket`] tells handlers and outer layers.
+    ///
+    /// A plain route (added with [`route`](Self::route)) serves handshakes too, as its
+    /// service decides; this marks a route that serves nothing else.
+    ///
+    /// ```
+    /// use http::{header, Request, Response, StatusCode};
+    /// use std::convert::Infallible;
+    /// use tower::{service_fn, ServiceExt};
+    /// use tower_gateway::router::{MatchedRoute, Router};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let switch = service_fn(|_: Request<String>| async {
+    ///     let mut response = Response::new(String::new());
+    ///     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    ///     Ok::<_, Infallible>(response)
+    /// });
+    /// let router = Router::builder().websocket("/chat", switch).build()?;
+    ///
+    /// let handshake = Request::get("/chat")
+    ///     .header(header::CONNECTION, "upgrade")
+    ///     .header(header::UPGRADE, "websocket")
+    ///     .body(String::new())?;
+    /// let response = router.clone().oneshot(handshake).await?;
+    /// assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
+    /// assert!(response.extensions().get::<MatchedRoute>().unwrap().is_websocket());
+    ///
+    /// let plain = Request::get("/chat").body(String::new())?;
+    /// let response = router.oneshot(plain).await?;
+    /// assert_eq!(response.status(), StatusCode::UPGRADE_REQUIRED);
+    /// assert_eq!(response.headers()[header::UPGRADE], "websocket");
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn websocket<S>(self, path: &str, service: S) -> Self
+    where
+        S: Service<Request<ReqB>, Response = Response<ResB>, Error = E>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        let key = Ok(RouteKey::new(Method::GET, path));
+        self.push_entry(key, None, BoxService::new(service), false, true)
+    }
+
+    /// Adds a named WebSocket-only route; see [`websocket`](Self::websocket) and
+    /// [`named_route`](Self::named_route).
+    #[must_use]
+    pub fn named_websocket<S>(self, name: impl Into<String>, path: &str, service: S) -> Self
+    where
+        S: Service<Request<ReqB>, Response = Response<ResB>, Error = E>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        let key = Ok(RouteKey::new(Method::GET, path));
+        self.push_entry(
+            key,
+            Some(name.into()),
+            BoxService::new(service),
+            false,
+            true,
+        )
+    }
+
     /// Sends `prefix` and everything below it (`prefix/...`) to `service`, with the prefix
     /// stripped from the path (`/api/users` reaches it as `/users`, `/api` and `/api/` as `/`).
     /// The original URI is kept in the [`OriginalUri`](super::OriginalUri) extension.
@@ -197,17 +278,29 @@ where
     }
 
     fn push(
+        self,
+        key: Result<RouteKey, ConfigError>,
+        name: Option<String>,
+        target: Target<ReqB, ResB, E>,
+        nest: bool,
+    ) -> Self {
+        self.push_entry(key, name, target, nest, false)
+    }
+
+    fn push_entry(
         mut self,
         key: Result<RouteKey, ConfigError>,
         name: Option<String>,
         target: Target<ReqB, ResB, E>,
         nest: bool,
+        websocket: bool,
     ) -> Self {
         self.routes.push(Pending {
             key,
             name,
             target,
             nest,
+            websocket,
         });
         self
     }
@@ -226,6 +319,7 @@ where
         let mut tree = Tree::default();
         let mut routes: Vec<RouteEntry<ReqB, ResB, E>> = Vec::with_capacity(self.routes.len());
         let case_insensitive = self.policy.case_insensitive;
+        let mut has_websocket = false;
 
         for pending in self.routes {
             let key = match pending.key {
@@ -310,11 +404,15 @@ where
                 // The nested path is not a param of the route.
                 names.pop();
             }
-            let info = RouteInfo::new(
+            let mut info = RouteInfo::new(
                 method,
                 &display_text,
                 pending.name.map(String::into_boxed_str),
             );
+            if pending.websocket {
+                info.set_websocket();
+                has_websocket = true;
+            }
             routes.push(RouteEntry {
                 route: MatchedRoute::from_info(Arc::new(info)),
                 names: names.into(),
@@ -358,6 +456,7 @@ where
                     tree,
                     routes,
                     policy,
+                    has_websocket,
                 }),
                 fallback,
             )

@@ -34,6 +34,8 @@ pub(crate) struct RouteInfo {
     template_at: usize,
     method: Option<Method>,
     name: Option<Box<str>>,
+    /// A WebSocket-only route.
+    websocket: bool,
 }
 
 impl MatchedRoute {
@@ -44,6 +46,26 @@ impl MatchedRoute {
     pub fn new(method: Option<Method>, template: &str, name: Option<&str>) -> Self {
         Self {
             inner: Arc::new(RouteInfo::new(method, template, name.map(Into::into))),
+        }
+    }
+
+    /// A matched WebSocket-only route at `template` (its key is `GET {template}`), with an
+    /// optional name; see [`RouterBuilder::websocket`](super::RouterBuilder::websocket).
+    ///
+    /// ```
+    /// use tower_gateway::router::MatchedRoute;
+    ///
+    /// let route = MatchedRoute::websocket("/chat", Some("chat"));
+    /// assert_eq!(route.key(), "GET /chat");
+    /// assert!(route.is_websocket());
+    /// assert!(!MatchedRoute::new(None, "/chat", None).is_websocket());
+    /// ```
+    #[must_use]
+    pub fn websocket(template: &str, name: Option<&str>) -> Self {
+        let mut info = RouteInfo::new(Some(Method::GET), template, name.map(Into::into));
+        info.set_websocket();
+        Self {
+            inner: Arc::new(info),
         }
     }
 
@@ -74,6 +96,13 @@ impl MatchedRoute {
     pub fn name(&self) -> Option<&str> {
         self.inner.name.as_deref()
     }
+
+    /// Whether the route is WebSocket-only: it serves WebSocket handshakes and answers a plain
+    /// `GET` with `426 Upgrade Required`.
+    #[must_use]
+    pub fn is_websocket(&self) -> bool {
+        self.inner.websocket
+    }
 }
 
 impl RouteInfo {
@@ -88,7 +117,12 @@ impl RouteInfo {
             key: key.into_boxed_str(),
             method,
             name,
+            websocket: false,
         }
+    }
+
+    pub(crate) fn set_websocket(&mut self) {
+        self.websocket = true;
     }
 }
 
@@ -98,6 +132,9 @@ impl fmt::Debug for MatchedRoute {
         d.field("key", &self.key());
         if let Some(name) = self.name() {
             d.field("name", &name);
+        }
+        if self.is_websocket() {
+            d.field("websocket", &true);
         }
         d.finish()
     }

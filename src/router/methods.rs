@@ -112,6 +112,21 @@ impl AllowedMethods {
         }
     }
 
+    /// Removes a standard method (extension methods are kept).
+    pub(crate) fn remove_standard(&mut self, method: &Method) {
+        if let Some(b) = bit(method) {
+            self.bits &= !b;
+        }
+    }
+
+    /// `GET` alone: what a WebSocket-only route accepts.
+    pub(crate) fn get_only() -> Self {
+        Self {
+            bits: 1,
+            extensions: Vec::new(),
+        }
+    }
+
     /// Whether `method` is in the set.
     #[must_use]
     pub fn contains(&self, method: &Method) -> bool {

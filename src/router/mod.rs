@@ -69,6 +69,17 @@
 //! from the body's exact size when the target did not set it). An explicit `HEAD` route wins.
 //! `OPTIONS` is never answered automatically: CORS preflight belongs to the CORS layer.
 //!
+//! # WebSocket-only routes
+//!
+//! [`RouterBuilder::websocket`] adds a route (key `GET /path`) that serves WebSocket
+//! handshakes only: a handshake (`GET` with an `Upgrade: websocket` token) reaches the target
+//! with its request extensions intact (hyper's upgrade handle lives there) and the `101`
+//! comes back unchanged; a plain `GET` gets `426 Upgrade Required` (`Upgrade: websocket`,
+//! `Connection: Upgrade`, a short text body), `HEAD` and other methods `405` with
+//! `Allow: GET`. [`MatchedRoute::is_websocket`] says which routes are WebSocket-only;
+//! [`Router::at`] returns such a route for `GET`, whatever the headers. A plain route serves
+//! handshakes as its target decides.
+//!
 //! # Byte-exact by default
 //!
 //! Matching is case-sensitive and works on the raw path: no percent-decoding first (`%2F`
@@ -85,7 +96,7 @@
 //! | [`MatchedRoute`] | request (before the target runs) and response | key, template, name; absent when the fallback served |
 //! | [`Params`] | request | the matched route's params, raw or decoded |
 //! | [`OriginalUri`] | request, for nested services | the URI before the prefix was stripped |
-//! | [`Rejection`] | response of the Router's own `404`/`405` | why the Router answered itself |
+//! | [`Rejection`] | response of the Router's own `404`/`405`/`426` | why the Router answered itself |
 //!
 //! # As a service and as a layer
 //!

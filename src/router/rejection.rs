@@ -3,7 +3,8 @@
 use std::fmt;
 
 /// Why the [`Router`](crate::Router) answered a request itself instead of a route target: no
-/// route matched (its own `404`), or the path matched but not the method (`405`).
+/// route matched (its own `404`), the path matched but not the method (`405`), or a plain
+/// request reached a WebSocket-only route (`426`).
 ///
 /// Put in the response extensions of those answers, for outer layers such as the access log.
 /// It is absent when the fallback service (the app the Router wraps) answered.
@@ -28,6 +29,9 @@ pub enum RejectionKind {
     NotFound,
     /// A route matched the path, but none accepts the method (`405`).
     MethodNotAllowed,
+    /// A WebSocket-only route got a `GET` that is not a WebSocket handshake (`426 Upgrade
+    /// Required`, see [`RouterBuilder::websocket`](super::RouterBuilder::websocket)).
+    UpgradeRequired,
 }
 
 impl Rejection {
@@ -49,6 +53,7 @@ impl Rejection {
         match self.kind {
             RejectionKind::NotFound => "no route",
             RejectionKind::MethodNotAllowed => "method not allowed",
+            RejectionKind::UpgradeRequired => "websocket upgrade required",
         }
     }
 }

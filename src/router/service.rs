@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::header::{ALLOW, CONTENT_TYPE, LOCATION};
+use http::header::{ALLOW, CONNECTION, CONTENT_TYPE, LOCATION, UPGRADE};
 use http::uri::PathAndQuery;
 use http::{HeaderValue, Method, Request, Response, StatusCode, Uri};
 use tower_layer::Layer;
@@ -16,6 +16,7 @@ use super::builder::RouterBuilder;
 use super::captures::Captures;
 use super::decision::{Decision, RouteMatch};
 use super::future::ResponseFuture;
+use super::matched::MatchedRoute;
 use super::params::Params;
 use super::rejection::{Rejection, RejectionKind};
 use super::table::{NotFoundBody, Resolved, Table, Target};
@@ -183,6 +184,11 @@ where
                 let Some(entry) = self.table.routes.get(id as usize) else {
                     return ResponseFuture::ready(self.not_found());
                 };
+                if entry.route.is_websocket()
+                    && !crate::websocket::is_handshake(request.method(), request.headers())
+                {
+                    return ResponseFuture::ready(upgrade_required(&entry.route));
+                }
                 if let Some(new_path) = &rewritten {
                     set_path(&mut request, new_path);
                 }
@@ -256,6 +262,26 @@ where
             None => ResponseFuture::ready(self.not_found()),
         }
     }
+}
+
+/// The answer of a WebSocket-only route to a request that is not a handshake.
+#[cold]
+fn upgrade_required<B>(route: &MatchedRoute) -> Response<Body<B>> {
+    let mut response = Response::new(Body::full(Bytes::from_static(
+        b"this route only accepts WebSocket handshakes (Upgrade: websocket)\n",
+    )));
+    *response.status_mut() = StatusCode::UPGRADE_REQUIRED;
+    let headers = response.headers_mut();
+    headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+    headers.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    let extensions = response.extensions_mut();
+    extensions.insert(Rejection::new(RejectionKind::UpgradeRequired));
+    extensions.insert(route.clone());
+    response
 }
 
 /// Replaces the request's path, keeping its query, scheme and authority.

@@ -1,15 +1,18 @@
-//! [`Clock`]: where the access log reads the time, and [`ManualClock`] for tests.
+//! [`Clock`]: where the layers that measure time (the access log, the metrics) read it, and
+//! [`ManualClock`] for tests: exact dates and durations with no sleep.
+// Arrival readings and dates serve the access log only.
+#![cfg_attr(not(feature = "access-log"), allow(dead_code))]
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// Where the access log reads the time: the system clock (the default) or a [`ManualClock`].
+/// Where a layer reads the time: the system clock (the default) or a [`ManualClock`].
 ///
-/// It gives the wall-clock time the request arrived (for the date in the record) and monotonic
-/// readings at arrival, at the response headers and at the last body byte (for the
-/// durations), each only when the format prints it. The system clock reads once at arrival:
+/// It gives the wall-clock time the request arrived (for the date in an access-log record) and
+/// monotonic readings at arrival, at the response headers and at the last body byte (for the
+/// durations), each only when the layer needs it. The system clock reads once at arrival:
 /// the date is that monotonic reading plus the wall/monotonic offset each thread measures
 /// once a second, so it follows the system clock (steps included) within a second.
 #[derive(Clone, Debug, Default)]
@@ -32,7 +35,7 @@ impl Clock {
     }
 
     /// A monotonic reading in nanoseconds, for differences only.
-    pub(super) fn mono(&self) -> u64 {
+    pub(crate) fn mono(&self) -> u64 {
         match &self.kind {
             Kind::System => system_mono(),
             Kind::Manual(m) => m.elapsed.load(Ordering::Acquire),
@@ -43,7 +46,7 @@ impl Clock {
     /// `mono`), from ONE clock read. When both are wanted, the system wall time is the monotonic reading plus the
     /// offset between the two clocks, which each thread measures once a second: it follows
     /// the system clock, steps included, within a second, and saves a clock read per request.
-    pub(super) fn arrival(&self, wall: bool, mono: bool) -> (Duration, u64) {
+    pub(crate) fn arrival(&self, wall: bool, mono: bool) -> (Duration, u64) {
         match &self.kind {
             Kind::System if wall && mono => {
                 let now = system_mono();
@@ -115,7 +118,7 @@ impl From<ManualClock> for Clock {
 ///
 /// ```
 /// use std::time::Duration;
-/// use tower_gateway::access_log::ManualClock;
+/// use tower_gateway::clock::ManualClock;
 ///
 /// let clock = ManualClock::at_unix(1_710_078_936); // 2024-03-10T13:55:36Z
 /// clock.advance(Duration::from_millis(12));

@@ -1,0 +1,87 @@
+//! [`ResponseFuture`]: the upstream call, its timeout, and failures turned into answers.
+
+use std::convert::Infallible;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use http::Response;
+use hyper::body::Incoming;
+use pin_project_lite::pin_project;
+use tokio::time::Sleep;
+
+use super::body::ResponseBody;
+use super::failure::Failure;
+use super::headers::remove_hop_by_hop;
+
+type ClientFuture = hyper_util::client::legacy::ResponseFuture;
+
+pin_project! {
+    /// Response future of [`Upstream`](super::Upstream): the upstream's response headers, or
+    /// the gateway's `502`/`504`/`400`.
+    pub struct ResponseFuture {
+        #[pin]
+        state: State,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State {
+        Waiting { #[pin] call: ClientFuture, #[pin] deadline: Sleep },
+        Failed { failure: Option<Failure> },
+    }
+}
+
+impl ResponseFuture {
+    pub(super) fn new(call: ClientFuture, deadline: Sleep) -> Self {
+        Self {
+            state: State::Waiting { call, deadline },
+        }
+    }
+
+    pub(super) fn failed(failure: Failure) -> Self {
+        Self {
+            state: State::Failed {
+                failure: Some(failure),
+            },
+        }
+    }
+}
+
+impl fmt::Debug for ResponseFuture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+impl Future for ResponseFuture {
+    type Output = Result<Response<ResponseBody>, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            StateProj::Waiting { call, deadline } => {
+                if let Poll::Ready(result) = call.poll(cx) {
+                    return Poll::Ready(Ok(match result {
+                        Ok(response) => forward(response),
+                        Err(error) => Failure::from_client_error(&error).into_response(),
+                    }));
+                }
+                ready!(deadline.poll(cx));
+                Poll::Ready(Ok(Failure::timeout().into_response()))
+            }
+            StateProj::Failed { failure } => {
+                let failure = failure.take().expect("polled after completion");
+                Poll::Ready(Ok(failure.into_response()))
+            }
+        }
+    }
+}
+
+/// The upstream's response, minus its hop-by-hop headers, with its body streamed as is.
+fn forward(response: Response<Incoming>) -> Response<ResponseBody> {
+    let (mut parts, body) = response.into_parts();
+    remove_hop_by_hop(&mut parts.headers);
+    Response::from_parts(parts, ResponseBody::upstream(body))
+}

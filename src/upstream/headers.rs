@@ -1,0 +1,186 @@
+//! Header rules of a proxy: hop-by-hop headers out, `Forwarded` and `X-Forwarded-*` in.
+//!
+//! Shared with the WebSocket upstream (`upstream::websocket`): the signatures here are a
+//! contract between the two; change the bodies, not the signatures.
+
+use std::io::Write as _;
+use std::net::{IpAddr, SocketAddr};
+
+use bytes::Bytes;
+use http::header::{
+    HeaderName, HeaderValue, CONNECTION, FORWARDED, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, TE,
+    TRAILER, TRANSFER_ENCODING, UPGRADE,
+};
+use http::HeaderMap;
+
+/// `X-Forwarded-For`: the client addresses, the nearest last.
+pub(crate) const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+/// `X-Forwarded-Proto`: the scheme the client used.
+pub(crate) const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+/// `X-Forwarded-Host`: the `Host` the client asked for.
+pub(crate) const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+
+const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
+
+/// The hop-by-hop headers RFC 9110 §7.6.1 names, plus the old `Keep-Alive` and
+/// `Proxy-Connection`. Any other `Proxy-*` header goes too (see [`remove_hop_by_hop`]).
+const HOP_BY_HOP: [HeaderName; 9] = [
+    CONNECTION,
+    KEEP_ALIVE,
+    TE,
+    TRAILER,
+    TRANSFER_ENCODING,
+    UPGRADE,
+    PROXY_CONNECTION,
+    PROXY_AUTHENTICATE,
+    PROXY_AUTHORIZATION,
+];
+
+/// Removes the headers that concern one connection only, before a message crosses the proxy
+/// (both ways): every header `Connection` names, then `Connection`, `Keep-Alive`, `TE`,
+/// `Trailer`, `Transfer-Encoding`, `Upgrade` and every `Proxy-*` header.
+///
+/// Allocates only when `Connection` names other headers or a `Proxy-*` header other than the
+/// standard ones is present.
+pub(crate) fn remove_hop_by_hop(headers: &mut HeaderMap) {
+    if headers.contains_key(CONNECTION) {
+        let named: Vec<HeaderName> = headers
+            .get_all(CONNECTION)
+            .iter()
+            .flat_map(|value| value.as_bytes().split(|b| *b == b','))
+            .filter_map(|token| HeaderName::from_bytes(token.trim_ascii()).ok())
+            .collect();
+        for name in named {
+            headers.remove(name);
+        }
+    }
+    for name in HOP_BY_HOP {
+        headers.remove(name);
+    }
+    if headers
+        .keys()
+        .any(|name| name.as_str().starts_with("proxy-"))
+    {
+        let proxy: Vec<HeaderName> = headers
+            .keys()
+            .filter(|name| name.as_str().starts_with("proxy-"))
+            .cloned()
+            .collect();
+        for name in proxy {
+            headers.remove(name);
+        }
+    }
+}
+
+/// The client's IP address: a [`SocketAddr`] request extension, else an [`IpAddr`] one (the
+/// convention of the access log).
+pub(crate) fn client_ip(extensions: &http::Extensions) -> Option<IpAddr> {
+    extensions
+        .get::<SocketAddr>()
+        .map(SocketAddr::ip)
+        .or_else(|| extensions.get::<IpAddr>().copied())
+}
+
+/// Adds what the proxy knows about the client, for the upstream:
+///
+/// - `Forwarded` (RFC 7239): one element `for=..;proto=..;host=..` appended to what the
+///   request carried (all its `Forwarded` lines joined with `, `). `for` is left out when the
+///   client address is unknown; an IPv6 address is bracketed and quoted; `host` is quoted
+///   when it is not a plain token (a port's `:` is enough).
+/// - `X-Forwarded-For`: the client address appended (`, ip`) to what the request carried;
+///   untouched when the address is unknown.
+/// - `X-Forwarded-Proto`: set to `proto`, replacing any value the client sent.
+/// - `X-Forwarded-Host`: set to `original_host`, replacing any value the client sent (removed
+///   when there is no host).
+pub(crate) fn add_forwarded(
+    headers: &mut HeaderMap,
+    client: Option<IpAddr>,
+    proto: &'static str,
+    original_host: Option<&HeaderValue>,
+) {
+    // Forwarded.
+    let mut forwarded = Vec::with_capacity(64);
+    join_existing(headers, &FORWARDED, &mut forwarded);
+    let mut sep: &[u8] = b"";
+    if let Some(ip) = client {
+        forwarded.extend_from_slice(b"for=");
+        // Writing into a Vec cannot fail.
+        let _ = match ip {
+            IpAddr::V4(v4) => write!(forwarded, "{v4}"),
+            IpAddr::V6(v6) => write!(forwarded, "\"[{v6}]\""),
+        };
+        sep = b";";
+    }
+    forwarded.extend_from_slice(sep);
+    forwarded.extend_from_slice(b"proto=");
+    forwarded.extend_from_slice(proto.as_bytes());
+    if let Some(host) = original_host {
+        forwarded.extend_from_slice(b";host=");
+        push_token_or_quoted(&mut forwarded, host.as_bytes());
+    }
+    insert_bytes(headers, FORWARDED, forwarded);
+
+    // X-Forwarded-For.
+    if let Some(ip) = client {
+        let mut xff = Vec::with_capacity(48);
+        join_existing(headers, &X_FORWARDED_FOR, &mut xff);
+        let _ = write!(xff, "{ip}");
+        insert_bytes(headers, X_FORWARDED_FOR, xff);
+    }
+
+    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(proto));
+    match original_host {
+        Some(host) => {
+            headers.insert(X_FORWARDED_HOST, host.clone());
+        }
+        None => {
+            headers.remove(X_FORWARDED_HOST);
+        }
+    }
+}
+
+/// Writes every value of `name`, each followed by `, `, into `out`.
+fn join_existing(headers: &HeaderMap, name: &HeaderName, out: &mut Vec<u8>) {
+    for value in headers.get_all(name) {
+        let value = value.as_bytes().trim_ascii();
+        if !value.is_empty() {
+            out.extend_from_slice(value);
+            out.extend_from_slice(b", ");
+        }
+    }
+}
+
+fn insert_bytes(headers: &mut HeaderMap, name: HeaderName, bytes: Vec<u8>) {
+    // Every byte written comes from valid header values, an address or a static token, so
+    // this does not fail; if it ever did, the header is left out rather than made up.
+    match HeaderValue::from_maybe_shared(Bytes::from(bytes)) {
+        Ok(value) => {
+            headers.insert(name, value);
+        }
+        Err(_) => {
+            headers.remove(name);
+        }
+    }
+}
+
+/// RFC 7230 `tchar`.
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// `value` as an RFC 7239 value: a token as it is, anything else as a quoted string.
+fn push_token_or_quoted(out: &mut Vec<u8>, value: &[u8]) {
+    if !value.is_empty() && value.iter().all(|b| is_tchar(*b)) {
+        out.extend_from_slice(value);
+        return;
+    }
+    out.push(b'"');
+    for &b in value {
+        if b == b'"' || b == b'\\' {
+            out.push(b'\\');
+        }
+        out.push(b);
+    }
+    out.push(b'"');
+}

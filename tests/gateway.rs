@@ -1,0 +1,835 @@
+//! The whole stack from one configuration: `Gateway::from_config`, the typed builder, reloads.
+
+#![cfg(feature = "gateway")]
+
+mod common;
+
+use std::collections::HashSet;
+use std::convert::Infallible;
+use std::time::Duration;
+
+use bytes::Bytes;
+use common::{body_text, request, Named};
+use http::{header, Method, Request, Response, StatusCode};
+use http_body_util::Full;
+use tower::{service_fn, ServiceExt};
+use tower_gateway::access_log::MemorySink;
+use tower_gateway::canary::Arm;
+use tower_gateway::error::ProblemKind;
+use tower_gateway::gateway::{
+    AccessLogConfig, CanaryConfig, Gateway, GatewayConfig, RouteConfig, Services, TargetError,
+};
+use tower_gateway::router::MatchedRoute;
+
+type Body = Full<Bytes>;
+
+fn config(text: &str) -> GatewayConfig {
+    toml::from_str(text).unwrap_or_else(|e| panic!("bad test config: {e}"))
+}
+
+fn services() -> Services<Body> {
+    Services::new()
+        .service("v1", Named::new("v1"))
+        .service("v2", Named::new("v2"))
+        .service("app", Named::new("app"))
+}
+
+async fn call(
+    gateway: &Gateway<Body>,
+    req: Request<Body>,
+) -> (StatusCode, http::HeaderMap, String) {
+    let response = gateway.clone().oneshot(req).await.expect("infallible");
+    let (parts, body) = response.into_parts();
+    (parts.status, parts.headers, body_text(body).await)
+}
+
+const PETS: &str = r#"
+[[routes]]
+name = "pet"
+path = "/pets/{id}"
+methods = ["GET", "DELETE"]
+service = "v1"
+
+[[routes]]
+path = "/pets"
+methods = ["POST"]
+service = "v2"
+
+[[routes]]
+path = "/files"
+nest = true
+service = "app"
+"#;
+
+#[tokio::test]
+async fn routes_from_a_toml_file_with_404_and_405() {
+    let gateway = Gateway::from_config(config(PETS), services()).unwrap();
+    assert_eq!(call(&gateway, request("GET", "/pets/7")).await.2, "v1");
+    assert_eq!(call(&gateway, request("POST", "/pets")).await.2, "v2");
+    let (status, headers, _) = call(&gateway, request("PUT", "/pets/7")).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(headers[header::ALLOW], "GET, HEAD, DELETE");
+    assert_eq!(
+        call(&gateway, request("GET", "/nope")).await.0,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn the_matched_route_and_its_name_reach_the_response() {
+    let gateway = Gateway::from_config(config(PETS), services()).unwrap();
+    let response = gateway.oneshot(request("GET", "/pets/7")).await.unwrap();
+    let matched = response.extensions().get::<MatchedRoute>().unwrap();
+    assert_eq!(matched.key(), "GET /pets/{id}");
+    assert_eq!(matched.name(), Some("pet"));
+}
+
+#[tokio::test]
+async fn a_nested_route_strips_its_prefix() {
+    let echo_path = service_fn(|req: Request<Body>| async move {
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(
+            req.uri().path().to_owned(),
+        ))))
+    });
+    let services = Services::new().service("app", echo_path);
+    let gateway = Gateway::from_config(
+        config("[[routes]]\npath = \"/files\"\nnest = true\nservice = \"app\""),
+        services,
+    )
+    .unwrap();
+    assert_eq!(
+        call(&gateway, request("GET", "/files/a/b.txt")).await.2,
+        "/a/b.txt"
+    );
+    assert_eq!(call(&gateway, request("GET", "/files")).await.2, "/");
+}
+
+#[test]
+fn every_problem_at_once_with_its_location() {
+    let bad = config(
+        r#"
+        fallback = "missing-app"
+
+        [[routes]]
+        path = "/u/{id}"
+        methods = ["GET"]
+        service = "v1"
+
+        [[routes]]
+        path = "/u/{name}"
+        methods = ["GET"]
+        service = "nobody"
+
+        [[routes]]
+        path = "/bad/{open"
+        service = "v1"
+
+        [[routes]]
+        path = "/m"
+        methods = ["GE T"]
+        service = "v1"
+
+        [[routes]]
+        path = "/both"
+        service = "v1"
+        upstream = "http://127.0.0.1:1"
+
+        [[routes]]
+        path = "/none"
+
+        [[routes]]
+        path = "/c/{id}"
+        service = "v1"
+        canary = { service = "v2", weight = 120, mode = "sideways" }
+
+        [cors]
+        allow_origins = ["https://app.example.com/"]
+
+        [origin]
+        trusted_origins = ["not an origin"]
+
+        [access_log]
+        format = "$context.nope"
+        sink = "stdout"
+        "#,
+    );
+    let error = Gateway::from_config(bad, services()).unwrap_err();
+    let found: HashSet<(String, String)> = error
+        .problems()
+        .iter()
+        .map(|p| (p.location().unwrap_or("?").to_owned(), p.value().to_owned()))
+        .collect();
+    let expect = |location: &str, value: &str| {
+        assert!(
+            found.contains(&(location.to_owned(), value.to_owned())),
+            "missing {location} = {value:?} in {found:#?}"
+        );
+    };
+    expect("fallback", "missing-app");
+    expect("routes[1].service", "nobody");
+    expect("routes[1].path", "GET /u/{name}");
+    expect("routes[3].methods[0]", "GE T");
+    expect("routes[4]", "v1");
+    expect("routes[5]", "");
+    expect("routes[6].canary.mode", "sideways");
+    expect("cors.allow_origins[0]", "https://app.example.com/");
+    expect("origin.trusted_origins[0]", "not an origin");
+    assert!(
+        found.iter().any(|(l, _)| l.starts_with("routes[2]")),
+        "{found:#?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|(l, _)| l.starts_with("access_log.format")),
+        "{found:#?}"
+    );
+    let conflict = error
+        .problems()
+        .iter()
+        .find(|p| p.location() == Some("routes[1].path"))
+        .unwrap();
+    assert_eq!(conflict.kind(), ProblemKind::Conflict);
+}
+
+#[test]
+fn a_bad_canary_weight_is_reported_at_the_split() {
+    let bad = config(
+        r#"
+        [[routes]]
+        path = "/c"
+        service = "v1"
+        canary = { service = "v2", weight = "12.5.1%" }
+        "#,
+    );
+    let error = Gateway::from_config(bad, services()).unwrap_err();
+    assert_eq!(error.problems().len(), 1, "{error}");
+    assert!(error.problems()[0]
+        .location()
+        .unwrap()
+        .starts_with("routes[0].canary"));
+    assert_eq!(error.problems()[0].value(), "12.5.1%");
+}
+
+#[test]
+fn unknown_fields_are_errors_at_every_level() {
+    for text in [
+        "rutes = []",
+        "[[routes]]\npath = \"/\"\nservice = \"v1\"\nmethod = \"GET\"",
+        "[origin]\ntrust_cros = true",
+        "[access_log]\nfromat = \"json\"",
+        "[[routes]]\npath = \"/\"\nservice = \"v1\"\ncanary = { service = \"v2\", wieght = 1 }",
+        "[cors]\nallow_origin = []",
+    ] {
+        assert!(
+            toml::from_str::<GatewayConfig>(text).is_err(),
+            "accepted: {text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_typed_builder_gives_the_same_gateway() {
+    let from_file = config(
+        r#"
+        [[routes]]
+        name = "pet"
+        path = "/pets/{id}"
+        methods = ["GET"]
+        service = "v1"
+        canary = { service = "v2", weight = 0 }
+        "#,
+    );
+    let built = Gateway::builder()
+        .service("v1", Named::new("v1"))
+        .service("v2", Named::new("v2"))
+        .route(
+            RouteConfig::new("/pets/{id}")
+                .name("pet")
+                .methods(["GET"])
+                .service("v1")
+                .canary(CanaryConfig::service("v2", 0.0)),
+        )
+        .build()
+        .unwrap();
+    assert_eq!(*built.handle().config(), from_file);
+    let gateway = Gateway::from_config(from_file, services()).unwrap();
+    for g in [&built, &gateway] {
+        assert_eq!(call(g, request("GET", "/pets/1")).await.2, "v1");
+        assert_eq!(call(g, request("GET", "/x")).await.0, StatusCode::NOT_FOUND);
+    }
+    // The same errors too.
+    let error = Gateway::<Body>::builder()
+        .route(RouteConfig::new("/x").service("ghost"))
+        .build()
+        .unwrap_err();
+    assert_eq!(error.problems()[0].location(), Some("routes[0].service"));
+}
+
+#[tokio::test]
+async fn a_reload_swaps_the_table_and_a_bad_one_changes_nothing() {
+    let gateway = Gateway::from_config(config(PETS), services()).unwrap();
+    let handle = gateway.handle();
+    handle
+        .reload(config("[[routes]]\npath = \"/moved\"\nservice = \"v2\""))
+        .unwrap();
+    assert_eq!(call(&gateway, request("GET", "/moved")).await.2, "v2");
+    assert_eq!(
+        call(&gateway, request("GET", "/pets/1")).await.0,
+        StatusCode::NOT_FOUND
+    );
+
+    let error = handle
+        .reload(config("[[routes]]\npath = \"/x\"\nservice = \"ghost\""))
+        .unwrap_err();
+    assert_eq!(error.problems()[0].value(), "ghost");
+    assert_eq!(call(&gateway, request("GET", "/moved")).await.2, "v2");
+    assert_eq!(handle.config().routes[0].path, "/moved");
+}
+
+#[tokio::test]
+async fn a_request_in_flight_finishes_on_the_stack_it_started_with() {
+    let (release, wait) = tokio::sync::oneshot::channel::<()>();
+    let wait = std::sync::Arc::new(tokio::sync::Mutex::new(Some(wait)));
+    let slow = service_fn(move |_: Request<Body>| {
+        let wait = wait.clone();
+        async move {
+            if let Some(wait) = wait.lock().await.take() {
+                let _ = wait.await;
+            }
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"old"))))
+        }
+    });
+    let services = services().service("slow", slow);
+    let gateway = Gateway::from_config(
+        config("[[routes]]\npath = \"/r\"\nservice = \"slow\""),
+        services,
+    )
+    .unwrap();
+    let in_flight = tokio::spawn(gateway.clone().oneshot(request("GET", "/r")));
+    tokio::task::yield_now().await;
+    gateway
+        .handle()
+        .reload(config("[[routes]]\npath = \"/r\"\nservice = \"v2\""))
+        .unwrap();
+    assert_eq!(call(&gateway, request("GET", "/r")).await.2, "v2");
+    release.send(()).unwrap();
+    let response = in_flight.await.unwrap().unwrap();
+    assert_eq!(body_text(response.into_body()).await, "old");
+}
+
+#[tokio::test]
+async fn a_route_canary_splits_and_its_weight_changes_at_run_time() {
+    let text = r#"
+        [[routes]]
+        name = "pet"
+        path = "/pets/{id}"
+        service = "v1"
+        canary = { service = "v2", weight = 0, canary_name = "v2", stable_name = "v1", arm_header = "x-arm" }
+    "#;
+    let gateway = Gateway::from_config(config(text), services()).unwrap();
+    let response = gateway
+        .clone()
+        .oneshot(request("GET", "/pets/1"))
+        .await
+        .unwrap();
+    assert_eq!(response.extensions().get::<Arm>().unwrap().name(), "v1");
+    assert_eq!(response.headers()["x-arm"], "v1");
+
+    let handle = gateway
+        .handle()
+        .canary("pet")
+        .expect("a split on route pet");
+    handle.set_canary(100.0).unwrap();
+    for _ in 0..20 {
+        let response = gateway
+            .clone()
+            .oneshot(request("GET", "/pets/1"))
+            .await
+            .unwrap();
+        let arm = response.extensions().get::<Arm>().unwrap().clone();
+        assert_eq!((arm.name(), arm.is_canary()), ("v2", true));
+        assert_eq!(body_text(response.into_body()).await, "v2");
+    }
+    assert!(gateway.handle().canary("nope").is_none());
+}
+
+#[tokio::test]
+async fn a_ten_percent_canary_serves_about_a_tenth() {
+    let text = r#"
+        [[routes]]
+        path = "/p"
+        service = "v1"
+        canary = { service = "v2", weight = "10%", mode = "round-robin" }
+    "#;
+    let gateway = Gateway::from_config(config(text), services()).unwrap();
+    let mut canary = 0;
+    for _ in 0..100 {
+        if call(&gateway, request("GET", "/p")).await.2 == "v2" {
+            canary += 1;
+        }
+    }
+    assert_eq!(canary, 10, "round-robin is exact over a whole cycle");
+}
+
+#[tokio::test]
+async fn a_stage_canary_wraps_the_whole_table() {
+    let text = r#"
+        [[routes]]
+        path = "/a"
+        service = "v1"
+
+        [canary]
+        service = "v2"
+        weight = 100
+    "#;
+    let gateway = Gateway::from_config(config(text), services()).unwrap();
+    assert_eq!(call(&gateway, request("GET", "/a")).await.2, "v2");
+    assert_eq!(call(&gateway, request("GET", "/anything")).await.2, "v2");
+    gateway
+        .handle()
+        .canary("")
+        .unwrap()
+        .set_canary(0.0)
+        .unwrap();
+    assert_eq!(call(&gateway, request("GET", "/a")).await.2, "v1");
+}
+
+fn preflight(origin: &str) -> Request<Body> {
+    Request::builder()
+        .method(Method::OPTIONS)
+        .uri("/pets/1")
+        .header(header::ORIGIN, origin)
+        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "DELETE")
+        .body(Body::default())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn cors_preflights_are_answered_before_any_route() {
+    let text = format!(
+        "{PETS}\n[cors]\nallow_origins = [\"http://localhost:*\"]\nallow_methods = [\"DELETE\"]"
+    );
+    let v1 = Named::new("v1");
+    let gateway =
+        Gateway::from_config(config(&text), services().service("v1", v1.clone())).unwrap();
+    let (status, headers, _) = call(&gateway, preflight("http://localhost:8080")).await;
+    assert!(status.is_success(), "{status}");
+    assert_eq!(
+        headers[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "http://localhost:8080"
+    );
+    let (status, headers, _) = call(&gateway, preflight("https://evil.example")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(!headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
+    assert_eq!(v1.calls(), 0);
+}
+
+fn cross_origin_delete(origin: &str) -> Request<Body> {
+    Request::builder()
+        .method(Method::DELETE)
+        .uri("/pets/1")
+        .header(header::ORIGIN, origin)
+        .body(Body::default())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_origin_guard_refuses_what_cors_does_not_allow() {
+    let text = format!("{PETS}\n[cors]\nallow_origins = [\"https://app.example.com\"]");
+    let v1 = Named::new("v1");
+    let gateway =
+        Gateway::from_config(config(&text), services().service("v1", v1.clone())).unwrap();
+    let refused = cross_origin_delete("https://evil.example");
+    assert_eq!(call(&gateway, refused).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(v1.calls(), 0);
+    let trusted = cross_origin_delete("https://app.example.com");
+    assert_eq!(call(&gateway, trusted).await.2, "v1");
+    assert_eq!(v1.calls(), 1);
+
+    // A CORS change at run time is trusted by the guard too.
+    let cors = tower_gateway::cors::CorsConfig::new().allow_origin("https://new.example.com");
+    gateway.handle().cors().set(cors).unwrap();
+    assert_eq!(
+        call(&gateway, cross_origin_delete("https://new.example.com"))
+            .await
+            .2,
+        "v1"
+    );
+
+    let off = format!("{PETS}\n[origin]\nenabled = false");
+    let open = Gateway::from_config(config(&off), services()).unwrap();
+    assert_eq!(
+        call(&open, cross_origin_delete("https://evil.example"))
+            .await
+            .2,
+        "v1"
+    );
+}
+
+#[tokio::test]
+async fn the_access_log_writes_one_line_per_request_naming_route_and_arm() {
+    let sink = MemorySink::new();
+    let text = r#"
+        [[routes]]
+        path = "/pets/{id}"
+        service = "v1"
+        canary = { service = "v2", weight = 100 }
+
+        [access_log]
+        format = "$context.status $context.routeKey $context.canaryArm"
+        sink = "code"
+    "#;
+    let gateway =
+        Gateway::from_config(config(text), services().access_log_sink(sink.clone())).unwrap();
+    call(&gateway, request("GET", "/pets/3")).await;
+    call(&gateway, request("GET", "/none")).await;
+    assert_eq!(sink.lines(), ["200 ANY /pets/{id} canary", "404 - -"]);
+
+    let error = Gateway::from_config(config(text), services()).unwrap_err();
+    assert_eq!(error.problems()[0].location(), Some("access_log.sink"));
+}
+
+#[tokio::test]
+async fn metrics_are_recorded_and_served_by_the_built_in_metrics_target() {
+    let text = r#"
+        [[routes]]
+        name = "pet"
+        path = "/pets/{id}"
+        methods = ["GET"]
+        service = "v1"
+
+        [[routes]]
+        path = "/metrics"
+        methods = ["GET"]
+        service = "metrics"
+
+        [metrics]
+    "#;
+    let gateway = Gateway::from_config(config(text), services()).unwrap();
+    call(&gateway, request("GET", "/pets/1")).await;
+    call(&gateway, request("GET", "/pets/2")).await;
+    let (status, _, text) = call(&gateway, request("GET", "/metrics")).await;
+    assert_eq!(status, StatusCode::OK);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("gateway_requests_total") && l.contains("/pets/{id}"))
+        .unwrap_or_else(|| panic!("no pets series in:\n{text}"));
+    assert!(line.ends_with(" 2"), "{line}");
+    // The two calls and the scrape itself, recorded when its body ended.
+    assert_eq!(gateway.handle().metrics().unwrap().total_requests(), 3);
+}
+
+#[tokio::test]
+async fn unmatched_requests_go_to_the_fallback_service() {
+    let text = format!("fallback = \"app\"\n{PETS}");
+    let gateway = Gateway::from_config(config(&text), services()).unwrap();
+    assert_eq!(
+        call(&gateway, request("GET", "/legacy/page")).await.2,
+        "app"
+    );
+    assert_eq!(call(&gateway, request("GET", "/pets/1")).await.2, "v1");
+}
+
+#[derive(Debug)]
+struct Boom;
+impl std::fmt::Display for Boom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("boom")
+    }
+}
+impl std::error::Error for Boom {}
+
+#[tokio::test]
+async fn a_target_error_becomes_a_500_with_the_reason_in_the_extensions() {
+    let failing = service_fn(|_: Request<Body>| async { Err::<Response<Body>, _>(Boom) });
+    let gateway = Gateway::from_config(
+        config("[[routes]]\npath = \"/f\"\nservice = \"failing\""),
+        Services::new().service("failing", failing),
+    )
+    .unwrap();
+    let response = gateway.oneshot(request("GET", "/f")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        response
+            .extensions()
+            .get::<TargetError>()
+            .unwrap()
+            .message(),
+        "boom"
+    );
+}
+
+#[tokio::test]
+async fn the_gateway_serves_under_axum_and_is_send_sync_clone() {
+    fn assert_bounds<T: Clone + Send + Sync + 'static>(_: &T) {}
+    let services = Services::<axum::body::Body>::new().service("v1", Named::new("v1"));
+    let gateway = Gateway::from_config(
+        config("[[routes]]\npath = \"/a\"\nservice = \"v1\""),
+        services,
+    )
+    .unwrap();
+    assert_bounds(&gateway);
+    assert_bounds(&gateway.handle());
+    let app = axum::Router::new().fallback_service(gateway);
+    let response = app
+        .oneshot(Request::get("/a").body(axum::body::Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(body_text(response.into_body()).await, "v1");
+}
+
+#[tokio::test]
+async fn the_gateway_serves_real_http_through_hyper() {
+    use hyper_util::rt::TokioIo;
+    use hyper_util::service::TowerToHyperService;
+
+    let services = Services::<hyper::body::Incoming>::new().service("v1", Named::new("v1"));
+    let gateway = Gateway::from_config(
+        config("[[routes]]\npath = \"/a\"\nservice = \"v1\""),
+        services,
+    )
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let _ = hyper::server::conn::http1::Builder::new()
+            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(gateway))
+            .await;
+    });
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream
+        .write_all(b"GET /a HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut raw = String::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_string(&mut raw))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(raw.starts_with("HTTP/1.1 200 OK"), "{raw}");
+    assert!(raw.ends_with("v1"), "{raw}");
+}
+
+#[test]
+fn the_configuration_round_trips_through_serde() {
+    let original = config(PETS);
+    let text = toml::to_string(&original).unwrap();
+    assert_eq!(config(&text), original);
+    let json = serde_json::to_string(&original).unwrap();
+    assert_eq!(
+        serde_json::from_str::<GatewayConfig>(&json).unwrap(),
+        original
+    );
+    let _ = AccessLogConfig::new("json", "discard");
+}
+
+/// The demo's configuration file, with the services the demo registers: it must always build.
+#[test]
+fn the_shipped_demo_config_builds() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/gateway.toml");
+    let text = std::fs::read_to_string(path).expect("examples/gateway.toml");
+    let config: GatewayConfig = toml::from_str(&text).expect("the demo config parses");
+    let services = Services::<Body>::new()
+        .service("pets-v1", Named::new("v1"))
+        .service("pets-v2", Named::new("v2"))
+        .service("legacy", Named::new("legacy"));
+    let result = Gateway::from_config(config, services);
+    #[cfg(feature = "upstream")]
+    result.expect("the demo config builds");
+    #[cfg(not(feature = "upstream"))]
+    {
+        let error = result.unwrap_err();
+        let places: Vec<_> = error.problems().iter().map(|p| p.location()).collect();
+        assert_eq!(places, [Some("routes[3].upstream")], "{error}");
+    }
+}
+
+/// Starts a real HTTP server on 127.0.0.1:0 answering with the URI it received, or never
+/// answering when `silent`.
+#[cfg(feature = "upstream")]
+async fn upstream_server(silent: bool) -> std::net::SocketAddr {
+    use hyper_util::rt::TokioIo;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(
+                    move |req: Request<hyper::body::Incoming>| async move {
+                        if silent {
+                            std::future::pending::<()>().await;
+                        }
+                        let forwarded = req
+                            .headers()
+                            .get("x-forwarded-host")
+                            .map(|v| v.to_str().unwrap_or("").to_owned())
+                            .unwrap_or_default();
+                        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(format!(
+                            "{} {}",
+                            req.uri(),
+                            forwarded
+                        )))))
+                    },
+                );
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+#[cfg(feature = "upstream")]
+#[tokio::test]
+async fn upstream_routes_forward_with_mapping_timeouts_and_failures() {
+    let live = upstream_server(false).await;
+    let silent = upstream_server(true).await;
+    // A port with nothing listening: bind, note it, close.
+    let dead = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let text = format!(
+        r#"
+        [[routes]]
+        path = "/api/{{proxy+}}"
+        upstream = "http://{live}/v2/{{proxy}}"
+
+        [[routes]]
+        path = "/inventory"
+        nest = true
+        upstream = "http://{live}/base"
+
+        [[routes]]
+        path = "/slow"
+        upstream = "http://{silent}"
+        timeout = "100ms"
+
+        [[routes]]
+        path = "/dead"
+        upstream = "http://{dead}"
+        "#
+    );
+    let gateway = Gateway::from_config(config(&text), services()).unwrap();
+    let with_host = |uri: &str| {
+        Request::get(uri)
+            .header(header::HOST, "api.example.com")
+            .body(Body::default())
+            .unwrap()
+    };
+    let (status, _, body) = call(&gateway, with_host("/api/a/b?x=1")).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::OK, "/v2/a/b?x=1 api.example.com")
+    );
+    let (status, _, body) = call(&gateway, with_host("/inventory/items?c=red")).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::OK, "/base/items?c=red api.example.com")
+    );
+
+    let response = gateway
+        .clone()
+        .oneshot(request("GET", "/slow"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
+    let failure = response
+        .extensions()
+        .get::<tower_gateway::upstream::Failure>()
+        .unwrap();
+    assert_eq!(
+        failure.kind(),
+        tower_gateway::upstream::FailureKind::Timeout
+    );
+
+    let response = gateway
+        .clone()
+        .oneshot(request("GET", "/dead"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+}
+
+#[cfg(feature = "upstream")]
+#[test]
+fn upstream_problems_are_reported_with_their_route() {
+    let bad = config(
+        r#"
+        [[routes]]
+        path = "/a"
+        upstream = "ftp://files.example"
+
+        [[routes]]
+        path = "/b"
+        upstream = "http://127.0.0.1:9"
+        timeout = "soon"
+
+        [[routes]]
+        path = "/c"
+        service = "v1"
+        timeout = "5s"
+        "#,
+    );
+    let error = Gateway::from_config(bad, services()).unwrap_err();
+    let places: Vec<_> = error
+        .problems()
+        .iter()
+        .filter_map(|p| p.location())
+        .collect();
+    assert!(
+        places.iter().any(|p| p.starts_with("routes[0].upstream")),
+        "{places:?}"
+    );
+    assert!(places.contains(&"routes[1].timeout"), "{places:?}");
+    assert!(places.contains(&"routes[2].timeout"), "{places:?}");
+}
+
+#[tokio::test]
+async fn metrics_survive_a_reload_that_keeps_the_section_and_bad_buckets_are_located() {
+    let text = format!("{PETS}\n[metrics]\nbuckets = [0.01, 0.1, 1.0]");
+    let gateway = Gateway::from_config(config(&text), services()).unwrap();
+    call(&gateway, request("GET", "/pets/1")).await;
+    let before = gateway.handle().metrics().unwrap();
+    assert_eq!(before.total_requests(), 1);
+
+    // Same section, other routes: the same registry, counts kept.
+    let moved =
+        "[[routes]]\npath = \"/moved\"\nservice = \"v2\"\n[metrics]\nbuckets = [0.01, 0.1, 1.0]";
+    gateway.handle().reload(config(moved)).unwrap();
+    call(&gateway, request("GET", "/moved")).await;
+    assert_eq!(gateway.handle().metrics().unwrap().total_requests(), 2);
+
+    // Disabled: the registry exists (for /metrics) but nothing is recorded.
+    let off = "[[routes]]\npath = \"/moved\"\nservice = \"v2\"\n[metrics]\nenabled = false";
+    gateway.handle().reload(config(off)).unwrap();
+    call(&gateway, request("GET", "/moved")).await;
+    assert_eq!(gateway.handle().metrics().unwrap().total_requests(), 0);
+
+    let bad = format!("{PETS}\n[metrics]\nbuckets = [1.0, 0.5]");
+    let error = gateway.handle().reload(config(&bad)).unwrap_err();
+    assert!(
+        error
+            .problems()
+            .iter()
+            .all(|p| p.location().unwrap_or("").starts_with("metrics.buckets")),
+        "{error}"
+    );
+    assert_eq!(
+        gateway
+            .handle()
+            .config()
+            .metrics
+            .as_ref()
+            .map(|m| m.enabled),
+        Some(false)
+    );
+}
