@@ -43,6 +43,28 @@ const HOP_BY_HOP: [HeaderName; 9] = [
 ///
 /// Allocates only when `Connection` names other headers or a `Proxy-*` header other than the
 /// standard ones is present.
+/// Readies a request's headers for the next hop: removes the hop-by-hop headers and adds
+/// `Forwarded` / `X-Forwarded-*` from the request's client address, scheme and host. Returns
+/// the original `Host` (or the URI's authority), which the caller may keep as the upstream's
+/// `Host`.
+pub(crate) fn prepare_for_next_hop(parts: &mut http::request::Parts) -> Option<http::HeaderValue> {
+    let original_host = parts.headers.get(http::header::HOST).cloned().or_else(|| {
+        parts
+            .uri
+            .authority()
+            .and_then(|a| http::HeaderValue::from_str(a.as_str()).ok())
+    });
+    let proto = if parts.uri.scheme() == Some(&http::uri::Scheme::HTTPS) {
+        "https"
+    } else {
+        "http"
+    };
+    let client = client_ip(&parts.extensions);
+    remove_hop_by_hop(&mut parts.headers);
+    add_forwarded(&mut parts.headers, client, proto, original_host.as_ref());
+    original_host
+}
+
 pub(crate) fn remove_hop_by_hop(headers: &mut HeaderMap) {
     if headers.contains_key(CONNECTION) {
         let named: Vec<HeaderName> = headers

@@ -7,8 +7,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{HeaderValue, HOST};
-use http::uri::Scheme;
+use http::header::HOST;
 use http::{Request, Response, Uri, Version};
 use http_body_util::BodyExt;
 use tower_service::Service;
@@ -18,7 +17,7 @@ use super::builder::UpstreamBuilder;
 use super::client::{RequestBody, UpstreamClient};
 use super::failure::{Failure, FailureKind};
 use super::future::ResponseFuture;
-use super::headers::{add_forwarded, client_ip, remove_hop_by_hop};
+use super::headers::prepare_for_next_hop;
 use super::target::Target;
 use crate::error::ConfigError;
 
@@ -130,20 +129,7 @@ where
                 return ResponseFuture::failed(Failure::new(FailureKind::BadRequest, reason))
             }
         };
-        let original_host = parts.headers.get(HOST).cloned().or_else(|| {
-            parts
-                .uri
-                .authority()
-                .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
-        });
-        let proto = if parts.uri.scheme() == Some(&Scheme::HTTPS) {
-            "https"
-        } else {
-            "http"
-        };
-        let client = client_ip(&parts.extensions);
-        remove_hop_by_hop(&mut parts.headers);
-        add_forwarded(&mut parts.headers, client, proto, original_host.as_ref());
+        let original_host = prepare_for_next_hop(&mut parts);
         let host = match (&original_host, inner.preserve_host) {
             (Some(host), true) => host.clone(),
             _ => inner.target.host().clone(),

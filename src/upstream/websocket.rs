@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{HeaderValue, CONNECTION, CONTENT_TYPE, HOST, UPGRADE};
-use http::uri::Scheme;
 use http::{Request, Response, StatusCode, Uri};
 use http_body_util::Empty;
 use hyper::upgrade::OnUpgrade;
@@ -20,7 +19,7 @@ use tokio::net::TcpStream;
 
 use super::body::ResponseBody;
 use super::failure::{Failure, FailureKind};
-use super::headers::{add_forwarded, client_ip, remove_hop_by_hop};
+use super::headers::{prepare_for_next_hop, remove_hop_by_hop};
 use super::target::Target;
 use crate::error::ConfigError;
 use crate::tunnel::Tunnel;
@@ -317,20 +316,7 @@ fn backend_request(
     mut parts: http::request::Parts,
     uri: &Uri,
 ) -> Request<Empty<Bytes>> {
-    let original_host = parts.headers.get(HOST).cloned().or_else(|| {
-        parts
-            .uri
-            .authority()
-            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
-    });
-    let proto = if parts.uri.scheme() == Some(&Scheme::HTTPS) {
-        "https"
-    } else {
-        "http"
-    };
-    let client = client_ip(&parts.extensions);
-    remove_hop_by_hop(&mut parts.headers);
-    add_forwarded(&mut parts.headers, client, proto, original_host.as_ref());
+    prepare_for_next_hop(&mut parts);
     let headers = &mut parts.headers;
     headers.insert(HOST, settings.target.host().clone());
     headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
