@@ -180,6 +180,21 @@ async fn gateway(router: Route, format: &str) -> (SocketAddr, mpsc::UnboundedRec
         .layer(cors)
         .layer(guard)
         .service(router);
+    (serve(stack).await, rx)
+}
+
+/// Serves `stack` on 127.0.0.1 over HTTP/1.1 with upgrades, the client address in the request
+/// extensions.
+async fn serve<S, B>(stack: S) -> SocketAddr
+where
+    S: tower::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -200,7 +215,7 @@ async fn gateway(router: Route, format: &str) -> (SocketAddr, mpsc::UnboundedRec
             });
         }
     });
-    (addr, rx)
+    addr
 }
 
 fn ws_route(upstream: WebSocketUpstream) -> Route {
@@ -685,31 +700,6 @@ async fn copy_tunnel_passes_the_backend_end_to_the_client() {
 
 // ----- the same, built by Gateway::from_config -----------------------------------------------
 
-/// Serves a `Gateway` on 127.0.0.1 with upgrades, the client address in the extensions.
-async fn serve_gateway(gateway: tower_gateway::Gateway<Incoming>) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, peer)) = listener.accept().await else {
-                return;
-            };
-            let gateway = gateway.clone();
-            tokio::spawn(async move {
-                let with_peer = tower::service_fn(move |mut req: Request<Incoming>| {
-                    req.extensions_mut().insert(peer);
-                    gateway.clone().oneshot(req)
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), TowerToHyperService::new(with_peer))
-                    .with_upgrades()
-                    .await;
-            });
-        }
-    });
-    addr
-}
-
 #[tokio::test]
 async fn a_websocket_route_from_the_gateway_config_proxies_logs_and_refuses() {
     use tower_gateway::gateway::{GatewayConfig, Services};
@@ -740,7 +730,7 @@ async fn a_websocket_route_from_the_gateway_config_proxies_logs_and_refuses() {
     });
     let gateway =
         tower_gateway::Gateway::from_config(config, Services::new().access_log_sink(sink)).unwrap();
-    let addr = serve_gateway(gateway).await;
+    let addr = serve(gateway).await;
 
     let (mut ws, _) = connect(addr, Some("https://app.example.com"))
         .await
