@@ -173,6 +173,15 @@ type Gateway = Router<Incoming, tower_gateway::upstream::ResponseBody, Infallibl
 
 /// Serves `router` on 127.0.0.1:0 with hyper, putting the peer address in the request
 /// extensions as a `SocketAddr`.
+/// Serves a Router sending every path to `up` (`ANY /{proxy+}` to `{up}/{proxy}`).
+async fn serve_everything_to(up: &TestUpstream) -> SocketAddr {
+    let router = Router::builder()
+        .route("ANY /{proxy+}", Upstream::new(&up.url("/{proxy}")).unwrap())
+        .build()
+        .unwrap();
+    serve(router).await
+}
+
 async fn serve(router: Gateway) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -310,11 +319,7 @@ async fn routes_pick_their_upstream_and_misses_call_none() {
 #[tokio::test]
 async fn upstream_status_and_body_pass_through() {
     let up = TestUpstream::start("a").await;
-    let router = Router::builder()
-        .route("ANY /{proxy+}", Upstream::new(&up.url("/{proxy}")).unwrap())
-        .build()
-        .unwrap();
-    let gw = serve(router).await;
+    let gw = serve_everything_to(&up).await;
     let response = send(gw, get("/x/missing")).await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert!(response.extensions().get::<Failure>().is_none());
@@ -326,11 +331,7 @@ async fn upstream_status_and_body_pass_through() {
 #[tokio::test]
 async fn request_headers_hop_by_hop_removed_and_forwarded_added() {
     let up = TestUpstream::start("a").await;
-    let router = Router::builder()
-        .route("ANY /{proxy+}", Upstream::new(&up.url("/{proxy}")).unwrap())
-        .build()
-        .unwrap();
-    let gw = serve(router).await;
+    let gw = serve_everything_to(&up).await;
     let request = Request::get("/h")
         .header("host", "gw.example:8080")
         .header("connection", "keep-alive, X-Secret")
@@ -375,11 +376,7 @@ async fn request_headers_hop_by_hop_removed_and_forwarded_added() {
 #[tokio::test]
 async fn forwarded_chains_are_extended() {
     let up = TestUpstream::start("a").await;
-    let router = Router::builder()
-        .route("ANY /{proxy+}", Upstream::new(&up.url("/{proxy}")).unwrap())
-        .build()
-        .unwrap();
-    let gw = serve(router).await;
+    let gw = serve_everything_to(&up).await;
     let request = Request::get("/f")
         .header("host", "gw.example")
         .header("forwarded", "for=192.0.2.60;proto=https")
@@ -425,11 +422,7 @@ async fn preserve_host_sends_the_clients_host() {
 #[tokio::test]
 async fn response_hop_by_hop_headers_are_removed() {
     let up = TestUpstream::start("a").await;
-    let router = Router::builder()
-        .route("ANY /{proxy+}", Upstream::new(&up.url("/{proxy}")).unwrap())
-        .build()
-        .unwrap();
-    let gw = serve(router).await;
+    let gw = serve_everything_to(&up).await;
     let response = send(gw, get("/hop")).await;
     assert_eq!(response.status(), StatusCode::OK);
     let h = response.headers();
@@ -471,11 +464,7 @@ fn chunk(i: usize) -> Bytes {
 async fn several_mib_stream_both_ways() {
     const CHUNKS: usize = 128; // 8 MiB
     let up = TestUpstream::start("a").await;
-    let router = Router::builder()
-        .route("ANY /{proxy+}", Upstream::new(&up.url("/{proxy}")).unwrap())
-        .build()
-        .unwrap();
-    let gw = serve(router).await;
+    let gw = serve_everything_to(&up).await;
 
     let mut expected = DefaultHasher::new();
     for i in 0..CHUNKS {
