@@ -89,8 +89,10 @@
 mod build;
 mod builder;
 mod config;
+mod layers;
 mod service;
 mod services;
+mod targets;
 
 #[cfg(test)]
 mod tests;

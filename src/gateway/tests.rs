@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::build::parse_duration;
+use super::targets::parse_duration;
 use super::{CanaryConfig, Gateway, GatewayConfig, RouteConfig, Services};
 use crate::error::ProblemKind;
 

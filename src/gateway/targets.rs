@@ -1,0 +1,451 @@
+//! Route targets: services by name, HTTP and WebSocket upstreams, and canary splits around
+//! them, each problem placed at its route.
+
+use std::time::Duration;
+
+use super::build::{header_name, MODULE};
+use super::config::{CanaryConfig, RouteConfig, WeightConfig};
+use super::services::{BoxError, IntoTarget, Services, Target};
+use crate::canary::{CanaryHandle, CanaryLayer, Key, Mode, Weight};
+use crate::error::{Problem, ProblemKind, Problems};
+use crate::metrics::{MetricsService, Registry};
+use crate::util::boxed::BoxService;
+use bytes::Bytes;
+use http_body::Body as HttpBody;
+use tower_layer::Layer;
+
+/// Finds the target a config names.
+pub(super) struct Resolver<'a, ReqB> {
+    pub(super) services: &'a Services<ReqB>,
+    pub(super) metrics: Option<Registry>,
+}
+
+impl<ReqB> Resolver<'_, ReqB>
+where
+    ReqB: HttpBody<Data = Bytes> + Send + 'static,
+    ReqB::Error: Into<BoxError>,
+{
+    /// The target of `service` / `upstream` at `location` (`routes[2]`).
+    fn target(
+        &self,
+        service: Option<&str>,
+        upstream: Option<&UpstreamSpec<'_>>,
+        location: &str,
+        problems: &mut Problems,
+    ) -> Option<Target<ReqB>> {
+        match (service, upstream) {
+            (Some(name), None) => self.service(name, &format!("{location}.service"), problems),
+            (None, Some(spec)) => self.upstream(spec, location, problems),
+            (Some(name), Some(spec)) => {
+                problems.push(
+                    Problem::new(
+                        MODULE,
+                        ProblemKind::Conflict,
+                        name,
+                        format!(
+                            "both service \"{name}\" and upstream \"{}\" are set; set one",
+                            spec.url
+                        ),
+                    )
+                    .with_related(spec.url)
+                    .with_location(location),
+                );
+                None
+            }
+            (None, None) => {
+                problems.push(
+                    Problem::new(
+                        MODULE,
+                        ProblemKind::Invalid,
+                        "",
+                        "no target: set `service` or `upstream`",
+                    )
+                    .with_location(location),
+                );
+                None
+            }
+        }
+    }
+
+    pub(super) fn service(
+        &self,
+        name: &str,
+        location: &str,
+        problems: &mut Problems,
+    ) -> Option<Target<ReqB>> {
+        if let Some(target) = self.services.named.get(name) {
+            return Some(target.clone());
+        }
+        if name == "metrics" {
+            if let Some(registry) = &self.metrics {
+                return Some(BoxService::new(IntoTarget::new(MetricsService::new(
+                    registry.clone(),
+                ))));
+            }
+        }
+        let mut known: Vec<&str> = self.services.named.keys().map(String::as_str).collect();
+        known.sort_unstable();
+        let reason = if known.is_empty() {
+            format!("no service named \"{name}\" is registered (none are)")
+        } else {
+            format!(
+                "no service named \"{name}\" is registered (known: {})",
+                known.join(", ")
+            )
+        };
+        problems
+            .push(Problem::new(MODULE, ProblemKind::Unknown, name, reason).with_location(location));
+        None
+    }
+
+    #[cfg(feature = "upstream")]
+    fn upstream(
+        &self,
+        spec: &UpstreamSpec<'_>,
+        location: &str,
+        problems: &mut Problems,
+    ) -> Option<Target<ReqB>> {
+        if spec.websocket {
+            return self.websocket_upstream(spec, location, problems);
+        }
+        if let Some(idle) = spec.idle_timeout {
+            problems.push(
+                Problem::new(
+                    MODULE,
+                    ProblemKind::Invalid,
+                    idle,
+                    "`idle_timeout` applies to WebSocket routes only",
+                )
+                .with_location(format!("{location}.idle_timeout")),
+            );
+        }
+        let mut builder = crate::upstream::Upstream::builder(spec.url);
+        if let Some(prefix) = spec.strip_prefix {
+            builder = builder.strip_prefix(prefix);
+        }
+        if let Some(client) = &self.services.upstream_client {
+            builder = builder.client(client.clone());
+        }
+        let timeout = spec
+            .timeout
+            .and_then(|t| duration(t, &format!("{location}.timeout"), problems));
+        let connect = spec
+            .connect_timeout
+            .and_then(|t| duration(t, &format!("{location}.connect_timeout"), problems));
+        if let Some(timeout) = timeout {
+            builder = builder.timeout(timeout);
+        }
+        if let Some(connect) = connect {
+            builder = builder.connect_timeout(connect);
+        }
+        match builder.build() {
+            Ok(upstream) => Some(BoxService::new(IntoTarget::new(upstream))),
+            Err(error) => {
+                problems.extend(error.at(&format!("{location}.upstream")));
+                None
+            }
+        }
+    }
+
+    /// A WebSocket upstream: the handshake proxied, then bytes copied both ways.
+    #[cfg(feature = "upstream")]
+    fn websocket_upstream(
+        &self,
+        spec: &UpstreamSpec<'_>,
+        location: &str,
+        problems: &mut Problems,
+    ) -> Option<Target<ReqB>> {
+        let mut builder = crate::upstream::WebSocketUpstream::builder(spec.url);
+        if let Some(prefix) = spec.strip_prefix {
+            builder = builder.strip_prefix(prefix);
+        }
+        if let Some(timeout) = spec.timeout {
+            problems.push(
+                Problem::new(
+                    MODULE,
+                    ProblemKind::Invalid,
+                    timeout,
+                    "a WebSocket route has no response timeout; use `idle_timeout` and \
+                     `connect_timeout`",
+                )
+                .with_location(format!("{location}.timeout")),
+            );
+        }
+        let idle = spec
+            .idle_timeout
+            .and_then(|t| duration(t, &format!("{location}.idle_timeout"), problems));
+        let connect = spec
+            .connect_timeout
+            .and_then(|t| duration(t, &format!("{location}.connect_timeout"), problems));
+        if let Some(idle) = idle {
+            builder = builder.idle_timeout(idle);
+        }
+        if let Some(connect) = connect {
+            builder = builder.connect_timeout(connect);
+        }
+        match builder.build() {
+            Ok(upstream) => Some(BoxService::new(IntoTarget::new(upstream))),
+            Err(error) => {
+                problems.extend(error.at(&format!("{location}.upstream")));
+                None
+            }
+        }
+    }
+
+    #[cfg(not(feature = "upstream"))]
+    fn upstream(
+        &self,
+        spec: &UpstreamSpec<'_>,
+        location: &str,
+        problems: &mut Problems,
+    ) -> Option<Target<ReqB>> {
+        problems.push(
+            Problem::new(
+                MODULE,
+                ProblemKind::Invalid,
+                spec.url,
+                format!(
+                    "upstream \"{}\" needs the `upstream` feature of tower-gateway",
+                    spec.url
+                ),
+            )
+            .with_location(format!("{location}.upstream")),
+        );
+        None
+    }
+}
+
+/// An upstream target as a route or a canary describes it.
+#[cfg_attr(not(feature = "upstream"), allow(dead_code))]
+struct UpstreamSpec<'a> {
+    url: &'a str,
+    strip_prefix: Option<&'a str>,
+    timeout: Option<&'a str>,
+    connect_timeout: Option<&'a str>,
+    /// A WebSocket route: the upstream proxies handshakes and then bytes.
+    websocket: bool,
+    idle_timeout: Option<&'a str>,
+}
+
+/// Parses `"250ms"`, `"5s"`, `"2m"` (a whole number and a unit).
+#[cfg_attr(not(feature = "upstream"), allow(dead_code))]
+pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().ok()?;
+    match unit.trim() {
+        "ms" => Some(Duration::from_millis(number)),
+        "s" => Some(Duration::from_secs(number)),
+        "m" => number.checked_mul(60).map(Duration::from_secs),
+        _ => None,
+    }
+}
+
+#[cfg_attr(not(feature = "upstream"), allow(dead_code))]
+fn duration(text: &str, location: &str, problems: &mut Problems) -> Option<Duration> {
+    match parse_duration(text) {
+        Some(duration) if !duration.is_zero() => Some(duration),
+        _ => {
+            problems.push(
+                Problem::new(
+                    MODULE,
+                    ProblemKind::Syntax,
+                    text,
+                    format!(
+                        "duration \"{text}\" is not a positive whole number of ms, s or m \
+                         (\"500ms\", \"5s\", \"1m\")"
+                    ),
+                )
+                .with_location(location),
+            );
+            None
+        }
+    }
+}
+
+pub(super) fn route_target<ReqB>(
+    route: &RouteConfig,
+    resolver: &Resolver<'_, ReqB>,
+    location: &str,
+    canaries: &mut Vec<(String, CanaryHandle)>,
+    problems: &mut Problems,
+) -> Option<Target<ReqB>>
+where
+    ReqB: HttpBody<Data = Bytes> + Send + 'static,
+    ReqB::Error: Into<BoxError>,
+{
+    let upstream = route.upstream.as_deref().map(|url| UpstreamSpec {
+        url,
+        strip_prefix: route.strip_prefix.as_deref(),
+        timeout: route.timeout.as_deref(),
+        connect_timeout: route.connect_timeout.as_deref(),
+        websocket: route.websocket,
+        idle_timeout: route.idle_timeout.as_deref(),
+    });
+    if upstream.is_none() {
+        for (field, value) in [
+            ("strip_prefix", &route.strip_prefix),
+            ("timeout", &route.timeout),
+            ("connect_timeout", &route.connect_timeout),
+            ("idle_timeout", &route.idle_timeout),
+        ] {
+            if let Some(value) = value {
+                problems.push(
+                    Problem::new(
+                        MODULE,
+                        ProblemKind::Invalid,
+                        value.as_str(),
+                        format!("`{field}` applies to upstream targets only"),
+                    )
+                    .with_location(format!("{location}.{field}")),
+                );
+            }
+        }
+    }
+    let stable = resolver.target(
+        route.service.as_deref(),
+        upstream.as_ref(),
+        location,
+        problems,
+    );
+    let canary = route.canary.as_ref().and_then(|canary| {
+        canary_layer(
+            canary,
+            route.websocket,
+            resolver,
+            &format!("{location}.canary"),
+            problems,
+        )
+    });
+    let stable = stable?;
+    match (route.canary.is_some(), canary) {
+        (false, _) => Some(stable),
+        (true, None) => None,
+        (true, Some(layer)) => {
+            let label = route.name.clone().unwrap_or_else(|| route.path.clone());
+            canaries.push((label, layer.handle()));
+            Some(BoxService::new(layer.layer(stable)))
+        }
+    }
+}
+
+pub(super) fn canary_layer<ReqB>(
+    config: &CanaryConfig,
+    websocket: bool,
+    resolver: &Resolver<'_, ReqB>,
+    location: &str,
+    problems: &mut Problems,
+) -> Option<CanaryLayer<Target<ReqB>>>
+where
+    ReqB: HttpBody<Data = Bytes> + Send + 'static,
+    ReqB::Error: Into<BoxError>,
+{
+    let upstream = config.upstream.as_deref().map(|url| UpstreamSpec {
+        url,
+        strip_prefix: None,
+        timeout: config.timeout.as_deref(),
+        connect_timeout: None,
+        websocket,
+        idle_timeout: None,
+    });
+    let target = resolver.target(
+        config.service.as_deref(),
+        upstream.as_ref(),
+        location,
+        problems,
+    );
+    let weight = match &config.weight {
+        WeightConfig::Percent(percent) => Weight::percent(*percent),
+        WeightConfig::Text(text) => Weight::from(text.as_str()),
+    };
+    let mode = canary_mode(config, location, problems);
+    let arm_header = config
+        .arm_header
+        .as_deref()
+        .and_then(|name| header_name(name, &format!("{location}.arm_header"), problems));
+    let target = target?;
+    let mode = mode?;
+    let mut builder = CanaryLayer::builder().mode(mode);
+    if let Some(name) = &config.stable_name {
+        // The stable arm takes what the canary leaves; an invalid weight is reported below.
+        let rest = weight.to_ppm().map_or(Weight::ZERO, |ppm| {
+            Weight::ppm(1_000_000_u32.saturating_sub(ppm))
+        });
+        builder = builder.stable(name.clone(), rest);
+    }
+    builder = match &config.canary_name {
+        Some(name) => builder.arm(name.clone(), target, weight),
+        None => builder.canary(target, weight),
+    };
+    if let Some(name) = arm_header {
+        builder = builder.arm_header(name);
+    }
+    match builder.build() {
+        Ok(layer) => Some(layer),
+        Err(error) => {
+            problems.extend(error.at(location));
+            None
+        }
+    }
+}
+
+fn canary_mode(config: &CanaryConfig, location: &str, problems: &mut Problems) -> Option<Mode> {
+    let key = match (&config.sticky_header, &config.sticky_cookie) {
+        (Some(header), None) => {
+            header_name(header, &format!("{location}.sticky_header"), problems).map(Key::header)
+        }
+        (None, Some(cookie)) => Some(Key::cookie(cookie.clone())),
+        (None, None) => None,
+        (Some(header), Some(_)) => {
+            problems.push(
+                Problem::new(
+                    MODULE,
+                    ProblemKind::Conflict,
+                    header.as_str(),
+                    "both sticky_header and sticky_cookie are set; set one",
+                )
+                .with_location(format!("{location}.sticky_cookie")),
+            );
+            return None;
+        }
+    };
+    let mode = config.mode.as_deref().unwrap_or("random");
+    let sticky = |key: Option<Key>, or_stable: bool, problems: &mut Problems| match key {
+        Some(key) if or_stable => Some(Mode::sticky_or_stable(key)),
+        Some(key) => Some(Mode::sticky(key)),
+        None => {
+            problems.push(
+                Problem::new(
+                    MODULE,
+                    ProblemKind::Invalid,
+                    mode,
+                    format!("mode \"{mode}\" needs sticky_header or sticky_cookie"),
+                )
+                .with_location(format!("{location}.mode")),
+            );
+            None
+        }
+    };
+    match mode {
+        "random" => Some(Mode::random()),
+        "round-robin" => Some(Mode::round_robin()),
+        "sticky" => sticky(key, false, problems),
+        "sticky-or-stable" => sticky(key, true, problems),
+        other => {
+            problems.push(
+                Problem::new(
+                    MODULE,
+                    ProblemKind::Invalid,
+                    other,
+                    format!(
+                        "mode \"{other}\" is not one of random, round-robin, sticky, \
+                         sticky-or-stable"
+                    ),
+                )
+                .with_location(format!("{location}.mode")),
+            );
+            None
+        }
+    }
+}
