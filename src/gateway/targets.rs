@@ -126,25 +126,14 @@ where
         if let Some(client) = &self.services.upstream_client {
             builder = builder.client(client.clone());
         }
-        let timeout = spec
-            .timeout
-            .and_then(|t| duration(t, &format!("{location}.timeout"), problems));
-        let connect = spec
-            .connect_timeout
-            .and_then(|t| duration(t, &format!("{location}.connect_timeout"), problems));
+        let [timeout, connect, _] = spec.durations(location, problems);
         if let Some(timeout) = timeout {
             builder = builder.timeout(timeout);
         }
         if let Some(connect) = connect {
             builder = builder.connect_timeout(connect);
         }
-        match builder.build() {
-            Ok(upstream) => Some(BoxService::new(IntoTarget::new(upstream))),
-            Err(error) => {
-                problems.extend(error.at(&format!("{location}.upstream")));
-                None
-            }
-        }
+        built(builder.build(), location, problems)
     }
 
     /// A WebSocket upstream: the handshake proxied, then bytes copied both ways.
@@ -171,25 +160,14 @@ where
                 .with_location(format!("{location}.timeout")),
             );
         }
-        let idle = spec
-            .idle_timeout
-            .and_then(|t| duration(t, &format!("{location}.idle_timeout"), problems));
-        let connect = spec
-            .connect_timeout
-            .and_then(|t| duration(t, &format!("{location}.connect_timeout"), problems));
+        let [_, connect, idle] = spec.durations(location, problems);
         if let Some(idle) = idle {
             builder = builder.idle_timeout(idle);
         }
         if let Some(connect) = connect {
             builder = builder.connect_timeout(connect);
         }
-        match builder.build() {
-            Ok(upstream) => Some(BoxService::new(IntoTarget::new(upstream))),
-            Err(error) => {
-                problems.extend(error.at(&format!("{location}.upstream")));
-                None
-            }
-        }
+        built(builder.build(), location, problems)
     }
 
     #[cfg(not(feature = "upstream"))]
@@ -225,6 +203,55 @@ struct UpstreamSpec<'a> {
     /// A WebSocket route: the upstream proxies handshakes and then bytes.
     websocket: bool,
     idle_timeout: Option<&'a str>,
+}
+
+#[cfg(feature = "upstream")]
+impl UpstreamSpec<'_> {
+    /// The timeout, connect timeout and idle timeout, each parsed (and reported) at its field.
+    /// The fields that do not apply to the kind of upstream are left out (the caller reports
+    /// them).
+    fn durations(&self, location: &str, problems: &mut Problems) -> [Option<Duration>; 3] {
+        let (timeout, idle) = if self.websocket {
+            (None, self.idle_timeout)
+        } else {
+            (self.timeout, None)
+        };
+        [
+            ("timeout", timeout),
+            ("connect_timeout", self.connect_timeout),
+            ("idle_timeout", idle),
+        ]
+        .map(|(field, text)| {
+            text.and_then(|t| duration(t, &format!("{location}.{field}"), problems))
+        })
+    }
+}
+
+/// An upstream as a target, or its problems reported at `{location}.upstream`.
+#[cfg(feature = "upstream")]
+fn built<ReqB, U>(
+    upstream: Result<U, crate::error::ConfigError>,
+    location: &str,
+    problems: &mut Problems,
+) -> Option<Target<ReqB>>
+where
+    IntoTarget<U>: tower_service::Service<
+            http::Request<ReqB>,
+            Response = http::Response<super::GatewayBody>,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + Sync
+        + 'static,
+    <IntoTarget<U> as tower_service::Service<http::Request<ReqB>>>::Future: Send + 'static,
+{
+    match upstream {
+        Ok(upstream) => Some(BoxService::new(IntoTarget::new(upstream))),
+        Err(error) => {
+            problems.extend(error.at(&format!("{location}.upstream")));
+            None
+        }
+    }
 }
 
 /// Parses `"250ms"`, `"5s"`, `"2m"` (a whole number and a unit).
