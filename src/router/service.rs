@@ -22,7 +22,6 @@ use super::rejection::{Rejection, RejectionKind};
 use super::table::{NotFoundBody, Resolved, Table, Target};
 use crate::body::Body;
 use crate::util::boxed::BoxService;
-use crate::util::oneshot::Oneshot;
 
 /// The request's URI before a [nested](RouterBuilder::nest) service's prefix was stripped.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -214,7 +213,7 @@ where
                 extensions.insert(route.clone());
                 extensions.insert(params);
                 ResponseFuture::target(
-                    Oneshot::new(entry.target.clone(), request),
+                    entry.target.oneshot(request),
                     Some(route),
                     head_via_get,
                 )
@@ -257,7 +256,7 @@ where
     fn fallback_or_not_found(&self, request: Request<ReqB>) -> ResponseFuture<ReqB, ResB, E> {
         match &self.fallback {
             Some(fallback) => {
-                ResponseFuture::target(Oneshot::new(fallback.clone(), request), None, false)
+                ResponseFuture::target(fallback.oneshot(request), None, false)
             }
             None => ResponseFuture::ready(self.not_found()),
         }
