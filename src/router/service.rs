@@ -212,11 +212,7 @@ where
                 let extensions = request.extensions_mut();
                 extensions.insert(route.clone());
                 extensions.insert(params);
-                ResponseFuture::target(
-                    entry.target.oneshot(request),
-                    Some(route),
-                    head_via_get,
-                )
+                ResponseFuture::target(entry.target.oneshot(request), Some(route), head_via_get)
             }
             Resolved::MethodNotAllowed(allowed) => {
                 let mut response = Response::new(Body::empty());
@@ -255,9 +251,7 @@ where
 {
     fn fallback_or_not_found(&self, request: Request<ReqB>) -> ResponseFuture<ReqB, ResB, E> {
         match &self.fallback {
-            Some(fallback) => {
-                ResponseFuture::target(fallback.oneshot(request), None, false)
-            }
+            Some(fallback) => ResponseFuture::target(fallback.oneshot(request), None, false),
             None => ResponseFuture::ready(self.not_found()),
         }
     }
