@@ -134,6 +134,10 @@ pub(super) mod need {
     pub(crate) const LATENCY: u16 = 1 << 10;
     /// A monotonic reading at the response headers.
     pub(crate) const HEADERS_TIME: u16 = 1 << 11;
+    /// The matched route (router feature).
+    pub(crate) const ROUTE: u16 = 1 << 12;
+    /// The canary arm (canary feature).
+    pub(crate) const ARM: u16 = 1 << 13;
 }
 
 impl Var {
@@ -151,6 +155,8 @@ impl Var {
             Var::RequestTime | Var::RequestTimeEpoch | Var::StartTime => need::WALL,
             Var::ResponseLatency => need::LATENCY,
             Var::IntegrationLatency => need::LATENCY | need::HEADERS_TIME,
+            Var::RouteKey | Var::ResourcePath | Var::RouteName => need::ROUTE,
+            Var::CanaryArm | Var::IsCanary => need::ARM,
             _ => 0,
         }
     }

@@ -6,7 +6,6 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::uri::Authority;
 use http::{HeaderValue, Method, Request, Response, Uri, Version};
 
 use super::format::{flag, need, Source, Value, Var};
@@ -21,8 +20,46 @@ use super::trace_id::TraceId;
 /// service to the future to the body as one pointer, and no request allocates once the pool is
 /// warm.
 pub(super) struct Record {
-    slot: Box<Option<Facts>>,
+    slot: Box<Slot>,
 }
+
+/// A pooled record: the facts of one request, and a byte buffer (reused across requests, so it
+/// keeps its capacity) holding the request texts the format shows (URI, headers), copied
+/// instead of cloned: a copy of a few dozen bytes is cheaper than sharing the request's
+/// buffers (which can cost an allocation and atomic reference counts).
+pub(super) struct Slot {
+    facts: Option<Facts>,
+    text: Vec<u8>,
+}
+
+/// Where one request text lives in the record's text buffer.
+#[derive(Clone, Copy, Debug)]
+struct Span {
+    start: usize,
+    end: usize,
+}
+
+/// Copies `bytes` to the end of `text` and returns where they are.
+fn keep(text: &mut Vec<u8>, bytes: &[u8]) -> Span {
+    let start = text.len();
+    text.extend_from_slice(bytes);
+    Span {
+        start,
+        end: text.len(),
+    }
+}
+
+/// The texts of the request URI a format can show.
+#[derive(Clone, Copy, Debug)]
+struct UriText {
+    path: Span,
+    query: Option<Span>,
+    /// The path and query (or the authority of an authority-form target, or `/`).
+    request_uri: Span,
+}
+
+/// The longest text buffer a pooled record keeps between requests.
+const MAX_KEPT_TEXT: usize = 16 * 1024;
 
 /// How many empty record boxes each thread keeps.
 const POOL: usize = 64;
@@ -30,22 +67,30 @@ const POOL: usize = 64;
 thread_local! {
     // The boxes are the point: they are handed out and moved as pointers.
     #[allow(clippy::vec_box)]
-    static SLOTS: RefCell<Vec<Box<Option<Facts>>>> = const { RefCell::new(Vec::new()) };
+    static SLOTS: RefCell<Vec<Box<Slot>>> = const { RefCell::new(Vec::new()) };
 }
 
 impl Record {
-    fn new(facts: Facts) -> Self {
+    /// An empty slot from this thread's pool (its text buffer cleared), or a new one.
+    fn slot() -> Box<Slot> {
         let slot = SLOTS
             .try_with(|slots| slots.try_borrow_mut().ok().and_then(|mut s| s.pop()))
             .ok()
             .flatten();
-        let mut slot = slot.unwrap_or_else(|| Box::new(None));
-        *slot = Some(facts);
-        Self { slot }
+        slot.unwrap_or_else(|| {
+            Box::new(Slot {
+                facts: None,
+                text: Vec::new(),
+            })
+        })
     }
 
-    fn recycle(mut slot: Box<Option<Facts>>) {
-        *slot = None;
+    fn recycle(mut slot: Box<Slot>) {
+        slot.facts = None;
+        slot.text.clear();
+        if slot.text.capacity() > MAX_KEPT_TEXT {
+            slot.text = Vec::new();
+        }
         let _ = SLOTS.try_with(|slots| {
             if let Ok(mut slots) = slots.try_borrow_mut() {
                 if slots.len() < POOL {
@@ -64,7 +109,7 @@ impl std::ops::Deref for Record {
 
     fn deref(&self) -> &Facts {
         self.slot
-            .as_ref()
+            .facts
             .as_ref()
             .expect("record facts present until written")
     }
@@ -73,7 +118,7 @@ impl std::ops::Deref for Record {
 impl std::ops::DerefMut for Record {
     fn deref_mut(&mut self) -> &mut Facts {
         self.slot
-            .as_mut()
+            .facts
             .as_mut()
             .expect("record facts present until written")
     }
@@ -86,12 +131,12 @@ pub(super) struct Facts {
     headers_mono: Option<u64>,
     method: Method,
     version: Version,
-    uri: Option<Uri>,
-    host: Option<HeaderValue>,
-    authority: Option<Authority>,
-    user_agent: Option<HeaderValue>,
-    referer: Option<HeaderValue>,
-    forwarded_for: Option<HeaderValue>,
+    uri: Option<UriText>,
+    host: Option<Span>,
+    authority: Option<Span>,
+    user_agent: Option<Span>,
+    referer: Option<Span>,
+    forwarded_for: Option<Span>,
     request_id: Option<RequestId>,
     trace_id: Option<TraceId>,
     client: Option<IpAddr>,
@@ -125,10 +170,12 @@ impl Record {
     pub(super) fn start<B: http_body::Body>(shared: Arc<Shared>, req: &mut Request<B>) -> Self {
         let needs = shared.format.needs();
         let has = |bit: u16| needs & bit != 0;
+        let mut slot = Self::slot();
+        let text = &mut slot.text;
         let headers = req.headers();
-        let header = |bit: u16, name: http::header::HeaderName| {
+        let mut header = |bit: u16, name: http::header::HeaderName| {
             if has(bit) {
-                headers.get(name).cloned()
+                headers.get(name).map(|v| keep(text, v.as_bytes()))
             } else {
                 None
             }
@@ -161,16 +208,18 @@ impl Record {
             headers_mono: None,
             method: req.method().clone(),
             version: req.version(),
-            uri: has(need::URI).then(|| req.uri().clone()),
             host: header(need::HOST, http::header::HOST),
-            authority: if has(need::HOST) {
-                req.uri().authority().cloned()
-            } else {
-                None
-            },
             user_agent: header(need::USER_AGENT, http::header::USER_AGENT),
             referer: header(need::REFERER, http::header::REFERER),
             forwarded_for: header(need::FORWARDED_FOR, X_FORWARDED_FOR),
+            uri: has(need::URI).then(|| uri_text(&mut slot.text, req.uri())),
+            authority: if has(need::HOST) {
+                req.uri()
+                    .authority()
+                    .map(|a| keep(&mut slot.text, a.as_str().as_bytes()))
+            } else {
+                None
+            },
             request_id,
             trace_id: if has(need::TRACE) {
                 TraceId::from_headers(headers)
@@ -192,12 +241,19 @@ impl Record {
             reason: None,
             tunnel: None,
             #[cfg(feature = "router")]
-            route: req
-                .extensions()
-                .get::<crate::router::MatchedRoute>()
-                .cloned(),
+            route: if has(need::ROUTE) {
+                req.extensions()
+                    .get::<crate::router::MatchedRoute>()
+                    .cloned()
+            } else {
+                None
+            },
             #[cfg(feature = "canary")]
-            arm: req.extensions().get::<crate::canary::Arm>().cloned(),
+            arm: if has(need::ARM) {
+                req.extensions().get::<crate::canary::Arm>().cloned()
+            } else {
+                None
+            },
             shared,
         };
         if record.shared.ids != RequestIds::Off {
@@ -205,7 +261,8 @@ impl Record {
                 req.extensions_mut().insert(id.clone());
             }
         }
-        Self::new(record)
+        slot.facts = Some(record);
+        Self { slot }
     }
 
     /// Reads the status and what the inner layers learned from the response, and puts the
@@ -240,13 +297,17 @@ impl Record {
                 }
                 self.reason = self.reason.or(Some(rejection.reason()));
             }
-            if let Some(route) = extensions.get::<crate::router::MatchedRoute>() {
-                self.route = Some(route.clone());
+            if self.shared.format.needs() & need::ROUTE != 0 {
+                if let Some(route) = extensions.get::<crate::router::MatchedRoute>() {
+                    self.route = Some(route.clone());
+                }
             }
         }
         #[cfg(feature = "canary")]
-        if let Some(arm) = extensions.get::<crate::canary::Arm>() {
-            self.arm = Some(arm.clone());
+        if self.shared.format.needs() & need::ARM != 0 {
+            if let Some(arm) = extensions.get::<crate::canary::Arm>() {
+                self.arm = Some(arm.clone());
+            }
         }
         if self.shared.ids != RequestIds::Off {
             if let Some(id) = &self.request_id {
@@ -298,6 +359,7 @@ impl Record {
         };
         let line = Line {
             record: &self,
+            text: &self.slot.text,
             end_mono: end,
         };
         self.write(&line);
@@ -357,10 +419,58 @@ fn opt_bytes(value: Option<&HeaderValue>) -> Value<'_> {
     value.map_or(Value::Missing, |v| Value::Bytes(v.as_bytes()))
 }
 
+/// Copies the URI texts a format can show: the path and query once, the path and the query
+/// as parts of it when they are (they always are, but nothing here relies on it).
+fn uri_text(text: &mut Vec<u8>, uri: &Uri) -> UriText {
+    let request_uri = match (uri.path_and_query(), uri.authority()) {
+        (Some(pq), _) => pq.as_str(),
+        (None, Some(authority)) => authority.as_str(),
+        (None, None) => "/",
+    };
+    let whole = keep(text, request_uri.as_bytes());
+    let path = uri.path();
+    let path = if request_uri.starts_with(path) {
+        Span {
+            start: whole.start,
+            end: whole.start + path.len(),
+        }
+    } else {
+        keep(text, path.as_bytes())
+    };
+    let query = uri.query().map(|query| {
+        if request_uri.len() >= path.end - path.start + query.len() && request_uri.ends_with(query)
+        {
+            Span {
+                start: whole.end - query.len(),
+                end: whole.end,
+            }
+        } else {
+            keep(text, query.as_bytes())
+        }
+    });
+    UriText {
+        path,
+        query,
+        request_uri: whole,
+    }
+}
+
 /// A record at the moment it is written.
 struct Line<'a> {
     record: &'a Facts,
+    /// The record's text buffer, where its spans point.
+    text: &'a [u8],
     end_mono: u64,
+}
+
+impl Line<'_> {
+    fn bytes(&self, span: Span) -> Value<'_> {
+        Value::Bytes(self.text.get(span.start..span.end).unwrap_or_default())
+    }
+
+    fn opt(&self, span: Option<Span>) -> Value<'_> {
+        span.map_or(Value::Missing, |s| self.bytes(s))
+    }
 }
 
 impl Source for Line<'_> {
@@ -374,29 +484,11 @@ impl Source for Line<'_> {
             }
             Var::StartTime => Value::IsoTime(r.start_wall),
             Var::HttpMethod => Value::Bytes(r.method.as_str().as_bytes()),
-            Var::Path => r
-                .uri
-                .as_ref()
-                .map_or(Value::Missing, |u| Value::Bytes(u.path().as_bytes())),
-            Var::Query => r
-                .uri
-                .as_ref()
-                .and_then(Uri::query)
-                .map_or(Value::Missing, |q| Value::Bytes(q.as_bytes())),
-            Var::RequestUri => match &r.uri {
-                Some(uri) => match (uri.path_and_query(), uri.authority()) {
-                    (Some(pq), _) => Value::Bytes(pq.as_str().as_bytes()),
-                    (None, Some(authority)) => Value::Bytes(authority.as_str().as_bytes()),
-                    (None, None) => Value::Bytes(b"/"),
-                },
-                None => Value::Missing,
-            },
+            Var::Path => self.opt(r.uri.map(|u| u.path)),
+            Var::Query => self.opt(r.uri.and_then(|u| u.query)),
+            Var::RequestUri => self.opt(r.uri.map(|u| u.request_uri)),
             Var::Protocol => Value::Bytes(protocol(r.version).as_bytes()),
-            Var::DomainName => match (&r.host, &r.authority) {
-                (Some(host), _) => Value::Bytes(host.as_bytes()),
-                (None, Some(authority)) => Value::Bytes(authority.as_str().as_bytes()),
-                (None, None) => Value::Missing,
-            },
+            Var::DomainName => self.opt(r.host.or(r.authority)),
             Var::Status => Value::Int(r.status.into()),
             Var::ResponseLength => Value::Int(r.sent),
             Var::BytesClf => match r.sent {
@@ -408,9 +500,9 @@ impl Source for Line<'_> {
             Var::IntegrationLatency => r
                 .headers_mono
                 .map_or(Value::Missing, |at| Value::Int(millis(r.start_mono, at))),
-            Var::UserAgent => opt_bytes(r.user_agent.as_ref()),
-            Var::Referer => opt_bytes(r.referer.as_ref()),
-            Var::ForwardedFor => opt_bytes(r.forwarded_for.as_ref()),
+            Var::UserAgent => self.opt(r.user_agent),
+            Var::Referer => self.opt(r.referer),
+            Var::ForwardedFor => self.opt(r.forwarded_for),
             Var::RequestId => opt_bytes(r.request_id.as_ref().map(RequestId::header_value)),
             Var::TraceId => r
                 .trace_id

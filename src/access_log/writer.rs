@@ -178,9 +178,14 @@ impl NonBlocking {
             Err(TryLockError::Poisoned(free)) => free.into_inner().try_recv().ok(),
             Err(TryLockError::WouldBlock) => None,
         };
-        let mut buffer = recycled.unwrap_or_default();
-        buffer.clear();
-        buffer.reserve(line.len() + 1);
+        let mut buffer = match recycled {
+            Some(mut buffer) => {
+                buffer.clear();
+                buffer.reserve(line.len() + 1);
+                buffer
+            }
+            None => Vec::with_capacity(line.len() + 1),
+        };
         buffer.extend_from_slice(line.as_bytes());
         buffer.push(b'\n');
         let sent = match shared.queue.try_send(Message::Line(buffer)) {

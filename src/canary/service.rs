@@ -63,11 +63,16 @@ impl<S, C> CanarySplit<S, C> {
 
 impl<S: Clone, C> Clone for CanarySplit<S, C> {
     fn clone(&self) -> Self {
-        Self::new(
-            self.inner.clone(),
-            Arc::clone(&self.arms),
-            Arc::clone(&self.control),
-        )
+        // A fresh random stream; the weights cache is copied (it revalidates against the
+        // shared weights on every load), which saves loading them anew: the Router clones its
+        // target for every request.
+        Self {
+            inner: self.inner.clone(),
+            arms: Arc::clone(&self.arms),
+            rng: self.control.seeder.rng(),
+            weights: self.weights.clone(),
+            control: Arc::clone(&self.control),
+        }
     }
 }
 

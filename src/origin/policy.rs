@@ -372,7 +372,9 @@ impl Policy {
         if self.trusted.is_empty() && self.predicates.is_empty() {
             return false;
         }
-        if origin.is_normal() {
+        // One scan of the scheme and host, not one per use below.
+        let is_normal = origin.is_normal();
+        if is_normal {
             // The normal form is the bytes themselves: no UTF-8 pass, no Cow.
             if !raw_looked_up && self.trusted.contains(raw) {
                 return true;
@@ -385,8 +387,12 @@ impl Policy {
         let Ok(raw) = std::str::from_utf8(raw) else {
             return false;
         };
-        let normal = origin.normalized(raw);
-        (!origin.is_normal() && self.trusted.contains(normal.as_bytes()))
+        let normal = if is_normal {
+            std::borrow::Cow::Borrowed(raw)
+        } else {
+            origin.normalized(raw)
+        };
+        (!is_normal && self.trusted.contains(normal.as_bytes()))
             || self.predicates.iter().any(|p| (p.0)(&normal))
     }
 }

@@ -1,33 +1,34 @@
 //! The Router's response future.
 
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use http::header::CONTENT_LENGTH;
-use http::{HeaderValue, Request, Response};
+use http::{HeaderValue, Response};
 use pin_project_lite::pin_project;
 
 use super::matched::MatchedRoute;
-use super::table::Target;
 use crate::body::Body;
-use crate::util::oneshot::Oneshot;
+use crate::util::boxed::BoxFuture;
 
 pin_project! {
     /// Response future of [`Router`](super::Router): drives the chosen target (or the
     /// fallback) to readiness, calls it, and copies the [`MatchedRoute`] onto the response.
     pub struct ResponseFuture<ReqB, ResB, E> {
         #[pin]
-        state: State<ReqB, ResB, E>,
+        state: State<ResB, E>,
+        // The request body type, kept in the signature (public type); not owned.
+        _request: PhantomData<fn(ReqB)>,
     }
 }
 
 pin_project! {
     #[project = StateProj]
-    enum State<ReqB, ResB, E> {
+    enum State<ResB, E> {
         Call {
-            #[pin]
-            future: Oneshot<Target<ReqB, ResB, E>, Request<ReqB>>,
+            future: BoxFuture<Response<ResB>, E>,
             route: Option<MatchedRoute>,
             head_via_get: bool,
         },
@@ -37,7 +38,7 @@ pin_project! {
 
 impl<ReqB, ResB, E> ResponseFuture<ReqB, ResB, E> {
     pub(crate) fn target(
-        future: Oneshot<Target<ReqB, ResB, E>, Request<ReqB>>,
+        future: BoxFuture<Response<ResB>, E>,
         route: Option<MatchedRoute>,
         head_via_get: bool,
     ) -> Self {
@@ -47,6 +48,7 @@ impl<ReqB, ResB, E> ResponseFuture<ReqB, ResB, E> {
                 route,
                 head_via_get,
             },
+            _request: PhantomData,
         }
     }
 
@@ -55,6 +57,7 @@ impl<ReqB, ResB, E> ResponseFuture<ReqB, ResB, E> {
             state: State::Ready {
                 response: Some(response),
             },
+            _request: PhantomData,
         }
     }
 }
@@ -72,7 +75,7 @@ where
                 route,
                 head_via_get,
             } => {
-                let mut response = ready!(future.poll(cx))?;
+                let mut response = ready!(future.as_mut().poll(cx))?;
                 if let Some(route) = route.take() {
                     response.extensions_mut().insert(route);
                 }

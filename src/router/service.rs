@@ -22,7 +22,6 @@ use super::rejection::{Rejection, RejectionKind};
 use super::table::{NotFoundBody, Resolved, Table, Target};
 use crate::body::Body;
 use crate::util::boxed::BoxService;
-use crate::util::oneshot::Oneshot;
 
 /// The request's URI before a [nested](RouterBuilder::nest) service's prefix was stripped.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -213,11 +212,7 @@ where
                 let extensions = request.extensions_mut();
                 extensions.insert(route.clone());
                 extensions.insert(params);
-                ResponseFuture::target(
-                    Oneshot::new(entry.target.clone(), request),
-                    Some(route),
-                    head_via_get,
-                )
+                ResponseFuture::target(entry.target.oneshot(request), Some(route), head_via_get)
             }
             Resolved::MethodNotAllowed(allowed) => {
                 let mut response = Response::new(Body::empty());
@@ -256,9 +251,7 @@ where
 {
     fn fallback_or_not_found(&self, request: Request<ReqB>) -> ResponseFuture<ReqB, ResB, E> {
         match &self.fallback {
-            Some(fallback) => {
-                ResponseFuture::target(Oneshot::new(fallback.clone(), request), None, false)
-            }
+            Some(fallback) => ResponseFuture::target(fallback.oneshot(request), None, false),
             None => ResponseFuture::ready(self.not_found()),
         }
     }

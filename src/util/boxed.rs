@@ -8,6 +8,8 @@ use std::task::{Context, Poll};
 
 use tower_service::Service;
 
+use super::oneshot::Oneshot;
+
 /// The boxed future of a [`BoxService`].
 pub(crate) type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'static>>;
 
@@ -15,6 +17,12 @@ trait CloneService<Req, T, E>:
     Service<Req, Response = T, Error = E, Future = BoxFuture<T, E>> + Send + Sync
 {
     fn clone_box(&self) -> Box<dyn CloneService<Req, T, E>>;
+
+    /// Drives a clone of the service to readiness and calls it, in one boxed future: one
+    /// allocation, where cloning the boxed service and boxing its future takes two.
+    fn oneshot_box(&self, req: Req) -> BoxFuture<T, E>
+    where
+        Req: Send + 'static;
 }
 
 impl<S, Req, T, E> CloneService<Req, T, E> for Boxing<S>
@@ -24,6 +32,13 @@ where
 {
     fn clone_box(&self) -> Box<dyn CloneService<Req, T, E>> {
         Box::new(self.clone())
+    }
+
+    fn oneshot_box(&self, req: Req) -> BoxFuture<T, E>
+    where
+        Req: Send + 'static,
+    {
+        Box::pin(Oneshot::new(self.0.clone(), req))
     }
 }
 
@@ -62,6 +77,14 @@ impl<Req, T, E> BoxService<Req, T, E> {
         Self {
             inner: Box::new(Boxing(service)),
         }
+    }
+}
+
+impl<Req: Send + 'static, T, E> BoxService<Req, T, E> {
+    /// A future that readies a clone of this service and calls it with `req` (what
+    /// `Oneshot::new(self.clone(), req)` does, with one allocation instead of two).
+    pub(crate) fn oneshot(&self, req: Req) -> BoxFuture<T, E> {
+        self.inner.oneshot_box(req)
     }
 }
 
