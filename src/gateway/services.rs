@@ -23,7 +23,9 @@ use crate::util::oneshot::Oneshot;
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The response body of a [`Gateway`](super::Gateway): any target's body (a handler's, an
-/// upstream's streamed body, a layer's short answer), boxed once per response.
+/// upstream's streamed body, a layer's short answer), type-erased. A target's body is boxed
+/// where the target joins the table, and the stack's body once more where the whole stack is
+/// erased so a reload can swap it; data frames pass through without copies.
 pub struct GatewayBody {
     inner: UnsyncBoxBody<Bytes, BoxError>,
 }
