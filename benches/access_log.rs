@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -31,6 +31,8 @@ use tracing::Level;
 
 #[path = "support/alloc.rs"]
 mod alloc;
+#[path = "support/poll.rs"]
+mod poll;
 
 use alloc::allocations;
 
@@ -38,11 +40,6 @@ use alloc::allocations;
 static GLOBAL: alloc::Counting = alloc::Counting;
 
 // ------------------------------------------------------------ driving without a runtime
-
-struct Noop;
-impl Wake for Noop {
-    fn wake(self: Arc<Self>) {}
-}
 
 /// Polls a future that must be ready at once (every service here answers immediately).
 fn now<F: Future>(future: F, cx: &mut Context<'_>) -> F::Output {
@@ -151,7 +148,7 @@ where
 }
 
 fn benches(c: &mut Criterion) {
-    let waker = Waker::from(Arc::new(Noop));
+    let waker = poll::noop_waker();
     let mut cx = Context::from_waker(&waker);
     let template = template_request();
     let _ = request(&template); // share the template's bytes once

@@ -11,7 +11,7 @@ use std::hint::black_box;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll};
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use http::header::HeaderName;
@@ -22,6 +22,8 @@ use tower_gateway::canary::{CanaryLayer, Key, Mode, Weight};
 
 #[path = "support/alloc.rs"]
 mod alloc;
+#[path = "support/poll.rs"]
+mod poll;
 
 use alloc::allocations;
 
@@ -44,12 +46,6 @@ impl<B> Service<Request<B>> for Arm {
     fn call(&mut self, _: Request<B>) -> Self::Future {
         std::future::ready(Ok(Response::new(self.0)))
     }
-}
-
-struct Noop;
-
-impl Wake for Noop {
-    fn wake(self: Arc<Self>) {}
 }
 
 /// `poll_ready`, `call`, and one poll of the future, which must be ready.
@@ -120,7 +116,7 @@ fn allocations_per_request<S>(name: &str, service: &mut S, mut make: impl FnMut(
 where
     S: Service<Request<()>, Response = Response<&'static str>, Error = Infallible>,
 {
-    let waker = Waker::from(Arc::new(Noop));
+    let waker = poll::noop_waker();
     let mut cx = Context::from_waker(&waker);
     let batch: Vec<_> = (0..10_000).map(|_| make()).collect();
     let before = allocations();
@@ -135,7 +131,7 @@ where
 }
 
 fn canary(c: &mut Criterion) {
-    let waker = Waker::from(Arc::new(Noop));
+    let waker = poll::noop_waker();
     let mut cx = Context::from_waker(&waker);
     let (stable, canary) = (Arm("stable"), Arm("canary"));
     let layer = |mode: Mode| {

@@ -13,8 +13,8 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::pin;
-use std::sync::{Arc, OnceLock};
-use std::task::{Context, Poll, Wake, Waker};
+use std::sync::OnceLock;
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -28,6 +28,8 @@ use tower_http::cors::{AllowOrigin, CorsLayer as TowerCors};
 
 #[path = "support/alloc.rs"]
 mod alloc;
+#[path = "support/poll.rs"]
+mod poll;
 
 use alloc::allocations;
 
@@ -36,11 +38,6 @@ static GLOBAL: alloc::Counting = alloc::Counting;
 
 const APP: &str = "https://app.example.com";
 
-struct Noop;
-impl Wake for Noop {
-    fn wake(self: Arc<Self>) {}
-}
-
 /// Calls a service whose future is ready at once, without a runtime.
 fn call<S, R>(svc: &mut S, req: R) -> S::Response
 where
@@ -48,7 +45,7 @@ where
     S::Error: std::fmt::Debug,
 {
     static WAKER: OnceLock<Waker> = OnceLock::new();
-    let waker = WAKER.get_or_init(|| Waker::from(Arc::new(Noop)));
+    let waker = WAKER.get_or_init(poll::noop_waker);
     let mut cx = Context::from_waker(waker);
     match svc.poll_ready(&mut cx) {
         Poll::Ready(Ok(())) => {}

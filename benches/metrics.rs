@@ -8,8 +8,8 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Wake, Waker};
+use std::sync::Mutex;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -22,16 +22,13 @@ use tower_gateway::metrics::{Labels, Registry};
 
 #[path = "support/alloc.rs"]
 mod alloc;
+#[path = "support/poll.rs"]
+mod poll;
 
 use alloc::allocations;
 
 #[global_allocator]
 static GLOBAL: alloc::Counting = alloc::Counting;
-
-struct Noop;
-impl Wake for Noop {
-    fn wake(self: Arc<Self>) {}
-}
 
 fn now<F: Future>(future: F, cx: &mut Context<'_>) -> F::Output {
     match pin!(future).poll(cx) {
@@ -142,7 +139,7 @@ fn layer(c: &mut Criterion) {
         .layer(service_fn(|_: Request<Full<Bytes>>| async {
             Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"ok"))))
         }));
-    let waker = Waker::from(Arc::new(Noop));
+    let waker = poll::noop_waker();
     let mut cx = Context::from_waker(&waker);
     let mut one = |cx: &mut Context<'_>| {
         let res = now(svc.call(Request::new(Full::default())), cx).unwrap();

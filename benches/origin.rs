@@ -14,8 +14,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::pin;
-use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -28,17 +27,13 @@ use tower_http::csrf::CsrfLayer;
 
 #[path = "support/alloc.rs"]
 mod alloc;
+#[path = "support/poll.rs"]
+mod poll;
 
 use alloc::allocations;
 
 #[global_allocator]
 static GLOBAL: alloc::Counting = alloc::Counting;
-
-struct Noop;
-
-impl Wake for Noop {
-    fn wake(self: Arc<Self>) {}
-}
 
 thread_local! {
     /// Where the inner service puts the requests it gets, so dropping them is not timed.
@@ -202,7 +197,7 @@ fn bench(c: &mut Criterion) {
         std::future::ready(Ok::<_, Infallible>(Response::new(Full::<Bytes>::default())))
     });
 
-    let waker = Waker::from(Arc::new(Noop));
+    let waker = poll::noop_waker();
     let mut cx = Context::from_waker(&waker);
 
     for (name, make, status) in CASES {

@@ -6,11 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::pin;
-use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
 
 use axum::body::Body as AxumBody;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
@@ -22,6 +18,10 @@ use tower_gateway::router::{Decision, Router};
 
 #[path = "support/alloc.rs"]
 mod alloc;
+#[path = "support/poll.rs"]
+mod poll;
+
+use poll::poll_now;
 
 use alloc::allocations;
 
@@ -87,24 +87,6 @@ fn ours(keys: impl IntoIterator<Item = String>) -> Ours {
         .fold(Router::builder(), |b, k| b.route(k, handler))
         .build()
         .expect("table builds")
-}
-
-struct NoopWake;
-
-impl Wake for NoopWake {
-    fn wake(self: Arc<Self>) {}
-}
-
-fn poll_now<F: Future>(f: F) -> F::Output {
-    thread_local! {
-        static WAKER: Waker = Waker::from(Arc::new(NoopWake));
-    }
-    let mut f = pin!(f);
-    let poll = WAKER.with(|w| f.as_mut().poll(&mut Context::from_waker(w)));
-    match poll {
-        Poll::Ready(out) => out,
-        Poll::Pending => panic!("the bench services are always ready"),
-    }
 }
 
 // ---------- (1) lookup: matchit's own bench table ----------

@@ -10,13 +10,12 @@
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
-use std::future::Future;
 use std::hint::black_box;
 use std::io;
 use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll};
 
 use axum::body::Body as AxumBody;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
@@ -33,6 +32,10 @@ use tracing::Level;
 
 #[path = "support/alloc.rs"]
 mod alloc;
+#[path = "support/poll.rs"]
+mod poll;
+
+use poll::poll_now;
 
 #[global_allocator]
 static GLOBAL: alloc::Counting = alloc::Counting;
@@ -71,22 +74,6 @@ impl io::Write for CountBytes {
     }
 }
 
-struct NoopWake;
-impl Wake for NoopWake {
-    fn wake(self: Arc<Self>) {}
-}
-
-fn poll_now<F: Future>(f: F) -> F::Output {
-    thread_local! {
-        static WAKER: Waker = Waker::from(Arc::new(NoopWake));
-    }
-    let mut f = pin!(f);
-    match WAKER.with(|w| f.as_mut().poll(&mut Context::from_waker(w))) {
-        Poll::Ready(out) => out,
-        Poll::Pending => panic!("the bench services are always ready"),
-    }
-}
-
 /// Calls `svc` and reads the response body to its end (where access logs write).
 fn serve<S, B>(svc: &mut S, req: Request<AxumBody>) -> StatusCode
 where
@@ -97,21 +84,9 @@ where
     let response = poll_now(svc.call(req)).expect("infallible");
     let status = response.status();
     let mut body = pin!(response.into_body());
-    thread_local! {
-        static WAKER: Waker = Waker::from(Arc::new(NoopWake));
+    while let Some(frame) = poll_now(std::future::poll_fn(|cx| body.as_mut().poll_frame(cx))) {
+        black_box(frame.expect("body"));
     }
-    WAKER.with(|w| {
-        let mut cx = Context::from_waker(w);
-        loop {
-            match body.as_mut().poll_frame(&mut cx) {
-                Poll::Ready(Some(frame)) => {
-                    black_box(frame.expect("body"));
-                }
-                Poll::Ready(None) => break,
-                Poll::Pending => panic!("bench bodies are ready"),
-            }
-        }
-    });
     status
 }
 
