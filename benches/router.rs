@@ -20,6 +20,8 @@ use tower_gateway::router::{Decision, Router};
 mod alloc;
 #[path = "support/poll.rs"]
 mod poll;
+#[path = "support/profile.rs"]
+mod profile;
 
 use poll::poll_now;
 
@@ -248,6 +250,22 @@ fn dispatch_github(c: &mut Criterion) {
         assert_eq!(a.status(), StatusCode::OK, "{uri}");
         assert_eq!(b.status(), StatusCode::OK, "{uri}");
     }
+    // `BENCH_PROFILE=dispatch:ours|axum|none` dispatches the whole table once per iteration for
+    // a profiler (`benches/profile.sh router dispatch:ours ..`); `none` builds the requests alone.
+    if let Some((spec, iterations)) = profile::requested() {
+        if let Some(side) = spec.strip_prefix("dispatch:") {
+            profile::run(iterations, || match side {
+                "ours" => requests()
+                    .into_iter()
+                    .for_each(|req| drop(black_box(poll_now(ours.call(req))))),
+                "axum" => requests()
+                    .into_iter()
+                    .for_each(|req| drop(black_box(poll_now(theirs.call(req))))),
+                _ => drop(black_box(requests())),
+            });
+        }
+    }
+
     let n = table.len();
     let reqs = requests();
     let per = allocations_per(n, || {
@@ -338,6 +356,10 @@ fn decision_sanity() {
 }
 
 fn all(c: &mut Criterion) {
+    if profile::requested().is_some() {
+        // Only dispatch has a profiling mode; it exits when done.
+        dispatch_github(c);
+    }
     decision_sanity();
     lookup_matchit_table(c);
     lookup_github_v3(c);

@@ -34,6 +34,8 @@ use tracing::Level;
 mod alloc;
 #[path = "support/poll.rs"]
 mod poll;
+#[path = "support/profile.rs"]
+mod profile;
 
 use poll::poll_now;
 
@@ -272,32 +274,27 @@ fn benches(c: &mut Criterion) {
         }
     }
 
-    // `STACK_PROFILE=layers|gateway|theirs:allowed|preflight|refused` loops one stack on one
-    // request for a profiler (perf, callgrind) instead of timing.
-    if let Ok(spec) = std::env::var("STACK_PROFILE") {
-        let (stack, case) = spec.split_once(':').expect("STACK_PROFILE=stack:case");
+    // `BENCH_PROFILE=layers|gateway|theirs|none:allowed|preflight|refused` loops one stack on
+    // one request for a profiler instead of timing (`benches/profile.sh stack CASE..`); `none`
+    // builds the request alone, the floor to subtract from instruction counts.
+    if let Some((spec, n)) = profile::requested() {
+        let (stack, case) = spec.split_once(':').expect("BENCH_PROFILE=stack:case");
         let case = match case {
             "allowed" => Case::Allowed,
             "preflight" => Case::Preflight,
             _ => Case::Refused,
         };
-        let n: usize = std::env::var("STACK_N")
-            .ok()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(200_000);
-        for _ in 0..n {
+        profile::run(n, || {
             black_box(match stack {
                 "layers" => serve(&mut ours, request(case)),
                 "gateway" => serve(&mut gateway, request(case)),
-                // Building the request alone: the floor to subtract from instruction counts.
                 "none" => {
                     black_box(request(case));
                     StatusCode::OK
                 }
                 _ => serve(&mut theirs, request(case)),
             });
-        }
-        std::process::exit(0);
+        });
     }
 
     eprintln!("allocations per request (request thread):");
