@@ -258,7 +258,9 @@ impl Record {
         };
         if record.shared.ids != RequestIds::Off {
             if let Some(id) = &record.request_id {
-                req.extensions_mut().insert(id.clone());
+                let extensions = req.extensions_mut();
+                presize(extensions);
+                extensions.insert(id.clone());
             }
         }
         slot.facts = Some(record);
@@ -367,35 +369,37 @@ impl Record {
     }
 
     fn write(&self, line: &Line<'_>) {
-        thread_local! {
-            static BUFFER: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(512));
-        }
-        let written = BUFFER.try_with(|cell| match cell.try_borrow_mut() {
-            Ok(mut buffer) => {
-                buffer.clear();
-                self.shared.format.render(line, &mut buffer);
-                self.hand_off(&buffer);
-                if buffer.capacity() > 64 * 1024 {
-                    *buffer = Vec::with_capacity(512);
-                }
-                true
-            }
-            Err(_) => false, // a sink that logs from inside the sink: use a fresh buffer
-        });
-        if written != Ok(true) {
-            let mut buffer = Vec::with_capacity(512);
-            self.shared.format.render(line, &mut buffer);
-            self.hand_off(&buffer);
-        }
+        self.shared
+            .sink
+            .write_rendered(|buffer| self.shared.format.render(line, buffer));
     }
+}
 
-    /// Gives the rendered line to the sink. The formats write bytes (no per-value UTF-8
-    /// check); the line is checked once here. It is always UTF-8: text formats write
-    /// printable ASCII and their template literals, JSON writes valid UTF-8 only.
-    fn hand_off(&self, line: &[u8]) {
-        match std::str::from_utf8(line) {
-            Ok(line) => self.shared.sink.write_line(line),
-            Err(_) => self.shared.sink.write_line(&String::from_utf8_lossy(line)),
+/// Gives a request that has no extensions yet an empty map with room for seven values.
+///
+/// The request id is usually the first value in a request's `http::Extensions`; the layers
+/// inside add the matched route, its params and the canary arm. A map created by a first
+/// `insert` has room for three values, so the fourth would rehash it into a new table
+/// (an allocation, a copy and a free on every request). Cloning an empty map that once held
+/// four values (clearing keeps its table) costs the same two allocations as a first insert
+/// and never grows for the values the gateway adds.
+pub(super) fn presize(extensions: &mut http::Extensions) {
+    #[derive(Clone, Copy)]
+    struct Room<const N: u8>;
+    thread_local! {
+        static EMPTY_WITH_ROOM: http::Extensions = {
+            let mut map = http::Extensions::new();
+            map.insert(Room::<0>);
+            map.insert(Room::<1>);
+            map.insert(Room::<2>);
+            map.insert(Room::<3>);
+            map.clear();
+            map
+        };
+    }
+    if extensions.is_empty() {
+        if let Ok(map) = EMPTY_WITH_ROOM.try_with(Clone::clone) {
+            *extensions = map;
         }
     }
 }

@@ -1,5 +1,6 @@
 //! [`Sink`]: where records go; [`MemorySink`] keeps them for tests.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -79,6 +80,46 @@ impl Sink {
             Kind::Discard => {}
             #[cfg(feature = "tracing")]
             Kind::Tracing => tracing::info!(target: "tower_gateway::access_log", "{}", line),
+        }
+    }
+}
+
+impl Sink {
+    /// Writes the line that `render` produces. A writer sink gets it rendered straight into
+    /// its queue buffer; the others get it through one per-thread buffer, checked as UTF-8
+    /// once (the formats write UTF-8 only, so the lossy branch is a safety net).
+    pub(super) fn write_rendered(&self, render: impl FnOnce(&mut Vec<u8>)) {
+        thread_local! {
+            static BUFFER: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(512));
+        }
+        if let Kind::Writer(writer) = &self.kind {
+            return writer.write_with(render);
+        }
+        let mut render = Some(render);
+        let _ = BUFFER.try_with(|cell| {
+            // A sink that logs from inside the sink finds the buffer taken: it gets a fresh one.
+            if let Ok(mut buffer) = cell.try_borrow_mut() {
+                if let Some(render) = render.take() {
+                    buffer.clear();
+                    render(&mut buffer);
+                    self.write_bytes(&buffer);
+                    if buffer.capacity() > 64 * 1024 {
+                        *buffer = Vec::with_capacity(512);
+                    }
+                }
+            }
+        });
+        if let Some(render) = render {
+            let mut buffer = Vec::with_capacity(512);
+            render(&mut buffer);
+            self.write_bytes(&buffer);
+        }
+    }
+
+    fn write_bytes(&self, line: &[u8]) {
+        match std::str::from_utf8(line) {
+            Ok(line) => self.write_line(line),
+            Err(_) => self.write_line(&String::from_utf8_lossy(line)),
         }
     }
 }

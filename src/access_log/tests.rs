@@ -622,3 +622,25 @@ mod tunnels {
         );
     }
 }
+
+#[test]
+fn presizing_keeps_what_a_request_already_carries() {
+    use super::record::presize;
+
+    // An empty map gets room, and works as any map.
+    let mut fresh = http::Extensions::new();
+    presize(&mut fresh);
+    assert!(fresh.is_empty());
+    for n in 0..8u32 {
+        fresh.insert(n);
+    }
+    assert_eq!(fresh.get::<u32>(), Some(&7));
+    assert_eq!(fresh.len(), 1);
+
+    // A map with values is left alone.
+    let mut carried = http::Extensions::new();
+    carried.insert("from hyper");
+    presize(&mut carried);
+    assert_eq!(carried.get::<&str>(), Some(&"from hyper"));
+    assert_eq!(carried.len(), 1);
+}

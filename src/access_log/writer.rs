@@ -172,21 +172,21 @@ impl NonBlocking {
 
     /// Queues one record; a line break is added.
     pub fn write_line(&self, line: &str) {
+        self.write_with(|buffer| buffer.extend_from_slice(line.as_bytes()));
+    }
+
+    /// Queues one record that `render` writes straight into a recycled buffer (no copy, no
+    /// UTF-8 check: the access log's formats write UTF-8 only); a line break is added.
+    pub(crate) fn write_with(&self, render: impl FnOnce(&mut Vec<u8>)) {
         let shared = &*self.shared;
         let recycled = match shared.free.try_lock() {
             Ok(free) => free.try_recv().ok(),
             Err(TryLockError::Poisoned(free)) => free.into_inner().try_recv().ok(),
             Err(TryLockError::WouldBlock) => None,
         };
-        let mut buffer = match recycled {
-            Some(mut buffer) => {
-                buffer.clear();
-                buffer.reserve(line.len() + 1);
-                buffer
-            }
-            None => Vec::with_capacity(line.len() + 1),
-        };
-        buffer.extend_from_slice(line.as_bytes());
+        let mut buffer = recycled.unwrap_or_else(|| Vec::with_capacity(256));
+        buffer.clear();
+        render(&mut buffer);
         buffer.push(b'\n');
         let sent = match shared.queue.try_send(Message::Line(buffer)) {
             Ok(()) => true,
