@@ -99,6 +99,13 @@ pub(super) struct IdGenerator {
 
 const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
 
+/// SplitMix64's output function.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
 
 /// Where the two hex digits of each of the 16 id bytes go in the 8-4-4-4-12 layout.
@@ -138,26 +145,22 @@ impl IdGenerator {
         }
     }
 
-    fn next_u64(&self) -> u64 {
-        let mut z = self
-            .state
-            .fetch_add(GAMMA, Ordering::Relaxed)
-            .wrapping_add(GAMMA);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+    /// Reserves `n` draws of the generator with one atomic step; draw `k` (from 0) of the
+    /// reservation is `mix(base + (k + 1) * GAMMA)`, the sequence one draw at a time gives.
+    fn reserve(&self, n: u64) -> u64 {
+        self.state
+            .fetch_add(GAMMA.wrapping_mul(n), Ordering::Relaxed)
     }
 
-    /// Writes the next id into `out` (36 bytes): 32 lowercase hex digits in the 8-4-4-4-12
-    /// UUID layout, version 4, variant 1.
-    fn write_next(&self, out: &mut [u8]) {
-        let hi = self.next_u64();
-        let lo = self.next_u64();
+    /// Writes the id made of draws `k` and `k + 1` of a reservation from `base`.
+    fn write_id(base: u64, k: u64, out: &mut [u8; ID_LEN]) {
+        let draw = |k: u64| mix(base.wrapping_add(GAMMA.wrapping_mul(k + 1)));
+        let (hi, lo) = (draw(k), draw(k + 1));
         let bits = ((u128::from(hi) << 64) | u128::from(lo)) & !(0xF << 76) & !(0x3 << 62)
             | (0x4 << 76)
             | (0x2 << 62);
-        for (i, slot) in out.iter_mut().enumerate().take(ID_LEN) {
-            if matches!(i, 8 | 13 | 18 | 23) {
+        for at in [8, 13, 18, 23] {
+            if let Some(slot) = out.get_mut(at) {
                 *slot = b'-';
             }
         }
@@ -171,9 +174,12 @@ impl IdGenerator {
     }
 
     fn fill(&self) -> Block {
+        let base = self.reserve(2 * BLOCK as u64);
         let mut text = [0u8; BLOCK * ID_LEN];
-        for id in text.chunks_exact_mut(ID_LEN) {
-            self.write_next(id);
+        for (k, id) in (0u64..).step_by(2).zip(text.chunks_exact_mut(ID_LEN)) {
+            if let Ok(id) = <&mut [u8; ID_LEN]>::try_from(id) {
+                Self::write_id(base, k, id);
+            }
         }
         Block {
             key: self.key,
@@ -182,8 +188,6 @@ impl IdGenerator {
         }
     }
 
-    /// The next id of this thread's block for this generator, filling a new block when it
-    /// is used up; `None` when the thread's blocks are unavailable (thread exit, reentrancy).
     fn take_from_block(&self) -> Option<Bytes> {
         BLOCKS
             .try_with(|blocks| {
@@ -221,7 +225,7 @@ impl IdGenerator {
         // reference count; one allocation serves `BLOCK` requests.
         let text = self.take_from_block().unwrap_or_else(|| {
             let mut text = [0u8; ID_LEN];
-            self.write_next(&mut text);
+            Self::write_id(self.reserve(2), 0, &mut text);
             Bytes::from_owner(text)
         });
         RequestId {
