@@ -4,7 +4,9 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use super::text::{push_clf_time, push_iso_time, push_json_escaped, push_text_escaped, push_u64};
+use super::text::{
+    push_clf_time, push_iso_time, push_json_escaped, push_text_escaped, push_u64, Lit,
+};
 use crate::error::{ConfigError, Problem, ProblemKind, Problems};
 
 /// One value a record can show.
@@ -265,12 +267,12 @@ pub struct LogFormat {
 enum Kind {
     Text(Vec<Segment>),
     /// Each field with the text before its value (`,"key":`), built once.
-    Json(Vec<(Var, Box<str>)>),
+    Json(Vec<(Var, Lit)>),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Segment {
-    Literal(Box<str>),
+    Literal(Lit),
     Var(Var),
 }
 
@@ -282,7 +284,7 @@ impl Default for LogFormat {
 }
 
 fn lit(text: &str) -> Segment {
-    Segment::Literal(text.into())
+    Segment::Literal(Lit::new(text))
 }
 
 fn text(segments: Vec<Segment>) -> LogFormat {
@@ -409,7 +411,7 @@ impl LogFormat {
                     .enumerate()
                     .map(|(i, &v)| {
                         let comma = if i == 0 { "{" } else { "," };
-                        (v, format!("{comma}\"{}\":", v.json_key()).into())
+                        (v, Lit::new(&format!("{comma}\"{}\":", v.json_key())))
                     })
                     .collect(),
             ),
@@ -508,7 +510,7 @@ impl LogFormat {
             match VARIABLES.iter().find(|(n, _, _)| *n == name) {
                 Some((_, var, _)) => {
                     if !literal.is_empty() {
-                        segments.push(Segment::Literal(std::mem::take(&mut literal).into()));
+                        segments.push(Segment::Literal(Lit::new(&std::mem::take(&mut literal))));
                     }
                     segments.push(Segment::Var(*var));
                 }
@@ -523,7 +525,7 @@ impl LogFormat {
         }
         literal.push_str(rest);
         if !literal.is_empty() {
-            segments.push(Segment::Literal(literal.into()));
+            segments.push(Segment::Literal(Lit::new(&literal)));
         }
         problems.finish(|| text(segments))
     }
@@ -539,7 +541,7 @@ impl LogFormat {
             Kind::Text(segments) => {
                 for segment in segments {
                     match segment {
-                        Segment::Literal(text) => out.extend_from_slice(text.as_bytes()),
+                        Segment::Literal(text) => text.push(out),
                         Segment::Var(var) => push_text_value(out, source.value(*var)),
                     }
                 }
@@ -550,7 +552,7 @@ impl LogFormat {
                     if var.is_tunnel() && matches!(value, Value::Missing) {
                         continue;
                     }
-                    out.extend_from_slice(prefix.as_bytes());
+                    prefix.push(out);
                     push_json_value(out, value);
                 }
                 out.push(b'}');

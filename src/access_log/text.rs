@@ -286,3 +286,39 @@ pub(super) fn push_json_escaped(out: &mut Vec<u8>, bytes: &[u8]) {
         }
     }
 }
+
+/// Template text that a format writes on every line. Short text (most literals and JSON keys
+/// are a few bytes) is copied with one fixed-size move and a truncate: a `memcpy` call for a
+/// few bytes costs more than the copy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Lit {
+    text: Box<str>,
+    short: [u8; SHORT],
+}
+
+const SHORT: usize = 16;
+
+impl Lit {
+    pub(super) fn new(text: &str) -> Self {
+        let mut short = [0u8; SHORT];
+        if let Some(head) = short.get_mut(..text.len()) {
+            head.copy_from_slice(text.as_bytes());
+        }
+        Self {
+            text: text.into(),
+            short,
+        }
+    }
+
+    #[inline]
+    pub(super) fn push(&self, out: &mut Vec<u8>) {
+        let len = self.text.len();
+        if len <= SHORT {
+            let start = out.len();
+            out.extend_from_slice(&self.short);
+            out.truncate(start + len);
+        } else {
+            out.extend_from_slice(self.text.as_bytes());
+        }
+    }
+}
