@@ -277,6 +277,50 @@ fn benches(c: &mut Criterion) {
     // `BENCH_PROFILE=layers|gateway|theirs|none:allowed|preflight|refused` loops one stack on
     // one request for a profiler instead of timing (`benches/profile.sh stack CASE..`); `none`
     // builds the request alone, the floor to subtract from instruction counts.
+    // `BENCH_PROFILE=interleaved` times the stacks in alternating rounds and prints the median
+    // of the per-round ratios: steadier than criterion's one-side-then-the-other on a shared
+    // machine, where the load changes between the two.
+    if matches!(profile::requested(), Some((ref spec, _)) if spec == "interleaved") {
+        for case in [Case::Allowed, Case::Preflight, Case::Refused] {
+            let mut rounds = Vec::new();
+            for _ in 0..41 {
+                let time = |serve_one: &mut dyn FnMut()| {
+                    let start = std::time::Instant::now();
+                    for _ in 0..2_000 {
+                        serve_one();
+                    }
+                    start.elapsed().as_nanos() as f64 / 2_000.0
+                };
+                let a = time(&mut || {
+                    black_box(serve(&mut ours, request(case)));
+                });
+                let g = time(&mut || {
+                    black_box(serve(&mut gateway, request(case)));
+                });
+                let t = time(&mut || {
+                    black_box(serve(&mut theirs, request(case)));
+                });
+                let n = time(&mut || drop(black_box(request(case))));
+                rounds.push((a, g, t, n));
+            }
+            let median = |f: &dyn Fn(&(f64, f64, f64, f64)) -> f64| {
+                let mut v: Vec<f64> = rounds.iter().map(f).collect();
+                v.sort_by(f64::total_cmp);
+                v[v.len() / 2]
+            };
+            eprintln!(
+                "{case:?}: layers {:.0} ns, Gateway {:.0} ns, theirs {:.0} ns, request alone {:.0} ns; \
+                 median ratio (request subtracted) layers {:.3}, Gateway {:.3}",
+                median(&|r| r.0),
+                median(&|r| r.1),
+                median(&|r| r.2),
+                median(&|r| r.3),
+                median(&|r| (r.0 - r.3) / (r.2 - r.3)),
+                median(&|r| (r.1 - r.3) / (r.2 - r.3)),
+            );
+        }
+        std::process::exit(0);
+    }
     if let Some((spec, n)) = profile::requested() {
         let (stack, case) = spec.split_once(':').expect("BENCH_PROFILE=stack:case");
         let case = match case {
