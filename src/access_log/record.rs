@@ -312,9 +312,16 @@ impl Record {
             }
         }
         if self.shared.ids != RequestIds::Off {
-            if let Some(id) = &self.request_id {
+            // The line needs the id later only when its format shows it: otherwise the
+            // record's copy moves onto the response (one reference count less per request).
+            let id = if self.shared.format.needs() & need::REQUEST_ID != 0 {
+                self.request_id.clone()
+            } else {
+                self.request_id.take()
+            };
+            if let Some(id) = id {
                 res.headers_mut()
-                    .insert(self.shared.id_header.clone(), id.header_value().clone());
+                    .insert(self.shared.id_header.clone(), id.into_header_value());
             }
         }
     }

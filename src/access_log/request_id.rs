@@ -60,6 +60,11 @@ impl RequestId {
     pub fn header_value(&self) -> &HeaderValue {
         &self.value
     }
+
+    /// The id as a header value, without a reference-count bump.
+    pub(super) fn into_header_value(self) -> HeaderValue {
+        self.value
+    }
 }
 
 impl fmt::Debug for RequestId {
