@@ -30,6 +30,8 @@ use tower_http::cors::{AllowOrigin, CorsLayer as TowerCors};
 mod alloc;
 #[path = "support/poll.rs"]
 mod poll;
+#[path = "support/profile.rs"]
+mod profile;
 
 use alloc::allocations;
 
@@ -265,9 +267,31 @@ fn big_acrh() -> HeaderValue {
     HeaderValue::from_maybe_shared(Bytes::from(v)).expect("valid")
 }
 
+/// `BENCH_PROFILE=ours|theirs|none:<case>` loops one side on one case for a profiler instead
+/// of timing (`benches/profile.sh cors ours:1-origin-actual-allowed ..`): `<case>` is the case
+/// name with spaces and slashes as `-`; `none` builds the request alone, the floor to subtract.
+fn profile_case(big: &HeaderValue) {
+    let Some((spec, n)) = profile::requested() else {
+        return;
+    };
+    let (side, name) = spec.split_once(':').expect("BENCH_PROFILE=side:case");
+    let case = cases()
+        .into_iter()
+        .find(|c| c.name.replace([' ', '/'], "-") == name)
+        .expect("a case name, spaces and slashes as -");
+    let mut ours = ours(case.origins).layer(inner());
+    let mut theirs = theirs(case.origins).layer(inner());
+    profile::run(n, || match side {
+        "ours" => drop(black_box(call(&mut ours, black_box((case.request)(big))))),
+        "theirs" => drop(black_box(call(&mut theirs, black_box((case.request)(big))))),
+        _ => drop(black_box((case.request)(big))),
+    });
+}
+
 fn bench(c: &mut Criterion) {
     let big = big_acrh();
     let _ = big.clone(); // share the buffer once, so later clones only count references
+    profile_case(&big);
     println!(
         "\n{:<34} {:>12} {:>12}",
         "allocations per request", "ours", "tower-http"
