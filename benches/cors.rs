@@ -292,6 +292,9 @@ fn bench(c: &mut Criterion) {
     let big = big_acrh();
     let _ = big.clone(); // share the buffer once, so later clones only count references
     profile_case(&big);
+    // `BENCH_INTERLEAVE_ONLY=1`: allocation counts and interleaved rounds, no criterion (a
+    // quick time check while iterating).
+    let interleave_only = std::env::var_os("BENCH_INTERLEAVE_ONLY").is_some();
     println!(
         "\n{:<34} {:>12} {:>12}",
         "allocations per request", "ours", "tower-http"
@@ -337,6 +340,9 @@ fn bench(c: &mut Criterion) {
             interleave(&case, &big, &mut inner(), &mut ours, &mut theirs),
         ));
 
+        if interleave_only {
+            continue;
+        }
         let mut group = c.benchmark_group(case.name);
         let mut bare = inner();
         group.bench_function("no layer", |b| {

@@ -100,8 +100,7 @@ where
                 return ResponseFuture::forward(self.inner.call(req), Decoration::none());
             }
             Decision::PreflightAccepted(p) => {
-                let (parts, _body) = req.into_parts();
-                return ResponseFuture::answer(policy.accepted(p, parts.headers));
+                return ResponseFuture::answer(policy.accepted(p));
             }
             Decision::PreflightRefused(r) => {
                 let (parts, _body) = req.into_parts();
