@@ -233,38 +233,72 @@ impl RequestHeaders {
     /// [`MAX_ACRH_LEN`] bytes or with more than [`MAX_EMPTY_ELEMENTS`] empty elements is refused
     /// before or while it is scanned, and nothing is allocated.
     ///
-    /// Browsers send the names lower-case, as the list stores them, so each trimmed element is
-    /// first compared with the list as bytes: a listed name is a valid token, so a match needs
-    /// no further look at its bytes. Anything else is validated as a token, then matched
-    /// case-insensitively (or by `*`). This is the "split on commas, trim, then require a
-    /// token" reading; a proptest in `tests.rs` checks it against [`check_by_split`]
-    /// (Self::check_by_split), its plain form.
+    /// Browsers send lower-case names, as the list stores them, each followed by a comma or
+    /// the end: such an element is recognised by comparing the listed names with the bytes
+    /// where it starts (a listed name is a valid token, so its bytes need no other look).
+    /// Any other element is found by its comma, trimmed, validated as a token and matched
+    /// case-insensitively (or by `*`). Both read "split on commas, trim, then require a
+    /// token"; a proptest in `tests.rs` checks this against
+    /// [`check_by_split`](Self::check_by_split), the plain form.
     pub(super) fn check(&self, value: &[u8]) -> Result<bool, ()> {
         if value.len() > MAX_ACRH_LEN {
             return Err(());
         }
         let mut empty = 0;
         let mut any = false;
-        for element in value.split(|&b| b == b',') {
-            let name = trim_ows(element);
-            if name.is_empty() {
-                empty += 1;
-                if empty > MAX_EMPTY_ELEMENTS {
-                    return Err(());
+        let mut rest = value;
+        loop {
+            rest = skip_ows(rest);
+            let (name, tail) = match self.listed_prefix(rest) {
+                Some(split) => split,
+                None => {
+                    let (element, tail) = match rest.iter().position(|&b| b == b',') {
+                        Some(comma) => {
+                            let (element, tail) = rest.split_at(comma);
+                            (element, tail.get(1..))
+                        }
+                        None => (rest, None),
+                    };
+                    let name = trim_ows(element);
+                    if name.is_empty() {
+                        empty += 1;
+                        if empty > MAX_EMPTY_ELEMENTS {
+                            return Err(());
+                        }
+                    } else if !is_token(name) || !self.allows(name) {
+                        return Err(());
+                    }
+                    (name, tail)
                 }
-            } else if self.listed_exactly(name) || (is_token(name) && self.allows(name)) {
-                any = true;
-            } else {
-                return Err(());
+            };
+            any |= !name.is_empty();
+            match tail {
+                Some(tail) => rest = tail,
+                None => return Ok(any),
             }
         }
-        Ok(any)
     }
 
-    /// Whether `name` is, byte for byte, a listed name (then [`allows`](Self::allows) says
-    /// yes too: `authorization` is only listed when it was configured).
-    fn listed_exactly(&self, name: &[u8]) -> bool {
-        self.list.iter().any(|n| n.as_bytes() == name)
+    /// When `s` starts with a listed name followed by a comma or the end: that name, and what
+    /// follows the comma (`None` at the end). A listed name is allowed (`authorization` is
+    /// only listed when it was configured).
+    fn listed_prefix<'v>(&self, s: &'v [u8]) -> Option<(&'v [u8], Option<&'v [u8]>)> {
+        let first = *s.first()?;
+        self.list.iter().find_map(|n| {
+            let n = n.as_bytes();
+            if n.first() != Some(&first) || s.len() < n.len() {
+                return None;
+            }
+            let (name, after) = s.split_at(n.len());
+            if name != n {
+                return None;
+            }
+            match after {
+                [] => Some((name, None)),
+                [b',', tail @ ..] => Some((name, Some(tail))),
+                _ => None,
+            }
+        })
     }
 
     /// The reading [`check`](Self::check) must agree with: split on commas, trim, then
@@ -292,6 +326,14 @@ impl RequestHeaders {
         }
         Ok(any)
     }
+}
+
+/// `s` without its leading spaces and tabs.
+fn skip_ows(mut s: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = s {
+        s = rest;
+    }
+    s
 }
 
 /// `s` without its leading and trailing spaces and tabs.

@@ -1,5 +1,7 @@
 //! The validated policy and its pure decision.
 
+use std::sync::OnceLock;
+
 use http::header::Entry;
 use http::header::{
     ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
@@ -321,11 +323,7 @@ impl Policy {
 
     /// What an actual (or non-CORS) request's response gets, taken from this policy when the
     /// request starts: the response future then needs no reference to the policy.
-    pub(super) fn decoration(
-        &self,
-        allow_origin: Option<HeaderValue>,
-        vary: Option<HeaderValue>,
-    ) -> Decoration {
+    pub(super) fn decoration(&self, allow_origin: Option<HeaderValue>, vary: Vary) -> Decoration {
         let expose = if allow_origin.is_some() {
             self.expose.clone()
         } else {
@@ -341,13 +339,34 @@ impl Policy {
     }
 }
 
+/// The `Vary` an actual (or non-CORS) request's response gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Vary {
+    /// None (any origin without credentials: the answer does not depend on the origin).
+    No,
+    /// `Origin`.
+    Origin,
+    /// What preflights vary on (for the answer to a non-preflight `OPTIONS`).
+    Preflight,
+}
+
+impl Vary {
+    fn value(self) -> Option<HeaderValue> {
+        match self {
+            Vary::No => None,
+            Vary::Origin => Some(VARY_ORIGIN),
+            Vary::Preflight => Some(VARY_PREFLIGHT),
+        }
+    }
+}
+
 /// The CORS headers an actual (or non-CORS) request's response gets; see
 /// [`Policy::decoration`].
 #[derive(Debug)]
 pub(super) struct Decoration {
     allow_origin: Option<HeaderValue>,
-    vary: Option<HeaderValue>,
     expose: Option<HeaderValue>,
+    vary: Vary,
     credentials: bool,
     strip: bool,
 }
@@ -357,15 +376,35 @@ impl Decoration {
     pub(super) fn none() -> Self {
         Self {
             allow_origin: None,
-            vary: None,
             expose: None,
+            vary: Vary::No,
             credentials: false,
             strip: false,
         }
     }
 
     /// Adds the headers to the inner response (once: the values are taken).
+    ///
+    /// An empty inner map (nothing to strip, no `Vary` to merge with) becomes a clone of the
+    /// [`template`](Self::template) of this decoration's shape: no name is hashed, where four
+    /// inserts would hash four (the first insert into an empty map allocates as much as the
+    /// clone does).
     pub(super) fn apply(&mut self, headers: &mut HeaderMap) {
+        if headers.is_empty() {
+            if let Some(template) = self.template() {
+                *headers = template.clone();
+                let mut slots = headers.values_mut();
+                for value in [self.allow_origin.take(), self.expose.take()]
+                    .into_iter()
+                    .flatten()
+                {
+                    if let Some(slot) = slots.next() {
+                        *slot = value;
+                    }
+                }
+            }
+            return;
+        }
         if self.strip {
             for name in &CORS_RESPONSE_HEADERS {
                 headers.remove(name);
@@ -380,9 +419,46 @@ impl Decoration {
                 headers.insert(ACCESS_CONTROL_EXPOSE_HEADERS, expose);
             }
         }
-        if let Some(vary) = self.vary.take() {
+        if let Some(vary) = self.vary.value() {
             append_vary(headers, vary);
         }
+    }
+
+    /// The response headers of this decoration's shape, built once per process: the
+    /// placeholders for `Access-Control-Allow-Origin` and `-Expose-Headers` (when present)
+    /// come first, then the static `-Allow-Credentials` and `Vary`. `None` when nothing is
+    /// added.
+    fn template(&self) -> Option<&'static HeaderMap> {
+        /// One map per shape: bit 0 `-Allow-Origin`, bit 1 `-Allow-Credentials`, bit 2
+        /// `-Expose-Headers`, bits 3-4 the [`Vary`].
+        static TEMPLATES: [OnceLock<HeaderMap>; 24] = [const { OnceLock::new() }; 24];
+        let origin = self.allow_origin.is_some();
+        let credentials = origin && self.credentials;
+        let expose = origin && self.expose.is_some();
+        let shape = usize::from(origin)
+            | usize::from(credentials) << 1
+            | usize::from(expose) << 2
+            | (self.vary as usize) << 3;
+        if shape == 0 {
+            return None;
+        }
+        let template = TEMPLATES.get(shape)?.get_or_init(|| {
+            let mut h = HeaderMap::with_capacity(4);
+            if origin {
+                h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, PLACEHOLDER);
+            }
+            if expose {
+                h.insert(ACCESS_CONTROL_EXPOSE_HEADERS, PLACEHOLDER);
+            }
+            if credentials {
+                h.insert(ACCESS_CONTROL_ALLOW_CREDENTIALS, TRUE);
+            }
+            if let Some(vary) = self.vary.value() {
+                h.insert(VARY, vary);
+            }
+            h
+        });
+        Some(template)
     }
 }
 

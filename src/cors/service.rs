@@ -14,7 +14,7 @@ use tower_service::Service;
 use super::decision::Decision;
 use super::future::ResponseFuture;
 use super::layer::Shared;
-use super::policy::{Decoration, Policy, VARY_ORIGIN, VARY_PREFLIGHT, WILDCARD};
+use super::policy::{Decoration, Policy, Vary, WILDCARD};
 
 /// The layer's shared state, seen as the swappable policy (what a [`Cache`] reads through).
 #[derive(Clone, Debug)]
@@ -107,16 +107,20 @@ where
                 let debug = self.shared.debug();
                 return ResponseFuture::answer(policy.refused(r, partial, debug, parts));
             }
-            Decision::NotCors if policy.is_public() => (Some(WILDCARD), None),
-            Decision::NotCors | Decision::ActualRefused => (None, Some(VARY_ORIGIN)),
+            Decision::NotCors if policy.is_public() => (Some(WILDCARD), Vary::No),
+            Decision::NotCors | Decision::ActualRefused => (None, Vary::Origin),
             Decision::ActualAllowed { allow_origin } => {
-                let vary = (!policy.is_public()).then_some(VARY_ORIGIN);
+                let vary = if policy.is_public() {
+                    Vary::No
+                } else {
+                    Vary::Origin
+                };
                 (Some(allow_origin), vary)
             }
         };
         // A non-preflight OPTIONS answer could be cached and served to a later preflight: say
         // what preflights vary on (as jub0bs/cors does).
-        let vary = if options { Some(VARY_PREFLIGHT) } else { vary };
+        let vary = if options { Vary::Preflight } else { vary };
         // The response future owns what the policy the request started with adds.
         let decoration = policy.decoration(allow_origin, vary);
         ResponseFuture::forward(self.inner.call(req), decoration)
