@@ -100,6 +100,9 @@ where
                 return ResponseFuture::forward(self.inner.call(req), Decoration::none());
             }
             Decision::PreflightAccepted(p) => {
+                // Free the request first: the answer's map then reuses its memory, still in
+                // cache.
+                drop(req);
                 return ResponseFuture::answer(policy.accepted(p));
             }
             Decision::PreflightRefused(r) => {
