@@ -1,7 +1,5 @@
 //! The validated policy and its pure decision.
 
-use std::sync::OnceLock;
-
 use http::header::Entry;
 use http::header::{
     ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
@@ -385,26 +383,11 @@ impl Decoration {
 
     /// Adds the headers to the inner response (once: the values are taken).
     ///
-    /// An empty inner map (nothing to strip, no `Vary` to merge with) becomes a clone of the
-    /// [`template`](Self::template) of this decoration's shape: no name is hashed, where four
-    /// inserts would hash four (the first insert into an empty map allocates as much as the
-    /// clone does).
+    /// Inserted one by one, not cloned from a template map: into the usual empty inner map
+    /// the first insert allocates the blocks the request just freed (same sizes, still in
+    /// cache), which a template's exact-size clone does not; measured faster despite the
+    /// hashing.
     pub(super) fn apply(&mut self, headers: &mut HeaderMap) {
-        if headers.is_empty() {
-            if let Some(template) = self.template() {
-                *headers = template.clone();
-                let mut slots = headers.values_mut();
-                for value in [self.allow_origin.take(), self.expose.take()]
-                    .into_iter()
-                    .flatten()
-                {
-                    if let Some(slot) = slots.next() {
-                        *slot = value;
-                    }
-                }
-            }
-            return;
-        }
         if self.strip {
             for name in &CORS_RESPONSE_HEADERS {
                 headers.remove(name);
@@ -422,43 +405,6 @@ impl Decoration {
         if let Some(vary) = self.vary.value() {
             append_vary(headers, vary);
         }
-    }
-
-    /// The response headers of this decoration's shape, built once per process: the
-    /// placeholders for `Access-Control-Allow-Origin` and `-Expose-Headers` (when present)
-    /// come first, then the static `-Allow-Credentials` and `Vary`. `None` when nothing is
-    /// added.
-    fn template(&self) -> Option<&'static HeaderMap> {
-        /// One map per shape: bit 0 `-Allow-Origin`, bit 1 `-Allow-Credentials`, bit 2
-        /// `-Expose-Headers`, bits 3-4 the [`Vary`].
-        static TEMPLATES: [OnceLock<HeaderMap>; 24] = [const { OnceLock::new() }; 24];
-        let origin = self.allow_origin.is_some();
-        let credentials = origin && self.credentials;
-        let expose = origin && self.expose.is_some();
-        let shape = usize::from(origin)
-            | usize::from(credentials) << 1
-            | usize::from(expose) << 2
-            | (self.vary as usize) << 3;
-        if shape == 0 {
-            return None;
-        }
-        let template = TEMPLATES.get(shape)?.get_or_init(|| {
-            let mut h = HeaderMap::with_capacity(4);
-            if origin {
-                h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, PLACEHOLDER);
-            }
-            if expose {
-                h.insert(ACCESS_CONTROL_EXPOSE_HEADERS, PLACEHOLDER);
-            }
-            if credentials {
-                h.insert(ACCESS_CONTROL_ALLOW_CREDENTIALS, TRUE);
-            }
-            if let Some(vary) = self.vary.value() {
-                h.insert(VARY, vary);
-            }
-            h
-        });
-        Some(template)
     }
 }
 
