@@ -176,12 +176,19 @@ impl Policy {
             .then(|| origin.clone())
     }
 
-    /// The decision for a request, and for a refused preflight what was granted before.
-    pub(super) fn decide(&self, method: &Method, headers: &HeaderMap) -> (Decision, Partial) {
+    /// The decision for a request; for a refused preflight, what was granted before the
+    /// failing step is written to `partial` (an out-parameter, so that the common answers
+    /// return only the decision).
+    pub(super) fn decide(
+        &self,
+        method: &Method,
+        headers: &HeaderMap,
+        partial: &mut Partial,
+    ) -> Decision {
         // CORS does not apply to WebSocket (browsers never preflight one and ignore
         // `Access-Control-*` on a `101`); the origin guard is what checks a handshake.
         if crate::websocket::is_handshake(method, headers) {
-            return (Decision::WebSocket, Partial::default());
+            return Decision::WebSocket;
         }
         // Fetch: a preflight is OPTIONS with Origin and Access-Control-Request-Method.
         let [origin, acrm, acrh] = if method == Method::OPTIONS {
@@ -190,40 +197,33 @@ impl Policy {
             [single(headers, &ORIGIN), Single::Absent, Single::Absent]
         };
         let origin = match origin {
-            Single::Absent => return (Decision::NotCors, Partial::default()),
+            Single::Absent => return Decision::NotCors,
             Single::One(v) => Some(v),
             Single::Many => None,
         };
         let allow_origin = origin.and_then(|o| self.allow_origin(o));
         if matches!(acrm, Single::Absent) {
-            let decision = match allow_origin {
+            return match allow_origin {
                 Some(allow_origin) => Decision::ActualAllowed { allow_origin },
                 None => Decision::ActualRefused,
             };
-            return (decision, Partial::default());
         }
-        let refuse = |kind, partial| (Decision::PreflightRefused(Rejection::new(kind)), partial);
+        let refuse = |kind| Decision::PreflightRefused(Rejection::new(kind));
         let Some(allow_origin) = allow_origin else {
-            return refuse(RejectionKind::OriginNotAllowed, Partial::default());
+            return refuse(RejectionKind::OriginNotAllowed);
         };
         let allow_method = match acrm {
             Single::One(m) => match self.methods.check(m.as_bytes()) {
                 Ok(true) => Some(m.clone()),
                 Ok(false) => None,
                 Err(()) => {
-                    let partial = Partial {
-                        allow_origin: Some(allow_origin),
-                        allow_method: None,
-                    };
-                    return refuse(RejectionKind::MethodNotAllowed, partial);
+                    partial.allow_origin = Some(allow_origin);
+                    return refuse(RejectionKind::MethodNotAllowed);
                 }
             },
             _ => {
-                let partial = Partial {
-                    allow_origin: Some(allow_origin),
-                    allow_method: None,
-                };
-                return refuse(RejectionKind::MethodNotAllowed, partial);
+                partial.allow_origin = Some(allow_origin);
+                return refuse(RejectionKind::MethodNotAllowed);
             }
         };
         let headers_ok = match acrh {
@@ -237,20 +237,15 @@ impl Policy {
             Single::Many => Err(()),
         };
         let Ok(allow_headers) = headers_ok else {
-            let partial = Partial {
-                allow_origin: Some(allow_origin),
-                allow_method,
-            };
-            return refuse(RejectionKind::HeaderNotAllowed, partial);
+            partial.allow_origin = Some(allow_origin);
+            partial.allow_method = allow_method;
+            return refuse(RejectionKind::HeaderNotAllowed);
         };
-        (
-            Decision::PreflightAccepted(Preflight {
-                allow_origin,
-                allow_method,
-                allow_headers,
-            }),
-            Partial::default(),
-        )
+        Decision::PreflightAccepted(Preflight {
+            allow_origin,
+            allow_method,
+            allow_headers,
+        })
     }
 
     /// The `204` answer to an accepted preflight: a clone of the matching

@@ -14,7 +14,7 @@ use tower_service::Service;
 use super::decision::Decision;
 use super::future::ResponseFuture;
 use super::layer::Shared;
-use super::policy::{Decoration, Policy, Vary, WILDCARD};
+use super::policy::{Decoration, Partial, Policy, Vary, WILDCARD};
 
 /// The layer's shared state, seen as the swappable policy (what a [`Cache`] reads through).
 #[derive(Clone, Debug)]
@@ -93,7 +93,8 @@ where
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let policy = self.policy.load();
-        let (decision, partial) = policy.decide(req.method(), req.headers());
+        let mut partial = Partial::default();
+        let decision = policy.decide(req.method(), req.headers(), &mut partial);
         let options = req.method() == Method::OPTIONS;
         let (allow_origin, vary) = match decision {
             Decision::WebSocket => {
