@@ -256,13 +256,23 @@ impl Policy {
             .preflight
             .get(p.allow_method.is_some(), p.allow_headers.is_some())
             .clone();
+        let Preflight {
+            allow_origin,
+            allow_method,
+            allow_headers,
+        } = p;
         let mut slots = headers.values_mut();
-        for value in [Some(p.allow_origin), p.allow_method, p.allow_headers]
-            .into_iter()
-            .flatten()
-        {
+        if let Some(slot) = slots.next() {
+            *slot = allow_origin;
+        }
+        if let Some(method) = allow_method {
             if let Some(slot) = slots.next() {
-                *slot = value;
+                *slot = method;
+            }
+        }
+        if let Some(names) = allow_headers {
+            if let Some(slot) = slots.next() {
+                *slot = names;
             }
         }
         let mut response = Response::new(Body::empty());
