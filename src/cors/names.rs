@@ -115,10 +115,10 @@ impl Methods {
         if is_safelisted_method(method) {
             return Ok(false);
         }
-        if !is_token(method) || is_forbidden_method(method) {
-            return Err(());
-        }
-        if self.any || self.list.iter().any(|m| m.as_bytes() == method) {
+        // A listed method is a valid, allowed name: only `*` needs the bytes validated.
+        if self.list.iter().any(|m| m.as_bytes() == method)
+            || (self.any && is_token(method) && !is_forbidden_method(method))
+        {
             Ok(true)
         } else {
             Err(())
