@@ -30,6 +30,8 @@ use tower_http::cors::{AllowOrigin, CorsLayer as TowerCors};
 mod alloc;
 #[path = "support/poll.rs"]
 mod poll;
+#[path = "support/profile.rs"]
+mod profile;
 
 use alloc::allocations;
 
@@ -66,6 +68,10 @@ fn inner() -> impl Service<
 > + Clone {
     service_fn(|_req: Request<Full<Bytes>>| std::future::ready(Ok(Response::new(Full::default()))))
 }
+
+/// An extension a request carries before it reaches the layer (as a request id would).
+#[derive(Clone, Copy)]
+struct RequestId(#[allow(dead_code)] u64);
 
 struct Case {
     name: &'static str,
@@ -211,6 +217,20 @@ fn cases() -> Vec<Case> {
         origins: Origins::One,
         request: |big| preflight(APP, big.clone()),
     });
+    // Behind any real stack (hyper, the access log's request id) a request carries extensions;
+    // the refusal's `cors::Rejection` then reuses their map: one allocation instead of three.
+    v.push(Case {
+        name: "1 origin/preflight refused + 1 ext",
+        origins: Origins::One,
+        request: |_| {
+            let mut req = preflight(
+                "https://evil.example",
+                HeaderValue::from_static("content-type"),
+            );
+            req.extensions_mut().insert(RequestId(7));
+            req
+        },
+    });
     v
 }
 
@@ -265,9 +285,34 @@ fn big_acrh() -> HeaderValue {
     HeaderValue::from_maybe_shared(Bytes::from(v)).expect("valid")
 }
 
+/// `BENCH_PROFILE=ours|theirs|none:<case>` loops one side on one case for a profiler instead
+/// of timing (`benches/profile.sh cors ours:1-origin-actual-allowed ..`): `<case>` is the case
+/// name with spaces and slashes as `-`; `none` builds the request alone, the floor to subtract.
+fn profile_case(big: &HeaderValue) {
+    let Some((spec, n)) = profile::requested() else {
+        return;
+    };
+    let (side, name) = spec.split_once(':').expect("BENCH_PROFILE=side:case");
+    let case = cases()
+        .into_iter()
+        .find(|c| c.name.replace([' ', '/'], "-") == name)
+        .expect("a case name, spaces and slashes as -");
+    let mut ours = ours(case.origins).layer(inner());
+    let mut theirs = theirs(case.origins).layer(inner());
+    profile::run(n, || match side {
+        "ours" => drop(black_box(call(&mut ours, black_box((case.request)(big))))),
+        "theirs" => drop(black_box(call(&mut theirs, black_box((case.request)(big))))),
+        _ => drop(black_box((case.request)(big))),
+    });
+}
+
 fn bench(c: &mut Criterion) {
     let big = big_acrh();
     let _ = big.clone(); // share the buffer once, so later clones only count references
+    profile_case(&big);
+    // `BENCH_INTERLEAVE_ONLY=1`: allocation counts and interleaved rounds, no criterion (a
+    // quick time check while iterating).
+    let interleave_only = std::env::var_os("BENCH_INTERLEAVE_ONLY").is_some();
     println!(
         "\n{:<34} {:>12} {:>12}",
         "allocations per request", "ours", "tower-http"
@@ -313,6 +358,9 @@ fn bench(c: &mut Criterion) {
             interleave(&case, &big, &mut inner(), &mut ours, &mut theirs),
         ));
 
+        if interleave_only {
+            continue;
+        }
         let mut group = c.benchmark_group(case.name);
         let mut bare = inner();
         group.bench_function("no layer", |b| {

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::names::{config_header_name, is_forbidden_response_header, Methods, RequestHeaders};
 use super::origins::{is_loopback, parse_config_origin, OriginSpec, Origins};
-use super::policy::Policy;
+use super::policy::{Policy, PreflightTemplates};
 use super::CorsLayer;
 use crate::error::{ConfigError, Problem, ProblemKind, Problems};
 
@@ -339,15 +339,16 @@ impl CorsConfig {
             HeaderValue::try_from(exposed.join(",")).ok()
         };
 
+        let credentials = credentials || reflect_any;
         problems.finish(|| Policy {
             any_origin: any_origin || reflect_any,
             reflect_any,
             origins,
-            credentials: credentials || reflect_any,
+            credentials,
+            preflight: PreflightTemplates::new(credentials, max_age.as_ref()),
             methods,
             headers,
             expose,
-            max_age,
             strip: self.strip_inner_cors_headers,
         })
     }

@@ -58,10 +58,9 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
             StateProj::Forward { future, decoration } => {
-                let response = ready!(future.poll(cx))?;
-                let mut response = response.map(Body::new);
+                let mut response = ready!(future.poll(cx))?;
                 decoration.apply(response.headers_mut());
-                Poll::Ready(Ok(response))
+                Poll::Ready(Ok(response.map(Body::new)))
             }
             StateProj::Answer { response } => {
                 let response = response.take().expect("polled after completion");

@@ -10,7 +10,7 @@ use tower_layer::Layer;
 
 use super::config::CorsConfig;
 use super::decision::Decision;
-use super::policy::Policy;
+use super::policy::{Partial, Policy};
 use super::service::Cors;
 use crate::error::ConfigError;
 
@@ -26,7 +26,10 @@ impl Shared {
     }
 
     pub(super) fn check(&self, parts: &Parts) -> Decision {
-        self.policy.load().decide(&parts.method, &parts.headers).0
+        let mut partial = Partial::default();
+        self.policy
+            .load()
+            .decide(&parts.method, &parts.headers, &mut partial)
     }
 
     pub(super) fn allows_origin(&self, origin: &str) -> bool {

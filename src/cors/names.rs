@@ -115,10 +115,10 @@ impl Methods {
         if is_safelisted_method(method) {
             return Ok(false);
         }
-        if !is_token(method) || is_forbidden_method(method) {
-            return Err(());
-        }
-        if self.any || self.list.iter().any(|m| m.as_bytes() == method) {
+        // A listed method is a valid, allowed name: only `*` needs the bytes validated.
+        if self.list.iter().any(|m| m.as_bytes() == method)
+            || (self.any && is_token(method) && !is_forbidden_method(method))
+        {
             Ok(true)
         } else {
             Err(())
@@ -233,10 +233,13 @@ impl RequestHeaders {
     /// [`MAX_ACRH_LEN`] bytes or with more than [`MAX_EMPTY_ELEMENTS`] empty elements is refused
     /// before or while it is scanned, and nothing is allocated.
     ///
-    /// One pass over the bytes: each element is optional whitespace, a run of token bytes,
-    /// optional whitespace, then a comma or the end; anything else refuses. This accepts
-    /// exactly what "split on commas, trim, then require a token" accepts (a proptest in
-    /// `tests.rs` checks it against that reading) without scanning each byte twice.
+    /// Browsers send lower-case names, as the list stores them, each followed by a comma or
+    /// the end: such an element is recognised by comparing the listed names with the bytes
+    /// where it starts (a listed name is a valid token, so its bytes need no other look).
+    /// Any other element is found by its comma, trimmed, validated as a token and matched
+    /// case-insensitively (or by `*`). Both read "split on commas, trim, then require a
+    /// token"; a proptest in `tests.rs` checks this against
+    /// [`check_by_split`](Self::check_by_split), the plain form.
     pub(super) fn check(&self, value: &[u8]) -> Result<bool, ()> {
         if value.len() > MAX_ACRH_LEN {
             return Err(());
@@ -246,39 +249,56 @@ impl RequestHeaders {
         let mut rest = value;
         loop {
             rest = skip_ows(rest);
-            let len = rest
-                .iter()
-                .position(|&b| !is_tchar(b))
-                .unwrap_or(rest.len());
-            let (name, after) = rest.split_at(len);
-            let done;
-            rest = match skip_ows(after) {
-                [] => {
-                    done = true;
-                    &[]
+            let (name, tail) = match self.listed_prefix(rest) {
+                Some(split) => split,
+                None => {
+                    let (element, tail) = match rest.iter().position(|&b| b == b',') {
+                        Some(comma) => {
+                            let (element, tail) = rest.split_at(comma);
+                            (element, tail.get(1..))
+                        }
+                        None => (rest, None),
+                    };
+                    let name = trim_ows(element);
+                    if name.is_empty() {
+                        empty += 1;
+                        if empty > MAX_EMPTY_ELEMENTS {
+                            return Err(());
+                        }
+                    } else if !is_token(name) || !self.allows(name) {
+                        return Err(());
+                    }
+                    (name, tail)
                 }
-                [b',', tail @ ..] => {
-                    done = false;
-                    tail
-                }
-                // A byte that is neither a token byte, whitespace nor a comma, or whitespace
-                // inside a name.
-                _ => return Err(()),
             };
-            if name.is_empty() {
-                empty += 1;
-                if empty > MAX_EMPTY_ELEMENTS {
-                    return Err(());
-                }
-            } else if self.allows(name) {
-                any = true;
-            } else {
-                return Err(());
-            }
-            if done {
-                return Ok(any);
+            any |= !name.is_empty();
+            match tail {
+                Some(tail) => rest = tail,
+                None => return Ok(any),
             }
         }
+    }
+
+    /// When `s` starts with a listed name followed by a comma or the end: that name, and what
+    /// follows the comma (`None` at the end). A listed name is allowed (`authorization` is
+    /// only listed when it was configured).
+    fn listed_prefix<'v>(&self, s: &'v [u8]) -> Option<(&'v [u8], Option<&'v [u8]>)> {
+        let first = *s.first()?;
+        self.list.iter().find_map(|n| {
+            let n = n.as_bytes();
+            if n.first() != Some(&first) || s.len() < n.len() {
+                return None;
+            }
+            let (name, after) = s.split_at(n.len());
+            if name != n {
+                return None;
+            }
+            match after {
+                [] => Some((name, None)),
+                [b',', tail @ ..] => Some((name, Some(tail))),
+                _ => None,
+            }
+        })
     }
 
     /// The reading [`check`](Self::check) must agree with: split on commas, trim, then
@@ -316,7 +336,7 @@ fn skip_ows(mut s: &[u8]) -> &[u8] {
     s
 }
 
-#[cfg(test)]
+/// `s` without its leading and trailing spaces and tabs.
 fn trim_ows(mut s: &[u8]) -> &[u8] {
     while let [b' ' | b'\t', rest @ ..] = s {
         s = rest;

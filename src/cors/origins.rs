@@ -125,7 +125,8 @@ struct HostRule {
 #[derive(Clone, Debug, Default)]
 pub(super) struct Origins {
     exact: HashSet<Box<[u8]>, Fast>,
-    hosts: HashMap<Box<str>, Vec<HostRule>, Fast>,
+    /// Keyed by the host's bytes, looked up with the request's (which need no UTF-8 check).
+    hosts: HashMap<Box<[u8]>, Vec<HostRule>, Fast>,
     /// Distinct label counts of the domains under which subdomains are allowed, ascending.
     depths: Vec<usize>,
     /// Some pattern is for a host itself (`http://localhost:*`), not only its subdomains.
@@ -146,7 +147,7 @@ impl Origins {
                 subdomains,
             } => {
                 self.hosts
-                    .entry(host.as_str().into())
+                    .entry(host.as_bytes().into())
                     .or_default()
                     .push(HostRule {
                         scheme: scheme.as_str().into(),
@@ -173,8 +174,8 @@ impl Origins {
     /// `HeaderValue::to_str` then [`contains`](Self::contains), without the separate
     /// visible-ASCII scan. Exact origins are compared as bytes (a configured one is
     /// visible ASCII, so equal bytes are a valid text); patterns only ever match lower-case
-    /// ASCII hosts, digits and a configured scheme, so only UTF-8 needs checking before
-    /// they are parsed. A proptest checks the agreement.
+    /// ASCII hosts, digits and a configured (ASCII) scheme, so the bytes are parsed as they
+    /// are. A proptest checks the agreement.
     pub(super) fn contains_bytes(&self, origin: &[u8]) -> bool {
         if origin.len() > MAX_ORIGIN_LEN {
             return false;
@@ -185,16 +186,13 @@ impl Origins {
         if self.hosts.is_empty() {
             return false;
         }
-        let Ok(origin) = std::str::from_utf8(origin) else {
-            return false;
-        };
-        let Some((scheme, host, port)) = parse_request_origin(origin) else {
+        let Some((scheme, host, port)) = parse_origin_bytes(origin) else {
             return false;
         };
         let rule_matches = |rules: &Vec<HostRule>, subdomains: bool| {
-            rules
-                .iter()
-                .any(|r| r.subdomains == subdomains && &*r.scheme == scheme && r.port.matches(port))
+            rules.iter().any(|r| {
+                r.subdomains == subdomains && r.scheme.as_bytes() == scheme && r.port.matches(port)
+            })
         };
         if self.whole_hosts {
             if let Some(rules) = self.hosts.get(host) {
@@ -203,7 +201,7 @@ impl Origins {
                 }
             }
         }
-        if host.starts_with('[') {
+        if host.starts_with(b"[") {
             return false;
         }
         for &depth in &self.depths {
@@ -220,16 +218,16 @@ impl Origins {
 }
 
 /// The last `depth` labels of `host`, when at least one non-empty label stands before them.
-fn parent_domain(host: &str, depth: usize) -> Option<&str> {
+fn parent_domain(host: &[u8], depth: usize) -> Option<&[u8]> {
     let mut dots = 0;
-    for (i, b) in host.bytes().enumerate().rev() {
+    for (i, &b) in host.iter().enumerate().rev() {
         if b == b'.' {
             dots += 1;
             if dots == depth {
                 let parent = host.get(i + 1..)?;
                 let before = host.get(..i)?;
                 // `host` was validated: labels are non-empty unless the host starts with a dot
-                // or has two dots in a row, which `parse_request_origin` refuses.
+                // or has two dots in a row, which `parse_origin_bytes` refuses.
                 return (!before.is_empty()).then_some(parent);
             }
         }
@@ -241,65 +239,103 @@ fn parent_domain(host: &str, depth: usize) -> Option<&str> {
 /// anything that is not `scheme://host[:port]` with a lower-case host of `[a-z0-9.-]` (or a
 /// bracketed IPv6 literal) and a port without leading zeros.
 ///
-/// A name host is found and validated in the same pass, which stops at the port's colon
-/// (this runs on every pattern lookup). A proptest checks it against the split-then-validate
-/// reading, [`parse_request_origin_by_split`].
+/// The text form of [`parse_origin_bytes`] (for configured origins and the tests).
 pub(super) fn parse_request_origin(origin: &str) -> Option<(&str, &str, Option<u16>)> {
-    let colon = origin.bytes().position(|b| b == b':')?;
-    let scheme = origin.get(..colon)?;
-    let rest = origin.get(colon + 1..)?.strip_prefix("//")?;
+    let (scheme, host, port) = parse_origin_bytes(origin.as_bytes())?;
+    // The scheme ends at an ASCII colon and the host is ASCII: both are whole characters.
+    let scheme = std::str::from_utf8(scheme).ok()?;
+    let host = std::str::from_utf8(host).ok()?;
+    Some((scheme, host, port))
+}
+
+/// Bytes a request's name host may hold: lower-case letters, digits and `-` (dots are
+/// handled apart).
+const HOST_BYTE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        table[i] = b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-';
+        i += 1;
+    }
+    table
+};
+
+/// [`parse_request_origin`] on the `Origin` header's bytes: no UTF-8 check is needed, as
+/// whatever it returns is compared with (ASCII) configuration. A name host is found and
+/// validated in the same pass, which stops at the port's colon (this runs on every pattern
+/// lookup). A proptest checks it against the split-then-validate reading,
+/// [`parse_request_origin_by_split`].
+fn parse_origin_bytes(origin: &[u8]) -> Option<(&[u8], &[u8], Option<u16>)> {
+    let colon = origin.iter().position(|&b| b == b':')?;
+    let (scheme, rest) = origin.split_at(colon);
+    let rest = rest.strip_prefix(b"://")?;
     if scheme.is_empty() {
         return None;
     }
-    if rest.starts_with('[') {
+    if rest.starts_with(b"[") {
         return parse_bracketed(scheme, rest);
     }
     let mut previous = b'.';
     let mut end = rest.len();
-    for (i, b) in rest.bytes().enumerate() {
-        match b {
-            b'a'..=b'z' | b'0'..=b'9' | b'-' => {}
-            b'.' if previous != b'.' => {}
-            b':' => {
-                end = i;
-                break;
-            }
-            _ => return None,
+    for (i, &b) in rest.iter().enumerate() {
+        if HOST_BYTE[usize::from(b)] {
+            // A host byte.
+        } else if b == b'.' && previous != b'.' {
+            // A dot after a label.
+        } else if b == b':' {
+            end = i;
+            break;
+        } else {
+            return None;
         }
         previous = b;
     }
-    let host = rest.get(..end)?;
+    let (host, after) = rest.split_at(end);
     if host.is_empty() {
         return None;
     }
-    let port = match rest.get(end..)? {
-        "" => None,
-        after => Some(parse_port(after.get(1..)?)?),
+    let port = match after {
+        [] => None,
+        [_colon, port @ ..] => Some(parse_port_bytes(port)?),
     };
     Some((scheme, host, port))
 }
 
-/// The rest of [`parse_request_origin`] for a bracketed IPv6 host.
-fn parse_bracketed<'a>(scheme: &'a str, rest: &'a str) -> Option<(&'a str, &'a str, Option<u16>)> {
-    let end = rest.find(']')?;
-    let host = rest.get(..=end)?;
-    let after = rest.get(end + 1..)?;
-    let port = match after.strip_prefix(':') {
-        Some(p) => Some(p),
-        None if after.is_empty() => None,
-        None => return None,
+/// The rest of [`parse_origin_bytes`] for a bracketed IPv6 host.
+fn parse_bracketed<'a>(
+    scheme: &'a [u8],
+    rest: &'a [u8],
+) -> Option<(&'a [u8], &'a [u8], Option<u16>)> {
+    let end = rest.iter().position(|&b| b == b']')?;
+    let (host, after) = rest.split_at(end + 1);
+    let port = match after {
+        [] => None,
+        [b':', port @ ..] => Some(parse_port_bytes(port)?),
+        _ => return None,
     };
     if !host
-        .bytes()
+        .iter()
         .all(|b| matches!(b, b'[' | b']' | b':' | b'.' | b'0'..=b'9' | b'a'..=b'f'))
     {
         return None;
     }
-    let port = match port {
-        None => None,
-        Some(p) => Some(parse_port(p)?),
-    };
     Some((scheme, host, port))
+}
+
+/// [`parse_port`] on bytes.
+fn parse_port_bytes(p: &[u8]) -> Option<u16> {
+    if p.is_empty() || p.len() > 5 || p.starts_with(b"0") {
+        return None;
+    }
+    let mut n: u32 = 0;
+    for &b in p {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + u32::from(b - b'0');
+    }
+    u16::try_from(n).ok()
 }
 
 /// The reading [`parse_request_origin`] must agree with (kept for the proptest): split at

@@ -43,8 +43,59 @@ pub(super) struct Policy {
     pub(super) methods: Methods,
     pub(super) headers: RequestHeaders,
     pub(super) expose: Option<HeaderValue>,
-    pub(super) max_age: Option<HeaderValue>,
     pub(super) strip: bool,
+    /// The accepted-preflight answers' headers, built once.
+    pub(super) preflight: PreflightTemplates,
+}
+
+/// A value a template's user overwrites.
+const PLACEHOLDER: HeaderValue = HeaderValue::from_static("");
+
+/// The headers of an accepted preflight answer, built once per policy for each combination of
+/// "names a method" and "names request headers": an answer clones one, which costs two
+/// allocations and no hashing (six inserts into a fresh map hash six names), and writes the
+/// request-dependent values over the placeholders that come first: `Access-Control-Allow-Origin`,
+/// then `-Methods` and `-Headers` when present.
+#[derive(Clone, Debug)]
+pub(super) struct PreflightTemplates([HeaderMap; 4]);
+
+impl PreflightTemplates {
+    pub(super) fn new(credentials: bool, max_age: Option<&HeaderValue>) -> Self {
+        let build = |method: bool, headers: bool| {
+            let mut h = HeaderMap::with_capacity(6);
+            h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, PLACEHOLDER);
+            if method {
+                h.insert(ACCESS_CONTROL_ALLOW_METHODS, PLACEHOLDER);
+            }
+            if headers {
+                h.insert(ACCESS_CONTROL_ALLOW_HEADERS, PLACEHOLDER);
+            }
+            if credentials {
+                h.insert(ACCESS_CONTROL_ALLOW_CREDENTIALS, TRUE);
+            }
+            if let Some(max_age) = max_age {
+                h.insert(ACCESS_CONTROL_MAX_AGE, max_age.clone());
+            }
+            h.insert(VARY, VARY_PREFLIGHT);
+            h
+        };
+        Self([
+            build(false, false),
+            build(false, true),
+            build(true, false),
+            build(true, true),
+        ])
+    }
+
+    fn get(&self, method: bool, headers: bool) -> &HeaderMap {
+        let [none, headers_only, method_only, both] = &self.0;
+        match (method, headers) {
+            (false, false) => none,
+            (false, true) => headers_only,
+            (true, false) => method_only,
+            (true, true) => both,
+        }
+    }
 }
 
 /// The one value of a header that must appear at most once.
@@ -125,12 +176,19 @@ impl Policy {
             .then(|| origin.clone())
     }
 
-    /// The decision for a request, and for a refused preflight what was granted before.
-    pub(super) fn decide(&self, method: &Method, headers: &HeaderMap) -> (Decision, Partial) {
+    /// The decision for a request; for a refused preflight, what was granted before the
+    /// failing step is written to `partial` (an out-parameter, so that the common answers
+    /// return only the decision).
+    pub(super) fn decide(
+        &self,
+        method: &Method,
+        headers: &HeaderMap,
+        partial: &mut Partial,
+    ) -> Decision {
         // CORS does not apply to WebSocket (browsers never preflight one and ignore
         // `Access-Control-*` on a `101`); the origin guard is what checks a handshake.
         if crate::websocket::is_handshake(method, headers) {
-            return (Decision::WebSocket, Partial::default());
+            return Decision::WebSocket;
         }
         // Fetch: a preflight is OPTIONS with Origin and Access-Control-Request-Method.
         let [origin, acrm, acrh] = if method == Method::OPTIONS {
@@ -139,40 +197,33 @@ impl Policy {
             [single(headers, &ORIGIN), Single::Absent, Single::Absent]
         };
         let origin = match origin {
-            Single::Absent => return (Decision::NotCors, Partial::default()),
+            Single::Absent => return Decision::NotCors,
             Single::One(v) => Some(v),
             Single::Many => None,
         };
         let allow_origin = origin.and_then(|o| self.allow_origin(o));
         if matches!(acrm, Single::Absent) {
-            let decision = match allow_origin {
+            return match allow_origin {
                 Some(allow_origin) => Decision::ActualAllowed { allow_origin },
                 None => Decision::ActualRefused,
             };
-            return (decision, Partial::default());
         }
-        let refuse = |kind, partial| (Decision::PreflightRefused(Rejection::new(kind)), partial);
+        let refuse = |kind| Decision::PreflightRefused(Rejection::new(kind));
         let Some(allow_origin) = allow_origin else {
-            return refuse(RejectionKind::OriginNotAllowed, Partial::default());
+            return refuse(RejectionKind::OriginNotAllowed);
         };
         let allow_method = match acrm {
             Single::One(m) => match self.methods.check(m.as_bytes()) {
                 Ok(true) => Some(m.clone()),
                 Ok(false) => None,
                 Err(()) => {
-                    let partial = Partial {
-                        allow_origin: Some(allow_origin),
-                        allow_method: None,
-                    };
-                    return refuse(RejectionKind::MethodNotAllowed, partial);
+                    partial.allow_origin = Some(allow_origin);
+                    return refuse(RejectionKind::MethodNotAllowed);
                 }
             },
             _ => {
-                let partial = Partial {
-                    allow_origin: Some(allow_origin),
-                    allow_method: None,
-                };
-                return refuse(RejectionKind::MethodNotAllowed, partial);
+                partial.allow_origin = Some(allow_origin);
+                return refuse(RejectionKind::MethodNotAllowed);
             }
         };
         let headers_ok = match acrh {
@@ -186,44 +237,47 @@ impl Policy {
             Single::Many => Err(()),
         };
         let Ok(allow_headers) = headers_ok else {
-            let partial = Partial {
-                allow_origin: Some(allow_origin),
-                allow_method,
-            };
-            return refuse(RejectionKind::HeaderNotAllowed, partial);
+            partial.allow_origin = Some(allow_origin);
+            partial.allow_method = allow_method;
+            return refuse(RejectionKind::HeaderNotAllowed);
         };
-        (
-            Decision::PreflightAccepted(Preflight {
-                allow_origin,
-                allow_method,
-                allow_headers,
-            }),
-            Partial::default(),
-        )
+        Decision::PreflightAccepted(Preflight {
+            allow_origin,
+            allow_method,
+            allow_headers,
+        })
     }
 
-    /// The `204` answer to an accepted preflight, built in the request's emptied header map
-    /// (a preflight has headers, so the map is already allocated: no allocation here).
-    pub(super) fn accepted<B>(&self, p: Preflight, mut headers: HeaderMap) -> Response<Body<B>> {
-        headers.clear();
+    /// The `204` answer to an accepted preflight: a clone of the matching
+    /// [`PreflightTemplates`] map (no header is hashed) with the request-dependent values
+    /// written over the placeholders, which come first.
+    pub(super) fn accepted<B>(&self, p: Preflight) -> Response<Body<B>> {
+        let mut headers = self
+            .preflight
+            .get(p.allow_method.is_some(), p.allow_headers.is_some())
+            .clone();
+        let Preflight {
+            allow_origin,
+            allow_method,
+            allow_headers,
+        } = p;
+        let mut slots = headers.values_mut();
+        if let Some(slot) = slots.next() {
+            *slot = allow_origin;
+        }
+        if let Some(method) = allow_method {
+            if let Some(slot) = slots.next() {
+                *slot = method;
+            }
+        }
+        if let Some(names) = allow_headers {
+            if let Some(slot) = slots.next() {
+                *slot = names;
+            }
+        }
         let mut response = Response::new(Body::empty());
         *response.status_mut() = StatusCode::NO_CONTENT;
         *response.headers_mut() = headers;
-        let h = response.headers_mut();
-        h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, p.allow_origin);
-        if self.credentials {
-            h.insert(ACCESS_CONTROL_ALLOW_CREDENTIALS, TRUE);
-        }
-        if let Some(m) = p.allow_method {
-            h.insert(ACCESS_CONTROL_ALLOW_METHODS, m);
-        }
-        if let Some(a) = p.allow_headers {
-            h.insert(ACCESS_CONTROL_ALLOW_HEADERS, a);
-        }
-        if let Some(max_age) = &self.max_age {
-            h.insert(ACCESS_CONTROL_MAX_AGE, max_age.clone());
-        }
-        h.insert(VARY, VARY_PREFLIGHT);
         response
     }
 
@@ -231,8 +285,9 @@ impl Policy {
     /// headers granted before the failing step (with `204` when the origin was allowed, so the
     /// browser gets past the status check and names the missing method or header).
     ///
-    /// Like [`accepted`](Self::accepted), it reuses the request's emptied header map and
-    /// extensions.
+    /// It reuses the request's emptied header map and extensions: a refusal allocates only
+    /// for the [`Rejection`] (one allocation when the request carried extensions, three when
+    /// it carried none).
     pub(super) fn refused<B>(
         &self,
         rejection: Rejection,
@@ -272,11 +327,7 @@ impl Policy {
 
     /// What an actual (or non-CORS) request's response gets, taken from this policy when the
     /// request starts: the response future then needs no reference to the policy.
-    pub(super) fn decoration(
-        &self,
-        allow_origin: Option<HeaderValue>,
-        vary: Option<HeaderValue>,
-    ) -> Decoration {
+    pub(super) fn decoration(&self, allow_origin: Option<HeaderValue>, vary: Vary) -> Decoration {
         let expose = if allow_origin.is_some() {
             self.expose.clone()
         } else {
@@ -292,13 +343,34 @@ impl Policy {
     }
 }
 
+/// The `Vary` an actual (or non-CORS) request's response gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Vary {
+    /// None (any origin without credentials: the answer does not depend on the origin).
+    No,
+    /// `Origin`.
+    Origin,
+    /// What preflights vary on (for the answer to a non-preflight `OPTIONS`).
+    Preflight,
+}
+
+impl Vary {
+    fn value(self) -> Option<HeaderValue> {
+        match self {
+            Vary::No => None,
+            Vary::Origin => Some(VARY_ORIGIN),
+            Vary::Preflight => Some(VARY_PREFLIGHT),
+        }
+    }
+}
+
 /// The CORS headers an actual (or non-CORS) request's response gets; see
 /// [`Policy::decoration`].
 #[derive(Debug)]
 pub(super) struct Decoration {
     allow_origin: Option<HeaderValue>,
-    vary: Option<HeaderValue>,
     expose: Option<HeaderValue>,
+    vary: Vary,
     credentials: bool,
     strip: bool,
 }
@@ -308,14 +380,19 @@ impl Decoration {
     pub(super) fn none() -> Self {
         Self {
             allow_origin: None,
-            vary: None,
             expose: None,
+            vary: Vary::No,
             credentials: false,
             strip: false,
         }
     }
 
     /// Adds the headers to the inner response (once: the values are taken).
+    ///
+    /// Inserted one by one, not cloned from a template map: into the usual empty inner map
+    /// the first insert allocates the blocks the request just freed (same sizes, still in
+    /// cache), which a template's exact-size clone does not; measured faster despite the
+    /// hashing.
     pub(super) fn apply(&mut self, headers: &mut HeaderMap) {
         if self.strip {
             for name in &CORS_RESPONSE_HEADERS {
@@ -331,7 +408,7 @@ impl Decoration {
                 headers.insert(ACCESS_CONTROL_EXPOSE_HEADERS, expose);
             }
         }
-        if let Some(vary) = self.vary.take() {
+        if let Some(vary) = self.vary.value() {
             append_vary(headers, vary);
         }
     }

@@ -14,7 +14,7 @@ use tower_service::Service;
 use super::decision::Decision;
 use super::future::ResponseFuture;
 use super::layer::Shared;
-use super::policy::{Decoration, Policy, VARY_ORIGIN, VARY_PREFLIGHT, WILDCARD};
+use super::policy::{Decoration, Partial, Policy, Vary, WILDCARD};
 
 /// The layer's shared state, seen as the swappable policy (what a [`Cache`] reads through).
 #[derive(Clone, Debug)]
@@ -93,31 +93,38 @@ where
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let policy = self.policy.load();
-        let (decision, partial) = policy.decide(req.method(), req.headers());
+        let mut partial = Partial::default();
+        let decision = policy.decide(req.method(), req.headers(), &mut partial);
         let options = req.method() == Method::OPTIONS;
         let (allow_origin, vary) = match decision {
             Decision::WebSocket => {
                 return ResponseFuture::forward(self.inner.call(req), Decoration::none());
             }
             Decision::PreflightAccepted(p) => {
-                let (parts, _body) = req.into_parts();
-                return ResponseFuture::answer(policy.accepted(p, parts.headers));
+                // Free the request first: the answer's map then reuses its memory, still in
+                // cache.
+                drop(req);
+                return ResponseFuture::answer(policy.accepted(p));
             }
             Decision::PreflightRefused(r) => {
                 let (parts, _body) = req.into_parts();
                 let debug = self.shared.debug();
                 return ResponseFuture::answer(policy.refused(r, partial, debug, parts));
             }
-            Decision::NotCors if policy.is_public() => (Some(WILDCARD), None),
-            Decision::NotCors | Decision::ActualRefused => (None, Some(VARY_ORIGIN)),
+            Decision::NotCors if policy.is_public() => (Some(WILDCARD), Vary::No),
+            Decision::NotCors | Decision::ActualRefused => (None, Vary::Origin),
             Decision::ActualAllowed { allow_origin } => {
-                let vary = (!policy.is_public()).then_some(VARY_ORIGIN);
+                let vary = if policy.is_public() {
+                    Vary::No
+                } else {
+                    Vary::Origin
+                };
                 (Some(allow_origin), vary)
             }
         };
         // A non-preflight OPTIONS answer could be cached and served to a later preflight: say
         // what preflights vary on (as jub0bs/cors does).
-        let vary = if options { Some(VARY_PREFLIGHT) } else { vary };
+        let vary = if options { Vary::Preflight } else { vary };
         // The response future owns what the policy the request started with adds.
         let decoration = policy.decoration(allow_origin, vary);
         ResponseFuture::forward(self.inner.call(req), decoration)

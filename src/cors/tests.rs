@@ -124,10 +124,10 @@ fn auto_traits() {
 }
 
 proptest::proptest! {
-    /// The one-pass `Access-Control-Request-Headers` scan accepts and refuses exactly what
+    /// The `Access-Control-Request-Headers` check (listed names first) accepts and refuses exactly what
     /// "split on commas, trim, require an allowed token" does.
     #[test]
-    fn acrh_one_pass_agrees_with_split(
+    fn acrh_check_agrees_with_split(
         parts in proptest::collection::vec(
             proptest::sample::select(vec![
                 "content-type", "X-Request-Id", "x-request-id", "authorization", "x-other",
@@ -151,7 +151,7 @@ proptest::proptest! {
     }
 
     #[test]
-    fn acrh_one_pass_agrees_with_split_on_any_bytes(
+    fn acrh_check_agrees_with_split_on_any_bytes(
         value in proptest::collection::vec(
             proptest::sample::select(vec![b'a', b'-', b',', b' ', b'\t', b'X', 0xc3, b'(', b'\n']),
             0..40,
