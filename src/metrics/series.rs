@@ -135,8 +135,9 @@ impl Slot {
     /// decide it, `None` when the key is longer than they are (then the series decides).
     #[inline(always)]
     pub(super) fn holds(&self, key: &Key<'_, '_>) -> Option<bool> {
-        // All the inline words, without an early exit (they differ only when 32 bits of the
-        // hash collide): past a key's end both the slot and the buffer hold zeros.
+        // All the inline words, without an early exit (they differ only when the index
+        // entry's 13 hash bits collide): past a key's end both the slot and the buffer hold
+        // zeros.
         let mut diff = 0;
         for (stored, w) in self.key.iter().zip(&key.words) {
             diff |= stored.load(Relaxed) ^ w;
