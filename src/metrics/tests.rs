@@ -216,3 +216,25 @@ fn a_lookup_key_matches_the_stored_stream() {
         }
     }
 }
+
+/// Threads creating the same new label sets at once (each waiting on the index entry another
+/// is publishing) end with one series per label set and every request in it.
+#[test]
+fn racing_creators_make_one_series_per_label_set() {
+    let registry = Registry::builder().max_series(1000).build().unwrap();
+    let routes: Vec<String> = (0..300).map(|i| format!("/race/{i}")).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..8 {
+            scope.spawn(|| {
+                for route in &routes {
+                    registry.record(&labels(Some(route), 200), Duration::ZERO, Duration::ZERO);
+                }
+            });
+        }
+    });
+    assert_eq!(registry.series_count(), routes.len());
+    assert_eq!(registry.total_requests(), 8 * routes.len() as u64);
+    assert!(registry
+        .render()
+        .contains("\ngateway_metrics_series_overflow_total 0\n"));
+}
