@@ -374,7 +374,7 @@ struct Long<'a> {
 impl Sink for Long<'_> {
     #[inline(always)]
     fn word(&mut self, w: u64) {
-        self.hash = mix(self.hash, w);
+        self.hash ^= term(self.len, w);
         // Past the buffer's end the words are only hashed (the series compares such keys).
         if let Some(cell) = self.words.get_mut(self.len) {
             *cell = w;
@@ -403,18 +403,21 @@ impl<'k, 'l> Key<'k, 'l> {
     pub(super) fn compute(&mut self) {
         let labels = self.labels;
         let (header, short) = header(labels);
-        let mut h = 0;
-        if short {
+        let mut h = if short {
             fill_short(
                 &mut self.words,
                 header,
                 labels.route.map_or(&[][..], str::as_bytes),
                 labels.arm.map_or(&[][..], str::as_bytes),
             );
-            for w in self.words {
-                h = mix(h, w);
-            }
+            // Independent terms: the multiplies run in parallel and the xors form a tree, so
+            // the hash is ready a few cycles after the last word (a chain through `h` would
+            // add two cycles a word to every lookup's latency).
+            const _: () = assert!(INLINE_KEY == 10, "the tree below takes ten words");
+            let t = |i: usize| self.words.get(i).map_or(0, |&w| term(i, w));
+            let [a, b, c, d, e] = [0, 2, 4, 6, 8].map(|i| t(i) ^ t(i + 1));
             self.len = INLINE_KEY;
+            (a ^ b) ^ (c ^ d) ^ e
         } else {
             let mut long = Long {
                 words: &mut self.words,
@@ -422,9 +425,9 @@ impl<'k, 'l> Key<'k, 'l> {
                 len: 0,
             };
             stream(labels, &mut long);
-            h = long.hash;
             self.len = long.len;
-        }
+            long.hash
+        };
         h ^= h >> 32;
         h = h.wrapping_mul(K);
         self.hash = h ^ (h >> 29);
@@ -450,7 +453,10 @@ pub(super) fn words(labels: &Labels<'_>) -> Vec<u64> {
 /// The hash of a label set's words, for tests: the one [`Key::compute`] computes.
 #[cfg(test)]
 pub(super) fn hash_of(words: &[u64]) -> u64 {
-    let mut h = words.iter().fold(0, |h, &w| mix(h, w));
+    let mut h = words
+        .iter()
+        .enumerate()
+        .fold(0, |h, (i, &w)| h ^ term(i, w));
     h ^= h >> 32;
     h = h.wrapping_mul(K);
     h ^ (h >> 29)
@@ -458,13 +464,17 @@ pub(super) fn hash_of(words: &[u64]) -> u64 {
 
 const K: u64 = 0x9e37_79b9_7f4a_7c15;
 
-/// One word into the hash. The multiply reads only the word, so the multiplies of successive
-/// words run in parallel and the chain through `h` is a rotate and a xor per word (a hash
-/// latency-bound on `(h ^ w) * K` would cost five cycles a word); the final avalanche in
-/// [`Key::compute`] mixes the high bits down.
+/// The hash's term of word `i`: the hash is the xor of every word's term, then an
+/// avalanche (in [`Key::compute`]) that mixes the high bits down. Each term reads only its
+/// word, so they are computed in parallel; the rotation by position tells apart the same
+/// word at different places. (The label values are bounded by construction, route templates
+/// and arm names from the configuration, so the hash need only spread them, not resist
+/// crafted collisions.)
 #[inline(always)]
-fn mix(h: u64, word: u64) -> u64 {
-    h.rotate_left(23) ^ word.wrapping_mul(K)
+fn term(i: usize, word: u64) -> u64 {
+    // `rotate_left` takes the count modulo 64.
+    word.wrapping_mul(K)
+        .rotate_left((i as u32).wrapping_mul(23))
 }
 
 #[inline(always)]
