@@ -24,6 +24,8 @@ use tower_gateway::metrics::{Labels, Registry};
 mod alloc;
 #[path = "support/poll.rs"]
 mod poll;
+#[path = "support/profile.rs"]
+mod profile;
 
 use alloc::allocations;
 
@@ -81,18 +83,72 @@ impl Naive {
     }
 }
 
+/// A registry (and the baseline) holding one series per route, each recorded once.
+fn filled(routes: &[String]) -> (Registry, Naive) {
+    let registry = Registry::builder().max_series(10_000).build().unwrap();
+    let naive = Naive::default();
+    for r in routes {
+        registry.record(&labels(r), Duration::ZERO, Duration::ZERO);
+        naive.record(&labels(r), Duration::ZERO);
+    }
+    assert_eq!(registry.series_count(), routes.len());
+    assert_eq!(registry.total_requests(), naive.count());
+    (registry, naive)
+}
+
+/// `BENCH_PROFILE=record:N|naive:N|none:N|render:10000` (N = 1, 100 or 10000; `none` alone is
+/// `none:1`) runs one case for a profiler (`benches/profile.sh metrics record:10000
+/// none:10000`; the script names its output files after the case, so no `/`): a record walking the
+/// N routes in order like the timed loop, the baseline's, the same loop without recording
+/// (the floor to subtract), or one exposition of 10,000 series.
+fn profiling() {
+    let Some((case, iterations)) = profile::requested() else {
+        return;
+    };
+    let (what, n) = case.split_once(':').unwrap_or((case.as_str(), "1"));
+    let n: usize = n.parse().expect("BENCH_PROFILE=<case>/<series>");
+    let routes = routes(n);
+    let (registry, naive) = filled(&routes);
+    let mut i = 0usize;
+    let mut next = || {
+        i = if i + 1 == n { 0 } else { i + 1 };
+        i
+    };
+    match what {
+        "record" => profile::run(iterations, || {
+            registry.record(
+                &labels(black_box(&routes[next()])),
+                Duration::from_micros(300),
+                Duration::from_micros(900),
+            )
+        }),
+        "naive" => profile::run(iterations, || {
+            naive.record(
+                &labels(black_box(&routes[next()])),
+                Duration::from_micros(300),
+            )
+        }),
+        "none" => profile::run(iterations, || {
+            black_box(labels(black_box(&routes[next()])));
+        }),
+        "render" => {
+            let mut out = String::new();
+            profile::run(iterations, || {
+                out.clear();
+                registry.render_into(&mut out);
+                black_box(out.len());
+            })
+        }
+        _ => panic!("unknown BENCH_PROFILE case {case}"),
+    }
+}
+
 fn record(c: &mut Criterion) {
+    profiling();
     let mut group = c.benchmark_group("metrics/record");
     for n in [1usize, 100, 10_000] {
         let routes = routes(n);
-        let registry = Registry::builder().max_series(10_000).build().unwrap();
-        let naive = Naive::default();
-        for r in &routes {
-            registry.record(&labels(r), Duration::ZERO, Duration::ZERO);
-            naive.record(&labels(r), Duration::ZERO);
-        }
-        assert_eq!(registry.series_count(), n);
-        assert_eq!(registry.total_requests(), naive.count());
+        let (registry, naive) = filled(&routes);
         let before = allocations();
         for r in routes.iter().take(1000) {
             registry.record(

@@ -55,21 +55,27 @@
 //!   `gateway_request_errors_total` per status class (`4xx`, `5xx`). Global:
 //!   `gateway_requests_in_flight` (a gauge) and `gateway_requests_unanswered_total` (inner
 //!   service failed, or the response future was dropped).
-//! - **Lock-free recording, pre-sized table.** Series live in a table allocated once
-//!   ([`RegistryBuilder::max_series`], default [`DEFAULT_MAX_SERIES`]; twice that many slots,
-//!   open addressing). A slot is one aligned 128-byte pair of cache lines: a tag (the hash of
-//!   the label set), the label values as up to nine words, and the hot counters. Finding an
-//!   existing series hashes the label values eight bytes at a time, then per probed slot loads
-//!   the tag; on a match the words are compared without a branch per word. Recording is four
-//!   relaxed atomic adds: the two buckets (found by a table of octaves, not a loop over the
-//!   bounds) and the two `_sum`s (integer nanoseconds). A request whose labels fit the slot
-//!   and whose durations fall in the first two buckets reads and writes that one pair of
-//!   lines; the other buckets, longer keys, the label strings and the facade handles are
-//!   behind it. The request counter is the sum of the last-byte buckets and the error counters
-//!   are derived at exposition, so they cost nothing per request. No lock and no allocation,
-//!   ever, for an existing series; a new one is built once and published by claiming its slot
-//!   with a compare-and-set (`OnceLock`). Past `max_series` label sets, requests of new label
-//!   sets are counted in `gateway_metrics_series_overflow_total` instead of growing the table.
+//! - **Lock-free recording, pre-sized tables.** Series live in tables allocated once
+//!   ([`RegistryBuilder::max_series`], default [`DEFAULT_MAX_SERIES`]): an index of four-byte
+//!   entries (at least twice as many as series, open addressing; 128 KiB for 10,000 series,
+//!   so it stays in the core's cache), and the series' slots, dense, in the order the series
+//!   were created. A slot is one aligned 128-byte pair of cache lines: the label values as
+//!   up to ten words, and the hot counters. Finding an existing series fills and hashes a
+//!   fixed ten words without a branch per word (a route of up to 64 bytes, an arm of up to 8
+//!   and a standard method; longer label sets take a variable form), loads the index entry
+//!   (13 bits of the hash and the slot's place), and on a match compares the words without
+//!   a branch per word. Recording is four relaxed atomic adds: the two buckets (found by a
+//!   table of octaves, not a loop over the bounds) and the two `_sum`s (integer
+//!   nanoseconds). A request whose labels fit the slot and whose durations fall in the first
+//!   two buckets reads one index entry and reads and writes one pair of lines; the other
+//!   buckets, longer keys, the label strings and the facade handles are behind it. The
+//!   request counter is the sum of the last-byte buckets and the error counters are derived
+//!   at exposition, so they cost nothing per request. No lock and no allocation, ever, for
+//!   an existing series; a new one is built once, then an index entry claimed with a
+//!   compare-and-set, a slot taken, and the entry published (others meeting that entry in
+//!   the meantime wait those few stores). Past `max_series` label sets, requests of new
+//!   label sets are counted in `gateway_metrics_series_overflow_total` instead of growing
+//!   the tables.
 //! - **No false sharing.** No two series share a cache line; the other counters of a series
 //!   sit on lines of their own; the in-flight gauge is kept in per-thread shards on lines of
 //!   their own, away from the read-only table fields (and from the `Arc`'s reference counts).

@@ -1,6 +1,9 @@
 //! [`Registry`]: the series table and recording.
 
-use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering::Acquire, Ordering::Relaxed,
+    Ordering::Release,
+};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -13,10 +16,10 @@ pub const DEFAULT_BUCKETS: [f64; 11] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
-/// The default [`RegistryBuilder::max_series`]: 4096 label sets (a table of 8192 slots).
+/// The default [`RegistryBuilder::max_series`]: 4096 label sets (an index of 8192 entries).
 pub const DEFAULT_MAX_SERIES: usize = 4096;
 
-/// The highest [`RegistryBuilder::max_series`]: 2^18 label sets (a table of 72 MiB).
+/// The highest [`RegistryBuilder::max_series`]: 2^18 label sets (tables of 38 MiB).
 pub const MAX_SERIES_LIMIT: usize = 1 << 18;
 
 /// A value on a cache line of its own (128 bytes: the adjacent-line prefetcher pairs lines),
@@ -29,11 +32,18 @@ pub(super) struct Padded<T>(pub(super) T);
 /// another line than the read-only fields read on every request.
 #[repr(align(128))]
 pub(super) struct Inner {
-    /// Open addressing, linear probing; a slot is claimed (its series set) once and never
-    /// cleared.
+    /// The index: open addressing, linear probing, at least twice as many entries as
+    /// series, four bytes each so that it stays in the core's cache (128 KiB for 10,000
+    /// series) while the series' slots come and go. An entry is 0 (free), or the key's tag
+    /// (see [`Key::tag`]) in its [`TAG`] bits and in the others [`BUSY`] (being created) or
+    /// the series' place plus one; or [`LOST`]. An entry leaves 0 once and changes once more
+    /// (when published), never back.
+    index: Box<[AtomicU32]>,
+    /// The series' slots, dense, in the order they were created (`max_series` of them).
     slots: Box<[Slot]>,
     /// The series behind each slot.
     cold: Box<[OnceLock<Box<Series>>]>,
+    /// Index entries minus one.
     mask: usize,
     max_series: usize,
     /// Bucket upper bounds in seconds, and in nanoseconds for recording.
@@ -48,8 +58,8 @@ pub(super) struct Inner {
     /// The in-flight gauge, in shards (a thread adds to its own), so concurrent requests on
     /// different cores do not fight over one cache line; the gauge is their sum.
     in_flight: [Padded<AtomicI64>; IN_FLIGHT_SHARDS],
-    /// Series created (claimed before publication), requests not recorded for want of room,
-    /// requests that got no response: rarely written.
+    /// Places handed out (may pass `max_series` when creators race for the last ones),
+    /// requests not recorded for want of room, requests that got no response: rarely written.
     len: AtomicUsize,
     pub(super) overflow: AtomicU64,
     pub(super) no_response: AtomicU64,
@@ -98,16 +108,17 @@ impl RegistryBuilder {
                 .unwrap_or(bounds_ns.len());
             *first = u32::try_from(at).unwrap_or(u32::MAX);
         }
-        let slots = (self.max_series * 2).next_power_of_two();
+        let entries = (self.max_series * 2).next_power_of_two();
         #[cfg(feature = "metrics-facade")]
         let facade = self.facade.then(super::facade::GlobalHandles::register);
         #[cfg(not(feature = "metrics-facade"))]
         let _ = self.facade;
         Registry {
             inner: Arc::new(Inner {
-                slots: (0..slots).map(|_| Slot::default()).collect(),
-                cold: (0..slots).map(|_| OnceLock::new()).collect(),
-                mask: slots - 1,
+                index: (0..entries).map(|_| AtomicU32::new(0)).collect(),
+                slots: (0..self.max_series).map(|_| Slot::default()).collect(),
+                cold: (0..self.max_series).map(|_| OnceLock::new()).collect(),
+                mask: entries - 1,
                 max_series: self.max_series,
                 bounds: self.buckets.into_boxed_slice(),
                 bounds_ns,
@@ -155,28 +166,36 @@ impl Registry {
         self.inner.bounds.len() + 1
     }
 
-    /// The slot of the series for `labels`, created on first use; `None` when the table is
+    /// The place of the series for `labels`, created on first use; `None` when the table is
     /// full. Finding an existing series takes no lock and no allocation: a hash of the label
-    /// values, then per probed slot one load of its tag and, on a match, a compare of the key
-    /// words kept in the slot: one pair of cache lines read.
+    /// values, then per probed index entry one load and, on a tag match, a compare of the key
+    /// words kept in the series' slot: one 4-byte entry and one pair of cache lines read.
     #[inline]
     pub(super) fn series(&self, labels: &Labels<'_>) -> Option<usize> {
         let mut key = Key::new(labels);
         key.compute();
         let inner = &*self.inner;
-        let start = key.hash as usize;
-        for step in 0..=inner.mask {
-            let at = start.wrapping_add(step) & inner.mask;
-            match inner.slots.get(at)?.holds(&key) {
-                Some(true) => return Some(at),
-                Some(false) => continue,
-                None => return self.slow(&key, at),
+        let mut at = key.hash as usize;
+        for _ in 0..=inner.mask {
+            at &= inner.mask;
+            let entry = inner.index.get(at)?.load(Acquire);
+            if entry & TAG == key.tag {
+                // A published series (`BUSY` is past every place), or one being created.
+                let place = ((entry & !TAG) as usize).wrapping_sub(1);
+                match inner.slots.get(place).and_then(|slot| slot.holds(&key)) {
+                    Some(true) => return Some(place),
+                    Some(false) => {}
+                    None => return self.slow(&key, at),
+                }
+            } else if entry == 0 {
+                return self.slow(&key, at);
             }
+            at += 1;
         }
         None
     }
 
-    /// The series in slot `at`, with its slot.
+    /// The series in place `at`, with its slot.
     pub(super) fn view(&self, at: usize) -> Option<View<'_>> {
         Some(View {
             slot: self.inner.slots.get(at)?,
@@ -184,69 +203,85 @@ impl Registry {
         })
     }
 
-    /// The slow path of [`series`](Self::series), from the slot `first` on: a key longer than
-    /// the slot's inline words, a slot being published, or a new label set (claim a place,
-    /// build the series, claim the first free slot by setting its series, publish the key).
+    /// The slow path of [`series`](Self::series), from index entry `first` on: a key longer
+    /// than the slot's inline words, a series being created, or a new label set. A new one is
+    /// built first, then an index entry claimed (compare-and-set from 0 to `BUSY`), a place
+    /// taken, the series and its slot filled, and the entry published. Others who meet the
+    /// entry while it is `BUSY` with their tag wait for it: a few stores.
     #[cold]
     #[inline(never)]
     fn slow(&self, key: &Key<'_, '_>, first: usize) -> Option<usize> {
-        if let Some(at) = self.find(key, first) {
-            return Some(at);
-        }
         let inner = &*self.inner;
-        // A full table is seen with a load first: overflowing requests then write only the
-        // overflow counter, not the shared count twice.
-        let full = inner.len.load(Relaxed) >= inner.max_series || {
-            let claimed = inner.len.fetch_add(1, Relaxed) < inner.max_series;
-            if !claimed {
-                inner.len.fetch_sub(1, Relaxed);
+        let mut fresh: Option<Box<Series>> = None;
+        let mut at = first;
+        let mut spins = 0u32;
+        let mut probed = 0;
+        while probed <= inner.mask {
+            at &= inner.mask;
+            let cell = inner.index.get(at)?;
+            let entry = cell.load(Acquire);
+            if entry == 0 {
+                // The key is in no entry before this free one: create it here. A full table
+                // is seen with a load first, so overflowing requests write only the overflow
+                // counter.
+                if inner.len.load(Relaxed) >= inner.max_series {
+                    return self.overflow();
+                }
+                let series = fresh
+                    .take()
+                    .unwrap_or_else(|| Box::new(self.new_series(key)));
+                if let Err(_taken) = cell.compare_exchange(0, key.tag | BUSY, Acquire, Acquire) {
+                    // Another creator claimed this entry: look at it again.
+                    fresh = Some(series);
+                    continue;
+                }
+                let place = inner.len.fetch_add(1, Relaxed);
+                let (Some(slot), Some(cold)) = (inner.slots.get(place), inner.cold.get(place))
+                else {
+                    // Raced past the last place: this entry will never hold a series.
+                    cell.store(LOST, Release);
+                    return self.overflow();
+                };
+                slot.fill(key);
+                let _ = cold.set(series);
+                // `place < max_series <= 2^18`: it fits below the tag bits.
+                cell.store(key.tag | (place as u32 + 1), Release);
+                return Some(place);
             }
-            !claimed
-        };
-        if full {
-            // Published by another thread since our probe? Then it is not an overflow.
-            if let Some(at) = self.find(key, first) {
-                return Some(at);
-            }
-            inner.overflow.fetch_add(1, Relaxed);
-            #[cfg(feature = "metrics-facade")]
-            if let Some(facade) = &inner.facade {
-                facade.overflow.increment(1);
-            }
-            return None;
-        }
-        let mut fresh = Some(Box::new(self.new_series(key)));
-        for step in 0..=inner.mask {
-            let at = first.wrapping_add(step) & inner.mask;
-            let cold = inner.cold.get(at)?;
-            if let Some(series) = fresh.take() {
-                match cold.set(series) {
-                    Ok(()) => {
-                        inner.slots.get(at)?.publish(key);
-                        return Some(at);
+            if entry & TAG == key.tag {
+                if entry & !TAG == BUSY {
+                    // Being created, maybe with our labels: wait for it.
+                    spins += 1;
+                    if spins % 64 == 0 {
+                        std::thread::yield_now();
+                    } else {
+                        std::hint::spin_loop();
                     }
-                    Err(series) => fresh = Some(series),
+                    continue;
+                }
+                let place = ((entry & !TAG) as usize).wrapping_sub(1);
+                if inner
+                    .cold
+                    .get(place)
+                    .and_then(OnceLock::get)
+                    .is_some_and(|s| s.is(key))
+                {
+                    return Some(place);
                 }
             }
-            if cold.get().is_some_and(|s| s.is(key)) {
-                // Another thread claimed a slot for this label set first: give back our place.
-                inner.len.fetch_sub(1, Relaxed);
-                return Some(at);
-            }
+            at += 1;
+            probed += 1;
         }
-        None
+        self.overflow()
     }
 
-    /// The slot holding `key`, probing from `first` until a free slot, comparing whole keys.
-    fn find(&self, key: &Key<'_, '_>, first: usize) -> Option<usize> {
+    /// Counts a request of a label set the full table has no room for.
+    fn overflow(&self) -> Option<usize> {
         let inner = &*self.inner;
-        for step in 0..=inner.mask {
-            let at = first.wrapping_add(step) & inner.mask;
-            match inner.cold.get(at)?.get() {
-                Some(series) if series.is(key) => return Some(at),
-                Some(_) => continue,
-                None => return None,
-            }
+        inner.overflow.fetch_add(1, Relaxed);
+        #[cfg(feature = "metrics-facade")]
+        if let Some(facade) = &inner.facade {
+            facade.overflow.increment(1);
         }
         None
     }
@@ -384,6 +419,17 @@ impl Registry {
 }
 
 const IN_FLIGHT_SHARDS: usize = 16;
+
+/// An index entry's tag bits: the 13 above the place (a place plus one needs 19 bits: up to
+/// [`MAX_SERIES_LIMIT`]).
+pub(super) const TAG: u32 = !BUSY;
+/// An index entry's other bits while its series is being created (past every place).
+pub(super) const BUSY: u32 = (1 << 19) - 1;
+/// An index entry claimed by a creator who then found no place left: never free again, never
+/// a tag (whose highest bit is set).
+const LOST: u32 = BUSY;
+
+const _: () = assert!(MAX_SERIES_LIMIT < BUSY as usize);
 
 /// This thread's in-flight shard: threads take the shards in turn, on first use.
 fn shard() -> usize {

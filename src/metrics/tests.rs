@@ -181,3 +181,60 @@ fn label_values_of_every_length_are_told_apart() {
     }
     assert_eq!(r.series_count(), 5);
 }
+
+/// A lookup's key (the short form filled without the stream, the long form through it) holds
+/// the same words and hash as the stream the series stores and compares, in both forms.
+#[test]
+fn a_lookup_key_matches_the_stored_stream() {
+    use super::series::{hash_of, words, Key, INLINE_KEY};
+    let routes: Vec<String> = (0..80).map(|n| "r".repeat(n)).collect();
+    let arms = ["", "a", "abc", "abcd", "stable", "12345678", "123456789"];
+    for route in routes.iter().map(|r| Some(r.as_str())).chain([None]) {
+        for arm in arms.iter().map(|a| Some(*a)).chain([None]) {
+            for method in ["GET", "PATCH", "OTHER", "BREW"] {
+                for refusal in [None, Some(Refusal::NoRoute)] {
+                    let l = Labels {
+                        route,
+                        method,
+                        status: 404,
+                        arm,
+                        canary: false,
+                        refusal,
+                    };
+                    let mut key = Key::new(&l);
+                    key.compute();
+                    let all = words(&l);
+                    assert_eq!(key.len, all.len(), "{l:?}");
+                    assert_eq!(key.words(), &all[..all.len().min(INLINE_KEY)], "{l:?}");
+                    assert_eq!(key.hash, hash_of(&all), "{l:?}");
+                    let short = route.map_or(0, str::len) <= 64
+                        && arm.map_or(0, str::len) <= 8
+                        && ["GET", "PATCH"].contains(&method);
+                    assert_eq!(all.len() == INLINE_KEY && all[0] >> 23 & 1 == 0, short);
+                }
+            }
+        }
+    }
+}
+
+/// Threads creating the same new label sets at once (each waiting on the index entry another
+/// is publishing) end with one series per label set and every request in it.
+#[test]
+fn racing_creators_make_one_series_per_label_set() {
+    let registry = Registry::builder().max_series(1000).build().unwrap();
+    let routes: Vec<String> = (0..300).map(|i| format!("/race/{i}")).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..8 {
+            scope.spawn(|| {
+                for route in &routes {
+                    registry.record(&labels(Some(route), 200), Duration::ZERO, Duration::ZERO);
+                }
+            });
+        }
+    });
+    assert_eq!(registry.series_count(), routes.len());
+    assert_eq!(registry.total_requests(), 8 * routes.len() as u64);
+    assert!(registry
+        .render()
+        .contains("\ngateway_metrics_series_overflow_total 0\n"));
+}
