@@ -24,6 +24,8 @@ use tower_gateway::canary::{CanaryLayer, Key, Mode, Weight};
 mod alloc;
 #[path = "support/poll.rs"]
 mod poll;
+#[path = "support/profile.rs"]
+mod profile;
 
 use alloc::allocations;
 
@@ -163,6 +165,44 @@ fn canary(c: &mut Criterion) {
     };
     let mut steer = Steer::new([stable, canary], picker);
     let mut direct = stable;
+
+    // `BENCH_PROFILE=<case>`: one case, `BENCH_N` times, for a profiler instead of timing
+    // (`benches/profile.sh canary none direct random ..`). A case is a service name with an
+    // optional input suffix: `_user` (the sticky key header) or `_six` (six headers, the key
+    // among them); the default input is a request without headers. `none` (with the same
+    // suffixes) builds the input alone, so its count is the floor to subtract. Cases ending in
+    // `_bare` have `arm_extensions(false)`.
+    if let Some((case, n)) = profile::requested() {
+        let (service, input) = match case.rsplit_once('_') {
+            Some((service, input @ ("user" | "six"))) => (service.to_owned(), input),
+            _ => (case.clone(), ""),
+        };
+        let mut make: Box<dyn FnMut() -> Request<()>> = match input {
+            "user" => Box::new(requests(true)),
+            "six" => Box::new(requests_with_six_headers()),
+            _ => Box::new(requests(false)),
+        };
+        let mut run = |service: &mut dyn FnMut(Request<()>) -> &'static str| {
+            profile::run(n, || {
+                black_box(service(black_box(make())));
+            })
+        };
+        match service.as_str() {
+            "none" => run(&mut |request| {
+                drop(black_box(request));
+                "none"
+            }),
+            "direct" => run(&mut |r| serve(&mut direct, r, &mut cx)),
+            "steer" => run(&mut |r| serve(&mut steer, r, &mut cx)),
+            "random" => run(&mut |r| serve(&mut random, r, &mut cx)),
+            "random_bare" => run(&mut |r| serve(&mut random_bare, r, &mut cx)),
+            "round_robin" => run(&mut |r| serve(&mut round_robin, r, &mut cx)),
+            "round_robin_bare" => run(&mut |r| serve(&mut round_robin_bare, r, &mut cx)),
+            "sticky" => run(&mut |r| serve(&mut sticky, r, &mut cx)),
+            "sticky_bare" => run(&mut |r| serve(&mut sticky_bare, r, &mut cx)),
+            other => panic!("no profiling case {other:?}"),
+        }
+    }
 
     // Same answers before timing: the override forces the same arm on both sides.
     for value in ["always", "never", "always", "never"] {

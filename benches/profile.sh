@@ -17,7 +17,8 @@ for case in "$@"; do
     BENCH_N=$n BENCH_PROFILE=$case valgrind --tool=callgrind --fair-sched=yes \
       --callgrind-out-file="$out/$bench.$case.$n" "$bin" --bench >/dev/null 2>&1
   done
-  total() { callgrind_annotate "$1" 2>/dev/null | grep -m1 'PROGRAM TOTALS' | awk '{gsub(",","",$1); print $1}'; }
+  # awk reads the whole listing (an early exit would fail the pipe under pipefail).
+  total() { callgrind_annotate "$1" 2>/dev/null | awk '/PROGRAM TOTALS/ && !done {gsub(",","",$1); print $1; done=1}'; }
   a=$(total "$out/$bench.$case.1000"); b=$(total "$out/$bench.$case.3000")
   echo "$bench $case $(( (b - a) / 2000 ))"
 done
