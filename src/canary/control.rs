@@ -8,7 +8,7 @@ use http::header::{HeaderName, HeaderValue};
 use http::request::Parts;
 use http::HeaderMap;
 
-use super::mode::{cookie, header, Key, KeyRepr, ModeRepr};
+use super::mode::{cookie, header, header_pair, Key, KeyRepr, ModeRepr};
 use super::rng::{stable_hash, Seeder};
 use super::weight::{Weight, MILLION};
 use super::weights::Snapshot;
@@ -95,6 +95,26 @@ impl Control {
         head: &impl Head,
         draw: impl FnOnce() -> u64,
     ) -> usize {
+        if let ModeRepr::Sticky {
+            key: Key(KeyRepr::Header(name)),
+            missing_to_stable,
+        } = &self.mode
+        {
+            // The override header and the key in one pass over the headers.
+            let headers = head.headers();
+            let (over, key) = header_pair(headers, self.override_header.as_ref(), name);
+            if let Some(arm) = over
+                .and_then(|value| forced(value.as_bytes()))
+                .or_else(|| self.overridden_by_cookie(headers))
+            {
+                return arm;
+            }
+            return match key.map(HeaderValue::as_bytes).filter(|v| !v.is_empty()) {
+                Some(key) => snapshot.place(stable_hash(key)),
+                None if *missing_to_stable => 0,
+                None => snapshot.place(draw()),
+            };
+        }
         if let Some(arm) = self.overridden(head.headers()) {
             return arm;
         }
@@ -143,12 +163,16 @@ impl Control {
             .as_ref()
             .and_then(|name| header(headers, name))
             .and_then(|value| forced(value.as_bytes()));
-        header.or_else(|| {
-            self.override_cookie
-                .as_deref()
-                .and_then(|name| cookie(headers, name))
-                .and_then(forced)
-        })
+        header.or_else(|| self.overridden_by_cookie(headers))
+    }
+
+    /// The arm the override cookie forces.
+    #[inline]
+    fn overridden_by_cookie(&self, headers: &HeaderMap) -> Option<usize> {
+        self.override_cookie
+            .as_deref()
+            .and_then(|name| cookie(headers, name))
+            .and_then(forced)
     }
 
     #[inline]

@@ -5,7 +5,7 @@ use http::request::Parts;
 use http::Request;
 
 use super::control::split_canary;
-use super::mode::{cookie, header, is_cookie_name};
+use super::mode::{cookie, header, header_pair, is_cookie_name};
 use super::rng::{fnv1a64, splitmix, Rng, Seeder};
 use super::weights::Snapshot;
 use super::*;
@@ -304,6 +304,14 @@ fn header_lookup_agrees_with_the_map_at_every_size() {
         }
         for name in &wanted {
             assert_eq!(header(&headers, name), headers.get(name), "{size} {name}");
+            for first in &wanted {
+                assert_eq!(
+                    header_pair(&headers, Some(first), name),
+                    (headers.get(first), headers.get(name)),
+                    "{size} {first} {name}"
+                );
+            }
+            assert_eq!(header_pair(&headers, None, name), (None, headers.get(name)));
         }
     }
 }
