@@ -2,12 +2,14 @@
 
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Wake, Waker};
 
 use arc_swap::ArcSwap;
 use http::header::{HeaderName, HeaderValue};
 use http::request::Parts;
 use http::HeaderMap;
 
+use super::future::{put, Tag};
 use super::mode::{cookie, header, header_pair, Key, KeyRepr, ModeRepr};
 use super::rng::{stable_hash, Seeder};
 use super::weight::{Weight, MILLION};
@@ -30,6 +32,9 @@ pub(super) struct Control {
     /// Serialises writers (the request path never takes it).
     pub(super) writer: Mutex<()>,
     pub(super) seeder: Seeder,
+    /// A waker that does nothing, for the one readiness check made inside `call` (held here
+    /// so that a call reads a field instead of initialising a static).
+    pub(super) noop: Waker,
 }
 
 impl fmt::Debug for Control {
@@ -46,6 +51,15 @@ impl fmt::Debug for Control {
             )
             .finish_non_exhaustive()
     }
+}
+
+/// A waker that does nothing.
+pub(super) fn noop_waker() -> Waker {
+    struct Noop;
+    impl Wake for Noop {
+        fn wake(self: Arc<Self>) {}
+    }
+    Waker::from(Arc::new(Noop))
 }
 
 /// What an override value asks for.
@@ -182,6 +196,28 @@ impl Control {
             .or_else(|| self.arms.first())
             .cloned()
             .unwrap_or_else(|| Arm::new("stable", false))
+    }
+
+    /// Whether anything goes on the request or the answer: the arm in the extensions, or the
+    /// arm header.
+    #[inline]
+    pub(super) fn tags(&self) -> bool {
+        self.extensions || self.arm_header.is_some()
+    }
+
+    /// Puts the arm at `index` in the request's extensions (when they are on) and returns
+    /// what goes on the answer.
+    #[inline]
+    pub(super) fn tag<B>(&self, index: usize, request: &mut http::Request<B>) -> Tag {
+        let arm = self.extensions.then(|| {
+            let arm = self.arm(index);
+            put(request.extensions_mut(), arm.clone());
+            arm
+        });
+        Tag {
+            arm,
+            header: self.header(index),
+        }
     }
 
     #[inline]

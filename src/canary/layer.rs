@@ -8,7 +8,7 @@ use http::header::{HeaderName, HeaderValue};
 use http::request::Parts;
 use tower_layer::Layer;
 
-use super::control::{CanaryHandle, Control};
+use super::control::{noop_waker, CanaryHandle, Control};
 use super::mode::{is_cookie_name, KeyRepr, Mode, ModeRepr};
 use super::rng::Seeder;
 use super::weight::{percent_text, Weight, MILLION};
@@ -344,6 +344,7 @@ impl<C> CanaryBuilder<C> {
             weights: ArcSwap::from_pointee(snapshot),
             writer: Mutex::new(()),
             seeder,
+            noop: noop_waker(),
         };
         Ok(CanaryLayer {
             arms: self

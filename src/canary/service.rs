@@ -11,7 +11,7 @@ use http::{Request, Response};
 use tower_service::Service;
 
 use super::control::{CanaryHandle, Control};
-use super::future::{Kind, ResponseFuture};
+use super::future::ResponseFuture;
 use super::rng::Rng;
 use super::weights::Snapshot;
 use super::Arm;
@@ -146,27 +146,45 @@ where
 
     #[inline]
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let control = &*self.control;
         let snapshot = self.weights.load();
         let rng = &mut self.rng;
         let draw = || rng.next_u64();
-        let index = if self.control.needs_parts() {
-            let (parts, body) = request.into_parts();
-            let index = self.control.choose(snapshot, &parts, draw);
-            request = Request::from_parts(parts, body);
-            index
+        let index = if control.needs_parts() {
+            with_parts(&mut request, |parts| control.choose(snapshot, parts, draw))
         } else {
-            self.control.choose(snapshot, &request, draw)
+            control.choose(snapshot, &request, draw)
         };
-        let header = self.control.header(index);
-        let arm = self.control.extensions.then(|| {
-            let arm = self.control.arm(index);
-            request.extensions_mut().insert(arm.clone());
-            arm
-        });
-        let kind = match index.checked_sub(1).and_then(|i| self.arms.get(i)) {
-            Some(canary) => Kind::canary(canary.clone(), request),
-            None => Kind::stable(&mut self.inner, request),
-        };
-        ResponseFuture::new(kind, arm, header)
+        let canary = index.checked_sub(1).and_then(|i| self.arms.get(i));
+        let waker = &control.noop;
+        if !control.tags() {
+            return match canary {
+                Some(canary) => ResponseFuture::canary(canary.clone(), request, waker),
+                None => ResponseFuture::stable(&mut self.inner, request, waker),
+            };
+        }
+        let tag = control.tag(index, &mut request);
+        match canary {
+            Some(canary) => ResponseFuture::canary_tagged(canary.clone(), request, tag, waker),
+            None => ResponseFuture::stable_tagged(&mut self.inner, request, tag, waker),
+        }
     }
+}
+
+/// Runs `f` on the parts of `request` (for a key function) without taking the request apart,
+/// which would move it whole: the parts are swapped into a `Parts` and back, which allocates
+/// nothing.
+fn with_parts<B, R>(request: &mut Request<B>, f: impl FnOnce(&Parts) -> R) -> R {
+    fn swap<B>(request: &mut Request<B>, parts: &mut Parts) {
+        std::mem::swap(request.method_mut(), &mut parts.method);
+        std::mem::swap(request.uri_mut(), &mut parts.uri);
+        std::mem::swap(request.version_mut(), &mut parts.version);
+        std::mem::swap(request.headers_mut(), &mut parts.headers);
+        std::mem::swap(request.extensions_mut(), &mut parts.extensions);
+    }
+    let (mut parts, ()) = Request::new(()).into_parts();
+    swap(request, &mut parts);
+    let result = f(&parts);
+    swap(request, &mut parts);
+    result
 }
