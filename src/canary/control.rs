@@ -21,8 +21,9 @@ use crate::error::{ConfigError, Problem, ProblemKind, Problems};
 pub(super) struct Control {
     /// The arms, the stable arm first.
     pub(super) arms: Box<[Arm]>,
-    /// The response header naming the arm, and its value for each arm.
-    pub(super) arm_header: Option<(HeaderName, Box<[HeaderValue]>)>,
+    /// The response header naming the arm, as a name and value for each arm (shared, so that
+    /// a call takes one reference instead of cloning both).
+    pub(super) arm_header: Option<Box<[ArmHeader]>>,
     pub(super) override_header: Option<HeaderName>,
     pub(super) override_cookie: Option<Box<str>>,
     pub(super) mode: ModeRepr,
@@ -47,11 +48,17 @@ impl fmt::Debug for Control {
             .field("override_cookie", &self.override_cookie)
             .field(
                 "arm_header",
-                &self.arm_header.as_ref().map(|(name, _)| name),
+                &self
+                    .arm_header
+                    .as_ref()
+                    .and_then(|headers| Some(&headers.first()?.0)),
             )
             .finish_non_exhaustive()
     }
 }
+
+/// The arm header's name and an arm's value.
+pub(super) type ArmHeader = Arc<(HeaderName, HeaderValue)>;
 
 /// A waker that does nothing.
 pub(super) fn noop_waker() -> Waker {
@@ -221,9 +228,8 @@ impl Control {
     }
 
     #[inline]
-    pub(super) fn header(&self, index: usize) -> Option<(HeaderName, HeaderValue)> {
-        let (name, values) = self.arm_header.as_ref()?;
-        Some((name.clone(), values.get(index)?.clone()))
+    pub(super) fn header(&self, index: usize) -> Option<ArmHeader> {
+        self.arm_header.as_ref()?.get(index).cloned()
     }
 
     fn round_robin(&self) -> bool {

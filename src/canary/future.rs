@@ -5,11 +5,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll, Waker};
 
-use http::header::{HeaderName, HeaderValue};
 use http::Response;
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
+use super::control::ArmHeader;
 use super::Arm;
 use crate::util::oneshot::Oneshot;
 
@@ -53,7 +53,7 @@ pin_project! {
 /// What goes on the answer: the arm in the extensions, and the arm's header.
 pub(super) struct Tag {
     pub(super) arm: Option<Arm>,
-    pub(super) header: Option<(HeaderName, HeaderValue)>,
+    pub(super) header: Option<ArmHeader>,
 }
 
 impl Tag {
@@ -65,8 +65,9 @@ impl Tag {
 
     /// Puts the header and the arm on `response`.
     fn apply<B>(&mut self, mut response: Response<B>) -> Response<B> {
-        if let Some((name, value)) = self.header.take() {
-            response.headers_mut().insert(name, value);
+        if let Some(header) = self.header.take() {
+            let (name, value) = &*header;
+            response.headers_mut().insert(name.clone(), value.clone());
         }
         if let Some(arm) = self.arm.take() {
             put(response.extensions_mut(), arm);

@@ -285,7 +285,7 @@ impl<C> CanaryBuilder<C> {
             }
         }
         let arm_header = self.arm_header.map(|header| {
-            let values = names
+            names
                 .iter()
                 .map(|name| {
                     HeaderValue::from_str(name).unwrap_or_else(|_| {
@@ -298,8 +298,8 @@ impl<C> CanaryBuilder<C> {
                         HeaderValue::from_static("")
                     })
                 })
-                .collect::<Box<[_]>>();
-            (header, values)
+                .map(|value| Arc::new((header.clone(), value)))
+                .collect::<Box<[_]>>()
         });
         let cookies = [
             self.override_cookie.as_deref(),
