@@ -3,7 +3,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{ready, Context, Poll, Waker};
+use std::task::{ready, Context, Poll};
 
 use http::Response;
 use pin_project_lite::pin_project;
@@ -88,108 +88,61 @@ pub(super) fn put(extensions: &mut http::Extensions, arm: Arm) {
     }
 }
 
-/// How a call to an arm starts.
-enum Start<T: Service<Req>, Req> {
-    Pending(Pin<Box<Oneshot<T, Req>>>),
-    Called(T::Future),
-    Failed(T::Error),
-}
-
-/// Checks the arm's readiness once (with `waker`, which does nothing) and calls it when it
-/// is ready, so the common case stores no request in the future; otherwise readiness is
-/// driven by the response future with the task's real waker, which replaces the no-op one.
-#[inline(always)]
-fn start<T: Service<Req>, Req>(mut service: T, request: Req, waker: &Waker) -> Start<T, Req> {
-    let mut cx = Context::from_waker(waker);
-    match service.poll_ready(&mut cx) {
-        Poll::Ready(Ok(())) => Start::Called(service.call(request)),
-        Poll::Ready(Err(error)) => Start::Failed(error),
-        Poll::Pending => Start::Pending(Box::pin(Oneshot::new(service, request))),
-    }
-}
-
-/// [`start`] on the service itself, with no clone when it is ready at once (the common case).
-/// When it is not, the service that was asked (and may hold a reservation it made, such as a
-/// buffer slot) moves into the response future and a clone takes its place, as
-/// `tower::ServiceExt::ready` users do with `mem::replace`.
-#[inline(always)]
-fn start_in_place<T: Service<Req> + Clone, Req>(
-    service: &mut T,
-    request: Req,
-    waker: &Waker,
-) -> Start<T, Req> {
-    let mut cx = Context::from_waker(waker);
-    match service.poll_ready(&mut cx) {
-        Poll::Ready(Ok(())) => Start::Called(service.call(request)),
-        Poll::Ready(Err(error)) => Start::Failed(error),
-        Poll::Pending => {
-            let clone = service.clone();
-            let asked = std::mem::replace(service, clone);
-            Start::Pending(Box::pin(Oneshot::new(asked, request)))
-        }
-    }
-}
-
 impl<S, C, Req> ResponseFuture<S, C, Req>
 where
     S: Service<Req>,
     C: Service<Req, Error = S::Error>,
 {
-    /// Starts a call to the stable arm, in place, with nothing to put on the answer; `waker`
-    /// does nothing.
+    /// The stable arm was ready at once and has been called.
     #[inline(always)]
-    pub(super) fn stable(service: &mut S, request: Req, waker: &Waker) -> Self
-    where
-        S: Clone,
-    {
-        let state = match start_in_place(service, request, waker) {
-            Start::Called(future) => State::Stable { future },
-            Start::Pending(call) => State::StablePending {
-                call,
-                tag: Tag::NONE,
-            },
-            Start::Failed(error) => State::Failed { error: Some(error) },
+    pub(super) fn stable(future: S::Future, tag: Option<Tag>) -> Self {
+        let state = match tag {
+            None => State::Stable { future },
+            Some(tag) => State::StableTagged { future, tag },
         };
         Self { state }
     }
 
-    /// Starts a call to a canary arm (a clone), with nothing to put on the answer.
+    /// A canary arm was ready at once and has been called.
     #[inline(always)]
-    pub(super) fn canary(service: C, request: Req, waker: &Waker) -> Self {
-        let state = match start(service, request, waker) {
-            Start::Called(future) => State::Canary { future },
-            Start::Pending(call) => State::CanaryPending {
-                call,
-                tag: Tag::NONE,
-            },
-            Start::Failed(error) => State::Failed { error: Some(error) },
+    pub(super) fn canary(future: C::Future, tag: Option<Tag>) -> Self {
+        let state = match tag {
+            None => State::Canary { future },
+            Some(tag) => State::CanaryTagged { future, tag },
         };
         Self { state }
     }
 
-    /// [`stable`](Self::stable), then `tag` goes on the answer.
-    #[inline]
-    pub(super) fn stable_tagged(service: &mut S, request: Req, tag: Tag, waker: &Waker) -> Self
-    where
-        S: Clone,
-    {
-        let state = match start_in_place(service, request, waker) {
-            Start::Called(future) => State::StableTagged { future, tag },
-            Start::Pending(call) => State::StablePending { call, tag },
-            Start::Failed(error) => State::Failed { error: Some(error) },
-        };
-        Self { state }
+    /// The stable arm was not ready: `service` (the one asked) is readied, then called, by
+    /// the future.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn stable_pending(service: S, request: Req, tag: Option<Tag>) -> Self {
+        let call = Box::pin(Oneshot::new(service, request));
+        let tag = tag.unwrap_or(Tag::NONE);
+        Self {
+            state: State::StablePending { call, tag },
+        }
     }
 
-    /// [`canary`](Self::canary), then `tag` goes on the answer.
-    #[inline]
-    pub(super) fn canary_tagged(service: C, request: Req, tag: Tag, waker: &Waker) -> Self {
-        let state = match start(service, request, waker) {
-            Start::Called(future) => State::CanaryTagged { future, tag },
-            Start::Pending(call) => State::CanaryPending { call, tag },
-            Start::Failed(error) => State::Failed { error: Some(error) },
-        };
-        Self { state }
+    /// A canary arm was not ready: `service` (the clone asked) is readied, then called, by the
+    /// future.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn canary_pending(service: C, request: Req, tag: Option<Tag>) -> Self {
+        let call = Box::pin(Oneshot::new(service, request));
+        let tag = tag.unwrap_or(Tag::NONE);
+        Self {
+            state: State::CanaryPending { call, tag },
+        }
+    }
+
+    /// The arm's `poll_ready` failed at once.
+    #[cold]
+    pub(super) fn failed(error: S::Error) -> Self {
+        Self {
+            state: State::Failed { error: Some(error) },
+        }
     }
 }
 

@@ -155,18 +155,48 @@ where
         } else {
             control.choose(snapshot, &request, draw)
         };
-        let canary = index.checked_sub(1).and_then(|i| self.arms.get(i));
-        let waker = &control.noop;
-        if !control.tags() {
-            return match canary {
-                Some(canary) => ResponseFuture::canary(canary.clone(), request, waker),
-                None => ResponseFuture::stable(&mut self.inner, request, waker),
-            };
+        // The chosen arm is asked once, with a waker that does nothing, whether it is ready,
+        // and called at once when it is, so the common case keeps no request in the future;
+        // otherwise the future readies it with the task's own waker. The request is moved
+        // only into the arm's `call` on this path (a by-value helper would copy it). Written
+        // twice: with no tag, the future is built with a constant `None`.
+        macro_rules! start {
+            ($tag:expr) => {{
+                let mut cx = Context::from_waker(&control.noop);
+                match index.checked_sub(1).and_then(|i| self.arms.get(i)) {
+                    None => match self.inner.poll_ready(&mut cx) {
+                        Poll::Ready(Ok(())) => {
+                            ResponseFuture::stable(self.inner.call(request), $tag)
+                        }
+                        Poll::Ready(Err(error)) => ResponseFuture::failed(error),
+                        Poll::Pending => {
+                            // The service asked (which may hold a reservation it made, such
+                            // as a buffer slot) goes into the future; a clone takes its
+                            // place, as `tower::ServiceExt::ready` users do with
+                            // `mem::replace`.
+                            let clone = self.inner.clone();
+                            let asked = std::mem::replace(&mut self.inner, clone);
+                            ResponseFuture::stable_pending(asked, request, $tag)
+                        }
+                    },
+                    Some(canary) => {
+                        let mut canary = canary.clone();
+                        match canary.poll_ready(&mut cx) {
+                            Poll::Ready(Ok(())) => {
+                                ResponseFuture::canary(canary.call(request), $tag)
+                            }
+                            Poll::Ready(Err(error)) => ResponseFuture::failed(error),
+                            Poll::Pending => ResponseFuture::canary_pending(canary, request, $tag),
+                        }
+                    }
+                }
+            }};
         }
-        let tag = control.tag(index, &mut request);
-        match canary {
-            Some(canary) => ResponseFuture::canary_tagged(canary.clone(), request, tag, waker),
-            None => ResponseFuture::stable_tagged(&mut self.inner, request, tag, waker),
+        if control.tags() {
+            let tag = control.tag(index, &mut request);
+            start!(Some(tag))
+        } else {
+            start!(None)
         }
     }
 }
