@@ -15,11 +15,15 @@ pub(super) const MAX_CYCLE: u64 = 1 << 20;
 pub(super) struct Snapshot {
     /// Each arm's weight, in arm order (the stable arm first).
     pub(super) weights: Box<[u32]>,
-    /// `(end, arm)`: a point `p` in `0..2^64` goes to the first entry with `p < end`, or to
-    /// `last` when there is none. Canary arms come first, in arm order, then the stable arm,
-    /// so raising a canary's share only moves points from stable to canary. Arms of weight 0
-    /// have no entry, nor does the last arm with a weight (its end would be 2^64): every
-    /// bound fits a `u64`, and a two-arm split makes one comparison.
+    /// `(end, arm)`, the first entry of the layout: a point `p` in `0..2^64` goes to the first
+    /// entry with `p < end` (`first`, then `layout`), or to `last` when there is none. Canary
+    /// arms come first, in arm order, then the stable arm, so raising a canary's share only
+    /// moves points from stable to canary. Arms of weight 0 have no entry, nor does the last
+    /// arm with a weight (its end would be 2^64), so every bound fits a `u64`. A two-arm split
+    /// places a point with one comparison and no loop; with a single weighted arm, `first`
+    /// is `(0, last)`.
+    first: (u64, u8),
+    /// The rest of the layout.
     layout: Box<[(u64, u8)]>,
     /// The arm that owns the top of `0..2^64`.
     last: u8,
@@ -76,8 +80,14 @@ impl Snapshot {
             0 | 1 => 0,
             len => u128::MAX / len as u128 + 1,
         };
+        let first = if layout.is_empty() {
+            (0, last)
+        } else {
+            layout.remove(0)
+        };
         Ok(Self {
             weights,
+            first,
             layout: layout.into_boxed_slice(),
             last,
             schedule,
@@ -89,6 +99,9 @@ impl Snapshot {
     /// The arm where `point` (uniform in `0..2^64`) falls.
     #[inline]
     pub(super) fn place(&self, point: u64) -> usize {
+        if point < self.first.0 {
+            return usize::from(self.first.1);
+        }
         let arm = self
             .layout
             .iter()
