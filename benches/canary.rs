@@ -243,6 +243,24 @@ fn canary(c: &mut Criterion) {
         &mut sticky_bare,
         requests(true),
     );
+    // Where the maps are not empty: a request that already carries an extension (as behind a
+    // router), and two stacked splits (the inner one finds the outer one's arm in the request,
+    // and the outer one finds the inner one's in the response).
+    let with_extension = {
+        let mut make = requests(false);
+        move || {
+            let mut request = make();
+            request.extensions_mut().insert(7_u32);
+            request
+        }
+    };
+    allocations_per_request("ours random, request has one", &mut random, with_extension);
+    let mut stacked = CanaryLayer::builder()
+        .canary(canary, 10.0)
+        .build()
+        .expect("valid split")
+        .layer(layer(Mode::random()).layer(stable));
+    allocations_per_request("ours random in random", &mut stacked, requests(false));
 
     let mut group = c.benchmark_group("canary");
     macro_rules! case {
