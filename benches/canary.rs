@@ -114,6 +114,22 @@ fn requests_with_six_headers() -> impl FnMut() -> Request<()> {
     }
 }
 
+/// Requests whose sticky key is as long as a UUID (36 bytes).
+fn requests_with_long_key() -> impl FnMut() -> Request<()> {
+    let mut n = 0_u32;
+    move || {
+        n = n.wrapping_add(1);
+        Request::builder()
+            .uri("/api/orders")
+            .header(
+                "x-user",
+                format!("6f1c0a52-94d3-4b8e-a1f7-{:012}", n % 10_000),
+            )
+            .body(())
+            .expect("valid request")
+    }
+}
+
 fn allocations_per_request<S>(name: &str, service: &mut S, mut make: impl FnMut() -> Request<()>)
 where
     S: Service<Request<()>, Response = Response<&'static str>, Error = Infallible>,
@@ -168,18 +184,19 @@ fn canary(c: &mut Criterion) {
 
     // `BENCH_PROFILE=<case>`: one case, `BENCH_N` times, for a profiler instead of timing
     // (`benches/profile.sh canary none direct random ..`). A case is a service name with an
-    // optional input suffix: `_user` (the sticky key header) or `_six` (six headers, the key
-    // among them); the default input is a request without headers. `none` (with the same
-    // suffixes) builds the input alone, so its count is the floor to subtract. Cases ending in
-    // `_bare` have `arm_extensions(false)`.
+    // optional input suffix: `_user` (the sticky key header), `_long` (the same with a 36-byte
+    // key) or `_six` (six headers, the key among them); the default input is a request
+    // without headers. `none` (with the same suffixes) builds the input alone, so its count
+    // is the floor to subtract. Cases ending in `_bare` have `arm_extensions(false)`.
     if let Some((case, n)) = profile::requested() {
         let (service, input) = match case.rsplit_once('_') {
-            Some((service, input @ ("user" | "six"))) => (service.to_owned(), input),
+            Some((service, input @ ("user" | "six" | "long"))) => (service.to_owned(), input),
             _ => (case.clone(), ""),
         };
         let mut make: Box<dyn FnMut() -> Request<()>> = match input {
             "user" => Box::new(requests(true)),
             "six" => Box::new(requests_with_six_headers()),
+            "long" => Box::new(requests_with_long_key()),
             _ => Box::new(requests(false)),
         };
         let mut run = |service: &mut dyn FnMut(Request<()>) -> &'static str| {
