@@ -27,6 +27,8 @@ pub(super) struct Control {
     pub(super) override_header: Option<HeaderName>,
     pub(super) override_cookie: Option<Box<str>>,
     pub(super) mode: ModeRepr,
+    /// The mode's kind, one byte for the request path to branch on.
+    pub(super) plan: Plan,
     /// Whether the arm goes into the request and response extensions.
     pub(super) extensions: bool,
     pub(super) weights: ArcSwap<Snapshot>,
@@ -54,6 +56,31 @@ impl fmt::Debug for Control {
                     .and_then(|headers| Some(&headers.first()?.0)),
             )
             .finish_non_exhaustive()
+    }
+}
+
+/// What a call does to choose an arm, from [`ModeRepr`].
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Plan {
+    Random,
+    RoundRobin,
+    /// Sticky, by a header or a cookie.
+    Keyed,
+    /// Sticky, by a function of the request's parts.
+    KeyedByParts,
+}
+
+impl Plan {
+    pub(super) fn of(mode: &ModeRepr) -> Self {
+        match mode {
+            ModeRepr::Random => Self::Random,
+            ModeRepr::RoundRobin => Self::RoundRobin,
+            ModeRepr::Sticky {
+                key: Key(KeyRepr::Function(_)),
+                ..
+            } => Self::KeyedByParts,
+            ModeRepr::Sticky { .. } => Self::Keyed,
+        }
     }
 }
 
@@ -116,6 +143,20 @@ impl Control {
         head: &impl Head,
         draw: impl FnOnce() -> u64,
     ) -> usize {
+        match self.plan {
+            Plan::Random => {
+                return self
+                    .overridden(head.headers())
+                    .unwrap_or_else(|| snapshot.place(draw()))
+            }
+            // The position advances only for calls no override forces.
+            Plan::RoundRobin => {
+                return self
+                    .overridden(head.headers())
+                    .unwrap_or_else(|| snapshot.next_in_cycle())
+            }
+            Plan::Keyed | Plan::KeyedByParts => {}
+        }
         if let ModeRepr::Sticky {
             key: Key(KeyRepr::Header(name)),
             missing_to_stable,
@@ -163,13 +204,7 @@ impl Control {
     /// Whether the key is a function of the request's parts.
     #[inline]
     pub(super) fn needs_parts(&self) -> bool {
-        matches!(
-            &self.mode,
-            ModeRepr::Sticky {
-                key: Key(KeyRepr::Function(_)),
-                ..
-            }
-        )
+        matches!(self.plan, Plan::KeyedByParts)
     }
 
     /// The arm an override header or cookie forces: header first, then cookie.

@@ -8,7 +8,7 @@ use http::header::{HeaderName, HeaderValue};
 use http::request::Parts;
 use tower_layer::Layer;
 
-use super::control::{noop_waker, CanaryHandle, Control};
+use super::control::{noop_waker, CanaryHandle, Control, Plan};
 use super::mode::{is_cookie_name, KeyRepr, Mode, ModeRepr};
 use super::rng::Seeder;
 use super::weight::{percent_text, Weight, MILLION};
@@ -339,6 +339,7 @@ impl<C> CanaryBuilder<C> {
             arm_header,
             override_header: self.override_header,
             override_cookie: self.override_cookie.map(String::into_boxed_str),
+            plan: Plan::of(&self.mode.0),
             mode: self.mode.0,
             extensions: self.extensions,
             weights: ArcSwap::from_pointee(snapshot),
