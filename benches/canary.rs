@@ -24,6 +24,8 @@ use tower_gateway::canary::{CanaryLayer, Key, Mode, Weight};
 mod alloc;
 #[path = "support/poll.rs"]
 mod poll;
+#[path = "support/profile.rs"]
+mod profile;
 
 use alloc::allocations;
 
@@ -112,6 +114,22 @@ fn requests_with_six_headers() -> impl FnMut() -> Request<()> {
     }
 }
 
+/// Requests whose sticky key is as long as a UUID (36 bytes).
+fn requests_with_long_key() -> impl FnMut() -> Request<()> {
+    let mut n = 0_u32;
+    move || {
+        n = n.wrapping_add(1);
+        Request::builder()
+            .uri("/api/orders")
+            .header(
+                "x-user",
+                format!("6f1c0a52-94d3-4b8e-a1f7-{:012}", n % 10_000),
+            )
+            .body(())
+            .expect("valid request")
+    }
+}
+
 fn allocations_per_request<S>(name: &str, service: &mut S, mut make: impl FnMut() -> Request<()>)
 where
     S: Service<Request<()>, Response = Response<&'static str>, Error = Infallible>,
@@ -164,6 +182,45 @@ fn canary(c: &mut Criterion) {
     let mut steer = Steer::new([stable, canary], picker);
     let mut direct = stable;
 
+    // `BENCH_PROFILE=<case>`: one case, `BENCH_N` times, for a profiler instead of timing
+    // (`benches/profile.sh canary none direct random ..`). A case is a service name with an
+    // optional input suffix: `_user` (the sticky key header), `_long` (the same with a 36-byte
+    // key) or `_six` (six headers, the key among them); the default input is a request
+    // without headers. `none` (with the same suffixes) builds the input alone, so its count
+    // is the floor to subtract. Cases ending in `_bare` have `arm_extensions(false)`.
+    if let Some((case, n)) = profile::requested() {
+        let (service, input) = match case.rsplit_once('_') {
+            Some((service, input @ ("user" | "six" | "long"))) => (service.to_owned(), input),
+            _ => (case.clone(), ""),
+        };
+        let mut make: Box<dyn FnMut() -> Request<()>> = match input {
+            "user" => Box::new(requests(true)),
+            "six" => Box::new(requests_with_six_headers()),
+            "long" => Box::new(requests_with_long_key()),
+            _ => Box::new(requests(false)),
+        };
+        let mut run = |service: &mut dyn FnMut(Request<()>) -> &'static str| {
+            profile::run(n, || {
+                black_box(service(black_box(make())));
+            })
+        };
+        match service.as_str() {
+            "none" => run(&mut |request| {
+                drop(black_box(request));
+                "none"
+            }),
+            "direct" => run(&mut |r| serve(&mut direct, r, &mut cx)),
+            "steer" => run(&mut |r| serve(&mut steer, r, &mut cx)),
+            "random" => run(&mut |r| serve(&mut random, r, &mut cx)),
+            "random_bare" => run(&mut |r| serve(&mut random_bare, r, &mut cx)),
+            "round_robin" => run(&mut |r| serve(&mut round_robin, r, &mut cx)),
+            "round_robin_bare" => run(&mut |r| serve(&mut round_robin_bare, r, &mut cx)),
+            "sticky" => run(&mut |r| serve(&mut sticky, r, &mut cx)),
+            "sticky_bare" => run(&mut |r| serve(&mut sticky_bare, r, &mut cx)),
+            other => panic!("no profiling case {other:?}"),
+        }
+    }
+
     // Same answers before timing: the override forces the same arm on both sides.
     for value in ["always", "never", "always", "never"] {
         let request = || {
@@ -203,6 +260,24 @@ fn canary(c: &mut Criterion) {
         &mut sticky_bare,
         requests(true),
     );
+    // Where the maps are not empty: a request that already carries an extension (as behind a
+    // router), and two stacked splits (the inner one finds the outer one's arm in the request,
+    // and the outer one finds the inner one's in the response).
+    let with_extension = {
+        let mut make = requests(false);
+        move || {
+            let mut request = make();
+            request.extensions_mut().insert(7_u32);
+            request
+        }
+    };
+    allocations_per_request("ours random, request has one", &mut random, with_extension);
+    let mut stacked = CanaryLayer::builder()
+        .canary(canary, 10.0)
+        .build()
+        .expect("valid split")
+        .layer(layer(Mode::random()).layer(stable));
+    allocations_per_request("ours random in random", &mut stacked, requests(false));
 
     let mut group = c.benchmark_group("canary");
     macro_rules! case {

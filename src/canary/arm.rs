@@ -16,7 +16,11 @@ use std::sync::Arc;
 /// assert!(arm.is_canary());
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Arm {
+pub struct Arm(Arc<Inner>);
+
+/// One pointer wide, so that an `Arm` moves and sits in the extensions as a single word.
+#[derive(PartialEq, Eq, Hash)]
+struct Inner {
     name: Arc<str>,
     canary: bool,
 }
@@ -25,36 +29,36 @@ impl Arm {
     /// An arm called `name`; `canary` says whether it is the canary (not the stable) arm.
     #[must_use]
     pub fn new(name: impl Into<Arc<str>>, canary: bool) -> Self {
-        Self {
+        Self(Arc::new(Inner {
             name: name.into(),
             canary,
-        }
+        }))
     }
 
     /// The arm's name.
     #[must_use]
     pub fn name(&self) -> &str {
-        &self.name
+        &self.0.name
     }
 
     /// Whether this is the canary arm.
     #[must_use]
     pub fn is_canary(&self) -> bool {
-        self.canary
+        self.0.canary
     }
 }
 
 impl fmt::Debug for Arm {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Arm")
-            .field("name", &&*self.name)
-            .field("canary", &self.canary)
+            .field("name", &self.name())
+            .field("canary", &self.is_canary())
             .finish()
     }
 }
 
 impl fmt::Display for Arm {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.name)
+        f.write_str(self.name())
     }
 }

@@ -2,13 +2,15 @@
 
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Wake, Waker};
 
 use arc_swap::ArcSwap;
 use http::header::{HeaderName, HeaderValue};
 use http::request::Parts;
 use http::HeaderMap;
 
-use super::mode::{cookie, header, Key, KeyRepr, ModeRepr};
+use super::future::{put, Tag};
+use super::mode::{cookie, header, header_pair, Key, KeyRepr, ModeRepr};
 use super::rng::{stable_hash, Seeder};
 use super::weight::{Weight, MILLION};
 use super::weights::Snapshot;
@@ -19,17 +21,23 @@ use crate::error::{ConfigError, Problem, ProblemKind, Problems};
 pub(super) struct Control {
     /// The arms, the stable arm first.
     pub(super) arms: Box<[Arm]>,
-    /// The response header naming the arm, and its value for each arm.
-    pub(super) arm_header: Option<(HeaderName, Box<[HeaderValue]>)>,
+    /// The response header naming the arm, as a name and value for each arm (shared, so that
+    /// a call takes one reference instead of cloning both).
+    pub(super) arm_header: Option<Box<[ArmHeader]>>,
     pub(super) override_header: Option<HeaderName>,
     pub(super) override_cookie: Option<Box<str>>,
     pub(super) mode: ModeRepr,
+    /// The mode's kind, one byte for the request path to branch on.
+    pub(super) plan: Plan,
     /// Whether the arm goes into the request and response extensions.
     pub(super) extensions: bool,
     pub(super) weights: ArcSwap<Snapshot>,
     /// Serialises writers (the request path never takes it).
     pub(super) writer: Mutex<()>,
     pub(super) seeder: Seeder,
+    /// A waker that does nothing, for the one readiness check made inside `call` (held here
+    /// so that a call reads a field instead of initialising a static).
+    pub(super) noop: Waker,
 }
 
 impl fmt::Debug for Control {
@@ -42,10 +50,50 @@ impl fmt::Debug for Control {
             .field("override_cookie", &self.override_cookie)
             .field(
                 "arm_header",
-                &self.arm_header.as_ref().map(|(name, _)| name),
+                &self
+                    .arm_header
+                    .as_ref()
+                    .and_then(|headers| Some(&headers.first()?.0)),
             )
             .finish_non_exhaustive()
     }
+}
+
+/// What a call does to choose an arm, from [`ModeRepr`].
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Plan {
+    Random,
+    RoundRobin,
+    /// Sticky, by a header or a cookie.
+    Keyed,
+    /// Sticky, by a function of the request's parts.
+    KeyedByParts,
+}
+
+impl Plan {
+    pub(super) fn of(mode: &ModeRepr) -> Self {
+        match mode {
+            ModeRepr::Random => Self::Random,
+            ModeRepr::RoundRobin => Self::RoundRobin,
+            ModeRepr::Sticky {
+                key: Key(KeyRepr::Function(_)),
+                ..
+            } => Self::KeyedByParts,
+            ModeRepr::Sticky { .. } => Self::Keyed,
+        }
+    }
+}
+
+/// The arm header's name and an arm's value.
+pub(super) type ArmHeader = Arc<(HeaderName, HeaderValue)>;
+
+/// A waker that does nothing.
+pub(super) fn noop_waker() -> Waker {
+    struct Noop;
+    impl Wake for Noop {
+        fn wake(self: Arc<Self>) {}
+    }
+    Waker::from(Arc::new(Noop))
 }
 
 /// What an override value asks for.
@@ -95,6 +143,40 @@ impl Control {
         head: &impl Head,
         draw: impl FnOnce() -> u64,
     ) -> usize {
+        match self.plan {
+            Plan::Random => {
+                return self
+                    .overridden(head.headers())
+                    .unwrap_or_else(|| snapshot.place(draw()))
+            }
+            // The position advances only for calls no override forces.
+            Plan::RoundRobin => {
+                return self
+                    .overridden(head.headers())
+                    .unwrap_or_else(|| snapshot.next_in_cycle())
+            }
+            Plan::Keyed | Plan::KeyedByParts => {}
+        }
+        if let ModeRepr::Sticky {
+            key: Key(KeyRepr::Header(name)),
+            missing_to_stable,
+        } = &self.mode
+        {
+            // The override header and the key in one pass over the headers.
+            let headers = head.headers();
+            let (over, key) = header_pair(headers, self.override_header.as_ref(), name);
+            if let Some(arm) = over
+                .and_then(|value| forced(value.as_bytes()))
+                .or_else(|| self.overridden_by_cookie(headers))
+            {
+                return arm;
+            }
+            return match key.map(HeaderValue::as_bytes).filter(|v| !v.is_empty()) {
+                Some(key) => snapshot.place(stable_hash(key)),
+                None if *missing_to_stable => 0,
+                None => snapshot.place(draw()),
+            };
+        }
         if let Some(arm) = self.overridden(head.headers()) {
             return arm;
         }
@@ -122,13 +204,7 @@ impl Control {
     /// Whether the key is a function of the request's parts.
     #[inline]
     pub(super) fn needs_parts(&self) -> bool {
-        matches!(
-            &self.mode,
-            ModeRepr::Sticky {
-                key: Key(KeyRepr::Function(_)),
-                ..
-            }
-        )
+        matches!(self.plan, Plan::KeyedByParts)
     }
 
     /// The arm an override header or cookie forces: header first, then cookie.
@@ -143,12 +219,16 @@ impl Control {
             .as_ref()
             .and_then(|name| header(headers, name))
             .and_then(|value| forced(value.as_bytes()));
-        header.or_else(|| {
-            self.override_cookie
-                .as_deref()
-                .and_then(|name| cookie(headers, name))
-                .and_then(forced)
-        })
+        header.or_else(|| self.overridden_by_cookie(headers))
+    }
+
+    /// The arm the override cookie forces.
+    #[inline]
+    fn overridden_by_cookie(&self, headers: &HeaderMap) -> Option<usize> {
+        self.override_cookie
+            .as_deref()
+            .and_then(|name| cookie(headers, name))
+            .and_then(forced)
     }
 
     #[inline]
@@ -160,10 +240,31 @@ impl Control {
             .unwrap_or_else(|| Arm::new("stable", false))
     }
 
+    /// Whether anything goes on the request or the answer: the arm in the extensions, or the
+    /// arm header.
     #[inline]
-    pub(super) fn header(&self, index: usize) -> Option<(HeaderName, HeaderValue)> {
-        let (name, values) = self.arm_header.as_ref()?;
-        Some((name.clone(), values.get(index)?.clone()))
+    pub(super) fn tags(&self) -> bool {
+        self.extensions || self.arm_header.is_some()
+    }
+
+    /// Puts the arm at `index` in the request's extensions (when they are on) and returns
+    /// what goes on the answer.
+    #[inline]
+    pub(super) fn tag<B>(&self, index: usize, request: &mut http::Request<B>) -> Tag {
+        let arm = self.extensions.then(|| {
+            let arm = self.arm(index);
+            put(request.extensions_mut(), arm.clone());
+            arm
+        });
+        Tag {
+            arm,
+            header: self.header(index),
+        }
+    }
+
+    #[inline]
+    pub(super) fn header(&self, index: usize) -> Option<ArmHeader> {
+        self.arm_header.as_ref()?.get(index).cloned()
     }
 
     fn round_robin(&self) -> bool {

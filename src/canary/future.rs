@@ -3,14 +3,13 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
-use std::task::{ready, Context, Poll, Wake, Waker};
+use std::task::{ready, Context, Poll};
 
-use http::header::{HeaderName, HeaderValue};
 use http::Response;
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
+use super::control::ArmHeader;
 use super::Arm;
 use crate::util::oneshot::Oneshot;
 
@@ -24,105 +23,67 @@ pin_project! {
         C: Service<Req>,
     {
         #[pin]
-        kind: Kind<S, C, Req>,
-        arm: Option<Arm>,
-        header: Option<(HeaderName, HeaderValue)>,
+        state: State<S, C, Req>,
     }
 }
 
 pin_project! {
-    #[project = KindProj]
-    pub(super) enum Kind<S, C, Req>
+    #[project = StateProj]
+    enum State<S, C, Req>
     where
         S: Service<Req>,
         C: Service<Req>,
     {
+        // The arm was ready at once and has been called, and nothing goes on the answer: the
+        // arm's own future, polled as is (the common case, kept small).
+        Stable { #[pin] future: S::Future },
+        Canary { #[pin] future: C::Future },
+        // The same, with an arm and/or a header to put on the answer.
+        StableTagged { #[pin] future: S::Future, tag: Tag },
+        CanaryTagged { #[pin] future: C::Future, tag: Tag },
         // The arm was not ready when called: ready it, then call it. Boxed so that the
         // request is not carried (and moved) in the future in the common, ready case.
-        Stable { call: Pin<Box<Oneshot<S, Req>>> },
-        Canary { call: Pin<Box<Oneshot<C, Req>>> },
-        // The arm was ready at once and has been called.
-        StableCalled { #[pin] future: S::Future },
-        CanaryCalled { #[pin] future: C::Future },
+        StablePending { call: Pin<Box<Oneshot<S, Req>>>, tag: Tag },
+        CanaryPending { call: Pin<Box<Oneshot<C, Req>>>, tag: Tag },
         // The arm's `poll_ready` failed at once.
         Failed { error: Option<S::Error> },
     }
 }
 
-/// A waker that does nothing, for the one readiness check made inside `call`.
-fn noop_waker() -> &'static Waker {
-    struct Noop;
-    impl Wake for Noop {
-        fn wake(self: Arc<Self>) {}
-    }
-    static WAKER: OnceLock<Waker> = OnceLock::new();
-    WAKER.get_or_init(|| Waker::from(Arc::new(Noop)))
+/// What goes on the answer: the arm in the extensions, and the arm's header.
+pub(super) struct Tag {
+    pub(super) arm: Option<Arm>,
+    pub(super) header: Option<ArmHeader>,
 }
 
-/// How a call to an arm starts.
-pub(super) enum Start<T: Service<Req>, Req> {
-    Pending(Pin<Box<Oneshot<T, Req>>>),
-    Called(T::Future),
-    Failed(T::Error),
-}
+impl Tag {
+    /// Nothing to add.
+    pub(super) const NONE: Self = Self {
+        arm: None,
+        header: None,
+    };
 
-/// Checks the arm's readiness once (with a waker that does nothing) and calls it when it is
-/// ready, so the common case stores no request in the future; otherwise readiness is driven
-/// by the response future with the task's real waker, which replaces the no-op one.
-#[inline]
-pub(super) fn start<T: Service<Req>, Req>(mut service: T, request: Req) -> Start<T, Req> {
-    let mut cx = Context::from_waker(noop_waker());
-    match service.poll_ready(&mut cx) {
-        Poll::Ready(Ok(())) => Start::Called(service.call(request)),
-        Poll::Ready(Err(error)) => Start::Failed(error),
-        Poll::Pending => Start::Pending(Box::pin(Oneshot::new(service, request))),
-    }
-}
-
-/// [`start`] on the service itself, with no clone when it is ready at once (the common case).
-/// When it is not, the service that was asked (and may hold a reservation it made, such as a
-/// buffer slot) moves into the response future and a clone takes its place, as
-/// `tower::ServiceExt::ready` users do with `mem::replace`.
-#[inline]
-pub(super) fn start_in_place<T: Service<Req> + Clone, Req>(
-    service: &mut T,
-    request: Req,
-) -> Start<T, Req> {
-    let mut cx = Context::from_waker(noop_waker());
-    match service.poll_ready(&mut cx) {
-        Poll::Ready(Ok(())) => Start::Called(service.call(request)),
-        Poll::Ready(Err(error)) => Start::Failed(error),
-        Poll::Pending => {
-            let clone = service.clone();
-            let asked = std::mem::replace(service, clone);
-            Start::Pending(Box::pin(Oneshot::new(asked, request)))
+    /// Puts the header and the arm on `response`.
+    fn apply<B>(&mut self, mut response: Response<B>) -> Response<B> {
+        if let Some(header) = self.header.take() {
+            let (name, value) = &*header;
+            response.headers_mut().insert(name.clone(), value.clone());
         }
+        if let Some(arm) = self.arm.take() {
+            put(response.extensions_mut(), arm);
+        }
+        response
     }
 }
 
-impl<S, C, Req> Kind<S, C, Req>
-where
-    S: Service<Req>,
-    C: Service<Req, Error = S::Error>,
-{
-    #[inline]
-    pub(super) fn stable(service: &mut S, request: Req) -> Self
-    where
-        S: Clone,
-    {
-        match start_in_place(service, request) {
-            Start::Pending(call) => Self::Stable { call },
-            Start::Called(future) => Self::StableCalled { future },
-            Start::Failed(error) => Self::Failed { error: Some(error) },
-        }
-    }
-
-    #[inline]
-    pub(super) fn canary(service: C, request: Req) -> Self {
-        match start(service, request) {
-            Start::Pending(call) => Self::Canary { call },
-            Start::Called(future) => Self::CanaryCalled { future },
-            Start::Failed(error) => Self::Failed { error: Some(error) },
+/// Puts `arm` in `extensions`, replacing the value an inner or outer split put there in
+/// place: that costs no allocation, where `insert` boxes every value anew.
+#[inline]
+pub(super) fn put(extensions: &mut http::Extensions, arm: Arm) {
+    match extensions.get_mut::<Arm>() {
+        Some(slot) => *slot = arm,
+        None => {
+            extensions.insert(arm);
         }
     }
 }
@@ -130,15 +91,58 @@ where
 impl<S, C, Req> ResponseFuture<S, C, Req>
 where
     S: Service<Req>,
-    C: Service<Req>,
+    C: Service<Req, Error = S::Error>,
 {
-    #[inline]
-    pub(super) fn new(
-        kind: Kind<S, C, Req>,
-        arm: Option<Arm>,
-        header: Option<(HeaderName, HeaderValue)>,
-    ) -> Self {
-        Self { kind, arm, header }
+    /// The stable arm was ready at once and has been called.
+    #[inline(always)]
+    pub(super) fn stable(future: S::Future, tag: Option<Tag>) -> Self {
+        let state = match tag {
+            None => State::Stable { future },
+            Some(tag) => State::StableTagged { future, tag },
+        };
+        Self { state }
+    }
+
+    /// A canary arm was ready at once and has been called.
+    #[inline(always)]
+    pub(super) fn canary(future: C::Future, tag: Option<Tag>) -> Self {
+        let state = match tag {
+            None => State::Canary { future },
+            Some(tag) => State::CanaryTagged { future, tag },
+        };
+        Self { state }
+    }
+
+    /// The stable arm was not ready: `service` (the one asked) is readied, then called, by
+    /// the future.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn stable_pending(service: S, request: Req, tag: Option<Tag>) -> Self {
+        let call = Box::pin(Oneshot::new(service, request));
+        let tag = tag.unwrap_or(Tag::NONE);
+        Self {
+            state: State::StablePending { call, tag },
+        }
+    }
+
+    /// A canary arm was not ready: `service` (the clone asked) is readied, then called, by the
+    /// future.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn canary_pending(service: C, request: Req, tag: Option<Tag>) -> Self {
+        let call = Box::pin(Oneshot::new(service, request));
+        let tag = tag.unwrap_or(Tag::NONE);
+        Self {
+            state: State::CanaryPending { call, tag },
+        }
+    }
+
+    /// The arm's `poll_ready` failed at once.
+    #[cold]
+    pub(super) fn failed(error: S::Error) -> Self {
+        Self {
+            state: State::Failed { error: Some(error) },
+        }
     }
 }
 
@@ -151,30 +155,17 @@ where
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut this = self.project();
-        if this.arm.is_none() && this.header.is_none() {
-            // The pass-through: nothing goes on the answer, which is returned as is.
-            match this.kind.as_mut().project() {
-                KindProj::StableCalled { future } => return future.poll(cx),
-                KindProj::CanaryCalled { future } => return future.poll(cx),
-                _ => {}
-            }
-        }
-        let mut response = match this.kind.project() {
-            KindProj::Stable { call } => ready!(call.as_mut().poll(cx))?,
-            KindProj::Canary { call } => ready!(call.as_mut().poll(cx))?,
-            KindProj::StableCalled { future } => ready!(future.poll(cx))?,
-            KindProj::CanaryCalled { future } => ready!(future.poll(cx))?,
-            KindProj::Failed { error } => {
+        let response = match self.project().state.project() {
+            StateProj::Stable { future } => return future.poll(cx),
+            StateProj::Canary { future } => return future.poll(cx),
+            StateProj::StableTagged { future, tag } => tag.apply(ready!(future.poll(cx))?),
+            StateProj::CanaryTagged { future, tag } => tag.apply(ready!(future.poll(cx))?),
+            StateProj::StablePending { call, tag } => tag.apply(ready!(call.as_mut().poll(cx))?),
+            StateProj::CanaryPending { call, tag } => tag.apply(ready!(call.as_mut().poll(cx))?),
+            StateProj::Failed { error } => {
                 return Poll::Ready(Err(error.take().expect("polled after completion")))
             }
         };
-        if let Some((name, value)) = this.header.take() {
-            response.headers_mut().insert(name, value);
-        }
-        if let Some(arm) = this.arm.take() {
-            response.extensions_mut().insert(arm);
-        }
         Poll::Ready(Ok(response))
     }
 }
@@ -185,8 +176,23 @@ where
     C: Service<Req>,
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match &self.state {
+            State::Stable { .. } | State::StableTagged { .. } => "stable called",
+            State::Canary { .. } | State::CanaryTagged { .. } => "canary called",
+            State::StablePending { .. } => "readying stable",
+            State::CanaryPending { .. } => "readying canary",
+            State::Failed { .. } => "failed",
+        };
+        let arm = match &self.state {
+            State::StableTagged { tag, .. }
+            | State::CanaryTagged { tag, .. }
+            | State::StablePending { tag, .. }
+            | State::CanaryPending { tag, .. } => tag.arm.as_ref(),
+            _ => None,
+        };
         f.debug_struct("ResponseFuture")
-            .field("arm", &self.arm)
+            .field("state", &state)
+            .field("arm", &arm)
             .finish_non_exhaustive()
     }
 }

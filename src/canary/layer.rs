@@ -8,7 +8,7 @@ use http::header::{HeaderName, HeaderValue};
 use http::request::Parts;
 use tower_layer::Layer;
 
-use super::control::{CanaryHandle, Control};
+use super::control::{noop_waker, CanaryHandle, Control, Plan};
 use super::mode::{is_cookie_name, KeyRepr, Mode, ModeRepr};
 use super::rng::Seeder;
 use super::weight::{percent_text, Weight, MILLION};
@@ -285,7 +285,7 @@ impl<C> CanaryBuilder<C> {
             }
         }
         let arm_header = self.arm_header.map(|header| {
-            let values = names
+            names
                 .iter()
                 .map(|name| {
                     HeaderValue::from_str(name).unwrap_or_else(|_| {
@@ -298,8 +298,8 @@ impl<C> CanaryBuilder<C> {
                         HeaderValue::from_static("")
                     })
                 })
-                .collect::<Box<[_]>>();
-            (header, values)
+                .map(|value| Arc::new((header.clone(), value)))
+                .collect::<Box<[_]>>()
         });
         let cookies = [
             self.override_cookie.as_deref(),
@@ -339,11 +339,13 @@ impl<C> CanaryBuilder<C> {
             arm_header,
             override_header: self.override_header,
             override_cookie: self.override_cookie.map(String::into_boxed_str),
+            plan: Plan::of(&self.mode.0),
             mode: self.mode.0,
             extensions: self.extensions,
             weights: ArcSwap::from_pointee(snapshot),
             writer: Mutex::new(()),
             seeder,
+            noop: noop_waker(),
         };
         Ok(CanaryLayer {
             arms: self

@@ -167,6 +167,33 @@ pub(super) fn header<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'
     }
 }
 
+/// The first values of the headers `first` and `second`, as two [`header`] calls give them,
+/// in one pass over a small map (the override header and a sticky key header: a request
+/// carrying one usually carries the other).
+#[inline]
+pub(super) fn header_pair<'a>(
+    headers: &'a HeaderMap,
+    first: Option<&HeaderName>,
+    second: &HeaderName,
+) -> (Option<&'a HeaderValue>, Option<&'a HeaderValue>) {
+    if headers.keys_len() > SCAN {
+        return (
+            first.and_then(|name| headers.get(name)),
+            headers.get(second),
+        );
+    }
+    let (mut found_first, mut found_second) = (None, None);
+    for (name, value) in headers {
+        if found_first.is_none() && first == Some(name) {
+            found_first = Some(value);
+        }
+        if found_second.is_none() && name == second {
+            found_second = Some(value);
+        }
+    }
+    (found_first, found_second)
+}
+
 /// Whether `name` is an RFC 6265 cookie name (an RFC 9110 token).
 pub(super) fn is_cookie_name(name: &str) -> bool {
     !name.is_empty()

@@ -11,7 +11,7 @@ use http::{Request, Response};
 use tower_service::Service;
 
 use super::control::{CanaryHandle, Control};
-use super::future::{Kind, ResponseFuture};
+use super::future::ResponseFuture;
 use super::rng::Rng;
 use super::weights::Snapshot;
 use super::Arm;
@@ -146,27 +146,75 @@ where
 
     #[inline]
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let control = &*self.control;
         let snapshot = self.weights.load();
         let rng = &mut self.rng;
         let draw = || rng.next_u64();
-        let index = if self.control.needs_parts() {
-            let (parts, body) = request.into_parts();
-            let index = self.control.choose(snapshot, &parts, draw);
-            request = Request::from_parts(parts, body);
-            index
+        let index = if control.needs_parts() {
+            with_parts(&mut request, |parts| control.choose(snapshot, parts, draw))
         } else {
-            self.control.choose(snapshot, &request, draw)
+            control.choose(snapshot, &request, draw)
         };
-        let header = self.control.header(index);
-        let arm = self.control.extensions.then(|| {
-            let arm = self.control.arm(index);
-            request.extensions_mut().insert(arm.clone());
-            arm
-        });
-        let kind = match index.checked_sub(1).and_then(|i| self.arms.get(i)) {
-            Some(canary) => Kind::canary(canary.clone(), request),
-            None => Kind::stable(&mut self.inner, request),
-        };
-        ResponseFuture::new(kind, arm, header)
+        // The chosen arm is asked once, with a waker that does nothing, whether it is ready,
+        // and called at once when it is, so the common case keeps no request in the future;
+        // otherwise the future readies it with the task's own waker. The request is moved
+        // only into the arm's `call` on this path (a by-value helper would copy it). Written
+        // twice: with no tag, the future is built with a constant `None`.
+        macro_rules! start {
+            ($tag:expr) => {{
+                let mut cx = Context::from_waker(&control.noop);
+                match index.checked_sub(1).and_then(|i| self.arms.get(i)) {
+                    None => match self.inner.poll_ready(&mut cx) {
+                        Poll::Ready(Ok(())) => {
+                            ResponseFuture::stable(self.inner.call(request), $tag)
+                        }
+                        Poll::Ready(Err(error)) => ResponseFuture::failed(error),
+                        Poll::Pending => {
+                            // The service asked (which may hold a reservation it made, such
+                            // as a buffer slot) goes into the future; a clone takes its
+                            // place, as `tower::ServiceExt::ready` users do with
+                            // `mem::replace`.
+                            let clone = self.inner.clone();
+                            let asked = std::mem::replace(&mut self.inner, clone);
+                            ResponseFuture::stable_pending(asked, request, $tag)
+                        }
+                    },
+                    Some(canary) => {
+                        let mut canary = canary.clone();
+                        match canary.poll_ready(&mut cx) {
+                            Poll::Ready(Ok(())) => {
+                                ResponseFuture::canary(canary.call(request), $tag)
+                            }
+                            Poll::Ready(Err(error)) => ResponseFuture::failed(error),
+                            Poll::Pending => ResponseFuture::canary_pending(canary, request, $tag),
+                        }
+                    }
+                }
+            }};
+        }
+        if control.tags() {
+            let tag = control.tag(index, &mut request);
+            start!(Some(tag))
+        } else {
+            start!(None)
+        }
     }
+}
+
+/// Runs `f` on the parts of `request` (for a key function) without taking the request apart,
+/// which would move it whole: the parts are swapped into a `Parts` and back, which allocates
+/// nothing.
+fn with_parts<B, R>(request: &mut Request<B>, f: impl FnOnce(&Parts) -> R) -> R {
+    fn swap<B>(request: &mut Request<B>, parts: &mut Parts) {
+        std::mem::swap(request.method_mut(), &mut parts.method);
+        std::mem::swap(request.uri_mut(), &mut parts.uri);
+        std::mem::swap(request.version_mut(), &mut parts.version);
+        std::mem::swap(request.headers_mut(), &mut parts.headers);
+        std::mem::swap(request.extensions_mut(), &mut parts.extensions);
+    }
+    let (mut parts, ()) = Request::new(()).into_parts();
+    swap(request, &mut parts);
+    let result = f(&parts);
+    swap(request, &mut parts);
+    result
 }

@@ -5,7 +5,7 @@ use http::request::Parts;
 use http::Request;
 
 use super::control::split_canary;
-use super::mode::{cookie, header, is_cookie_name};
+use super::mode::{cookie, header, header_pair, is_cookie_name};
 use super::rng::{fnv1a64, splitmix, Rng, Seeder};
 use super::weights::Snapshot;
 use super::*;
@@ -304,6 +304,89 @@ fn header_lookup_agrees_with_the_map_at_every_size() {
         }
         for name in &wanted {
             assert_eq!(header(&headers, name), headers.get(name), "{size} {name}");
+            for first in &wanted {
+                assert_eq!(
+                    header_pair(&headers, Some(first), name),
+                    (headers.get(first), headers.get(name)),
+                    "{size} {first} {name}"
+                );
+            }
+            assert_eq!(header_pair(&headers, None, name), (None, headers.get(name)));
+        }
+    }
+}
+
+#[test]
+fn remainder_by_multiplication_agrees_with_the_division() {
+    use super::weights::remainder;
+    let mut rng = Rng::new(7);
+    let divisors = [
+        2,
+        3,
+        7,
+        10,
+        16,
+        1_000,
+        1 << 19,
+        (1 << 20) - 1,
+        1 << 20,
+        999_999,
+    ];
+    for d in divisors {
+        let magic = u128::MAX / u128::from(d) + 1;
+        let edges = [
+            0,
+            1,
+            d - 1,
+            d,
+            d + 1,
+            u64::MAX,
+            u64::MAX - 1,
+            u64::MAX / d * d,
+        ];
+        for n in edges.into_iter().chain((0..10_000).map(|_| rng.next_u64())) {
+            assert_eq!(remainder(n, magic, d), n % d, "{n} % {d}");
+        }
+    }
+}
+
+#[test]
+fn placement_agrees_with_the_exact_rule() {
+    // A point p goes to the first arm (canaries in order, then stable) whose cumulative
+    // weight w satisfies p < w * 2^64 / total, computed exactly.
+    let mut rng = Rng::new(11);
+    let sets: &[&[u32]] = &[
+        &[900_000, 100_000],
+        &[1, 999_999],
+        &[999_999, 1],
+        &[0, 5, 0, 7],
+        &[333_333, 333_333, 333_334],
+        &[1_000_000, 1_000_000, 0],
+    ];
+    for weights in sets {
+        let snapshot = Snapshot::new(weights.to_vec().into_boxed_slice(), false).unwrap();
+        let total: u128 = weights.iter().map(|&w| u128::from(w)).sum();
+        let exact = |p: u64| {
+            let mut end = 0;
+            for arm in (1..weights.len()).chain([0]) {
+                end += u128::from(weights[arm]);
+                if weights[arm] > 0 && u128::from(p) < (end << 64) / total {
+                    return arm;
+                }
+            }
+            unreachable!("the last end is 2^64")
+        };
+        let mut points = vec![0, 1, u64::MAX, u64::MAX - 1];
+        let mut end = 0;
+        for arm in (1..weights.len()).chain([0]) {
+            end += u128::from(weights[arm]);
+            if let Ok(bound) = u64::try_from((end << 64) / total) {
+                points.extend([bound.saturating_sub(1), bound, bound.saturating_add(1)]);
+            }
+        }
+        points.extend((0..10_000).map(|_| rng.next_u64()));
+        for p in points {
+            assert_eq!(snapshot.place(p), exact(p), "{weights:?} {p}");
         }
     }
 }

@@ -15,12 +15,24 @@ pub(super) const MAX_CYCLE: u64 = 1 << 20;
 pub(super) struct Snapshot {
     /// Each arm's weight, in arm order (the stable arm first).
     pub(super) weights: Box<[u32]>,
-    /// `(end, arm)`: a point `p` in `0..2^64` goes to the first entry with `p < end`. Canary
+    /// `(end, arm)`, the first entry of the layout: a point `p` in `0..2^64` goes to the first
+    /// entry with `p < end` (`first`, then `layout`), or to `last` when there is none. Canary
     /// arms come first, in arm order, then the stable arm, so raising a canary's share only
-    /// moves points from stable to canary. Arms of weight 0 have no entry.
-    layout: Box<[(u128, u8)]>,
+    /// moves points from stable to canary. Arms of weight 0 have no entry, nor does the last
+    /// arm with a weight (its end would be 2^64), so every bound fits a `u64`. A two-arm split
+    /// places a point with one comparison and no loop; with a single weighted arm, `first`
+    /// is `(0, last)`.
+    first: (u64, u8),
+    /// The rest of the layout.
+    layout: Box<[(u64, u8)]>,
+    /// The arm that owns the top of `0..2^64`.
+    last: u8,
     /// One cycle of smooth weighted round-robin (empty unless the mode is round-robin).
     schedule: Box<[u8]>,
+    /// `ceil(2^128 / schedule.len())` (0 when the length is 0 or 1), for a remainder by the
+    /// cycle length with multiplications instead of a 64-bit division (Lemire, Kaser and
+    /// Kurz, "Faster remainder by direct computation", 2019).
+    cycle_magic: u128,
     /// The round-robin position, shared by every clone of the service.
     next: AtomicU64,
 }
@@ -44,6 +56,7 @@ impl Snapshot {
         }
         let mut layout = Vec::with_capacity(weights.len());
         let mut end: u128 = 0;
+        let mut last = 0;
         let order = (1..weights.len()).chain(std::iter::once(0));
         for arm in order {
             let weight = weights.get(arm).copied().unwrap_or(0);
@@ -52,17 +65,33 @@ impl Snapshot {
             }
             end += u128::from(weight);
             let arm = u8::try_from(arm).map_err(|_| too_many_arms(weights.len()))?;
-            layout.push(((end << 64) / u128::from(total), arm));
+            // Below 2^64 for every arm but the last with a weight, which gets the rest.
+            match u64::try_from((end << 64) / u128::from(total)) {
+                Ok(end) => layout.push((end, arm)),
+                Err(_) => last = arm,
+            }
         }
         let schedule = if round_robin {
             smooth_round_robin(&weights)?
         } else {
             Box::default()
         };
+        let cycle_magic = match schedule.len() {
+            0 | 1 => 0,
+            len => u128::MAX / len as u128 + 1,
+        };
+        let first = if layout.is_empty() {
+            (0, last)
+        } else {
+            layout.remove(0)
+        };
         Ok(Self {
             weights,
+            first,
             layout: layout.into_boxed_slice(),
+            last,
             schedule,
+            cycle_magic,
             next: AtomicU64::new(0),
         })
     }
@@ -70,26 +99,48 @@ impl Snapshot {
     /// The arm where `point` (uniform in `0..2^64`) falls.
     #[inline]
     pub(super) fn place(&self, point: u64) -> usize {
-        let point = u128::from(point);
-        self.layout
+        if point < self.first.0 {
+            return usize::from(self.first.1);
+        }
+        let arm = self
+            .layout
             .iter()
             .find(|(end, _)| point < *end)
-            .map_or(0, |&(_, arm)| usize::from(arm))
+            .map_or(self.last, |&(_, arm)| arm);
+        usize::from(arm)
     }
 
     /// The next arm of the round-robin cycle.
     #[inline]
     pub(super) fn next_in_cycle(&self) -> usize {
-        let len = self.schedule.len() as u64;
-        if len == 0 {
-            return 0;
+        if self.schedule.len() <= 1 {
+            return self.schedule.first().map_or(0, |&arm| usize::from(arm));
         }
-        let position = self.next.fetch_add(1, Ordering::Relaxed) % len;
+        let count = self.next.fetch_add(1, Ordering::Relaxed);
+        let position = remainder(count, self.cycle_magic, self.schedule.len() as u64);
         usize::try_from(position)
             .ok()
             .and_then(|p| self.schedule.get(p))
             .map_or(0, |&arm| usize::from(arm))
     }
+}
+
+/// `n % d` for `d >= 2`, given `magic = ceil(2^128 / d)`: the fractional part of `n / d`,
+/// scaled to 128 bits, times `d`, keeping the integer part (Lemire, Kaser and Kurz 2019,
+/// with N = 64 and F = 128). Four 64-bit multiplications instead of a division, whose
+/// latency is several times longer.
+#[inline]
+pub(super) fn remainder(n: u64, magic: u128, d: u64) -> u64 {
+    let fraction = magic.wrapping_mul(u128::from(n));
+    let d = u128::from(d);
+    // The top 64 bits of the 192-bit product `fraction * d`, from its two 64-bit halves;
+    // neither sum overflows, and the result is below `d`.
+    let (high, low) = (fraction >> 64, fraction & u128::from(u64::MAX));
+    let top = (high * d + ((low * d) >> 64)) >> 64;
+    // Below `d`, itself a `u64`: truncation drops only zeros.
+    #[allow(clippy::cast_possible_truncation)]
+    let top = top as u64;
+    top
 }
 
 pub(super) fn too_many_arms(arms: usize) -> Problem {
