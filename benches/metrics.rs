@@ -13,7 +13,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use criterion::measurement::WallTime;
+use criterion::{black_box, criterion_group, criterion_main, BenchmarkGroup, Criterion};
 use http::{Request, Response};
 use http_body::Body as _;
 use http_body_util::Full;
@@ -164,53 +165,55 @@ fn record(c: &mut Criterion) {
         }
         let naive_per = (allocations() - before) as f64 / routes.len().min(1000) as f64;
         println!("allocations per record, {n} series: ours {per}, naive {naive_per}");
-        let mut i = 0usize;
-        // The next route without a division (a `%` per iteration would cost both sides
-        // as much as a fast record).
-        group.bench_function(format!("ours/{n}"), |b| {
-            b.iter(|| {
-                i = if i + 1 == n { 0 } else { i + 1 };
-                registry.record(
-                    &labels(black_box(&routes[i])),
-                    Duration::from_micros(300),
-                    Duration::from_micros(900),
-                );
-            })
-        });
-        let mut i = 0usize;
-        group.bench_function(format!("naive-mutex-map/{n}"), |b| {
-            b.iter(|| {
-                i = if i + 1 == n { 0 } else { i + 1 };
-                naive.record(&labels(black_box(&routes[i])), Duration::from_micros(300));
-            })
-        });
+        time_both(&mut group, &n.to_string(), &registry, &naive, &routes);
         if n == 10_000 {
             // The same series visited in a shuffled order: a real workload does not walk the
             // series in the order they were created (which lets the hardware prefetch slots).
             // The inputs are copied in visiting order, so that only the registry's (and the
             // map's) accesses are out of order, not the bench's own reads of its inputs.
             let routes: Vec<String> = shuffled(n).iter().map(|&i| routes[i].clone()).collect();
-            let mut i = 0usize;
-            group.bench_function(format!("ours/{n}-shuffled"), |b| {
-                b.iter(|| {
-                    i = if i + 1 == n { 0 } else { i + 1 };
-                    registry.record(
-                        &labels(black_box(&routes[i])),
-                        Duration::from_micros(300),
-                        Duration::from_micros(900),
-                    );
-                })
-            });
-            let mut i = 0usize;
-            group.bench_function(format!("naive-mutex-map/{n}-shuffled"), |b| {
-                b.iter(|| {
-                    i = if i + 1 == n { 0 } else { i + 1 };
-                    naive.record(&labels(black_box(&routes[i])), Duration::from_micros(300));
-                })
-            });
+            time_both(
+                &mut group,
+                &format!("{n}-shuffled"),
+                &registry,
+                &naive,
+                &routes,
+            );
         }
     }
     group.finish();
+}
+
+/// Times one record per route into `registry`, then into `naive`, taking the routes in order
+/// round and round.
+fn time_both(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    registry: &Registry,
+    naive: &Naive,
+    routes: &[String],
+) {
+    let n = routes.len();
+    let mut i = 0usize;
+    // The next route without a division (a `%` per iteration would cost both sides as much
+    // as a fast record).
+    group.bench_function(format!("ours/{name}"), |b| {
+        b.iter(|| {
+            i = if i + 1 == n { 0 } else { i + 1 };
+            registry.record(
+                &labels(black_box(&routes[i])),
+                Duration::from_micros(300),
+                Duration::from_micros(900),
+            );
+        })
+    });
+    let mut i = 0usize;
+    group.bench_function(format!("naive-mutex-map/{name}"), |b| {
+        b.iter(|| {
+            i = if i + 1 == n { 0 } else { i + 1 };
+            naive.record(&labels(black_box(&routes[i])), Duration::from_micros(300));
+        })
+    });
 }
 
 /// `0..n` in a fixed pseudo-random order (Fisher-Yates with a xorshift generator).
