@@ -157,7 +157,8 @@ impl IdGenerator {
             .fetch_add(GAMMA.wrapping_mul(n), Ordering::Relaxed)
     }
 
-    /// Writes the id made of draws `k` and `k + 1` of a reservation from `base`.
+    /// Writes the id made of draws `k` and `k + 1` of a reservation from `base` into `out`:
+    /// 32 lowercase hex digits in the 8-4-4-4-12 UUID layout, version 4, variant 1.
     fn write_id(base: u64, k: u64, out: &mut [u8; ID_LEN]) {
         let draw = |k: u64| mix(base.wrapping_add(GAMMA.wrapping_mul(k + 1)));
         let (hi, lo) = (draw(k), draw(k + 1));
@@ -193,6 +194,8 @@ impl IdGenerator {
         }
     }
 
+    /// The next id of this thread's block for this generator, filling a new block when it
+    /// is used up; `None` when the thread's blocks are unavailable (thread exit, reentrancy).
     fn take_from_block(&self) -> Option<Bytes> {
         BLOCKS
             .try_with(|blocks| {
