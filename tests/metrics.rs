@@ -239,7 +239,7 @@ mod stack {
     use super::*;
     use tower_gateway::canary::{CanaryLayer, Mode};
     use tower_gateway::router::Router;
-    use tower_gateway::{CorsLayer, OriginGuardLayer};
+    use tower_gateway::CorsLayer;
 
     pub(super) type Stack = tower::util::BoxCloneSyncService<
         Request<Full<Bytes>>,
@@ -268,11 +268,8 @@ mod stack {
             .route("GET /metrics", registry.service())
             .build()
             .unwrap();
-        let cors = CorsLayer::builder().allow_origin(APP).build().unwrap();
-        let guard = OriginGuardLayer::builder()
-            .trust_cors(&cors)
-            .build()
-            .unwrap();
+        let (cors, guard) =
+            common::guarded(CorsLayer::builder().allow_origin(APP).build().unwrap());
         let svc = registry.layer().layer(cors.layer(guard.layer(router)));
         tower::util::BoxCloneSyncService::new(svc)
     }

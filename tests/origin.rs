@@ -868,14 +868,12 @@ async fn stack_with_cors_outside_and_axum_inside() {
     use axum::routing::post as axum_post;
     use tower_gateway::cors::CorsLayer;
 
-    let cors = CorsLayer::builder()
-        .allow_origin("https://app.example.com")
-        .build()
-        .unwrap();
-    let guard = OriginGuardLayer::builder()
-        .trust_cors(&cors)
-        .build()
-        .unwrap();
+    let (cors, guard) = common::guarded(
+        CorsLayer::builder()
+            .allow_origin("https://app.example.com")
+            .build()
+            .unwrap(),
+    );
     let app = axum::Router::new()
         .route("/transfer", axum_post(|| async { "moved" }))
         .layer(guard)

@@ -108,7 +108,7 @@ async fn every_layer_on_an_axum_app() {
     use tower::Layer;
     use tower_gateway::access_log::{AccessLogLayer, LogFormat, MemorySink};
     use tower_gateway::canary::{Arm, CanaryLayer, Mode};
-    use tower_gateway::{CorsLayer, OriginGuardLayer};
+    use tower_gateway::CorsLayer;
 
     let v2 = service_fn(|_: Request<Body>| async {
         Ok::<_, Infallible>(Response::new(Body::from("v2")))
@@ -128,15 +128,13 @@ async fn every_layer_on_an_axum_app() {
         .route("GET /pets/{id}", split)
         .build()
         .unwrap();
-    let cors = CorsLayer::builder()
-        .allow_origin("https://app.example.com")
-        .allow_methods(["GET", "POST", "PUT"])
-        .build()
-        .unwrap();
-    let guard = OriginGuardLayer::builder()
-        .trust_cors(&cors)
-        .build()
-        .unwrap();
+    let (cors, guard) = common::guarded(
+        CorsLayer::builder()
+            .allow_origin("https://app.example.com")
+            .allow_methods(["GET", "POST", "PUT"])
+            .build()
+            .unwrap(),
+    );
     let sink = MemorySink::new();
     let log = AccessLogLayer::new(sink.clone()).format(
         LogFormat::template(

@@ -102,7 +102,7 @@ async fn routes_404_405_and_head_over_http1() {
 async fn every_layer_over_http1() {
     use tower::ServiceBuilder;
     use tower_gateway::access_log::{AccessLogLayer, LogFormat, MemorySink};
-    use tower_gateway::{CorsLayer, OriginGuardLayer};
+    use tower_gateway::CorsLayer;
 
     let table: Router<Incoming, Full<Bytes>, Infallible> = Router::builder()
         .route(
@@ -113,15 +113,13 @@ async fn every_layer_over_http1() {
         )
         .build()
         .unwrap();
-    let cors = CorsLayer::builder()
-        .allow_origin("https://shop.example")
-        .allow_headers(["content-type"])
-        .build()
-        .unwrap();
-    let guard = OriginGuardLayer::builder()
-        .trust_cors(&cors)
-        .build()
-        .unwrap();
+    let (cors, guard) = common::guarded(
+        CorsLayer::builder()
+            .allow_origin("https://shop.example")
+            .allow_headers(["content-type"])
+            .build()
+            .unwrap(),
+    );
     let sink = MemorySink::new();
     let log = AccessLogLayer::new(sink.clone()).format(
         LogFormat::template("$context.httpMethod $context.path $context.status $context.responseLength $context.responseFlags")

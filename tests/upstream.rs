@@ -722,7 +722,7 @@ async fn connect_timeout_is_504() {
 #[tokio::test]
 async fn upstream_inside_the_whole_stack() {
     use tower_gateway::access_log::{AccessLogLayer, LogFormat, MemorySink};
-    use tower_gateway::{CorsLayer, OriginGuardLayer};
+    use tower_gateway::CorsLayer;
 
     let up = TestUpstream::start("a").await;
     let table = Router::builder()
@@ -736,14 +736,12 @@ async fn upstream_inside_the_whole_stack() {
         )
         .build()
         .unwrap();
-    let cors = CorsLayer::builder()
-        .allow_origin("https://app.example.com")
-        .build()
-        .unwrap();
-    let guard = OriginGuardLayer::builder()
-        .trust_cors(&cors)
-        .build()
-        .unwrap();
+    let (cors, guard) = common::guarded(
+        CorsLayer::builder()
+            .allow_origin("https://app.example.com")
+            .build()
+            .unwrap(),
+    );
     let log = MemorySink::new();
     let format = LogFormat::template("$context.routeKey $context.status").unwrap();
     let stack = tower::ServiceBuilder::new()

@@ -41,7 +41,7 @@ use tower_gateway::error::ProblemKind;
 use tower_gateway::metrics::Registry;
 use tower_gateway::router::Router;
 use tower_gateway::upstream::{Failure, FailureKind, ResponseBody, WebSocketUpstream};
-use tower_gateway::{CorsLayer, OriginGuardLayer};
+use tower_gateway::CorsLayer;
 
 /// Bounds a wait that should end promptly; never used to order events.
 const BOUND: Duration = Duration::from_secs(10);
@@ -166,14 +166,12 @@ async fn gateway(router: Route, format: &str) -> (SocketAddr, mpsc::UnboundedRec
     let sink = Sink::from_fn(move |line| {
         let _ = tx.send(line.to_owned());
     });
-    let cors = CorsLayer::builder()
-        .allow_origin("https://app.example.com")
-        .build()
-        .unwrap();
-    let guard = OriginGuardLayer::builder()
-        .trust_cors(&cors)
-        .build()
-        .unwrap();
+    let (cors, guard) = common::guarded(
+        CorsLayer::builder()
+            .allow_origin("https://app.example.com")
+            .build()
+            .unwrap(),
+    );
     let stack = ServiceBuilder::new()
         .layer(Registry::new().layer())
         .layer(AccessLogLayer::new(sink).format(LogFormat::template(format).unwrap()))

@@ -253,14 +253,12 @@ async fn metrics_passes_a_handshake() {
 async fn the_whole_stack_passes_a_handshake_once() {
     let inner = Switch::default();
     let sink = MemorySink::new();
-    let cors = CorsLayer::builder()
-        .allow_origin("https://app.example.com")
-        .build()
-        .unwrap();
-    let guard = OriginGuardLayer::builder()
-        .trust_cors(&cors)
-        .build()
-        .unwrap();
+    let (cors, guard) = common::guarded(
+        CorsLayer::builder()
+            .allow_origin("https://app.example.com")
+            .build()
+            .unwrap(),
+    );
     let router = Router::builder()
         .websocket("/ws", inner.clone())
         .build()

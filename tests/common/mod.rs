@@ -74,3 +74,19 @@ impl<B> tower::Service<Request<B>> for Named {
         )))))
     }
 }
+
+/// A CORS layer and an origin guard that trusts exactly what it allows: the pairing every
+/// stack in these tests uses.
+#[cfg(all(feature = "cors", feature = "origin"))]
+pub fn guarded(
+    cors: tower_gateway::cors::CorsLayer,
+) -> (
+    tower_gateway::cors::CorsLayer,
+    tower_gateway::origin::OriginGuardLayer,
+) {
+    let guard = tower_gateway::origin::OriginGuardLayer::builder()
+        .trust_cors(&cors)
+        .build()
+        .unwrap();
+    (cors, guard)
+}
