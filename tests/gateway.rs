@@ -652,38 +652,28 @@ fn the_shipped_demo_config_builds() {
 #[cfg(feature = "upstream")]
 async fn upstream_server(silent: bool) -> std::net::SocketAddr {
     use hyper_util::rt::TokioIo;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                return;
-            };
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(
-                    move |req: Request<hyper::body::Incoming>| async move {
-                        if silent {
-                            std::future::pending::<()>().await;
-                        }
-                        let forwarded = req
-                            .headers()
-                            .get("x-forwarded-host")
-                            .map(|v| v.to_str().unwrap_or("").to_owned())
-                            .unwrap_or_default();
-                        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(format!(
-                            "{} {}",
-                            req.uri(),
-                            forwarded
-                        )))))
-                    },
-                );
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
+    common::listen(move |stream, _| async move {
+        let service =
+            hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| async move {
+                if silent {
+                    std::future::pending::<()>().await;
+                }
+                let forwarded = req
+                    .headers()
+                    .get("x-forwarded-host")
+                    .map(|v| v.to_str().unwrap_or("").to_owned())
+                    .unwrap_or_default();
+                Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(format!(
+                    "{} {}",
+                    req.uri(),
+                    forwarded
+                )))))
             });
-        }
-    });
-    addr
+        let _ = hyper::server::conn::http1::Builder::new()
+            .serve_connection(TokioIo::new(stream), service)
+            .await;
+    })
+    .await
 }
 
 #[cfg(feature = "upstream")]

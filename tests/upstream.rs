@@ -53,28 +53,23 @@ struct TestUpstream {
 
 impl TestUpstream {
     async fn start(name: &'static str) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
         let seen = Arc::new(Mutex::new(Vec::new()));
         let connections = Arc::new(AtomicUsize::new(0));
         let (s, c) = (Arc::clone(&seen), Arc::clone(&connections));
-        tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    return;
-                };
-                let conn = c.fetch_add(1, Ordering::SeqCst);
-                let seen = Arc::clone(&s);
-                let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                    let seen = Arc::clone(&seen);
-                    async move { Ok::<_, Infallible>(upstream_answer(name, conn, &seen, req)) }
-                });
-                tokio::spawn(
-                    hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service),
-                );
+        let addr = common::listen(move |stream, _| {
+            let conn = c.fetch_add(1, Ordering::SeqCst);
+            let seen = Arc::clone(&s);
+            let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                let seen = Arc::clone(&seen);
+                async move { Ok::<_, Infallible>(upstream_answer(name, conn, &seen, req)) }
+            });
+            async move {
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
             }
-        });
+        })
+        .await;
         Self {
             addr,
             seen,
@@ -183,23 +178,20 @@ async fn serve_everything_to(up: &TestUpstream) -> SocketAddr {
 }
 
 async fn serve(router: Gateway) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((stream, peer)) = listener.accept().await {
-            let service = tower::ServiceBuilder::new()
-                .map_request(move |mut req: Request<Incoming>| {
-                    req.extensions_mut().insert(peer);
-                    req
-                })
-                .service(router.clone());
-            tokio::spawn(
-                hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service)),
-            );
+    common::listen(move |stream, peer| {
+        let service = tower::ServiceBuilder::new()
+            .map_request(move |mut req: Request<Incoming>| {
+                req.extensions_mut().insert(peer);
+                req
+            })
+            .service(router.clone());
+        async move {
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
+                .await;
         }
-    });
-    addr
+    })
+    .await
 }
 
 /// Sends one request over a new connection to `addr`.

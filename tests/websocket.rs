@@ -72,87 +72,71 @@ enum Behaviour {
 
 /// A WebSocket backend on 127.0.0.1; picks subprotocol `chat` when offered.
 async fn backend(behaviour: Behaviour, seen: Seen) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
+    common::listen(move |stream, _| {
+        let seen = seen.clone();
+        async move {
+            let headers = Arc::clone(&seen.headers);
+            // tungstenite's callback signature returns its (large) error response.
+            #[allow(clippy::result_large_err)]
+            let callback = move |req: &WsRequest, mut res: WsResponse| {
+                headers
+                    .lock()
+                    .unwrap()
+                    .push((req.uri().to_string(), req.headers().clone()));
+                if let Some(p) = req.headers().get("sec-websocket-protocol") {
+                    if p.to_str()
+                        .unwrap_or("")
+                        .split(',')
+                        .any(|t| t.trim() == "chat")
+                    {
+                        res.headers_mut()
+                            .insert("sec-websocket-protocol", "chat".parse().unwrap());
+                    }
+                }
+                Ok(res)
+            };
+            let Ok(mut ws) = tokio_tungstenite::accept_hdr_async(stream, callback).await else {
                 return;
             };
-            let seen = seen.clone();
-            tokio::spawn(async move {
-                let headers = Arc::clone(&seen.headers);
-                // tungstenite's callback signature returns its (large) error response.
-                #[allow(clippy::result_large_err)]
-                let callback = move |req: &WsRequest, mut res: WsResponse| {
-                    headers
-                        .lock()
-                        .unwrap()
-                        .push((req.uri().to_string(), req.headers().clone()));
-                    if let Some(p) = req.headers().get("sec-websocket-protocol") {
-                        if p.to_str()
-                            .unwrap_or("")
-                            .split(',')
-                            .any(|t| t.trim() == "chat")
-                        {
-                            res.headers_mut()
-                                .insert("sec-websocket-protocol", "chat".parse().unwrap());
-                        }
+            seen.accepted.fetch_add(1, Ordering::SeqCst);
+            while let Some(Ok(message)) = ws.next().await {
+                let reply = match (behaviour, message) {
+                    (Behaviour::Echo(tag), Message::Text(t)) => {
+                        Message::text(format!("{tag}{}", t.as_str()))
                     }
-                    Ok(res)
-                };
-                let Ok(mut ws) = tokio_tungstenite::accept_hdr_async(stream, callback).await else {
-                    return;
-                };
-                seen.accepted.fetch_add(1, Ordering::SeqCst);
-                while let Some(Ok(message)) = ws.next().await {
-                    let reply = match (behaviour, message) {
-                        (Behaviour::Echo(tag), Message::Text(t)) => {
-                            Message::text(format!("{tag}{}", t.as_str()))
-                        }
-                        (Behaviour::Echo(_), Message::Binary(b)) => Message::Binary(b),
-                        (Behaviour::CloseAfterFirst, Message::Text(_)) => {
-                            let _ = ws.close(None).await;
-                            break;
-                        }
-                        _ => continue,
-                    };
-                    if ws.send(reply).await.is_err() {
+                    (Behaviour::Echo(_), Message::Binary(b)) => Message::Binary(b),
+                    (Behaviour::CloseAfterFirst, Message::Text(_)) => {
+                        let _ = ws.close(None).await;
                         break;
                     }
+                    _ => continue,
+                };
+                if ws.send(reply).await.is_err() {
+                    break;
                 }
-                drop(ws);
-                if let Some(ended) = &seen.ended {
-                    let _ = ended.send("backend saw the end");
-                }
-            });
+            }
+            drop(ws);
+            if let Some(ended) = &seen.ended {
+                let _ = ended.send("backend saw the end");
+            }
         }
-    });
-    addr
+    })
+    .await
 }
 
 /// A plain HTTP backend that refuses every handshake with `403` and a body.
 async fn refusing_backend() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                return;
-            };
-            tokio::spawn(async move {
-                let svc = hyper::service::service_fn(|_req: Request<Incoming>| async {
-                    let mut r = Response::new(Full::new(Bytes::from_static(b"go away")));
-                    *r.status_mut() = StatusCode::FORBIDDEN;
-                    Ok::<_, Infallible>(r)
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), svc)
-                    .await;
-            });
-        }
-    });
-    addr
+    common::listen(|stream, _| async move {
+        let svc = hyper::service::service_fn(|_req: Request<Incoming>| async {
+            let mut r = Response::new(Full::new(Bytes::from_static(b"go away")));
+            *r.status_mut() = StatusCode::FORBIDDEN;
+            Ok::<_, Infallible>(r)
+        });
+        let _ = hyper::server::conn::http1::Builder::new()
+            .serve_connection(TokioIo::new(stream), svc)
+            .await;
+    })
+    .await
 }
 
 // ----- the gateway ----------------------------------------------------------------------------
@@ -193,27 +177,20 @@ where
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, peer)) = listener.accept().await else {
-                return;
-            };
-            let stack = stack.clone();
-            tokio::spawn(async move {
-                let with_peer = tower::service_fn(move |mut req: Request<Incoming>| {
-                    req.extensions_mut().insert(peer);
-                    stack.clone().oneshot(req)
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), TowerToHyperService::new(with_peer))
-                    .with_upgrades()
-                    .await;
+    common::listen(move |stream, peer| {
+        let stack = stack.clone();
+        async move {
+            let with_peer = tower::service_fn(move |mut req: Request<Incoming>| {
+                req.extensions_mut().insert(peer);
+                stack.clone().oneshot(req)
             });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), TowerToHyperService::new(with_peer))
+                .with_upgrades()
+                .await;
         }
-    });
-    addr
+    })
+    .await
 }
 
 fn ws_route(upstream: WebSocketUpstream) -> Route {

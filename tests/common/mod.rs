@@ -90,3 +90,20 @@ pub fn guarded(
         .unwrap();
     (cors, guard)
 }
+
+/// Listens on a free port of 127.0.0.1 and runs `on_connection` on a task of its own for each
+/// accepted connection (with the peer's address), for as long as the runtime runs.
+pub async fn listen<F, Fut>(mut on_connection: F) -> std::net::SocketAddr
+where
+    F: FnMut(tokio::net::TcpStream, std::net::SocketAddr) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, peer)) = listener.accept().await {
+            tokio::spawn(on_connection(stream, peer));
+        }
+    });
+    addr
+}
