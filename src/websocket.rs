@@ -17,7 +17,11 @@ use http::{HeaderMap, Method};
 /// Whether `headers` carry an `Upgrade` header with the `websocket` token (ASCII
 /// case-insensitive, anywhere in a comma-separated list, in any of several `Upgrade` lines).
 pub(crate) fn upgrade_is_websocket(headers: &HeaderMap) -> bool {
-    headers.get_all(UPGRADE).iter().any(|value| {
+    // Most requests have no `Upgrade` header, and several layers ask.
+    let Some(values) = crate::util::header::get_all(headers, &UPGRADE) else {
+        return false;
+    };
+    values.iter().any(|value| {
         value
             .as_bytes()
             .split(|b| *b == b',')

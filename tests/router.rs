@@ -650,6 +650,62 @@ async fn always_ready_and_drives_target_readiness() {
     assert_eq!(polls.load(Ordering::SeqCst), 2);
 }
 
+/// A target that becomes ready only when a gate opens, waking whoever asked last.
+#[derive(Clone, Default)]
+struct Gated {
+    gate: Arc<std::sync::Mutex<(bool, Option<std::task::Waker>)>>,
+}
+
+impl Gated {
+    fn open(&self) {
+        let mut gate = self.gate.lock().unwrap();
+        gate.0 = true;
+        if let Some(waker) = gate.1.take() {
+            waker.wake();
+        }
+    }
+}
+
+impl Service<Request<Req>> for Gated {
+    type Response = Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = std::future::Ready<Result<Self::Response, Infallible>>;
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Infallible>> {
+        let mut gate = self.gate.lock().unwrap();
+        if gate.0 {
+            std::task::Poll::Ready(Ok(()))
+        } else {
+            gate.1 = Some(cx.waker().clone());
+            std::task::Poll::Pending
+        }
+    }
+    fn call(&mut self, _req: Request<Req>) -> Self::Future {
+        std::future::ready(Ok(Response::new(Full::new(Bytes::from_static(b"open")))))
+    }
+}
+
+#[tokio::test]
+async fn a_target_that_becomes_ready_later_wakes_the_waiting_task() {
+    let gated = Gated::default();
+    let r = Router::builder()
+        .route("GET /gated", gated.clone())
+        .build()
+        .unwrap();
+    let waiting = tokio::spawn(r.oneshot(request("GET", "/gated")));
+    tokio::task::yield_now().await;
+    assert!(!waiting.is_finished());
+    gated.open();
+    let response = tokio::time::timeout(std::time::Duration::from_secs(10), waiting)
+        .await
+        .expect("the task was woken")
+        .unwrap()
+        .unwrap();
+    assert_eq!(body_text(response.into_body()).await, "open");
+}
+
 #[tokio::test]
 async fn inner_errors_pass_through_untouched() {
     let r: Router<Req, Full<Bytes>, &'static str> = Router::builder()

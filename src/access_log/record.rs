@@ -181,9 +181,7 @@ impl Record {
             }
         };
         let incoming_id = || {
-            headers
-                .get(&shared.id_header)
-                .and_then(RequestId::from_header)
+            crate::util::header::get(headers, &shared.id_header).and_then(RequestId::from_header)
         };
         let request_id = match shared.ids {
             RequestIds::KeepOrGenerate => {
@@ -193,8 +191,7 @@ impl Record {
             RequestIds::Off => incoming_id(),
         };
         let request_length = if has(need::REQUEST_LENGTH) {
-            headers
-                .get(http::header::CONTENT_LENGTH)
+            crate::util::header::get(headers, &http::header::CONTENT_LENGTH)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse::<u64>().ok())
                 .or_else(|| req.body().size_hint().exact())

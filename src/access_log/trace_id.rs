@@ -66,7 +66,7 @@ impl TraceId {
     pub fn from_headers(headers: &HeaderMap) -> Option<Self> {
         // A prebuilt name: looking up by `&str` would parse and lowercase it on every request.
         const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
-        let mut values = headers.get_all(&TRACEPARENT).iter();
+        let mut values = crate::util::header::get_all(headers, &TRACEPARENT)?.iter();
         let first = values.next()?;
         if values.next().is_some() {
             return None;

@@ -107,7 +107,10 @@ pub(super) enum Single<'a> {
 }
 
 pub(super) fn single<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Single<'a> {
-    let mut values = headers.get_all(name).iter();
+    let Some(values) = crate::util::header::get_all(headers, name) else {
+        return Single::Absent;
+    };
+    let mut values = values.iter();
     match (values.next(), values.next()) {
         (None, _) => Single::Absent,
         (Some(v), None) => Single::One(v),

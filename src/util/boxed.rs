@@ -19,7 +19,8 @@ trait CloneService<Req, T, E>:
     fn clone_box(&self) -> Box<dyn CloneService<Req, T, E>>;
 
     /// Drives a clone of the service to readiness and calls it, in one boxed future: one
-    /// allocation, where cloning the boxed service and boxing its future takes two.
+    /// allocation, where cloning the boxed service and boxing its future takes two. A clone
+    /// that is ready at once is called at once.
     fn oneshot_box(&self, req: Req) -> BoxFuture<T, E>
     where
         Req: Send + 'static;
@@ -38,7 +39,16 @@ where
     where
         Req: Send + 'static,
     {
-        Box::pin(Oneshot::new(self.0.clone(), req))
+        // The clone is asked once, with a waker that does nothing, whether it is ready, and
+        // called at once when it is: the box then holds only the service's own future, and
+        // the request moves straight into `call` instead of into the box first. Otherwise
+        // (not ready yet, or failed: the box cannot hold an error that is not `Send`) the
+        // box asks again with the task's own waker and reports what the service says.
+        let mut service = self.0.clone();
+        match service.poll_ready(&mut Context::from_waker(super::noop_waker())) {
+            Poll::Ready(Ok(())) => Box::pin(service.call(req)),
+            _ => Box::pin(Oneshot::new(service, req)),
+        }
     }
 }
 
