@@ -21,6 +21,7 @@ use super::trace_id::TraceId;
 /// warm.
 pub(super) struct Record {
     slot: Box<Slot>,
+    shared: Arc<Shared>,
 }
 
 /// A pooled record: the facts of one request, and a byte buffer (reused across requests, so it
@@ -28,7 +29,7 @@ pub(super) struct Record {
 /// instead of cloned: a copy of a few dozen bytes is cheaper than sharing the request's
 /// buffers (which can cost an allocation and atomic reference counts).
 pub(super) struct Slot {
-    facts: Option<Facts>,
+    facts: Facts,
     text: Vec<u8>,
 }
 
@@ -79,14 +80,24 @@ impl Record {
             .flatten();
         slot.unwrap_or_else(|| {
             Box::new(Slot {
-                facts: None,
+                facts: Facts::default(),
                 text: Vec::new(),
             })
         })
     }
 
     fn recycle(mut slot: Box<Slot>) {
-        slot.facts = None;
+        // What the facts own goes now; the rest is overwritten by the next `start`.
+        let facts = &mut slot.facts;
+        facts.request_id = None;
+        #[cfg(feature = "router")]
+        {
+            facts.route = None;
+        }
+        #[cfg(feature = "canary")]
+        {
+            facts.arm = None;
+        }
         slot.text.clear();
         if slot.text.capacity() > MAX_KEPT_TEXT {
             slot.text = Vec::new();
@@ -108,24 +119,18 @@ impl std::ops::Deref for Record {
     type Target = Facts;
 
     fn deref(&self) -> &Facts {
-        self.slot
-            .facts
-            .as_ref()
-            .expect("record facts present until written")
+        &self.slot.facts
     }
 }
 
 impl std::ops::DerefMut for Record {
     fn deref_mut(&mut self) -> &mut Facts {
-        self.slot
-            .facts
-            .as_mut()
-            .expect("record facts present until written")
+        &mut self.slot.facts
     }
 }
 
+#[derive(Default)]
 pub(super) struct Facts {
-    shared: Arc<Shared>,
     start_wall: Duration,
     start_mono: u64,
     headers_mono: Option<u64>,
@@ -171,7 +176,36 @@ impl Record {
         let needs = shared.format.needs();
         let has = |bit: u16| needs & bit != 0;
         let mut slot = Self::slot();
-        let text = &mut slot.text;
+        // Every field is written in place (a record built aside and moved in is a copy of
+        // some 400 bytes per request); naming each one here makes a new field a compile error
+        // until it is set.
+        let Slot { facts, text } = &mut *slot;
+        let Facts {
+            start_wall,
+            start_mono,
+            headers_mono,
+            method,
+            version,
+            uri,
+            host,
+            authority,
+            user_agent,
+            referer,
+            forwarded_for,
+            request_id,
+            trace_id,
+            client,
+            request_length,
+            status,
+            sent,
+            flags,
+            reason,
+            tunnel,
+            #[cfg(feature = "router")]
+            route,
+            #[cfg(feature = "canary")]
+            arm,
+        } = facts;
         let headers = req.headers();
         let mut header = |bit: u16, name: http::header::HeaderName| {
             if has(bit) {
@@ -180,17 +214,21 @@ impl Record {
                 None
             }
         };
+        *host = header(need::HOST, http::header::HOST);
+        *user_agent = header(need::USER_AGENT, http::header::USER_AGENT);
+        *referer = header(need::REFERER, http::header::REFERER);
+        *forwarded_for = header(need::FORWARDED_FOR, X_FORWARDED_FOR);
         let incoming_id = || {
             crate::util::header::get(headers, &shared.id_header).and_then(RequestId::from_header)
         };
-        let request_id = match shared.ids {
+        *request_id = match shared.ids {
             RequestIds::KeepOrGenerate => {
                 Some(incoming_id().unwrap_or_else(|| shared.ids_gen.generate()))
             }
             RequestIds::Generate => Some(shared.ids_gen.generate()),
             RequestIds::Off => incoming_id(),
         };
-        let request_length = if has(need::REQUEST_LENGTH) {
+        *request_length = if has(need::REQUEST_LENGTH) {
             crate::util::header::get(headers, &http::header::CONTENT_LENGTH)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse::<u64>().ok())
@@ -198,70 +236,58 @@ impl Record {
         } else {
             None
         };
-        let (start_wall, start_mono) = shared.clock.arrival(has(need::WALL), has(need::LATENCY));
-        let record = Facts {
-            start_wall,
-            start_mono,
-            headers_mono: None,
-            method: req.method().clone(),
-            version: req.version(),
-            host: header(need::HOST, http::header::HOST),
-            user_agent: header(need::USER_AGENT, http::header::USER_AGENT),
-            referer: header(need::REFERER, http::header::REFERER),
-            forwarded_for: header(need::FORWARDED_FOR, X_FORWARDED_FOR),
-            uri: has(need::URI).then(|| uri_text(&mut slot.text, req.uri())),
-            authority: if has(need::HOST) {
-                req.uri()
-                    .authority()
-                    .map(|a| keep(&mut slot.text, a.as_str().as_bytes()))
-            } else {
-                None
-            },
-            request_id,
-            trace_id: if has(need::TRACE) {
-                TraceId::from_headers(headers)
-            } else {
-                None
-            },
-            client: if has(need::CLIENT) {
-                match &shared.client_addr {
-                    Some(read) => (read.0)(req.extensions()),
-                    None => default_client(req.extensions()),
-                }
-            } else {
-                None
-            },
-            request_length,
-            status: 0,
-            sent: 0,
-            flags: 0,
-            reason: None,
-            tunnel: None,
-            #[cfg(feature = "router")]
-            route: if has(need::ROUTE) {
+        (*start_wall, *start_mono) = shared.clock.arrival(has(need::WALL), has(need::LATENCY));
+        *headers_mono = None;
+        method.clone_from(req.method());
+        *version = req.version();
+        *uri = has(need::URI).then(|| uri_text(text, req.uri()));
+        *authority = if has(need::HOST) {
+            req.uri()
+                .authority()
+                .map(|a| keep(text, a.as_str().as_bytes()))
+        } else {
+            None
+        };
+        *trace_id = if has(need::TRACE) {
+            TraceId::from_headers(headers)
+        } else {
+            None
+        };
+        *client = if has(need::CLIENT) {
+            match &shared.client_addr {
+                Some(read) => (read.0)(req.extensions()),
+                None => default_client(req.extensions()),
+            }
+        } else {
+            None
+        };
+        (*status, *sent, *flags, *reason, *tunnel) = (0, 0, 0, None, None);
+        #[cfg(feature = "router")]
+        {
+            *route = if has(need::ROUTE) {
                 req.extensions()
                     .get::<crate::router::MatchedRoute>()
                     .cloned()
             } else {
                 None
-            },
-            #[cfg(feature = "canary")]
-            arm: if has(need::ARM) {
+            };
+        }
+        #[cfg(feature = "canary")]
+        {
+            *arm = if has(need::ARM) {
                 req.extensions().get::<crate::canary::Arm>().cloned()
             } else {
                 None
-            },
-            shared,
-        };
-        if record.shared.ids != RequestIds::Off {
-            if let Some(id) = &record.request_id {
+            };
+        }
+        if shared.ids != RequestIds::Off {
+            if let Some(id) = request_id {
                 let extensions = req.extensions_mut();
                 presize(extensions);
                 extensions.insert(id.clone());
             }
         }
-        slot.facts = Some(record);
-        Self { slot }
+        Self { slot, shared }
     }
 
     /// Reads the status and what the inner layers learned from the response, and puts the
