@@ -9,7 +9,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{body_text, request, Named};
+use common::{body_text, request, Gated, Named};
 use http::{header, Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use tower::{service_fn, ServiceExt};
@@ -316,6 +316,26 @@ async fn a_request_in_flight_finishes_on_the_stack_it_started_with() {
     release.send(()).unwrap();
     let response = in_flight.await.unwrap().unwrap();
     assert_eq!(body_text(response.into_body()).await, "old");
+}
+
+#[tokio::test]
+async fn a_target_that_becomes_ready_later_wakes_the_waiting_task() {
+    let gated = Gated::default();
+    let gateway = Gateway::from_config(
+        config("[[routes]]\npath = \"/gated\"\nservice = \"gated\""),
+        services().service("gated", gated.clone()),
+    )
+    .unwrap();
+    let waiting = tokio::spawn(gateway.clone().oneshot(request("GET", "/gated")));
+    tokio::task::yield_now().await;
+    assert!(!waiting.is_finished());
+    gated.open();
+    let response = tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .expect("the task was woken")
+        .unwrap()
+        .unwrap();
+    assert_eq!(body_text(response.into_body()).await, "open");
 }
 
 #[tokio::test]

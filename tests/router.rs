@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use common::{body_text, request, shared_data, Named};
+use common::{body_text, request, shared_data, Gated, Named};
 use http::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
@@ -648,43 +648,6 @@ async fn always_ready_and_drives_target_readiness() {
     let response = r.call(request("GET", "/slow")).await.unwrap();
     assert_eq!(body_text(response.into_body()).await, "slow");
     assert_eq!(polls.load(Ordering::SeqCst), 2);
-}
-
-/// A target that becomes ready only when a gate opens, waking whoever asked last.
-#[derive(Clone, Default)]
-struct Gated {
-    gate: Arc<std::sync::Mutex<(bool, Option<std::task::Waker>)>>,
-}
-
-impl Gated {
-    fn open(&self) {
-        let mut gate = self.gate.lock().unwrap();
-        gate.0 = true;
-        if let Some(waker) = gate.1.take() {
-            waker.wake();
-        }
-    }
-}
-
-impl Service<Request<Req>> for Gated {
-    type Response = Response<Full<Bytes>>;
-    type Error = Infallible;
-    type Future = std::future::Ready<Result<Self::Response, Infallible>>;
-    fn poll_ready(
-        &mut self,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), Infallible>> {
-        let mut gate = self.gate.lock().unwrap();
-        if gate.0 {
-            std::task::Poll::Ready(Ok(()))
-        } else {
-            gate.1 = Some(cx.waker().clone());
-            std::task::Poll::Pending
-        }
-    }
-    fn call(&mut self, _req: Request<Req>) -> Self::Future {
-        std::future::ready(Ok(Response::new(Full::new(Bytes::from_static(b"open")))))
-    }
 }
 
 #[tokio::test]

@@ -263,11 +263,13 @@ impl Layers {
 }
 
 stage! {
-    /// The composed stack as a call: clone the (reference-counted) stack, box its future, box
-    /// its body into a [`GatewayBody`](super::GatewayBody).
+    /// The composed stack as a call: clone the (reference-counted) stack, call it at once when
+    /// it is ready (it always is, unless a user layer says otherwise), box its future, box its
+    /// body into a [`GatewayBody`](super::GatewayBody).
     fn finish(app) {
         Box::new(move |request| {
-            Box::pin(IntoTargetFuture::new(Oneshot::new(app.clone(), request)))
+            let mut app = app.clone();
+            Box::pin(IntoTargetFuture::new(Oneshot::call_if_ready(&mut app, request)))
         })
     }
 }

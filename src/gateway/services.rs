@@ -135,7 +135,8 @@ where
     }
 
     fn call(&mut self, request: Request<ReqB>) -> Self::Future {
-        IntoTargetFuture::new(Oneshot::new(self.inner.clone(), request))
+        // Called in place when ready now (no clone of the target per request).
+        IntoTargetFuture::new(Oneshot::call_if_ready(&mut self.inner, request))
     }
 }
 

@@ -38,6 +38,22 @@ impl<S: Service<Req>, Req> Oneshot<S, Req> {
     }
 }
 
+impl<S: Service<Req> + Clone, Req> Oneshot<S, Req> {
+    /// Calls `service` now if it says it is ready when asked with a waker that does nothing;
+    /// otherwise a future that readies a clone of it with the task's own waker (a failed
+    /// service is asked again there, and reports its error).
+    pub(crate) fn call_if_ready(service: &mut S, request: Req) -> Self {
+        match service.poll_ready(&mut Context::from_waker(super::noop_waker())) {
+            Poll::Ready(Ok(())) => Self {
+                state: State::Called {
+                    future: service.call(request),
+                },
+            },
+            _ => Self::new(service.clone(), request),
+        }
+    }
+}
+
 impl<S: Service<Req>, Req> Future for Oneshot<S, Req> {
     type Output = Result<S::Response, S::Error>;
 

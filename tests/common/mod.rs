@@ -107,3 +107,42 @@ where
     });
     addr
 }
+
+/// A service that becomes ready only when its gate opens (waking whoever asked last), then
+/// answers `open`: for checking that a layer which readies its inner service inside the
+/// response future registers the task's waker, not only a probe's.
+#[derive(Clone, Default)]
+pub struct Gated {
+    gate: Arc<std::sync::Mutex<(bool, Option<std::task::Waker>)>>,
+}
+
+impl Gated {
+    /// Opens the gate and wakes the task that last found it closed.
+    pub fn open(&self) {
+        let mut gate = self.gate.lock().unwrap();
+        gate.0 = true;
+        if let Some(waker) = gate.1.take() {
+            waker.wake();
+        }
+    }
+}
+
+impl<B> tower::Service<Request<B>> for Gated {
+    type Response = Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = std::future::Ready<Result<Self::Response, Infallible>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        let mut gate = self.gate.lock().unwrap();
+        if gate.0 {
+            Poll::Ready(Ok(()))
+        } else {
+            gate.1 = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+
+    fn call(&mut self, _req: Request<B>) -> Self::Future {
+        std::future::ready(Ok(Response::new(Full::new(Bytes::from_static(b"open")))))
+    }
+}
