@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use common::{body_text, request, Named};
+use common::{body_text, request, Gated, Named};
 use http::header::HeaderName;
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
@@ -805,42 +805,6 @@ async fn extensions_can_be_turned_off() {
     assert_eq!(response.headers()["x-arm"], "canary");
 }
 
-/// An arm that is not ready until a gate opens; it stores the last waker it was given.
-#[derive(Clone, Default)]
-struct Gated {
-    gate: Arc<Mutex<(bool, Option<std::task::Waker>)>>,
-}
-
-impl Gated {
-    fn open(&self) {
-        let mut gate = self.gate.lock().unwrap();
-        gate.0 = true;
-        if let Some(waker) = gate.1.take() {
-            waker.wake();
-        }
-    }
-}
-
-impl Service<Request<Full<Bytes>>> for Gated {
-    type Response = Response<Full<Bytes>>;
-    type Error = Infallible;
-    type Future = std::future::Ready<Result<Self::Response, Infallible>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        let mut gate = self.gate.lock().unwrap();
-        if gate.0 {
-            Poll::Ready(Ok(()))
-        } else {
-            gate.1 = Some(cx.waker().clone());
-            Poll::Pending
-        }
-    }
-
-    fn call(&mut self, _: Request<Full<Bytes>>) -> Self::Future {
-        std::future::ready(Ok(Response::new(Full::new(Bytes::from_static(b"gated")))))
-    }
-}
-
 #[tokio::test]
 async fn a_slow_arm_is_readied_inside_the_future_and_stalls_nobody_else() {
     let gated = Gated::default();
@@ -863,7 +827,7 @@ async fn a_slow_arm_is_readied_inside_the_future_and_stalls_nobody_else() {
     gated.open();
     let response = pending.await.unwrap().unwrap();
     assert_eq!(response.extensions().get::<Arm>().unwrap().name(), "canary");
-    assert_eq!(body_text(response.into_body()).await, "gated");
+    assert_eq!(body_text(response.into_body()).await, "open");
 }
 
 /// An arm that counts its calls and is not ready the first time it is asked (it wakes the
