@@ -244,6 +244,7 @@ where
         + Sync
         + 'static,
     <IntoTarget<U> as tower_service::Service<http::Request<ReqB>>>::Future: Send + 'static,
+    ReqB: 'static,
 {
     match upstream {
         Ok(upstream) => Some(BoxService::new(IntoTarget::new(upstream))),
