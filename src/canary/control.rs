@@ -11,9 +11,9 @@ use http::HeaderMap;
 
 use super::future::{put, Tag};
 use super::mode::{cookie, header, header_pair, Key, KeyRepr, ModeRepr};
-use super::rng::{stable_hash, Seeder};
+use super::rng::{stable_hash, thread_seed, Rng, Seeder};
 use super::weight::{Weight, MILLION};
-use super::weights::Snapshot;
+use super::weights::{Live, Snapshot};
 use super::Arm;
 use crate::error::{ConfigError, Problem, ProblemKind, Problems};
 
@@ -31,10 +31,18 @@ pub(super) struct Control {
     pub(super) plan: Plan,
     /// Whether the arm goes into the request and response extensions.
     pub(super) extensions: bool,
+    /// The current weights, for the handle and for a round-robin split of more than two arms.
     pub(super) weights: ArcSwap<Snapshot>,
+    /// The current weights, for the request path.
+    pub(super) live: Live,
     /// Serialises writers (the request path never takes it).
     pub(super) writer: Mutex<()>,
+    /// The seeds of [`pick`](Self::pick)'s draws, and of every instance's generator when the
+    /// split has a fixed seed.
     pub(super) seeder: Seeder,
+    /// Whether the split has a fixed seed (instances then seed from `seeder`, in the order
+    /// they are made, rather than from their thread).
+    pub(super) seeded: bool,
     /// A waker that does nothing, for the one readiness check made inside `call` (held here
     /// so that a call reads a field instead of initialising a static).
     pub(super) noop: Waker,
@@ -63,6 +71,9 @@ impl fmt::Debug for Control {
 #[derive(Clone, Copy, Debug)]
 pub(super) enum Plan {
     Random,
+    /// Round-robin over two arms, in closed form ([`Live::next_of_two`]).
+    RoundRobinOfTwo,
+    /// Round-robin over more arms, by the schedule of the current [`Snapshot`].
     RoundRobin,
     /// Sticky, by a header or a cookie.
     Keyed,
@@ -71,9 +82,10 @@ pub(super) enum Plan {
 }
 
 impl Plan {
-    pub(super) fn of(mode: &ModeRepr) -> Self {
+    pub(super) fn of(mode: &ModeRepr, arms: usize) -> Self {
         match mode {
             ModeRepr::Random => Self::Random,
+            ModeRepr::RoundRobin if arms == 2 => Self::RoundRobinOfTwo,
             ModeRepr::RoundRobin => Self::RoundRobin,
             ModeRepr::Sticky {
                 key: Key(KeyRepr::Function(_)),
@@ -137,23 +149,24 @@ impl<B> Head for http::Request<B> {
 impl Control {
     /// The index of the arm for a request; `draw` gives a uniform random `u64` when needed.
     #[inline]
-    pub(super) fn choose(
-        &self,
-        snapshot: &Snapshot,
-        head: &impl Head,
-        draw: impl FnOnce() -> u64,
-    ) -> usize {
+    pub(super) fn choose(&self, head: &impl Head, draw: impl FnOnce() -> u64) -> usize {
+        let live = &self.live;
         match self.plan {
             Plan::Random => {
                 return self
                     .overridden(head.headers())
-                    .unwrap_or_else(|| snapshot.place(draw()))
+                    .unwrap_or_else(|| live.place(draw()))
             }
             // The position advances only for calls no override forces.
+            Plan::RoundRobinOfTwo => {
+                return self
+                    .overridden(head.headers())
+                    .unwrap_or_else(|| live.next_of_two())
+            }
             Plan::RoundRobin => {
                 return self
                     .overridden(head.headers())
-                    .unwrap_or_else(|| snapshot.next_in_cycle())
+                    .unwrap_or_else(|| self.next_in_schedule())
             }
             Plan::Keyed | Plan::KeyedByParts => {}
         }
@@ -172,33 +185,51 @@ impl Control {
                 return arm;
             }
             return match key.map(HeaderValue::as_bytes).filter(|v| !v.is_empty()) {
-                Some(key) => snapshot.place(stable_hash(key)),
+                Some(key) => live.place(stable_hash(key)),
                 None if *missing_to_stable => 0,
-                None => snapshot.place(draw()),
+                None => live.place(draw()),
             };
         }
         if let Some(arm) = self.overridden(head.headers()) {
             return arm;
         }
         match &self.mode {
-            ModeRepr::Random => snapshot.place(draw()),
-            ModeRepr::RoundRobin => snapshot.next_in_cycle(),
+            ModeRepr::Random => live.place(draw()),
+            ModeRepr::RoundRobin if matches!(self.plan, Plan::RoundRobinOfTwo) => {
+                live.next_of_two()
+            }
+            ModeRepr::RoundRobin => self.next_in_schedule(),
             ModeRepr::Sticky {
                 key,
                 missing_to_stable,
             } => match key.with(head, stable_hash) {
-                Some(point) => snapshot.place(point),
+                Some(point) => live.place(point),
                 None if *missing_to_stable => 0,
-                None => snapshot.place(draw()),
+                None => live.place(draw()),
             },
         }
+    }
+
+    /// The next arm of a round-robin split of more than two arms, from the current schedule.
+    #[inline(never)]
+    fn next_in_schedule(&self) -> usize {
+        self.weights.load().next_in_cycle()
     }
 
     /// The decision of [`CanarySplit::pick`](super::CanarySplit::pick): current weights, draws
     /// from the shared seed stream.
     pub(super) fn pick(&self, parts: &Parts) -> Arm {
-        let snapshot = self.weights.load();
-        self.arm(self.choose(&snapshot, parts, || self.seeder.next_u64()))
+        self.arm(self.choose(parts, || self.seeder.next_u64()))
+    }
+
+    /// A generator for a new service instance.
+    #[inline]
+    pub(super) fn rng(&self) -> Rng {
+        if self.seeded {
+            self.seeder.rng()
+        } else {
+            Rng::new(thread_seed())
+        }
     }
 
     /// Whether the key is a function of the request's parts.
@@ -271,9 +302,10 @@ impl Control {
         matches!(self.mode, ModeRepr::RoundRobin)
     }
 
-    /// Validates and publishes `weights` (arm order).
+    /// Validates and publishes `weights` (arm order). The caller holds the writer lock.
     fn publish(&self, weights: Vec<u32>) -> Result<(), ConfigError> {
         let snapshot = Snapshot::new(weights.into_boxed_slice(), self.round_robin())?;
+        self.live.publish(&snapshot.weights);
         self.weights.store(Arc::new(snapshot));
         Ok(())
     }

@@ -7,7 +7,7 @@ use http::Request;
 use super::control::split_canary;
 use super::mode::{cookie, header, header_pair, is_cookie_name};
 use super::rng::{fnv1a64, splitmix, Rng, Seeder};
-use super::weights::Snapshot;
+use super::weights::{Live, Snapshot};
 use super::*;
 use crate::error::ProblemKind;
 use crate::test_helpers::{assert_send_sync, Echo};
@@ -176,18 +176,64 @@ fn zero_sum_is_refused() {
     assert_eq!(error.value(), "0, 0");
 }
 
+/// The request path's view of `weights`.
+fn live(weights: &[u32]) -> Live {
+    let live = Live::new(weights.len());
+    live.publish(weights);
+    live
+}
+
+#[test]
+fn two_arm_round_robin_in_closed_form_follows_the_schedule() {
+    let mut pairs: Vec<[u32; 2]> = (0..40)
+        .flat_map(|a| (0..40).map(move |b| [a, b]))
+        .filter(|[a, b]| a + b > 0)
+        .collect();
+    pairs.extend([
+        [900_000, 100_000],
+        [994_300, 5_700],
+        [999_999, 1],
+        [1, 999_999],
+    ]);
+    pairs.extend([[524_287, 524_288], [700_001, 299_999], [3, 1_000_000]]);
+    for weights in pairs {
+        let snapshot = Snapshot::new(weights.into(), true).unwrap();
+        let live = live(&weights);
+        // Twice round the cycle, or the first 3,000 calls of a long one.
+        let cycle = (u64::from(weights[0]) + u64::from(weights[1])).min(1_500);
+        for call in 0..cycle * 2 {
+            assert_eq!(
+                live.next_of_two(),
+                snapshot.next_in_cycle(),
+                "{weights:?} {call}"
+            );
+        }
+    }
+    // Setting the weights restarts the cycle, as a new schedule does.
+    let live = live(&[9, 1]);
+    let first: Vec<_> = (0..7).map(|_| live.next_of_two()).collect();
+    live.publish(&[9, 1]);
+    let again: Vec<_> = (0..7).map(|_| live.next_of_two()).collect();
+    assert_eq!(first, again);
+    assert_eq!(first[5], 1);
+}
+
 #[test]
 fn layout_puts_canaries_low_and_stable_high() {
-    let snapshot = Snapshot::new([900_000, 100_000].into(), false).unwrap();
+    let snapshot = live(&[900_000, 100_000]);
     let tenth = u64::MAX / 10;
     assert_eq!(snapshot.place(0), 1);
     assert_eq!(snapshot.place(tenth - 1), 1);
     assert_eq!(snapshot.place(tenth), 0);
     assert_eq!(snapshot.place(u64::MAX), 0);
-    let only_stable = Snapshot::new([1, 0, 0].into(), false).unwrap();
+    let only_stable = live(&[1, 0, 0]);
     assert_eq!(only_stable.place(0), 0);
     assert_eq!(only_stable.place(u64::MAX), 0);
-    let only_last = Snapshot::new([0, 0, 5].into(), false).unwrap();
+    let only_last = live(&[0, 0, 5]);
+    assert_eq!(only_last.place(0), 2);
+    let only_canary = live(&[0, 5]);
+    assert_eq!(only_canary.place(0), 1);
+    assert_eq!(only_canary.place(u64::MAX), 1);
     assert_eq!(only_last.place(0), 2);
     assert_eq!(only_last.place(u64::MAX), 2);
 }
@@ -364,7 +410,7 @@ fn placement_agrees_with_the_exact_rule() {
         &[1_000_000, 1_000_000, 0],
     ];
     for weights in sets {
-        let snapshot = Snapshot::new(weights.to_vec().into_boxed_slice(), false).unwrap();
+        let snapshot = live(weights);
         let total: u128 = weights.iter().map(|&w| u128::from(w)).sum();
         let exact = |p: u64| {
             let mut end = 0;
