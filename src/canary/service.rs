@@ -114,6 +114,42 @@ impl<S, C> CanarySplit<S, C> {
     define_inner_service_accessors!();
 }
 
+/// Calls the arm at `$index` of `$split` with `$request`, returning the response future, with
+/// `$tag` to put on the answer. The chosen arm is asked once, with a waker that does nothing,
+/// whether it is ready, and called at once when it is, so the common case keeps no request in
+/// the future; otherwise the future readies it with the task's own waker. The request is
+/// moved only into the arm's `call` on this path. A macro, not a function, so that the request
+/// is not moved (copied) once more on its way.
+macro_rules! start {
+    ($split:expr, $index:expr, $request:expr, $tag:expr) => {{
+        let split = $split;
+        let shared = &*split.shared;
+        let mut cx = Context::from_waker(&shared.control.noop);
+        match $index.checked_sub(1).and_then(|i| shared.arms.get(i)) {
+            None => match split.inner.poll_ready(&mut cx) {
+                Poll::Ready(Ok(())) => ResponseFuture::stable(split.inner.call($request), $tag),
+                Poll::Ready(Err(error)) => ResponseFuture::failed(error),
+                Poll::Pending => {
+                    // The service asked (which may hold a reservation it made, such as a
+                    // buffer slot) goes into the future; a clone takes its place, as
+                    // `tower::ServiceExt::ready` users do with `mem::replace`.
+                    let clone = split.inner.clone();
+                    let asked = std::mem::replace(&mut split.inner, clone);
+                    ResponseFuture::stable_pending(asked, $request, $tag)
+                }
+            },
+            Some(canary) => {
+                let mut canary = canary.clone();
+                match canary.poll_ready(&mut cx) {
+                    Poll::Ready(Ok(())) => ResponseFuture::canary(canary.call($request), $tag),
+                    Poll::Ready(Err(error)) => ResponseFuture::failed(error),
+                    Poll::Pending => ResponseFuture::canary_pending(canary, $request, $tag),
+                }
+            }
+        }
+    }};
+}
+
 impl<S, C, ReqBody, ResBody> Service<Request<ReqBody>> for CanarySplit<S, C>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
@@ -135,14 +171,21 @@ where
         }
         let rng = &mut self.rng;
         let index = control.choose(&request, || rng.next_u64());
-        self.start(index, request)
+        if control.tags() {
+            // A new binding: the reference that tagging takes makes the compiler copy the
+            // request, on this path only.
+            let mut request = request;
+            let tag = control.tag(index, &mut request);
+            return start!(self, index, request, Some(tag));
+        }
+        start!(self, index, request, None)
     }
 }
 
 impl<S, C> CanarySplit<S, C> {
-    /// `call` for a split keyed by a function of the request's parts. Kept apart: taking a
-    /// reference to the whole request where `call` can see it makes the compiler copy the
-    /// request on every call, in every mode.
+    /// `call` for a split keyed by a function of the request's parts. Kept apart: a reference
+    /// to the whole request anywhere in `call` makes the compiler copy the request on every
+    /// call, in every mode.
     #[inline(never)]
     fn call_keyed_by_parts<ReqBody, ResBody>(
         &mut self,
@@ -157,65 +200,11 @@ impl<S, C> CanarySplit<S, C> {
         let index = with_parts(&mut request, |parts| {
             control.choose(parts, || rng.next_u64())
         });
-        self.start(index, request)
-    }
-
-    /// Calls the arm at `index` (0: the stable arm).
-    #[inline(always)]
-    fn start<ReqBody, ResBody>(
-        &mut self,
-        index: usize,
-        mut request: Request<ReqBody>,
-    ) -> ResponseFuture<S, C, Request<ReqBody>>
-    where
-        S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
-        C: Service<Request<ReqBody>, Response = Response<ResBody>, Error = S::Error> + Clone,
-    {
-        let shared = &*self.shared;
-        let control = &*shared.control;
-        // The chosen arm is asked once, with a waker that does nothing, whether it is ready,
-        // and called at once when it is, so the common case keeps no request in the future;
-        // otherwise the future readies it with the task's own waker. The request is moved
-        // only into the arm's `call` on this path. Written twice: with no tag, the future is
-        // built with a constant `None`.
-        macro_rules! start {
-            ($tag:expr) => {{
-                let mut cx = Context::from_waker(&control.noop);
-                match index.checked_sub(1).and_then(|i| shared.arms.get(i)) {
-                    None => match self.inner.poll_ready(&mut cx) {
-                        Poll::Ready(Ok(())) => {
-                            ResponseFuture::stable(self.inner.call(request), $tag)
-                        }
-                        Poll::Ready(Err(error)) => ResponseFuture::failed(error),
-                        Poll::Pending => {
-                            // The service asked (which may hold a reservation it made, such
-                            // as a buffer slot) goes into the future; a clone takes its
-                            // place, as `tower::ServiceExt::ready` users do with
-                            // `mem::replace`.
-                            let clone = self.inner.clone();
-                            let asked = std::mem::replace(&mut self.inner, clone);
-                            ResponseFuture::stable_pending(asked, request, $tag)
-                        }
-                    },
-                    Some(canary) => {
-                        let mut canary = canary.clone();
-                        match canary.poll_ready(&mut cx) {
-                            Poll::Ready(Ok(())) => {
-                                ResponseFuture::canary(canary.call(request), $tag)
-                            }
-                            Poll::Ready(Err(error)) => ResponseFuture::failed(error),
-                            Poll::Pending => ResponseFuture::canary_pending(canary, request, $tag),
-                        }
-                    }
-                }
-            }};
-        }
         if control.tags() {
             let tag = control.tag(index, &mut request);
-            start!(Some(tag))
-        } else {
-            start!(None)
+            return start!(self, index, request, Some(tag));
         }
+        start!(self, index, request, None)
     }
 }
 
