@@ -397,6 +397,40 @@ fn remainder_by_multiplication_agrees_with_the_division() {
 }
 
 #[test]
+fn small_remainder_agrees_with_the_division() {
+    use super::weights::{small_remainder, SMALL};
+    let mut rng = Rng::new(8);
+    let divisors = (1..=64).chain([
+        1_000,
+        (1 << 19) + 1,
+        999_983,
+        (1 << 20) - 1,
+        1 << 20,
+        999_999,
+        1_000_000,
+    ]);
+    let mut divisors: Vec<u64> = divisors.collect();
+    divisors.extend((0..200).map(|_| 1 + rng.next_u64() % (1 << 20)));
+    for d in divisors {
+        let magic = (u64::MAX / d).wrapping_add(1);
+        let edges = [
+            0,
+            1,
+            d - 1,
+            d,
+            d + 1,
+            SMALL - 1,
+            SMALL - 2,
+            (SMALL - 1) / d * d,
+        ];
+        let random = (0..2_000).map(|_| rng.next_u64() % SMALL);
+        for n in edges.into_iter().chain(random) {
+            assert_eq!(small_remainder(n, magic, d), n % d, "{n} % {d}");
+        }
+    }
+}
+
+#[test]
 fn placement_agrees_with_the_exact_rule() {
     // A point p goes to the first arm (canaries in order, then stable) whose cumulative
     // weight w satisfies p < w * 2^64 / total, computed exactly.

@@ -77,6 +77,22 @@ impl Snapshot {
     }
 }
 
+/// The numbers [`small_remainder`] divides: below 2^44.
+pub(super) const SMALL: u64 = 1 << 44;
+
+/// `n % d` for `n` below 2^44 and `d` at most 2^20, given `magic = ceil(2^64 / d)` (0 for
+/// `d = 1`): the same computation as [`remainder`] with a 64-bit fraction, which Lemire,
+/// Kaser and Kurz show exact when the bits of `n` and of `d` add up to at most 64. Two
+/// multiplications.
+#[inline]
+pub(super) fn small_remainder(n: u64, magic: u64, d: u64) -> u64 {
+    let fraction = magic.wrapping_mul(n);
+    // Below `d`: truncation drops only zeros.
+    #[allow(clippy::cast_possible_truncation)]
+    let top = ((u128::from(fraction) * u128::from(d)) >> 64) as u64;
+    top
+}
+
 /// `n % d` for `d >= 2`, given `magic = ceil(2^128 / d)`: the fractional part of `n / d`,
 /// scaled to 128 bits, times `d`, keeping the integer part (Lemire, Kaser and Kurz 2019,
 /// with N = 64 and F = 128). Four 64-bit multiplications instead of a division, whose
@@ -173,9 +189,8 @@ pub(super) struct Live {
     /// Two-arm round-robin: the canary's weight `b` and the cycle length `n`, both divided by
     /// their greatest common divisor, as `b << 32 | n`.
     cycle: AtomicU64,
-    /// `ceil(2^128 / n)` in two halves (0 when `n` is 1), for [`remainder`].
-    magic_high: AtomicU64,
-    magic_low: AtomicU64,
+    /// `ceil(2^64 / n)` (0 when `n` is 1), for [`small_remainder`].
+    magic: AtomicU64,
     /// Two-arm round-robin: calls decided since the weights were last set.
     position: AtomicU64,
 }
@@ -189,8 +204,7 @@ impl Live {
             ends: (1..arms.max(2)).map(|_| AtomicU64::new(0)).collect(),
             last: AtomicUsize::new(0),
             cycle: AtomicU64::new(1),
-            magic_high: AtomicU64::new(0),
-            magic_low: AtomicU64::new(0),
+            magic: AtomicU64::new(0),
             position: AtomicU64::new(0),
         }
     }
@@ -223,10 +237,8 @@ impl Live {
         let divisor = weights.iter().fold(0, |g, &w| gcd(g, u64::from(w))).max(1);
         let canary = weights.get(1).map_or(0, |&w| u64::from(w) / divisor);
         let length = (weights.iter().map(|&w| u64::from(w)).sum::<u64>() / divisor).max(1);
-        let magic = match length {
-            1 => 0,
-            length => u128::MAX / u128::from(length) + 1,
-        };
+        // 2^64 / n rounded up, which wraps to 0 for n = 1 (where every remainder is 0).
+        let magic = (u64::MAX / length).wrapping_add(1);
         let version = self.version.load(Ordering::Relaxed);
         self.version
             .store(version.wrapping_add(1), Ordering::Relaxed);
@@ -236,11 +248,7 @@ impl Live {
         }
         self.last.store(last, Ordering::Relaxed);
         self.cycle.store(canary << 32 | length, Ordering::Relaxed);
-        // The halves of a 128-bit number: truncation is the point.
-        #[allow(clippy::cast_possible_truncation)]
-        let (high, low) = ((magic >> 64) as u64, magic as u64);
-        self.magic_high.store(high, Ordering::Relaxed);
-        self.magic_low.store(low, Ordering::Relaxed);
+        self.magic.store(magic, Ordering::Relaxed);
         self.position.store(0, Ordering::Relaxed);
         self.version
             .store(version.wrapping_add(2), Ordering::Release);
@@ -277,16 +285,22 @@ impl Live {
     /// `(k * b + (n - 1) / 2) mod n >= n - b` (a unit test checks it against the schedule).
     #[inline]
     pub(super) fn next_of_two(&self) -> usize {
-        let (canary, length, call) = self.read(|live| {
-            let cycle = live.cycle.load(Ordering::Relaxed);
-            let magic = u128::from(live.magic_high.load(Ordering::Relaxed)) << 64
-                | u128::from(live.magic_low.load(Ordering::Relaxed));
-            let call = live.position.fetch_add(1, Ordering::Relaxed);
-            (cycle >> 32, cycle & u64::from(u32::MAX), (call, magic))
+        let (cycle, magic, call) = self.read(|live| {
+            (
+                live.cycle.load(Ordering::Relaxed),
+                live.magic.load(Ordering::Relaxed),
+                live.position.fetch_add(1, Ordering::Relaxed),
+            )
         });
-        let (call, magic) = call;
+        let (canary, length) = (cycle >> 32, cycle & u64::from(u32::MAX));
+        // Below 2^44 for the first 17 trillion calls after a change; a division after that.
+        let position = if call < SMALL {
+            small_remainder(call, magic, length)
+        } else {
+            call % length
+        };
         // Below 2^20 each: the product and sum stay below 2^41.
-        let step = remainder(call, magic, length) * canary + (length - 1) / 2;
-        usize::from(remainder(step, magic, length) >= length - canary)
+        let step = position * canary + (length - 1) / 2;
+        usize::from(small_remainder(step, magic, length) >= length - canary)
     }
 }
