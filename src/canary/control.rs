@@ -31,6 +31,9 @@ pub(super) struct Control {
     pub(super) plan: Plan,
     /// Whether the arm goes into the request and response extensions.
     pub(super) extensions: bool,
+    /// Whether anything goes on the request or the answer: the arm in the extensions, or the
+    /// arm header.
+    pub(super) tagging: bool,
     /// The current weights, for the handle and for a round-robin split of more than two arms.
     pub(super) weights: ArcSwap<Snapshot>,
     /// The current weights, for the request path.
@@ -152,11 +155,7 @@ impl Control {
     pub(super) fn choose(&self, head: &impl Head, draw: impl FnOnce() -> u64) -> usize {
         let live = &self.live;
         match self.plan {
-            Plan::Random => {
-                return self
-                    .overridden(head.headers())
-                    .unwrap_or_else(|| live.place(draw()))
-            }
+            Plan::Random => return self.choose_random(head, draw),
             // The position advances only for calls no override forces.
             Plan::RoundRobinOfTwo => {
                 return self
@@ -216,6 +215,13 @@ impl Control {
         self.weights.load().next_in_cycle()
     }
 
+    /// [`choose`](Self::choose) for [`Plan::Random`].
+    #[inline]
+    pub(super) fn choose_random(&self, head: &impl Head, draw: impl FnOnce() -> u64) -> usize {
+        self.overridden(head.headers())
+            .unwrap_or_else(|| self.live.place(draw()))
+    }
+
     /// The decision of [`CanarySplit::pick`](super::CanarySplit::pick): current weights, draws
     /// from the shared seed stream.
     pub(super) fn pick(&self, parts: &Parts) -> Arm {
@@ -230,12 +236,6 @@ impl Control {
         } else {
             Rng::new(thread_seed())
         }
-    }
-
-    /// Whether the key is a function of the request's parts.
-    #[inline]
-    pub(super) fn needs_parts(&self) -> bool {
-        matches!(self.plan, Plan::KeyedByParts)
     }
 
     /// The arm an override header or cookie forces: header first, then cookie.
@@ -269,13 +269,6 @@ impl Control {
             .or_else(|| self.arms.first())
             .cloned()
             .unwrap_or_else(|| Arm::new("stable", false))
-    }
-
-    /// Whether anything goes on the request or the answer: the arm in the extensions, or the
-    /// arm header.
-    #[inline]
-    pub(super) fn tags(&self) -> bool {
-        self.extensions || self.arm_header.is_some()
     }
 
     /// Puts the arm at `index` in the request's extensions (when they are on) and returns

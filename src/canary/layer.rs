@@ -334,6 +334,7 @@ impl<C> CanaryBuilder<C> {
         problems.finish(|| ())?;
         let snapshot = snapshot?;
         let seeder = self.seed.map_or_else(Seeder::random, Seeder::seeded);
+        let tagging = self.extensions || arm_header.is_some();
         let live_arms = arms.len();
         let live = Live::new(live_arms);
         live.publish(&snapshot.weights);
@@ -345,6 +346,7 @@ impl<C> CanaryBuilder<C> {
             plan: Plan::of(&self.mode.0, live_arms),
             mode: self.mode.0,
             extensions: self.extensions,
+            tagging,
             weights: ArcSwap::from_pointee(snapshot),
             live,
             writer: Mutex::new(()),

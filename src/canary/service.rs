@@ -8,7 +8,7 @@ use http::request::Parts;
 use http::{Request, Response};
 use tower_service::Service;
 
-use super::control::{CanaryHandle, Control};
+use super::control::{CanaryHandle, Control, Plan};
 use super::future::ResponseFuture;
 use super::rng::Rng;
 use super::Arm;
@@ -166,12 +166,14 @@ where
     #[inline]
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let control = &*self.shared.control;
-        if control.needs_parts() {
-            return self.call_keyed_by_parts(request);
-        }
         let rng = &mut self.rng;
-        let index = control.choose(&request, || rng.next_u64());
-        if control.tags() {
+        let index = match control.plan {
+            // The default mode first, with no dispatch.
+            Plan::Random => control.choose_random(&request, || rng.next_u64()),
+            Plan::KeyedByParts => return self.call_keyed_by_parts(request),
+            _ => control.choose(&request, || rng.next_u64()),
+        };
+        if control.tagging {
             // A new binding: the reference that tagging takes makes the compiler copy the
             // request, on this path only.
             let mut request = request;
@@ -200,7 +202,7 @@ impl<S, C> CanarySplit<S, C> {
         let index = with_parts(&mut request, |parts| {
             control.choose(parts, || rng.next_u64())
         });
-        if control.tags() {
+        if control.tagging {
             let tag = control.tag(index, &mut request);
             return start!(self, index, request, Some(tag));
         }

@@ -271,11 +271,14 @@ impl Live {
     /// The arm where `point` (uniform in `0..2^64`) falls.
     #[inline]
     pub(super) fn place(&self, point: u64) -> usize {
-        self.read(|live| {
-            live.ends
+        self.read(|live| match &*live.ends {
+            // Two arms: one comparison.
+            [end] if point < end.load(Ordering::Relaxed) => 1,
+            [_] => live.last.load(Ordering::Relaxed),
+            ends => ends
                 .iter()
                 .position(|end| point < end.load(Ordering::Relaxed))
-                .map_or_else(|| live.last.load(Ordering::Relaxed), |i| i + 1)
+                .map_or_else(|| live.last.load(Ordering::Relaxed), |i| i + 1),
         })
     }
 
