@@ -312,6 +312,15 @@ fn canary(c: &mut Criterion) {
     case!("steer", steer, requests(false));
     case!("random", random, requests(false));
     case!("random_no_extensions", random_bare, requests(false));
+    // Cloned per call and dropped after it, as the Router does with its targets.
+    let mut make = requests(false);
+    group.bench_function("random_no_extensions_cloned", |b| {
+        b.iter_batched(
+            &mut make,
+            |request| black_box(serve_clone(&random_bare, black_box(request), &mut cx)),
+            BatchSize::SmallInput,
+        )
+    });
     case!("round_robin", round_robin, requests(false));
     case!(
         "round_robin_no_extensions",
