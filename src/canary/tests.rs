@@ -470,3 +470,32 @@ fn placement_agrees_with_the_exact_rule() {
         }
     }
 }
+
+#[test]
+fn weights_read_during_changes_are_never_torn() {
+    // Half to arm 1 and half to stable, or all to arm 2: a point in the low half goes to arm 1
+    // or arm 2, but a read mixing the sets (the second's ends, the first's last arm) would
+    // give the stable arm.
+    let live = std::sync::Arc::new(live(&[1, 1, 0]));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (live, stop) = (live.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut changes = 0_u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) || changes < 1_000 {
+                live.publish(if changes % 2 == 0 {
+                    &[0, 0, 1]
+                } else {
+                    &[1, 1, 0]
+                });
+                changes += 1;
+            }
+        })
+    };
+    let mut rng = Rng::new(5);
+    for _ in 0..3_000_000 {
+        assert_ne!(live.place(rng.next_u64() >> 1), 0);
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.join().unwrap();
+}
