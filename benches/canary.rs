@@ -185,6 +185,15 @@ fn canary(c: &mut Criterion) {
     let mut random_bare = bare(Mode::random());
     let mut round_robin_bare = bare(Mode::round_robin());
     let mut sticky_bare = bare(Mode::sticky(Key::header(HeaderName::from_static("x-user"))));
+    // Three arms (10% to each canary): round-robin by the schedule rather than in closed form.
+    let mut round_robin3_bare = CanaryLayer::builder()
+        .arm("canary", canary, 10.0)
+        .arm("canary2", canary, 10.0)
+        .mode(Mode::round_robin())
+        .arm_extensions(false)
+        .build()
+        .expect("valid split")
+        .layer(stable);
     let picker = HandPicked {
         state: 0x9e37_79b9_7f4a_7c15,
         canary_ppm: 100_000,
@@ -229,6 +238,7 @@ fn canary(c: &mut Criterion) {
             "round_robin_bare" => run(&mut |r| serve(&mut round_robin_bare, r, &mut cx)),
             "sticky" => run(&mut |r| serve(&mut sticky, r, &mut cx)),
             "sticky_bare" => run(&mut |r| serve(&mut sticky_bare, r, &mut cx)),
+            "round_robin3_bare" => run(&mut |r| serve(&mut round_robin3_bare, r, &mut cx)),
             "direct_clone" => run(&mut |r| serve_clone(&direct, r, &mut cx)),
             "random_clone" => run(&mut |r| serve_clone(&random, r, &mut cx)),
             "random_bare_clone" => run(&mut |r| serve_clone(&random_bare, r, &mut cx)),
