@@ -77,14 +77,15 @@ impl Tag {
 }
 
 /// Puts `arm` in `extensions`, replacing the value an inner or outer split put there in
-/// place: that costs no allocation, where `insert` boxes every value anew.
+/// place: that costs no allocation, where `insert` boxes every value anew. One lookup either
+/// way (`get_or_insert_with`, http 1.1).
 #[inline]
 pub(super) fn put(extensions: &mut http::Extensions, arm: Arm) {
-    match extensions.get_mut::<Arm>() {
-        Some(slot) => *slot = arm,
-        None => {
-            extensions.insert(arm);
-        }
+    // One lookup: the arm goes into a new slot, or over the one found.
+    let mut arm = Some(arm);
+    let slot = extensions.get_or_insert_with(|| arm.take().expect("taken once, here"));
+    if let Some(arm) = arm {
+        *slot = arm;
     }
 }
 
