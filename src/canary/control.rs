@@ -231,10 +231,12 @@ impl Control {
     /// A generator for a new service instance.
     #[inline]
     pub(super) fn rng(&self) -> Rng {
+        // The split's stream for a fixed seed, and for an instance made while the thread's
+        // locals are being destroyed.
         if self.seeded {
             self.seeder.rng()
         } else {
-            Rng::new(thread_seed())
+            thread_seed().map_or_else(|| self.seeder.rng(), Rng::new)
         }
     }
 

@@ -51,14 +51,16 @@ thread_local! {
 /// A seed for a new generator from this thread's stream: no shared memory is touched, so
 /// cloning a service (as a router does for every request) costs no atomic operation for its
 /// generator. Successive seeds are successive SplitMix64 outputs, so every instance draws its
-/// own stream.
+/// own stream. `None` while the thread's locals are being destroyed.
 #[inline]
-pub(super) fn thread_seed() -> u64 {
-    SEEDS.with(|state| {
-        let next = state.get().wrapping_add(GOLDEN);
-        state.set(next);
-        splitmix(next)
-    })
+pub(super) fn thread_seed() -> Option<u64> {
+    SEEDS
+        .try_with(|state| {
+            let next = state.get().wrapping_add(GOLDEN);
+            state.set(next);
+            splitmix(next)
+        })
+        .ok()
 }
 
 /// A shared SplitMix64 stream: seeds for new instances, and the draws of [`pick`], which has
