@@ -15,7 +15,8 @@ pub(super) const MAX_CYCLE: u64 = 1 << 20;
 pub(super) struct Snapshot {
     /// Each arm's weight, in arm order (the stable arm first).
     pub(super) weights: Box<[u32]>,
-    /// One cycle of smooth weighted round-robin (empty unless the mode is round-robin).
+    /// One cycle of smooth weighted round-robin (empty unless the mode is round-robin over
+    /// more than two arms).
     schedule: Box<[u8]>,
     /// `ceil(2^128 / schedule.len())` (0 when the length is 0 or 1), for a remainder by the
     /// cycle length with multiplications instead of a 64-bit division (Lemire, Kaser and
@@ -45,10 +46,14 @@ impl Snapshot {
         if weights.len() > 256 {
             return Err(too_many_arms(weights.len()));
         }
-        let schedule = if round_robin {
-            smooth_round_robin(&weights)?
-        } else {
-            Box::default()
+        // Two arms follow their cycle in closed form ([`Live::next_of_two`]): no schedule.
+        let schedule = match (round_robin, weights.len()) {
+            (false, _) => Box::default(),
+            (true, 2) => {
+                cycle_length(&weights)?;
+                Box::default()
+            }
+            (true, _) => smooth_round_robin(&weights)?,
         };
         let cycle_magic = match schedule.len() {
             0 | 1 => 0,
@@ -127,10 +132,9 @@ fn gcd(mut a: u64, mut b: u64) -> u64 {
     a
 }
 
-/// One cycle of nginx's smooth weighted round-robin over `weights` divided by their greatest
-/// common divisor: each step adds every arm's weight to its score, picks the highest score
-/// (the earlier arm on a tie) and takes the cycle length off the winner's score.
-fn smooth_round_robin(weights: &[u32]) -> Result<Box<[u8]>, Problem> {
+/// `weights` divided by their greatest common divisor, and their sum: the length of a
+/// round-robin cycle, refused over [`MAX_CYCLE`].
+fn cycle_length(weights: &[u32]) -> Result<(Vec<i64>, i64), Problem> {
     let divisor = weights.iter().fold(0, |g, &w| gcd(g, u64::from(w)));
     let reduced: Vec<i64> = weights
         .iter()
@@ -148,6 +152,14 @@ fn smooth_round_robin(weights: &[u32]) -> Result<Box<[u8]>, Problem> {
             ),
         ));
     }
+    Ok((reduced, cycle))
+}
+
+/// One cycle of nginx's smooth weighted round-robin over `weights` divided by their greatest
+/// common divisor: each step adds every arm's weight to its score, picks the highest score
+/// (the earlier arm on a tie) and takes the cycle length off the winner's score.
+pub(super) fn smooth_round_robin(weights: &[u32]) -> Result<Box<[u8]>, Problem> {
+    let (reduced, cycle) = cycle_length(weights)?;
     let mut scores = vec![0_i64; reduced.len()];
     let mut schedule = Vec::with_capacity(usize::try_from(cycle).unwrap_or(0));
     for _ in 0..cycle {
