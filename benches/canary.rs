@@ -63,6 +63,16 @@ where
     }
 }
 
+/// What the Router does per request with its target: clone it, then `poll_ready`, `call`,
+/// poll the future once, and drop the clone.
+fn serve_clone<S, B>(service: &S, request: Request<B>, cx: &mut Context<'_>) -> &'static str
+where
+    S: Service<Request<B>, Response = Response<&'static str>, Error = Infallible> + Clone,
+{
+    let mut clone = service.clone();
+    serve(&mut clone, request, cx)
+}
+
 /// The picker one writes for `Steer`: the override header, then a weighted xorshift draw.
 #[derive(Clone)]
 struct HandPicked {
@@ -175,6 +185,15 @@ fn canary(c: &mut Criterion) {
     let mut random_bare = bare(Mode::random());
     let mut round_robin_bare = bare(Mode::round_robin());
     let mut sticky_bare = bare(Mode::sticky(Key::header(HeaderName::from_static("x-user"))));
+    // Three arms (10% to each canary): round-robin by the schedule rather than in closed form.
+    let mut round_robin3_bare = CanaryLayer::builder()
+        .arm("canary", canary, 10.0)
+        .arm("canary2", canary, 10.0)
+        .mode(Mode::round_robin())
+        .arm_extensions(false)
+        .build()
+        .expect("valid split")
+        .layer(stable);
     let picker = HandPicked {
         state: 0x9e37_79b9_7f4a_7c15,
         canary_ppm: 100_000,
@@ -187,7 +206,9 @@ fn canary(c: &mut Criterion) {
     // optional input suffix: `_user` (the sticky key header), `_long` (the same with a 36-byte
     // key) or `_six` (six headers, the key among them); the default input is a request
     // without headers. `none` (with the same suffixes) builds the input alone, so its count
-    // is the floor to subtract. Cases ending in `_bare` have `arm_extensions(false)`.
+    // is the floor to subtract. Cases ending in `_bare` have `arm_extensions(false)`; cases
+    // ending in `_clone` clone the service per call and drop the clone, as the Router does
+    // with its targets.
     if let Some((case, n)) = profile::requested() {
         let (service, input) = match case.rsplit_once('_') {
             Some((service, input @ ("user" | "six" | "long"))) => (service.to_owned(), input),
@@ -217,6 +238,11 @@ fn canary(c: &mut Criterion) {
             "round_robin_bare" => run(&mut |r| serve(&mut round_robin_bare, r, &mut cx)),
             "sticky" => run(&mut |r| serve(&mut sticky, r, &mut cx)),
             "sticky_bare" => run(&mut |r| serve(&mut sticky_bare, r, &mut cx)),
+            "round_robin3_bare" => run(&mut |r| serve(&mut round_robin3_bare, r, &mut cx)),
+            "direct_clone" => run(&mut |r| serve_clone(&direct, r, &mut cx)),
+            "random_clone" => run(&mut |r| serve_clone(&random, r, &mut cx)),
+            "random_bare_clone" => run(&mut |r| serve_clone(&random_bare, r, &mut cx)),
+            "round_robin_bare_clone" => run(&mut |r| serve_clone(&round_robin_bare, r, &mut cx)),
             other => panic!("no profiling case {other:?}"),
         }
     }
@@ -296,6 +322,15 @@ fn canary(c: &mut Criterion) {
     case!("steer", steer, requests(false));
     case!("random", random, requests(false));
     case!("random_no_extensions", random_bare, requests(false));
+    // Cloned per call and dropped after it, as the Router does with its targets.
+    let mut make = requests(false);
+    group.bench_function("random_no_extensions_cloned", |b| {
+        b.iter_batched(
+            &mut make,
+            |request| black_box(serve_clone(&random_bare, black_box(request), &mut cx)),
+            BatchSize::SmallInput,
+        )
+    });
     case!("round_robin", round_robin, requests(false));
     case!(
         "round_robin_no_extensions",

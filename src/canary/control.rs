@@ -11,9 +11,9 @@ use http::HeaderMap;
 
 use super::future::{put, Tag};
 use super::mode::{cookie, header, header_pair, Key, KeyRepr, ModeRepr};
-use super::rng::{stable_hash, Seeder};
+use super::rng::{stable_hash, thread_seed, Rng, Seeder};
 use super::weight::{Weight, MILLION};
-use super::weights::Snapshot;
+use super::weights::{Live, Snapshot};
 use super::Arm;
 use crate::error::{ConfigError, Problem, ProblemKind, Problems};
 
@@ -31,10 +31,21 @@ pub(super) struct Control {
     pub(super) plan: Plan,
     /// Whether the arm goes into the request and response extensions.
     pub(super) extensions: bool,
+    /// Whether anything goes on the request or the answer: the arm in the extensions, or the
+    /// arm header.
+    pub(super) tagging: bool,
+    /// The current weights, for the handle and for a round-robin split of more than two arms.
     pub(super) weights: ArcSwap<Snapshot>,
+    /// The current weights, for the request path.
+    pub(super) live: Live,
     /// Serialises writers (the request path never takes it).
     pub(super) writer: Mutex<()>,
+    /// The seeds of [`pick`](Self::pick)'s draws, and of every instance's generator when the
+    /// split has a fixed seed.
     pub(super) seeder: Seeder,
+    /// Whether the split has a fixed seed (instances then seed from `seeder`, in the order
+    /// they are made, rather than from their thread).
+    pub(super) seeded: bool,
     /// A waker that does nothing, for the one readiness check made inside `call` (held here
     /// so that a call reads a field instead of initialising a static).
     pub(super) noop: Waker,
@@ -63,6 +74,9 @@ impl fmt::Debug for Control {
 #[derive(Clone, Copy, Debug)]
 pub(super) enum Plan {
     Random,
+    /// Round-robin over two arms, in closed form ([`Live::next_of_two`]).
+    RoundRobinOfTwo,
+    /// Round-robin over more arms, by the schedule of the current [`Snapshot`].
     RoundRobin,
     /// Sticky, by a header or a cookie.
     Keyed,
@@ -71,9 +85,10 @@ pub(super) enum Plan {
 }
 
 impl Plan {
-    pub(super) fn of(mode: &ModeRepr) -> Self {
+    pub(super) fn of(mode: &ModeRepr, arms: usize) -> Self {
         match mode {
             ModeRepr::Random => Self::Random,
+            ModeRepr::RoundRobin if arms == 2 => Self::RoundRobinOfTwo,
             ModeRepr::RoundRobin => Self::RoundRobin,
             ModeRepr::Sticky {
                 key: Key(KeyRepr::Function(_)),
@@ -137,23 +152,20 @@ impl<B> Head for http::Request<B> {
 impl Control {
     /// The index of the arm for a request; `draw` gives a uniform random `u64` when needed.
     #[inline]
-    pub(super) fn choose(
-        &self,
-        snapshot: &Snapshot,
-        head: &impl Head,
-        draw: impl FnOnce() -> u64,
-    ) -> usize {
+    pub(super) fn choose(&self, head: &impl Head, draw: impl FnOnce() -> u64) -> usize {
+        let live = &self.live;
         match self.plan {
-            Plan::Random => {
+            Plan::Random => return self.choose_random(head, draw),
+            // The position advances only for calls no override forces.
+            Plan::RoundRobinOfTwo => {
                 return self
                     .overridden(head.headers())
-                    .unwrap_or_else(|| snapshot.place(draw()))
+                    .unwrap_or_else(|| live.next_of_two())
             }
-            // The position advances only for calls no override forces.
             Plan::RoundRobin => {
                 return self
                     .overridden(head.headers())
-                    .unwrap_or_else(|| snapshot.next_in_cycle())
+                    .unwrap_or_else(|| self.next_in_schedule())
             }
             Plan::Keyed | Plan::KeyedByParts => {}
         }
@@ -172,39 +184,60 @@ impl Control {
                 return arm;
             }
             return match key.map(HeaderValue::as_bytes).filter(|v| !v.is_empty()) {
-                Some(key) => snapshot.place(stable_hash(key)),
+                Some(key) => live.place(stable_hash(key)),
                 None if *missing_to_stable => 0,
-                None => snapshot.place(draw()),
+                None => live.place(draw()),
             };
         }
         if let Some(arm) = self.overridden(head.headers()) {
             return arm;
         }
         match &self.mode {
-            ModeRepr::Random => snapshot.place(draw()),
-            ModeRepr::RoundRobin => snapshot.next_in_cycle(),
+            ModeRepr::Random => live.place(draw()),
+            ModeRepr::RoundRobin if matches!(self.plan, Plan::RoundRobinOfTwo) => {
+                live.next_of_two()
+            }
+            ModeRepr::RoundRobin => self.next_in_schedule(),
             ModeRepr::Sticky {
                 key,
                 missing_to_stable,
             } => match key.with(head, stable_hash) {
-                Some(point) => snapshot.place(point),
+                Some(point) => live.place(point),
                 None if *missing_to_stable => 0,
-                None => snapshot.place(draw()),
+                None => live.place(draw()),
             },
         }
+    }
+
+    /// The next arm of a round-robin split of more than two arms, from the current schedule.
+    #[inline(never)]
+    fn next_in_schedule(&self) -> usize {
+        self.weights.load().next_in_cycle()
+    }
+
+    /// [`choose`](Self::choose) for [`Plan::Random`].
+    #[inline]
+    pub(super) fn choose_random(&self, head: &impl Head, draw: impl FnOnce() -> u64) -> usize {
+        self.overridden(head.headers())
+            .unwrap_or_else(|| self.live.place(draw()))
     }
 
     /// The decision of [`CanarySplit::pick`](super::CanarySplit::pick): current weights, draws
     /// from the shared seed stream.
     pub(super) fn pick(&self, parts: &Parts) -> Arm {
-        let snapshot = self.weights.load();
-        self.arm(self.choose(&snapshot, parts, || self.seeder.next_u64()))
+        self.arm(self.choose(parts, || self.seeder.next_u64()))
     }
 
-    /// Whether the key is a function of the request's parts.
+    /// A generator for a new service instance.
     #[inline]
-    pub(super) fn needs_parts(&self) -> bool {
-        matches!(self.plan, Plan::KeyedByParts)
+    pub(super) fn rng(&self) -> Rng {
+        // The split's stream for a fixed seed, and for an instance made while the thread's
+        // locals are being destroyed.
+        if self.seeded {
+            self.seeder.rng()
+        } else {
+            thread_seed().map_or_else(|| self.seeder.rng(), Rng::new)
+        }
     }
 
     /// The arm an override header or cookie forces: header first, then cookie.
@@ -240,13 +273,6 @@ impl Control {
             .unwrap_or_else(|| Arm::new("stable", false))
     }
 
-    /// Whether anything goes on the request or the answer: the arm in the extensions, or the
-    /// arm header.
-    #[inline]
-    pub(super) fn tags(&self) -> bool {
-        self.extensions || self.arm_header.is_some()
-    }
-
     /// Puts the arm at `index` in the request's extensions (when they are on) and returns
     /// what goes on the answer.
     #[inline]
@@ -271,9 +297,10 @@ impl Control {
         matches!(self.mode, ModeRepr::RoundRobin)
     }
 
-    /// Validates and publishes `weights` (arm order).
+    /// Validates and publishes `weights` (arm order). The caller holds the writer lock.
     fn publish(&self, weights: Vec<u32>) -> Result<(), ConfigError> {
         let snapshot = Snapshot::new(weights.into_boxed_slice(), self.round_robin())?;
+        self.live.publish(&snapshot.weights);
         self.weights.store(Arc::new(snapshot));
         Ok(())
     }
@@ -281,9 +308,10 @@ impl Control {
 
 /// Reads and changes a split's weights at run time. Clones share the split.
 ///
-/// Lock-free for requests: a call loads the current weights with one atomic pointer read
-/// ([`arc_swap`]); a change builds a new set and swaps it in. A call already in flight keeps the
-/// arm it was given. Writers are serialised among themselves. Changes are validated exactly as
+/// Lock-free for requests: a call reads the current weights from a few atomics under a
+/// sequence lock (no reference count, no lock; a call that overlaps a change reads again), and
+/// a round-robin split of more than two arms loads its schedule with [`arc_swap`]; a change
+/// builds a new set and publishes it. A call already in flight keeps the arm it was given. Writers are serialised among themselves. Changes are validated exactly as
 /// at build time, and a refused change leaves the weights as they were.
 ///
 /// ```

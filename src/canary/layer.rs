@@ -11,7 +11,9 @@ use tower_layer::Layer;
 use super::control::{noop_waker, CanaryHandle, Control, Plan};
 use super::mode::{is_cookie_name, KeyRepr, Mode, ModeRepr};
 use super::rng::Seeder;
+use super::service::Shared;
 use super::weight::{percent_text, Weight, MILLION};
+use super::weights::Live;
 use super::weights::{too_many_arms, Snapshot};
 use super::{Arm, CanarySplit};
 use crate::error::{ConfigError, Problem, ProblemKind, Problems};
@@ -22,19 +24,17 @@ const OVERRIDE_HEADER: &str = "x-canary";
 /// Wraps a stable service in a [`CanarySplit`] with one or more other arms. See the
 /// [module docs](super) for an example.
 ///
-/// Cloning is two reference-count bumps; every service it makes shares its weights (and its
+/// Cloning is one reference-count bump; every service it makes shares its weights (and its
 /// [`CanaryHandle`]) but draws random numbers on its own.
 #[must_use]
 pub struct CanaryLayer<C> {
-    pub(super) arms: Arc<[C]>,
-    pub(super) control: Arc<Control>,
+    pub(super) shared: Arc<Shared<C>>,
 }
 
 impl<C> Clone for CanaryLayer<C> {
     fn clone(&self) -> Self {
         Self {
-            arms: Arc::clone(&self.arms),
-            control: Arc::clone(&self.control),
+            shared: Arc::clone(&self.shared),
         }
     }
 }
@@ -42,7 +42,7 @@ impl<C> Clone for CanaryLayer<C> {
 impl<C> fmt::Debug for CanaryLayer<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CanaryLayer")
-            .field("control", &self.control)
+            .field("control", &self.shared.control)
             .finish_non_exhaustive()
     }
 }
@@ -66,14 +66,14 @@ impl<C> CanaryLayer<C> {
     /// A handle that reads and changes the weights at run time.
     pub fn handle(&self) -> CanaryHandle {
         CanaryHandle {
-            control: Arc::clone(&self.control),
+            control: Arc::clone(&self.shared.control),
         }
     }
 
     /// The arm a request with these parts would get (see [`CanarySplit::pick`]).
     #[must_use]
     pub fn pick(&self, parts: &Parts) -> Arm {
-        self.control.pick(parts)
+        self.shared.control.pick(parts)
     }
 }
 
@@ -81,7 +81,7 @@ impl<S, C> Layer<S> for CanaryLayer<C> {
     type Service = CanarySplit<S, C>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        CanarySplit::new(inner, Arc::clone(&self.arms), Arc::clone(&self.control))
+        CanarySplit::new(inner, Arc::clone(&self.shared))
     }
 }
 
@@ -334,26 +334,35 @@ impl<C> CanaryBuilder<C> {
         problems.finish(|| ())?;
         let snapshot = snapshot?;
         let seeder = self.seed.map_or_else(Seeder::random, Seeder::seeded);
+        let tagging = self.extensions || arm_header.is_some();
+        let live_arms = arms.len();
+        let live = Live::new(live_arms);
+        live.publish(&snapshot.weights);
         let control = Control {
             arms,
             arm_header,
             override_header: self.override_header,
             override_cookie: self.override_cookie.map(String::into_boxed_str),
-            plan: Plan::of(&self.mode.0),
+            plan: Plan::of(&self.mode.0, live_arms),
             mode: self.mode.0,
             extensions: self.extensions,
+            tagging,
             weights: ArcSwap::from_pointee(snapshot),
+            live,
             writer: Mutex::new(()),
             seeder,
+            seeded: self.seed.is_some(),
             noop: noop_waker(),
         };
         Ok(CanaryLayer {
-            arms: self
-                .arms
-                .into_iter()
-                .map(|(_, service, _)| service)
-                .collect(),
-            control: Arc::new(control),
+            shared: Arc::new(Shared {
+                control: Arc::new(control),
+                arms: self
+                    .arms
+                    .into_iter()
+                    .map(|(_, service, _)| service)
+                    .collect(),
+            }),
         })
     }
 }

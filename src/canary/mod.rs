@@ -52,8 +52,9 @@
 //!    ([`Mode::sticky_or_stable`]).
 //!
 //! Random draws use a wyrand generator that each service instance (every clone too) seeds on
-//! its own from a per-split stream, itself seeded from std's `RandomState` or from
-//! [`CanaryBuilder::seed`]; draws are never derived from a request counter, and two stacked
+//! its own from a per-thread stream seeded from std's `RandomState` (so a clone touches no
+//! shared memory for it), or, with [`CanaryBuilder::seed`], from a per-split stream in the
+//! order the instances are made; draws are never derived from a request counter, and two stacked
 //! splits are independent (50% of 50% is 25%). A sticky key's point is
 //! [`stable_hash`]`(key) / 2^64`; the canary arms own the low end of `0..1` in arm order and the
 //! stable arm the high end, so raising the canary's weight only moves keys from stable to

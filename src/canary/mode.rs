@@ -150,25 +150,34 @@ impl Key {
 /// some 30 per header).
 const SCAN: usize = 3;
 
+/// Up to this many distinct names, [`header`] first checks that `name` is there by comparing
+/// it with the map's keys (a walk over a slice, a few instructions per name), so that a name
+/// that is absent (the override header, most of the time) costs no hash.
+const PRESCAN: usize = 16;
+
 /// The first value of the header `name`, as [`HeaderMap::get`] gives it.
 ///
 /// A map of a few headers is searched by comparing names, which costs less than hashing the
 /// name and probing (about a hundred instructions for a custom name such as `x-canary`):
 /// most comparisons stop at the kind of name (standard or custom) or its length. Larger maps
-/// use the hash.
+/// use the hash, once the name is known to be there (up to [`PRESCAN`] names).
 #[inline]
 pub(super) fn header<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a HeaderValue> {
-    if headers.keys_len() <= SCAN {
+    let keys = headers.keys_len();
+    if keys <= SCAN {
         headers
             .iter()
             .find_map(|(n, value)| (n == name).then_some(value))
+    } else if keys <= PRESCAN && !headers.keys().any(|n| n == name) {
+        None
     } else {
         headers.get(name)
     }
 }
 
 /// The first values of the headers `first` and `second`, as two [`header`] calls give them,
-/// in one pass over a small map (the override header and a sticky key header: a request
+/// in one pass over a small map (and one pass over a larger map's names to hash only the
+/// names that are there) (the override header and a sticky key header: a request
 /// carrying one usually carries the other).
 #[inline]
 pub(super) fn header_pair<'a>(
@@ -176,10 +185,29 @@ pub(super) fn header_pair<'a>(
     first: Option<&HeaderName>,
     second: &HeaderName,
 ) -> (Option<&'a HeaderValue>, Option<&'a HeaderValue>) {
-    if headers.keys_len() > SCAN {
+    let keys = headers.keys_len();
+    if keys > PRESCAN {
         return (
             first.and_then(|name| headers.get(name)),
             headers.get(second),
+        );
+    }
+    if keys > SCAN {
+        // Which of the two are there, in one walk over the names; only those are hashed.
+        let (mut has_first, mut has_second) = (false, false);
+        for name in headers.keys() {
+            has_first |= first == Some(name);
+            has_second |= name == second;
+        }
+        return (
+            first
+                .filter(|_| has_first)
+                .and_then(|name| headers.get(name)),
+            if has_second {
+                headers.get(second)
+            } else {
+                None
+            },
         );
     }
     let (mut found_first, mut found_second) = (None, None);

@@ -3,6 +3,7 @@
 //! No `rand` dependency: per-call draws need a few nanoseconds and no cryptographic strength,
 //! and the sticky hash must never change with a dependency's version.
 
+use std::cell::Cell;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,8 +20,9 @@ pub(super) fn splitmix(mut z: u64) -> u64 {
 
 /// A wyrand generator (Wang Yi's wyhash PRNG): one 64-bit state, one 128-bit multiply per draw.
 ///
-/// Every service instance owns one, seeded from its split's [`Seeder`], so instances (clones
-/// included) draw independently and no draw touches shared memory.
+/// Every service instance owns one, seeded by [`thread_seed`] (or, for a split with a fixed
+/// seed, from its [`Seeder`]), so instances (clones included) draw independently and no draw
+/// touches shared memory.
 #[derive(Debug)]
 pub(super) struct Rng(u64);
 
@@ -38,6 +40,27 @@ impl Rng {
         let folded = (t >> 64) as u64 ^ t as u64;
         folded
     }
+}
+
+thread_local! {
+    /// This thread's SplitMix64 stream of seeds: std's randomly keyed hasher (its keys differ
+    /// between threads and processes) gives the start.
+    static SEEDS: Cell<u64> = Cell::new(RandomState::new().build_hasher().finish());
+}
+
+/// A seed for a new generator from this thread's stream: no shared memory is touched, so
+/// cloning a service (as a router does for every request) costs no atomic operation for its
+/// generator. Successive seeds are successive SplitMix64 outputs, so every instance draws its
+/// own stream. `None` while the thread's locals are being destroyed.
+#[inline]
+pub(super) fn thread_seed() -> Option<u64> {
+    SEEDS
+        .try_with(|state| {
+            let next = state.get().wrapping_add(GOLDEN);
+            state.set(next);
+            splitmix(next)
+        })
+        .ok()
 }
 
 /// A shared SplitMix64 stream: seeds for new instances, and the draws of [`pick`], which has

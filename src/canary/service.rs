@@ -1,19 +1,16 @@
 //! [`CanarySplit`]: the service.
 
 use std::fmt;
-use std::ops::Deref;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use arc_swap::{ArcSwap, Cache};
 use http::request::Parts;
 use http::{Request, Response};
 use tower_service::Service;
 
-use super::control::{CanaryHandle, Control};
+use super::control::{CanaryHandle, Control, Plan};
 use super::future::ResponseFuture;
 use super::rng::Rng;
-use super::weights::Snapshot;
 use super::Arm;
 
 /// Sends each request to one of its arms: the wrapped (stable) service or a canary. Made by
@@ -25,53 +22,39 @@ use super::Arm;
 /// arms. The cost of this is that backpressure does not cross the split: put concurrency
 /// limits outside it, or inside each arm.
 ///
-/// Cloning clones the stable service, bumps two reference counts and seeds a new random
-/// generator, so clones draw independently.
+/// Cloning clones the stable service, bumps one reference count and seeds a new random
+/// generator from the thread's own stream, so clones draw independently (a router clones its
+/// target for every request).
 pub struct CanarySplit<S, C> {
     pub(super) inner: S,
-    pub(super) arms: Arc<[C]>,
-    pub(super) control: Arc<Control>,
+    /// The canary arms and the settings, behind one reference count.
+    pub(super) shared: Arc<Shared<C>>,
     pub(super) rng: Rng,
-    /// This instance's view of the current weights: one relaxed load per call while they do
-    /// not change.
-    pub(super) weights: Cache<Weights, Arc<Snapshot>>,
 }
 
-/// The weights of a [`Control`], for [`Cache`].
-#[derive(Clone, Debug)]
-pub(super) struct Weights(pub(super) Arc<Control>);
-
-impl Deref for Weights {
-    type Target = ArcSwap<Snapshot>;
-
-    fn deref(&self) -> &ArcSwap<Snapshot> {
-        &self.0.weights
-    }
+/// What every instance of a split shares: its canary arms and its [`Control`] (which the
+/// handles share too).
+pub(super) struct Shared<C> {
+    pub(super) control: Arc<Control>,
+    pub(super) arms: Box<[C]>,
 }
 
 impl<S, C> CanarySplit<S, C> {
-    pub(super) fn new(inner: S, arms: Arc<[C]>, control: Arc<Control>) -> Self {
+    pub(super) fn new(inner: S, shared: Arc<Shared<C>>) -> Self {
         Self {
             inner,
-            arms,
-            rng: control.seeder.rng(),
-            weights: Cache::new(Weights(Arc::clone(&control))),
-            control,
+            rng: shared.control.rng(),
+            shared,
         }
     }
 }
 
 impl<S: Clone, C> Clone for CanarySplit<S, C> {
     fn clone(&self) -> Self {
-        // A fresh random stream; the weights cache is copied (it revalidates against the
-        // shared weights on every load), which saves loading them anew: the Router clones its
-        // target for every request.
         Self {
             inner: self.inner.clone(),
-            arms: Arc::clone(&self.arms),
-            rng: self.control.seeder.rng(),
-            weights: self.weights.clone(),
-            control: Arc::clone(&self.control),
+            rng: self.shared.control.rng(),
+            shared: Arc::clone(&self.shared),
         }
     }
 }
@@ -80,7 +63,7 @@ impl<S: fmt::Debug, C> fmt::Debug for CanarySplit<S, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CanarySplit")
             .field("inner", &self.inner)
-            .field("control", &self.control)
+            .field("control", &self.shared.control)
             .finish_non_exhaustive()
     }
 }
@@ -117,18 +100,54 @@ impl<S, C> CanarySplit<S, C> {
     /// ```
     #[must_use]
     pub fn pick(&self, parts: &Parts) -> Arm {
-        self.control.pick(parts)
+        self.shared.control.pick(parts)
     }
 
     /// A handle that reads and changes the weights at run time.
     #[must_use]
     pub fn handle(&self) -> CanaryHandle {
         CanaryHandle {
-            control: Arc::clone(&self.control),
+            control: Arc::clone(&self.shared.control),
         }
     }
 
     define_inner_service_accessors!();
+}
+
+/// Calls the arm at `$index` of `$split` with `$request`, returning the response future, with
+/// `$tag` to put on the answer. The chosen arm is asked once, with a waker that does nothing,
+/// whether it is ready, and called at once when it is, so the common case keeps no request in
+/// the future; otherwise the future readies it with the task's own waker. The request is
+/// moved only into the arm's `call` on this path. A macro, not a function, so that the request
+/// is not moved (copied) once more on its way.
+macro_rules! start {
+    ($split:expr, $index:expr, $request:expr, $tag:expr) => {{
+        let split = $split;
+        let shared = &*split.shared;
+        let mut cx = Context::from_waker(&shared.control.noop);
+        match $index.checked_sub(1).and_then(|i| shared.arms.get(i)) {
+            None => match split.inner.poll_ready(&mut cx) {
+                Poll::Ready(Ok(())) => ResponseFuture::stable(split.inner.call($request), $tag),
+                Poll::Ready(Err(error)) => ResponseFuture::failed(error),
+                Poll::Pending => {
+                    // The service asked (which may hold a reservation it made, such as a
+                    // buffer slot) goes into the future; a clone takes its place, as
+                    // `tower::ServiceExt::ready` users do with `mem::replace`.
+                    let clone = split.inner.clone();
+                    let asked = std::mem::replace(&mut split.inner, clone);
+                    ResponseFuture::stable_pending(asked, $request, $tag)
+                }
+            },
+            Some(canary) => {
+                let mut canary = canary.clone();
+                match canary.poll_ready(&mut cx) {
+                    Poll::Ready(Ok(())) => ResponseFuture::canary(canary.call($request), $tag),
+                    Poll::Ready(Err(error)) => ResponseFuture::failed(error),
+                    Poll::Pending => ResponseFuture::canary_pending(canary, $request, $tag),
+                }
+            }
+        }
+    }};
 }
 
 impl<S, C, ReqBody, ResBody> Service<Request<ReqBody>> for CanarySplit<S, C>
@@ -145,59 +164,49 @@ where
     }
 
     #[inline]
-    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        let control = &*self.control;
-        let snapshot = self.weights.load();
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let control = &*self.shared.control;
         let rng = &mut self.rng;
-        let draw = || rng.next_u64();
-        let index = if control.needs_parts() {
-            with_parts(&mut request, |parts| control.choose(snapshot, parts, draw))
-        } else {
-            control.choose(snapshot, &request, draw)
+        let index = match control.plan {
+            // The default mode first, with no dispatch.
+            Plan::Random => control.choose_random(&request, || rng.next_u64()),
+            Plan::KeyedByParts => return self.call_keyed_by_parts(request),
+            _ => control.choose(&request, || rng.next_u64()),
         };
-        // The chosen arm is asked once, with a waker that does nothing, whether it is ready,
-        // and called at once when it is, so the common case keeps no request in the future;
-        // otherwise the future readies it with the task's own waker. The request is moved
-        // only into the arm's `call` on this path (a by-value helper would copy it). Written
-        // twice: with no tag, the future is built with a constant `None`.
-        macro_rules! start {
-            ($tag:expr) => {{
-                let mut cx = Context::from_waker(&control.noop);
-                match index.checked_sub(1).and_then(|i| self.arms.get(i)) {
-                    None => match self.inner.poll_ready(&mut cx) {
-                        Poll::Ready(Ok(())) => {
-                            ResponseFuture::stable(self.inner.call(request), $tag)
-                        }
-                        Poll::Ready(Err(error)) => ResponseFuture::failed(error),
-                        Poll::Pending => {
-                            // The service asked (which may hold a reservation it made, such
-                            // as a buffer slot) goes into the future; a clone takes its
-                            // place, as `tower::ServiceExt::ready` users do with
-                            // `mem::replace`.
-                            let clone = self.inner.clone();
-                            let asked = std::mem::replace(&mut self.inner, clone);
-                            ResponseFuture::stable_pending(asked, request, $tag)
-                        }
-                    },
-                    Some(canary) => {
-                        let mut canary = canary.clone();
-                        match canary.poll_ready(&mut cx) {
-                            Poll::Ready(Ok(())) => {
-                                ResponseFuture::canary(canary.call(request), $tag)
-                            }
-                            Poll::Ready(Err(error)) => ResponseFuture::failed(error),
-                            Poll::Pending => ResponseFuture::canary_pending(canary, request, $tag),
-                        }
-                    }
-                }
-            }};
-        }
-        if control.tags() {
+        if control.tagging {
+            // A new binding: the reference that tagging takes makes the compiler copy the
+            // request, on this path only.
+            let mut request = request;
             let tag = control.tag(index, &mut request);
-            start!(Some(tag))
-        } else {
-            start!(None)
+            return start!(self, index, request, Some(tag));
         }
+        start!(self, index, request, None)
+    }
+}
+
+impl<S, C> CanarySplit<S, C> {
+    /// `call` for a split keyed by a function of the request's parts. Kept apart: a reference
+    /// to the whole request anywhere in `call` makes the compiler copy the request on every
+    /// call, in every mode.
+    #[inline(never)]
+    fn call_keyed_by_parts<ReqBody, ResBody>(
+        &mut self,
+        mut request: Request<ReqBody>,
+    ) -> ResponseFuture<S, C, Request<ReqBody>>
+    where
+        S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+        C: Service<Request<ReqBody>, Response = Response<ResBody>, Error = S::Error> + Clone,
+    {
+        let control = &*self.shared.control;
+        let rng = &mut self.rng;
+        let index = with_parts(&mut request, |parts| {
+            control.choose(parts, || rng.next_u64())
+        });
+        if control.tagging {
+            let tag = control.tag(index, &mut request);
+            return start!(self, index, request, Some(tag));
+        }
+        start!(self, index, request, None)
     }
 }
 

@@ -7,7 +7,7 @@ use http::Request;
 use super::control::split_canary;
 use super::mode::{cookie, header, header_pair, is_cookie_name};
 use super::rng::{fnv1a64, splitmix, Rng, Seeder};
-use super::weights::Snapshot;
+use super::weights::{Live, Snapshot};
 use super::*;
 use crate::error::ProblemKind;
 use crate::test_helpers::{assert_send_sync, Echo};
@@ -136,11 +136,15 @@ fn weight_display() {
     assert_eq!(Weight::default(), Weight::ZERO);
 }
 
+/// Two cycles of smooth weighted round-robin over `weights`, as a split follows them.
 fn schedule(weights: &[u32]) -> Vec<usize> {
+    let calls = weights.iter().sum::<u32>() * 2;
+    if weights.len() == 2 {
+        let live = live(weights);
+        return (0..calls).map(|_| live.next_of_two()).collect();
+    }
     let snapshot = Snapshot::new(weights.into(), true).unwrap();
-    (0..weights.iter().sum::<u32>() * 2)
-        .map(|_| snapshot.next_in_cycle())
-        .collect()
+    (0..calls).map(|_| snapshot.next_in_cycle()).collect()
 }
 
 #[test]
@@ -176,18 +180,60 @@ fn zero_sum_is_refused() {
     assert_eq!(error.value(), "0, 0");
 }
 
+/// The request path's view of `weights`.
+fn live(weights: &[u32]) -> Live {
+    let live = Live::new(weights.len());
+    live.publish(weights);
+    live
+}
+
+#[test]
+fn two_arm_round_robin_in_closed_form_follows_the_schedule() {
+    let mut pairs: Vec<[u32; 2]> = (0..40)
+        .flat_map(|a| (0..40).map(move |b| [a, b]))
+        .filter(|[a, b]| a + b > 0)
+        .collect();
+    pairs.extend([
+        [900_000, 100_000],
+        [994_300, 5_700],
+        [999_999, 1],
+        [1, 999_999],
+    ]);
+    pairs.extend([[524_287, 524_288], [700_001, 299_999], [3, 1_000_000]]);
+    for weights in pairs {
+        let table = super::weights::smooth_round_robin(&weights).unwrap();
+        let live = live(&weights);
+        // Twice round the cycle, or the first 3,000 calls of a long one.
+        let calls = (2 * table.len()).min(3_000);
+        for (call, &arm) in table.iter().cycle().take(calls).enumerate() {
+            assert_eq!(live.next_of_two(), usize::from(arm), "{weights:?} {call}");
+        }
+    }
+    // Setting the weights restarts the cycle, as a new schedule does.
+    let live = live(&[9, 1]);
+    let first: Vec<_> = (0..7).map(|_| live.next_of_two()).collect();
+    live.publish(&[9, 1]);
+    let again: Vec<_> = (0..7).map(|_| live.next_of_two()).collect();
+    assert_eq!(first, again);
+    assert_eq!(first[5], 1);
+}
+
 #[test]
 fn layout_puts_canaries_low_and_stable_high() {
-    let snapshot = Snapshot::new([900_000, 100_000].into(), false).unwrap();
+    let snapshot = live(&[900_000, 100_000]);
     let tenth = u64::MAX / 10;
     assert_eq!(snapshot.place(0), 1);
     assert_eq!(snapshot.place(tenth - 1), 1);
     assert_eq!(snapshot.place(tenth), 0);
     assert_eq!(snapshot.place(u64::MAX), 0);
-    let only_stable = Snapshot::new([1, 0, 0].into(), false).unwrap();
+    let only_stable = live(&[1, 0, 0]);
     assert_eq!(only_stable.place(0), 0);
     assert_eq!(only_stable.place(u64::MAX), 0);
-    let only_last = Snapshot::new([0, 0, 5].into(), false).unwrap();
+    let only_last = live(&[0, 0, 5]);
+    assert_eq!(only_last.place(0), 2);
+    let only_canary = live(&[0, 5]);
+    assert_eq!(only_canary.place(0), 1);
+    assert_eq!(only_canary.place(u64::MAX), 1);
     assert_eq!(only_last.place(0), 2);
     assert_eq!(only_last.place(u64::MAX), 2);
 }
@@ -351,6 +397,40 @@ fn remainder_by_multiplication_agrees_with_the_division() {
 }
 
 #[test]
+fn small_remainder_agrees_with_the_division() {
+    use super::weights::{small_remainder, SMALL};
+    let mut rng = Rng::new(8);
+    let divisors = (1..=64).chain([
+        1_000,
+        (1 << 19) + 1,
+        999_983,
+        (1 << 20) - 1,
+        1 << 20,
+        999_999,
+        1_000_000,
+    ]);
+    let mut divisors: Vec<u64> = divisors.collect();
+    divisors.extend((0..200).map(|_| 1 + rng.next_u64() % (1 << 20)));
+    for d in divisors {
+        let magic = (u64::MAX / d).wrapping_add(1);
+        let edges = [
+            0,
+            1,
+            d - 1,
+            d,
+            d + 1,
+            SMALL - 1,
+            SMALL - 2,
+            (SMALL - 1) / d * d,
+        ];
+        let random = (0..2_000).map(|_| rng.next_u64() % SMALL);
+        for n in edges.into_iter().chain(random) {
+            assert_eq!(small_remainder(n, magic, d), n % d, "{n} % {d}");
+        }
+    }
+}
+
+#[test]
 fn placement_agrees_with_the_exact_rule() {
     // A point p goes to the first arm (canaries in order, then stable) whose cumulative
     // weight w satisfies p < w * 2^64 / total, computed exactly.
@@ -364,7 +444,7 @@ fn placement_agrees_with_the_exact_rule() {
         &[1_000_000, 1_000_000, 0],
     ];
     for weights in sets {
-        let snapshot = Snapshot::new(weights.to_vec().into_boxed_slice(), false).unwrap();
+        let snapshot = live(weights);
         let total: u128 = weights.iter().map(|&w| u128::from(w)).sum();
         let exact = |p: u64| {
             let mut end = 0;
@@ -389,4 +469,33 @@ fn placement_agrees_with_the_exact_rule() {
             assert_eq!(snapshot.place(p), exact(p), "{weights:?} {p}");
         }
     }
+}
+
+#[test]
+fn weights_read_during_changes_are_never_torn() {
+    // Half to arm 1 and half to stable, or all to arm 2: a point in the low half goes to arm 1
+    // or arm 2, but a read mixing the sets (the second's ends, the first's last arm) would
+    // give the stable arm.
+    let live = std::sync::Arc::new(live(&[1, 1, 0]));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (live, stop) = (live.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut changes = 0_u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) || changes < 1_000 {
+                live.publish(if changes % 2 == 0 {
+                    &[0, 0, 1]
+                } else {
+                    &[1, 1, 0]
+                });
+                changes += 1;
+            }
+        })
+    };
+    let mut rng = Rng::new(5);
+    for _ in 0..3_000_000 {
+        assert_ne!(live.place(rng.next_u64() >> 1), 0);
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.join().unwrap();
 }

@@ -1,7 +1,7 @@
-//! One set of weights, prepared for the request path: where random and hashed points fall, and
-//! the round-robin schedule of one cycle.
+//! One set of weights, prepared for the request path: where random and hashed points fall
+//! ([`Live`]), and the round-robin schedule of one cycle.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
 
 use crate::error::{Problem, ProblemKind};
 
@@ -9,25 +9,14 @@ use crate::error::{Problem, ProblemKind};
 /// divisor): one byte of schedule per call of the cycle.
 pub(super) const MAX_CYCLE: u64 = 1 << 20;
 
-/// Weights as the request path reads them. Immutable once published, except for the
-/// round-robin position, so a swap never changes a decision already made.
+/// One set of weights, as the handle reads them and as a round-robin split of more than two
+/// arms follows them. Immutable once published, except for the round-robin position.
 #[derive(Debug)]
 pub(super) struct Snapshot {
     /// Each arm's weight, in arm order (the stable arm first).
     pub(super) weights: Box<[u32]>,
-    /// `(end, arm)`, the first entry of the layout: a point `p` in `0..2^64` goes to the first
-    /// entry with `p < end` (`first`, then `layout`), or to `last` when there is none. Canary
-    /// arms come first, in arm order, then the stable arm, so raising a canary's share only
-    /// moves points from stable to canary. Arms of weight 0 have no entry, nor does the last
-    /// arm with a weight (its end would be 2^64), so every bound fits a `u64`. A two-arm split
-    /// places a point with one comparison and no loop; with a single weighted arm, `first`
-    /// is `(0, last)`.
-    first: (u64, u8),
-    /// The rest of the layout.
-    layout: Box<[(u64, u8)]>,
-    /// The arm that owns the top of `0..2^64`.
-    last: u8,
-    /// One cycle of smooth weighted round-robin (empty unless the mode is round-robin).
+    /// One cycle of smooth weighted round-robin (empty unless the mode is round-robin over
+    /// more than two arms).
     schedule: Box<[u8]>,
     /// `ceil(2^128 / schedule.len())` (0 when the length is 0 or 1), for a remainder by the
     /// cycle length with multiplications instead of a 64-bit division (Lemire, Kaser and
@@ -54,60 +43,28 @@ impl Snapshot {
                 format!("weights [{listed}] sum to zero; at least one arm needs a weight"),
             ));
         }
-        let mut layout = Vec::with_capacity(weights.len());
-        let mut end: u128 = 0;
-        let mut last = 0;
-        let order = (1..weights.len()).chain(std::iter::once(0));
-        for arm in order {
-            let weight = weights.get(arm).copied().unwrap_or(0);
-            if weight == 0 {
-                continue;
-            }
-            end += u128::from(weight);
-            let arm = u8::try_from(arm).map_err(|_| too_many_arms(weights.len()))?;
-            // Below 2^64 for every arm but the last with a weight, which gets the rest.
-            match u64::try_from((end << 64) / u128::from(total)) {
-                Ok(end) => layout.push((end, arm)),
-                Err(_) => last = arm,
-            }
+        if weights.len() > 256 {
+            return Err(too_many_arms(weights.len()));
         }
-        let schedule = if round_robin {
-            smooth_round_robin(&weights)?
-        } else {
-            Box::default()
+        // Two arms follow their cycle in closed form ([`Live::next_of_two`]): no schedule.
+        let schedule = match (round_robin, weights.len()) {
+            (false, _) => Box::default(),
+            (true, 2) => {
+                cycle_length(&weights)?;
+                Box::default()
+            }
+            (true, _) => smooth_round_robin(&weights)?,
         };
         let cycle_magic = match schedule.len() {
             0 | 1 => 0,
             len => u128::MAX / len as u128 + 1,
         };
-        let first = if layout.is_empty() {
-            (0, last)
-        } else {
-            layout.remove(0)
-        };
         Ok(Self {
             weights,
-            first,
-            layout: layout.into_boxed_slice(),
-            last,
             schedule,
             cycle_magic,
             next: AtomicU64::new(0),
         })
-    }
-
-    /// The arm where `point` (uniform in `0..2^64`) falls.
-    #[inline]
-    pub(super) fn place(&self, point: u64) -> usize {
-        if point < self.first.0 {
-            return usize::from(self.first.1);
-        }
-        let arm = self
-            .layout
-            .iter()
-            .find(|(end, _)| point < *end)
-            .map_or(self.last, |&(_, arm)| arm);
-        usize::from(arm)
     }
 
     /// The next arm of the round-robin cycle.
@@ -123,6 +80,22 @@ impl Snapshot {
             .and_then(|p| self.schedule.get(p))
             .map_or(0, |&arm| usize::from(arm))
     }
+}
+
+/// The numbers [`small_remainder`] divides: below 2^44.
+pub(super) const SMALL: u64 = 1 << 44;
+
+/// `n % d` for `n` below 2^44 and `d` at most 2^20, given `magic = ceil(2^64 / d)` (0 for
+/// `d = 1`): the same computation as [`remainder`] with a 64-bit fraction, which Lemire,
+/// Kaser and Kurz show exact when the bits of `n` and of `d` add up to at most 64. Two
+/// multiplications.
+#[inline]
+pub(super) fn small_remainder(n: u64, magic: u64, d: u64) -> u64 {
+    let fraction = magic.wrapping_mul(n);
+    // Below `d`: truncation drops only zeros.
+    #[allow(clippy::cast_possible_truncation)]
+    let top = ((u128::from(fraction) * u128::from(d)) >> 64) as u64;
+    top
 }
 
 /// `n % d` for `d >= 2`, given `magic = ceil(2^128 / d)`: the fractional part of `n / d`,
@@ -159,10 +132,9 @@ fn gcd(mut a: u64, mut b: u64) -> u64 {
     a
 }
 
-/// One cycle of nginx's smooth weighted round-robin over `weights` divided by their greatest
-/// common divisor: each step adds every arm's weight to its score, picks the highest score
-/// (the earlier arm on a tie) and takes the cycle length off the winner's score.
-fn smooth_round_robin(weights: &[u32]) -> Result<Box<[u8]>, Problem> {
+/// `weights` divided by their greatest common divisor, and their sum: the length of a
+/// round-robin cycle, refused over [`MAX_CYCLE`].
+fn cycle_length(weights: &[u32]) -> Result<(Vec<i64>, i64), Problem> {
     let divisor = weights.iter().fold(0, |g, &w| gcd(g, u64::from(w)));
     let reduced: Vec<i64> = weights
         .iter()
@@ -180,6 +152,14 @@ fn smooth_round_robin(weights: &[u32]) -> Result<Box<[u8]>, Problem> {
             ),
         ));
     }
+    Ok((reduced, cycle))
+}
+
+/// One cycle of nginx's smooth weighted round-robin over `weights` divided by their greatest
+/// common divisor: each step adds every arm's weight to its score, picks the highest score
+/// (the earlier arm on a tie) and takes the cycle length off the winner's score.
+pub(super) fn smooth_round_robin(weights: &[u32]) -> Result<Box<[u8]>, Problem> {
+    let (reduced, cycle) = cycle_length(weights)?;
     let mut scores = vec![0_i64; reduced.len()];
     let mut schedule = Vec::with_capacity(usize::try_from(cycle).unwrap_or(0));
     for _ in 0..cycle {
@@ -197,4 +177,145 @@ fn smooth_round_robin(weights: &[u32]) -> Result<Box<[u8]>, Problem> {
         schedule.push(u8::try_from(best).map_err(|_| too_many_arms(weights.len()))?);
     }
     Ok(schedule.into_boxed_slice())
+}
+
+/// The current weights as the request path reads them: plain atomics behind a sequence lock,
+/// so a call reads them with a few loads and no reference count, and a clone of the service
+/// needs no reference to them at all. Written only by [`Live::publish`], under the split's
+/// writer lock; a reader that overlaps a write tries again.
+///
+/// Holds where each canary arm's random or hashed points end, and, for a two-arm round-robin
+/// split, the cycle and the shared position (a split of more arms uses its [`Snapshot`]'s
+/// schedule).
+#[derive(Debug)]
+pub(super) struct Live {
+    /// Even when the values are whole; odd while a writer changes them.
+    version: AtomicU64,
+    /// For canary arm `i` (at `i - 1`): a point `p` with `p < end` goes to the first such arm.
+    /// The arms are tried in order, so the ends never decrease; an arm with no points of its
+    /// own (weight 0, or the last arm with a weight, which takes the rest) ends where the
+    /// arm before it does.
+    ends: Box<[AtomicU64]>,
+    /// The arm of the points past every end.
+    last: AtomicUsize,
+    /// Two-arm round-robin: the canary's weight `b` and the cycle length `n`, both divided by
+    /// their greatest common divisor, as `b << 32 | n`.
+    cycle: AtomicU64,
+    /// `ceil(2^64 / n)` (0 when `n` is 1), for [`small_remainder`].
+    magic: AtomicU64,
+    /// Two-arm round-robin: calls decided since the weights were last set.
+    position: AtomicU64,
+}
+
+impl Live {
+    /// The weights of a split of `arms` arms: the stable arm takes everything until the first
+    /// [`publish`](Self::publish).
+    pub(super) fn new(arms: usize) -> Self {
+        Self {
+            version: AtomicU64::new(0),
+            ends: (1..arms.max(2)).map(|_| AtomicU64::new(0)).collect(),
+            last: AtomicUsize::new(0),
+            cycle: AtomicU64::new(1),
+            magic: AtomicU64::new(0),
+            position: AtomicU64::new(0),
+        }
+    }
+
+    /// Makes `weights` (arm order, the same number of arms as given to [`new`](Self::new),
+    /// validated by [`Snapshot::new`]) the current weights and restarts the round-robin cycle.
+    /// The caller holds the split's writer lock: writers never overlap.
+    pub(super) fn publish(&self, weights: &[u32]) {
+        let total: u128 = weights.iter().map(|&w| u128::from(w)).sum();
+        let mut ends = Vec::with_capacity(self.ends.len());
+        let mut end: u128 = 0;
+        let mut previous: u64 = 0;
+        let mut last = 0;
+        // Canary arms in order, then the stable arm (which has no entry of its own).
+        let order = (1..weights.len()).chain(std::iter::once(0));
+        for arm in order {
+            let weight = weights.get(arm).copied().unwrap_or(0);
+            if weight > 0 {
+                end += u128::from(weight);
+                // Below 2^64 for every arm but the last with a weight, which takes the rest.
+                match u64::try_from((end << 64) / total) {
+                    Ok(bound) => previous = bound,
+                    Err(_) => last = arm,
+                }
+            }
+            if arm > 0 {
+                ends.push(previous);
+            }
+        }
+        let divisor = weights.iter().fold(0, |g, &w| gcd(g, u64::from(w))).max(1);
+        let canary = weights.get(1).map_or(0, |&w| u64::from(w) / divisor);
+        let length = (weights.iter().map(|&w| u64::from(w)).sum::<u64>() / divisor).max(1);
+        // 2^64 / n rounded up, which wraps to 0 for n = 1 (where every remainder is 0).
+        let magic = (u64::MAX / length).wrapping_add(1);
+        let version = self.version.load(Ordering::Relaxed);
+        self.version
+            .store(version.wrapping_add(1), Ordering::Relaxed);
+        fence(Ordering::Release);
+        for (slot, end) in self.ends.iter().zip(ends) {
+            slot.store(end, Ordering::Relaxed);
+        }
+        self.last.store(last, Ordering::Relaxed);
+        self.cycle.store(canary << 32 | length, Ordering::Relaxed);
+        self.magic.store(magic, Ordering::Relaxed);
+        self.position.store(0, Ordering::Relaxed);
+        self.version
+            .store(version.wrapping_add(2), Ordering::Release);
+    }
+
+    /// Runs `read` on values no writer changed meanwhile (again if one did).
+    #[inline(always)]
+    fn read<R>(&self, mut read: impl FnMut(&Self) -> R) -> R {
+        loop {
+            let version = self.version.load(Ordering::Acquire);
+            let result = read(self);
+            fence(Ordering::Acquire);
+            if version & 1 == 0 && self.version.load(Ordering::Relaxed) == version {
+                return result;
+            }
+            std::hint::spin_loop();
+        }
+    }
+
+    /// The arm where `point` (uniform in `0..2^64`) falls.
+    #[inline]
+    pub(super) fn place(&self, point: u64) -> usize {
+        self.read(|live| match &*live.ends {
+            // Two arms: one comparison.
+            [end] if point < end.load(Ordering::Relaxed) => 1,
+            [_] => live.last.load(Ordering::Relaxed),
+            ends => ends
+                .iter()
+                .position(|end| point < end.load(Ordering::Relaxed))
+                .map_or_else(|| live.last.load(Ordering::Relaxed), |i| i + 1),
+        })
+    }
+
+    /// The next arm of a two-arm round-robin cycle: the arm nginx's smooth weighted
+    /// round-robin gives at this position. With two arms it has a closed form: the canary
+    /// serves call `k` (from 0) of a cycle of `n` calls, of which it serves `b`, when
+    /// `(k * b + (n - 1) / 2) mod n >= n - b` (a unit test checks it against the schedule).
+    #[inline]
+    pub(super) fn next_of_two(&self) -> usize {
+        let (cycle, magic, call) = self.read(|live| {
+            (
+                live.cycle.load(Ordering::Relaxed),
+                live.magic.load(Ordering::Relaxed),
+                live.position.fetch_add(1, Ordering::Relaxed),
+            )
+        });
+        let (canary, length) = (cycle >> 32, cycle & u64::from(u32::MAX));
+        // Below 2^44 for the first 17 trillion calls after a change; a division after that.
+        let position = if call < SMALL {
+            small_remainder(call, magic, length)
+        } else {
+            call % length
+        };
+        // Below 2^20 each: the product and sum stay below 2^41.
+        let step = position * canary + (length - 1) / 2;
+        usize::from(small_remainder(step, magic, length) >= length - canary)
+    }
 }
