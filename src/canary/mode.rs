@@ -150,10 +150,10 @@ impl Key {
 /// some 30 per header).
 const SCAN: usize = 3;
 
-/// Up to this many distinct names, [`header`] first checks that `name` is there by comparing
-/// it with the map's keys (a walk over a slice, a few instructions per name), so that a name
-/// that is absent (the override header, most of the time) costs no hash.
-const PRESCAN: usize = 16;
+/// Up to this many distinct names, a name is first looked for among the map's keys (a walk
+/// over a slice, a few instructions per name), so that a name that is absent (the override
+/// header, most of the time) costs no hash: see [`crate::util::header`].
+const PRESCAN: usize = crate::util::header::SCAN;
 
 /// The first value of the header `name`, as [`HeaderMap::get`] gives it.
 ///
@@ -168,10 +168,8 @@ pub(super) fn header<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'
         headers
             .iter()
             .find_map(|(n, value)| (n == name).then_some(value))
-    } else if keys <= PRESCAN && !headers.keys().any(|n| n == name) {
-        None
     } else {
-        headers.get(name)
+        crate::util::header::get(headers, name)
     }
 }
 

@@ -8,7 +8,7 @@ use http::header::{GetAll, HeaderMap, HeaderName, HeaderValue};
 /// Up to this many distinct names the map is scanned before it is hashed into. A scan
 /// compares the kind of name (standard or custom) and then one integer or the length, so it
 /// stays well under one hash even at this size.
-const SCAN: usize = 16;
+pub(crate) const SCAN: usize = 16;
 
 /// Whether the map has no header `name`, decided without hashing when the map is small.
 /// `false` means "maybe present": look it up.
