@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::builder::RegistryBuilder;
 use super::labels::Labels;
-use super::series::{self, Key, Series, Slot, View};
+use super::series::{Key, Series, Slot, View};
 
 /// The default latency buckets, in seconds (those of the Prometheus client libraries).
 pub const DEFAULT_BUCKETS: [f64; 11] = [
@@ -49,6 +49,9 @@ pub(super) struct Inner {
     /// Bucket upper bounds in seconds, and in nanoseconds for recording.
     pub(super) bounds: Box<[f64]>,
     bounds_ns: Box<[u64]>,
+    /// The first bucket's bound in nanoseconds (`u64::MAX` without one): requests whose two
+    /// durations are at most this are counted in the slot.
+    first_bound_ns: u64,
     /// `start[k]`: the first bucket whose bound is at least `2^(k-1)` ns, so finding the
     /// bucket of a duration of `k` significant bits compares only the bounds of its octave.
     start: [u32; 65],
@@ -121,6 +124,7 @@ impl RegistryBuilder {
                 mask: entries - 1,
                 max_series: self.max_series,
                 bounds: self.buckets.into_boxed_slice(),
+                first_bound_ns: bounds_ns.first().copied().unwrap_or(u64::MAX),
                 bounds_ns,
                 start,
                 unmatched: self.unmatched.into_boxed_str(),
@@ -321,30 +325,31 @@ impl Registry {
         }
     }
 
-    /// Records into the series of slot `at`: four relaxed atomic adds (the two buckets, the
-    /// two sums), all in the slot for durations in the first two buckets; five for an
-    /// aborted response; with the facade, its handles too.
+    /// Records into the series of slot `at`: the two sums and, when both durations fall in
+    /// the first bucket, the slot's count of such requests: three relaxed atomic adds on the
+    /// slot's line. A slower request adds to one bucket of each histogram in the series
+    /// instead; an aborted one to its aborted counter; with the facade, its handles too.
     #[inline]
     pub(super) fn record_ns(&self, at: usize, headers_ns: u64, last_byte_ns: u64, aborted: bool) {
-        let Some(slot) = self.inner.slots.get(at) else {
+        let inner = &*self.inner;
+        let Some(slot) = inner.slots.get(at) else {
             return;
         };
-        let series = || self.inner.cold.get(at).and_then(|s| s.get()).map(|s| &**s);
-        slot.add(series, series::headers_bucket(self.bucket(headers_ns)), 1);
-        slot.add(
-            series,
-            series::last_byte_bucket(self.bucket(last_byte_ns)),
-            1,
-        );
-        slot.add(series, series::SUM_HEADERS, headers_ns);
-        slot.add(series, series::SUM_LAST_BYTE, last_byte_ns);
+        let series = || inner.cold.get(at).and_then(|s| s.get()).map(|s| &**s);
+        let fast = headers_ns.max(last_byte_ns) <= inner.first_bound_ns;
+        slot.add(headers_ns, last_byte_ns, fast);
+        if !fast {
+            if let Some(series) = series() {
+                series.add(self.bucket(headers_ns), self.bucket(last_byte_ns));
+            }
+        }
         if aborted {
             if let Some(series) = series() {
                 series.aborted.fetch_add(1, Relaxed);
             }
         }
         #[cfg(feature = "metrics-facade")]
-        if self.inner.facade.is_some() {
+        if inner.facade.is_some() {
             if let Some(handles) = series().and_then(|s| s.facade.as_ref()) {
                 handles.record(headers_ns, last_byte_ns, aborted);
             }

@@ -1,40 +1,30 @@
-//! The series table's pieces: a [`Slot`] (one 128-byte pair of cache lines holding what a
-//! request reads and writes once it has found its series), the [`Series`] behind it (label
-//! strings, the full key, the counters of slower buckets, facade handles), and the [`Key`] a
-//! lookup computes.
+//! The series table's pieces: a [`Slot`] (one 64-byte cache line holding what a request reads
+//! and writes once it has found its series), the [`Series`] behind it (label strings, the full
+//! key, the counters of slower requests, facade handles), and the [`Key`] a lookup computes.
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use super::labels::{Labels, Refusal};
 
-/// Key words kept in the slot: label sets of up to ten words (a header word, then for example
-/// a route of up to 64 bytes and an arm of up to 8 with a standard method) are compared
-/// without leaving the slot.
-pub(super) const INLINE_KEY: usize = 10;
+/// Key words kept in the slot: label sets of up to five words (a route and an arm of up to 36
+/// bytes together, the arm of up to 8, with a standard method) are compared without leaving
+/// the slot.
+pub(super) const INLINE_KEY: usize = 5;
 
-/// Counters kept in the slot: both `_sum`s, then the first two bucket pairs (headers, last
-/// byte interleaved), so a fast request (both durations in the first two buckets: up to
-/// 10 ms with the default buckets) writes only the slot. The other buckets live in the
-/// series, on cache lines of their own, and so does the (rarely written) aborted counter.
-pub(super) const SUM_HEADERS: usize = 0;
-pub(super) const SUM_LAST_BYTE: usize = 1;
-const FIRST_PAIR: usize = 2;
-const HOT: usize = 6;
+/// Counters kept in the slot: both `_sum`s (integer nanoseconds) and the requests whose two
+/// durations both fall in the first bucket (up to 5 ms with the default buckets), so such a
+/// request writes only the slot. Every other request adds to one bucket of each histogram in
+/// the series, on cache lines of their own, and so does the (rarely written) aborted counter.
+const SUM_HEADERS: usize = 0;
+const SUM_LAST_BYTE: usize = 1;
+const FAST: usize = 2;
+const HOT: usize = 3;
 
-pub(super) const fn headers_bucket(i: usize) -> usize {
-    FIRST_PAIR + 2 * i
-}
-
-pub(super) const fn last_byte_bucket(i: usize) -> usize {
-    FIRST_PAIR + 2 * i + 1
-}
-
-/// What a request touches after the probe: one 128-byte aligned pair of cache lines (the
-/// adjacent-line prefetcher loads both), its own, so no two series share a line (no false
-/// sharing): the first key words, the hot counters. Slots are dense, in the order the series
-/// were created.
-#[repr(align(128))]
+/// What a request touches after the probe: one 64-byte aligned cache line, its own, so no two
+/// series share a line (no false sharing): the first key words, the hot counters. Slots are
+/// dense, in the order the series were created.
+#[repr(align(64))]
 #[derive(Default)]
 pub(super) struct Slot {
     /// Written before the slot's index entry is published (release), read after it is
@@ -49,8 +39,8 @@ pub(super) struct Slot {
 pub(super) struct Line(pub(super) [AtomicU64; 8]);
 
 /// One series, behind its slot: read when rendering, when comparing keys longer than
-/// [`INLINE_KEY`] words, and when recording into a bucket beyond the first two or into the
-/// facade.
+/// [`INLINE_KEY`] words, and when recording a request slower than the first bucket or into
+/// the facade.
 pub(super) struct Series {
     pub(super) status: u16,
     pub(super) refusal: Option<Refusal>,
@@ -62,7 +52,8 @@ pub(super) struct Series {
     pub(super) text: Box<str>,
     /// The whole key (see [`Key`]).
     key: Box<[u64]>,
-    /// The counters after the slot's.
+    /// The bucket counters of requests not counted in the slot: bucket `i` of the
+    /// time-to-headers histogram at `2 i`, of the time-to-last-byte one at `2 i + 1`.
     more: Box<[Line]>,
     /// Responses whose body was dropped before its end.
     pub(super) aborted: AtomicU64,
@@ -83,7 +74,6 @@ impl Series {
         let labels = key.labels;
         let mut words = Vec::with_capacity(key.len);
         stream(labels, &mut words);
-        let counters = FIRST_PAIR + 2 * buckets;
         let mut text = String::with_capacity(64);
         text.push_str("route=\"");
         escape(&mut text, labels.route.unwrap_or(unmatched));
@@ -103,7 +93,7 @@ impl Series {
             arm: labels.arm.map(Box::from),
             text: text.into_boxed_str(),
             key: words.into_boxed_slice(),
-            more: (0..counters.saturating_sub(HOT).div_ceil(8))
+            more: (0..(2 * buckets).div_ceil(8))
                 .map(|_| Line::default())
                 .collect(),
             aborted: AtomicU64::new(0),
@@ -121,6 +111,17 @@ impl Series {
         stream(key.labels, &mut same);
         same.same
     }
+
+    /// Counts one request in bucket `headers` of the time-to-headers histogram and bucket
+    /// `last_byte` of the time-to-last-byte one.
+    #[inline]
+    pub(super) fn add(&self, headers: usize, last_byte: usize) {
+        for word in [2 * headers, 2 * last_byte + 1] {
+            if let Some(line) = self.more.get(word / 8) {
+                line.0[word % 8].fetch_add(1, Relaxed);
+            }
+        }
+    }
 }
 
 impl Slot {
@@ -136,8 +137,7 @@ impl Slot {
     #[inline(always)]
     pub(super) fn holds(&self, key: &Key<'_, '_>) -> Option<bool> {
         // All the inline words, without an early exit (they differ only when the index
-        // entry's 13 hash bits collide): past a key's end both the slot and the buffer hold
-        // zeros.
+        // entry's 13 hash bits collide).
         let mut diff = 0;
         for (stored, w) in self.key.iter().zip(&key.words) {
             diff |= stored.load(Relaxed) ^ w;
@@ -151,19 +151,14 @@ impl Slot {
         }
     }
 
-    /// Adds `n` to counter `word`, in the slot or (past its counters) in `series`.
+    /// Adds one request's durations to the sums, and counts the request when both fall in
+    /// the first bucket (`fast`; otherwise the caller counts it in the series).
     #[inline(always)]
-    pub(super) fn add<'s>(&self, series: impl FnOnce() -> Option<&'s Series>, word: usize, n: u64) {
-        match self.hot.get(word) {
-            Some(counter) => {
-                counter.fetch_add(n, Relaxed);
-            }
-            None => {
-                let word = word - HOT;
-                if let Some(line) = series().and_then(|s| s.more.get(word / 8)) {
-                    line.0[word % 8].fetch_add(n, Relaxed);
-                }
-            }
+    pub(super) fn add(&self, headers_ns: u64, last_byte_ns: u64, fast: bool) {
+        self.hot[SUM_HEADERS].fetch_add(headers_ns, Relaxed);
+        self.hot[SUM_LAST_BYTE].fetch_add(last_byte_ns, Relaxed);
+        if fast {
+            self.hot[FAST].fetch_add(1, Relaxed);
         }
     }
 }
@@ -184,27 +179,32 @@ impl std::ops::Deref for View<'_> {
 }
 
 impl View<'_> {
-    pub(super) fn get(&self, word: usize) -> u64 {
-        match self.slot.hot.get(word) {
-            Some(counter) => counter.load(Relaxed),
-            None => {
-                let word = word - HOT;
-                self.series
-                    .more
-                    .get(word / 8)
-                    .map_or(0, |line| line.0[word % 8].load(Relaxed))
-            }
-        }
+    /// The `_sum` of one histogram, in nanoseconds.
+    pub(super) fn sum(&self, last_byte: bool) -> u64 {
+        self.slot.hot[if last_byte {
+            SUM_LAST_BYTE
+        } else {
+            SUM_HEADERS
+        }]
+        .load(Relaxed)
     }
 
-    /// The counts of one histogram's buckets (not cumulative; `+Inf` last).
+    /// The counts of one histogram's buckets (not cumulative; `+Inf` last): the series'
+    /// counters, plus in the first bucket the requests the slot counted.
     pub(super) fn counts(&self, buckets: usize, last_byte: bool) -> impl Iterator<Item = u64> + '_ {
+        let fast = self.slot.hot[FAST].load(Relaxed);
         (0..buckets).map(move |i| {
-            self.get(if last_byte {
-                last_byte_bucket(i)
+            let word = 2 * i + usize::from(last_byte);
+            let more = self
+                .series
+                .more
+                .get(word / 8)
+                .map_or(0, |line| line.0[word % 8].load(Relaxed));
+            if i == 0 {
+                more + fast
             } else {
-                headers_bucket(i)
-            })
+                more
+            }
         })
     }
 
@@ -256,30 +256,34 @@ fn method_code(method: &str) -> u64 {
     }
 }
 
-/// The route's and the arm's lengths (plus one: 0 is `None`) in the header word.
-const LENGTH_BITS: u32 = 18;
-
-/// The longest route and arm of the short form (see [`stream`]).
-const SHORT_ROUTE: usize = 8 * (INLINE_KEY - 2);
+/// The most bytes of route and arm together in the short form, and of the arm alone (see
+/// [`stream`]).
+const SHORT_BYTES: usize = 8 * INLINE_KEY - 4;
 const SHORT_ARM: usize = 8;
 
+/// The long form's flag, in its fifth word (the short form's fifth word has it clear).
+const LONG: u64 = 1 << 63;
+
 /// The label set as a stream of words; two label sets give the same stream exactly when they
-/// are equal, and no stream is the start of another (`canary` is not a label: it is read
-/// when a series is created).
+/// are equal (`canary` is not a label: it is read when a series is created). A value is
+/// written as little-endian bytes, zeros past its end.
 ///
-/// One header word: the status (16 bits), the refusal (3), the method's code (4, see
-/// [`method_code`]), a flag for the long form (1), then in the short form the route's and
-/// the arm's lengths plus one (0: absent), 18 bits each. A value is written as little-endian
-/// words, its last word padded with zeros.
+/// - The short form (a route and an arm of up to [`SHORT_BYTES`] bytes together, the arm of
+///   up to eight, a method with a code, a status below 1024): exactly [`INLINE_KEY`] words,
+///   which all fit the slot. The route's bytes, the arm's right after them, zeros up to byte
+///   36; in the last four bytes a header: the status (10 bits), the refusal plus one (3),
+///   the method's code (4, see [`method_code`]), the route's and the arm's lengths plus one
+///   (6 bits each; 0: absent), and a clear top bit. A lookup fills them with a few branches
+///   (not one per byte) and hashes them without a branch.
+/// - The long form: the lengths of the route and of the arm plus one (0: absent) and of the
+///   method's bytes (for a method without a code, 0 otherwise), a word of data, a header
+///   word (the status, 16 bits, the refusal plus one, 3, the method's code, 4, and the top
+///   bit, [`LONG`], set), then the rest of the data: the route's words, the arm's and the
+///   method's, each value's last word padded with zeros (a lone 0 when there is none).
 ///
-/// - The short form (a route of up to [`SHORT_ROUTE`] bytes, an arm of up to eight, a method
-///   with a code): exactly [`INLINE_KEY`] words, the header, the route in the next
-///   `INLINE_KEY - 2` words (zeros past its end), the arm in the last one. A lookup fills
-///   them without a branch per word, and they all fit the slot.
-/// - The long form: the header, the three lengths (route and arm plus one, method), then the
-///   route's words, the arm's, and for a method without a code, the method's.
-///
-/// The header gives the form and every length, so it decides how many words follow.
+/// The fifth word tells the forms apart, and within the long form the lengths (which come
+/// first) decide how many words follow: the first five words match only when the forms and
+/// the lengths do.
 #[inline(always)]
 fn stream(labels: &Labels<'_>, sink: &mut impl Sink) {
     let (header, short) = header(labels);
@@ -293,53 +297,76 @@ fn stream(labels: &Labels<'_>, sink: &mut impl Sink) {
         }
         return;
     }
-    let method = if header >> 19 & 0xf == 0 {
+    let method = if method_code(labels.method) == 0 {
         labels.method.as_bytes()
     } else {
         &[][..]
     };
-    sink.word(header);
     sink.word(labels.route.map_or(0, |r| r.len() as u64 + 1));
     sink.word(labels.arm.map_or(0, |a| a.len() as u64 + 1));
     sink.word(method.len() as u64);
+    let mut data = Data {
+        sink,
+        header,
+        first: true,
+    };
     for b in [route, arm, method] {
         let mut chunks = b.chunks_exact(8);
         for chunk in &mut chunks {
-            sink.word(word(chunk));
+            data.word(word(chunk));
         }
         if !chunks.remainder().is_empty() {
-            sink.word(padded(chunks.remainder()));
+            data.word(padded(chunks.remainder()));
+        }
+    }
+    if data.first {
+        data.word(0);
+    }
+}
+
+/// The long form's data words, the header after the first.
+struct Data<'s, S> {
+    sink: &'s mut S,
+    header: u64,
+    first: bool,
+}
+
+impl<S: Sink> Data<'_, S> {
+    #[inline(always)]
+    fn word(&mut self, w: u64) {
+        self.sink.word(w);
+        if self.first {
+            self.sink.word(self.header);
+            self.first = false;
         }
     }
 }
 
-/// The header word of `labels`, and whether they take the short form.
+/// The header of `labels` (in the short form, already in the fifth word's top four bytes),
+/// and whether they take the short form.
 #[inline(always)]
 fn header(labels: &Labels<'_>) -> (u64, bool) {
-    let route_len = labels.route.map_or(0, |r| r.len() as u64 + 1);
-    let arm_len = labels.arm.map_or(0, |a| a.len() as u64 + 1);
+    let route = labels.route.map_or(0, str::len);
+    let arm = labels.arm.map_or(0, str::len);
     let code = method_code(labels.method);
-    let short = route_len <= SHORT_ROUTE as u64 + 1 && arm_len <= SHORT_ARM as u64 + 1 && code != 0;
-    let lengths = if short {
-        route_len | arm_len << LENGTH_BITS
+    let refusal = u64::from(labels.refusal.map_or(0, |r| r as u8 + 1));
+    let status = u64::from(labels.status);
+    let short = route + arm <= SHORT_BYTES && arm <= SHORT_ARM && code != 0 && status < 1024;
+    if short {
+        let route = labels.route.map_or(0, |r| r.len() as u64 + 1);
+        let arm = labels.arm.map_or(0, |a| a.len() as u64 + 1);
+        let header = status | refusal << 10 | code << 13 | route << 17 | arm << 23;
+        (header << 32, true)
     } else {
-        0
-    };
-    let header = u64::from(labels.status)
-        | u64::from(labels.refusal.map_or(0, |r| r as u8 + 1)) << 16
-        | code << 19
-        | u64::from(!short) << 23
-        | lengths << 24;
-    (header, short)
+        (status | refusal << 16 | code << 19 | LONG, false)
+    }
 }
 
 /// The short form's words (the buffer holds zeros): see [`stream`].
 #[inline(always)]
 fn fill_short(words: &mut [u64; INLINE_KEY], header: u64, route: &[u8], arm: &[u8]) {
-    let [first, middle @ .., last] = words;
-    *first = header;
     let mut chunks = route.chunks_exact(8);
-    let mut cells = middle.iter_mut();
+    let mut cells = words.iter_mut();
     // Chunks first: a zip stops when its first iterator ends, before taking from the second.
     for (chunk, cell) in (&mut chunks).zip(&mut cells) {
         *cell = word(chunk);
@@ -349,7 +376,20 @@ fn fill_short(words: &mut [u64; INLINE_KEY], header: u64, route: &[u8], arm: &[u
             *cell = padded_tail(route);
         }
     }
-    *last = padded(arm);
+    // The arm right after the route: in the word the route ends in, and past it. (`a >> 1
+    // >> (63 - s)` is `a >> (64 - s)`, and 0 when `s` is 0.)
+    let a = padded(arm);
+    let at = route.len() / 8;
+    let s = (route.len() % 8 * 8) as u32;
+    if let Some(cell) = words.get_mut(at) {
+        *cell |= a << s;
+    }
+    if let Some(cell) = words.get_mut(at + 1) {
+        *cell |= a >> 1 >> (63 - s);
+    }
+    if let Some(last) = words.last_mut() {
+        *last |= header;
+    }
 }
 
 /// What a lookup computes once: the first words of a label set (as many as a slot keeps),
@@ -413,11 +453,11 @@ impl<'k, 'l> Key<'k, 'l> {
             // Independent terms: the multiplies run in parallel and the xors form a tree, so
             // the hash is ready a few cycles after the last word (a chain through `h` would
             // add two cycles a word to every lookup's latency).
-            const _: () = assert!(INLINE_KEY == 10, "the tree below takes ten words");
+            const _: () = assert!(INLINE_KEY == 5, "the tree below takes five words");
             let t = |i: usize| self.words.get(i).map_or(0, |&w| term(i, w));
-            let [a, b, c, d, e] = [0, 2, 4, 6, 8].map(|i| t(i) ^ t(i + 1));
+            let [a, b] = [0, 2].map(|i| t(i) ^ t(i + 1));
             self.len = INLINE_KEY;
-            (a ^ b) ^ (c ^ d) ^ e
+            (a ^ b) ^ t(4)
         } else {
             let mut long = Long {
                 words: &mut self.words,
