@@ -12,6 +12,13 @@ use super::labels::{Labels, Refusal};
 /// the slot.
 pub(super) const INLINE_KEY: usize = 5;
 
+/// Key words kept in a slot's tail line (see [`Tail`]), after the inline ones: longer label
+/// sets of up to [`KEY_WORDS`] words (the medium form of [`stream`]: a route and an arm of up
+/// to 96 bytes together, every route template of GitHub's API and 99% of GitLab's with a
+/// six-byte arm) are compared without reaching for the series.
+pub(super) const TAIL_KEY: usize = 8;
+pub(super) const KEY_WORDS: usize = INLINE_KEY + TAIL_KEY;
+
 /// Counters kept in the slot: both `_sum`s (integer nanoseconds) and the requests whose two
 /// durations both fall in the first bucket (up to 5 ms with the default buckets), so such a
 /// request writes only the slot. Every other request adds to one bucket of each histogram in
@@ -33,10 +40,18 @@ pub(super) struct Slot {
     hot: [AtomicU64; HOT],
 }
 
-/// Eight counters on one cache line of their own.
+/// Eight counters (or key words) on one cache line of their own.
 #[repr(align(64))]
 #[derive(Default)]
 pub(super) struct Line(pub(super) [AtomicU64; 8]);
+
+/// A slot's tail: the key words after the inline ones, for label sets longer than
+/// [`INLINE_KEY`] words. Tails live in a table of their own, in the slots' order, so a short
+/// label set never brings one into the cache; a long one reads its tail at the same time as
+/// its slot (both addresses come from the index entry).
+pub(super) type Tail = Line;
+
+const _: () = assert!(TAIL_KEY == 8, "a tail is one line of eight words");
 
 /// One series, behind its slot: read when rendering, when comparing keys longer than
 /// [`INLINE_KEY`] words, and when recording a request slower than the first bucket or into
@@ -124,6 +139,35 @@ impl Series {
     }
 }
 
+impl Tail {
+    /// Writes `key`'s words after the inline ones in this (new) slot's tail, before its index
+    /// entry is published.
+    pub(super) fn fill(&self, key: &Key<'_, '_>) {
+        for (cell, w) in self.0.iter().zip(&key.words[INLINE_KEY..]) {
+            cell.store(*w, Relaxed);
+        }
+    }
+
+    /// Whether this tail's slot, whose inline words match `key`'s, holds `key`: `Some(true)`
+    /// or `Some(false)` when the tail decides it, `None` when the key is longer still (then
+    /// the series decides). The inline words hold the long form's lengths, so the key and the
+    /// slot's are as long, and both hold zeros past their end.
+    #[inline(always)]
+    pub(super) fn holds(&self, key: &Key<'_, '_>) -> Option<bool> {
+        let mut diff = 0;
+        for (stored, w) in self.0.iter().zip(&key.words[INLINE_KEY..]) {
+            diff |= stored.load(Relaxed) ^ w;
+        }
+        if diff != 0 {
+            Some(false)
+        } else if key.len <= KEY_WORDS {
+            Some(true)
+        } else {
+            None
+        }
+    }
+}
+
 impl Slot {
     /// Writes `key`'s first words in this (new) slot, before its index entry is published.
     pub(super) fn fill(&self, key: &Key<'_, '_>) {
@@ -133,13 +177,13 @@ impl Slot {
     }
 
     /// Whether this slot holds `key`: `Some(true)` or `Some(false)` when the inline words
-    /// decide it, `None` when the key is longer than they are (then the series decides).
+    /// decide it, `None` when the key is longer than they are (then the tail decides).
     #[inline(always)]
     pub(super) fn holds(&self, key: &Key<'_, '_>) -> Option<bool> {
         // All the inline words, without an early exit (they differ only when the index
         // entry's 13 hash bits collide).
         let mut diff = 0;
-        for (stored, w) in self.key.iter().zip(&key.words) {
+        for (stored, w) in self.key.iter().zip(&key.words[..INLINE_KEY]) {
             diff |= stored.load(Relaxed) ^ w;
         }
         if diff != 0 {
@@ -256,13 +300,25 @@ fn method_code(method: &str) -> u64 {
     }
 }
 
-/// The most bytes of route and arm together in the short form, and of the arm alone (see
-/// [`stream`]).
+/// The most bytes of route and arm together in the short form and in the packed forms, and
+/// of the arm alone (see [`stream`]).
 const SHORT_BYTES: usize = 8 * INLINE_KEY - 4;
-const SHORT_ARM: usize = 8;
+const PACKED_WORDS: usize = KEY_WORDS - 1;
+const PACKED_BYTES: usize = 8 * PACKED_WORDS;
+const PACKED_ARM: usize = 8;
 
-/// The long form's flag, in its fifth word (the short form's fifth word has it clear).
+/// The fifth word's top bit: clear in the short form, set in the others; the next one tells
+/// the medium form (set) from the long one.
 const LONG: u64 = 1 << 63;
+const MEDIUM: u64 = 1 << 62;
+
+/// The forms of a label set's words (see [`stream`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Form {
+    Short,
+    Medium,
+    Long,
+}
 
 /// The label set as a stream of words; two label sets give the same stream exactly when they
 /// are equal (`canary` is not a label: it is read when a series is created). A value is
@@ -273,26 +329,31 @@ const LONG: u64 = 1 << 63;
 ///   which all fit the slot. The route's bytes, the arm's right after them, zeros up to byte
 ///   36; in the last four bytes a header: the status (10 bits), the refusal plus one (3),
 ///   the method's code (4, see [`method_code`]), the route's and the arm's lengths plus one
-///   (6 bits each; 0: absent), and a clear top bit. A lookup fills them with a few branches
-///   (not one per byte) and hashes them without a branch.
-/// - The long form: the lengths of the route and of the arm plus one (0: absent) and of the
-///   method's bytes (for a method without a code, 0 otherwise), a word of data, a header
-///   word (the status, 16 bits, the refusal plus one, 3, the method's code, 4, and the top
-///   bit, [`LONG`], set), then the rest of the data: the route's words, the arm's and the
-///   method's, each value's last word padded with zeros (a lone 0 when there is none).
+///   (6 bits each; 0: absent), and a clear top bit.
+/// - The medium form (the same, up to [`PACKED_BYTES`] bytes and any status): exactly
+///   [`KEY_WORDS`] words, which fit the slot and its tail. The route's and the arm's bytes
+///   (as above, up to byte 96) with a header word in the fifth place: the status (16 bits),
+///   the refusal plus one (3), the method's code (4), the route's length plus one (7) and
+///   the arm's (4), [`MEDIUM`] and [`LONG`] set.
+/// - The long form (any other): the lengths of the route and of the arm plus one (0:
+///   absent) and of the method's bytes (for a method without a code, 0 otherwise), a word
+///   of data, a header word (the status, 16 bits, the refusal plus one, 3, the method's
+///   code, 4, and [`LONG`] set), then the rest of the data: the route's words, the arm's and
+///   the method's, each value's last word padded with zeros (a lone 0 when there is none).
 ///
-/// The fifth word tells the forms apart, and within the long form the lengths (which come
-/// first) decide how many words follow: the first five words match only when the forms and
-/// the lengths do.
+/// A lookup fills the short and medium forms with a few branches (not one per byte or
+/// word) and hashes them without a branch. The fifth word tells the forms apart, and within
+/// a form the lengths (in the first five words) decide how many words follow: the first
+/// five words match only when the forms and the lengths do.
 #[inline(always)]
 fn stream(labels: &Labels<'_>, sink: &mut impl Sink) {
-    let (header, short) = header(labels);
+    let (header, form) = header(labels);
     let route = labels.route.map_or(&[][..], str::as_bytes);
     let arm = labels.arm.map_or(&[][..], str::as_bytes);
-    if short {
-        let mut words = [0; INLINE_KEY];
-        fill_short(&mut words, header, route, arm);
-        for w in words {
+    if form != Form::Long {
+        let mut words = [0; KEY_WORDS];
+        let len = fill_packed(&mut words, header, form, route, arm);
+        for &w in words.iter().take(len) {
             sink.word(w);
         }
         return;
@@ -343,28 +404,37 @@ impl<S: Sink> Data<'_, S> {
 }
 
 /// The header of `labels` (in the short form, already in the fifth word's top four bytes),
-/// and whether they take the short form.
+/// and their form.
 #[inline(always)]
-fn header(labels: &Labels<'_>) -> (u64, bool) {
-    let route = labels.route.map_or(0, str::len);
-    let arm = labels.arm.map_or(0, str::len);
+fn header(labels: &Labels<'_>) -> (u64, Form) {
+    let bytes = labels.route.map_or(0, str::len) + labels.arm.map_or(0, str::len);
     let code = method_code(labels.method);
     let refusal = u64::from(labels.refusal.map_or(0, |r| r as u8 + 1));
     let status = u64::from(labels.status);
-    let short = route + arm <= SHORT_BYTES && arm <= SHORT_ARM && code != 0 && status < 1024;
-    if short {
-        let route = labels.route.map_or(0, |r| r.len() as u64 + 1);
-        let arm = labels.arm.map_or(0, |a| a.len() as u64 + 1);
+    if code == 0 || labels.arm.map_or(0, str::len) > PACKED_ARM || bytes > PACKED_BYTES {
+        return (status | refusal << 16 | code << 19 | LONG, Form::Long);
+    }
+    let route = labels.route.map_or(0, |r| r.len() as u64 + 1);
+    let arm = labels.arm.map_or(0, |a| a.len() as u64 + 1);
+    if bytes <= SHORT_BYTES && status < 1024 {
         let header = status | refusal << 10 | code << 13 | route << 17 | arm << 23;
-        (header << 32, true)
+        (header << 32, Form::Short)
     } else {
-        (status | refusal << 16 | code << 19 | LONG, false)
+        let header = status | refusal << 16 | code << 19 | route << 23 | arm << 30;
+        (header | MEDIUM | LONG, Form::Medium)
     }
 }
 
-/// The short form's words (the buffer holds zeros): see [`stream`].
+/// The short or medium form's words in `words` (which holds zeros), and their number: see
+/// [`stream`].
 #[inline(always)]
-fn fill_short(words: &mut [u64; INLINE_KEY], header: u64, route: &[u8], arm: &[u8]) {
+fn fill_packed(
+    words: &mut [u64; KEY_WORDS],
+    header: u64,
+    form: Form,
+    route: &[u8],
+    arm: &[u8],
+) -> usize {
     let mut chunks = route.chunks_exact(8);
     let mut cells = words.iter_mut();
     // Chunks first: a zip stops when its first iterator ends, before taking from the second.
@@ -387,8 +457,18 @@ fn fill_short(words: &mut [u64; INLINE_KEY], header: u64, route: &[u8], arm: &[u
     if let Some(cell) = words.get_mut(at + 1) {
         *cell |= a >> 1 >> (63 - s);
     }
-    if let Some(last) = words.last_mut() {
-        *last |= header;
+    if form == Form::Short {
+        if let Some(fifth) = words.get_mut(INLINE_KEY - 1) {
+            *fifth |= header;
+        }
+        INLINE_KEY
+    } else {
+        // The data's words from the fifth on move up one place, for the header.
+        words.copy_within(INLINE_KEY - 1..PACKED_WORDS, INLINE_KEY);
+        if let Some(fifth) = words.get_mut(INLINE_KEY - 1) {
+            *fifth = header;
+        }
+        KEY_WORDS
     }
 }
 
@@ -401,12 +481,12 @@ pub(super) struct Key<'k, 'l> {
     /// tag bits (see the registry).
     pub(super) tag: u32,
     pub(super) len: usize,
-    words: [u64; INLINE_KEY],
+    words: [u64; KEY_WORDS],
 }
 
 /// The long form's words into a key: hashed, the first ones kept.
 struct Long<'a> {
-    words: &'a mut [u64; INLINE_KEY],
+    words: &'a mut [u64; KEY_WORDS],
     hash: u64,
     len: usize,
 }
@@ -433,7 +513,7 @@ impl<'k, 'l> Key<'k, 'l> {
             hash: 0,
             tag: 0,
             len: 0,
-            words: [0; INLINE_KEY],
+            words: [0; KEY_WORDS],
         }
     }
 
@@ -442,23 +522,8 @@ impl<'k, 'l> Key<'k, 'l> {
     #[inline(always)]
     pub(super) fn compute(&mut self) {
         let labels = self.labels;
-        let (header, short) = header(labels);
-        let mut h = if short {
-            fill_short(
-                &mut self.words,
-                header,
-                labels.route.map_or(&[][..], str::as_bytes),
-                labels.arm.map_or(&[][..], str::as_bytes),
-            );
-            // Independent terms: the multiplies run in parallel and the xors form a tree, so
-            // the hash is ready a few cycles after the last word (a chain through `h` would
-            // add two cycles a word to every lookup's latency).
-            const _: () = assert!(INLINE_KEY == 5, "the tree below takes five words");
-            let t = |i: usize| self.words.get(i).map_or(0, |&w| term(i, w));
-            let [a, b] = [0, 2].map(|i| t(i) ^ t(i + 1));
-            self.len = INLINE_KEY;
-            (a ^ b) ^ t(4)
-        } else {
+        let (header, form) = header(labels);
+        let mut h = if form == Form::Long {
             let mut long = Long {
                 words: &mut self.words,
                 hash: 0,
@@ -467,6 +532,30 @@ impl<'k, 'l> Key<'k, 'l> {
             stream(labels, &mut long);
             self.len = long.len;
             long.hash
+        } else {
+            self.len = fill_packed(
+                &mut self.words,
+                header,
+                form,
+                labels.route.map_or(&[][..], str::as_bytes),
+                labels.arm.map_or(&[][..], str::as_bytes),
+            );
+            // Independent terms: the multiplies run in parallel and the xors form a tree, so
+            // the hash is ready a few cycles after the last word (a chain through `h` would
+            // add two cycles a word to every lookup's latency).
+            const _: () = assert!(
+                INLINE_KEY == 5 && KEY_WORDS == 13,
+                "the trees take 5 and 13"
+            );
+            let t = |i: usize| self.words.get(i).map_or(0, |&w| term(i, w));
+            let [a, b] = [0, 2].map(|i| t(i) ^ t(i + 1));
+            let short = (a ^ b) ^ t(4);
+            if form == Form::Short {
+                short
+            } else {
+                let [c, d, e, f] = [5, 7, 9, 11].map(|i| t(i) ^ t(i + 1));
+                short ^ ((c ^ d) ^ (e ^ f))
+            }
         };
         h ^= h >> 32;
         h = h.wrapping_mul(K);
