@@ -129,16 +129,30 @@ fn filled<T>(inputs: &[T], labels: impl Fn(&T) -> Labels<'_>) -> (Registry, Naiv
 /// metrics record:10000 none:10000`; the script names its output files after the case, so no
 /// `/`): a record walking the N routes in order like the timed loop, the baseline's, the same
 /// loop without recording (the floor to subtract), one exposition of 10,000 series, or a
-/// record walking GitLab's label sets (and its floor).
+/// record walking GitLab's label sets (and its floor). A case name ending in `-shuffled`
+/// (`record-shuffled:10000`) walks the inputs in the timed shuffled cases' order.
 fn profiling() {
     let Some((case, iterations)) = profile::requested() else {
         return;
     };
     let (what, n) = case.split_once(':').unwrap_or((case.as_str(), "1"));
     let n: usize = n.parse().expect("BENCH_PROFILE=<case>/<series>");
+    // `-shuffled`: the inputs copied in a shuffled order, as in the timed shuffled cases.
+    let (what, shuffle) = match what.strip_suffix("-shuffled") {
+        Some(what) => (what, true),
+        None => (what, false),
+    };
+    let order = |len: usize| {
+        if shuffle {
+            shuffled(len)
+        } else {
+            (0..len).collect()
+        }
+    };
     if what.starts_with("gitlab") {
         let inputs = gitlab(n);
         let (registry, _) = filled(&inputs, gitlab_labels);
+        let inputs: Vec<(String, &str)> = order(n).iter().map(|&i| inputs[i].clone()).collect();
         let mut i = 0usize;
         let mut next = || {
             i = if i + 1 == n { 0 } else { i + 1 };
@@ -159,6 +173,7 @@ fn profiling() {
     }
     let routes = routes(n);
     let (registry, naive) = filled(&routes, |r| labels(r));
+    let routes: Vec<String> = order(n).iter().map(|&i| routes[i].clone()).collect();
     let mut i = 0usize;
     let mut next = || {
         i = if i + 1 == n { 0 } else { i + 1 };
