@@ -435,40 +435,54 @@ fn fill_packed(
     route: &[u8],
     arm: &[u8],
 ) -> usize {
-    let mut chunks = route.chunks_exact(8);
-    let mut cells = words.iter_mut();
+    // In the medium form the data skips the fifth word (the header's), so the route's words go
+    // straight to their places: moving them afterwards would read, eight bytes at a time
+    // or more, words just written, which the processor cannot forward from its store queue.
+    let medium = usize::from(form != Form::Short);
+    if medium == 0 {
+        fill_words(words, route);
+    } else {
+        let (head, rest) = words.split_at_mut(INLINE_KEY - 1);
+        let (first, more) = route.split_at(route.len().min(8 * (INLINE_KEY - 1)));
+        fill_words(head, first);
+        fill_words(rest.get_mut(1..).unwrap_or_default(), more);
+    }
+    // The arm right after the route: in the word the route ends in, and past it. (`a >> 1
+    // >> (63 - s)` is `a >> (64 - s)`, and 0 when `s` is 0.)
+    let a = padded(arm);
+    let place = |at: usize| if at < INLINE_KEY - 1 { at } else { at + medium };
+    let at = route.len() / 8;
+    let s = (route.len() % 8 * 8) as u32;
+    if let Some(cell) = words.get_mut(place(at)) {
+        *cell |= a << s;
+    }
+    if let Some(cell) = words.get_mut(place(at + 1)) {
+        *cell |= a >> 1 >> (63 - s);
+    }
+    if let Some(fifth) = words.get_mut(INLINE_KEY - 1) {
+        *fifth |= header;
+    }
+    if form == Form::Short {
+        INLINE_KEY
+    } else {
+        KEY_WORDS
+    }
+}
+
+/// `bytes` as little-endian words into `cells` (as many as fit), the last one padded with
+/// zeros.
+#[inline(always)]
+fn fill_words(cells: &mut [u64], bytes: &[u8]) {
+    let mut chunks = bytes.chunks_exact(8);
+    let mut cells = cells.iter_mut();
     // Chunks first: a zip stops when its first iterator ends, before taking from the second.
     for (chunk, cell) in (&mut chunks).zip(&mut cells) {
         *cell = word(chunk);
     }
     if !chunks.remainder().is_empty() {
         if let Some(cell) = cells.next() {
-            *cell = padded_tail(route);
+            *cell = padded_tail(bytes);
         }
-    }
-    // The arm right after the route: in the word the route ends in, and past it. (`a >> 1
-    // >> (63 - s)` is `a >> (64 - s)`, and 0 when `s` is 0.)
-    let a = padded(arm);
-    let at = route.len() / 8;
-    let s = (route.len() % 8 * 8) as u32;
-    if let Some(cell) = words.get_mut(at) {
-        *cell |= a << s;
-    }
-    if let Some(cell) = words.get_mut(at + 1) {
-        *cell |= a >> 1 >> (63 - s);
-    }
-    if form == Form::Short {
-        if let Some(fifth) = words.get_mut(INLINE_KEY - 1) {
-            *fifth |= header;
-        }
-        INLINE_KEY
-    } else {
-        // The data's words from the fifth on move up one place, for the header.
-        words.copy_within(INLINE_KEY - 1..PACKED_WORDS, INLINE_KEY);
-        if let Some(fifth) = words.get_mut(INLINE_KEY - 1) {
-            *fifth = header;
-        }
-        KEY_WORDS
     }
 }
 
