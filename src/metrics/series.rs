@@ -54,7 +54,7 @@ pub(super) type Tail = Line;
 const _: () = assert!(TAIL_KEY == 8, "a tail is one line of eight words");
 
 /// One series, behind its slot: read when rendering, when comparing keys longer than
-/// [`INLINE_KEY`] words, and when recording a request slower than the first bucket or into
+/// [`KEY_WORDS`] words, and when recording a request slower than the first bucket or into
 /// the facade.
 pub(super) struct Series {
     pub(super) status: u16,
