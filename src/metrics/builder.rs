@@ -29,9 +29,9 @@ impl RegistryBuilder {
     /// `gateway_metrics_series_overflow_total` (when threads race to create the last series,
     /// a request of a label set being created by another thread may be counted there too).
     ///
-    /// The tables are allocated once: this many slots of 144 bytes and an index of twice
-    /// this many entries, rounded up to a power of two, of 4 bytes (608 KiB for the
-    /// default); each live series adds about 500 bytes (its label strings and text, its key,
+    /// The tables are allocated once: this many slots of 144 bytes (a line, a tail line for
+    /// longer label sets, a pointer to the series) and an index of twice this many entries,
+    /// rounded up to a power of two, of 4 bytes (608 KiB for the default); each live series adds about 500 bytes (its label strings and text, its key,
     /// the counters of the slower buckets).
     ///
     /// Default: [`DEFAULT_MAX_SERIES`](super::DEFAULT_MAX_SERIES).

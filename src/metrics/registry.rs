@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::builder::RegistryBuilder;
 use super::labels::Labels;
-use super::series::{self, Key, Series, Slot, View};
+use super::series::{Key, Series, Slot, Tail, View};
 
 /// The default latency buckets, in seconds (those of the Prometheus client libraries).
 pub const DEFAULT_BUCKETS: [f64; 11] = [
@@ -41,6 +41,8 @@ pub(super) struct Inner {
     index: Box<[AtomicU32]>,
     /// The series' slots, dense, in the order they were created (`max_series` of them).
     slots: Box<[Slot]>,
+    /// Their tails: the key words of longer label sets past the slot's (see [`Tail`]).
+    tails: Box<[Tail]>,
     /// The series behind each slot.
     cold: Box<[OnceLock<Box<Series>>]>,
     /// Index entries minus one.
@@ -49,6 +51,9 @@ pub(super) struct Inner {
     /// Bucket upper bounds in seconds, and in nanoseconds for recording.
     pub(super) bounds: Box<[f64]>,
     bounds_ns: Box<[u64]>,
+    /// The first bucket's bound in nanoseconds (`u64::MAX` without one): requests whose two
+    /// durations are at most this are counted in the slot.
+    first_bound_ns: u64,
     /// `start[k]`: the first bucket whose bound is at least `2^(k-1)` ns, so finding the
     /// bucket of a duration of `k` significant bits compares only the bounds of its octave.
     start: [u32; 65],
@@ -117,10 +122,12 @@ impl RegistryBuilder {
             inner: Arc::new(Inner {
                 index: (0..entries).map(|_| AtomicU32::new(0)).collect(),
                 slots: (0..self.max_series).map(|_| Slot::default()).collect(),
+                tails: (0..self.max_series).map(|_| Tail::default()).collect(),
                 cold: (0..self.max_series).map(|_| OnceLock::new()).collect(),
                 mask: entries - 1,
                 max_series: self.max_series,
                 bounds: self.buckets.into_boxed_slice(),
+                first_bound_ns: bounds_ns.first().copied().unwrap_or(u64::MAX),
                 bounds_ns,
                 start,
                 unmatched: self.unmatched.into_boxed_str(),
@@ -169,7 +176,8 @@ impl Registry {
     /// The place of the series for `labels`, created on first use; `None` when the table is
     /// full. Finding an existing series takes no lock and no allocation: a hash of the label
     /// values, then per probed index entry one load and, on a tag match, a compare of the key
-    /// words kept in the series' slot: one 4-byte entry and one pair of cache lines read.
+    /// words kept in the series' slot (and for a longer label set, in its tail): one 4-byte
+    /// entry and one cache line read (two for a longer label set).
     #[inline]
     pub(super) fn series(&self, labels: &Labels<'_>) -> Option<usize> {
         let mut key = Key::new(labels);
@@ -182,7 +190,11 @@ impl Registry {
             if entry & TAG == key.tag {
                 // A published series (`BUSY` is past every place), or one being created.
                 let place = ((entry & !TAG) as usize).wrapping_sub(1);
-                match inner.slots.get(place).and_then(|slot| slot.holds(&key)) {
+                let holds = match inner.slots.get(place).and_then(|slot| slot.holds(&key)) {
+                    None => inner.tails.get(place).and_then(|tail| tail.holds(&key)),
+                    inline => inline,
+                };
+                match holds {
                     Some(true) => return Some(place),
                     Some(false) => {}
                     None => return self.slow(&key, at),
@@ -204,9 +216,10 @@ impl Registry {
     }
 
     /// The slow path of [`series`](Self::series), from index entry `first` on: a key longer
-    /// than the slot's inline words, a series being created, or a new label set. A new one is
-    /// built first, then an index entry claimed (compare-and-set from 0 to `BUSY`), a place
-    /// taken, the series and its slot filled, and the entry published. Others who meet the
+    /// than the words of a slot and its tail, a series being created, or a new label set. A
+    /// new one is built first, then an index entry claimed (compare-and-set from 0 to
+    /// `BUSY`), a place taken, the series, its slot and its tail filled, and the entry
+    /// published. Others who meet the
     /// entry while it is `BUSY` with their tag wait for it: a few stores.
     #[cold]
     #[inline(never)]
@@ -236,13 +249,17 @@ impl Registry {
                     continue;
                 }
                 let place = inner.len.fetch_add(1, Relaxed);
-                let (Some(slot), Some(cold)) = (inner.slots.get(place), inner.cold.get(place))
-                else {
+                let (Some(slot), Some(tail), Some(cold)) = (
+                    inner.slots.get(place),
+                    inner.tails.get(place),
+                    inner.cold.get(place),
+                ) else {
                     // Raced past the last place: this entry will never hold a series.
                     cell.store(LOST, Release);
                     return self.overflow();
                 };
                 slot.fill(key);
+                tail.fill(key);
                 let _ = cold.set(series);
                 // `place < max_series <= 2^18`: it fits below the tag bits.
                 cell.store(key.tag | (place as u32 + 1), Release);
@@ -321,30 +338,31 @@ impl Registry {
         }
     }
 
-    /// Records into the series of slot `at`: four relaxed atomic adds (the two buckets, the
-    /// two sums), all in the slot for durations in the first two buckets; five for an
-    /// aborted response; with the facade, its handles too.
+    /// Records into the series of slot `at`: the two sums and, when both durations fall in
+    /// the first bucket, the slot's count of such requests: three relaxed atomic adds on the
+    /// slot's line. A slower request adds to one bucket of each histogram in the series
+    /// instead; an aborted one to its aborted counter; with the facade, its handles too.
     #[inline]
     pub(super) fn record_ns(&self, at: usize, headers_ns: u64, last_byte_ns: u64, aborted: bool) {
-        let Some(slot) = self.inner.slots.get(at) else {
+        let inner = &*self.inner;
+        let Some(slot) = inner.slots.get(at) else {
             return;
         };
-        let series = || self.inner.cold.get(at).and_then(|s| s.get()).map(|s| &**s);
-        slot.add(series, series::headers_bucket(self.bucket(headers_ns)), 1);
-        slot.add(
-            series,
-            series::last_byte_bucket(self.bucket(last_byte_ns)),
-            1,
-        );
-        slot.add(series, series::SUM_HEADERS, headers_ns);
-        slot.add(series, series::SUM_LAST_BYTE, last_byte_ns);
+        let series = || inner.cold.get(at).and_then(|s| s.get()).map(|s| &**s);
+        let fast = headers_ns.max(last_byte_ns) <= inner.first_bound_ns;
+        slot.add(headers_ns, last_byte_ns, fast);
+        if !fast {
+            if let Some(series) = series() {
+                series.add(self.bucket(headers_ns), self.bucket(last_byte_ns));
+            }
+        }
         if aborted {
             if let Some(series) = series() {
                 series.aborted.fetch_add(1, Relaxed);
             }
         }
         #[cfg(feature = "metrics-facade")]
-        if self.inner.facade.is_some() {
+        if inner.facade.is_some() {
             if let Some(handles) = series().and_then(|s| s.facade.as_ref()) {
                 handles.record(headers_ns, last_byte_ns, aborted);
             }

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::sync::atomic::Ordering::Relaxed;
 
 use super::registry::Registry;
-use super::series::{self, escape, View};
+use super::series::{escape, View};
 
 /// One arm's numbers in a [`Registry::canary_report`].
 #[derive(Clone, Debug, PartialEq)]
@@ -127,18 +127,16 @@ impl Registry {
             .map(|b| format!(",le=\"{b:?}\"}} "))
             .chain(std::iter::once(",le=\"+Inf\"} ".to_owned()))
             .collect();
-        for (name, help, last_byte, sum) in [
+        for (name, help, last_byte) in [
             (
                 "gateway_time_to_headers_seconds",
                 "Time from the request to the response headers.",
                 false,
-                series::SUM_HEADERS,
             ),
             (
                 "gateway_time_to_last_byte_seconds",
                 "Time from the request to the last response body byte (or the body dropped).",
                 true,
-                series::SUM_LAST_BYTE,
             ),
         ] {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
@@ -155,7 +153,7 @@ impl Registry {
                 out.push_str(name);
                 out.push_str("_sum{");
                 out.push_str(&s.text);
-                let _ = writeln!(out, "}} {:?}", seconds(s.get(sum)));
+                let _ = writeln!(out, "}} {:?}", seconds(s.sum(last_byte)));
                 out.push_str(name);
                 out.push_str("_count{");
                 out.push_str(&s.text);

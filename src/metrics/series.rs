@@ -1,40 +1,37 @@
-//! The series table's pieces: a [`Slot`] (one 128-byte pair of cache lines holding what a
-//! request reads and writes once it has found its series), the [`Series`] behind it (label
-//! strings, the full key, the counters of slower buckets, facade handles), and the [`Key`] a
-//! lookup computes.
+//! The series table's pieces: a [`Slot`] (one 64-byte cache line holding what a request reads
+//! and writes once it has found its series), the [`Series`] behind it (label strings, the full
+//! key, the counters of slower requests, facade handles), and the [`Key`] a lookup computes.
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use super::labels::{Labels, Refusal};
 
-/// Key words kept in the slot: label sets of up to ten words (a header word, then for example
-/// a route of up to 64 bytes and an arm of up to 8 with a standard method) are compared
-/// without leaving the slot.
-pub(super) const INLINE_KEY: usize = 10;
+/// Key words kept in the slot: label sets of up to five words (a route and an arm of up to 36
+/// bytes together, the arm of up to 8, with a standard method) are compared without leaving
+/// the slot.
+pub(super) const INLINE_KEY: usize = 5;
 
-/// Counters kept in the slot: both `_sum`s, then the first two bucket pairs (headers, last
-/// byte interleaved), so a fast request (both durations in the first two buckets: up to
-/// 10 ms with the default buckets) writes only the slot. The other buckets live in the
-/// series, on cache lines of their own, and so does the (rarely written) aborted counter.
-pub(super) const SUM_HEADERS: usize = 0;
-pub(super) const SUM_LAST_BYTE: usize = 1;
-const FIRST_PAIR: usize = 2;
-const HOT: usize = 6;
+/// Key words kept in a slot's tail line (see [`Tail`]), after the inline ones: longer label
+/// sets of up to [`KEY_WORDS`] words (the medium form of [`stream`]: a route and an arm of up
+/// to 96 bytes together, every route template of GitHub's API and 99% of GitLab's with a
+/// six-byte arm) are compared without reaching for the series.
+pub(super) const TAIL_KEY: usize = 8;
+pub(super) const KEY_WORDS: usize = INLINE_KEY + TAIL_KEY;
 
-pub(super) const fn headers_bucket(i: usize) -> usize {
-    FIRST_PAIR + 2 * i
-}
+/// Counters kept in the slot: both `_sum`s (integer nanoseconds) and the requests whose two
+/// durations both fall in the first bucket (up to 5 ms with the default buckets), so such a
+/// request writes only the slot. Every other request adds to one bucket of each histogram in
+/// the series, on cache lines of their own, and so does the (rarely written) aborted counter.
+const SUM_HEADERS: usize = 0;
+const SUM_LAST_BYTE: usize = 1;
+const FAST: usize = 2;
+const HOT: usize = 3;
 
-pub(super) const fn last_byte_bucket(i: usize) -> usize {
-    FIRST_PAIR + 2 * i + 1
-}
-
-/// What a request touches after the probe: one 128-byte aligned pair of cache lines (the
-/// adjacent-line prefetcher loads both), its own, so no two series share a line (no false
-/// sharing): the first key words, the hot counters. Slots are dense, in the order the series
-/// were created.
-#[repr(align(128))]
+/// What a request touches after the probe: one 64-byte aligned cache line, its own, so no two
+/// series share a line (no false sharing): the first key words, the hot counters. Slots are
+/// dense, in the order the series were created.
+#[repr(align(64))]
 #[derive(Default)]
 pub(super) struct Slot {
     /// Written before the slot's index entry is published (release), read after it is
@@ -43,14 +40,22 @@ pub(super) struct Slot {
     hot: [AtomicU64; HOT],
 }
 
-/// Eight counters on one cache line of their own.
+/// Eight counters (or key words) on one cache line of their own.
 #[repr(align(64))]
 #[derive(Default)]
 pub(super) struct Line(pub(super) [AtomicU64; 8]);
 
+/// A slot's tail: the key words after the inline ones, for label sets longer than
+/// [`INLINE_KEY`] words. Tails live in a table of their own, in the slots' order, so a short
+/// label set never brings one into the cache; a long one reads its tail at the same time as
+/// its slot (both addresses come from the index entry).
+pub(super) type Tail = Line;
+
+const _: () = assert!(TAIL_KEY == 8, "a tail is one line of eight words");
+
 /// One series, behind its slot: read when rendering, when comparing keys longer than
-/// [`INLINE_KEY`] words, and when recording into a bucket beyond the first two or into the
-/// facade.
+/// [`KEY_WORDS`] words, and when recording a request slower than the first bucket or into
+/// the facade.
 pub(super) struct Series {
     pub(super) status: u16,
     pub(super) refusal: Option<Refusal>,
@@ -62,7 +67,8 @@ pub(super) struct Series {
     pub(super) text: Box<str>,
     /// The whole key (see [`Key`]).
     key: Box<[u64]>,
-    /// The counters after the slot's.
+    /// The bucket counters of requests not counted in the slot: bucket `i` of the
+    /// time-to-headers histogram at `2 i`, of the time-to-last-byte one at `2 i + 1`.
     more: Box<[Line]>,
     /// Responses whose body was dropped before its end.
     pub(super) aborted: AtomicU64,
@@ -83,7 +89,6 @@ impl Series {
         let labels = key.labels;
         let mut words = Vec::with_capacity(key.len);
         stream(labels, &mut words);
-        let counters = FIRST_PAIR + 2 * buckets;
         let mut text = String::with_capacity(64);
         text.push_str("route=\"");
         escape(&mut text, labels.route.unwrap_or(unmatched));
@@ -103,7 +108,7 @@ impl Series {
             arm: labels.arm.map(Box::from),
             text: text.into_boxed_str(),
             key: words.into_boxed_slice(),
-            more: (0..counters.saturating_sub(HOT).div_ceil(8))
+            more: (0..(2 * buckets).div_ceil(8))
                 .map(|_| Line::default())
                 .collect(),
             aborted: AtomicU64::new(0),
@@ -121,6 +126,46 @@ impl Series {
         stream(key.labels, &mut same);
         same.same
     }
+
+    /// Counts one request in bucket `headers` of the time-to-headers histogram and bucket
+    /// `last_byte` of the time-to-last-byte one.
+    #[inline]
+    pub(super) fn add(&self, headers: usize, last_byte: usize) {
+        for word in [2 * headers, 2 * last_byte + 1] {
+            if let Some(line) = self.more.get(word / 8) {
+                line.0[word % 8].fetch_add(1, Relaxed);
+            }
+        }
+    }
+}
+
+impl Tail {
+    /// Writes `key`'s words after the inline ones in this (new) slot's tail, before its index
+    /// entry is published.
+    pub(super) fn fill(&self, key: &Key<'_, '_>) {
+        for (cell, w) in self.0.iter().zip(&key.words[INLINE_KEY..]) {
+            cell.store(*w, Relaxed);
+        }
+    }
+
+    /// Whether this tail's slot, whose inline words match `key`'s, holds `key`: `Some(true)`
+    /// or `Some(false)` when the tail decides it, `None` when the key is longer still (then
+    /// the series decides). The inline words hold the long form's lengths, so the key and the
+    /// slot's are as long, and both hold zeros past their end.
+    #[inline(always)]
+    pub(super) fn holds(&self, key: &Key<'_, '_>) -> Option<bool> {
+        let mut diff = 0;
+        for (stored, w) in self.0.iter().zip(&key.words[INLINE_KEY..]) {
+            diff |= stored.load(Relaxed) ^ w;
+        }
+        if diff != 0 {
+            Some(false)
+        } else if key.len <= KEY_WORDS {
+            Some(true)
+        } else {
+            None
+        }
+    }
 }
 
 impl Slot {
@@ -132,14 +177,13 @@ impl Slot {
     }
 
     /// Whether this slot holds `key`: `Some(true)` or `Some(false)` when the inline words
-    /// decide it, `None` when the key is longer than they are (then the series decides).
+    /// decide it, `None` when the key is longer than they are (then the tail decides).
     #[inline(always)]
     pub(super) fn holds(&self, key: &Key<'_, '_>) -> Option<bool> {
         // All the inline words, without an early exit (they differ only when the index
-        // entry's 13 hash bits collide): past a key's end both the slot and the buffer hold
-        // zeros.
+        // entry's 13 hash bits collide).
         let mut diff = 0;
-        for (stored, w) in self.key.iter().zip(&key.words) {
+        for (stored, w) in self.key.iter().zip(&key.words[..INLINE_KEY]) {
             diff |= stored.load(Relaxed) ^ w;
         }
         if diff != 0 {
@@ -151,19 +195,14 @@ impl Slot {
         }
     }
 
-    /// Adds `n` to counter `word`, in the slot or (past its counters) in `series`.
+    /// Adds one request's durations to the sums, and counts the request when both fall in
+    /// the first bucket (`fast`; otherwise the caller counts it in the series).
     #[inline(always)]
-    pub(super) fn add<'s>(&self, series: impl FnOnce() -> Option<&'s Series>, word: usize, n: u64) {
-        match self.hot.get(word) {
-            Some(counter) => {
-                counter.fetch_add(n, Relaxed);
-            }
-            None => {
-                let word = word - HOT;
-                if let Some(line) = series().and_then(|s| s.more.get(word / 8)) {
-                    line.0[word % 8].fetch_add(n, Relaxed);
-                }
-            }
+    pub(super) fn add(&self, headers_ns: u64, last_byte_ns: u64, fast: bool) {
+        self.hot[SUM_HEADERS].fetch_add(headers_ns, Relaxed);
+        self.hot[SUM_LAST_BYTE].fetch_add(last_byte_ns, Relaxed);
+        if fast {
+            self.hot[FAST].fetch_add(1, Relaxed);
         }
     }
 }
@@ -184,27 +223,32 @@ impl std::ops::Deref for View<'_> {
 }
 
 impl View<'_> {
-    pub(super) fn get(&self, word: usize) -> u64 {
-        match self.slot.hot.get(word) {
-            Some(counter) => counter.load(Relaxed),
-            None => {
-                let word = word - HOT;
-                self.series
-                    .more
-                    .get(word / 8)
-                    .map_or(0, |line| line.0[word % 8].load(Relaxed))
-            }
-        }
+    /// The `_sum` of one histogram, in nanoseconds.
+    pub(super) fn sum(&self, last_byte: bool) -> u64 {
+        self.slot.hot[if last_byte {
+            SUM_LAST_BYTE
+        } else {
+            SUM_HEADERS
+        }]
+        .load(Relaxed)
     }
 
-    /// The counts of one histogram's buckets (not cumulative; `+Inf` last).
+    /// The counts of one histogram's buckets (not cumulative; `+Inf` last): the series'
+    /// counters, plus in the first bucket the requests the slot counted.
     pub(super) fn counts(&self, buckets: usize, last_byte: bool) -> impl Iterator<Item = u64> + '_ {
+        let fast = self.slot.hot[FAST].load(Relaxed);
         (0..buckets).map(move |i| {
-            self.get(if last_byte {
-                last_byte_bucket(i)
+            let word = 2 * i + usize::from(last_byte);
+            let more = self
+                .series
+                .more
+                .get(word / 8)
+                .map_or(0, |line| line.0[word % 8].load(Relaxed));
+            if i == 0 {
+                more + fast
             } else {
-                headers_bucket(i)
-            })
+                more
+            }
         })
     }
 
@@ -256,100 +300,190 @@ fn method_code(method: &str) -> u64 {
     }
 }
 
-/// The route's and the arm's lengths (plus one: 0 is `None`) in the header word.
-const LENGTH_BITS: u32 = 18;
+/// The most bytes of route and arm together in the short form and in the packed forms, and
+/// of the arm alone (see [`stream`]).
+const SHORT_BYTES: usize = 8 * INLINE_KEY - 4;
+const PACKED_WORDS: usize = KEY_WORDS - 1;
+const PACKED_BYTES: usize = 8 * PACKED_WORDS;
+const PACKED_ARM: usize = 8;
 
-/// The longest route and arm of the short form (see [`stream`]).
-const SHORT_ROUTE: usize = 8 * (INLINE_KEY - 2);
-const SHORT_ARM: usize = 8;
+/// The fifth word's top bit: clear in the short form, set in the others; the next one tells
+/// the medium form (set) from the long one.
+const LONG: u64 = 1 << 63;
+const MEDIUM: u64 = 1 << 62;
+
+/// The forms of a label set's words (see [`stream`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Form {
+    Short,
+    Medium,
+    Long,
+}
 
 /// The label set as a stream of words; two label sets give the same stream exactly when they
-/// are equal, and no stream is the start of another (`canary` is not a label: it is read
-/// when a series is created).
+/// are equal (`canary` is not a label: it is read when a series is created). A value is
+/// written as little-endian bytes, zeros past its end.
 ///
-/// One header word: the status (16 bits), the refusal (3), the method's code (4, see
-/// [`method_code`]), a flag for the long form (1), then in the short form the route's and
-/// the arm's lengths plus one (0: absent), 18 bits each. A value is written as little-endian
-/// words, its last word padded with zeros.
+/// - The short form (a route and an arm of up to [`SHORT_BYTES`] bytes together, the arm of
+///   up to eight, a method with a code, a status below 1024): exactly [`INLINE_KEY`] words,
+///   which all fit the slot. The route's bytes, the arm's right after them, zeros up to byte
+///   36; in the last four bytes a header: the status (10 bits), the refusal plus one (3),
+///   the method's code (4, see [`method_code`]), the route's and the arm's lengths plus one
+///   (6 bits each; 0: absent), and a clear top bit.
+/// - The medium form (the same, up to [`PACKED_BYTES`] bytes and any status): exactly
+///   [`KEY_WORDS`] words, which fit the slot and its tail. The route's and the arm's bytes
+///   (as above, up to byte 96) with a header word in the fifth place: the status (16 bits),
+///   the refusal plus one (3), the method's code (4), the route's length plus one (7) and
+///   the arm's (4), [`MEDIUM`] and [`LONG`] set.
+/// - The long form (any other): the lengths of the route and of the arm plus one (0:
+///   absent) and of the method's bytes (for a method without a code, 0 otherwise), a word
+///   of data, a header word (the status, 16 bits, the refusal plus one, 3, the method's
+///   code, 4, and [`LONG`] set), then the rest of the data: the route's words, the arm's and
+///   the method's, each value's last word padded with zeros (a lone 0 when there is none).
 ///
-/// - The short form (a route of up to [`SHORT_ROUTE`] bytes, an arm of up to eight, a method
-///   with a code): exactly [`INLINE_KEY`] words, the header, the route in the next
-///   `INLINE_KEY - 2` words (zeros past its end), the arm in the last one. A lookup fills
-///   them without a branch per word, and they all fit the slot.
-/// - The long form: the header, the three lengths (route and arm plus one, method), then the
-///   route's words, the arm's, and for a method without a code, the method's.
-///
-/// The header gives the form and every length, so it decides how many words follow.
+/// A lookup fills the short and medium forms with a few branches (not one per byte or
+/// word) and hashes them without a branch. The fifth word tells the forms apart, and within
+/// a form the lengths (in the first five words) decide how many words follow: the first
+/// five words match only when the forms and the lengths do.
 #[inline(always)]
 fn stream(labels: &Labels<'_>, sink: &mut impl Sink) {
-    let (header, short) = header(labels);
+    let (header, form) = header(labels);
     let route = labels.route.map_or(&[][..], str::as_bytes);
     let arm = labels.arm.map_or(&[][..], str::as_bytes);
-    if short {
-        let mut words = [0; INLINE_KEY];
-        fill_short(&mut words, header, route, arm);
-        for w in words {
+    if form != Form::Long {
+        let mut words = [0; KEY_WORDS];
+        let len = fill_packed(&mut words, header, form, route, arm);
+        for &w in words.iter().take(len) {
             sink.word(w);
         }
         return;
     }
-    let method = if header >> 19 & 0xf == 0 {
+    let method = if method_code(labels.method) == 0 {
         labels.method.as_bytes()
     } else {
         &[][..]
     };
-    sink.word(header);
     sink.word(labels.route.map_or(0, |r| r.len() as u64 + 1));
     sink.word(labels.arm.map_or(0, |a| a.len() as u64 + 1));
     sink.word(method.len() as u64);
+    let mut data = Data {
+        sink,
+        header,
+        first: true,
+    };
     for b in [route, arm, method] {
         let mut chunks = b.chunks_exact(8);
         for chunk in &mut chunks {
-            sink.word(word(chunk));
+            data.word(word(chunk));
         }
         if !chunks.remainder().is_empty() {
-            sink.word(padded(chunks.remainder()));
+            data.word(padded(chunks.remainder()));
+        }
+    }
+    if data.first {
+        data.word(0);
+    }
+}
+
+/// The long form's data words, the header after the first.
+struct Data<'s, S> {
+    sink: &'s mut S,
+    header: u64,
+    first: bool,
+}
+
+impl<S: Sink> Data<'_, S> {
+    #[inline(always)]
+    fn word(&mut self, w: u64) {
+        self.sink.word(w);
+        if self.first {
+            self.sink.word(self.header);
+            self.first = false;
         }
     }
 }
 
-/// The header word of `labels`, and whether they take the short form.
+/// The header of `labels` (in the short form, already in the fifth word's top four bytes),
+/// and their form.
 #[inline(always)]
-fn header(labels: &Labels<'_>) -> (u64, bool) {
-    let route_len = labels.route.map_or(0, |r| r.len() as u64 + 1);
-    let arm_len = labels.arm.map_or(0, |a| a.len() as u64 + 1);
+fn header(labels: &Labels<'_>) -> (u64, Form) {
+    let bytes = labels.route.map_or(0, str::len) + labels.arm.map_or(0, str::len);
     let code = method_code(labels.method);
-    let short = route_len <= SHORT_ROUTE as u64 + 1 && arm_len <= SHORT_ARM as u64 + 1 && code != 0;
-    let lengths = if short {
-        route_len | arm_len << LENGTH_BITS
+    let refusal = u64::from(labels.refusal.map_or(0, |r| r as u8 + 1));
+    let status = u64::from(labels.status);
+    if code == 0 || labels.arm.map_or(0, str::len) > PACKED_ARM || bytes > PACKED_BYTES {
+        return (status | refusal << 16 | code << 19 | LONG, Form::Long);
+    }
+    let route = labels.route.map_or(0, |r| r.len() as u64 + 1);
+    let arm = labels.arm.map_or(0, |a| a.len() as u64 + 1);
+    if bytes <= SHORT_BYTES && status < 1024 {
+        let header = status | refusal << 10 | code << 13 | route << 17 | arm << 23;
+        (header << 32, Form::Short)
     } else {
-        0
-    };
-    let header = u64::from(labels.status)
-        | u64::from(labels.refusal.map_or(0, |r| r as u8 + 1)) << 16
-        | code << 19
-        | u64::from(!short) << 23
-        | lengths << 24;
-    (header, short)
+        let header = status | refusal << 16 | code << 19 | route << 23 | arm << 30;
+        (header | MEDIUM | LONG, Form::Medium)
+    }
 }
 
-/// The short form's words (the buffer holds zeros): see [`stream`].
+/// The short or medium form's words in `words` (which holds zeros), and their number: see
+/// [`stream`].
 #[inline(always)]
-fn fill_short(words: &mut [u64; INLINE_KEY], header: u64, route: &[u8], arm: &[u8]) {
-    let [first, middle @ .., last] = words;
-    *first = header;
-    let mut chunks = route.chunks_exact(8);
-    let mut cells = middle.iter_mut();
+fn fill_packed(
+    words: &mut [u64; KEY_WORDS],
+    header: u64,
+    form: Form,
+    route: &[u8],
+    arm: &[u8],
+) -> usize {
+    // In the medium form the data skips the fifth word (the header's), so the route's words go
+    // straight to their places: moving them afterwards would read, eight bytes at a time
+    // or more, words just written, which the processor cannot forward from its store queue.
+    let medium = usize::from(form != Form::Short);
+    if medium == 0 {
+        fill_words(words, route);
+    } else {
+        let (head, rest) = words.split_at_mut(INLINE_KEY - 1);
+        let (first, more) = route.split_at(route.len().min(8 * (INLINE_KEY - 1)));
+        fill_words(head, first);
+        fill_words(rest.get_mut(1..).unwrap_or_default(), more);
+    }
+    // The arm right after the route: in the word the route ends in, and past it. (`a >> 1
+    // >> (63 - s)` is `a >> (64 - s)`, and 0 when `s` is 0.)
+    let a = padded(arm);
+    let place = |at: usize| if at < INLINE_KEY - 1 { at } else { at + medium };
+    let at = route.len() / 8;
+    let s = (route.len() % 8 * 8) as u32;
+    if let Some(cell) = words.get_mut(place(at)) {
+        *cell |= a << s;
+    }
+    if let Some(cell) = words.get_mut(place(at + 1)) {
+        *cell |= a >> 1 >> (63 - s);
+    }
+    if let Some(fifth) = words.get_mut(INLINE_KEY - 1) {
+        *fifth |= header;
+    }
+    if form == Form::Short {
+        INLINE_KEY
+    } else {
+        KEY_WORDS
+    }
+}
+
+/// `bytes` as little-endian words into `cells` (as many as fit), the last one padded with
+/// zeros.
+#[inline(always)]
+fn fill_words(cells: &mut [u64], bytes: &[u8]) {
+    let mut chunks = bytes.chunks_exact(8);
+    let mut cells = cells.iter_mut();
     // Chunks first: a zip stops when its first iterator ends, before taking from the second.
     for (chunk, cell) in (&mut chunks).zip(&mut cells) {
         *cell = word(chunk);
     }
     if !chunks.remainder().is_empty() {
         if let Some(cell) = cells.next() {
-            *cell = padded_tail(route);
+            *cell = padded_tail(bytes);
         }
     }
-    *last = padded(arm);
 }
 
 /// What a lookup computes once: the first words of a label set (as many as a slot keeps),
@@ -361,12 +495,12 @@ pub(super) struct Key<'k, 'l> {
     /// tag bits (see the registry).
     pub(super) tag: u32,
     pub(super) len: usize,
-    words: [u64; INLINE_KEY],
+    words: [u64; KEY_WORDS],
 }
 
 /// The long form's words into a key: hashed, the first ones kept.
 struct Long<'a> {
-    words: &'a mut [u64; INLINE_KEY],
+    words: &'a mut [u64; KEY_WORDS],
     hash: u64,
     len: usize,
 }
@@ -393,7 +527,7 @@ impl<'k, 'l> Key<'k, 'l> {
             hash: 0,
             tag: 0,
             len: 0,
-            words: [0; INLINE_KEY],
+            words: [0; KEY_WORDS],
         }
     }
 
@@ -402,23 +536,8 @@ impl<'k, 'l> Key<'k, 'l> {
     #[inline(always)]
     pub(super) fn compute(&mut self) {
         let labels = self.labels;
-        let (header, short) = header(labels);
-        let mut h = if short {
-            fill_short(
-                &mut self.words,
-                header,
-                labels.route.map_or(&[][..], str::as_bytes),
-                labels.arm.map_or(&[][..], str::as_bytes),
-            );
-            // Independent terms: the multiplies run in parallel and the xors form a tree, so
-            // the hash is ready a few cycles after the last word (a chain through `h` would
-            // add two cycles a word to every lookup's latency).
-            const _: () = assert!(INLINE_KEY == 10, "the tree below takes ten words");
-            let t = |i: usize| self.words.get(i).map_or(0, |&w| term(i, w));
-            let [a, b, c, d, e] = [0, 2, 4, 6, 8].map(|i| t(i) ^ t(i + 1));
-            self.len = INLINE_KEY;
-            (a ^ b) ^ (c ^ d) ^ e
-        } else {
+        let (header, form) = header(labels);
+        let mut h = if form == Form::Long {
             let mut long = Long {
                 words: &mut self.words,
                 hash: 0,
@@ -427,6 +546,30 @@ impl<'k, 'l> Key<'k, 'l> {
             stream(labels, &mut long);
             self.len = long.len;
             long.hash
+        } else {
+            self.len = fill_packed(
+                &mut self.words,
+                header,
+                form,
+                labels.route.map_or(&[][..], str::as_bytes),
+                labels.arm.map_or(&[][..], str::as_bytes),
+            );
+            // Independent terms: the multiplies run in parallel and the xors form a tree, so
+            // the hash is ready a few cycles after the last word (a chain through `h` would
+            // add two cycles a word to every lookup's latency).
+            const _: () = assert!(
+                INLINE_KEY == 5 && KEY_WORDS == 13,
+                "the trees take 5 and 13"
+            );
+            let t = |i: usize| self.words.get(i).map_or(0, |&w| term(i, w));
+            let [a, b] = [0, 2].map(|i| t(i) ^ t(i + 1));
+            let short = (a ^ b) ^ t(4);
+            if form == Form::Short {
+                short
+            } else {
+                let [c, d, e, f] = [5, 7, 9, 11].map(|i| t(i) ^ t(i + 1));
+                short ^ ((c ^ d) ^ (e ^ f))
+            }
         };
         h ^= h >> 32;
         h = h.wrapping_mul(K);

@@ -55,9 +55,9 @@ fn labels_and_refusals_have_fixed_spellings() {
 }
 
 #[test]
-fn a_slot_is_one_aligned_pair_of_cache_lines() {
-    assert_eq!(std::mem::size_of::<super::series::Slot>(), 128);
-    assert_eq!(std::mem::align_of::<super::series::Slot>(), 128);
+fn a_slot_is_one_aligned_cache_line() {
+    assert_eq!(std::mem::size_of::<super::series::Slot>(), 64);
+    assert_eq!(std::mem::align_of::<super::series::Slot>(), 64);
     assert_eq!(std::mem::align_of::<super::series::Line>(), 64);
 }
 
@@ -182,21 +182,55 @@ fn label_values_of_every_length_are_told_apart() {
     assert_eq!(r.series_count(), 5);
 }
 
+/// One string split between route and arm at every place, around the lengths where the
+/// forms change (36 and 96 bytes together, 8 for the arm): every split is a series of its
+/// own, found again.
+#[test]
+fn route_and_arm_splits_are_told_apart_across_forms() {
+    let registry = Registry::builder().max_series(10_000).build().unwrap();
+    let mut sets = Vec::new();
+    for len in [30, 35, 36, 37, 40, 90, 95, 96, 97, 104] {
+        let all: String = (0..len)
+            .map(|i| char::from(b'a' + (i % 23) as u8))
+            .collect();
+        for arm in 0..=10.min(len) {
+            let (route, arm) = all.split_at(len - arm);
+            sets.push((route.to_owned(), arm.to_owned()));
+        }
+    }
+    for round in 1..=2u64 {
+        for (route, arm) in &sets {
+            for status in [200, 1200] {
+                registry.record(
+                    &Labels {
+                        arm: Some(arm),
+                        ..labels(Some(route), status)
+                    },
+                    Duration::ZERO,
+                    Duration::ZERO,
+                );
+            }
+        }
+        assert_eq!(registry.series_count(), 2 * sets.len());
+        assert_eq!(registry.total_requests(), round * 2 * sets.len() as u64);
+    }
+}
+
 /// A lookup's key (the short form filled without the stream, the long form through it) holds
 /// the same words and hash as the stream the series stores and compares, in both forms.
 #[test]
 fn a_lookup_key_matches_the_stored_stream() {
-    use super::series::{hash_of, words, Key, INLINE_KEY};
-    let routes: Vec<String> = (0..80).map(|n| "r".repeat(n)).collect();
+    use super::series::{hash_of, words, Key, INLINE_KEY, KEY_WORDS};
+    let routes: Vec<String> = (0..110).map(|n| "r".repeat(n)).collect();
     let arms = ["", "a", "abc", "abcd", "stable", "12345678", "123456789"];
     for route in routes.iter().map(|r| Some(r.as_str())).chain([None]) {
         for arm in arms.iter().map(|a| Some(*a)).chain([None]) {
             for method in ["GET", "PATCH", "OTHER", "BREW"] {
-                for refusal in [None, Some(Refusal::NoRoute)] {
+                for (refusal, status) in [(None, 404), (Some(Refusal::NoRoute), 1024)] {
                     let l = Labels {
                         route,
                         method,
-                        status: 404,
+                        status,
                         arm,
                         canary: false,
                         refusal,
@@ -205,12 +239,19 @@ fn a_lookup_key_matches_the_stored_stream() {
                     key.compute();
                     let all = words(&l);
                     assert_eq!(key.len, all.len(), "{l:?}");
-                    assert_eq!(key.words(), &all[..all.len().min(INLINE_KEY)], "{l:?}");
+                    assert_eq!(key.words(), &all[..all.len().min(KEY_WORDS)], "{l:?}");
                     assert_eq!(key.hash, hash_of(&all), "{l:?}");
-                    let short = route.map_or(0, str::len) <= 64
+                    let short = route.map_or(0, str::len) + arm.map_or(0, str::len) <= 36
+                        && arm.map_or(0, str::len) <= 8
+                        && ["GET", "PATCH"].contains(&method)
+                        && status < 1024;
+                    assert_eq!(all.len() == INLINE_KEY && all[4] >> 63 == 0, short, "{l:?}");
+                    assert!(all.len() >= INLINE_KEY, "{l:?}");
+                    let medium = !short
+                        && route.map_or(0, str::len) + arm.map_or(0, str::len) <= 96
                         && arm.map_or(0, str::len) <= 8
                         && ["GET", "PATCH"].contains(&method);
-                    assert_eq!(all.len() == INLINE_KEY && all[0] >> 23 & 1 == 0, short);
+                    assert_eq!(all.len() == KEY_WORDS && all[4] >> 62 == 3, medium, "{l:?}");
                 }
             }
         }
