@@ -365,25 +365,13 @@ fn benches(c: &mut Criterion) {
     ] {
         let mut g = c.benchmark_group(format!("stack/{name}"));
         g.bench_function("tower-gateway layers", |b| {
-            b.iter_batched(
-                || request(case),
-                |r| serve(&mut ours, r),
-                batch,
-            )
+            b.iter_batched(|| request(case), |r| serve(&mut ours, r), batch)
         });
         g.bench_function("tower-gateway Gateway", |b| {
-            b.iter_batched(
-                || request(case),
-                |r| serve(&mut gateway, r),
-                batch,
-            )
+            b.iter_batched(|| request(case), |r| serve(&mut gateway, r), batch)
         });
         g.bench_function("tower-http + axum", |b| {
-            b.iter_batched(
-                || request(case),
-                |r| serve(&mut theirs, r),
-                batch,
-            )
+            b.iter_batched(|| request(case), |r| serve(&mut theirs, r), batch)
         });
         g.finish();
     }
