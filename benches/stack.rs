@@ -353,10 +353,11 @@ fn benches(c: &mut Criterion) {
         );
     }
 
-    // Requests are built in batches of 64 outside the clock. Criterion's `SmallInput` builds
-    // batches of thousands: freeing them in the timed loop makes glibc consolidate its free
-    // chunks (`malloc_consolidate`, some 10% of the profile), a cost that is the batch's, not
-    // a layer's, and that is added to both stacks alike.
+    // Requests are built in batches of 64 outside the clock, as a server builds and frees one
+    // request after another. Criterion's `SmallInput` builds batches of thousands: freeing
+    // them in the timed loop overflows glibc's per-thread cache and makes it consolidate its
+    // free chunks (`malloc_consolidate`, 8-15% of such a profile), a cost of the batch, not of
+    // a layer, that falls on whichever loop allocates less (ours; see the README).
     let batch = BatchSize::NumIterations(64);
     for (name, case) in [
         ("allowed GET", Case::Allowed),
