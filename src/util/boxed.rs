@@ -66,17 +66,11 @@ where
         S: Service<Req, Response = T, Error = E> + Clone + Send + Sync + 'static,
         S::Future: Send + 'static,
     {
-        let mut service = Some(service);
-        if let Some(boxed) = (&mut service as &mut dyn Any).downcast_mut::<Option<Self>>() {
-            if let Some(boxed) = boxed.take() {
-                return boxed;
-            }
+        if let Some(boxed) = (&service as &dyn Any).downcast_ref::<Self>() {
+            return boxed.clone();
         }
-        match service {
-            Some(service) => Self {
-                inner: Arc::new(service),
-            },
-            None => unreachable!("taken only when it is already a BoxService"),
+        Self {
+            inner: Arc::new(service),
         }
     }
 }
