@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Wake, Waker};
+use std::task::Waker;
 
 use arc_swap::ArcSwap;
 use http::header::{HeaderName, HeaderValue};
@@ -46,8 +46,9 @@ pub(super) struct Control {
     /// Whether the split has a fixed seed (instances then seed from `seeder`, in the order
     /// they are made, rather than from their thread).
     pub(super) seeded: bool,
-    /// A waker that does nothing, for the one readiness check made inside `call` (held here
-    /// so that a call reads a field instead of initialising a static).
+    /// A waker that does nothing ([`crate::util::noop_waker`]), for the one readiness check
+    /// made inside `call` (a copy held here, so that a call reads a field instead of checking
+    /// that a static is initialised).
     pub(super) noop: Waker,
 }
 
@@ -101,15 +102,6 @@ impl Plan {
 
 /// The arm header's name and an arm's value.
 pub(super) type ArmHeader = Arc<(HeaderName, HeaderValue)>;
-
-/// A waker that does nothing.
-pub(super) fn noop_waker() -> Waker {
-    struct Noop;
-    impl Wake for Noop {
-        fn wake(self: Arc<Self>) {}
-    }
-    Waker::from(Arc::new(Noop))
-}
 
 /// What an override value asks for.
 fn forced(value: &[u8]) -> Option<usize> {

@@ -8,7 +8,7 @@ use http::header::{HeaderName, HeaderValue};
 use http::request::Parts;
 use tower_layer::Layer;
 
-use super::control::{noop_waker, CanaryHandle, Control, Plan};
+use super::control::{CanaryHandle, Control, Plan};
 use super::mode::{is_cookie_name, KeyRepr, Mode, ModeRepr};
 use super::rng::Seeder;
 use super::service::Shared;
@@ -352,7 +352,7 @@ impl<C> CanaryBuilder<C> {
             writer: Mutex::new(()),
             seeder,
             seeded: self.seed.is_some(),
-            noop: noop_waker(),
+            noop: crate::util::noop_waker().clone(),
         };
         Ok(CanaryLayer {
             shared: Arc::new(Shared {

@@ -39,9 +39,10 @@ where
         // (not ready yet, or failed: the box cannot hold an error that is not `Send`) the
         // box asks again with the task's own waker and reports what the service says.
         let mut service = self.clone();
-        match service.poll_ready(&mut Context::from_waker(super::noop_waker())) {
-            Poll::Ready(Ok(())) => Box::pin(service.call(req)),
-            _ => Box::pin(Oneshot::new(service, req)),
+        if super::ready_now(&mut service) {
+            Box::pin(service.call(req))
+        } else {
+            Box::pin(Oneshot::new(service, req))
         }
     }
 }

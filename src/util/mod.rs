@@ -18,3 +18,11 @@ pub(crate) fn noop_waker() -> &'static std::task::Waker {
     static NOOP: OnceLock<Waker> = OnceLock::new();
     NOOP.get_or_init(|| Waker::from(Arc::new(Noop)))
 }
+
+/// Whether `service` says it is ready when asked with [`noop_waker`]: the check made before
+/// calling a service at once. `false` (not ready yet, or failed) means "ask again inside the
+/// response future, with the task's own waker".
+pub(crate) fn ready_now<S: tower_service::Service<Req>, Req>(service: &mut S) -> bool {
+    let mut cx = std::task::Context::from_waker(noop_waker());
+    matches!(service.poll_ready(&mut cx), std::task::Poll::Ready(Ok(())))
+}

@@ -43,13 +43,14 @@ impl<S: Service<Req> + Clone, Req> Oneshot<S, Req> {
     /// otherwise a future that readies a clone of it with the task's own waker (a failed
     /// service is asked again there, and reports its error).
     pub(crate) fn call_if_ready(service: &mut S, request: Req) -> Self {
-        match service.poll_ready(&mut Context::from_waker(super::noop_waker())) {
-            Poll::Ready(Ok(())) => Self {
+        if super::ready_now(service) {
+            Self {
                 state: State::Called {
                     future: service.call(request),
                 },
-            },
-            _ => Self::new(service.clone(), request),
+            }
+        } else {
+            Self::new(service.clone(), request)
         }
     }
 }
