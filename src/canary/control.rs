@@ -312,10 +312,12 @@ impl Control {
 /// Reads and changes a split's weights at run time. Clones share the split.
 ///
 /// Lock-free for requests: a call reads the current weights from a few atomics under a
-/// sequence lock (no reference count, no lock; a call that overlaps a change reads again), and
-/// a round-robin split of more than two arms loads its schedule with [`arc_swap`]; a change
-/// builds a new set and publishes it. A call already in flight keeps the arm it was given. Writers are serialised among themselves. Changes are validated exactly as
-/// at build time, and a refused change leaves the weights as they were.
+/// sequence lock (no reference count, no lock; a call that overlaps a change reads again; a
+/// random or sticky split of two arms reads one atomic), and a round-robin split of more than
+/// two arms loads its schedule with [`arc_swap`]; a change builds a new set and publishes it.
+/// A call already in flight keeps the arm it was given. Writers are serialised among
+/// themselves. Changes are validated exactly as at build time, and a refused change leaves
+/// the weights as they were.
 ///
 /// ```
 /// use tower_gateway::canary::{CanaryLayer, Weight};
