@@ -199,7 +199,8 @@ pub(super) struct Live {
     /// Two arms: the canary's end, or `u64::MAX` when the canary takes every point (a bound
     /// `ends` cannot hold: it would be 2^64). One word, so a two-arm split reads it with one
     /// load and no sequence check. Every other bound is at most `u64::MAX - 1` (it is at
-    /// most `2^64 - 2^64 / total`), so the two cases never meet; see [`place`](Self::place).
+    /// most `2^64 - 2^64 / total`, and two `u32` weights total less than 2^33), so the two
+    /// cases never meet; see [`place`](Self::place).
     bound: AtomicU64,
     /// The arm of the points past every end.
     last: AtomicUsize,
