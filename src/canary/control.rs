@@ -150,7 +150,11 @@ impl Control {
             Plan::Random => return self.choose_random(head, draw),
             // The position advances only for calls no override forces.
             Plan::RoundRobinOfTwo => return self.choose_round_robin_of_two(head),
-            Plan::RoundRobin => return self.choose_round_robin(head),
+            Plan::RoundRobin => {
+                return self
+                    .overridden(head.headers())
+                    .unwrap_or_else(|| self.next_in_schedule())
+            }
             Plan::Keyed | Plan::KeyedByParts => {}
         }
         if let ModeRepr::Sticky {
@@ -212,13 +216,6 @@ impl Control {
         // The position advances only for calls no override forces.
         self.overridden(head.headers())
             .unwrap_or_else(|| self.live.next_of_two())
-    }
-
-    /// [`choose`](Self::choose) for [`Plan::RoundRobin`].
-    #[inline]
-    pub(super) fn choose_round_robin(&self, head: &impl Head) -> usize {
-        self.overridden(head.headers())
-            .unwrap_or_else(|| self.next_in_schedule())
     }
 
     /// The decision of [`CanarySplit::pick`](super::CanarySplit::pick): current weights, draws
