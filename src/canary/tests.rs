@@ -439,6 +439,9 @@ fn placement_agrees_with_the_exact_rule() {
         &[900_000, 100_000],
         &[1, 999_999],
         &[999_999, 1],
+        &[0, 5],
+        &[5, 0],
+        &[1, 1],
         &[0, 5, 0, 7],
         &[333_333, 333_333, 333_334],
         &[1_000_000, 1_000_000, 0],
@@ -467,6 +470,8 @@ fn placement_agrees_with_the_exact_rule() {
         points.extend((0..10_000).map(|_| rng.next_u64()));
         for p in points {
             assert_eq!(snapshot.place(p), exact(p), "{weights:?} {p}");
+            // A two-arm split reads one bound instead of the ends: the same answer.
+            assert_eq!(snapshot.place_by_ends(p), exact(p), "{weights:?} {p}");
         }
     }
 }

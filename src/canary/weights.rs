@@ -196,6 +196,12 @@ pub(super) struct Live {
     /// own (weight 0, or the last arm with a weight, which takes the rest) ends where the
     /// arm before it does.
     ends: Box<[AtomicU64]>,
+    /// Two arms: the canary's end, or `u64::MAX` when the canary takes every point (a bound
+    /// `ends` cannot hold: it would be 2^64). One word, so a two-arm split reads it with one
+    /// load and no sequence check. Every other bound is at most `u64::MAX - 1` (it is at
+    /// most `2^64 - 2^64 / total`, and two `u32` weights total less than 2^33), so the two
+    /// cases never meet; see [`place`](Self::place).
+    bound: AtomicU64,
     /// The arm of the points past every end.
     last: AtomicUsize,
     /// Two-arm round-robin: the canary's weight `b` and the cycle length `n`, both divided by
@@ -214,6 +220,7 @@ impl Live {
         Self {
             version: AtomicU64::new(0),
             ends: (1..arms.max(2)).map(|_| AtomicU64::new(0)).collect(),
+            bound: AtomicU64::new(0),
             last: AtomicUsize::new(0),
             cycle: AtomicU64::new(1),
             magic: AtomicU64::new(0),
@@ -251,6 +258,11 @@ impl Live {
         let length = (weights.iter().map(|&w| u64::from(w)).sum::<u64>() / divisor).max(1);
         // 2^64 / n rounded up, which wraps to 0 for n = 1 (where every remainder is 0).
         let magic = (u64::MAX / length).wrapping_add(1);
+        let bound = match (ends.first(), last) {
+            (_, 1) => u64::MAX,
+            (Some(&end), _) => end,
+            (None, _) => 0,
+        };
         let version = self.version.load(Ordering::Relaxed);
         self.version
             .store(version.wrapping_add(1), Ordering::Relaxed);
@@ -259,6 +271,7 @@ impl Live {
             slot.store(end, Ordering::Relaxed);
         }
         self.last.store(last, Ordering::Relaxed);
+        self.bound.store(bound, Ordering::Relaxed);
         self.cycle.store(canary << 32 | length, Ordering::Relaxed);
         self.magic.store(magic, Ordering::Relaxed);
         self.position.store(0, Ordering::Relaxed);
@@ -283,14 +296,22 @@ impl Live {
     /// The arm where `point` (uniform in `0..2^64`) falls.
     #[inline]
     pub(super) fn place(&self, point: u64) -> usize {
-        self.read(|live| match &*live.ends {
-            // Two arms: one comparison.
-            [end] if point < end.load(Ordering::Relaxed) => 1,
-            [_] => live.last.load(Ordering::Relaxed),
-            ends => ends
+        if self.ends.len() == 1 {
+            // Two arms: the canary's points are those below its end, all of them when the
+            // bound is `u64::MAX` (and no other bound is that high).
+            return usize::from(point.min(u64::MAX - 1) < self.bound.load(Ordering::Relaxed));
+        }
+        self.place_by_ends(point)
+    }
+
+    /// [`place`](Self::place) by the ends of every arm, read under the sequence check.
+    #[inline]
+    pub(super) fn place_by_ends(&self, point: u64) -> usize {
+        self.read(|live| {
+            live.ends
                 .iter()
                 .position(|end| point < end.load(Ordering::Relaxed))
-                .map_or_else(|| live.last.load(Ordering::Relaxed), |i| i + 1),
+                .map_or_else(|| live.last.load(Ordering::Relaxed), |i| i + 1)
         })
     }
 
