@@ -17,11 +17,13 @@ use std::time::Duration;
 use bytes::Bytes;
 use criterion::measurement::WallTime;
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkGroup, Criterion};
-use http::{Request, Response};
+use http::{Extensions, Method, Request, Response};
 use http_body::Body as _;
 use http_body_util::Full;
 use tower::{service_fn, Layer, Service};
-use tower_gateway::metrics::{Labels, Registry};
+use tower_gateway::canary::Arm;
+use tower_gateway::metrics::{method_label, Labels, Refusal, Registry};
+use tower_gateway::router::MatchedRoute;
 
 #[path = "support/alloc.rs"]
 mod alloc;
@@ -86,6 +88,37 @@ fn gitlab_labels<'a>((route, method): &'a (String, &'static str)) -> Labels<'a> 
     }
 }
 
+/// GitLab's label sets as the layer sees them: a response's extensions holding the route
+/// (one `MatchedRoute` per route, built once, like the Router's table) and the arm (one `Arm`
+/// shared by every request, like a canary split's), with the request's method.
+fn gitlab_routes(n: usize) -> Vec<(Method, Extensions)> {
+    let arm = Arm::new("stable", false);
+    gitlab(n)
+        .into_iter()
+        .map(|(template, method)| {
+            let method = Method::from_bytes(method.as_bytes()).unwrap();
+            let mut extensions = Extensions::new();
+            extensions.insert(MatchedRoute::new(Some(method.clone()), &template, None));
+            extensions.insert(arm.clone());
+            (method, extensions)
+        })
+        .collect()
+}
+
+/// The labels the layer reads from a response's extensions, by their text (the layer before
+/// it keyed series by the route's identity).
+fn text_labels<'a>((method, extensions): &'a (Method, Extensions)) -> Labels<'a> {
+    let arm = extensions.get::<Arm>();
+    Labels {
+        route: extensions.get::<MatchedRoute>().map(MatchedRoute::template),
+        method: method_label(method),
+        status: 200,
+        arm: arm.map(Arm::name),
+        canary: arm.is_some_and(Arm::is_canary),
+        refusal: Refusal::from_extensions(extensions),
+    }
+}
+
 type NaiveKey = (String, &'static str, u16, String);
 
 /// The baseline: one mutex around a map from owned label tuples to counters.
@@ -126,12 +159,15 @@ fn filled<T>(inputs: &[T], labels: impl Fn(&T) -> Labels<'_>) -> (Registry, Naiv
     (registry, naive)
 }
 
-/// `BENCH_PROFILE=record:N|naive:N|none:N|render:10000|gitlab:10000|gitlab-none:10000` (N = 1,
+/// `BENCH_PROFILE=record:N|naive:N|none:N|render:10000|gitlab:10000|gitlab-none:10000|ext-…|layer-…` (N = 1,
 /// 100 or 10000; `none` alone is `none:1`) runs one case for a profiler (`benches/profile.sh
 /// metrics record:10000 none:10000`; the script names its output files after the case, so no
 /// `/`): a record walking the N routes in order like the timed loop, the baseline's, the same
 /// loop without recording (the floor to subtract), one exposition of 10,000 series, or a
-/// record walking GitLab's label sets (and its floor). A case name ending in `-shuffled`
+/// record walking GitLab's label sets (and its floor). `ext-text-gitlab:10000` records
+/// GitLab's label sets read from response extensions as text (`ext-none-gitlab` is its floor),
+/// `layer-gitlab:10000` sends them through the whole layer (`layer-none-gitlab` through the
+/// bare inner service). A case name ending in `-shuffled`
 /// (`record-shuffled:10000`) walks the inputs in the timed shuffled cases' order.
 fn profiling() {
     let Some((case, iterations)) = profile::requested() else {
@@ -151,6 +187,59 @@ fn profiling() {
             (0..len).collect()
         }
     };
+    if let Some(kind) = what.strip_prefix("ext-") {
+        let inputs = gitlab_routes(n);
+        let (registry, _) = filled(&inputs, text_labels);
+        let inputs: Vec<(Method, Extensions)> =
+            order(n).iter().map(|&i| inputs[i].clone()).collect();
+        let mut i = 0usize;
+        let mut next = || {
+            i = if i + 1 == n { 0 } else { i + 1 };
+            i
+        };
+        match kind {
+            "text-gitlab" => profile::run(iterations, || {
+                registry.record(
+                    &text_labels(black_box(&inputs[next()])),
+                    Duration::from_micros(300),
+                    Duration::from_micros(900),
+                )
+            }),
+            "none-gitlab" => profile::run(iterations, || {
+                black_box(black_box(&inputs[next()]));
+            }),
+            _ => panic!("unknown BENCH_PROFILE case {case}"),
+        }
+    }
+    if let Some(kind) = what.strip_prefix("layer-") {
+        let inputs = gitlab_routes(n);
+        let inputs: Vec<(Method, Extensions)> =
+            order(n).iter().map(|&i| inputs[i].clone()).collect();
+        let registry = Registry::builder().max_series(10_000).build().unwrap();
+        let mut layered = registry.layer().layer(service_fn(echo_route));
+        let mut bare = service_fn(echo_route);
+        let waker = poll::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        let mut i = 0usize;
+        let mut next = || {
+            i = if i + 1 == n { 0 } else { i + 1 };
+            i
+        };
+        // Every series exists before the profiled loop.
+        for input in &inputs {
+            one_request(&mut layered, input, &mut cx);
+        }
+        assert_eq!(registry.series_count(), n);
+        match kind {
+            "gitlab" => profile::run(iterations, || {
+                one_request(&mut layered, black_box(&inputs[next()]), &mut cx)
+            }),
+            "none-gitlab" => profile::run(iterations, || {
+                one_request(&mut bare, black_box(&inputs[next()]), &mut cx)
+            }),
+            _ => panic!("unknown BENCH_PROFILE case {case}"),
+        }
+    }
     if what.starts_with("gitlab") {
         let inputs = gitlab(n);
         let (registry, _) = filled(&inputs, gitlab_labels);
@@ -266,6 +355,19 @@ fn record(c: &mut Criterion) {
                 &inputs,
                 gitlab_labels,
             );
+            // The same label sets as the layer reads them from a response's extensions.
+            let inputs = gitlab_routes(n);
+            let (registry, naive) = filled(&inputs, text_labels);
+            let inputs: Vec<(Method, Extensions)> =
+                shuffled(n).iter().map(|&i| inputs[i].clone()).collect();
+            time_both(
+                &mut group,
+                &format!("{n}-gitlab-ext-shuffled"),
+                &registry,
+                &naive,
+                &inputs,
+                text_labels,
+            );
         }
     }
     group.finish();
@@ -317,6 +419,32 @@ fn shuffled(n: usize) -> Vec<usize> {
     order
 }
 
+/// The inner service of the layer's GitLab cases: answers `200` with the request's
+/// extensions (the route and the arm), as the Router copies its `MatchedRoute` to the
+/// response.
+async fn echo_route(req: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let (parts, _) = req.into_parts();
+    let mut res = Response::new(Full::new(Bytes::from_static(b"ok")));
+    *res.extensions_mut() = parts.extensions;
+    Ok(res)
+}
+
+/// One request through `svc` with the method and extensions of `input`, its body read to the
+/// end.
+fn one_request<S, B>(svc: &mut S, input: &(Method, Extensions), cx: &mut Context<'_>)
+where
+    S: Service<Request<Full<Bytes>>, Response = Response<B>, Error = Infallible>,
+    B: http_body::Body,
+    B::Error: std::fmt::Debug,
+{
+    let mut req = Request::new(Full::default());
+    *req.method_mut() = input.0.clone();
+    *req.extensions_mut() = input.1.clone();
+    let res = now(svc.call(req), cx).unwrap();
+    let mut body = pin!(res.into_body());
+    while let Poll::Ready(Some(_)) = body.as_mut().poll_frame(cx) {}
+}
+
 fn layer(c: &mut Criterion) {
     let registry = Registry::new();
     let mut svc = registry
@@ -342,6 +470,44 @@ fn layer(c: &mut Criterion) {
     );
     assert_eq!(registry.total_requests(), 1001);
     c.bench_function("metrics/layer/request", |b| b.iter(|| one(&mut cx)));
+
+    // GitLab's 10,000 label sets through the layer, shuffled: the layer and the bare service.
+    let n = 10_000;
+    let inputs = gitlab_routes(n);
+    let inputs: Vec<(Method, Extensions)> =
+        shuffled(n).iter().map(|&i| inputs[i].clone()).collect();
+    let registry = Registry::builder().max_series(n).build().unwrap();
+    let mut layered = registry.layer().layer(service_fn(echo_route));
+    let mut bare = service_fn(echo_route);
+    for input in &inputs {
+        one_request(&mut layered, input, &mut cx);
+    }
+    assert_eq!(registry.series_count(), n);
+    let count = |svc: &mut dyn FnMut(&(Method, Extensions))| {
+        let before = allocations();
+        for input in inputs.iter().take(1000) {
+            svc(input);
+        }
+        (allocations() - before) as f64 / 1000.0
+    };
+    let ours = count(&mut |input| one_request(&mut layered, input, &mut cx));
+    let floor = count(&mut |input| one_request(&mut bare, input, &mut cx));
+    println!(
+        "allocations per request, GitLab through the layer: {ours} (the bare service: {floor})"
+    );
+    for (name, with_layer) in [("layer", true), ("bare-service", false)] {
+        let mut i = 0usize;
+        c.bench_function(&format!("metrics/layer/gitlab-shuffled/{name}"), |b| {
+            b.iter(|| {
+                i = if i + 1 == n { 0 } else { i + 1 };
+                if with_layer {
+                    one_request(&mut layered, black_box(&inputs[i]), &mut cx)
+                } else {
+                    one_request(&mut bare, black_box(&inputs[i]), &mut cx)
+                }
+            })
+        });
+    }
 }
 
 fn render(c: &mut Criterion) {
