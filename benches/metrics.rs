@@ -17,7 +17,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use criterion::measurement::WallTime;
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkGroup, Criterion};
-use http::{Extensions, Method, Request, Response};
+use http::{Extensions, Method, Request, Response, StatusCode};
 use http_body::Body as _;
 use http_body_util::Full;
 use tower::{service_fn, Layer, Service};
@@ -165,7 +165,8 @@ fn filled<T>(inputs: &[T], labels: impl Fn(&T) -> Labels<'_>) -> (Registry, Naiv
 /// `/`): a record walking the N routes in order like the timed loop, the baseline's, the same
 /// loop without recording (the floor to subtract), one exposition of 10,000 series, or a
 /// record walking GitLab's label sets (and its floor). `ext-text-gitlab:10000` records
-/// GitLab's label sets read from response extensions as text (`ext-none-gitlab` is its floor),
+/// GitLab's label sets read from response extensions as text, `ext-route-gitlab:10000` the
+/// same by the route's number as the layer does (`ext-none-gitlab` is their floor),
 /// `layer-gitlab:10000` sends them through the whole layer (`layer-none-gitlab` through the
 /// bare inner service). A case name ending in `-shuffled`
 /// (`record-shuffled:10000`) walks the inputs in the timed shuffled cases' order.
@@ -192,6 +193,16 @@ fn profiling() {
         let (registry, _) = filled(&inputs, text_labels);
         let inputs: Vec<(Method, Extensions)> =
             order(n).iter().map(|&i| inputs[i].clone()).collect();
+        // Every label set found by its route once, as after the first request of each.
+        for (method, extensions) in &inputs {
+            registry.record_response(
+                method,
+                StatusCode::OK,
+                extensions,
+                Duration::ZERO,
+                Duration::ZERO,
+            );
+        }
         let mut i = 0usize;
         let mut next = || {
             i = if i + 1 == n { 0 } else { i + 1 };
@@ -201,6 +212,16 @@ fn profiling() {
             "text-gitlab" => profile::run(iterations, || {
                 registry.record(
                     &text_labels(black_box(&inputs[next()])),
+                    Duration::from_micros(300),
+                    Duration::from_micros(900),
+                )
+            }),
+            "route-gitlab" => profile::run(iterations, || {
+                let (method, extensions) = black_box(&inputs[next()]);
+                registry.record_response(
+                    method,
+                    StatusCode::OK,
+                    extensions,
                     Duration::from_micros(300),
                     Duration::from_micros(900),
                 )
@@ -368,6 +389,36 @@ fn record(c: &mut Criterion) {
                 &inputs,
                 text_labels,
             );
+            // The same, found by the route's template number, as the layer does.
+            let before = registry.total_requests();
+            let allocated = allocations();
+            for (method, extensions) in &inputs {
+                registry.record_response(
+                    method,
+                    StatusCode::OK,
+                    extensions,
+                    Duration::ZERO,
+                    Duration::ZERO,
+                );
+            }
+            let per = (allocations() - allocated) as f64 / n as f64;
+            println!("allocations per record by route, GitLab's {n} series: {per}");
+            assert_eq!(registry.total_requests(), before + n as u64);
+            assert_eq!(registry.series_count(), n);
+            let mut i = 0usize;
+            group.bench_function(format!("ours-by-route/{n}-gitlab-ext-shuffled"), |b| {
+                b.iter(|| {
+                    i = if i + 1 == n { 0 } else { i + 1 };
+                    let (method, extensions) = black_box(&inputs[i]);
+                    registry.record_response(
+                        method,
+                        StatusCode::OK,
+                        extensions,
+                        Duration::from_micros(300),
+                        Duration::from_micros(900),
+                    );
+                })
+            });
         }
     }
     group.finish();

@@ -138,18 +138,29 @@ impl<F> std::fmt::Debug for ResponseFuture<F> {
 }
 
 /// The labels of a response, read from the same extensions the access log reads: the
-/// matched route, the canary arm and the refusal kind.
+/// matched route, the canary arm and the refusal kind; with the route template's number
+/// (`MatchedRoute::template_id`; 0 when no route matched).
+#[inline]
 pub(super) fn labels_of<'a>(
     method: &'static str,
     res: &'a http::Extensions,
     status: u16,
-) -> Labels<'a> {
+) -> (u32, Labels<'a>) {
+    // Extensions read so far: when they are all of the response's, no refusal is there.
+    let mut seen = 0;
     #[cfg(feature = "router")]
-    let route = res
-        .get::<crate::router::MatchedRoute>()
-        .map(crate::router::MatchedRoute::template);
+    let matched = res.get::<crate::router::MatchedRoute>();
+    #[cfg(feature = "router")]
+    let (id, route) = (
+        matched.map_or(0, crate::router::MatchedRoute::template_id),
+        matched.map(crate::router::MatchedRoute::template),
+    );
+    #[cfg(feature = "router")]
+    {
+        seen += usize::from(matched.is_some());
+    }
     #[cfg(not(feature = "router"))]
-    let route = None;
+    let (id, route) = (0, None);
     #[cfg(feature = "canary")]
     let arm = res.get::<crate::canary::Arm>();
     #[cfg(feature = "canary")]
@@ -157,16 +168,41 @@ pub(super) fn labels_of<'a>(
         arm.map(crate::canary::Arm::name),
         arm.is_some_and(crate::canary::Arm::is_canary),
     );
+    #[cfg(feature = "canary")]
+    {
+        seen += usize::from(arm.is_some());
+    }
     #[cfg(not(feature = "canary"))]
     let (arm, canary) = (None, false);
-    Labels {
-        route,
-        method,
-        status,
-        arm,
-        canary,
-        refusal: Refusal::from_extensions(res),
-    }
+    let refusal = if seen == res.len() {
+        None
+    } else {
+        Refusal::from_extensions(res)
+    };
+    (
+        id,
+        Labels {
+            route,
+            method,
+            status,
+            arm,
+            canary,
+            refusal,
+        },
+    )
+}
+
+/// The place of the series of a response (see [`labels_of`]), found by its route's template
+/// number (see [`Registry::series_by_route`]).
+#[inline]
+pub(super) fn series_of(
+    registry: &Registry,
+    method: &'static str,
+    res: &http::Extensions,
+    status: u16,
+) -> Option<usize> {
+    let (route, labels) = labels_of(method, res, status);
+    registry.series_by_route(route, &labels)
 }
 
 impl<F, B, E> Future for ResponseFuture<F>
@@ -188,9 +224,7 @@ where
                 let headers = start.clock.mono().saturating_sub(start.at);
                 let status = response.status().as_u16();
                 let series =
-                    start
-                        .registry
-                        .series(&labels_of(start.method, response.extensions(), status));
+                    series_of(&start.registry, start.method, response.extensions(), status);
                 let not_sent = start.method == "HEAD" || matches!(status, 100..=199 | 204 | 304);
                 let pending = Pending {
                     registry: start.registry,

@@ -156,6 +156,7 @@ mod labels;
 mod layer;
 mod registry;
 mod render;
+mod routed;
 mod series;
 mod service;
 

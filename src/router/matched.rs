@@ -36,7 +36,37 @@ pub(crate) struct RouteInfo {
     name: Option<Box<str>>,
     /// A WebSocket-only route.
     websocket: bool,
+    /// The template's number, for metrics (see [`MatchedRoute::template_id`]).
+    #[cfg(feature = "metrics")]
+    template_id: TemplateId,
 }
+
+/// The process-wide number of a route's template text, taken on first use: equal for equal
+/// texts, so it is a function of the template and no part of the route's identity (it always
+/// compares equal and hashes to nothing). 0 until taken.
+#[cfg(feature = "metrics")]
+#[derive(Default)]
+struct TemplateId(std::sync::atomic::AtomicU32);
+
+#[cfg(feature = "metrics")]
+impl PartialEq for TemplateId {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+#[cfg(feature = "metrics")]
+impl Eq for TemplateId {}
+
+#[cfg(feature = "metrics")]
+impl std::hash::Hash for TemplateId {
+    fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
+}
+
+/// The most template texts [`MatchedRoute::template_id`] numbers (past them it answers
+/// `u32::MAX`), so a process making endless distinct templates keeps a bounded table.
+#[cfg(feature = "metrics")]
+const TEMPLATE_IDS: u32 = 1 << 20;
 
 impl MatchedRoute {
     /// A matched route for `method` (`None` for `ANY`) and `template`, with an optional name.
@@ -103,6 +133,49 @@ impl MatchedRoute {
     pub fn is_websocket(&self) -> bool {
         self.inner.websocket
     }
+
+    /// The number of this route's template text in the process, from 1 up (`u32::MAX` past
+    /// [`TEMPLATE_IDS`] texts): routes with the same template have the same number, routes
+    /// with different ones different numbers, for as long as the process runs. Taken from a
+    /// process-wide table under a lock the first time a route is asked, then one load. The
+    /// metrics layer keys its series by it instead of the text.
+    #[cfg(feature = "metrics")]
+    #[inline]
+    pub(crate) fn template_id(&self) -> u32 {
+        use std::sync::atomic::Ordering::Relaxed;
+        let cell = &self.inner.template_id.0;
+        match cell.load(Relaxed) {
+            0 => {
+                let id = number(self.template());
+                cell.store(id, Relaxed);
+                id
+            }
+            id => id,
+        }
+    }
+}
+
+/// The number of `template` in the process-wide table, given on first sight.
+#[cfg(feature = "metrics")]
+#[cold]
+fn number(template: &str) -> u32 {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock, PoisonError};
+    static NUMBERS: OnceLock<Mutex<HashMap<Box<str>, u32>>> = OnceLock::new();
+    let mut numbers = NUMBERS
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    if let Some(&id) = numbers.get(template) {
+        return id;
+    }
+    match u32::try_from(numbers.len() + 1) {
+        Ok(id) if id <= TEMPLATE_IDS => {
+            numbers.insert(template.into(), id);
+            id
+        }
+        _ => u32::MAX,
+    }
 }
 
 impl RouteInfo {
@@ -118,6 +191,8 @@ impl RouteInfo {
             method,
             name,
             websocket: false,
+            #[cfg(feature = "metrics")]
+            template_id: TemplateId::default(),
         }
     }
 
