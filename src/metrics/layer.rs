@@ -146,8 +146,6 @@ pub(super) fn labels_of<'a>(
     res: &'a http::Extensions,
     status: u16,
 ) -> (u32, Labels<'a>) {
-    // Extensions read so far: when they are all of the response's, no refusal is there.
-    let mut seen = 0;
     #[cfg(feature = "router")]
     let matched = res.get::<crate::router::MatchedRoute>();
     #[cfg(feature = "router")]
@@ -155,10 +153,6 @@ pub(super) fn labels_of<'a>(
         matched.map_or(0, crate::router::MatchedRoute::template_id),
         matched.map(crate::router::MatchedRoute::template),
     );
-    #[cfg(feature = "router")]
-    {
-        seen += usize::from(matched.is_some());
-    }
     #[cfg(not(feature = "router"))]
     let (id, route) = (0, None);
     #[cfg(feature = "canary")]
@@ -168,13 +162,11 @@ pub(super) fn labels_of<'a>(
         arm.map(crate::canary::Arm::name),
         arm.is_some_and(crate::canary::Arm::is_canary),
     );
-    #[cfg(feature = "canary")]
-    {
-        seen += usize::from(arm.is_some());
-    }
     #[cfg(not(feature = "canary"))]
     let (arm, canary) = (None, false);
-    let refusal = if seen == res.len() {
+    // When the route and the arm are all the response's extensions, no refusal is there:
+    // three lookups saved.
+    let refusal = if usize::from(route.is_some()) + usize::from(arm.is_some()) == res.len() {
         None
     } else {
         Refusal::from_extensions(res)
