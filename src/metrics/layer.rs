@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::AtomicU64;
 use std::task::{ready, Context, Poll};
 
 use http::{Request, Response};
@@ -139,22 +140,24 @@ impl<F> std::fmt::Debug for ResponseFuture<F> {
 
 /// The labels of a response, read from the same extensions the access log reads: the
 /// matched route, the canary arm and the refusal kind; with the route template's number
-/// (`MatchedRoute::template_id`; 0 when no route matched).
+/// (`MatchedRoute::template_id`; 0 when no route matched) and the route's hint
+/// (`MatchedRoute::metrics_hint`).
 #[inline]
 pub(super) fn labels_of<'a>(
     method: &'static str,
     res: &'a http::Extensions,
     status: u16,
-) -> (u32, Labels<'a>) {
+) -> (u32, Option<&'a AtomicU64>, Labels<'a>) {
     #[cfg(feature = "router")]
     let matched = res.get::<crate::router::MatchedRoute>();
     #[cfg(feature = "router")]
-    let (id, route) = (
+    let (id, hint, route) = (
         matched.map_or(0, crate::router::MatchedRoute::template_id),
+        matched.map(crate::router::MatchedRoute::metrics_hint),
         matched.map(crate::router::MatchedRoute::template),
     );
     #[cfg(not(feature = "router"))]
-    let (id, route) = (0, None);
+    let (id, hint, route) = (0, None, None);
     #[cfg(feature = "canary")]
     let arm = res.get::<crate::canary::Arm>();
     #[cfg(feature = "canary")]
@@ -173,6 +176,7 @@ pub(super) fn labels_of<'a>(
     };
     (
         id,
+        hint,
         Labels {
             route,
             method,
@@ -193,8 +197,8 @@ pub(super) fn series_of(
     res: &http::Extensions,
     status: u16,
 ) -> Option<usize> {
-    let (route, labels) = labels_of(method, res, status);
-    registry.series_by_route(route, &labels)
+    let (route, hint, labels) = labels_of(method, res, status);
+    registry.series_by_route(route, hint, &labels)
 }
 
 impl<F, B, E> Future for ResponseFuture<F>

@@ -8,6 +8,11 @@
 //! for its own key whenever it is read: entries may be overwritten (a full line evicts one),
 //! and a key missing from the cache only means a lookup by text, which finds the same series
 //! (the series are the label sets, whatever path found them first).
+//!
+//! Before the cache, a route's own hint (`MatchedRoute::metrics_hint`: a word on the route,
+//! whose line the router has just touched) holds an entry of the same form for the labels of
+//! its last request, with the registry's number in place of the route's: a route whose
+//! requests keep the same labels finds its series there.
 
 use std::sync::atomic::{
     AtomicU64, AtomicUsize, Ordering::Acquire, Ordering::Relaxed, Ordering::Release,
@@ -50,6 +55,20 @@ pub(super) struct Routed {
     arms: [[AtomicU64; 2]; ARMS],
     arms_len: AtomicUsize,
     adding: Mutex<()>,
+    /// This registry's process-wide number, in a key's route bits (0: past the numbered
+    /// ones, then routes' hints are not used).
+    number: u64,
+}
+
+/// The number of a new registry, from 1 up; 0 once they are all taken.
+fn registry_number() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let number = NEXT.fetch_add(1, Relaxed);
+    if number >> ROUTE_BITS == 0 {
+        number << ROUTE_AT
+    } else {
+        0
+    }
 }
 
 impl Routed {
@@ -62,16 +81,38 @@ impl Routed {
             arms: Default::default(),
             arms_len: AtomicUsize::new(0),
             adding: Mutex::new(()),
+            number: registry_number(),
         }
     }
 
     /// The key of `labels` whose route template has number `route` (0: no route), or `None`
     /// when they have no short key (a status out of range, an arm name that is long or past
     /// the first [`ARMS`], a template without a number): then the text path finds them.
-    #[inline]
+    #[cfg(test)]
     pub(super) fn key(&self, route: u32, labels: &Labels<'_>) -> Option<u64> {
+        Self::with_route(self.small(labels)?, route)
+    }
+
+    /// The key of small labels `small` (see [`small`](Self::small)) and route number `route`.
+    #[inline]
+    pub(super) fn with_route(small: u64, route: u32) -> Option<u64> {
+        (u64::from(route) >> ROUTE_BITS == 0).then_some(small | u64::from(route) << ROUTE_AT)
+    }
+
+    /// The key of small labels `small` in a route's hint (see
+    /// `MatchedRoute::metrics_hint`): with this registry's number in the route's bits, so a
+    /// hint written by another registry never matches. `None` past the registries numbered.
+    #[inline]
+    pub(super) fn in_hint(&self, small: u64) -> Option<u64> {
+        (self.number != 0).then_some(small | self.number)
+    }
+
+    /// The key's fields other than the route: `None` when they do not fit (see
+    /// [`key`](Self::key)).
+    #[inline]
+    pub(super) fn small(&self, labels: &Labels<'_>) -> Option<u64> {
         let status = u64::from(labels.status);
-        if !(100..1000).contains(&status) || u64::from(route) >> ROUTE_BITS != 0 {
+        if !(100..1000).contains(&status) {
             return None;
         }
         let arm = match labels.arm {
@@ -83,8 +124,7 @@ impl Routed {
             status << STATUS_AT
                 | method_code(labels.method) << METHOD_AT
                 | refusal << REFUSAL_AT
-                | arm << ARM_AT
-                | u64::from(route) << ROUTE_AT,
+                | arm << ARM_AT,
         )
     }
 
@@ -141,6 +181,21 @@ impl Routed {
             .map(|e| e.load(Acquire))
             .find(|e| e & !PLACE == key)
             .map(|e| (e & PLACE) as usize)
+    }
+
+    /// The place a route's hint holds for `key` (see [`in_hint`](Self::in_hint)), if it
+    /// holds that key.
+    #[inline]
+    pub(super) fn hinted(hint: &AtomicU64, key: u64) -> Option<usize> {
+        // Acquire: as in `find`.
+        let entry = hint.load(Acquire);
+        (entry & !PLACE == key).then_some((entry & PLACE) as usize)
+    }
+
+    /// Writes `place` for `key` in a route's hint.
+    #[inline]
+    pub(super) fn hint(hint: &AtomicU64, key: u64, place: usize) {
+        hint.store(key | (place as u64 & PLACE), Release);
     }
 
     /// Caches `place` for `key`: in a free entry of its line, or over one of the others.

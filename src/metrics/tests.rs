@@ -498,3 +498,52 @@ fn racing_threads_by_route_give_exact_totals() {
     assert_eq!(registry.series_count(), 40);
     assert_eq!(registry.total_requests(), 8 * 2000);
 }
+
+/// A route's hint holds one registry's series for one label set: routes recorded into two
+/// registries in turn, with labels changing from request to request, stay exact in both.
+#[cfg(all(feature = "router", feature = "canary"))]
+#[test]
+fn route_hints_shared_by_registries_and_labels_stay_exact() {
+    let registries = [Registry::new(), Registry::new()];
+    let routes = [
+        MatchedRoute::new(Some(http::Method::GET), "/h/{id}", None),
+        MatchedRoute::new(None, "/h/{id}", None),
+        MatchedRoute::new(None, "/other", None),
+    ];
+    let arm = crate::canary::Arm::new("blue", false);
+    for i in 0..300usize {
+        let registry = &registries[i % 2];
+        let route = &routes[i / 2 % 3];
+        let status = http::StatusCode::from_u16([200, 404, 200, 503][i / 6 % 4]).unwrap();
+        let arm = (i % 5 == 0).then_some(&arm);
+        registry.record_response(
+            &http::Method::GET,
+            status,
+            &extensions(Some(route), arm),
+            Duration::ZERO,
+            Duration::ZERO,
+        );
+    }
+    // The same requests by text, into two fresh registries.
+    let texts = [Registry::new(), Registry::new()];
+    for i in 0..300usize {
+        let route = &routes[i / 2 % 3];
+        let status = [200, 404, 200, 503][i / 6 % 4];
+        texts[i % 2].record(
+            &Labels {
+                route: Some(route.template()),
+                method: "GET",
+                status,
+                arm: (i % 5 == 0).then_some("blue"),
+                canary: false,
+                refusal: None,
+            },
+            Duration::ZERO,
+            Duration::ZERO,
+        );
+    }
+    for (ours, theirs) in registries.iter().zip(&texts) {
+        assert_eq!(ours.render(), theirs.render());
+        assert_eq!(ours.total_requests(), 150);
+    }
+}

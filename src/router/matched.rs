@@ -36,30 +36,35 @@ pub(crate) struct RouteInfo {
     name: Option<Box<str>>,
     /// A WebSocket-only route.
     websocket: bool,
-    /// The template's number, for metrics (see [`MatchedRoute::template_id`]).
+    /// What the metrics layer keeps on the route (see [`MatchedRoute::template_id`] and
+    /// [`MatchedRoute::metrics_hint`]).
     #[cfg(feature = "metrics")]
-    template_id: TemplateId,
+    metrics: MetricsCache,
 }
 
-/// The process-wide number of a route's template text, taken on first use: equal for equal
-/// texts, so it is a function of the template and no part of the route's identity (it always
-/// compares equal and hashes to nothing). 0 until taken.
+/// What the metrics layer keeps on a route: the process-wide number of its template text
+/// (taken on first use: equal for equal texts; 0 until taken) and a hint (the place of the
+/// series its last request was recorded in, with what it was found by). Caches, no part of
+/// the route's identity: they always compare equal and hash to nothing.
 #[cfg(feature = "metrics")]
 #[derive(Default)]
-struct TemplateId(std::sync::atomic::AtomicU32);
+struct MetricsCache {
+    template_id: std::sync::atomic::AtomicU32,
+    hint: std::sync::atomic::AtomicU64,
+}
 
 #[cfg(feature = "metrics")]
-impl PartialEq for TemplateId {
+impl PartialEq for MetricsCache {
     fn eq(&self, _: &Self) -> bool {
         true
     }
 }
 
 #[cfg(feature = "metrics")]
-impl Eq for TemplateId {}
+impl Eq for MetricsCache {}
 
 #[cfg(feature = "metrics")]
-impl std::hash::Hash for TemplateId {
+impl std::hash::Hash for MetricsCache {
     fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
 }
 
@@ -143,7 +148,7 @@ impl MatchedRoute {
     #[inline]
     pub(crate) fn template_id(&self) -> u32 {
         use std::sync::atomic::Ordering::Relaxed;
-        let cell = &self.inner.template_id.0;
+        let cell = &self.inner.metrics.template_id;
         match cell.load(Relaxed) {
             0 => {
                 let id = number(self.template());
@@ -152,6 +157,17 @@ impl MatchedRoute {
             }
             id => id,
         }
+    }
+}
+
+impl MatchedRoute {
+    /// A word the metrics layer reads on every request of this route, and writes when its
+    /// series changes (the route's line is in the cache then: the router has just cloned it), so that it finds the series
+    /// of a route's usual labels without a lookup. Its meaning is the metrics module's.
+    #[cfg(feature = "metrics")]
+    #[inline]
+    pub(crate) fn metrics_hint(&self) -> &std::sync::atomic::AtomicU64 {
+        &self.inner.metrics.hint
     }
 }
 
@@ -192,7 +208,7 @@ impl RouteInfo {
             name,
             websocket: false,
             #[cfg(feature = "metrics")]
-            template_id: TemplateId::default(),
+            metrics: MetricsCache::default(),
         }
     }
 
