@@ -148,8 +148,14 @@ pub(super) fn labels_of<'a>(
     res: &'a http::Extensions,
     status: u16,
 ) -> (u32, Option<&'a AtomicU64>, Labels<'a>) {
+    // A lookup is skipped when the extensions already read are all there are.
+    let len = res.len();
     #[cfg(feature = "router")]
-    let matched = res.get::<crate::router::MatchedRoute>();
+    let matched = if len == 0 {
+        None
+    } else {
+        res.get::<crate::router::MatchedRoute>()
+    };
     #[cfg(feature = "router")]
     let (id, hint, route) = (
         matched.map_or(0, crate::router::MatchedRoute::template_id),
@@ -159,7 +165,11 @@ pub(super) fn labels_of<'a>(
     #[cfg(not(feature = "router"))]
     let (id, hint, route) = (0, None, None);
     #[cfg(feature = "canary")]
-    let arm = res.get::<crate::canary::Arm>();
+    let arm = if len == usize::from(route.is_some()) {
+        None
+    } else {
+        res.get::<crate::canary::Arm>()
+    };
     #[cfg(feature = "canary")]
     let (arm, canary) = (
         arm.map(crate::canary::Arm::name),
@@ -167,9 +177,7 @@ pub(super) fn labels_of<'a>(
     );
     #[cfg(not(feature = "canary"))]
     let (arm, canary) = (None, false);
-    // When the route and the arm are all the response's extensions, no refusal is there:
-    // three lookups saved.
-    let refusal = if usize::from(route.is_some()) + usize::from(arm.is_some()) == res.len() {
+    let refusal = if usize::from(route.is_some()) + usize::from(arm.is_some()) == len {
         None
     } else {
         Refusal::from_extensions(res)
