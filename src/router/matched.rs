@@ -158,12 +158,11 @@ impl MatchedRoute {
             id => id,
         }
     }
-}
 
-impl MatchedRoute {
-    /// A word the metrics layer reads on every request of this route, and writes when its
-    /// series changes (the route's line is in the cache then: the router has just cloned it), so that it finds the series
-    /// of a route's usual labels without a lookup. Its meaning is the metrics module's.
+    /// A word the metrics layer reads on every request of this route, and writes when the
+    /// route's series changes (the route's line is in the cache then: the router has just
+    /// cloned it), so that it finds the series of a route's usual labels without a lookup.
+    /// Its meaning is the metrics module's.
     #[cfg(feature = "metrics")]
     #[inline]
     pub(crate) fn metrics_hint(&self) -> &std::sync::atomic::AtomicU64 {
