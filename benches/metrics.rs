@@ -188,7 +188,7 @@ fn filled<T>(inputs: &[T], labels: impl Fn(&T) -> Labels<'_>) -> (Registry, Naiv
 /// same by the route's number as the layer does (`ext-none-gitlab` is their floor, and
 /// `ext-read-gitlab` reading the route and the arm from the extensions alone),
 /// `layer-gitlab:10000` sends them through the whole layer (`layer-none-gitlab` through the
-/// bare inner service). A case name ending in `-shuffled`
+/// bare inner service); `layer-plain` is the `metrics/layer/request` case. A case name ending in `-shuffled`
 /// (`record-shuffled:10000`) walks the inputs in the timed shuffled cases' order.
 fn profiling() {
     let Some((case, iterations)) = profile::requested() else {
@@ -252,6 +252,22 @@ fn profiling() {
             }),
             _ => panic!("unknown BENCH_PROFILE case {case}"),
         }
+    }
+    if what == "layer-plain" {
+        // The `metrics/layer/request` case: no route, no arm.
+        let registry = Registry::new();
+        let mut svc = registry
+            .layer()
+            .layer(service_fn(|_: Request<Full<Bytes>>| async {
+                Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"ok"))))
+            }));
+        let waker = poll::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        profile::run(iterations, || {
+            let res = now(svc.call(Request::new(Full::default())), &mut cx).unwrap();
+            let mut body = pin!(res.into_body());
+            while let Poll::Ready(Some(_)) = body.as_mut().poll_frame(&mut cx) {}
+        })
     }
     if let Some(kind) = what.strip_prefix("layer-") {
         let (registry, _) = filled(&gitlab(n), gitlab_labels);
