@@ -188,8 +188,9 @@ fn filled<T>(inputs: &[T], labels: impl Fn(&T) -> Labels<'_>) -> (Registry, Naiv
 /// same by the route's number as the layer does (`ext-none-gitlab` is their floor, and
 /// `ext-read-gitlab` reading the route and the arm from the extensions alone),
 /// `layer-gitlab:10000` sends them through the whole layer (`layer-none-gitlab` through the
-/// bare inner service); `layer-plain` is the `metrics/layer/request` case. A case name ending in `-shuffled`
-/// (`record-shuffled:10000`) walks the inputs in the timed shuffled cases' order.
+/// bare inner service); `layer-plain` is the `metrics/layer/request` case. A case name
+/// ending in `-shuffled` (`record-shuffled:10000`) walks the inputs in the timed shuffled
+/// cases' order.
 fn profiling() {
     let Some((case, iterations)) = profile::requested() else {
         return;
