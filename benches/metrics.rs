@@ -107,7 +107,7 @@ fn gitlab_routes(n: usize, order: &[usize]) -> Vec<(Method, Extensions)> {
             let (template, method) = &sets[i];
             let method = Method::from_bytes(method.as_bytes()).unwrap();
             let mut extensions = Extensions::new();
-            extensions.insert(MatchedRoute::new(Some(method.clone()), &template, None));
+            extensions.insert(MatchedRoute::new(Some(method.clone()), template, None));
             extensions.insert(arm.clone());
             (method, extensions)
         })
