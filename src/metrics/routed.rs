@@ -19,7 +19,7 @@ use std::sync::atomic::{
 };
 use std::sync::{Mutex, PoisonError};
 
-use super::labels::Labels;
+use super::labels::{Labels, Refusal};
 use super::series::{method_code, padded, Line};
 
 /// The place's bits in an entry: places are below [`MAX_SERIES_LIMIT`](super::MAX_SERIES_LIMIT).
@@ -39,6 +39,19 @@ const ROUTE_AT: u32 = ARM_AT + 4;
 const ROUTE_BITS: u32 = u64::BITS - ROUTE_AT;
 // The router numbers up to 2^20 templates.
 const _: () = assert!(ROUTE_BITS == 25);
+
+/// A refusal's code in a key (3 bits; 0 is none). An exhaustive match, so that a new kind
+/// of refusal cannot be added without a code here.
+#[inline]
+fn refusal_code(refusal: Refusal) -> u64 {
+    match refusal {
+        Refusal::CorsPreflight => 1,
+        Refusal::Origin => 2,
+        Refusal::NoRoute => 3,
+        Refusal::MethodNotAllowed => 4,
+        Refusal::UpgradeRequired => 5,
+    }
+}
 
 /// How many arm names get a number (the rest take the text path): a canary split has two.
 const ARMS: usize = 15;
@@ -119,7 +132,7 @@ impl Routed {
             None => 0,
             Some(arm) => self.arm(arm)?,
         };
-        let refusal = u64::from(labels.refusal.map_or(0, |r| r as u8 + 1));
+        let refusal = labels.refusal.map_or(0, refusal_code);
         Some(
             status << STATUS_AT
                 | method_code(labels.method) << METHOD_AT
