@@ -1206,6 +1206,77 @@ fn racing_threads_create_each_series_once_with_exact_totals() {
     assert!(recorded >= 64 * 8 * 10 - 8 * 20, "{recorded}");
 }
 
+/// The layer finds series by the route's template number; `Registry::record` by the label
+/// text: the same traffic through a Router (GitLab's templates, long and short, a template
+/// served by several routes) and recorded by text gives byte-identical expositions.
+#[cfg(feature = "router")]
+#[tokio::test]
+async fn the_layer_by_route_and_record_by_text_agree() {
+    use tower_gateway::router::Router;
+    let text = common::shared_data("gitlab-routes.txt");
+    let templates: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .filter(|t| !t.contains('+') && !t.contains('*'))
+        .step_by(97)
+        .take(30)
+        .collect();
+    let ok = || {
+        service_fn(|_: Request<Full<Bytes>>| async {
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"ok"))))
+        })
+    };
+    let mut builder = Router::builder();
+    for t in &templates {
+        builder = builder
+            .route(format!("GET {t}").as_str(), ok())
+            .route(format!("POST {t}").as_str(), ok());
+    }
+    let router = builder.build().unwrap();
+    let clock = tower_gateway::clock::ManualClock::at_unix(0);
+    let by_route = Registry::new();
+    let by_text = Registry::new();
+    let app = by_route.layer().clock(clock.clone()).layer(router);
+    for round in 0..3 {
+        for t in &templates {
+            // A concrete path for the template: each `{param}` becomes `p`.
+            let path: String = t
+                .split('/')
+                .map(|seg| if seg.starts_with('{') { "p" } else { seg })
+                .collect::<Vec<_>>()
+                .join("/");
+            for method in ["GET", "POST", "PUT"] {
+                let response = app.clone().oneshot(req(method, &path)).await.unwrap();
+                let status = response.status().as_u16();
+                let route = response
+                    .extensions()
+                    .get::<tower_gateway::router::MatchedRoute>()
+                    .map(|r| r.template().to_owned());
+                response.into_body().collect().await.unwrap();
+                if round == 0 {
+                    assert_eq!(route.is_some(), method != "PUT", "{method} {path}");
+                }
+                by_text.record(
+                    &Labels {
+                        route: route.as_deref(),
+                        method: tower_gateway::metrics::method_label(
+                            &Method::from_bytes(method.as_bytes()).unwrap(),
+                        ),
+                        status,
+                        arm: None,
+                        canary: false,
+                        refusal: (method == "PUT").then_some(Refusal::MethodNotAllowed),
+                    },
+                    Duration::ZERO,
+                    Duration::ZERO,
+                );
+            }
+        }
+    }
+    assert_eq!(by_route.render(), by_text.render());
+    assert_eq!(by_route.total_requests(), 3 * 3 * templates.len() as u64);
+}
+
 #[test]
 fn the_config_section_parses_with_defaults_and_builds() {
     use tower_gateway::metrics::{MetricsConfig, DEFAULT_BUCKETS, DEFAULT_MAX_SERIES};

@@ -30,9 +30,10 @@ impl RegistryBuilder {
     /// a request of a label set being created by another thread may be counted there too).
     ///
     /// The tables are allocated once: this many slots of 144 bytes (a line, a tail line for
-    /// longer label sets, a pointer to the series) and an index of twice this many entries,
-    /// rounded up to a power of two, of 4 bytes (608 KiB for the default); each live series adds about 500 bytes (its label strings and text, its key,
-    /// the counters of the slower buckets).
+    /// longer label sets, a pointer to the series), an index of twice this many entries,
+    /// rounded up to a power of two, of 4 bytes, and the layer's cache of series by route,
+    /// as many entries of 8 bytes (672 KiB for the default); each live series adds about 400
+    /// bytes (its label strings and text, the counters of the slower buckets).
     ///
     /// Default: [`DEFAULT_MAX_SERIES`](super::DEFAULT_MAX_SERIES).
     pub fn max_series(mut self, max: usize) -> Self {

@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::AtomicU64;
 use std::task::{ready, Context, Poll};
 
 use http::{Request, Response};
@@ -138,20 +139,37 @@ impl<F> std::fmt::Debug for ResponseFuture<F> {
 }
 
 /// The labels of a response, read from the same extensions the access log reads: the
-/// matched route, the canary arm and the refusal kind.
+/// matched route, the canary arm and the refusal kind; with the route template's number
+/// (`MatchedRoute::template_id`; 0 when no route matched) and the route's hint
+/// (`MatchedRoute::metrics_hint`).
+#[inline]
 pub(super) fn labels_of<'a>(
     method: &'static str,
     res: &'a http::Extensions,
     status: u16,
-) -> Labels<'a> {
+) -> (u32, Option<&'a AtomicU64>, Labels<'a>) {
+    // A lookup is skipped when the extensions already read are all there are.
+    let len = res.len();
     #[cfg(feature = "router")]
-    let route = res
-        .get::<crate::router::MatchedRoute>()
-        .map(crate::router::MatchedRoute::template);
+    let matched = if len == 0 {
+        None
+    } else {
+        res.get::<crate::router::MatchedRoute>()
+    };
+    #[cfg(feature = "router")]
+    let (id, hint, route) = (
+        matched.map_or(0, crate::router::MatchedRoute::template_id),
+        matched.map(crate::router::MatchedRoute::metrics_hint),
+        matched.map(crate::router::MatchedRoute::template),
+    );
     #[cfg(not(feature = "router"))]
-    let route = None;
+    let (id, hint, route) = (0, None, None);
     #[cfg(feature = "canary")]
-    let arm = res.get::<crate::canary::Arm>();
+    let arm = if len == usize::from(route.is_some()) {
+        None
+    } else {
+        res.get::<crate::canary::Arm>()
+    };
     #[cfg(feature = "canary")]
     let (arm, canary) = (
         arm.map(crate::canary::Arm::name),
@@ -159,14 +177,36 @@ pub(super) fn labels_of<'a>(
     );
     #[cfg(not(feature = "canary"))]
     let (arm, canary) = (None, false);
-    Labels {
-        route,
-        method,
-        status,
-        arm,
-        canary,
-        refusal: Refusal::from_extensions(res),
-    }
+    let refusal = if usize::from(route.is_some()) + usize::from(arm.is_some()) == len {
+        None
+    } else {
+        Refusal::from_extensions(res)
+    };
+    (
+        id,
+        hint,
+        Labels {
+            route,
+            method,
+            status,
+            arm,
+            canary,
+            refusal,
+        },
+    )
+}
+
+/// The place of the series of a response (see [`labels_of`]), found by its route's template
+/// number (see [`Registry::series_by_route`]).
+#[inline]
+pub(super) fn series_of(
+    registry: &Registry,
+    method: &'static str,
+    res: &http::Extensions,
+    status: u16,
+) -> Option<usize> {
+    let (route, hint, labels) = labels_of(method, res, status);
+    registry.series_by_route(route, hint, &labels)
 }
 
 impl<F, B, E> Future for ResponseFuture<F>
@@ -188,9 +228,7 @@ where
                 let headers = start.clock.mono().saturating_sub(start.at);
                 let status = response.status().as_u16();
                 let series =
-                    start
-                        .registry
-                        .series(&labels_of(start.method, response.extensions(), status));
+                    series_of(&start.registry, start.method, response.extensions(), status);
                 let not_sent = start.method == "HEAD" || matches!(status, 100..=199 | 204 | 304);
                 let pending = Pending {
                     registry: start.registry,

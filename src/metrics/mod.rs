@@ -82,6 +82,21 @@
 //!   published (others meeting that entry in the meantime wait those few stores). Past
 //!   `max_series` label sets, requests of new label sets are counted in
 //!   `gateway_metrics_series_overflow_total` instead of growing the tables.
+//! - **The layer finds a series by its route, not its text.** A route template is fixed when
+//!   the Router's table is built, and every request of a route shares its
+//!   [`MatchedRoute`](crate::router::MatchedRoute). So the layer (and
+//!   [`Registry::record_response`]) never hashes or compares the template: the template text
+//!   has a process-wide number (equal texts, equal numbers: two routes with one template are
+//!   one `route` label, as by text), arm names of up to eight bytes a number in the registry,
+//!   and the method, status, arm and refusal make with it a key of one word. The route itself
+//!   keeps a hint, the series of its last request with the key it was found by (its line is
+//!   in the cache: the Router has just cloned the route), so a route whose requests keep the
+//!   same labels finds its series there; otherwise the registry's cache of such keys (one
+//!   word an entry, eight to a line, twice `max_series` entries) answers with one line read;
+//!   a key met for the first time is looked up by its text, as [`Registry::record`] does,
+//!   and cached. Both paths find the same series (a series is its label text, whichever path
+//!   met it first), so the exposition does not depend on the path. Labels without such a key
+//!   (an arm name past eight bytes or past the fifteenth) take the text path on every request.
 //! - **No false sharing.** No two series share a cache line; the other counters of a series
 //!   sit on lines of their own; the in-flight gauge is kept in per-thread shards on lines of
 //!   their own, away from the read-only table fields (and from the `Arc`'s reference counts).
@@ -156,6 +171,7 @@ mod labels;
 mod layer;
 mod registry;
 mod render;
+mod routed;
 mod series;
 mod service;
 

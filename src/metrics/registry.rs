@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use super::builder::RegistryBuilder;
 use super::labels::Labels;
+use super::routed::Routed;
 use super::series::{Key, Series, Slot, Tail, View};
 
 /// The default latency buckets, in seconds (those of the Prometheus client libraries).
@@ -41,6 +42,8 @@ pub(super) struct Inner {
     index: Box<[AtomicU32]>,
     /// The series' slots, dense, in the order they were created (`max_series` of them).
     slots: Box<[Slot]>,
+    /// The layer's lookup by route: series places by template number and small labels.
+    routed: Routed,
     /// Their tails: the key words of longer label sets past the slot's (see [`Tail`]).
     tails: Box<[Tail]>,
     /// The series behind each slot.
@@ -122,6 +125,7 @@ impl RegistryBuilder {
             inner: Arc::new(Inner {
                 index: (0..entries).map(|_| AtomicU32::new(0)).collect(),
                 slots: (0..self.max_series).map(|_| Slot::default()).collect(),
+                routed: Routed::new(self.max_series),
                 tails: (0..self.max_series).map(|_| Tail::default()).collect(),
                 cold: (0..self.max_series).map(|_| OnceLock::new()).collect(),
                 mask: entries - 1,
@@ -205,6 +209,50 @@ impl Registry {
             at += 1;
         }
         None
+    }
+
+    /// The place of the series for `labels`, whose route template has number `route` (0:
+    /// no route; see `MatchedRoute::template_id`) and whose route's hint is `hint`, the same
+    /// as [`series`](Self::series) finds: in the hint when the route's last request had the
+    /// same labels (one word on the route's line), else by the numbers (one word hashed, one
+    /// cache line read), by the text the first time (then cached) or when the labels have no
+    /// short key.
+    #[inline]
+    pub(super) fn series_by_route(
+        &self,
+        route: u32,
+        hint: Option<&AtomicU64>,
+        labels: &Labels<'_>,
+    ) -> Option<usize> {
+        let routed = &self.inner.routed;
+        let Some(small) = routed.small(labels) else {
+            return self.series(labels);
+        };
+        let hint = hint.and_then(|cell| Some((cell, routed.in_hint(small)?)));
+        if let Some((cell, in_hint)) = hint {
+            if let Some(place) = Routed::hinted(cell, in_hint) {
+                return Some(place);
+            }
+        }
+        let place = match Routed::with_route(small, route) {
+            Some(key) => match routed.find(key) {
+                Some(place) => Some(place),
+                None => self.cache_route(key, labels),
+            },
+            None => self.series(labels),
+        }?;
+        if let Some((cell, in_hint)) = hint {
+            Routed::hint(cell, in_hint, place);
+        }
+        Some(place)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn cache_route(&self, key: u64, labels: &Labels<'_>) -> Option<usize> {
+        let place = self.series(labels)?;
+        self.inner.routed.insert(key, place);
+        Some(place)
     }
 
     /// The series in place `at`, with its slot.
@@ -334,6 +382,52 @@ impl Registry {
     #[inline]
     pub fn record(&self, labels: &Labels<'_>, to_headers: Duration, to_last_byte: Duration) {
         if let Some(at) = self.series(labels) {
+            self.record_ns(at, nanos(to_headers), nanos(to_last_byte), false);
+        }
+    }
+
+    /// Records one finished response the way the layer does: the labels read from its
+    /// extensions (the [`MatchedRoute`](crate::router::MatchedRoute), the
+    /// [`Arm`](crate::canary::Arm), the refusals) and the series found by the route's
+    /// template number rather than its text. The same series and exposition as [`record`]
+    /// with those labels. Lock-free and allocation-free once the series exists.
+    ///
+    /// [`record`]: Self::record
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use http::{Extensions, Method, StatusCode};
+    /// use tower_gateway::metrics::{Labels, Registry};
+    /// use tower_gateway::router::MatchedRoute;
+    ///
+    /// let registry = Registry::new();
+    /// let mut extensions = Extensions::new();
+    /// extensions.insert(MatchedRoute::new(Some(Method::GET), "/pets/{id}", None));
+    /// let ms = Duration::from_millis(1);
+    /// registry.record_response(&Method::GET, StatusCode::OK, &extensions, ms, ms);
+    /// let labels = Labels {
+    ///     route: Some("/pets/{id}"),
+    ///     method: "GET",
+    ///     status: 200,
+    ///     arm: None,
+    ///     canary: false,
+    ///     refusal: None,
+    /// };
+    /// registry.record(&labels, ms, ms);
+    /// assert_eq!(registry.series_count(), 1);
+    /// assert_eq!(registry.total_requests(), 2);
+    /// ```
+    #[inline]
+    pub fn record_response(
+        &self,
+        method: &http::Method,
+        status: http::StatusCode,
+        extensions: &http::Extensions,
+        to_headers: Duration,
+        to_last_byte: Duration,
+    ) {
+        let method = super::labels::method_label(method);
+        if let Some(at) = super::layer::series_of(self, method, extensions, status.as_u16()) {
             self.record_ns(at, nanos(to_headers), nanos(to_last_byte), false);
         }
     }

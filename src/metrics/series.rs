@@ -65,8 +65,6 @@ pub(super) struct Series {
     pub(super) arm: Option<Box<str>>,
     /// `route="…",method="…",status="…",arm="…",refusal="…"`, escaped, written once.
     pub(super) text: Box<str>,
-    /// The whole key (see [`Key`]).
-    key: Box<[u64]>,
     /// The bucket counters of requests not counted in the slot: bucket `i` of the
     /// time-to-headers histogram at `2 i`, of the time-to-last-byte one at `2 i + 1`.
     more: Box<[Line]>,
@@ -87,8 +85,6 @@ impl Series {
         #[cfg(feature = "metrics-facade")] facade: Option<super::facade::SeriesHandles>,
     ) -> Self {
         let labels = key.labels;
-        let mut words = Vec::with_capacity(key.len);
-        stream(labels, &mut words);
         let mut text = String::with_capacity(64);
         text.push_str("route=\"");
         escape(&mut text, labels.route.unwrap_or(unmatched));
@@ -107,7 +103,6 @@ impl Series {
             route: labels.route.map(Box::from),
             arm: labels.arm.map(Box::from),
             text: text.into_boxed_str(),
-            key: words.into_boxed_slice(),
             more: (0..(2 * buckets).div_ceil(8))
                 .map(|_| Line::default())
                 .collect(),
@@ -117,14 +112,14 @@ impl Series {
         }
     }
 
-    /// Whether this series is the one for `key` (its whole key compared).
+    /// Whether this series is the one for `key`: its labels compared (`canary` is no label).
     pub(super) fn is(&self, key: &Key<'_, '_>) -> bool {
-        let mut same = Same {
-            stored: self.key.iter(),
-            same: self.key.len() == key.len,
-        };
-        stream(key.labels, &mut same);
-        same.same
+        let l = key.labels;
+        self.status == l.status
+            && self.refusal == l.refusal
+            && self.method == l.method
+            && self.route.as_deref() == l.route
+            && self.arm.as_deref() == l.arm
     }
 
     /// Counts one request in bucket `headers` of the time-to-headers histogram and bucket
@@ -259,33 +254,22 @@ impl View<'_> {
     }
 }
 
-/// Where the words of a label set go: a [`Key`] (hashed, the first ones kept), a series'
-/// stored key, or a comparison with one.
+/// Where the words of a label set go: a [`Key`] (hashed, the first ones kept), or (in tests)
+/// a vector.
 pub(super) trait Sink {
     fn word(&mut self, w: u64);
 }
 
+#[cfg(test)]
 impl Sink for Vec<u64> {
     fn word(&mut self, w: u64) {
         self.push(w);
     }
 }
 
-/// Compares a stream with a stored one, word by word.
-struct Same<'a> {
-    stored: std::slice::Iter<'a, u64>,
-    same: bool,
-}
-
-impl Sink for Same<'_> {
-    fn word(&mut self, w: u64) {
-        self.same &= self.stored.next() == Some(&w);
-    }
-}
-
 /// The standard methods' codes (0: any other method, whose bytes then follow in the stream).
 #[inline(always)]
-fn method_code(method: &str) -> u64 {
+pub(super) fn method_code(method: &str) -> u64 {
     match method {
         "GET" => 1,
         "HEAD" => 2,
@@ -605,7 +589,7 @@ pub(super) fn hash_of(words: &[u64]) -> u64 {
     h ^ (h >> 29)
 }
 
-const K: u64 = 0x9e37_79b9_7f4a_7c15;
+pub(super) const K: u64 = 0x9e37_79b9_7f4a_7c15;
 
 /// The hash's term of word `i`: the hash is the xor of every word's term, then an
 /// avalanche (in [`Key::compute`]) that mixes the high bits down. Each term reads only its
@@ -628,7 +612,7 @@ fn word(chunk: &[u8]) -> u64 {
 /// Up to eight bytes as a little-endian word, zeros past them: one read of eight, two
 /// overlapping reads of four, or three single bytes (together they cover every byte).
 #[inline(always)]
-fn padded(b: &[u8]) -> u64 {
+pub(super) fn padded(b: &[u8]) -> u64 {
     let four = |c: Option<&[u8; 4]>| c.map_or(0, |c| u64::from(u32::from_le_bytes(*c)));
     let n = b.len();
     if let Some(eight) = b.first_chunk::<8>() {

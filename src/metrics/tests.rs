@@ -279,3 +279,271 @@ fn racing_creators_make_one_series_per_label_set() {
         .render()
         .contains("\ngateway_metrics_series_overflow_total 0\n"));
 }
+
+/// Extensions holding what the layer reads: a route, an arm, a refusal.
+#[cfg(all(feature = "router", feature = "canary"))]
+fn extensions(route: Option<&MatchedRoute>, arm: Option<&crate::canary::Arm>) -> http::Extensions {
+    let mut extensions = http::Extensions::new();
+    if let Some(route) = route {
+        extensions.insert(route.clone());
+    }
+    if let Some(arm) = arm {
+        extensions.insert(arm.clone());
+    }
+    extensions
+}
+
+#[cfg(all(feature = "router", feature = "canary"))]
+use crate::router::MatchedRoute;
+
+/// Label sets of every kind (routes short, long and past the slot's words, absent; arms
+/// short, empty, long, absent; methods standard and not; several statuses) recorded by route
+/// into one registry and by text into another give the same exposition, and each registry
+/// as many series as label sets, whichever path met a label set first.
+#[cfg(all(feature = "router", feature = "canary"))]
+#[test]
+fn routes_and_texts_find_the_same_series() {
+    use crate::canary::Arm;
+    let long = format!("/{}", "segment/{id}/".repeat(12));
+    let templates = [
+        "/a",
+        "/pets/{id}/owners/{owner}/visits/{visit}",
+        long.as_str(),
+    ];
+    let routes: Vec<Option<MatchedRoute>> = std::iter::once(None)
+        .chain(
+            templates
+                .iter()
+                .map(|t| Some(MatchedRoute::new(Some(http::Method::GET), t, None))),
+        )
+        .collect();
+    let arms: Vec<Option<Arm>> = vec![
+        None,
+        Some(Arm::new("stable", false)),
+        Some(Arm::new("", true)),
+        Some(Arm::new("canary-with-a-long-name", true)),
+    ];
+    let methods = [
+        http::Method::GET,
+        http::Method::DELETE,
+        http::Method::from_bytes(b"BREW").unwrap(),
+    ];
+    let statuses = [200, 404, 999].map(|s| http::StatusCode::from_u16(s).unwrap());
+    let by_route = Registry::new();
+    let by_text = Registry::new();
+    let both = Registry::new();
+    let ms = Duration::from_millis(1);
+    let mut sets = 0;
+    for (round, first_by_route) in [(0, true), (1, false)] {
+        for route in &routes {
+            for arm in &arms {
+                for method in &methods {
+                    for status in statuses {
+                        let ext = extensions(route.as_ref(), arm.as_ref());
+                        let labels = Labels {
+                            route: route.as_ref().map(MatchedRoute::template),
+                            method: method_label(method),
+                            status: status.as_u16(),
+                            arm: arm.as_ref().map(Arm::name),
+                            canary: arm.as_ref().is_some_and(Arm::is_canary),
+                            refusal: None,
+                        };
+                        by_route.record_response(method, status, &ext, ms, ms);
+                        by_text.record(&labels, ms, ms);
+                        if first_by_route {
+                            both.record_response(method, status, &ext, ms, ms);
+                            both.record(&labels, ms, ms);
+                        } else {
+                            both.record(&labels, ms, ms);
+                            both.record_response(method, status, &ext, ms, ms);
+                        }
+                        sets += usize::from(round == 0);
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(by_route.series_count(), sets);
+    assert_eq!(by_text.series_count(), sets);
+    assert_eq!(both.series_count(), sets);
+    assert_eq!(by_route.render(), by_text.render());
+    assert_eq!(both.total_requests(), 4 * sets as u64);
+}
+
+/// Two routes with the same template (a `GET` route and an `ANY` one, or two tables) are one
+/// `route` label, so one series; different templates are different series.
+#[cfg(all(feature = "router", feature = "canary"))]
+#[test]
+fn routes_sharing_a_template_share_a_series() {
+    let registry = Registry::new();
+    let get = MatchedRoute::new(Some(http::Method::GET), "/shared/{id}", None);
+    let any = MatchedRoute::new(None, "/shared/{id}", Some("any"));
+    let other = MatchedRoute::new(Some(http::Method::GET), "/shared/{id}/", None);
+    assert_eq!(get.template_id(), any.template_id());
+    assert_ne!(get.template_id(), other.template_id());
+    for route in [&get, &any, &get, &other] {
+        registry.record_response(
+            &http::Method::GET,
+            http::StatusCode::OK,
+            &extensions(Some(route), None),
+            Duration::ZERO,
+            Duration::ZERO,
+        );
+    }
+    assert_eq!(registry.series_count(), 2);
+    assert!(registry.render().contains(
+        "gateway_requests_total{route=\"/shared/{id}\",method=\"GET\",status=\"200\",arm=\"\",refusal=\"\"} 3"
+    ));
+}
+
+/// Past the fifteen arm names a registry numbers, arms take the text path, still exact.
+#[cfg(all(feature = "router", feature = "canary"))]
+#[test]
+fn arms_past_the_numbered_ones_are_still_told_apart() {
+    let registry = Registry::new();
+    let route = MatchedRoute::new(None, "/x", None);
+    let arms: Vec<crate::canary::Arm> = (0..40)
+        .map(|i| crate::canary::Arm::new(format!("arm{i}"), i % 2 == 1))
+        .collect();
+    for _ in 0..3 {
+        for arm in &arms {
+            registry.record_response(
+                &http::Method::POST,
+                http::StatusCode::CREATED,
+                &extensions(Some(&route), Some(arm)),
+                Duration::ZERO,
+                Duration::ZERO,
+            );
+        }
+    }
+    assert_eq!(registry.series_count(), 40);
+    let text = registry.render();
+    for i in 0..40 {
+        assert!(text.contains(&format!(
+            "gateway_requests_total{{route=\"/x\",method=\"POST\",status=\"201\",arm=\"arm{i}\",refusal=\"\"}} 3"
+        )));
+    }
+}
+
+/// A refusal in the extensions is part of the key, by route as by text.
+#[cfg(all(feature = "router", feature = "canary"))]
+#[test]
+fn refusals_are_part_of_the_route_key() {
+    let registry = Registry::new();
+    let route = MatchedRoute::new(Some(http::Method::GET), "/r", None);
+    let plain = extensions(Some(&route), None);
+    let mut refused = plain.clone();
+    refused.insert(crate::router::Rejection::new(
+        crate::router::RejectionKind::MethodNotAllowed,
+    ));
+    for ext in [&plain, &refused, &plain] {
+        registry.record_response(
+            &http::Method::GET,
+            http::StatusCode::OK,
+            ext,
+            Duration::ZERO,
+            Duration::ZERO,
+        );
+    }
+    assert_eq!(registry.series_count(), 2);
+}
+
+/// The route cache is a cache: more keys than a line holds evict one another, and every
+/// lookup either misses or answers the place cached for its own key.
+#[test]
+fn a_full_cache_line_evicts_and_answers_only_its_own_keys() {
+    let routed = super::routed::Routed::new(1);
+    let keys: Vec<u64> = (1..=40u32)
+        .map(|route| routed.key(route, &labels(Some("/unused"), 200)).unwrap())
+        .collect();
+    for (place, &key) in keys.iter().enumerate() {
+        routed.insert(key, place);
+    }
+    let mut found = 0;
+    for (place, &key) in keys.iter().enumerate() {
+        if let Some(at) = routed.find(key) {
+            assert_eq!(at, place);
+            found += 1;
+        }
+    }
+    assert!((1..=8).contains(&found), "{found}");
+}
+
+/// Threads recording by route while the series and the cache entries are being created
+/// give exact totals, one series per label set.
+#[cfg(all(feature = "router", feature = "canary"))]
+#[test]
+fn racing_threads_by_route_give_exact_totals() {
+    let registry = Registry::builder().max_series(64).build().unwrap();
+    let routes: Vec<MatchedRoute> = (0..40)
+        .map(|i| MatchedRoute::new(None, &format!("/race/{i}/{{id}}"), None))
+        .collect();
+    std::thread::scope(|s| {
+        for t in 0..8 {
+            let (registry, routes) = (&registry, &routes);
+            s.spawn(move || {
+                for i in 0..2000 {
+                    let route = &routes[(i * 7 + t) % routes.len()];
+                    registry.record_response(
+                        &http::Method::GET,
+                        http::StatusCode::OK,
+                        &extensions(Some(route), None),
+                        Duration::ZERO,
+                        Duration::ZERO,
+                    );
+                }
+            });
+        }
+    });
+    assert_eq!(registry.series_count(), 40);
+    assert_eq!(registry.total_requests(), 8 * 2000);
+}
+
+/// A route's hint holds one registry's series for one label set: routes recorded into two
+/// registries in turn, with labels changing from request to request, stay exact in both.
+#[cfg(all(feature = "router", feature = "canary"))]
+#[test]
+fn route_hints_shared_by_registries_and_labels_stay_exact() {
+    let registries = [Registry::new(), Registry::new()];
+    let routes = [
+        MatchedRoute::new(Some(http::Method::GET), "/h/{id}", None),
+        MatchedRoute::new(None, "/h/{id}", None),
+        MatchedRoute::new(None, "/other", None),
+    ];
+    let arm = crate::canary::Arm::new("blue", false);
+    for i in 0..300usize {
+        let registry = &registries[i % 2];
+        let route = &routes[i / 2 % 3];
+        let status = http::StatusCode::from_u16([200, 404, 200, 503][i / 6 % 4]).unwrap();
+        let arm = (i % 5 == 0).then_some(&arm);
+        registry.record_response(
+            &http::Method::GET,
+            status,
+            &extensions(Some(route), arm),
+            Duration::ZERO,
+            Duration::ZERO,
+        );
+    }
+    // The same requests by text, into two fresh registries.
+    let texts = [Registry::new(), Registry::new()];
+    for i in 0..300usize {
+        let route = &routes[i / 2 % 3];
+        let status = [200, 404, 200, 503][i / 6 % 4];
+        texts[i % 2].record(
+            &Labels {
+                route: Some(route.template()),
+                method: "GET",
+                status,
+                arm: (i % 5 == 0).then_some("blue"),
+                canary: false,
+                refusal: None,
+            },
+            Duration::ZERO,
+            Duration::ZERO,
+        );
+    }
+    for (ours, theirs) in registries.iter().zip(&texts) {
+        assert_eq!(ours.render(), theirs.render());
+        assert_eq!(ours.total_requests(), 150);
+    }
+}

@@ -36,7 +36,42 @@ pub(crate) struct RouteInfo {
     name: Option<Box<str>>,
     /// A WebSocket-only route.
     websocket: bool,
+    /// What the metrics layer keeps on the route (see [`MatchedRoute::template_id`] and
+    /// [`MatchedRoute::metrics_hint`]).
+    #[cfg(feature = "metrics")]
+    metrics: MetricsCache,
 }
+
+/// What the metrics layer keeps on a route: the process-wide number of its template text
+/// (taken on first use: equal for equal texts; 0 until taken) and a hint (the place of the
+/// series its last request was recorded in, with what it was found by). Caches, no part of
+/// the route's identity: they always compare equal and hash to nothing.
+#[cfg(feature = "metrics")]
+#[derive(Default)]
+struct MetricsCache {
+    template_id: std::sync::atomic::AtomicU32,
+    hint: std::sync::atomic::AtomicU64,
+}
+
+#[cfg(feature = "metrics")]
+impl PartialEq for MetricsCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+#[cfg(feature = "metrics")]
+impl Eq for MetricsCache {}
+
+#[cfg(feature = "metrics")]
+impl std::hash::Hash for MetricsCache {
+    fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
+}
+
+/// The most template texts [`MatchedRoute::template_id`] numbers (past them it answers
+/// `u32::MAX`), so a process making endless distinct templates keeps a bounded table.
+#[cfg(feature = "metrics")]
+const TEMPLATE_IDS: u32 = 1 << 20;
 
 impl MatchedRoute {
     /// A matched route for `method` (`None` for `ANY`) and `template`, with an optional name.
@@ -103,6 +138,59 @@ impl MatchedRoute {
     pub fn is_websocket(&self) -> bool {
         self.inner.websocket
     }
+
+    /// The number of this route's template text in the process, from 1 up (`u32::MAX` past
+    /// [`TEMPLATE_IDS`] texts): routes with the same template have the same number, routes
+    /// with different ones different numbers, for as long as the process runs. Taken from a
+    /// process-wide table under a lock the first time a route is asked, then one load. The
+    /// metrics layer keys its series by it instead of the text.
+    #[cfg(feature = "metrics")]
+    #[inline]
+    pub(crate) fn template_id(&self) -> u32 {
+        use std::sync::atomic::Ordering::Relaxed;
+        let cell = &self.inner.metrics.template_id;
+        match cell.load(Relaxed) {
+            0 => {
+                let id = number(self.template());
+                cell.store(id, Relaxed);
+                id
+            }
+            id => id,
+        }
+    }
+
+    /// A word the metrics layer reads on every request of this route, and writes when the
+    /// route's series changes (the route's line is in the cache then: the router has just
+    /// cloned it), so that it finds the series of a route's usual labels without a lookup.
+    /// Its meaning is the metrics module's.
+    #[cfg(feature = "metrics")]
+    #[inline]
+    pub(crate) fn metrics_hint(&self) -> &std::sync::atomic::AtomicU64 {
+        &self.inner.metrics.hint
+    }
+}
+
+/// The number of `template` in the process-wide table, given on first sight.
+#[cfg(feature = "metrics")]
+#[cold]
+fn number(template: &str) -> u32 {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock, PoisonError};
+    static NUMBERS: OnceLock<Mutex<HashMap<Box<str>, u32>>> = OnceLock::new();
+    let mut numbers = NUMBERS
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    if let Some(&id) = numbers.get(template) {
+        return id;
+    }
+    match u32::try_from(numbers.len() + 1) {
+        Ok(id) if id <= TEMPLATE_IDS => {
+            numbers.insert(template.into(), id);
+            id
+        }
+        _ => u32::MAX,
+    }
 }
 
 impl RouteInfo {
@@ -118,6 +206,8 @@ impl RouteInfo {
             method,
             name,
             websocket: false,
+            #[cfg(feature = "metrics")]
+            metrics: MetricsCache::default(),
         }
     }
 
