@@ -12,35 +12,36 @@ use crate::body::Body;
 
 pin_project! {
     /// Response future of [`Cors`](super::Cors).
-    pub struct ResponseFuture<F> {
+    pub struct ResponseFuture<F, B> {
         #[pin]
-        state: State<F>,
+        state: State<F, B>,
     }
 }
 
 pin_project! {
     #[project = StateProj]
-    enum State<F> {
+    enum State<F, B> {
         Forward {
             #[pin]
             future: F,
             // What the policy the request started with adds: a swap does not affect it.
             decoration: Decoration,
         },
+        // Typed with the inner body already, so that taking it is the only move.
         Answer {
-            response: Option<Response<Body<()>>>,
+            response: Option<Response<Body<B>>>,
         },
     }
 }
 
-impl<F> ResponseFuture<F> {
+impl<F, B> ResponseFuture<F, B> {
     pub(super) fn forward(future: F, decoration: Decoration) -> Self {
         Self {
             state: State::Forward { future, decoration },
         }
     }
 
-    pub(super) fn answer(response: Response<Body<()>>) -> Self {
+    pub(super) fn answer(response: Response<Body<B>>) -> Self {
         Self {
             state: State::Answer {
                 response: Some(response),
@@ -49,7 +50,7 @@ impl<F> ResponseFuture<F> {
     }
 }
 
-impl<F, B, E> Future for ResponseFuture<F>
+impl<F, B, E> Future for ResponseFuture<F, B>
 where
     F: Future<Output = Result<Response<B>, E>>,
 {
@@ -63,15 +64,13 @@ where
                 Poll::Ready(Ok(response.map(Body::new)))
             }
             StateProj::Answer { response } => {
-                let response = response.take().expect("polled after completion");
-                // The layer's own bodies are empty: re-type the body without touching it.
-                Poll::Ready(Ok(response.map(|_| Body::empty())))
+                Poll::Ready(Ok(response.take().expect("polled after completion")))
             }
         }
     }
 }
 
-impl<F> std::fmt::Debug for ResponseFuture<F> {
+impl<F, B> std::fmt::Debug for ResponseFuture<F, B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("ResponseFuture")
     }

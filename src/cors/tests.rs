@@ -120,7 +120,7 @@ fn auto_traits() {
     assert_send_sync::<CorsLayer>();
     assert_send_sync::<CorsHandle>();
     assert_send_sync::<Cors<Echo>>();
-    assert_send_sync::<ResponseFuture<std::future::Ready<()>>>();
+    assert_send_sync::<ResponseFuture<std::future::Ready<()>, String>>();
 }
 
 proptest::proptest! {
