@@ -10,6 +10,7 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::error::{Problem, ProblemKind};
+use crate::util::words::{padded_tail, word};
 
 /// Longest `Origin` value looked at. A serialized origin is a scheme, `://`, a host of at most
 /// 253 bytes and a port; anything longer is refused without being hashed or scanned.
@@ -34,11 +35,11 @@ impl Hasher for FastHasher {
     fn write(&mut self, bytes: &[u8]) {
         let mut chunks = bytes.chunks_exact(8);
         for chunk in &mut chunks {
-            self.add(word(chunk, 0));
+            self.add(word(chunk));
         }
-        let rest = chunks.remainder().len();
-        if rest > 0 {
-            self.add(tail(bytes, rest));
+        // The bytes past the last whole word, read with whole loads.
+        if !chunks.remainder().is_empty() {
+            self.add(padded_tail(bytes));
         }
     }
 
@@ -55,49 +56,6 @@ impl Hasher for FastHasher {
     #[inline]
     fn finish(&self) -> u64 {
         self.0
-    }
-}
-
-/// The little-endian word of `bytes[at..at + N]` (N = 8, 4 or 2), zero when out of range
-/// (never, as called).
-#[inline]
-fn word(bytes: &[u8], at: usize) -> u64 {
-    bytes
-        .get(at..at + 8)
-        .and_then(|b| <[u8; 8]>::try_from(b).ok())
-        .map_or(0, u64::from_le_bytes)
-}
-
-#[inline]
-fn half(bytes: &[u8], at: usize) -> u64 {
-    bytes
-        .get(at..at + 4)
-        .and_then(|b| <[u8; 4]>::try_from(b).ok())
-        .map_or(0, |b| u64::from(u32::from_le_bytes(b)))
-}
-
-#[inline]
-fn quarter(bytes: &[u8], at: usize) -> u64 {
-    bytes
-        .get(at..at + 2)
-        .and_then(|b| <[u8; 2]>::try_from(b).ok())
-        .map_or(0, |b| u64::from(u16::from_le_bytes(b)))
-}
-
-/// The last `rest` (1 to 7) bytes of `bytes` as a zero-padded little-endian word, read with
-/// whole-word loads that may overlap bytes already hashed. Copying them byte by byte into a
-/// buffer and loading it as one word stalls the load until the byte stores retire.
-#[inline]
-fn tail(bytes: &[u8], rest: usize) -> u64 {
-    let len = bytes.len();
-    if len >= 8 {
-        return word(bytes, len - 8) >> (8 * (8 - rest));
-    }
-    // The whole input is `rest` bytes: two overlapping loads of 4, 2 or 1 bytes.
-    match rest {
-        4.. => half(bytes, 0) | half(bytes, rest - 4) << (8 * (rest - 4)),
-        2.. => quarter(bytes, 0) | quarter(bytes, rest - 2) << (8 * (rest - 2)),
-        _ => bytes.first().map_or(0, |b| u64::from(*b)),
     }
 }
 
@@ -656,32 +614,4 @@ pub(super) fn parse_config_origin(value: &str) -> Result<OriginSpec, Problem> {
         port,
         subdomains,
     })
-}
-
-#[cfg(test)]
-mod hasher_tests {
-    use super::*;
-
-    /// The word-load tail agrees with copying the last bytes into a zeroed buffer, for every
-    /// input length up to three words.
-    #[test]
-    fn tail_is_the_zero_padded_last_bytes() {
-        let bytes: Vec<u8> = (0..24u8)
-            .map(|i| i.wrapping_mul(37).wrapping_add(11))
-            .collect();
-        for len in 1..=bytes.len() {
-            let input = &bytes[..len];
-            let rest = len % 8;
-            if rest == 0 {
-                continue;
-            }
-            let mut expected = [0u8; 8];
-            expected[..rest].copy_from_slice(&input[len - rest..]);
-            assert_eq!(
-                tail(input, rest),
-                u64::from_le_bytes(expected),
-                "length {len}"
-            );
-        }
-    }
 }

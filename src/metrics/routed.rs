@@ -20,7 +20,8 @@ use std::sync::atomic::{
 use std::sync::{Mutex, PoisonError};
 
 use super::labels::{Labels, Refusal};
-use super::series::{method_code, padded, Line};
+use super::series::{method_code, Line};
+use crate::util::words::padded;
 
 /// The place's bits in an entry: places are below [`MAX_SERIES_LIMIT`](super::MAX_SERIES_LIMIT).
 const PLACE_BITS: u32 = 18;

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use super::labels::{Labels, Refusal};
+use crate::util::words::{padded, padded_tail, word};
 
 /// Key words kept in the slot: label sets of up to five words (a route and an arm of up to 36
 /// bytes together, the arm of up to 8, with a standard method) are compared without leaving
@@ -602,38 +603,6 @@ fn term(i: usize, word: u64) -> u64 {
     // `rotate_left` takes the count modulo 64.
     word.wrapping_mul(K)
         .rotate_left((i as u32).wrapping_mul(23))
-}
-
-#[inline(always)]
-fn word(chunk: &[u8]) -> u64 {
-    <[u8; 8]>::try_from(chunk).map_or(0, u64::from_le_bytes)
-}
-
-/// Up to eight bytes as a little-endian word, zeros past them: one read of eight, two
-/// overlapping reads of four, or three single bytes (together they cover every byte).
-#[inline(always)]
-pub(super) fn padded(b: &[u8]) -> u64 {
-    let four = |c: Option<&[u8; 4]>| c.map_or(0, |c| u64::from(u32::from_le_bytes(*c)));
-    let n = b.len();
-    if let Some(eight) = b.first_chunk::<8>() {
-        u64::from_le_bytes(*eight)
-    } else if n >= 4 {
-        four(b.first_chunk::<4>()) | four(b.last_chunk::<4>()) << ((n - 4) * 8)
-    } else {
-        let at = |i: usize| b.get(i).map_or(0, |&c| u64::from(c));
-        at(0) | at(n / 2) << (n / 2 * 8) | at(n.wrapping_sub(1)) << (n.wrapping_sub(1) % 8 * 8)
-    }
-}
-
-/// The bytes of `b` past its last whole word, as a padded word: read as the eight bytes
-/// ending at its end (it has at least eight), shifted down.
-#[inline(always)]
-fn padded_tail(b: &[u8]) -> u64 {
-    let rest = b.len() % 8;
-    match b.last_chunk::<8>() {
-        Some(last) if rest != 0 => u64::from_le_bytes(*last) >> ((8 - rest) * 8),
-        _ => padded(b.get(b.len() - rest..).unwrap_or_default()),
-    }
 }
 
 /// Label value escaping of the text format: backslash, double quote, line feed.

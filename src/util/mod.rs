@@ -5,6 +5,7 @@
 pub(crate) mod boxed;
 pub(crate) mod header;
 pub(crate) mod oneshot;
+pub(crate) mod words;
 
 /// A waker that does nothing, made once: for asking a service whether it is ready before
 /// there is a task to wake (a `Pending` answer is asked again inside the response future).
