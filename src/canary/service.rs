@@ -204,6 +204,23 @@ impl<S, C> CanarySplit<S, C> {
             Plan::KeyedByParts => return self.call_keyed_by_parts(request),
             _ => control.choose(&request, || rng.next_u64()),
         };
+        self.start_tagged(index, request)
+    }
+
+    /// Starts the call of arm `index`, first putting the arm on the request when the split
+    /// tags. Inlined into its two callers, both off the common path, so the request is not
+    /// moved once more on its way.
+    #[inline(always)]
+    fn start_tagged<ReqBody, ResBody>(
+        &mut self,
+        index: usize,
+        request: Request<ReqBody>,
+    ) -> ResponseFuture<S, C, Request<ReqBody>>
+    where
+        S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+        C: Service<Request<ReqBody>, Response = Response<ResBody>, Error = S::Error> + Clone,
+    {
+        let control = &*self.shared.control;
         if control.tagging {
             // A new binding: the reference that tagging takes makes the compiler copy the
             // request, on this path only.
@@ -233,11 +250,7 @@ impl<S, C> CanarySplit<S, C> {
         let index = with_parts(&mut request, |parts| {
             control.choose(parts, || rng.next_u64())
         });
-        if control.tagging {
-            let tag = control.tag(index, &mut request);
-            return start!(self, index, request, Some(tag));
-        }
-        start!(self, index, request, None)
+        self.start_tagged(index, request)
     }
 }
 
