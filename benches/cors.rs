@@ -318,7 +318,12 @@ fn bench(c: &mut Criterion) {
         "allocations per request", "ours", "tower-http"
     );
     let mut interleaved = Vec::new();
-    for case in cases() {
+    // `BENCH_CASE=<text>`: only the cases whose name contains it.
+    let only = std::env::var("BENCH_CASE").unwrap_or_default();
+    for case in cases()
+        .into_iter()
+        .filter(|c| c.name.contains(only.as_str()))
+    {
         let mut ours = ours(case.origins).layer(inner());
         let mut theirs = theirs(case.origins).layer(inner());
 

@@ -105,3 +105,12 @@ impl<B> tower_service::Service<Request<B>> for Echo {
 
 /// Fails to compile unless `T` is `Send + Sync`.
 pub(crate) fn assert_send_sync<T: Send + Sync>() {}
+
+/// The output of a future that is ready when first polled (panics otherwise: tests only).
+pub(crate) fn now<F: std::future::Future>(future: F) -> F::Output {
+    let mut cx = Context::from_waker(crate::util::noop_waker());
+    match std::pin::pin!(future).poll(&mut cx) {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("the future was not ready at once"),
+    }
+}

@@ -27,6 +27,10 @@ pin_project! {
             // What the policy the request started with adds: a swap does not affect it.
             decoration: Decoration,
         },
+        // An accepted preflight: only its headers, the response is built where it is returned.
+        Preflight {
+            headers: Option<http::HeaderMap>,
+        },
         // Typed with the inner body already, so that taking it is the only move.
         Answer {
             response: Option<Response<Body<B>>>,
@@ -38,6 +42,14 @@ impl<F, B> ResponseFuture<F, B> {
     pub(super) fn forward(future: F, decoration: Decoration) -> Self {
         Self {
             state: State::Forward { future, decoration },
+        }
+    }
+
+    pub(super) fn preflight(headers: http::HeaderMap) -> Self {
+        Self {
+            state: State::Preflight {
+                headers: Some(headers),
+            },
         }
     }
 
@@ -62,6 +74,12 @@ where
                 let mut response = ready!(future.poll(cx))?;
                 decoration.apply(response.headers_mut());
                 Poll::Ready(Ok(response.map(Body::new)))
+            }
+            StateProj::Preflight { headers } => {
+                let mut response = Response::new(Body::empty());
+                *response.status_mut() = http::StatusCode::NO_CONTENT;
+                *response.headers_mut() = headers.take().expect("polled after completion");
+                Poll::Ready(Ok(response))
             }
             StateProj::Answer { response } => {
                 Poll::Ready(Ok(response.take().expect("polled after completion")))

@@ -148,6 +148,73 @@ pub(super) fn preflight_singles(headers: &HeaderMap) -> [Single<'_>; 3] {
     found
 }
 
+/// How an allowed origin is answered.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Grant<'a> {
+    /// `Access-Control-Allow-Origin: *`.
+    Wildcard,
+    /// The request's origin, echoed.
+    Origin(&'a HeaderValue),
+}
+
+impl Grant<'_> {
+    /// The `Access-Control-Allow-Origin` value (a clone of the request's origin).
+    pub(super) fn value(self) -> HeaderValue {
+        match self {
+            Grant::Wildcard => WILDCARD,
+            Grant::Origin(origin) => origin.clone(),
+        }
+    }
+}
+
+/// An accepted preflight, its values still in the request.
+#[derive(Debug)]
+pub(super) struct Granted<'a> {
+    pub(super) origin: Grant<'a>,
+    /// The method to name in `Access-Control-Allow-Methods` (none when safelisted).
+    pub(super) method: Option<&'a HeaderValue>,
+    /// The names to echo in `Access-Control-Allow-Headers`.
+    pub(super) headers: Option<&'a HeaderValue>,
+}
+
+impl Granted<'_> {
+    /// Which of the answer's values come from the request.
+    pub(super) fn shape(&self) -> Shape {
+        Shape {
+            echo_origin: matches!(self.origin, Grant::Origin(_)),
+            method: self.method.is_some(),
+            headers: self.headers.is_some(),
+        }
+    }
+}
+
+/// Which values of an accepted preflight's answer are the request's: its origin (else `*`),
+/// its requested method, its requested headers.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Shape {
+    echo_origin: bool,
+    method: bool,
+    headers: bool,
+}
+
+/// What [`Policy::find`] found: a [`Decision`] whose accepted preflight still borrows its
+/// values from the request.
+#[derive(Debug)]
+pub(super) enum Found<'a> {
+    /// See [`Decision::NotCors`].
+    NotCors,
+    /// See [`Decision::ActualAllowed`]: the `Access-Control-Allow-Origin` value.
+    ActualAllowed(HeaderValue),
+    /// See [`Decision::ActualRefused`].
+    ActualRefused,
+    /// See [`Decision::PreflightAccepted`].
+    Preflight(Granted<'a>),
+    /// See [`Decision::PreflightRefused`].
+    PreflightRefused(Rejection),
+    /// See [`Decision::WebSocket`].
+    WebSocket,
+}
+
 /// What a refused preflight had been granted before it failed (for debug mode).
 #[derive(Debug, Default)]
 pub(super) struct Partial {
@@ -166,17 +233,15 @@ impl Policy {
         self.any_origin || self.origins.contains(origin)
     }
 
-    /// The `Access-Control-Allow-Origin` value for an allowed origin.
-    fn allow_origin(&self, origin: &HeaderValue) -> Option<HeaderValue> {
+    /// How an allowed origin is answered: `*` or the origin itself.
+    fn grant<'a>(&self, origin: &'a HeaderValue) -> Option<Grant<'a>> {
         if self.is_public() {
-            return Some(WILDCARD);
+            return Some(Grant::Wildcard);
         }
-        if self.reflect_any {
-            return Some(origin.clone());
+        if self.reflect_any || self.origins.contains_bytes(origin.as_bytes()) {
+            return Some(Grant::Origin(origin));
         }
-        self.origins
-            .contains_bytes(origin.as_bytes())
-            .then(|| origin.clone())
+        None
     }
 
     /// The decision for a request; for a refused preflight, what was granted before the
@@ -188,10 +253,32 @@ impl Policy {
         headers: &HeaderMap,
         partial: &mut Partial,
     ) -> Decision {
+        match self.find(method, headers, partial) {
+            Found::NotCors => Decision::NotCors,
+            Found::ActualAllowed(allow_origin) => Decision::ActualAllowed { allow_origin },
+            Found::ActualRefused => Decision::ActualRefused,
+            Found::Preflight(p) => Decision::PreflightAccepted(Preflight {
+                allow_origin: p.origin.value(),
+                allow_method: p.method.cloned(),
+                allow_headers: p.headers.cloned(),
+            }),
+            Found::PreflightRefused(rejection) => Decision::PreflightRefused(rejection),
+            Found::WebSocket => Decision::WebSocket,
+        }
+    }
+
+    /// [`decide`](Self::decide), with an accepted preflight's values still borrowed from the
+    /// request: the service moves them out of it instead of cloning them.
+    pub(super) fn find<'a>(
+        &self,
+        method: &Method,
+        headers: &'a HeaderMap,
+        partial: &mut Partial,
+    ) -> Found<'a> {
         // CORS does not apply to WebSocket (browsers never preflight one and ignore
         // `Access-Control-*` on a `101`); the origin guard is what checks a handshake.
         if crate::websocket::is_handshake(method, headers) {
-            return Decision::WebSocket;
+            return Found::WebSocket;
         }
         // Fetch: a preflight is OPTIONS with Origin and Access-Control-Request-Method.
         let [origin, acrm, acrh] = if method == Method::OPTIONS {
@@ -200,39 +287,39 @@ impl Policy {
             [single(headers, &ORIGIN), Single::Absent, Single::Absent]
         };
         let origin = match origin {
-            Single::Absent => return Decision::NotCors,
+            Single::Absent => return Found::NotCors,
             Single::One(v) => Some(v),
             Single::Many => None,
         };
-        let allow_origin = origin.and_then(|o| self.allow_origin(o));
+        let grant = origin.and_then(|o| self.grant(o));
         if matches!(acrm, Single::Absent) {
-            return match allow_origin {
-                Some(allow_origin) => Decision::ActualAllowed { allow_origin },
-                None => Decision::ActualRefused,
+            return match grant {
+                Some(grant) => Found::ActualAllowed(grant.value()),
+                None => Found::ActualRefused,
             };
         }
-        let refuse = |kind| Decision::PreflightRefused(Rejection::new(kind));
-        let Some(allow_origin) = allow_origin else {
+        let refuse = |kind| Found::PreflightRefused(Rejection::new(kind));
+        let Some(grant) = grant else {
             return refuse(RejectionKind::OriginNotAllowed);
         };
         let allow_method = match acrm {
             Single::One(m) => match self.methods.check(m.as_bytes()) {
-                Ok(true) => Some(m.clone()),
+                Ok(true) => Some(m),
                 Ok(false) => None,
                 Err(()) => {
-                    partial.allow_origin = Some(allow_origin);
+                    partial.allow_origin = Some(grant.value());
                     return refuse(RejectionKind::MethodNotAllowed);
                 }
             },
             _ => {
-                partial.allow_origin = Some(allow_origin);
+                partial.allow_origin = Some(grant.value());
                 return refuse(RejectionKind::MethodNotAllowed);
             }
         };
         let headers_ok = match acrh {
             Single::Absent => Ok(None),
             Single::One(h) => match self.headers.check(h.as_bytes()) {
-                Ok(true) => Ok(Some(h.clone())),
+                Ok(true) => Ok(Some(h)),
                 Ok(false) => Ok(None),
                 Err(()) => Err(()),
             },
@@ -240,48 +327,48 @@ impl Policy {
             Single::Many => Err(()),
         };
         let Ok(allow_headers) = headers_ok else {
-            partial.allow_origin = Some(allow_origin);
-            partial.allow_method = allow_method;
+            partial.allow_origin = Some(grant.value());
+            partial.allow_method = allow_method.cloned();
             return refuse(RejectionKind::HeaderNotAllowed);
         };
-        Decision::PreflightAccepted(Preflight {
-            allow_origin,
-            allow_method,
-            allow_headers,
+        Found::Preflight(Granted {
+            origin: grant,
+            method: allow_method,
+            headers: allow_headers,
         })
     }
 
-    /// The `204` answer to an accepted preflight: a clone of the matching
+    /// The headers of the `204` answer to an accepted preflight: a clone of the matching
     /// [`PreflightTemplates`] map (no header is hashed) with the request-dependent values
-    /// written over the placeholders, which come first.
-    pub(super) fn accepted<B>(&self, p: Preflight) -> Response<Body<B>> {
-        let mut headers = self
-            .preflight
-            .get(p.allow_method.is_some(), p.allow_headers.is_some())
-            .clone();
-        let Preflight {
-            allow_origin,
-            allow_method,
-            allow_headers,
-        } = p;
+    /// written over the placeholders, which come first. Those values are moved out of the
+    /// request's headers, not cloned (a clone and a drop of each: an atomic increment and
+    /// decrement of hyper's read buffer).
+    pub(super) fn accepted(&self, shape: Shape, request: HeaderMap) -> HeaderMap {
+        let mut headers = self.preflight.get(shape.method, shape.headers).clone();
+        // The placeholders, in order: the origin's, then the method's and the names' when
+        // the answer has them.
         let mut slots = headers.values_mut();
-        if let Some(slot) = slots.next() {
-            *slot = allow_origin;
-        }
-        if let Some(method) = allow_method {
-            if let Some(slot) = slots.next() {
-                *slot = method;
+        let mut origin = slots.next();
+        let mut method = if shape.method { slots.next() } else { None };
+        let mut names = if shape.headers { slots.next() } else { None };
+        if !shape.echo_origin {
+            if let Some(slot) = origin.take() {
+                *slot = WILDCARD;
             }
         }
-        if let Some(names) = allow_headers {
-            if let Some(slot) = slots.next() {
-                *slot = names;
+        // Each of these names is in the request once (`find` refuses repeats).
+        for (name, value) in request {
+            let slot = match name {
+                Some(n) if n == ORIGIN => origin.take(),
+                Some(n) if n == ACCESS_CONTROL_REQUEST_METHOD => method.take(),
+                Some(n) if n == ACCESS_CONTROL_REQUEST_HEADERS => names.take(),
+                _ => None,
+            };
+            if let Some(slot) = slot {
+                *slot = value;
             }
         }
-        let mut response = Response::new(Body::empty());
-        *response.status_mut() = StatusCode::NO_CONTENT;
-        *response.headers_mut() = headers;
-        response
+        headers
     }
 
     /// The answer to a refused preflight: `403` without any CORS header, or in debug mode the

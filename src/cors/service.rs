@@ -14,7 +14,7 @@ use tower_service::Service;
 use super::decision::Decision;
 use super::future::ResponseFuture;
 use super::layer::Shared;
-use super::policy::{Decoration, Partial, Policy, Vary, WILDCARD};
+use super::policy::{Decoration, Found, Partial, Policy, Vary, WILDCARD};
 
 /// The layer's shared state, seen as the swappable policy (what a [`Cache`] reads through).
 #[derive(Clone, Debug)]
@@ -94,26 +94,25 @@ where
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let policy = self.policy.load();
         let mut partial = Partial::default();
-        let decision = policy.decide(req.method(), req.headers(), &mut partial);
+        let found = policy.find(req.method(), req.headers(), &mut partial);
         let options = req.method() == Method::OPTIONS;
-        let (allow_origin, vary) = match decision {
-            Decision::WebSocket => {
+        let (allow_origin, vary) = match found {
+            Found::WebSocket => {
                 return ResponseFuture::forward(self.inner.call(req), Decoration::none());
             }
-            Decision::PreflightAccepted(p) => {
-                // Free the request first: the answer's map then reuses its memory, still in
-                // cache.
-                drop(req);
-                return ResponseFuture::answer(policy.accepted(p));
+            Found::Preflight(granted) => {
+                let shape = granted.shape();
+                let (parts, _body) = req.into_parts();
+                return ResponseFuture::preflight(policy.accepted(shape, parts.headers));
             }
-            Decision::PreflightRefused(r) => {
+            Found::PreflightRefused(r) => {
                 let (parts, _body) = req.into_parts();
                 let debug = self.shared.debug();
                 return ResponseFuture::answer(policy.refused(r, partial, debug, parts));
             }
-            Decision::NotCors if policy.is_public() => (Some(WILDCARD), Vary::No),
-            Decision::NotCors | Decision::ActualRefused => (None, Vary::Origin),
-            Decision::ActualAllowed { allow_origin } => {
+            Found::NotCors if policy.is_public() => (Some(WILDCARD), Vary::No),
+            Found::NotCors | Found::ActualRefused => (None, Vary::Origin),
+            Found::ActualAllowed(allow_origin) => {
                 let vary = if policy.is_public() {
                     Vary::No
                 } else {

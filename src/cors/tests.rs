@@ -266,3 +266,86 @@ proptest::proptest! {
         proptest::prop_assert_eq!(h, single(&map, &ACCESS_CONTROL_REQUEST_HEADERS));
     }
 }
+
+proptest::proptest! {
+    /// The service answers an accepted preflight with the values [`CorsLayer::check`] decides,
+    /// moved out of the request: the right value in each slot of the template, for every
+    /// combination of echoed or `*` origin, named or safelisted method, and echoed, empty or
+    /// absent request headers, with the other request headers in any order.
+    #[test]
+    fn accepted_preflight_answer_agrees_with_check(
+        public in proptest::bool::ANY,
+        credentials in proptest::bool::ANY,
+        max_age in proptest::bool::ANY,
+        method in proptest::sample::select(vec!["PUT", "GET", "POST"]),
+        acrh in proptest::option::of(proptest::sample::select(vec![
+            "content-type", "x-a, content-type", "", " , ",
+        ])),
+        others in proptest::collection::vec(
+            proptest::sample::select(vec!["host", "accept", "x-origin", "cookie"]),
+            0..4,
+        ),
+        origin_first in proptest::bool::ANY,
+    ) {
+        use http::header::{
+            ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS,
+            ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_MAX_AGE,
+            VARY,
+        };
+        use http::{Method, Request};
+        use tower_layer::Layer as _;
+        use tower_service::Service as _;
+        let credentials = credentials && !public;
+        let mut config = CorsConfig::new()
+            .allow_origin(if public { "*" } else { "https://a.example" })
+            .allow_methods(["PUT"])
+            .allow_headers(["content-type", "x-a"])
+            .allow_credentials(credentials);
+        if max_age {
+            config = config.max_age(600);
+        }
+        let layer = config.build().unwrap();
+        let mut request = Request::builder().method(Method::OPTIONS).uri("/x");
+        let mut names: Vec<&str> = others.clone();
+        let at = if origin_first { 0 } else { names.len() };
+        names.insert(at, "origin");
+        names.push("access-control-request-method");
+        if acrh.is_some() {
+            names.push("access-control-request-headers");
+        }
+        for name in names {
+            let value = match name {
+                "origin" => "https://a.example",
+                "access-control-request-method" => method,
+                "access-control-request-headers" => acrh.unwrap_or_default(),
+                _ => "v",
+            };
+            request = request.header(name, value);
+        }
+        let request = request.body(()).unwrap();
+        let (parts, ()) = request.into_parts();
+        let Decision::PreflightAccepted(p) = layer.check(&parts) else {
+            return Err(proptest::test_runner::TestCaseError::fail("not accepted"));
+        };
+        let mut service = layer.layer(Echo::new());
+        let response = crate::test_helpers::now(service.call(Request::from_parts(parts, ())))
+            .unwrap();
+        let h = response.headers();
+        proptest::prop_assert_eq!(response.status(), http::StatusCode::NO_CONTENT);
+        proptest::prop_assert_eq!(h.get(ACCESS_CONTROL_ALLOW_ORIGIN), Some(p.allow_origin()));
+        proptest::prop_assert_eq!(h.get(ACCESS_CONTROL_ALLOW_METHODS), p.allow_method());
+        proptest::prop_assert_eq!(h.get(ACCESS_CONTROL_ALLOW_HEADERS), p.allow_headers());
+        proptest::prop_assert_eq!(
+            h.get(ACCESS_CONTROL_ALLOW_CREDENTIALS).map(|v| v.as_bytes()),
+            credentials.then_some(&b"true"[..])
+        );
+        proptest::prop_assert_eq!(
+            h.get(ACCESS_CONTROL_MAX_AGE).map(|v| v.as_bytes()),
+            max_age.then_some(&b"600"[..])
+        );
+        proptest::prop_assert!(h.get(VARY).is_some());
+        proptest::prop_assert_eq!(h.len(), 2 + usize::from(p.allow_method().is_some())
+            + usize::from(p.allow_headers().is_some()) + usize::from(credentials)
+            + usize::from(max_age));
+    }
+}
