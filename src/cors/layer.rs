@@ -10,7 +10,7 @@ use tower_layer::Layer;
 
 use super::config::CorsConfig;
 use super::decision::Decision;
-use super::policy::{Partial, Policy};
+use super::policy::Policy;
 use super::service::Cors;
 use crate::error::ConfigError;
 
@@ -26,10 +26,7 @@ impl Shared {
     }
 
     pub(super) fn check(&self, parts: &Parts) -> Decision {
-        let mut partial = Partial::default();
-        self.policy
-            .load()
-            .decide(&parts.method, &parts.headers, &mut partial)
+        self.policy.load().decide(&parts.method, &parts.headers)
     }
 
     pub(super) fn allows_origin(&self, origin: &str) -> bool {

@@ -210,9 +210,27 @@ pub(super) enum Found<'a> {
     /// See [`Decision::PreflightAccepted`].
     Preflight(Granted<'a>),
     /// See [`Decision::PreflightRefused`].
-    PreflightRefused(Rejection),
+    PreflightRefused(Refusal<'a>),
     /// See [`Decision::WebSocket`].
     WebSocket,
+}
+
+/// A refused preflight: why, and what it had been granted before the failing step.
+#[derive(Debug)]
+pub(super) struct Refusal<'a> {
+    pub(super) rejection: Rejection,
+    origin: Option<Grant<'a>>,
+    method: Option<&'a HeaderValue>,
+}
+
+impl Refusal<'_> {
+    /// What was granted, copied out of the request (for debug mode).
+    pub(super) fn partial(&self) -> Partial {
+        Partial {
+            allow_origin: self.origin.map(Grant::value),
+            allow_method: self.method.cloned(),
+        }
+    }
 }
 
 /// What a refused preflight had been granted before it failed (for debug mode).
@@ -244,16 +262,9 @@ impl Policy {
         None
     }
 
-    /// The decision for a request; for a refused preflight, what was granted before the
-    /// failing step is written to `partial` (an out-parameter, so that the common answers
-    /// return only the decision).
-    pub(super) fn decide(
-        &self,
-        method: &Method,
-        headers: &HeaderMap,
-        partial: &mut Partial,
-    ) -> Decision {
-        match self.find(method, headers, partial) {
+    /// The decision for a request.
+    pub(super) fn decide(&self, method: &Method, headers: &HeaderMap) -> Decision {
+        match self.find(method, headers) {
             Found::NotCors => Decision::NotCors,
             Found::ActualAllowed(allow_origin) => Decision::ActualAllowed { allow_origin },
             Found::ActualRefused => Decision::ActualRefused,
@@ -262,19 +273,15 @@ impl Policy {
                 allow_method: p.method.cloned(),
                 allow_headers: p.headers.cloned(),
             }),
-            Found::PreflightRefused(rejection) => Decision::PreflightRefused(rejection),
+            Found::PreflightRefused(refusal) => Decision::PreflightRefused(refusal.rejection),
             Found::WebSocket => Decision::WebSocket,
         }
     }
 
-    /// [`decide`](Self::decide), with an accepted preflight's values still borrowed from the
-    /// request: the service moves them out of it instead of cloning them.
-    pub(super) fn find<'a>(
-        &self,
-        method: &Method,
-        headers: &'a HeaderMap,
-        partial: &mut Partial,
-    ) -> Found<'a> {
+    /// [`decide`](Self::decide), with the values an answer needs still borrowed from the
+    /// request: the service moves an accepted preflight's out of it instead of cloning them,
+    /// and copies what a refused preflight had been granted only in debug mode.
+    pub(super) fn find<'a>(&self, method: &Method, headers: &'a HeaderMap) -> Found<'a> {
         // CORS does not apply to WebSocket (browsers never preflight one and ignore
         // `Access-Control-*` on a `101`); the origin guard is what checks a handshake.
         if crate::websocket::is_handshake(method, headers) {
@@ -298,23 +305,23 @@ impl Policy {
                 None => Found::ActualRefused,
             };
         }
-        let refuse = |kind| Found::PreflightRefused(Rejection::new(kind));
+        let refuse = |kind, origin, method| {
+            Found::PreflightRefused(Refusal {
+                rejection: Rejection::new(kind),
+                origin,
+                method,
+            })
+        };
         let Some(grant) = grant else {
-            return refuse(RejectionKind::OriginNotAllowed);
+            return refuse(RejectionKind::OriginNotAllowed, None, None);
         };
         let allow_method = match acrm {
             Single::One(m) => match self.methods.check(m.as_bytes()) {
                 Ok(true) => Some(m),
                 Ok(false) => None,
-                Err(()) => {
-                    partial.allow_origin = Some(grant.value());
-                    return refuse(RejectionKind::MethodNotAllowed);
-                }
+                Err(()) => return refuse(RejectionKind::MethodNotAllowed, Some(grant), None),
             },
-            _ => {
-                partial.allow_origin = Some(grant.value());
-                return refuse(RejectionKind::MethodNotAllowed);
-            }
+            _ => return refuse(RejectionKind::MethodNotAllowed, Some(grant), None),
         };
         let headers_ok = match acrh {
             Single::Absent => Ok(None),
@@ -327,9 +334,7 @@ impl Policy {
             Single::Many => Err(()),
         };
         let Ok(allow_headers) = headers_ok else {
-            partial.allow_origin = Some(grant.value());
-            partial.allow_method = allow_method.cloned();
-            return refuse(RejectionKind::HeaderNotAllowed);
+            return refuse(RejectionKind::HeaderNotAllowed, Some(grant), allow_method);
         };
         Found::Preflight(Granted {
             origin: grant,

@@ -93,8 +93,7 @@ where
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let policy = self.policy.load();
-        let mut partial = Partial::default();
-        let found = policy.find(req.method(), req.headers(), &mut partial);
+        let found = policy.find(req.method(), req.headers());
         let options = req.method() == Method::OPTIONS;
         let (allow_origin, vary) = match found {
             Found::WebSocket => {
@@ -105,10 +104,16 @@ where
                 let (parts, _body) = req.into_parts();
                 return ResponseFuture::preflight(policy.accepted(shape, parts.headers));
             }
-            Found::PreflightRefused(r) => {
-                let (parts, _body) = req.into_parts();
+            Found::PreflightRefused(refusal) => {
                 let debug = self.shared.debug();
-                return ResponseFuture::answer(policy.refused(r, partial, debug, parts));
+                let partial = if debug {
+                    refusal.partial()
+                } else {
+                    Partial::default()
+                };
+                let rejection = refusal.rejection;
+                let (parts, _body) = req.into_parts();
+                return ResponseFuture::answer(policy.refused(rejection, partial, debug, parts));
             }
             Found::NotCors if policy.is_public() => (Some(WILDCARD), Vary::No),
             Found::NotCors | Found::ActualRefused => (None, Vary::Origin),
