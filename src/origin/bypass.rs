@@ -1,4 +1,5 @@
-//! Bypass paths: literal, whole-segment path prefixes that skip the origin check.
+//! Bypass paths: literal paths (`/callback`) and whole-segment subtrees (`/webhooks/`) that skip
+//! the origin check.
 //!
 //! The lesson of CVE-2025-47910 (Go's `AddInsecureBypassPattern`): the check must decide on the
 //! very path the inner service routes on. We never clean or decode the path; instead a path that
@@ -51,15 +52,18 @@ pub(super) fn validate(prefix: &str) -> Result<(), BypassError> {
     Ok(())
 }
 
-/// Whether `prefix` covers `path` with whole-segment semantics.
+/// Whether `prefix` covers `path`, as Go 1.25.1's `ServeMux` patterns do after the
+/// CVE-2025-47910 fix (go.dev/issue/75054): a prefix ending in `/` is a subtree of whole
+/// segments, a prefix without one is that path only.
 ///
-/// `/webhooks/` covers `/webhooks/` and `/webhooks/stripe`; `/webhooks` also covers `/webhooks`
-/// itself but never `/webhooksX`.
+/// `/webhooks/` covers `/webhooks/` and `/webhooks/stripe` but not `/webhooks`;
+/// `/webhooks` covers `/webhooks` only, not `/webhooks/` nor `/webhooks/stripe` nor `/webhooksX`.
 pub(super) fn covers(prefix: &str, path: &str) -> bool {
-    let Some(rest) = path.strip_prefix(prefix) else {
-        return false;
-    };
-    prefix.ends_with('/') || rest.is_empty() || rest.starts_with('/')
+    if prefix.ends_with('/') {
+        path.starts_with(prefix)
+    } else {
+        path == prefix
+    }
 }
 
 /// Whether a path has a segment that another stage could resolve to a different path: `.` or
