@@ -365,3 +365,22 @@ fn pattern_edge_cases() {
         assert!(!layer.allows_origin(bad), "{bad} allowed");
     }
 }
+
+#[test]
+fn every_config_problem_has_a_serde_location() {
+    let e = CorsConfig::new()
+        .allow_origin(APP)
+        .dangerously_reflect_any_origin_with_credentials()
+        .expose_headers(["*", "x a"])
+        .build()
+        .unwrap_err();
+    let locations: Vec<_> = e.problems().iter().map(|p| p.location()).collect();
+    assert_eq!(
+        locations,
+        [
+            Some("allow_origins"),
+            Some("expose_headers[0]"),
+            Some("expose_headers[1]")
+        ]
+    );
+}
