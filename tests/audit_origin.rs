@@ -11,6 +11,9 @@ use tower_gateway::origin::{Allowed, OriginGuardLayer, Rejection, RejectionKind}
 
 use common::{body_text, Named};
 
+/// Request headers as name and raw bytes.
+type Headers<'a> = &'a [(&'a str, &'a [u8])];
+
 fn req(method: &str, uri: &str, headers: &[(&str, &[u8])]) -> Request<Full<Bytes>> {
     let mut request = common::request(method, uri);
     for (name, value) in headers {
@@ -157,7 +160,7 @@ async fn websocket_handshakes_in_every_mode() {
 #[tokio::test]
 async fn refusal_reason_per_kind_and_exact_headers() {
     let guard = OriginGuardLayer::builder().strict(true).build().unwrap();
-    let cases: [(&[(&str, &[u8])], RejectionKind); 7] = [
+    let cases: [(Headers<'_>, RejectionKind); 7] = [
         (
             &[("sec-fetch-site", b"cross-site")],
             RejectionKind::CrossSite,
