@@ -314,3 +314,28 @@ fn trusted_origin_config_edge_cases() {
         );
     }
 }
+
+/// Paths a backend could resolve out of the bypass subtree are never exempt: a raw backslash
+/// (read as `/` by some servers, as `%5C` already is here) and a dot segment with a `;`
+/// parameter (`..;`, which servlet containers resolve as `..`).
+#[tokio::test]
+async fn bypass_never_exempts_backslash_or_dot_parameter_segments() {
+    let guard = OriginGuardLayer::builder()
+        .bypass_path("/webhooks/")
+        .build()
+        .unwrap();
+    let cases = [
+        ("/webhooks/..\\admin", false),
+        ("/webhooks/a\\..\\..\\admin", false),
+        ("/webhooks/..;/admin", false),
+        ("/webhooks/.;x/admin", false),
+        ("/webhooks/%2e%2e;/admin", false),
+        ("/webhooks/stripe;v=1", true),
+        ("/webhooks/a..;b", true),
+    ];
+    for (path, passes) in cases {
+        let r = req("POST", path, &[("sec-fetch-site", b"cross-site")]);
+        let (s, _) = status(&guard, r).await;
+        assert_eq!(s == StatusCode::OK, passes, "{path}");
+    }
+}

@@ -127,8 +127,9 @@ impl OriginGuardBuilder {
     /// segments, so `/webhooks/` exempts `/webhooks/` and `/webhooks/stripe` but neither
     /// `/webhooks` nor `/webhooksX/a`; a prefix without a trailing `/` is one exact path, so
     /// `/callback` exempts `/callback` but not `/callback/` nor `/callback/x`. A request
-    /// path with a `.` or `..` segment (also percent-encoded), an empty segment (`//`) or an
-    /// encoded `/` or `\` is never exempt, so `/webhooks/../admin` gets the full check. `build`
+    /// path with a `.` or `..` segment (also percent-encoded, also with a `;` parameter as in
+    /// `..;`), an empty segment (`//`), a `\`, or an encoded `/` or `\` is never exempt, so
+    /// `/webhooks/../admin` and `/webhooks/..;/admin` get the full check. `build`
     /// refuses a prefix without a leading `/`, with `*`, `{`, `}`, `?`, `#`, whitespace, or the
     /// segments above, and `/` alone (it would exempt everything). Adds. Default: none.
     pub fn bypass_path(mut self, prefix: impl Into<String>) -> Self {

@@ -24,7 +24,7 @@ impl BypassError {
             Self::Pattern => "contains '*', '{' or '}'; bypass paths are literal prefixes",
             Self::QueryOrFragment => "contains '?' or '#'; bypass paths match the path only",
             Self::Ambiguous => {
-                "contains a dot segment, an empty segment or an encoded slash, \
+                "contains a dot segment, an empty segment, a backslash or an encoded slash, \
                  which a request path must never have to be exempt"
             }
         }
@@ -67,8 +67,13 @@ pub(super) fn covers(prefix: &str, path: &str) -> bool {
 }
 
 /// Whether a path has a segment that another stage could resolve to a different path: `.` or
-/// `..` (also percent-encoded), an empty segment (`//`), or an encoded `/` or `\`.
+/// `..` (also percent-encoded, also with a `;` parameter as in `..;`, which servlet containers
+/// resolve as `..`), an empty segment (`//`), a `\` (read as `/` by some servers), or an
+/// encoded `/` or `\`.
 pub(super) fn is_ambiguous(path: &str) -> bool {
+    if path.contains('\\') {
+        return true;
+    }
     let body = path.strip_prefix('/').unwrap_or(path);
     let mut segments = body.split('/').peekable();
     while let Some(segment) = segments.next() {
@@ -77,7 +82,9 @@ pub(super) fn is_ambiguous(path: &str) -> bool {
         if segment.is_empty() && !last {
             return true;
         }
-        if is_dot_segment(segment) || has_encoded_separator(segment) {
+        // The segment without its `;` parameters, as a servlet container reads it.
+        let name = segment.split(';').next().unwrap_or(segment);
+        if is_dot_segment(name) || has_encoded_separator(segment) {
             return true;
         }
     }
