@@ -618,7 +618,8 @@ async fn bypass_edge_cases() {
         ("/webhooks/a%2F..%2Fadmin", false),
         ("/Webhooks/stripe", false),
         ("/callback", true),
-        ("/callback/x", true),
+        ("/callback/x", false),
+        ("/callback/", false),
         ("/callbacks", false),
         ("/api/webhooks/stripe", false),
     ];

@@ -251,12 +251,15 @@ impl CorsConfig {
         }
         let reflect_any = self.dangerously_reflect_any_origin_with_credentials;
         if reflect_any && !self.allow_origins.is_empty() {
-            problems.push(Problem::new(
-                "cors",
-                ProblemKind::Conflict,
-                self.allow_origins.join(", "),
-                "allow_origins must be empty when every origin is reflected with credentials",
-            ));
+            problems.push(
+                Problem::new(
+                    "cors",
+                    ProblemKind::Conflict,
+                    self.allow_origins.join(", "),
+                    "allow_origins must be empty when every origin is reflected with credentials",
+                )
+                .with_location("allow_origins"),
+            );
         }
 
         let mut methods = Methods::default();

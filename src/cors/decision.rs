@@ -52,7 +52,8 @@ pub enum Decision {
         allow_origin: HeaderValue,
     },
     /// A CORS request (not a preflight) from an origin the policy does not allow (or with
-    /// several `Origin` headers). The inner service still runs; the response gets no
+    /// several `Origin` headers, except under any origin without credentials, whose static `*`
+    /// goes on every response). The inner service still runs; the response gets no
     /// `Access-Control-*` header, only `Vary: Origin`. The browser then hides the answer.
     ActualRefused,
     /// An accepted preflight: answered `204` by the layer.

@@ -76,7 +76,8 @@
 //! - **Origins** are compared with the serialized `Origin` byte for byte: exact origins (a hash
 //!   set), `https://*.example.com` (one or more labels, never the apex), `http://localhost:*`
 //!   (any port, including none), and `*`. Lookup costs the same with 1 or 10,000 origins. More
-//!   than one `Origin` header, or one over 512 bytes, is not allowed.
+//!   than one `Origin` header, or one over 512 bytes, is not allowed (under any origin without
+//!   credentials an actual request still gets the static `*`).
 //! - **Fetch facts:** `*` in allowed request headers never covers `Authorization` (list it);
 //!   method names are case-sensitive; `Access-Control-Request-Headers` is matched
 //!   case-insensitively, in any order, with optional whitespace, and a value over 8 KiB or with

@@ -302,6 +302,9 @@ impl Policy {
         if matches!(acrm, Single::Absent) {
             return match grant {
                 Some(grant) => Found::ActualAllowed(grant.value()),
+                // Any origin without credentials: the static `*` on every response, even
+                // when `Origin` is repeated (the answer does not depend on it).
+                None if self.is_public() => Found::ActualAllowed(WILDCARD),
                 None => Found::ActualRefused,
             };
         }
@@ -517,9 +520,20 @@ fn append_vary(headers: &mut HeaderMap, value: HeaderValue) {
             e.insert(value);
         }
         Entry::Occupied(mut e) => {
-            let covered = e.iter().any(|v| {
-                v.as_bytes() == b"*" || v.as_bytes().eq_ignore_ascii_case(value.as_bytes())
-            });
+            // Every name of `value` already listed (in any element of any `Vary` line), or
+            // `*`: nothing to add.
+            let listed = |name: &[u8]| {
+                e.iter().any(|v| {
+                    v.as_bytes().split(|&b| b == b',').any(|element| {
+                        let element = element.trim_ascii();
+                        element == b"*" || element.eq_ignore_ascii_case(name)
+                    })
+                })
+            };
+            let covered = value
+                .as_bytes()
+                .split(|&b| b == b',')
+                .all(|name| listed(name.trim_ascii()));
             if !covered {
                 e.append(value);
             }

@@ -219,7 +219,8 @@ pub struct OriginConfig {
     /// The gateway's public origin(s) behind a proxy, replacing the request's own authority.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub public_origins: Vec<String>,
-    /// Whole-segment path prefixes exempt from the check (webhooks).
+    /// Paths exempt from the check (webhooks): `/hooks/` a subtree of whole segments,
+    /// `/callback` that path only.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub bypass_paths: Vec<String>,
     /// Trust `Sec-Fetch-Site: same-site`. Default `false`.

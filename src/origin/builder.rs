@@ -122,11 +122,14 @@ impl OriginGuardBuilder {
     /// Exempts a path prefix from the check, for endpoints such as webhooks that authenticate
     /// requests another way.
     ///
-    /// Whole segments of the request path (the path the inner service routes on, undecoded):
-    /// `/webhooks/` exempts `/webhooks/stripe` but neither `/webhooks` nor `/webhooksX`;
-    /// `/webhooks` exempts `/webhooks` and `/webhooks/stripe` but not `/webhooksX`. A request
-    /// path with a `.` or `..` segment (also percent-encoded), an empty segment (`//`) or an
-    /// encoded `/` or `\` is never exempt, so `/webhooks/../admin` gets the full check. `build`
+    /// Matched on the request path (the path the inner service routes on, undecoded) as Go
+    /// 1.25.1 matches its bypass patterns: a prefix ending in `/` is a subtree of whole
+    /// segments, so `/webhooks/` exempts `/webhooks/` and `/webhooks/stripe` but neither
+    /// `/webhooks` nor `/webhooksX/a`; a prefix without a trailing `/` is one exact path, so
+    /// `/callback` exempts `/callback` but not `/callback/` nor `/callback/x`. A request
+    /// path with a `.` or `..` segment (also percent-encoded, also with a `;` parameter as in
+    /// `..;`), an empty segment (`//`), a `\`, or an encoded `/` or `\` is never exempt, so
+    /// `/webhooks/../admin` and `/webhooks/..;/admin` get the full check. `build`
     /// refuses a prefix without a leading `/`, with `*`, `{`, `}`, `?`, `#`, whitespace, or the
     /// segments above, and `/` alone (it would exempt everything). Adds. Default: none.
     pub fn bypass_path(mut self, prefix: impl Into<String>) -> Self {

@@ -1,4 +1,5 @@
-//! Bypass paths: literal, whole-segment path prefixes that skip the origin check.
+//! Bypass paths: literal paths (`/callback`) and whole-segment subtrees (`/webhooks/`) that skip
+//! the origin check.
 //!
 //! The lesson of CVE-2025-47910 (Go's `AddInsecureBypassPattern`): the check must decide on the
 //! very path the inner service routes on. We never clean or decode the path; instead a path that
@@ -23,7 +24,7 @@ impl BypassError {
             Self::Pattern => "contains '*', '{' or '}'; bypass paths are literal prefixes",
             Self::QueryOrFragment => "contains '?' or '#'; bypass paths match the path only",
             Self::Ambiguous => {
-                "contains a dot segment, an empty segment or an encoded slash, \
+                "contains a dot segment, an empty segment, a backslash or an encoded slash, \
                  which a request path must never have to be exempt"
             }
         }
@@ -51,20 +52,28 @@ pub(super) fn validate(prefix: &str) -> Result<(), BypassError> {
     Ok(())
 }
 
-/// Whether `prefix` covers `path` with whole-segment semantics.
+/// Whether `prefix` covers `path`, as Go 1.25.1's `ServeMux` patterns do after the
+/// CVE-2025-47910 fix (go.dev/issue/75054): a prefix ending in `/` is a subtree of whole
+/// segments, a prefix without one is that path only.
 ///
-/// `/webhooks/` covers `/webhooks/` and `/webhooks/stripe`; `/webhooks` also covers `/webhooks`
-/// itself but never `/webhooksX`.
+/// `/webhooks/` covers `/webhooks/` and `/webhooks/stripe` but not `/webhooks`;
+/// `/webhooks` covers `/webhooks` only, not `/webhooks/` nor `/webhooks/stripe` nor `/webhooksX`.
 pub(super) fn covers(prefix: &str, path: &str) -> bool {
-    let Some(rest) = path.strip_prefix(prefix) else {
-        return false;
-    };
-    prefix.ends_with('/') || rest.is_empty() || rest.starts_with('/')
+    if prefix.ends_with('/') {
+        path.starts_with(prefix)
+    } else {
+        path == prefix
+    }
 }
 
 /// Whether a path has a segment that another stage could resolve to a different path: `.` or
-/// `..` (also percent-encoded), an empty segment (`//`), or an encoded `/` or `\`.
+/// `..` (also percent-encoded, also with a `;` parameter as in `..;`, which servlet containers
+/// resolve as `..`), an empty segment (`//`), a `\` (read as `/` by some servers), or an
+/// encoded `/` or `\`.
 pub(super) fn is_ambiguous(path: &str) -> bool {
+    if path.contains('\\') {
+        return true;
+    }
     let body = path.strip_prefix('/').unwrap_or(path);
     let mut segments = body.split('/').peekable();
     while let Some(segment) = segments.next() {
@@ -73,7 +82,9 @@ pub(super) fn is_ambiguous(path: &str) -> bool {
         if segment.is_empty() && !last {
             return true;
         }
-        if is_dot_segment(segment) || has_encoded_separator(segment) {
+        // The segment without its `;` parameters, as a servlet container reads it.
+        let name = segment.split(';').next().unwrap_or(segment);
+        if is_dot_segment(name) || has_encoded_separator(segment) {
             return true;
         }
     }

@@ -52,8 +52,9 @@
 //!    target origin passes; trusted passes. `null`, a malformed value (userinfo such as
 //!    `https://evil@example.com`, a path, bad bytes) and two `Origin` headers are refused.
 //! 4. Whatever would be refused passes when the path is under a
-//!    [bypass path](OriginGuardBuilder::bypass_path) (whole segments, no dot-segment tricks:
-//!    the lesson of CVE-2025-47910).
+//!    [bypass path](OriginGuardBuilder::bypass_path) (`/webhooks/` a subtree of whole
+//!    segments, `/callback` that path only, no dot-segment tricks: the lesson of
+//!    CVE-2025-47910).
 //!
 //! The **target origin** is the request's authority (absolute-form URI or HTTP/2
 //! `:authority`, else the one `Host` header), compared with scheme and host case-folded and

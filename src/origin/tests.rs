@@ -120,7 +120,8 @@ fn bypass_matches_whole_segments() {
         ("/webhooks/", "/webhooks", false),
         ("/webhooks/", "/webhooksX/a", false),
         ("/webhooks", "/webhooks", true),
-        ("/webhooks", "/webhooks/stripe", true),
+        ("/webhooks", "/webhooks/stripe", false),
+        ("/webhooks", "/webhooks/", false),
         ("/webhooks", "/webhooksX", false),
         ("/webhooks", "/Webhooks", false),
     ];
