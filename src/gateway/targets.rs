@@ -387,6 +387,15 @@ where
         WeightConfig::Percent(percent) => Weight::percent(*percent),
         WeightConfig::Text(text) => Weight::from(text.as_str()),
     };
+    // A bad weight is located at the field that holds it (`routes[2].canary.weight`), not at
+    // the arm the canary layer names.
+    let weight_ok = match weight.to_ppm() {
+        Ok(_) => true,
+        Err(error) => {
+            problems.extend(error.at(&format!("{location}.weight")));
+            false
+        }
+    };
     let mode = canary_mode(config, location, problems);
     let arm_header = config
         .arm_header
@@ -394,6 +403,9 @@ where
         .and_then(|name| header_name(name, &format!("{location}.arm_header"), problems));
     let target = target?;
     let mode = mode?;
+    if !weight_ok {
+        return None;
+    }
     let mut builder = CanaryLayer::builder().mode(mode);
     if let Some(name) = &config.stable_name {
         // The stable arm takes what the canary leaves; an invalid weight is reported below.
