@@ -65,7 +65,10 @@ fn every_bad_weight_and_origin_is_listed() {
         "cors.allow_origins[1]",
         "cors.allow_origins[2]",
     ] {
-        assert!(found.iter().any(|(l, _)| l == loc), "missing {loc} in {found:#?}");
+        assert!(
+            found.iter().any(|(l, _)| l == loc),
+            "missing {loc} in {found:#?}"
+        );
     }
     assert_eq!(found.len(), 5, "{found:#?}");
 }
@@ -96,8 +99,16 @@ fn several_bad_templates_and_conflicts_in_one_pass() {
         service = "v2"
         "#,
     );
-    for loc in ["routes[0].path", "routes[1].path", "routes[3].path", "routes[5].path"] {
-        assert!(found.iter().any(|(l, _)| l == loc), "missing {loc} in {found:#?}");
+    for loc in [
+        "routes[0].path",
+        "routes[1].path",
+        "routes[3].path",
+        "routes[5].path",
+    ] {
+        assert!(
+            found.iter().any(|(l, _)| l == loc),
+            "missing {loc} in {found:#?}"
+        );
     }
 }
 
@@ -223,5 +234,9 @@ fn each_repeat_of_a_route_is_located_at_itself() {
         "#,
     );
     let places: HashSet<&str> = found.iter().map(|(l, _)| l.as_str()).collect();
-    assert_eq!(places, HashSet::from(["routes[2].path", "routes[3].path"]), "{found:#?}");
+    assert_eq!(
+        places,
+        HashSet::from(["routes[2].path", "routes[3].path"]),
+        "{found:#?}"
+    );
 }

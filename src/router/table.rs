@@ -36,7 +36,7 @@ pub enum NotFoundBody {
     /// An empty body.
     #[default]
     Empty,
-    /// `{"message":"Not Lookup"}` with `content-type: application/json`, as AWS API Gateway
+    /// `{"message":"Not Found"}` with `content-type: application/json`, as AWS API Gateway
     /// answers.
     AwsJson,
 }

@@ -1,0 +1,282 @@
+#![cfg(feature = "router")]
+//! Audit probes of the Router's behaviour rules (issue 3).
+
+mod common;
+
+use std::convert::Infallible;
+
+use bytes::Bytes;
+use common::{body_text, request, Named};
+use http::header::{ALLOW, CONTENT_LENGTH, LOCATION};
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::Full;
+use tower::{service_fn, ServiceExt};
+use tower_gateway::router::{Decision, MatchedRoute, Params, Router, RouterBuilder, TrailingSlash};
+
+type Req = Full<Bytes>;
+type R = Router<Req, Full<Bytes>, Infallible>;
+
+fn echo() -> impl tower::Service<
+    Request<Req>,
+    Response = Response<Full<Bytes>>,
+    Error = Infallible,
+    Future = impl Send,
+> + Clone
+       + Send
+       + Sync
+       + 'static {
+    service_fn(|req: Request<Req>| async move {
+        let key = req
+            .extensions()
+            .get::<MatchedRoute>()
+            .map(|m| m.key().to_owned())
+            .unwrap_or_default();
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(format!(
+            "{key} {}",
+            req.uri()
+        )))))
+    })
+}
+
+fn builder(keys: &[&str]) -> RouterBuilder<Req, Full<Bytes>, Infallible> {
+    keys.iter()
+        .fold(Router::builder(), |b, k| b.route(*k, echo()))
+}
+
+fn router(keys: &[&str]) -> R {
+    builder(keys).build().expect("table builds")
+}
+
+async fn call(r: &R, method: &str, uri: &str) -> Response<tower_gateway::body::Body<Full<Bytes>>> {
+    r.clone().oneshot(request(method, uri)).await.unwrap()
+}
+
+#[tokio::test]
+async fn head_to_a_post_only_path_is_405_listing_post() {
+    let r = router(&["POST /a"]);
+    let response = call(&r, "HEAD", "/a").await;
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.headers()[ALLOW], "POST");
+}
+
+#[tokio::test]
+async fn head_via_get_keeps_matched_route_and_explicit_length() {
+    let r = Router::builder()
+        .route(
+            "GET /f",
+            service_fn(|_: Request<Req>| async {
+                let mut res = Response::new(Full::new(Bytes::from_static(b"abc")));
+                res.headers_mut()
+                    .insert(CONTENT_LENGTH, "3".parse().unwrap());
+                Ok::<_, Infallible>(res)
+            }),
+        )
+        .build()
+        .unwrap();
+    let response = r.oneshot(request("HEAD", "/f")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[CONTENT_LENGTH], "3");
+    assert_eq!(
+        response
+            .extensions()
+            .get::<MatchedRoute>()
+            .map(|m| m.key().to_owned()),
+        Some("GET /f".to_owned())
+    );
+    assert_eq!(body_text(response.into_body()).await, "");
+}
+
+#[tokio::test]
+async fn head_via_get_through_catch_all_and_any() {
+    let r = router(&["GET /x", "ANY /{proxy+}"]);
+    assert_eq!(r.at(&Method::HEAD, "/x").route_key(), Some("GET /x"));
+    assert_eq!(r.at(&Method::HEAD, "/y").route_key(), Some("ANY /{proxy+}"));
+}
+
+#[test]
+fn case_insensitive_duplicates_are_refused() {
+    let e = builder(&["GET /A", "GET /a"])
+        .case_insensitive(true)
+        .build();
+    assert!(
+        e.is_err(),
+        "two routes equal without case must be a build error"
+    );
+}
+
+#[test]
+fn case_insensitive_with_params() {
+    let r = builder(&["GET /Pets/{id}", "GET /pets/Special"])
+        .case_insensitive(true)
+        .build();
+    let r = r.expect("builds");
+    assert_eq!(
+        r.at(&Method::GET, "/PETS/SPECIAL").route_key(),
+        Some("GET /pets/Special")
+    );
+    assert_eq!(
+        r.at(&Method::GET, "/pets/7").route_key(),
+        Some("GET /Pets/{id}")
+    );
+}
+
+#[tokio::test]
+async fn merge_slashes_rewrites_the_path_the_target_sees() {
+    let r = builder(&["GET /a/{b}"])
+        .merge_slashes(true)
+        .build()
+        .unwrap();
+    let got = body_text(call(&r, "GET", "//a//x?q=1").await.into_body()).await;
+    assert_eq!(got, "GET /a/{b} /a/x?q=1");
+}
+
+#[tokio::test]
+async fn trailing_slash_redirect_root_and_nested() {
+    let r = builder(&["GET /", "GET /a/{b}"])
+        .trailing_slash(TrailingSlash::Redirect)
+        .build()
+        .unwrap();
+    assert_eq!(call(&r, "GET", "/").await.status(), StatusCode::OK);
+    let response = call(&r, "GET", "/a/x/").await;
+    assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(response.headers()[LOCATION], "/a/x");
+    // POST keeps its method with 308: for a path that only GET serves it is a 405.
+    let response = call(&r, "POST", "/a/x/").await;
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn trailing_slash_with_merge_slashes() {
+    let r = builder(&["GET /a/b"])
+        .trailing_slash(TrailingSlash::Redirect)
+        .merge_slashes(true)
+        .build()
+        .unwrap();
+    let response = call(&r, "GET", "//a//b//").await;
+    assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(response.headers()[LOCATION], "/a/b");
+}
+
+#[test]
+fn params_decoded_and_raw() {
+    let r = router(&["GET /s/{a}/{*rest}"]);
+    let d = r.at(&Method::GET, "/s/a%20b/c%2Fd/e");
+    let m = d.route().unwrap();
+    assert_eq!(m.param("a"), Some("a%20b"));
+    assert_eq!(m.decoded("a").unwrap().unwrap(), "a b");
+    assert_eq!(m.param("rest"), Some("c%2Fd/e"));
+    assert_eq!(m.decoded("rest").unwrap().unwrap(), "c/d/e");
+    assert!(m.param("nope").is_none());
+}
+
+#[tokio::test]
+async fn fallback_response_has_no_matched_route_even_when_layered() {
+    let table = Router::builder()
+        .route("GET /api", Named::new("r"))
+        .build()
+        .unwrap();
+    let svc = tower::ServiceBuilder::new()
+        .layer(table)
+        .service(Named::new("app"));
+    let response = svc.oneshot(request("GET", "/else")).await.unwrap();
+    assert!(response.extensions().get::<MatchedRoute>().is_none());
+    assert_eq!(body_text(response.into_body()).await, "app");
+}
+
+#[test]
+fn build_errors_more() {
+    for key in [
+        "GET /a/{b+}/c",
+        "GET /a/{proxy+}x",
+        "GET /a/{{b}}",
+        "GET /a/{b}}",
+        "GET ",
+        "GET",
+        "",
+        "ANY /a/{*}",
+    ] {
+        assert!(builder(&[key]).build().is_err(), "{key:?} must be refused");
+    }
+}
+
+#[test]
+fn routes_that_need_no_error() {
+    for keys in [
+        &["GET /a/{b}", "GET /a/{b}/c", "GET /a/{b}/{*c}"][..],
+        &["GET /{a}.json", "GET /{a}"],
+        &["GET /x-{a}", "GET /{a}-y"],
+    ] {
+        assert!(builder(keys).build().is_ok(), "{keys:?}");
+    }
+}
+
+#[test]
+fn prefix_and_suffix_affixes_ambiguity() {
+    // `/x-{a}` and `/{a}-y` both match `/x-1-y`; it must be served deterministically or refused.
+    let r = builder(&["GET /x-{a}", "GET /{a}-y"]).build().unwrap();
+    let d1 = r.at(&Method::GET, "/x-1-y").route_key().map(str::to_owned);
+    let r2 = builder(&["GET /{a}-y", "GET /x-{a}"]).build().unwrap();
+    let d2 = r2.at(&Method::GET, "/x-1-y").route_key().map(str::to_owned);
+    assert_eq!(d1, d2);
+}
+
+#[test]
+fn empty_params_never_match() {
+    let r = router(&["GET /a/{b}/c", "GET /img-{id}.png", "GET /p/{x}.css"]);
+    assert!(r.at(&Method::GET, "/a//c").route().is_none());
+    assert!(r.at(&Method::GET, "/img-.png").route().is_none());
+    assert!(r.at(&Method::GET, "/p/.css").route().is_none());
+    assert_eq!(
+        r.at(&Method::GET, "/p/a.css").route().unwrap().param("x"),
+        Some("a")
+    );
+    assert_eq!(
+        r.at(&Method::GET, "/p/a.b.css").route().unwrap().param("x"),
+        Some("a.b")
+    );
+}
+
+#[test]
+fn at_reports_405_with_allowed() {
+    let r = router(&["GET /a", "PUT /a"]);
+    match r.at(&Method::DELETE, "/a") {
+        Decision::MethodNotAllowed(allowed) => assert_eq!(allowed.to_string(), "GET, HEAD, PUT"),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(r.at(&Method::GET, "/b"), Decision::NotFound));
+}
+
+#[tokio::test]
+async fn params_extension_present_without_params() {
+    let r = Router::builder()
+        .route(
+            "GET /a",
+            service_fn(|req: Request<Req>| async move {
+                let n = req.extensions().get::<Params>().map(Params::len);
+                Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(format!("{n:?}")))))
+            }),
+        )
+        .build()
+        .unwrap();
+    let got = body_text(r.oneshot(request("GET", "/a")).await.unwrap().into_body()).await;
+    assert_eq!(got, "Some(0)");
+}
+
+#[tokio::test]
+async fn head_via_get_adds_no_length_to_a_204() {
+    let r = Router::builder()
+        .route(
+            "GET /empty",
+            service_fn(|_: Request<Req>| async {
+                let mut res = Response::new(Full::<Bytes>::default());
+                *res.status_mut() = StatusCode::NO_CONTENT;
+                Ok::<_, Infallible>(res)
+            }),
+        )
+        .build()
+        .unwrap();
+    let response = r.oneshot(request("HEAD", "/empty")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    // RFC 9110 §8.6: no Content-Length in a 204.
+    assert!(response.headers().get(CONTENT_LENGTH).is_none());
+}
