@@ -240,3 +240,28 @@ fn each_repeat_of_a_route_is_located_at_itself() {
         "{found:#?}"
     );
 }
+
+#[test]
+fn upstream_urls_that_cannot_be_served_are_config_errors() {
+    for url in [
+        "https://example.com",
+        "ftp://example.com",
+        "example.com",
+        "http://",
+        "http://h:1/x?q=1",
+    ] {
+        let text = format!("[[routes]]\npath = \"/a\"\nupstream = \"{url}\"\n");
+        let result = Gateway::from_config(config(&text), services());
+        match result {
+            Ok(_) => panic!("{url} accepted"),
+            Err(e) => {
+                assert_eq!(
+                    e.problems()[0].location(),
+                    Some("routes[0].upstream"),
+                    "{url}: {e}"
+                );
+                eprintln!("{url}: {e}");
+            }
+        }
+    }
+}

@@ -280,3 +280,14 @@ async fn head_via_get_adds_no_length_to_a_204() {
     // RFC 9110 §8.6: no Content-Length in a 204.
     assert!(response.headers().get(CONTENT_LENGTH).is_none());
 }
+
+#[test]
+fn at_ignores_the_query_like_a_request() {
+    let r = router(&["GET /search", "ANY /{proxy+}"]);
+    assert_eq!(
+        r.at(&Method::GET, "/search?q=a/b").route_key(),
+        Some("GET /search")
+    );
+    let d = r.at(&Method::POST, "/x?y=1");
+    assert_eq!(d.route().unwrap().param("proxy"), Some("x"));
+}

@@ -80,7 +80,8 @@ impl<ReqB, ResB, E> Router<ReqB, ResB, E> {
     }
 
     /// What the Router does with `method` and `path` (the path policies applied), with no
-    /// service involved: so route tables can be unit-tested in-process.
+    /// service involved: so route tables can be unit-tested in-process. A query
+    /// (`/search?q=1`) is ignored, as it is for a request.
     ///
     /// ```
     /// use http::{Method, Request, Response};
@@ -107,6 +108,8 @@ impl<ReqB, ResB, E> Router<ReqB, ResB, E> {
     /// ```
     #[must_use]
     pub fn at<'r, 'p>(&'r self, method: &Method, path: &'p str) -> Decision<'r, 'p> {
+        // A path never holds a `?`: what follows one is the query, which routing ignores.
+        let path = path.split_once('?').map_or(path, |(path, _)| path);
         let mut captures = Captures::default();
         match self.table.resolve(method, path, &mut captures) {
             Resolved::Route {
