@@ -265,3 +265,47 @@ fn upstream_urls_that_cannot_be_served_are_config_errors() {
         }
     }
 }
+
+#[tokio::test]
+async fn cors_decorates_the_origin_guards_403() {
+    let text = r#"
+        [[routes]]
+        path = "/pets/{id}"
+        service = "v1"
+
+        [cors]
+        allow_origins = ["https://app.example.com"]
+
+        [origin]
+        trust_cors = false
+    "#;
+    let gateway = Gateway::from_config(config(text), services()).unwrap();
+    let refused = Request::builder()
+        .method(Method::DELETE)
+        .uri("/pets/1")
+        .header(header::ORIGIN, "https://app.example.com")
+        .body(Body::default())
+        .unwrap();
+    let response = gateway.oneshot(refused).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "https://app.example.com"
+    );
+}
+
+#[test]
+fn a_lower_case_method_is_located_at_its_entry() {
+    let found = located(
+        r#"
+        [[routes]]
+        path = "/a"
+        methods = ["POST", "get"]
+        service = "v1"
+        "#,
+    );
+    assert_eq!(
+        found,
+        HashSet::from([("routes[0].methods[1]".to_owned(), "get".to_owned())]),
+    );
+}

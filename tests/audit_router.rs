@@ -291,3 +291,56 @@ fn at_ignores_the_query_like_a_request() {
     let d = r.at(&Method::POST, "/x?y=1");
     assert_eq!(d.route().unwrap().param("proxy"), Some("x"));
 }
+
+#[test]
+fn method_aware_backtracking() {
+    let r = router(&["GET /a/b/{c}", "POST /a/{b}/c", "PUT /{*all}"]);
+    assert_eq!(
+        r.at(&Method::POST, "/a/b/c").route_key(),
+        Some("POST /a/{b}/c")
+    );
+    assert_eq!(
+        r.at(&Method::GET, "/a/b/c").route_key(),
+        Some("GET /a/b/{c}")
+    );
+    assert_eq!(
+        r.at(&Method::PUT, "/a/b/c").route_key(),
+        Some("PUT /{*all}")
+    );
+    match r.at(&Method::DELETE, "/a/b/c") {
+        Decision::MethodNotAllowed(a) => assert_eq!(a.to_string(), "GET, HEAD, POST, PUT"),
+        other => panic!("{other:?}"),
+    }
+    let r = router(&["GET /f/{*r}", "POST /f/{n}/x"]);
+    assert_eq!(
+        r.at(&Method::GET, "/f/a/x").route_key(),
+        Some("GET /f/{*r}")
+    );
+    assert_eq!(
+        r.at(&Method::POST, "/f/a/x").route_key(),
+        Some("POST /f/{n}/x")
+    );
+    assert_eq!(
+        r.at(&Method::HEAD, "/f/a/x").route_key(),
+        Some("GET /f/{*r}")
+    );
+}
+
+#[test]
+fn proxy_plus_spelling_in_keys_and_params() {
+    let r = router(&["ANY /api/{proxy+}"]);
+    let d = r.at(&Method::PATCH, "/api/v1/users");
+    let m = d.route().unwrap();
+    assert_eq!(m.route().key(), "ANY /api/{proxy+}");
+    assert_eq!(m.route().template(), "/api/{proxy+}");
+    assert_eq!(m.route().method(), None);
+    assert_eq!(m.param("proxy"), Some("v1/users"));
+}
+
+#[test]
+fn explicit_head_on_a_catch_all_and_get_on_a_static() {
+    let r = router(&["HEAD /{*all}", "GET /x"]);
+    // The most specific template wins first; an explicit `HEAD` wins on the same template.
+    assert_eq!(r.at(&Method::HEAD, "/x").route_key(), Some("GET /x"));
+    assert_eq!(r.at(&Method::HEAD, "/y").route_key(), Some("HEAD /{*all}"));
+}

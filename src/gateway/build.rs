@@ -363,6 +363,20 @@ fn route_methods(
             }
             continue;
         }
+        let upper = text.to_ascii_uppercase();
+        if upper != *text && is_standard_method(&upper) {
+            ok = false;
+            problem(
+                j,
+                ProblemKind::Syntax,
+                text,
+                format!(
+                    "method \"{text}\" would never match: methods are case-sensitive; \
+                     write \"{upper}\""
+                ),
+            );
+            continue;
+        }
         match Method::from_bytes(text.as_bytes()) {
             Ok(method) if !methods.contains(&method) => methods.push(method),
             Ok(_) => {
@@ -389,6 +403,14 @@ fn route_methods(
         }
     }
     ok.then_some(methods)
+}
+
+/// Whether `upper` is one of the methods RFC 9110 and RFC 5789 define.
+fn is_standard_method(upper: &str) -> bool {
+    matches!(
+        upper,
+        "GET" | "HEAD" | "POST" | "PUT" | "DELETE" | "CONNECT" | "OPTIONS" | "TRACE" | "PATCH"
+    )
 }
 
 pub(super) fn header_name(
