@@ -344,3 +344,28 @@ fn explicit_head_on_a_catch_all_and_get_on_a_static() {
     assert_eq!(r.at(&Method::HEAD, "/x").route_key(), Some("GET /x"));
     assert_eq!(r.at(&Method::HEAD, "/y").route_key(), Some("HEAD /{*all}"));
 }
+
+#[tokio::test]
+async fn nest_boundaries() {
+    let r = Router::builder().nest("/api", echo()).build().unwrap();
+    assert!(r.at(&Method::GET, "/apix").route().is_none());
+    assert!(r.at(&Method::GET, "/api").route().is_some());
+    assert!(r.at(&Method::GET, "/api/").route().is_some());
+    let got = body_text(call(&r, "DELETE", "/api/a%2Fb/c?x=1").await.into_body()).await;
+    assert_eq!(got, "ANY /api/{proxy+} /a%2Fb/c?x=1");
+    let response = call(&r, "GET", "/api/x").await;
+    assert_eq!(
+        response
+            .extensions()
+            .get::<MatchedRoute>()
+            .map(|m| m.key().to_owned())
+            .as_deref(),
+        Some("ANY /api/{proxy+}")
+    );
+    for bad in ["/api/", "api", "/x/{*r}"] {
+        let e = Router::<Req, Full<Bytes>, Infallible>::builder()
+            .nest(bad, echo())
+            .build();
+        assert!(e.is_err(), "nest({bad:?}) accepted");
+    }
+}
