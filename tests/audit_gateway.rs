@@ -309,3 +309,32 @@ fn a_lower_case_method_is_located_at_its_entry() {
         HashSet::from([("routes[0].methods[1]".to_owned(), "get".to_owned())]),
     );
 }
+
+#[test]
+fn unknown_fields_in_the_remaining_sections() {
+    for text in [
+        "[router]\ntrailing_slashes = \"ignore\"",
+        "[metrics]\nbukets = [1.0]",
+        "[canary]\nservice = \"v2\"\nweight = 1\nwieght = 2",
+        "[[routes]]\npath = \"/\"\nupstream = \"http://127.0.0.1:1\"\ntimout = \"1s\"",
+    ] {
+        assert!(
+            toml::from_str::<GatewayConfig>(text).is_err(),
+            "accepted: {text}"
+        );
+    }
+}
+
+#[test]
+fn weights_out_of_range_or_not_numbers() {
+    for weight in ["nan", "inf", "100.5", "\"ten\"", "\"-1%\"", "\"101%\""] {
+        let text = format!(
+            "[[routes]]\npath = \"/a\"\nservice = \"v1\"\ncanary = {{ service = \"v2\", weight = {weight} }}\n"
+        );
+        let found = located(&text);
+        assert!(
+            found.iter().any(|(l, _)| l == "routes[0].canary.weight"),
+            "{weight}: {found:#?}"
+        );
+    }
+}

@@ -369,3 +369,10 @@ async fn nest_boundaries() {
         assert!(e.is_err(), "nest({bad:?}) accepted");
     }
 }
+
+#[tokio::test]
+async fn authority_form_connect_is_not_a_path() {
+    let r = router(&["ANY /{proxy+}", "CONNECT /x"]);
+    let response = call(&r, "CONNECT", "example.com:443").await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
