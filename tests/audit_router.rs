@@ -376,3 +376,53 @@ async fn authority_form_connect_is_not_a_path() {
     let response = call(&r, "CONNECT", "example.com:443").await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn nested_twice_keeps_the_clients_original_uri() {
+    use tower_gateway::router::OriginalUri;
+    let leaf = service_fn(|req: Request<Req>| async move {
+        let original = req
+            .extensions()
+            .get::<OriginalUri>()
+            .map(|o| o.0.to_string());
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(format!(
+            "{} {}",
+            req.uri(),
+            original.unwrap_or_default()
+        )))))
+    });
+    let inner = Router::builder().nest("/v1", leaf).build().unwrap();
+    let outer = Router::builder().nest("/api", inner).build().unwrap();
+    let response = outer
+        .oneshot(request("GET", "/api/v1/users?x=1"))
+        .await
+        .unwrap();
+    // As axum does: the first nest records the client's URI, deeper ones keep it.
+    assert_eq!(
+        body_text(response.into_body()).await,
+        "/users?x=1 /api/v1/users?x=1"
+    );
+}
+
+#[tokio::test]
+async fn original_uri_is_the_clients_before_merged_slashes() {
+    use tower_gateway::router::OriginalUri;
+    let leaf = service_fn(|req: Request<Req>| async move {
+        let original = req
+            .extensions()
+            .get::<OriginalUri>()
+            .map(|o| o.0.to_string());
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(format!(
+            "{} {}",
+            req.uri(),
+            original.unwrap_or_default()
+        )))))
+    });
+    let r = Router::builder()
+        .nest("/api", leaf)
+        .merge_slashes(true)
+        .build()
+        .unwrap();
+    let response = r.oneshot(request("GET", "//api//users")).await.unwrap();
+    assert_eq!(body_text(response.into_body()).await, "/users //api//users");
+}
