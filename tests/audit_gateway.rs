@@ -338,3 +338,43 @@ fn weights_out_of_range_or_not_numbers() {
         );
     }
 }
+
+#[test]
+fn an_upstream_placeholder_the_route_does_not_capture_is_an_error() {
+    let found = located(
+        r#"
+        [[routes]]
+        path = "/a/{id}"
+        upstream = "http://127.0.0.1:1/items/{missing}"
+        "#,
+    );
+    assert!(
+        found.iter().any(|(l, _)| l == "routes[0].upstream"),
+        "{found:#?}"
+    );
+}
+
+#[test]
+fn captured_placeholders_are_fine_and_canary_upstreams_are_checked_too() {
+    let ok = r#"
+        [[routes]]
+        path = "/api/{proxy+}"
+        upstream = "http://127.0.0.1:1/base/{proxy}"
+        [[routes]]
+        path = "/t/{tenant}/x/{*rest}"
+        upstream = "http://127.0.0.1:1/{tenant}/{rest+}"
+    "#;
+    assert!(Gateway::from_config(config(ok), services()).is_ok());
+    let found = located(
+        r#"
+        [[routes]]
+        path = "/a/{id}"
+        service = "v1"
+        canary = { upstream = "http://127.0.0.1:1/{idd}", weight = 5 }
+        "#,
+    );
+    assert!(
+        found.iter().any(|(l, _)| l == "routes[0].canary.upstream"),
+        "{found:#?}"
+    );
+}
