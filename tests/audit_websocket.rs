@@ -104,3 +104,26 @@ async fn origin_guard_refuses_cross_site_handshakes_of_every_shape() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn origin_guard_lets_a_trusted_cross_site_browser_handshake_through() {
+    let guard = OriginGuardLayer::builder()
+        .trust_origin("https://app.example.com")
+        .build()
+        .unwrap();
+    let mut request = handshake("/ws", Some("https://app.example.com"));
+    let h = request.headers_mut();
+    h.insert("sec-fetch-site", "cross-site".parse().unwrap());
+    h.insert("sec-fetch-mode", "websocket".parse().unwrap());
+    let inner = Named::new("inner");
+    let response = guard.layer(inner.clone()).oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(inner.calls(), 1);
+    // Same-origin by Sec-Fetch-Site passes whatever the Origin says.
+    let mut request = handshake("/ws", Some("https://api.example.com"));
+    request
+        .headers_mut()
+        .insert("sec-fetch-site", "same-origin".parse().unwrap());
+    let response = guard.layer(Named::new("inner")).oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
