@@ -426,3 +426,72 @@ async fn original_uri_is_the_clients_before_merged_slashes() {
     let response = r.oneshot(request("GET", "//api//users")).await.unwrap();
     assert_eq!(body_text(response.into_body()).await, "/users //api//users");
 }
+
+#[tokio::test]
+async fn trailing_slash_policies_are_not_hidden_by_a_catch_all() {
+    let keys = [
+        "GET /pets",
+        "GET /shops/",
+        "GET /pets/{id}",
+        "ANY /{proxy+}",
+    ];
+    let r = builder(&keys)
+        .trailing_slash(TrailingSlash::Ignore)
+        .build()
+        .unwrap();
+    assert_eq!(r.at(&Method::GET, "/pets/").route_key(), Some("GET /pets"));
+    assert_eq!(
+        r.at(&Method::GET, "/shops").route_key(),
+        Some("GET /shops/")
+    );
+    let d = r.at(&Method::GET, "/pets/7/");
+    assert_eq!(d.route_key(), Some("GET /pets/{id}"));
+    assert_eq!(d.route().unwrap().param("id"), Some("7"));
+    // Another method still falls to the catch-all, and other paths are untouched.
+    assert_eq!(
+        r.at(&Method::POST, "/pets/").route_key(),
+        Some("ANY /{proxy+}")
+    );
+    assert_eq!(
+        r.at(&Method::GET, "/other/").route_key(),
+        Some("ANY /{proxy+}")
+    );
+    let got = body_text(call(&r, "GET", "/pets/7/?q=1").await.into_body()).await;
+    assert_eq!(got, "GET /pets/{id} /pets/7?q=1");
+
+    let r = builder(&keys)
+        .trailing_slash(TrailingSlash::Redirect)
+        .build()
+        .unwrap();
+    let response = call(&r, "GET", "/pets/?q=1").await;
+    assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(response.headers()[LOCATION], "/pets?q=1");
+    // Strict (the default): the catch-all serves it, byte-exact.
+    let r = router(&keys);
+    assert_eq!(
+        r.at(&Method::GET, "/pets/").route_key(),
+        Some("ANY /{proxy+}")
+    );
+}
+
+#[test]
+fn trailing_slash_ignore_prefers_a_route_over_a_nest() {
+    let r = Router::builder()
+        .route("GET /api/users", echo())
+        .nest("/api", echo())
+        .trailing_slash(TrailingSlash::Ignore)
+        .build()
+        .unwrap();
+    assert_eq!(
+        r.at(&Method::GET, "/api/users/").route_key(),
+        Some("GET /api/users")
+    );
+    assert_eq!(
+        r.at(&Method::GET, "/api/").route_key(),
+        Some("ANY /api/{proxy+}")
+    );
+    assert_eq!(
+        r.at(&Method::GET, "/api/x/").route_key(),
+        Some("ANY /api/{proxy+}")
+    );
+}

@@ -124,6 +124,10 @@ async fn origin_guard_lets_a_trusted_cross_site_browser_handshake_through() {
     request
         .headers_mut()
         .insert("sec-fetch-site", "same-origin".parse().unwrap());
-    let response = guard.layer(Named::new("inner")).oneshot(request).await.unwrap();
+    let response = guard
+        .layer(Named::new("inner"))
+        .oneshot(request)
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 }
