@@ -250,42 +250,21 @@ where
             let router_problems = error.into_problems();
             // The same key can come from several routes (a duplicate). The first route that
             // holds a key is in the table and each later one is refused, so the problems about
-            // a key belong to its last routes, in order.
-            let mut seen: Vec<(&str, usize)> = Vec::new();
-            for problem in router_problems.iter() {
-                match seen.iter_mut().find(|(v, _)| *v == problem.value()) {
-                    Some((_, n)) => *n += 1,
-                    None => seen.push((problem.value(), 1)),
-                }
+            // a key belong to the last routes holding it, in order.
+            let mut places = Vec::with_capacity(router_problems.len());
+            for (n, problem) in router_problems.iter().enumerate() {
+                let value = problem.value();
+                let same = |p: &Problem| p.value() == value;
+                let before = router_problems[..n].iter().filter(|p| same(p)).count();
+                let total = router_problems.iter().filter(|p| same(p)).count();
+                let holders: Vec<usize> = keys
+                    .iter()
+                    .filter(|(key, _)| key == value)
+                    .map(|&(_, i)| i)
+                    .collect();
+                let at = holders.len().saturating_sub(total) + before;
+                places.push(holders.get(at).or(holders.last()).copied());
             }
-            let mut placed: Vec<(String, usize)> = Vec::new();
-            let places: Vec<Option<usize>> = router_problems
-                .iter()
-                .map(|problem| {
-                    let value = problem.value();
-                    let holders: Vec<usize> = keys
-                        .iter()
-                        .filter(|(key, _)| key == value)
-                        .map(|&(_, i)| i)
-                        .collect();
-                    let count = seen.iter().find(|(v, _)| *v == value).map_or(1, |s| s.1);
-                    let done = match placed.iter_mut().find(|(v, _)| v == value) {
-                        Some((_, n)) => {
-                            *n += 1;
-                            *n - 1
-                        }
-                        None => {
-                            placed.push((value.to_owned(), 1));
-                            0
-                        }
-                    };
-                    let first = holders.len().saturating_sub(count);
-                    holders
-                        .get(first + done)
-                        .or_else(|| holders.last())
-                        .copied()
-                })
-                .collect();
             for (problem, index) in router_problems.into_iter().zip(places) {
                 problems.push(match index {
                     Some(i) if problem.location().is_none() => {
