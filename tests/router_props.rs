@@ -108,6 +108,8 @@ fn more_specific(a: &[Rank], b: &[Rank]) -> Ordering {
 
 /// The model's answer: `Some(key)` for a route, `None` with the 405 flag otherwise.
 fn model(keys: &[String], method: &Method, path: &str) -> (Option<String>, bool) {
+    // A `?` starts the query, which routing ignores (the generators' `.` can produce one).
+    let path = path.split('?').next().unwrap_or(path);
     let mut best: Option<(Vec<_>, u8, &String)> = None;
     let mut path_matched = false;
     for key in keys {

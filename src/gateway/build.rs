@@ -247,11 +247,25 @@ where
     match builder.build() {
         Ok(router) => Some(router),
         Err(error) => {
-            for problem in error.into_problems() {
-                let index = keys
+            let router_problems = error.into_problems();
+            // The same key can come from several routes (a duplicate). The first route that
+            // holds a key is in the table and each later one is refused, so the problems about
+            // a key belong to the last routes holding it, in order.
+            let mut places = Vec::with_capacity(router_problems.len());
+            for (n, problem) in router_problems.iter().enumerate() {
+                let value = problem.value();
+                let same = |p: &Problem| p.value() == value;
+                let before = router_problems[..n].iter().filter(|p| same(p)).count();
+                let total = router_problems.iter().filter(|p| same(p)).count();
+                let holders: Vec<usize> = keys
                     .iter()
-                    .find(|(key, _)| key == problem.value())
-                    .map(|&(_, i)| i);
+                    .filter(|(key, _)| key == value)
+                    .map(|&(_, i)| i)
+                    .collect();
+                let at = holders.len().saturating_sub(total) + before;
+                places.push(holders.get(at).or(holders.last()).copied());
+            }
+            for (problem, index) in router_problems.into_iter().zip(places) {
                 problems.push(match index {
                     Some(i) if problem.location().is_none() => {
                         problem.with_location(format!("routes[{i}].path"))
@@ -328,6 +342,20 @@ fn route_methods(
             }
             continue;
         }
+        let upper = text.to_ascii_uppercase();
+        if upper != *text && is_standard_method(&upper) {
+            ok = false;
+            problem(
+                j,
+                ProblemKind::Syntax,
+                text,
+                format!(
+                    "method \"{text}\" would never match: methods are case-sensitive; \
+                     write \"{upper}\""
+                ),
+            );
+            continue;
+        }
         match Method::from_bytes(text.as_bytes()) {
             Ok(method) if !methods.contains(&method) => methods.push(method),
             Ok(_) => {
@@ -354,6 +382,14 @@ fn route_methods(
         }
     }
     ok.then_some(methods)
+}
+
+/// Whether `upper` is one of the methods RFC 9110 and RFC 5789 define.
+fn is_standard_method(upper: &str) -> bool {
+    matches!(
+        upper,
+        "GET" | "HEAD" | "POST" | "PUT" | "DELETE" | "CONNECT" | "OPTIONS" | "TRACE" | "PATCH"
+    )
 }
 
 pub(super) fn header_name(

@@ -331,6 +331,17 @@ where
             }
         }
     }
+    if let Some(url) = &route.upstream {
+        uncaptured_placeholders(url, &route.path, &format!("{location}.upstream"), problems);
+    }
+    if let Some(url) = route.canary.as_ref().and_then(|c| c.upstream.as_ref()) {
+        uncaptured_placeholders(
+            url,
+            &route.path,
+            &format!("{location}.canary.upstream"),
+            problems,
+        );
+    }
     let stable = resolver.target(
         route.service.as_deref(),
         upstream.as_ref(),
@@ -354,6 +365,52 @@ where
             let label = route.name.clone().unwrap_or_else(|| route.path.clone());
             canaries.push((label, layer.handle()));
             Some(BoxService::new(layer.layer(stable)))
+        }
+    }
+}
+
+/// Reports each `{name}` placeholder in the path of the upstream URL `url` that the route's
+/// template does not capture: it would be filled with nothing on every request. Malformed
+/// placeholders are left to the upstream's own validation.
+fn uncaptured_placeholders(url: &str, template: &str, location: &str, problems: &mut Problems) {
+    let braces = |text: &str| -> Vec<String> {
+        let mut names = Vec::new();
+        let mut rest = text;
+        while let Some(start) = rest.find('{') {
+            let after = &rest[start + 1..];
+            let Some(end) = after.find('}') else { break };
+            names.push(after[..end].to_owned());
+            rest = &after[end + 1..];
+        }
+        names
+    };
+    let bare = |inner: &str| -> String {
+        let inner = inner.strip_prefix('*').unwrap_or(inner);
+        inner.strip_suffix('+').unwrap_or(inner).to_owned()
+    };
+    let captured: Vec<String> = braces(template).iter().map(|n| bare(n)).collect();
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let path = after_scheme.find('/').map_or("", |i| &after_scheme[i..]);
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    for inner in braces(path) {
+        let name = bare(&inner);
+        let well_formed = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if well_formed && !captured.contains(&name) {
+            problems.push(
+                Problem::new(
+                    MODULE,
+                    ProblemKind::Unknown,
+                    url,
+                    format!(
+                        "upstream URL \"{url}\" uses the placeholder {{{inner}}}, which the \
+                         route's template \"{template}\" does not capture"
+                    ),
+                )
+                .with_location(location),
+            );
         }
     }
 }
@@ -387,6 +444,15 @@ where
         WeightConfig::Percent(percent) => Weight::percent(*percent),
         WeightConfig::Text(text) => Weight::from(text.as_str()),
     };
+    // A bad weight is located at the field that holds it (`routes[2].canary.weight`), not at
+    // the arm the canary layer names.
+    let weight_ok = match weight.to_ppm() {
+        Ok(_) => true,
+        Err(error) => {
+            problems.extend(error.at(&format!("{location}.weight")));
+            false
+        }
+    };
     let mode = canary_mode(config, location, problems);
     let arm_header = config
         .arm_header
@@ -394,6 +460,9 @@ where
         .and_then(|name| header_name(name, &format!("{location}.arm_header"), problems));
     let target = target?;
     let mode = mode?;
+    if !weight_ok {
+        return None;
+    }
     let mut builder = CanaryLayer::builder().mode(mode);
     if let Some(name) = &config.stable_name {
         // The stable arm takes what the canary leaves; an invalid weight is reported below.

@@ -54,6 +54,8 @@ fn methods_are_tokens_listed_once() {
     assert_eq!(
         problems(config),
         [
+            // `get` would never match a `GET` request (methods are case-sensitive).
+            ("routes[0].methods[1]".to_owned(), ProblemKind::Syntax),
             ("routes[0].methods[2]".to_owned(), ProblemKind::Duplicate),
             ("routes[0].methods[3]".to_owned(), ProblemKind::Syntax),
         ]

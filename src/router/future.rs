@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use http::header::CONTENT_LENGTH;
-use http::{HeaderValue, Response};
+use http::{HeaderValue, Response, StatusCode};
 use pin_project_lite::pin_project;
 
 use super::matched::MatchedRoute;
@@ -82,7 +82,13 @@ where
                 if *head_via_get {
                     // A `GET` route answered a `HEAD`: keep the headers (and the length the body
                     // would have had), drop the body.
-                    if !response.headers().contains_key(CONTENT_LENGTH) {
+                    // RFC 9110 §8.6: never a length on a 1xx or 204, nor a made-up one on a
+                    // 304 (whose length, if any, is the selected representation's).
+                    let status = response.status();
+                    let may_have_length = !status.is_informational()
+                        && status != StatusCode::NO_CONTENT
+                        && status != StatusCode::NOT_MODIFIED;
+                    if may_have_length && !response.headers().contains_key(CONTENT_LENGTH) {
                         if let Some(len) = http_body::Body::size_hint(response.body()).exact() {
                             response
                                 .headers_mut()

@@ -23,7 +23,9 @@ use super::table::{NotFoundBody, Resolved, Table, Target};
 use crate::body::Body;
 use crate::util::boxed::BoxService;
 
-/// The request's URI before a [nested](RouterBuilder::nest) service's prefix was stripped.
+/// The request's URI before a [nested](RouterBuilder::nest) service's prefix was stripped (and
+/// before any path policy rewrote it). Through several nests it stays the client's URI: the
+/// first nest records it and deeper ones keep it, as axum's `OriginalUri` does.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OriginalUri(pub Uri);
 
@@ -80,7 +82,8 @@ impl<ReqB, ResB, E> Router<ReqB, ResB, E> {
     }
 
     /// What the Router does with `method` and `path` (the path policies applied), with no
-    /// service involved: so route tables can be unit-tested in-process.
+    /// service involved: so route tables can be unit-tested in-process. A query
+    /// (`/search?q=1`) is ignored, as it is for a request.
     ///
     /// ```
     /// use http::{Method, Request, Response};
@@ -107,6 +110,8 @@ impl<ReqB, ResB, E> Router<ReqB, ResB, E> {
     /// ```
     #[must_use]
     pub fn at<'r, 'p>(&'r self, method: &Method, path: &'p str) -> Decision<'r, 'p> {
+        // A path never holds a `?`: what follows one is the query, which routing ignores.
+        let path = path.split_once('?').map_or(path, |(path, _)| path);
         let mut captures = Captures::default();
         match self.table.resolve(method, path, &mut captures) {
             Resolved::Route {
@@ -188,6 +193,10 @@ where
                 {
                     return ResponseFuture::ready(upgrade_required(&entry.route));
                 }
+                // The client's URI, for a nested service, unless an outer nest recorded it.
+                let original = (entry.nest.is_some()
+                    && request.extensions().get::<OriginalUri>().is_none())
+                .then(|| request.uri().clone());
                 if let Some(new_path) = &rewritten {
                     set_path(&mut request, new_path);
                 }
@@ -204,9 +213,10 @@ where
                     p
                 });
                 if let Some(nested) = nested {
-                    let original = request.uri().clone();
                     set_path(&mut request, &nested);
-                    request.extensions_mut().insert(OriginalUri(original));
+                    if let Some(original) = original {
+                        request.extensions_mut().insert(OriginalUri(original));
+                    }
                 }
                 let route = entry.route.clone();
                 let extensions = request.extensions_mut();

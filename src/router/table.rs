@@ -36,7 +36,7 @@ pub enum NotFoundBody {
     /// An empty body.
     #[default]
     Empty,
-    /// `{"message":"Not Lookup"}` with `content-type: application/json`, as AWS API Gateway
+    /// `{"message":"Not Found"}` with `content-type: application/json`, as AWS API Gateway
     /// answers.
     AwsJson,
 }
@@ -135,6 +135,13 @@ impl<ReqB, ResB, E> Table<ReqB, ResB, E> {
         let matched = merged.as_deref().unwrap_or(path);
         let found = self.find(method, matched, captures);
         if let Lookup::Route { id, head_via_get } = found {
+            if policy.trailing_slash != TrailingSlash::Strict && self.is_catch_all(id) {
+                // `/pets/` and `/pets` are one path under this policy: a catch-all that took
+                // the path must not hide a more specific route for its other form.
+                if let Some(resolved) = self.specific_alternate(method, matched, captures) {
+                    return resolved;
+                }
+            }
             return Resolved::Route {
                 id,
                 head_via_get,
@@ -167,6 +174,47 @@ impl<ReqB, ResB, E> Table<ReqB, ResB, E> {
         match found {
             Lookup::MethodNotAllowed(allowed) => Resolved::MethodNotAllowed(allowed),
             _ => Resolved::NotFound,
+        }
+    }
+
+    /// Whether route `id` ends in a catch-all (a nested service's route does).
+    fn is_catch_all(&self, id: RouteId) -> bool {
+        self.routes.get(id as usize).is_some_and(|entry| {
+            entry.nest.is_some() || {
+                let template = entry.route.template();
+                let last = template.rsplit('/').next().unwrap_or("");
+                last.starts_with("{*") || (last.starts_with('{') && last.ends_with("+}"))
+            }
+        })
+    }
+
+    /// The other form of `path` (trailing slash toggled), when a route that is not a
+    /// catch-all serves it: redirected to or served, per the policy. `captures` is left
+    /// unchanged when there is none.
+    #[cold]
+    fn specific_alternate(
+        &self,
+        method: &Method,
+        path: &str,
+        captures: &mut Captures,
+    ) -> Option<Resolved> {
+        let alternate = toggle_trailing_slash(path)?;
+        let mut alt_captures = Captures::default();
+        match self.find(method, &alternate, &mut alt_captures) {
+            Lookup::Route { id, head_via_get } if !self.is_catch_all(id) => {
+                Some(match self.policy.trailing_slash {
+                    TrailingSlash::Redirect => Resolved::Redirect(alternate),
+                    _ => {
+                        *captures = alt_captures;
+                        Resolved::Route {
+                            id,
+                            head_via_get,
+                            rewritten: Some(alternate),
+                        }
+                    }
+                })
+            }
+            _ => None,
         }
     }
 
