@@ -21,6 +21,8 @@ pub(super) enum Var {
     Query,
     RequestUri,
     Protocol,
+    /// Envoy's `%PROTOCOL%`: `HTTP/1.1`, `HTTP/2`, `HTTP/3`. Envoy preset only.
+    EnvoyProtocol,
     DomainName,
     Status,
     ResponseLength,
@@ -354,7 +356,8 @@ impl LogFormat {
     /// [%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS% %BYTES_RECEIVED% %BYTES_SENT% %DURATION% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% "%REQ(X-FORWARDED-FOR)%" "%REQ(USER-AGENT)%" "%REQ(X-REQUEST-ID)%" "%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%"
     /// ```
     ///
-    /// The upstream service time is the time to response headers; the upstream host is the
+    /// The protocol is written as Envoy writes it (`HTTP/1.1`, `HTTP/2`, `HTTP/3`); the
+    /// upstream service time is the time to response headers; the upstream host is the
     /// canary arm that served the request (`-` without a canary split); the response flags are
     /// ours (`NR`, `OG`, `CP`, `UE`, `DC`, `SI`, `TA`).
     pub fn envoy() -> Self {
@@ -367,7 +370,7 @@ impl LogFormat {
             lit(" "),
             V(Var::RequestUri),
             lit(" "),
-            V(Var::Protocol),
+            V(Var::EnvoyProtocol),
             lit("\" "),
             V(Var::Status),
             lit(" "),

@@ -449,6 +449,15 @@ fn protocol(version: Version) -> &'static str {
     }
 }
 
+/// The protocol as Envoy's `%PROTOCOL%` writes it.
+fn envoy_protocol(version: Version) -> &'static str {
+    match version {
+        Version::HTTP_2 => "HTTP/2",
+        Version::HTTP_3 => "HTTP/3",
+        other => protocol(other),
+    }
+}
+
 fn opt_bytes(value: Option<&HeaderValue>) -> Value<'_> {
     value.map_or(Value::Missing, |v| Value::Bytes(v.as_bytes()))
 }
@@ -522,6 +531,7 @@ impl Source for Line<'_> {
             Var::Query => self.opt(r.uri.and_then(|u| u.query)),
             Var::RequestUri => self.opt(r.uri.map(|u| u.request_uri)),
             Var::Protocol => Value::Bytes(protocol(r.version).as_bytes()),
+            Var::EnvoyProtocol => Value::Bytes(envoy_protocol(r.version).as_bytes()),
             Var::DomainName => self.opt(r.host.or(r.authority)),
             Var::Status => Value::Int(r.status.into()),
             Var::ResponseLength => Value::Int(r.sent),

