@@ -9,8 +9,8 @@ use std::net::SocketAddr;
 
 use bytes::Bytes;
 use common::body_text;
-use http::{Method, Request, Response, StatusCode, Version};
-use http_body_util::{BodyExt, Full};
+use http::{Request, Response, StatusCode, Version};
+use http_body_util::Full;
 use tower::{service_fn, Layer, ServiceExt};
 use tower_gateway::access_log::{AccessLogLayer, LogFormat, ManualClock, MemorySink};
 
@@ -87,4 +87,20 @@ async fn json_types() {
     assert_eq!(v["responseLength"], 5);
     assert_eq!(v["query"], "b=%22c");
     println!("{line}");
+}
+
+#[tokio::test]
+async fn metrics_head_has_the_get_headers_and_no_body() {
+    use tower_gateway::metrics::{Registry, CONTENT_TYPE};
+    let registry = Registry::new();
+    let app = registry.layer().layer(ok("hi"));
+    let res = app.oneshot(common::request("GET", "/x")).await.unwrap();
+    body_text(res.into_body()).await;
+    let get = registry.service().oneshot(common::request("GET", "/metrics")).await.unwrap();
+    let text = body_text(get.into_body()).await;
+    let head = registry.service().oneshot(common::request("HEAD", "/metrics")).await.unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(head.headers()["content-type"], CONTENT_TYPE);
+    assert_eq!(head.headers()["content-length"], text.len().to_string().as_str());
+    assert_eq!(body_text(head.into_body()).await, "");
 }
