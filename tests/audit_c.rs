@@ -104,3 +104,39 @@ async fn metrics_head_has_the_get_headers_and_no_body() {
     assert_eq!(head.headers()["content-length"], text.len().to_string().as_str());
     assert_eq!(body_text(head.into_body()).await, "");
 }
+
+#[tokio::test]
+async fn integer_weights_are_whole_percentages() {
+    use tower_gateway::canary::{CanaryLayer, Mode, Weight};
+    use tower_gateway::error::ProblemKind;
+    assert_eq!(Weight::from(10).to_ppm().unwrap(), 100_000);
+    assert_eq!(Weight::from(0_u32).to_ppm().unwrap(), 0);
+    assert_eq!(Weight::from(100).to_ppm().unwrap(), 1_000_000);
+    for (weight, value) in [(Weight::from(101), "101"), (Weight::from(-1), "-1")] {
+        let error = weight.to_ppm().unwrap_err();
+        assert_eq!(error.problems()[0].kind(), ProblemKind::OutOfRange);
+        assert_eq!(error.problems()[0].value(), value);
+    }
+    // The issue's {5,1,1} written with integer literals: `a a b a c a a`.
+    let named = |name: &'static str| {
+        service_fn(move |_req: Request<Full<Bytes>>| async move {
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(name.as_bytes()))))
+        })
+    };
+    let layer = CanaryLayer::builder()
+        .stable("a", 5)
+        .arm("b", named("b"), 1)
+        .arm("c", named("c"), 1)
+        .mode(Mode::round_robin())
+        .build()
+        .unwrap();
+    let split = layer.layer(named("a"));
+    let mut order = String::new();
+    for _ in 0..7 {
+        let res = split.clone().oneshot(common::request("GET", "/")).await.unwrap();
+        order.push_str(&body_text(res.into_body()).await);
+    }
+    assert_eq!(order, "aabacaa");
+    let two = CanaryLayer::new(named("v2"), 10).unwrap();
+    assert_eq!(two.handle().canary_weight(), Weight::ppm(100_000));
+}
