@@ -140,3 +140,28 @@ async fn integer_weights_are_whole_percentages() {
     let two = CanaryLayer::new(named("v2"), 10).unwrap();
     assert_eq!(two.handle().canary_weight(), Weight::ppm(100_000));
 }
+
+#[tokio::test]
+async fn a_json_template_stays_valid_json_with_hostile_values() {
+    let format = LogFormat::template(
+        r#"{"ua":"$context.identity.userAgent","path":"$context.path","status":$context.status,"ref":"$context.referer"}"#,
+    )
+    .unwrap();
+    let mut req = common::request("GET", "/caf%C3%A9");
+    req.headers_mut().insert(
+        "user-agent",
+        http::HeaderValue::from_bytes(b"evil\"}\\\tcaf\xc3\xa9").unwrap(),
+    );
+    let line = one_line(format, 0, req).await;
+    let value: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    assert_eq!(value["ua"], "evil\"}\\\tcaf\u{e9}");
+    assert_eq!(value["path"], "/caf%C3%A9");
+    assert_eq!(value["status"], 200);
+    assert_eq!(value["ref"], "-");
+    // A text template keeps nginx's escaping.
+    let mut req = common::request("GET", "/");
+    req.headers_mut()
+        .insert("user-agent", http::HeaderValue::from_static("a\"b"));
+    let line = one_line(LogFormat::template("ua=$context.identity.userAgent").unwrap(), 0, req).await;
+    assert_eq!(line, "ua=a\\x22b");
+}

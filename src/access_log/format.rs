@@ -268,6 +268,9 @@ pub struct LogFormat {
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Kind {
     Text(Vec<Segment>),
+    /// A template that writes JSON (its first non-blank character is `{`): text values are
+    /// escaped per RFC 8259 instead of `\xHH`, so the line stays valid JSON.
+    JsonTemplate(Vec<Segment>),
     /// Each field with the text before its value (`,"key":`), built once.
     Json(Vec<(Var, Lit)>),
 }
@@ -290,17 +293,21 @@ fn lit(text: &str) -> Segment {
 }
 
 fn text(segments: Vec<Segment>) -> LogFormat {
-    let needs = segments
+    let needs = needs_of(&segments);
+    LogFormat {
+        kind: Kind::Text(segments),
+        needs,
+    }
+}
+
+fn needs_of(segments: &[Segment]) -> u16 {
+    segments
         .iter()
         .map(|s| match s {
             Segment::Var(v) => v.needs(),
             Segment::Literal(_) => 0,
         })
-        .fold(0, |a, b| a | b);
-    LogFormat {
-        kind: Kind::Text(segments),
-        needs,
-    }
+        .fold(0, |a, b| a | b)
 }
 
 fn common_segments() -> Vec<Segment> {
@@ -455,6 +462,11 @@ impl LogFormat {
     /// A `$` not followed by `context.` is literal text, and so is a dot that ends a variable
     /// (`$context.status.` is the status, then a dot).
     ///
+    /// A template whose first non-blank character is `{` writes JSON (as AWS's JSON access log
+    /// formats do, `{"ua":"$context.identity.userAgent","status":$context.status}`): its text
+    /// values are escaped per RFC 8259 (`\"`, `\\`, `\n`, `\u0000`, UTF-8 kept) instead of
+    /// `\xHH`, so a hostile header cannot break the object. Missing values are still `-`.
+    ///
     /// # Errors
     ///
     /// Every problem at once: each unknown variable ([`ProblemKind::Unknown`]), a line break
@@ -530,7 +542,16 @@ impl LogFormat {
         if !literal.is_empty() {
             segments.push(Segment::Literal(Lit::new(&literal)));
         }
-        problems.finish(|| text(segments))
+        problems.finish(|| {
+            if template.trim_start().starts_with('{') {
+                Self {
+                    needs: needs_of(&segments),
+                    kind: Kind::JsonTemplate(segments),
+                }
+            } else {
+                text(segments)
+            }
+        })
     }
 
     /// The request facts this format needs.
@@ -546,6 +567,17 @@ impl LogFormat {
                     match segment {
                         Segment::Literal(text) => text.push(out),
                         Segment::Var(var) => push_text_value(out, source.value(*var)),
+                    }
+                }
+            }
+            Kind::JsonTemplate(segments) => {
+                for segment in segments {
+                    match segment {
+                        Segment::Literal(text) => text.push(out),
+                        Segment::Var(var) => match source.value(*var) {
+                            Value::Bytes(bytes) => push_json_escaped(out, bytes),
+                            value => push_text_value(out, value),
+                        },
                     }
                 }
             }
