@@ -165,3 +165,13 @@ async fn a_json_template_stays_valid_json_with_hostile_values() {
     let line = one_line(LogFormat::template("ua=$context.identity.userAgent").unwrap(), 0, req).await;
     assert_eq!(line, "ua=a\\x22b");
 }
+
+#[tokio::test]
+async fn aws_alias_variables_are_accepted() {
+    let format =
+        LogFormat::template("$context.extendedRequestId $context.integration.latency").unwrap();
+    let mut req = common::request("GET", "/");
+    req.headers_mut()
+        .insert("x-request-id", http::HeaderValue::from_static("req-9"));
+    assert_eq!(one_line(format, 0, req).await, "req-9 0");
+}

@@ -91,6 +91,9 @@ const VARIABLES: &[(&str, Var, &str)] = &[
     ("tunnel.bytesIn", Var::TunnelBytesIn, "tunnelBytesIn"),
     ("tunnel.bytesOut", Var::TunnelBytesOut, "tunnelBytesOut"),
     ("tunnel.abnormal", Var::TunnelAbnormal, "tunnelAbnormal"),
+    // AWS's other names for the same values (after the names above, which give the JSON keys).
+    ("extendedRequestId", Var::RequestId, "requestId"),
+    ("integration.latency", Var::IntegrationLatency, "integrationLatency"),
 ];
 
 /// The fields of [`LogFormat::json`], in order.
@@ -436,7 +439,7 @@ impl LogFormat {
     ///
     /// | variable | value |
     /// | --- | --- |
-    /// | `$context.requestId` | the request id |
+    /// | `$context.requestId` | the request id (AWS's other name: `$context.extendedRequestId`) |
     /// | `$context.identity.sourceIp` | the client IP address |
     /// | `$context.requestTime` | arrival time, `10/Mar/2024:13:55:36 +0000` (UTC) |
     /// | `$context.requestTimeEpoch` | arrival time in milliseconds since the Unix epoch |
@@ -449,7 +452,7 @@ impl LogFormat {
     /// | `$context.responseLength` | response body bytes actually sent |
     /// | `$context.requestLength` | request body bytes, when known from `Content-Length` or the body |
     /// | `$context.responseLatency` | milliseconds from arrival to the last body byte |
-    /// | `$context.integrationLatency` | milliseconds from arrival to the response headers |
+    /// | `$context.integrationLatency` | milliseconds from arrival to the response headers (AWS's other name: `$context.integration.latency`) |
     /// | `$context.identity.userAgent` / `$context.referer` / `$context.forwardedFor` | those request headers |
     /// | `$context.traceId` | the trace id of a valid W3C `traceparent` |
     /// | `$context.routeKey` / `$context.resourcePath` / `$context.routeName` | the matched route's key (`GET /pets/{id}`), template and name |
