@@ -175,3 +175,61 @@ async fn aws_alias_variables_are_accepted() {
         .insert("x-request-id", http::HeaderValue::from_static("req-9"));
     assert_eq!(one_line(format, 0, req).await, "req-9 0");
 }
+
+#[test]
+fn public_types_are_clone_send_sync() {
+    use tower_gateway::access_log::{AccessLog, NonBlocking, RequestId, Sink, TraceId};
+    use tower_gateway::canary::{Arm, CanaryHandle, CanaryLayer, CanarySplit, Mode, Weight};
+    use tower_gateway::metrics::{Metrics, MetricsConfig, MetricsLayer, MetricsService, Registry};
+    fn check<T: Clone + Send + Sync + 'static>() {}
+    type Svc = tower::util::BoxCloneSyncService<Request<Full<Bytes>>, Response<Full<Bytes>>, Infallible>;
+    check::<AccessLogLayer>();
+    check::<AccessLog<Svc>>();
+    check::<LogFormat>();
+    check::<MemorySink>();
+    check::<NonBlocking>();
+    check::<Sink>();
+    check::<RequestId>();
+    check::<TraceId>();
+    check::<CanaryLayer<Svc>>();
+    check::<CanarySplit<Svc, Svc>>();
+    check::<CanaryHandle>();
+    check::<Weight>();
+    check::<Arm>();
+    check::<Mode>();
+    check::<Registry>();
+    check::<MetricsLayer>();
+    check::<Metrics<Svc>>();
+    check::<MetricsService>();
+    check::<MetricsConfig>();
+}
+
+#[tokio::test]
+async fn a_head_answer_sends_no_body_bytes_even_when_its_body_is_read() {
+    use http_body_util::BodyExt;
+    let sink = MemorySink::new();
+    // A naive handler answers HEAD with the GET body; a server never sends it.
+    let svc = log(
+        &sink,
+        LogFormat::template("$context.httpMethod $context.status $context.responseLength $context.responseFlags")
+            .unwrap(),
+        0,
+    )
+    .layer(ok("seventeen bytes!!"));
+    let res = svc.clone().oneshot(common::request("HEAD", "/")).await.unwrap();
+    res.into_body().collect().await.unwrap();
+    assert_eq!(sink.take(), ["HEAD 200 0 -"]);
+    let line = {
+        let res = log(&sink, LogFormat::apache_common(), 0)
+            .layer(ok("seventeen bytes!!"))
+            .oneshot(common::request("HEAD", "/"))
+            .await
+            .unwrap();
+        res.into_body().collect().await.unwrap();
+        sink.take()
+    };
+    assert_eq!(line, ["- - - [01/Jan/1970:00:00:00 +0000] \"HEAD / HTTP/1.1\" 200 -"]);
+    let res = svc.oneshot(common::request("GET", "/")).await.unwrap();
+    res.into_body().collect().await.unwrap();
+    assert_eq!(sink.take(), ["GET 200 17 -"]);
+}

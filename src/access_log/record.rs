@@ -355,9 +355,13 @@ impl Record {
         self.method == Method::HEAD || matches!(self.status, 100..=199 | 204 | 304)
     }
 
-    /// Counts body bytes sent.
+    /// Counts body bytes sent; none for an answer whose body a server never sends (a `HEAD`
+    /// request, `1xx`, `204`, `304`), even when the inner service gave it one and the caller
+    /// reads it.
     pub(super) fn sent(&mut self, bytes: usize) {
-        self.sent = self.sent.saturating_add(bytes as u64);
+        if !self.body_not_sent() {
+            self.sent = self.sent.saturating_add(bytes as u64);
+        }
     }
 
     /// Completes the record of a tunnel (a `101` whose upgraded connection just closed): the
