@@ -20,20 +20,28 @@ fn log(sink: &MemorySink, format: LogFormat, at: u64) -> AccessLogLayer {
         .clock(ManualClock::at_unix(at))
 }
 
-fn ok(body: &'static str) -> impl tower::Service<
+fn ok(
+    body: &'static str,
+) -> impl tower::Service<
     Request<Full<Bytes>>,
     Response = Response<Full<Bytes>>,
     Error = Infallible,
     Future = impl Send,
 > + Clone {
     service_fn(move |_req: Request<Full<Bytes>>| async move {
-        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(body.as_bytes()))))
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(
+            body.as_bytes(),
+        ))))
     })
 }
 
 async fn one_line(format: LogFormat, at: u64, req: Request<Full<Bytes>>) -> String {
     let sink = MemorySink::new();
-    let res = log(&sink, format, at).layer(ok("hello")).oneshot(req).await.unwrap();
+    let res = log(&sink, format, at)
+        .layer(ok("hello"))
+        .oneshot(req)
+        .await
+        .unwrap();
     body_text(res.into_body()).await;
     let lines = sink.take();
     assert_eq!(lines.len(), 1, "{lines:?}");
@@ -59,7 +67,8 @@ async fn clf_dates_across_leap_days_and_centuries() {
 #[tokio::test]
 async fn absolute_form_target_logs_origin_form() {
     let mut req = common::request("GET", "http://api.example.com/pets/42?verbose=1");
-    req.extensions_mut().insert(SocketAddr::from(([203, 0, 113, 7], 1)));
+    req.extensions_mut()
+        .insert(SocketAddr::from(([203, 0, 113, 7], 1)));
     let line = one_line(LogFormat::apache_common(), 1_710_078_936, req).await;
     assert_eq!(
         line,
@@ -96,12 +105,23 @@ async fn metrics_head_has_the_get_headers_and_no_body() {
     let app = registry.layer().layer(ok("hi"));
     let res = app.oneshot(common::request("GET", "/x")).await.unwrap();
     body_text(res.into_body()).await;
-    let get = registry.service().oneshot(common::request("GET", "/metrics")).await.unwrap();
+    let get = registry
+        .service()
+        .oneshot(common::request("GET", "/metrics"))
+        .await
+        .unwrap();
     let text = body_text(get.into_body()).await;
-    let head = registry.service().oneshot(common::request("HEAD", "/metrics")).await.unwrap();
+    let head = registry
+        .service()
+        .oneshot(common::request("HEAD", "/metrics"))
+        .await
+        .unwrap();
     assert_eq!(head.status(), StatusCode::OK);
     assert_eq!(head.headers()["content-type"], CONTENT_TYPE);
-    assert_eq!(head.headers()["content-length"], text.len().to_string().as_str());
+    assert_eq!(
+        head.headers()["content-length"],
+        text.len().to_string().as_str()
+    );
     assert_eq!(body_text(head.into_body()).await, "");
 }
 
@@ -120,7 +140,9 @@ async fn integer_weights_are_whole_percentages() {
     // The issue's {5,1,1} written with integer literals: `a a b a c a a`.
     let named = |name: &'static str| {
         service_fn(move |_req: Request<Full<Bytes>>| async move {
-            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(name.as_bytes()))))
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(
+                name.as_bytes(),
+            ))))
         })
     };
     let layer = CanaryLayer::builder()
@@ -133,7 +155,11 @@ async fn integer_weights_are_whole_percentages() {
     let split = layer.layer(named("a"));
     let mut order = String::new();
     for _ in 0..7 {
-        let res = split.clone().oneshot(common::request("GET", "/")).await.unwrap();
+        let res = split
+            .clone()
+            .oneshot(common::request("GET", "/"))
+            .await
+            .unwrap();
         order.push_str(&body_text(res.into_body()).await);
     }
     assert_eq!(order, "aabacaa");
@@ -153,7 +179,8 @@ async fn a_json_template_stays_valid_json_with_hostile_values() {
         http::HeaderValue::from_bytes(b"evil\"}\\\tcaf\xc3\xa9").unwrap(),
     );
     let line = one_line(format, 0, req).await;
-    let value: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    let value: serde_json::Value =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
     assert_eq!(value["ua"], "evil\"}\\\tcaf\u{e9}");
     assert_eq!(value["path"], "/caf%C3%A9");
     assert_eq!(value["status"], 200);
@@ -162,7 +189,12 @@ async fn a_json_template_stays_valid_json_with_hostile_values() {
     let mut req = common::request("GET", "/");
     req.headers_mut()
         .insert("user-agent", http::HeaderValue::from_static("a\"b"));
-    let line = one_line(LogFormat::template("ua=$context.identity.userAgent").unwrap(), 0, req).await;
+    let line = one_line(
+        LogFormat::template("ua=$context.identity.userAgent").unwrap(),
+        0,
+        req,
+    )
+    .await;
     assert_eq!(line, "ua=a\\x22b");
 }
 
@@ -182,7 +214,8 @@ fn public_types_are_clone_send_sync() {
     use tower_gateway::canary::{Arm, CanaryHandle, CanaryLayer, CanarySplit, Mode, Weight};
     use tower_gateway::metrics::{Metrics, MetricsConfig, MetricsLayer, MetricsService, Registry};
     fn check<T: Clone + Send + Sync + 'static>() {}
-    type Svc = tower::util::BoxCloneSyncService<Request<Full<Bytes>>, Response<Full<Bytes>>, Infallible>;
+    type Svc =
+        tower::util::BoxCloneSyncService<Request<Full<Bytes>>, Response<Full<Bytes>>, Infallible>;
     check::<AccessLogLayer>();
     check::<AccessLog<Svc>>();
     check::<LogFormat>();
@@ -211,12 +244,18 @@ async fn a_head_answer_sends_no_body_bytes_even_when_its_body_is_read() {
     // A naive handler answers HEAD with the GET body; a server never sends it.
     let svc = log(
         &sink,
-        LogFormat::template("$context.httpMethod $context.status $context.responseLength $context.responseFlags")
-            .unwrap(),
+        LogFormat::template(
+            "$context.httpMethod $context.status $context.responseLength $context.responseFlags",
+        )
+        .unwrap(),
         0,
     )
     .layer(ok("seventeen bytes!!"));
-    let res = svc.clone().oneshot(common::request("HEAD", "/")).await.unwrap();
+    let res = svc
+        .clone()
+        .oneshot(common::request("HEAD", "/"))
+        .await
+        .unwrap();
     res.into_body().collect().await.unwrap();
     assert_eq!(sink.take(), ["HEAD 200 0 -"]);
     let line = {
@@ -228,7 +267,10 @@ async fn a_head_answer_sends_no_body_bytes_even_when_its_body_is_read() {
         res.into_body().collect().await.unwrap();
         sink.take()
     };
-    assert_eq!(line, ["- - - [01/Jan/1970:00:00:00 +0000] \"HEAD / HTTP/1.1\" 200 -"]);
+    assert_eq!(
+        line,
+        ["- - - [01/Jan/1970:00:00:00 +0000] \"HEAD / HTTP/1.1\" 200 -"]
+    );
     let res = svc.oneshot(common::request("GET", "/")).await.unwrap();
     res.into_body().collect().await.unwrap();
     assert_eq!(sink.take(), ["GET 200 17 -"]);

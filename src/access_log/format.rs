@@ -93,7 +93,11 @@ const VARIABLES: &[(&str, Var, &str)] = &[
     ("tunnel.abnormal", Var::TunnelAbnormal, "tunnelAbnormal"),
     // AWS's other names for the same values (after the names above, which give the JSON keys).
     ("extendedRequestId", Var::RequestId, "requestId"),
-    ("integration.latency", Var::IntegrationLatency, "integrationLatency"),
+    (
+        "integration.latency",
+        Var::IntegrationLatency,
+        "integrationLatency",
+    ),
 ];
 
 /// The fields of [`LogFormat::json`], in order.

@@ -57,7 +57,9 @@ impl<B> Service<Request<B>> for MetricsService {
         if req.method() == Method::HEAD {
             // The headers of the `GET` answer (RFC 9110, section 9.3.2), its length included,
             // without the body.
-            let length = http_body::Body::size_hint(response.body()).exact().unwrap_or(0);
+            let length = http_body::Body::size_hint(response.body())
+                .exact()
+                .unwrap_or(0);
             response
                 .headers_mut()
                 .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
