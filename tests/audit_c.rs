@@ -275,3 +275,60 @@ async fn a_head_answer_sends_no_body_bytes_even_when_its_body_is_read() {
     res.into_body().collect().await.unwrap();
     assert_eq!(sink.take(), ["GET 200 17 -"]);
 }
+
+#[test]
+fn sticky_keys_follow_promote_and_roll_back_and_overrides_beat_the_key() {
+    use http::header::HeaderName;
+    use tower_gateway::canary::{CanaryLayer, Key, Mode};
+    let layer = CanaryLayer::builder()
+        .canary(ok("canary"), "10%")
+        .mode(Mode::sticky(Key::header(HeaderName::from_static("x-user"))))
+        .build()
+        .unwrap();
+    let parts = |id: u32, force: Option<&str>| {
+        let mut req = Request::builder().header("x-user", format!("user-{id}"));
+        if let Some(force) = force {
+            req = req.header("x-canary", force);
+        }
+        req.body(()).unwrap().into_parts().0
+    };
+    let handle = layer.handle();
+    handle.promote();
+    assert!((0..1_000).all(|id| layer.pick(&parts(id, None)).is_canary()));
+    assert!((0..1_000).all(|id| !layer.pick(&parts(id, Some("never"))).is_canary()));
+    handle.roll_back();
+    assert!((0..1_000).all(|id| !layer.pick(&parts(id, None)).is_canary()));
+    assert!((0..1_000).all(|id| layer.pick(&parts(id, Some("ALWAYS"))).is_canary()));
+    // Other override values are ignored: the key decides.
+    assert!((0..1_000).all(|id| !layer.pick(&parts(id, Some("yes"))).is_canary()));
+}
+
+#[tokio::test]
+async fn an_empty_body_is_zero_bytes_in_json_and_envoy_and_dash_in_apache() {
+    let sink = MemorySink::new();
+    for format in [
+        LogFormat::json(),
+        LogFormat::envoy(),
+        LogFormat::apache_combined(),
+    ] {
+        let res = log(&sink, format, 0)
+            .layer(ok(""))
+            .oneshot(common::request("GET", "/"))
+            .await
+            .unwrap();
+        drop(res); // an empty body is never polled by a server
+    }
+    let lines = sink.take();
+    let json: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+    assert_eq!(json["responseLength"], 0);
+    assert!(json["responseFlags"].is_null(), "{json}");
+    assert!(
+        lines[1].starts_with("[1970-01-01T00:00:00.000Z] \"GET / HTTP/1.1\" 200 - 0 0 "),
+        "{}",
+        lines[1]
+    );
+    assert_eq!(
+        lines[2],
+        "- - - [01/Jan/1970:00:00:00 +0000] \"GET / HTTP/1.1\" 200 - \"-\" \"-\""
+    );
+}
