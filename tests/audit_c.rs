@@ -332,3 +332,62 @@ async fn an_empty_body_is_zero_bytes_in_json_and_envoy_and_dash_in_apache() {
         "- - - [01/Jan/1970:00:00:00 +0000] \"GET / HTTP/1.1\" 200 - \"-\" \"-\""
     );
 }
+
+/// The access log reads the route and the arm from the request when the response lacks them
+/// (the layer sits inside the Router or inside a canary arm); the metrics must agree.
+#[tokio::test]
+async fn metrics_inside_a_route_or_an_arm_read_the_route_and_arm_from_the_request() {
+    use tower_gateway::canary::CanaryLayer;
+    use tower_gateway::metrics::Registry;
+    use tower_gateway::router::Router;
+    let registry = Registry::new();
+    let sink = MemorySink::new();
+    let per_route = tower::ServiceBuilder::new()
+        .layer(log(
+            &sink,
+            LogFormat::template("$context.resourcePath $context.canaryArm").unwrap(),
+            0,
+        ))
+        .layer(registry.layer())
+        .service(ok("a pet"));
+    let router = Router::builder()
+        .route("GET /pets/{id}", per_route)
+        .build()
+        .unwrap();
+    let res = router
+        .oneshot(common::request("GET", "/pets/7"))
+        .await
+        .unwrap();
+    body_text(res.into_body()).await;
+    assert_eq!(sink.take(), ["/pets/{id} -"]);
+    let text = registry.render();
+    assert!(
+        text.contains("gateway_requests_total{route=\"/pets/{id}\",method=\"GET\",status=\"200\",arm=\"\",refusal=\"\"} 1"),
+        "{text}"
+    );
+
+    // Inside each arm of a split: the arm is on the request.
+    let registry = Registry::new();
+    let arm = |body: &'static str| {
+        tower::ServiceBuilder::new()
+            .layer(log(
+                &sink,
+                LogFormat::template("$context.canaryArm").unwrap(),
+                0,
+            ))
+            .layer(registry.layer())
+            .service(ok(body))
+    };
+    let split = CanaryLayer::new(arm("v2"), 100).unwrap().layer(arm("v1"));
+    let res = split.oneshot(common::request("GET", "/")).await.unwrap();
+    assert_eq!(body_text(res.into_body()).await, "v2");
+    assert_eq!(sink.take(), ["canary"]);
+    let text = registry.render();
+    assert!(
+        text.contains("gateway_requests_total{route=\"\",method=\"GET\",status=\"200\",arm=\"canary\",refusal=\"\"} 1"),
+        "{text}"
+    );
+    let report = registry.canary_report();
+    assert_eq!(report.len(), 1);
+    assert!(report[0].canary);
+}
