@@ -89,7 +89,7 @@ async fn envoy_writes_http2_as_envoy_does_and_clf_as_apache_does() {
 }
 
 #[tokio::test]
-async fn json_types() {
+async fn json_numbers_are_numbers_and_the_query_is_kept_raw() {
     let line = one_line(LogFormat::json(), 0, common::request("POST", "/a?b=%22c")).await;
     let v: serde_json::Value = serde_json::from_str(&line).unwrap();
     assert_eq!(v["status"], 200);
