@@ -95,7 +95,6 @@ async fn json_numbers_are_numbers_and_the_query_is_kept_raw() {
     assert_eq!(v["status"], 200);
     assert_eq!(v["responseLength"], 5);
     assert_eq!(v["query"], "b=%22c");
-    println!("{line}");
 }
 
 #[tokio::test]
