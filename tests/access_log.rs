@@ -531,7 +531,7 @@ async fn request_length_from_content_length_and_protocol() {
     f.run(LogFormat::envoy(), f.pets_app(), req).await;
     let line = f.line();
     assert!(
-        line.starts_with("[2024-03-10T13:55:36.000Z] \"POST /orders HTTP/2.0\" 200 - 11 17 12 5 "),
+        line.starts_with("[2024-03-10T13:55:36.000Z] \"POST /orders HTTP/2\" 200 - 11 17 12 5 "),
         "{line}"
     );
     assert!(line.ends_with("\"api.example.com:8443\" \"-\""), "{line}");

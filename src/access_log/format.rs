@@ -21,6 +21,8 @@ pub(super) enum Var {
     Query,
     RequestUri,
     Protocol,
+    /// Envoy's `%PROTOCOL%`: `HTTP/1.1`, `HTTP/2`, `HTTP/3`. Envoy preset only.
+    EnvoyProtocol,
     DomainName,
     Status,
     ResponseLength,
@@ -89,6 +91,13 @@ const VARIABLES: &[(&str, Var, &str)] = &[
     ("tunnel.bytesIn", Var::TunnelBytesIn, "tunnelBytesIn"),
     ("tunnel.bytesOut", Var::TunnelBytesOut, "tunnelBytesOut"),
     ("tunnel.abnormal", Var::TunnelAbnormal, "tunnelAbnormal"),
+    // AWS's other names for the same values (after the names above, which give the JSON keys).
+    ("extendedRequestId", Var::RequestId, "requestId"),
+    (
+        "integration.latency",
+        Var::IntegrationLatency,
+        "integrationLatency",
+    ),
 ];
 
 /// The fields of [`LogFormat::json`], in order.
@@ -266,6 +275,9 @@ pub struct LogFormat {
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Kind {
     Text(Vec<Segment>),
+    /// A template that writes JSON (its first non-blank character is `{`): text values are
+    /// escaped per RFC 8259 instead of `\xHH`, so the line stays valid JSON.
+    JsonTemplate(Vec<Segment>),
     /// Each field with the text before its value (`,"key":`), built once.
     Json(Vec<(Var, Lit)>),
 }
@@ -288,17 +300,21 @@ fn lit(text: &str) -> Segment {
 }
 
 fn text(segments: Vec<Segment>) -> LogFormat {
-    let needs = segments
+    let needs = needs_of(&segments);
+    LogFormat {
+        kind: Kind::Text(segments),
+        needs,
+    }
+}
+
+fn needs_of(segments: &[Segment]) -> u16 {
+    segments
         .iter()
         .map(|s| match s {
             Segment::Var(v) => v.needs(),
             Segment::Literal(_) => 0,
         })
-        .fold(0, |a, b| a | b);
-    LogFormat {
-        kind: Kind::Text(segments),
-        needs,
-    }
+        .fold(0, |a, b| a | b)
 }
 
 fn common_segments() -> Vec<Segment> {
@@ -354,7 +370,8 @@ impl LogFormat {
     /// [%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS% %BYTES_RECEIVED% %BYTES_SENT% %DURATION% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% "%REQ(X-FORWARDED-FOR)%" "%REQ(USER-AGENT)%" "%REQ(X-REQUEST-ID)%" "%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%"
     /// ```
     ///
-    /// The upstream service time is the time to response headers; the upstream host is the
+    /// The protocol is written as Envoy writes it (`HTTP/1.1`, `HTTP/2`, `HTTP/3`); the
+    /// upstream service time is the time to response headers; the upstream host is the
     /// canary arm that served the request (`-` without a canary split); the response flags are
     /// ours (`NR`, `OG`, `CP`, `UE`, `DC`, `SI`, `TA`).
     pub fn envoy() -> Self {
@@ -367,7 +384,7 @@ impl LogFormat {
             lit(" "),
             V(Var::RequestUri),
             lit(" "),
-            V(Var::Protocol),
+            V(Var::EnvoyProtocol),
             lit("\" "),
             V(Var::Status),
             lit(" "),
@@ -426,7 +443,7 @@ impl LogFormat {
     ///
     /// | variable | value |
     /// | --- | --- |
-    /// | `$context.requestId` | the request id |
+    /// | `$context.requestId` | the request id (AWS's other name: `$context.extendedRequestId`) |
     /// | `$context.identity.sourceIp` | the client IP address |
     /// | `$context.requestTime` | arrival time, `10/Mar/2024:13:55:36 +0000` (UTC) |
     /// | `$context.requestTimeEpoch` | arrival time in milliseconds since the Unix epoch |
@@ -439,7 +456,7 @@ impl LogFormat {
     /// | `$context.responseLength` | response body bytes actually sent |
     /// | `$context.requestLength` | request body bytes, when known from `Content-Length` or the body |
     /// | `$context.responseLatency` | milliseconds from arrival to the last body byte |
-    /// | `$context.integrationLatency` | milliseconds from arrival to the response headers |
+    /// | `$context.integrationLatency` | milliseconds from arrival to the response headers (AWS's other name: `$context.integration.latency`) |
     /// | `$context.identity.userAgent` / `$context.referer` / `$context.forwardedFor` | those request headers |
     /// | `$context.traceId` | the trace id of a valid W3C `traceparent` |
     /// | `$context.routeKey` / `$context.resourcePath` / `$context.routeName` | the matched route's key (`GET /pets/{id}`), template and name |
@@ -451,6 +468,11 @@ impl LogFormat {
     ///
     /// A `$` not followed by `context.` is literal text, and so is a dot that ends a variable
     /// (`$context.status.` is the status, then a dot).
+    ///
+    /// A template whose first non-blank character is `{` writes JSON (as AWS's JSON access log
+    /// formats do, `{"ua":"$context.identity.userAgent","status":$context.status}`): its text
+    /// values are escaped per RFC 8259 (`\"`, `\\`, `\n`, `\u0000`, UTF-8 kept) instead of
+    /// `\xHH`, so a hostile header cannot break the object. Missing values are still `-`.
     ///
     /// # Errors
     ///
@@ -527,7 +549,16 @@ impl LogFormat {
         if !literal.is_empty() {
             segments.push(Segment::Literal(Lit::new(&literal)));
         }
-        problems.finish(|| text(segments))
+        problems.finish(|| {
+            if template.trim_start().starts_with('{') {
+                Self {
+                    needs: needs_of(&segments),
+                    kind: Kind::JsonTemplate(segments),
+                }
+            } else {
+                text(segments)
+            }
+        })
     }
 
     /// The request facts this format needs.
@@ -543,6 +574,17 @@ impl LogFormat {
                     match segment {
                         Segment::Literal(text) => text.push(out),
                         Segment::Var(var) => push_text_value(out, source.value(*var)),
+                    }
+                }
+            }
+            Kind::JsonTemplate(segments) => {
+                for segment in segments {
+                    match segment {
+                        Segment::Literal(text) => text.push(out),
+                        Segment::Var(var) => match source.value(*var) {
+                            Value::Bytes(bytes) => push_json_escaped(out, bytes),
+                            value => push_text_value(out, value),
+                        },
                     }
                 }
             }

@@ -39,7 +39,8 @@
 //! - **Exactly one record per request**, written when the response body ends, fails (flag
 //!   `UE`) or is dropped before its end (flag `DC`); when the inner service fails (status `0`,
 //!   `UE`) or its future is dropped before a response (status `0`, `DC`). Never at the
-//!   response headers. Bytes are the body bytes actually sent, counted, not `Content-Length`.
+//!   response headers. Bytes are the body bytes actually sent, counted, not `Content-Length`
+//!   (none for a `HEAD` request or a `1xx`, `204` or `304` answer, whose body is never sent).
 //! - **One record per tunnel**: when the response is a `101 Switching Protocols` carrying a
 //!   [`Tunnel`](crate::tunnel::Tunnel) in its extensions (a WebSocket proxied by
 //!   `upstream::WebSocketUpstream`, or any proxy that keeps one up to date), the record is written

@@ -355,9 +355,13 @@ impl Record {
         self.method == Method::HEAD || matches!(self.status, 100..=199 | 204 | 304)
     }
 
-    /// Counts body bytes sent.
+    /// Counts body bytes sent; none for an answer whose body a server never sends (a `HEAD`
+    /// request, `1xx`, `204`, `304`), even when the inner service gave it one and the caller
+    /// reads it.
     pub(super) fn sent(&mut self, bytes: usize) {
-        self.sent = self.sent.saturating_add(bytes as u64);
+        if !self.body_not_sent() {
+            self.sent = self.sent.saturating_add(bytes as u64);
+        }
     }
 
     /// Completes the record of a tunnel (a `101` whose upgraded connection just closed): the
@@ -449,6 +453,15 @@ fn protocol(version: Version) -> &'static str {
     }
 }
 
+/// The protocol as Envoy's `%PROTOCOL%` writes it.
+fn envoy_protocol(version: Version) -> &'static str {
+    match version {
+        Version::HTTP_2 => "HTTP/2",
+        Version::HTTP_3 => "HTTP/3",
+        other => protocol(other),
+    }
+}
+
 fn opt_bytes(value: Option<&HeaderValue>) -> Value<'_> {
     value.map_or(Value::Missing, |v| Value::Bytes(v.as_bytes()))
 }
@@ -522,6 +535,7 @@ impl Source for Line<'_> {
             Var::Query => self.opt(r.uri.and_then(|u| u.query)),
             Var::RequestUri => self.opt(r.uri.map(|u| u.request_uri)),
             Var::Protocol => Value::Bytes(protocol(r.version).as_bytes()),
+            Var::EnvoyProtocol => Value::Bytes(envoy_protocol(r.version).as_bytes()),
             Var::DomainName => self.opt(r.host.or(r.authority)),
             Var::Status => Value::Int(r.status.into()),
             Var::ResponseLength => Value::Int(r.sent),

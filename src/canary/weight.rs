@@ -10,8 +10,9 @@ pub(super) const MILLION: u32 = 1_000_000;
 
 /// An exact weight: an integer number of parts per million (ppm), from 0 to 1,000,000 (100%).
 ///
-/// Text and `f64` are read as a percentage and *rounded* to the nearest ppm, never truncated:
-/// `"0.57"`, `"0.57%"` and `0.57_f64` are all exactly 5,700 ppm. A weight that is not valid
+/// Text, `f64` and integers are read as a percentage; text and `f64` are *rounded* to the
+/// nearest ppm, never truncated: `"0.57"`, `"0.57%"` and `0.57_f64` are all exactly 5,700 ppm,
+/// and the integer `10` is 10%. A weight that is not valid
 /// (NaN, infinite, negative, over 100%, more precise than a ppm, not a number) is kept with its
 /// problem and reported, together with every other problem, when the split is built; use
 /// [`Weight::parse`] or [`Weight::to_ppm`] to check one on its own.
@@ -25,6 +26,7 @@ pub(super) const MILLION: u32 = 1_000_000;
 ///
 /// assert_eq!(Weight::from("0.57%").to_ppm(), Ok(5_700));
 /// assert_eq!(Weight::from(0.57).to_ppm(), Ok(5_700));
+/// assert_eq!(Weight::from(10).to_ppm(), Ok(100_000)); // integers are whole percentages
 /// assert_eq!("12.5".parse::<Weight>()?, Weight::ppm(125_000));
 /// assert_eq!(Weight::ppm(5_700).to_string(), "0.57%");
 /// assert!(Weight::from(f64::NAN).to_ppm().is_err());
@@ -109,6 +111,39 @@ impl From<f64> for Weight {
     /// [`Weight::percent`].
     fn from(percent: f64) -> Self {
         Self::percent(percent)
+    }
+}
+
+impl From<u32> for Weight {
+    /// A whole percentage, as the text `"10"` and the `f64` `10.0` are: `10` is 10%
+    /// (100,000 ppm). Over 100 is reported as a problem when used; use [`Weight::ppm`] for parts
+    /// per million.
+    fn from(percent: u32) -> Self {
+        if percent <= 100 {
+            Self(Repr::Ppm(percent * 10_000))
+        } else {
+            Self(Repr::Invalid(Box::new(problem(
+                ProblemKind::OutOfRange,
+                &percent.to_string(),
+                "is over 100%",
+            ))))
+        }
+    }
+}
+
+impl From<i32> for Weight {
+    /// A whole percentage, as [`From<u32>`](#impl-From%3Cu32%3E-for-Weight): `10` is 10% (an
+    /// integer literal such as `CanaryLayer::new(canary, 10)` lands here). Negative or over
+    /// 100 is reported as a problem when used.
+    fn from(percent: i32) -> Self {
+        match u32::try_from(percent) {
+            Ok(percent) => Self::from(percent),
+            Err(_) => Self(Repr::Invalid(Box::new(problem(
+                ProblemKind::OutOfRange,
+                &percent.to_string(),
+                "is negative",
+            )))),
+        }
     }
 }
 

@@ -90,6 +90,7 @@ where
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         self.registry.enter();
         let method = method_label(req.method());
+        let from_request = FromRequest::of(req.extensions());
         ResponseFuture {
             inner: self.inner.call(req),
             start: Some(Start {
@@ -97,6 +98,7 @@ where
                 clock: self.clock.clone(),
                 at: self.clock.mono(),
                 method,
+                from_request,
             }),
         }
     }
@@ -109,6 +111,34 @@ struct Start {
     at: u64,
     /// The `method` label (a standard method never allocates; others are `OTHER`).
     method: &'static str,
+    /// The route and arm an outer Router or split put on the request.
+    from_request: FromRequest,
+}
+
+/// The matched route and the canary arm found in the request's extensions, for a layer inside
+/// a Router's target or a split's arm, whose responses do not carry them yet: read when the
+/// response lacks them, as the access log does.
+#[derive(Default)]
+pub(super) struct FromRequest {
+    #[cfg(feature = "router")]
+    route: Option<crate::router::MatchedRoute>,
+    #[cfg(feature = "canary")]
+    arm: Option<crate::canary::Arm>,
+}
+
+impl FromRequest {
+    #[inline]
+    fn of(extensions: &http::Extensions) -> Self {
+        if extensions.is_empty() {
+            return Self::default();
+        }
+        Self {
+            #[cfg(feature = "router")]
+            route: extensions.get::<crate::router::MatchedRoute>().cloned(),
+            #[cfg(feature = "canary")]
+            arm: extensions.get::<crate::canary::Arm>().cloned(),
+        }
+    }
 }
 
 pin_project! {
@@ -139,7 +169,8 @@ impl<F> std::fmt::Debug for ResponseFuture<F> {
 }
 
 /// The labels of a response, read from the same extensions the access log reads: the
-/// matched route, the canary arm and the refusal kind; with the route template's number
+/// matched route, the canary arm and the refusal kind (the route and arm from the request when
+/// the response lacks them); with the route template's number
 /// (`MatchedRoute::template_id`; 0 when no route matched) and the route's hint
 /// (`MatchedRoute::metrics_hint`).
 #[inline]
@@ -147,6 +178,7 @@ pub(super) fn labels_of<'a>(
     method: &'static str,
     res: &'a http::Extensions,
     status: u16,
+    from_request: &'a FromRequest,
 ) -> (u32, Option<&'a AtomicU64>, Labels<'a>) {
     // A lookup is skipped when the extensions already read are all there are.
     let len = res.len();
@@ -156,6 +188,13 @@ pub(super) fn labels_of<'a>(
     } else {
         res.get::<crate::router::MatchedRoute>()
     };
+    // How many of the response's extensions were read (for the refusal lookup's skip).
+    #[cfg(feature = "router")]
+    let read = usize::from(matched.is_some());
+    #[cfg(not(feature = "router"))]
+    let read = 0;
+    #[cfg(feature = "router")]
+    let matched = matched.or(from_request.route.as_ref());
     #[cfg(feature = "router")]
     let (id, hint, route) = (
         matched.map_or(0, crate::router::MatchedRoute::template_id),
@@ -165,11 +204,15 @@ pub(super) fn labels_of<'a>(
     #[cfg(not(feature = "router"))]
     let (id, hint, route) = (0, None, None);
     #[cfg(feature = "canary")]
-    let arm = if len == usize::from(route.is_some()) {
+    let arm = if len == read {
         None
     } else {
         res.get::<crate::canary::Arm>()
     };
+    #[cfg(feature = "canary")]
+    let read = read + usize::from(arm.is_some());
+    #[cfg(feature = "canary")]
+    let arm = arm.or(from_request.arm.as_ref());
     #[cfg(feature = "canary")]
     let (arm, canary) = (
         arm.map(crate::canary::Arm::name),
@@ -177,7 +220,8 @@ pub(super) fn labels_of<'a>(
     );
     #[cfg(not(feature = "canary"))]
     let (arm, canary) = (None, false);
-    let refusal = if usize::from(route.is_some()) + usize::from(arm.is_some()) == len {
+    let _ = from_request;
+    let refusal = if read == len {
         None
     } else {
         Refusal::from_extensions(res)
@@ -204,8 +248,9 @@ pub(super) fn series_of(
     method: &'static str,
     res: &http::Extensions,
     status: u16,
+    from_request: &FromRequest,
 ) -> Option<usize> {
-    let (route, hint, labels) = labels_of(method, res, status);
+    let (route, hint, labels) = labels_of(method, res, status, from_request);
     registry.series_by_route(route, hint, &labels)
 }
 
@@ -227,8 +272,13 @@ where
             Ok(response) => {
                 let headers = start.clock.mono().saturating_sub(start.at);
                 let status = response.status().as_u16();
-                let series =
-                    series_of(&start.registry, start.method, response.extensions(), status);
+                let series = series_of(
+                    &start.registry,
+                    start.method,
+                    response.extensions(),
+                    status,
+                    &start.from_request,
+                );
                 let not_sent = start.method == "HEAD" || matches!(status, 100..=199 | 204 | 304);
                 let pending = Pending {
                     registry: start.registry,

@@ -109,7 +109,9 @@
 //!
 //! Read from the response: [`MatchedRoute`](crate::router::MatchedRoute) (the `route`
 //! label), [`Arm`](crate::canary::Arm) (`arm`), and the refusals of the origin guard, CORS and
-//! the router (`refusal`). Nothing is written.
+//! the router (`refusal`). The route and the arm fall back to the request's (when the layer
+//! sits inside a Router's target or a split's arm, whose answers do not carry them yet), as
+//! the access log's do. Nothing is written.
 //!
 //! # Clock
 //!

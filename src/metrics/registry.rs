@@ -427,7 +427,9 @@ impl Registry {
         to_last_byte: Duration,
     ) {
         let method = super::labels::method_label(method);
-        if let Some(at) = super::layer::series_of(self, method, extensions, status.as_u16()) {
+        let none = super::layer::FromRequest::default();
+        if let Some(at) = super::layer::series_of(self, method, extensions, status.as_u16(), &none)
+        {
             self.record_ns(at, nanos(to_headers), nanos(to_last_byte), false);
         }
     }

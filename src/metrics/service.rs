@@ -14,8 +14,9 @@ use super::registry::Registry;
 /// The `Content-Type` of the Prometheus text format 0.0.4.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-/// Answers `GET` (and `HEAD`) with the registry in the Prometheus text format (0.0.4); any
-/// other method gets `405` with `Allow: GET, HEAD`. Mount it on the route of your choice.
+/// Answers `GET` (and `HEAD`: the same headers, `Content-Length` included, without the body)
+/// with the registry in the Prometheus text format (0.0.4); any other method gets `405` with
+/// `Allow: GET, HEAD`. Mount it on the route of your choice.
 #[derive(Clone, Debug)]
 #[must_use]
 pub struct MetricsService {
@@ -54,6 +55,14 @@ impl<B> Service<Request<B>> for MetricsService {
             response
         };
         if req.method() == Method::HEAD {
+            // The headers of the `GET` answer (RFC 9110, section 9.3.2), its length included,
+            // without the body.
+            let length = http_body::Body::size_hint(response.body())
+                .exact()
+                .unwrap_or(0);
+            response
+                .headers_mut()
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
             *response.body_mut() = Full::default();
         }
         ready(Ok(response))
