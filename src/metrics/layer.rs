@@ -90,7 +90,12 @@ where
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         self.registry.enter();
         let method = method_label(req.method());
-        let from_request = FromRequest::of(req.extensions());
+        // Most requests reach this layer (outermost) with no extensions at all.
+        let from_request = if req.extensions().is_empty() {
+            None
+        } else {
+            FromRequest::of(req.extensions())
+        };
         ResponseFuture {
             inner: self.inner.call(req),
             start: Some(Start {
@@ -112,13 +117,14 @@ struct Start {
     /// The `method` label (a standard method never allocates; others are `OTHER`).
     method: &'static str,
     /// The route and arm an outer Router or split put on the request.
-    from_request: FromRequest,
+    from_request: Option<FromRequest>,
 }
 
 /// The matched route and the canary arm found in the request's extensions, for a layer inside
-/// a Router's target or a split's arm, whose responses do not carry them yet: read when the
-/// response lacks them, as the access log does.
-#[derive(Default)]
+/// a Router's target or a split's arm, whose responses do not carry them yet: put on the
+/// response when it lacks them (as the access log reads them from the request), so that its
+/// labels are read from the response alone, as always. Empty, and free, when the request
+/// carried no extensions (the layer outermost, as in `Gateway`).
 pub(super) struct FromRequest {
     #[cfg(feature = "router")]
     route: Option<crate::router::MatchedRoute>,
@@ -127,17 +133,46 @@ pub(super) struct FromRequest {
 }
 
 impl FromRequest {
-    #[inline]
-    fn of(extensions: &http::Extensions) -> Self {
-        if extensions.is_empty() {
-            return Self::default();
-        }
-        Self {
+    /// The route and the arm on a request, if it carries either.
+    #[cold]
+    #[inline(never)]
+    fn of(extensions: &http::Extensions) -> Option<Self> {
+        let found = Self {
             #[cfg(feature = "router")]
             route: extensions.get::<crate::router::MatchedRoute>().cloned(),
             #[cfg(feature = "canary")]
             arm: extensions.get::<crate::canary::Arm>().cloned(),
+        };
+        #[cfg(feature = "router")]
+        if found.route.is_some() {
+            return Some(found);
         }
+        #[cfg(feature = "canary")]
+        if found.arm.is_some() {
+            return Some(found);
+        }
+        let _ = (extensions, found);
+        None
+    }
+
+    /// Puts the route and the arm on a response that lacks them.
+    #[cold]
+    #[inline(never)]
+    fn fill(self, response: &mut http::Extensions) {
+        #[cfg(feature = "router")]
+        if let Some(route) = self.route {
+            if response.get::<crate::router::MatchedRoute>().is_none() {
+                response.insert(route);
+            }
+        }
+        #[cfg(feature = "canary")]
+        if let Some(arm) = self.arm {
+            if response.get::<crate::canary::Arm>().is_none() {
+                response.insert(arm);
+            }
+        }
+        #[cfg(not(any(feature = "router", feature = "canary")))]
+        let _ = response;
     }
 }
 
@@ -169,8 +204,7 @@ impl<F> std::fmt::Debug for ResponseFuture<F> {
 }
 
 /// The labels of a response, read from the same extensions the access log reads: the
-/// matched route, the canary arm and the refusal kind (the route and arm from the request when
-/// the response lacks them); with the route template's number
+/// matched route, the canary arm and the refusal kind; with the route template's number
 /// (`MatchedRoute::template_id`; 0 when no route matched) and the route's hint
 /// (`MatchedRoute::metrics_hint`).
 #[inline]
@@ -178,7 +212,6 @@ pub(super) fn labels_of<'a>(
     method: &'static str,
     res: &'a http::Extensions,
     status: u16,
-    from_request: &'a FromRequest,
 ) -> (u32, Option<&'a AtomicU64>, Labels<'a>) {
     // A lookup is skipped when the extensions already read are all there are.
     let len = res.len();
@@ -188,13 +221,6 @@ pub(super) fn labels_of<'a>(
     } else {
         res.get::<crate::router::MatchedRoute>()
     };
-    // How many of the response's extensions were read (for the refusal lookup's skip).
-    #[cfg(feature = "router")]
-    let read = usize::from(matched.is_some());
-    #[cfg(not(feature = "router"))]
-    let read = 0;
-    #[cfg(feature = "router")]
-    let matched = matched.or(from_request.route.as_ref());
     #[cfg(feature = "router")]
     let (id, hint, route) = (
         matched.map_or(0, crate::router::MatchedRoute::template_id),
@@ -204,15 +230,11 @@ pub(super) fn labels_of<'a>(
     #[cfg(not(feature = "router"))]
     let (id, hint, route) = (0, None, None);
     #[cfg(feature = "canary")]
-    let arm = if len == read {
+    let arm = if len == usize::from(route.is_some()) {
         None
     } else {
         res.get::<crate::canary::Arm>()
     };
-    #[cfg(feature = "canary")]
-    let read = read + usize::from(arm.is_some());
-    #[cfg(feature = "canary")]
-    let arm = arm.or(from_request.arm.as_ref());
     #[cfg(feature = "canary")]
     let (arm, canary) = (
         arm.map(crate::canary::Arm::name),
@@ -220,8 +242,7 @@ pub(super) fn labels_of<'a>(
     );
     #[cfg(not(feature = "canary"))]
     let (arm, canary) = (None, false);
-    let _ = from_request;
-    let refusal = if read == len {
+    let refusal = if usize::from(route.is_some()) + usize::from(arm.is_some()) == len {
         None
     } else {
         Refusal::from_extensions(res)
@@ -248,9 +269,8 @@ pub(super) fn series_of(
     method: &'static str,
     res: &http::Extensions,
     status: u16,
-    from_request: &FromRequest,
 ) -> Option<usize> {
-    let (route, hint, labels) = labels_of(method, res, status, from_request);
+    let (route, hint, labels) = labels_of(method, res, status);
     registry.series_by_route(route, hint, &labels)
 }
 
@@ -269,16 +289,14 @@ where
             return Poll::Pending;
         };
         match result {
-            Ok(response) => {
+            Ok(mut response) => {
                 let headers = start.clock.mono().saturating_sub(start.at);
                 let status = response.status().as_u16();
-                let series = series_of(
-                    &start.registry,
-                    start.method,
-                    response.extensions(),
-                    status,
-                    &start.from_request,
-                );
+                if let Some(from_request) = start.from_request {
+                    from_request.fill(response.extensions_mut());
+                }
+                let series =
+                    series_of(&start.registry, start.method, response.extensions(), status);
                 let not_sent = start.method == "HEAD" || matches!(status, 100..=199 | 204 | 304);
                 let pending = Pending {
                     registry: start.registry,

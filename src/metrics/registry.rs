@@ -427,9 +427,7 @@ impl Registry {
         to_last_byte: Duration,
     ) {
         let method = super::labels::method_label(method);
-        let none = super::layer::FromRequest::default();
-        if let Some(at) = super::layer::series_of(self, method, extensions, status.as_u16(), &none)
-        {
+        if let Some(at) = super::layer::series_of(self, method, extensions, status.as_u16()) {
             self.record_ns(at, nanos(to_headers), nanos(to_last_byte), false);
         }
     }
