@@ -96,6 +96,8 @@ pub const DEFAULT_WEBSOCKET_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// | backend switching to another protocol | `502`, [`Failure`] `BadResponse` |
 /// | path with a dot segment, or not a path | `400 Bad Request`, [`Failure`] `BadRequest` |
 /// | not a handshake | `426 Upgrade Required` with `Upgrade: websocket` |
+/// | no valid `Sec-WebSocket-Key` (one, 16 bytes in base64) | `400 Bad Request`, backend not contacted |
+/// | `Sec-WebSocket-Version` other than one `13` | `426` with `Sec-WebSocket-Version: 13`, backend not contacted |
 /// | no upgrade handle in the request (server without upgrades) | `500` |
 ///
 /// The gateway's own answers are `text/plain` with a one-line reason. The path is mapped as
@@ -302,12 +304,57 @@ impl<B> tower_service::Service<Request<B>> for WebSocketUpstream {
                 "this connection cannot be upgraded (serve it with upgrades enabled)",
             ));
         };
+        if let Some(refusal) = malformed_handshake(&parts.headers) {
+            // RFC 6455 §4.2.1-2: the gateway answers for the backend; no connection is opened.
+            return WebSocketFuture::ready(refusal);
+        }
         let backend_request = backend_request(&settings, parts, &uri);
         WebSocketFuture {
             inner: Some(Box::pin(proxy(settings, backend_request, client_upgrade))),
             ready: None,
         }
     }
+}
+
+/// The answer to a handshake that RFC 6455 §4.2.1 says a server must refuse, if it is one:
+/// `400 Bad Request` without exactly one `Sec-WebSocket-Key` that is 16 bytes in base64
+/// (24 characters ending in `==`); `426 Upgrade Required` with `Sec-WebSocket-Version: 13`
+/// (§4.2.2) when the version is not exactly one `13`.
+fn malformed_handshake(headers: &http::HeaderMap) -> Option<Response<ResponseBody>> {
+    const KEY: http::header::HeaderName = http::header::SEC_WEBSOCKET_KEY;
+    const VERSION: http::header::HeaderName = http::header::SEC_WEBSOCKET_VERSION;
+    let one = |name: &http::header::HeaderName| {
+        let mut values = headers.get_all(name).iter();
+        match (values.next(), values.next()) {
+            (Some(value), None) => Some(value.as_bytes().trim_ascii()),
+            _ => None,
+        }
+    };
+    let key_ok = one(&KEY).is_some_and(|key| {
+        key.len() == 24
+            && key.ends_with(b"==")
+            && key
+                .iter()
+                .take(22)
+                .all(|b| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/')
+    });
+    if !key_ok {
+        return Some(answer(
+            StatusCode::BAD_REQUEST,
+            "a WebSocket handshake needs one Sec-WebSocket-Key of 16 bytes in base64",
+        ));
+    }
+    if one(&VERSION) != Some(b"13") {
+        let mut response = answer(
+            StatusCode::UPGRADE_REQUIRED,
+            "this upstream speaks WebSocket version 13 only",
+        );
+        response
+            .headers_mut()
+            .insert(VERSION, HeaderValue::from_static("13"));
+        return Some(response);
+    }
+    None
 }
 
 /// The handshake as the backend gets it.
