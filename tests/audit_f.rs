@@ -171,6 +171,17 @@ fn traceparent_follows_the_w3c_parsing_rules() {
     // A later version: the same first four fields, more allowed only after a dash.
     assert_eq!(ok(&format!("01-{t}-{p}-01")).as_deref(), Some(t));
     assert_eq!(ok(&format!("cc-{t}-{p}-01-what-the-future-holds")).as_deref(), Some(t));
+    // Optional whitespace around the value is not part of it (the W3C test suite's
+    // `test_traceparent_ows_handling`).
+    for padded in [
+        format!(" 00-{t}-{p}-01"),
+        format!("\t00-{t}-{p}-01"),
+        format!("00-{t}-{p}-01 "),
+        format!("00-{t}-{p}-01\t"),
+        format!("\t 00-{t}-{p}-01 \t"),
+    ] {
+        assert_eq!(ok(&padded).as_deref(), Some(t), "{padded:?}");
+    }
     for bad in [
         format!("ff-{t}-{p}-01"),
         format!("00-{t}-{p}-01-"),
@@ -185,11 +196,32 @@ fn traceparent_follows_the_w3c_parsing_rules() {
         format!("00-{t}0-{p}-01"),
         format!("00-{t}-{p}-1"),
         format!("00_{t}-{p}-01"),
-        format!(" 00-{t}-{p}-01"),
+        format!("00-{t}-{p}-01\n"),
+        format!("00 -{t}-{p}-01"),
         String::new(),
     ] {
         assert_eq!(ok(&bad), None, "{bad:?}");
     }
+}
+
+#[tokio::test]
+async fn a_traceparent_with_optional_whitespace_gives_its_trace_id_in_the_record() {
+    let sink = MemorySink::new();
+    let app = service_fn(|_req: Request<Full<Bytes>>| async {
+        Ok::<_, Infallible>(Response::new(Full::<Bytes>::default()))
+    });
+    let mut req = common::request("GET", "/");
+    req.headers_mut().insert(
+        "traceparent",
+        HeaderValue::from_static("\t00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01 "),
+    );
+    let res = log(&sink, "$context.traceId")
+        .layer(app)
+        .oneshot(req)
+        .await
+        .unwrap();
+    body_text(res.into_body()).await;
+    assert_eq!(sink.take(), vec!["4bf92f3577b34da6a3ce929d0e0e4736".to_owned()]);
 }
 
 // ----- WebSocket handshakes the upstream must refuse ---------------------------------------------
@@ -271,4 +303,41 @@ async fn an_unsupported_version_is_426_naming_version_13() {
         );
     }
     assert_eq!(offered.load(Ordering::SeqCst), 0);
+}
+
+// ----- canary: round-robin stays exact per cycle under concurrent calls ---------------------------
+
+#[cfg(feature = "canary")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn round_robin_is_exact_per_cycle_under_concurrent_calls() {
+    use common::Named;
+    use tower::Service;
+    use tower_gateway::canary::{CanaryLayer, Mode};
+
+    let arms = [Named::new("a"), Named::new("b"), Named::new("c")];
+    let split = CanaryLayer::builder()
+        .stable("a", 5)
+        .arm("b", arms[1].clone(), 1)
+        .arm("c", arms[2].clone(), 1)
+        .mode(Mode::round_robin())
+        .build()
+        .unwrap()
+        .layer(arms[0].clone());
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let mut split = split.clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..875 {
+                let svc = ServiceExt::<Request<Full<Bytes>>>::ready(&mut split)
+                    .await
+                    .unwrap();
+                svc.call(common::request("GET", "/")).await.unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    // 7,000 calls are 1,000 whole cycles of 5 + 1 + 1, whatever the interleaving.
+    assert_eq!(arms.each_ref().map(Named::calls), [5_000, 1_000, 1_000]);
 }

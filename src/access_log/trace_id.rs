@@ -30,11 +30,16 @@ fn is_lower_hex(bytes: &[u8]) -> bool {
 impl TraceId {
     /// Parses a `traceparent` value as the W3C spec says a receiver must: lowercase hex only;
     /// version `ff` is invalid; version `00` is exactly 55 characters; a later version may be
-    /// longer, but only after a `-`; an all-zero trace id or parent id is invalid. Anything
-    /// invalid gives `None` (the header is ignored).
+    /// longer, but only after a `-`; an all-zero trace id or parent id is invalid. Spaces and
+    /// tabs around the value (HTTP's optional whitespace) are ignored, as the W3C test suite
+    /// expects. Anything invalid gives `None` (the header is ignored).
     #[must_use]
     pub fn parse(value: &str) -> Option<Self> {
         let b = value.as_bytes();
+        let ows = |c: &u8| *c == b' ' || *c == b'\t';
+        let start = b.iter().position(|c| !ows(c)).unwrap_or(b.len());
+        let end = b.iter().rposition(|c| !ows(c)).map_or(start, |at| at + 1);
+        let b = b.get(start..end).unwrap_or_default();
         let version = b.get(0..2)?;
         if !is_lower_hex(version) || version == b"ff" {
             return None;
