@@ -170,7 +170,10 @@ fn traceparent_follows_the_w3c_parsing_rules() {
     assert_eq!(ok(&format!("00-{t}-{p}-00")).as_deref(), Some(t));
     // A later version: the same first four fields, more allowed only after a dash.
     assert_eq!(ok(&format!("01-{t}-{p}-01")).as_deref(), Some(t));
-    assert_eq!(ok(&format!("cc-{t}-{p}-01-what-the-future-holds")).as_deref(), Some(t));
+    assert_eq!(
+        ok(&format!("cc-{t}-{p}-01-what-the-future-holds")).as_deref(),
+        Some(t)
+    );
     // Optional whitespace around the value is not part of it (the W3C test suite's
     // `test_traceparent_ows_handling`).
     for padded in [
@@ -221,7 +224,10 @@ async fn a_traceparent_with_optional_whitespace_gives_its_trace_id_in_the_record
         .await
         .unwrap();
     body_text(res.into_body()).await;
-    assert_eq!(sink.take(), vec!["4bf92f3577b34da6a3ce929d0e0e4736".to_owned()]);
+    assert_eq!(
+        sink.take(),
+        vec!["4bf92f3577b34da6a3ce929d0e0e4736".to_owned()]
+    );
 }
 
 // ----- WebSocket handshakes the upstream must refuse ---------------------------------------------
