@@ -284,6 +284,10 @@ fn handshake(extra: &str) -> String {
 async fn a_handshake_without_a_valid_key_is_400_and_the_backend_is_not_contacted() {
     let (backend, offered) = counting_backend().await;
     let upstream = WebSocketUpstream::new(&format!("ws://{backend}")).unwrap();
+    let without_connection = "GET /ws HTTP/1.1\r\nhost: gw.example.com\r\nupgrade: websocket\r\n\
+         sec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+    let answer = raw_exchange(upstream.clone(), without_connection).await;
+    assert!(answer.starts_with("http/1.1 400"), "{answer}");
     for extra in [
         "sec-websocket-version: 13\r\n",
         "sec-websocket-version: 13\r\nsec-websocket-key: short\r\n",
@@ -346,4 +350,27 @@ async fn round_robin_is_exact_per_cycle_under_concurrent_calls() {
     }
     // 7,000 calls are 1,000 whole cycles of 5 + 1 + 1, whatever the interleaving.
     assert_eq!(arms.each_ref().map(Named::calls), [5_000, 1_000, 1_000]);
+}
+
+#[tokio::test]
+async fn a_valid_handshake_with_a_connection_list_is_proxied_and_its_101_passed_intact() {
+    let backend = common::listen(|stream, _| async move {
+        if let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await {
+            use futures_util::StreamExt;
+            while let Some(Ok(_)) = ws.next().await {}
+        }
+    })
+    .await;
+    let upstream = WebSocketUpstream::new(&format!("ws://{backend}")).unwrap();
+    let head = "GET /ws HTTP/1.1\r\nhost: gw.example.com\r\nupgrade: websocket\r\n\
+                connection: keep-alive, Upgrade\r\nsec-websocket-version: 13\r\n\
+                sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+    let answer = raw_exchange(upstream, head).await;
+    assert!(answer.starts_with("http/1.1 101"), "{answer}");
+    // RFC 6455 §1.3's example key and its accept value, computed by the backend.
+    assert!(
+        answer.contains("\r\nsec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo=\r\n"),
+        "{answer}"
+    );
+    assert!(answer.contains("\r\nupgrade: websocket\r\n"), "{answer}");
 }

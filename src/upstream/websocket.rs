@@ -96,7 +96,7 @@ pub const DEFAULT_WEBSOCKET_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// | backend switching to another protocol | `502`, [`Failure`] `BadResponse` |
 /// | path with a dot segment, or not a path | `400 Bad Request`, [`Failure`] `BadRequest` |
 /// | not a handshake | `426 Upgrade Required` with `Upgrade: websocket` |
-/// | no valid `Sec-WebSocket-Key` (one, 16 bytes in base64) | `400 Bad Request`, backend not contacted |
+/// | no valid `Sec-WebSocket-Key` (one, 16 bytes in base64), or no `Upgrade` token in `Connection` | `400 Bad Request`, backend not contacted |
 /// | `Sec-WebSocket-Version` other than one `13` | `426` with `Sec-WebSocket-Version: 13`, backend not contacted |
 /// | no upgrade handle in the request (server without upgrades) | `500` |
 ///
@@ -318,7 +318,8 @@ impl<B> tower_service::Service<Request<B>> for WebSocketUpstream {
 
 /// The answer to a handshake that RFC 6455 §4.2.1 says a server must refuse, if it is one:
 /// `400 Bad Request` without exactly one `Sec-WebSocket-Key` that is 16 bytes in base64
-/// (24 characters ending in `==`); `426 Upgrade Required` with `Sec-WebSocket-Version: 13`
+/// (24 characters ending in `==`), or without the `Upgrade` token in `Connection`;
+/// `426 Upgrade Required` with `Sec-WebSocket-Version: 13`
 /// (§4.2.2) when the version is not exactly one `13`.
 fn malformed_handshake(headers: &http::HeaderMap) -> Option<Response<ResponseBody>> {
     const KEY: http::header::HeaderName = http::header::SEC_WEBSOCKET_KEY;
@@ -342,6 +343,18 @@ fn malformed_handshake(headers: &http::HeaderMap) -> Option<Response<ResponseBod
         return Some(answer(
             StatusCode::BAD_REQUEST,
             "a WebSocket handshake needs one Sec-WebSocket-Key of 16 bytes in base64",
+        ));
+    }
+    let upgrade_token = headers.get_all(CONNECTION).iter().any(|value| {
+        value
+            .as_bytes()
+            .split(|b| *b == b',')
+            .any(|token| token.trim_ascii().eq_ignore_ascii_case(b"upgrade"))
+    });
+    if !upgrade_token {
+        return Some(answer(
+            StatusCode::BAD_REQUEST,
+            "a WebSocket handshake needs the Upgrade token in its Connection header",
         ));
     }
     if one(&VERSION) != Some(b"13") {
