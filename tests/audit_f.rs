@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use common::body_text;
+use futures_util::StreamExt as _;
 use http::{HeaderMap, HeaderValue, Request, Response};
 use http_body::Frame;
 use http_body_util::{BodyExt, Full, StreamBody};
@@ -56,6 +57,7 @@ async fn a_body_ending_with_trailers_is_one_complete_record() {
     assert_eq!(sink.take(), vec!["200 5 -".to_owned()]);
 }
 
+/// A panic is the inner service failing, not the client leaving: `UE`, not `DC`.
 #[tokio::test]
 async fn a_panicking_inner_future_still_writes_one_flagged_record() {
     let sink = MemorySink::new();
@@ -68,7 +70,27 @@ async fn a_panicking_inner_future_still_writes_one_flagged_record() {
     let svc = log(&sink, FLAGS).layer(app);
     let joined = tokio::spawn(svc.oneshot(common::request("GET", "/"))).await;
     assert!(joined.unwrap_err().is_panic());
-    assert_eq!(sink.take(), vec!["0 0 DC".to_owned()]);
+    assert_eq!(sink.take(), vec!["0 0 UE".to_owned()]);
+}
+
+#[tokio::test]
+async fn a_body_panicking_half_way_writes_one_record_flagged_as_an_inner_error() {
+    let sink = MemorySink::new();
+    let app = service_fn(|_req: Request<Full<Bytes>>| async {
+        let frames = futures_util::stream::iter(0..2).map(|i| {
+            assert!(i == 0, "body bug");
+            Ok::<_, Infallible>(Frame::data(Bytes::from_static(b"abc")))
+        });
+        Ok::<_, Infallible>(Response::new(StreamBody::new(frames)))
+    });
+    let res = log(&sink, FLAGS)
+        .layer(app)
+        .oneshot(common::request("GET", "/"))
+        .await
+        .unwrap();
+    let joined = tokio::spawn(async move { res.into_body().collect().await }).await;
+    assert!(joined.unwrap_err().is_panic());
+    assert_eq!(sink.take(), vec!["200 3 UE".to_owned()]);
 }
 
 #[tokio::test]

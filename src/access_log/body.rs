@@ -16,8 +16,8 @@ pin_project! {
     /// data bytes counted.
     ///
     /// The record is written exactly once: when the inner body yields its last frame (or
-    /// `is_end_stream()` turns true), when it fails (flag `UE`), or when this body is dropped
-    /// (flag `DC`, unless the body had already ended or is never sent: a `HEAD` request, or a
+    /// `is_end_stream()` turns true), when it fails or panics (flag `UE`), or when this body is
+    /// dropped (flag `DC`, unless the body had already ended or is never sent: a `HEAD` request, or a
     /// `1xx`, `204` or `304` answer, whose body servers drop unread).
     pub struct ResponseBody<B> {
         #[pin]
@@ -31,7 +31,12 @@ pin_project! {
             let this = this.project();
             if let Some(mut record) = this.record.take() {
                 if !*this.ended && !record.body_not_sent() {
-                    record.flag(flag::DISCONNECTED);
+                    // Dropped while unwinding: the inner body panicked, the client did not leave.
+                    record.flag(if std::thread::panicking() {
+                        flag::INNER_ERROR
+                    } else {
+                        flag::DISCONNECTED
+                    });
                 }
                 record.finish();
             }

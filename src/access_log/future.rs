@@ -17,7 +17,8 @@ pin_project! {
     /// Response future of [`AccessLog`](super::AccessLog).
     ///
     /// When the inner service fails, the record is written at once with status `0` and the
-    /// `UE` flag; when this future is dropped before the response, with status `0` and `DC`.
+    /// `UE` flag; when this future is dropped before the response, with status `0` and `DC`
+    /// (`UE` when it is dropped because the inner future panicked: the client did not leave).
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
@@ -27,7 +28,11 @@ pin_project! {
     impl<F> PinnedDrop for ResponseFuture<F> {
         fn drop(this: Pin<&mut Self>) {
             if let Some(mut record) = this.project().record.take() {
-                record.flag(flag::DISCONNECTED);
+                record.flag(if std::thread::panicking() {
+                    flag::INNER_ERROR
+                } else {
+                    flag::DISCONNECTED
+                });
                 record.finish();
             }
         }
