@@ -102,6 +102,14 @@ fn ready<S: Service<Request<Req>>>(svc: &mut S) -> Poll<Result<(), S::Error>> {
 #[derive(Clone, Debug, PartialEq)]
 struct Boom(&'static str);
 
+impl std::fmt::Display for Boom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for Boom {}
+
 /// A service whose `poll_ready` or `call` fails with [`Boom`].
 #[derive(Clone)]
 struct Failing {
@@ -792,4 +800,104 @@ async fn every_layer_is_served_by_hyper_through_tower_to_hyper_service() {
         .layer(inner());
     let (status, _, body) = over_http1(split, request("GET", "/x")).await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, "canary"));
+}
+
+// ------------------------------------------------ the Gateway's body and readiness
+
+#[cfg(feature = "gateway")]
+fn one_route_gateway<S, ResB>(target: S) -> tower_gateway::Gateway<Req>
+where
+    S: Service<Request<Req>, Response = Response<ResB>> + Clone + Send + Sync + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<tower_gateway::gateway::BoxError>,
+    ResB: HttpBody<Data = Bytes> + Send + 'static,
+    ResB::Error: Into<tower_gateway::gateway::BoxError>,
+{
+    use tower_gateway::gateway::{GatewayConfig, Services};
+    let config: GatewayConfig = toml::from_str(
+        r#"
+        [[routes]]
+        path = "/x"
+        service = "target"
+
+        [cors]
+        allow_origins = ["https://app.example"]
+
+        [access_log]
+        format = "common"
+        sink = "discard"
+
+        [metrics]
+        "#,
+    )
+    .unwrap();
+    tower_gateway::Gateway::from_config(config, Services::new().service("target", target)).unwrap()
+}
+
+#[cfg(feature = "gateway")]
+#[tokio::test]
+async fn the_gateway_keeps_the_targets_size_hint_end_and_trailers() {
+    let gateway = one_route_gateway(chunks_service(Chunks::new(
+        &["abc", "de"],
+        Some(("grpc-status", "0")),
+    )));
+    let response = gateway.oneshot(get("/x")).await.unwrap();
+    let seen = see(response.into_body()).await;
+    assert_eq!(seen.hint, (5, Some(5)));
+    assert!(!seen.ended_at_start);
+    assert_eq!(seen.data, ["abc", "de"]);
+    assert_eq!(seen.trailers.unwrap()["grpc-status"], "0");
+    assert!(seen.ended_after);
+
+    let gateway = one_route_gateway(chunks_service(Chunks::new(&[], None)));
+    let response = gateway.oneshot(get("/x")).await.unwrap();
+    let seen = see(response.into_body()).await;
+    assert_eq!((seen.hint, seen.ended_at_start), ((0, Some(0)), true));
+}
+
+#[cfg(feature = "gateway")]
+#[tokio::test]
+async fn the_gateway_streams_the_targets_body_frame_by_frame() {
+    type Feed = tokio::sync::mpsc::UnboundedSender<Frame<Bytes>>;
+    let feeds: Arc<Mutex<Vec<Feed>>> = Arc::default();
+    let target = {
+        let feeds = Arc::clone(&feeds);
+        service_fn(move |_: Request<Req>| {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            feeds.lock().unwrap().push(tx);
+            async move { Ok::<_, Infallible>(Response::new(Channel { frames: rx })) }
+        })
+    };
+    let gateway = one_route_gateway(target);
+    let response = gateway.oneshot(get("/x")).await.unwrap();
+    let feed = feeds.lock().unwrap().pop().expect("the target was called");
+    let mut body = Box::pin(response.into_body());
+    assert!(body.as_mut().poll_frame(&mut noop_cx()).is_pending());
+    feed.send(Frame::data(Bytes::from_static(b"first")))
+        .unwrap();
+    let frame = body.frame().await.unwrap().unwrap();
+    assert_eq!(frame.into_data().unwrap(), "first");
+    assert!(body.as_mut().poll_frame(&mut noop_cx()).is_pending());
+    drop(feed);
+    assert!(body.frame().await.is_none());
+}
+
+#[cfg(feature = "gateway")]
+#[tokio::test]
+async fn the_gateway_is_ready_and_answers_a_targets_readiness_error_with_a_500() {
+    use tower_gateway::gateway::TargetError;
+    let target = Failing::on_ready();
+    let mut gateway = one_route_gateway(target.clone());
+    assert_eq!(ready(&mut gateway), Poll::Ready(Ok(())));
+    let response = gateway.oneshot(get("/x")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        response
+            .extensions()
+            .get::<TargetError>()
+            .unwrap()
+            .message(),
+        "not ready"
+    );
+    assert_eq!(target.calls(), 0);
 }

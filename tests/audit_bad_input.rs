@@ -1,0 +1,413 @@
+//! Cross-cutting audit: bad input never panics anywhere in the stack. Arbitrary methods (valid
+//! tokens, odd ones, long ones), request targets (origin-form with percent-escapes and dot
+//! segments, absolute-form, authority-form, `*`, huge, non-UTF-8 bytes) and header sets
+//! (arbitrary names and values, duplicates, the headers every layer reads) go through
+//! `Gateway::from_config` built from the demo configuration (`examples/gateway.toml`) and
+//! through a stack of every layer by hand; each gets an HTTP answer with a sensible status,
+//! a body that reads to its end, and exactly one access-log record.
+
+#![cfg(all(
+    feature = "router",
+    feature = "cors",
+    feature = "origin",
+    feature = "canary",
+    feature = "access-log",
+    feature = "metrics"
+))]
+
+mod common;
+
+use std::convert::Infallible;
+
+use bytes::Bytes;
+use common::Named;
+use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri};
+use http_body_util::{BodyExt, Full};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use tower::{Layer, ServiceBuilder, ServiceExt};
+use tower_gateway::access_log::{AccessLogLayer, MemorySink};
+use tower_gateway::canary::{CanaryLayer, Mode};
+use tower_gateway::metrics::{MetricsLayer, Registry};
+use tower_gateway::router::{Router, TrailingSlash};
+use tower_gateway::{CorsLayer, OriginGuardLayer};
+
+type Req = Full<Bytes>;
+
+// ------------------------------------------------------------------ strategies
+
+fn method() -> impl Strategy<Value = Method> {
+    prop_oneof![
+        4 => prop::sample::select(vec![
+            Method::GET,
+            Method::HEAD,
+            Method::POST,
+            Method::PUT,
+            Method::DELETE,
+            Method::OPTIONS,
+            Method::PATCH,
+            Method::TRACE,
+            Method::CONNECT,
+        ]),
+        // Any token (RFC 9110 tchar), short or longer than the inline limit.
+        2 => "[!#$%&'*+.^_`|~0-9A-Za-z-]{1,40}"
+            .prop_filter_map("a method token", |m| Method::from_bytes(m.as_bytes()).ok()),
+        // Lower-case and odd spellings of the standard ones.
+        1 => prop::sample::select(vec!["get", "Get", "HEAD ", "OPTIONS", "M-SEARCH", "PRI", "QUERY"])
+            .prop_filter_map("a method token", |m| Method::from_bytes(m.as_bytes()).ok()),
+        1 => prop::collection::vec(any::<u8>(), 1..20)
+            .prop_map(|m| Method::from_bytes(&m).unwrap_or_else(|_| Method::from_bytes(b"X-ODD").unwrap())),
+    ]
+}
+
+fn path_text() -> impl Strategy<Value = String> {
+    let segment = prop_oneof![
+        prop::sample::select(vec![
+            "pets",
+            "dog",
+            "1",
+            "42",
+            "inventory",
+            "items",
+            "ws",
+            "metrics",
+            "files",
+            "..",
+            ".",
+            "",
+            "%2F",
+            "%2e%2e",
+            "%FF",
+            "%",
+            "%zz",
+            "%C3%A9",
+            ";a=b",
+            "PETS",
+            "{id}",
+            "*",
+            "%00",
+            "~",
+            "a+b",
+            "@",
+            ":",
+            "pets%2Fdog",
+        ])
+        .prop_map(str::to_owned),
+        "[a-zA-Z0-9._~!$&'()*+,;=:@%-]{0,12}".prop_map(|s: String| s),
+    ];
+    (
+        prop::collection::vec(segment, 0..8),
+        any::<bool>(),
+        prop::option::of("[a-zA-Z0-9=&%/?._-]{0,16}".prop_map(|s: String| s)),
+    )
+        .prop_map(|(segments, slash, query)| {
+            let mut path = String::new();
+            for s in segments {
+                path.push('/');
+                path.push_str(&s);
+            }
+            if slash || path.is_empty() {
+                path.push('/');
+            }
+            if let Some(q) = query {
+                path.push('?');
+                path.push_str(&q);
+            }
+            path
+        })
+}
+
+fn uri() -> impl Strategy<Value = Uri> {
+    prop_oneof![
+        8 => path_text().prop_filter_map("a URI", |p| p.parse().ok()),
+        1 => Just(Uri::from_static("*")),
+        // Absolute-form, to a host the gateway knows or not.
+        2 => (
+            prop::sample::select(vec!["http", "https", "ws", "wss"]),
+            prop::sample::select(vec!["api.example", "127.0.0.1:1", "[::1]:8080", "localhost", "x"]),
+            path_text(),
+        )
+            .prop_filter_map("a URI", |(scheme, host, path)| {
+                format!("{scheme}://{host}{path}").parse().ok()
+            }),
+        // Authority-form (CONNECT targets).
+        1 => prop::sample::select(vec!["api.example:443", "127.0.0.1:80", "[::1]:1", "x:0"])
+            .prop_filter_map("a URI", |a| a.parse().ok()),
+        // Huge paths, up to 70 KB.
+        1 => (1usize..70_000, prop::sample::select(vec!["a", "/", "%2F", "/pets/", "é"]))
+            .prop_filter_map("a URI", |(n, unit)| {
+                let mut p = String::from("/");
+                while p.len() < n {
+                    p.push_str(unit);
+                }
+                p.parse().ok()
+            }),
+        // Raw bytes after a slash, non-UTF-8 included, as a server would hand them over.
+        2 => prop::collection::vec(any::<u8>(), 0..48).prop_map(|bytes| {
+            let mut raw = vec![b'/'];
+            raw.extend(bytes);
+            Uri::from_maybe_shared(Bytes::from(raw)).unwrap_or_else(|_| Uri::from_static("/%FF"))
+        }),
+    ]
+}
+
+fn header_name() -> impl Strategy<Value = HeaderName> {
+    prop_oneof![
+        6 => prop::sample::select(vec![
+            "host", "origin", "sec-fetch-site", "sec-fetch-mode", "referer",
+            "access-control-request-method", "access-control-request-headers",
+            "access-control-request-private-network", "upgrade", "connection",
+            "sec-websocket-key", "sec-websocket-version", "sec-websocket-protocol",
+            "content-length", "transfer-encoding", "content-type", "cookie", "x-canary",
+            "x-canary-arm", "x-request-id", "traceparent", "user-agent", "forwarded",
+            "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "te", "expect",
+            "authorization", "accept",
+        ])
+        .prop_map(HeaderName::from_static),
+        1 => "[a-z0-9!#$%&'*+.^_`|~-]{1,30}"
+            .prop_filter_map("a header name", |n| HeaderName::from_bytes(n.as_bytes()).ok()),
+        1 => prop::collection::vec(any::<u8>(), 1..24)
+            .prop_map(|n| HeaderName::from_bytes(&n).unwrap_or(HeaderName::from_static("x-odd"))),
+    ]
+}
+
+fn header_value() -> impl Strategy<Value = HeaderValue> {
+    prop_oneof![
+        6 => prop::sample::select(vec![
+            "https://app.example", "http://localhost:8080", "http://localhost:*", "null",
+            "https://evil.example", "http://127.0.0.1:3000", "HTTPS://APP.EXAMPLE",
+            "https://app.example/", "https://app.example:443", "cross-site", "same-origin",
+            "same-site", "none", "navigate", "websocket", "Upgrade", "keep-alive, Upgrade",
+            "GET", "PUT", "DELETE", "get", "content-type", "content-type, x-foo",
+            "content-type,,x", "13", "dGhlIHNhbXBsZSBub25jZQ==", "always", "never", "v1", "v2",
+            "canary=always", "", " ", "*", "0", "-1", "18446744073709551616", "chunked",
+            "gzip, chunked", "for=\"[::1]\";proto=https", "100-continue", "trailers",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "api.example",
+            "api.example:3000", "[::1", "x y z",
+        ])
+        .prop_map(HeaderValue::from_static),
+        // Any bytes a header value may hold (obs-text included).
+        2 => prop::collection::vec(any::<u8>(), 0..64)
+            .prop_map(|v| HeaderValue::from_bytes(&v).unwrap_or(HeaderValue::from_static("\t"))),
+        // Long values.
+        1 => (1usize..20_000).prop_map(|n| {
+            HeaderValue::from_str(&"a,".repeat(n / 2 + 1)).expect("a valid value")
+        }),
+    ]
+}
+
+#[derive(Clone)]
+struct Input {
+    method: Method,
+    uri: Uri,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    body: Vec<u8>,
+}
+
+fn input() -> impl Strategy<Value = Input> {
+    (
+        method(),
+        uri(),
+        prop::collection::vec((header_name(), header_value()), 0..12),
+        prop::collection::vec(any::<u8>(), 0..32),
+    )
+        .prop_map(|(method, uri, headers, body)| Input {
+            method,
+            uri,
+            headers,
+            body,
+        })
+}
+
+/// Short: long targets and values are cut, so that a failure report stays readable.
+impl std::fmt::Debug for Input {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        fn cut(text: &str) -> String {
+            text.chars().take(120).collect()
+        }
+        let headers: Vec<_> = self
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), cut(&String::from_utf8_lossy(v.as_bytes()))))
+            .collect();
+        f.debug_struct("Input")
+            .field("method", &cut(self.method.as_str()))
+            .field("uri", &cut(&self.uri.to_string()))
+            .field("uri_len", &self.uri.to_string().len())
+            .field("headers", &headers)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
+}
+
+impl Input {
+    fn request(&self) -> Request<Req> {
+        let mut request = Request::new(Full::new(Bytes::from(self.body.clone())));
+        *request.method_mut() = self.method.clone();
+        *request.uri_mut() = self.uri.clone();
+        for (name, value) in &self.headers {
+            // `append`: a repeated name stays repeated, as on the wire.
+            request.headers_mut().append(name.clone(), value.clone());
+        }
+        request
+    }
+}
+
+/// Checks one answer: a status that makes sense, a body that reads to its end without error,
+/// one access-log record.
+async fn check<B>(
+    input: &Input,
+    response: Response<B>,
+    sink: &MemorySink,
+    allowed: &[u16],
+) -> Result<(), TestCaseError>
+where
+    B: http_body::Body,
+    B::Error: std::fmt::Debug,
+{
+    let status = response.status();
+    prop_assert!(
+        allowed.contains(&status.as_u16()),
+        "status {status} for {input:?}"
+    );
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        prop_assert!(response.headers().contains_key(http::header::ALLOW));
+    }
+    let collected = response.into_body().collect().await;
+    prop_assert!(
+        collected.is_ok(),
+        "body error {:?} for {input:?}",
+        collected.err()
+    );
+    let lines = sink.take();
+    prop_assert_eq!(lines.len(), 1, "{} lines for {:?}", lines.len(), input);
+    Ok(())
+}
+
+/// `cases` cases, or `PROPTEST_CASES` when set (for a longer hunt).
+fn runner(cases: u32) -> TestRunner {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(cases);
+    TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    })
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+// ------------------------------------------------------------------ the demo gateway
+
+#[cfg(all(feature = "gateway", feature = "upstream"))]
+#[test]
+fn the_demo_gateway_answers_any_request_without_panicking() {
+    use tower_gateway::gateway::{Gateway, GatewayConfig, Services};
+
+    let rt = runtime();
+    // The demo's upstreams point at a loopback port with nothing listening (bound, noted,
+    // closed), so every forward fails fast with a 502 and no other server is reached.
+    let dead = rt.block_on(async {
+        tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap()
+            .local_addr()
+            .unwrap()
+    });
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/gateway.toml");
+    let text = std::fs::read_to_string(path)
+        .expect("examples/gateway.toml")
+        .replace("127.0.0.1:3901", &dead.to_string())
+        .replace("127.0.0.1:3902", &dead.to_string());
+    let mut config: GatewayConfig = toml::from_str(&text).expect("the demo config parses");
+    if let Some(log) = config.access_log.as_mut() {
+        log.sink = "code".to_owned();
+    }
+    let sink = MemorySink::new();
+    let services = Services::<Req>::new()
+        .service("pets-v1", Named::new("v1"))
+        .service("pets-v2", Named::new("v2"))
+        .service("legacy", Named::new("legacy"))
+        .access_log_sink(sink.clone());
+    let gateway = Gateway::from_config(config, services).expect("the demo config builds");
+
+    // 200 (routes, fallback, metrics), 204 (preflight), 400 (a path an upstream refuses to
+    // forward), 403 (origin guard, refused preflight), 405, 426 (plain request to the
+    // WebSocket route), 502 (the dead upstreams).
+    let allowed = [200, 204, 400, 403, 405, 426, 502];
+    runner(384)
+        .run(&input(), |input| {
+            rt.block_on(async {
+                let _ = sink.take();
+                let response = gateway.clone().oneshot(input.request()).await.unwrap();
+                check(&input, response, &sink, &allowed).await
+            })
+        })
+        .unwrap();
+}
+
+// ------------------------------------------------------------------ every layer by hand
+
+#[test]
+fn a_stack_of_every_layer_answers_any_request_without_panicking() {
+    let rt = runtime();
+    let split = CanaryLayer::builder()
+        .stable("v1", "50%")
+        .arm("v2", Named::new("v2"), "50%")
+        .mode(Mode::round_robin())
+        .build()
+        .unwrap()
+        .layer(Named::new("v1"));
+    let table: Router<Req, Full<Bytes>, Infallible> = Router::builder()
+        .route("GET /pets/{id}", split)
+        .route("POST /pets", Named::new("create"))
+        .route("GET /assets/{name}.css", Named::new("css"))
+        .route("ANY /files/{*rest}", Named::new("files"))
+        .nest("/api", Named::new("api"))
+        .trailing_slash(TrailingSlash::Redirect)
+        .merge_slashes(true)
+        .build()
+        .unwrap();
+    let cors = CorsLayer::builder()
+        .allow_origin("https://app.example")
+        .allow_origin("http://localhost:*")
+        .allow_methods(["GET", "POST", "PUT"])
+        .allow_headers(["content-type"])
+        .allow_credentials(true)
+        .build()
+        .unwrap();
+    let guard = OriginGuardLayer::builder()
+        .trust_cors(&cors)
+        .build()
+        .unwrap();
+    let sink = MemorySink::new();
+    let registry = Registry::new();
+    let stack = ServiceBuilder::new()
+        .layer(MetricsLayer::new(registry.clone()))
+        .layer(AccessLogLayer::new(sink.clone()))
+        .layer(cors)
+        .layer(guard)
+        .layer(table)
+        .service(Named::new("app"));
+
+    // 200, 204 (preflight), 308 (trailing-slash redirect), 403, 405.
+    let allowed = [200, 204, 308, 403, 405];
+    runner(512)
+        .run(&input(), |input| {
+            rt.block_on(async {
+                let _ = sink.take();
+                let response = stack.clone().oneshot(input.request()).await.unwrap();
+                check(&input, response, &sink, &allowed).await
+            })
+        })
+        .unwrap();
+    // The metrics of all those requests still render.
+    assert!(registry.render().contains("gateway_requests_total"));
+}
