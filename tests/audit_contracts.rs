@@ -901,3 +901,61 @@ async fn the_gateway_is_ready_and_answers_a_targets_readiness_error_with_a_500()
     );
     assert_eq!(target.calls(), 0);
 }
+
+// ------------------------------------------------ 7. the README's examples
+
+/// The README's TOML excerpt of the demo file is a configuration that parses and builds (with
+/// the services it names), and answers as its comments say.
+#[cfg(all(feature = "gateway", feature = "upstream"))]
+#[tokio::test]
+async fn the_readmes_toml_example_builds_and_answers_as_described() {
+    use tower_gateway::gateway::{GatewayConfig, Services};
+    let readme = include_str!("../README.md");
+    let start = readme.find("```toml\n").expect("a TOML block") + "```toml\n".len();
+    let text = &readme[start..];
+    let text = &text[..text.find("```").expect("the block ends")];
+    let mut config: GatewayConfig = toml::from_str(text).expect("the README's TOML parses");
+    assert_eq!(config.routes.len(), 2);
+    let pets = &config.routes[0];
+    assert_eq!(
+        (pets.name.as_deref(), pets.path.as_str()),
+        (Some("get-pet"), "/pets/{id}")
+    );
+    // Quiet in tests: the same file with the lines discarded.
+    config.access_log.as_mut().expect("an access_log section").sink = "discard".to_owned();
+    let services = Services::<Req>::new()
+        .service("pets-v1", common::Named::new("v1"))
+        .service("pets-v2", common::Named::new("v2"));
+    let gateway = tower_gateway::Gateway::from_config(config, services)
+        .expect("the README's configuration builds");
+
+    // `/pets/{id}`: v1, or v2 for about 1 call in 10.
+    let mut v2 = 0;
+    for _ in 0..200 {
+        let response = gateway.clone().oneshot(get("/pets/42")).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        if body_text(response.into_body()).await == "v2" {
+            v2 += 1;
+        }
+    }
+    assert!((1..=60).contains(&v2), "{v2} of 200 calls went to the canary");
+    // `methods = ["GET"]`: a PUT is refused with the route's methods.
+    let put = Request::put("/pets/42")
+        .header("host", "api.example")
+        .body(Req::default())
+        .unwrap();
+    let response = gateway.clone().oneshot(put).await.unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.headers()["allow"], "GET, HEAD");
+    // CORS: any localhost port.
+    let from_localhost = Request::get("/pets/42")
+        .header("host", "api.example")
+        .header("origin", "http://localhost:5173")
+        .body(Req::default())
+        .unwrap();
+    let response = gateway.oneshot(from_localhost).await.unwrap();
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        "http://localhost:5173"
+    );
+}
