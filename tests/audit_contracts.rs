@@ -922,7 +922,11 @@ async fn the_readmes_toml_example_builds_and_answers_as_described() {
         (Some("get-pet"), "/pets/{id}")
     );
     // Quiet in tests: the same file with the lines discarded.
-    config.access_log.as_mut().expect("an access_log section").sink = "discard".to_owned();
+    config
+        .access_log
+        .as_mut()
+        .expect("an access_log section")
+        .sink = "discard".to_owned();
     let services = Services::<Req>::new()
         .service("pets-v1", common::Named::new("v1"))
         .service("pets-v2", common::Named::new("v2"));
@@ -938,7 +942,10 @@ async fn the_readmes_toml_example_builds_and_answers_as_described() {
             v2 += 1;
         }
     }
-    assert!((1..=60).contains(&v2), "{v2} of 200 calls went to the canary");
+    assert!(
+        (1..=60).contains(&v2),
+        "{v2} of 200 calls went to the canary"
+    );
     // `methods = ["GET"]`: a PUT is refused with the route's methods.
     let put = Request::put("/pets/42")
         .header("host", "api.example")
