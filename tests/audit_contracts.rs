@@ -966,3 +966,83 @@ async fn the_readmes_toml_example_builds_and_answers_as_described() {
         "http://localhost:5173"
     );
 }
+
+/// A body that yields one data frame, then fails with [`Boom`].
+#[derive(Clone, Default)]
+struct BrokenBody {
+    sent: bool,
+}
+
+impl HttpBody for BrokenBody {
+    type Data = Bytes;
+    type Error = Boom;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Boom>>> {
+        if self.sent {
+            return Poll::Ready(Some(Err(Boom("body failed"))));
+        }
+        self.sent = true;
+        Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(b"part")))))
+    }
+}
+
+#[tokio::test]
+async fn a_body_error_comes_out_of_every_layers_body_as_is() {
+    let inner = || {
+        service_fn(|_: Request<Req>| async {
+            Ok::<_, Infallible>(Response::new(BrokenBody::default()))
+        })
+    };
+    each_layer!(inner(), |name, svc| {
+        let response = svc.oneshot(get("/x")).await.unwrap();
+        let mut body = Box::pin(response.into_body());
+        let frame = body.frame().await.unwrap().unwrap();
+        assert_eq!(frame.into_data().unwrap(), "part", "{name}");
+        // `Result<_, Boom>`: the body's error type is the inner body's.
+        let error: Option<Result<Frame<Bytes>, Boom>> = body.frame().await;
+        assert_eq!(
+            error.map(|r| r.err()),
+            Some(Some(Boom("body failed"))),
+            "{name}"
+        );
+    });
+}
+
+/// A request extension a server adds (hyper's upgrade handle, axum's `ConnectInfo`), and a
+/// response extension a handler adds.
+#[derive(Clone, Debug, PartialEq)]
+struct Marker(&'static str);
+
+#[tokio::test]
+async fn every_layer_keeps_the_request_and_response_extensions() {
+    let inner = || {
+        service_fn(|req: Request<Req>| async move {
+            let seen = req.extensions().get::<Marker>().cloned();
+            let mut response = Response::new(Full::new(Bytes::from_static(b"ok")));
+            response.extensions_mut().insert(Marker("from the handler"));
+            response.extensions_mut().insert(seen.map(|m| m.0));
+            Ok::<_, Infallible>(response)
+        })
+    };
+    let request = || {
+        let mut request = get("/x");
+        request.extensions_mut().insert(Marker("from the server"));
+        request
+    };
+    each_layer!(inner(), |name, svc| {
+        let response = svc.oneshot(request()).await.unwrap();
+        assert_eq!(
+            response.extensions().get::<Option<&'static str>>(),
+            Some(&Some("from the server")),
+            "{name}: the inner service sees the request's extensions"
+        );
+        assert_eq!(
+            response.extensions().get::<Marker>(),
+            Some(&Marker("from the handler")),
+            "{name}: the handler's response extensions come out"
+        );
+    });
+}
