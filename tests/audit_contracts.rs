@@ -349,6 +349,19 @@ fn every_layer_is_clone_send_sync_and_every_service_too_when_the_inner_is() {
     });
 }
 
+/// axum's and hyper's request bodies are `Send` but not `Sync`: no layer's future needs more.
+#[test]
+fn every_layers_future_is_send_with_a_request_body_that_is_not_sync() {
+    type Unsync = http_body_util::combinators::UnsyncBoxBody<Bytes, Infallible>;
+    fn future<F: Send + 'static>(_: &F) {}
+    let request = || Request::new(Unsync::default());
+    let inner = || common::Named::new("v1");
+    each_layer!(inner(), |_name, svc| {
+        let response = svc.call(request());
+        future(&response);
+    });
+}
+
 #[tokio::test]
 async fn every_layers_response_and_body_are_send_and_static() {
     fn sendable<T: Send + 'static>(_: &T) {}
