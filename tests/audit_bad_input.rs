@@ -29,7 +29,7 @@ use tower::{Layer, ServiceBuilder, ServiceExt};
 use tower_gateway::access_log::{AccessLogLayer, MemorySink};
 use tower_gateway::canary::{CanaryLayer, Mode};
 use tower_gateway::metrics::{MetricsLayer, Registry};
-use tower_gateway::router::{Router, TrailingSlash};
+use tower_gateway::router::{MatchedRoute, Router, TrailingSlash};
 use tower_gateway::{CorsLayer, OriginGuardLayer};
 
 type Req = Full<Bytes>;
@@ -400,32 +400,54 @@ fn the_demo_gateway_answers_any_request_without_panicking() {
         .service("pets-v2", Named::new("v2"))
         .service("legacy", Named::new("legacy"))
         .access_log_sink(sink.clone());
+    // The demo as shipped, then with every path policy of the Router on (a reload).
+    let mut relaxed = config.clone();
+    relaxed.router.trailing_slash = Some("ignore".to_owned());
+    relaxed.router.merge_slashes = true;
+    relaxed.router.case_insensitive = true;
+    let mut redirecting = relaxed.clone();
+    redirecting.router.trailing_slash = Some("redirect".to_owned());
     let gateway = Gateway::from_config(config, services).expect("the demo config builds");
 
-    // 200 (routes, fallback, metrics, the echo upstream), 204 (preflight), 400 (a path an
-    // upstream refuses to forward, or a head the echo server refuses), 403 (origin guard,
-    // refused preflight), 405, 426 (plain request to the WebSocket route), 502 (the dead
-    // WebSocket upstream, a head the client cannot send).
-    let allowed = [200, 204, 400, 403, 405, 426, 502];
+    // 200 (routes, fallback, metrics, the echo upstream), 204 (preflight), 308 (trailing-slash
+    // redirect), 400 (a path an upstream refuses to forward, or a head the echo server
+    // refuses), 403 (origin guard, refused preflight), 405, 426 (plain request to the
+    // WebSocket route), 502 (the dead WebSocket upstream, a head the client cannot send).
+    let allowed = [200, 204, 308, 400, 403, 405, 426, 502];
     // A handshake that reaches the WebSocket upstream in-process carries no upgrade handle
     // (no server made the request): documented as `500`, the backend not contacted.
-    let handshake_allowed = [500];
-    runner(384)
-        .run(&input(), |input| {
-            rt.block_on(async {
-                let _ = sink.take();
-                let response = gateway.clone().oneshot(input.request()).await.unwrap();
-                let allowed: &[u16] = if input.uri.path() == "/ws"
-                    && response.status() == StatusCode::INTERNAL_SERVER_ERROR
-                {
-                    &handshake_allowed
-                } else {
-                    &allowed
-                };
-                check(&input, response, &sink, allowed).await
+    let on_the_websocket_route = [500];
+    for (round, reload) in [None, Some(relaxed), Some(redirecting)]
+        .into_iter()
+        .enumerate()
+    {
+        if let Some(config) = reload {
+            gateway
+                .handle()
+                .reload(config)
+                .expect("the policies are valid");
+        }
+        runner(if round == 0 { 256 } else { 128 })
+            .run(&input(), |input| {
+                rt.block_on(async {
+                    let _ = sink.take();
+                    let response = gateway.clone().oneshot(input.request()).await.unwrap();
+                    let websocket_route = response
+                        .extensions()
+                        .get::<MatchedRoute>()
+                        .is_some_and(|m| m.template() == "/ws");
+                    let allowed: &[u16] = if websocket_route
+                        && response.status() == StatusCode::INTERNAL_SERVER_ERROR
+                    {
+                        &on_the_websocket_route
+                    } else {
+                        &allowed
+                    };
+                    check(&input, response, &sink, allowed).await
+                })
             })
-        })
-        .unwrap();
+            .unwrap();
+    }
 }
 
 // ------------------------------------------------------------------ every layer by hand
@@ -448,6 +470,7 @@ fn a_stack_of_every_layer_answers_any_request_without_panicking() {
         .nest("/api", Named::new("api"))
         .trailing_slash(TrailingSlash::Redirect)
         .merge_slashes(true)
+        .case_insensitive(true)
         .build()
         .unwrap();
     let cors = CorsLayer::builder()
