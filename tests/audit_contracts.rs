@@ -1059,3 +1059,149 @@ async fn every_layer_keeps_the_request_and_response_extensions() {
         );
     });
 }
+
+/// The README's and the demo's `curl` lines, against the shipped `examples/gateway.toml` (its
+/// HTTP upstream a loopback echo server of this test's own; the access log kept in memory).
+#[cfg(all(feature = "gateway", feature = "upstream"))]
+#[tokio::test]
+async fn the_demo_configuration_answers_as_the_readme_and_the_demo_say() {
+    use tower_gateway::canary::Arm;
+    use tower_gateway::gateway::{GatewayConfig, Services};
+    use tower_gateway::router::MatchedRoute;
+
+    let upstream = common::listen(|stream, _| async move {
+        let echo = hyper::service::service_fn(|req: Request<hyper::body::Incoming>| async move {
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(req.uri().to_string()))))
+        });
+        let _ = hyper::server::conn::http1::Builder::new()
+            .serve_connection(hyper_util::rt::TokioIo::new(stream), echo)
+            .await;
+    })
+    .await;
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/gateway.toml");
+    let text = std::fs::read_to_string(path)
+        .unwrap()
+        .replace("127.0.0.1:3901", &upstream.to_string());
+    let mut config: GatewayConfig = toml::from_str(&text).unwrap();
+    config.access_log.as_mut().unwrap().sink = "code".to_owned();
+    let sink = MemorySink::new();
+    let services = Services::<Req>::new()
+        .service("pets-v1", common::Named::new("v1"))
+        .service("pets-v2", common::Named::new("v2"))
+        .service("legacy", common::Named::new("legacy"))
+        .access_log_sink(sink.clone());
+    let gateway = tower_gateway::Gateway::from_config(config, services).unwrap();
+    let send = |request: Request<Req>| {
+        let gateway = gateway.clone();
+        async move {
+            let response = gateway.oneshot(request).await.unwrap();
+            let route = response
+                .extensions()
+                .get::<MatchedRoute>()
+                .map(|m| m.key().to_owned());
+            let arm = response
+                .extensions()
+                .get::<Arm>()
+                .map(|a| a.name().to_owned());
+            let (parts, body) = response.into_parts();
+            (
+                parts.status,
+                parts.headers,
+                body_text(body).await,
+                route,
+                arm,
+            )
+        }
+    };
+    let with = |method: &str, uri: &str, headers: &[(&str, &str)]| {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("host", "127.0.0.1:3000");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.body(Req::default()).unwrap()
+    };
+
+    // curl -i http://127.0.0.1:3000/pets/42   # v1, or the v2 canary 1 call in 10
+    let (status, headers, body, route, arm) = send(with("GET", "/pets/42", &[])).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(route.as_deref(), Some("GET /pets/{id}"));
+    assert_eq!(arm.as_deref(), Some(body.as_str()), "the arm that served");
+    assert_eq!(headers["x-canary-arm"], body.as_str());
+    // curl -i -H 'x-canary: always' .../pets/42   # force the canary
+    let (_, _, body, ..) = send(with("GET", "/pets/42", &[("x-canary", "always")])).await;
+    assert_eq!(body, "v2");
+    // curl -i .../pets/dog/1   # the static route wins
+    let (_, _, _, route, _) = send(with("GET", "/pets/dog/1", &[])).await;
+    assert_eq!(route.as_deref(), Some("GET /pets/dog/1"));
+    // curl -i -X DELETE .../pets/42   # 405 with Allow: GET, HEAD
+    let (status, headers, ..) = send(with("DELETE", "/pets/42", &[])).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(headers["allow"], "GET, HEAD");
+    // curl -i '.../inventory/items?color=red'   # proxied, /inventory stripped, /v1 prepended
+    let (status, _, body, ..) = send(with("GET", "/inventory/items?color=red", &[])).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::OK, "/v1/items?color=red")
+    );
+    // curl -i .../anything/else   # falls through to the legacy app
+    let (status, _, body, route, _) = send(with("GET", "/anything/else", &[])).await;
+    assert_eq!(
+        (status, body.as_str(), route),
+        (StatusCode::OK, "legacy", None)
+    );
+    // The preflight from a localhost page.
+    let (status, headers, ..) = send(with(
+        "OPTIONS",
+        "/pets",
+        &[
+            ("origin", "http://localhost:5173"),
+            ("access-control-request-method", "POST"),
+        ],
+    ))
+    .await;
+    assert!(status.is_success(), "{status}");
+    assert_eq!(
+        headers["access-control-allow-origin"],
+        "http://localhost:5173"
+    );
+    // curl -i -X POST -H 'Origin: https://evil.example' .../pets   # 403
+    let (status, headers, ..) =
+        send(with("POST", "/pets", &[("origin", "https://evil.example")])).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(headers.get("access-control-allow-origin").is_none());
+    // curl -s .../metrics   # Prometheus text
+    let (status, headers, body, ..) = send(with("GET", "/metrics", &[])).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
+    assert!(
+        body.contains("gateway_requests_total{route=\"/pets/{id}\""),
+        "{body}"
+    );
+    // A plain GET to the WebSocket route: 426.
+    let (status, headers, ..) = send(with("GET", "/ws", &[])).await;
+    assert_eq!(status, StatusCode::UPGRADE_REQUIRED);
+    assert_eq!(headers["upgrade"], "websocket");
+
+    // One combined line per request, then the route and the arm.
+    let lines = sink.lines();
+    assert_eq!(lines.len(), 10, "{lines:#?}");
+    assert!(
+        lines[0].contains("\"GET /pets/42 HTTP/1.1\" 200 2 "),
+        "{lines:#?}"
+    );
+    assert!(
+        lines[0].ends_with("route=\"GET /pets/{id}\" arm=v1")
+            || lines[0].ends_with("route=\"GET /pets/{id}\" arm=v2"),
+        "{lines:#?}"
+    );
+    assert!(
+        lines[5].contains(" 200 6 ") && lines[5].ends_with("route=\"-\" arm=-"),
+        "{lines:#?}"
+    );
+}
