@@ -1205,3 +1205,64 @@ async fn the_demo_configuration_answers_as_the_readme_and_the_demo_say() {
         "{lines:#?}"
     );
 }
+
+/// The demo's gateway served by hyper (with upgrades) through `TowerToHyperService`: a routed
+/// call, and a WebSocket handshake whose backend is down (a loopback port with nothing
+/// listening), which the WebSocket upstream answers `502`, as documented.
+#[cfg(all(feature = "gateway", feature = "upstream"))]
+#[tokio::test]
+async fn the_demo_gateway_over_http1_answers_a_handshake_to_a_dead_backend_with_502() {
+    use hyper_util::rt::TokioIo;
+    use hyper_util::service::TowerToHyperService;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tower_gateway::gateway::{GatewayConfig, Services};
+
+    let dead = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/gateway.toml");
+    let text = std::fs::read_to_string(path)
+        .unwrap()
+        .replace("127.0.0.1:3901", &dead.to_string())
+        .replace("127.0.0.1:3902", &dead.to_string());
+    let mut config: GatewayConfig = toml::from_str(&text).unwrap();
+    config.access_log.as_mut().unwrap().sink = "discard".to_owned();
+    let services = Services::<hyper::body::Incoming>::new()
+        .service("pets-v1", hyper_reply("v1"))
+        .service("pets-v2", hyper_reply("v2"))
+        .service("legacy", hyper_reply("legacy"));
+    let gateway = tower_gateway::Gateway::from_config(config, services).unwrap();
+
+    let (mut client, server_io) = tokio::io::duplex(64 * 1024);
+    let server = tokio::spawn(async move {
+        hyper::server::conn::http1::Builder::new()
+            .serve_connection(TokioIo::new(server_io), TowerToHyperService::new(gateway))
+            .with_upgrades()
+            .await
+    });
+    client
+        .write_all(
+            b"GET /ws HTTP/1.1\r\nhost: 127.0.0.1:3000\r\nupgrade: websocket\r\n\
+              connection: Upgrade\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+              sec-websocket-version: 13\r\n\r\n\
+              GET /pets/42 HTTP/1.1\r\nhost: 127.0.0.1:3000\r\nx-canary: never\r\n\
+              connection: close\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let mut raw = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        client.read_to_end(&mut raw),
+    )
+    .await
+    .expect("the server answers both and closes")
+    .unwrap();
+    let raw = String::from_utf8_lossy(&raw);
+    assert!(raw.starts_with("HTTP/1.1 502 Bad Gateway\r\n"), "{raw}");
+    let second = raw.find("HTTP/1.1 200 OK\r\n").expect("the routed call");
+    assert!(raw[second..].ends_with("v1"), "{raw}");
+    server.await.unwrap().unwrap();
+}
