@@ -522,3 +522,129 @@ fn a_stack_of_every_layer_answers_any_request_without_panicking() {
         assert!(!route.contains('%') && !route.contains(".."), "{route:?}");
     }
 }
+
+// ------------------------------------------------------------------ decisions and services
+
+/// DESIGN.md 2.1: each layer's decision on the request head is what its service applies. For
+/// any request: the CORS decision, the origin guard's `check` and the Router's `at` predict
+/// the service's answer (and whether the inner service runs).
+#[test]
+fn every_decision_predicts_what_its_service_does() {
+    use tower_gateway::cors::Decision as Cors;
+    use tower_gateway::router::Decision as Route;
+
+    let rt = runtime();
+    let cors = CorsLayer::builder()
+        .allow_origin("https://app.example")
+        .allow_origin("http://localhost:*")
+        .allow_methods(["GET", "POST", "PUT"])
+        .allow_headers(["content-type"])
+        .build()
+        .unwrap();
+    let guard = OriginGuardLayer::builder()
+        .trust_cors(&cors)
+        .build()
+        .unwrap();
+    let table: Router<Req, Full<Bytes>, Infallible> = Router::builder()
+        .route("GET /pets/{id}", Named::new("pet"))
+        .route("POST /pets", Named::new("create"))
+        .route("ANY /files/{*rest}", Named::new("files"))
+        .nest("/api", Named::new("api"))
+        .trailing_slash(TrailingSlash::Redirect)
+        .merge_slashes(true)
+        .case_insensitive(true)
+        .build()
+        .unwrap();
+
+    runner(512)
+        .run(&input(), |input| {
+            rt.block_on(async {
+                let request = input.request();
+                let (parts, body) = request.into_parts();
+
+                // CORS.
+                let decision = cors.check(&parts);
+                let inner = Named::new("inner");
+                let request = Request::from_parts(parts.clone(), Req::default());
+                let response = cors.layer(inner.clone()).oneshot(request).await.unwrap();
+                let acao = response
+                    .headers()
+                    .get("access-control-allow-origin")
+                    .cloned();
+                match &decision {
+                    Cors::PreflightAccepted(_) | Cors::PreflightRefused(_) => {
+                        prop_assert_eq!(inner.calls(), 0, "{:?} for {:?}", decision, input);
+                    }
+                    _ => prop_assert_eq!(inner.calls(), 1, "{:?} for {:?}", decision, input),
+                }
+                match &decision {
+                    Cors::ActualAllowed { allow_origin } => {
+                        prop_assert_eq!(acao.as_ref(), Some(allow_origin), "{:?}", input);
+                    }
+                    Cors::PreflightAccepted(_) => {
+                        prop_assert!(response.status().is_success(), "{:?}", input);
+                        prop_assert!(acao.is_some(), "{:?}", input);
+                    }
+                    _ => prop_assert_eq!(acao, None, "{:?} for {:?}", decision, input),
+                }
+
+                // The origin guard.
+                let verdict = guard.check(&parts);
+                let inner = Named::new("inner");
+                let request = Request::from_parts(parts.clone(), Req::default());
+                let response = guard.layer(inner.clone()).oneshot(request).await.unwrap();
+                match verdict {
+                    Ok(_) => {
+                        prop_assert_eq!(inner.calls(), 1, "{:?}", input);
+                        prop_assert_eq!(response.status(), StatusCode::OK, "{:?}", input);
+                    }
+                    Err(_) => {
+                        prop_assert_eq!(inner.calls(), 0, "{:?}", input);
+                        prop_assert_eq!(response.status(), StatusCode::FORBIDDEN, "{:?}", input);
+                    }
+                }
+
+                // The Router (no fallback: its own 404).
+                let decided = table.at(&parts.method, parts.uri.path());
+                let request = Request::from_parts(parts.clone(), body);
+                let response = table.clone().oneshot(request).await.unwrap();
+                let status = response.status();
+                let matched = response
+                    .extensions()
+                    .get::<tower_gateway::router::MatchedRoute>()
+                    .map(|m| m.key().to_owned());
+                match &decided {
+                    Route::Route(hit) => {
+                        prop_assert_eq!(status, StatusCode::OK, "{:?}", input);
+                        prop_assert_eq!(matched.as_deref(), Some(hit.route().key()), "{:?}", input);
+                    }
+                    Route::Redirect(to) => {
+                        prop_assert_eq!(status, StatusCode::PERMANENT_REDIRECT, "{:?}", input);
+                        let location = response.headers()["location"].to_str().unwrap_or("");
+                        prop_assert!(
+                            location.starts_with(to.as_str()),
+                            "{} {:?}",
+                            location,
+                            input
+                        );
+                    }
+                    Route::MethodNotAllowed(allowed) => {
+                        prop_assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{:?}", input);
+                        prop_assert_eq!(
+                            &response.headers()["allow"],
+                            &allowed.header_value(),
+                            "{:?}",
+                            input
+                        );
+                    }
+                    Route::NotFound => {
+                        prop_assert_eq!(status, StatusCode::NOT_FOUND, "{:?}", input);
+                        prop_assert_eq!(matched, None, "{:?}", input);
+                    }
+                    _ => {}
+                }
+                Ok(())
+            })
+        })
+        .unwrap();
+}
