@@ -27,7 +27,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use tower::{Layer, ServiceBuilder, ServiceExt};
 use tower_gateway::access_log::{AccessLogLayer, MemorySink};
-use tower_gateway::canary::{CanaryLayer, Mode};
+use tower_gateway::canary::{Arm, CanaryLayer, Key, Mode};
 use tower_gateway::metrics::{MetricsLayer, Registry};
 use tower_gateway::router::{MatchedRoute, Router, TrailingSlash};
 use tower_gateway::{CorsLayer, OriginGuardLayer};
@@ -556,6 +556,14 @@ fn every_decision_predicts_what_its_service_does() {
         .build()
         .unwrap();
 
+    let split = CanaryLayer::builder()
+        .stable("stable", "70%")
+        .arm("canary", Named::new("canary"), "30%")
+        .mode(Mode::sticky_or_stable(Key::cookie("canary")))
+        .build()
+        .unwrap()
+        .layer(Named::new("stable"));
+
     runner(512)
         .run(&input(), |input| {
             rt.block_on(async {
@@ -603,6 +611,18 @@ fn every_decision_predicts_what_its_service_does() {
                         prop_assert_eq!(response.status(), StatusCode::FORBIDDEN, "{:?}", input);
                     }
                 }
+
+                // A sticky canary split: the arm `pick` names is the arm that serves.
+                let picked = split.pick(&parts);
+                let request = Request::from_parts(parts.clone(), Req::default());
+                let response = split.clone().oneshot(request).await.unwrap();
+                let served = response
+                    .extensions()
+                    .get::<Arm>()
+                    .map(|a| a.name().to_owned());
+                prop_assert_eq!(served.as_deref(), Some(picked.name()), "{:?}", input);
+                let text = response.into_body().collect().await.unwrap().to_bytes();
+                prop_assert_eq!(&text[..], picked.name().as_bytes(), "{:?}", input);
 
                 // The Router (no fallback: its own 404).
                 let decided = table.at(&parts.method, parts.uri.path());
