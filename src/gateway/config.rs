@@ -256,7 +256,9 @@ impl Default for OriginConfig {
 #[non_exhaustive]
 pub struct AccessLogConfig {
     /// `"common"`, `"combined"` (default), `"envoy"`, `"json"`, or a template such as
-    /// `"%h %m %U %s %{arm}"` (see [`LogFormat::template`](crate::access_log::LogFormat::template)).
+    /// `"$context.httpMethod $context.path $context.status $context.canaryArm"` (see
+    /// [`LogFormat::template`](crate::access_log::LogFormat::template)). Any other value with
+    /// no `$context` variable (a misspelt name such as `"comon"`) is a configuration error.
     pub format: String,
     /// Where lines go: `"stdout"` (default), `"stderr"`, `"discard"`, or `"code"` for the sink
     /// given to [`Services::access_log_sink`](super::Services::access_log_sink). Standard
