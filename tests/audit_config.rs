@@ -364,3 +364,21 @@ async fn odd_but_valid_configs_build_and_serve_without_panics() {
         assert!(response.status().as_u16() < 600);
     }
 }
+
+#[tokio::test]
+async fn huge_finite_bucket_bounds_build_and_render() {
+    use tower_gateway::metrics::MetricsLayer;
+    let registry = Registry::builder()
+        .buckets([0.1, 1e20, 1e300, f64::MAX])
+        .build()
+        .unwrap();
+    let app = tower::Layer::layer(&MetricsLayer::new(registry.clone()), Named::new("app"));
+    let response = app.oneshot(request("GET", "/x")).await.unwrap();
+    http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap();
+    let text = registry.render();
+    assert!(text.contains("le=\"1e300\"") || text.contains("le=\"1e+300\""), "{text}");
+    let config: MetricsConfig = serde_json::from_str(r#"{"buckets": [1e300]}"#).unwrap();
+    assert!(config.build().is_ok());
+}
