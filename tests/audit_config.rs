@@ -382,3 +382,73 @@ async fn huge_finite_bucket_bounds_build_and_render() {
     let config: MetricsConfig = serde_json::from_str(r#"{"buckets": [1e300]}"#).unwrap();
     assert!(config.build().is_ok());
 }
+
+fn gateway_toml_error(text: &str) -> HashSet<(String, String)> {
+    located(&gateway_error(toml::from_str(text).unwrap()))
+}
+
+#[test]
+fn canary_settings_that_do_nothing_are_errors() {
+    let found = gateway_toml_error(
+        r#"
+        [[routes]]
+        path = "/a"
+        service = "v1"
+        canary = { service = "v2", weight = 5, timeout = "1s" }
+
+        [[routes]]
+        path = "/b"
+        service = "v1"
+        canary = { service = "v2", weight = 5, sticky_header = "x-user" }
+
+        [[routes]]
+        path = "/c"
+        service = "v1"
+        canary = { service = "v2", weight = 5, mode = "round-robin", sticky_cookie = "user" }
+        "#,
+    );
+    assert_eq!(
+        found,
+        HashSet::from([
+            ("routes[0].canary.timeout".to_owned(), "1s".to_owned()),
+            ("routes[1].canary.sticky_header".to_owned(), "x-user".to_owned()),
+            ("routes[2].canary.sticky_cookie".to_owned(), "user".to_owned()),
+        ])
+    );
+}
+
+#[test]
+fn every_canary_problem_is_reported_even_when_the_target_or_weight_is_bad() {
+    let found = gateway_toml_error(
+        r#"
+        [[routes]]
+        path = "/a"
+        service = "v1"
+        canary = { service = "ghost", weight = "ten", stable_name = "same", canary_name = "same" }
+
+        [[routes]]
+        path = "/b"
+        service = "v1"
+        canary = { service = "v2", weight = 200, canary_name = "" , mode = "sideways" }
+
+        [canary]
+        weight = 5
+        stable_name = "a\u0001b"
+        arm_header = "x-arm"
+        "#,
+    );
+    for (location, value) in [
+        ("routes[0].canary.service", "ghost"),
+        ("routes[0].canary.weight", "ten"),
+        ("routes[0].canary", "same"),
+        ("routes[1].canary.weight", "200"),
+        ("routes[1].canary.mode", "sideways"),
+        ("routes[1].canary", ""),
+        ("canary", "a\u{1}b"),
+    ] {
+        assert!(
+            found.contains(&(location.to_owned(), value.to_owned())),
+            "missing {location} = {value}: {found:#?}"
+        );
+    }
+}

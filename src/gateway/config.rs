@@ -132,7 +132,7 @@ pub struct CanaryConfig {
     /// The canary target, as an upstream base URL (feature `upstream`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub upstream: Option<String>,
-    /// For an upstream canary: the timeout to the response headers.
+    /// For an upstream canary: the timeout to the response headers (an error with `service`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout: Option<String>,
     /// The canary's share in percent: a number (`10`, `0.5`) or text (`"12.5%"`).
@@ -141,10 +141,12 @@ pub struct CanaryConfig {
     /// need `sticky_header` or `sticky_cookie`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
-    /// The request header whose value keeps a caller on one arm (sticky modes).
+    /// The request header whose value keeps a caller on one arm (sticky modes; an error with
+    /// `random` or `round-robin`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sticky_header: Option<String>,
-    /// The cookie whose value keeps a caller on one arm (sticky modes).
+    /// The cookie whose value keeps a caller on one arm (sticky modes; an error with `random`
+    /// or `round-robin`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sticky_cookie: Option<String>,
     /// The stable arm's name in logs and metrics. Default `"stable"`.

@@ -434,6 +434,19 @@ where
         websocket,
         idle_timeout: None,
     });
+    if config.upstream.is_none() {
+        if let Some(timeout) = &config.timeout {
+            problems.push(
+                Problem::new(
+                    MODULE,
+                    ProblemKind::Invalid,
+                    timeout.as_str(),
+                    "`timeout` applies to upstream targets only",
+                )
+                .with_location(format!("{location}.timeout")),
+            );
+        }
+    }
     let target = resolver.target(
         config.service.as_deref(),
         upstream.as_ref(),
@@ -458,11 +471,37 @@ where
         .arm_header
         .as_deref()
         .and_then(|name| header_name(name, &format!("{location}.arm_header"), problems));
-    let target = target?;
-    let mode = mode?;
-    if !weight_ok {
-        return None;
+    match (target, mode) {
+        (Some(target), Some(mode)) if weight_ok => {
+            match canary_builder(config, target, weight, mode, arm_header).build() {
+                Ok(layer) => Some(layer),
+                Err(error) => {
+                    problems.extend(error.at(location));
+                    None
+                }
+            }
+        }
+        (_, mode) => {
+            // Still report the arms' own problems (names, the arm header's values) with the
+            // others: every problem at once.
+            let weight = if weight_ok { weight } else { Weight::ZERO };
+            let mode = mode.unwrap_or_default();
+            if let Err(error) = canary_builder(config, (), weight, mode, arm_header).build() {
+                problems.extend(error.at(location));
+            }
+            None
+        }
     }
+}
+
+/// The split `config` describes around `target`, not yet validated.
+fn canary_builder<C>(
+    config: &CanaryConfig,
+    target: C,
+    weight: Weight,
+    mode: Mode,
+    arm_header: Option<http::HeaderName>,
+) -> crate::canary::CanaryBuilder<C> {
     let mut builder = CanaryLayer::builder().mode(mode);
     if let Some(name) = &config.stable_name {
         // The stable arm takes what the canary leaves; an invalid weight is reported below.
@@ -478,13 +517,7 @@ where
     if let Some(name) = arm_header {
         builder = builder.arm_header(name);
     }
-    match builder.build() {
-        Ok(layer) => Some(layer),
-        Err(error) => {
-            problems.extend(error.at(location));
-            None
-        }
-    }
+    builder
 }
 
 fn canary_mode(config: &CanaryConfig, location: &str, problems: &mut Problems) -> Option<Mode> {
@@ -508,6 +541,27 @@ fn canary_mode(config: &CanaryConfig, location: &str, problems: &mut Problems) -
         }
     };
     let mode = config.mode.as_deref().unwrap_or("random");
+    if matches!(mode, "random" | "round-robin") {
+        for (field, value) in [
+            ("sticky_header", &config.sticky_header),
+            ("sticky_cookie", &config.sticky_cookie),
+        ] {
+            if let Some(value) = value {
+                problems.push(
+                    Problem::new(
+                        MODULE,
+                        ProblemKind::Conflict,
+                        value.as_str(),
+                        format!(
+                            "`{field}` applies to the sticky modes only, not to mode \"{mode}\"; \
+                             set mode = \"sticky\" or \"sticky-or-stable\""
+                        ),
+                    )
+                    .with_location(format!("{location}.{field}")),
+                );
+            }
+        }
+    }
     let sticky = |key: Option<Key>, or_stable: bool, problems: &mut Problems| match key {
         Some(key) if or_stable => Some(Mode::sticky_or_stable(key)),
         Some(key) => Some(Mode::sticky(key)),
