@@ -452,3 +452,23 @@ fn every_canary_problem_is_reported_even_when_the_target_or_weight_is_bad() {
         );
     }
 }
+
+#[test]
+fn templates_a_request_path_can_never_match_are_errors() {
+    let bad = ["GET /a b", "GET /a?x=1", "GET /a#top", "GET /a ", "GET /a\u{1}", "GET /{ id }"];
+    let error = bad
+        .iter()
+        .fold(
+            Router::<Body, Body, std::convert::Infallible>::builder(),
+            |b, key| b.route(*key, Named::new("x")),
+        )
+        .route("GET /café/{id}", Named::new("ok"))
+        .route("GET /a%20b", Named::new("ok"))
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        values(&error),
+        bad.iter().map(|k| (*k).to_owned()).collect::<HashSet<_>>(),
+        "{error}"
+    );
+}
