@@ -472,3 +472,27 @@ fn templates_a_request_path_can_never_match_are_errors() {
         "{error}"
     );
 }
+
+#[test]
+fn a_disabled_section_is_still_checked() {
+    let found = gateway_toml_error(
+        r#"
+        [origin]
+        enabled = false
+        trusted_origins = ["null"]
+        bypass_paths = ["hooks"]
+
+        [metrics]
+        enabled = false
+        buckets = [-1.0]
+        "#,
+    );
+    assert_eq!(
+        found,
+        HashSet::from([
+            ("origin.trusted_origins[0]".to_owned(), "null".to_owned()),
+            ("origin.bypass_paths[0]".to_owned(), "hooks".to_owned()),
+            ("metrics.buckets[0]".to_owned(), "-1".to_owned()),
+        ])
+    );
+}

@@ -210,7 +210,8 @@ pub struct RouterConfig {
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct OriginConfig {
-    /// Whether the guard runs at all. Default `true`.
+    /// Whether the guard runs at all. Default `true`. The other settings are checked either
+    /// way.
     pub enabled: bool,
     /// Trust every origin the CORS policy allows (following run-time policy changes).
     /// Default `true`.

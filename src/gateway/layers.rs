@@ -25,9 +25,8 @@ pub(super) fn origin_layer(
     cors: Option<&CorsLayer>,
     problems: &mut Problems,
 ) -> Option<OriginGuardLayer> {
-    if !config.enabled {
-        return None;
-    }
+    // A disabled guard's settings are still checked (as a disabled `metrics` section's are),
+    // so that turning it on later cannot surface old mistakes.
     let mut builder = OriginGuardLayer::builder()
         .trust_origins(config.trusted_origins.iter().cloned())
         .trust_same_site(config.trust_same_site)
@@ -45,7 +44,7 @@ pub(super) fn origin_layer(
         }
     }
     match builder.build() {
-        Ok(layer) => Some(layer),
+        Ok(layer) => config.enabled.then_some(layer),
         Err(error) => {
             problems.extend(error.at("origin"));
             None
