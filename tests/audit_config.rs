@@ -496,3 +496,54 @@ fn a_disabled_section_is_still_checked() {
         ])
     );
 }
+
+#[test]
+fn every_problem_line_names_its_value() {
+    let error = gateway_error(
+        toml::from_str(
+            r#"
+            [[routes]]
+            path = "/a"
+            service = "v1"
+            timeout = "1s"
+            canary = { service = "v2", weight = 5, sticky_cookie = "user", timeout = "2s" }
+
+            [[routes]]
+            path = "/b"
+            upstream = "http://127.0.0.1:1"
+            websocket = true
+            methods = ["POST"]
+
+            [access_log]
+            format = "comon"
+            sink = "code"
+            "#,
+        )
+        .unwrap(),
+    );
+    assert!(error.problems().len() >= 5, "{error}");
+    for p in error.problems() {
+        let line = p.to_string();
+        assert!(
+            line.contains(p.value()) || line.contains(&format!("{:?}", p.value())),
+            "{line} does not name {:?}",
+            p.value()
+        );
+    }
+}
+
+#[test]
+fn the_readme_configuration_builds() {
+    let readme = include_str!("../README.md");
+    let start = readme.find("```toml\n").expect("a toml block") + "```toml\n".len();
+    let text = &readme[start..];
+    let text = &text[..text.find("```").expect("its end")];
+    let config: GatewayConfig = toml::from_str(text).unwrap();
+    let services = Services::<Body>::new()
+        .service("pets-v1", Named::new("v1"))
+        .service("pets-v2", Named::new("v2"));
+    let built = Gateway::from_config(config, services);
+    if cfg!(feature = "upstream") {
+        assert!(built.is_ok(), "{:?}", built.err());
+    }
+}

@@ -191,8 +191,11 @@ where
                         MODULE,
                         ProblemKind::Conflict,
                         route.path.as_str(),
-                        "a WebSocket route is `GET` only and cannot be nested; remove \
-                         `nest` and any method but GET",
+                        format!(
+                            "WebSocket route \"{}\" is `GET` only and cannot be nested; \
+                             remove `nest` and any method but GET",
+                            route.path
+                        ),
                     )
                     .with_location(format!("{location}.websocket")),
                 );
@@ -212,7 +215,11 @@ where
                         MODULE,
                         ProblemKind::Conflict,
                         route.methods.join(", "),
-                        "a nested route takes every method; remove `methods` or `nest`",
+                        format!(
+                            "a nested route takes every method, not only {}; remove `methods` \
+                             or `nest`",
+                            route.methods.join(", ")
+                        ),
                     )
                     .with_location(format!("{location}.methods")),
                 );

@@ -114,7 +114,7 @@ where
                     MODULE,
                     ProblemKind::Invalid,
                     idle,
-                    "`idle_timeout` applies to WebSocket routes only",
+                    format!("`idle_timeout` \"{idle}\" applies to WebSocket routes only"),
                 )
                 .with_location(format!("{location}.idle_timeout")),
             );
@@ -154,8 +154,10 @@ where
                     MODULE,
                     ProblemKind::Invalid,
                     timeout,
-                    "a WebSocket route has no response timeout; use `idle_timeout` and \
-                     `connect_timeout`",
+                    format!(
+                        "a WebSocket route has no response timeout (`timeout` \"{timeout}\"); \
+                         use `idle_timeout` and `connect_timeout`"
+                    ),
                 )
                 .with_location(format!("{location}.timeout")),
             );
@@ -324,7 +326,7 @@ where
                         MODULE,
                         ProblemKind::Invalid,
                         value.as_str(),
-                        format!("`{field}` applies to upstream targets only"),
+                        format!("`{field}` \"{value}\" applies to upstream targets only"),
                     )
                     .with_location(format!("{location}.{field}")),
                 );
@@ -441,7 +443,7 @@ where
                     MODULE,
                     ProblemKind::Invalid,
                     timeout.as_str(),
-                    "`timeout` applies to upstream targets only",
+                    format!("`timeout` \"{timeout}\" applies to upstream targets only"),
                 )
                 .with_location(format!("{location}.timeout")),
             );
@@ -533,7 +535,11 @@ fn canary_mode(config: &CanaryConfig, location: &str, problems: &mut Problems) -
                     MODULE,
                     ProblemKind::Conflict,
                     header.as_str(),
-                    "both sticky_header and sticky_cookie are set; set one",
+                    format!(
+                        "both sticky_header \"{header}\" and sticky_cookie \"{}\" are set; \
+                         set one",
+                        config.sticky_cookie.as_deref().unwrap_or_default()
+                    ),
                 )
                 .with_location(format!("{location}.sticky_cookie")),
             );
@@ -553,7 +559,8 @@ fn canary_mode(config: &CanaryConfig, location: &str, problems: &mut Problems) -
                         ProblemKind::Conflict,
                         value.as_str(),
                         format!(
-                            "`{field}` applies to the sticky modes only, not to mode \"{mode}\"; \
+                            "`{field}` \"{value}\" applies to the sticky modes only, not to \
+                             mode \"{mode}\"; \
                              set mode = \"sticky\" or \"sticky-or-stable\""
                         ),
                     )
