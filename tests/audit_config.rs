@@ -547,3 +547,39 @@ fn the_readme_configuration_builds() {
         assert!(built.is_ok(), "{:?}", built.err());
     }
 }
+
+#[test]
+fn bad_nest_prefixes_are_located_at_their_route() {
+    let error = gateway_error(
+        toml::from_str(
+            r#"
+            [[routes]]
+            path = "/ok"
+            service = "v1"
+
+            [[routes]]
+            path = "/a/"
+            nest = true
+            service = "v1"
+
+            [[routes]]
+            path = "/b/{*rest}"
+            nest = true
+            service = "v1"
+
+            [[routes]]
+            path = "/c/{open"
+            nest = true
+            service = "v1"
+            "#,
+        )
+        .unwrap(),
+    );
+    let locations: HashSet<&str> = error.problems().iter().filter_map(|p| p.location()).collect();
+    assert_eq!(error.problems().len(), locations.len(), "{error}");
+    assert_eq!(
+        locations,
+        HashSet::from(["routes[1].path", "routes[2].path", "routes[3].path"]),
+        "{error}"
+    );
+}

@@ -226,6 +226,8 @@ where
                 continue;
             }
             keys.push((format!("ANY {}", route.path), i));
+            // The Router names a bad nest prefix by the prefix alone.
+            keys.push((route.path.clone(), i));
             builder = builder.nest(&route.path, target);
             continue;
         }
