@@ -583,3 +583,35 @@ fn bad_nest_prefixes_are_located_at_their_route() {
         "{error}"
     );
 }
+
+#[test]
+fn a_repeated_nest_and_a_bad_sticky_cookie_are_located() {
+    let found = gateway_toml_error(
+        r#"
+        [[routes]]
+        path = "/a"
+        nest = true
+        service = "v1"
+
+        [[routes]]
+        path = "/a"
+        nest = true
+        service = "v2"
+
+        [[routes]]
+        path = "/b"
+        service = "v1"
+        canary = { service = "v2", weight = 1, mode = "sticky", sticky_cookie = "bad cookie" }
+        "#,
+    );
+    for (location, value) in [
+        ("routes[1].path", "ANY /a/{proxy+}"),
+        ("routes[2].canary.sticky_cookie", "bad cookie"),
+    ] {
+        assert!(
+            found.contains(&(location.to_owned(), value.to_owned())),
+            "missing {location} = {value}: {found:#?}"
+        );
+    }
+    assert!(found.iter().all(|(l, _)| l != "?"), "{found:#?}");
+}

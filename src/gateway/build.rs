@@ -226,8 +226,10 @@ where
                 continue;
             }
             keys.push((format!("ANY {}", route.path), i));
-            // The Router names a bad nest prefix by the prefix alone.
+            // The Router names a bad nest prefix by the prefix alone, and a repeated nest by
+            // its catch-all key.
             keys.push((route.path.clone(), i));
+            keys.push((format!("ANY {}/{{proxy+}}", route.path), i));
             builder = builder.nest(&route.path, target);
             continue;
         }

@@ -478,7 +478,7 @@ where
             match canary_builder(config, target, weight, mode, arm_header).build() {
                 Ok(layer) => Some(layer),
                 Err(error) => {
-                    problems.extend(error.at(location));
+                    split_problems(config, error, location, problems);
                     None
                 }
             }
@@ -489,10 +489,33 @@ where
             let weight = if weight_ok { weight } else { Weight::ZERO };
             let mode = mode.unwrap_or_default();
             if let Err(error) = canary_builder(config, (), weight, mode, arm_header).build() {
-                problems.extend(error.at(location));
+                split_problems(config, error, location, problems);
             }
             None
         }
+    }
+}
+
+/// The split's problems, located at the section, or at `sticky_cookie` for a bad cookie name.
+fn split_problems(
+    config: &CanaryConfig,
+    error: crate::error::ConfigError,
+    location: &str,
+    problems: &mut Problems,
+) {
+    for problem in error {
+        let field = match &config.sticky_cookie {
+            Some(cookie) if problem.location().is_none() && problem.value() == cookie => {
+                "sticky_cookie"
+            }
+            _ => "",
+        };
+        let at = if field.is_empty() {
+            location.to_owned()
+        } else {
+            format!("{location}.{field}")
+        };
+        problems.extend(crate::error::ConfigError::new(problem).at(&at));
     }
 }
 
