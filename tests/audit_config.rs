@@ -30,7 +30,11 @@ fn services() -> Services<Body> {
 }
 
 fn values(error: &ConfigError) -> HashSet<String> {
-    error.problems().iter().map(|p| p.value().to_owned()).collect()
+    error
+        .problems()
+        .iter()
+        .map(|p| p.value().to_owned())
+        .collect()
 }
 
 fn located(error: &ConfigError) -> HashSet<(String, String)> {
@@ -67,7 +71,13 @@ fn router_reports_every_template_mistake_at_once() {
         assert!(!p.reason().is_empty(), "{p}");
     }
     let text = error.to_string();
-    for needle in ["/b/{open", "/c/{}", "GET d", "/e/{*rest}/more", "/f/{x}/{x}"] {
+    for needle in [
+        "/b/{open",
+        "/c/{}",
+        "GET d",
+        "/e/{*rest}/more",
+        "/f/{x}/{x}",
+    ] {
         assert!(text.contains(needle), "{needle} missing from {text}");
     }
 }
@@ -182,7 +192,11 @@ fn weights_round_and_refuse_as_documented() {
         ("0.0001", 1),
         ("10.00000", 100_000),
     ] {
-        assert_eq!(Weight::parse(text).unwrap().to_ppm().unwrap(), ppm, "{text}");
+        assert_eq!(
+            Weight::parse(text).unwrap().to_ppm().unwrap(),
+            ppm,
+            "{text}"
+        );
     }
     assert_eq!(Weight::from(0.57).to_ppm().unwrap(), 5_700);
     assert_eq!(Weight::from(0.0001).to_ppm().unwrap(), 1);
@@ -192,7 +206,15 @@ fn weights_round_and_refuse_as_documented() {
         let error = Weight::parse(text).unwrap_err();
         assert_eq!(error.problems()[0].value(), text, "{text}");
     }
-    for value in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.1, 100.5, 1e300, 0.00001] {
+    for value in [
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        -0.1,
+        100.5,
+        1e300,
+        0.00001,
+    ] {
         assert!(Weight::from(value).to_ppm().is_err(), "{value}");
     }
 }
@@ -213,7 +235,11 @@ fn metrics_serde_and_builder_list_every_bad_bucket() {
     let config: MetricsConfig =
         serde_json::from_str(r#"{"buckets": [0.1, 0.1, 0, -1, 2, 1], "max_series": 0}"#).unwrap();
     let error = config.build().unwrap_err().at("metrics");
-    let at: Vec<_> = error.problems().iter().filter_map(|p| p.location()).collect();
+    let at: Vec<_> = error
+        .problems()
+        .iter()
+        .filter_map(|p| p.location())
+        .collect();
     assert_eq!(
         at,
         [
@@ -378,7 +404,10 @@ async fn huge_finite_bucket_bounds_build_and_render() {
         .await
         .unwrap();
     let text = registry.render();
-    assert!(text.contains("le=\"1e300\"") || text.contains("le=\"1e+300\""), "{text}");
+    assert!(
+        text.contains("le=\"1e300\"") || text.contains("le=\"1e+300\""),
+        "{text}"
+    );
     let config: MetricsConfig = serde_json::from_str(r#"{"buckets": [1e300]}"#).unwrap();
     assert!(config.build().is_ok());
 }
@@ -411,8 +440,14 @@ fn canary_settings_that_do_nothing_are_errors() {
         found,
         HashSet::from([
             ("routes[0].canary.timeout".to_owned(), "1s".to_owned()),
-            ("routes[1].canary.sticky_header".to_owned(), "x-user".to_owned()),
-            ("routes[2].canary.sticky_cookie".to_owned(), "user".to_owned()),
+            (
+                "routes[1].canary.sticky_header".to_owned(),
+                "x-user".to_owned()
+            ),
+            (
+                "routes[2].canary.sticky_cookie".to_owned(),
+                "user".to_owned()
+            ),
         ])
     );
 }
@@ -455,7 +490,14 @@ fn every_canary_problem_is_reported_even_when_the_target_or_weight_is_bad() {
 
 #[test]
 fn templates_a_request_path_can_never_match_are_errors() {
-    let bad = ["GET /a b", "GET /a?x=1", "GET /a#top", "GET /a ", "GET /a\u{1}", "GET /{ id }"];
+    let bad = [
+        "GET /a b",
+        "GET /a?x=1",
+        "GET /a#top",
+        "GET /a ",
+        "GET /a\u{1}",
+        "GET /{ id }",
+    ];
     let error = bad
         .iter()
         .fold(
@@ -575,7 +617,11 @@ fn bad_nest_prefixes_are_located_at_their_route() {
         )
         .unwrap(),
     );
-    let locations: HashSet<&str> = error.problems().iter().filter_map(|p| p.location()).collect();
+    let locations: HashSet<&str> = error
+        .problems()
+        .iter()
+        .filter_map(|p| p.location())
+        .collect();
     assert_eq!(error.problems().len(), locations.len(), "{error}");
     assert_eq!(
         locations,

@@ -436,7 +436,11 @@ async fn a_huge_idle_timeout_never_fires_and_never_panics() {
         .idle_timeout(Duration::MAX)
         .build()
         .unwrap();
-    let (addr, mut log) = gateway(ws_route(upstream), "$context.status $context.tunnel.abnormal").await;
+    let (addr, mut log) = gateway(
+        ws_route(upstream),
+        "$context.status $context.tunnel.abnormal",
+    )
+    .await;
     let (mut ws, _) = connect(addr, None).await.unwrap();
     for text in ["one", "two"] {
         ws.send(Message::text(text)).await.unwrap();

@@ -107,8 +107,9 @@ impl RegistryBuilder {
             .iter()
             .map(|&s| {
                 // A bound past `Duration::MAX` (1e20 s) is as good as +Inf: no panic.
-                Duration::try_from_secs_f64(s)
-                    .map_or(u64::MAX, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+                Duration::try_from_secs_f64(s).map_or(u64::MAX, |d| {
+                    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+                })
             })
             .collect();
         let mut start = [0u32; 65];
