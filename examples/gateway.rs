@@ -118,7 +118,8 @@ async fn echo_websockets(listener: TcpListener) {
                 let reply = match message {
                     Message::Text(text) => Message::text(format!("echo: {}", text.as_str())),
                     Message::Binary(bytes) => Message::Binary(bytes),
-                    Message::Close(_) => break,
+                    // Read on: tungstenite answers the close frame, then the stream ends.
+                    Message::Close(_) => continue,
                     _ => continue,
                 };
                 if ws.send(reply).await.is_err() {

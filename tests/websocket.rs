@@ -430,6 +430,27 @@ async fn an_idle_tunnel_is_closed() {
 }
 
 #[tokio::test]
+async fn a_huge_idle_timeout_never_fires_and_never_panics() {
+    let b = backend(Behaviour::Echo(""), Seen::default()).await;
+    let upstream = WebSocketUpstream::builder(&format!("ws://{b}"))
+        .idle_timeout(Duration::MAX)
+        .build()
+        .unwrap();
+    let (addr, mut log) = gateway(
+        ws_route(upstream),
+        "$context.status $context.tunnel.abnormal",
+    )
+    .await;
+    let (mut ws, _) = connect(addr, None).await.unwrap();
+    for text in ["one", "two"] {
+        ws.send(Message::text(text)).await.unwrap();
+        assert_eq!(next_text(&mut ws).await, text);
+    }
+    ws.close(None).await.unwrap();
+    assert_eq!(next_line(&mut log).await, "101 false");
+}
+
+#[tokio::test]
 async fn the_canary_arm_is_fixed_for_the_connection() {
     let stable = backend(Behaviour::Echo("stable:"), Seen::default()).await;
     let canary = backend(Behaviour::Echo("canary:"), Seen::default()).await;

@@ -256,7 +256,9 @@ impl<C> CanaryBuilder<C> {
                 "canary",
                 ProblemKind::Invalid,
                 stable_name.clone(),
-                "a split needs at least one canary arm besides the stable one",
+                format!(
+                    "a split needs at least one canary arm besides the stable one {stable_name:?}"
+                ),
             ));
         }
         if names.len() > 256 {

@@ -256,7 +256,11 @@ impl CorsConfig {
                     "cors",
                     ProblemKind::Conflict,
                     self.allow_origins.join(", "),
-                    "allow_origins must be empty when every origin is reflected with credentials",
+                    format!(
+                        "allow_origins must be empty when every origin is reflected with \
+                         credentials (it lists {})",
+                        self.allow_origins.join(", ")
+                    ),
                 )
                 .with_location("allow_origins"),
             );

@@ -191,8 +191,11 @@ where
                         MODULE,
                         ProblemKind::Conflict,
                         route.path.as_str(),
-                        "a WebSocket route is `GET` only and cannot be nested; remove \
-                         `nest` and any method but GET",
+                        format!(
+                            "WebSocket route \"{}\" is `GET` only and cannot be nested; \
+                             remove `nest` and any method but GET",
+                            route.path
+                        ),
                     )
                     .with_location(format!("{location}.websocket")),
                 );
@@ -212,13 +215,21 @@ where
                         MODULE,
                         ProblemKind::Conflict,
                         route.methods.join(", "),
-                        "a nested route takes every method; remove `methods` or `nest`",
+                        format!(
+                            "a nested route takes every method, not only {}; remove `methods` \
+                             or `nest`",
+                            route.methods.join(", ")
+                        ),
                     )
                     .with_location(format!("{location}.methods")),
                 );
                 continue;
             }
             keys.push((format!("ANY {}", route.path), i));
+            // The Router names a bad nest prefix by the prefix alone, and a repeated nest by
+            // its catch-all key.
+            keys.push((route.path.clone(), i));
+            keys.push((format!("ANY {}/{{proxy+}}", route.path), i));
             builder = builder.nest(&route.path, target);
             continue;
         }

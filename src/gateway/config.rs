@@ -132,7 +132,7 @@ pub struct CanaryConfig {
     /// The canary target, as an upstream base URL (feature `upstream`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub upstream: Option<String>,
-    /// For an upstream canary: the timeout to the response headers.
+    /// For an upstream canary: the timeout to the response headers (an error with `service`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout: Option<String>,
     /// The canary's share in percent: a number (`10`, `0.5`) or text (`"12.5%"`).
@@ -141,10 +141,12 @@ pub struct CanaryConfig {
     /// need `sticky_header` or `sticky_cookie`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
-    /// The request header whose value keeps a caller on one arm (sticky modes).
+    /// The request header whose value keeps a caller on one arm (sticky modes; an error with
+    /// `random` or `round-robin`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sticky_header: Option<String>,
-    /// The cookie whose value keeps a caller on one arm (sticky modes).
+    /// The cookie whose value keeps a caller on one arm (sticky modes; an error with `random`
+    /// or `round-robin`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sticky_cookie: Option<String>,
     /// The stable arm's name in logs and metrics. Default `"stable"`.
@@ -208,7 +210,8 @@ pub struct RouterConfig {
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct OriginConfig {
-    /// Whether the guard runs at all. Default `true`.
+    /// Whether the guard runs at all. Default `true`. The other settings are checked either
+    /// way.
     pub enabled: bool,
     /// Trust every origin the CORS policy allows (following run-time policy changes).
     /// Default `true`.
@@ -256,7 +259,9 @@ impl Default for OriginConfig {
 #[non_exhaustive]
 pub struct AccessLogConfig {
     /// `"common"`, `"combined"` (default), `"envoy"`, `"json"`, or a template such as
-    /// `"%h %m %U %s %{arm}"` (see [`LogFormat::template`](crate::access_log::LogFormat::template)).
+    /// `"$context.httpMethod $context.path $context.status $context.canaryArm"` (see
+    /// [`LogFormat::template`](crate::access_log::LogFormat::template)). Any other value with
+    /// no `$context` variable (a misspelt name such as `"comon"`) is a configuration error.
     pub format: String,
     /// Where lines go: `"stdout"` (default), `"stderr"`, `"discard"`, or `"code"` for the sink
     /// given to [`Services::access_log_sink`](super::Services::access_log_sink). Standard

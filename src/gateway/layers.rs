@@ -15,7 +15,7 @@ use super::config::{AccessLogConfig, GatewayConfig, OriginConfig};
 use super::services::{BoxError, IntoTargetFuture, Services};
 use crate::access_log::{AccessLogLayer, LogFormat, NonBlocking, Sink};
 use crate::cors::CorsLayer;
-use crate::error::{Problem, ProblemKind, Problems};
+use crate::error::{ConfigError, Problem, ProblemKind, Problems};
 use crate::metrics::Registry;
 use crate::origin::OriginGuardLayer;
 use crate::util::oneshot::Oneshot;
@@ -25,9 +25,8 @@ pub(super) fn origin_layer(
     cors: Option<&CorsLayer>,
     problems: &mut Problems,
 ) -> Option<OriginGuardLayer> {
-    if !config.enabled {
-        return None;
-    }
+    // A disabled guard's settings are still checked (as a disabled `metrics` section's are),
+    // so that turning it on later cannot surface old mistakes.
     let mut builder = OriginGuardLayer::builder()
         .trust_origins(config.trusted_origins.iter().cloned())
         .trust_same_site(config.trust_same_site)
@@ -45,7 +44,7 @@ pub(super) fn origin_layer(
         }
     }
     match builder.build() {
-        Ok(layer) => Some(layer),
+        Ok(layer) => config.enabled.then_some(layer),
         Err(error) => {
             problems.extend(error.at("origin"));
             None
@@ -98,6 +97,19 @@ pub(super) fn access_log_layer<ReqB>(
         "combined" => Ok(LogFormat::apache_combined()),
         "envoy" => Ok(LogFormat::envoy()),
         "json" => Ok(LogFormat::json()),
+        // A value with no variable is a misspelt format name, not a constant line.
+        template if !template.contains("$context") => Err(ConfigError::new(
+            Problem::new(
+                MODULE,
+                ProblemKind::Unknown,
+                template,
+                format!(
+                    "format \"{template}\" is not one of common, combined, envoy, json, \
+                     nor a template with a $context variable"
+                ),
+            )
+            .with_location("access_log.format"),
+        )),
         template => LogFormat::template(template).map_err(|e| e.at("access_log.format")),
     };
     let sink = match config.sink.as_str() {

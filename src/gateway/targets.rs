@@ -114,7 +114,7 @@ where
                     MODULE,
                     ProblemKind::Invalid,
                     idle,
-                    "`idle_timeout` applies to WebSocket routes only",
+                    format!("`idle_timeout` \"{idle}\" applies to WebSocket routes only"),
                 )
                 .with_location(format!("{location}.idle_timeout")),
             );
@@ -154,8 +154,10 @@ where
                     MODULE,
                     ProblemKind::Invalid,
                     timeout,
-                    "a WebSocket route has no response timeout; use `idle_timeout` and \
-                     `connect_timeout`",
+                    format!(
+                        "a WebSocket route has no response timeout (`timeout` \"{timeout}\"); \
+                         use `idle_timeout` and `connect_timeout`"
+                    ),
                 )
                 .with_location(format!("{location}.timeout")),
             );
@@ -324,7 +326,7 @@ where
                         MODULE,
                         ProblemKind::Invalid,
                         value.as_str(),
-                        format!("`{field}` applies to upstream targets only"),
+                        format!("`{field}` \"{value}\" applies to upstream targets only"),
                     )
                     .with_location(format!("{location}.{field}")),
                 );
@@ -434,6 +436,19 @@ where
         websocket,
         idle_timeout: None,
     });
+    if config.upstream.is_none() {
+        if let Some(timeout) = &config.timeout {
+            problems.push(
+                Problem::new(
+                    MODULE,
+                    ProblemKind::Invalid,
+                    timeout.as_str(),
+                    format!("`timeout` \"{timeout}\" applies to upstream targets only"),
+                )
+                .with_location(format!("{location}.timeout")),
+            );
+        }
+    }
     let target = resolver.target(
         config.service.as_deref(),
         upstream.as_ref(),
@@ -458,11 +473,60 @@ where
         .arm_header
         .as_deref()
         .and_then(|name| header_name(name, &format!("{location}.arm_header"), problems));
-    let target = target?;
-    let mode = mode?;
-    if !weight_ok {
-        return None;
+    match (target, mode) {
+        (Some(target), Some(mode)) if weight_ok => {
+            match canary_builder(config, target, weight, mode, arm_header).build() {
+                Ok(layer) => Some(layer),
+                Err(error) => {
+                    split_problems(config, error, location, problems);
+                    None
+                }
+            }
+        }
+        (_, mode) => {
+            // Still report the arms' own problems (names, the arm header's values) with the
+            // others: every problem at once.
+            let weight = if weight_ok { weight } else { Weight::ZERO };
+            let mode = mode.unwrap_or_default();
+            if let Err(error) = canary_builder(config, (), weight, mode, arm_header).build() {
+                split_problems(config, error, location, problems);
+            }
+            None
+        }
     }
+}
+
+/// The split's problems, located at the section, or at `sticky_cookie` for a bad cookie name.
+fn split_problems(
+    config: &CanaryConfig,
+    error: crate::error::ConfigError,
+    location: &str,
+    problems: &mut Problems,
+) {
+    for problem in error {
+        let field = match &config.sticky_cookie {
+            Some(cookie) if problem.location().is_none() && problem.value() == cookie => {
+                "sticky_cookie"
+            }
+            _ => "",
+        };
+        let at = if field.is_empty() {
+            location.to_owned()
+        } else {
+            format!("{location}.{field}")
+        };
+        problems.extend(crate::error::ConfigError::new(problem).at(&at));
+    }
+}
+
+/// The split `config` describes around `target`, not yet validated.
+fn canary_builder<C>(
+    config: &CanaryConfig,
+    target: C,
+    weight: Weight,
+    mode: Mode,
+    arm_header: Option<http::HeaderName>,
+) -> crate::canary::CanaryBuilder<C> {
     let mut builder = CanaryLayer::builder().mode(mode);
     if let Some(name) = &config.stable_name {
         // The stable arm takes what the canary leaves; an invalid weight is reported below.
@@ -478,13 +542,7 @@ where
     if let Some(name) = arm_header {
         builder = builder.arm_header(name);
     }
-    match builder.build() {
-        Ok(layer) => Some(layer),
-        Err(error) => {
-            problems.extend(error.at(location));
-            None
-        }
-    }
+    builder
 }
 
 fn canary_mode(config: &CanaryConfig, location: &str, problems: &mut Problems) -> Option<Mode> {
@@ -500,7 +558,11 @@ fn canary_mode(config: &CanaryConfig, location: &str, problems: &mut Problems) -
                     MODULE,
                     ProblemKind::Conflict,
                     header.as_str(),
-                    "both sticky_header and sticky_cookie are set; set one",
+                    format!(
+                        "both sticky_header \"{header}\" and sticky_cookie \"{}\" are set; \
+                         set one",
+                        config.sticky_cookie.as_deref().unwrap_or_default()
+                    ),
                 )
                 .with_location(format!("{location}.sticky_cookie")),
             );
@@ -508,6 +570,28 @@ fn canary_mode(config: &CanaryConfig, location: &str, problems: &mut Problems) -
         }
     };
     let mode = config.mode.as_deref().unwrap_or("random");
+    if matches!(mode, "random" | "round-robin") {
+        for (field, value) in [
+            ("sticky_header", &config.sticky_header),
+            ("sticky_cookie", &config.sticky_cookie),
+        ] {
+            if let Some(value) = value {
+                problems.push(
+                    Problem::new(
+                        MODULE,
+                        ProblemKind::Conflict,
+                        value.as_str(),
+                        format!(
+                            "`{field}` \"{value}\" applies to the sticky modes only, not to \
+                             mode \"{mode}\"; \
+                             set mode = \"sticky\" or \"sticky-or-stable\""
+                        ),
+                    )
+                    .with_location(format!("{location}.{field}")),
+                );
+            }
+        }
+    }
     let sticky = |key: Option<Key>, or_stable: bool, problems: &mut Problems| match key {
         Some(key) if or_stable => Some(Mode::sticky_or_stable(key)),
         Some(key) => Some(Mode::sticky(key)),

@@ -105,7 +105,12 @@ impl RegistryBuilder {
         let bounds_ns: Box<[u64]> = self
             .buckets
             .iter()
-            .map(|&s| u64::try_from(Duration::from_secs_f64(s).as_nanos()).unwrap_or(u64::MAX))
+            .map(|&s| {
+                // A bound past `Duration::MAX` (1e20 s) is as good as +Inf: no panic.
+                Duration::try_from_secs_f64(s).map_or(u64::MAX, |d| {
+                    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+                })
+            })
             .collect();
         let mut start = [0u32; 65];
         for (k, first) in start.iter_mut().enumerate().skip(1) {

@@ -117,7 +117,8 @@
 //!
 //! # Configuration errors
 //!
-//! [`RouterBuilder::build`] reports every problem at once: malformed keys and templates,
+//! [`RouterBuilder::build`] reports every problem at once: malformed keys and templates
+//! (including characters no request path holds: whitespace, control characters, `?`, `#`),
 //! duplicate routes, and ambiguous pairs naming both routes (`/u/{id}` and `/u/{name}` for the
 //! same method; `/f/{n}` and `/f/{*r}`, whose param and catch-all both claim every one-segment
 //! path). Any number of params per route is supported.

@@ -61,6 +61,28 @@ impl Template {
                 ),
             )]);
         }
+        // A request path never holds these (the query and fragment are not part of it), so a
+        // template with one would be a route that can never match.
+        if let Some(c) = text.chars().find(|c| c.is_whitespace() || c.is_control()) {
+            problems.push(problem(
+                ProblemKind::Syntax,
+                format!(
+                    "template {:?} contains {c:?}; a request path never holds whitespace or \
+                     control characters (write them percent-encoded)",
+                    shorten(text)
+                ),
+            ));
+        }
+        if let Some(c) = text.chars().find(|c| matches!(c, '?' | '#')) {
+            problems.push(problem(
+                ProblemKind::Syntax,
+                format!(
+                    "template {:?} contains {c:?}; a template matches the path only, never the \
+                     query or fragment",
+                    shorten(text)
+                ),
+            ));
+        }
         let mut segments = Vec::with_capacity(raw.len());
         let mut names: Vec<&str> = Vec::new();
         for (i, seg) in raw.iter().enumerate() {

@@ -267,7 +267,7 @@ where
         }
         if let Some((limit, timer)) = self.idle.as_mut() {
             if up + down > 0 {
-                timer.as_mut().reset(Instant::now() + *limit);
+                timer.as_mut().reset(deadline(*limit));
             }
             if timer.as_mut().poll(cx).is_ready() {
                 self.closing = Some(TunnelOutcome::IdleTimeout);
@@ -296,4 +296,12 @@ where
         }
         Poll::Pending
     }
+}
+
+/// `limit` from now, or about 30 years from now (as tokio's `sleep` does) when that overflows
+/// the clock: an idle timeout of `Duration::MAX` never fires and never panics.
+fn deadline(limit: std::time::Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(limit)
+        .unwrap_or_else(|| now + std::time::Duration::from_secs(86_400 * 365 * 30))
 }
