@@ -428,7 +428,7 @@ fn canary_settings_that_do_nothing_are_errors() {
         [[routes]]
         path = "/b"
         service = "v1"
-        canary = { service = "v2", weight = 5, sticky_header = "x-user" }
+        canary = { service = "v2", weight = 5, mode = "random", sticky_header = "x-user" }
 
         [[routes]]
         path = "/c"
@@ -450,6 +450,35 @@ fn canary_settings_that_do_nothing_are_errors() {
             ),
         ])
     );
+}
+
+#[tokio::test]
+async fn a_sticky_key_without_a_mode_means_the_sticky_mode() {
+    let config: GatewayConfig = toml::from_str(
+        r#"
+        [[routes]]
+        path = "/a"
+        service = "v1"
+        canary = { service = "v2", weight = 50, sticky_header = "x-user" }
+        "#,
+    )
+    .unwrap();
+    let gateway = Gateway::from_config(config, services()).unwrap();
+    // Each user stays on one arm, and with 40 users both arms serve someone.
+    let mut arms = HashSet::new();
+    for user in 0..40 {
+        let mut answers = HashSet::new();
+        for _ in 0..5 {
+            let mut req = request("GET", "/a");
+            req.headers_mut()
+                .insert("x-user", user.to_string().parse().unwrap());
+            let res = gateway.clone().oneshot(req).await.unwrap();
+            answers.insert(common::body_text(res.into_body()).await);
+        }
+        assert_eq!(answers.len(), 1, "user {user}: {answers:?}");
+        arms.extend(answers);
+    }
+    assert_eq!(arms.len(), 2, "{arms:?}");
 }
 
 #[test]

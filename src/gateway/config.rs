@@ -137,8 +137,9 @@ pub struct CanaryConfig {
     pub timeout: Option<String>,
     /// The canary's share in percent: a number (`10`, `0.5`) or text (`"12.5%"`).
     pub weight: WeightConfig,
-    /// `"random"` (default), `"round-robin"`, `"sticky"` or `"sticky-or-stable"` (the last two
-    /// need `sticky_header` or `sticky_cookie`).
+    /// `"random"`, `"round-robin"`, `"sticky"` or `"sticky-or-stable"` (the last two need
+    /// `sticky_header` or `sticky_cookie`). Default: `"sticky"` when a sticky key is set,
+    /// else `"random"`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
     /// The request header whose value keeps a caller on one arm (sticky modes; an error with

@@ -569,7 +569,13 @@ fn canary_mode(config: &CanaryConfig, location: &str, problems: &mut Problems) -
             return None;
         }
     };
-    let mode = config.mode.as_deref().unwrap_or("random");
+    // A sticky key without a mode asks for the sticky mode; a key with an explicit random or
+    // round-robin mode would do nothing, and is refused.
+    let keyed = config.sticky_header.is_some() || config.sticky_cookie.is_some();
+    let mode = config
+        .mode
+        .as_deref()
+        .unwrap_or(if keyed { "sticky" } else { "random" });
     if matches!(mode, "random" | "round-robin") {
         for (field, value) in [
             ("sticky_header", &config.sticky_header),
