@@ -14,10 +14,14 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use common::body_text;
+use futures_util::StreamExt as _;
+use http::HeaderMap;
 use http::{HeaderValue, Method, Request, Response, StatusCode, Uri, Version};
 use http_body::Frame;
+use http_body_util::StreamBody;
 use http_body_util::{BodyExt, Full};
 use tower::{service_fn, Layer, Service, ServiceExt};
+use tower_gateway::access_log::TraceId;
 use tower_gateway::access_log::{
     AccessLog, AccessLogLayer, LogFormat, ManualClock, MemorySink, NonBlocking, RequestId,
     RequestIds, Sink,
@@ -1194,5 +1198,430 @@ async fn stacked_over_the_real_router_canary_split_and_origin_guard() {
         calls.load(Ordering::SeqCst),
         1,
         "refused requests reach no target"
+    );
+}
+
+// ---- edge cases (audit, session 6): audit_c.rs
+
+fn log_at(sink: &MemorySink, format: LogFormat, at: u64) -> AccessLogLayer {
+    AccessLogLayer::new(sink.clone())
+        .format(format)
+        .clock(ManualClock::at_unix(at))
+}
+
+fn ok(
+    body: &'static str,
+) -> impl tower::Service<
+    Request<Full<Bytes>>,
+    Response = Response<Full<Bytes>>,
+    Error = Infallible,
+    Future = impl Send,
+> + Clone {
+    service_fn(move |_req: Request<Full<Bytes>>| async move {
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(
+            body.as_bytes(),
+        ))))
+    })
+}
+
+async fn one_line(format: LogFormat, at: u64, req: Request<Full<Bytes>>) -> String {
+    let sink = MemorySink::new();
+    let res = log_at(&sink, format, at)
+        .layer(ok("hello"))
+        .oneshot(req)
+        .await
+        .unwrap();
+    body_text(res.into_body()).await;
+    let lines = sink.take();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    lines.into_iter().next().unwrap()
+}
+
+#[tokio::test]
+async fn clf_dates_across_leap_days_and_centuries() {
+    for (at, date) in [
+        (0, "01/Jan/1970:00:00:00 +0000"),
+        (951_782_400, "29/Feb/2000:00:00:00 +0000"),
+        (951_868_799, "29/Feb/2000:23:59:59 +0000"),
+        (1_709_251_199, "29/Feb/2024:23:59:59 +0000"),
+        (4_102_444_800, "01/Jan/2100:00:00:00 +0000"),
+        (1_234_567_890, "13/Feb/2009:23:31:30 +0000"),
+        (253_402_300_799, "31/Dec/9999:23:59:59 +0000"),
+    ] {
+        let line = one_line(LogFormat::apache_common(), at, common::request("GET", "/")).await;
+        assert_eq!(line, format!("- - - [{date}] \"GET / HTTP/1.1\" 200 5"));
+    }
+}
+
+#[tokio::test]
+async fn absolute_form_target_logs_origin_form() {
+    let mut req = common::request("GET", "http://api.example.com/pets/42?verbose=1");
+    req.extensions_mut()
+        .insert(SocketAddr::from(([203, 0, 113, 7], 1)));
+    let line = one_line(LogFormat::apache_common(), 1_710_078_936, req).await;
+    assert_eq!(
+        line,
+        "203.0.113.7 - - [10/Mar/2024:13:55:36 +0000] \"GET /pets/42?verbose=1 HTTP/1.1\" 200 5"
+    );
+}
+
+#[tokio::test]
+async fn envoy_writes_http2_as_envoy_does_and_clf_as_apache_does() {
+    let mut req = common::request("GET", "/");
+    *req.version_mut() = Version::HTTP_2;
+    let line = one_line(LogFormat::apache_common(), 0, req).await;
+    assert!(line.contains("\"GET / HTTP/2.0\""), "{line}");
+    let mut req = common::request("GET", "/");
+    *req.version_mut() = Version::HTTP_2;
+    let line = one_line(LogFormat::envoy(), 0, req).await;
+    assert!(line.contains("\"GET / HTTP/2\""), "{line}");
+}
+
+#[tokio::test]
+async fn json_numbers_are_numbers_and_the_query_is_kept_raw() {
+    let line = one_line(LogFormat::json(), 0, common::request("POST", "/a?b=%22c")).await;
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(v["status"], 200);
+    assert_eq!(v["responseLength"], 5);
+    assert_eq!(v["query"], "b=%22c");
+}
+
+#[tokio::test]
+async fn a_json_template_stays_valid_json_with_hostile_values() {
+    let format = LogFormat::template(
+        r#"{"ua":"$context.identity.userAgent","path":"$context.path","status":$context.status,"ref":"$context.referer"}"#,
+    )
+    .unwrap();
+    let mut req = common::request("GET", "/caf%C3%A9");
+    req.headers_mut().insert(
+        "user-agent",
+        http::HeaderValue::from_bytes(b"evil\"}\\\tcaf\xc3\xa9").unwrap(),
+    );
+    let line = one_line(format, 0, req).await;
+    let value: serde_json::Value =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    assert_eq!(value["ua"], "evil\"}\\\tcaf\u{e9}");
+    assert_eq!(value["path"], "/caf%C3%A9");
+    assert_eq!(value["status"], 200);
+    assert_eq!(value["ref"], "-");
+    // A text template keeps nginx's escaping.
+    let mut req = common::request("GET", "/");
+    req.headers_mut()
+        .insert("user-agent", http::HeaderValue::from_static("a\"b"));
+    let line = one_line(
+        LogFormat::template("ua=$context.identity.userAgent").unwrap(),
+        0,
+        req,
+    )
+    .await;
+    assert_eq!(line, "ua=a\\x22b");
+}
+
+#[tokio::test]
+async fn aws_alias_variables_are_accepted() {
+    let format =
+        LogFormat::template("$context.extendedRequestId $context.integration.latency").unwrap();
+    let mut req = common::request("GET", "/");
+    req.headers_mut()
+        .insert("x-request-id", http::HeaderValue::from_static("req-9"));
+    assert_eq!(one_line(format, 0, req).await, "req-9 0");
+}
+
+#[tokio::test]
+async fn a_head_answer_sends_no_body_bytes_even_when_its_body_is_read() {
+    use http_body_util::BodyExt;
+    let sink = MemorySink::new();
+    // A naive handler answers HEAD with the GET body; a server never sends it.
+    let svc = log_at(
+        &sink,
+        LogFormat::template(
+            "$context.httpMethod $context.status $context.responseLength $context.responseFlags",
+        )
+        .unwrap(),
+        0,
+    )
+    .layer(ok("seventeen bytes!!"));
+    let res = svc
+        .clone()
+        .oneshot(common::request("HEAD", "/"))
+        .await
+        .unwrap();
+    res.into_body().collect().await.unwrap();
+    assert_eq!(sink.take(), ["HEAD 200 0 -"]);
+    let line = {
+        let res = log_at(&sink, LogFormat::apache_common(), 0)
+            .layer(ok("seventeen bytes!!"))
+            .oneshot(common::request("HEAD", "/"))
+            .await
+            .unwrap();
+        res.into_body().collect().await.unwrap();
+        sink.take()
+    };
+    assert_eq!(
+        line,
+        ["- - - [01/Jan/1970:00:00:00 +0000] \"HEAD / HTTP/1.1\" 200 -"]
+    );
+    let res = svc.oneshot(common::request("GET", "/")).await.unwrap();
+    res.into_body().collect().await.unwrap();
+    assert_eq!(sink.take(), ["GET 200 17 -"]);
+}
+
+#[tokio::test]
+async fn an_empty_body_is_zero_bytes_in_json_and_envoy_and_dash_in_apache() {
+    let sink = MemorySink::new();
+    for format in [
+        LogFormat::json(),
+        LogFormat::envoy(),
+        LogFormat::apache_combined(),
+    ] {
+        let res = log_at(&sink, format, 0)
+            .layer(ok(""))
+            .oneshot(common::request("GET", "/"))
+            .await
+            .unwrap();
+        drop(res); // an empty body is never polled by a server
+    }
+    let lines = sink.take();
+    let json: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+    assert_eq!(json["responseLength"], 0);
+    assert!(json["responseFlags"].is_null(), "{json}");
+    assert!(
+        lines[1].starts_with("[1970-01-01T00:00:00.000Z] \"GET / HTTP/1.1\" 200 - 0 0 "),
+        "{}",
+        lines[1]
+    );
+    assert_eq!(
+        lines[2],
+        "- - - [01/Jan/1970:00:00:00 +0000] \"GET / HTTP/1.1\" 200 - \"-\" \"-\""
+    );
+}
+
+// ---- edge cases (audit, session 6): audit_f.rs
+
+const FLAGS: &str = "$context.status $context.responseLength $context.responseFlags";
+
+fn log_template(sink: &MemorySink, template: &str) -> AccessLogLayer {
+    AccessLogLayer::new(sink.clone()).format(LogFormat::template(template).unwrap())
+}
+
+// ----- the record, once, in every ending -------------------------------------------------------
+
+#[tokio::test]
+async fn a_body_ending_with_trailers_is_one_complete_record() {
+    let sink = MemorySink::new();
+    let app = service_fn(|_req: Request<Full<Bytes>>| async {
+        let mut trailers = HeaderMap::new();
+        trailers.insert("grpc-status", HeaderValue::from_static("0"));
+        let frames: Vec<Result<Frame<Bytes>, Infallible>> = vec![
+            Ok(Frame::data(Bytes::from_static(b"abc"))),
+            Ok(Frame::data(Bytes::from_static(b"de"))),
+            Ok(Frame::trailers(trailers)),
+        ];
+        Ok::<_, Infallible>(Response::new(StreamBody::new(futures_util::stream::iter(
+            frames,
+        ))))
+    });
+    let res = log_template(&sink, FLAGS)
+        .layer(app)
+        .oneshot(common::request("GET", "/"))
+        .await
+        .unwrap();
+    let collected = res.into_body().collect().await.unwrap();
+    assert_eq!(collected.trailers().unwrap()["grpc-status"], "0");
+    assert_eq!(sink.take(), vec!["200 5 -".to_owned()]);
+}
+
+/// A panic is the inner service failing, not the client leaving: `UE`, not `DC`.
+#[tokio::test]
+async fn a_panicking_inner_future_still_writes_one_flagged_record() {
+    let sink = MemorySink::new();
+    let app = service_fn(|_req: Request<Full<Bytes>>| async {
+        if true {
+            panic!("handler bug");
+        }
+        Ok::<_, Infallible>(Response::new(Full::<Bytes>::default()))
+    });
+    let svc = log_template(&sink, FLAGS).layer(app);
+    let joined = tokio::spawn(svc.oneshot(common::request("GET", "/"))).await;
+    assert!(joined.unwrap_err().is_panic());
+    assert_eq!(sink.take(), vec!["0 0 UE".to_owned()]);
+}
+
+#[tokio::test]
+async fn a_body_panicking_half_way_writes_one_record_flagged_as_an_inner_error() {
+    let sink = MemorySink::new();
+    let app = service_fn(|_req: Request<Full<Bytes>>| async {
+        let frames = futures_util::stream::iter(0..2).map(|i| {
+            assert!(i == 0, "body bug");
+            Ok::<_, Infallible>(Frame::data(Bytes::from_static(b"abc")))
+        });
+        Ok::<_, Infallible>(Response::new(StreamBody::new(frames)))
+    });
+    let res = log_template(&sink, FLAGS)
+        .layer(app)
+        .oneshot(common::request("GET", "/"))
+        .await
+        .unwrap();
+    let joined = tokio::spawn(async move { res.into_body().collect().await }).await;
+    assert!(joined.unwrap_err().is_panic());
+    assert_eq!(sink.take(), vec!["200 3 UE".to_owned()]);
+}
+
+#[tokio::test]
+async fn a_cancelled_request_writes_one_record_and_no_second_when_the_task_ends() {
+    let sink = MemorySink::new();
+    let app = service_fn(|_req: Request<Full<Bytes>>| async {
+        std::future::pending::<()>().await;
+        Ok::<_, Infallible>(Response::new(Full::<Bytes>::default()))
+    });
+    let svc = log_template(&sink, FLAGS).layer(app);
+    let task = tokio::spawn(svc.oneshot(common::request("GET", "/")));
+    tokio::task::yield_now().await;
+    task.abort();
+    assert!(task.await.unwrap_err().is_cancelled());
+    assert_eq!(sink.take(), vec!["0 0 DC".to_owned()]);
+}
+
+#[tokio::test]
+async fn a_body_read_to_its_end_then_dropped_is_not_a_disconnect() {
+    let sink = MemorySink::new();
+    let app = service_fn(|_req: Request<Full<Bytes>>| async {
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"hello"))))
+    });
+    let res = log_template(&sink, FLAGS)
+        .layer(app)
+        .oneshot(common::request("GET", "/"))
+        .await
+        .unwrap();
+    let mut body = res.into_body();
+    let frame = body.frame().await.unwrap().unwrap();
+    assert_eq!(frame.into_data().unwrap(), "hello");
+    // Full says it has ended after its one frame: the record is written at once.
+    assert_eq!(sink.take(), vec!["200 5 -".to_owned()]);
+    drop(body);
+    assert!(sink.take().is_empty());
+}
+
+#[tokio::test]
+async fn a_switching_protocols_answer_without_a_tunnel_is_one_record_status_101() {
+    let sink = MemorySink::new();
+    let app = service_fn(|_req: Request<Full<Bytes>>| async {
+        let mut res = Response::new(Full::new(Bytes::from_static(b"ignored")));
+        *res.status_mut() = http::StatusCode::SWITCHING_PROTOCOLS;
+        res.headers_mut()
+            .insert("upgrade", HeaderValue::from_static("websocket"));
+        res.headers_mut()
+            .insert("connection", HeaderValue::from_static("Upgrade"));
+        Ok::<_, Infallible>(res)
+    });
+    let res = log_template(&sink, FLAGS)
+        .layer(app)
+        .oneshot(common::request("GET", "/"))
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["upgrade"], "websocket");
+    assert_eq!(res.headers()["connection"], "Upgrade");
+    // A server drops a 101's body unsent: one record, no bytes, not a disconnect.
+    drop(res);
+    assert_eq!(sink.take(), vec!["101 0 -".to_owned()]);
+}
+
+// ----- time fields -----------------------------------------------------------------------------
+
+#[tokio::test]
+async fn latencies_are_whole_milliseconds_to_headers_and_to_the_last_byte() {
+    let sink = MemorySink::new();
+    let clock = ManualClock::at_unix(1_700_000_000);
+    let inner_clock = clock.clone();
+    let app = service_fn(move |_req: Request<Full<Bytes>>| {
+        let clock = inner_clock.clone();
+        async move {
+            clock.advance(Duration::from_micros(12_900));
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"x"))))
+        }
+    });
+    let res = AccessLogLayer::new(sink.clone())
+        .format(
+            LogFormat::template("$context.integrationLatency $context.responseLatency").unwrap(),
+        )
+        .clock(clock.clone())
+        .layer(app)
+        .oneshot(common::request("GET", "/"))
+        .await
+        .unwrap();
+    clock.advance(Duration::from_millis(30));
+    body_text(res.into_body()).await;
+    // Milliseconds, truncated as AWS's integers are: 12.9 ms -> 12, 42.9 ms -> 42.
+    assert_eq!(sink.take(), vec!["12 42".to_owned()]);
+}
+
+// ----- W3C trace context -----------------------------------------------------------------------
+
+#[test]
+fn traceparent_follows_the_w3c_parsing_rules() {
+    let t = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let p = "00f067aa0ba902b7";
+    let ok = |v: &str| TraceId::parse(v).map(|id| id.as_str().to_owned());
+    assert_eq!(ok(&format!("00-{t}-{p}-01")).as_deref(), Some(t));
+    assert_eq!(ok(&format!("00-{t}-{p}-00")).as_deref(), Some(t));
+    // A later version: the same first four fields, more allowed only after a dash.
+    assert_eq!(ok(&format!("01-{t}-{p}-01")).as_deref(), Some(t));
+    assert_eq!(
+        ok(&format!("cc-{t}-{p}-01-what-the-future-holds")).as_deref(),
+        Some(t)
+    );
+    // Optional whitespace around the value is not part of it (the W3C test suite's
+    // `test_traceparent_ows_handling`).
+    for padded in [
+        format!(" 00-{t}-{p}-01"),
+        format!("\t00-{t}-{p}-01"),
+        format!("00-{t}-{p}-01 "),
+        format!("00-{t}-{p}-01\t"),
+        format!("\t 00-{t}-{p}-01 \t"),
+    ] {
+        assert_eq!(ok(&padded).as_deref(), Some(t), "{padded:?}");
+    }
+    for bad in [
+        format!("ff-{t}-{p}-01"),
+        format!("00-{t}-{p}-01-"),
+        format!("00-{t}-{p}-01x"),
+        format!("cc-{t}-{p}-01x"),
+        format!("00-{t}-0000000000000000-01"),
+        format!("00-{t}-00F067AA0BA902B7-01"),
+        format!("00-{t}-{p}-0A"),
+        format!("0A-{t}-{p}-01"),
+        format!("0g-{t}-{p}-01"),
+        format!("00-{}-{p}-01", &t[1..]),
+        format!("00-{t}0-{p}-01"),
+        format!("00-{t}-{p}-1"),
+        format!("00_{t}-{p}-01"),
+        format!("00-{t}-{p}-01\n"),
+        format!("00 -{t}-{p}-01"),
+        String::new(),
+    ] {
+        assert_eq!(ok(&bad), None, "{bad:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_traceparent_with_optional_whitespace_gives_its_trace_id_in_the_record() {
+    let sink = MemorySink::new();
+    let app = service_fn(|_req: Request<Full<Bytes>>| async {
+        Ok::<_, Infallible>(Response::new(Full::<Bytes>::default()))
+    });
+    let mut req = common::request("GET", "/");
+    req.headers_mut().insert(
+        "traceparent",
+        HeaderValue::from_static("\t00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01 "),
+    );
+    let res = log_template(&sink, "$context.traceId")
+        .layer(app)
+        .oneshot(req)
+        .await
+        .unwrap();
+    body_text(res.into_body()).await;
+    assert_eq!(
+        sink.take(),
+        vec!["4bf92f3577b34da6a3ce929d0e0e4736".to_owned()]
     );
 }

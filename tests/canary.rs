@@ -12,6 +12,7 @@ use common::{body_text, request, Gated, Named};
 use http::header::HeaderName;
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
+use tower::service_fn;
 use tower::{Layer, Service, ServiceBuilder, ServiceExt};
 use tower_gateway::canary::{stable_hash, Arm, CanaryLayer, CanarySplit, Key, Mode, Weight};
 use tower_gateway::error::ProblemKind;
@@ -914,4 +915,129 @@ impl<S: Service<R>, R> Service<R> for Counting<S> {
     fn call(&mut self, request: R) -> S::Future {
         self.inner.call(request)
     }
+}
+
+// ---- edge cases (audit, session 6): audit_c.rs
+
+fn ok(
+    body: &'static str,
+) -> impl tower::Service<
+    Request<Full<Bytes>>,
+    Response = Response<Full<Bytes>>,
+    Error = Infallible,
+    Future = impl Send,
+> + Clone {
+    service_fn(move |_req: Request<Full<Bytes>>| async move {
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(
+            body.as_bytes(),
+        ))))
+    })
+}
+
+#[tokio::test]
+async fn integer_weights_are_whole_percentages() {
+    use tower_gateway::canary::{CanaryLayer, Mode, Weight};
+    use tower_gateway::error::ProblemKind;
+    assert_eq!(Weight::from(10).to_ppm().unwrap(), 100_000);
+    assert_eq!(Weight::from(0_u32).to_ppm().unwrap(), 0);
+    assert_eq!(Weight::from(100).to_ppm().unwrap(), 1_000_000);
+    for (weight, value) in [(Weight::from(101), "101"), (Weight::from(-1), "-1")] {
+        let error = weight.to_ppm().unwrap_err();
+        assert_eq!(error.problems()[0].kind(), ProblemKind::OutOfRange);
+        assert_eq!(error.problems()[0].value(), value);
+    }
+    // The issue's {5,1,1} written with integer literals: `a a b a c a a`.
+    let named = |name: &'static str| {
+        service_fn(move |_req: Request<Full<Bytes>>| async move {
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(
+                name.as_bytes(),
+            ))))
+        })
+    };
+    let layer = CanaryLayer::builder()
+        .stable("a", 5)
+        .arm("b", named("b"), 1)
+        .arm("c", named("c"), 1)
+        .mode(Mode::round_robin())
+        .build()
+        .unwrap();
+    let split = layer.layer(named("a"));
+    let mut order = String::new();
+    for _ in 0..7 {
+        let res = split
+            .clone()
+            .oneshot(common::request("GET", "/"))
+            .await
+            .unwrap();
+        order.push_str(&body_text(res.into_body()).await);
+    }
+    assert_eq!(order, "aabacaa");
+    let two = CanaryLayer::new(named("v2"), 10).unwrap();
+    assert_eq!(two.handle().canary_weight(), Weight::ppm(100_000));
+}
+
+#[test]
+fn sticky_keys_follow_promote_and_roll_back_and_overrides_beat_the_key() {
+    use http::header::HeaderName;
+    use tower_gateway::canary::{CanaryLayer, Key, Mode};
+    let layer = CanaryLayer::builder()
+        .canary(ok("canary"), "10%")
+        .mode(Mode::sticky(Key::header(HeaderName::from_static("x-user"))))
+        .build()
+        .unwrap();
+    let parts = |id: u32, force: Option<&str>| {
+        let mut req = Request::builder().header("x-user", format!("user-{id}"));
+        if let Some(force) = force {
+            req = req.header("x-canary", force);
+        }
+        req.body(()).unwrap().into_parts().0
+    };
+    let handle = layer.handle();
+    handle.promote();
+    assert!((0..1_000).all(|id| layer.pick(&parts(id, None)).is_canary()));
+    assert!((0..1_000).all(|id| !layer.pick(&parts(id, Some("never"))).is_canary()));
+    handle.roll_back();
+    assert!((0..1_000).all(|id| !layer.pick(&parts(id, None)).is_canary()));
+    assert!((0..1_000).all(|id| layer.pick(&parts(id, Some("ALWAYS"))).is_canary()));
+    // Other override values are ignored: the key decides.
+    assert!((0..1_000).all(|id| !layer.pick(&parts(id, Some("yes"))).is_canary()));
+}
+
+// ---- edge cases (audit, session 6): audit_f.rs
+
+// ----- canary: round-robin stays exact per cycle under concurrent calls ---------------------------
+
+#[cfg(feature = "canary")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn round_robin_is_exact_per_cycle_under_concurrent_calls() {
+    use common::Named;
+    use tower::Service;
+    use tower_gateway::canary::{CanaryLayer, Mode};
+
+    let arms = [Named::new("a"), Named::new("b"), Named::new("c")];
+    let split = CanaryLayer::builder()
+        .stable("a", 5)
+        .arm("b", arms[1].clone(), 1)
+        .arm("c", arms[2].clone(), 1)
+        .mode(Mode::round_robin())
+        .build()
+        .unwrap()
+        .layer(arms[0].clone());
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let mut split = split.clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..875 {
+                let svc = ServiceExt::<Request<Full<Bytes>>>::ready(&mut split)
+                    .await
+                    .unwrap();
+                svc.call(common::request("GET", "/")).await.unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    // 7,000 calls are 1,000 whole cycles of 5 + 1 + 1, whatever the interleaving.
+    assert_eq!(arms.each_ref().map(Named::calls), [5_000, 1_000, 1_000]);
 }

@@ -37,6 +37,7 @@ use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use http_body_util::{BodyExt, Full};
 use tower::{service_fn, Layer, Service, ServiceExt};
+use tower_gateway::access_log::LogFormat;
 use tower_gateway::access_log::{AccessLogLayer, MemorySink};
 use tower_gateway::canary::CanaryLayer;
 use tower_gateway::metrics::{MetricsLayer, Registry};
@@ -1265,4 +1266,35 @@ async fn the_demo_gateway_over_http1_answers_a_handshake_to_a_dead_backend_with_
     let second = raw.find("HTTP/1.1 200 OK\r\n").expect("the routed call");
     assert!(raw[second..].ends_with("v1"), "{raw}");
     server.await.unwrap().unwrap();
+}
+
+// ---- edge cases (audit, session 6): audit_c.rs
+
+#[test]
+fn public_types_are_clone_send_sync() {
+    use tower_gateway::access_log::{AccessLog, NonBlocking, RequestId, Sink, TraceId};
+    use tower_gateway::canary::{Arm, CanaryHandle, CanaryLayer, CanarySplit, Mode, Weight};
+    use tower_gateway::metrics::{Metrics, MetricsConfig, MetricsLayer, MetricsService, Registry};
+    fn check<T: Clone + Send + Sync + 'static>() {}
+    type Svc =
+        tower::util::BoxCloneSyncService<Request<Full<Bytes>>, Response<Full<Bytes>>, Infallible>;
+    check::<AccessLogLayer>();
+    check::<AccessLog<Svc>>();
+    check::<LogFormat>();
+    check::<MemorySink>();
+    check::<NonBlocking>();
+    check::<Sink>();
+    check::<RequestId>();
+    check::<TraceId>();
+    check::<CanaryLayer<Svc>>();
+    check::<CanarySplit<Svc, Svc>>();
+    check::<CanaryHandle>();
+    check::<Weight>();
+    check::<Arm>();
+    check::<Mode>();
+    check::<Registry>();
+    check::<MetricsLayer>();
+    check::<Metrics<Svc>>();
+    check::<MetricsService>();
+    check::<MetricsConfig>();
 }

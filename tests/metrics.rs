@@ -17,6 +17,14 @@ use http::{Method, Request, Response, StatusCode};
 use http_body::Frame;
 use http_body_util::{BodyExt, Full};
 use tower::{service_fn, Layer, Service, ServiceExt};
+#[cfg(all(feature = "access-log", feature = "canary", feature = "router"))]
+use tower_gateway::access_log::AccessLogLayer;
+#[cfg(all(feature = "access-log", feature = "canary", feature = "router"))]
+use tower_gateway::access_log::LogFormat;
+#[cfg(all(feature = "access-log", feature = "canary", feature = "router"))]
+use tower_gateway::access_log::ManualClock;
+#[cfg(all(feature = "access-log", feature = "canary", feature = "router"))]
+use tower_gateway::access_log::MemorySink;
 use tower_gateway::metrics::{Labels, Metrics, MetricsService, Refusal, Registry, CONTENT_TYPE};
 use tower_gateway::MetricsLayer;
 
@@ -1585,4 +1593,117 @@ mod facade {
             1
         );
     }
+}
+
+// ---- edge cases (audit, session 6): audit_c.rs
+
+fn ok(
+    body: &'static str,
+) -> impl tower::Service<
+    Request<Full<Bytes>>,
+    Response = Response<Full<Bytes>>,
+    Error = Infallible,
+    Future = impl Send,
+> + Clone {
+    service_fn(move |_req: Request<Full<Bytes>>| async move {
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(
+            body.as_bytes(),
+        ))))
+    })
+}
+
+#[tokio::test]
+async fn metrics_head_has_the_get_headers_and_no_body() {
+    use tower_gateway::metrics::{Registry, CONTENT_TYPE};
+    let registry = Registry::new();
+    let app = registry.layer().layer(ok("hi"));
+    let res = app.oneshot(common::request("GET", "/x")).await.unwrap();
+    body_text(res.into_body()).await;
+    let get = registry
+        .service()
+        .oneshot(common::request("GET", "/metrics"))
+        .await
+        .unwrap();
+    let text = body_text(get.into_body()).await;
+    let head = registry
+        .service()
+        .oneshot(common::request("HEAD", "/metrics"))
+        .await
+        .unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(head.headers()["content-type"], CONTENT_TYPE);
+    assert_eq!(
+        head.headers()["content-length"],
+        text.len().to_string().as_str()
+    );
+    assert_eq!(body_text(head.into_body()).await, "");
+}
+
+// ---- edge cases (audit, session 6): audit_c.rs
+
+#[cfg(all(feature = "access-log", feature = "canary", feature = "router"))]
+fn log_at(sink: &MemorySink, format: LogFormat, at: u64) -> AccessLogLayer {
+    AccessLogLayer::new(sink.clone())
+        .format(format)
+        .clock(ManualClock::at_unix(at))
+}
+
+#[cfg(all(feature = "access-log", feature = "canary", feature = "router"))]
+/// The access log_at reads the route and the arm from the request when the response lacks them
+/// (the layer sits inside the Router or inside a canary arm); the metrics must agree.
+#[tokio::test]
+async fn metrics_inside_a_route_or_an_arm_read_the_route_and_arm_from_the_request() {
+    use tower_gateway::canary::CanaryLayer;
+    use tower_gateway::metrics::Registry;
+    use tower_gateway::router::Router;
+    let registry = Registry::new();
+    let sink = MemorySink::new();
+    let per_route = tower::ServiceBuilder::new()
+        .layer(log_at(
+            &sink,
+            LogFormat::template("$context.resourcePath $context.canaryArm").unwrap(),
+            0,
+        ))
+        .layer(registry.layer())
+        .service(ok("a pet"));
+    let router = Router::builder()
+        .route("GET /pets/{id}", per_route)
+        .build()
+        .unwrap();
+    let res = router
+        .oneshot(common::request("GET", "/pets/7"))
+        .await
+        .unwrap();
+    body_text(res.into_body()).await;
+    assert_eq!(sink.take(), ["/pets/{id} -"]);
+    let text = registry.render();
+    assert!(
+        text.contains("gateway_requests_total{route=\"/pets/{id}\",method=\"GET\",status=\"200\",arm=\"\",refusal=\"\"} 1"),
+        "{text}"
+    );
+
+    // Inside each arm of a split: the arm is on the request.
+    let registry = Registry::new();
+    let arm = |body: &'static str| {
+        tower::ServiceBuilder::new()
+            .layer(log_at(
+                &sink,
+                LogFormat::template("$context.canaryArm").unwrap(),
+                0,
+            ))
+            .layer(registry.layer())
+            .service(ok(body))
+    };
+    let split = CanaryLayer::new(arm("v2"), 100).unwrap().layer(arm("v1"));
+    let res = split.oneshot(common::request("GET", "/")).await.unwrap();
+    assert_eq!(body_text(res.into_body()).await, "v2");
+    assert_eq!(sink.take(), ["canary"]);
+    let text = registry.render();
+    assert!(
+        text.contains("gateway_requests_total{route=\"\",method=\"GET\",status=\"200\",arm=\"canary\",refusal=\"\"} 1"),
+        "{text}"
+    );
+    let report = registry.canary_report();
+    assert_eq!(report.len(), 1);
+    assert!(report[0].canary);
 }

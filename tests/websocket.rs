@@ -790,3 +790,113 @@ fn websocket_route_problems_are_reported_with_their_route() {
         assert!(places.contains(&expected), "{expected} not in {places:?}");
     }
 }
+
+// ---- edge cases (audit, session 6): audit_f.rs
+
+// ----- WebSocket handshakes the upstream must refuse ---------------------------------------------
+
+/// A backend that only counts the connections it is offered.
+async fn counting_backend() -> (std::net::SocketAddr, Arc<AtomicUsize>) {
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&count);
+    let addr = common::listen(move |_stream, _| {
+        seen.fetch_add(1, Ordering::SeqCst);
+        async {}
+    })
+    .await;
+    (addr, count)
+}
+
+/// Serves `upstream` on 127.0.0.1 with upgrades, sends `head` raw, returns the answer's head.
+async fn raw_exchange(upstream: WebSocketUpstream, head: &str) -> String {
+    let addr = common::listen(move |stream, _| {
+        let svc = upstream.clone();
+        async move {
+            let svc = tower::service_fn(move |req: Request<Incoming>| svc.clone().oneshot(req));
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), TowerToHyperService::new(svc))
+                .with_upgrades()
+                .await;
+        }
+    })
+    .await;
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf))
+            .await
+            .expect("an answer")
+            .unwrap();
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&answer).to_ascii_lowercase()
+}
+
+fn handshake(extra: &str) -> String {
+    format!(
+        "GET /ws HTTP/1.1\r\nhost: gw.example.com\r\nupgrade: websocket\r\nconnection: Upgrade\r\n{extra}\r\n"
+    )
+}
+
+#[tokio::test]
+async fn a_handshake_without_a_valid_key_is_400_and_the_backend_is_not_contacted() {
+    let (backend, offered) = counting_backend().await;
+    let upstream = WebSocketUpstream::new(&format!("ws://{backend}")).unwrap();
+    let without_connection = "GET /ws HTTP/1.1\r\nhost: gw.example.com\r\nupgrade: websocket\r\n\
+         sec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+    let answer = raw_exchange(upstream.clone(), without_connection).await;
+    assert!(answer.starts_with("http/1.1 400"), "{answer}");
+    for extra in [
+        "sec-websocket-version: 13\r\n",
+        "sec-websocket-version: 13\r\nsec-websocket-key: short\r\n",
+        "sec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n",
+    ] {
+        let answer = raw_exchange(upstream.clone(), &handshake(extra)).await;
+        assert!(answer.starts_with("http/1.1 400"), "{extra:?}: {answer}");
+    }
+    assert_eq!(offered.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn an_unsupported_version_is_426_naming_version_13() {
+    let (backend, offered) = counting_backend().await;
+    let upstream = WebSocketUpstream::new(&format!("ws://{backend}")).unwrap();
+    for version in ["sec-websocket-version: 8\r\n", ""] {
+        let extra = format!("sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n{version}");
+        let answer = raw_exchange(upstream.clone(), &handshake(&extra)).await;
+        assert!(answer.starts_with("http/1.1 426"), "{version:?}: {answer}");
+        assert!(
+            answer.contains("\r\nsec-websocket-version: 13\r\n"),
+            "{answer}"
+        );
+    }
+    assert_eq!(offered.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn a_valid_handshake_with_a_connection_list_is_proxied_and_its_101_passed_intact() {
+    let backend = common::listen(|stream, _| async move {
+        if let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await {
+            use futures_util::StreamExt;
+            while let Some(Ok(_)) = ws.next().await {}
+        }
+    })
+    .await;
+    let upstream = WebSocketUpstream::new(&format!("ws://{backend}")).unwrap();
+    let head = "GET /ws HTTP/1.1\r\nhost: gw.example.com\r\nupgrade: websocket\r\n\
+                connection: keep-alive, Upgrade\r\nsec-websocket-version: 13\r\n\
+                sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+    let answer = raw_exchange(upstream, head).await;
+    assert!(answer.starts_with("http/1.1 101"), "{answer}");
+    // RFC 6455 §1.3's example key and its accept value, computed by the backend.
+    assert!(
+        answer.contains("\r\nsec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo=\r\n"),
+        "{answer}"
+    );
+    assert!(answer.contains("\r\nupgrade: websocket\r\n"), "{answer}");
+}
