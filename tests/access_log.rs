@@ -13,18 +13,15 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::body_text;
+use common::{body_text, log_at, ok};
 use futures_util::StreamExt as _;
-use http::HeaderMap;
-use http::{HeaderValue, Method, Request, Response, StatusCode, Uri, Version};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, Version};
 use http_body::Frame;
-use http_body_util::StreamBody;
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Full, StreamBody};
 use tower::{service_fn, Layer, Service, ServiceExt};
-use tower_gateway::access_log::TraceId;
 use tower_gateway::access_log::{
     AccessLog, AccessLogLayer, LogFormat, ManualClock, MemorySink, NonBlocking, RequestId,
-    RequestIds, Sink,
+    RequestIds, Sink, TraceId,
 };
 use tower_gateway::error::ProblemKind;
 
@@ -1202,27 +1199,6 @@ async fn stacked_over_the_real_router_canary_split_and_origin_guard() {
 }
 
 // ---- edge cases (audit, session 6): audit_c.rs
-
-fn log_at(sink: &MemorySink, format: LogFormat, at: u64) -> AccessLogLayer {
-    AccessLogLayer::new(sink.clone())
-        .format(format)
-        .clock(ManualClock::at_unix(at))
-}
-
-fn ok(
-    body: &'static str,
-) -> impl tower::Service<
-    Request<Full<Bytes>>,
-    Response = Response<Full<Bytes>>,
-    Error = Infallible,
-    Future = impl Send,
-> + Clone {
-    service_fn(move |_req: Request<Full<Bytes>>| async move {
-        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(
-            body.as_bytes(),
-        ))))
-    })
-}
 
 async fn one_line(format: LogFormat, at: u64, req: Request<Full<Bytes>>) -> String {
     let sink = MemorySink::new();

@@ -8,12 +8,11 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use common::{body_text, request, Gated, Named};
+use common::{body_text, ok, request, Gated, Named};
 use http::header::HeaderName;
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
-use tower::service_fn;
-use tower::{Layer, Service, ServiceBuilder, ServiceExt};
+use tower::{service_fn, Layer, Service, ServiceBuilder, ServiceExt};
 use tower_gateway::canary::{stable_hash, Arm, CanaryLayer, CanarySplit, Key, Mode, Weight};
 use tower_gateway::error::ProblemKind;
 use tower_gateway::ConfigError;
@@ -918,21 +917,6 @@ impl<S: Service<R>, R> Service<R> for Counting<S> {
 }
 
 // ---- edge cases (audit, session 6): audit_c.rs
-
-fn ok(
-    body: &'static str,
-) -> impl tower::Service<
-    Request<Full<Bytes>>,
-    Response = Response<Full<Bytes>>,
-    Error = Infallible,
-    Future = impl Send,
-> + Clone {
-    service_fn(move |_req: Request<Full<Bytes>>| async move {
-        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(
-            body.as_bytes(),
-        ))))
-    })
-}
 
 #[tokio::test]
 async fn integer_weights_are_whole_percentages() {

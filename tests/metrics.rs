@@ -12,19 +12,15 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::body_text;
+#[cfg(all(feature = "access-log", feature = "canary", feature = "router"))]
+use common::log_at;
+use common::{body_text, ok};
 use http::{Method, Request, Response, StatusCode};
 use http_body::Frame;
 use http_body_util::{BodyExt, Full};
 use tower::{service_fn, Layer, Service, ServiceExt};
 #[cfg(all(feature = "access-log", feature = "canary", feature = "router"))]
-use tower_gateway::access_log::AccessLogLayer;
-#[cfg(all(feature = "access-log", feature = "canary", feature = "router"))]
-use tower_gateway::access_log::LogFormat;
-#[cfg(all(feature = "access-log", feature = "canary", feature = "router"))]
-use tower_gateway::access_log::ManualClock;
-#[cfg(all(feature = "access-log", feature = "canary", feature = "router"))]
-use tower_gateway::access_log::MemorySink;
+use tower_gateway::access_log::{LogFormat, MemorySink};
 use tower_gateway::metrics::{Labels, Metrics, MetricsService, Refusal, Registry, CONTENT_TYPE};
 use tower_gateway::MetricsLayer;
 
@@ -1597,21 +1593,6 @@ mod facade {
 
 // ---- edge cases (audit, session 6): audit_c.rs
 
-fn ok(
-    body: &'static str,
-) -> impl tower::Service<
-    Request<Full<Bytes>>,
-    Response = Response<Full<Bytes>>,
-    Error = Infallible,
-    Future = impl Send,
-> + Clone {
-    service_fn(move |_req: Request<Full<Bytes>>| async move {
-        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(
-            body.as_bytes(),
-        ))))
-    })
-}
-
 #[tokio::test]
 async fn metrics_head_has_the_get_headers_and_no_body() {
     use tower_gateway::metrics::{Registry, CONTENT_TYPE};
@@ -1640,13 +1621,6 @@ async fn metrics_head_has_the_get_headers_and_no_body() {
 }
 
 // ---- edge cases (audit, session 6): audit_c.rs
-
-#[cfg(all(feature = "access-log", feature = "canary", feature = "router"))]
-fn log_at(sink: &MemorySink, format: LogFormat, at: u64) -> AccessLogLayer {
-    AccessLogLayer::new(sink.clone())
-        .format(format)
-        .clock(ManualClock::at_unix(at))
-}
 
 #[cfg(all(feature = "access-log", feature = "canary", feature = "router"))]
 /// The access log_at reads the route and the arm from the request when the response lacks them

@@ -932,7 +932,8 @@ fn gitlab_table_loads_or_fails_precisely() {
 
 // ---- edge cases (audit, session 6): audit_router.rs
 
-fn echo() -> impl tower::Service<
+/// A target that answers with its route key, a space and the request URI as the body.
+fn echo_key_and_uri() -> impl tower::Service<
     Request<Req>,
     Response = Response<Full<Bytes>>,
     Error = Infallible,
@@ -956,7 +957,7 @@ fn echo() -> impl tower::Service<
 
 fn builder_echoing_uri(keys: &[&str]) -> RouterBuilder<Req, Full<Bytes>, Infallible> {
     keys.iter()
-        .fold(Router::builder(), |b, k| b.route(*k, echo()))
+        .fold(Router::builder(), |b, k| b.route(*k, echo_key_and_uri()))
 }
 
 fn router_echoing_uri(keys: &[&str]) -> R {
@@ -1266,7 +1267,10 @@ fn explicit_head_on_a_catch_all_and_get_on_a_static() {
 
 #[tokio::test]
 async fn nest_boundaries() {
-    let r = Router::builder().nest("/api", echo()).build().unwrap();
+    let r = Router::builder()
+        .nest("/api", echo_key_and_uri())
+        .build()
+        .unwrap();
     assert!(r.at(&Method::GET, "/apix").route().is_none());
     assert!(r.at(&Method::GET, "/api").route().is_some());
     assert!(r.at(&Method::GET, "/api/").route().is_some());
@@ -1283,7 +1287,7 @@ async fn nest_boundaries() {
     );
     for bad in ["/api/", "api", "/x/{*r}"] {
         let e = Router::<Req, Full<Bytes>, Infallible>::builder()
-            .nest(bad, echo())
+            .nest(bad, echo_key_and_uri())
             .build();
         assert!(e.is_err(), "nest({bad:?}) accepted");
     }
@@ -1396,8 +1400,8 @@ async fn trailing_slash_policies_are_not_hidden_by_a_catch_all() {
 #[test]
 fn trailing_slash_ignore_prefers_a_route_over_a_nest() {
     let r = Router::builder()
-        .route("GET /api/users", echo())
-        .nest("/api", echo())
+        .route("GET /api/users", echo_key_and_uri())
+        .nest("/api", echo_key_and_uri())
         .trailing_slash(TrailingSlash::Ignore)
         .build()
         .unwrap();

@@ -85,8 +85,9 @@ impl<B: Send + 'static> Service<Request<B>> for Switch {
     }
 }
 
-fn handshake(origin: Option<&str>) -> Request<Full<Bytes>> {
-    let mut b = Request::get("/ws")
+/// A handshake for `path` without an upgrade handle (the router and the guard alone).
+fn handshake_at(path: &str, origin: Option<&str>) -> Request<Full<Bytes>> {
+    let mut b = Request::get(path)
         .header("host", "api.example.com")
         .header(UPGRADE, "websocket")
         .header(CONNECTION, "Upgrade")
@@ -95,7 +96,11 @@ fn handshake(origin: Option<&str>) -> Request<Full<Bytes>> {
     if let Some(o) = origin {
         b = b.header("origin", o);
     }
-    let mut request = b.body(Full::default()).unwrap();
+    b.body(Full::default()).unwrap()
+}
+
+fn handshake(origin: Option<&str>) -> Request<Full<Bytes>> {
+    let mut request = handshake_at("/ws", origin);
     request.extensions_mut().insert(UpgradeHandle(7));
     request
 }
@@ -308,19 +313,6 @@ async fn the_whole_stack_passes_a_handshake_once() {
 }
 
 // ---- edge cases (audit, session 6): audit_websocket.rs
-
-fn handshake_at(path: &str, origin: Option<&str>) -> Request<Full<Bytes>> {
-    let mut b = Request::get(path)
-        .header("host", "api.example.com")
-        .header(UPGRADE, "websocket")
-        .header(CONNECTION, "Upgrade")
-        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
-        .header("sec-websocket-version", "13");
-    if let Some(o) = origin {
-        b = b.header("origin", o);
-    }
-    b.body(Full::default()).unwrap()
-}
 
 #[tokio::test]
 async fn websocket_only_route_methods() {

@@ -146,3 +146,31 @@ impl<B> tower::Service<Request<B>> for Gated {
         std::future::ready(Ok(Response::new(Full::new(Bytes::from_static(b"open")))))
     }
 }
+
+/// A target that answers `200` with `body`.
+pub fn ok(
+    body: &'static str,
+) -> impl tower::Service<
+    Request<Full<Bytes>>,
+    Response = Response<Full<Bytes>>,
+    Error = Infallible,
+    Future = impl Send,
+> + Clone {
+    tower::service_fn(move |_req: Request<Full<Bytes>>| async move {
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(
+            body.as_bytes(),
+        ))))
+    })
+}
+
+/// An access log into `sink` in `format`, its clock stopped at `at` (Unix seconds).
+#[cfg(feature = "access-log")]
+pub fn log_at(
+    sink: &tower_gateway::access_log::MemorySink,
+    format: tower_gateway::access_log::LogFormat,
+    at: u64,
+) -> tower_gateway::access_log::AccessLogLayer {
+    tower_gateway::access_log::AccessLogLayer::new(sink.clone())
+        .format(format)
+        .clock(tower_gateway::access_log::ManualClock::at_unix(at))
+}
