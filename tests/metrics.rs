@@ -1620,11 +1620,9 @@ async fn metrics_head_has_the_get_headers_and_no_body() {
     assert_eq!(body_text(head.into_body()).await, "");
 }
 
-// ---- edge cases (audit, session 6): audit_c.rs
-
-#[cfg(all(feature = "access-log", feature = "canary", feature = "router"))]
-/// The access log_at reads the route and the arm from the request when the response lacks them
+/// The access log reads the route and the arm from the request when the response lacks them
 /// (the layer sits inside the Router or inside a canary arm); the metrics must agree.
+#[cfg(all(feature = "access-log", feature = "canary", feature = "router"))]
 #[tokio::test]
 async fn metrics_inside_a_route_or_an_arm_read_the_route_and_arm_from_the_request() {
     use tower_gateway::canary::CanaryLayer;
