@@ -29,7 +29,7 @@ use tower::{Layer, ServiceBuilder, ServiceExt};
 use tower_gateway::access_log::{AccessLogLayer, MemorySink};
 use tower_gateway::canary::{Arm, CanaryLayer, Key, Mode};
 use tower_gateway::metrics::{MetricsLayer, Registry};
-use tower_gateway::router::{MatchedRoute, Router, TrailingSlash};
+use tower_gateway::router::{Router, TrailingSlash};
 use tower_gateway::{CorsLayer, OriginGuardLayer};
 
 type Req = Full<Bytes>;
@@ -434,7 +434,7 @@ fn the_demo_gateway_answers_any_request_without_panicking() {
                     let response = gateway.clone().oneshot(input.request()).await.unwrap();
                     let websocket_route = response
                         .extensions()
-                        .get::<MatchedRoute>()
+                        .get::<tower_gateway::router::MatchedRoute>()
                         .is_some_and(|m| m.template() == "/ws");
                     let allowed: &[u16] = if websocket_route
                         && response.status() == StatusCode::INTERNAL_SERVER_ERROR
