@@ -109,14 +109,14 @@ where
             return self.websocket_upstream(spec, location, problems);
         }
         if let Some(idle) = spec.idle_timeout {
-            problems.push(
-                Problem::new(
-                    MODULE,
-                    ProblemKind::Invalid,
-                    idle,
-                    format!("`idle_timeout` \"{idle}\" applies to WebSocket routes only"),
-                )
-                .with_location(format!("{location}.idle_timeout")),
+            let kind = ProblemKind::Invalid;
+            inapplicable(
+                problems,
+                kind,
+                location,
+                "idle_timeout",
+                idle,
+                "WebSocket routes only",
             );
         }
         let mut builder = crate::upstream::Upstream::builder(spec.url);
@@ -321,14 +321,14 @@ where
             ("idle_timeout", &route.idle_timeout),
         ] {
             if let Some(value) = value {
-                problems.push(
-                    Problem::new(
-                        MODULE,
-                        ProblemKind::Invalid,
-                        value.as_str(),
-                        format!("`{field}` \"{value}\" applies to upstream targets only"),
-                    )
-                    .with_location(format!("{location}.{field}")),
+                let kind = ProblemKind::Invalid;
+                inapplicable(
+                    problems,
+                    kind,
+                    location,
+                    field,
+                    value,
+                    "upstream targets only",
                 );
             }
         }
@@ -438,14 +438,14 @@ where
     });
     if config.upstream.is_none() {
         if let Some(timeout) = &config.timeout {
-            problems.push(
-                Problem::new(
-                    MODULE,
-                    ProblemKind::Invalid,
-                    timeout.as_str(),
-                    format!("`timeout` \"{timeout}\" applies to upstream targets only"),
-                )
-                .with_location(format!("{location}.timeout")),
+            let kind = ProblemKind::Invalid;
+            inapplicable(
+                problems,
+                kind,
+                location,
+                "timeout",
+                timeout,
+                "upstream targets only",
             );
         }
     }
@@ -582,19 +582,12 @@ fn canary_mode(config: &CanaryConfig, location: &str, problems: &mut Problems) -
             ("sticky_cookie", &config.sticky_cookie),
         ] {
             if let Some(value) = value {
-                problems.push(
-                    Problem::new(
-                        MODULE,
-                        ProblemKind::Conflict,
-                        value.as_str(),
-                        format!(
-                            "`{field}` \"{value}\" applies to the sticky modes only, not to \
-                             mode \"{mode}\"; \
-                             set mode = \"sticky\" or \"sticky-or-stable\""
-                        ),
-                    )
-                    .with_location(format!("{location}.{field}")),
+                let applies_to = format!(
+                    "the sticky modes only, not to mode \"{mode}\"; \
+                     set mode = \"sticky\" or \"sticky-or-stable\""
                 );
+                let kind = ProblemKind::Conflict;
+                inapplicable(problems, kind, location, field, value, &applies_to);
             }
         }
     }
@@ -635,4 +628,25 @@ fn canary_mode(config: &CanaryConfig, location: &str, problems: &mut Problems) -
             None
         }
     }
+}
+
+/// Reports `field` (set to `value` at `{location}.{field}`) as a setting that does nothing
+/// where it is, quoting its value and saying what it `applies_to`.
+fn inapplicable(
+    problems: &mut Problems,
+    kind: ProblemKind,
+    location: &str,
+    field: &str,
+    value: &str,
+    applies_to: &str,
+) {
+    problems.push(
+        Problem::new(
+            MODULE,
+            kind,
+            value,
+            format!("`{field}` \"{value}\" applies to {applies_to}"),
+        )
+        .with_location(format!("{location}.{field}")),
+    );
 }
