@@ -1204,3 +1204,93 @@ fn captured_placeholders_are_fine_and_canary_upstreams_are_checked_too() {
         "{found:#?}"
     );
 }
+
+#[tokio::test]
+async fn a_failed_reload_with_another_metrics_section_keeps_the_registry_and_its_counts() {
+    let section = "[metrics]\nbuckets = [0.01, 0.1, 1.0]";
+    let gateway =
+        Gateway::from_config(config(&format!("{PETS}\n{section}")), services()).unwrap();
+    call(&gateway, request("GET", "/pets/1")).await;
+    let before = gateway.handle().metrics().unwrap();
+
+    // Valid buckets but an unknown service: the reload fails and must change nothing.
+    let bad = "[[routes]]\npath = \"/x\"\nservice = \"ghost\"\n[metrics]\nbuckets = [0.5]";
+    let error = gateway.handle().reload(config(bad)).unwrap_err();
+    assert_eq!(error.problems().len(), 1, "{error}");
+
+    // A later reload with the running section keeps the running registry and its counts.
+    let moved = format!("[[routes]]\npath = \"/moved\"\nservice = \"v2\"\n{section}");
+    gateway.handle().reload(config(&moved)).unwrap();
+    call(&gateway, request("GET", "/moved")).await;
+    let after = gateway.handle().metrics().unwrap();
+    assert_eq!(after.total_requests(), 2);
+    assert_eq!(before.total_requests(), 2, "the same registry as before");
+}
+
+#[tokio::test]
+async fn a_reload_swaps_routes_cors_origin_log_format_and_weights_together() {
+    let sink = MemorySink::new();
+    let stack = |origin: &str, weight: u32, tag: &str| {
+        format!(
+            r#"
+            [[routes]]
+            name = "pet"
+            path = "/pets/{{id}}"
+            service = "v1"
+            canary = {{ service = "v2", weight = {weight} }}
+
+            [cors]
+            allow_origins = ["{origin}"]
+
+            [access_log]
+            format = "{tag} $context.status $context.canaryArm"
+            sink = "code"
+            "#
+        )
+    };
+    let gateway = Gateway::from_config(
+        config(&stack("https://a.example", 0, "A")),
+        services().access_log_sink(sink.clone()),
+    )
+    .unwrap();
+    let handle = gateway.handle();
+    assert_eq!(call(&gateway, cross_origin_delete("https://a.example")).await.2, "v1");
+    assert_eq!(
+        call(&gateway, cross_origin_delete("https://b.example")).await.0,
+        StatusCode::FORBIDDEN
+    );
+
+    // Run-time changes survive a failed reload, which lists every problem.
+    handle.canary("pet").unwrap().set_canary(50.0).unwrap();
+    let mut bad = config(&stack("not an origin", 250, "B"));
+    bad.routes[0].service = Some("ghost".to_owned());
+    let error = handle.reload(bad).unwrap_err();
+    let located: Vec<_> = error
+        .problems()
+        .iter()
+        .map(|p| p.location().unwrap_or("").to_owned())
+        .collect();
+    assert!(located.iter().any(|l| l.starts_with("cors")), "{located:?}");
+    assert!(located.iter().any(|l| l.starts_with("routes[0]")), "{located:?}");
+    assert!(error.problems().len() >= 3, "{error}");
+    assert_eq!(
+        handle.canary("pet").unwrap().canary_weight(),
+        tower_gateway::canary::Weight::ppm(500_000)
+    );
+    assert_eq!(sink.take(), ["A 200 stable", "A 403 -"]);
+    call(&gateway, cross_origin_delete("https://a.example")).await;
+    assert!(sink.take()[0].starts_with("A 200 "));
+
+    handle.reload(config(&stack("https://b.example", 100, "B"))).unwrap();
+    let (status, _, body) = call(&gateway, cross_origin_delete("https://b.example")).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "v2"));
+    assert_eq!(
+        call(&gateway, cross_origin_delete("https://a.example")).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(sink.take(), ["B 200 canary", "B 403 -"]);
+    assert_eq!(
+        handle.canary("pet").unwrap().canary_weight(),
+        tower_gateway::canary::Weight::FULL
+    );
+}

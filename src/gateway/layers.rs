@@ -66,7 +66,7 @@ pub(super) fn metrics_registry<ReqB>(
     if let Some(registry) = &services.metrics {
         return Some(registry.clone());
     }
-    let mut cache = cache
+    let cache = cache
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some((cached, registry)) = &cache.metrics {
@@ -74,11 +74,10 @@ pub(super) fn metrics_registry<ReqB>(
             return Some(registry.clone());
         }
     }
+    // Cached by `build` only once the whole configuration is valid: a failed reload changes
+    // nothing, the registry a later reload of the running section finds included.
     match section.build() {
-        Ok(registry) => {
-            cache.metrics = Some((section.clone(), registry.clone()));
-            Some(registry)
-        }
+        Ok(registry) => Some(registry),
         Err(error) => {
             problems.extend(error.at("metrics"));
             None
