@@ -1294,3 +1294,27 @@ async fn a_reload_swaps_routes_cors_origin_log_format_and_weights_together() {
         tower_gateway::canary::Weight::FULL
     );
 }
+
+#[tokio::test]
+async fn the_built_in_metrics_target_answers_head_and_refuses_post() {
+    let text = "[[routes]]\npath = \"/metrics\"\nservice = \"metrics\"\n\n[metrics]";
+    let gateway = Gateway::from_config(config(text), services()).unwrap();
+    let (status, headers, body) = call(&gateway, request("HEAD", "/metrics")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        headers[header::CONTENT_TYPE],
+        tower_gateway::metrics::CONTENT_TYPE
+    );
+    assert!(body.is_empty(), "{body}");
+    let length: usize = headers[header::CONTENT_LENGTH]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(length > 0);
+
+    let (status, headers, body) = call(&gateway, request("POST", "/metrics")).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(headers[header::ALLOW], "GET, HEAD");
+    assert!(body.is_empty(), "{body}");
+}
