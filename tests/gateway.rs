@@ -1318,3 +1318,40 @@ async fn the_built_in_metrics_target_answers_head_and_refuses_post() {
     assert_eq!(headers[header::ALLOW], "GET, HEAD");
     assert!(body.is_empty(), "{body}");
 }
+
+#[cfg(feature = "tracing")]
+#[test]
+fn the_access_log_sink_can_be_tracing_events() {
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Out(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Out {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    let text = "[[routes]]\npath = \"/a\"\nservice = \"v1\"\n[access_log]\nformat = \"$context.status $context.path\"\nsink = \"tracing\"";
+    let gateway = Gateway::from_config(config(text), services()).unwrap();
+    let out = Out::default();
+    let writer = out.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .without_time()
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime.block_on(call(&gateway, request("GET", "/a")));
+    });
+    let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+    assert!(text.contains("INFO"), "{text}");
+    assert!(text.contains("tower_gateway::access_log"), "{text}");
+    assert!(text.trim_end().ends_with("200 /a"), "{text}");
+}

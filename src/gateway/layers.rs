@@ -128,13 +128,15 @@ pub(super) fn access_log_layer<ReqB>(
             services.access_log_sink.clone()
         }
         stream @ ("stdout" | "stderr") => standard_stream(stream, cache, problems),
+        #[cfg(feature = "tracing")]
+        "tracing" => Some(Sink::tracing()),
         other => {
             problems.push(
                 Problem::new(
                     MODULE,
                     ProblemKind::Invalid,
                     other,
-                    format!("sink \"{other}\" is not one of stdout, stderr, discard, code"),
+                    format!("sink \"{other}\" is not one of {SINKS}"),
                 )
                 .with_location("access_log.sink"),
             );
@@ -158,6 +160,12 @@ pub(super) fn access_log_layer<ReqB>(
     }
     Some(layer)
 }
+
+/// The `access_log.sink` values this build accepts.
+#[cfg(feature = "tracing")]
+const SINKS: &str = "stdout, stderr, discard, code, tracing";
+#[cfg(not(feature = "tracing"))]
+const SINKS: &str = "stdout, stderr, discard, code";
 
 fn standard_stream(stream: &str, cache: &Mutex<Cache>, problems: &mut Problems) -> Option<Sink> {
     let mut cache = cache
