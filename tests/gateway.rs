@@ -1355,3 +1355,27 @@ fn the_access_log_sink_can_be_tracing_events() {
     assert!(text.contains("tower_gateway::access_log"), "{text}");
     assert!(text.trim_end().ends_with("200 /a"), "{text}");
 }
+
+#[test]
+fn config_weights_read_back_exactly_in_ppm_and_invalid_run_time_weights_are_refused() {
+    use tower_gateway::canary::Weight;
+    for weight in ["\"0.57%\"", "0.57", "\"0.57\""] {
+        let text = format!(
+            "[[routes]]\nname = \"p\"\npath = \"/p\"\nservice = \"v1\"\ncanary = {{ service = \"v2\", weight = {weight} }}"
+        );
+        let gateway = Gateway::from_config(config(&text), services()).unwrap();
+        let handle = gateway.handle().canary("p").unwrap();
+        assert_eq!(handle.canary_weight(), Weight::ppm(5_700), "{weight}");
+        assert_eq!(handle.weight("stable"), Some(Weight::ppm(994_300)), "{weight}");
+        assert_eq!(handle.weight("canary"), Some(Weight::ppm(5_700)), "{weight}");
+
+        for bad in [f64::NAN, f64::INFINITY, -1.0, 100.5, 0.000_01] {
+            assert!(handle.set_canary(bad).is_err(), "{bad}");
+        }
+        assert!(handle.set_canary("ten").is_err());
+        assert!(handle.set([("stable", 0), ("canary", 0)]).is_err());
+        assert_eq!(handle.canary_weight(), Weight::ppm(5_700), "unchanged");
+        // The configuration being served still says what the file said.
+        assert!(gateway.handle().config().routes[0].canary.is_some());
+    }
+}
