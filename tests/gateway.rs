@@ -1379,3 +1379,30 @@ fn config_weights_read_back_exactly_in_ppm_and_invalid_run_time_weights_are_refu
         assert!(gateway.handle().config().routes[0].canary.is_some());
     }
 }
+
+#[tokio::test]
+async fn a_request_in_flight_is_logged_in_the_format_it_started_with() {
+    let gated = Gated::default();
+    let sink = MemorySink::new();
+    let text = |tag: &str| {
+        format!(
+            "[[routes]]\npath = \"/r\"\nservice = \"gated\"\n[access_log]\nformat = \"{tag} $context.status\"\nsink = \"code\""
+        )
+    };
+    let gateway = Gateway::from_config(
+        config(&text("old")),
+        services()
+            .service("gated", gated.clone())
+            .access_log_sink(sink.clone()),
+    )
+    .unwrap();
+    let in_flight = tokio::spawn(gateway.clone().oneshot(request("GET", "/r")));
+    tokio::task::yield_now().await;
+    gateway.handle().reload(config(&text("new"))).unwrap();
+    assert!(sink.is_empty());
+    gated.open();
+    let response = in_flight.await.unwrap().unwrap();
+    body_text(response.into_body()).await;
+    call(&gateway, request("GET", "/r")).await;
+    assert_eq!(sink.take(), ["old 200", "new 200"]);
+}
