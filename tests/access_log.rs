@@ -1662,7 +1662,12 @@ fn a_writer_failing_once_loses_nothing_it_later_writes_and_counts_only_what_is_l
     drop(guard);
     let lines = lines_of(&out);
     let written = u64::try_from(lines.len()).unwrap();
-    assert_eq!(written + log.dropped(), 2, "{lines:?}, dropped {}", log.dropped());
+    assert_eq!(
+        written + log.dropped(),
+        2,
+        "{lines:?}, dropped {}",
+        log.dropped()
+    );
     assert!(lines.iter().all(|l| l == "a" || l == "b"), "{lines:?}");
     assert_eq!(lines.last().map(String::as_str), Some("b"));
 }

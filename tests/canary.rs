@@ -1055,7 +1055,11 @@ fn calls_racing_a_weight_change_never_see_a_mix_of_old_and_new_weights() {
         for i in 0..20_000 {
             let (a, c) = if i % 2 == 0 { (0, 100) } else { (100, 0) };
             handle
-                .set([("a", Weight::from(a)), ("b", Weight::ZERO), ("c", Weight::from(c))])
+                .set([
+                    ("a", Weight::from(a)),
+                    ("b", Weight::ZERO),
+                    ("c", Weight::from(c)),
+                ])
                 .unwrap();
         }
         stop.store(true, std::sync::atomic::Ordering::Relaxed);

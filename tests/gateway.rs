@@ -1208,8 +1208,7 @@ fn captured_placeholders_are_fine_and_canary_upstreams_are_checked_too() {
 #[tokio::test]
 async fn a_failed_reload_with_another_metrics_section_keeps_the_registry_and_its_counts() {
     let section = "[metrics]\nbuckets = [0.01, 0.1, 1.0]";
-    let gateway =
-        Gateway::from_config(config(&format!("{PETS}\n{section}")), services()).unwrap();
+    let gateway = Gateway::from_config(config(&format!("{PETS}\n{section}")), services()).unwrap();
     call(&gateway, request("GET", "/pets/1")).await;
     let before = gateway.handle().metrics().unwrap();
 
@@ -1254,9 +1253,16 @@ async fn a_reload_swaps_routes_cors_origin_log_format_and_weights_together() {
     )
     .unwrap();
     let handle = gateway.handle();
-    assert_eq!(call(&gateway, cross_origin_delete("https://a.example")).await.2, "v1");
     assert_eq!(
-        call(&gateway, cross_origin_delete("https://b.example")).await.0,
+        call(&gateway, cross_origin_delete("https://a.example"))
+            .await
+            .2,
+        "v1"
+    );
+    assert_eq!(
+        call(&gateway, cross_origin_delete("https://b.example"))
+            .await
+            .0,
         StatusCode::FORBIDDEN
     );
 
@@ -1271,7 +1277,10 @@ async fn a_reload_swaps_routes_cors_origin_log_format_and_weights_together() {
         .map(|p| p.location().unwrap_or("").to_owned())
         .collect();
     assert!(located.iter().any(|l| l.starts_with("cors")), "{located:?}");
-    assert!(located.iter().any(|l| l.starts_with("routes[0]")), "{located:?}");
+    assert!(
+        located.iter().any(|l| l.starts_with("routes[0]")),
+        "{located:?}"
+    );
     assert!(error.problems().len() >= 3, "{error}");
     assert_eq!(
         handle.canary("pet").unwrap().canary_weight(),
@@ -1281,11 +1290,15 @@ async fn a_reload_swaps_routes_cors_origin_log_format_and_weights_together() {
     call(&gateway, cross_origin_delete("https://a.example")).await;
     assert!(sink.take()[0].starts_with("A 200 "));
 
-    handle.reload(config(&stack("https://b.example", 100, "B"))).unwrap();
+    handle
+        .reload(config(&stack("https://b.example", 100, "B")))
+        .unwrap();
     let (status, _, body) = call(&gateway, cross_origin_delete("https://b.example")).await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, "v2"));
     assert_eq!(
-        call(&gateway, cross_origin_delete("https://a.example")).await.0,
+        call(&gateway, cross_origin_delete("https://a.example"))
+            .await
+            .0,
         StatusCode::FORBIDDEN
     );
     assert_eq!(sink.take(), ["B 200 canary", "B 403 -"]);
@@ -1366,8 +1379,16 @@ fn config_weights_read_back_exactly_in_ppm_and_invalid_run_time_weights_are_refu
         let gateway = Gateway::from_config(config(&text), services()).unwrap();
         let handle = gateway.handle().canary("p").unwrap();
         assert_eq!(handle.canary_weight(), Weight::ppm(5_700), "{weight}");
-        assert_eq!(handle.weight("stable"), Some(Weight::ppm(994_300)), "{weight}");
-        assert_eq!(handle.weight("canary"), Some(Weight::ppm(5_700)), "{weight}");
+        assert_eq!(
+            handle.weight("stable"),
+            Some(Weight::ppm(994_300)),
+            "{weight}"
+        );
+        assert_eq!(
+            handle.weight("canary"),
+            Some(Weight::ppm(5_700)),
+            "{weight}"
+        );
 
         for bad in [f64::NAN, f64::INFINITY, -1.0, 100.5, 0.000_01] {
             assert!(handle.set_canary(bad).is_err(), "{bad}");

@@ -1731,10 +1731,20 @@ fn report_interpolates_inside_a_bucket_and_merges_an_arms_series() {
     let report = registry.canary_report();
     assert_eq!(report.len(), 2, "{report:?}");
     let (a, b) = (&report[0], &report[1]);
-    assert_eq!((a.arm.as_str(), a.canary, a.requests, a.errors_5xx), ("a", false, 2, 0));
-    assert_eq!((b.arm.as_str(), b.canary, b.requests, b.errors_5xx), ("b", true, 10, 3));
+    assert_eq!(
+        (a.arm.as_str(), a.canary, a.requests, a.errors_5xx),
+        ("a", false, 2, 0)
+    );
+    assert_eq!(
+        (b.arm.as_str(), b.canary, b.requests, b.errors_5xx),
+        ("b", true, 10, 3)
+    );
     assert!(a.error_rate_5xx.abs() < 1e-12);
-    assert!((b.error_rate_5xx - 0.3).abs() < 1e-12, "{}", b.error_rate_5xx);
+    assert!(
+        (b.error_rate_5xx - 0.3).abs() < 1e-12,
+        "{}",
+        b.error_rate_5xx
+    );
     // Rank 5 of 10 is the 1st of 4 in (0.1, 0.2]: 0.1 + 0.1 * 1/4.
     assert!((b.p50 - 0.125).abs() < 1e-9, "p50 {}", b.p50);
     // Rank 9.9 is 1.9 of 2 in (0.2, 0.4]: 0.2 + 0.2 * 1.9/2.

@@ -327,7 +327,10 @@ fn run<W: Write>(
     // Records still buffered after the last flush failed are lost: count them (each ends
     // with its line break) and drop them without another attempt.
     let unwritten = out.buffer().iter().filter(|&&b| b == b'\n').count();
-    lost.fetch_add(u64::try_from(unwritten).unwrap_or(u64::MAX), Ordering::Relaxed);
+    lost.fetch_add(
+        u64::try_from(unwritten).unwrap_or(u64::MAX),
+        Ordering::Relaxed,
+    );
     let _ = out.into_parts();
     // Records queued after the stop are lost: count them.
     while let Ok(message) = queue.try_recv() {
