@@ -1427,3 +1427,41 @@ async fn a_request_in_flight_is_logged_in_the_format_it_started_with() {
     call(&gateway, request("GET", "/r")).await;
     assert_eq!(sink.take(), ["old 200", "new 200"]);
 }
+
+#[tokio::test]
+async fn an_invalid_cors_policy_set_through_the_gateway_changes_nothing() {
+    let text = format!(
+        "{PETS}\n[cors]\nallow_origins = [\"http://localhost:*\"]\nallow_methods = [\"DELETE\"]"
+    );
+    let gateway = Gateway::from_config(config(&text), services()).unwrap();
+    let cors = gateway.handle().cors();
+    let bad = tower_gateway::cors::CorsConfig::new()
+        .allow_origin("null")
+        .allow_origin("not a url");
+    let error = cors.set(bad).unwrap_err();
+    assert!(error.problems().len() >= 2, "{error}");
+    let (status, headers, _) = call(&gateway, preflight("http://localhost:8080")).await;
+    assert!(status.is_success(), "{status}");
+    assert_eq!(
+        headers[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "http://localhost:8080"
+    );
+    assert!(gateway
+        .handle()
+        .cors()
+        .allows_origin("http://localhost:3000"));
+
+    // A reload applies the file's policy, replacing a run-time change.
+    cors.set(tower_gateway::cors::CorsConfig::new().allow_origin("https://x.example"))
+        .unwrap();
+    assert!(!gateway
+        .handle()
+        .cors()
+        .allows_origin("http://localhost:3000"));
+    gateway.handle().reload(config(&text)).unwrap();
+    assert!(gateway
+        .handle()
+        .cors()
+        .allows_origin("http://localhost:3000"));
+    assert!(!gateway.handle().cors().allows_origin("https://x.example"));
+}
