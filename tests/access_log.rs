@@ -1601,3 +1601,73 @@ async fn a_traceparent_with_optional_whitespace_gives_its_trace_id_in_the_record
         vec!["4bf92f3577b34da6a3ce929d0e0e4736".to_owned()]
     );
 }
+
+/// A writer that refuses every write (a closed pipe, a full disk).
+struct Failing;
+
+impl Write for Failing {
+    fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+        Err(io::Error::other("disk full"))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Err(io::Error::other("disk full"))
+    }
+}
+
+#[test]
+fn records_a_failing_writer_could_not_write_are_counted_as_dropped() {
+    let (log, guard) = NonBlocking::builder().lossy(false).spawn(Failing).unwrap();
+    for i in 0..5 {
+        log.write_line(&format!("r{i}"));
+    }
+    guard.flush();
+    drop(guard);
+    assert_eq!(log.dropped(), 5, "every record the writer refused is lost");
+}
+
+/// Fails the first `fail` writes, then writes into `out`.
+struct FailingThenFine {
+    fail: usize,
+    out: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Write for FailingThenFine {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.fail > 0 {
+            self.fail -= 1;
+            return Err(io::Error::other("transient"));
+        }
+        self.out.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_writer_failing_once_loses_nothing_it_later_writes_and_counts_only_what_is_lost() {
+    let out = Arc::new(Mutex::new(Vec::new()));
+    let writer = FailingThenFine {
+        fail: 1,
+        out: out.clone(),
+    };
+    let (log, guard) = NonBlocking::builder().lossy(false).spawn(writer).unwrap();
+    log.write_line("a");
+    guard.flush();
+    log.write_line("b");
+    guard.flush();
+    drop(guard);
+    let lines = lines_of(&out);
+    let written = u64::try_from(lines.len()).unwrap();
+    assert_eq!(
+        written + log.dropped(),
+        2,
+        "{lines:?}, dropped {}",
+        log.dropped()
+    );
+    assert!(lines.iter().all(|l| l == "a" || l == "b"), "{lines:?}");
+    assert_eq!(lines.last().map(String::as_str), Some("b"));
+}

@@ -1025,3 +1025,47 @@ async fn round_robin_is_exact_per_cycle_under_concurrent_calls() {
     // 7,000 calls are 1,000 whole cycles of 5 + 1 + 1, whatever the interleaving.
     assert_eq!(arms.each_ref().map(Named::calls), [5_000, 1_000, 1_000]);
 }
+
+#[test]
+fn calls_racing_a_weight_change_never_see_a_mix_of_old_and_new_weights() {
+    for mode in [Mode::random(), Mode::round_robin()] {
+        let (split, _) = three_arms(1_000_000, 0, 0, mode);
+        let handle = split.handle();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let pickers: Vec<_> = (0..4)
+            .map(|_| {
+                let split = split.clone();
+                let stop = Arc::clone(&stop);
+                std::thread::spawn(move || {
+                    let (parts, ()) = Request::new(()).into_parts();
+                    let mut seen = [0u64; 3];
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        let arm = split.pick(&parts);
+                        let at = ["a", "b", "c"]
+                            .iter()
+                            .position(|n| *n == arm.name())
+                            .unwrap();
+                        seen[at] += 1;
+                    }
+                    seen
+                })
+            })
+            .collect();
+        // "b" has no weight in either state: only a torn read could give it a call.
+        for i in 0..20_000 {
+            let (a, c) = if i % 2 == 0 { (0, 100) } else { (100, 0) };
+            handle
+                .set([
+                    ("a", Weight::from(a)),
+                    ("b", Weight::ZERO),
+                    ("c", Weight::from(c)),
+                ])
+                .unwrap();
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for picker in pickers {
+            let seen = picker.join().unwrap();
+            assert_eq!(seen[1], 0, "a torn state served b: {seen:?}");
+        }
+    }
+}

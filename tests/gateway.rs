@@ -1204,3 +1204,264 @@ fn captured_placeholders_are_fine_and_canary_upstreams_are_checked_too() {
         "{found:#?}"
     );
 }
+
+#[tokio::test]
+async fn a_failed_reload_with_another_metrics_section_keeps_the_registry_and_its_counts() {
+    let section = "[metrics]\nbuckets = [0.01, 0.1, 1.0]";
+    let gateway = Gateway::from_config(config(&format!("{PETS}\n{section}")), services()).unwrap();
+    call(&gateway, request("GET", "/pets/1")).await;
+    let before = gateway.handle().metrics().unwrap();
+
+    // Valid buckets but an unknown service: the reload fails and must change nothing.
+    let bad = "[[routes]]\npath = \"/x\"\nservice = \"ghost\"\n[metrics]\nbuckets = [0.5]";
+    let error = gateway.handle().reload(config(bad)).unwrap_err();
+    assert_eq!(error.problems().len(), 1, "{error}");
+
+    // A later reload with the running section keeps the running registry and its counts.
+    let moved = format!("[[routes]]\npath = \"/moved\"\nservice = \"v2\"\n{section}");
+    gateway.handle().reload(config(&moved)).unwrap();
+    call(&gateway, request("GET", "/moved")).await;
+    let after = gateway.handle().metrics().unwrap();
+    assert_eq!(after.total_requests(), 2);
+    assert_eq!(before.total_requests(), 2, "the same registry as before");
+}
+
+#[tokio::test]
+async fn a_reload_swaps_routes_cors_origin_log_format_and_weights_together() {
+    let sink = MemorySink::new();
+    let stack = |origin: &str, weight: u32, tag: &str| {
+        format!(
+            r#"
+            [[routes]]
+            name = "pet"
+            path = "/pets/{{id}}"
+            service = "v1"
+            canary = {{ service = "v2", weight = {weight} }}
+
+            [cors]
+            allow_origins = ["{origin}"]
+
+            [access_log]
+            format = "{tag} $context.status $context.canaryArm"
+            sink = "code"
+            "#
+        )
+    };
+    let gateway = Gateway::from_config(
+        config(&stack("https://a.example", 0, "A")),
+        services().access_log_sink(sink.clone()),
+    )
+    .unwrap();
+    let handle = gateway.handle();
+    assert_eq!(
+        call(&gateway, cross_origin_delete("https://a.example"))
+            .await
+            .2,
+        "v1"
+    );
+    assert_eq!(
+        call(&gateway, cross_origin_delete("https://b.example"))
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+
+    // Run-time changes survive a failed reload, which lists every problem.
+    handle.canary("pet").unwrap().set_canary(50.0).unwrap();
+    let mut bad = config(&stack("not an origin", 250, "B"));
+    bad.routes[0].service = Some("ghost".to_owned());
+    let error = handle.reload(bad).unwrap_err();
+    let located: Vec<_> = error
+        .problems()
+        .iter()
+        .map(|p| p.location().unwrap_or("").to_owned())
+        .collect();
+    assert!(located.iter().any(|l| l.starts_with("cors")), "{located:?}");
+    assert!(
+        located.iter().any(|l| l.starts_with("routes[0]")),
+        "{located:?}"
+    );
+    assert!(error.problems().len() >= 3, "{error}");
+    assert_eq!(
+        handle.canary("pet").unwrap().canary_weight(),
+        tower_gateway::canary::Weight::ppm(500_000)
+    );
+    assert_eq!(sink.take(), ["A 200 stable", "A 403 -"]);
+    call(&gateway, cross_origin_delete("https://a.example")).await;
+    assert!(sink.take()[0].starts_with("A 200 "));
+
+    handle
+        .reload(config(&stack("https://b.example", 100, "B")))
+        .unwrap();
+    let (status, _, body) = call(&gateway, cross_origin_delete("https://b.example")).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "v2"));
+    assert_eq!(
+        call(&gateway, cross_origin_delete("https://a.example"))
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(sink.take(), ["B 200 canary", "B 403 -"]);
+    assert_eq!(
+        handle.canary("pet").unwrap().canary_weight(),
+        tower_gateway::canary::Weight::FULL
+    );
+}
+
+#[tokio::test]
+async fn the_built_in_metrics_target_answers_head_and_refuses_post() {
+    let text = "[[routes]]\npath = \"/metrics\"\nservice = \"metrics\"\n\n[metrics]";
+    let gateway = Gateway::from_config(config(text), services()).unwrap();
+    let (status, headers, body) = call(&gateway, request("HEAD", "/metrics")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        headers[header::CONTENT_TYPE],
+        tower_gateway::metrics::CONTENT_TYPE
+    );
+    assert!(body.is_empty(), "{body}");
+    let length: usize = headers[header::CONTENT_LENGTH]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(length > 0);
+
+    let (status, headers, body) = call(&gateway, request("POST", "/metrics")).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(headers[header::ALLOW], "GET, HEAD");
+    assert!(body.is_empty(), "{body}");
+}
+
+#[cfg(feature = "tracing")]
+#[test]
+fn the_access_log_sink_can_be_tracing_events() {
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Out(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Out {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    let text = "[[routes]]\npath = \"/a\"\nservice = \"v1\"\n[access_log]\nformat = \"$context.status $context.path\"\nsink = \"tracing\"";
+    let gateway = Gateway::from_config(config(text), services()).unwrap();
+    let out = Out::default();
+    let writer = out.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .without_time()
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime.block_on(call(&gateway, request("GET", "/a")));
+    });
+    let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+    assert!(text.contains("INFO"), "{text}");
+    assert!(text.contains("tower_gateway::access_log"), "{text}");
+    assert!(text.trim_end().ends_with("200 /a"), "{text}");
+}
+
+#[test]
+fn config_weights_read_back_exactly_in_ppm_and_invalid_run_time_weights_are_refused() {
+    use tower_gateway::canary::Weight;
+    for weight in ["\"0.57%\"", "0.57", "\"0.57\""] {
+        let text = format!(
+            "[[routes]]\nname = \"p\"\npath = \"/p\"\nservice = \"v1\"\ncanary = {{ service = \"v2\", weight = {weight} }}"
+        );
+        let gateway = Gateway::from_config(config(&text), services()).unwrap();
+        let handle = gateway.handle().canary("p").unwrap();
+        assert_eq!(handle.canary_weight(), Weight::ppm(5_700), "{weight}");
+        assert_eq!(
+            handle.weight("stable"),
+            Some(Weight::ppm(994_300)),
+            "{weight}"
+        );
+        assert_eq!(
+            handle.weight("canary"),
+            Some(Weight::ppm(5_700)),
+            "{weight}"
+        );
+
+        for bad in [f64::NAN, f64::INFINITY, -1.0, 100.5, 0.000_01] {
+            assert!(handle.set_canary(bad).is_err(), "{bad}");
+        }
+        assert!(handle.set_canary("ten").is_err());
+        assert!(handle.set([("stable", 0), ("canary", 0)]).is_err());
+        assert_eq!(handle.canary_weight(), Weight::ppm(5_700), "unchanged");
+        // The configuration being served still says what the file said.
+        assert!(gateway.handle().config().routes[0].canary.is_some());
+    }
+}
+
+#[tokio::test]
+async fn a_request_in_flight_is_logged_in_the_format_it_started_with() {
+    let gated = Gated::default();
+    let sink = MemorySink::new();
+    let text = |tag: &str| {
+        format!(
+            "[[routes]]\npath = \"/r\"\nservice = \"gated\"\n[access_log]\nformat = \"{tag} $context.status\"\nsink = \"code\""
+        )
+    };
+    let gateway = Gateway::from_config(
+        config(&text("old")),
+        services()
+            .service("gated", gated.clone())
+            .access_log_sink(sink.clone()),
+    )
+    .unwrap();
+    let in_flight = tokio::spawn(gateway.clone().oneshot(request("GET", "/r")));
+    tokio::task::yield_now().await;
+    gateway.handle().reload(config(&text("new"))).unwrap();
+    assert!(sink.is_empty());
+    gated.open();
+    let response = in_flight.await.unwrap().unwrap();
+    body_text(response.into_body()).await;
+    call(&gateway, request("GET", "/r")).await;
+    assert_eq!(sink.take(), ["old 200", "new 200"]);
+}
+
+#[tokio::test]
+async fn an_invalid_cors_policy_set_through_the_gateway_changes_nothing() {
+    let text = format!(
+        "{PETS}\n[cors]\nallow_origins = [\"http://localhost:*\"]\nallow_methods = [\"DELETE\"]"
+    );
+    let gateway = Gateway::from_config(config(&text), services()).unwrap();
+    let cors = gateway.handle().cors();
+    let bad = tower_gateway::cors::CorsConfig::new()
+        .allow_origin("null")
+        .allow_origin("not a url");
+    let error = cors.set(bad).unwrap_err();
+    assert!(error.problems().len() >= 2, "{error}");
+    let (status, headers, _) = call(&gateway, preflight("http://localhost:8080")).await;
+    assert!(status.is_success(), "{status}");
+    assert_eq!(
+        headers[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "http://localhost:8080"
+    );
+    assert!(gateway
+        .handle()
+        .cors()
+        .allows_origin("http://localhost:3000"));
+
+    // A reload applies the file's policy, replacing a run-time change.
+    cors.set(tower_gateway::cors::CorsConfig::new().allow_origin("https://x.example"))
+        .unwrap();
+    assert!(!gateway
+        .handle()
+        .cors()
+        .allows_origin("http://localhost:3000"));
+    gateway.handle().reload(config(&text)).unwrap();
+    assert!(gateway
+        .handle()
+        .cors()
+        .allows_origin("http://localhost:3000"));
+    assert!(!gateway.handle().cors().allows_origin("https://x.example"));
+}

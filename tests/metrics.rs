@@ -1679,3 +1679,83 @@ async fn metrics_inside_a_route_or_an_arm_read_the_route_and_arm_from_the_reques
     assert_eq!(report.len(), 1);
     assert!(report[0].canary);
 }
+
+#[test]
+fn report_interpolates_inside_a_bucket_and_merges_an_arms_series() {
+    let registry = Registry::builder()
+        .buckets([0.1, 0.2, 0.4])
+        .build()
+        .unwrap();
+    let at = |route, status, arm, canary, ms| {
+        registry.record(
+            &Labels {
+                route: Some(route),
+                method: "GET",
+                status,
+                arm: Some(arm),
+                canary,
+                refusal: None,
+            },
+            Duration::from_millis(1),
+            Duration::from_millis(ms),
+        );
+    };
+    // Arm "b" (canary) over two routes and two statuses: 4 in (0, 0.1], 4 in (0.1, 0.2],
+    // 2 in (0.2, 0.4]; 3 of the 10 are 5xx.
+    for _ in 0..4 {
+        at("/a", 200, "b", true, 50);
+    }
+    for _ in 0..3 {
+        at("/a", 200, "b", true, 150);
+    }
+    at("/c", 500, "b", true, 150);
+    at("/c", 502, "b", true, 300);
+    at("/a", 503, "b", true, 300);
+    // Arm "a" (stable): 1 in (0, 0.1] and 1 past the last bound.
+    at("/a", 404, "a", false, 20);
+    at("/a", 200, "a", false, 5_000);
+    // No arm: left out.
+    registry.record(
+        &Labels {
+            route: Some("/a"),
+            method: "GET",
+            status: 500,
+            arm: None,
+            canary: false,
+            refusal: None,
+        },
+        Duration::from_millis(1),
+        Duration::from_millis(1),
+    );
+
+    let report = registry.canary_report();
+    assert_eq!(report.len(), 2, "{report:?}");
+    let (a, b) = (&report[0], &report[1]);
+    assert_eq!(
+        (a.arm.as_str(), a.canary, a.requests, a.errors_5xx),
+        ("a", false, 2, 0)
+    );
+    assert_eq!(
+        (b.arm.as_str(), b.canary, b.requests, b.errors_5xx),
+        ("b", true, 10, 3)
+    );
+    assert!(a.error_rate_5xx.abs() < 1e-12);
+    assert!(
+        (b.error_rate_5xx - 0.3).abs() < 1e-12,
+        "{}",
+        b.error_rate_5xx
+    );
+    // Rank 5 of 10 is the 1st of 4 in (0.1, 0.2]: 0.1 + 0.1 * 1/4.
+    assert!((b.p50 - 0.125).abs() < 1e-9, "p50 {}", b.p50);
+    // Rank 9.9 is 1.9 of 2 in (0.2, 0.4]: 0.2 + 0.2 * 1.9/2.
+    assert!((b.p99 - 0.39).abs() < 1e-9, "p99 {}", b.p99);
+    // Rank 1 of 2 is the whole first bucket: 0.1; rank 1.98 falls in +Inf: the last bound.
+    assert!((a.p50 - 0.1).abs() < 1e-9, "p50 {}", a.p50);
+    assert!((a.p99 - 0.4).abs() < 1e-9, "p99 {}", a.p99);
+}
+
+#[test]
+fn an_empty_registry_reports_no_arm() {
+    let registry = Registry::new();
+    assert!(registry.canary_report().is_empty());
+}

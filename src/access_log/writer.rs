@@ -290,7 +290,9 @@ fn run<W: Write>(
             match queue.try_recv() {
                 Ok(Message::Line(mut line)) => {
                     found = true;
-                    // A failed write loses the record; the log must not stop the server.
+                    // A failed flush keeps the buffer to try again; a record that finds it
+                    // full and the writer still failing is lost: the log must not stop the
+                    // server.
                     if out.write_all(&line).is_err() {
                         lost.fetch_add(1, Ordering::Relaxed);
                     }
@@ -322,6 +324,14 @@ fn run<W: Write>(
             std::thread::park_timeout(idle);
         }
     }
+    // Records still buffered after the last flush failed are lost: count them (each ends
+    // with its line break) and drop them without another attempt.
+    let unwritten = out.buffer().iter().filter(|&&b| b == b'\n').count();
+    lost.fetch_add(
+        u64::try_from(unwritten).unwrap_or(u64::MAX),
+        Ordering::Relaxed,
+    );
+    let _ = out.into_parts();
     // Records queued after the stop are lost: count them.
     while let Ok(message) = queue.try_recv() {
         if matches!(message, Message::Line(_)) {

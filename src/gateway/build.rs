@@ -100,6 +100,12 @@ where
     if !problems.is_empty() {
         return Err(finish_err(problems));
     }
+    if let (Some(section), Some(registry), None) = (&config.metrics, &metrics, &services.metrics) {
+        cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .metrics = Some((section.clone(), registry.clone()));
+    }
     let layers = Layers {
         origin,
         cors: cors.clone(),

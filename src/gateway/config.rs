@@ -265,8 +265,9 @@ pub struct AccessLogConfig {
     /// no `$context` variable (a misspelt name such as `"comon"`) is a configuration error.
     pub format: String,
     /// Where lines go: `"stdout"` (default), `"stderr"`, `"discard"`, or `"code"` for the sink
-    /// given to [`Services::access_log_sink`](super::Services::access_log_sink). Standard
-    /// output and error are written by a background thread, never on the request path.
+    /// given to [`Services::access_log_sink`](super::Services::access_log_sink), or (feature
+    /// `tracing`) `"tracing"` for `Sink::tracing` events.
+    /// Standard output and error are written by a background thread, never on the request path.
     pub sink: String,
     /// A request-id header to read (and set when missing), such as `x-request-id`.
     #[serde(skip_serializing_if = "Option::is_none")]

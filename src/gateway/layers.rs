@@ -66,7 +66,7 @@ pub(super) fn metrics_registry<ReqB>(
     if let Some(registry) = &services.metrics {
         return Some(registry.clone());
     }
-    let mut cache = cache
+    let cache = cache
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some((cached, registry)) = &cache.metrics {
@@ -74,11 +74,10 @@ pub(super) fn metrics_registry<ReqB>(
             return Some(registry.clone());
         }
     }
+    // Cached by `build` only once the whole configuration is valid: a failed reload changes
+    // nothing, the registry a later reload of the running section finds included.
     match section.build() {
-        Ok(registry) => {
-            cache.metrics = Some((section.clone(), registry.clone()));
-            Some(registry)
-        }
+        Ok(registry) => Some(registry),
         Err(error) => {
             problems.extend(error.at("metrics"));
             None
@@ -129,13 +128,15 @@ pub(super) fn access_log_layer<ReqB>(
             services.access_log_sink.clone()
         }
         stream @ ("stdout" | "stderr") => standard_stream(stream, cache, problems),
+        #[cfg(feature = "tracing")]
+        "tracing" => Some(Sink::tracing()),
         other => {
             problems.push(
                 Problem::new(
                     MODULE,
                     ProblemKind::Invalid,
                     other,
-                    format!("sink \"{other}\" is not one of stdout, stderr, discard, code"),
+                    format!("sink \"{other}\" is not one of {SINKS}"),
                 )
                 .with_location("access_log.sink"),
             );
@@ -159,6 +160,12 @@ pub(super) fn access_log_layer<ReqB>(
     }
     Some(layer)
 }
+
+/// The `access_log.sink` values this build accepts.
+#[cfg(feature = "tracing")]
+const SINKS: &str = "stdout, stderr, discard, code, tracing";
+#[cfg(not(feature = "tracing"))]
+const SINKS: &str = "stdout, stderr, discard, code";
 
 fn standard_stream(stream: &str, cache: &Mutex<Cache>, problems: &mut Problems) -> Option<Sink> {
     let mut cache = cache
