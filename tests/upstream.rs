@@ -827,3 +827,46 @@ async fn failing_request_body_is_502_other() {
     assert_eq!(failure.kind(), FailureKind::Other, "{failure:?}");
     assert_eq!(failure.reason(), "request body failed");
 }
+
+// ---- edge cases (audit, session 6): upstream
+
+#[tokio::test]
+async fn absolute_form_target_names_the_forwarded_host() {
+    // RFC 9112 §3.2.2: with an absolute-form target, a proxy ignores `Host` and uses the
+    // target's authority.
+    let up = TestUpstream::start("a").await;
+    let gw = serve_everything_to(&up).await;
+    let request = Request::get("http://public.example/abs?z=1")
+        .header("host", "other.example")
+        .body(Full::<Bytes>::default())
+        .unwrap();
+    let response = send(gw, request).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let seen = up.last();
+    assert_eq!(seen.uri, "/abs?z=1");
+    assert_eq!(header(&seen.headers, "host"), Some(&*up.addr.to_string()));
+    assert_eq!(
+        header(&seen.headers, "x-forwarded-host"),
+        Some("public.example")
+    );
+    assert_eq!(
+        header(&seen.headers, "forwarded"),
+        Some("for=127.0.0.1;proto=http;host=public.example")
+    );
+
+    let preserving = Upstream::builder(&up.url(""))
+        .preserve_host(true)
+        .build()
+        .unwrap();
+    let request = Request::get("http://public.example:8080/p")
+        .header("host", "other.example")
+        .body(Full::<Bytes>::default())
+        .unwrap();
+    assert_eq!(
+        preserving.oneshot(request).await.unwrap().status(),
+        StatusCode::OK
+    );
+    let seen = up.last().headers;
+    assert_eq!(header(&seen, "host"), Some("public.example:8080"));
+    assert_eq!(header(&seen, "x-forwarded-host"), Some("public.example:8080"));
+}
