@@ -1429,7 +1429,10 @@ async fn aws_not_found_body_is_not_sent_to_a_head() {
     let get = call(&r, "GET", "/b").await;
     assert_eq!(get.status(), StatusCode::NOT_FOUND);
     assert_eq!(get.headers()[CONTENT_TYPE], "application/json");
-    assert_eq!(body_text(get.into_body()).await, r#"{"message":"Not Found"}"#);
+    assert_eq!(
+        body_text(get.into_body()).await,
+        r#"{"message":"Not Found"}"#
+    );
     // RFC 9110 §9.3.2: the headers a GET would get, no content.
     let head = call(&r, "HEAD", "/b").await;
     assert_eq!(head.status(), StatusCode::NOT_FOUND);

@@ -868,21 +868,20 @@ async fn absolute_form_target_names_the_forwarded_host() {
     );
     let seen = up.last().headers;
     assert_eq!(header(&seen, "host"), Some("public.example:8080"));
-    assert_eq!(header(&seen, "x-forwarded-host"), Some("public.example:8080"));
+    assert_eq!(
+        header(&seen, "x-forwarded-host"),
+        Some("public.example:8080")
+    );
 }
 
 #[tokio::test]
 async fn head_gets_the_failure_headers_without_a_body() {
     // RFC 9110 §9.3.2: the gateway's own 502/504/400 to a HEAD carry no content.
     let dead = Upstream::new(&format!("http://{}", dead_addr().await)).unwrap();
-    let head = |uri: &str| {
-        Request::head(uri)
-            .body(Full::<Bytes>::default())
-            .unwrap()
-    };
+    let head = |uri: &str| Request::head(uri).body(Full::<Bytes>::default()).unwrap();
     let response = dead.clone().oneshot(head("/x")).await.unwrap();
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
-    let failure = response.extensions().get::<Failure>().unwrap().clone();
+    let failure = *response.extensions().get::<Failure>().unwrap();
     assert_eq!(failure.kind(), FailureKind::Connect);
     assert_eq!(
         header(response.headers(), "content-type"),
@@ -915,7 +914,10 @@ async fn head_gets_the_failure_headers_without_a_body() {
 async fn head_is_forwarded_as_head_and_keeps_the_upstreams_length() {
     let up = TestUpstream::start("a").await;
     let router = Router::builder()
-        .route("GET /g/{proxy+}", Upstream::new(&up.url("/{proxy}")).unwrap())
+        .route(
+            "GET /g/{proxy+}",
+            Upstream::new(&up.url("/{proxy}")).unwrap(),
+        )
         .build()
         .unwrap();
     let gw = serve(router).await;
@@ -930,5 +932,8 @@ async fn head_is_forwarded_as_head_and_keeps_the_upstreams_length() {
     assert_eq!(header(response.headers(), "x-upstream"), Some("a"));
     assert_eq!(body_text(response.into_body()).await, "");
     let seen = up.last();
-    assert_eq!((seen.method.as_str(), seen.uri.as_str()), ("HEAD", "/x?q=1"));
+    assert_eq!(
+        (seen.method.as_str(), seen.uri.as_str()),
+        ("HEAD", "/x?q=1")
+    );
 }

@@ -118,10 +118,13 @@ where
         if tokio::runtime::Handle::try_current().is_err() {
             // hyper-util spawns connections and the deadline needs a timer: without a Tokio
             // runtime, answer rather than panic.
-            return ResponseFuture::failed(Failure::new(
-                FailureKind::Other,
-                "no Tokio runtime to call the upstream on",
-            ), head);
+            return ResponseFuture::failed(
+                Failure::new(
+                    FailureKind::Other,
+                    "no Tokio runtime to call the upstream on",
+                ),
+                head,
+            );
         }
         let (mut parts, body) = request.into_parts();
         let uri = match inner.target.uri_for(&parts) {
