@@ -1418,3 +1418,29 @@ fn trailing_slash_ignore_prefers_a_route_over_a_nest() {
         Some("ANY /api/{proxy+}")
     );
 }
+
+#[tokio::test]
+async fn aws_not_found_body_is_not_sent_to_a_head() {
+    let r: R = Router::builder()
+        .route("GET /a", echo_key())
+        .not_found_body(NotFoundBody::AwsJson)
+        .build()
+        .unwrap();
+    let get = call(&r, "GET", "/b").await;
+    assert_eq!(get.status(), StatusCode::NOT_FOUND);
+    assert_eq!(get.headers()[CONTENT_TYPE], "application/json");
+    assert_eq!(
+        body_text(get.into_body()).await,
+        r#"{"message":"Not Found"}"#
+    );
+    // RFC 9110 §9.3.2: the headers a GET would get, no content.
+    let head = call(&r, "HEAD", "/b").await;
+    assert_eq!(head.status(), StatusCode::NOT_FOUND);
+    assert_eq!(head.headers()[CONTENT_TYPE], "application/json");
+    assert_eq!(head.headers()[CONTENT_LENGTH], "23");
+    assert_eq!(
+        head.extensions().get::<Rejection>().map(Rejection::kind),
+        Some(RejectionKind::NotFound)
+    );
+    assert_eq!(body_text(head.into_body()).await, "");
+}

@@ -827,3 +827,113 @@ async fn failing_request_body_is_502_other() {
     assert_eq!(failure.kind(), FailureKind::Other, "{failure:?}");
     assert_eq!(failure.reason(), "request body failed");
 }
+
+// ---- edge cases (audit, session 6): upstream
+
+#[tokio::test]
+async fn absolute_form_target_names_the_forwarded_host() {
+    // RFC 9112 §3.2.2: with an absolute-form target, a proxy ignores `Host` and uses the
+    // target's authority.
+    let up = TestUpstream::start("a").await;
+    let gw = serve_everything_to(&up).await;
+    let request = Request::get("http://public.example/abs?z=1")
+        .header("host", "other.example")
+        .body(Full::<Bytes>::default())
+        .unwrap();
+    let response = send(gw, request).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let seen = up.last();
+    assert_eq!(seen.uri, "/abs?z=1");
+    assert_eq!(header(&seen.headers, "host"), Some(&*up.addr.to_string()));
+    assert_eq!(
+        header(&seen.headers, "x-forwarded-host"),
+        Some("public.example")
+    );
+    assert_eq!(
+        header(&seen.headers, "forwarded"),
+        Some("for=127.0.0.1;proto=http;host=public.example")
+    );
+
+    let preserving = Upstream::builder(&up.url(""))
+        .preserve_host(true)
+        .build()
+        .unwrap();
+    let request = Request::get("http://public.example:8080/p")
+        .header("host", "other.example")
+        .body(Full::<Bytes>::default())
+        .unwrap();
+    assert_eq!(
+        preserving.oneshot(request).await.unwrap().status(),
+        StatusCode::OK
+    );
+    let seen = up.last().headers;
+    assert_eq!(header(&seen, "host"), Some("public.example:8080"));
+    assert_eq!(
+        header(&seen, "x-forwarded-host"),
+        Some("public.example:8080")
+    );
+}
+
+#[tokio::test]
+async fn head_gets_the_failure_headers_without_a_body() {
+    // RFC 9110 §9.3.2: the gateway's own 502/504/400 to a HEAD carry no content.
+    let dead = Upstream::new(&format!("http://{}", dead_addr().await)).unwrap();
+    let head = |uri: &str| Request::head(uri).body(Full::<Bytes>::default()).unwrap();
+    let response = dead.clone().oneshot(head("/x")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    let failure = *response.extensions().get::<Failure>().unwrap();
+    assert_eq!(failure.kind(), FailureKind::Connect);
+    assert_eq!(
+        header(response.headers(), "content-type"),
+        Some("text/plain; charset=utf-8")
+    );
+    assert_eq!(
+        header(response.headers(), "content-length"),
+        Some(&*failure.reason().len().to_string())
+    );
+    assert_eq!(body_text(response.into_body()).await, "");
+    // A GET still gets the reason.
+    let response = dead.clone().oneshot(get("/x")).await.unwrap();
+    assert_eq!(body_text(response.into_body()).await, failure.reason());
+
+    let silent = raw_upstream(None, true).await;
+    let slow = Upstream::builder(&format!("http://{silent}"))
+        .timeout(Duration::from_millis(50))
+        .build()
+        .unwrap();
+    let response = slow.oneshot(head("/slow")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
+    assert_eq!(body_text(response.into_body()).await, "");
+
+    let response = dead.oneshot(head("/a/../b")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(body_text(response.into_body()).await, "");
+}
+
+#[tokio::test]
+async fn head_is_forwarded_as_head_and_keeps_the_upstreams_length() {
+    let up = TestUpstream::start("a").await;
+    let router = Router::builder()
+        .route(
+            "GET /g/{proxy+}",
+            Upstream::new(&up.url("/{proxy}")).unwrap(),
+        )
+        .build()
+        .unwrap();
+    let gw = serve(router).await;
+    let request = Request::head("/g/x?q=1")
+        .header("host", "gw.example")
+        .body(Full::<Bytes>::default())
+        .unwrap();
+    let response = send(gw, request).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    // "a /x?q=1", the GET body's length, with no body.
+    assert_eq!(header(response.headers(), "content-length"), Some("8"));
+    assert_eq!(header(response.headers(), "x-upstream"), Some("a"));
+    assert_eq!(body_text(response.into_body()).await, "");
+    let seen = up.last();
+    assert_eq!(
+        (seen.method.as_str(), seen.uri.as_str()),
+        ("HEAD", "/x?q=1")
+    );
+}

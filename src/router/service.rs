@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::header::{ALLOW, CONNECTION, CONTENT_TYPE, LOCATION, UPGRADE};
+use http::header::{ALLOW, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION, UPGRADE};
 use http::uri::PathAndQuery;
 use http::{HeaderValue, Method, Request, Response, StatusCode, Uri};
 use tower_layer::Layer;
@@ -139,13 +139,21 @@ impl<ReqB, ResB, E> Router<ReqB, ResB, E> {
         self.table.routes.iter().map(|r| r.route.key())
     }
 
-    fn not_found<B>(&self) -> Response<Body<B>> {
+    /// The Router's own `404`. A `HEAD` gets the headers a `GET` would (RFC 9110 §9.3.2),
+    /// including the AWS body's `content-length`, and no body.
+    fn not_found<B>(&self, method: &Method) -> Response<Body<B>> {
+        const AWS_BODY: &[u8] = br#"{"message":"Not Found"}"#;
         let mut response = match self.table.policy.not_found {
             NotFoundBody::Empty => Response::new(Body::empty()),
+            NotFoundBody::AwsJson if method == Method::HEAD => {
+                let mut r = Response::new(Body::empty());
+                let headers = r.headers_mut();
+                headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                headers.insert(CONTENT_LENGTH, HeaderValue::from(AWS_BODY.len()));
+                r
+            }
             NotFoundBody::AwsJson => {
-                let mut r = Response::new(Body::full(Bytes::from_static(
-                    br#"{"message":"Not Found"}"#,
-                )));
+                let mut r = Response::new(Body::full(Bytes::from_static(AWS_BODY)));
                 r.headers_mut()
                     .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
                 r
@@ -186,7 +194,7 @@ where
                 rewritten,
             } => {
                 let Some(entry) = self.table.routes.get(id as usize) else {
-                    return ResponseFuture::ready(self.not_found());
+                    return ResponseFuture::ready(self.not_found(request.method()));
                 };
                 if entry.route.is_websocket()
                     && !crate::websocket::is_handshake(request.method(), request.headers())
@@ -262,7 +270,7 @@ where
     fn fallback_or_not_found(&self, request: Request<ReqB>) -> ResponseFuture<ReqB, ResB, E> {
         match &self.fallback {
             Some(fallback) => ResponseFuture::target(fallback.oneshot(request), None, false),
-            None => ResponseFuture::ready(self.not_found()),
+            None => ResponseFuture::ready(self.not_found(request.method())),
         }
     }
 }

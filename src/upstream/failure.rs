@@ -4,7 +4,7 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::io;
 
-use http::header::{HeaderValue, CONTENT_TYPE};
+use http::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{Response, StatusCode};
 
 use super::body::ResponseBody;
@@ -107,12 +107,23 @@ impl Failure {
     /// The gateway's answer: the status, `text/plain`, the reason as the body, and this
     /// failure in the extensions.
     pub(crate) fn into_response(self) -> Response<ResponseBody> {
-        let mut response = Response::new(ResponseBody::full(self.reason));
+        self.into_response_for(false)
+    }
+
+    /// [`into_response`](Self::into_response), or for a `HEAD` (`head`) the same headers,
+    /// the reason's `content-length` included, and no body (RFC 9110 §9.3.2).
+    pub(crate) fn into_response_for(self, head: bool) -> Response<ResponseBody> {
+        let body = if head { "" } else { self.reason };
+        let mut response = Response::new(ResponseBody::full(body));
         *response.status_mut() = self.status();
-        response.headers_mut().insert(
+        let headers = response.headers_mut();
+        headers.insert(
             CONTENT_TYPE,
             HeaderValue::from_static("text/plain; charset=utf-8"),
         );
+        if head {
+            headers.insert(CONTENT_LENGTH, HeaderValue::from(self.reason.len()));
+        }
         response.extensions_mut().insert(self);
         response
     }

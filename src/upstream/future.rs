@@ -23,6 +23,8 @@ pin_project! {
     pub struct ResponseFuture {
         #[pin]
         state: State,
+        // A `HEAD`: the gateway's own answers carry no body.
+        head: bool,
     }
 }
 
@@ -35,17 +37,19 @@ pin_project! {
 }
 
 impl ResponseFuture {
-    pub(super) fn new(call: ClientFuture, deadline: Sleep) -> Self {
+    pub(super) fn new(call: ClientFuture, deadline: Sleep, head: bool) -> Self {
         Self {
             state: State::Waiting { call, deadline },
+            head,
         }
     }
 
-    pub(super) fn failed(failure: Failure) -> Self {
+    pub(super) fn failed(failure: Failure, head: bool) -> Self {
         Self {
             state: State::Failed {
                 failure: Some(failure),
             },
+            head,
         }
     }
 }
@@ -60,20 +64,22 @@ impl Future for ResponseFuture {
     type Output = Result<Response<ResponseBody>, Infallible>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().state.project() {
+        let this = self.project();
+        let head = *this.head;
+        match this.state.project() {
             StateProj::Waiting { call, deadline } => {
                 if let Poll::Ready(result) = call.poll(cx) {
                     return Poll::Ready(Ok(match result {
                         Ok(response) => forward(response),
-                        Err(error) => Failure::from_client_error(&error).into_response(),
+                        Err(error) => Failure::from_client_error(&error).into_response_for(head),
                     }));
                 }
                 ready!(deadline.poll(cx));
-                Poll::Ready(Ok(Failure::timeout().into_response()))
+                Poll::Ready(Ok(Failure::timeout().into_response_for(head)))
             }
             StateProj::Failed { failure } => {
                 let failure = failure.take().expect("polled after completion");
-                Poll::Ready(Ok(failure.into_response()))
+                Poll::Ready(Ok(failure.into_response_for(head)))
             }
         }
     }

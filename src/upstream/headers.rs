@@ -37,23 +37,22 @@ const HOP_BY_HOP: [HeaderName; 9] = [
     PROXY_AUTHORIZATION,
 ];
 
-/// Removes the headers that concern one connection only, before a message crosses the proxy
-/// (both ways): every header `Connection` names, then `Connection`, `Keep-Alive`, `TE`,
-/// `Trailer`, `Transfer-Encoding`, `Upgrade` and every `Proxy-*` header.
-///
-/// Allocates only when `Connection` names other headers or a `Proxy-*` header other than the
-/// standard ones is present.
 /// Readies a request's headers for the next hop: removes the hop-by-hop headers and adds
 /// `Forwarded` / `X-Forwarded-*` from the request's client address, scheme and host. Returns
-/// the original `Host` (or the URI's authority), which the caller may keep as the upstream's
-/// `Host`.
+/// the host the client asked for, which the caller may keep as the upstream's `Host`: the
+/// request target's authority when it has one (absolute form, or HTTP/2's `:authority`: RFC
+/// 9112 §3.2.2 has a proxy ignore `Host` then), else the `Host` header.
 pub(crate) fn prepare_for_next_hop(parts: &mut http::request::Parts) -> Option<http::HeaderValue> {
-    let original_host = parts.headers.get(http::header::HOST).cloned().or_else(|| {
-        parts
-            .uri
-            .authority()
-            .and_then(|a| http::HeaderValue::from_str(a.as_str()).ok())
-    });
+    let original_host = parts
+        .uri
+        .authority()
+        .and_then(|a| {
+            // Never the user info (`user@`), which is no part of a host.
+            let host = a.as_str().rsplit_once('@').map_or(a.as_str(), |(_, h)| h);
+            http::HeaderValue::from_str(host).ok()
+        })
+        .filter(|host| !host.is_empty())
+        .or_else(|| parts.headers.get(http::header::HOST).cloned());
     let proto = if parts.uri.scheme() == Some(&http::uri::Scheme::HTTPS) {
         "https"
     } else {
@@ -65,6 +64,12 @@ pub(crate) fn prepare_for_next_hop(parts: &mut http::request::Parts) -> Option<h
     original_host
 }
 
+/// Removes the headers that concern one connection only, before a message crosses the proxy
+/// (both ways): every header `Connection` names, then `Connection`, `Keep-Alive`, `TE`,
+/// `Trailer`, `Transfer-Encoding`, `Upgrade` and every `Proxy-*` header.
+///
+/// Allocates only when `Connection` names other headers or a `Proxy-*` header other than the
+/// standard ones is present.
 pub(crate) fn remove_hop_by_hop(headers: &mut HeaderMap) {
     if headers.contains_key(CONNECTION) {
         let named: Vec<HeaderName> = headers

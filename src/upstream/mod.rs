@@ -72,7 +72,7 @@
 //! | `Forwarded` | RFC 7239 `for=..;proto=..;host=..` appended to what came (`, `); IPv6 as `for="[::1]"` |
 //! | `X-Forwarded-For` | the client address appended (`, ip`) |
 //! | `X-Forwarded-Proto` | `https` when the request URI says so, else `http`; replaces the client's |
-//! | `X-Forwarded-Host` | the client's `Host` (or URI authority); replaces the client's |
+//! | `X-Forwarded-Host` | the host the client asked for: the request target's authority (absolute form, HTTP/2), else `Host` (RFC 9112 §3.2.2); replaces the client's |
 //!
 //! The client address is a [`SocketAddr`](std::net::SocketAddr) or
 //! [`IpAddr`](std::net::IpAddr) request extension (the access log's convention); without one,

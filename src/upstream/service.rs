@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::HOST;
-use http::{Request, Response, Uri, Version};
+use http::{Method, Request, Response, Uri, Version};
 use http_body_util::BodyExt;
 use tower_service::Service;
 
@@ -114,19 +114,23 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let inner = &*self.inner;
+        let head = request.method() == Method::HEAD;
         if tokio::runtime::Handle::try_current().is_err() {
             // hyper-util spawns connections and the deadline needs a timer: without a Tokio
             // runtime, answer rather than panic.
-            return ResponseFuture::failed(Failure::new(
-                FailureKind::Other,
-                "no Tokio runtime to call the upstream on",
-            ));
+            return ResponseFuture::failed(
+                Failure::new(
+                    FailureKind::Other,
+                    "no Tokio runtime to call the upstream on",
+                ),
+                head,
+            );
         }
         let (mut parts, body) = request.into_parts();
         let uri = match inner.target.uri_for(&parts) {
             Ok(uri) => uri,
             Err(reason) => {
-                return ResponseFuture::failed(Failure::new(FailureKind::BadRequest, reason))
+                return ResponseFuture::failed(Failure::new(FailureKind::BadRequest, reason), head)
             }
         };
         let original_host = prepare_for_next_hop(&mut parts);
@@ -145,6 +149,6 @@ where
             .client
             .client
             .request(Request::from_parts(parts, body));
-        ResponseFuture::new(future, tokio::time::sleep(inner.timeout))
+        ResponseFuture::new(future, tokio::time::sleep(inner.timeout), head)
     }
 }
