@@ -1938,3 +1938,125 @@ async fn invalid_swap_lists_every_problem_and_keeps_the_old_policy() {
     );
     assert!(header(&res, "access-control-allow-methods").is_none());
 }
+
+/// jub0bs/cors's `parsePatternTestCases`: every configured origin either is what a browser
+/// sends (URL-standard serialization) or is refused with the offending value.
+#[test]
+fn config_origins_as_jub0bs_parses_them() {
+    let host251 = "a2345678901234567890123456789012345678901234567890".to_owned()
+        + "1234567890.a2345678901234567890123456789012345678901234567890"
+        + "1234567890.a2345678901234567890123456789012345678901234567890"
+        + "1234567890.a2345678901234567890123456789012345678901234567890"
+        + "1234567890.a234567";
+    let too_long = format!("https://*.a{host251}");
+    let longest = format!("https://*.{host251}");
+    let mut cases: Vec<(&str, bool)> = vec![(&too_long, false), (&longest, true)];
+    cases.extend([
+        ("connector://foo", true),
+        ("chrome-extension://abcdef", true),
+        ("ab", false),
+        ("ab:", false),
+        ("42-chrome-extension://foo", false),
+        ("chrome-extension*://foo", false),
+        ("https://^foo", false),
+        ("https://foo.^bar", false),
+        ("https://foo:-1", false),
+        ("https://foo:12345foo", false),
+        ("https://foo:123456", false),
+        ("https://foo:12390abc", false),
+        ("http://foo.bar.255:6060", false),
+        (
+            "http://foo.bar.baz.012345678901234567890123456789:6060",
+            false,
+        ),
+        ("http://[::1]1:6060", false),
+        ("http://127.0.0.1:", false),
+        ("http://127.0.0.1:0", false),
+        ("https://127.0.0.1:90", true),
+        ("https://127.0.0.1.:90", false),
+        ("http://127.0.0.1.1", false),
+        ("http://69.254.169.254", true),
+        ("http://127.0.0.1:90", true),
+        ("https://[::1]:90", true),
+        ("http://[example]:90", false),
+        ("https://::1:90", false),
+        ("http://[::1:90", false),
+        ("https://::1]:90", false),
+        ("https://abc[::1]:90", false),
+        ("https://[::1]abc:90", false),
+        ("http://[2001:db8:aaaa:1111::100]:9090", true),
+        ("http://127.1:3999", false),
+        ("http://0x7f.0.0.1", false),
+        ("http://0177.0.0.1", false),
+        ("http://127.000.0.1", false),
+        ("http://256.0.0.1", false),
+        ("http://2130706433", false),
+        ("http://[::::::::::::::::1]:90", false),
+        ("http://[2001:4860:4860:0000:0000:0000:0000:8888]:90", false),
+        ("http://[2001:4860:4860::8888]:90", true),
+        ("http://[0::1]:90", false),
+        ("http://[::ffff:127.0.0.1]:90", false),
+        ("http://[1:0:0:2:0:0:0:3]:90", false),
+        ("http://[1:0:0:2::3]:90", true),
+        ("http://[fe80::1ff:fe23:4567:890a%eth2]:90", false),
+        ("http://exAmplE.coM:3999", false),
+        ("http://ex_am-ple.com:3999", true),
+        ("http://example.com.:3999", true),
+        ("http://example.com..:3999", false),
+        ("http://example..com:3999", false),
+        ("http://*.example.com:3999", true),
+        ("http://*.example.com:*", true),
+        ("http://**.example.com:3999", false),
+        ("http://fooo.*.example.com:3999", false),
+        ("http://*example.com:3999", false),
+        ("http://*.[::1]:3999", false),
+        ("http://*.127.0.0.1:3999", false),
+        ("https://*.com.", false),
+        ("https://user:password@example.com:6060", false),
+        ("https://example.com:6060?", false),
+        ("https://example.com:6060#nav", false),
+        ("file:///foo", false),
+        (" http://example.com:6060 ", false),
+    ]);
+    let mut wrong = Vec::new();
+    for (origin, valid) in cases {
+        match CorsConfig::new().allow_origin(origin).build() {
+            Ok(_) if !valid => wrong.push(format!("{origin:?} accepted")),
+            Err(e) if valid => wrong.push(format!("{origin:?} refused: {e}")),
+            Err(e) if e.problems().len() != 1 || e.problems()[0].value() != origin => {
+                wrong.push(format!("{origin:?}: {e}"));
+            }
+            _ => {}
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[tokio::test]
+async fn underscore_and_trailing_dot_origins_match_byte_for_byte() {
+    let layer = CorsConfig::new()
+        .allow_origin("https://my_app.example.com")
+        .allow_origin("https://dot.example.")
+        .allow_origin("https://*.svc_1.example")
+        .allow_origin("http://[2001:db8::1]:8080")
+        .allow_methods(["PUT"])
+        .build()
+        .unwrap();
+    for (o, ok) in [
+        ("https://my_app.example.com", true),
+        ("https://my-app.example.com", false),
+        ("https://dot.example.", true),
+        ("https://dot.example", false),
+        ("https://a_b.svc_1.example", true),
+        ("https://svc_1.example", false),
+        ("http://[2001:db8::1]:8080", true),
+        ("http://[2001:db8:0:0:0:0:0:1]:8080", false),
+    ] {
+        assert_eq!(layer.allows_origin(o), ok, "{o}");
+        let (res, _) = send(&layer, preflight(o, "PUT", None)).await;
+        assert_eq!(res.status() == StatusCode::NO_CONTENT, ok, "{o}");
+        if ok {
+            assert_eq!(header(&res, "access-control-allow-origin"), Some(o));
+        }
+    }
+}
