@@ -1608,7 +1608,7 @@ async fn strict_mode_rows() {
         .build()
         .unwrap();
     let host: (&str, &[u8]) = ("host", b"example.com");
-    let cases: [(&str, &str, &[(&str, &[u8])], Option<RejectionKind>); 8] = [
+    let cases: [(&str, &str, Headers, Option<RejectionKind>); 8] = [
         ("POST", "/", &[host], Some(RejectionKind::MissingHeaders)),
         (
             "POST",
@@ -1657,7 +1657,7 @@ async fn report_only_never_blocks_and_records_every_kind() {
         .build()
         .unwrap();
     let host: (&str, &[u8]) = ("host", b"example.com");
-    let cases: [(&[(&str, &[u8])], RejectionKind); 6] = [
+    let cases: [(Headers, RejectionKind); 6] = [
         (&[host], RejectionKind::MissingHeaders),
         (
             &[host, ("sec-fetch-site", b"cross-site")],
