@@ -1695,3 +1695,57 @@ async fn report_only_never_blocks_and_records_every_kind() {
         assert!(r.is_report_only());
     }
 }
+
+#[tokio::test]
+async fn trusted_and_public_ip_origins_are_normalised_or_refused() {
+    for (trusted, origin) in [
+        ("http://[0::1]:8080", "http://[::1]:8080"),
+        ("HTTP://[::A]", "http://[::a]"),
+        (
+            "https://[2001:DB8:0:0:0:0:0:1]:443",
+            "https://[2001:db8::1]",
+        ),
+        ("http://[::ffff:127.0.0.1]", "http://[::ffff:7f00:1]"),
+        ("https://my_app.example", "https://my_app.example"),
+        ("https://a.example.", "https://a.example."),
+    ] {
+        let guard = trusting(&[trusted]);
+        assert!(
+            run(&guard, post("cross-site", origin)).await.passed(),
+            "{trusted} {origin}"
+        );
+        let guard = OriginGuardLayer::builder()
+            .public_origin(trusted)
+            .build()
+            .unwrap();
+        let r = req(
+            "POST",
+            "/",
+            &[("host", b"internal:8080"), ("origin", origin.as_bytes())],
+        );
+        assert!(run(&guard, r).await.passed(), "public {trusted} {origin}");
+    }
+    for bad in [
+        "http://[::::::1]",
+        "http://[1::2::3]",
+        "http://127.1",
+        "http://0x7f.0.0.1",
+        "http://2130706433",
+        "http://127.0.0.1.1",
+        "http://256.0.0.1",
+        "http://127.0.0.01",
+    ] {
+        for builder in [
+            OriginGuardLayer::builder().trust_origin(bad),
+            OriginGuardLayer::builder().public_origin(bad),
+        ] {
+            let e = builder
+                .build()
+                .err()
+                .unwrap_or_else(|| panic!("{bad} accepted"));
+            assert_eq!(e.problems().len(), 1, "{e}");
+            assert_eq!(e.problems()[0].value(), bad);
+            assert_eq!(e.problems()[0].kind(), ProblemKind::Syntax);
+        }
+    }
+}

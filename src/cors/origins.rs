@@ -551,7 +551,7 @@ pub(super) fn parse_config_origin(value: &str) -> Result<OriginSpec, Problem> {
         let Ok(address) = inner.parse::<std::net::Ipv6Addr>() else {
             return Err(problem(Syntax, value, "has an invalid IPv6 literal"));
         };
-        let canonical = serialize_ipv6(address);
+        let canonical = crate::util::host::serialize_ipv6(address);
         if inner != canonical {
             return Err(problem(
                 Invalid,
@@ -580,8 +580,8 @@ pub(super) fn parse_config_origin(value: &str) -> Result<OriginSpec, Problem> {
         }
         // The URL standard reads a host whose last label is a number as an IPv4 address
         // and serializes it as a dotted quad: any other spelling never matches.
-        let is_ipv4 = ends_in_a_number(name);
-        if is_ipv4 && (name != host || !is_dotted_quad(name)) {
+        let is_ipv4 = crate::util::host::ends_in_a_number(name);
+        if is_ipv4 && (name != host || !crate::util::host::is_dotted_quad(name)) {
             return Err(problem(
                 Invalid,
                 value,
@@ -631,65 +631,4 @@ pub(super) fn parse_config_origin(value: &str) -> Result<OriginSpec, Problem> {
         port,
         subdomains,
     })
-}
-
-/// An IPv6 address as the URL standard serializes it: lower-case hexadecimal pieces without
-/// leading zeros, the first longest run of two or more zero pieces written `::`, never a
-/// dotted IPv4 tail.
-fn serialize_ipv6(address: std::net::Ipv6Addr) -> String {
-    use std::fmt::Write;
-    let pieces = address.segments();
-    // The first longest run of zero pieces, if at least two long.
-    let (mut best, mut best_len, mut i) = (None, 1, 0);
-    while i < pieces.len() {
-        if pieces[i] == 0 {
-            let start = i;
-            while i < pieces.len() && pieces[i] == 0 {
-                i += 1;
-            }
-            if i - start > best_len {
-                best = Some(start);
-                best_len = i - start;
-            }
-        } else {
-            i += 1;
-        }
-    }
-    let mut out = String::new();
-    let mut i = 0;
-    while i < pieces.len() {
-        if best == Some(i) {
-            out.push_str(if i == 0 { "::" } else { ":" });
-            i += best_len;
-            continue;
-        }
-        let _ = write!(out, "{:x}", pieces[i]);
-        if i + 1 < pieces.len() {
-            out.push(':');
-        }
-        i += 1;
-    }
-    out
-}
-
-/// The URL standard's "ends in a number": the last label (after one trailing dot) is all
-/// decimal digits, or `0x` followed by hexadecimal digits.
-fn ends_in_a_number(name: &str) -> bool {
-    let last = name.rsplit('.').next().unwrap_or(name);
-    (!last.is_empty() && last.bytes().all(|b| b.is_ascii_digit()))
-        || last
-            .strip_prefix("0x")
-            .is_some_and(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
-/// `a.b.c.d`, each a decimal number 0-255 without leading zeros.
-fn is_dotted_quad(name: &str) -> bool {
-    name.split('.').count() == 4
-        && name.split('.').all(|part| {
-            !part.is_empty()
-                && part.len() <= 3
-                && part.bytes().all(|b| b.is_ascii_digit())
-                && (part == "0" || !part.starts_with('0'))
-                && part.parse::<u8>().is_ok()
-        })
 }
