@@ -1749,3 +1749,33 @@ async fn trusted_and_public_ip_origins_are_normalised_or_refused() {
         }
     }
 }
+
+/// Go checks `Sec-Fetch-Site` first: `same-origin` and `none` pass whatever `Origin` says
+/// (even `null`, malformed or repeated), also on a WebSocket handshake.
+#[tokio::test]
+async fn fetch_metadata_same_origin_wins_over_any_origin_value() {
+    let guard = OriginGuardLayer::new();
+    for site in [&b"same-origin"[..], b"none"] {
+        for origins in [
+            &[&b"null"[..]][..],
+            &[b"https://evil@example.com"],
+            &[b"https://a.example", b"https://b.example"],
+            &[b"not an origin"],
+        ] {
+            for ws in [false, true] {
+                let mut headers: Vec<(&str, &[u8])> =
+                    vec![("host", b"example.com"), ("sec-fetch-site", site)];
+                headers.extend(origins.iter().map(|o| ("origin", *o)));
+                let method = if ws {
+                    headers.push(("connection", b"upgrade"));
+                    headers.push(("upgrade", b"websocket"));
+                    "GET"
+                } else {
+                    "POST"
+                };
+                let o = run(&guard, req(method, "/", &headers)).await;
+                assert!(o.passed(), "{site:?} {origins:?} ws={ws}");
+            }
+        }
+    }
+}
