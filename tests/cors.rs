@@ -1549,3 +1549,514 @@ fn every_config_problem_has_a_serde_location() {
         ]
     );
 }
+
+// ---- third pass (audit, session 6): Fetch CORS-preflight fetch and CORS check, jub0bs/cors
+
+#[tokio::test]
+async fn acrh_tabs_uppercase_duplicates_and_empty_elements_are_accepted_and_echoed() {
+    let layer = creds().build().unwrap();
+    for acrh in [
+        "content-type,\tx-request-id",
+        "\tcontent-type\t",
+        "CONTENT-TYPE",
+        "Content-Type, X-Request-ID",
+        "content-type,content-type",
+        "content-type, content-type, CONTENT-TYPE",
+        "content-type,",
+        ",content-type",
+        "content-type,,x-request-id",
+        "content-type , x-request-id",
+    ] {
+        let r = preflight(APP, "PUT", Some(acrh));
+        let (res, calls) = send(&layer, r).await;
+        assert_eq!(calls, 0);
+        assert_eq!(res.status(), StatusCode::NO_CONTENT, "{acrh:?}");
+        assert_eq!(
+            res.headers()["access-control-allow-headers"].as_bytes(),
+            acrh.as_bytes(),
+            "{acrh:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn acrh_with_non_token_bytes_is_refused() {
+    for layer in [
+        creds().build().unwrap(),
+        public_no_expose().build().unwrap(),
+    ] {
+        for acrh in [
+            &b"content type"[..],
+            b"x(y)",
+            b"x/y",
+            b"x\"y\"",
+            b"x:y",
+            b"x;y",
+            b"x=y",
+            b"x@y",
+            b"x[y]",
+            b"x{y}",
+            b"x?y",
+            b"x\xc3\xa9",
+            b"\xff",
+            b"content-type, x y",
+        ] {
+            let mut r = preflight(APP, "PUT", None);
+            r.headers_mut().insert(
+                "access-control-request-headers",
+                http::HeaderValue::from_bytes(acrh).unwrap(),
+            );
+            assert_refused(&layer, r, RejectionKind::HeaderNotAllowed).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn acrh_empty_element_budget_is_bounded() {
+    let layer = creds().build().unwrap();
+    // A handful of empty elements is tolerated (jub0bs/cors tolerates 16) ...
+    let (res, _) = send(&layer, preflight(APP, "PUT", Some(",,,,content-type,,,,"))).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    // ... a long run of them is refused.
+    let many = ",".repeat(17) + "content-type";
+    assert_refused(
+        &layer,
+        preflight(APP, "PUT", Some(&many)),
+        RejectionKind::HeaderNotAllowed,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn acrm_options_itself_and_custom_methods() {
+    // `OPTIONS` is not safelisted: it must be allowed, and is then named.
+    let layer = creds().build().unwrap();
+    assert_refused(
+        &layer,
+        preflight(APP, "OPTIONS", None),
+        RejectionKind::MethodNotAllowed,
+    )
+    .await;
+    let layer = CorsConfig::new()
+        .allow_origin(APP)
+        .allow_methods(["options", "purge", "PROPFIND"])
+        .build()
+        .unwrap();
+    for (m, ok) in [
+        ("OPTIONS", true),
+        ("purge", true),
+        ("PURGE", false),
+        ("PROPFIND", true),
+        ("propfind", false),
+        ("options", false),
+    ] {
+        let (res, _) = send(&layer, preflight(APP, m, None)).await;
+        if ok {
+            assert_eq!(res.status(), StatusCode::NO_CONTENT, "{m}");
+            assert_eq!(header(&res, "access-control-allow-methods"), Some(m));
+        } else {
+            assert_eq!(res.status(), StatusCode::FORBIDDEN, "{m}");
+        }
+    }
+    let layer = public_no_expose().build().unwrap();
+    let (res, _) = send(&layer, preflight(APP, "OPTIONS", None)).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        header(&res, "access-control-allow-methods"),
+        Some("OPTIONS")
+    );
+    // `*` still refuses non-tokens and forbidden methods in any case.
+    for m in ["PU T", "PUT,DELETE", "connect", "Trace", "track"] {
+        assert_refused(
+            &layer,
+            preflight(APP, m, None),
+            RejectionKind::MethodNotAllowed,
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn request_origin_comparisons() {
+    let layer = CorsConfig::new()
+        .allow_origin(APP)
+        .allow_origin("http://[::1]:8080")
+        .allow_origin("http://127.0.0.1:3000")
+        .allow_methods(["PUT"])
+        .allow_credentials(true)
+        .build()
+        .unwrap();
+    for (o, ok) in [
+        ("http://[::1]:8080", true),
+        ("http://[0:0:0:0:0:0:0:1]:8080", false),
+        ("http://[::1]", false),
+        ("http://127.0.0.1:3000", true),
+        ("https://app.example.com:443", false),
+        ("https://app.example.com.", false),
+        ("HTTPS://app.example.com", false),
+        ("https://APP.EXAMPLE.COM", false),
+        ("null", false),
+        ("https://app.example.com/", false),
+    ] {
+        let (res, _) = send(&layer, preflight(o, "PUT", None)).await;
+        let want = if ok {
+            StatusCode::NO_CONTENT
+        } else {
+            StatusCode::FORBIDDEN
+        };
+        assert_eq!(res.status(), want, "{o}");
+        let (res, calls) = send(&layer, get(o)).await;
+        assert_eq!(calls, 1);
+        assert_eq!(
+            header(&res, "access-control-allow-origin"),
+            ok.then_some(o),
+            "{o}"
+        );
+        assert_eq!(vary(&res), ["Origin"], "{o}");
+    }
+}
+
+#[test]
+fn patterns_against_apex_deeper_labels_and_lookalikes() {
+    let layer = CorsConfig::new()
+        .allow_origin("https://*.example.com")
+        .allow_origin("http://localhost:*")
+        .build()
+        .unwrap();
+    for (o, ok) in [
+        ("https://example.com", false),
+        ("https://a.b.example.com", true),
+        ("https://xexample.com", false),
+        ("https://x-example.com", false),
+        ("http://a.example.com", false),
+        ("https://a.example.com", true),
+        ("http://localhost", true),
+        ("http://localhost:8080", true),
+        ("http://localhost.evil.com", false),
+        ("http://localhost.evil.com:8080", false),
+        ("http://evil-localhost:8080", false),
+        ("http://127.0.0.1:8080", false),
+        ("https://localhost", false),
+    ] {
+        assert_eq!(layer.allows_origin(o), ok, "{o}");
+    }
+}
+
+#[tokio::test]
+async fn max_age_rendering() {
+    for (age, want) in [(-1, "0"), (0, "0"), (1, "1"), (86_400, "86400")] {
+        let layer = CorsConfig::new()
+            .allow_origin(APP)
+            .max_age(age)
+            .build()
+            .unwrap();
+        let (res, _) = send(&layer, preflight(APP, "GET", None)).await;
+        assert_eq!(header(&res, "access-control-max-age"), Some(want), "{age}");
+        // Never on actual responses.
+        let (res, _) = send(&layer, get(APP)).await;
+        assert!(header(&res, "access-control-max-age").is_none());
+    }
+    for age in [-2, 86_401, i64::MIN, i64::MAX] {
+        let e = CorsConfig::new()
+            .allow_origin(APP)
+            .max_age(age)
+            .build()
+            .unwrap_err();
+        assert_eq!(e.problems().len(), 1);
+        assert_eq!(e.problems()[0].value(), age.to_string());
+        assert_eq!(e.problems()[0].kind(), ProblemKind::OutOfRange);
+    }
+}
+
+#[tokio::test]
+async fn expose_headers_star_and_lists() {
+    // Without credentials `*` is a wildcard, sent as is, on actual responses only.
+    let layer = CorsConfig::new()
+        .allow_any_origin()
+        .expose_headers(["*"])
+        .build()
+        .unwrap();
+    let (res, _) = send(&layer, get(APP)).await;
+    assert_eq!(header(&res, "access-control-expose-headers"), Some("*"));
+    let (res, _) = send(&layer, preflight(APP, "GET", None)).await;
+    assert!(header(&res, "access-control-expose-headers").is_none());
+    // With an exact origin and no credentials as well.
+    let layer = CorsConfig::new()
+        .allow_origin(APP)
+        .expose_headers(["*"])
+        .build()
+        .unwrap();
+    let (res, _) = send(&layer, get(APP)).await;
+    assert_eq!(header(&res, "access-control-expose-headers"), Some("*"));
+    let (res, _) = send(&layer, get("https://evil.example")).await;
+    assert!(header(&res, "access-control-expose-headers").is_none());
+    // With credentials `*` is refused; a list is sent to allowed origins only, lower-cased.
+    let e = CorsConfig::new()
+        .allow_origin(APP)
+        .allow_credentials(true)
+        .expose_headers(["X-Total", "*"])
+        .build()
+        .unwrap_err();
+    assert_eq!(e.problems().len(), 1);
+    assert_eq!(e.problems()[0].value(), "*");
+    let layer = CorsConfig::new()
+        .allow_origin(APP)
+        .allow_credentials(true)
+        .expose_headers(["X-Total", "x-page"])
+        .build()
+        .unwrap();
+    let (res, _) = send(&layer, get(APP)).await;
+    let v = header(&res, "access-control-expose-headers").unwrap();
+    let names: Vec<_> = v.split(',').map(str::trim).collect();
+    assert_eq!(names, ["x-total", "x-page"]);
+    let (res, _) = send(&layer, get("https://evil.example")).await;
+    assert_eq!(cors_header_count(res.headers()), 0);
+}
+
+#[tokio::test]
+async fn strip_inner_cors_headers_everywhere_but_keeps_the_rest() {
+    let inner = inner_with_headers(&[
+        ("access-control-allow-origin", "https://inner.example"),
+        ("access-control-allow-credentials", "true"),
+        ("access-control-expose-headers", "x-secret"),
+        ("access-control-allow-methods", "GET"),
+        ("access-control-allow-headers", "x-a"),
+        ("access-control-max-age", "5"),
+        ("vary", "accept-encoding"),
+        ("x-app", "1"),
+    ]);
+    let svc = creds()
+        .strip_inner_cors_headers(true)
+        .build()
+        .unwrap()
+        .layer(inner);
+    // Allowed origin: only the layer's headers.
+    let res = svc.clone().oneshot(get(APP)).await.unwrap();
+    let names: Vec<_> = res
+        .headers()
+        .keys()
+        .filter(|k| k.as_str().starts_with("access-control-"))
+        .map(|k| k.as_str())
+        .collect();
+    let mut names = names;
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "access-control-allow-credentials",
+            "access-control-allow-origin"
+        ]
+    );
+    assert_eq!(res.headers()["access-control-allow-origin"], APP);
+    assert_eq!(res.headers()["x-app"], "1");
+    let v: Vec<_> = res.headers().get_all("vary").iter().collect();
+    assert_eq!(v, ["accept-encoding", "Origin"]);
+    // A non-preflight OPTIONS from an allowed origin: the layer's own headers only.
+    let res = svc
+        .clone()
+        .oneshot(req("OPTIONS", &[("origin", APP)]))
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["access-control-allow-origin"], APP);
+    assert!(res.headers().get("access-control-allow-methods").is_none());
+    assert!(res.headers().get("access-control-expose-headers").is_none());
+    // Refused origin and no Origin at all: none left.
+    for r in [get("https://evil.example"), req("GET", &[])] {
+        let res = svc.clone().oneshot(r).await.unwrap();
+        assert!(res.headers().get("access-control-allow-origin").is_none());
+        assert!(res
+            .headers()
+            .get("access-control-allow-credentials")
+            .is_none());
+        assert!(res.headers().get("access-control-max-age").is_none());
+        assert!(res.headers().get("access-control-expose-headers").is_none());
+        assert_eq!(res.headers()["x-app"], "1");
+    }
+}
+
+#[tokio::test]
+async fn invalid_swap_lists_every_problem_and_keeps_the_old_policy() {
+    let layer = creds().build().unwrap();
+    let svc = layer.layer(Named::new("x"));
+    let handle = layer.handle();
+    handle.set_debug(true);
+    let err = handle
+        .set(
+            CorsConfig::new()
+                .allow_origin("null")
+                .allow_origin("https://Upper.example")
+                .allow_origin("*")
+                .allow_credentials(true)
+                .allow_methods(["CONNECT"])
+                .allow_headers(["cookie", "bad name"])
+                .expose_headers(["*"])
+                .max_age(86_401),
+        )
+        .unwrap_err();
+    let locations: Vec<_> = err.problems().iter().map(|p| p.location()).collect();
+    assert_eq!(
+        locations,
+        [
+            Some("allow_origins[0]"),
+            Some("allow_origins[1]"),
+            Some("allow_origins[2]"),
+            Some("allow_methods[0]"),
+            Some("allow_headers[0]"),
+            Some("allow_headers[1]"),
+            Some("expose_headers[0]"),
+            Some("max_age"),
+        ],
+        "{err}"
+    );
+    // The old policy still answers, in the debug mode set before.
+    let (res, _) = {
+        let r = preflight(APP, "PATCH", Some("content-type"));
+        (svc.clone().oneshot(r).await.unwrap(), ())
+    };
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(header(&res, "access-control-allow-methods"), Some("PATCH"));
+    assert!(handle.debug());
+    // A valid swap applies to the next preflight and keeps the debug mode.
+    handle
+        .set(CorsConfig::new().allow_origin("https://new.example"))
+        .unwrap();
+    assert!(handle.debug());
+    let res = svc
+        .clone()
+        .oneshot(preflight(APP, "PATCH", None))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = svc
+        .oneshot(preflight("https://new.example", "PATCH", None))
+        .await
+        .unwrap();
+    // Allowed origin, method not allowed, debug: partial headers with 204.
+    assert_eq!(
+        header(&res, "access-control-allow-origin"),
+        Some("https://new.example")
+    );
+    assert!(header(&res, "access-control-allow-methods").is_none());
+}
+
+/// jub0bs/cors's `parsePatternTestCases`: every configured origin either is what a browser
+/// sends (URL-standard serialization) or is refused with the offending value.
+#[test]
+fn config_origins_as_jub0bs_parses_them() {
+    let host251 = "a2345678901234567890123456789012345678901234567890".to_owned()
+        + "1234567890.a2345678901234567890123456789012345678901234567890"
+        + "1234567890.a2345678901234567890123456789012345678901234567890"
+        + "1234567890.a2345678901234567890123456789012345678901234567890"
+        + "1234567890.a234567";
+    let too_long = format!("https://*.a{host251}");
+    let longest = format!("https://*.{host251}");
+    let mut cases: Vec<(&str, bool)> = vec![(&too_long, false), (&longest, true)];
+    cases.extend([
+        ("connector://foo", true),
+        ("chrome-extension://abcdef", true),
+        ("ab", false),
+        ("ab:", false),
+        ("42-chrome-extension://foo", false),
+        ("chrome-extension*://foo", false),
+        ("https://^foo", false),
+        ("https://foo.^bar", false),
+        ("https://foo:-1", false),
+        ("https://foo:12345foo", false),
+        ("https://foo:123456", false),
+        ("https://foo:12390abc", false),
+        ("http://foo.bar.255:6060", false),
+        (
+            "http://foo.bar.baz.012345678901234567890123456789:6060",
+            false,
+        ),
+        ("http://[::1]1:6060", false),
+        ("http://127.0.0.1:", false),
+        ("http://127.0.0.1:0", false),
+        ("https://127.0.0.1:90", true),
+        ("https://127.0.0.1.:90", false),
+        ("http://127.0.0.1.1", false),
+        ("http://69.254.169.254", true),
+        ("http://127.0.0.1:90", true),
+        ("https://[::1]:90", true),
+        ("http://[example]:90", false),
+        ("https://::1:90", false),
+        ("http://[::1:90", false),
+        ("https://::1]:90", false),
+        ("https://abc[::1]:90", false),
+        ("https://[::1]abc:90", false),
+        ("http://[2001:db8:aaaa:1111::100]:9090", true),
+        ("http://127.1:3999", false),
+        ("http://0x7f.0.0.1", false),
+        ("http://0177.0.0.1", false),
+        ("http://127.000.0.1", false),
+        ("http://256.0.0.1", false),
+        ("http://2130706433", false),
+        ("http://[::::::::::::::::1]:90", false),
+        ("http://[2001:4860:4860:0000:0000:0000:0000:8888]:90", false),
+        ("http://[2001:4860:4860::8888]:90", true),
+        ("http://[0::1]:90", false),
+        ("http://[::ffff:127.0.0.1]:90", false),
+        ("http://[1:0:0:2:0:0:0:3]:90", false),
+        ("http://[1:0:0:2::3]:90", true),
+        ("http://[fe80::1ff:fe23:4567:890a%eth2]:90", false),
+        ("http://exAmplE.coM:3999", false),
+        ("http://ex_am-ple.com:3999", true),
+        ("http://example.com.:3999", true),
+        ("http://example.com..:3999", false),
+        ("http://example..com:3999", false),
+        ("http://*.example.com:3999", true),
+        ("http://*.example.com:*", true),
+        ("http://**.example.com:3999", false),
+        ("http://fooo.*.example.com:3999", false),
+        ("http://*example.com:3999", false),
+        ("http://*.[::1]:3999", false),
+        ("http://*.127.0.0.1:3999", false),
+        ("https://*.com.", false),
+        ("https://user:password@example.com:6060", false),
+        ("https://example.com:6060?", false),
+        ("https://example.com:6060#nav", false),
+        ("file:///foo", false),
+        (" http://example.com:6060 ", false),
+    ]);
+    let mut wrong = Vec::new();
+    for (origin, valid) in cases {
+        match CorsConfig::new().allow_origin(origin).build() {
+            Ok(_) if !valid => wrong.push(format!("{origin:?} accepted")),
+            Err(e) if valid => wrong.push(format!("{origin:?} refused: {e}")),
+            Err(e) if e.problems().len() != 1 || e.problems()[0].value() != origin => {
+                wrong.push(format!("{origin:?}: {e}"));
+            }
+            _ => {}
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[tokio::test]
+async fn underscore_and_trailing_dot_origins_match_byte_for_byte() {
+    let layer = CorsConfig::new()
+        .allow_origin("https://my_app.example.com")
+        .allow_origin("https://dot.example.")
+        .allow_origin("https://*.svc_1.example")
+        .allow_origin("http://[2001:db8::1]:8080")
+        .allow_methods(["PUT"])
+        .build()
+        .unwrap();
+    for (o, ok) in [
+        ("https://my_app.example.com", true),
+        ("https://my-app.example.com", false),
+        ("https://dot.example.", true),
+        ("https://dot.example", false),
+        ("https://a_b.svc_1.example", true),
+        ("https://svc_1.example", false),
+        ("http://[2001:db8::1]:8080", true),
+        ("http://[2001:db8:0:0:0:0:0:1]:8080", false),
+    ] {
+        assert_eq!(layer.allows_origin(o), ok, "{o}");
+        let (res, _) = send(&layer, preflight(o, "PUT", None)).await;
+        assert_eq!(res.status() == StatusCode::NO_CONTENT, ok, "{o}");
+        if ok {
+            assert_eq!(header(&res, "access-control-allow-origin"), Some(o));
+        }
+    }
+}

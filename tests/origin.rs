@@ -1288,3 +1288,494 @@ async fn bypass_never_exempts_backslash_or_dot_parameter_segments() {
         assert_eq!(s == StatusCode::OK, passes, "{path}");
     }
 }
+
+// ---- third pass (audit, session 6): Go 1.25 csrf_test.go rows, Sec-Fetch-Site rules, targets
+
+/// Go's `TestCrossOriginProtectionSecFetchSite` as Go builds it: an origin-form request whose
+/// `Host` is `example.com` (Go's `httptestNewRequest` clears the URL's scheme and host), each
+/// row with both `Sec-Fetch-Site` and `Origin` combinations Go leaves implicit.
+#[tokio::test]
+async fn go_sec_fetch_site_rows_with_an_origin_too() {
+    let guard = OriginGuardLayer::new();
+    let cases = [
+        // Fetch metadata wins over Origin (Go checks Sec-Fetch-Site first).
+        ("same-origin", "https://attacker.example", true),
+        ("none", "https://attacker.example", true),
+        ("cross-site", "https://example.com", false),
+        ("same-site", "https://sub.example.com", false),
+        // Origin only.
+        ("", "https://example.com", true),
+        ("", "http://example.com", true),
+        ("", "https://example.com:443", true),
+        ("", "https://attacker.example", false),
+        ("", "null", false),
+        ("", "", true),
+    ];
+    for (site, origin, passes) in cases {
+        for method in [
+            "POST", "PUT", "PATCH", "DELETE", "CONNECT", "TRACE", "PROPFIND", "get",
+        ] {
+            let mut request = post(site, origin);
+            *request.method_mut() = method.parse().unwrap();
+            let outcome = run(&guard, request).await;
+            assert_eq!(outcome.passed(), passes, "{method} {site:?} {origin:?}");
+        }
+    }
+}
+
+/// Go's `TestCrossOriginProtectionSetDenyHandler`, third step: the default answer again when no
+/// custom builder is set (a fresh guard), and the safe `GET` passes under both.
+#[tokio::test]
+async fn go_deny_handler_default_answer_and_safe_get() {
+    let guard = OriginGuardLayer::new();
+    let svc = guard.layer(Named::new("app"));
+    let response = svc.clone().oneshot(post("cross-site", "")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/plain; charset=utf-8"
+    );
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    let body = body_text(response.into_body()).await;
+    assert!(!body.trim_end().contains('\n'), "{body:?}");
+    assert!(!body.is_empty());
+    let mut get = post("cross-site", "https://attacker.example");
+    *get.method_mut() = http::Method::GET;
+    assert_eq!(svc.oneshot(get).await.unwrap().status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn sec_fetch_site_value_rules() {
+    let guard = OriginGuardLayer::new();
+    // Empty counts as absent: then Origin decides, and no Origin passes.
+    let empty: (&str, &[u8]) = ("sec-fetch-site", b"");
+    let host: (&str, &[u8]) = ("host", b"example.com");
+    assert!(run(&guard, req("POST", "/", &[host, empty])).await.passed());
+    let o = run(
+        &guard,
+        req("POST", "/", &[host, empty, ("origin", b"null")]),
+    )
+    .await;
+    assert_eq!(o.kind(), Some(RejectionKind::NullOrigin));
+    // Wrong case and padded values are not the Fetch tokens.
+    for v in [
+        &b"SAME-ORIGIN"[..],
+        b"None",
+        b"Cross-Site",
+        b"same-origin,none",
+        b"same_origin",
+        b"\"same-origin\"",
+    ] {
+        let o = run(&guard, req("POST", "/", &[host, ("sec-fetch-site", v)])).await;
+        assert!(!o.passed(), "{v:?}");
+    }
+    // A trusted origin passes any value; an untrusted one none but same-origin/none.
+    let trusted = trusting(&["https://partner.example"]);
+    for v in [&b"cross-site"[..], b"same-site", b"Same-Origin", b"bogus"] {
+        let r = req(
+            "POST",
+            "/",
+            &[
+                host,
+                ("sec-fetch-site", v),
+                ("origin", b"https://partner.example"),
+            ],
+        );
+        assert!(run(&trusted, r).await.passed(), "{v:?}");
+    }
+}
+
+#[tokio::test]
+async fn same_site_trust_does_not_cover_cross_site_or_unknown() {
+    let guard = OriginGuardLayer::builder()
+        .trust_same_site(true)
+        .build()
+        .unwrap();
+    for (site, passes) in [
+        ("same-site", true),
+        ("same-origin", true),
+        ("none", true),
+        ("cross-site", false),
+        ("Same-Site", false),
+    ] {
+        let o = run(&guard, post(site, "https://attacker.example")).await;
+        assert_eq!(o.passed(), passes, "{site}");
+    }
+}
+
+#[tokio::test]
+async fn http2_authority_and_host_headers() {
+    let guard = OriginGuardLayer::new();
+    // An HTTP/2 request: `:authority` is the URI authority, with the scheme; no Host header.
+    let mut r = req(
+        "POST",
+        "https://api.example.com/orders",
+        &[("origin", b"https://api.example.com")],
+    );
+    *r.version_mut() = http::Version::HTTP_2;
+    assert!(run(&guard, r).await.passed());
+    let mut r = req(
+        "POST",
+        "https://api.example.com/orders",
+        &[("origin", b"https://evil.example")],
+    );
+    *r.version_mut() = http::Version::HTTP_2;
+    assert_eq!(
+        run(&guard, r).await.kind(),
+        Some(RejectionKind::CrossOrigin)
+    );
+    // `:authority` wins over a Host header that disagrees.
+    let mut r = req(
+        "POST",
+        "https://api.example.com/orders",
+        &[
+            ("host", b"evil.example"),
+            ("origin", b"https://evil.example"),
+        ],
+    );
+    *r.version_mut() = http::Version::HTTP_2;
+    assert!(!run(&guard, r).await.passed());
+    // Two Host headers, even equal ones, never match.
+    for hosts in [
+        [&b"example.com"[..], b"example.com"],
+        [b"example.com", b"evil.example"],
+    ] {
+        let r = req(
+            "POST",
+            "/",
+            &[
+                ("host", hosts[0]),
+                ("host", hosts[1]),
+                ("origin", b"https://example.com"),
+            ],
+        );
+        assert!(!run(&guard, r).await.passed());
+    }
+    // IPv6 and upper-case hosts.
+    for (host, origin, passes) in [
+        (&b"[::1]:8080"[..], &b"http://[::1]:8080"[..], true),
+        (b"[::1]", b"http://[::1]", true),
+        (b"[::1]:8080", b"http://[::2]:8080", false),
+        (b"EXAMPLE.COM:443", b"https://example.com", true),
+        (b"example.com", b"https://Example.Com", true),
+    ] {
+        let r = req("POST", "/", &[("host", host), ("origin", origin)]);
+        assert_eq!(run(&guard, r).await.passed(), passes, "{host:?} {origin:?}");
+    }
+}
+
+#[tokio::test]
+async fn public_origins_list_replaces_the_host() {
+    let guard = OriginGuardLayer::builder()
+        .public_origin("https://api.example.com")
+        .public_origin("https://api.example.com:8443")
+        .public_origin("http://localhost:3000")
+        .build()
+        .unwrap();
+    for (origin, passes) in [
+        ("https://api.example.com", true),
+        ("https://api.example.com:443", true),
+        ("https://API.example.com", true),
+        ("https://api.example.com:8443", true),
+        ("http://localhost:3000", true),
+        ("http://localhost:3001", false),
+        ("https://internal.svc:8080", false),
+    ] {
+        let r = req(
+            "POST",
+            "/",
+            &[
+                ("host", b"internal.svc:8080"),
+                ("origin", origin.as_bytes()),
+            ],
+        );
+        assert_eq!(run(&guard, r).await.passed(), passes, "{origin}");
+    }
+    // Even an absolute-form target no longer counts.
+    let r = req(
+        "POST",
+        "https://internal.svc:8080/x",
+        &[("origin", b"https://internal.svc:8080")],
+    );
+    assert!(!run(&guard, r).await.passed());
+}
+
+#[cfg(feature = "cors")]
+#[tokio::test]
+async fn trust_cors_follows_a_policy_swap() {
+    use tower_gateway::cors::{CorsConfig, CorsLayer};
+    let cors = CorsLayer::builder()
+        .allow_origin("https://old.example")
+        .build()
+        .unwrap();
+    let guard = OriginGuardLayer::builder()
+        .trust_cors(&cors)
+        .build()
+        .unwrap();
+    let svc = guard.layer(Named::new("app"));
+    let call = |origin: &'static str| {
+        let svc = svc.clone();
+        async move {
+            svc.oneshot(post("cross-site", origin))
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(call("https://old.example").await, StatusCode::OK);
+    assert_eq!(call("https://new.example").await, StatusCode::FORBIDDEN);
+    cors.handle()
+        .set(CorsConfig::new().allow_origin("https://*.new.example"))
+        .unwrap();
+    assert_eq!(call("https://old.example").await, StatusCode::FORBIDDEN);
+    assert_eq!(call("https://a.new.example").await, StatusCode::OK);
+    assert_eq!(call("https://new.example").await, StatusCode::FORBIDDEN);
+    // A refused swap changes nothing.
+    assert!(cors
+        .handle()
+        .set(CorsConfig::new().allow_origin("null"))
+        .is_err());
+    assert_eq!(call("https://a.new.example").await, StatusCode::OK);
+    // The guard also sees swaps made through a clone of the handle taken before.
+    let handle = cors.handle();
+    handle
+        .set(CorsConfig::new().allow_origin("http://localhost:*"))
+        .unwrap();
+    assert_eq!(call("http://localhost:5173").await, StatusCode::OK);
+    assert_eq!(call("https://a.new.example").await, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn websocket_handshake_variants() {
+    let guard = trusting(&["https://app.example"]);
+    for (upgrade, origin, passes) in [
+        (&b"websocket"[..], &b"https://attacker.example"[..], false),
+        (b"WebSocket", b"https://attacker.example", false),
+        (b"h2c, websocket", b"https://attacker.example", false),
+        (b"websocket", b"https://app.example", true),
+        (b"websocket", b"https://example.com", true),
+        (b"websocket", b"null", false),
+        (b"h2c", b"https://attacker.example", true),
+    ] {
+        let r = req(
+            "GET",
+            "/ws",
+            &[
+                ("host", b"example.com"),
+                ("connection", b"upgrade"),
+                ("upgrade", upgrade),
+                ("origin", origin),
+            ],
+        );
+        assert_eq!(
+            run(&guard, r).await.passed(),
+            passes,
+            "{upgrade:?} {origin:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn trailing_dot_is_kept_on_both_sides() {
+    let guard = OriginGuardLayer::new();
+    for (host, origin, passes) in [
+        (&b"example.com."[..], &b"https://example.com."[..], true),
+        (b"example.com.:8443", b"https://example.com.:8443", true),
+        (b"example.com.", b"https://example.com", false),
+    ] {
+        let r = req("POST", "/", &[("host", host), ("origin", origin)]);
+        assert_eq!(run(&guard, r).await.passed(), passes, "{host:?} {origin:?}");
+    }
+    let trusted = trusting(&["https://partner.example."]);
+    assert!(
+        run(&trusted, post("cross-site", "https://partner.example."))
+            .await
+            .passed()
+    );
+    assert!(
+        !run(&trusted, post("cross-site", "https://partner.example"))
+            .await
+            .passed()
+    );
+}
+
+#[tokio::test]
+async fn strict_mode_rows() {
+    let guard = OriginGuardLayer::builder()
+        .strict(true)
+        .trust_origin("https://partner.example")
+        .bypass_path("/hooks/")
+        .build()
+        .unwrap();
+    let host: (&str, &[u8]) = ("host", b"example.com");
+    let cases: [(&str, &str, Headers, Option<RejectionKind>); 8] = [
+        ("POST", "/", &[host], Some(RejectionKind::MissingHeaders)),
+        (
+            "POST",
+            "/",
+            &[host, ("sec-fetch-site", b""), ("origin", b"")],
+            Some(RejectionKind::MissingHeaders),
+        ),
+        ("POST", "/", &[host, ("sec-fetch-site", b"none")], None),
+        (
+            "POST",
+            "/",
+            &[
+                host,
+                ("sec-fetch-site", b"cross-site"),
+                ("origin", b"https://partner.example"),
+            ],
+            None,
+        ),
+        ("POST", "/hooks/a", &[host], None),
+        ("GET", "/", &[host], None),
+        (
+            "GET",
+            "/ws",
+            &[host, ("connection", b"upgrade"), ("upgrade", b"websocket")],
+            Some(RejectionKind::MissingHeaders),
+        ),
+        (
+            "DELETE",
+            "/",
+            &[host, ("origin", b"https://attacker.example")],
+            Some(RejectionKind::CrossOrigin),
+        ),
+    ];
+    for (method, path, headers, kind) in cases {
+        let o = run(&guard, req(method, path, headers)).await;
+        assert_eq!(o.kind(), kind, "{method} {path} {headers:?}");
+        assert_eq!(o.passed(), kind.is_none());
+    }
+}
+
+#[tokio::test]
+async fn report_only_never_blocks_and_records_every_kind() {
+    let guard = OriginGuardLayer::builder()
+        .report_only(true)
+        .strict(true)
+        .build()
+        .unwrap();
+    let host: (&str, &[u8]) = ("host", b"example.com");
+    let cases: [(Headers, RejectionKind); 6] = [
+        (&[host], RejectionKind::MissingHeaders),
+        (
+            &[host, ("sec-fetch-site", b"cross-site")],
+            RejectionKind::CrossSite,
+        ),
+        (
+            &[host, ("sec-fetch-site", b"same-site")],
+            RejectionKind::SameSite,
+        ),
+        (&[host, ("origin", b"null")], RejectionKind::NullOrigin),
+        (
+            &[
+                host,
+                ("origin", b"https://a.example"),
+                ("origin", b"https://b.example"),
+            ],
+            RejectionKind::MultipleOrigins,
+        ),
+        (
+            &[host, ("origin", b"https://u@example.com")],
+            RejectionKind::MalformedOrigin,
+        ),
+    ];
+    for (headers, kind) in cases {
+        let inner = Named::new("app");
+        let res = guard
+            .layer(inner.clone())
+            .oneshot(req("POST", "/", headers))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(inner.calls(), 1);
+        let r = res.extensions().get::<Rejection>().copied().unwrap();
+        assert_eq!(r.kind(), kind);
+        assert!(r.is_report_only());
+    }
+}
+
+#[tokio::test]
+async fn trusted_and_public_ip_origins_are_normalised_or_refused() {
+    for (trusted, origin) in [
+        ("http://[0::1]:8080", "http://[::1]:8080"),
+        ("HTTP://[::A]", "http://[::a]"),
+        (
+            "https://[2001:DB8:0:0:0:0:0:1]:443",
+            "https://[2001:db8::1]",
+        ),
+        ("http://[::ffff:127.0.0.1]", "http://[::ffff:7f00:1]"),
+        ("https://my_app.example", "https://my_app.example"),
+        ("https://a.example.", "https://a.example."),
+    ] {
+        let guard = trusting(&[trusted]);
+        assert!(
+            run(&guard, post("cross-site", origin)).await.passed(),
+            "{trusted} {origin}"
+        );
+        let guard = OriginGuardLayer::builder()
+            .public_origin(trusted)
+            .build()
+            .unwrap();
+        let r = req(
+            "POST",
+            "/",
+            &[("host", b"internal:8080"), ("origin", origin.as_bytes())],
+        );
+        assert!(run(&guard, r).await.passed(), "public {trusted} {origin}");
+    }
+    for bad in [
+        "http://[::::::1]",
+        "http://[1::2::3]",
+        "http://127.1",
+        "http://0x7f.0.0.1",
+        "http://2130706433",
+        "http://127.0.0.1.1",
+        "http://256.0.0.1",
+        "http://127.0.0.01",
+    ] {
+        for builder in [
+            OriginGuardLayer::builder().trust_origin(bad),
+            OriginGuardLayer::builder().public_origin(bad),
+        ] {
+            let e = builder
+                .build()
+                .err()
+                .unwrap_or_else(|| panic!("{bad} accepted"));
+            assert_eq!(e.problems().len(), 1, "{e}");
+            assert_eq!(e.problems()[0].value(), bad);
+            assert_eq!(e.problems()[0].kind(), ProblemKind::Syntax);
+        }
+    }
+}
+
+/// Go checks `Sec-Fetch-Site` first: `same-origin` and `none` pass whatever `Origin` says
+/// (even `null`, malformed or repeated), also on a WebSocket handshake.
+#[tokio::test]
+async fn fetch_metadata_same_origin_wins_over_any_origin_value() {
+    let guard = OriginGuardLayer::new();
+    for site in [&b"same-origin"[..], b"none"] {
+        for origins in [
+            &[&b"null"[..]][..],
+            &[b"https://evil@example.com"],
+            &[b"https://a.example", b"https://b.example"],
+            &[b"not an origin"],
+        ] {
+            for ws in [false, true] {
+                let mut headers: Vec<(&str, &[u8])> =
+                    vec![("host", b"example.com"), ("sec-fetch-site", site)];
+                headers.extend(origins.iter().map(|o| ("origin", *o)));
+                let method = if ws {
+                    headers.push(("connection", b"upgrade"));
+                    headers.push(("upgrade", b"websocket"));
+                    "GET"
+                } else {
+                    "POST"
+                };
+                let o = run(&guard, req(method, "/", &headers)).await;
+                assert!(o.passed(), "{site:?} {origins:?} ws={ws}");
+            }
+        }
+    }
+}

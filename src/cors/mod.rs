@@ -98,7 +98,8 @@
 //! `Access-Control-Request-Method` or `-Headers` headers are refused instead of using the first;
 //! under `*` any `Origin` value is allowed; subdomain patterns of a public suffix are only
 //! refused for single-label domains (`https://*.com`), as no public-suffix list is shipped; no
-//! Private Network Access support.
+//! Private Network Access support; a canonical IPv4-mapped IPv6 origin (`[::ffff:7f00:1]`) is
+//! accepted (it is what a browser sends) and Punycode labels are not decoded to be checked.
 //!
 //! # Extensions
 //!
@@ -111,8 +112,9 @@
 //! value and where it stands (`allow_origins[2]`): `*` origin or exposed headers with
 //! credentials; `null`, `file:`, a path (even `/`), query, fragment or userinfo in an origin; a
 //! non-ASCII host (write punycode); an explicit default port; an upper-case scheme or host
-//! (refused, not normalised, so that configuration and `Origin` compare byte for byte);
-//! wildcards other than a leading `*.` label or a `:*` port; `*.` on a top-level domain or an
+//! (refused, not normalised, so that configuration and `Origin` compare byte for byte); an IP
+//! address not written as browsers serialize it (`127.1`, `0x7f.0.0.1`, `[0::1]`,
+//! uncompressed IPv6: the message names the form to write); wildcards other than a leading `*.` label or a `:*` port; `*.` on a top-level domain or an
 //! IP address; plain-`http` non-loopback origins with credentials (unless
 //! [`CorsConfig::dangerously_tolerate_insecure_origins`]); `CONNECT`, `TRACE`, `TRACK` and
 //! invalid method names; forbidden or invalid header names; a max-age outside `-1..=86400`.

@@ -231,7 +231,7 @@ fn parent_domain(host: &[u8], depth: usize) -> Option<&[u8]> {
 }
 
 /// Splits a request's `Origin` into scheme, host and port (`None` when absent). Refuses
-/// anything that is not `scheme://host[:port]` with a lower-case host of `[a-z0-9.-]` (or a
+/// anything that is not `scheme://host[:port]` with a lower-case host of `[a-z0-9._-]` (or a
 /// bracketed IPv6 literal) and a port without leading zeros.
 ///
 /// The text form of [`parse_origin_bytes`] (for configured origins and the tests).
@@ -243,14 +243,14 @@ pub(super) fn parse_request_origin(origin: &str) -> Option<(&str, &str, Option<u
     Some((scheme, host, port))
 }
 
-/// Bytes a request's name host may hold: lower-case letters, digits and `-` (dots are
+/// Bytes a request's name host may hold: lower-case letters, digits, `-` and `_` (dots are
 /// handled apart).
 const HOST_BYTE: [bool; 256] = {
     let mut table = [false; 256];
     let mut i = 0;
     while i < 256 {
         let b = i as u8;
-        table[i] = b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-';
+        table[i] = b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_';
         i += 1;
     }
     table
@@ -337,7 +337,7 @@ fn parse_port_bytes(p: &[u8]) -> Option<u16> {
 /// the colons, then validate.
 ///
 /// Splits a request's `Origin` into scheme, host and port (`None` when absent). Refuses
-/// anything that is not `scheme://host[:port]` with a lower-case host of `[a-z0-9.-]` (or a
+/// anything that is not `scheme://host[:port]` with a lower-case host of `[a-z0-9._-]` (or a
 /// bracketed IPv6 literal) and a port without leading zeros.
 #[cfg(test)]
 pub(super) fn parse_request_origin_by_split(origin: &str) -> Option<(&str, &str, Option<u16>)> {
@@ -380,13 +380,13 @@ pub(super) fn parse_request_origin_by_split(origin: &str) -> Option<(&str, &str,
     Some((scheme, host, port))
 }
 
-/// Lower-case letters, digits, `-` and `.`, without empty labels before the last (one pass).
+/// Lower-case letters, digits, `-`, `_` and `.`, without empty labels before the last (one pass).
 #[cfg(test)]
 fn valid_request_host(host: &str) -> bool {
     let mut previous = b'.';
     for b in host.bytes() {
         match b {
-            b'a'..=b'z' | b'0'..=b'9' | b'-' => {}
+            b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => {}
             b'.' if previous != b'.' => {}
             _ => return false,
         }
@@ -548,30 +548,47 @@ pub(super) fn parse_config_origin(value: &str) -> Result<OriginSpec, Problem> {
             ));
         }
         let inner = host.trim_start_matches('[').trim_end_matches(']');
-        if inner.is_empty()
-            || !inner
-                .bytes()
-                .all(|b| matches!(b, b':' | b'.' | b'0'..=b'9' | b'a'..=b'f'))
-        {
+        let Ok(address) = inner.parse::<std::net::Ipv6Addr>() else {
             return Err(problem(Syntax, value, "has an invalid IPv6 literal"));
+        };
+        let canonical = crate::util::host::serialize_ipv6(address);
+        if inner != canonical {
+            return Err(problem(
+                Invalid,
+                value,
+                &format!(
+                    "writes its IPv6 address in a form browsers never send: write [{canonical}]"
+                ),
+            ));
         }
     } else {
-        let labels_ok = host.len() <= 253
-            && host.split('.').all(|l| {
+        // One trailing dot is part of the serialized origin (`https://example.com.`), kept
+        // as browsers keep it; it is a different origin from the one without.
+        let name = host.strip_suffix('.').unwrap_or(host);
+        let labels_ok = name.len() <= if subdomains { 251 } else { 253 }
+            && name.split('.').all(|l| {
                 !l.is_empty()
                     && l.len() <= 63
                     && !l.starts_with('-')
                     && !l.ends_with('-')
-                    && l.bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                    && l.bytes().all(|b| {
+                        b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'
+                    })
             });
         if !labels_ok {
             return Err(problem(Syntax, value, "has an invalid host"));
         }
-        let is_ipv4 = host.split('.').count() == 4
-            && host
-                .split('.')
-                .all(|l| l.bytes().all(|b| b.is_ascii_digit()));
+        // The URL standard reads a host whose last label is a number as an IPv4 address
+        // and serializes it as a dotted quad: any other spelling never matches.
+        let is_ipv4 = crate::util::host::ends_in_a_number(name);
+        if is_ipv4 && (name != host || !crate::util::host::is_dotted_quad(name)) {
+            return Err(problem(
+                Invalid,
+                value,
+                "has an IPv4 address in a form browsers never send; write four decimal \
+                 numbers 0-255 without leading zeros (127.0.0.1)",
+            ));
+        }
         if subdomains && is_ipv4 {
             return Err(problem(
                 Invalid,
@@ -579,7 +596,7 @@ pub(super) fn parse_config_origin(value: &str) -> Result<OriginSpec, Problem> {
                 "puts a subdomain wildcard on an IP address",
             ));
         }
-        if subdomains && !host.contains('.') && host != "localhost" {
+        if subdomains && !name.contains('.') && name != "localhost" {
             return Err(problem(
                 Unsafe,
                 value,

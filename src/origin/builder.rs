@@ -45,10 +45,12 @@ impl OriginGuardBuilder {
     /// Trusts one origin: its requests pass even when a browser says they are cross-site.
     ///
     /// The value is a serialized origin, `scheme://host[:port]`, with `http` or `https`. It is
-    /// normalised at build (scheme and host lower-cased, default port dropped), so
-    /// `HTTPS://App.Example:443` trusts what browsers send as `https://app.example`. `build`
-    /// refuses `null`, a missing scheme, a path (even `/`), a query, a fragment, userinfo,
-    /// a non-ASCII host (give it in punycode) and other schemes. Adds. Default: none.
+    /// normalised at build (scheme and host lower-cased, default port dropped, an IPv6 literal
+    /// written as browsers serialize it), so `HTTPS://App.Example:443` trusts what browsers
+    /// send as `https://app.example` and `http://[0::1]:8080` trusts `http://[::1]:8080`.
+    /// `build` refuses `null`, a missing scheme, a path (even `/`), a query, a fragment,
+    /// userinfo, a non-ASCII host (give it in punycode), an invalid IPv6 literal, an IPv4
+    /// address that is not a dotted quad (`127.1`) and other schemes. Adds. Default: none.
     pub fn trust_origin(mut self, origin: impl Into<String>) -> Self {
         self.trusted.push(origin.into());
         self
@@ -195,11 +197,14 @@ impl OriginGuardBuilder {
             ..Policy::default()
         };
         for (i, value) in self.trusted.iter().enumerate() {
-            match parse_config_origin(value) {
-                Ok(origin) => {
-                    policy
-                        .trusted
-                        .insert(origin.normalized(value).as_bytes().into());
+            match parse_ip_canonical(value) {
+                Ok(canonical) => {
+                    let text = canonical.as_deref().unwrap_or(value);
+                    if let Ok(origin) = parse_config_origin(text) {
+                        policy
+                            .trusted
+                            .insert(origin.normalized(text).as_bytes().into());
+                    }
                 }
                 Err(error) => problems.push(origin_problem(
                     "trusted origin",
@@ -210,11 +215,14 @@ impl OriginGuardBuilder {
             }
         }
         for (i, value) in self.public.iter().enumerate() {
-            match parse_config_origin(value) {
-                Ok(origin) => {
-                    let public = PublicOrigin::from_ref(&origin);
-                    if !policy.public.contains(&public) {
-                        policy.public.push(public);
+            match parse_ip_canonical(value) {
+                Ok(canonical) => {
+                    let text = canonical.as_deref().unwrap_or(value);
+                    if let Ok(origin) = parse_config_origin(text) {
+                        let public = PublicOrigin::from_ref(&origin);
+                        if !policy.public.contains(&public) {
+                            policy.public.push(public);
+                        }
                     }
                 }
                 Err(error) => problems.push(origin_problem(
@@ -284,4 +292,18 @@ fn origin_problem(what: &str, value: &str, error: OriginError, location: String)
         ),
     )
     .with_location(location)
+}
+
+/// Parses a configured origin and, when its host is an IP address written otherwise than
+/// browsers serialize it, the origin rewritten with the serialized host (`http://[0::1]` is
+/// `http://[::1]`). An invalid IPv6 literal, or an IPv4 address that is not a dotted quad
+/// (`127.1`, `0x7f.0.0.1`), is refused: no browser sends it.
+fn parse_ip_canonical(value: &str) -> Result<Option<String>, OriginError> {
+    let origin = parse_config_origin(value)?;
+    let canonical =
+        crate::util::host::canonical_ip_host(origin.host).map_err(|()| OriginError::BadHost)?;
+    Ok(canonical.map(|host| match origin.port {
+        Some(port) => format!("{}://{host}:{port}", origin.scheme),
+        None => format!("{}://{host}", origin.scheme),
+    }))
 }

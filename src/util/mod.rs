@@ -4,6 +4,7 @@
 
 pub(crate) mod boxed;
 pub(crate) mod header;
+pub(crate) mod host;
 pub(crate) mod oneshot;
 pub(crate) mod words;
 
