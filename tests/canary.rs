@@ -1069,3 +1069,41 @@ fn calls_racing_a_weight_change_never_see_a_mix_of_old_and_new_weights() {
         }
     }
 }
+
+// ---- edge cases (audit, session 6): audit_j.rs
+
+#[test]
+fn f64_weights_round_to_the_nearest_ppm_and_refuse_any_finer_share() {
+    // Rounding, never truncation: 0.57 * 10^4 is 5699.999999999999 in f64.
+    assert_eq!(Weight::from(0.57).to_ppm().unwrap(), 5_700);
+    assert_eq!(Weight::from(12.5).to_ppm().unwrap(), 125_000);
+    assert_eq!(Weight::from(0.1 + 0.2).to_ppm().unwrap(), 3_000);
+    assert_eq!(Weight::from(-0.0).to_ppm().unwrap(), 0);
+    assert_eq!(Weight::from(99.9999).to_ppm().unwrap(), 999_999);
+    // A positive share far below one ppm is more precise than a ppm, not silently 0%.
+    for tiny in [1e-9, 1e-11, 1e-300, f64::MIN_POSITIVE] {
+        let error = Weight::from(tiny).to_ppm().unwrap_err();
+        assert_eq!(error.problems()[0].kind(), ProblemKind::Invalid, "{tiny}");
+        assert_eq!(error.problems()[0].value(), tiny.to_string());
+    }
+    // Just off a ppm, near the top of the range.
+    let error = Weight::from(50.000_000_000_1).to_ppm().unwrap_err();
+    assert_eq!(error.problems()[0].kind(), ProblemKind::Invalid);
+}
+
+#[tokio::test]
+async fn override_cookie_is_found_in_a_second_cookie_field() {
+    let (stable, canary) = (Named::new("stable"), Named::new("canary"));
+    let mut split = CanaryLayer::builder()
+        .canary(canary, 0.0)
+        .override_cookie("canary")
+        .build()
+        .unwrap()
+        .layer(stable);
+    // HTTP/2 may split the Cookie header into one field per cookie.
+    let mut request = with_header("cookie", "theme=dark");
+    request
+        .headers_mut()
+        .append("cookie", "canary=always".parse().unwrap());
+    assert_eq!(serve(&mut split, request).await, "canary");
+}

@@ -217,8 +217,9 @@ fn percent_to_ppm(percent: f64) -> Result<u32, Problem> {
     let scaled = percent * 10_000.0;
     let rounded = scaled.round();
     // A percentage with at most four decimals lands within a few ulps of an integer here
-    // (0.57 * 10^4 = 5699.999999999999); anything further off asks for more than a ppm.
-    if (scaled - rounded).abs() > 1e-6 {
+    // (0.57 * 10^4 = 5699.999999999999); anything further off, relative to its size, asks for
+    // more than a ppm (so a positive share far below one ppm, such as 1e-11, is not 0%).
+    if (scaled - rounded).abs() > scaled * 4.0 * f64::EPSILON {
         return Err(problem(
             ProblemKind::Invalid,
             &value,
