@@ -1107,3 +1107,45 @@ async fn override_cookie_is_found_in_a_second_cookie_field() {
         .append("cookie", "canary=always".parse().unwrap());
     assert_eq!(serve(&mut split, request).await, "canary");
 }
+
+#[tokio::test]
+async fn generalised_weights_are_relative_like_backend_refs() {
+    // Gateway API `backendRefs`: a share is the weight over the sum, which need not be 100.
+    for (a, b) in [(1, 1), (80, 80)] {
+        let (stable, canary) = (Named::new("a"), Named::new("b"));
+        let layer = CanaryLayer::builder()
+            .stable("a", a)
+            .arm("b", canary.clone(), b)
+            .mode(Mode::round_robin())
+            .build()
+            .unwrap();
+        assert_eq!(layer.handle().canary_weight(), Weight::from(50));
+        let mut split = layer.layer(stable.clone());
+        let mut order = String::new();
+        for _ in 0..6 {
+            order.push_str(&serve(&mut split, request("GET", "/")).await);
+        }
+        assert_eq!(order.matches('b').count(), 3, "{order}");
+        assert_eq!((stable.calls(), canary.calls()), (3, 3));
+    }
+}
+
+#[test]
+fn handle_set_reports_an_unknown_arm_and_its_bad_weight_together() {
+    let layer = CanaryLayer::new(Named::new("canary"), 10).unwrap();
+    let handle = layer.handle();
+    let error = handle
+        .set([
+            ("nope", Weight::from(f64::NAN)),
+            ("canary", Weight::from(-1.0)),
+            ("", Weight::from(5)),
+        ])
+        .unwrap_err();
+    let found = problems(&error);
+    assert!(found.contains(&(ProblemKind::Unknown, "nope")), "{found:?}");
+    assert!(found.contains(&(ProblemKind::Invalid, "NaN")), "{found:?}");
+    assert!(found.contains(&(ProblemKind::OutOfRange, "-1")), "{found:?}");
+    assert!(found.contains(&(ProblemKind::Unknown, "")), "{found:?}");
+    assert_eq!(found.len(), 4, "{error}");
+    assert_eq!(handle.canary_weight(), Weight::from(10));
+}

@@ -432,13 +432,18 @@ impl CanaryHandle {
                         *slot = ppm;
                     }
                 }
-                (_, Err(problem)) => problems.push(problem.with_location(name)),
-                (None, Ok(_)) => problems.push(Problem::new(
-                    "canary",
-                    ProblemKind::Unknown,
-                    name,
-                    format!("arm {name:?} is not an arm of this split"),
-                )),
+                (Some(_), Err(problem)) => problems.push(problem.with_location(name)),
+                (None, checked) => {
+                    problems.push(Problem::new(
+                        "canary",
+                        ProblemKind::Unknown,
+                        name,
+                        format!("arm {name:?} is not an arm of this split"),
+                    ));
+                    if let Err(problem) = checked {
+                        problems.push(problem.with_location(name));
+                    }
+                }
             }
         }
         problems.finish(|| ())?;
