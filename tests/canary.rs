@@ -1149,3 +1149,27 @@ fn handle_set_reports_an_unknown_arm_and_its_bad_weight_together() {
     assert_eq!(found.len(), 4, "{error}");
     assert_eq!(handle.canary_weight(), Weight::from(10));
 }
+
+#[test]
+fn every_ppm_round_trips_through_f64_and_text() {
+    for ppm in 0..=1_000_000_u32 {
+        let percent = f64::from(ppm) / 10_000.0;
+        assert_eq!(Weight::from(percent).to_ppm().unwrap(), ppm, "{percent}");
+        if ppm % 997 == 0 {
+            let text = Weight::ppm(ppm).to_string();
+            assert_eq!(Weight::parse(&text).unwrap(), Weight::ppm(ppm), "{text}");
+            assert_eq!(Weight::parse(&format!("{percent}")).unwrap(), Weight::ppm(ppm));
+        }
+    }
+    for (text, ppm) in [
+        ("10", 100_000),
+        ("0.57", 5_700),
+        ("0.57%", 5_700),
+        ("12.5%", 125_000),
+        ("0.0001", 1),
+        ("0.570000", 5_700),
+        ("100%", 1_000_000),
+    ] {
+        assert_eq!(Weight::parse(text).unwrap(), Weight::ppm(ppm), "{text}");
+    }
+}
