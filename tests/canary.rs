@@ -1144,7 +1144,10 @@ fn handle_set_reports_an_unknown_arm_and_its_bad_weight_together() {
     let found = problems(&error);
     assert!(found.contains(&(ProblemKind::Unknown, "nope")), "{found:?}");
     assert!(found.contains(&(ProblemKind::Invalid, "NaN")), "{found:?}");
-    assert!(found.contains(&(ProblemKind::OutOfRange, "-1")), "{found:?}");
+    assert!(
+        found.contains(&(ProblemKind::OutOfRange, "-1")),
+        "{found:?}"
+    );
     assert!(found.contains(&(ProblemKind::Unknown, "")), "{found:?}");
     assert_eq!(found.len(), 4, "{error}");
     assert_eq!(handle.canary_weight(), Weight::from(10));
@@ -1158,7 +1161,10 @@ fn every_ppm_round_trips_through_f64_and_text() {
         if ppm % 997 == 0 {
             let text = Weight::ppm(ppm).to_string();
             assert_eq!(Weight::parse(&text).unwrap(), Weight::ppm(ppm), "{text}");
-            assert_eq!(Weight::parse(&format!("{percent}")).unwrap(), Weight::ppm(ppm));
+            assert_eq!(
+                Weight::parse(&format!("{percent}")).unwrap(),
+                Weight::ppm(ppm)
+            );
         }
     }
     for (text, ppm) in [
