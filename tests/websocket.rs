@@ -900,3 +900,103 @@ async fn a_valid_handshake_with_a_connection_list_is_proxied_and_its_101_passed_
     );
     assert!(answer.contains("\r\nupgrade: websocket\r\n"), "{answer}");
 }
+
+// ---- fourth pass (audit, session 6): scheme case, wss, extensions, a backend's 426
+
+/// A backend that reads one request head, hands it over, and answers `answer` raw.
+async fn raw_backend(answer: &'static str) -> (SocketAddr, mpsc::UnboundedReceiver<String>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let addr = common::listen(move |mut stream, _| {
+        let tx = tx.clone();
+        async move {
+            let mut head = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = tx.send(String::from_utf8_lossy(&head).to_ascii_lowercase());
+            let _ = stream.write_all(answer.as_bytes()).await;
+            let _ = stream.flush().await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+    .await;
+    (addr, rx)
+}
+
+#[tokio::test]
+async fn a_ws_url_scheme_is_case_insensitive() {
+    // RFC 3986 §3.1: schemes are case-insensitive; `WS://` is `ws://`.
+    let upstream = WebSocketUpstream::new("WS://127.0.0.1:9/chat").unwrap();
+    let _ = upstream;
+    assert!(WebSocketUpstream::new("Ws://127.0.0.1:9").is_ok());
+}
+
+#[test]
+fn a_wss_upstream_is_refused_naming_tls() {
+    let error = WebSocketUpstream::new("wss://chat.example.com/socket").unwrap_err();
+    let text = error.to_string();
+    assert!(text.contains("wss://chat.example.com/socket"), "{text}");
+    assert!(text.contains("TLS"), "{text}");
+}
+
+#[tokio::test]
+async fn extensions_are_forwarded_and_the_backends_choice_returned() {
+    let (backend, mut heads) = raw_backend(
+        "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\
+         sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\
+         sec-websocket-protocol: chat\r\n\
+         sec-websocket-extensions: permessage-deflate; client_max_window_bits=10\r\n\r\n",
+    )
+    .await;
+    let upstream = WebSocketUpstream::new(&format!("ws://{backend}")).unwrap();
+    let answer = raw_exchange(
+        upstream,
+        &handshake(
+            "sec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+             sec-websocket-protocol: superchat, chat\r\n\
+             sec-websocket-extensions: permessage-deflate; client_max_window_bits, x-webkit\r\n",
+        ),
+    )
+    .await;
+    assert!(answer.starts_with("http/1.1 101"), "{answer}");
+    assert!(
+        answer.contains("\r\nsec-websocket-extensions: permessage-deflate; client_max_window_bits=10\r\n"),
+        "{answer}"
+    );
+    assert!(answer.contains("\r\nsec-websocket-protocol: chat\r\n"), "{answer}");
+    assert!(
+        answer.contains("\r\nsec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo=\r\n"),
+        "{answer}"
+    );
+    let head = heads.recv().await.unwrap();
+    assert!(
+        head.contains("\r\nsec-websocket-extensions: permessage-deflate; client_max_window_bits, x-webkit\r\n"),
+        "{head}"
+    );
+    assert!(head.contains("\r\nsec-websocket-protocol: superchat, chat\r\n"), "{head}");
+    assert!(head.contains("\r\nsec-websocket-key: dghlihnhbxbszsbub25jzq==\r\n"), "{head}");
+}
+
+#[tokio::test]
+async fn a_backends_426_is_passed_with_its_upgrade_header() {
+    // RFC 9110 §15.5.22: a 426 MUST carry `Upgrade`; RFC 6455 §4.4: a version refusal names the
+    // versions it speaks. The backend's refusal reaches the client whole.
+    let (backend, _heads) = raw_backend(
+        "HTTP/1.1 426 Upgrade Required\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\
+         sec-websocket-version: 13\r\ncontent-length: 4\r\n\r\nnope",
+    )
+    .await;
+    let upstream = WebSocketUpstream::new(&format!("ws://{backend}")).unwrap();
+    let answer = raw_exchange(
+        upstream,
+        &handshake("sec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n"),
+    )
+    .await;
+    assert!(answer.starts_with("http/1.1 426"), "{answer}");
+    assert!(answer.contains("\r\nupgrade: websocket\r\n"), "{answer}");
+    assert!(answer.contains("\r\nsec-websocket-version: 13\r\n"), "{answer}");
+}
