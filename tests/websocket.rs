@@ -1000,3 +1000,14 @@ async fn a_backends_426_is_passed_with_its_upgrade_header() {
     assert!(answer.contains("\r\nupgrade: websocket\r\n"), "{answer}");
     assert!(answer.contains("\r\nsec-websocket-version: 13\r\n"), "{answer}");
 }
+
+#[test]
+fn a_bad_ws_url_is_reported_with_the_url_as_written() {
+    for url in ["ws://chat.example.com/room#top", "ws://chat.example.com/room?x=1", "ws://"] {
+        let error = WebSocketUpstream::new(url).unwrap_err();
+        for problem in error.problems() {
+            assert_eq!(problem.value(), url, "{error}");
+            assert!(!problem.reason().contains("http://chat"), "{error}");
+        }
+    }
+}

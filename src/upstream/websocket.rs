@@ -237,8 +237,33 @@ impl WebSocketUpstreamBuilder {
         };
         let target = match Target::parse(&url, self.strip_prefix.as_deref()) {
             Ok(target) => Some(target),
-            Err(error) => {
+            Err(error) if url == self.url => {
                 problems.extend(error);
+                None
+            }
+            Err(error) => {
+                // Reported with the URL as written (`ws://…`), not the `http://` it maps to.
+                let written = format!("{:?}", self.url);
+                let mapped = format!("{url:?}");
+                for problem in error.into_problems() {
+                    let value = if problem.value() == url {
+                        self.url.clone()
+                    } else {
+                        problem.value().to_owned()
+                    };
+                    let reason = problem
+                        .reason()
+                        .replace(&mapped, &written)
+                        .replace("expected http://", "expected ws://");
+                    let mut renamed = Problem::new(problem.module(), problem.kind(), value, reason);
+                    if let Some(related) = problem.related() {
+                        renamed = renamed.with_related(related.to_owned());
+                    }
+                    if let Some(location) = problem.location() {
+                        renamed = renamed.with_location(location.to_owned());
+                    }
+                    problems.push(renamed);
+                }
                 None
             }
         };
