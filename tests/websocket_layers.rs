@@ -419,3 +419,37 @@ async fn origin_guard_lets_a_trusted_cross_site_browser_handshake_through() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 }
+
+// ---- fourth pass (audit, session 6): metrics of a WebSocket route
+
+#[tokio::test]
+async fn metrics_count_a_handshake_as_101_and_a_plain_get_as_upgrade_required() {
+    let registry = Registry::new();
+    let inner = Switch::default();
+    let router = Router::builder()
+        .websocket("/ws", inner.clone())
+        .build()
+        .unwrap();
+    let stack = registry.layer().layer(router);
+    let response = stack.clone().oneshot(handshake(None)).await.unwrap();
+    assert_switched(&response);
+    drop(response);
+    inner.tunnel.close(TunnelOutcome::Normal);
+    let response = stack.oneshot(request("GET", "/ws")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UPGRADE_REQUIRED);
+    common::body_text(response.into_body()).await;
+    let text = registry.render();
+    assert!(
+        text.contains(
+            "gateway_requests_total{route=\"/ws\",method=\"GET\",status=\"101\",arm=\"\",refusal=\"\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "gateway_requests_total{route=\"/ws\",method=\"GET\",status=\"426\",arm=\"\",refusal=\"upgrade_required\"} 1"
+        ),
+        "{text}"
+    );
+    assert_eq!(registry.in_flight(), 0);
+}
