@@ -1011,3 +1011,41 @@ fn a_bad_ws_url_is_reported_with_the_url_as_written() {
         }
     }
 }
+
+#[tokio::test]
+async fn fragmented_and_binary_messages_and_a_close_code_pass_both_ways() {
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
+    use tokio_tungstenite::tungstenite::protocol::frame::{CloseFrame, Frame};
+    let (addr, mut log, _seen) = echo_gateway("$context.status $context.tunnel.abnormal").await;
+    let (mut ws, _) = connect(addr, None).await.unwrap();
+    // One text message in three frames: the backend sees (and echoes) it whole.
+    for frame in [
+        Frame::message("frag", OpCode::Data(Data::Text), false),
+        Frame::message("men", OpCode::Data(Data::Continue), false),
+        Frame::message("ted", OpCode::Data(Data::Continue), true),
+    ] {
+        ws.send(Message::Frame(frame)).await.unwrap();
+    }
+    assert_eq!(next_text(&mut ws).await, "fragmented");
+    let binary: Vec<u8> = (0..=255u8).chain([0, 0xff, 0x80]).collect();
+    ws.send(Message::binary(binary.clone())).await.unwrap();
+    match bounded("binary echo", ws.next()).await {
+        Some(Ok(Message::Binary(back))) => assert_eq!(back[..], binary[..]),
+        other => panic!("expected a binary message, got {other:?}"),
+    }
+    // The client closes with a code and a reason; the backend's echoed close comes back.
+    ws.close(Some(CloseFrame {
+        code: CloseCode::Library(4001),
+        reason: "bye now".into(),
+    }))
+    .await
+    .unwrap();
+    match bounded("the close answer", ws.next()).await {
+        Some(Ok(Message::Close(Some(frame)))) => {
+            assert_eq!(frame.code, CloseCode::Library(4001));
+            assert_eq!(frame.reason.as_str(), "bye now");
+        }
+        other => panic!("expected the backend's close frame, got {other:?}"),
+    }
+    assert_eq!(next_line(&mut log).await, "101 false");
+}
