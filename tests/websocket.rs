@@ -1049,3 +1049,23 @@ async fn fragmented_and_binary_messages_and_a_close_code_pass_both_ways() {
     }
     assert_eq!(next_line(&mut log).await, "101 false");
 }
+
+#[tokio::test]
+async fn a_silent_backend_is_504_after_the_connect_timeout() {
+    // Accepts the TCP connection, never answers the handshake.
+    let silent = common::listen(|stream, _| async move {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        drop(stream);
+    })
+    .await;
+    let upstream = WebSocketUpstream::builder(&format!("ws://{silent}"))
+        .connect_timeout(Duration::from_millis(150))
+        .build()
+        .unwrap();
+    let (addr, mut log) = gateway(ws_route(upstream), "$context.status").await;
+    let started = std::time::Instant::now();
+    let (status, _) = refused_status(connect(addr, None).await).await;
+    assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
+    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert_eq!(next_line(&mut log).await, "504");
+}
