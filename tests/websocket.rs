@@ -1069,3 +1069,56 @@ async fn a_silent_backend_is_504_after_the_connect_timeout() {
     assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
     assert_eq!(next_line(&mut log).await, "504");
 }
+
+#[test]
+fn websocket_upstream_urls_in_a_config_are_located_as_written() {
+    use tower_gateway::gateway::{GatewayConfig, Services};
+
+    let config: GatewayConfig = toml::from_str(
+        r#"
+        [[routes]]
+        path = "/a"
+        websocket = true
+        upstream = "WS://127.0.0.1:9/chat"
+
+        [[routes]]
+        path = "/b"
+        websocket = true
+        upstream = "wss://chat.example.com"
+
+        [[routes]]
+        path = "/c"
+        websocket = true
+        upstream = "ws://127.0.0.1:9/x#frag"
+        idle_timeout = "0s"
+        connect_timeout = "0s"
+
+        [[routes]]
+        path = "/d"
+        upstream = "ws://127.0.0.1:9"
+        "#,
+    )
+    .unwrap();
+    let error =
+        tower_gateway::Gateway::from_config(config, Services::<Incoming>::new()).unwrap_err();
+    let found: Vec<(Option<&str>, &str)> = error
+        .problems()
+        .iter()
+        .map(|p| (p.location(), p.value()))
+        .collect();
+    assert!(
+        !found.iter().any(|(l, _)| l.is_some_and(|l| l.starts_with("routes[0]"))),
+        "{error}"
+    );
+    for expected in [
+        (Some("routes[1].upstream"), "wss://chat.example.com"),
+        (Some("routes[2].upstream"), "ws://127.0.0.1:9/x#frag"),
+        (Some("routes[3].upstream"), "ws://127.0.0.1:9"),
+    ] {
+        assert!(found.contains(&expected), "{expected:?} not in {found:?}");
+    }
+    let text = error.to_string();
+    assert!(text.contains("TLS"), "{text}");
+    assert!(text.contains("idle"), "{text}");
+    assert!(text.contains("connect"), "{text}");
+}
