@@ -964,10 +964,15 @@ async fn extensions_are_forwarded_and_the_backends_choice_returned() {
     .await;
     assert!(answer.starts_with("http/1.1 101"), "{answer}");
     assert!(
-        answer.contains("\r\nsec-websocket-extensions: permessage-deflate; client_max_window_bits=10\r\n"),
+        answer.contains(
+            "\r\nsec-websocket-extensions: permessage-deflate; client_max_window_bits=10\r\n"
+        ),
         "{answer}"
     );
-    assert!(answer.contains("\r\nsec-websocket-protocol: chat\r\n"), "{answer}");
+    assert!(
+        answer.contains("\r\nsec-websocket-protocol: chat\r\n"),
+        "{answer}"
+    );
     assert!(
         answer.contains("\r\nsec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo=\r\n"),
         "{answer}"
@@ -977,8 +982,14 @@ async fn extensions_are_forwarded_and_the_backends_choice_returned() {
         head.contains("\r\nsec-websocket-extensions: permessage-deflate; client_max_window_bits, x-webkit\r\n"),
         "{head}"
     );
-    assert!(head.contains("\r\nsec-websocket-protocol: superchat, chat\r\n"), "{head}");
-    assert!(head.contains("\r\nsec-websocket-key: dghlihnhbxbszsbub25jzq==\r\n"), "{head}");
+    assert!(
+        head.contains("\r\nsec-websocket-protocol: superchat, chat\r\n"),
+        "{head}"
+    );
+    assert!(
+        head.contains("\r\nsec-websocket-key: dghlihnhbxbszsbub25jzq==\r\n"),
+        "{head}"
+    );
 }
 
 #[tokio::test]
@@ -998,12 +1009,19 @@ async fn a_backends_426_is_passed_with_its_upgrade_header() {
     .await;
     assert!(answer.starts_with("http/1.1 426"), "{answer}");
     assert!(answer.contains("\r\nupgrade: websocket\r\n"), "{answer}");
-    assert!(answer.contains("\r\nsec-websocket-version: 13\r\n"), "{answer}");
+    assert!(
+        answer.contains("\r\nsec-websocket-version: 13\r\n"),
+        "{answer}"
+    );
 }
 
 #[test]
 fn a_bad_ws_url_is_reported_with_the_url_as_written() {
-    for url in ["ws://chat.example.com/room#top", "ws://chat.example.com/room?x=1", "ws://"] {
+    for url in [
+        "ws://chat.example.com/room#top",
+        "ws://chat.example.com/room?x=1",
+        "ws://",
+    ] {
         let error = WebSocketUpstream::new(url).unwrap_err();
         for problem in error.problems() {
             assert_eq!(problem.value(), url, "{error}");
@@ -1066,7 +1084,11 @@ async fn a_silent_backend_is_504_after_the_connect_timeout() {
     let started = std::time::Instant::now();
     let (status, _) = refused_status(connect(addr, None).await).await;
     assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(next_line(&mut log).await, "504");
 }
 
@@ -1107,7 +1129,9 @@ fn websocket_upstream_urls_in_a_config_are_located_as_written() {
         .map(|p| (p.location(), p.value()))
         .collect();
     assert!(
-        !found.iter().any(|(l, _)| l.is_some_and(|l| l.starts_with("routes[0]"))),
+        !found
+            .iter()
+            .any(|(l, _)| l.is_some_and(|l| l.starts_with("routes[0]"))),
         "{error}"
     );
     for expected in [

@@ -453,3 +453,89 @@ async fn metrics_count_a_handshake_as_101_and_a_plain_get_as_upgrade_required() 
     );
     assert_eq!(registry.in_flight(), 0);
 }
+
+// ---- fourth pass (audit, session 6): the origin guard's modes on a handshake
+
+#[tokio::test]
+async fn origin_guard_modes_apply_to_a_handshake() {
+    use tower_gateway::origin::{Rejection, RejectionKind};
+    // Strict: a handshake with neither Origin nor Sec-Fetch-Site is refused; a plain GET passes.
+    let strict = OriginGuardLayer::builder().strict(true).build().unwrap();
+    let inner = Named::new("inner");
+    let response = strict
+        .layer(inner.clone())
+        .oneshot(handshake_at("/ws", None))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        response
+            .extensions()
+            .get::<Rejection>()
+            .map(Rejection::kind),
+        Some(RejectionKind::MissingHeaders)
+    );
+    assert_eq!(inner.calls(), 0);
+    let response = strict
+        .layer(inner.clone())
+        .oneshot(request("GET", "/ws"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    // Without strict mode the same header-less handshake (a non-browser client) passes.
+    let lax = OriginGuardLayer::builder().build().unwrap();
+    let response = lax
+        .layer(Named::new("inner"))
+        .oneshot(handshake_at("/ws", None))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+
+    // Sec-Fetch-Site: same-site is refused by default, let through with trust_same_site.
+    let same_site = || {
+        let mut r = handshake_at("/ws", Some("https://app.example.com"));
+        r.headers_mut()
+            .insert("sec-fetch-site", "same-site".parse().unwrap());
+        r
+    };
+    let response = lax
+        .layer(Named::new("inner"))
+        .oneshot(same_site())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        response
+            .extensions()
+            .get::<Rejection>()
+            .map(Rejection::kind),
+        Some(RejectionKind::SameSite)
+    );
+    let sibling = OriginGuardLayer::builder()
+        .trust_same_site(true)
+        .build()
+        .unwrap();
+    let response = sibling
+        .layer(Named::new("inner"))
+        .oneshot(same_site())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+
+    // Report-only: the attacker's handshake reaches the route, the rejection marked.
+    let report = OriginGuardLayer::builder()
+        .report_only(true)
+        .build()
+        .unwrap();
+    let inner = Named::new("inner");
+    let response = report
+        .layer(inner.clone())
+        .oneshot(handshake_at("/ws", Some("https://evil.example")))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(inner.calls(), 1);
+    let rejection = response.extensions().get::<Rejection>().unwrap();
+    assert!(rejection.is_report_only());
+    assert_eq!(rejection.kind(), RejectionKind::CrossOrigin);
+}
