@@ -539,3 +539,33 @@ async fn origin_guard_modes_apply_to_a_handshake() {
     assert!(rejection.is_report_only());
     assert_eq!(rejection.kind(), RejectionKind::CrossOrigin);
 }
+
+// ---- fourth pass (audit, session 6): a sticky canary on handshakes
+
+#[tokio::test]
+async fn a_sticky_canary_sends_every_handshake_of_one_key_to_one_arm() {
+    use tower_gateway::canary::{Key, Mode};
+    let stable = Switch::default();
+    let canary = Switch::default();
+    let split = CanaryLayer::builder()
+        .canary(canary.clone(), 50.0)
+        .mode(Mode::sticky(Key::cookie("session")))
+        .build()
+        .unwrap()
+        .layer(stable.clone());
+    for user in 0..20 {
+        let mut arms = Vec::new();
+        for _ in 0..3 {
+            let mut request = handshake(None);
+            request
+                .headers_mut()
+                .insert("cookie", format!("session=user-{user}").parse().unwrap());
+            let response = split.clone().oneshot(request).await.unwrap();
+            assert_switched(&response);
+            arms.push(response.extensions().get::<Arm>().unwrap().is_canary());
+        }
+        assert!(arms.iter().all(|a| *a == arms[0]), "user {user}: {arms:?}");
+    }
+    assert_eq!(stable.calls() + canary.calls(), 60);
+    assert!(stable.calls() > 0 && canary.calls() > 0);
+}
