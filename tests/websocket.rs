@@ -900,3 +900,249 @@ async fn a_valid_handshake_with_a_connection_list_is_proxied_and_its_101_passed_
     );
     assert!(answer.contains("\r\nupgrade: websocket\r\n"), "{answer}");
 }
+
+// ---- fourth pass (audit, session 6): scheme case, wss, extensions, a backend's 426
+
+/// A backend that reads one request head, hands it over, and answers `answer` raw.
+async fn raw_backend(answer: &'static str) -> (SocketAddr, mpsc::UnboundedReceiver<String>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let addr = common::listen(move |mut stream, _| {
+        let tx = tx.clone();
+        async move {
+            let mut head = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = tx.send(String::from_utf8_lossy(&head).to_ascii_lowercase());
+            let _ = stream.write_all(answer.as_bytes()).await;
+            let _ = stream.flush().await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+    .await;
+    (addr, rx)
+}
+
+#[tokio::test]
+async fn a_ws_url_scheme_is_case_insensitive() {
+    // RFC 3986 §3.1: schemes are case-insensitive; `WS://` is `ws://`.
+    let upstream = WebSocketUpstream::new("WS://127.0.0.1:9/chat").unwrap();
+    let _ = upstream;
+    assert!(WebSocketUpstream::new("Ws://127.0.0.1:9").is_ok());
+}
+
+#[test]
+fn a_wss_upstream_is_refused_naming_tls() {
+    let error = WebSocketUpstream::new("wss://chat.example.com/socket").unwrap_err();
+    let text = error.to_string();
+    assert!(text.contains("wss://chat.example.com/socket"), "{text}");
+    assert!(text.contains("TLS"), "{text}");
+}
+
+#[tokio::test]
+async fn extensions_are_forwarded_and_the_backends_choice_returned() {
+    let (backend, mut heads) = raw_backend(
+        "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\
+         sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\
+         sec-websocket-protocol: chat\r\n\
+         sec-websocket-extensions: permessage-deflate; client_max_window_bits=10\r\n\r\n",
+    )
+    .await;
+    let upstream = WebSocketUpstream::new(&format!("ws://{backend}")).unwrap();
+    let answer = raw_exchange(
+        upstream,
+        &handshake(
+            "sec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+             sec-websocket-protocol: superchat, chat\r\n\
+             sec-websocket-extensions: permessage-deflate; client_max_window_bits, x-webkit\r\n",
+        ),
+    )
+    .await;
+    assert!(answer.starts_with("http/1.1 101"), "{answer}");
+    assert!(
+        answer.contains(
+            "\r\nsec-websocket-extensions: permessage-deflate; client_max_window_bits=10\r\n"
+        ),
+        "{answer}"
+    );
+    assert!(
+        answer.contains("\r\nsec-websocket-protocol: chat\r\n"),
+        "{answer}"
+    );
+    assert!(
+        answer.contains("\r\nsec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo=\r\n"),
+        "{answer}"
+    );
+    let head = heads.recv().await.unwrap();
+    assert!(
+        head.contains("\r\nsec-websocket-extensions: permessage-deflate; client_max_window_bits, x-webkit\r\n"),
+        "{head}"
+    );
+    assert!(
+        head.contains("\r\nsec-websocket-protocol: superchat, chat\r\n"),
+        "{head}"
+    );
+    assert!(
+        head.contains("\r\nsec-websocket-key: dghlihnhbxbszsbub25jzq==\r\n"),
+        "{head}"
+    );
+}
+
+#[tokio::test]
+async fn a_backends_426_is_passed_with_its_upgrade_header() {
+    // RFC 9110 §15.5.22: a 426 MUST carry `Upgrade`; RFC 6455 §4.4: a version refusal names the
+    // versions it speaks. The backend's refusal reaches the client whole.
+    let (backend, _heads) = raw_backend(
+        "HTTP/1.1 426 Upgrade Required\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\
+         sec-websocket-version: 13\r\ncontent-length: 4\r\n\r\nnope",
+    )
+    .await;
+    let upstream = WebSocketUpstream::new(&format!("ws://{backend}")).unwrap();
+    let answer = raw_exchange(
+        upstream,
+        &handshake("sec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n"),
+    )
+    .await;
+    assert!(answer.starts_with("http/1.1 426"), "{answer}");
+    assert!(answer.contains("\r\nupgrade: websocket\r\n"), "{answer}");
+    assert!(
+        answer.contains("\r\nsec-websocket-version: 13\r\n"),
+        "{answer}"
+    );
+}
+
+#[test]
+fn a_bad_ws_url_is_reported_with_the_url_as_written() {
+    for url in [
+        "ws://chat.example.com/room#top",
+        "ws://chat.example.com/room?x=1",
+        "ws://",
+    ] {
+        let error = WebSocketUpstream::new(url).unwrap_err();
+        for problem in error.problems() {
+            assert_eq!(problem.value(), url, "{error}");
+            assert!(!problem.reason().contains("http://chat"), "{error}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn fragmented_and_binary_messages_and_a_close_code_pass_both_ways() {
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
+    use tokio_tungstenite::tungstenite::protocol::frame::{CloseFrame, Frame};
+    let (addr, mut log, _seen) = echo_gateway("$context.status $context.tunnel.abnormal").await;
+    let (mut ws, _) = connect(addr, None).await.unwrap();
+    // One text message in three frames: the backend sees (and echoes) it whole.
+    for frame in [
+        Frame::message("frag", OpCode::Data(Data::Text), false),
+        Frame::message("men", OpCode::Data(Data::Continue), false),
+        Frame::message("ted", OpCode::Data(Data::Continue), true),
+    ] {
+        ws.send(Message::Frame(frame)).await.unwrap();
+    }
+    assert_eq!(next_text(&mut ws).await, "fragmented");
+    let binary: Vec<u8> = (0..=255u8).chain([0, 0xff, 0x80]).collect();
+    ws.send(Message::binary(binary.clone())).await.unwrap();
+    match bounded("binary echo", ws.next()).await {
+        Some(Ok(Message::Binary(back))) => assert_eq!(back[..], binary[..]),
+        other => panic!("expected a binary message, got {other:?}"),
+    }
+    // The client closes with a code and a reason; the backend's echoed close comes back.
+    ws.close(Some(CloseFrame {
+        code: CloseCode::Library(4001),
+        reason: "bye now".into(),
+    }))
+    .await
+    .unwrap();
+    match bounded("the close answer", ws.next()).await {
+        Some(Ok(Message::Close(Some(frame)))) => {
+            assert_eq!(frame.code, CloseCode::Library(4001));
+            assert_eq!(frame.reason.as_str(), "bye now");
+        }
+        other => panic!("expected the backend's close frame, got {other:?}"),
+    }
+    assert_eq!(next_line(&mut log).await, "101 false");
+}
+
+#[tokio::test]
+async fn a_silent_backend_is_504_after_the_connect_timeout() {
+    // Accepts the TCP connection, never answers the handshake.
+    let silent = common::listen(|stream, _| async move {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        drop(stream);
+    })
+    .await;
+    let upstream = WebSocketUpstream::builder(&format!("ws://{silent}"))
+        .connect_timeout(Duration::from_millis(150))
+        .build()
+        .unwrap();
+    let (addr, mut log) = gateway(ws_route(upstream), "$context.status").await;
+    let started = std::time::Instant::now();
+    let (status, _) = refused_status(connect(addr, None).await).await;
+    assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(next_line(&mut log).await, "504");
+}
+
+#[test]
+fn websocket_upstream_urls_in_a_config_are_located_as_written() {
+    use tower_gateway::gateway::{GatewayConfig, Services};
+
+    let config: GatewayConfig = toml::from_str(
+        r#"
+        [[routes]]
+        path = "/a"
+        websocket = true
+        upstream = "WS://127.0.0.1:9/chat"
+
+        [[routes]]
+        path = "/b"
+        websocket = true
+        upstream = "wss://chat.example.com"
+
+        [[routes]]
+        path = "/c"
+        websocket = true
+        upstream = "ws://127.0.0.1:9/x#frag"
+        idle_timeout = "0s"
+        connect_timeout = "0s"
+
+        [[routes]]
+        path = "/d"
+        upstream = "ws://127.0.0.1:9"
+        "#,
+    )
+    .unwrap();
+    let error =
+        tower_gateway::Gateway::from_config(config, Services::<Incoming>::new()).unwrap_err();
+    let found: Vec<(Option<&str>, &str)> = error
+        .problems()
+        .iter()
+        .map(|p| (p.location(), p.value()))
+        .collect();
+    assert!(
+        !found
+            .iter()
+            .any(|(l, _)| l.is_some_and(|l| l.starts_with("routes[0]"))),
+        "{error}"
+    );
+    for expected in [
+        (Some("routes[1].upstream"), "wss://chat.example.com"),
+        (Some("routes[2].upstream"), "ws://127.0.0.1:9/x#frag"),
+        (Some("routes[3].upstream"), "ws://127.0.0.1:9"),
+    ] {
+        assert!(found.contains(&expected), "{expected:?} not in {found:?}");
+    }
+    let text = error.to_string();
+    assert!(text.contains("TLS"), "{text}");
+    assert!(text.contains("idle"), "{text}");
+    assert!(text.contains("connect"), "{text}");
+}

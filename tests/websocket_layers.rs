@@ -419,3 +419,153 @@ async fn origin_guard_lets_a_trusted_cross_site_browser_handshake_through() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 }
+
+// ---- fourth pass (audit, session 6): metrics of a WebSocket route
+
+#[tokio::test]
+async fn metrics_count_a_handshake_as_101_and_a_plain_get_as_upgrade_required() {
+    let registry = Registry::new();
+    let inner = Switch::default();
+    let router = Router::builder()
+        .websocket("/ws", inner.clone())
+        .build()
+        .unwrap();
+    let stack = registry.layer().layer(router);
+    let response = stack.clone().oneshot(handshake(None)).await.unwrap();
+    assert_switched(&response);
+    drop(response);
+    inner.tunnel.close(TunnelOutcome::Normal);
+    let response = stack.oneshot(request("GET", "/ws")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UPGRADE_REQUIRED);
+    common::body_text(response.into_body()).await;
+    let text = registry.render();
+    assert!(
+        text.contains(
+            "gateway_requests_total{route=\"/ws\",method=\"GET\",status=\"101\",arm=\"\",refusal=\"\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "gateway_requests_total{route=\"/ws\",method=\"GET\",status=\"426\",arm=\"\",refusal=\"upgrade_required\"} 1"
+        ),
+        "{text}"
+    );
+    assert_eq!(registry.in_flight(), 0);
+}
+
+// ---- fourth pass (audit, session 6): the origin guard's modes on a handshake
+
+#[tokio::test]
+async fn origin_guard_modes_apply_to_a_handshake() {
+    use tower_gateway::origin::{Rejection, RejectionKind};
+    // Strict: a handshake with neither Origin nor Sec-Fetch-Site is refused; a plain GET passes.
+    let strict = OriginGuardLayer::builder().strict(true).build().unwrap();
+    let inner = Named::new("inner");
+    let response = strict
+        .layer(inner.clone())
+        .oneshot(handshake_at("/ws", None))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        response
+            .extensions()
+            .get::<Rejection>()
+            .map(Rejection::kind),
+        Some(RejectionKind::MissingHeaders)
+    );
+    assert_eq!(inner.calls(), 0);
+    let response = strict
+        .layer(inner.clone())
+        .oneshot(request("GET", "/ws"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    // Without strict mode the same header-less handshake (a non-browser client) passes.
+    let lax = OriginGuardLayer::builder().build().unwrap();
+    let response = lax
+        .layer(Named::new("inner"))
+        .oneshot(handshake_at("/ws", None))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+
+    // Sec-Fetch-Site: same-site is refused by default, let through with trust_same_site.
+    let same_site = || {
+        let mut r = handshake_at("/ws", Some("https://app.example.com"));
+        r.headers_mut()
+            .insert("sec-fetch-site", "same-site".parse().unwrap());
+        r
+    };
+    let response = lax
+        .layer(Named::new("inner"))
+        .oneshot(same_site())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        response
+            .extensions()
+            .get::<Rejection>()
+            .map(Rejection::kind),
+        Some(RejectionKind::SameSite)
+    );
+    let sibling = OriginGuardLayer::builder()
+        .trust_same_site(true)
+        .build()
+        .unwrap();
+    let response = sibling
+        .layer(Named::new("inner"))
+        .oneshot(same_site())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+
+    // Report-only: the attacker's handshake reaches the route, the rejection marked.
+    let report = OriginGuardLayer::builder()
+        .report_only(true)
+        .build()
+        .unwrap();
+    let inner = Named::new("inner");
+    let response = report
+        .layer(inner.clone())
+        .oneshot(handshake_at("/ws", Some("https://evil.example")))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(inner.calls(), 1);
+    let rejection = response.extensions().get::<Rejection>().unwrap();
+    assert!(rejection.is_report_only());
+    assert_eq!(rejection.kind(), RejectionKind::CrossOrigin);
+}
+
+// ---- fourth pass (audit, session 6): a sticky canary on handshakes
+
+#[tokio::test]
+async fn a_sticky_canary_sends_every_handshake_of_one_key_to_one_arm() {
+    use tower_gateway::canary::{Key, Mode};
+    let stable = Switch::default();
+    let canary = Switch::default();
+    let split = CanaryLayer::builder()
+        .canary(canary.clone(), 50.0)
+        .mode(Mode::sticky(Key::cookie("session")))
+        .build()
+        .unwrap()
+        .layer(stable.clone());
+    for user in 0..20 {
+        let mut arms = Vec::new();
+        for _ in 0..3 {
+            let mut request = handshake(None);
+            request
+                .headers_mut()
+                .insert("cookie", format!("session=user-{user}").parse().unwrap());
+            let response = split.clone().oneshot(request).await.unwrap();
+            assert_switched(&response);
+            arms.push(response.extensions().get::<Arm>().unwrap().is_canary());
+        }
+        assert!(arms.iter().all(|a| *a == arms[0]), "user {user}: {arms:?}");
+    }
+    assert_eq!(stable.calls() + canary.calls(), 60);
+    assert!(stable.calls() > 0 && canary.calls() > 0);
+}

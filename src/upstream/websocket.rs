@@ -213,14 +213,57 @@ impl WebSocketUpstreamBuilder {
     pub fn build(self) -> Result<WebSocketUpstream, ConfigError> {
         use crate::error::{Problem, ProblemKind, Problems};
         let mut problems = Problems::new();
-        let url = match self.url.strip_prefix("ws://") {
-            Some(rest) => format!("http://{rest}"),
-            None => self.url.clone(),
+        // Schemes are case-insensitive (RFC 3986 §3.1): `WS://` is `ws://`.
+        let scheme = self.url.split_once("://").map(|(scheme, _)| scheme);
+        let url = match scheme {
+            Some(scheme) if scheme.eq_ignore_ascii_case("ws") => {
+                format!("http{}", &self.url[scheme.len()..])
+            }
+            Some(scheme) if scheme.eq_ignore_ascii_case("wss") => {
+                problems.push(Problem::new(
+                    "upstream",
+                    ProblemKind::Invalid,
+                    self.url.clone(),
+                    format!(
+                        "websocket upstream URL {:?} is wss, which needs TLS support that this \
+                         build does not have; use ws:// (for example to a local TLS-terminating \
+                         sidecar)",
+                        self.url
+                    ),
+                ));
+                format!("http{}", &self.url[scheme.len()..])
+            }
+            _ => self.url.clone(),
         };
         let target = match Target::parse(&url, self.strip_prefix.as_deref()) {
             Ok(target) => Some(target),
-            Err(error) => {
+            Err(error) if url == self.url => {
                 problems.extend(error);
+                None
+            }
+            Err(error) => {
+                // Reported with the URL as written (`ws://…`), not the `http://` it maps to.
+                let written = format!("{:?}", self.url);
+                let mapped = format!("{url:?}");
+                for problem in error.into_problems() {
+                    let value = if problem.value() == url {
+                        self.url.clone()
+                    } else {
+                        problem.value().to_owned()
+                    };
+                    let reason = problem
+                        .reason()
+                        .replace(&mapped, &written)
+                        .replace("expected http://", "expected ws://");
+                    let mut renamed = Problem::new(problem.module(), problem.kind(), value, reason);
+                    if let Some(related) = problem.related() {
+                        renamed = renamed.with_related(related.to_owned());
+                    }
+                    if let Some(location) = problem.location() {
+                        renamed = renamed.with_location(location.to_owned());
+                    }
+                    problems.push(renamed);
+                }
                 None
             }
         };
@@ -428,7 +471,22 @@ async fn proxy(
     if response.status() != StatusCode::SWITCHING_PROTOCOLS {
         // The backend refused the handshake: its answer, as an ordinary proxy would pass it.
         let (mut parts, body) = response.into_parts();
+        // A `426` must name the protocols it wants (RFC 9110 §15.5.22): its `Upgrade` is the
+        // answer itself, not a hop-by-hop detail, so it is kept (with `Connection: Upgrade`).
+        let upgrade: Vec<HeaderValue> = if parts.status == StatusCode::UPGRADE_REQUIRED {
+            parts.headers.get_all(UPGRADE).iter().cloned().collect()
+        } else {
+            Vec::new()
+        };
         remove_hop_by_hop(&mut parts.headers);
+        if !upgrade.is_empty() {
+            for value in upgrade {
+                parts.headers.append(UPGRADE, value);
+            }
+            parts
+                .headers
+                .insert(CONNECTION, HeaderValue::from_static("Upgrade"));
+        }
         return Ok(Response::from_parts(parts, ResponseBody::upstream(body)));
     }
     if !crate::websocket::upgrade_is_websocket(response.headers()) {
