@@ -1671,3 +1671,202 @@ fn a_writer_failing_once_loses_nothing_it_later_writes_and_counts_only_what_is_l
     assert!(lines.iter().all(|l| l == "a" || l == "b"), "{lines:?}");
     assert_eq!(lines.last().map(String::as_str), Some("b"));
 }
+
+// ---- edge cases (audit, session 6): audit_k.rs
+
+async fn line_of(format: LogFormat, req: Request<Full<Bytes>>, ids: bool) -> String {
+    let sink = MemorySink::new();
+    let mut layer = AccessLogLayer::new(sink.clone())
+        .format(format)
+        .clock(ManualClock::at_unix(T0));
+    if !ids {
+        layer = layer.request_ids(RequestIds::Off);
+    }
+    let res = layer.layer(ok("hello")).oneshot(req).await.unwrap();
+    body_text(res.into_body()).await;
+    let lines = sink.take();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    lines.into_iter().next().unwrap()
+}
+
+fn req_with(method: &str, target: &str, version: Version) -> Request<Full<Bytes>> {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(target)
+        .version(version)
+        .body(Full::default())
+        .unwrap();
+    req.extensions_mut()
+        .insert(SocketAddr::from(([203, 0, 113, 7], 50_000)));
+    req
+}
+
+#[tokio::test]
+async fn the_request_line_of_asterisk_authority_and_extension_method_targets() {
+    let common = LogFormat::apache_common;
+    assert_eq!(
+        line_of(common(), req_with("OPTIONS", "*", Version::HTTP_11), false).await,
+        "203.0.113.7 - - [10/Mar/2024:13:55:36 +0000] \"OPTIONS * HTTP/1.1\" 200 5"
+    );
+    assert_eq!(
+        line_of(
+            common(),
+            req_with("CONNECT", "api.example.com:443", Version::HTTP_11),
+            false
+        )
+        .await,
+        "203.0.113.7 - - [10/Mar/2024:13:55:36 +0000] \"CONNECT api.example.com:443 HTTP/1.1\" 200 5"
+    );
+    assert_eq!(
+        line_of(common(), req_with("PURGE", "/cache/x", Version::HTTP_10), false).await,
+        "203.0.113.7 - - [10/Mar/2024:13:55:36 +0000] \"PURGE /cache/x HTTP/1.0\" 200 5"
+    );
+    assert_eq!(
+        line_of(LogFormat::envoy(), req_with("OPTIONS", "*", Version::HTTP_11), false).await,
+        "[2024-03-10T13:55:36.000Z] \"OPTIONS * HTTP/1.1\" 200 - 0 5 0 0 \"-\" \"-\" \"-\" \"-\" \"-\""
+    );
+}
+
+#[tokio::test]
+async fn protocol_spellings_per_format() {
+    for (version, apache, envoy) in [
+        (Version::HTTP_10, "HTTP/1.0", "HTTP/1.0"),
+        (Version::HTTP_11, "HTTP/1.1", "HTTP/1.1"),
+        (Version::HTTP_2, "HTTP/2.0", "HTTP/2"),
+        (Version::HTTP_3, "HTTP/3.0", "HTTP/3"),
+    ] {
+        let line = line_of(LogFormat::apache_combined(), req_with("GET", "/", version), false).await;
+        assert_eq!(
+            line,
+            format!("203.0.113.7 - - [10/Mar/2024:13:55:36 +0000] \"GET / {apache}\" 200 5 \"-\" \"-\"")
+        );
+        let line = line_of(LogFormat::envoy(), req_with("GET", "/", version), false).await;
+        assert_eq!(
+            line,
+            format!("[2024-03-10T13:55:36.000Z] \"GET / {envoy}\" 200 - 0 5 0 0 \"-\" \"-\" \"-\" \"-\" \"-\"")
+        );
+        let line = line_of(LogFormat::json(), req_with("GET", "/", version), false).await;
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["protocol"], apache, "{line}");
+        let line = line_of(
+            LogFormat::template("$context.protocol").unwrap(),
+            req_with("GET", "/", version),
+            false,
+        )
+        .await;
+        assert_eq!(line, apache);
+    }
+}
+
+#[tokio::test]
+async fn generated_request_ids_are_lower_case_uuid_v4_with_the_rfc_variant() {
+    let sink = MemorySink::new();
+    let svc = AccessLogLayer::new(sink.clone())
+        .format(LogFormat::template("$context.requestId").unwrap())
+        .layer(ok("x"));
+    for _ in 0..64 {
+        let res = svc.clone().oneshot(common::request("GET", "/")).await.unwrap();
+        let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+        body_text(res.into_body()).await;
+        let b = id.as_bytes();
+        assert_eq!(b.len(), 36, "{id}");
+        for (i, &c) in b.iter().enumerate() {
+            if [8, 13, 18, 23].contains(&i) {
+                assert_eq!(c, b'-', "{id}");
+            } else {
+                assert!(c.is_ascii_digit() || (b'a'..=b'f').contains(&c), "{id}");
+            }
+        }
+        assert_eq!(b[14], b'4', "{id}");
+        assert!(b"89ab".contains(&b[19]), "{id}");
+        assert_eq!(sink.take(), [id]);
+    }
+}
+
+#[tokio::test]
+async fn a_request_id_of_the_longest_kept_length_is_kept_and_one_more_is_replaced() {
+    for (len, kept) in [(128, true), (129, false)] {
+        let incoming = "a".repeat(len);
+        let mut req = common::request("GET", "/");
+        req.headers_mut()
+            .insert("x-request-id", HeaderValue::from_str(&incoming).unwrap());
+        let sink = MemorySink::new();
+        let res = AccessLogLayer::new(sink.clone())
+            .format(LogFormat::template("$context.requestId").unwrap())
+            .layer(service_fn(|_req: Request<Full<Bytes>>| async {
+                let mut res = Response::new(Full::new(Bytes::from_static(b"x")));
+                res.headers_mut()
+                    .insert("x-request-id", HeaderValue::from_static("inner"));
+                Ok::<_, Infallible>(res)
+            }))
+            .oneshot(req)
+            .await
+            .unwrap();
+        let ids: Vec<_> = res.headers().get_all("x-request-id").iter().collect();
+        assert_eq!(ids.len(), 1, "one id on the response: {ids:?}");
+        let id = ids[0].to_str().unwrap().to_owned();
+        body_text(res.into_body()).await;
+        assert_eq!(id == incoming, kept, "{id}");
+        assert_eq!(sink.take(), [id]);
+    }
+}
+
+#[test]
+fn template_errors_name_each_offending_text() {
+    let err = LogFormat::template("$context.status $context.nope $context.identity.bogus")
+        .unwrap_err();
+    let values: Vec<_> = err.problems().iter().map(|p| p.value().to_owned()).collect();
+    assert_eq!(values, ["$context.nope", "$context.identity.bogus"]);
+    for bad in ["$context.status\n", "$context.status\r\n$context.path", "a\rb $context.path"] {
+        let err = LogFormat::template(bad).unwrap_err();
+        assert_eq!(err.problems().len(), 1, "{bad:?}: {err}");
+        assert_eq!(err.problems()[0].value(), bad);
+        assert_eq!(err.problems()[0].kind(), ProblemKind::Invalid);
+    }
+    // `$context` alone, and `$context.` followed by nothing that names a variable.
+    for bad in ["$context", "x $context. y"] {
+        assert!(LogFormat::template(bad).is_err(), "{bad:?}");
+    }
+}
+
+/// RFC 9112 §3.2.2: with an absolute-form target the authority is the target's, whatever the
+/// `Host` header says (Envoy's `:authority` is rewritten from it the same way).
+#[tokio::test]
+async fn an_absolute_form_target_names_its_own_authority_not_the_host_header() {
+    let req = || {
+        let mut req = req_with("GET", "http://api.example.com/pets?x=1", Version::HTTP_11);
+        req.headers_mut()
+            .insert("host", HeaderValue::from_static("spoofed.example"));
+        req
+    };
+    let line = line_of(LogFormat::envoy(), req(), false).await;
+    assert_eq!(
+        line,
+        "[2024-03-10T13:55:36.000Z] \"GET /pets?x=1 HTTP/1.1\" 200 - 0 5 0 0 \"-\" \"-\" \"-\" \
+         \"api.example.com\" \"-\""
+    );
+    let line = line_of(LogFormat::json(), req(), false).await;
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(v["domainName"], "api.example.com", "{line}");
+    // An origin-form target: the Host header.
+    let mut plain = req_with("GET", "/", Version::HTTP_11);
+    plain
+        .headers_mut()
+        .insert("host", HeaderValue::from_static("api.example.com:8443"));
+    let line = line_of(LogFormat::template("$context.domainName").unwrap(), plain, false).await;
+    assert_eq!(line, "api.example.com:8443");
+}
+
+/// Repeated `X-Forwarded-For` lines are one list (RFC 9110 §5.3; nginx joins them with ", ").
+#[tokio::test]
+async fn repeated_forwarded_for_lines_are_joined_in_order() {
+    let mut req = req_with("GET", "/", Version::HTTP_11);
+    req.headers_mut()
+        .append("x-forwarded-for", HeaderValue::from_static("198.51.100.1"));
+    req.headers_mut().append(
+        "x-forwarded-for",
+        HeaderValue::from_static("192.0.2.9, 10.0.0.1"),
+    );
+    let line = line_of(LogFormat::template("$context.forwardedFor").unwrap(), req, false).await;
+    assert_eq!(line, "198.51.100.1, 192.0.2.9, 10.0.0.1");
+}

@@ -451,13 +451,13 @@ impl LogFormat {
     /// | `$context.httpMethod` | the method |
     /// | `$context.path` / `$context.query` / `$context.requestUri` | path, query (without `?`), both |
     /// | `$context.protocol` | `HTTP/1.1`, `HTTP/2.0`, ... |
-    /// | `$context.domainName` | the `Host` header, or the URI's authority |
+    /// | `$context.domainName` | the target's authority (absolute-form or HTTP/2 `:authority`), else the `Host` header |
     /// | `$context.status` | the response status (`0` when there was no response) |
     /// | `$context.responseLength` | response body bytes actually sent |
     /// | `$context.requestLength` | request body bytes, when known from `Content-Length` or the body |
     /// | `$context.responseLatency` | milliseconds from arrival to the last body byte |
     /// | `$context.integrationLatency` | milliseconds from arrival to the response headers (AWS's other name: `$context.integration.latency`) |
-    /// | `$context.identity.userAgent` / `$context.referer` / `$context.forwardedFor` | those request headers |
+    /// | `$context.identity.userAgent` / `$context.referer` / `$context.forwardedFor` | those request headers (repeated `X-Forwarded-For` lines joined with `, `) |
     /// | `$context.traceId` | the trace id of a valid W3C `traceparent` |
     /// | `$context.routeKey` / `$context.resourcePath` / `$context.routeName` | the matched route's key (`GET /pets/{id}`), template and name |
     /// | `$context.canaryArm` / `$context.isCanaryRequest` | the canary arm's name, and whether it is the canary |
