@@ -1870,3 +1870,122 @@ async fn repeated_forwarded_for_lines_are_joined_in_order() {
     let line = line_of(LogFormat::template("$context.forwardedFor").unwrap(), req, false).await;
     assert_eq!(line, "198.51.100.1, 192.0.2.9, 10.0.0.1");
 }
+
+#[tokio::test]
+async fn envoy_start_time_has_milliseconds_and_clf_time_truncates_them() {
+    let sink = MemorySink::new();
+    let clock = ManualClock::at_unix(T0);
+    clock.advance(Duration::from_millis(987));
+    let layer = |format| {
+        AccessLogLayer::new(sink.clone())
+            .format(format)
+            .clock(clock.clone())
+            .request_ids(RequestIds::Off)
+            .layer(ok("hello"))
+    };
+    for format in [
+        LogFormat::envoy(),
+        LogFormat::apache_common(),
+        LogFormat::template("$context.requestTime|$context.requestTimeEpoch|$context.startTime")
+            .unwrap(),
+    ] {
+        let res = layer(format)
+            .oneshot(req_with("GET", "/", Version::HTTP_11))
+            .await
+            .unwrap();
+        body_text(res.into_body()).await;
+    }
+    assert_eq!(
+        sink.take(),
+        [
+            "[2024-03-10T13:55:36.987Z] \"GET / HTTP/1.1\" 200 - 0 5 0 0 \"-\" \"-\" \"-\" \"-\" \"-\"",
+            "203.0.113.7 - - [10/Mar/2024:13:55:36 +0000] \"GET / HTTP/1.1\" 200 5",
+            "10/Mar/2024:13:55:36 +0000|1710078936987|2024-03-10T13:55:36.987Z",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn envoy_escapes_hostile_header_values_as_nginx_does() {
+    let mut req = req_with("GET", "/", Version::HTTP_11);
+    let h = req.headers_mut();
+    h.insert(
+        "user-agent",
+        HeaderValue::from_bytes(b"a\"b\\c\td\xc3\xa9\xff").unwrap(),
+    );
+    h.insert("x-forwarded-for", HeaderValue::from_static("1.2.3.4\" x"));
+    h.insert("host", HeaderValue::from_static("h.example"));
+    h.insert("x-request-id", HeaderValue::from_static("req-\"1"));
+    let line = line_of(LogFormat::envoy(), req, false).await;
+    assert_eq!(
+        line,
+        "[2024-03-10T13:55:36.000Z] \"GET / HTTP/1.1\" 200 - 0 5 0 0 \"1.2.3.4\\x22 x\" \
+         \"a\\x22b\\x5Cc\\x09d\\xC3\\xA9\\xFF\" \"-\" \"h.example\" \"-\"",
+        "an unsafe incoming request id is not kept (and with ids off, none is generated)"
+    );
+}
+
+/// Every variable the docs claim is accepted, and renders its value (or `-`) for a request
+/// that passed no router, split or guard.
+#[tokio::test]
+async fn every_documented_variable_is_accepted_and_rendered() {
+    let names = [
+        "requestId",
+        "extendedRequestId",
+        "identity.sourceIp",
+        "requestTime",
+        "requestTimeEpoch",
+        "startTime",
+        "httpMethod",
+        "path",
+        "query",
+        "requestUri",
+        "protocol",
+        "domainName",
+        "status",
+        "responseLength",
+        "requestLength",
+        "responseLatency",
+        "integrationLatency",
+        "integration.latency",
+        "identity.userAgent",
+        "referer",
+        "forwardedFor",
+        "traceId",
+        "routeKey",
+        "resourcePath",
+        "routeName",
+        "canaryArm",
+        "isCanaryRequest",
+        "error.message",
+        "responseFlags",
+        "tunnel.bytesIn",
+        "tunnel.bytesOut",
+        "tunnel.abnormal",
+    ];
+    let template = names
+        .iter()
+        .map(|n| format!("$context.{n}"))
+        .collect::<Vec<_>>()
+        .join("|");
+    let format = LogFormat::template(&template).unwrap_or_else(|e| panic!("{e}"));
+    let mut req = req_with("POST", "/pets/42?verbose=1", Version::HTTP_11);
+    let h = req.headers_mut();
+    h.insert("host", HeaderValue::from_static("api.example.com"));
+    h.insert("user-agent", HeaderValue::from_static("curl/8.5.0"));
+    h.insert("referer", HeaderValue::from_static("https://shop.example/"));
+    h.insert("x-forwarded-for", HeaderValue::from_static("198.51.100.1"));
+    h.insert("x-request-id", HeaderValue::from_static("req-1"));
+    h.insert(
+        "traceparent",
+        HeaderValue::from_static("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+    );
+    let line = line_of(format, req, true).await;
+    assert_eq!(
+        line,
+        "req-1|req-1|203.0.113.7|10/Mar/2024:13:55:36 +0000|1710078936000|2024-03-10T13:55:36.000Z|\
+         POST|/pets/42|verbose=1|/pets/42?verbose=1|HTTP/1.1|api.example.com|200|5|0|0|0|0|\
+         curl/8.5.0|https://shop.example/|198.51.100.1|4bf92f3577b34da6a3ce929d0e0e4736|\
+         -|-|-|-|-|-|-|-|-|-"
+    );
+}
