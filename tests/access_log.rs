@@ -1989,3 +1989,44 @@ async fn every_documented_variable_is_accepted_and_rendered() {
          -|-|-|-|-|-|-|-|-|-"
     );
 }
+
+fn aws_request() -> Request<Full<Bytes>> {
+    let mut req = req_with("GET", "/pets/42?verbose=1", Version::HTTP_11);
+    req.headers_mut()
+        .insert("x-request-id", HeaderValue::from_static("req-1"));
+    req
+}
+
+/// The CLF, JSON, XML and CSV examples of AWS's access-logging docs (HTTP and REST APIs) build
+/// and write what they say; `identity.caller` and `identity.user` (IAM callers, which a gateway
+/// without IAM never has) are `-`.
+#[tokio::test]
+async fn the_aws_documented_example_formats_build_and_render() {
+    let http_clf = "$context.identity.sourceIp - - [$context.requestTime] \
+                    \"$context.httpMethod $context.routeKey $context.protocol\" \
+                    $context.status $context.responseLength $context.requestId";
+    assert_eq!(
+        line_of(LogFormat::template(http_clf).unwrap(), aws_request(), true).await,
+        "203.0.113.7 - - [10/Mar/2024:13:55:36 +0000] \"GET - HTTP/1.1\" 200 5 req-1"
+    );
+    let rest_clf = "$context.identity.sourceIp $context.identity.caller $context.identity.user \
+                    [$context.requestTime] \"$context.httpMethod $context.resourcePath \
+                    $context.protocol\" $context.status $context.responseLength $context.requestId";
+    assert_eq!(
+        line_of(LogFormat::template(rest_clf).unwrap(), aws_request(), true).await,
+        "203.0.113.7 - - [10/Mar/2024:13:55:36 +0000] \"GET - HTTP/1.1\" 200 5 req-1"
+    );
+    let http_json = r#"{ "requestId":"$context.requestId", "ip": "$context.identity.sourceIp", "requestTime":"$context.requestTime", "httpMethod":"$context.httpMethod","routeKey":"$context.routeKey", "status":"$context.status","protocol":"$context.protocol", "responseLength":"$context.responseLength" }"#;
+    let line = line_of(LogFormat::template(http_json).unwrap(), aws_request(), true).await;
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    assert_eq!(v["requestTime"], "10/Mar/2024:13:55:36 +0000");
+    assert_eq!(v["routeKey"], "-");
+    assert_eq!(v["status"], "200");
+    let csv = "$context.identity.sourceIp,$context.identity.caller,$context.identity.user,\
+               $context.requestTime,$context.httpMethod,$context.resourcePath,$context.protocol,\
+               $context.status,$context.responseLength,$context.requestId";
+    assert_eq!(
+        line_of(LogFormat::template(csv).unwrap(), aws_request(), true).await,
+        "203.0.113.7,-,-,10/Mar/2024:13:55:36 +0000,GET,-,HTTP/1.1,200,5,req-1"
+    );
+}

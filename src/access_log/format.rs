@@ -49,6 +49,8 @@ pub(super) enum Var {
     TunnelBytesOut,
     /// Whether a tunnel ended abnormally (an error or the idle timeout).
     TunnelAbnormal,
+    /// An AWS value this gateway never has (the IAM caller and user): always `-`.
+    Absent,
 }
 
 /// The template variables: `$context.` + name, the variable, its key in the JSON format.
@@ -98,6 +100,9 @@ const VARIABLES: &[(&str, Var, &str)] = &[
         Var::IntegrationLatency,
         "integrationLatency",
     ),
+    // IAM identities, which AWS's own CLF, XML and CSV examples show: never known here.
+    ("identity.caller", Var::Absent, "caller"),
+    ("identity.user", Var::Absent, "user"),
 ];
 
 /// The fields of [`LogFormat::json`], in order.
@@ -465,6 +470,7 @@ impl LogFormat {
     /// | `$context.responseFlags` | `NR`, `OG`, `CP`, `UE`, `DC`, `SI`, `TA`, comma-separated |
     /// | `$context.tunnel.bytesIn` / `$context.tunnel.bytesOut` | bytes a tunnel (WebSocket) carried client → upstream / upstream → client; `-` for ordinary requests |
     /// | `$context.tunnel.abnormal` | `true` when a tunnel ended on an error or its idle timeout; `-` for ordinary requests |
+    /// | `$context.identity.caller` / `$context.identity.user` | always `-` (IAM callers, which AWS's CLF, XML and CSV examples show; a gateway without IAM never has them) |
     ///
     /// A `$` not followed by `context.` is literal text, and so is a dot that ends a variable
     /// (`$context.status.` is the status, then a dot).

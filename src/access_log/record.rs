@@ -614,6 +614,7 @@ impl Source for Line<'_> {
                 None => Value::Missing,
             },
             Var::TunnelAbnormal => r.tunnel.map_or(Value::Missing, Value::Bool),
+            Var::Absent => Value::Missing,
         }
     }
 }
