@@ -2030,3 +2030,30 @@ async fn the_aws_documented_example_formats_build_and_render() {
         "203.0.113.7,-,-,10/Mar/2024:13:55:36 +0000,GET,-,HTTP/1.1,200,5,req-1"
     );
 }
+
+#[tokio::test]
+async fn an_absolute_form_target_without_a_path_logs_the_root() {
+    let line = line_of(
+        LogFormat::template("$context.requestUri|$context.path|$context.query|$context.domainName")
+            .unwrap(),
+        req_with("GET", "http://api.example.com", Version::HTTP_11),
+        false,
+    )
+    .await;
+    assert_eq!(line, "/|/|-|api.example.com");
+}
+
+/// Envoy writes `-` "for every not set/empty value" (its access-log docs).
+#[tokio::test]
+async fn envoy_writes_a_dash_for_empty_values() {
+    let mut req = req_with("GET", "/", Version::HTTP_11);
+    let h = req.headers_mut();
+    h.insert("user-agent", HeaderValue::from_static(""));
+    h.insert("x-forwarded-for", HeaderValue::from_static(""));
+    h.insert("host", HeaderValue::from_static(""));
+    let line = line_of(LogFormat::envoy(), req, false).await;
+    assert_eq!(
+        line,
+        "[2024-03-10T13:55:36.000Z] \"GET / HTTP/1.1\" 200 - 0 5 0 0 \"-\" \"-\" \"-\" \"-\" \"-\""
+    );
+}

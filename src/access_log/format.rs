@@ -291,6 +291,9 @@ enum Kind {
 enum Segment {
     Literal(Lit),
     Var(Var),
+    /// A variable written `-` when its text is empty too (Envoy: "a '-' character for every
+    /// not set/empty value").
+    VarOrDash(Var),
 }
 
 impl Default for LogFormat {
@@ -316,7 +319,7 @@ fn needs_of(segments: &[Segment]) -> u16 {
     segments
         .iter()
         .map(|s| match s {
-            Segment::Var(v) => v.needs(),
+            Segment::Var(v) | Segment::VarOrDash(v) => v.needs(),
             Segment::Literal(_) => 0,
         })
         .fold(0, |a, b| a | b)
@@ -378,9 +381,10 @@ impl LogFormat {
     /// The protocol is written as Envoy writes it (`HTTP/1.1`, `HTTP/2`, `HTTP/3`); the
     /// upstream service time is the time to response headers; the upstream host is the
     /// canary arm that served the request (`-` without a canary split); the response flags are
-    /// ours (`NR`, `OG`, `CP`, `UE`, `DC`, `SI`, `TA`).
+    /// ours (`NR`, `OG`, `CP`, `UE`, `DC`, `SI`, `TA`). As in Envoy, a value that is missing
+    /// or empty (an empty `User-Agent`) is written `-`.
     pub fn envoy() -> Self {
-        use Segment::Var as V;
+        use Segment::VarOrDash as V;
         text(vec![
             lit("["),
             V(Var::StartTime),
@@ -580,6 +584,10 @@ impl LogFormat {
                     match segment {
                         Segment::Literal(text) => text.push(out),
                         Segment::Var(var) => push_text_value(out, source.value(*var)),
+                        Segment::VarOrDash(var) => match source.value(*var) {
+                            Value::Bytes([]) => out.push(b'-'),
+                            value => push_text_value(out, value),
+                        },
                     }
                 }
             }
@@ -587,7 +595,7 @@ impl LogFormat {
                 for segment in segments {
                     match segment {
                         Segment::Literal(text) => text.push(out),
-                        Segment::Var(var) => match source.value(*var) {
+                        Segment::Var(var) | Segment::VarOrDash(var) => match source.value(*var) {
                             Value::Bytes(bytes) => push_json_escaped(out, bytes),
                             value => push_text_value(out, value),
                         },
