@@ -2057,3 +2057,25 @@ async fn envoy_writes_a_dash_for_empty_values() {
         "[2024-03-10T13:55:36.000Z] \"GET / HTTP/1.1\" 200 - 0 5 0 0 \"-\" \"-\" \"-\" \"-\" \"-\""
     );
 }
+
+/// A dual-stack listener sees IPv4 clients as `::ffff:a.b.c.d`; Apache (APR) logs them in the
+/// familiar IPv4 form, as AWS's `sourceIp` is.
+#[tokio::test]
+async fn an_ipv4_mapped_client_address_is_written_as_ipv4() {
+    let mut req = Request::get("/").body(Full::default()).unwrap();
+    req.extensions_mut().insert(SocketAddr::from((
+        std::net::Ipv4Addr::new(203, 0, 113, 7).to_ipv6_mapped(),
+        50_000,
+    )));
+    let line = line_of(LogFormat::apache_common(), req, false).await;
+    assert_eq!(
+        line,
+        "203.0.113.7 - - [10/Mar/2024:13:55:36 +0000] \"GET / HTTP/1.1\" 200 5"
+    );
+    let mut req = Request::get("/").body(Full::default()).unwrap();
+    req.extensions_mut()
+        .insert(std::net::IpAddr::from([0x2001, 0xdb8, 0, 0, 0, 0, 0, 1]));
+    let line = line_of(LogFormat::json(), req, false).await;
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(v["ip"], "2001:db8::1");
+}

@@ -272,6 +272,9 @@ impl Record {
                 Some(read) => (read.0)(req.extensions()),
                 None => default_client(req.extensions()),
             }
+            // A dual-stack listener's IPv4 client (`::ffff:a.b.c.d`) in its IPv4 form, as
+            // Apache (APR) writes it.
+            .map(|ip| ip.to_canonical())
         } else {
             None
         };
