@@ -1718,7 +1718,12 @@ async fn the_request_line_of_asterisk_authority_and_extension_method_targets() {
         "203.0.113.7 - - [10/Mar/2024:13:55:36 +0000] \"CONNECT api.example.com:443 HTTP/1.1\" 200 5"
     );
     assert_eq!(
-        line_of(common(), req_with("PURGE", "/cache/x", Version::HTTP_10), false).await,
+        line_of(
+            common(),
+            req_with("PURGE", "/cache/x", Version::HTTP_10),
+            false
+        )
+        .await,
         "203.0.113.7 - - [10/Mar/2024:13:55:36 +0000] \"PURGE /cache/x HTTP/1.0\" 200 5"
     );
     assert_eq!(
@@ -1735,10 +1740,17 @@ async fn protocol_spellings_per_format() {
         (Version::HTTP_2, "HTTP/2.0", "HTTP/2"),
         (Version::HTTP_3, "HTTP/3.0", "HTTP/3"),
     ] {
-        let line = line_of(LogFormat::apache_combined(), req_with("GET", "/", version), false).await;
+        let line = line_of(
+            LogFormat::apache_combined(),
+            req_with("GET", "/", version),
+            false,
+        )
+        .await;
         assert_eq!(
             line,
-            format!("203.0.113.7 - - [10/Mar/2024:13:55:36 +0000] \"GET / {apache}\" 200 5 \"-\" \"-\"")
+            format!(
+                "203.0.113.7 - - [10/Mar/2024:13:55:36 +0000] \"GET / {apache}\" 200 5 \"-\" \"-\""
+            )
         );
         let line = line_of(LogFormat::envoy(), req_with("GET", "/", version), false).await;
         assert_eq!(
@@ -1765,7 +1777,11 @@ async fn generated_request_ids_are_lower_case_uuid_v4_with_the_rfc_variant() {
         .format(LogFormat::template("$context.requestId").unwrap())
         .layer(ok("x"));
     for _ in 0..64 {
-        let res = svc.clone().oneshot(common::request("GET", "/")).await.unwrap();
+        let res = svc
+            .clone()
+            .oneshot(common::request("GET", "/"))
+            .await
+            .unwrap();
         let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
         body_text(res.into_body()).await;
         let b = id.as_bytes();
@@ -1813,11 +1829,19 @@ async fn a_request_id_of_the_longest_kept_length_is_kept_and_one_more_is_replace
 
 #[test]
 fn template_errors_name_each_offending_text() {
-    let err = LogFormat::template("$context.status $context.nope $context.identity.bogus")
-        .unwrap_err();
-    let values: Vec<_> = err.problems().iter().map(|p| p.value().to_owned()).collect();
+    let err =
+        LogFormat::template("$context.status $context.nope $context.identity.bogus").unwrap_err();
+    let values: Vec<_> = err
+        .problems()
+        .iter()
+        .map(|p| p.value().to_owned())
+        .collect();
     assert_eq!(values, ["$context.nope", "$context.identity.bogus"]);
-    for bad in ["$context.status\n", "$context.status\r\n$context.path", "a\rb $context.path"] {
+    for bad in [
+        "$context.status\n",
+        "$context.status\r\n$context.path",
+        "a\rb $context.path",
+    ] {
         let err = LogFormat::template(bad).unwrap_err();
         assert_eq!(err.problems().len(), 1, "{bad:?}: {err}");
         assert_eq!(err.problems()[0].value(), bad);
@@ -1853,7 +1877,12 @@ async fn an_absolute_form_target_names_its_own_authority_not_the_host_header() {
     plain
         .headers_mut()
         .insert("host", HeaderValue::from_static("api.example.com:8443"));
-    let line = line_of(LogFormat::template("$context.domainName").unwrap(), plain, false).await;
+    let line = line_of(
+        LogFormat::template("$context.domainName").unwrap(),
+        plain,
+        false,
+    )
+    .await;
     assert_eq!(line, "api.example.com:8443");
 }
 
@@ -1867,7 +1896,12 @@ async fn repeated_forwarded_for_lines_are_joined_in_order() {
         "x-forwarded-for",
         HeaderValue::from_static("192.0.2.9, 10.0.0.1"),
     );
-    let line = line_of(LogFormat::template("$context.forwardedFor").unwrap(), req, false).await;
+    let line = line_of(
+        LogFormat::template("$context.forwardedFor").unwrap(),
+        req,
+        false,
+    )
+    .await;
     assert_eq!(line, "198.51.100.1, 192.0.2.9, 10.0.0.1");
 }
 
@@ -2018,7 +2052,8 @@ async fn the_aws_documented_example_formats_build_and_render() {
     );
     let http_json = r#"{ "requestId":"$context.requestId", "ip": "$context.identity.sourceIp", "requestTime":"$context.requestTime", "httpMethod":"$context.httpMethod","routeKey":"$context.routeKey", "status":"$context.status","protocol":"$context.protocol", "responseLength":"$context.responseLength" }"#;
     let line = line_of(LogFormat::template(http_json).unwrap(), aws_request(), true).await;
-    let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    let v: serde_json::Value =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
     assert_eq!(v["requestTime"], "10/Mar/2024:13:55:36 +0000");
     assert_eq!(v["routeKey"], "-");
     assert_eq!(v["status"], "200");
