@@ -1671,3 +1671,446 @@ fn a_writer_failing_once_loses_nothing_it_later_writes_and_counts_only_what_is_l
     assert!(lines.iter().all(|l| l == "a" || l == "b"), "{lines:?}");
     assert_eq!(lines.last().map(String::as_str), Some("b"));
 }
+
+// ---- edge cases (audit, session 6): audit_k.rs
+
+async fn line_of(format: LogFormat, req: Request<Full<Bytes>>, ids: bool) -> String {
+    let sink = MemorySink::new();
+    let mut layer = AccessLogLayer::new(sink.clone())
+        .format(format)
+        .clock(ManualClock::at_unix(T0));
+    if !ids {
+        layer = layer.request_ids(RequestIds::Off);
+    }
+    let res = layer.layer(ok("hello")).oneshot(req).await.unwrap();
+    body_text(res.into_body()).await;
+    let lines = sink.take();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    lines.into_iter().next().unwrap()
+}
+
+fn req_with(method: &str, target: &str, version: Version) -> Request<Full<Bytes>> {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(target)
+        .version(version)
+        .body(Full::default())
+        .unwrap();
+    req.extensions_mut()
+        .insert(SocketAddr::from(([203, 0, 113, 7], 50_000)));
+    req
+}
+
+#[tokio::test]
+async fn the_request_line_of_asterisk_authority_and_extension_method_targets() {
+    let common = LogFormat::apache_common;
+    assert_eq!(
+        line_of(common(), req_with("OPTIONS", "*", Version::HTTP_11), false).await,
+        "203.0.113.7 - - [10/Mar/2024:13:55:36 +0000] \"OPTIONS * HTTP/1.1\" 200 5"
+    );
+    assert_eq!(
+        line_of(
+            common(),
+            req_with("CONNECT", "api.example.com:443", Version::HTTP_11),
+            false
+        )
+        .await,
+        "203.0.113.7 - - [10/Mar/2024:13:55:36 +0000] \"CONNECT api.example.com:443 HTTP/1.1\" 200 5"
+    );
+    assert_eq!(
+        line_of(
+            common(),
+            req_with("PURGE", "/cache/x", Version::HTTP_10),
+            false
+        )
+        .await,
+        "203.0.113.7 - - [10/Mar/2024:13:55:36 +0000] \"PURGE /cache/x HTTP/1.0\" 200 5"
+    );
+    assert_eq!(
+        line_of(LogFormat::envoy(), req_with("OPTIONS", "*", Version::HTTP_11), false).await,
+        "[2024-03-10T13:55:36.000Z] \"OPTIONS * HTTP/1.1\" 200 - 0 5 0 0 \"-\" \"-\" \"-\" \"-\" \"-\""
+    );
+}
+
+#[tokio::test]
+async fn protocol_spellings_per_format() {
+    for (version, apache, envoy) in [
+        (Version::HTTP_10, "HTTP/1.0", "HTTP/1.0"),
+        (Version::HTTP_11, "HTTP/1.1", "HTTP/1.1"),
+        (Version::HTTP_2, "HTTP/2.0", "HTTP/2"),
+        (Version::HTTP_3, "HTTP/3.0", "HTTP/3"),
+    ] {
+        let line = line_of(
+            LogFormat::apache_combined(),
+            req_with("GET", "/", version),
+            false,
+        )
+        .await;
+        assert_eq!(
+            line,
+            format!(
+                "203.0.113.7 - - [10/Mar/2024:13:55:36 +0000] \"GET / {apache}\" 200 5 \"-\" \"-\""
+            )
+        );
+        let line = line_of(LogFormat::envoy(), req_with("GET", "/", version), false).await;
+        assert_eq!(
+            line,
+            format!("[2024-03-10T13:55:36.000Z] \"GET / {envoy}\" 200 - 0 5 0 0 \"-\" \"-\" \"-\" \"-\" \"-\"")
+        );
+        let line = line_of(LogFormat::json(), req_with("GET", "/", version), false).await;
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["protocol"], apache, "{line}");
+        let line = line_of(
+            LogFormat::template("$context.protocol").unwrap(),
+            req_with("GET", "/", version),
+            false,
+        )
+        .await;
+        assert_eq!(line, apache);
+    }
+}
+
+#[tokio::test]
+async fn generated_request_ids_are_lower_case_uuid_v4_with_the_rfc_variant() {
+    let sink = MemorySink::new();
+    let svc = AccessLogLayer::new(sink.clone())
+        .format(LogFormat::template("$context.requestId").unwrap())
+        .layer(ok("x"));
+    for _ in 0..64 {
+        let res = svc
+            .clone()
+            .oneshot(common::request("GET", "/"))
+            .await
+            .unwrap();
+        let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+        body_text(res.into_body()).await;
+        let b = id.as_bytes();
+        assert_eq!(b.len(), 36, "{id}");
+        for (i, &c) in b.iter().enumerate() {
+            if [8, 13, 18, 23].contains(&i) {
+                assert_eq!(c, b'-', "{id}");
+            } else {
+                assert!(c.is_ascii_digit() || (b'a'..=b'f').contains(&c), "{id}");
+            }
+        }
+        assert_eq!(b[14], b'4', "{id}");
+        assert!(b"89ab".contains(&b[19]), "{id}");
+        assert_eq!(sink.take(), [id]);
+    }
+}
+
+#[tokio::test]
+async fn a_request_id_of_the_longest_kept_length_is_kept_and_one_more_is_replaced() {
+    for (len, kept) in [(128, true), (129, false)] {
+        let incoming = "a".repeat(len);
+        let mut req = common::request("GET", "/");
+        req.headers_mut()
+            .insert("x-request-id", HeaderValue::from_str(&incoming).unwrap());
+        let sink = MemorySink::new();
+        let res = AccessLogLayer::new(sink.clone())
+            .format(LogFormat::template("$context.requestId").unwrap())
+            .layer(service_fn(|_req: Request<Full<Bytes>>| async {
+                let mut res = Response::new(Full::new(Bytes::from_static(b"x")));
+                res.headers_mut()
+                    .insert("x-request-id", HeaderValue::from_static("inner"));
+                Ok::<_, Infallible>(res)
+            }))
+            .oneshot(req)
+            .await
+            .unwrap();
+        let ids: Vec<_> = res.headers().get_all("x-request-id").iter().collect();
+        assert_eq!(ids.len(), 1, "one id on the response: {ids:?}");
+        let id = ids[0].to_str().unwrap().to_owned();
+        body_text(res.into_body()).await;
+        assert_eq!(id == incoming, kept, "{id}");
+        assert_eq!(sink.take(), [id]);
+    }
+}
+
+#[test]
+fn template_errors_name_each_offending_text() {
+    let err =
+        LogFormat::template("$context.status $context.nope $context.identity.bogus").unwrap_err();
+    let values: Vec<_> = err
+        .problems()
+        .iter()
+        .map(|p| p.value().to_owned())
+        .collect();
+    assert_eq!(values, ["$context.nope", "$context.identity.bogus"]);
+    for bad in [
+        "$context.status\n",
+        "$context.status\r\n$context.path",
+        "a\rb $context.path",
+    ] {
+        let err = LogFormat::template(bad).unwrap_err();
+        assert_eq!(err.problems().len(), 1, "{bad:?}: {err}");
+        assert_eq!(err.problems()[0].value(), bad);
+        assert_eq!(err.problems()[0].kind(), ProblemKind::Invalid);
+    }
+    // `$context` alone, and `$context.` followed by nothing that names a variable.
+    for bad in ["$context", "x $context. y"] {
+        assert!(LogFormat::template(bad).is_err(), "{bad:?}");
+    }
+}
+
+/// RFC 9112 §3.2.2: with an absolute-form target the authority is the target's, whatever the
+/// `Host` header says (Envoy's `:authority` is rewritten from it the same way).
+#[tokio::test]
+async fn an_absolute_form_target_names_its_own_authority_not_the_host_header() {
+    let req = || {
+        let mut req = req_with("GET", "http://api.example.com/pets?x=1", Version::HTTP_11);
+        req.headers_mut()
+            .insert("host", HeaderValue::from_static("spoofed.example"));
+        req
+    };
+    let line = line_of(LogFormat::envoy(), req(), false).await;
+    assert_eq!(
+        line,
+        "[2024-03-10T13:55:36.000Z] \"GET /pets?x=1 HTTP/1.1\" 200 - 0 5 0 0 \"-\" \"-\" \"-\" \
+         \"api.example.com\" \"-\""
+    );
+    let line = line_of(LogFormat::json(), req(), false).await;
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(v["domainName"], "api.example.com", "{line}");
+    // An origin-form target: the Host header.
+    let mut plain = req_with("GET", "/", Version::HTTP_11);
+    plain
+        .headers_mut()
+        .insert("host", HeaderValue::from_static("api.example.com:8443"));
+    let line = line_of(
+        LogFormat::template("$context.domainName").unwrap(),
+        plain,
+        false,
+    )
+    .await;
+    assert_eq!(line, "api.example.com:8443");
+}
+
+/// Repeated `X-Forwarded-For` lines are one list (RFC 9110 §5.3; nginx joins them with ", ").
+#[tokio::test]
+async fn repeated_forwarded_for_lines_are_joined_in_order() {
+    let mut req = req_with("GET", "/", Version::HTTP_11);
+    req.headers_mut()
+        .append("x-forwarded-for", HeaderValue::from_static("198.51.100.1"));
+    req.headers_mut().append(
+        "x-forwarded-for",
+        HeaderValue::from_static("192.0.2.9, 10.0.0.1"),
+    );
+    let line = line_of(
+        LogFormat::template("$context.forwardedFor").unwrap(),
+        req,
+        false,
+    )
+    .await;
+    assert_eq!(line, "198.51.100.1, 192.0.2.9, 10.0.0.1");
+}
+
+#[tokio::test]
+async fn envoy_start_time_has_milliseconds_and_clf_time_truncates_them() {
+    let sink = MemorySink::new();
+    let clock = ManualClock::at_unix(T0);
+    clock.advance(Duration::from_millis(987));
+    let layer = |format| {
+        AccessLogLayer::new(sink.clone())
+            .format(format)
+            .clock(clock.clone())
+            .request_ids(RequestIds::Off)
+            .layer(ok("hello"))
+    };
+    for format in [
+        LogFormat::envoy(),
+        LogFormat::apache_common(),
+        LogFormat::template("$context.requestTime|$context.requestTimeEpoch|$context.startTime")
+            .unwrap(),
+    ] {
+        let res = layer(format)
+            .oneshot(req_with("GET", "/", Version::HTTP_11))
+            .await
+            .unwrap();
+        body_text(res.into_body()).await;
+    }
+    assert_eq!(
+        sink.take(),
+        [
+            "[2024-03-10T13:55:36.987Z] \"GET / HTTP/1.1\" 200 - 0 5 0 0 \"-\" \"-\" \"-\" \"-\" \"-\"",
+            "203.0.113.7 - - [10/Mar/2024:13:55:36 +0000] \"GET / HTTP/1.1\" 200 5",
+            "10/Mar/2024:13:55:36 +0000|1710078936987|2024-03-10T13:55:36.987Z",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn envoy_escapes_hostile_header_values_as_nginx_does() {
+    let mut req = req_with("GET", "/", Version::HTTP_11);
+    let h = req.headers_mut();
+    h.insert(
+        "user-agent",
+        HeaderValue::from_bytes(b"a\"b\\c\td\xc3\xa9\xff").unwrap(),
+    );
+    h.insert("x-forwarded-for", HeaderValue::from_static("1.2.3.4\" x"));
+    h.insert("host", HeaderValue::from_static("h.example"));
+    h.insert("x-request-id", HeaderValue::from_static("req-\"1"));
+    let line = line_of(LogFormat::envoy(), req, false).await;
+    assert_eq!(
+        line,
+        "[2024-03-10T13:55:36.000Z] \"GET / HTTP/1.1\" 200 - 0 5 0 0 \"1.2.3.4\\x22 x\" \
+         \"a\\x22b\\x5Cc\\x09d\\xC3\\xA9\\xFF\" \"-\" \"h.example\" \"-\"",
+        "an unsafe incoming request id is not kept (and with ids off, none is generated)"
+    );
+}
+
+/// Every variable the docs claim is accepted, and renders its value (or `-`) for a request
+/// that passed no router, split or guard.
+#[tokio::test]
+async fn every_documented_variable_is_accepted_and_rendered() {
+    let names = [
+        "requestId",
+        "extendedRequestId",
+        "identity.sourceIp",
+        "requestTime",
+        "requestTimeEpoch",
+        "startTime",
+        "httpMethod",
+        "path",
+        "query",
+        "requestUri",
+        "protocol",
+        "domainName",
+        "status",
+        "responseLength",
+        "requestLength",
+        "responseLatency",
+        "integrationLatency",
+        "integration.latency",
+        "identity.userAgent",
+        "referer",
+        "forwardedFor",
+        "traceId",
+        "routeKey",
+        "resourcePath",
+        "routeName",
+        "canaryArm",
+        "isCanaryRequest",
+        "error.message",
+        "responseFlags",
+        "tunnel.bytesIn",
+        "tunnel.bytesOut",
+        "tunnel.abnormal",
+    ];
+    let template = names
+        .iter()
+        .map(|n| format!("$context.{n}"))
+        .collect::<Vec<_>>()
+        .join("|");
+    let format = LogFormat::template(&template).unwrap_or_else(|e| panic!("{e}"));
+    let mut req = req_with("POST", "/pets/42?verbose=1", Version::HTTP_11);
+    let h = req.headers_mut();
+    h.insert("host", HeaderValue::from_static("api.example.com"));
+    h.insert("user-agent", HeaderValue::from_static("curl/8.5.0"));
+    h.insert("referer", HeaderValue::from_static("https://shop.example/"));
+    h.insert("x-forwarded-for", HeaderValue::from_static("198.51.100.1"));
+    h.insert("x-request-id", HeaderValue::from_static("req-1"));
+    h.insert(
+        "traceparent",
+        HeaderValue::from_static("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+    );
+    let line = line_of(format, req, true).await;
+    assert_eq!(
+        line,
+        "req-1|req-1|203.0.113.7|10/Mar/2024:13:55:36 +0000|1710078936000|2024-03-10T13:55:36.000Z|\
+         POST|/pets/42|verbose=1|/pets/42?verbose=1|HTTP/1.1|api.example.com|200|5|0|0|0|0|\
+         curl/8.5.0|https://shop.example/|198.51.100.1|4bf92f3577b34da6a3ce929d0e0e4736|\
+         -|-|-|-|-|-|-|-|-|-"
+    );
+}
+
+fn aws_request() -> Request<Full<Bytes>> {
+    let mut req = req_with("GET", "/pets/42?verbose=1", Version::HTTP_11);
+    req.headers_mut()
+        .insert("x-request-id", HeaderValue::from_static("req-1"));
+    req
+}
+
+/// The CLF, JSON, XML and CSV examples of AWS's access-logging docs (HTTP and REST APIs) build
+/// and write what they say; `identity.caller` and `identity.user` (IAM callers, which a gateway
+/// without IAM never has) are `-`.
+#[tokio::test]
+async fn the_aws_documented_example_formats_build_and_render() {
+    let http_clf = "$context.identity.sourceIp - - [$context.requestTime] \
+                    \"$context.httpMethod $context.routeKey $context.protocol\" \
+                    $context.status $context.responseLength $context.requestId";
+    assert_eq!(
+        line_of(LogFormat::template(http_clf).unwrap(), aws_request(), true).await,
+        "203.0.113.7 - - [10/Mar/2024:13:55:36 +0000] \"GET - HTTP/1.1\" 200 5 req-1"
+    );
+    let rest_clf = "$context.identity.sourceIp $context.identity.caller $context.identity.user \
+                    [$context.requestTime] \"$context.httpMethod $context.resourcePath \
+                    $context.protocol\" $context.status $context.responseLength $context.requestId";
+    assert_eq!(
+        line_of(LogFormat::template(rest_clf).unwrap(), aws_request(), true).await,
+        "203.0.113.7 - - [10/Mar/2024:13:55:36 +0000] \"GET - HTTP/1.1\" 200 5 req-1"
+    );
+    let http_json = r#"{ "requestId":"$context.requestId", "ip": "$context.identity.sourceIp", "requestTime":"$context.requestTime", "httpMethod":"$context.httpMethod","routeKey":"$context.routeKey", "status":"$context.status","protocol":"$context.protocol", "responseLength":"$context.responseLength" }"#;
+    let line = line_of(LogFormat::template(http_json).unwrap(), aws_request(), true).await;
+    let v: serde_json::Value =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    assert_eq!(v["requestTime"], "10/Mar/2024:13:55:36 +0000");
+    assert_eq!(v["routeKey"], "-");
+    assert_eq!(v["status"], "200");
+    let csv = "$context.identity.sourceIp,$context.identity.caller,$context.identity.user,\
+               $context.requestTime,$context.httpMethod,$context.resourcePath,$context.protocol,\
+               $context.status,$context.responseLength,$context.requestId";
+    assert_eq!(
+        line_of(LogFormat::template(csv).unwrap(), aws_request(), true).await,
+        "203.0.113.7,-,-,10/Mar/2024:13:55:36 +0000,GET,-,HTTP/1.1,200,5,req-1"
+    );
+}
+
+#[tokio::test]
+async fn an_absolute_form_target_without_a_path_logs_the_root() {
+    let line = line_of(
+        LogFormat::template("$context.requestUri|$context.path|$context.query|$context.domainName")
+            .unwrap(),
+        req_with("GET", "http://api.example.com", Version::HTTP_11),
+        false,
+    )
+    .await;
+    assert_eq!(line, "/|/|-|api.example.com");
+}
+
+/// Envoy writes `-` "for every not set/empty value" (its access-log docs).
+#[tokio::test]
+async fn envoy_writes_a_dash_for_empty_values() {
+    let mut req = req_with("GET", "/", Version::HTTP_11);
+    let h = req.headers_mut();
+    h.insert("user-agent", HeaderValue::from_static(""));
+    h.insert("x-forwarded-for", HeaderValue::from_static(""));
+    h.insert("host", HeaderValue::from_static(""));
+    let line = line_of(LogFormat::envoy(), req, false).await;
+    assert_eq!(
+        line,
+        "[2024-03-10T13:55:36.000Z] \"GET / HTTP/1.1\" 200 - 0 5 0 0 \"-\" \"-\" \"-\" \"-\" \"-\""
+    );
+}
+
+/// A dual-stack listener sees IPv4 clients as `::ffff:a.b.c.d`; Apache (APR) logs them in the
+/// familiar IPv4 form, as AWS's `sourceIp` is.
+#[tokio::test]
+async fn an_ipv4_mapped_client_address_is_written_as_ipv4() {
+    let mut req = Request::get("/").body(Full::default()).unwrap();
+    req.extensions_mut().insert(SocketAddr::from((
+        std::net::Ipv4Addr::new(203, 0, 113, 7).to_ipv6_mapped(),
+        50_000,
+    )));
+    let line = line_of(LogFormat::apache_common(), req, false).await;
+    assert_eq!(
+        line,
+        "203.0.113.7 - - [10/Mar/2024:13:55:36 +0000] \"GET / HTTP/1.1\" 200 5"
+    );
+    let mut req = Request::get("/").body(Full::default()).unwrap();
+    req.extensions_mut()
+        .insert(std::net::IpAddr::from([0x2001, 0xdb8, 0, 0, 0, 0, 0, 1]));
+    let line = line_of(LogFormat::json(), req, false).await;
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(v["ip"], "2001:db8::1");
+}

@@ -49,6 +49,8 @@ pub(super) enum Var {
     TunnelBytesOut,
     /// Whether a tunnel ended abnormally (an error or the idle timeout).
     TunnelAbnormal,
+    /// An AWS value this gateway never has (the IAM caller and user): always `-`.
+    Absent,
 }
 
 /// The template variables: `$context.` + name, the variable, its key in the JSON format.
@@ -98,6 +100,9 @@ const VARIABLES: &[(&str, Var, &str)] = &[
         Var::IntegrationLatency,
         "integrationLatency",
     ),
+    // IAM identities, which AWS's own CLF, XML and CSV examples show: never known here.
+    ("identity.caller", Var::Absent, "caller"),
+    ("identity.user", Var::Absent, "user"),
 ];
 
 /// The fields of [`LogFormat::json`], in order.
@@ -286,6 +291,9 @@ enum Kind {
 enum Segment {
     Literal(Lit),
     Var(Var),
+    /// A variable written `-` when its text is empty too (Envoy: "a '-' character for every
+    /// not set/empty value").
+    VarOrDash(Var),
 }
 
 impl Default for LogFormat {
@@ -311,7 +319,7 @@ fn needs_of(segments: &[Segment]) -> u16 {
     segments
         .iter()
         .map(|s| match s {
-            Segment::Var(v) => v.needs(),
+            Segment::Var(v) | Segment::VarOrDash(v) => v.needs(),
             Segment::Literal(_) => 0,
         })
         .fold(0, |a, b| a | b)
@@ -373,9 +381,10 @@ impl LogFormat {
     /// The protocol is written as Envoy writes it (`HTTP/1.1`, `HTTP/2`, `HTTP/3`); the
     /// upstream service time is the time to response headers; the upstream host is the
     /// canary arm that served the request (`-` without a canary split); the response flags are
-    /// ours (`NR`, `OG`, `CP`, `UE`, `DC`, `SI`, `TA`).
+    /// ours (`NR`, `OG`, `CP`, `UE`, `DC`, `SI`, `TA`). As in Envoy, a value that is missing
+    /// or empty (an empty `User-Agent`) is written `-`.
     pub fn envoy() -> Self {
-        use Segment::Var as V;
+        use Segment::VarOrDash as V;
         text(vec![
             lit("["),
             V(Var::StartTime),
@@ -451,13 +460,13 @@ impl LogFormat {
     /// | `$context.httpMethod` | the method |
     /// | `$context.path` / `$context.query` / `$context.requestUri` | path, query (without `?`), both |
     /// | `$context.protocol` | `HTTP/1.1`, `HTTP/2.0`, ... |
-    /// | `$context.domainName` | the `Host` header, or the URI's authority |
+    /// | `$context.domainName` | the target's authority (absolute-form or HTTP/2 `:authority`), else the `Host` header |
     /// | `$context.status` | the response status (`0` when there was no response) |
     /// | `$context.responseLength` | response body bytes actually sent |
     /// | `$context.requestLength` | request body bytes, when known from `Content-Length` or the body |
     /// | `$context.responseLatency` | milliseconds from arrival to the last body byte |
     /// | `$context.integrationLatency` | milliseconds from arrival to the response headers (AWS's other name: `$context.integration.latency`) |
-    /// | `$context.identity.userAgent` / `$context.referer` / `$context.forwardedFor` | those request headers |
+    /// | `$context.identity.userAgent` / `$context.referer` / `$context.forwardedFor` | those request headers (repeated `X-Forwarded-For` lines joined with `, `) |
     /// | `$context.traceId` | the trace id of a valid W3C `traceparent` |
     /// | `$context.routeKey` / `$context.resourcePath` / `$context.routeName` | the matched route's key (`GET /pets/{id}`), template and name |
     /// | `$context.canaryArm` / `$context.isCanaryRequest` | the canary arm's name, and whether it is the canary |
@@ -465,6 +474,7 @@ impl LogFormat {
     /// | `$context.responseFlags` | `NR`, `OG`, `CP`, `UE`, `DC`, `SI`, `TA`, comma-separated |
     /// | `$context.tunnel.bytesIn` / `$context.tunnel.bytesOut` | bytes a tunnel (WebSocket) carried client → upstream / upstream → client; `-` for ordinary requests |
     /// | `$context.tunnel.abnormal` | `true` when a tunnel ended on an error or its idle timeout; `-` for ordinary requests |
+    /// | `$context.identity.caller` / `$context.identity.user` | always `-` (IAM callers, which AWS's CLF, XML and CSV examples show; a gateway without IAM never has them) |
     ///
     /// A `$` not followed by `context.` is literal text, and so is a dot that ends a variable
     /// (`$context.status.` is the status, then a dot).
@@ -574,6 +584,10 @@ impl LogFormat {
                     match segment {
                         Segment::Literal(text) => text.push(out),
                         Segment::Var(var) => push_text_value(out, source.value(*var)),
+                        Segment::VarOrDash(var) => match source.value(*var) {
+                            Value::Bytes([]) => out.push(b'-'),
+                            value => push_text_value(out, value),
+                        },
                     }
                 }
             }
@@ -581,7 +595,7 @@ impl LogFormat {
                 for segment in segments {
                     match segment {
                         Segment::Literal(text) => text.push(out),
-                        Segment::Var(var) => match source.value(*var) {
+                        Segment::Var(var) | Segment::VarOrDash(var) => match source.value(*var) {
                             Value::Bytes(bytes) => push_json_escaped(out, bytes),
                             value => push_text_value(out, value),
                         },

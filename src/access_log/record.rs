@@ -217,7 +217,21 @@ impl Record {
         *host = header(need::HOST, http::header::HOST);
         *user_agent = header(need::USER_AGENT, http::header::USER_AGENT);
         *referer = header(need::REFERER, http::header::REFERER);
-        *forwarded_for = header(need::FORWARDED_FOR, X_FORWARDED_FOR);
+        // Repeated lines are one list (RFC 9110 §5.3), joined as nginx joins them.
+        *forwarded_for = if has(need::FORWARDED_FOR) {
+            let mut lines = headers.get_all(X_FORWARDED_FOR).iter();
+            lines.next().map(|first| {
+                let mut span = keep(text, first.as_bytes());
+                for line in lines {
+                    text.extend_from_slice(b", ");
+                    text.extend_from_slice(line.as_bytes());
+                    span.end = text.len();
+                }
+                span
+            })
+        } else {
+            None
+        };
         let incoming_id = || {
             crate::util::header::get(headers, &shared.id_header).and_then(RequestId::from_header)
         };
@@ -258,6 +272,9 @@ impl Record {
                 Some(read) => (read.0)(req.extensions()),
                 None => default_client(req.extensions()),
             }
+            // A dual-stack listener's IPv4 client (`::ffff:a.b.c.d`) in its IPv4 form, as
+            // Apache (APR) writes it.
+            .map(|ip| ip.to_canonical())
         } else {
             None
         };
@@ -536,7 +553,8 @@ impl Source for Line<'_> {
             Var::RequestUri => self.opt(r.uri.map(|u| u.request_uri)),
             Var::Protocol => Value::Bytes(protocol(r.version).as_bytes()),
             Var::EnvoyProtocol => Value::Bytes(envoy_protocol(r.version).as_bytes()),
-            Var::DomainName => self.opt(r.host.or(r.authority)),
+            // RFC 9112 §3.2.2: an absolute-form target's authority wins over `Host`.
+            Var::DomainName => self.opt(r.authority.or(r.host)),
             Var::Status => Value::Int(r.status.into()),
             Var::ResponseLength => Value::Int(r.sent),
             Var::BytesClf => match r.sent {
@@ -599,6 +617,7 @@ impl Source for Line<'_> {
                 None => Value::Missing,
             },
             Var::TunnelAbnormal => r.tunnel.map_or(Value::Missing, Value::Bool),
+            Var::Absent => Value::Missing,
         }
     }
 }
