@@ -1468,3 +1468,90 @@ async fn an_invalid_cors_policy_set_through_the_gateway_changes_nothing() {
         .allows_origin("http://localhost:3000"));
     assert!(!gateway.handle().cors().allows_origin("https://x.example"));
 }
+
+// ---- edge cases (audit, session 6): audit_o.rs
+
+/// DESIGN 2.4 and 1: what one layer learns the others read, through the whole stack built
+/// from config. The target sees `MatchedRoute`, `Arm` and `RequestId` on its request; the
+/// answer carries them on the response (for outer layers); a guard refusal carries an
+/// `origin::Rejection`, a refused preflight a `cors::Rejection`.
+#[tokio::test]
+async fn every_public_extension_is_where_the_design_puts_it_through_the_gateway() {
+    use tower_gateway::access_log::RequestId;
+    use tower_gateway::{cors, origin};
+    let text = r#"
+        [[routes]]
+        name = "pet"
+        path = "/pets/{id}"
+        methods = ["GET", "POST"]
+        service = "v1"
+        canary = { service = "v2", weight = 0 }
+
+        [cors]
+        allow_origins = ["https://app.example.com"]
+        allow_methods = ["POST"]
+
+        [access_log]
+        format = "$context.routeKey $context.status"
+        sink = "code"
+    "#;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let seen2 = seen.clone();
+    let v1 = service_fn(move |req: Request<Body>| {
+        let e = req.extensions();
+        *seen2.lock().unwrap() = Some((
+            e.get::<MatchedRoute>().map(|r| r.template().to_owned()),
+            e.get::<Arm>().map(|a| a.is_canary()),
+            e.get::<RequestId>().map(|id| id.as_str().to_owned()),
+        ));
+        async { Ok::<_, Infallible>(Response::new(Body::from("v1"))) }
+    });
+    let services = Services::new()
+        .service("v1", v1)
+        .service("v2", Named::new("v2"))
+        .access_log_sink(MemorySink::new());
+    let gateway = Gateway::from_config(config(text), services).unwrap();
+
+    let req = Request::get("/pets/7")
+        .header("x-request-id", "abc-1")
+        .body(Body::default())
+        .unwrap();
+    let response = gateway.clone().oneshot(req).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let seen = seen.lock().unwrap().clone().expect("v1 called");
+    assert_eq!(
+        seen,
+        (
+            Some("/pets/{id}".to_owned()),
+            Some(false),
+            Some("abc-1".to_owned())
+        )
+    );
+    let e = response.extensions();
+    assert_eq!(e.get::<MatchedRoute>().unwrap().template(), "/pets/{id}");
+    assert!(!e.get::<Arm>().unwrap().is_canary());
+    assert_eq!(e.get::<RequestId>().unwrap().as_str(), "abc-1");
+    assert!(e.get::<origin::Rejection>().is_none());
+    assert!(e.get::<cors::Rejection>().is_none());
+
+    let refused = Request::post("/pets/7")
+        .header(header::ORIGIN, "https://evil.example")
+        .header("sec-fetch-site", "cross-site")
+        .body(Body::default())
+        .unwrap();
+    let response = gateway.clone().oneshot(refused).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(response.extensions().get::<origin::Rejection>().is_some());
+    assert!(response.extensions().get::<RequestId>().is_some());
+    assert!(response.extensions().get::<MatchedRoute>().is_none());
+
+    let preflight = Request::options("/pets/7")
+        .header(header::ORIGIN, "https://evil.example")
+        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+        .body(Body::default())
+        .unwrap();
+    let response = gateway.clone().oneshot(preflight).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(response.extensions().get::<cors::Rejection>().is_some());
+    assert!(response.extensions().get::<RequestId>().is_some());
+}
