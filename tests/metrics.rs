@@ -1759,3 +1759,122 @@ fn an_empty_registry_reports_no_arm() {
     let registry = Registry::new();
     assert!(registry.canary_report().is_empty());
 }
+
+/// Prometheus client libraries accept an explicit trailing `+Inf` bound (it is the implicit
+/// last bucket, dropped before use); the exposition then has exactly one `+Inf` bucket.
+#[tokio::test]
+async fn a_trailing_inf_bound_is_the_implicit_last_bucket() {
+    let registry = Registry::builder()
+        .buckets([0.1, 1.0, f64::INFINITY])
+        .build()
+        .unwrap();
+    let svc = registry
+        .layer()
+        .layer(service_fn(|_: Request<Full<Bytes>>| async {
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"x"))))
+        }));
+    let res = svc.oneshot(req("GET", "/")).await.unwrap();
+    body_text(res.into_body()).await;
+    let text = registry.render();
+    let inf = text
+        .lines()
+        .filter(|l| l.starts_with("gateway_time_to_headers_seconds_bucket{"))
+        .filter(|l| l.contains("le=\"+Inf\""))
+        .count();
+    assert_eq!(inf, 1, "{text}");
+    parse(&text);
+    // Alone, it leaves no finite bound: refused as an empty list.
+    let err = Registry::builder()
+        .buckets([f64::INFINITY])
+        .build()
+        .unwrap_err();
+    assert_eq!(err.problems().len(), 1, "{err}");
+    // Anywhere but last, it is still refused.
+    assert!(Registry::builder()
+        .buckets([0.1, f64::INFINITY, 1.0])
+        .build()
+        .is_err());
+}
+
+/// Prometheus text format: one `# HELP` and one `# TYPE` per family, before its samples,
+/// and no sample (name and label set) twice, after refusals, preflights, 404s and 405s.
+#[cfg(all(
+    feature = "router",
+    feature = "canary",
+    feature = "origin",
+    feature = "cors"
+))]
+#[tokio::test]
+async fn every_family_is_described_once_and_no_series_is_written_twice() {
+    let registry = Registry::builder()
+        .unmatched_label("/pets/{id}")
+        .build()
+        .unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let stack = stack::build(&registry, &calls);
+    let preflight = || {
+        Request::options("/pets/1")
+            .header("origin", APP)
+            .header("access-control-request-method", "GET")
+            .body(Full::default())
+            .unwrap()
+    };
+    for request in [
+        req("GET", "/pets/1"),
+        req("GET", "/pets/2"),
+        req("GET", "/pets/1"),
+        req("GET", "/nowhere"),
+        req("GET", "/pets/1/x"),
+        req("DELETE", "/pets/3"),
+        req("FOO", "/pets/3"),
+        preflight(),
+        preflight(),
+    ] {
+        send(&stack, request).await;
+    }
+    let text = registry.render();
+    let mut help = BTreeMap::<String, usize>::new();
+    let mut typed = BTreeMap::<String, usize>::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            *help
+                .entry(rest.split(' ').next().unwrap().to_owned())
+                .or_default() += 1;
+        } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+            *typed
+                .entry(rest.split(' ').next().unwrap().to_owned())
+                .or_default() += 1;
+        }
+    }
+    assert!(help.values().all(|&n| n == 1), "{help:?}");
+    assert_eq!(
+        help.keys().collect::<Vec<_>>(),
+        typed.keys().collect::<Vec<_>>()
+    );
+    assert!(typed.values().all(|&n| n == 1), "{typed:?}");
+    let all = parse(&text);
+    let mut seen = std::collections::BTreeSet::new();
+    for s in &all {
+        let mut labels = s.labels.clone();
+        labels.sort();
+        assert!(
+            seen.insert((s.name.clone(), labels)),
+            "series twice: {}",
+            s.key
+        );
+    }
+    // Each family's samples are contiguous (no family is resumed after another began).
+    let mut order: Vec<String> = Vec::new();
+    for s in &all {
+        let family = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|x| s.name.strip_suffix(x))
+            .filter(|b| typed.contains_key(*b))
+            .unwrap_or(&s.name)
+            .to_owned();
+        if order.last() != Some(&family) {
+            assert!(!order.contains(&family), "{family} resumed");
+            order.push(family);
+        }
+    }
+}
