@@ -1974,3 +1974,17 @@ async fn the_access_log_and_the_metrics_count_the_same_requests_per_label_set() 
     assert_eq!(from_log, from_metrics, "{text}");
     assert_eq!(registry.total_requests(), 11);
 }
+
+/// The `[metrics]` section takes a trailing `+Inf` (TOML `inf`) too; elsewhere it is refused
+/// at its index.
+#[test]
+fn the_config_section_takes_a_trailing_inf_bucket() {
+    use tower_gateway::metrics::MetricsConfig;
+    let config: MetricsConfig = toml::from_str("buckets = [0.5, 2.0, inf]").unwrap();
+    let text = config.build().unwrap().render();
+    assert!(text.contains("# TYPE gateway_time_to_headers_seconds histogram"));
+    let bad: MetricsConfig = toml::from_str("buckets = [0.5, inf, 2.0]").unwrap();
+    let err = bad.build().unwrap_err();
+    let at: Vec<_> = err.problems().iter().map(|p| p.location()).collect();
+    assert_eq!(at, [Some("buckets[1]")], "{err}");
+}
