@@ -1760,42 +1760,6 @@ fn an_empty_registry_reports_no_arm() {
     assert!(registry.canary_report().is_empty());
 }
 
-/// Prometheus client libraries accept an explicit trailing `+Inf` bound (it is the implicit
-/// last bucket, dropped before use); the exposition then has exactly one `+Inf` bucket.
-#[tokio::test]
-async fn a_trailing_inf_bound_is_the_implicit_last_bucket() {
-    let registry = Registry::builder()
-        .buckets([0.1, 1.0, f64::INFINITY])
-        .build()
-        .unwrap();
-    let svc = registry
-        .layer()
-        .layer(service_fn(|_: Request<Full<Bytes>>| async {
-            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"x"))))
-        }));
-    let res = svc.oneshot(req("GET", "/")).await.unwrap();
-    body_text(res.into_body()).await;
-    let text = registry.render();
-    let inf = text
-        .lines()
-        .filter(|l| l.starts_with("gateway_time_to_headers_seconds_bucket{"))
-        .filter(|l| l.contains("le=\"+Inf\""))
-        .count();
-    assert_eq!(inf, 1, "{text}");
-    parse(&text);
-    // Alone, it leaves no finite bound: refused as an empty list.
-    let err = Registry::builder()
-        .buckets([f64::INFINITY])
-        .build()
-        .unwrap_err();
-    assert_eq!(err.problems().len(), 1, "{err}");
-    // Anywhere but last, it is still refused.
-    assert!(Registry::builder()
-        .buckets([0.1, f64::INFINITY, 1.0])
-        .build()
-        .is_err());
-}
-
 /// Prometheus text format: one `# HELP` and one `# TYPE` per family, before its samples,
 /// and no sample (name and label set) twice, after refusals, preflights, 404s and 405s.
 #[cfg(all(
@@ -1973,18 +1937,4 @@ async fn the_access_log_and_the_metrics_count_the_same_requests_per_label_set() 
     }
     assert_eq!(from_log, from_metrics, "{text}");
     assert_eq!(registry.total_requests(), 11);
-}
-
-/// The `[metrics]` section takes a trailing `+Inf` (TOML `inf`) too; elsewhere it is refused
-/// at its index.
-#[test]
-fn the_config_section_takes_a_trailing_inf_bucket() {
-    use tower_gateway::metrics::MetricsConfig;
-    let config: MetricsConfig = toml::from_str("buckets = [0.5, 2.0, inf]").unwrap();
-    let text = config.build().unwrap().render();
-    assert!(text.contains("# TYPE gateway_time_to_headers_seconds histogram"));
-    let bad: MetricsConfig = toml::from_str("buckets = [0.5, inf, 2.0]").unwrap();
-    let err = bad.build().unwrap_err();
-    let at: Vec<_> = err.problems().iter().map(|p| p.location()).collect();
-    assert_eq!(at, [Some("buckets[1]")], "{err}");
 }

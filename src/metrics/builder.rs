@@ -16,15 +16,11 @@ pub struct RegistryBuilder {
 
 impl RegistryBuilder {
     /// The upper bounds of the latency buckets, in seconds: finite, positive, increasing.
-    /// `+Inf` is always added; a trailing `+Inf` given here is that implicit last bucket (as in
-    /// the Prometheus client libraries) and is dropped.
+    /// `+Inf` is always added.
     ///
     /// Default: [`DEFAULT_BUCKETS`](super::DEFAULT_BUCKETS). Calling it again replaces the list.
     pub fn buckets(mut self, seconds: impl IntoIterator<Item = f64>) -> Self {
         self.buckets = seconds.into_iter().collect();
-        if self.buckets.last() == Some(&f64::INFINITY) {
-            self.buckets.pop();
-        }
         self
     }
 
@@ -81,12 +77,7 @@ impl RegistryBuilder {
 }
 
 /// Every problem with a list of bucket bounds, located at `buckets` or `buckets[i]`.
-/// A trailing `+Inf` is the implicit last bucket, not a problem.
 pub(super) fn check_buckets(buckets: &[f64], problems: &mut Problems) {
-    let buckets = match buckets.split_last() {
-        Some((&last, rest)) if last == f64::INFINITY => rest,
-        _ => buckets,
-    };
     if buckets.is_empty() {
         problems.push(
             Problem::new(

@@ -36,7 +36,7 @@ pub struct MetricsConfig {
     /// [`build`](Self::build) builds the registry either way). Default: `true`.
     pub enabled: bool,
     /// Upper bounds of the latency buckets in seconds: finite, positive, increasing; `+Inf`
-    /// is always added (a trailing `+Inf` given here is that bucket). Default: [`DEFAULT_BUCKETS`].
+    /// is always added. Default: [`DEFAULT_BUCKETS`].
     pub buckets: Vec<f64>,
     /// The `route` label of requests no route matched. Default: `""`.
     pub unmatched_label: String,
