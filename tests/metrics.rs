@@ -1759,3 +1759,182 @@ fn an_empty_registry_reports_no_arm() {
     let registry = Registry::new();
     assert!(registry.canary_report().is_empty());
 }
+
+/// Prometheus text format: one `# HELP` and one `# TYPE` per family, before its samples,
+/// and no sample (name and label set) twice, after refusals, preflights, 404s and 405s.
+#[cfg(all(
+    feature = "router",
+    feature = "canary",
+    feature = "origin",
+    feature = "cors"
+))]
+#[tokio::test]
+async fn every_family_is_described_once_and_no_series_is_written_twice() {
+    let registry = Registry::builder()
+        .unmatched_label("/pets/{id}")
+        .build()
+        .unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let stack = stack::build(&registry, &calls);
+    let preflight = || {
+        Request::options("/pets/1")
+            .header("origin", APP)
+            .header("access-control-request-method", "GET")
+            .body(Full::default())
+            .unwrap()
+    };
+    for request in [
+        req("GET", "/pets/1"),
+        req("GET", "/pets/2"),
+        req("GET", "/pets/1"),
+        req("GET", "/nowhere"),
+        req("GET", "/pets/1/x"),
+        req("DELETE", "/pets/3"),
+        req("FOO", "/pets/3"),
+        preflight(),
+        preflight(),
+    ] {
+        send(&stack, request).await;
+    }
+    let text = registry.render();
+    let mut help = BTreeMap::<String, usize>::new();
+    let mut typed = BTreeMap::<String, usize>::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            *help
+                .entry(rest.split(' ').next().unwrap().to_owned())
+                .or_default() += 1;
+        } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+            *typed
+                .entry(rest.split(' ').next().unwrap().to_owned())
+                .or_default() += 1;
+        }
+    }
+    assert!(help.values().all(|&n| n == 1), "{help:?}");
+    assert_eq!(
+        help.keys().collect::<Vec<_>>(),
+        typed.keys().collect::<Vec<_>>()
+    );
+    assert!(typed.values().all(|&n| n == 1), "{typed:?}");
+    let all = parse(&text);
+    let mut seen = std::collections::BTreeSet::new();
+    for s in &all {
+        let mut labels = s.labels.clone();
+        labels.sort();
+        assert!(
+            seen.insert((s.name.clone(), labels)),
+            "series twice: {}",
+            s.key
+        );
+    }
+    // Each family's samples are contiguous (no family is resumed after another began).
+    let mut order: Vec<String> = Vec::new();
+    for s in &all {
+        let family = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|x| s.name.strip_suffix(x))
+            .filter(|b| typed.contains_key(*b))
+            .unwrap_or(&s.name)
+            .to_owned();
+        if order.last() != Some(&family) {
+            assert!(!order.contains(&family), "{family} resumed");
+            order.push(family);
+        }
+    }
+}
+
+/// The access log and the metrics agree request by request, on preflights answered by the
+/// CORS layer (accepted and refused), unknown methods, `HEAD`, `404`, `405` and both canary
+/// arms: for every (route, status, arm, refusal), as many log lines as counted requests.
+#[cfg(all(
+    feature = "access-log",
+    feature = "router",
+    feature = "canary",
+    feature = "origin",
+    feature = "cors"
+))]
+#[tokio::test]
+async fn the_access_log_and_the_metrics_count_the_same_requests_per_label_set() {
+    use tower_gateway::access_log::{AccessLogLayer, LogFormat, MemorySink};
+    let registry = Registry::new();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let sink = MemorySink::new();
+    let log = AccessLogLayer::new(sink.clone()).format(
+        LogFormat::template(
+            "$context.routeKey|$context.status|$context.canaryArm|$context.responseFlags",
+        )
+        .unwrap(),
+    );
+    let both = log.layer(stack::build(&registry, &calls));
+    let preflight = |origin: &str| {
+        Request::options("/pets/1")
+            .header("origin", origin)
+            .header("access-control-request-method", "GET")
+            .body(Full::default())
+            .unwrap()
+    };
+    let requests = vec![
+        req("GET", "/pets/1"),
+        req("GET", "/pets/2"),
+        req("GET", "/pets/3"),
+        req("HEAD", "/pets/4"),
+        req("FOO", "/pets/5"),
+        req("GET", "/nowhere"),
+        req("GET", "/nowhere/else"),
+        req("DELETE", "/pets/3"),
+        preflight(APP),
+        preflight("https://evil.example"),
+        req("OPTIONS", "/pets/1"),
+    ];
+    for request in requests {
+        let res = both.clone().oneshot(request).await.unwrap();
+        body_text(res.into_body()).await;
+    }
+    let mut from_log: BTreeMap<(String, String, String, String), f64> = BTreeMap::new();
+    for line in sink.lines() {
+        let parts: Vec<&str> = line.split('|').collect();
+        let route = match parts[0] {
+            "-" => String::new(),
+            key => key.split_once(' ').unwrap().1.to_owned(),
+        };
+        let arm = if parts[2] == "-" { "" } else { parts[2] };
+        let refusal = if parts[3].contains("NR") {
+            "no_route"
+        } else if parts[3].contains("OG") {
+            "origin"
+        } else if parts[3].contains("CP") {
+            "cors_preflight"
+        } else if parts[1] == "405" {
+            "method_not_allowed"
+        } else {
+            ""
+        };
+        *from_log
+            .entry((
+                route,
+                parts[1].to_owned(),
+                arm.to_owned(),
+                refusal.to_owned(),
+            ))
+            .or_default() += 1.0;
+    }
+    let text = registry.render();
+    let mut from_metrics: BTreeMap<(String, String, String, String), f64> = BTreeMap::new();
+    for s in parse(&text) {
+        if s.name != "gateway_requests_total" {
+            continue;
+        }
+        let get = |k: &str| {
+            s.labels
+                .iter()
+                .find(|l| l.0 == k)
+                .map(|l| l.1.clone())
+                .unwrap()
+        };
+        *from_metrics
+            .entry((get("route"), get("status"), get("arm"), get("refusal")))
+            .or_default() += s.value;
+    }
+    assert_eq!(from_log, from_metrics, "{text}");
+    assert_eq!(registry.total_requests(), 11);
+}
