@@ -1468,3 +1468,41 @@ async fn an_invalid_cors_policy_set_through_the_gateway_changes_nothing() {
         .allows_origin("http://localhost:3000"));
     assert!(!gateway.handle().cors().allows_origin("https://x.example"));
 }
+
+#[test]
+fn bad_arm_names_are_located_at_their_field() {
+    let found = located(
+        r#"
+        [canary]
+        service = "v2"
+        weight = 10
+        stable_name = ""
+
+        [[routes]]
+        path = "/a"
+        service = "v1"
+        canary = { service = "v2", weight = 10, stable_name = "same", canary_name = "same" }
+
+        [[routes]]
+        path = "/b"
+        service = "v1"
+        canary = { service = "v2", weight = 10, canary_name = "a\u0001b", arm_header = "x-arm" }
+
+        [[routes]]
+        path = "/c"
+        service = "v1"
+        canary = { service = "v2", weight = 10, stable_name = "", canary_name = "" }
+        "#,
+    );
+    let expected: HashSet<(String, String)> = [
+        ("canary.stable_name", ""),
+        ("routes[0].canary.canary_name", "same"),
+        ("routes[1].canary.canary_name", "a\u{1}b"),
+        ("routes[2].canary.stable_name", ""),
+        ("routes[2].canary.canary_name", ""),
+    ]
+    .into_iter()
+    .map(|(l, v)| (l.to_owned(), v.to_owned()))
+    .collect();
+    assert_eq!(found, expected);
+}
