@@ -1506,3 +1506,92 @@ fn bad_arm_names_are_located_at_their_field() {
     .collect();
     assert_eq!(found, expected);
 }
+
+fn with_headers(method: &str, uri: &str, headers: &[(&str, &str)]) -> Request<Body> {
+    let mut req = request(method, uri);
+    for (name, value) in headers {
+        req.headers_mut().append(
+            http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            http::HeaderValue::from_str(value).unwrap(),
+        );
+    }
+    req
+}
+
+#[tokio::test]
+async fn the_router_and_origin_sections_behave_as_configured() {
+    let gateway = Gateway::from_config(
+        config(
+            r#"
+            [[routes]]
+            path = "/pets"
+            service = "v1"
+
+            [[routes]]
+            path = "/hooks"
+            nest = true
+            service = "v2"
+
+            [router]
+            trailing_slash = "redirect"
+            merge_slashes = true
+            case_insensitive = true
+            not_found = "aws-json"
+
+            [origin]
+            trust_cors = false
+            trusted_origins = ["https://admin.example.com"]
+            public_origins = ["https://api.example.com"]
+            bypass_paths = ["/hooks/"]
+            trust_same_site = true
+            strict = true
+            "#,
+        ),
+        services_v1_v2(),
+    )
+    .unwrap();
+    // Router policies.
+    assert_eq!(call(&gateway, request("GET", "//PETS")).await.2, "v1");
+    let (status, headers, _) = call(&gateway, request("GET", "/pets/")).await;
+    assert!(status.is_redirection(), "{status}");
+    assert_eq!(headers[header::LOCATION], "/pets");
+    let (status, headers, body) = call(&gateway, request("GET", "/nope")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body, r#"{"message":"Not Found"}"#);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+    // Origin policies.
+    let post = |headers: &[(&str, &str)]| with_headers("POST", "/pets", headers);
+    let forbidden = StatusCode::FORBIDDEN;
+    let ok = StatusCode::OK;
+    for (req, want) in [
+        (post(&[("origin", "https://evil.example")]), forbidden),
+        (post(&[("origin", "https://admin.example.com")]), ok),
+        (post(&[("origin", "https://api.example.com")]), ok),
+        (post(&[("sec-fetch-site", "same-site")]), ok),
+        (post(&[("sec-fetch-site", "cross-site")]), forbidden),
+        // strict: a state-changing request with neither header is refused.
+        (post(&[]), forbidden),
+        (
+            with_headers("POST", "/hooks/x", &[("origin", "https://evil.example")]),
+            ok,
+        ),
+        (request("GET", "/pets"), ok),
+    ] {
+        let uri = req.uri().clone();
+        let hs = format!("{:?}", req.headers());
+        assert_eq!(call(&gateway, req).await.0, want, "{uri} {hs}");
+    }
+}
+
+#[tokio::test]
+async fn report_only_and_disabled_origin_guards_let_refusals_through() {
+    for section in ["[origin]\nreport_only = true", "[origin]\nenabled = false"] {
+        let gateway = Gateway::from_config(
+            config(&format!("[[routes]]\npath = \"/a\"\nservice = \"v1\"\n{section}")),
+            services_v1_v2(),
+        )
+        .unwrap();
+        let req = with_headers("POST", "/a", &[("origin", "https://evil.example")]);
+        assert_eq!(call(&gateway, req).await.2, "v1", "{section}");
+    }
+}
