@@ -1587,11 +1587,58 @@ async fn the_router_and_origin_sections_behave_as_configured() {
 async fn report_only_and_disabled_origin_guards_let_refusals_through() {
     for section in ["[origin]\nreport_only = true", "[origin]\nenabled = false"] {
         let gateway = Gateway::from_config(
-            config(&format!("[[routes]]\npath = \"/a\"\nservice = \"v1\"\n{section}")),
+            config(&format!(
+                "[[routes]]\npath = \"/a\"\nservice = \"v1\"\n{section}"
+            )),
             services_v1_v2(),
         )
         .unwrap();
         let req = with_headers("POST", "/a", &[("origin", "https://evil.example")]);
         assert_eq!(call(&gateway, req).await.2, "v1", "{section}");
     }
+}
+
+#[test]
+fn the_typed_builder_sets_every_field_the_file_can() {
+    let from_file = config(
+        r#"
+        port = 8080
+        fallback = "v1"
+
+        [canary]
+        service = "v2"
+        weight = 5
+        sticky_cookie = "session"
+        arm_header = "x-canary-arm"
+
+        [[routes]]
+        path = "/up"
+        upstream = "http://127.0.0.1:9/base"
+        timeout = "2s"
+        connect_timeout = "1s"
+        canary = { upstream = "http://127.0.0.1:9/v2", weight = 10, timeout = "3s" }
+
+        [access_log]
+        format = "common"
+        sink = "discard"
+        request_id_header = "x-request-id"
+        "#,
+    );
+    let builder = Gateway::<Body>::builder()
+        .port(8080)
+        .fallback("v1")
+        .canary(
+            CanaryConfig::service("v2", 5.0)
+                .sticky_cookie("session")
+                .arm_header("x-canary-arm"),
+        )
+        .route(
+            RouteConfig::new("/up")
+                .upstream("http://127.0.0.1:9/base")
+                .timeout("2s")
+                .connect_timeout("1s")
+                .canary(CanaryConfig::upstream("http://127.0.0.1:9/v2", 10.0).timeout("3s")),
+        )
+        .access_log(AccessLogConfig::new("common", "discard").request_id_header("x-request-id"));
+    assert_eq!(*builder.config(), from_file);
 }

@@ -367,6 +367,13 @@ impl RouteConfig {
         self
     }
 
+    /// For an upstream: the timeout to the connection (`"1s"`).
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: impl Into<String>) -> Self {
+        self.connect_timeout = Some(timeout.into());
+        self
+    }
+
     /// For a WebSocket upstream: the idle timeout (`"60s"`).
     #[must_use]
     pub fn idle_timeout(mut self, timeout: impl Into<String>) -> Self {
@@ -417,6 +424,27 @@ impl CanaryConfig {
         self
     }
 
+    /// The cookie whose value keeps a caller on one arm.
+    #[must_use]
+    pub fn sticky_cookie(mut self, name: impl Into<String>) -> Self {
+        self.sticky_cookie = Some(name.into());
+        self
+    }
+
+    /// For an upstream canary: the timeout to the response headers (`"5s"`).
+    #[must_use]
+    pub fn timeout(mut self, timeout: impl Into<String>) -> Self {
+        self.timeout = Some(timeout.into());
+        self
+    }
+
+    /// A response header naming the arm that served (`x-canary-arm`).
+    #[must_use]
+    pub fn arm_header(mut self, name: impl Into<String>) -> Self {
+        self.arm_header = Some(name.into());
+        self
+    }
+
     /// The arms' names in logs and metrics.
     #[must_use]
     pub fn names(mut self, stable: impl Into<String>, canary: impl Into<String>) -> Self {
@@ -436,6 +464,13 @@ impl AccessLogConfig {
             sink: sink.into(),
             request_id_header: None,
         }
+    }
+
+    /// A request-id header to read (and set when missing), such as `x-request-id`.
+    #[must_use]
+    pub fn request_id_header(mut self, name: impl Into<String>) -> Self {
+        self.request_id_header = Some(name.into());
+        self
     }
 }
 
