@@ -1642,3 +1642,49 @@ fn the_typed_builder_sets_every_field_the_file_can() {
         .access_log(AccessLogConfig::new("common", "discard").request_id_header("x-request-id"));
     assert_eq!(*builder.config(), from_file);
 }
+
+#[tokio::test]
+async fn metrics_outermost_count_preflights_and_refusals_and_the_stage_canary_arm() {
+    let gateway = Gateway::from_config(
+        config(
+            r#"
+            [[routes]]
+            path = "/a"
+            service = "v1"
+
+            [canary]
+            service = "v2"
+            weight = 100
+
+            [cors]
+            allow_origins = ["https://app.example"]
+            allow_methods = ["POST"]
+
+            [metrics]
+            "#,
+        ),
+        services_v1_v2(),
+    )
+    .unwrap();
+    let preflight = with_headers(
+        "OPTIONS",
+        "/a",
+        &[
+            ("origin", "https://app.example"),
+            ("access-control-request-method", "POST"),
+        ],
+    );
+    assert!(call(&gateway, preflight).await.0.is_success());
+    let refused = with_headers("POST", "/a", &[("origin", "https://evil.example")]);
+    assert_eq!(call(&gateway, refused).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(call(&gateway, request("GET", "/a")).await.2, "v2");
+    let registry = gateway.handle().metrics().unwrap();
+    assert_eq!(registry.total_requests(), 3);
+    let text = registry.render();
+    assert!(text.contains(r#"status="200",arm="canary""#), "{text}");
+    assert!(text.contains(r#"method="OPTIONS",status="204""#), "{text}");
+    assert!(
+        text.contains(r#"status="403",arm="",refusal="origin""#),
+        "{text}"
+    );
+}
