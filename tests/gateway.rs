@@ -1688,3 +1688,30 @@ async fn metrics_outermost_count_preflights_and_refusals_and_the_stage_canary_ar
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn a_named_routes_canary_is_found_by_its_name_and_by_its_path() {
+    let gateway = Gateway::from_config(
+        config(
+            r#"
+            [[routes]]
+            name = "pet"
+            path = "/pets/{id}"
+            service = "v1"
+            canary = { service = "v2", weight = 0 }
+            "#,
+        ),
+        services_v1_v2(),
+    )
+    .unwrap();
+    let handle = gateway.handle();
+    assert!(handle.canary("pet").is_some());
+    assert!(handle.canary("/nope").is_none());
+    assert!(handle.canary("").is_none(), "no stage canary");
+    handle
+        .canary("/pets/{id}")
+        .unwrap()
+        .set_canary(100.0)
+        .unwrap();
+    assert_eq!(call(&gateway, request("GET", "/pets/1")).await.2, "v2");
+}
