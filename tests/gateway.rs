@@ -1715,3 +1715,46 @@ async fn a_named_routes_canary_is_found_by_its_name_and_by_its_path() {
         .unwrap();
     assert_eq!(call(&gateway, request("GET", "/pets/1")).await.2, "v2");
 }
+
+#[tokio::test]
+async fn log_format_names_as_the_constructors_spell_them() {
+    for (name, want) in [
+        ("apache_common", "common"),
+        ("apache-combined", "combined"),
+        ("apache_combined", "combined"),
+    ] {
+        let lines = |format: &str| {
+            let sink = MemorySink::new();
+            let text = format!(
+                "[[routes]]\npath = \"/a\"\nservice = \"v1\"\n\
+                 [access_log]\nformat = \"{format}\"\nsink = \"code\""
+            );
+            let gateway = Gateway::from_config(
+                config(&text),
+                services_v1_v2().access_log_sink(sink.clone()),
+            )
+            .unwrap();
+            (gateway, sink)
+        };
+        let (alias, alias_sink) = lines(name);
+        let (plain, plain_sink) = lines(want);
+        call(&alias, request("GET", "/a")).await;
+        call(&plain, request("GET", "/a")).await;
+        assert_eq!(alias_sink.lines().len(), 1, "{name}");
+        let strip_time =
+            |l: &String| l.split('[').next().unwrap().to_owned() + l.split(']').nth(1).unwrap();
+        assert_eq!(
+            alias_sink
+                .lines()
+                .iter()
+                .map(strip_time)
+                .collect::<Vec<_>>(),
+            plain_sink
+                .lines()
+                .iter()
+                .map(strip_time)
+                .collect::<Vec<_>>(),
+            "{name}"
+        );
+    }
+}

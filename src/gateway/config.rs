@@ -259,7 +259,9 @@ impl Default for OriginConfig {
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct AccessLogConfig {
-    /// `"common"`, `"combined"` (default), `"envoy"`, `"json"`, or a template such as
+    /// `"common"`, `"combined"` (default; also `"apache_common"` and `"apache_combined"`, the
+    /// [`LogFormat`](crate::access_log::LogFormat) constructors' names), `"envoy"`, `"json"`,
+    /// or a template such as
     /// `"$context.httpMethod $context.path $context.status $context.canaryArm"` (see
     /// [`LogFormat::template`](crate::access_log::LogFormat::template)). Any other value with
     /// no `$context` variable (a misspelt name such as `"comon"`) is a configuration error.
