@@ -1758,3 +1758,40 @@ async fn log_format_names_as_the_constructors_spell_them() {
         );
     }
 }
+
+#[tokio::test]
+async fn underscore_spellings_of_modes_and_the_404_body() {
+    let gateway = Gateway::from_config(
+        config(
+            r#"
+            [[routes]]
+            path = "/a"
+            service = "v1"
+            canary = { service = "v2", weight = 50, mode = "round_robin" }
+
+            [[routes]]
+            path = "/b"
+            service = "v1"
+            canary = { service = "v2", weight = 50, mode = "sticky_or_stable", sticky_header = "x-user" }
+
+            [router]
+            not_found = "aws_json"
+            "#,
+        ),
+        services_v1_v2(),
+    )
+    .unwrap();
+    let mut bodies = Vec::new();
+    for _ in 0..4 {
+        bodies.push(call(&gateway, request("GET", "/a")).await.2);
+    }
+    bodies.sort();
+    assert_eq!(bodies, ["v1", "v1", "v2", "v2"], "round-robin is exact");
+    // sticky-or-stable: no key, the stable arm.
+    for _ in 0..4 {
+        assert_eq!(call(&gateway, request("GET", "/b")).await.2, "v1");
+    }
+    let (status, _, body) = call(&gateway, request("GET", "/nope")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body, r#"{"message":"Not Found"}"#);
+}

@@ -138,7 +138,7 @@ pub struct CanaryConfig {
     /// The canary's share in percent: a number (`10`, `0.5`) or text (`"12.5%"`).
     pub weight: WeightConfig,
     /// `"random"`, `"round-robin"`, `"sticky"` or `"sticky-or-stable"` (the last two need
-    /// `sticky_header` or `sticky_cookie`). Default: `"sticky"` when a sticky key is set,
+    /// `sticky_header` or `sticky_cookie`; `_` may replace `-`). Default: `"sticky"` when a sticky key is set,
     /// else `"random"`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
@@ -201,7 +201,7 @@ pub struct RouterConfig {
     /// Match static segments regardless of ASCII case. Default `false`.
     #[serde(skip_serializing_if = "is_false")]
     pub case_insensitive: bool,
-    /// The body of the Router's `404`: `"empty"` (default) or `"aws-json"`.
+    /// The body of the Router's `404`: `"empty"` (default) or `"aws-json"` (or `"aws_json"`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub not_found: Option<String>,
 }

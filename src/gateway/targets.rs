@@ -593,10 +593,14 @@ fn canary_mode(config: &CanaryConfig, location: &str, problems: &mut Problems) -
     // A sticky key without a mode asks for the sticky mode; a key with an explicit random or
     // round-robin mode would do nothing, and is refused.
     let keyed = config.sticky_header.is_some() || config.sticky_cookie.is_some();
-    let mode = config
-        .mode
-        .as_deref()
-        .unwrap_or(if keyed { "sticky" } else { "random" });
+    // The `Mode` constructors' names (`round_robin`) are accepted too.
+    let mode = match config.mode.as_deref() {
+        Some("round_robin") => "round-robin",
+        Some("sticky_or_stable") => "sticky-or-stable",
+        Some(mode) => mode,
+        None if keyed => "sticky",
+        None => "random",
+    };
     if matches!(mode, "random" | "round-robin") {
         for (field, value) in [
             ("sticky_header", &config.sticky_header),
