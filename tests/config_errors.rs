@@ -504,11 +504,11 @@ fn every_canary_problem_is_reported_even_when_the_target_or_weight_is_bad() {
     for (location, value) in [
         ("routes[0].canary.service", "ghost"),
         ("routes[0].canary.weight", "ten"),
-        ("routes[0].canary", "same"),
+        ("routes[0].canary.canary_name", "same"),
         ("routes[1].canary.weight", "200"),
         ("routes[1].canary.mode", "sideways"),
-        ("routes[1].canary", ""),
-        ("canary", "a\u{1}b"),
+        ("routes[1].canary.canary_name", ""),
+        ("canary.stable_name", "a\u{1}b"),
     ] {
         assert!(
             found.contains(&(location.to_owned(), value.to_owned())),

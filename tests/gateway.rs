@@ -1556,3 +1556,330 @@ async fn every_public_extension_is_where_the_design_puts_it_through_the_gateway(
     assert!(response.extensions().get::<cors::Rejection>().is_some());
     assert!(response.headers().contains_key("x-request-id"));
 }
+
+#[test]
+fn bad_arm_names_are_located_at_their_field() {
+    let found = located(
+        r#"
+        [canary]
+        service = "v2"
+        weight = 10
+        stable_name = ""
+
+        [[routes]]
+        path = "/a"
+        service = "v1"
+        canary = { service = "v2", weight = 10, stable_name = "same", canary_name = "same" }
+
+        [[routes]]
+        path = "/b"
+        service = "v1"
+        canary = { service = "v2", weight = 10, canary_name = "a\u0001b", arm_header = "x-arm" }
+
+        [[routes]]
+        path = "/c"
+        service = "v1"
+        canary = { service = "v2", weight = 10, stable_name = "", canary_name = "" }
+        "#,
+    );
+    let expected: HashSet<(String, String)> = [
+        ("canary.stable_name", ""),
+        ("routes[0].canary.canary_name", "same"),
+        ("routes[1].canary.canary_name", "a\u{1}b"),
+        ("routes[2].canary.stable_name", ""),
+        ("routes[2].canary.canary_name", ""),
+    ]
+    .into_iter()
+    .map(|(l, v)| (l.to_owned(), v.to_owned()))
+    .collect();
+    assert_eq!(found, expected);
+}
+
+fn with_headers(method: &str, uri: &str, headers: &[(&str, &str)]) -> Request<Body> {
+    let mut req = request(method, uri);
+    for (name, value) in headers {
+        req.headers_mut().append(
+            http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            http::HeaderValue::from_str(value).unwrap(),
+        );
+    }
+    req
+}
+
+#[tokio::test]
+async fn the_router_and_origin_sections_behave_as_configured() {
+    let gateway = Gateway::from_config(
+        config(
+            r#"
+            [[routes]]
+            path = "/pets"
+            service = "v1"
+
+            [[routes]]
+            path = "/hooks"
+            nest = true
+            service = "v2"
+
+            [router]
+            trailing_slash = "redirect"
+            merge_slashes = true
+            case_insensitive = true
+            not_found = "aws-json"
+
+            [origin]
+            trust_cors = false
+            trusted_origins = ["https://admin.example.com"]
+            public_origins = ["https://api.example.com"]
+            bypass_paths = ["/hooks/"]
+            trust_same_site = true
+            strict = true
+            "#,
+        ),
+        services_v1_v2(),
+    )
+    .unwrap();
+    // Router policies.
+    assert_eq!(call(&gateway, request("GET", "//PETS")).await.2, "v1");
+    let (status, headers, _) = call(&gateway, request("GET", "/pets/")).await;
+    assert!(status.is_redirection(), "{status}");
+    assert_eq!(headers[header::LOCATION], "/pets");
+    let (status, headers, body) = call(&gateway, request("GET", "/nope")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body, r#"{"message":"Not Found"}"#);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+    // Origin policies.
+    let post = |headers: &[(&str, &str)]| with_headers("POST", "/pets", headers);
+    let forbidden = StatusCode::FORBIDDEN;
+    let ok = StatusCode::OK;
+    for (req, want) in [
+        (post(&[("origin", "https://evil.example")]), forbidden),
+        (post(&[("origin", "https://admin.example.com")]), ok),
+        (post(&[("origin", "https://api.example.com")]), ok),
+        (post(&[("sec-fetch-site", "same-site")]), ok),
+        (post(&[("sec-fetch-site", "cross-site")]), forbidden),
+        // strict: a state-changing request with neither header is refused.
+        (post(&[]), forbidden),
+        (
+            with_headers("POST", "/hooks/x", &[("origin", "https://evil.example")]),
+            ok,
+        ),
+        (request("GET", "/pets"), ok),
+    ] {
+        let uri = req.uri().clone();
+        let hs = format!("{:?}", req.headers());
+        assert_eq!(call(&gateway, req).await.0, want, "{uri} {hs}");
+    }
+}
+
+#[tokio::test]
+async fn report_only_and_disabled_origin_guards_let_refusals_through() {
+    for section in ["[origin]\nreport_only = true", "[origin]\nenabled = false"] {
+        let gateway = Gateway::from_config(
+            config(&format!(
+                "[[routes]]\npath = \"/a\"\nservice = \"v1\"\n{section}"
+            )),
+            services_v1_v2(),
+        )
+        .unwrap();
+        let req = with_headers("POST", "/a", &[("origin", "https://evil.example")]);
+        assert_eq!(call(&gateway, req).await.2, "v1", "{section}");
+    }
+}
+
+#[test]
+fn the_typed_builder_sets_every_field_the_file_can() {
+    let from_file = config(
+        r#"
+        port = 8080
+        fallback = "v1"
+
+        [canary]
+        service = "v2"
+        weight = 5
+        sticky_cookie = "session"
+        arm_header = "x-canary-arm"
+
+        [[routes]]
+        path = "/up"
+        upstream = "http://127.0.0.1:9/base"
+        timeout = "2s"
+        connect_timeout = "1s"
+        canary = { upstream = "http://127.0.0.1:9/v2", weight = 10, timeout = "3s" }
+
+        [access_log]
+        format = "common"
+        sink = "discard"
+        request_id_header = "x-request-id"
+        "#,
+    );
+    let builder = Gateway::<Body>::builder()
+        .port(8080)
+        .fallback("v1")
+        .canary(
+            CanaryConfig::service("v2", 5.0)
+                .sticky_cookie("session")
+                .arm_header("x-canary-arm"),
+        )
+        .route(
+            RouteConfig::new("/up")
+                .upstream("http://127.0.0.1:9/base")
+                .timeout("2s")
+                .connect_timeout("1s")
+                .canary(CanaryConfig::upstream("http://127.0.0.1:9/v2", 10.0).timeout("3s")),
+        )
+        .access_log(AccessLogConfig::new("common", "discard").request_id_header("x-request-id"));
+    assert_eq!(*builder.config(), from_file);
+}
+
+#[tokio::test]
+async fn metrics_outermost_count_preflights_and_refusals_and_the_stage_canary_arm() {
+    let gateway = Gateway::from_config(
+        config(
+            r#"
+            [[routes]]
+            path = "/a"
+            service = "v1"
+
+            [canary]
+            service = "v2"
+            weight = 100
+
+            [cors]
+            allow_origins = ["https://app.example"]
+            allow_methods = ["POST"]
+
+            [metrics]
+            "#,
+        ),
+        services_v1_v2(),
+    )
+    .unwrap();
+    let preflight = with_headers(
+        "OPTIONS",
+        "/a",
+        &[
+            ("origin", "https://app.example"),
+            ("access-control-request-method", "POST"),
+        ],
+    );
+    assert!(call(&gateway, preflight).await.0.is_success());
+    let refused = with_headers("POST", "/a", &[("origin", "https://evil.example")]);
+    assert_eq!(call(&gateway, refused).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(call(&gateway, request("GET", "/a")).await.2, "v2");
+    let registry = gateway.handle().metrics().unwrap();
+    assert_eq!(registry.total_requests(), 3);
+    let text = registry.render();
+    assert!(text.contains(r#"status="200",arm="canary""#), "{text}");
+    assert!(text.contains(r#"method="OPTIONS",status="204""#), "{text}");
+    assert!(
+        text.contains(r#"status="403",arm="",refusal="origin""#),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_named_routes_canary_is_found_by_its_name_and_by_its_path() {
+    let gateway = Gateway::from_config(
+        config(
+            r#"
+            [[routes]]
+            name = "pet"
+            path = "/pets/{id}"
+            service = "v1"
+            canary = { service = "v2", weight = 0 }
+            "#,
+        ),
+        services_v1_v2(),
+    )
+    .unwrap();
+    let handle = gateway.handle();
+    assert!(handle.canary("pet").is_some());
+    assert!(handle.canary("/nope").is_none());
+    assert!(handle.canary("").is_none(), "no stage canary");
+    handle
+        .canary("/pets/{id}")
+        .unwrap()
+        .set_canary(100.0)
+        .unwrap();
+    assert_eq!(call(&gateway, request("GET", "/pets/1")).await.2, "v2");
+}
+
+#[tokio::test]
+async fn log_format_names_as_the_constructors_spell_them() {
+    for (name, want) in [
+        ("apache_common", "common"),
+        ("apache-combined", "combined"),
+        ("apache_combined", "combined"),
+    ] {
+        let lines = |format: &str| {
+            let sink = MemorySink::new();
+            let text = format!(
+                "[[routes]]\npath = \"/a\"\nservice = \"v1\"\n\
+                 [access_log]\nformat = \"{format}\"\nsink = \"code\""
+            );
+            let gateway = Gateway::from_config(
+                config(&text),
+                services_v1_v2().access_log_sink(sink.clone()),
+            )
+            .unwrap();
+            (gateway, sink)
+        };
+        let (alias, alias_sink) = lines(name);
+        let (plain, plain_sink) = lines(want);
+        call(&alias, request("GET", "/a")).await;
+        call(&plain, request("GET", "/a")).await;
+        assert_eq!(alias_sink.lines().len(), 1, "{name}");
+        let strip_time =
+            |l: &String| l.split('[').next().unwrap().to_owned() + l.split(']').nth(1).unwrap();
+        assert_eq!(
+            alias_sink
+                .lines()
+                .iter()
+                .map(strip_time)
+                .collect::<Vec<_>>(),
+            plain_sink
+                .lines()
+                .iter()
+                .map(strip_time)
+                .collect::<Vec<_>>(),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn underscore_spellings_of_modes_and_the_404_body() {
+    let gateway = Gateway::from_config(
+        config(
+            r#"
+            [[routes]]
+            path = "/a"
+            service = "v1"
+            canary = { service = "v2", weight = 50, mode = "round_robin" }
+
+            [[routes]]
+            path = "/b"
+            service = "v1"
+            canary = { service = "v2", weight = 50, mode = "sticky_or_stable", sticky_header = "x-user" }
+
+            [router]
+            not_found = "aws_json"
+            "#,
+        ),
+        services_v1_v2(),
+    )
+    .unwrap();
+    let mut bodies = Vec::new();
+    for _ in 0..4 {
+        bodies.push(call(&gateway, request("GET", "/a")).await.2);
+    }
+    bodies.sort();
+    assert_eq!(bodies, ["v1", "v1", "v2", "v2"], "round-robin is exact");
+    // sticky-or-stable: no key, the stable arm.
+    for _ in 0..4 {
+        assert_eq!(call(&gateway, request("GET", "/b")).await.2, "v1");
+    }
+    let (status, _, body) = call(&gateway, request("GET", "/nope")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body, r#"{"message":"Not Found"}"#);
+}

@@ -318,7 +318,7 @@ fn router_policies<ReqB: 'static>(
     }
     match config.not_found.as_deref() {
         None | Some("empty") => {}
-        Some("aws-json") => builder = builder.not_found_body(NotFoundBody::AwsJson),
+        Some("aws-json" | "aws_json") => builder = builder.not_found_body(NotFoundBody::AwsJson),
         Some(other) => problems.push(
             Problem::new(
                 MODULE,

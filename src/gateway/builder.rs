@@ -102,6 +102,12 @@ impl<ReqB: Send + 'static> GatewayBuilder<ReqB> {
         self
     }
 
+    /// The port the serving program should listen on (`port` in the configuration).
+    pub fn port(mut self, port: u16) -> Self {
+        self.config.port = Some(port);
+        self
+    }
+
     /// The service, by name, that answers requests no route matches.
     pub fn fallback(mut self, service: impl Into<String>) -> Self {
         self.config.fallback = Some(service.into());

@@ -138,7 +138,7 @@ pub struct CanaryConfig {
     /// The canary's share in percent: a number (`10`, `0.5`) or text (`"12.5%"`).
     pub weight: WeightConfig,
     /// `"random"`, `"round-robin"`, `"sticky"` or `"sticky-or-stable"` (the last two need
-    /// `sticky_header` or `sticky_cookie`). Default: `"sticky"` when a sticky key is set,
+    /// `sticky_header` or `sticky_cookie`; `_` may replace `-`). Default: `"sticky"` when a sticky key is set,
     /// else `"random"`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
@@ -201,7 +201,7 @@ pub struct RouterConfig {
     /// Match static segments regardless of ASCII case. Default `false`.
     #[serde(skip_serializing_if = "is_false")]
     pub case_insensitive: bool,
-    /// The body of the Router's `404`: `"empty"` (default) or `"aws-json"`.
+    /// The body of the Router's `404`: `"empty"` (default) or `"aws-json"` (or `"aws_json"`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub not_found: Option<String>,
 }
@@ -259,7 +259,9 @@ impl Default for OriginConfig {
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct AccessLogConfig {
-    /// `"common"`, `"combined"` (default), `"envoy"`, `"json"`, or a template such as
+    /// `"common"`, `"combined"` (default; also `"apache_common"` and `"apache_combined"`, the
+    /// [`LogFormat`](crate::access_log::LogFormat) constructors' names), `"envoy"`, `"json"`,
+    /// or a template such as
     /// `"$context.httpMethod $context.path $context.status $context.canaryArm"` (see
     /// [`LogFormat::template`](crate::access_log::LogFormat::template)). Any other value with
     /// no `$context` variable (a misspelt name such as `"comon"`) is a configuration error.
@@ -367,6 +369,13 @@ impl RouteConfig {
         self
     }
 
+    /// For an upstream: the timeout to the connection (`"1s"`).
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: impl Into<String>) -> Self {
+        self.connect_timeout = Some(timeout.into());
+        self
+    }
+
     /// For a WebSocket upstream: the idle timeout (`"60s"`).
     #[must_use]
     pub fn idle_timeout(mut self, timeout: impl Into<String>) -> Self {
@@ -417,6 +426,27 @@ impl CanaryConfig {
         self
     }
 
+    /// The cookie whose value keeps a caller on one arm.
+    #[must_use]
+    pub fn sticky_cookie(mut self, name: impl Into<String>) -> Self {
+        self.sticky_cookie = Some(name.into());
+        self
+    }
+
+    /// For an upstream canary: the timeout to the response headers (`"5s"`).
+    #[must_use]
+    pub fn timeout(mut self, timeout: impl Into<String>) -> Self {
+        self.timeout = Some(timeout.into());
+        self
+    }
+
+    /// A response header naming the arm that served (`x-canary-arm`).
+    #[must_use]
+    pub fn arm_header(mut self, name: impl Into<String>) -> Self {
+        self.arm_header = Some(name.into());
+        self
+    }
+
     /// The arms' names in logs and metrics.
     #[must_use]
     pub fn names(mut self, stable: impl Into<String>, canary: impl Into<String>) -> Self {
@@ -436,6 +466,13 @@ impl AccessLogConfig {
             sink: sink.into(),
             request_id_header: None,
         }
+    }
+
+    /// A request-id header to read (and set when missing), such as `x-request-id`.
+    #[must_use]
+    pub fn request_id_header(mut self, name: impl Into<String>) -> Self {
+        self.request_id_header = Some(name.into());
+        self
     }
 }
 

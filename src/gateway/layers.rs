@@ -92,8 +92,9 @@ pub(super) fn access_log_layer<ReqB>(
     problems: &mut Problems,
 ) -> Option<AccessLogLayer> {
     let format = match config.format.as_str() {
-        "common" => Ok(LogFormat::apache_common()),
-        "combined" => Ok(LogFormat::apache_combined()),
+        // The constructors' names are accepted too (`LogFormat::apache_common`).
+        "common" | "apache_common" | "apache-common" => Ok(LogFormat::apache_common()),
+        "combined" | "apache_combined" | "apache-combined" => Ok(LogFormat::apache_combined()),
         "envoy" => Ok(LogFormat::envoy()),
         "json" => Ok(LogFormat::json()),
         // A value with no variable is a misspelt format name, not a constant line.

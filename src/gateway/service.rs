@@ -174,17 +174,28 @@ impl<ReqB> GatewayHandle<ReqB> {
         Arc::clone(&self.shared.current.load().config)
     }
 
-    /// The weights of a canary split: a route's by its name (or its path when it has none), the
-    /// stage canary's by `""`.
+    /// The weights of a canary split: a route's by its name or its path, the stage canary's by
+    /// `""`.
     #[must_use]
     pub fn canary(&self, route: &str) -> Option<CanaryHandle> {
-        self.shared
-            .current
-            .load()
-            .canaries
-            .iter()
-            .find(|(name, _)| name == route)
-            .map(|(_, handle)| handle.clone())
+        let built = self.shared.current.load();
+        let by_label = |label: &str| {
+            built
+                .canaries
+                .iter()
+                .find(|(name, _)| name == label)
+                .map(|(_, handle)| handle.clone())
+        };
+        // A named route's split is also found by its path.
+        by_label(route).or_else(|| {
+            built
+                .config
+                .routes
+                .iter()
+                .filter(|r| r.path == route && r.canary.is_some())
+                .find_map(|r| r.name.as_deref())
+                .and_then(by_label)
+        })
     }
 
     /// The CORS policy, to change at run time (the origin guard follows it when it trusts

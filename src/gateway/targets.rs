@@ -496,19 +496,40 @@ where
     }
 }
 
-/// The split's problems, located at the section, or at `sticky_cookie` for a bad cookie name.
+/// The split's problems, located at the section, or at the field that holds the value: a bad
+/// cookie name at `sticky_cookie`, a bad arm name at `stable_name` or `canary_name` (a repeated
+/// name at the repeat, `canary_name`).
 fn split_problems(
     config: &CanaryConfig,
     error: crate::error::ConfigError,
     location: &str,
     problems: &mut Problems,
 ) {
+    let names = [
+        ("stable_name", config.stable_name.as_deref()),
+        ("canary_name", config.canary_name.as_deref()),
+    ];
+    let mut empties = names.iter().filter(|(_, name)| *name == Some(""));
     for problem in error {
-        let field = match &config.sticky_cookie {
-            Some(cookie) if problem.location().is_none() && problem.value() == cookie => {
-                "sticky_cookie"
-            }
-            _ => "",
+        let value = Some(problem.value());
+        let field = if problem.location().is_some() {
+            ""
+        } else if config.sticky_cookie.as_deref() == value {
+            "sticky_cookie"
+        } else if value == Some("") {
+            // One problem per empty name, in the arms' order.
+            empties.next().map_or("", |(field, _)| *field)
+        } else if problem.kind() == ProblemKind::Duplicate {
+            names
+                .iter()
+                .rev()
+                .find(|(_, name)| *name == value)
+                .map_or("", |(field, _)| *field)
+        } else {
+            names
+                .iter()
+                .find(|(_, name)| *name == value)
+                .map_or("", |(field, _)| *field)
         };
         let at = if field.is_empty() {
             location.to_owned()
@@ -572,10 +593,14 @@ fn canary_mode(config: &CanaryConfig, location: &str, problems: &mut Problems) -
     // A sticky key without a mode asks for the sticky mode; a key with an explicit random or
     // round-robin mode would do nothing, and is refused.
     let keyed = config.sticky_header.is_some() || config.sticky_cookie.is_some();
-    let mode = config
-        .mode
-        .as_deref()
-        .unwrap_or(if keyed { "sticky" } else { "random" });
+    // The `Mode` constructors' names (`round_robin`) are accepted too.
+    let mode = match config.mode.as_deref() {
+        Some("round_robin") => "round-robin",
+        Some("sticky_or_stable") => "sticky-or-stable",
+        Some(mode) => mode,
+        None if keyed => "sticky",
+        None => "random",
+    };
     if matches!(mode, "random" | "round-robin") {
         for (field, value) in [
             ("sticky_header", &config.sticky_header),
