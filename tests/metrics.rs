@@ -994,26 +994,9 @@ async fn the_access_log_and_the_metrics_agree() {
     assert_eq!(lines.len() as u64, registry.total_requests());
     let text = registry.render();
     for line in lines {
-        let parts: Vec<&str> = line.split('|').collect();
-        let route = match parts[0] {
-            "-" => String::new(),
-            key => key.split_once(' ').unwrap().1.to_owned(),
-        };
-        let arm = if parts[2] == "-" { "" } else { parts[2] };
-        let refusal = if parts[3].contains("NR") {
-            "no_route"
-        } else if parts[3].contains("OG") {
-            "origin"
-        } else if parts[3].contains("CP") {
-            "cors_preflight"
-        } else if parts[1] == "405" {
-            "method_not_allowed"
-        } else {
-            ""
-        };
+        let [route, status, arm, refusal] = log_labels(&line);
         let needle = format!(
-            "route=\"{route}\",method=\"{{m}}\",status=\"{}\",arm=\"{arm}\",refusal=\"{refusal}\"}}",
-            parts[1]
+            "route=\"{route}\",method=\"{{m}}\",status=\"{status}\",arm=\"{arm}\",refusal=\"{refusal}\"}}"
         );
         let (before, after) = needle.split_once("{m}").unwrap();
         assert!(
@@ -1892,31 +1875,8 @@ async fn the_access_log_and_the_metrics_count_the_same_requests_per_label_set() 
     }
     let mut from_log: BTreeMap<(String, String, String, String), f64> = BTreeMap::new();
     for line in sink.lines() {
-        let parts: Vec<&str> = line.split('|').collect();
-        let route = match parts[0] {
-            "-" => String::new(),
-            key => key.split_once(' ').unwrap().1.to_owned(),
-        };
-        let arm = if parts[2] == "-" { "" } else { parts[2] };
-        let refusal = if parts[3].contains("NR") {
-            "no_route"
-        } else if parts[3].contains("OG") {
-            "origin"
-        } else if parts[3].contains("CP") {
-            "cors_preflight"
-        } else if parts[1] == "405" {
-            "method_not_allowed"
-        } else {
-            ""
-        };
-        *from_log
-            .entry((
-                route,
-                parts[1].to_owned(),
-                arm.to_owned(),
-                refusal.to_owned(),
-            ))
-            .or_default() += 1.0;
+        let [route, status, arm, refusal] = log_labels(&line);
+        *from_log.entry((route, status, arm, refusal)).or_default() += 1.0;
     }
     let text = registry.render();
     let mut from_metrics: BTreeMap<(String, String, String, String), f64> = BTreeMap::new();
@@ -1937,4 +1897,27 @@ async fn the_access_log_and_the_metrics_count_the_same_requests_per_label_set() 
     }
     assert_eq!(from_log, from_metrics, "{text}");
     assert_eq!(registry.total_requests(), 11);
+}
+
+/// The metrics labels a `route key|status|arm|flags` log line stands for: the route template
+/// (empty when none matched), the status, the arm (empty when none) and the refusal.
+fn log_labels(line: &str) -> [String; 4] {
+    let parts: Vec<&str> = line.split('|').collect();
+    let route = match parts[0] {
+        "-" => "",
+        key => key.split_once(' ').unwrap().1,
+    };
+    let arm = if parts[2] == "-" { "" } else { parts[2] };
+    let refusal = if parts[3].contains("NR") {
+        "no_route"
+    } else if parts[3].contains("OG") {
+        "origin"
+    } else if parts[3].contains("CP") {
+        "cors_preflight"
+    } else if parts[1] == "405" {
+        "method_not_allowed"
+    } else {
+        ""
+    };
+    [route, parts[1], arm, refusal].map(str::to_owned)
 }
