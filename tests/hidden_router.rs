@@ -388,6 +388,7 @@ async fn params_and_matched_route_reach_the_target_and_the_response() {
     let seen = spy.last();
     let route = seen.route.expect("MatchedRoute on the request");
     assert_eq!(route.key(), "GET /owners/{owner}/pets/{id}");
+    assert_eq!(route.route_key(), "GET /owners/{owner}/pets/{id}");
     assert_eq!(route.template(), "/owners/{owner}/pets/{id}");
     assert_eq!(route.name(), Some("get-pet"));
     let params = seen.params.expect("Params on the request");
@@ -1042,6 +1043,8 @@ async fn nest_strips_the_prefix_and_keeps_the_original_uri() {
         assert_eq!(seen.uri, want_uri, "{uri}");
         let original = seen.original.expect("OriginalUri");
         assert_eq!(original.0, uri.parse::<Uri>().unwrap());
+        // As axum's `OriginalUri`, it dereferences to the URI.
+        assert_eq!(original.path(), uri.split('?').next().unwrap());
         assert!(seen.route.is_some());
         assert!(response.extensions().get::<MatchedRoute>().is_some());
     }
@@ -1234,6 +1237,22 @@ fn the_decision_helpers() {
         Some("3")
     );
     assert_eq!(not_found.at(&Method::GET, "/b").param("id"), None);
+    // Decisions compare as values.
+    assert_eq!(not_found.at(&Method::GET, "/b"), Decision::NotFound);
+    assert_ne!(not_found.at(&Method::GET, "/a"), Decision::NotFound);
+    assert_eq!(
+        not_found.at(&Method::GET, "/a"),
+        not_found.at(&Method::GET, "/a?x=1")
+    );
+    assert_ne!(
+        router.at(&Method::GET, "/pets/dog/3"),
+        router.at(&Method::GET, "/pets/dog/4")
+    );
+    assert_eq!(
+        not_found.at(&Method::PUT, "/a"),
+        not_found.at(&Method::DELETE, "/a"),
+        "the same allowed methods"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

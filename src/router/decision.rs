@@ -9,7 +9,11 @@ use super::methods::AllowedMethods;
 use super::params::{pairs, percent_decode, raw, DecodeError};
 
 /// What [`Router::at`](super::Router::at) decided for a method and path.
-#[derive(Debug)]
+///
+/// Two decisions are equal when they are the same kind with the same route, params and
+/// `HEAD` handling, the same redirect target, or the same allowed methods, so a test can
+/// write `assert_eq!(router.at(&Method::GET, "/nope"), Decision::NotFound)`.
+#[derive(Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Decision<'r, 'p> {
     /// A route serves the request.
@@ -144,6 +148,18 @@ impl<'r, 'p> RouteMatch<'r, 'p> {
         &self.path
     }
 }
+
+/// The same route, the same `(name, raw value)` params and the same `HEAD` handling; the
+/// matched path text itself is not compared.
+impl PartialEq for RouteMatch<'_, '_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.route == other.route
+            && self.head_via_get == other.head_via_get
+            && self.params().eq(other.params())
+    }
+}
+
+impl Eq for RouteMatch<'_, '_> {}
 
 impl fmt::Debug for RouteMatch<'_, '_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

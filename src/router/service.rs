@@ -26,8 +26,24 @@ use crate::util::boxed::BoxService;
 /// The request's URI before a [nested](RouterBuilder::nest) service's prefix was stripped (and
 /// before any path policy rewrote it). Through several nests it stays the client's URI: the
 /// first nest records it and deeper ones keep it, as axum's `OriginalUri` does.
+///
+/// It dereferences to the [`Uri`], as axum's `OriginalUri` does: `original.path()`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OriginalUri(pub Uri);
+
+impl std::ops::Deref for OriginalUri {
+    type Target = Uri;
+
+    fn deref(&self) -> &Uri {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for OriginalUri {
+    fn deref_mut(&mut self) -> &mut Uri {
+        &mut self.0
+    }
+}
 
 /// One route table from public paths to targets; see the [module docs](crate::router).
 ///
