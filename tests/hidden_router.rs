@@ -878,7 +878,9 @@ async fn params_raw_always_decoded_on_request_and_invalid_utf8_is_not_a_miss() {
         .unwrap();
     let params = spy.last().params.unwrap();
     assert_eq!(params.get("name"), Some("caf%C3%A9"));
+    assert_eq!(params.raw("name"), Some("caf%C3%A9"));
     assert_eq!(params.decoded("name").unwrap().unwrap(), "café");
+    assert_eq!(params.decoded("name"), Some(Ok("café".into())));
     assert!(params.decoded("missing").is_none());
 
     router
