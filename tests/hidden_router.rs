@@ -1729,3 +1729,60 @@ async fn router_through_axum_router_layer() {
     let response = app.oneshot(call(Method::GET, "/nothing")).await.unwrap();
     assert_eq!(response.status(), 404);
 }
+
+/// RFC 9110 §10.2.2 / WHATWG URL: a `Location` of `//host` or `/\host` is read by browsers as
+/// another host. The trailing-slash redirect must never point off-site (an open redirect).
+#[tokio::test]
+async fn trailing_slash_redirect_never_points_to_another_host() {
+    for (route, path) in [
+        ("GET /{user}", "/\\evil.example/"),
+        ("GET /{dir}/", "/\\evil.example"),
+        ("GET //evil.example", "//evil.example/"),
+        ("GET //evil.example/", "//evil.example"),
+    ] {
+        let app = Spy::default();
+        let router = Router::builder()
+            .route(route, reply("route"))
+            .trailing_slash(TrailingSlash::Redirect)
+            .build()
+            .unwrap();
+        let decision = router.at(&Method::GET, path);
+        assert!(
+            !matches!(decision, Decision::Redirect(_)),
+            "{path}: {decision:?}"
+        );
+        let response = router.clone().oneshot(get(path)).await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{route} {path}");
+        assert!(response.headers().get(header::LOCATION).is_none(), "{path}");
+        let response = router.layer(app.clone()).oneshot(get(path)).await.unwrap();
+        assert_eq!(
+            text(response.into_body()).await,
+            "spy",
+            "{path}: the fallback serves"
+        );
+    }
+    // Ordinary redirects still happen, also next to a catch-all.
+    let router = Router::builder()
+        .route("GET /{user}", reply("user"))
+        .route("GET /docs/{*rest}", reply("docs"))
+        .route("GET /docs/x/", reply("docs-x"))
+        .trailing_slash(TrailingSlash::Redirect)
+        .build()
+        .unwrap();
+    let response = router.clone().oneshot(get("/ann/")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(response.headers()[header::LOCATION], "/ann");
+    let response = router.clone().oneshot(get("/docs/x")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(response.headers()[header::LOCATION], "/docs/x/");
+    // A catch-all route does not redirect off-site either; it serves the path itself.
+    let router = Router::builder()
+        .route("GET /{*rest}", reply("all"))
+        .route("GET //evil.example/", reply("odd"))
+        .trailing_slash(TrailingSlash::Redirect)
+        .build()
+        .unwrap();
+    let response = router.oneshot(get("//evil.example")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(text(response.into_body()).await, "all");
+}
