@@ -24,6 +24,9 @@ use tower_gateway::router::{
 
 type Req = Request<Full<Bytes>>;
 type Res = Response<Full<Bytes>>;
+type R = Router<Full<Bytes>, Full<Bytes>, Infallible>;
+/// A path, the route key that serves it, and its params.
+type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
 
 /// A target answering `200` with `text`.
 fn reply(
@@ -325,7 +328,7 @@ fn template_forms_capture_their_params() {
         .route("GET /aws/{proxy+}", spy.clone())
         .build()
         .unwrap();
-    let cases: &[(&str, &str, &[(&str, &str)])] = &[
+    let cases: &[Case<'_>] = &[
         ("/pets/42", "GET /pets/{id}", &[("id", "42")]),
         (
             "/assets/site.css",
@@ -1387,12 +1390,7 @@ fn any_number_of_params() {
 // Scale
 // ---------------------------------------------------------------------------------------------
 
-fn load(
-    file: &str,
-) -> (
-    usize,
-    Result<Router<Full<Bytes>, Full<Bytes>, Infallible>, ConfigError>,
-) {
+fn load(file: &str) -> (usize, Result<R, ConfigError>) {
     let data = common::shared_data(file);
     let keys: Vec<String> = data
         .lines()
