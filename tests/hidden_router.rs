@@ -948,6 +948,7 @@ async fn not_found_with_the_aws_body() {
     let response = router.clone().oneshot(get("/y")).await.unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+    assert_eq!(response.headers()[header::CONTENT_LENGTH], "23");
     assert_eq!(
         text(response.into_body()).await,
         r#"{"message":"Not Found"}"#
