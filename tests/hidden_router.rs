@@ -235,6 +235,13 @@ fn config_error_is_a_list_of_problems_naming_each_value() {
         assert!(!problem.reason().is_empty());
         assert_eq!(problem.module(), "router");
     }
+    for problem in error.problems() {
+        // House style: `module: reason`, lower-case, no trailing period, the value quoted.
+        let line = problem.to_string();
+        assert!(line.starts_with("router: "), "{line}");
+        assert!(!line.ends_with('.'), "{line}");
+        assert!(line.contains(&format!("{:?}", problem.value())), "{line}");
+    }
     let display = error.to_string();
     assert!(display.contains("users") && display.contains("/u/{id") && display.contains("/x"));
     // A plain std error: `?` into a boxed error, thread-safe, comparable, cloneable.
