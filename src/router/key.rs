@@ -130,7 +130,19 @@ impl fmt::Display for RouteKey {
 }
 
 /// What [`RouterBuilder::route`](super::RouterBuilder::route) accepts as a key: `"GET /x"`
-/// text, a [`RouteKey`], or a `(Method, path)` pair.
+/// text, a [`RouteKey`] (owned or borrowed), or a `(Method, path)` or `(&Method, path)` pair.
+///
+/// ```
+/// use http::Method;
+/// use tower_gateway::router::{IntoRouteKey, RouteKey};
+///
+/// let want = RouteKey::new(Method::GET, "/pets/{id}");
+/// assert_eq!("GET /pets/{id}".into_route_key()?, want);
+/// assert_eq!((Method::GET, "/pets/{id}").into_route_key()?, want);
+/// assert_eq!((&Method::GET, "/pets/{id}").into_route_key()?, want);
+/// assert_eq!((&want).into_route_key()?, want);
+/// # Ok::<_, tower_gateway::ConfigError>(())
+/// ```
 pub trait IntoRouteKey {
     /// Converts into a key, or the problem with it.
     ///
@@ -143,6 +155,12 @@ pub trait IntoRouteKey {
 impl IntoRouteKey for RouteKey {
     fn into_route_key(self) -> Result<RouteKey, ConfigError> {
         Ok(self)
+    }
+}
+
+impl IntoRouteKey for &RouteKey {
+    fn into_route_key(self) -> Result<RouteKey, ConfigError> {
+        Ok(self.clone())
     }
 }
 
@@ -167,5 +185,11 @@ impl IntoRouteKey for &String {
 impl<T: Into<String>> IntoRouteKey for (Method, T) {
     fn into_route_key(self) -> Result<RouteKey, ConfigError> {
         Ok(RouteKey::new(self.0, self.1))
+    }
+}
+
+impl<T: Into<String>> IntoRouteKey for (&Method, T) {
+    fn into_route_key(self) -> Result<RouteKey, ConfigError> {
+        Ok(RouteKey::new(self.0.clone(), self.1))
     }
 }

@@ -114,6 +114,12 @@ impl MatchedRoute {
         &self.inner.key
     }
 
+    /// The route key, the same as [`key`](Self::key) (named as [`Decision::route_key`](super::Decision::route_key) is).
+    #[must_use]
+    pub fn route_key(&self) -> &str {
+        self.key()
+    }
+
     /// The path template as written in the route key: `"/pets/{id}"`.
     #[must_use]
     pub fn template(&self) -> &str {

@@ -117,6 +117,31 @@ impl Params {
         raw(&self.names, self.text.as_str(), &self.captures, name)
     }
 
+    /// The raw (percent-encoded) value of the param `name`: the same as [`get`](Self::get).
+    ///
+    /// ```
+    /// # use http::{Request, Response};
+    /// # use std::convert::Infallible;
+    /// # use tower::{service_fn, ServiceExt};
+    /// # use tower_gateway::router::{Params, Router};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let handler = service_fn(|req: Request<String>| async move {
+    ///     let params = req.extensions().get::<Params>().expect("set by the router");
+    ///     assert_eq!(params.raw("file"), Some("a%2Fb"));
+    ///     assert_eq!(params.decoded("file").unwrap().unwrap(), "a/b");
+    ///     Ok::<_, Infallible>(Response::new(String::new()))
+    /// });
+    /// let router = Router::builder().route("GET /files/{file}", handler).build()?;
+    /// router.oneshot(Request::get("/files/a%2Fb").body(String::new())?).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn raw(&self, name: &str) -> Option<&str> {
+        self.get(name)
+    }
+
     /// The percent-decoded value of the param `name`, or an error when the decoded bytes are
     /// not UTF-8. Borrowed when nothing needed decoding.
     #[must_use]

@@ -26,8 +26,24 @@ use crate::util::boxed::BoxService;
 /// The request's URI before a [nested](RouterBuilder::nest) service's prefix was stripped (and
 /// before any path policy rewrote it). Through several nests it stays the client's URI: the
 /// first nest records it and deeper ones keep it, as axum's `OriginalUri` does.
+///
+/// It dereferences to the [`Uri`], as axum's `OriginalUri` does: `original.path()`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OriginalUri(pub Uri);
+
+impl std::ops::Deref for OriginalUri {
+    type Target = Uri;
+
+    fn deref(&self) -> &Uri {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for OriginalUri {
+    fn deref_mut(&mut self) -> &mut Uri {
+        &mut self.0
+    }
+}
 
 /// One route table from public paths to targets; see the [module docs](crate::router).
 ///
@@ -145,17 +161,17 @@ impl<ReqB, ResB, E> Router<ReqB, ResB, E> {
         const AWS_BODY: &[u8] = br#"{"message":"Not Found"}"#;
         let mut response = match self.table.policy.not_found {
             NotFoundBody::Empty => Response::new(Body::empty()),
-            NotFoundBody::AwsJson if method == Method::HEAD => {
-                let mut r = Response::new(Body::empty());
+            NotFoundBody::AwsJson => {
+                let body = if method == Method::HEAD {
+                    Body::empty()
+                } else {
+                    Body::full(Bytes::from_static(AWS_BODY))
+                };
+                let mut r = Response::new(body);
                 let headers = r.headers_mut();
                 headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                // As AWS sends it; a `HEAD` gets the length a `GET` would have.
                 headers.insert(CONTENT_LENGTH, HeaderValue::from(AWS_BODY.len()));
-                r
-            }
-            NotFoundBody::AwsJson => {
-                let mut r = Response::new(Body::full(Bytes::from_static(AWS_BODY)));
-                r.headers_mut()
-                    .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
                 r
             }
         };

@@ -20,7 +20,9 @@ pub enum TrailingSlash {
     #[default]
     Strict,
     /// A path that misses, but would match with the trailing slash added or removed, gets a
-    /// `308 Permanent Redirect` to that path (query kept).
+    /// `308 Permanent Redirect` to that path (query kept). Never to a path a browser reads as
+    /// another host (`//host`, `/\host`): such a path stays a miss, so the Router cannot be
+    /// used as an open redirect.
     Redirect,
     /// A path that misses, but would match with the trailing slash added or removed, is served
     /// by that route; the request's path is rewritten to the matching form.
@@ -152,6 +154,11 @@ impl<ReqB, ResB, E> Table<ReqB, ResB, E> {
         if policy.trailing_slash != TrailingSlash::Strict {
             if let Some(alternate) = toggle_trailing_slash(matched) {
                 match self.find(method, &alternate, captures) {
+                    // Never a `Location` a browser reads as another host (`//evil`, `/\evil`):
+                    // such a path is a miss.
+                    Lookup::Route { .. }
+                        if policy.trailing_slash == TrailingSlash::Redirect
+                            && !is_local_path(&alternate) => {}
                     Lookup::Route { id, head_via_get } => {
                         return match policy.trailing_slash {
                             TrailingSlash::Redirect => Resolved::Redirect(alternate),
@@ -203,6 +210,8 @@ impl<ReqB, ResB, E> Table<ReqB, ResB, E> {
         match self.find(method, &alternate, &mut alt_captures) {
             Lookup::Route { id, head_via_get } if !self.is_catch_all(id) => {
                 Some(match self.policy.trailing_slash {
+                    // The catch-all serves the path rather than redirect off-site.
+                    TrailingSlash::Redirect if !is_local_path(&alternate) => return None,
                     TrailingSlash::Redirect => Resolved::Redirect(alternate),
                     _ => {
                         *captures = alt_captures;
@@ -243,6 +252,12 @@ fn merge_slashes(path: &str) -> String {
     out
 }
 
+/// Whether `path` is safe as a `Location`: a browser resolves it on the same host. WHATWG URL
+/// parsing reads `//host` and, for http(s), `/\host` as a scheme-relative URL to another host.
+fn is_local_path(path: &str) -> bool {
+    path.starts_with('/') && !matches!(path.as_bytes().get(1), Some(b'/' | b'\\'))
+}
+
 fn toggle_trailing_slash(path: &str) -> Option<String> {
     if !path.starts_with('/') || path == "/" {
         return None;
@@ -265,5 +280,9 @@ mod tests {
         assert_eq!(toggle_trailing_slash("/a").as_deref(), Some("/a/"));
         assert_eq!(toggle_trailing_slash("/"), None);
         assert_eq!(toggle_trailing_slash("*"), None);
+        assert!(is_local_path("/a/"));
+        assert!(!is_local_path("//evil.example"));
+        assert!(!is_local_path("/\\evil.example"));
+        assert!(!is_local_path("evil"));
     }
 }
