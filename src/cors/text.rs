@@ -1,0 +1,98 @@
+//! [`ConfigText`] and [`MaxAge`]: what the [`CorsConfig`](super::CorsConfig) setters accept.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use http::{HeaderName, HeaderValue, Method};
+
+/// One origin, method or header name given to a [`CorsConfig`](super::CorsConfig) setter:
+/// text (`&str`, `String`, ...), or the `http` crate's [`Method`], [`HeaderName`] and
+/// [`HeaderValue`], as tower-http's `CorsLayer` takes them.
+///
+/// Everything is validated by [`CorsConfig::build`](super::CorsConfig::build), never here; a
+/// [`HeaderValue`] that is not UTF-8 is kept with replacement characters, and then refused.
+///
+/// ```
+/// use http::{header, Method};
+/// use tower_gateway::cors::CorsConfig;
+///
+/// let layer = CorsConfig::new()
+///     .allow_origin("https://app.example.com")
+///     .allow_methods([Method::PUT, Method::DELETE])
+///     .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
+///     .expose_headers([header::ETAG])
+///     .build()?;
+/// assert!(layer.allows_origin("https://app.example.com"));
+/// # Ok::<_, tower_gateway::ConfigError>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub struct ConfigText(pub(super) String);
+
+macro_rules! text_from {
+    ($($t:ty => |$v:ident| $e:expr;)*) => {$(
+        impl From<$t> for ConfigText {
+            fn from($v: $t) -> Self {
+                Self($e)
+            }
+        }
+    )*};
+}
+
+text_from! {
+    String => |v| v;
+    &String => |v| v.clone();
+    &str => |v| v.to_owned();
+    &mut str => |v| (*v).to_owned();
+    Box<str> => |v| v.into();
+    Cow<'_, str> => |v| v.into_owned();
+    char => |v| v.to_string();
+    Method => |v| v.as_str().to_owned();
+    &Method => |v| v.as_str().to_owned();
+    HeaderName => |v| v.as_str().to_owned();
+    &HeaderName => |v| v.as_str().to_owned();
+    HeaderValue => |v| String::from_utf8_lossy(v.as_bytes()).into_owned();
+    &HeaderValue => |v| String::from_utf8_lossy(v.as_bytes()).into_owned();
+}
+
+/// How long browsers may cache a preflight answer, for
+/// [`CorsConfig::max_age`](super::CorsConfig::max_age): whole seconds as an integer (`-1`
+/// means "do not cache"), or a [`Duration`] (whole seconds; the fraction is dropped).
+///
+/// The range `-1..=86400` is checked by [`CorsConfig::build`](super::CorsConfig::build).
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_gateway::cors::CorsConfig;
+///
+/// assert!(CorsConfig::new().max_age(600).build().is_ok());
+/// assert!(CorsConfig::new().max_age(Duration::from_secs(600)).build().is_ok());
+/// assert!(CorsConfig::new().max_age(Duration::from_secs(86_401)).build().is_err());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use]
+pub struct MaxAge(pub(super) i64);
+
+macro_rules! max_age_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for MaxAge {
+            fn from(seconds: $t) -> Self {
+                Self(i64::from(seconds))
+            }
+        }
+    )*};
+}
+
+max_age_from!(i8, i16, i32, i64, u8, u16, u32);
+
+impl From<u64> for MaxAge {
+    fn from(seconds: u64) -> Self {
+        Self(i64::try_from(seconds).unwrap_or(i64::MAX))
+    }
+}
+
+impl From<Duration> for MaxAge {
+    fn from(duration: Duration) -> Self {
+        Self::from(duration.as_secs())
+    }
+}
