@@ -975,3 +975,56 @@ async fn builder_takes_http_types_as_tower_http_does() {
         .unwrap_err();
     assert_eq!(e.problems().len(), 3, "{e}");
 }
+
+// ---------------------------------------------------------------- hostile bytes
+
+fn arbitrary_request(method: &str, fields: &[(usize, Vec<u8>)]) -> Option<Req> {
+    const NAMES: [&str; 6] = [
+        "origin",
+        "access-control-request-method",
+        "access-control-request-headers",
+        "vary",
+        "upgrade",
+        "host",
+    ];
+    let mut b = Request::builder().method(method).uri("/x");
+    for (i, bytes) in fields {
+        let value = HeaderValue::from_bytes(bytes).ok()?;
+        b = b.header(NAMES[i % NAMES.len()], value);
+    }
+    b.body(Full::default()).ok()
+}
+
+proptest::proptest! {
+    #[test]
+    fn arbitrary_header_bytes_never_panic(
+        options in proptest::bool::ANY,
+        fields in proptest::collection::vec(
+            (0usize..6, proptest::collection::vec(proptest::num::u8::ANY, 0..64)),
+            0..6,
+        ),
+    ) {
+        let method = if options { "OPTIONS" } else { "POST" };
+        if let Some(req) = arbitrary_request(method, &fields) {
+            for cfg in [
+                policy().allow_credentials(true),
+                CorsConfig::new().allow_any_origin().allow_headers(["*"]).allow_methods(["*"]),
+                CorsConfig::new().allow_origin("https://*.example.com").allow_origin("http://localhost:*"),
+            ] {
+                let layer = cfg.build().unwrap();
+                let (parts, body) = req.clone().into_parts();
+                let _ = layer.check(&parts);
+                let res = tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .unwrap()
+                    .block_on(layer.layer(Inner::new()).oneshot(Request::from_parts(parts, body)))
+                    .unwrap();
+                proptest::prop_assert!(
+                    res.status() == StatusCode::OK
+                        || res.status() == StatusCode::NO_CONTENT
+                        || res.status() == StatusCode::FORBIDDEN
+                );
+            }
+        }
+    }
+}

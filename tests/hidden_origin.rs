@@ -949,3 +949,126 @@ async fn origin_guard_builder_names_the_middleware() {
         OK
     );
 }
+
+/// A real WebSocket handshake (tokio-tungstenite client, hyper server, in-memory duplex) through
+/// the guard: the page's own origin and a trusted one get `101` and an echo; an attacker's
+/// origin gets the `403` before the handler upgrades anything.
+#[tokio::test]
+async fn real_websocket_handshake_through_the_guard() {
+    use futures_util::{SinkExt, StreamExt};
+    use hyper_util::rt::TokioIo;
+    use hyper_util::service::TowerToHyperService;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+    use tokio_tungstenite::tungstenite::protocol::Role;
+    use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+
+    let guard = OriginGuardLayer::builder()
+        .trust_origin("https://app.example.com")
+        .build()
+        .unwrap();
+    let upgrades = Arc::new(AtomicUsize::new(0));
+
+    for (origin, want) in [
+        (Some("http://chat.example.com"), StatusCode::SWITCHING_PROTOCOLS),
+        (Some("https://app.example.com"), StatusCode::SWITCHING_PROTOCOLS),
+        (None, StatusCode::SWITCHING_PROTOCOLS),
+        (Some("https://attacker.example"), FORBIDDEN),
+        (Some("null"), FORBIDDEN),
+    ] {
+        let before = upgrades.load(Ordering::SeqCst);
+        let counter = upgrades.clone();
+        let handler = tower::service_fn(move |mut req: Request<hyper::body::Incoming>| {
+            let counter = counter.clone();
+            async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                let key = req.headers()["sec-websocket-key"].as_bytes().to_vec();
+                let on_upgrade = hyper::upgrade::on(&mut req);
+                tokio::spawn(async move {
+                    let upgraded = on_upgrade.await.unwrap();
+                    let mut ws = tokio_tungstenite::WebSocketStream::from_raw_socket(
+                        TokioIo::new(upgraded),
+                        Role::Server,
+                        None,
+                    )
+                    .await;
+                    if let Some(Ok(msg)) = ws.next().await {
+                        let _ = ws.send(msg).await;
+                    }
+                });
+                let res = Response::builder()
+                    .status(StatusCode::SWITCHING_PROTOCOLS)
+                    .header("connection", "Upgrade")
+                    .header("upgrade", "websocket")
+                    .header("sec-websocket-accept", derive_accept_key(&key))
+                    .body(Full::<Bytes>::default())
+                    .unwrap();
+                Ok::<_, Infallible>(res)
+            }
+        });
+        let svc = ServiceBuilder::new().layer(guard.clone()).service(handler);
+        let (client_io, server_io) = tokio::io::duplex(64 * 1024);
+        tokio::spawn(async move {
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(server_io), TowerToHyperService::new(svc))
+                .with_upgrades()
+                .await;
+        });
+        let mut request = "ws://chat.example.com/ws".into_client_request().unwrap();
+        if let Some(o) = origin {
+            request.headers_mut().insert("origin", o.parse().unwrap());
+        }
+        match tokio_tungstenite::client_async(request, client_io).await {
+            Ok((mut ws, response)) => {
+                assert_eq!(want, StatusCode::SWITCHING_PROTOCOLS, "{origin:?}");
+                assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
+                ws.send(Message::text("ping")).await.unwrap();
+                let echoed = ws.next().await.unwrap().unwrap();
+                assert_eq!(echoed.into_text().unwrap().as_str(), "ping");
+                assert_eq!(upgrades.load(Ordering::SeqCst), before + 1);
+            }
+            Err(WsError::Http(response)) => {
+                assert_eq!(response.status(), want, "{origin:?}");
+                assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+                assert_eq!(upgrades.load(Ordering::SeqCst), before, "handler ran");
+            }
+            Err(e) => panic!("{origin:?}: {e}"),
+        }
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn arbitrary_header_bytes_never_panic(
+        method in proptest::sample::select(vec!["GET", "POST", "PUT", "OPTIONS", "TRACE"]),
+        path in "/[a-z./%;\\\\]{0,12}",
+        fields in proptest::collection::vec(
+            (0usize..5, proptest::collection::vec(proptest::num::u8::ANY, 0..48)),
+            0..6,
+        ),
+    ) {
+        const NAMES: [&str; 5] = ["origin", "sec-fetch-site", "host", "upgrade", "connection"];
+        let mut b = Request::builder().method(method).uri(path.as_str());
+        for (i, bytes) in &fields {
+            if let Ok(v) = HeaderValue::from_bytes(bytes) {
+                b = b.header(NAMES[i % NAMES.len()], v);
+            }
+        }
+        if let Ok(req) = b.body(Full::<Bytes>::default()) {
+            let guard = OriginGuardLayer::builder()
+                .trust_origin("https://trusted.example")
+                .bypass_path("/webhooks/")
+                .strict(true)
+                .build()
+                .unwrap();
+            let (parts, body) = req.into_parts();
+            let decision = guard.check(&parts);
+            let res = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap()
+                .block_on(guard.layer(Ok200::default()).oneshot(Request::from_parts(parts, body)))
+                .unwrap();
+            proptest::prop_assert_eq!(decision.is_ok(), res.status() == OK);
+        }
+    }
+}
