@@ -1028,3 +1028,23 @@ proptest::proptest! {
         }
     }
 }
+
+#[tokio::test]
+async fn tower_http_style_any() {
+    use tower_gateway::cors::Any;
+    let layer = CorsConfig::new()
+        .allow_origin(Any)
+        .allow_methods(Any)
+        .allow_headers(Any)
+        .expose_headers(Any)
+        .build()
+        .unwrap();
+    let res = run(&layer, &Inner::new(), preflight("https://x.test", "PURGE", Some("x-a"))).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(res.headers()["access-control-allow-origin"], "*");
+    let res = run(&layer, &Inner::new(), preflight("https://x.test", "PUT", Some("authorization"))).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = run(&layer, &Inner::new(), actual("GET", Some("https://x.test"))).await;
+    assert_eq!(res.headers()["access-control-expose-headers"], "*");
+    assert!(CorsConfig::new().allow_origin(Any).allow_credentials(true).build().is_err());
+}

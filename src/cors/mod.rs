@@ -141,7 +141,7 @@ pub use future::ResponseFuture;
 pub use layer::{CorsHandle, CorsLayer};
 pub use rejection::{Rejection, RejectionKind};
 pub use service::Cors;
-pub use text::{ConfigText, MaxAge};
+pub use text::{Any, ConfigText, MaxAge};
 
 #[cfg(test)]
 mod tests;

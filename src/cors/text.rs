@@ -1,4 +1,4 @@
-//! [`ConfigText`] and [`MaxAge`]: what the [`CorsConfig`](super::CorsConfig) setters accept.
+//! [`ConfigText`], [`MaxAge`] and [`Any`]: what the [`CorsConfig`](super::CorsConfig) setters accept.
 
 use std::borrow::Cow;
 use std::time::Duration;
@@ -94,5 +94,39 @@ impl From<u64> for MaxAge {
 impl From<Duration> for MaxAge {
     fn from(duration: Duration) -> Self {
         Self::from(duration.as_secs())
+    }
+}
+
+/// `*` for any setter, as tower-http's `cors::Any`: `allow_origin(Any)` is
+/// [`allow_any_origin`](super::CorsConfig::allow_any_origin), and `allow_methods(Any)`,
+/// `allow_headers(Any)` and `expose_headers(Any)` add `*` (with its Fetch limits: it never
+/// covers `Authorization`, and exposed `*` is refused with credentials).
+///
+/// ```
+/// use tower_gateway::cors::{Any, CorsConfig};
+///
+/// let layer = CorsConfig::new()
+///     .allow_origin(Any)
+///     .allow_methods(Any)
+///     .allow_headers(Any)
+///     .build()?;
+/// assert!(layer.allows_origin("https://anywhere.example"));
+/// # Ok::<_, tower_gateway::ConfigError>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Any;
+
+impl From<Any> for ConfigText {
+    fn from(Any: Any) -> Self {
+        Self("*".to_owned())
+    }
+}
+
+impl IntoIterator for Any {
+    type Item = ConfigText;
+    type IntoIter = std::iter::Once<ConfigText>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        std::iter::once(self.into())
     }
 }
