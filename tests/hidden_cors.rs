@@ -19,7 +19,8 @@ use tower_gateway::cors::{CorsConfig, CorsLayer, Decision, Rejection, RejectionK
 use tower_gateway::ConfigError;
 
 const APP: &str = "https://app.example.com";
-const PREFLIGHT_VARY: &str = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
+const PREFLIGHT_VARY: &str =
+    "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
 
 type Req = Request<Full<Bytes>>;
 
@@ -59,10 +60,8 @@ impl Service<Req> for Inner {
         self.calls.fetch_add(1, Ordering::SeqCst);
         let mut res = Response::new(Full::new(Bytes::from_static(b"inner")));
         for (k, v) in &self.headers {
-            res.headers_mut().append(
-                HeaderName::from_static(k),
-                HeaderValue::from_static(v),
-            );
+            res.headers_mut()
+                .append(HeaderName::from_static(k), HeaderValue::from_static(v));
         }
         std::future::ready(Ok(res))
     }
@@ -226,7 +225,10 @@ async fn accepted_preflight_exact_answer() {
         "x-requested-with"
     );
     assert_eq!(res.headers()["access-control-max-age"], "600");
-    assert!(res.headers().get("access-control-allow-credentials").is_none());
+    assert!(res
+        .headers()
+        .get("access-control-allow-credentials")
+        .is_none());
     // Exposed headers are for actual responses, not preflights.
     assert!(res.headers().get("access-control-expose-headers").is_none());
     assert_eq!(vary(&res), vec![PREFLIGHT_VARY.to_owned()]);
@@ -346,7 +348,12 @@ async fn star_headers_never_covers_authorization() {
         .build()
         .unwrap();
     let inner = Inner::new();
-    let ok = run(&layer, &inner, preflight(APP, "PUT", Some("x-anything,x-other"))).await;
+    let ok = run(
+        &layer,
+        &inner,
+        preflight(APP, "PUT", Some("x-anything,x-other")),
+    )
+    .await;
     assert_eq!(ok.status(), StatusCode::NO_CONTENT);
     let refused = run(
         &layer,
@@ -369,8 +376,13 @@ async fn star_headers_never_covers_authorization() {
     )
     .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    let acah = res.headers()["access-control-allow-headers"].to_str().unwrap();
-    assert!(acah.to_ascii_lowercase().contains("authorization"), "{acah}");
+    let acah = res.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap();
+    assert!(
+        acah.to_ascii_lowercase().contains("authorization"),
+        "{acah}"
+    );
     assert_eq!(inner.calls(), 0);
 }
 
@@ -389,9 +401,13 @@ async fn star_without_credentials_is_a_wildcard_for_methods_and_headers() {
     )
     .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    let acam = res.headers()["access-control-allow-methods"].to_str().unwrap();
+    let acam = res.headers()["access-control-allow-methods"]
+        .to_str()
+        .unwrap();
     assert!(acam == "*" || acam == "PURGE", "{acam}");
-    let acah = res.headers()["access-control-allow-headers"].to_str().unwrap();
+    let acah = res.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap();
     assert!(acah == "*" || acah == "x-foo", "{acah}");
 }
 
@@ -459,7 +475,12 @@ async fn unlisted_method_is_refused() {
 async fn refused_preflight_origin() {
     let layer = policy().build().unwrap();
     let inner = Inner::new();
-    let res = run(&layer, &inner, preflight("https://evil.example", "PUT", None)).await;
+    let res = run(
+        &layer,
+        &inner,
+        preflight("https://evil.example", "PUT", None),
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert_eq!(res.body(), "");
     assert!(acx_headers(&res).is_empty());
@@ -514,7 +535,12 @@ async fn actual_allowed_gets_acao_acac_aceh_and_vary() {
 async fn actual_refused_still_runs_inner_without_cors_headers() {
     let layer = policy().build().unwrap();
     let inner = Inner::new();
-    let res = run(&layer, &inner, actual("DELETE", Some("https://evil.example"))).await;
+    let res = run(
+        &layer,
+        &inner,
+        actual("DELETE", Some("https://evil.example")),
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(inner.calls(), 1);
     assert!(acx_headers(&res).is_empty());
@@ -541,7 +567,11 @@ async fn any_origin_without_credentials_static_star_and_no_vary() {
     for origin in [Some("https://a.test"), None, Some("null")] {
         let inner = Inner::new();
         let res = run(&layer, &inner, actual("GET", origin)).await;
-        assert_eq!(res.headers()["access-control-allow-origin"], "*", "{origin:?}");
+        assert_eq!(
+            res.headers()["access-control-allow-origin"],
+            "*",
+            "{origin:?}"
+        );
         assert!(vary(&res).is_empty(), "{origin:?}: {:?}", vary(&res));
         assert_eq!(inner.calls(), 1);
     }
@@ -559,7 +589,10 @@ async fn strip_inner_cors_headers_option() {
     assert!(acx_headers(&res).is_empty(), "{:?}", acx_headers(&res));
     let res = run(&layer, &inner, actual("GET", Some(APP))).await;
     assert_eq!(res.headers()["access-control-allow-origin"], APP);
-    assert!(res.headers().get("access-control-allow-credentials").is_none());
+    assert!(res
+        .headers()
+        .get("access-control-allow-credentials")
+        .is_none());
     assert_eq!(
         res.headers()
             .get_all("access-control-allow-origin")
@@ -585,7 +618,12 @@ async fn subdomain_pattern_one_or_more_labels_never_apex() {
     assert!(!layer.allows_origin("https://evilexample.com"));
     assert!(!layer.allows_origin("https://a.example.com.evil.test"));
     assert!(!layer.allows_origin("https://.example.com"));
-    let res = run(&layer, &Inner::new(), actual("GET", Some("https://api.example.com"))).await;
+    let res = run(
+        &layer,
+        &Inner::new(),
+        actual("GET", Some("https://api.example.com")),
+    )
+    .await;
     assert_eq!(
         res.headers()["access-control-allow-origin"],
         "https://api.example.com"
@@ -694,7 +732,9 @@ fn punycode_host_is_accepted() {
 
 #[test]
 fn forbidden_methods_and_bad_names_are_refused() {
-    for m in ["CONNECT", "TRACE", "TRACK", "connect", "trace", "track", "GE T", ""] {
+    for m in [
+        "CONNECT", "TRACE", "TRACK", "connect", "trace", "track", "GE T", "",
+    ] {
         let e = err(CorsConfig::new().allow_origin(APP).allow_methods([m]));
         assert!(e.problems().iter().any(|p| p.value() == m), "{m:?}: {e}");
     }
@@ -745,7 +785,11 @@ fn max_age_range() {
         assert!(e.to_string().contains(&bad.to_string()), "{bad}: {e}");
     }
     for ok in [-1, 0, 5, 86400] {
-        assert!(CorsConfig::new().allow_origin(APP).max_age(ok).build().is_ok());
+        assert!(CorsConfig::new()
+            .allow_origin(APP)
+            .max_age(ok)
+            .build()
+            .is_ok());
     }
 }
 
@@ -787,8 +831,16 @@ async fn dangerously_reflect_any_origin_with_credentials() {
         .dangerously_reflect_any_origin_with_credentials()
         .build()
         .unwrap();
-    let res = run(&layer, &Inner::new(), actual("GET", Some("https://any.test"))).await;
-    assert_eq!(res.headers()["access-control-allow-origin"], "https://any.test");
+    let res = run(
+        &layer,
+        &Inner::new(),
+        actual("GET", Some("https://any.test")),
+    )
+    .await;
+    assert_eq!(
+        res.headers()["access-control-allow-origin"],
+        "https://any.test"
+    );
     assert_eq!(res.headers()["access-control-allow-credentials"], "true");
     assert!(vary(&res).join(",").contains("Origin"));
 }
@@ -958,7 +1010,10 @@ async fn builder_takes_http_types_as_tower_http_does() {
     assert_eq!(res.headers()["access-control-allow-methods"], "PATCH");
     assert_eq!(res.headers()["access-control-max-age"], "600");
     let res = run(&layer, &Inner::new(), actual("GET", Some(APP))).await;
-    assert_eq!(res.headers()["access-control-expose-headers"], "x-total-count");
+    assert_eq!(
+        res.headers()["access-control-expose-headers"],
+        "x-total-count"
+    );
     // Strings of every kind still work, and the checks are the same.
     let owned: Vec<String> = vec!["PUT".into()];
     assert!(CorsConfig::new()
@@ -1039,12 +1094,26 @@ async fn tower_http_style_any() {
         .expose_headers(Any)
         .build()
         .unwrap();
-    let res = run(&layer, &Inner::new(), preflight("https://x.test", "PURGE", Some("x-a"))).await;
+    let res = run(
+        &layer,
+        &Inner::new(),
+        preflight("https://x.test", "PURGE", Some("x-a")),
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert_eq!(res.headers()["access-control-allow-origin"], "*");
-    let res = run(&layer, &Inner::new(), preflight("https://x.test", "PUT", Some("authorization"))).await;
+    let res = run(
+        &layer,
+        &Inner::new(),
+        preflight("https://x.test", "PUT", Some("authorization")),
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let res = run(&layer, &Inner::new(), actual("GET", Some("https://x.test"))).await;
     assert_eq!(res.headers()["access-control-expose-headers"], "*");
-    assert!(CorsConfig::new().allow_origin(Any).allow_credentials(true).build().is_err());
+    assert!(CorsConfig::new()
+        .allow_origin(Any)
+        .allow_credentials(true)
+        .build()
+        .is_err());
 }

@@ -56,8 +56,9 @@ text_from! {
 }
 
 /// How long browsers may cache a preflight answer, for
-/// [`CorsConfig::max_age`](super::CorsConfig::max_age): whole seconds as an integer (`-1`
-/// means "do not cache"), or a [`Duration`] (whole seconds; the fraction is dropped).
+/// [`CorsConfig::max_age`](super::CorsConfig::max_age): whole seconds as an `i64` (`-1`
+/// means "do not cache"; an integer literal is an `i64` here), or a [`Duration`] (whole
+/// seconds; the fraction is dropped).
 ///
 /// The range `-1..=86400` is checked by [`CorsConfig::build`](super::CorsConfig::build).
 ///
@@ -73,27 +74,15 @@ text_from! {
 #[must_use]
 pub struct MaxAge(pub(super) i64);
 
-macro_rules! max_age_from {
-    ($($t:ty),*) => {$(
-        impl From<$t> for MaxAge {
-            fn from(seconds: $t) -> Self {
-                Self(i64::from(seconds))
-            }
-        }
-    )*};
-}
-
-max_age_from!(i8, i16, i32, i64, u8, u16, u32);
-
-impl From<u64> for MaxAge {
-    fn from(seconds: u64) -> Self {
-        Self(i64::try_from(seconds).unwrap_or(i64::MAX))
+impl From<i64> for MaxAge {
+    fn from(seconds: i64) -> Self {
+        Self(seconds)
     }
 }
 
 impl From<Duration> for MaxAge {
     fn from(duration: Duration) -> Self {
-        Self::from(duration.as_secs())
+        Self(i64::try_from(duration.as_secs()).unwrap_or(i64::MAX))
     }
 }
 
