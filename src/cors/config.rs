@@ -7,12 +7,15 @@ use serde::{Deserialize, Serialize};
 use super::names::{config_header_name, is_forbidden_response_header, Methods, RequestHeaders};
 use super::origins::{is_loopback, parse_config_origin, OriginSpec, Origins};
 use super::policy::{Policy, PreflightTemplates};
+use super::text::{ConfigText, MaxAge};
 use super::CorsLayer;
 use crate::error::{ConfigError, Problem, ProblemKind, Problems};
 
 /// A CORS policy before validation: a builder in code, or data from a configuration file.
 ///
-/// Setters that take lists add to what is there; the others replace. Nothing is checked until
+/// Setters that take lists add to what is there; the others replace. Origins, methods and
+/// header names are given as text or as the `http` crate's `Method`, `HeaderName` and
+/// `HeaderValue` (see [`ConfigText`]). Nothing is checked until
 /// [`build`](Self::build) (or [`CorsHandle::set`](super::CorsHandle::set)), which reports every
 /// problem at once. See the [module docs](crate::cors) for an example.
 ///
@@ -59,8 +62,8 @@ impl CorsConfig {
     /// labels, never the domain itself) or any port (`http://localhost:*`).
     ///
     /// Default: no origin is allowed. Adds to the list.
-    pub fn allow_origin(mut self, origin: impl Into<String>) -> Self {
-        self.allow_origins.push(origin.into());
+    pub fn allow_origin(mut self, origin: impl Into<ConfigText>) -> Self {
+        self.allow_origins.push(origin.into().0);
         self
     }
 
@@ -68,10 +71,10 @@ impl CorsConfig {
     pub fn allow_origins<I, T>(mut self, origins: I) -> Self
     where
         I: IntoIterator<Item = T>,
-        T: Into<String>,
+        T: Into<ConfigText>,
     {
         self.allow_origins
-            .extend(origins.into_iter().map(Into::into));
+            .extend(origins.into_iter().map(|t| t.into().0));
         self
     }
 
@@ -90,10 +93,10 @@ impl CorsConfig {
     pub fn allow_methods<I, T>(mut self, methods: I) -> Self
     where
         I: IntoIterator<Item = T>,
-        T: Into<String>,
+        T: Into<ConfigText>,
     {
         self.allow_methods
-            .extend(methods.into_iter().map(Into::into));
+            .extend(methods.into_iter().map(|t| t.into().0));
         self
     }
 
@@ -104,10 +107,10 @@ impl CorsConfig {
     pub fn allow_headers<I, T>(mut self, headers: I) -> Self
     where
         I: IntoIterator<Item = T>,
-        T: Into<String>,
+        T: Into<ConfigText>,
     {
         self.allow_headers
-            .extend(headers.into_iter().map(Into::into));
+            .extend(headers.into_iter().map(|t| t.into().0));
         self
     }
 
@@ -118,10 +121,10 @@ impl CorsConfig {
     pub fn expose_headers<I, T>(mut self, headers: I) -> Self
     where
         I: IntoIterator<Item = T>,
-        T: Into<String>,
+        T: Into<ConfigText>,
     {
         self.expose_headers
-            .extend(headers.into_iter().map(Into::into));
+            .extend(headers.into_iter().map(|t| t.into().0));
         self
     }
 
@@ -133,12 +136,13 @@ impl CorsConfig {
         self
     }
 
-    /// How long browsers may cache a preflight answer, in seconds: `0..=86400` is sent as
+    /// How long browsers may cache a preflight answer, in seconds (an integer, or a
+    /// [`Duration`](std::time::Duration): see [`MaxAge`]): `0..=86400` is sent as
     /// `Access-Control-Max-Age`, `-1` sends `0` (do not cache).
     ///
     /// Default: not sent (browsers cache for 5 seconds). Replaces.
-    pub fn max_age(mut self, seconds: i64) -> Self {
-        self.max_age = Some(seconds);
+    pub fn max_age(mut self, seconds: impl Into<MaxAge>) -> Self {
+        self.max_age = Some(seconds.into().0);
         self
     }
 

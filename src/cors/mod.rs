@@ -133,6 +133,7 @@ mod origins;
 mod policy;
 mod rejection;
 mod service;
+mod text;
 
 pub use config::CorsConfig;
 pub use decision::{Decision, Preflight};
@@ -140,6 +141,7 @@ pub use future::ResponseFuture;
 pub use layer::{CorsHandle, CorsLayer};
 pub use rejection::{Rejection, RejectionKind};
 pub use service::Cors;
+pub use text::{Any, ConfigText, MaxAge};
 
 #[cfg(test)]
 mod tests;

@@ -121,6 +121,16 @@ impl OriginGuardBuilder {
         self
     }
 
+    /// Sets several public origins, as [`public_origin`](Self::public_origin) each. Adds.
+    pub fn public_origins<I>(mut self, origins: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.public.extend(origins.into_iter().map(Into::into));
+        self
+    }
+
     /// Exempts a path prefix from the check, for endpoints such as webhooks that authenticate
     /// requests another way.
     ///
@@ -136,6 +146,16 @@ impl OriginGuardBuilder {
     /// segments above, and `/` alone (it would exempt everything). Adds. Default: none.
     pub fn bypass_path(mut self, prefix: impl Into<String>) -> Self {
         self.bypass.push(prefix.into());
+        self
+    }
+
+    /// Exempts several path prefixes, as [`bypass_path`](Self::bypass_path) each. Adds.
+    pub fn bypass_paths<I>(mut self, prefixes: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.bypass.extend(prefixes.into_iter().map(Into::into));
         self
     }
 

@@ -60,6 +60,23 @@ impl OriginGuardLayer {
     }
 }
 
+impl OriginGuard<()> {
+    /// A builder for every setting: the same as [`OriginGuardLayer::builder`], for code that
+    /// names the middleware `OriginGuard`. Its [`build`](OriginGuardBuilder::build) gives the
+    /// [`OriginGuardLayer`].
+    ///
+    /// ```
+    /// use tower_gateway::origin::OriginGuard;
+    ///
+    /// let layer = OriginGuard::builder().trust_origin("https://app.example.com").build()?;
+    /// # let _ = layer;
+    /// # Ok::<_, tower_gateway::ConfigError>(())
+    /// ```
+    pub fn builder() -> OriginGuardBuilder {
+        OriginGuardBuilder::new()
+    }
+}
+
 impl<S> Layer<S> for OriginGuardLayer {
     type Service = OriginGuard<S>;
 
