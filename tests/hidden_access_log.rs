@@ -701,3 +701,207 @@ async fn works_under_axum_router_layer() {
         ["- - - [10/Mar/2024:13:55:36 +0000] \"GET /pets/1 HTTP/1.1\" 200 5"]
     );
 }
+
+// ---- AWS's own example formats, literally (HTTP API "Example log formats")
+
+#[tokio::test]
+async fn aws_example_formats_run_literally() {
+    let clf = "$context.identity.sourceIp - - [$context.requestTime] \"$context.httpMethod $context.routeKey $context.protocol\" $context.status $context.responseLength $context.requestId $context.extendedRequestId";
+    let json = "{ \"requestId\":\"$context.requestId\", \"ip\": \"$context.identity.sourceIp\", \"requestTime\":\"$context.requestTime\", \"httpMethod\":\"$context.httpMethod\",\"routeKey\":\"$context.routeKey\", \"status\":\"$context.status\",\"protocol\":\"$context.protocol\", \"responseLength\":\"$context.responseLength\", \"extendedRequestId\": \"$context.extendedRequestId\" }";
+    let xml = "<request id=\"$context.requestId\"> <ip>$context.identity.sourceIp</ip> <requestTime>$context.requestTime</requestTime> <httpMethod>$context.httpMethod</httpMethod> <routeKey>$context.routeKey</routeKey> <status>$context.status</status> <protocol>$context.protocol</protocol> <responseLength>$context.responseLength</responseLength> </request>";
+    let csv = "$context.identity.sourceIp,$context.requestTime,$context.httpMethod,$context.routeKey,$context.protocol,$context.status,$context.responseLength,$context.requestId";
+    let unquoted = "{\"requestTime\":\"$context.requestTime\",\"requestId\":\"$context.requestId\",\"httpMethod\":\"$context.httpMethod\",\"path\":\"$context.path\",\"routeKey\":\"$context.routeKey\",\"status\":$context.status,\"responseLatency\":$context.responseLatency}";
+    let mut lines = Vec::new();
+    for template in [clf, json, xml, csv, unquoted] {
+        let sink = MemorySink::new();
+        let app = log(&sink, LogFormat::template(template).unwrap()).layer(seventeen());
+        drain(run(app, pets_request()).await).await;
+        lines.push(sink.lines().remove(0));
+    }
+    assert_eq!(
+        lines[0],
+        "203.0.113.7 - - [10/Mar/2024:13:55:36 +0000] \"GET - HTTP/1.1\" 200 17 req-1 req-1"
+    );
+    let v: serde_json::Value = serde_json::from_str(&lines[1]).expect("JSON");
+    assert_eq!(v["status"], "200");
+    assert_eq!(v["routeKey"], "-");
+    assert_eq!(v["extendedRequestId"], "req-1");
+    assert_eq!(
+        lines[2],
+        "<request id=\"req-1\"> <ip>203.0.113.7</ip> <requestTime>10/Mar/2024:13:55:36 +0000</requestTime> <httpMethod>GET</httpMethod> <routeKey>-</routeKey> <status>200</status> <protocol>HTTP/1.1</protocol> <responseLength>17</responseLength> </request>"
+    );
+    assert_eq!(
+        lines[3],
+        "203.0.113.7,10/Mar/2024:13:55:36 +0000,GET,-,HTTP/1.1,200,17,req-1"
+    );
+    let v: serde_json::Value = serde_json::from_str(&lines[4]).expect("JSON");
+    assert_eq!(v["status"], 200);
+    assert_eq!(v["responseLatency"], 0);
+    assert_eq!(v["path"], "/pets/42");
+}
+
+#[tokio::test]
+async fn hostile_paths_are_escaped_in_text_and_json() {
+    let sink = MemorySink::new();
+    let app = log(&sink, LogFormat::apache_common()).layer(seventeen());
+    let uri = http::Uri::from_static("/a\"b\\caf\u{e9}");
+    drain(run(app, Request::get(uri.clone()).body(Body::default()).unwrap()).await).await;
+    assert_eq!(
+        sink.lines(),
+        ["- - - [10/Mar/2024:13:55:36 +0000] \"GET /a\\x22b\\x5Ccaf\\xC3\\xA9 HTTP/1.1\" 200 17"]
+    );
+    let sink = MemorySink::new();
+    let app = log(&sink, LogFormat::json()).layer(seventeen());
+    drain(run(app, Request::get(uri).body(Body::default()).unwrap()).await).await;
+    let v: serde_json::Value = serde_json::from_str(&sink.lines()[0]).unwrap();
+    assert_eq!(v["path"], "/a\"b\\caf\u{e9}");
+}
+
+#[tokio::test]
+async fn bodies_never_sent_and_dropped_unpolled_are_not_aborted() {
+    // hyper never polls the body of a HEAD answer or of a 204/304, and checks
+    // `is_end_stream` before polling an empty body: dropping them is their normal end.
+    let sink = MemorySink::new();
+    let inner = service_fn(|req: Request<Body>| async move {
+        let mut response = Response::new(Full::new(Bytes::from_static(b"seventeen bytes!!")));
+        match req.uri().path() {
+            "/204" => {
+                *response.status_mut() = StatusCode::NO_CONTENT;
+                *response.body_mut() = Body::default();
+            }
+            "/304" => *response.status_mut() = StatusCode::NOT_MODIFIED,
+            "/empty" => *response.body_mut() = Body::default(),
+            _ => {}
+        }
+        Ok::<_, Infallible>(response)
+    });
+    let app = log(&sink, status_bytes_flags()).layer(inner);
+    for (method, path) in [
+        (http::Method::HEAD, "/"),
+        (http::Method::GET, "/204"),
+        (http::Method::GET, "/304"),
+        (http::Method::GET, "/empty"),
+    ] {
+        let request = Request::builder().method(method).uri(path).body(Body::default()).unwrap();
+        let response = run(app.clone(), request).await;
+        let body = response.into_body();
+        if path == "/empty" {
+            assert!(http_body::Body::is_end_stream(&body));
+        }
+        drop(body);
+    }
+    assert_eq!(sink.lines(), ["200 0 -", "204 0 -", "304 0 -", "200 0 -"]);
+}
+
+// ---- over real HTTP/1.1 bytes (hyper)
+
+#[tokio::test]
+async fn over_hyper_head_full_body_and_client_gone_mid_body() {
+    use hyper_util::rt::TokioIo;
+    use hyper_util::service::TowerToHyperService;
+
+    let sink = MemorySink::new();
+    let inner = service_fn(|req: Request<hyper::body::Incoming>| async move {
+        let body: UnsyncBoxBody<Bytes, std::io::Error> = if req.uri().path() == "/slow" {
+            let first = stream::iter(vec![Ok(Frame::data(Bytes::from_static(b"first chunk")))]);
+            StreamBody::new(futures_util::StreamExt::chain(first, stream::pending())).boxed_unsync()
+        } else {
+            Full::new(Bytes::from_static(b"seventeen bytes!!"))
+                .map_err(|never| match never {})
+                .boxed_unsync()
+        };
+        Ok::<_, Infallible>(Response::new(body))
+    });
+    let app = log(&sink, LogFormat::apache_common()).layer(inner);
+
+    let (client_io, server_io) = tokio::io::duplex(64 * 1024);
+    let server = tokio::spawn(async move {
+        hyper::server::conn::http1::Builder::new()
+            .serve_connection(TokioIo::new(server_io), TowerToHyperService::new(app))
+            .await
+    });
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(client_io))
+        .await
+        .unwrap();
+    let client = tokio::spawn(conn);
+    let send = |method: &str, uri: &str| {
+        Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("host", "example.test")
+            .body(Body::default())
+            .unwrap()
+    };
+    let response = sender.send_request(send("GET", "/")).await.unwrap();
+    response.into_body().collect().await.unwrap();
+    let response = sender.send_request(send("HEAD", "/")).await.unwrap();
+    response.into_body().collect().await.unwrap();
+    let response = sender.send_request(send("GET", "/slow")).await.unwrap();
+    let mut body = response.into_body();
+    let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
+    assert_eq!(&first[..], b"first chunk");
+    // The client goes away mid-body.
+    drop(body);
+    drop(sender);
+    client.abort();
+    let _ = client.await;
+    let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+    let lines = sink.lines();
+    assert_eq!(
+        lines,
+        [
+            "- - - [10/Mar/2024:13:55:36 +0000] \"GET / HTTP/1.1\" 200 17",
+            "- - - [10/Mar/2024:13:55:36 +0000] \"HEAD / HTTP/1.1\" 200 -",
+            "- - - [10/Mar/2024:13:55:36 +0000] \"GET /slow HTTP/1.1\" 200 11",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn refusal_reasons_and_flags_for_cors_origin_and_router() {
+    use tower_gateway::cors::CorsConfig;
+    use tower_gateway::origin::OriginGuardLayer;
+    use tower_gateway::router::Router;
+
+    let router = Router::builder()
+        .route("GET /pets/{id}", seventeen())
+        .route("POST /pets", seventeen())
+        .build()
+        .unwrap();
+    let cors = CorsConfig::new()
+        .allow_origin("https://app.example.com")
+        .allow_methods(["PUT"])
+        .build()
+        .unwrap();
+    let sink = MemorySink::new();
+    let format = LogFormat::template("$context.status $context.responseFlags [$context.error.message]").unwrap();
+    let app = ServiceBuilder::new()
+        .layer(log(&sink, format))
+        .layer(cors)
+        .layer(OriginGuardLayer::new())
+        .service(router);
+    let preflight = Request::options("/pets/1")
+        .header("origin", "https://evil.example")
+        .header("access-control-request-method", "PUT")
+        .body(Body::default())
+        .unwrap();
+    drain(run(app.clone(), preflight).await).await;
+    let cross = Request::post("/pets")
+        .header("host", "api.example.com")
+        .header("origin", "https://evil.example")
+        .header("sec-fetch-site", "cross-site")
+        .body(Body::default())
+        .unwrap();
+    drain(run(app.clone(), cross).await).await;
+    drain(run(app.clone(), Request::get("/nowhere").body(Body::default()).unwrap()).await).await;
+    drain(run(app.clone(), Request::delete("/pets/1").body(Body::default()).unwrap()).await).await;
+    let lines = sink.lines();
+    assert_eq!(lines.len(), 4);
+    for (line, (status, flag)) in lines.iter().zip([("403", "CP"), ("403", "OG"), ("404", "NR"), ("405", "")]) {
+        assert!(line.starts_with(status), "{line}");
+        if !flag.is_empty() {
+            assert!(line.contains(&format!(" {flag} ")), "{line} lacks {flag}");
+        }
+        assert!(!line.ends_with("[-]"), "a reason is given: {line}");
+    }
+}

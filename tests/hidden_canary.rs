@@ -713,3 +713,39 @@ async fn access_log_names_the_arm_that_served() {
     lines.sort();
     assert_eq!(lines, ["v1 false 200", "v2 true 200"]);
 }
+
+#[test]
+fn hostile_override_and_key_headers_never_panic() {
+    let layer = CanaryLayer::builder()
+        .canary(named("v2"), 50)
+        .override_cookie("canary")
+        .mode(Mode::sticky(Key::cookie("uid")))
+        .build()
+        .unwrap();
+    let values: [&[u8]; 9] = [
+        b"\xff\xfe",
+        b"ALWAYS",
+        b" always ",
+        b";;;=;canary",
+        b"canary=",
+        b"canary=always=never",
+        b"=always; uid",
+        b"uid=\xc3\xa9; canary=NEVER",
+        b"",
+    ];
+    for value in values {
+        let value = http::HeaderValue::from_bytes(value).unwrap();
+        for name in ["x-canary", "cookie"] {
+            let parts = Request::builder()
+                .header(name, value.clone())
+                .body(())
+                .unwrap()
+                .into_parts()
+                .0;
+            let _ = layer.pick(&parts);
+        }
+    }
+    // Case-insensitive values, as the docs say.
+    assert!(layer.pick(&parts_with("x-canary", "ALWAYS")).is_canary());
+    assert!(!layer.pick(&parts_with("cookie", "uid=1; canary=NEVER")).is_canary());
+}
