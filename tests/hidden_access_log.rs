@@ -905,3 +905,53 @@ async fn refusal_reasons_and_flags_for_cors_origin_and_router() {
         assert!(!line.ends_with("[-]"), "a reason is given: {line}");
     }
 }
+
+#[tokio::test]
+async fn request_time_is_the_arrival_and_latencies_run_to_the_last_byte() {
+    let clock = ManualClock::at_unix(AT);
+    let inner_clock = clock.clone();
+    let inner = service_fn(move |_req: Request<Body>| {
+        let clock = inner_clock.clone();
+        async move {
+            clock.advance(Duration::from_millis(1_500));
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"x"))))
+        }
+    });
+    let sink = MemorySink::new();
+    let format = LogFormat::template(
+        "[$context.requestTime] $context.requestTimeEpoch $context.startTime $context.integrationLatency $context.responseLatency",
+    )
+    .unwrap();
+    let app = AccessLogLayer::new(sink.clone())
+        .format(format)
+        .clock(clock.clone())
+        .layer(inner);
+    let response = run(app, Request::get("/").body(Body::default()).unwrap()).await;
+    clock.advance(Duration::from_millis(2_250));
+    drain(response).await;
+    assert_eq!(
+        sink.lines(),
+        ["[10/Mar/2024:13:55:36 +0000] 1710078936000 2024-03-10T13:55:36.000Z 1500 3750"]
+    );
+}
+
+#[tokio::test]
+async fn json_record_of_an_inner_error_has_status_zero_and_flags() {
+    let sink = MemorySink::new();
+    let failing = service_fn(|_req: Request<Body>| async {
+        Err::<Response<Body>, _>(std::io::Error::other("down"))
+    });
+    let app = log(&sink, LogFormat::json()).layer(failing);
+    let _ = app.oneshot(Request::get("/").body(Body::default()).unwrap()).await;
+    let v: serde_json::Value = serde_json::from_str(&sink.lines()[0]).unwrap();
+    assert_eq!(v["status"], 0);
+    assert_eq!(v["responseFlags"], "UE");
+    assert_eq!(v["responseLength"], 0);
+}
+
+#[test]
+fn the_types_the_issue_names_are_at_the_crate_root_and_in_the_module() {
+    let layer: tower_gateway::AccessLogLayer = tower_gateway::AccessLog::<()>::layer(MemorySink::new());
+    let service: tower_gateway::AccessLog<()> = layer.layer(());
+    let _: tower_gateway::access_log::AccessLog<()> = service;
+}

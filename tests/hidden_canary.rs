@@ -749,3 +749,10 @@ fn hostile_override_and_key_headers_never_panic() {
     assert!(layer.pick(&parts_with("x-canary", "ALWAYS")).is_canary());
     assert!(!layer.pick(&parts_with("cookie", "uid=1; canary=NEVER")).is_canary());
 }
+
+#[test]
+fn the_types_the_issue_names_are_at_the_crate_root_and_in_the_module() {
+    let layer: tower_gateway::CanaryLayer<()> = tower_gateway::CanaryLayer::new((), 10).unwrap();
+    let split: tower_gateway::CanarySplit<(), ()> = layer.layer(());
+    let _: tower_gateway::canary::CanarySplit<(), ()> = split;
+}
