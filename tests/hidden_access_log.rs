@@ -1,6 +1,11 @@
 //! Issue 7 (AccessLog) as an independent tester reads it: black-box, through the public API,
 //! one or more cases per bullet of the issue text and the formats' own documentation.
-#![cfg(all(feature = "access-log", feature = "router", feature = "canary", feature = "origin"))]
+#![cfg(all(
+    feature = "access-log",
+    feature = "router",
+    feature = "canary",
+    feature = "origin"
+))]
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -187,7 +192,8 @@ async fn template_with_aws_context_variables() {
 
 #[test]
 fn template_errors_name_unknown_variables_and_line_breaks() {
-    let error = LogFormat::template("$context.status $context.bogus $context.alsoBogus").unwrap_err();
+    let error =
+        LogFormat::template("$context.status $context.bogus $context.alsoBogus").unwrap_err();
     let text = error.to_string();
     assert!(text.contains("bogus"), "{text}");
     assert!(text.contains("alsoBogus"), "{text}");
@@ -291,10 +297,8 @@ async fn streamed_body_bytes_are_counted_not_taken_from_content_length() {
 #[tokio::test]
 async fn body_dropped_half_way_is_one_aborted_record() {
     let sink = MemorySink::new();
-    let app = log(&sink, status_bytes_flags()).layer(streaming(
-        vec![Ok("first "), Ok("second")],
-        None,
-    ));
+    let app =
+        log(&sink, status_bytes_flags()).layer(streaming(vec![Ok("first "), Ok("second")], None));
     let response = run(app, Request::get("/").body(Body::default()).unwrap()).await;
     let mut body = response.into_body();
     let frame = body.frame().await.unwrap().unwrap();
@@ -355,7 +359,10 @@ async fn future_dropped_before_a_response_is_status_zero_flagged() {
     drop(future);
     let line = sink.lines();
     assert_eq!(line.len(), 1);
-    assert!(line[0].starts_with("0 0 ") && line[0].contains("DC"), "{line:?}");
+    assert!(
+        line[0].starts_with("0 0 ") && line[0].contains("DC"),
+        "{line:?}"
+    );
 }
 
 #[tokio::test]
@@ -370,7 +377,11 @@ async fn no_content_and_head_count_no_bytes() {
         Ok::<_, Infallible>(response)
     });
     let app = log(&sink, LogFormat::apache_common()).layer(inner);
-    let response = run(app.clone(), Request::get("/204").body(Body::default()).unwrap()).await;
+    let response = run(
+        app.clone(),
+        Request::get("/204").body(Body::default()).unwrap(),
+    )
+    .await;
     drain(response).await;
     let head = Request::head("/").body(Body::default()).unwrap();
     let response = run(app, head).await;
@@ -389,7 +400,10 @@ async fn protocol_versions_are_written_as_http_x() {
     let sink = MemorySink::new();
     let app = log(&sink, LogFormat::template("$context.protocol").unwrap()).layer(seventeen());
     for version in [Version::HTTP_10, Version::HTTP_11, Version::HTTP_2] {
-        let request = Request::get("/").version(version).body(Body::default()).unwrap();
+        let request = Request::get("/")
+            .version(version)
+            .body(Body::default())
+            .unwrap();
         drain(run(app.clone(), request).await).await;
     }
     assert_eq!(sink.lines(), ["HTTP/1.0", "HTTP/1.1", "HTTP/2.0"]);
@@ -398,7 +412,11 @@ async fn protocol_versions_are_written_as_http_x() {
 #[tokio::test]
 async fn request_body_bytes_when_known() {
     let sink = MemorySink::new();
-    let app = log(&sink, LogFormat::template("$context.requestLength").unwrap()).layer(seventeen());
+    let app = log(
+        &sink,
+        LogFormat::template("$context.requestLength").unwrap(),
+    )
+    .layer(seventeen());
     let request = Request::post("/")
         .header("content-length", "5")
         .body(Full::new(Bytes::from_static(b"hello")))
@@ -432,7 +450,10 @@ async fn request_id_kept_replaced_or_generated_and_propagated() {
     let inner = service_fn(move |req: Request<Body>| {
         let seen = seen2.clone();
         async move {
-            let id = req.extensions().get::<RequestId>().expect("request id extension");
+            let id = req
+                .extensions()
+                .get::<RequestId>()
+                .expect("request id extension");
             seen.lock().unwrap().push(id.as_str().to_owned());
             Ok::<_, Infallible>(Response::new(Body::default()))
         }
@@ -450,18 +471,32 @@ async fn request_id_kept_replaced_or_generated_and_propagated() {
     let long = "a".repeat(1_000);
     for bad in [long.as_str(), "has space", "quote\"d", "<script>"] {
         let replaced = run(app.clone(), with(bad)).await;
-        let id = replaced.headers()["x-request-id"].to_str().unwrap().to_owned();
+        let id = replaced.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
         assert!(is_uuid_v4(&id), "{bad:?} replaced by {id:?}");
         drain(replaced).await;
     }
-    let generated = run(app.clone(), Request::get("/").body(Body::default()).unwrap()).await;
-    let id = generated.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let generated = run(
+        app.clone(),
+        Request::get("/").body(Body::default()).unwrap(),
+    )
+    .await;
+    let id = generated.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(is_uuid_v4(&id), "{id}");
     drain(generated).await;
     let lines = sink.lines();
     assert_eq!(lines[0], "abc-123_XYZ.9");
     assert_eq!(lines[5], id);
-    assert_eq!(*seen.lock().unwrap(), lines, "the log, the handler and the response agree");
+    assert_eq!(
+        *seen.lock().unwrap(),
+        lines,
+        "the log, the handler and the response agree"
+    );
     let mut unique = lines.clone();
     unique.sort();
     unique.dedup();
@@ -475,16 +510,43 @@ async fn trace_id_from_a_valid_traceparent_only() {
     let sink = MemorySink::new();
     let app = log(&sink, LogFormat::template("$context.traceId").unwrap()).layer(seventeen());
     let cases = [
-        ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "4bf92f3577b34da6a3ce929d0e0e4736"),
-        ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00", "4bf92f3577b34da6a3ce929d0e0e4736"),
+        (
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "4bf92f3577b34da6a3ce929d0e0e4736",
+        ),
+        (
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00",
+            "4bf92f3577b34da6a3ce929d0e0e4736",
+        ),
         // A future version: parse what version 00 defines, ignore the rest.
-        ("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-the-future-will-be-like", "4bf92f3577b34da6a3ce929d0e0e4736"),
-        ("ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "-"),
-        ("00-00000000000000000000000000000000-00f067aa0ba902b7-01", "-"),
-        ("00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", "-"),
-        ("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", "-"),
-        ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra", "-"),
-        ("00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01", "-"),
+        (
+            "cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-the-future-will-be-like",
+            "4bf92f3577b34da6a3ce929d0e0e4736",
+        ),
+        (
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "-",
+        ),
+        (
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "-",
+        ),
+        (
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "-",
+        ),
+        (
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "-",
+        ),
+        (
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+            "-",
+        ),
+        (
+            "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",
+            "-",
+        ),
         ("garbage", "-"),
     ];
     for (header, _) in cases {
@@ -514,7 +576,9 @@ async fn router_canary_and_origin_guard_fill_their_fields() {
 
     let reply = |text: &'static str| {
         service_fn(move |_: Request<Body>| async move {
-            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(text.as_bytes()))))
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(
+                text.as_bytes(),
+            ))))
         })
     };
     let pets = CanaryLayer::builder()
@@ -537,7 +601,14 @@ async fn router_canary_and_origin_guard_fill_their_fields() {
         .layer(OriginGuardLayer::new())
         .layer(router)
         .service(reply("app"));
-    drain(run(app.clone(), Request::get("/pets/7").body(Body::default()).unwrap()).await).await;
+    drain(
+        run(
+            app.clone(),
+            Request::get("/pets/7").body(Body::default()).unwrap(),
+        )
+        .await,
+    )
+    .await;
     let cross = Request::post("/pets")
         .header("host", "api.example.com")
         .header("origin", "https://evil.example")
@@ -604,7 +675,12 @@ impl Slow {
         self.gate.1.notify_all();
     }
     fn lines(&self) -> usize {
-        self.out.lock().unwrap().iter().filter(|b| **b == b'\n').count()
+        self.out
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
     }
 }
 
@@ -657,7 +733,10 @@ fn blocking_writer_loses_nothing_and_guard_drop_flushes() {
         })
     };
     std::thread::sleep(Duration::from_millis(50));
-    assert!(!producer.is_finished(), "a full queue makes the writer wait");
+    assert!(
+        !producer.is_finished(),
+        "a full queue makes the writer wait"
+    );
     slow.release();
     producer.join().unwrap();
     drop(guard);
@@ -692,7 +771,11 @@ async fn works_under_axum_router_layer() {
         .route("/pets/{id}", axum::routing::get(|| async { "a pet" }))
         .layer(log(&sink, LogFormat::apache_common()));
     let response = app
-        .oneshot(Request::get("/pets/1").body(axum::body::Body::empty()).unwrap())
+        .oneshot(
+            Request::get("/pets/1")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
         .await
         .unwrap();
     drain(response).await;
@@ -745,7 +828,14 @@ async fn hostile_paths_are_escaped_in_text_and_json() {
     let sink = MemorySink::new();
     let app = log(&sink, LogFormat::apache_common()).layer(seventeen());
     let uri = http::Uri::from_static("/a\"b\\caf\u{e9}");
-    drain(run(app, Request::get(uri.clone()).body(Body::default()).unwrap()).await).await;
+    drain(
+        run(
+            app,
+            Request::get(uri.clone()).body(Body::default()).unwrap(),
+        )
+        .await,
+    )
+    .await;
     assert_eq!(
         sink.lines(),
         ["- - - [10/Mar/2024:13:55:36 +0000] \"GET /a\\x22b\\x5Ccaf\\xC3\\xA9 HTTP/1.1\" 200 17"]
@@ -782,7 +872,11 @@ async fn bodies_never_sent_and_dropped_unpolled_are_not_aborted() {
         (http::Method::GET, "/304"),
         (http::Method::GET, "/empty"),
     ] {
-        let request = Request::builder().method(method).uri(path).body(Body::default()).unwrap();
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .body(Body::default())
+            .unwrap();
         let response = run(app.clone(), request).await;
         let body = response.into_body();
         if path == "/empty" {
@@ -874,7 +968,9 @@ async fn refusal_reasons_and_flags_for_cors_origin_and_router() {
         .build()
         .unwrap();
     let sink = MemorySink::new();
-    let format = LogFormat::template("$context.status $context.responseFlags [$context.error.message]").unwrap();
+    let format =
+        LogFormat::template("$context.status $context.responseFlags [$context.error.message]")
+            .unwrap();
     let app = ServiceBuilder::new()
         .layer(log(&sink, format))
         .layer(cors)
@@ -893,11 +989,29 @@ async fn refusal_reasons_and_flags_for_cors_origin_and_router() {
         .body(Body::default())
         .unwrap();
     drain(run(app.clone(), cross).await).await;
-    drain(run(app.clone(), Request::get("/nowhere").body(Body::default()).unwrap()).await).await;
-    drain(run(app.clone(), Request::delete("/pets/1").body(Body::default()).unwrap()).await).await;
+    drain(
+        run(
+            app.clone(),
+            Request::get("/nowhere").body(Body::default()).unwrap(),
+        )
+        .await,
+    )
+    .await;
+    drain(
+        run(
+            app.clone(),
+            Request::delete("/pets/1").body(Body::default()).unwrap(),
+        )
+        .await,
+    )
+    .await;
     let lines = sink.lines();
     assert_eq!(lines.len(), 4);
-    for (line, (status, flag)) in lines.iter().zip([("403", "CP"), ("403", "OG"), ("404", "NR"), ("405", "")]) {
+    for (line, (status, flag)) in
+        lines
+            .iter()
+            .zip([("403", "CP"), ("403", "OG"), ("404", "NR"), ("405", "")])
+    {
         assert!(line.starts_with(status), "{line}");
         if !flag.is_empty() {
             assert!(line.contains(&format!(" {flag} ")), "{line} lacks {flag}");
@@ -942,7 +1056,9 @@ async fn json_record_of_an_inner_error_has_status_zero_and_flags() {
         Err::<Response<Body>, _>(std::io::Error::other("down"))
     });
     let app = log(&sink, LogFormat::json()).layer(failing);
-    let _ = app.oneshot(Request::get("/").body(Body::default()).unwrap()).await;
+    let _ = app
+        .oneshot(Request::get("/").body(Body::default()).unwrap())
+        .await;
     let v: serde_json::Value = serde_json::from_str(&sink.lines()[0]).unwrap();
     assert_eq!(v["status"], 0);
     assert_eq!(v["responseFlags"], "UE");
@@ -951,7 +1067,59 @@ async fn json_record_of_an_inner_error_has_status_zero_and_flags() {
 
 #[test]
 fn the_types_the_issue_names_are_at_the_crate_root_and_in_the_module() {
-    let layer: tower_gateway::AccessLogLayer = tower_gateway::AccessLog::<()>::layer(MemorySink::new());
+    let layer: tower_gateway::AccessLogLayer =
+        tower_gateway::AccessLog::<()>::layer(MemorySink::new());
     let service: tower_gateway::AccessLog<()> = layer.layer(());
     let _: tower_gateway::access_log::AccessLog<()> = service;
+}
+
+#[tokio::test]
+async fn a_body_whose_end_is_seen_by_is_end_stream_is_complete_and_written_once() {
+    let sink = MemorySink::new();
+    let app = log(&sink, status_bytes_flags()).layer(seventeen());
+    let response = run(app, Request::get("/").body(Body::default()).unwrap()).await;
+    let mut body = response.into_body();
+    let frame = body.frame().await.unwrap().unwrap();
+    assert_eq!(frame.into_data().unwrap().len(), 17);
+    assert!(http_body::Body::is_end_stream(&body));
+    // hyper stops here: it never polls for `None`, and drops the body.
+    assert!(body.frame().await.is_none());
+    assert!(body.frame().await.is_none());
+    drop(body);
+    assert_eq!(sink.lines(), ["200 17 -"]);
+}
+
+#[tokio::test]
+async fn a_body_dropped_once_is_end_stream_is_true_is_not_a_disconnect() {
+    let sink = MemorySink::new();
+    let app = log(&sink, status_bytes_flags()).layer(seventeen());
+    let response = run(app, Request::get("/").body(Body::default()).unwrap()).await;
+    let mut body = response.into_body();
+    body.frame().await.unwrap().unwrap();
+    assert!(http_body::Body::is_end_stream(&body));
+    drop(body);
+    assert_eq!(sink.lines(), ["200 17 -"]);
+}
+
+#[test]
+fn public_types_are_send_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<AccessLogLayer>();
+    send_sync::<
+        tower_gateway::AccessLog<
+            tower::util::BoxCloneSyncService<Request<Body>, Response<Body>, Infallible>,
+        >,
+    >();
+    send_sync::<MemorySink>();
+    send_sync::<Sink>();
+    send_sync::<NonBlocking>();
+    send_sync::<RequestId>();
+    send_sync::<TraceId>();
+    send_sync::<LogFormat>();
+    fn send_future<S: Service<Request<Body>>>(_: &S)
+    where
+        S::Future: Send,
+    {
+    }
+    send_future(&log(&MemorySink::new(), LogFormat::json()).layer(seventeen()));
 }

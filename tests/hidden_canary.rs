@@ -31,7 +31,9 @@ fn named(
        + Sync
        + 'static {
     service_fn(move |_req: Request<Body>| async move {
-        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(name.as_bytes()))))
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(
+            name.as_bytes(),
+        ))))
     })
 }
 
@@ -49,7 +51,12 @@ where
         .get::<Arm>()
         .cloned()
         .expect("arm on the response");
-    let body = response.into_body().collect().await.expect("body").to_bytes();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
     (arm, String::from_utf8(body.to_vec()).expect("utf8"))
 }
 
@@ -107,7 +114,13 @@ fn weights_parse_exactly_by_rounding() {
     assert_eq!(Weight::from(0.57_f64).to_ppm(), Ok(5_700));
     assert_eq!(Weight::from(12.5_f64).to_ppm(), Ok(125_000));
     // Values whose binary form is just under the decimal: rounding, never truncation.
-    for (x, ppm) in [(0.29, 2_900), (0.57, 5_700), (1.15, 11_500), (4.35, 43_500), (99.99, 999_900)] {
+    for (x, ppm) in [
+        (0.29, 2_900),
+        (0.57, 5_700),
+        (1.15, 11_500),
+        (4.35, 43_500),
+        (99.99, 999_900),
+    ] {
         assert_eq!(Weight::from(x).to_ppm(), Ok(ppm), "{x}");
     }
 }
@@ -128,14 +141,21 @@ fn bad_weights_are_config_errors_naming_the_value() {
         let error = CanaryLayer::new(named_svc(), weight.clone())
             .err()
             .unwrap_or_else(|| panic!("{weight:?} accepted"));
-        assert!(error.to_string().contains(named), "{error} should name {named}");
+        assert!(
+            error.to_string().contains(named),
+            "{error} should name {named}"
+        );
     }
-    assert!(Weight::from(0.000_01_f64).to_ppm().is_err(), "more precise than a ppm");
+    assert!(
+        Weight::from(0.000_01_f64).to_ppm().is_err(),
+        "more precise than a ppm"
+    );
     assert!(Weight::from(-5).to_ppm().is_err());
     assert!(Weight::from(101).to_ppm().is_err());
 }
 
-fn named_svc() -> impl Service<Request<Body>, Response = Response<Body>, Error = Infallible> + Clone {
+fn named_svc() -> impl Service<Request<Body>, Response = Response<Body>, Error = Infallible> + Clone
+{
     named("x")
 }
 
@@ -146,7 +166,10 @@ fn zero_sum_is_an_error_but_one_zero_arm_is_fine() {
         .arm("v2", named("v2"), 0)
         .build();
     let error = zero.err().expect("zero sum refused");
-    assert!(error.to_string().contains("sum") || error.to_string().contains('0'), "{error}");
+    assert!(
+        error.to_string().contains("sum") || error.to_string().contains('0'),
+        "{error}"
+    );
 
     assert!(CanaryLayer::builder()
         .stable("v1", 0)
@@ -398,7 +421,11 @@ fn sticky_by_cookie_and_by_function() {
         let id = format!("k{i}");
         let a = by_cookie.pick(&parts_with("cookie", &format!("a=b; uid={id}")));
         let b = by_fn.pick(&parts_with("x-tenant", &id));
-        assert_eq!(a.is_canary(), b.is_canary(), "the same key lands the same way");
+        assert_eq!(
+            a.is_canary(),
+            b.is_canary(),
+            "the same key lands the same way"
+        );
     }
 }
 
@@ -406,7 +433,9 @@ fn sticky_by_cookie_and_by_function() {
 fn sticky_or_stable_sends_a_request_without_key_to_stable() {
     let layer = CanaryLayer::builder()
         .canary(named("v2"), 99)
-        .mode(Mode::sticky_or_stable(Key::header(HeaderName::from_static("x-user"))))
+        .mode(Mode::sticky_or_stable(Key::header(
+            HeaderName::from_static("x-user"),
+        )))
         .build()
         .unwrap();
     for _ in 0..100 {
@@ -434,9 +463,13 @@ fn header_override_always_and_never_and_other_values_ignored() {
     assert!(full.pick(&parts_with("x-canary", "sometimes")).is_canary());
     assert!(!layer.pick(&parts_with("x-canary", "yes")).is_canary());
     // Cookie.
-    assert!(layer.pick(&parts_with("cookie", "canary=always")).is_canary());
+    assert!(layer
+        .pick(&parts_with("cookie", "canary=always"))
+        .is_canary());
     assert!(!full.pick(&parts_with("cookie", "canary=never")).is_canary());
-    assert!(!layer.pick(&parts_with("cookie", "canary=maybe")).is_canary());
+    assert!(!layer
+        .pick(&parts_with("cookie", "canary=maybe"))
+        .is_canary());
     // Header beats cookie.
     let both = Request::builder()
         .header("x-canary", "never")
@@ -512,10 +545,18 @@ async fn handle_set_promote_roll_back_apply_to_running_services() {
     }
     assert_eq!(n, 50);
     assert!(handle.set_canary(f64::NAN).is_err());
-    assert_eq!(handle.canary_weight(), Weight::ppm(500_000), "a bad set changes nothing");
+    assert_eq!(
+        handle.canary_weight(),
+        Weight::ppm(500_000),
+        "a bad set changes nothing"
+    );
     handle.set([("canary", 25)]).unwrap();
     assert_eq!(handle.weight("canary"), Some(Weight::ppm(250_000)));
-    assert!(handle.set([("nope", 25)]).unwrap_err().to_string().contains("nope"));
+    assert!(handle
+        .set([("nope", 25)])
+        .unwrap_err()
+        .to_string()
+        .contains("nope"));
 }
 
 /// An arm that only becomes ready when the test says so.
@@ -540,7 +581,9 @@ impl Service<Request<Body>> for Gate {
     fn call(&mut self, _req: Request<Body>) -> Self::Future {
         let name = self.name;
         Box::pin(async move {
-            Ok(Response::new(Full::new(Bytes::from_static(name.as_bytes()))))
+            Ok(Response::new(Full::new(Bytes::from_static(
+                name.as_bytes(),
+            ))))
         })
     }
 }
@@ -601,7 +644,11 @@ async fn clones_share_one_handle_across_eight_tasks() {
     for t in tasks {
         t.await.unwrap();
     }
-    assert_eq!(canary.load(Ordering::Relaxed), 2_000, "8,000 calls at exactly 25%");
+    assert_eq!(
+        canary.load(Ordering::Relaxed),
+        2_000,
+        "8,000 calls at exactly 25%"
+    );
 }
 
 // ---- extensions and header
@@ -693,7 +740,12 @@ async fn access_log_names_the_arm_that_served() {
     let app = ServiceBuilder::new()
         .layer(
             AccessLogLayer::new(sink.clone())
-                .format(LogFormat::template("$context.canaryArm $context.isCanaryRequest $context.status").unwrap())
+                .format(
+                    LogFormat::template(
+                        "$context.canaryArm $context.isCanaryRequest $context.status",
+                    )
+                    .unwrap(),
+                )
                 .clock(ManualClock::at_unix(0)),
         )
         .layer(
@@ -747,7 +799,9 @@ fn hostile_override_and_key_headers_never_panic() {
     }
     // Case-insensitive values, as the docs say.
     assert!(layer.pick(&parts_with("x-canary", "ALWAYS")).is_canary());
-    assert!(!layer.pick(&parts_with("cookie", "uid=1; canary=NEVER")).is_canary());
+    assert!(!layer
+        .pick(&parts_with("cookie", "uid=1; canary=NEVER"))
+        .is_canary());
 }
 
 #[test]
@@ -755,4 +809,30 @@ fn the_types_the_issue_names_are_at_the_crate_root_and_in_the_module() {
     let layer: tower_gateway::CanaryLayer<()> = tower_gateway::CanaryLayer::new((), 10).unwrap();
     let split: tower_gateway::CanarySplit<(), ()> = layer.layer(());
     let _: tower_gateway::canary::CanarySplit<(), ()> = split;
+}
+
+#[test]
+fn public_types_are_send_sync_and_clone_where_they_should_be() {
+    fn send_sync<T: Send + Sync>() {}
+    fn clone<T: Clone>() {}
+    type Svc = tower::util::BoxCloneSyncService<Request<Body>, Response<Body>, Infallible>;
+    send_sync::<CanaryLayer<Svc>>();
+    send_sync::<CanarySplit<Svc, Svc>>();
+    send_sync::<tower_gateway::canary::CanaryHandle>();
+    send_sync::<Arm>();
+    send_sync::<Weight>();
+    send_sync::<Mode>();
+    send_sync::<Key>();
+    clone::<CanaryLayer<Svc>>();
+    clone::<CanarySplit<Svc, Svc>>();
+    clone::<tower_gateway::canary::CanaryHandle>();
+    fn send_future<S: Service<Request<Body>>>(_: &S)
+    where
+        S::Future: Send,
+    {
+    }
+    let split = CanaryLayer::new(named("v2"), 10)
+        .unwrap()
+        .layer(named("v1"));
+    send_future(&split);
 }

@@ -23,7 +23,9 @@ use tower::{service_fn, Layer, Service, ServiceBuilder, ServiceExt};
 use tower_gateway::canary::{CanaryLayer, Mode};
 use tower_gateway::clock::ManualClock;
 use tower_gateway::cors::CorsConfig;
-use tower_gateway::metrics::{Labels, MetricsConfig, MetricsService, Refusal, Registry, CONTENT_TYPE};
+use tower_gateway::metrics::{
+    Labels, MetricsConfig, MetricsService, Refusal, Registry, CONTENT_TYPE,
+};
 use tower_gateway::origin::OriginGuardLayer;
 use tower_gateway::router::Router;
 
@@ -41,7 +43,9 @@ fn reply(
        + Sync
        + 'static {
     service_fn(move |_req: Request<Body>| async move {
-        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(text.as_bytes()))))
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(
+            text.as_bytes(),
+        ))))
     })
 }
 
@@ -103,7 +107,10 @@ fn parse_value(s: &str) -> f64 {
 /// its samples; samples of one family together; valid names; only `\\`, `\"` and `\n` escapes
 /// in label values; a final line break.
 fn parse(text: &str) -> (HashMap<String, String>, Vec<Sample>) {
-    assert!(text.ends_with('\n'), "the exposition ends with a line break");
+    assert!(
+        text.ends_with('\n'),
+        "the exposition ends with a line break"
+    );
     let mut types = HashMap::new();
     let mut helps = HashMap::new();
     let mut samples = Vec::new();
@@ -115,18 +122,27 @@ fn parse(text: &str) -> (HashMap<String, String>, Vec<Sample>) {
             let (name, help) = rest.split_once(' ').expect("HELP name text");
             assert!(is_metric_name(name));
             assert!(!help.contains('\n'));
-            assert!(helps.insert(name.to_owned(), help.to_owned()).is_none(), "one HELP for {name}");
+            assert!(
+                helps.insert(name.to_owned(), help.to_owned()).is_none(),
+                "one HELP for {name}"
+            );
             assert!(!types.contains_key(name), "HELP before TYPE for {name}");
             if let Some(cur) = current.replace(name.to_owned()) {
                 finished_families.push(cur);
             }
-            assert!(!finished_families.contains(&name.to_owned()), "{name} appears twice");
+            assert!(
+                !finished_families.contains(&name.to_owned()),
+                "{name} appears twice"
+            );
             continue;
         }
         if let Some(rest) = line.strip_prefix("# TYPE ") {
             let (name, kind) = rest.split_once(' ').expect("TYPE name kind");
             assert!(["counter", "gauge", "histogram", "summary", "untyped"].contains(&kind));
-            assert!(types.insert(name.to_owned(), kind.to_owned()).is_none(), "one TYPE for {name}");
+            assert!(
+                types.insert(name.to_owned(), kind.to_owned()).is_none(),
+                "one TYPE for {name}"
+            );
             assert_eq!(current.as_deref(), Some(name), "TYPE follows its HELP");
             continue;
         }
@@ -164,7 +180,10 @@ fn parse(text: &str) -> (HashMap<String, String>, Vec<Sample>) {
                         c => value.push(c),
                     }
                 };
-                assert!(labels.insert(label.to_owned(), value).is_none(), "repeated label");
+                assert!(
+                    labels.insert(label.to_owned(), value).is_none(),
+                    "repeated label"
+                );
                 inner = &inner[end + 1..];
                 if let Some(after) = inner.strip_prefix(',') {
                     inner = after;
@@ -180,7 +199,7 @@ fn parse(text: &str) -> (HashMap<String, String>, Vec<Sample>) {
         let kind = types.get(&family).expect("typed");
         if kind == "histogram" {
             assert!(
-                [ "_bucket", "_sum", "_count"]
+                ["_bucket", "_sum", "_count"]
                     .iter()
                     .any(|s| name == format!("{family}{s}")),
                 "{name} in histogram {family}"
@@ -200,10 +219,16 @@ fn parse(text: &str) -> (HashMap<String, String>, Vec<Sample>) {
             continue;
         }
         let mut series: BTreeMap<BTreeMap<String, String>, Vec<(f64, f64)>> = BTreeMap::new();
-        for s in samples.iter().filter(|s| s.name == format!("{family}_bucket")) {
+        for s in samples
+            .iter()
+            .filter(|s| s.name == format!("{family}_bucket"))
+        {
             let mut labels = s.labels.clone();
             let le = labels.remove("le").expect("bucket has le");
-            series.entry(labels).or_default().push((parse_value(&le), s.value));
+            series
+                .entry(labels)
+                .or_default()
+                .push((parse_value(&le), s.value));
         }
         for (labels, buckets) in series {
             for pair in buckets.windows(2) {
@@ -228,7 +253,12 @@ fn parse(text: &str) -> (HashMap<String, String>, Vec<Sample>) {
 fn value(samples: &[Sample], name: &str, want: &[(&str, &str)]) -> Option<f64> {
     let hits: Vec<&Sample> = samples
         .iter()
-        .filter(|s| s.name == name && want.iter().all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v)))
+        .filter(|s| {
+            s.name == name
+                && want
+                    .iter()
+                    .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+        })
         .collect();
     if hits.is_empty() {
         None
@@ -242,8 +272,11 @@ fn value(samples: &[Sample], name: &str, want: &[(&str, &str)]) -> Option<f64> {
 fn stack(
     registry: &Registry,
     clock: &ManualClock,
-) -> impl Service<Request<Body>, Response = Response<impl http_body::Body<Data = Bytes, Error = impl std::fmt::Debug>>, Error = Infallible>
-       + Clone {
+) -> impl Service<
+    Request<Body>,
+    Response = Response<impl http_body::Body<Data = Bytes, Error = impl std::fmt::Debug>>,
+    Error = Infallible,
+> + Clone {
     let pets = CanaryLayer::builder()
         .arm("v2", failing(), 50)
         .stable("v1", 50)
@@ -307,7 +340,10 @@ async fn known_sequence_through_router_canary_origin_guard_and_cors() {
         .body(Body::default())
         .unwrap();
     assert_eq!(call(&app, cross).await, StatusCode::FORBIDDEN);
-    assert_eq!(call(&app, req(Method::DELETE, "/pets/1")).await, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(
+        call(&app, req(Method::DELETE, "/pets/1")).await,
+        StatusCode::METHOD_NOT_ALLOWED
+    );
     assert_eq!(call(&app, req(Method::POST, "/pets")).await, StatusCode::OK);
 
     let (types, samples) = parse(&registry.render());
@@ -316,15 +352,37 @@ async fn known_sequence_through_router_canary_origin_guard_and_cors() {
     assert_eq!(types["gateway_time_to_last_byte_seconds"], "histogram");
     assert_eq!(types["gateway_requests_in_flight"], "gauge");
     let total = |l: &[(&str, &str)]| value(&samples, "gateway_requests_total", l);
-    assert_eq!(total(&[("route", "/pets/{id}"), ("arm", "v1"), ("status", "200")]), Some(2.0));
-    assert_eq!(total(&[("route", "/pets/{id}"), ("arm", "v2"), ("status", "503")]), Some(2.0));
-    assert_eq!(total(&[("refusal", "cors_preflight"), ("method", "OPTIONS")]), Some(1.0));
-    assert_eq!(total(&[("refusal", "origin"), ("status", "403")]), Some(1.0));
-    assert_eq!(total(&[("refusal", "method_not_allowed"), ("status", "405")]), Some(1.0));
-    assert_eq!(total(&[("route", "/pets"), ("method", "POST"), ("refusal", "")]), Some(1.0));
+    assert_eq!(
+        total(&[("route", "/pets/{id}"), ("arm", "v1"), ("status", "200")]),
+        Some(2.0)
+    );
+    assert_eq!(
+        total(&[("route", "/pets/{id}"), ("arm", "v2"), ("status", "503")]),
+        Some(2.0)
+    );
+    assert_eq!(
+        total(&[("refusal", "cors_preflight"), ("method", "OPTIONS")]),
+        Some(1.0)
+    );
+    assert_eq!(
+        total(&[("refusal", "origin"), ("status", "403")]),
+        Some(1.0)
+    );
+    assert_eq!(
+        total(&[("refusal", "method_not_allowed"), ("status", "405")]),
+        Some(1.0)
+    );
+    assert_eq!(
+        total(&[("route", "/pets"), ("method", "POST"), ("refusal", "")]),
+        Some(1.0)
+    );
     assert_eq!(total(&[]), Some(8.0));
     assert_eq!(
-        value(&samples, "gateway_request_errors_total", &[("arm", "v2"), ("class", "5xx")]),
+        value(
+            &samples,
+            "gateway_request_errors_total",
+            &[("arm", "v2"), ("class", "5xx")]
+        ),
         Some(2.0)
     );
     assert_eq!(registry.total_requests(), 8);
@@ -358,11 +416,19 @@ async fn no_route_is_one_series_for_ten_thousand_paths() {
     assert_eq!(registry.series_count(), 2);
     let (_, samples) = parse(&registry.render());
     assert_eq!(
-        value(&samples, "gateway_requests_total", &[("route", ""), ("refusal", "no_route")]),
+        value(
+            &samples,
+            "gateway_requests_total",
+            &[("route", ""), ("refusal", "no_route")]
+        ),
         Some(10_000.0)
     );
     assert_eq!(
-        value(&samples, "gateway_requests_total", &[("route", "/pets/{id}")]),
+        value(
+            &samples,
+            "gateway_requests_total",
+            &[("route", "/pets/{id}")]
+        ),
         Some(100.0)
     );
     assert!(!registry.render().contains("/random/"));
@@ -383,7 +449,11 @@ async fn unmatched_label_is_configurable_and_escaped() {
     );
     let (_, samples) = parse(&text);
     assert_eq!(
-        value(&samples, "gateway_requests_total", &[("route", "un\"matched\\\nroute")]),
+        value(
+            &samples,
+            "gateway_requests_total",
+            &[("route", "un\"matched\\\nroute")]
+        ),
         Some(1.0)
     );
 }
@@ -402,7 +472,11 @@ fn arm_names_are_escaped_in_label_values() {
     registry.record(&labels, Duration::ZERO, Duration::ZERO);
     let (_, samples) = parse(&registry.render());
     assert_eq!(
-        value(&samples, "gateway_requests_total", &[("arm", "we\"ird\\arm\n")]),
+        value(
+            &samples,
+            "gateway_requests_total",
+            &[("arm", "we\"ird\\arm\n")]
+        ),
         Some(1.0)
     );
 }
@@ -416,14 +490,23 @@ async fn methods_outside_the_standard_set_are_other() {
     }
     call(&app, req(Method::PATCH, "/")).await;
     let (_, samples) = parse(&registry.render());
-    assert_eq!(value(&samples, "gateway_requests_total", &[("method", "OTHER")]), Some(3.0));
-    assert_eq!(value(&samples, "gateway_requests_total", &[("method", "PATCH")]), Some(1.0));
+    assert_eq!(
+        value(&samples, "gateway_requests_total", &[("method", "OTHER")]),
+        Some(3.0)
+    );
+    assert_eq!(
+        value(&samples, "gateway_requests_total", &[("method", "PATCH")]),
+        Some(1.0)
+    );
     assert_eq!(registry.series_count(), 2);
 }
 
 #[tokio::test]
 async fn histograms_put_requests_in_exact_buckets_with_sum_and_count() {
-    let registry = Registry::builder().buckets([0.1, 0.5, 1.0]).build().unwrap();
+    let registry = Registry::builder()
+        .buckets([0.1, 0.5, 1.0])
+        .build()
+        .unwrap();
     let clock = ManualClock::at_unix(0);
     let inner_clock = clock.clone();
     let inner = service_fn(move |_req: Request<Body>| {
@@ -443,14 +526,33 @@ async fn histograms_put_requests_in_exact_buckets_with_sum_and_count() {
     let (_, samples) = parse(&text);
     let bucket = |name: &str, le: &str| value(&samples, name, &[("le", le)]).unwrap();
     let h = "gateway_time_to_headers_seconds_bucket";
-    assert_eq!([bucket(h, "0.1"), bucket(h, "0.5"), bucket(h, "1.0"), bucket(h, "+Inf")], [0.0, 3.0, 3.0, 3.0]);
+    assert_eq!(
+        [
+            bucket(h, "0.1"),
+            bucket(h, "0.5"),
+            bucket(h, "1.0"),
+            bucket(h, "+Inf")
+        ],
+        [0.0, 3.0, 3.0, 3.0]
+    );
     let t = "gateway_time_to_last_byte_seconds_bucket";
-    assert_eq!([bucket(t, "0.1"), bucket(t, "0.5"), bucket(t, "1.0"), bucket(t, "+Inf")], [0.0, 1.0, 2.0, 3.0]);
+    assert_eq!(
+        [
+            bucket(t, "0.1"),
+            bucket(t, "0.5"),
+            bucket(t, "1.0"),
+            bucket(t, "+Inf")
+        ],
+        [0.0, 1.0, 2.0, 3.0]
+    );
     let sum = value(&samples, "gateway_time_to_last_byte_seconds_sum", &[]).unwrap();
     assert!((sum - 3.2).abs() < 1e-9, "{sum}");
     let sum = value(&samples, "gateway_time_to_headers_seconds_sum", &[]).unwrap();
     assert!((sum - 0.6).abs() < 1e-9, "{sum}");
-    assert_eq!(value(&samples, "gateway_time_to_last_byte_seconds_count", &[]), Some(3.0));
+    assert_eq!(
+        value(&samples, "gateway_time_to_last_byte_seconds_count", &[]),
+        Some(3.0)
+    );
 }
 
 type Streamed = UnsyncBoxBody<Bytes, Infallible>;
@@ -476,7 +578,10 @@ async fn body_dropped_half_way_is_counted_once_as_aborted() {
     assert_eq!(registry.in_flight(), 0);
     let (_, samples) = parse(&registry.render());
     assert_eq!(value(&samples, "gateway_requests_total", &[]), Some(1.0));
-    assert_eq!(value(&samples, "gateway_response_aborted_total", &[]), Some(1.0));
+    assert_eq!(
+        value(&samples, "gateway_response_aborted_total", &[]),
+        Some(1.0)
+    );
 }
 
 #[tokio::test]
@@ -493,7 +598,11 @@ async fn eight_tasks_record_exact_totals() {
         let app = app.clone();
         tasks.push(tokio::spawn(async move {
             for i in 0..1_000 {
-                let path = if i % 4 == 0 { format!("/b/{t}-{i}") } else { format!("/a/{i}") };
+                let path = if i % 4 == 0 {
+                    format!("/b/{t}-{i}")
+                } else {
+                    format!("/a/{i}")
+                };
                 call(&app, req(Method::GET, &path)).await;
             }
         }));
@@ -502,10 +611,20 @@ async fn eight_tasks_record_exact_totals() {
         t.await.unwrap();
     }
     let (_, samples) = parse(&registry.render());
-    assert_eq!(value(&samples, "gateway_requests_total", &[("route", "/a/{id}")]), Some(6_000.0));
-    assert_eq!(value(&samples, "gateway_requests_total", &[("route", "/b/{id}")]), Some(2_000.0));
     assert_eq!(
-        value(&samples, "gateway_request_errors_total", &[("class", "5xx")]),
+        value(&samples, "gateway_requests_total", &[("route", "/a/{id}")]),
+        Some(6_000.0)
+    );
+    assert_eq!(
+        value(&samples, "gateway_requests_total", &[("route", "/b/{id}")]),
+        Some(2_000.0)
+    );
+    assert_eq!(
+        value(
+            &samples,
+            "gateway_request_errors_total",
+            &[("class", "5xx")]
+        ),
         Some(2_000.0)
     );
     assert_eq!(registry.total_requests(), 8_000);
@@ -527,7 +646,11 @@ async fn metrics_service_answers_get_with_the_text_format() {
         Duration::ZERO,
     );
     let exposition = MetricsService::new(registry.clone());
-    let response = exposition.clone().oneshot(req(Method::GET, "/metrics")).await.unwrap();
+    let response = exposition
+        .clone()
+        .oneshot(req(Method::GET, "/metrics"))
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
         response.headers()[header::CONTENT_TYPE],
@@ -538,7 +661,10 @@ async fn metrics_service_answers_get_with_the_text_format() {
     let text = std::str::from_utf8(&body).unwrap();
     parse(text);
     assert!(text.contains("gateway_requests_total{route=\"/a\",method=\"GET\",status=\"200\",arm=\"\",refusal=\"\"} 1\n"));
-    let post = exposition.oneshot(req(Method::POST, "/metrics")).await.unwrap();
+    let post = exposition
+        .oneshot(req(Method::POST, "/metrics"))
+        .await
+        .unwrap();
     assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED);
     // Mounted on a route of the user's choice.
     let router = Router::builder()
@@ -561,7 +687,10 @@ fn empty_registry_renders_valid_text() {
     let registry = Registry::new();
     let (types, samples) = parse(&registry.render());
     assert_eq!(types["gateway_requests_in_flight"], "gauge");
-    assert_eq!(value(&samples, "gateway_requests_in_flight", &[]), Some(0.0));
+    assert_eq!(
+        value(&samples, "gateway_requests_in_flight", &[]),
+        Some(0.0)
+    );
 }
 
 #[tokio::test]
@@ -599,7 +728,10 @@ fn bad_buckets_are_config_errors_reporting_each() {
         .unwrap_err();
     assert!(error.problems().len() >= 3, "{error}");
     assert!(Registry::builder().buckets([]).build().is_err());
-    assert!(Registry::builder().buckets([f64::INFINITY]).build().is_err());
+    assert!(Registry::builder()
+        .buckets([f64::INFINITY])
+        .build()
+        .is_err());
     assert!(Registry::builder().buckets([1.0, 1.0]).build().is_err());
 }
 
@@ -658,13 +790,27 @@ async fn gateway_config_metrics_section_mounts_and_records() {
     for path in ["/pets/1", "/pets/2", "/elsewhere"] {
         call(&gateway, req(Method::GET, path)).await;
     }
-    let response = gateway.clone().oneshot(req(Method::GET, "/metrics")).await.unwrap();
+    let response = gateway
+        .clone()
+        .oneshot(req(Method::GET, "/metrics"))
+        .await
+        .unwrap();
     assert_eq!(response.headers()[header::CONTENT_TYPE], CONTENT_TYPE);
     let body = response.into_body().collect().await.unwrap().to_bytes();
     let text = String::from_utf8(body.to_vec()).unwrap();
     let (_, samples) = parse(&text);
-    assert_eq!(value(&samples, "gateway_requests_total", &[("route", "/pets/{id}")]), Some(2.0));
-    assert_eq!(value(&samples, "gateway_requests_total", &[("route", "none")]), Some(1.0));
+    assert_eq!(
+        value(
+            &samples,
+            "gateway_requests_total",
+            &[("route", "/pets/{id}")]
+        ),
+        Some(2.0)
+    );
+    assert_eq!(
+        value(&samples, "gateway_requests_total", &[("route", "none")]),
+        Some(1.0)
+    );
     assert!(text.contains("le=\"0.05\""));
     let registry = gateway.handle().metrics().expect("registry");
     assert!(registry.total_requests() >= 3);
@@ -689,7 +835,10 @@ async fn bodies_never_sent_are_not_counted_as_aborted() {
     assert_eq!(registry.in_flight(), 0);
     let (_, samples) = parse(&registry.render());
     assert_eq!(value(&samples, "gateway_requests_total", &[]), Some(2.0));
-    assert_eq!(value(&samples, "gateway_response_aborted_total", &[]), Some(0.0));
+    assert_eq!(
+        value(&samples, "gateway_response_aborted_total", &[]),
+        Some(0.0)
+    );
 }
 
 #[tokio::test]
@@ -700,14 +849,19 @@ async fn inner_error_and_dropped_future_are_unanswered_and_leave_in_flight() {
     });
     let app = registry.layer().layer(failing);
     assert!(app.clone().oneshot(req(Method::GET, "/")).await.is_err());
-    let pending = service_fn(|_req: Request<Body>| std::future::pending::<Result<Response<Body>, Infallible>>());
+    let pending = service_fn(|_req: Request<Body>| {
+        std::future::pending::<Result<Response<Body>, Infallible>>()
+    });
     let mut app = registry.layer().layer(pending);
     let future = app.call(req(Method::GET, "/"));
     assert_eq!(registry.in_flight(), 1);
     drop(future);
     assert_eq!(registry.in_flight(), 0);
     let (_, samples) = parse(&registry.render());
-    assert_eq!(value(&samples, "gateway_requests_unanswered_total", &[]), Some(2.0));
+    assert_eq!(
+        value(&samples, "gateway_requests_unanswered_total", &[]),
+        Some(2.0)
+    );
 }
 
 #[tokio::test]
@@ -727,7 +881,10 @@ async fn gateway_metrics_section_disabled_records_nothing() {
     )
     .unwrap();
     let gateway = Gateway::from_config(config, services).unwrap();
-    assert_eq!(call(&gateway, req(Method::GET, "/pets/1")).await, StatusCode::OK);
+    assert_eq!(
+        call(&gateway, req(Method::GET, "/pets/1")).await,
+        StatusCode::OK
+    );
     // The handle still gives the section's registry (documented); nothing is recorded in it.
     if let Some(registry) = gateway.handle().metrics() {
         assert_eq!(registry.total_requests(), 0);
@@ -750,7 +907,11 @@ async fn mounted_under_axum_with_the_layer_around_the_app() {
         response.into_body().collect().await.unwrap();
     }
     let response = app
-        .oneshot(Request::get("/metrics").body(axum::body::Body::empty()).unwrap())
+        .oneshot(
+            Request::get("/metrics")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
@@ -759,5 +920,41 @@ async fn mounted_under_axum_with_the_layer_around_the_app() {
     let text = String::from_utf8(body.to_vec()).unwrap();
     let (_, samples) = parse(&text);
     // axum's router does not publish our MatchedRoute: its requests are one unmatched series.
-    assert_eq!(value(&samples, "gateway_requests_total", &[("status", "200")]), Some(2.0));
+    assert_eq!(
+        value(&samples, "gateway_requests_total", &[("status", "200")]),
+        Some(2.0)
+    );
+}
+
+#[tokio::test]
+async fn a_body_dropped_once_is_end_stream_is_true_is_not_aborted() {
+    let registry = Registry::new();
+    let app = registry.layer().layer(reply("seventeen bytes!!"));
+    let response = app.oneshot(req(Method::GET, "/")).await.unwrap();
+    let mut body = response.into_body();
+    body.frame().await.unwrap().unwrap();
+    assert!(http_body::Body::is_end_stream(&body));
+    drop(body);
+    let (_, samples) = parse(&registry.render());
+    assert_eq!(value(&samples, "gateway_requests_total", &[]), Some(1.0));
+    assert_eq!(
+        value(&samples, "gateway_response_aborted_total", &[]),
+        Some(0.0)
+    );
+    assert_eq!(registry.in_flight(), 0);
+}
+
+#[test]
+fn public_types_are_send_sync() {
+    fn send_sync<T: Send + Sync + Clone>() {}
+    send_sync::<Registry>();
+    send_sync::<tower_gateway::metrics::MetricsLayer>();
+    send_sync::<MetricsService>();
+    send_sync::<tower_gateway::metrics::ArmReport>();
+    fn send_future<S: Service<Request<Body>>>(_: &S)
+    where
+        S::Future: Send,
+    {
+    }
+    send_future(&Registry::new().layer().layer(reply("x")));
 }
