@@ -1123,3 +1123,18 @@ fn public_types_are_send_sync() {
     }
     send_future(&log(&MemorySink::new(), LogFormat::json()).layer(seventeen()));
 }
+
+#[tokio::test]
+async fn a_user_closure_is_a_sink() {
+    let got = Arc::new(Mutex::new(Vec::<String>::new()));
+    let got2 = got.clone();
+    let app = AccessLogLayer::new(move |line: &str| got2.lock().unwrap().push(line.to_owned()))
+        .format(LogFormat::apache_common())
+        .clock(ManualClock::at_unix(AT))
+        .layer(seventeen());
+    drain(run(app, pets_request()).await).await;
+    assert_eq!(
+        *got.lock().unwrap(),
+        ["203.0.113.7 - - [10/Mar/2024:13:55:36 +0000] \"GET /pets/42?verbose=1 HTTP/1.1\" 200 17"]
+    );
+}
