@@ -165,7 +165,7 @@ fn zero_sum_is_an_error_but_one_zero_arm_is_fine() {
         .stable("v1", 0)
         .arm("v2", named("v2"), 0)
         .build();
-    let error = zero.err().expect("zero sum refused");
+    let error = zero.expect_err("zero sum refused");
     assert!(
         error.to_string().contains("sum") || error.to_string().contains('0'),
         "{error}"
@@ -191,8 +191,7 @@ fn every_bad_weight_is_reported_at_once() {
         .arm("v2", named("v2"), -3.0)
         .arm("v3", named("v3"), "200%")
         .build()
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     let text = error.to_string();
     for value in ["NaN", "-3", "200%"] {
         assert!(text.contains(value), "{text} misses {value}");
