@@ -958,3 +958,78 @@ fn public_types_are_send_sync() {
     }
     send_future(&Registry::new().layer().layer(reply("x")));
 }
+
+#[tokio::test]
+async fn over_hyper_with_a_canary_and_the_exposition_route() {
+    use hyper::body::Incoming;
+    use hyper_util::rt::TokioIo;
+    use hyper_util::service::TowerToHyperService;
+
+    let registry = Registry::builder().buckets([0.5]).build().unwrap();
+    let text = |t: &'static str| {
+        service_fn(move |_req: Request<Incoming>| async move {
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(t.as_bytes()))))
+        })
+    };
+    let split = CanaryLayer::builder()
+        .arm("v2", text("v2"), 50)
+        .stable("v1", 50)
+        .mode(Mode::round_robin())
+        .build()
+        .unwrap()
+        .layer(text("v1"));
+    let router: Router<Incoming, Full<Bytes>, Infallible> = Router::builder()
+        .route("GET /pets/{id}", split)
+        .route("GET /metrics", registry.service())
+        .build()
+        .unwrap();
+    let app = registry.layer().layer(router);
+
+    let (client_io, server_io) = tokio::io::duplex(64 * 1024);
+    let server = tokio::spawn(async move {
+        hyper::server::conn::http1::Builder::new()
+            .serve_connection(TokioIo::new(server_io), TowerToHyperService::new(app))
+            .await
+    });
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(client_io))
+        .await
+        .unwrap();
+    let client = tokio::spawn(conn);
+    let get = |uri: &str| {
+        Request::get(uri)
+            .header("host", "example.test")
+            .body(Body::default())
+            .unwrap()
+    };
+    for i in 0..4 {
+        let response = sender
+            .send_request(get(&format!("/pets/{i}")))
+            .await
+            .unwrap();
+        response.into_body().collect().await.unwrap();
+    }
+    let response = sender.send_request(get("/metrics")).await.unwrap();
+    assert_eq!(response.headers()[header::CONTENT_TYPE], CONTENT_TYPE);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let text = String::from_utf8(body.to_vec()).unwrap();
+    drop(sender);
+    client.await.unwrap().unwrap();
+    server.await.unwrap().unwrap();
+    let (_, samples) = parse(&text);
+    for arm in ["v1", "v2"] {
+        assert_eq!(
+            value(
+                &samples,
+                "gateway_requests_total",
+                &[("route", "/pets/{id}"), ("arm", arm)]
+            ),
+            Some(2.0),
+            "{text}"
+        );
+    }
+    // The scrape itself is in flight while it renders.
+    assert_eq!(
+        value(&samples, "gateway_requests_in_flight", &[]),
+        Some(1.0)
+    );
+}
