@@ -164,11 +164,11 @@ pub use origin::{OriginGuard, OriginGuardLayer};
 
 #[cfg(feature = "canary")]
 #[cfg_attr(docsrs, doc(cfg(feature = "canary")))]
-pub use canary::CanaryLayer;
+pub use canary::{CanaryLayer, CanarySplit};
 
 #[cfg(feature = "access-log")]
 #[cfg_attr(docsrs, doc(cfg(feature = "access-log")))]
-pub use access_log::AccessLogLayer;
+pub use access_log::{AccessLog, AccessLogLayer};
 
 #[cfg(feature = "metrics")]
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]

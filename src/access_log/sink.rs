@@ -132,6 +132,17 @@ impl From<MemorySink> for Sink {
     }
 }
 
+impl<F> From<F> for Sink
+where
+    F: Fn(&str) + Send + Sync + 'static,
+{
+    /// [`Sink::from_fn`]: a closure is a sink, so `AccessLogLayer::new(|line: &str| ..)`
+    /// works as `AccessLogLayer::new(Sink::from_fn(|line: &str| ..))` does.
+    fn from(f: F) -> Self {
+        Self::from_fn(f)
+    }
+}
+
 impl From<NonBlocking> for Sink {
     fn from(writer: NonBlocking) -> Self {
         Self {
