@@ -1067,8 +1067,7 @@ async fn json_record_of_an_inner_error_has_status_zero_and_flags() {
 
 #[test]
 fn the_types_the_issue_names_are_at_the_crate_root_and_in_the_module() {
-    let layer: tower_gateway::AccessLogLayer =
-        tower_gateway::AccessLog::<()>::layer(MemorySink::new());
+    let layer: tower_gateway::AccessLogLayer = tower_gateway::AccessLog::layer(MemorySink::new());
     let service: tower_gateway::AccessLog<()> = layer.layer(());
     let _: tower_gateway::access_log::AccessLog<()> = service;
 }

@@ -30,12 +30,23 @@ impl<S: Clone> Clone for AccessLog<S> {
     }
 }
 
-impl<S> AccessLog<S> {
-    /// A layer writing to `sink` (the same as [`AccessLogLayer::new`]).
+impl AccessLog<()> {
+    /// A layer writing to `sink` (the same as [`AccessLogLayer::new`]). Defined on
+    /// `AccessLog<()>` so that a bare `AccessLog::layer(sink)` needs no type annotation.
+    ///
+    /// ```
+    /// use tower_gateway::access_log::{AccessLog, MemorySink};
+    ///
+    /// let sink = MemorySink::new();
+    /// let layer = AccessLog::layer(sink.clone());
+    /// # let _ = layer;
+    /// ```
     pub fn layer(sink: impl Into<Sink>) -> AccessLogLayer {
         AccessLogLayer::new(sink)
     }
+}
 
+impl<S> AccessLog<S> {
     pub(super) fn from_parts(inner: S, shared: Arc<Shared>) -> Self {
         Self { inner, shared }
     }

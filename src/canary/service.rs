@@ -68,8 +68,21 @@ impl<S: fmt::Debug, C> fmt::Debug for CanarySplit<S, C> {
     }
 }
 
-impl<S, C> CanarySplit<S, C> {
-    /// The two-arm layer: same as [`CanaryLayer::new`](super::CanaryLayer::new).
+impl<C> CanarySplit<(), C> {
+    /// The two-arm layer: same as [`CanaryLayer::new`](super::CanaryLayer::new). Defined on
+    /// `CanarySplit<(), C>` so that a bare `CanarySplit::layer(canary, weight)` needs no type
+    /// annotation.
+    ///
+    /// ```
+    /// use tower::Layer;
+    /// use tower_gateway::canary::CanarySplit;
+    /// # let v1 = tower::service_fn(|_: http::Request<()>| async { Ok::<_, std::convert::Infallible>(http::Response::new(())) });
+    /// # let v2 = v1.clone();
+    ///
+    /// let split = CanarySplit::layer(v2, "10%")?.layer(v1);
+    /// # let _ = split;
+    /// # Ok::<_, tower_gateway::ConfigError>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -80,7 +93,9 @@ impl<S, C> CanarySplit<S, C> {
     ) -> Result<super::CanaryLayer<C>, crate::ConfigError> {
         super::CanaryLayer::new(canary, weight)
     }
+}
 
+impl<S, C> CanarySplit<S, C> {
     /// The arm a request with these parts gets, with no service involved: the decision the
     /// service applies. Random draws come from the split's shared seed stream (not this
     /// instance's generator); a round-robin split advances its shared position.
