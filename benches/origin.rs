@@ -29,6 +29,8 @@ use tower_http::csrf::CsrfLayer;
 mod alloc;
 #[path = "support/poll.rs"]
 mod poll;
+#[path = "support/profile.rs"]
+mod profile;
 
 use alloc::allocations;
 
@@ -199,6 +201,30 @@ fn bench(c: &mut Criterion) {
 
     let waker = poll::noop_waker();
     let mut cx = Context::from_waker(&waker);
+
+    // `BENCH_PROFILE=ours|theirs|none|dropping:<case>` loops one side on one case for a
+    // profiler instead of timing (`benches/profile.sh origin ours:safe-GET none:safe-GET`):
+    // `<case>` is the case name with spaces as `-`; `none` is the inner service alone and
+    // `dropping` the service that only drops the request (the floor of a refusal). The
+    // request is built inside the loop on every side: subtract `build:<case>`.
+    if let Some((spec, n)) = profile::requested() {
+        let (side, name) = spec.split_once(':').expect("BENCH_PROFILE=side:case");
+        let (_, make, _) = CASES
+            .into_iter()
+            .find(|(case, _, _)| case.replace(' ', "-") == name)
+            .expect("a case name, spaces as -");
+        profile::run(n, || {
+            let request = black_box(make());
+            match side {
+                "ours" => drop(black_box(call(&mut ours, request, &mut cx))),
+                "theirs" => drop(black_box(call(&mut theirs, request, &mut cx))),
+                "none" => drop(black_box(call(&mut baseline, request, &mut cx))),
+                "dropping" => drop(black_box(call(&mut dropping, request, &mut cx))),
+                _ => drop(request),
+            }
+            empty_sink();
+        });
+    }
 
     for (name, make, status) in CASES {
         assert_eq!(
