@@ -431,6 +431,70 @@ async fn canary_weights_change_at_run_time_through_the_handle() {
     assert_eq!(serve(80).await, 10);
 }
 
+#[tokio::test]
+async fn a_stage_canary_wraps_the_whole_table() {
+    let config: GatewayConfig = toml::from_str(
+        r#"
+        [[routes]]
+        path = "/a"
+        service = "pets-v1"
+
+        [canary]
+        service = "pets-v2"
+        weight = 0
+        "#,
+    )
+    .unwrap();
+    let gateway = Gateway::from_config(config, pets()).unwrap();
+    let response = gateway.clone().oneshot(get("/a")).await.unwrap();
+    assert_eq!(
+        response.extensions().get::<Arm>().map(Arm::is_canary),
+        Some(false)
+    );
+    assert_eq!(text(response).await, "v1");
+    gateway.handle().canary("").expect("the stage canary").promote();
+    for uri in ["/a", "/anything"] {
+        let response = gateway.clone().oneshot(get(uri)).await.unwrap();
+        assert_eq!(text(response).await, "v2", "{uri}");
+    }
+}
+
+#[test]
+fn every_log_format_name_and_sink_is_accepted_and_bad_ones_located() {
+    for format in ["common", "combined", "envoy", "json", "$context.status"] {
+        for sink in ["stdout", "stderr", "discard"] {
+            let mut config = GatewayConfig::new();
+            config.access_log = Some(AccessLogConfig::new(format, sink));
+            Gateway::from_config(config, Services::<Full<Bytes>>::new())
+                .unwrap_or_else(|e| panic!("{format} {sink}: {e}"));
+        }
+    }
+    let config: GatewayConfig = toml::from_str(
+        r#"
+        [access_log]
+        format = "comon"
+        sink = "printer"
+        "#,
+    )
+    .unwrap();
+    let error = Gateway::from_config(config, Services::<Full<Bytes>>::new()).unwrap_err();
+    let mut places = locations(&error);
+    places.sort();
+    assert_eq!(places, ["access_log.format", "access_log.sink"]);
+}
+
+#[test]
+fn the_gateway_and_its_handle_are_shareable() {
+    fn shareable<T: Clone + Send + Sync + 'static>() {}
+    shareable::<Gateway<Full<Bytes>>>();
+    shareable::<Gateway<Incoming>>();
+    shareable::<tower_gateway::gateway::GatewayHandle<Incoming>>();
+    shareable::<GatewayConfig>();
+    // Re-exported at the crate root too.
+    shareable::<tower_gateway::Gateway<Incoming>>();
+    shareable::<tower_gateway::GatewayConfig>();
+}
+
 // ----- layer order (DESIGN section 1) ----------------------------------------------------------
 
 #[tokio::test]
@@ -749,6 +813,57 @@ async fn upstream_failures_are_502_and_504_with_a_reason() {
     // The reason reaches the access log, as the issue asks.
     let lines = lines.lock().unwrap().clone();
     assert_eq!(lines, [format!("502 {body}"), format!("504 {timeout_reason}")]);
+}
+
+#[tokio::test]
+async fn a_malformed_upstream_answer_is_502() {
+    let garbage = common::listen(|mut stream, _| async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut buf = [0u8; 1024];
+        let _ = stream.read(&mut buf).await;
+        let _ = stream.write_all(b"this is not HTTP at all\r\n\r\n").await;
+    })
+    .await;
+    let gateway = upstream_gateway(&format!(
+        r#"
+        [[routes]]
+        path = "/x"
+        upstream = "http://{garbage}"
+        "#
+    ));
+    let response = gateway.oneshot(get("/x")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    assert!(response.extensions().get::<Failure>().is_some());
+    assert!(!text(response).await.is_empty());
+}
+
+#[tokio::test]
+async fn the_users_axum_app_is_the_fallback() {
+    let app = axum::Router::new().route("/legacy", axum::routing::get(|| async { "old app" }));
+    let config: GatewayConfig = toml::from_str(
+        r#"
+        fallback = "app"
+
+        [[routes]]
+        path = "/new"
+        service = "new"
+        "#,
+    )
+    .unwrap();
+    let services = Services::<axum::body::Body>::new()
+        .service("app", app)
+        .service("new", common::ok("new").map_request(|r: Request<axum::body::Body>| {
+            r.map(|_| Full::<Bytes>::default())
+        }));
+    let gateway = Gateway::from_config(config, services).unwrap();
+    let call = |uri: &str| {
+        let gateway = gateway.clone();
+        let request = Request::get(uri).body(axum::body::Body::empty()).unwrap();
+        async move { gateway.oneshot(request).await.unwrap() }
+    };
+    assert_eq!(text(call("/legacy").await).await, "old app");
+    assert_eq!(text(call("/new").await).await, "new");
+    assert_eq!(call("/neither").await.status(), StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]

@@ -141,7 +141,11 @@ async fn a_handshake_passes_every_layer_with_extensions_and_101_intact() {
         .layer(guard)
         .service(router);
 
-    for origin in [None, Some("https://app.example.com")] {
+    for origin in [
+        None,
+        Some("https://app.example.com"),
+        Some("http://gw.example.com"),
+    ] {
         let response = stack
             .clone()
             .oneshot(handshake("/chat", origin))
@@ -158,7 +162,7 @@ async fn a_handshake_passes_every_layer_with_extensions_and_101_intact() {
         assert_eq!(route.name(), Some("chat"));
         assert!(response.extensions().get::<Arm>().is_some());
     }
-    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
 }
 
 #[tokio::test]
@@ -203,6 +207,11 @@ async fn a_websocket_only_route_answers_a_plain_get_426_and_serves_handshakes() 
         .unwrap();
     assert_eq!(response.status(), StatusCode::UPGRADE_REQUIRED);
     assert_eq!(response.headers()[header::UPGRADE], "websocket");
+    // RFC 9110 §7.8: a sender of `Upgrade` also sends the `upgrade` connection option.
+    assert!(response.headers()[header::CONNECTION]
+        .to_str()
+        .unwrap()
+        .eq_ignore_ascii_case("upgrade"));
     assert_eq!(calls.load(Ordering::SeqCst), 0);
 
     let response = router.oneshot(handshake("/ws", None)).await.unwrap();
@@ -477,6 +486,9 @@ async fn the_rfc_example_handshake_gets_the_backends_101_and_accept_then_echoes(
             .to_ascii_lowercase()
             .contains("upgrade"));
         assert!(header_of(&response, "access-control-allow-origin").is_none());
+        // A 101 has no body (RFC 9110 §6.4.1, §8.6): no framing headers.
+        assert!(header_of(&response, "content-length").is_none(), "{response}");
+        assert!(header_of(&response, "transfer-encoding").is_none(), "{response}");
 
         let mut ws = tokio_tungstenite::WebSocketStream::from_raw_socket(stream, Role::Client, None)
             .await;
@@ -660,6 +672,112 @@ async fn an_idle_timeout_from_the_config_closes_both_sides() {
 }
 
 #[tokio::test]
+async fn an_idle_timeout_is_flagged_abnormal_in_the_record() {
+    bounded(async {
+        let backend = echo_backend("b", Seen::default()).await;
+        let config = ws_config(backend, r#"idle_timeout = "100ms""#).replace(
+            "$context.status $context.routeKey $context.tunnel.bytesIn $context.tunnel.bytesOut",
+            "$context.status $context.tunnel.abnormal $context.responseFlags",
+        );
+        let (addr, lines) = serve_gateway(&config).await;
+        let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+            .await
+            .unwrap();
+        while let Some(Ok(message)) = ws.next().await {
+            if message.is_close() {
+                break;
+            }
+        }
+        let mut waited = 0;
+        while lines.lock().unwrap().is_empty() && waited < 200 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            waited += 1;
+        }
+        assert_eq!(lines.lock().unwrap().clone(), ["101 true SI"]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn closing_either_side_closes_the_other() {
+    bounded(async {
+        // The client closes first: the backend's connection ends.
+        let ended = Arc::new(tokio::sync::Notify::new());
+        let backend_ended = Arc::clone(&ended);
+        let backend = common::listen(move |stream, _| {
+            let ended = Arc::clone(&backend_ended);
+            async move {
+                if let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await {
+                    while let Some(Ok(_)) = ws.next().await {}
+                }
+                ended.notify_one();
+            }
+        })
+        .await;
+        let (addr, _) = serve_gateway(&ws_config(backend, "")).await;
+        let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+            .await
+            .unwrap();
+        ws.close(None).await.unwrap();
+        drop(ws);
+        ended.notified().await;
+
+        // The backend closes first: the client sees the end.
+        let backend = common::listen(|stream, _| async move {
+            if let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await {
+                let _ = ws.send(Message::text("bye")).await;
+                let _ = ws.close(None).await;
+            }
+        })
+        .await;
+        let (addr, _) = serve_gateway(&ws_config(backend, "")).await;
+        let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+            .await
+            .unwrap();
+        assert_eq!(ws.next().await.unwrap().unwrap(), Message::text("bye"));
+        loop {
+            match ws.next().await {
+                None | Some(Err(_)) => break,
+                Some(Ok(m)) => assert!(m.is_close(), "{m:?}"),
+            }
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_10_mib_message_passes_through_a_config_route_unchanged() {
+    bounded(async {
+        let backend = echo_backend("b", Seen::default()).await;
+        let (addr, lines) = serve_gateway(&ws_config(backend, "")).await;
+        let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+            .await
+            .unwrap();
+        let payload: Vec<u8> = (0..10 * 1024 * 1024u32).map(|i| (i * 7 % 256) as u8).collect();
+        ws.send(Message::binary(payload.clone())).await.unwrap();
+        let Message::Binary(back) = ws.next().await.unwrap().unwrap() else {
+            panic!("binary expected");
+        };
+        assert!(back[..] == payload[..], "the message changed");
+        ws.close(None).await.unwrap();
+        while ws.next().await.is_some() {}
+        let mut waited = 0;
+        while lines.lock().unwrap().is_empty() && waited < 300 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            waited += 1;
+        }
+        let line = lines.lock().unwrap()[0].clone();
+        let fields: Vec<u64> = line
+            .split(' ')
+            .skip(3)
+            .map(|f| f.parse().unwrap())
+            .collect();
+        assert!(fields.iter().all(|n| *n > 10 * 1024 * 1024), "{line}");
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_websocket_canary_picks_its_arm_once_per_connection() {
     bounded(async {
         let stable = echo_backend("stable", Seen::default()).await;
@@ -705,7 +823,11 @@ async fn a_websocket_route_target_may_be_a_registered_service() {
         "#,
     )
     .unwrap();
-    let services = Services::new().service("live", fake_ws_server(Arc::clone(&calls), Arc::default()));
+    let marker = Arc::new(Mutex::new(None));
+    let services = Services::new().service(
+        "live",
+        fake_ws_server(Arc::clone(&calls), Arc::clone(&marker)),
+    );
     let gateway = Gateway::from_config(config, services).unwrap();
     let response = gateway
         .clone()
@@ -719,7 +841,9 @@ async fn a_websocket_route_target_may_be_a_registered_service() {
     assert_eq!(response.headers()[header::SEC_WEBSOCKET_ACCEPT], RFC_ACCEPT);
     assert_eq!(response.headers()[header::UPGRADE], "websocket");
     assert_eq!(response.headers()[header::CONNECTION], "Upgrade");
+    no_cors_headers(response.headers());
     assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(*marker.lock().unwrap(), Some(Marker(7)), "extension dropped");
 }
 
 #[tokio::test]
@@ -763,6 +887,7 @@ async fn an_unreachable_backend_in_process_is_a_failure_answer() {
 #[test]
 fn websocket_upstream_log_format_is_accepted_by_the_access_log() {
     // The README names these variables.
-    LogFormat::template("$context.status $context.tunnel.bytesIn $context.tunnel.bytesOut")
-        .unwrap();
+    let format =
+        LogFormat::template("$context.status $context.tunnel.bytesIn $context.tunnel.bytesOut");
+    assert!(format.is_ok());
 }
