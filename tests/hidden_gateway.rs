@@ -699,6 +699,11 @@ async fn an_upstream_route_maps_the_path_and_sets_the_forwarded_headers() {
         [[routes]]
         path = "/api/{{proxy+}}"
         upstream = "http://{addr}/v2/{{proxy}}"
+
+        [[routes]]
+        path = "/files/{{*rest}}"
+        upstream = "http://{addr}/store"
+        strip_prefix = "/files"
         "#
     ));
     let mut request = Request::get("/inventory/items?color=red")
@@ -765,9 +770,13 @@ async fn an_upstream_route_maps_the_path_and_sets_the_forwarded_headers() {
     assert!(h("te").is_none_or(|te| te == "trailers"));
 
     // AWS-style {proxy} mapping, query kept.
-    let response = gateway.oneshot(get("/api/a/b?x=1")).await.unwrap();
+    let response = gateway.clone().oneshot(get("/api/a/b?x=1")).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(log.lock().unwrap()[1].uri, "/v2/a/b?x=1");
+    // `strip_prefix` on a plain route.
+    let response = gateway.oneshot(get("/files/x/y.txt?v=2")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(log.lock().unwrap()[2].uri, "/store/x/y.txt?v=2");
 }
 
 #[tokio::test]

@@ -677,7 +677,7 @@ async fn an_idle_timeout_is_flagged_abnormal_in_the_record() {
         let backend = echo_backend("b", Seen::default()).await;
         let config = ws_config(backend, r#"idle_timeout = "100ms""#).replace(
             "$context.status $context.routeKey $context.tunnel.bytesIn $context.tunnel.bytesOut",
-            "$context.status $context.tunnel.abnormal $context.responseFlags",
+            "$context.status $context.tunnel.abnormal $context.responseFlags $context.responseLatency",
         );
         let (addr, lines) = serve_gateway(&config).await;
         let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
@@ -693,7 +693,12 @@ async fn an_idle_timeout_is_flagged_abnormal_in_the_record() {
             tokio::time::sleep(Duration::from_millis(10)).await;
             waited += 1;
         }
-        assert_eq!(lines.lock().unwrap().clone(), ["101 true SI"]);
+        let lines = lines.lock().unwrap().clone();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].starts_with("101 true SI "), "{lines:?}");
+        // The duration is the connection's, not the handshake's.
+        let latency: u64 = lines[0].rsplit(' ').next().unwrap().parse().unwrap();
+        assert!(latency >= 100, "{lines:?}");
     })
     .await;
 }
@@ -785,7 +790,11 @@ async fn a_websocket_canary_picks_its_arm_once_per_connection() {
         let extra = format!(
             r#"canary = {{ upstream = "ws://{canary}", weight = 50, mode = "round-robin" }}"#
         );
-        let (addr, _) = serve_gateway(&ws_config(stable, &extra)).await;
+        let config = ws_config(stable, &extra).replace(
+            "$context.status $context.routeKey $context.tunnel.bytesIn $context.tunnel.bytesOut",
+            "$context.status $context.canaryArm",
+        );
+        let (addr, lines) = serve_gateway(&config).await;
         let mut arms = Vec::new();
         for _ in 0..4 {
             let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
@@ -804,6 +813,15 @@ async fn a_websocket_canary_picks_its_arm_once_per_connection() {
             arms.push(names.remove(0));
             ws.close(None).await.unwrap();
         }
+        // One record per connection, at its close, naming its arm.
+        let mut waited = 0;
+        while lines.lock().unwrap().len() < 4 && waited < 300 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            waited += 1;
+        }
+        let mut logged = lines.lock().unwrap().clone();
+        logged.sort();
+        assert_eq!(logged, ["101 canary", "101 canary", "101 stable", "101 stable"]);
         arms.sort();
         assert_eq!(arms, ["canary", "canary", "stable", "stable"]);
     })
