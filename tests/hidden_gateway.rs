@@ -31,7 +31,9 @@ use tower_gateway::router::MatchedRoute;
 use tower_gateway::upstream::{Failure, FailureKind};
 
 /// A service answering its name, for any request body.
-fn named(name: &'static str) -> impl tower::Service<
+fn named(
+    name: &'static str,
+) -> impl tower::Service<
     Request<Full<Bytes>>,
     Response = Response<Full<Bytes>>,
     Error = Infallible,
@@ -160,7 +162,10 @@ fn the_demo_configuration_builds_with_the_demos_services() {
     let error = Gateway::from_config(config, Services::<Full<Bytes>>::new()).unwrap_err();
     let places = locations(&error);
     assert!(places.contains(&"fallback".to_owned()), "{places:?}");
-    assert!(places.contains(&"routes[0].service".to_owned()), "{places:?}");
+    assert!(
+        places.contains(&"routes[0].service".to_owned()),
+        "{places:?}"
+    );
     assert!(
         places.contains(&"routes[0].canary.service".to_owned()),
         "{places:?}"
@@ -229,11 +234,16 @@ fn every_problem_is_reported_at_once_with_its_location_and_value() {
     // The conflict names the route that conflicts.
     let conflict = problems
         .iter()
-        .find(|p| p.location().is_some_and(|l| l.starts_with("routes[2]") || l.starts_with("routes[0]")))
+        .find(|p| {
+            p.location()
+                .is_some_and(|l| l.starts_with("routes[2]") || l.starts_with("routes[0]"))
+        })
         .unwrap_or_else(|| panic!("no conflict: {:?}", locations(&error)));
     assert!(conflict.value().contains("/pets/"), "{conflict:?}");
     assert!(find("routes[4].canary.weight").value().contains("150"));
-    assert!(find("routes[5].upstream").value().contains("ftp://example.com"));
+    assert!(find("routes[5].upstream")
+        .value()
+        .contains("ftp://example.com"));
     assert_eq!(find("routes[6].timeout").value(), "soon");
     assert_eq!(find("cors.allow_origins[0]").value(), "not an origin");
     assert_eq!(
@@ -243,7 +253,11 @@ fn every_problem_is_reported_at_once_with_its_location_and_value() {
     assert!(find("access_log.format").value().contains("nonsense"));
     // The text names places too.
     let display = error.to_string();
-    for place in ["routes[1].service", "routes[3].path", "cors.allow_origins[0]"] {
+    for place in [
+        "routes[1].service",
+        "routes[3].path",
+        "cors.allow_origins[0]",
+    ] {
         assert!(display.contains(place), "{display}");
     }
 }
@@ -325,7 +339,11 @@ async fn a_reload_swaps_atomically_and_a_bad_one_changes_nothing() {
     .unwrap();
     let error = handle.reload(bad).unwrap_err();
     assert_eq!(locations(&error), ["routes[0].service"]);
-    assert_eq!(*handle.config(), first, "a failed reload changed the config");
+    assert_eq!(
+        *handle.config(),
+        first,
+        "a failed reload changed the config"
+    );
     let response = gateway.clone().oneshot(get("/a")).await.unwrap();
     assert_eq!(text(response).await, "v1");
     assert_eq!(
@@ -481,7 +499,7 @@ async fn the_layers_are_in_design_order() {
     let response = gateway.clone().oneshot(preflight).await.unwrap();
     assert!(response.status().is_success(), "{}", response.status());
     drop(response); // the record is written at the end of the body
-    // CORS decorates the Router's 404 for an allowed origin (it sits outside the Router).
+                    // CORS decorates the Router's 404 for an allowed origin (it sits outside the Router).
     let lost = Request::get("/nowhere")
         .header(header::ORIGIN, "https://app.example.com")
         .body(Full::default())
@@ -511,11 +529,7 @@ async fn the_layers_are_in_design_order() {
     assert_eq!(lines[1], "GET /nowhere 404");
     assert_eq!(lines[2], "POST /nowhere 403");
     assert!(lines[0].starts_with("OPTIONS /pets/1 2"), "{lines:?}");
-    let exposition = gateway
-        .clone()
-        .oneshot(get("/metrics"))
-        .await
-        .unwrap();
+    let exposition = gateway.clone().oneshot(get("/metrics")).await.unwrap();
     assert_eq!(exposition.status(), StatusCode::OK);
     let exposition = text(exposition).await;
     assert!(exposition.contains("403"), "{exposition}");
@@ -651,8 +665,15 @@ async fn an_upstream_route_maps_the_path_and_sets_the_forwarded_headers() {
 
     let seen = log.lock().unwrap()[0].clone();
     assert_eq!(seen.uri, "/v1/items?color=red");
-    let h = |name: &str| seen.headers.get(name).map(|v| v.to_str().unwrap().to_owned());
-    assert_eq!(h("x-forwarded-for").as_deref(), Some("198.51.100.1, 192.0.2.7"));
+    let h = |name: &str| {
+        seen.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    assert_eq!(
+        h("x-forwarded-for").as_deref(),
+        Some("198.51.100.1, 192.0.2.7")
+    );
     assert_eq!(h("x-forwarded-proto").as_deref(), Some("http"));
     assert_eq!(h("x-forwarded-host").as_deref(), Some("gw.example.com"));
     assert_eq!(
@@ -710,7 +731,7 @@ async fn upstream_failures_are_502_and_504_with_a_reason() {
     let started = std::time::Instant::now();
     let response = gateway.clone().oneshot(get("/dead")).await.unwrap();
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
-    let failure = response.extensions().get::<Failure>().unwrap().clone();
+    let failure = response.extensions().get::<Failure>().unwrap();
     assert_eq!(failure.kind(), FailureKind::Connect);
     let body = text(response).await;
     assert!(!body.is_empty() && body.len() < 200, "{body:?}");
@@ -726,7 +747,10 @@ async fn upstream_failures_are_502_and_504_with_a_reason() {
     assert!(started.elapsed() < Duration::from_millis(1500));
     // The reason reaches the access log, as the issue asks.
     let lines = lines.lock().unwrap().clone();
-    assert_eq!(lines, [format!("502 {body}"), format!("504 {timeout_reason}")]);
+    assert_eq!(
+        lines,
+        [format!("502 {body}"), format!("504 {timeout_reason}")]
+    );
 }
 
 #[tokio::test]
@@ -766,9 +790,11 @@ async fn the_users_axum_app_is_the_fallback() {
     .unwrap();
     let services = Services::<axum::body::Body>::new()
         .service("app", app)
-        .service("new", common::ok("new").map_request(|r: Request<axum::body::Body>| {
-            r.map(|_| Full::<Bytes>::default())
-        }));
+        .service(
+            "new",
+            common::ok("new")
+                .map_request(|r: Request<axum::body::Body>| r.map(|_| Full::<Bytes>::default())),
+        );
     let gateway = Gateway::from_config(config, services).unwrap();
     let call = |uri: &str| {
         let gateway = gateway.clone();

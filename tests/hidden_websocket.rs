@@ -156,7 +156,11 @@ async fn a_handshake_passes_every_layer_with_extensions_and_101_intact() {
         assert_eq!(response.headers()[header::CONNECTION], "Upgrade");
         assert_eq!(response.headers()[header::SEC_WEBSOCKET_ACCEPT], RFC_ACCEPT);
         no_cors_headers(response.headers());
-        assert_eq!(*marker.lock().unwrap(), Some(Marker(7)), "extension dropped");
+        assert_eq!(
+            *marker.lock().unwrap(),
+            Some(Marker(7)),
+            "extension dropped"
+        );
         let route = response.extensions().get::<MatchedRoute>().unwrap();
         assert!(route.is_websocket());
         assert_eq!(route.name(), Some("chat"));
@@ -169,9 +173,15 @@ async fn a_handshake_passes_every_layer_with_extensions_and_101_intact() {
 async fn a_cross_site_handshake_is_refused_403_before_any_upgrade() {
     let calls = Arc::new(AtomicUsize::new(0));
     let target = fake_ws_server(Arc::clone(&calls), Arc::default());
-    let router = Router::builder().websocket("/chat", target).build().unwrap();
+    let router = Router::builder()
+        .websocket("/chat", target)
+        .build()
+        .unwrap();
     let (cors, guard) = cors_and_guard();
-    let stack = ServiceBuilder::new().layer(cors).layer(guard).service(router);
+    let stack = ServiceBuilder::new()
+        .layer(cors)
+        .layer(guard)
+        .service(router);
 
     let response = stack
         .clone()
@@ -179,7 +189,10 @@ async fn a_cross_site_handshake_is_refused_403_before_any_upgrade() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    assert!(response.extensions().get::<tower_gateway::origin::Rejection>().is_some());
+    assert!(response
+        .extensions()
+        .get::<tower_gateway::origin::Rejection>()
+        .is_some());
     // `Sec-Fetch-Site: cross-site` without `Origin` is refused too.
     let mut sneaky = handshake("/chat", None);
     sneaky
@@ -264,11 +277,21 @@ const VERSION: (&str, &str) = ("sec-websocket-version", "13");
 async fn malformed_handshakes_are_answered_per_rfc_6455_without_the_backend() {
     let (addr, accepted) = counting_listener().await;
     let upstream = WebSocketUpstream::new(&format!("ws://{addr}")).unwrap();
-    let cases: [(&str, Vec<(&str, &str)>, StatusCode); 7] = [
-        ("no key", vec![UPGRADE, CONNECTION, VERSION], StatusCode::BAD_REQUEST),
+    type Case = (&'static str, Vec<(&'static str, &'static str)>, StatusCode);
+    let cases: [Case; 7] = [
+        (
+            "no key",
+            vec![UPGRADE, CONNECTION, VERSION],
+            StatusCode::BAD_REQUEST,
+        ),
         (
             "short key",
-            vec![UPGRADE, CONNECTION, VERSION, ("sec-websocket-key", "c2hvcnQ=")],
+            vec![
+                UPGRADE,
+                CONNECTION,
+                VERSION,
+                ("sec-websocket-key", "c2hvcnQ="),
+            ],
             StatusCode::BAD_REQUEST,
         ),
         (
@@ -321,15 +344,15 @@ async fn malformed_handshakes_are_answered_per_rfc_6455_without_the_backend() {
         assert!(!body.is_empty(), "{what}: a reason is expected");
     }
     // Not a handshake at all: 426 naming the protocol.
-    let response = upstream
-        .clone()
-        .oneshot(with_headers(&[]))
-        .await
-        .unwrap();
+    let response = upstream.clone().oneshot(with_headers(&[])).await.unwrap();
     assert_eq!(response.status(), StatusCode::UPGRADE_REQUIRED);
     assert_eq!(response.headers()[header::UPGRADE], "websocket");
     tokio::time::sleep(Duration::from_millis(50)).await;
-    assert_eq!(accepted.load(Ordering::SeqCst), 0, "the backend was contacted");
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        0,
+        "the backend was contacted"
+    );
 }
 
 // ----- real sockets ----------------------------------------------------------------------------
@@ -343,6 +366,7 @@ async fn echo_backend(name: &'static str, seen: Seen) -> SocketAddr {
     common::listen(move |stream, _| {
         let seen = Arc::clone(&seen);
         async move {
+            #[allow(clippy::result_large_err)] // tungstenite's callback signature
             let callback = |req: &WsRequest, mut res: WsResponse| {
                 seen.lock().unwrap().push(req.headers().clone());
                 let wants_chat = req
@@ -359,23 +383,14 @@ async fn echo_backend(name: &'static str, seen: Seen) -> SocketAddr {
                 return;
             };
             while let Some(Ok(message)) = ws.next().await {
-                match message {
-                    Message::Text(text) => {
-                        if ws
-                            .send(Message::text(format!("{name}:{}", text.as_str())))
-                            .await
-                            .is_err()
-                        {
-                            return;
-                        }
-                    }
-                    Message::Binary(data) => {
-                        if ws.send(Message::Binary(data)).await.is_err() {
-                            return;
-                        }
-                    }
+                let reply = match message {
+                    Message::Text(text) => Message::text(format!("{name}:{}", text.as_str())),
+                    Message::Binary(data) => Message::Binary(data),
                     Message::Close(_) => return,
-                    _ => {}
+                    _ => continue,
+                };
+                if ws.send(reply).await.is_err() {
+                    return;
                 }
             }
         }
@@ -386,6 +401,7 @@ async fn echo_backend(name: &'static str, seen: Seen) -> SocketAddr {
 /// A backend that refuses every handshake with `403` and a body.
 async fn refusing_backend() -> SocketAddr {
     common::listen(|stream, _| async move {
+        #[allow(clippy::result_large_err)] // tungstenite's callback signature
         let callback = |_: &WsRequest, _: WsResponse| {
             let mut refusal = ErrorResponse::new(Some("go away".to_owned()));
             *refusal.status_mut() = StatusCode::FORBIDDEN;
@@ -451,7 +467,11 @@ async fn raw_exchange(addr: SocketAddr, head: &str) -> (TcpStream, String) {
     let mut byte = [0u8; 1];
     while !got.ends_with(b"\r\n\r\n") {
         let n = stream.read(&mut byte).await.unwrap();
-        assert!(n > 0, "connection closed: {}", String::from_utf8_lossy(&got));
+        assert!(
+            n > 0,
+            "connection closed: {}",
+            String::from_utf8_lossy(&got)
+        );
         got.push(byte[0]);
     }
     (stream, String::from_utf8(got).unwrap())
@@ -477,7 +497,10 @@ async fn the_rfc_example_handshake_gets_the_backends_101_and_accept_then_echoes(
         );
         let (stream, response) = raw_exchange(addr, &head).await;
         assert!(response.starts_with("HTTP/1.1 101"), "{response}");
-        assert_eq!(header_of(&response, "sec-websocket-accept"), Some(RFC_ACCEPT));
+        assert_eq!(
+            header_of(&response, "sec-websocket-accept"),
+            Some(RFC_ACCEPT)
+        );
         assert!(header_of(&response, "upgrade")
             .unwrap()
             .eq_ignore_ascii_case("websocket"));
@@ -487,16 +510,26 @@ async fn the_rfc_example_handshake_gets_the_backends_101_and_accept_then_echoes(
             .contains("upgrade"));
         assert!(header_of(&response, "access-control-allow-origin").is_none());
         // A 101 has no body (RFC 9110 §6.4.1, §8.6): no framing headers.
-        assert!(header_of(&response, "content-length").is_none(), "{response}");
-        assert!(header_of(&response, "transfer-encoding").is_none(), "{response}");
+        assert!(
+            header_of(&response, "content-length").is_none(),
+            "{response}"
+        );
+        assert!(
+            header_of(&response, "transfer-encoding").is_none(),
+            "{response}"
+        );
 
-        let mut ws = tokio_tungstenite::WebSocketStream::from_raw_socket(stream, Role::Client, None)
-            .await;
+        let mut ws =
+            tokio_tungstenite::WebSocketStream::from_raw_socket(stream, Role::Client, None).await;
         ws.send(Message::text("hello")).await.unwrap();
         let echoed = ws.next().await.unwrap().unwrap();
         assert_eq!(echoed, Message::text("b:hello"));
         // No record before the connection closes.
-        assert!(lines.lock().unwrap().is_empty(), "{:?}", lines.lock().unwrap());
+        assert!(
+            lines.lock().unwrap().is_empty(),
+            "{:?}",
+            lines.lock().unwrap()
+        );
         ws.close(None).await.unwrap();
         while ws.next().await.is_some() {}
         let mut waited = 0;
@@ -535,14 +568,20 @@ async fn the_backend_gets_the_handshake_with_forwarded_headers_and_no_other_hop_
         );
         let (_stream, response) = raw_exchange(addr, &head).await;
         assert!(response.starts_with("HTTP/1.1 101"), "{response}");
-        assert_eq!(header_of(&response, "sec-websocket-accept"), Some(RFC_ACCEPT));
+        assert_eq!(
+            header_of(&response, "sec-websocket-accept"),
+            Some(RFC_ACCEPT)
+        );
         assert_eq!(header_of(&response, "sec-websocket-protocol"), Some("chat"));
 
         let headers = seen.lock().unwrap()[0].clone();
         let get = |name: &str| headers.get(name).map(|v| v.to_str().unwrap().to_owned());
         assert_eq!(get("sec-websocket-key").as_deref(), Some(RFC_KEY));
         assert_eq!(get("sec-websocket-version").as_deref(), Some("13"));
-        assert_eq!(get("sec-websocket-protocol").as_deref(), Some("chat, superchat"));
+        assert_eq!(
+            get("sec-websocket-protocol").as_deref(),
+            Some("chat, superchat")
+        );
         assert_eq!(
             get("sec-websocket-extensions").as_deref(),
             Some("permessage-deflate")
@@ -615,8 +654,7 @@ async fn an_idle_timeout_from_the_config_closes_both_sides() {
     bounded(async {
         let seen = Seen::default();
         let backend = echo_backend("b", Arc::clone(&seen)).await;
-        let (addr, lines) =
-            serve_gateway(&ws_config(backend, r#"idle_timeout = "200ms""#)).await;
+        let (addr, lines) = serve_gateway(&ws_config(backend, r#"idle_timeout = "200ms""#)).await;
         let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
             .await
             .unwrap();
@@ -728,7 +766,9 @@ async fn a_10_mib_message_passes_through_a_config_route_unchanged() {
         let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
             .await
             .unwrap();
-        let payload: Vec<u8> = (0..10 * 1024 * 1024u32).map(|i| (i * 7 % 256) as u8).collect();
+        let payload: Vec<u8> = (0..10 * 1024 * 1024u32)
+            .map(|i| (i * 7 % 256) as u8)
+            .collect();
         ws.send(Message::binary(payload.clone())).await.unwrap();
         let Message::Binary(back) = ws.next().await.unwrap().unwrap() else {
             panic!("binary expected");
@@ -791,7 +831,10 @@ async fn a_websocket_canary_picks_its_arm_once_per_connection() {
         }
         let mut logged = lines.lock().unwrap().clone();
         logged.sort();
-        assert_eq!(logged, ["101 canary", "101 canary", "101 stable", "101 stable"]);
+        assert_eq!(
+            logged,
+            ["101 canary", "101 canary", "101 stable", "101 stable"]
+        );
         arms.sort();
         assert_eq!(arms, ["canary", "canary", "stable", "stable"]);
     })
@@ -831,7 +874,11 @@ async fn a_websocket_route_target_may_be_a_registered_service() {
     assert_eq!(response.headers()[header::CONNECTION], "Upgrade");
     no_cors_headers(response.headers());
     assert_eq!(calls.load(Ordering::SeqCst), 1);
-    assert_eq!(*marker.lock().unwrap(), Some(Marker(7)), "extension dropped");
+    assert_eq!(
+        *marker.lock().unwrap(),
+        Some(Marker(7)),
+        "extension dropped"
+    );
 }
 
 #[tokio::test]
@@ -852,7 +899,8 @@ async fn an_unreachable_backend_in_process_is_a_failure_answer() {
                 let record = Arc::clone(&record);
                 async move {
                     let response = upstream.oneshot(req).await?;
-                    *record.lock().unwrap() = response.extensions().get::<Failure>().map(Failure::kind);
+                    *record.lock().unwrap() =
+                        response.extensions().get::<Failure>().map(Failure::kind);
                     Ok::<_, Infallible>(response)
                 }
             });
