@@ -415,6 +415,18 @@ async fn refusing_backend() -> SocketAddr {
 /// Serves a gateway built from `toml` over HTTP/1.1 with upgrades (peer address in the
 /// extensions), the access log going to `lines`.
 async fn serve_gateway(toml: &str) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
+    let (addr, lines, _) = serve_gateway_with_handle(toml).await;
+    (addr, lines)
+}
+
+/// As [`serve_gateway`], with the gateway's handle.
+async fn serve_gateway_with_handle(
+    toml: &str,
+) -> (
+    SocketAddr,
+    Arc<Mutex<Vec<String>>>,
+    tower_gateway::gateway::GatewayHandle<Incoming>,
+) {
     let lines = Arc::new(Mutex::new(Vec::new()));
     let sink_lines = Arc::clone(&lines);
     let config: GatewayConfig = toml::from_str(toml).unwrap();
@@ -422,6 +434,7 @@ async fn serve_gateway(toml: &str) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
         sink_lines.lock().unwrap().push(line.to_owned());
     }));
     let gateway = Gateway::from_config(config, services).unwrap();
+    let handle = gateway.handle();
     let addr = common::listen(move |stream, peer| {
         let gateway = gateway.clone();
         async move {
@@ -436,7 +449,7 @@ async fn serve_gateway(toml: &str) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
         }
     })
     .await;
-    (addr, lines)
+    (addr, lines, handle)
 }
 
 fn ws_config(backend: SocketAddr, extra: &str) -> String {
@@ -926,4 +939,28 @@ fn websocket_upstream_log_format_is_accepted_by_the_access_log() {
     let format =
         LogFormat::template("$context.status $context.tunnel.bytesIn $context.tunnel.bytesOut");
     assert!(format.is_ok());
+}
+
+#[tokio::test]
+async fn an_open_connection_outlives_a_reload_that_removes_its_route() {
+    bounded(async {
+        let backend = echo_backend("b", Seen::default()).await;
+        let (addr, _, handle) = serve_gateway_with_handle(&ws_config(backend, "")).await;
+        let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+            .await
+            .unwrap();
+        ws.send(Message::text("1")).await.unwrap();
+        assert_eq!(ws.next().await.unwrap().unwrap(), Message::text("b:1"));
+        handle.reload(GatewayConfig::new()).unwrap();
+        // New handshakes see the new table...
+        let refused = tokio_tungstenite::connect_async(format!("ws://{addr}/ws")).await;
+        let Err(tokio_tungstenite::tungstenite::Error::Http(response)) = refused else {
+            panic!("the route should be gone");
+        };
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        // ...while the open connection keeps going.
+        ws.send(Message::text("2")).await.unwrap();
+        assert_eq!(ws.next().await.unwrap().unwrap(), Message::text("b:2"));
+    })
+    .await;
 }
