@@ -964,3 +964,21 @@ async fn an_open_connection_outlives_a_reload_that_removes_its_route() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_backend_that_never_answers_the_handshake_is_504() {
+    bounded(async {
+        let (silent, accepted) = counting_listener().await;
+        let (addr, _) = serve_gateway(&ws_config(silent, r#"connect_timeout = "100ms""#)).await;
+        let started = std::time::Instant::now();
+        let Err(tokio_tungstenite::tungstenite::Error::Http(response)) =
+            tokio_tungstenite::connect_async(format!("ws://{addr}/ws")).await
+        else {
+            panic!("the handshake should time out");
+        };
+        assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
+        assert!(started.elapsed() < Duration::from_secs(3));
+        assert_eq!(accepted.load(Ordering::SeqCst), 1);
+    })
+    .await;
+}
