@@ -470,7 +470,7 @@ impl LogFormat {
     /// | `$context.traceId` | the trace id of a valid W3C `traceparent` |
     /// | `$context.routeKey` / `$context.resourcePath` / `$context.routeName` | the matched route's key (`GET /pets/{id}`), template and name |
     /// | `$context.canaryArm` / `$context.isCanaryRequest` | the canary arm's name, and whether it is the canary |
-    /// | `$context.error.message` | why the gateway answered itself (origin guard, CORS, router) |
+    /// | `$context.error.message` | why the gateway answered itself (origin guard, CORS, router, an upstream's `upstream::Failure` behind a `502`/`504`/`400`, a tunnel's abnormal end) |
     /// | `$context.responseFlags` | `NR`, `OG`, `CP`, `UE`, `DC`, `SI`, `TA`, comma-separated |
     /// | `$context.tunnel.bytesIn` / `$context.tunnel.bytesOut` | bytes a tunnel (WebSocket) carried client → upstream / upstream → client; `-` for ordinary requests |
     /// | `$context.tunnel.abnormal` | `true` when a tunnel ended on an error or its idle timeout; `-` for ordinary requests |

@@ -77,7 +77,8 @@
 //! `routeName`), [`router::Rejection`](crate::router::Rejection) (`NR` for its `404`, reason),
 //! [`canary::Arm`](crate::canary::Arm) (`canaryArm`, `isCanaryRequest`),
 //! [`origin::Rejection`](crate::origin::Rejection) (`OG`, reason) and
-//! [`cors::Rejection`](crate::cors::Rejection) (`CP`, reason), each when its feature is on.
+//! [`cors::Rejection`](crate::cors::Rejection) (`CP`, reason) and, on an error status,
+//! `upstream::Failure` (reason), each when its feature is on.
 //! The client address comes from a [`SocketAddr`](std::net::SocketAddr) or
 //! [`IpAddr`](std::net::IpAddr) request extension, or from
 //! [`AccessLogLayer::client_addr`]. A [`Tunnel`](crate::tunnel::Tunnel) on a `101` response

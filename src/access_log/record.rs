@@ -318,9 +318,18 @@ impl Record {
             feature = "router",
             feature = "origin",
             feature = "cors",
-            feature = "canary"
+            feature = "canary",
+            feature = "upstream"
         ))]
         let extensions = res.extensions();
+        // An upstream's own `502`/`504`/`400` says why in a `Failure` (`$context.error.message`);
+        // looked up only on error statuses, so a successful request pays one comparison.
+        #[cfg(feature = "upstream")]
+        if self.status >= 400 {
+            if let Some(failure) = extensions.get::<crate::upstream::Failure>() {
+                self.reason = self.reason.or(Some(failure.static_reason()));
+            }
+        }
         #[cfg(feature = "origin")]
         if let Some(rejection) = extensions.get::<crate::origin::Rejection>() {
             self.flags |= flag::ORIGIN;

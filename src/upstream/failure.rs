@@ -98,6 +98,12 @@ impl Failure {
         self.reason
     }
 
+    /// The reason with its `'static` lifetime, for the access log's record.
+    #[cfg_attr(not(feature = "access-log"), allow(dead_code))]
+    pub(crate) fn static_reason(&self) -> &'static str {
+        self.reason
+    }
+
     /// The status of the answer: `504` for a timeout, `400` for a bad request, else `502`.
     #[must_use]
     pub fn status(&self) -> StatusCode {

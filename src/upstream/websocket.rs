@@ -98,7 +98,7 @@ pub const DEFAULT_WEBSOCKET_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// | not a handshake | `426 Upgrade Required` with `Upgrade: websocket` |
 /// | no valid `Sec-WebSocket-Key` (one, 16 bytes in base64), or no `Upgrade` token in `Connection` | `400 Bad Request`, backend not contacted |
 /// | `Sec-WebSocket-Version` other than one `13` | `426` with `Sec-WebSocket-Version: 13`, backend not contacted |
-/// | no upgrade handle in the request (server without upgrades) | `500` |
+/// | a well-formed handshake with no upgrade handle in the request (server without upgrades) | `500` |
 ///
 /// The gateway's own answers are `text/plain` with a one-line reason. The path is mapped as
 /// [`Upstream`](super::Upstream) maps it (base path, strip prefix, `{param}` placeholders;
@@ -326,6 +326,16 @@ impl<B> tower_service::Service<Request<B>> for WebSocketUpstream {
             headers.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
             return WebSocketFuture::ready(response);
         }
+        let uri = match self.map_uri(&parts) {
+            Ok(uri) => uri,
+            Err(failure) => return WebSocketFuture::ready(failure.into_response()),
+        };
+        if let Some(refusal) = malformed_handshake(&parts.headers) {
+            // RFC 6455 §4.2.1-2: the gateway answers for the backend; no connection is opened.
+            // Checked before the runtime and the upgrade handle: a malformed handshake is the
+            // client's error (`400`/`426`) whatever the server.
+            return WebSocketFuture::ready(refusal);
+        }
         if tokio::runtime::Handle::try_current().is_err() {
             // The tunnel is a spawned task and the timeouts need a timer: answer, not panic.
             return WebSocketFuture::ready(
@@ -337,20 +347,12 @@ impl<B> tower_service::Service<Request<B>> for WebSocketUpstream {
             );
         }
         let settings = Arc::clone(&self.settings);
-        let uri = match self.map_uri(&parts) {
-            Ok(uri) => uri,
-            Err(failure) => return WebSocketFuture::ready(failure.into_response()),
-        };
         let Some(client_upgrade) = parts.extensions.remove::<OnUpgrade>() else {
             return WebSocketFuture::ready(answer(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "this connection cannot be upgraded (serve it with upgrades enabled)",
             ));
         };
-        if let Some(refusal) = malformed_handshake(&parts.headers) {
-            // RFC 6455 §4.2.1-2: the gateway answers for the backend; no connection is opened.
-            return WebSocketFuture::ready(refusal);
-        }
         let backend_request = backend_request(&settings, parts, &uri);
         WebSocketFuture {
             inner: Some(Box::pin(proxy(settings, backend_request, client_upgrade))),
