@@ -1,0 +1,981 @@
+//! Hidden-tester audit of DESIGN.md (sections 1, 2, 12) and the project's cross-cutting rules,
+//! through the public API only:
+//!
+//! - the layer order DESIGN recommends (AccessLog, CorsLayer, OriginGuard, Router, CanarySplit
+//!   around a route's target or the whole app), composed by hand with `ServiceBuilder`, in
+//!   process, under axum 0.8 (`layer` and `route_layer`) and under hyper
+//!   (`TowerToHyperService` over `tokio::io::duplex`), every layer still doing its job;
+//! - the extension types each layer writes and reads (who writes, who reads, what outer layers
+//!   see): `router::MatchedRoute`/`Params`/`Rejection`, `canary::Arm`, `origin::Rejection`,
+//!   `cors::Rejection`, `access_log::RequestId`;
+//! - each layer's public decision agreeing with its service on the same request;
+//! - `Clone + Send + Sync` of layers, services and futures (request body not `Sync`),
+//!   `Error = S::Error`, `poll_ready` errors and `Pending` propagated;
+//! - hot reconfiguration validated the same way and never affecting a request in flight.
+
+#![cfg(all(
+    feature = "router",
+    feature = "cors",
+    feature = "origin",
+    feature = "canary",
+    feature = "access-log"
+))]
+
+mod common;
+
+use std::cell::Cell;
+use std::convert::Infallible;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+
+use bytes::Bytes;
+use common::body_text;
+use http::{header, HeaderMap, Method, Request, Response, StatusCode};
+use http_body::{Body as HttpBody, Frame, SizeHint};
+use http_body_util::{BodyExt, Full};
+use tower::{Layer, Service, ServiceBuilder, ServiceExt};
+use tower_gateway::access_log::{AccessLogLayer, LogFormat, MemorySink, RequestId};
+use tower_gateway::canary::{Arm, CanaryLayer, Key, Mode};
+use tower_gateway::router::{Decision, MatchedRoute, Params, Router};
+use tower_gateway::{cors, origin, router, CorsLayer, OriginGuardLayer};
+
+type Req = Full<Bytes>;
+
+const APP: &str = "https://app.example";
+const EVIL: &str = "https://evil.example";
+const HOST: &str = "api.example";
+
+// ------------------------------------------------------------------ helpers
+
+/// What a handler saw of the request: the extensions the layers above it wrote.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Seen {
+    who: &'static str,
+    route: Option<String>,
+    param_id: Option<String>,
+    arm: Option<String>,
+    request_id: Option<String>,
+    origin_rejection: bool,
+    marker: bool,
+}
+
+/// A marker extension a client (hyper's upgrade handle, say) put on the request.
+#[derive(Clone, Debug, PartialEq)]
+struct Marker(u32);
+
+/// A handler that records what it saw and answers `200` with its name, a `Vary` of its own and
+/// an extension of its own (to see that outer layers keep both).
+#[derive(Clone)]
+struct Probe {
+    name: &'static str,
+    log: Arc<Mutex<Vec<Seen>>>,
+    status: StatusCode,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct FromHandler(&'static str);
+
+impl Probe {
+    fn new(name: &'static str, log: &Arc<Mutex<Vec<Seen>>>) -> Self {
+        Self {
+            name,
+            log: Arc::clone(log),
+            status: StatusCode::OK,
+        }
+    }
+
+    fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
+    }
+}
+
+impl<B> Service<Request<B>> for Probe {
+    type Response = Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = std::future::Ready<Result<Self::Response, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let ext = request.extensions();
+        self.log.lock().unwrap().push(Seen {
+            who: self.name,
+            route: ext.get::<MatchedRoute>().map(|r| r.key().to_owned()),
+            param_id: ext
+                .get::<Params>()
+                .and_then(|p| p.get("id"))
+                .map(str::to_owned),
+            arm: ext.get::<Arm>().map(|a| a.name().to_owned()),
+            request_id: ext.get::<RequestId>().map(|r| r.as_str().to_owned()),
+            origin_rejection: ext.get::<origin::Rejection>().is_some(),
+            marker: ext.get::<Marker>().is_some(),
+        });
+        let mut response = Response::new(Full::new(Bytes::from_static(self.name.as_bytes())));
+        *response.status_mut() = self.status;
+        if self.status == StatusCode::SWITCHING_PROTOCOLS {
+            response
+                .headers_mut()
+                .insert(header::UPGRADE, "websocket".parse().unwrap());
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, "Upgrade".parse().unwrap());
+            *response.body_mut() = Full::default();
+        } else {
+            response
+                .headers_mut()
+                .insert(header::VARY, "accept-encoding".parse().unwrap());
+        }
+        response.extensions_mut().insert(FromHandler(self.name));
+        std::future::ready(Ok(response))
+    }
+}
+
+fn seen_log() -> Arc<Mutex<Vec<Seen>>> {
+    Arc::default()
+}
+
+fn take(log: &Arc<Mutex<Vec<Seen>>>) -> Vec<Seen> {
+    std::mem::take(&mut *log.lock().unwrap())
+}
+
+fn cors_layer() -> CorsLayer {
+    CorsLayer::builder()
+        .allow_origin(APP)
+        .allow_methods(["GET", "POST", "DELETE"])
+        .allow_headers(["content-type"])
+        .build()
+        .unwrap()
+}
+
+fn guard_trusting(cors: &CorsLayer) -> OriginGuardLayer {
+    OriginGuardLayer::builder().trust_cors(cors).build().unwrap()
+}
+
+/// Every fact the access log reads, on one line.
+const TEMPLATE: &str = "$context.httpMethod $context.path $context.status \
+     route=$context.routeKey arm=$context.canaryArm flags=$context.responseFlags \
+     id=$context.requestId";
+
+fn access_log(sink: &MemorySink) -> AccessLogLayer {
+    AccessLogLayer::new(sink.clone()).format(LogFormat::template(TEMPLATE).unwrap())
+}
+
+fn req(method: Method, uri: &str) -> http::request::Builder {
+    Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::HOST, HOST)
+}
+
+fn cross(method: Method, uri: &str, origin: &str) -> Request<Req> {
+    req(method, uri)
+        .header(header::ORIGIN, origin)
+        .header("sec-fetch-site", "cross-site")
+        .body(Req::default())
+        .unwrap()
+}
+
+fn preflight(uri: &str, origin: &str, method: &str) -> Request<Req> {
+    req(Method::OPTIONS, uri)
+        .header(header::ORIGIN, origin)
+        .header(header::ACCESS_CONTROL_REQUEST_METHOD, method)
+        .body(Req::default())
+        .unwrap()
+}
+
+/// A waker that does nothing: for polling by hand.
+struct Noop;
+
+impl Wake for Noop {
+    fn wake(self: Arc<Self>) {}
+}
+
+fn noop_waker() -> Waker {
+    Waker::from(Arc::new(Noop))
+}
+
+/// The pieces of the recommended stack, for the tests to look into.
+struct Parts {
+    log: Arc<Mutex<Vec<Seen>>>,
+    sink: MemorySink,
+}
+
+/// DESIGN section 1, by hand, outermost first: AccessLog, CorsLayer, OriginGuard, Router (as a
+/// layer, the app its fallback), and a CanarySplit (round-robin 50%) around one route's target.
+fn recommended_stack() -> (
+    impl Service<
+            Request<Req>,
+            Response = Response<impl HttpBody<Data = Bytes, Error = impl std::fmt::Debug>>,
+            Error = Infallible,
+            Future = impl Send,
+        > + Clone
+        + Send
+        + Sync,
+    Parts,
+) {
+    let log = seen_log();
+    let sink = MemorySink::new();
+    let split = CanaryLayer::builder()
+        .stable("v1", "50%")
+        .arm("v2", Probe::new("v2", &log), "50%")
+        .mode(Mode::round_robin())
+        .build()
+        .unwrap()
+        .layer(Probe::new("v1", &log));
+    let table = Router::builder()
+        .route("GET /pets/{id}", split)
+        .route("POST /pets", Probe::new("create", &log))
+        .route("DELETE /pets/{id}", Probe::new("delete", &log))
+        .websocket("/ws", Probe::new("ws", &log).with_status(StatusCode::SWITCHING_PROTOCOLS))
+        .build()
+        .unwrap();
+    let cors = cors_layer();
+    let stack = ServiceBuilder::new()
+        .layer(access_log(&sink))
+        .layer(cors.clone())
+        .layer(guard_trusting(&cors))
+        .layer(table)
+        .service(Probe::new("app", &log));
+    (stack, Parts { log, sink })
+}
+
+fn route_of<B>(response: &Response<B>) -> Option<&str> {
+    response.extensions().get::<MatchedRoute>().map(|r| r.key())
+}
+
+fn arm_of<B>(response: &Response<B>) -> Option<&str> {
+    response.extensions().get::<Arm>().map(|a| a.name())
+}
+
+// ------------------------------------------------ 1. the recommended order, in process
+
+#[tokio::test]
+async fn design_1_a_routed_request_carries_route_params_arm_and_request_id_both_ways() {
+    let (stack, parts) = recommended_stack();
+    let mut arms = Vec::new();
+    for _ in 0..2 {
+        let response = stack
+            .clone()
+            .oneshot(cross(Method::GET, "/pets/7", APP))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        // What outer layers see: the route (Router) and the arm (CanarySplit) on the response,
+        // through the origin guard and CORS, and the handler's own extension kept.
+        assert_eq!(route_of(&response), Some("GET /pets/{id}"));
+        let arm = arm_of(&response).expect("the arm reaches the outermost layer").to_owned();
+        assert!(response.extensions().get::<FromHandler>().is_some());
+        assert!(response.extensions().get::<origin::Rejection>().is_none());
+        // CORS decorated it, appending to the handler's Vary.
+        assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], APP);
+        let vary: Vec<_> = response.headers().get_all(header::VARY).iter().collect();
+        assert!(vary.iter().any(|v| *v == "accept-encoding"), "{vary:?}");
+        assert!(
+            vary.iter().any(|v| v.to_str().unwrap().contains("origin")
+                || v.to_str().unwrap().contains("Origin")),
+            "{vary:?}"
+        );
+        let id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+        let body = body_text(response.into_body()).await;
+        assert_eq!(body, arm);
+
+        // What the handler saw: everything the layers above wrote, on the request.
+        let seen = take(&parts.log);
+        assert_eq!(seen.len(), 1, "the handler is called once");
+        assert_eq!(seen[0].who, arm);
+        assert_eq!(seen[0].route.as_deref(), Some("GET /pets/{id}"));
+        assert_eq!(seen[0].param_id.as_deref(), Some("7"));
+        assert_eq!(seen[0].arm.as_deref(), Some(arm.as_str()));
+        assert_eq!(seen[0].request_id.as_deref(), Some(id.as_str()));
+        assert!(!seen[0].origin_rejection, "an allowed request carries no reason");
+
+        // What the access log, outermost, wrote at the last byte.
+        assert_eq!(
+            parts.sink.take(),
+            [format!("GET /pets/7 200 route=GET /pets/{{id}} arm={arm} flags=- id={id}")]
+        );
+        arms.push(arm);
+    }
+    arms.sort();
+    assert_eq!(arms, ["v1", "v2"], "round-robin: one call each");
+}
+
+#[tokio::test]
+async fn design_1_cors_answers_preflights_before_anything_runs_and_the_log_sees_them() {
+    let (stack, parts) = recommended_stack();
+    // `/pets` only has `POST`: the preflight is still the CORS layer's 204, nothing inner runs.
+    let response = stack
+        .clone()
+        .oneshot(preflight("/pets", APP, "POST"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], APP);
+    assert_eq!(route_of(&response), None, "no route ran");
+    let id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(body_text(response.into_body()).await, "");
+    assert!(take(&parts.log).is_empty(), "no handler called");
+    assert_eq!(
+        parts.sink.take(),
+        [format!("OPTIONS /pets 204 route=- arm=- flags=- id={id}")]
+    );
+
+    // A refused preflight: 403, no CORS header, the reason for the log, nothing inner ran.
+    let response = stack
+        .clone()
+        .oneshot(preflight("/pets", EVIL, "POST"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(response
+        .headers()
+        .keys()
+        .all(|k| !k.as_str().starts_with("access-control-")));
+    let reason = response.extensions().get::<cors::Rejection>().unwrap();
+    assert_eq!(reason.kind(), cors::RejectionKind::OriginNotAllowed);
+    let id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+    body_text(response.into_body()).await;
+    assert!(take(&parts.log).is_empty());
+    assert_eq!(
+        parts.sink.take(),
+        [format!("OPTIONS /pets 403 route=- arm=- flags=CP id={id}")]
+    );
+}
+
+#[tokio::test]
+async fn design_1_the_guard_refuses_before_any_route_runs_and_its_reason_reaches_the_log() {
+    let (stack, parts) = recommended_stack();
+    let response = stack
+        .clone()
+        .oneshot(cross(Method::POST, "/pets", EVIL))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(response.headers()[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    let reason = response.extensions().get::<origin::Rejection>().unwrap();
+    assert_eq!(reason.kind(), origin::RejectionKind::CrossSite);
+    assert!(!reason.is_report_only());
+    // Not an origin the CORS policy allows: no CORS header on the refusal (issue 5).
+    assert!(response
+        .headers()
+        .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+        .is_none());
+    assert_eq!(route_of(&response), None, "refused before the Router");
+    let id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let body = body_text(response.into_body()).await;
+    assert!(!body.is_empty() && !body.trim_end().contains('\n'), "{body:?}");
+    assert!(take(&parts.log).is_empty(), "no route ran");
+    assert_eq!(
+        parts.sink.take(),
+        [format!("POST /pets 403 route=- arm=- flags=OG id={id}")]
+    );
+
+    // The same write from the origin the CORS policy allows: trusted, routed, decorated.
+    let response = stack
+        .clone()
+        .oneshot(cross(Method::POST, "/pets", APP))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], APP);
+    assert_eq!(route_of(&response), Some("POST /pets"));
+    assert_eq!(body_text(response.into_body()).await, "create");
+    let seen = take(&parts.log);
+    assert_eq!(seen.len(), 1);
+    assert!(!seen[0].origin_rejection);
+    assert_eq!(seen[0].arm, None, "no split on this route");
+}
+
+#[tokio::test]
+async fn design_1_unrouted_requests_reach_the_app_with_no_matched_route_either_way() {
+    let (stack, parts) = recommended_stack();
+    let response = stack
+        .clone()
+        .oneshot(cross(Method::GET, "/about", APP))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(route_of(&response), None, "absent when the fallback served");
+    assert_eq!(arm_of(&response), None);
+    assert!(response.extensions().get::<router::Rejection>().is_none());
+    assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], APP);
+    assert_eq!(body_text(response.into_body()).await, "app");
+    let seen = take(&parts.log);
+    assert_eq!(seen.len(), 1);
+    assert_eq!((seen[0].who, seen[0].route.as_deref()), ("app", None));
+    assert!(seen[0].request_id.is_some(), "the app sees the request id");
+    let line = parts.sink.take().remove(0);
+    assert!(line.starts_with("GET /about 200 route=- arm=- flags=- id="), "{line}");
+}
+
+#[tokio::test]
+async fn design_1_cors_decorates_the_routers_405_and_404_and_the_log_flags_them() {
+    let (stack, parts) = recommended_stack();
+    let response = stack
+        .clone()
+        .oneshot(cross(Method::PUT, "/pets/7", APP))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.headers()[header::ALLOW], "GET, HEAD, DELETE");
+    assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], APP);
+    assert_eq!(
+        response
+            .extensions()
+            .get::<router::Rejection>()
+            .unwrap()
+            .kind(),
+        router::RejectionKind::MethodNotAllowed
+    );
+    body_text(response.into_body()).await;
+    assert!(take(&parts.log).is_empty());
+    let line = parts.sink.take().remove(0);
+    assert!(line.starts_with("PUT /pets/7 405 route=- arm=- flags="), "{line}");
+
+    // The Router used alone (no fallback): its 404 is decorated and logged `NR`.
+    let sink = MemorySink::new();
+    let log = seen_log();
+    let cors = cors_layer();
+    let table = Router::builder()
+        .route("GET /pets/{id}", Probe::new("pet", &log))
+        .build()
+        .unwrap();
+    let stack = ServiceBuilder::new()
+        .layer(access_log(&sink))
+        .layer(cors.clone())
+        .layer(guard_trusting(&cors))
+        .service(table);
+    let response = stack
+        .oneshot(cross(Method::GET, "/nowhere", APP))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], APP);
+    assert_eq!(
+        response
+            .extensions()
+            .get::<router::Rejection>()
+            .unwrap()
+            .kind(),
+        router::RejectionKind::NotFound
+    );
+    body_text(response.into_body()).await;
+    let line = sink.take().remove(0);
+    assert!(line.starts_with("GET /nowhere 404 route=- arm=- flags=NR id="), "{line}");
+}
+
+/// DESIGN: CorsLayer "decorates every response, including 403/404 answers of inner layers".
+/// With a guard that does not trust the CORS policy, a write from a CORS-allowed origin is
+/// refused by the guard, and the page may read why.
+#[tokio::test]
+async fn design_1_cors_decorates_the_guards_403_for_an_allowed_origin() {
+    let log = seen_log();
+    let sink = MemorySink::new();
+    let stack = ServiceBuilder::new()
+        .layer(access_log(&sink))
+        .layer(cors_layer())
+        .layer(OriginGuardLayer::builder().build().unwrap())
+        .service(Probe::new("app", &log));
+    let response = stack
+        .oneshot(cross(Method::POST, "/pets", APP))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], APP);
+    assert!(response.extensions().get::<origin::Rejection>().is_some());
+    body_text(response.into_body()).await;
+    assert!(take(&log).is_empty());
+    let line = sink.take().remove(0);
+    assert!(line.starts_with("POST /pets 403 route=- arm=- flags=OG"), "{line}");
+}
+
+/// DESIGN 1: the canary "around the whole app (a stage-level canary as in AWS)": a split
+/// outside two route tables. The Router below sees the arm; the split above sees the route.
+#[tokio::test]
+async fn design_1_a_stage_level_canary_outside_the_router_shares_arm_and_route() {
+    let log = seen_log();
+    let sink = MemorySink::new();
+    let table = |name: &'static str| {
+        Router::builder()
+            .route("GET /pets/{id}", Probe::new(name, &log))
+            .build()
+            .unwrap()
+    };
+    let cors = cors_layer();
+    let stack = ServiceBuilder::new()
+        .layer(access_log(&sink))
+        .layer(cors.clone())
+        .layer(guard_trusting(&cors))
+        .layer(
+            CanaryLayer::builder()
+                .stable("blue", "0%")
+                .arm("green", table("green"), "100%")
+                .build()
+                .unwrap(),
+        )
+        .service(table("blue"));
+    let response = stack
+        .clone()
+        .oneshot(cross(Method::GET, "/pets/3", APP))
+        .await
+        .unwrap();
+    assert_eq!(route_of(&response), Some("GET /pets/{id}"));
+    assert_eq!(arm_of(&response), Some("green"));
+    assert_eq!(body_text(response.into_body()).await, "green");
+    let seen = take(&log);
+    assert_eq!(seen[0].arm.as_deref(), Some("green"), "the Router keeps the arm");
+    assert_eq!(seen[0].route.as_deref(), Some("GET /pets/{id}"));
+    let line = sink.take().remove(0);
+    assert!(
+        line.starts_with("GET /pets/3 200 route=GET /pets/{id} arm=green flags=-"),
+        "{line}"
+    );
+
+    // The arm is on the Router's own 404 too.
+    let response = stack
+        .oneshot(cross(Method::GET, "/nowhere", APP))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(arm_of(&response), Some("green"));
+    body_text(response.into_body()).await;
+    let line = sink.take().remove(0);
+    assert!(line.starts_with("GET /nowhere 404 route=- arm=green flags=NR"), "{line}");
+}
+
+/// DESIGN 12: a handshake passes every layer intact (request extensions kept, `101` passed up
+/// unchanged), is checked by the guard, and CORS neither decorates nor blocks it.
+#[tokio::test]
+async fn design_12_a_websocket_handshake_passes_the_whole_stack_intact() {
+    let (stack, parts) = recommended_stack();
+    let handshake = |origin: &str| {
+        let mut request = req(Method::GET, "/ws")
+            .header(header::ORIGIN, origin)
+            .header(header::UPGRADE, "websocket")
+            .header(header::CONNECTION, "Upgrade")
+            .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+            .header("sec-websocket-version", "13")
+            .body(Req::default())
+            .unwrap();
+        request.extensions_mut().insert(Marker(7));
+        request
+    };
+    // Same origin (as Chromium sends it: `Origin` only, no Sec-Fetch-*).
+    let response = stack
+        .clone()
+        .oneshot(handshake("http://api.example"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
+    assert_eq!(response.headers()[header::UPGRADE], "websocket");
+    assert_eq!(response.headers()[header::CONNECTION], "Upgrade");
+    assert!(response
+        .headers()
+        .keys()
+        .all(|k| !k.as_str().starts_with("access-control-")));
+    assert!(response.headers().get(header::VARY).is_none());
+    assert!(response.extensions().get::<FromHandler>().is_some());
+    assert_eq!(route_of(&response), Some("GET /ws"));
+    drop(response);
+    let seen = take(&parts.log);
+    assert_eq!(seen.len(), 1);
+    assert!(seen[0].marker, "the request's own extensions reach the handler");
+
+    // Cross-site: refused before any upgrade, even from the CORS-allowed origin's sibling.
+    let response = stack.oneshot(handshake(EVIL)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(take(&parts.log).is_empty());
+}
+
+// ------------------------------------------------ 2.1 the decision agrees with the service
+
+fn head(request: &Request<Req>) -> http::request::Parts {
+    let mut builder = Request::builder()
+        .method(request.method().clone())
+        .uri(request.uri().clone())
+        .version(request.version());
+    for (name, value) in request.headers() {
+        builder = builder.header(name, value);
+    }
+    builder.body(()).unwrap().into_parts().0
+}
+
+#[tokio::test]
+async fn design_2_1_router_at_agrees_with_the_router_service() {
+    let log = seen_log();
+    let table = Router::builder()
+        .route("GET /pets/{id}", Probe::new("pet", &log))
+        .route("GET /pets/dog/1", Probe::new("dog", &log))
+        .route("ANY /files/{proxy+}", Probe::new("file", &log))
+        .route("POST /pets", Probe::new("create", &log))
+        .route("HEAD /only-head", Probe::new("head", &log))
+        .route("GET /assets/{name}.css", Probe::new("css", &log))
+        .trailing_slash(router::TrailingSlash::Redirect)
+        .build()
+        .unwrap();
+    let cases = [
+        (Method::GET, "/pets/7"),
+        (Method::HEAD, "/pets/7"),
+        (Method::GET, "/pets/dog/1"),
+        (Method::DELETE, "/pets/7"),
+        (Method::OPTIONS, "/pets"),
+        (Method::GET, "/pets"),
+        (Method::PATCH, "/files/a/b/c"),
+        (Method::GET, "/files/"),
+        (Method::GET, "/assets/site.css"),
+        (Method::GET, "/assets/.css"),
+        (Method::GET, "/pets/7/"),
+        (Method::GET, "/pets/7?q=1"),
+        (Method::GET, "/pets/%2F"),
+        (Method::GET, "/nowhere"),
+        (Method::GET, "/only-head"),
+        (Method::HEAD, "/only-head"),
+        (Method::from_bytes(b"PURGE").unwrap(), "/files/x"),
+    ];
+    for (method, uri) in cases {
+        let decision = table.at(&method, uri);
+        let request = req(method.clone(), uri).body(Req::default()).unwrap();
+        let response = table.clone().oneshot(request).await.unwrap();
+        let what = format!("{method} {uri}");
+        match &decision {
+            Decision::Route(m) => {
+                assert_eq!(response.status(), StatusCode::OK, "{what}");
+                assert_eq!(route_of(&response), Some(m.route().key()), "{what}");
+                assert_eq!(take(&log).len(), 1, "{what}");
+            }
+            Decision::MethodNotAllowed(allowed) => {
+                assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{what}");
+                assert_eq!(
+                    response.headers()[header::ALLOW],
+                    allowed.header_value(),
+                    "{what}"
+                );
+                assert!(take(&log).is_empty(), "{what}");
+            }
+            Decision::Redirect(to) => {
+                assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT, "{what}");
+                assert_eq!(response.headers()[header::LOCATION], to.as_str(), "{what}");
+                assert!(take(&log).is_empty(), "{what}");
+            }
+            Decision::NotFound => {
+                assert_eq!(response.status(), StatusCode::NOT_FOUND, "{what}");
+                assert!(take(&log).is_empty(), "{what}");
+            }
+            other => panic!("{what}: unexpected {other:?}"),
+        }
+    }
+}
+
+/// What the CORS layer's service did, seen from outside.
+#[derive(Debug, PartialEq)]
+enum CorsOutcome {
+    Inner { allow_origin: Option<String> },
+    Preflight204 { allow_origin: String, allow_method: Option<String> },
+    Refused403(cors::Rejection),
+}
+
+fn cors_outcome(decision: &cors::Decision) -> CorsOutcome {
+    match decision {
+        cors::Decision::NotCors | cors::Decision::ActualRefused | cors::Decision::WebSocket => {
+            CorsOutcome::Inner { allow_origin: None }
+        }
+        cors::Decision::ActualAllowed { allow_origin } => CorsOutcome::Inner {
+            allow_origin: Some(allow_origin.to_str().unwrap().to_owned()),
+        },
+        cors::Decision::PreflightAccepted(p) => CorsOutcome::Preflight204 {
+            allow_origin: p.allow_origin().to_str().unwrap().to_owned(),
+            allow_method: p.allow_method().map(|m| m.to_str().unwrap().to_owned()),
+        },
+        cors::Decision::PreflightRefused(r) => CorsOutcome::Refused403(r.clone()),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+fn cors_requests() -> Vec<Request<Req>> {
+    let ws = |origin: &str| {
+        req(Method::GET, "/ws")
+            .header(header::ORIGIN, origin)
+            .header(header::UPGRADE, "websocket")
+            .header(header::CONNECTION, "upgrade")
+            .body(Req::default())
+            .unwrap()
+    };
+    let with = |method: Method, headers: &[(&str, &str)]| {
+        let mut b = req(method, "/x");
+        for (n, v) in headers {
+            b = b.header(*n, *v);
+        }
+        b.body(Req::default()).unwrap()
+    };
+    vec![
+        with(Method::GET, &[]),
+        with(Method::OPTIONS, &[]),
+        cross(Method::GET, "/x", APP),
+        cross(Method::GET, "/x", EVIL),
+        cross(Method::POST, "/x", "https://APP.example"),
+        with(Method::GET, &[("origin", APP), ("origin", APP)]),
+        with(Method::GET, &[("origin", "null")]),
+        with(Method::OPTIONS, &[("origin", APP)]),
+        preflight("/x", APP, "DELETE"),
+        preflight("/x", APP, "GET"),
+        preflight("/x", APP, "PUT"),
+        preflight("/x", APP, "delete"),
+        preflight("/x", EVIL, "GET"),
+        preflight("/x", "https://a.b.example.com", "PUT"),
+        preflight("/x", "https://example.com", "PUT"),
+        cross(Method::PUT, "/x", "https://a.example.com"),
+        with(
+            Method::OPTIONS,
+            &[
+                ("origin", APP),
+                ("access-control-request-method", "POST"),
+                ("access-control-request-headers", "content-type"),
+            ],
+        ),
+        with(
+            Method::OPTIONS,
+            &[
+                ("origin", APP),
+                ("access-control-request-method", "POST"),
+                ("access-control-request-headers", "authorization"),
+            ],
+        ),
+        with(
+            Method::OPTIONS,
+            &[
+                ("origin", APP),
+                ("access-control-request-method", "POST"),
+                ("access-control-request-method", "PUT"),
+            ],
+        ),
+        with(
+            Method::OPTIONS,
+            &[("origin", APP), ("access-control-request-method", "")],
+        ),
+        ws(APP),
+        ws(EVIL),
+    ]
+}
+
+#[tokio::test]
+async fn design_2_1_cors_check_agrees_with_the_cors_service() {
+    let policies = [
+        cors_layer(),
+        CorsLayer::builder().allow_any_origin().build().unwrap(),
+        CorsLayer::builder()
+            .allow_origins([APP, "https://*.example.com"])
+            .allow_methods(["PUT"])
+            .allow_credentials(true)
+            .build()
+            .unwrap(),
+    ];
+    for (p, layer) in policies.into_iter().enumerate() {
+        let log = seen_log();
+        let svc = layer.layer(Probe::new("inner", &log));
+        for request in cors_requests() {
+            let parts = head(&request);
+            let decision = layer.check(&parts);
+            let what = format!("policy {p}: {:?} {:?}", parts.method, parts.headers);
+            // The layer, its service and its handle decide alike.
+            assert_eq!(svc.check(&parts), decision, "{what}");
+            assert_eq!(layer.handle().check(&parts), decision, "{what}");
+            let response = svc.clone().oneshot(request).await.unwrap();
+            let header = |name: header::HeaderName| {
+                response
+                    .headers()
+                    .get(name)
+                    .map(|v| v.to_str().unwrap().to_owned())
+            };
+            let called = take(&log).len();
+            let outcome = match response.status() {
+                StatusCode::NO_CONTENT => {
+                    assert_eq!(called, 0, "{what}");
+                    CorsOutcome::Preflight204 {
+                        allow_origin: header(header::ACCESS_CONTROL_ALLOW_ORIGIN).unwrap(),
+                        allow_method: header(header::ACCESS_CONTROL_ALLOW_METHODS),
+                    }
+                }
+                StatusCode::FORBIDDEN => {
+                    assert_eq!(called, 0, "{what}");
+                    assert_eq!(header(header::ACCESS_CONTROL_ALLOW_ORIGIN), None, "{what}");
+                    CorsOutcome::Refused403(
+                        response
+                            .extensions()
+                            .get::<cors::Rejection>()
+                            .cloned()
+                            .expect("a refusal carries its reason"),
+                    )
+                }
+                _ => {
+                    assert_eq!(called, 1, "{what}");
+                    CorsOutcome::Inner {
+                        allow_origin: header(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+                            .filter(|_| !matches!(decision, cors::Decision::NotCors)),
+                    }
+                }
+            };
+            assert_eq!(outcome, cors_outcome(&decision), "{what}");
+        }
+    }
+}
+
+fn origin_requests() -> Vec<Request<Req>> {
+    let with = |method: Method, uri: &str, headers: &[(&str, &str)]| {
+        let mut b = req(method, uri);
+        for (n, v) in headers {
+            b = b.header(*n, *v);
+        }
+        b.body(Req::default()).unwrap()
+    };
+    vec![
+        with(Method::GET, "/x", &[("origin", EVIL)]),
+        with(Method::HEAD, "/x", &[("sec-fetch-site", "cross-site")]),
+        with(Method::OPTIONS, "/x", &[("origin", EVIL)]),
+        with(Method::TRACE, "/x", &[("origin", EVIL)]),
+        with(Method::POST, "/x", &[]),
+        with(Method::POST, "/x", &[("sec-fetch-site", "same-origin")]),
+        with(Method::POST, "/x", &[("sec-fetch-site", "none")]),
+        with(Method::POST, "/x", &[("sec-fetch-site", "same-site")]),
+        with(Method::POST, "/x", &[("sec-fetch-site", "Same-Origin")]),
+        with(Method::POST, "/x", &[("sec-fetch-site", "")]),
+        with(Method::POST, "/x", &[("origin", "http://api.example")]),
+        with(Method::POST, "/x", &[("origin", "http://API.example:80")]),
+        with(Method::POST, "/x", &[("origin", EVIL)]),
+        with(Method::POST, "/x", &[("origin", APP)]),
+        with(Method::POST, "/x", &[("origin", "null")]),
+        with(Method::POST, "/x", &[("origin", "http://evil@api.example")]),
+        with(Method::POST, "/x", &[("origin", APP), ("origin", APP)]),
+        with(Method::POST, "/hooks/a", &[("origin", EVIL)]),
+        with(Method::POST, "/hooks", &[("origin", EVIL)]),
+        with(Method::POST, "/hooks/../admin", &[("origin", EVIL)]),
+        with(
+            Method::GET,
+            "/ws",
+            &[("origin", EVIL), ("upgrade", "websocket"), ("connection", "upgrade")],
+        ),
+        with(
+            Method::GET,
+            "/ws",
+            &[("origin", APP), ("upgrade", "websocket"), ("connection", "upgrade")],
+        ),
+        with(Method::DELETE, "/x", &[("sec-fetch-site", "cross-site"), ("origin", APP)]),
+    ]
+}
+
+#[tokio::test]
+async fn design_2_1_origin_guard_check_agrees_with_the_guard_service() {
+    let layers = [
+        OriginGuardLayer::builder()
+            .trust_origin(APP)
+            .bypass_path("/hooks/")
+            .build()
+            .unwrap(),
+        OriginGuardLayer::builder()
+            .strict(true)
+            .trust_same_site(true)
+            .build()
+            .unwrap(),
+        OriginGuardLayer::builder()
+            .report_only(true)
+            .build()
+            .unwrap(),
+    ];
+    for (l, layer) in layers.into_iter().enumerate() {
+        let log = seen_log();
+        let svc = layer.layer(Probe::new("inner", &log));
+        for request in origin_requests() {
+            let parts = head(&request);
+            let what = format!("guard {l}: {} {} {:?}", parts.method, parts.uri, parts.headers);
+            let decision = layer.check(&parts);
+            assert_eq!(svc.check(&parts), decision, "{what}");
+            assert_eq!(layer.check_request(&request), decision, "{what}");
+            let response = svc.clone().oneshot(request).await.unwrap();
+            let seen = take(&log);
+            let on_response = response.extensions().get::<origin::Rejection>().cloned();
+            match decision {
+                Ok(_) => {
+                    assert_eq!(response.status(), StatusCode::OK, "{what}");
+                    assert_eq!(seen.len(), 1, "{what}");
+                    assert!(!seen[0].origin_rejection, "{what}");
+                    assert_eq!(on_response, None, "{what}");
+                }
+                Err(rejection) if rejection.is_report_only() => {
+                    assert_eq!(response.status(), StatusCode::OK, "{what}");
+                    assert_eq!(seen.len(), 1, "{what}");
+                    assert!(seen[0].origin_rejection, "{what}: the inner sees the report");
+                    assert_eq!(on_response, Some(rejection), "{what}");
+                }
+                Err(rejection) => {
+                    assert_eq!(response.status(), StatusCode::FORBIDDEN, "{what}");
+                    assert!(seen.is_empty(), "{what}");
+                    assert_eq!(on_response, Some(rejection.clone()), "{what}");
+                    let body = body_text(response.into_body()).await;
+                    assert_eq!(body.trim_end(), rejection.reason(), "{what}");
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn design_2_1_canary_pick_agrees_with_the_split_service() {
+    let log = seen_log();
+    let layer = CanaryLayer::builder()
+        .arm("green", Probe::new("green", &log), "30%")
+        .mode(Mode::sticky(Key::header(http::HeaderName::from_static(
+            "x-user",
+        ))))
+        .override_cookie("canary")
+        .build()
+        .unwrap();
+    let split = layer.layer(Probe::new("stable", &log));
+    let mut requests = Vec::new();
+    for user in 0..200 {
+        requests.push(
+            req(Method::GET, "/")
+                .header("x-user", format!("user-{user}"))
+                .body(Req::default())
+                .unwrap(),
+        );
+    }
+    for (name, value) in [
+        ("x-canary", "always"),
+        ("x-canary", "never"),
+        ("x-canary", "ALWAYS"),
+        ("x-canary", "maybe"),
+        ("cookie", "canary=always"),
+        ("cookie", "a=b; canary=never"),
+    ] {
+        requests.push(
+            req(Method::GET, "/")
+                .header("x-user", "user-1")
+                .header(name, value)
+                .body(Req::default())
+                .unwrap(),
+        );
+    }
+    let mut canaries = 0;
+    for request in requests {
+        let parts = head(&request);
+        let picked = split.pick(&parts);
+        assert_eq!(layer.pick(&parts), picked, "{:?}", parts.headers);
+        canaries += usize::from(picked.is_canary());
+        let response = split.clone().oneshot(request).await.unwrap();
+        assert_eq!(arm_of(&response), Some(picked.name()), "{:?}", parts.headers);
+        assert_eq!(response.extensions().get::<Arm>(), Some(&picked));
+        let seen = take(&log);
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].who, picked.name(), "{:?}", parts.headers);
+        assert_eq!(seen[0].arm.as_deref(), Some(picked.name()));
+    }
+    assert!((30..=100).contains(&canaries), "{canaries}");
+}
