@@ -979,3 +979,243 @@ async fn design_2_1_canary_pick_agrees_with_the_split_service() {
     }
     assert!((30..=100).contains(&canaries), "{canaries}");
 }
+
+// ------------------------------------------------ 2.2 Clone + Send + Sync, Error = S::Error
+
+/// A request body that is `Send` but not `Sync`, like axum's and hyper's.
+struct NotSync {
+    inner: Full<Bytes>,
+    _not_sync: PhantomData<Cell<()>>,
+}
+
+impl Default for NotSync {
+    fn default() -> Self {
+        Self {
+            inner: Full::default(),
+            _not_sync: PhantomData,
+        }
+    }
+}
+
+impl HttpBody for NotSync {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// An error type no layer knows.
+#[derive(Clone, Debug, PartialEq)]
+struct Boom(&'static str);
+
+/// A service that fails in `poll_ready` or in `call`, or is never ready, as told.
+#[derive(Clone)]
+struct Faulty {
+    ready: Poll<Result<(), Boom>>,
+    calls: Arc<Mutex<usize>>,
+}
+
+impl Faulty {
+    fn new(ready: Poll<Result<(), Boom>>) -> Self {
+        Self {
+            ready,
+            calls: Arc::default(),
+        }
+    }
+
+    fn calls(&self) -> usize {
+        *self.calls.lock().unwrap()
+    }
+}
+
+impl<B> Service<Request<B>> for Faulty {
+    type Response = Response<Full<Bytes>>;
+    type Error = Boom;
+    type Future = std::future::Ready<Result<Self::Response, Boom>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Boom>> {
+        self.ready.clone()
+    }
+
+    fn call(&mut self, _: Request<B>) -> Self::Future {
+        *self.calls.lock().unwrap() += 1;
+        std::future::ready(Err(Boom("call")))
+    }
+}
+
+fn is_clone_send_sync<T: Clone + Send + Sync + 'static>(_: &T) {}
+fn is_send<T: Send + 'static>(_: &T) {}
+/// The service keeps the inner's error type, `Boom`, by construction.
+fn error_is_boom<B, S: Service<Request<B>, Error = Boom>>(_: &S) {}
+
+#[test]
+fn design_2_2_every_layer_service_and_future_is_clone_send_sync_with_a_body_that_is_not_sync() {
+    let log = seen_log();
+    let cors = cors_layer();
+    let guard = guard_trusting(&cors);
+    let sink = MemorySink::new();
+    let split_layer = CanaryLayer::new(Probe::new("v2", &log), "10%").unwrap();
+    let table: Router<NotSync, Full<Bytes>, Infallible> = Router::builder()
+        .route("GET /pets/{id}", split_layer.layer(Probe::new("v1", &log)))
+        .build()
+        .unwrap();
+    is_clone_send_sync(&cors);
+    is_clone_send_sync(&guard);
+    is_clone_send_sync(&access_log(&sink));
+    is_clone_send_sync(&split_layer);
+    is_clone_send_sync(&table);
+
+    macro_rules! check {
+        ($svc:expr) => {{
+            let mut svc = $svc;
+            is_clone_send_sync(&svc);
+            let future = Service::<Request<NotSync>>::call(&mut svc, Request::new(NotSync::default()));
+            is_send(&future);
+            drop(future);
+        }};
+    }
+    check!(cors.layer(Probe::new("x", &log)));
+    check!(guard.layer(Probe::new("x", &log)));
+    check!(access_log(&sink).layer(Probe::new("x", &log)));
+    check!(split_layer.layer(Probe::new("x", &log)));
+    check!(table.clone());
+    check!(table.layer(Probe::new("x", &log)));
+    // The whole recommended stack, as one service.
+    check!(ServiceBuilder::new()
+        .layer(access_log(&sink))
+        .layer(cors.clone())
+        .layer(guard.clone())
+        .layer(table.clone())
+        .service(Probe::new("app", &log)));
+}
+
+#[tokio::test]
+async fn design_2_2_an_inner_error_passes_every_layer_and_the_stack_untouched() {
+    let cors = cors_layer();
+    let faulty = Faulty::new(Poll::Ready(Ok(())));
+    let table: Router<Req, Full<Bytes>, Boom> = Router::builder()
+        .route("ANY /pets/{id}", faulty.clone())
+        .build()
+        .unwrap();
+    let split = CanaryLayer::new(faulty.clone(), "50%")
+        .unwrap()
+        .layer(faulty.clone());
+    let stack = ServiceBuilder::new()
+        .layer(access_log(&MemorySink::new()))
+        .layer(cors.clone())
+        .layer(guard_trusting(&cors))
+        .layer(table.clone())
+        .service(split.clone());
+    error_is_boom::<Req, _>(&cors.layer(faulty.clone()));
+    error_is_boom::<Req, _>(&guard_trusting(&cors).layer(faulty.clone()));
+    error_is_boom::<Req, _>(&access_log(&MemorySink::new()).layer(faulty.clone()));
+    error_is_boom::<Req, _>(&split);
+    error_is_boom::<Req, _>(&table);
+    error_is_boom::<Req, _>(&stack);
+    for uri in ["/pets/1", "/elsewhere"] {
+        for request in [
+            req(Method::GET, uri).body(Req::default()).unwrap(),
+            cross(Method::GET, uri, APP),
+            cross(Method::POST, uri, APP),
+        ] {
+            let what = format!("{} {}", request.method(), request.uri());
+            let result: Result<_, Boom> = stack.clone().oneshot(request).await;
+            assert_eq!(result.err(), Some(Boom("call")), "{what}");
+        }
+    }
+    // Refusals are responses, never errors: the inner is not even asked.
+    let before = faulty.calls();
+    for request in [
+        cross(Method::POST, "/pets/1", EVIL),
+        preflight("/pets/1", EVIL, "PUT"),
+        preflight("/pets/1", APP, "PUT"),
+    ] {
+        let response = stack.clone().oneshot(request).await.unwrap();
+        assert!(response.status().is_client_error() || response.status().is_success());
+    }
+    assert_eq!(faulty.calls(), before);
+}
+
+#[tokio::test]
+async fn design_2_7_readiness_errors_and_pending_are_propagated_never_swallowed() {
+    let waker = noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    let cors = cors_layer();
+    // Single-inner layers, alone and stacked: `poll_ready` forwards Pending and errors.
+    for ready in [Poll::Pending, Poll::Ready(Err(Boom("not ready")))] {
+        let inner = Faulty::new(ready.clone());
+        let expected = ready.clone();
+        let mut one = cors.layer(inner.clone());
+        assert_eq!(Service::<Request<Req>>::poll_ready(&mut one, &mut cx), expected);
+        let mut one = guard_trusting(&cors).layer(inner.clone());
+        assert_eq!(Service::<Request<Req>>::poll_ready(&mut one, &mut cx), expected);
+        let mut one = access_log(&MemorySink::new()).layer(inner.clone());
+        assert_eq!(Service::<Request<Req>>::poll_ready(&mut one, &mut cx), expected);
+        let mut stack = ServiceBuilder::new()
+            .layer(access_log(&MemorySink::new()))
+            .layer(cors.clone())
+            .layer(guard_trusting(&cors))
+            .service(inner.clone());
+        assert_eq!(
+            Service::<Request<Req>>::poll_ready(&mut stack, &mut cx),
+            expected
+        );
+        assert_eq!(inner.calls(), 0);
+    }
+
+    // Router and CanarySplit: always ready; the chosen service's readiness is driven in the
+    // response future, and its error comes out of it as is.
+    let broken = Faulty::new(Poll::Ready(Err(Boom("not ready"))));
+    let table: Router<Req, Full<Bytes>, Boom> = Router::builder()
+        .route("GET /pets/{id}", broken.clone())
+        .build()
+        .unwrap();
+    let split = CanaryLayer::new(broken.clone(), "100%")
+        .unwrap()
+        .layer(broken.clone());
+    let mut stack = ServiceBuilder::new()
+        .layer(access_log(&MemorySink::new()))
+        .layer(cors.clone())
+        .layer(guard_trusting(&cors))
+        .layer(table)
+        .service(split);
+    assert_eq!(
+        Service::<Request<Req>>::poll_ready(&mut stack, &mut cx),
+        Poll::Ready(Ok(()))
+    );
+    for uri in ["/pets/1", "/elsewhere"] {
+        let result: Result<_, Boom> = stack.clone().oneshot(cross(Method::GET, uri, APP)).await;
+        assert_eq!(result.err(), Some(Boom("not ready")), "{uri}");
+    }
+    assert_eq!(broken.calls(), 0, "a service that was not ready is never called");
+
+    // A target that stays Pending: the stack is ready, the response future is Pending.
+    let stuck = Faulty::new(Poll::Pending);
+    let table: Router<Req, Full<Bytes>, Boom> = Router::builder()
+        .route("GET /pets/{id}", stuck.clone())
+        .build()
+        .unwrap();
+    let mut stack = ServiceBuilder::new()
+        .layer(access_log(&MemorySink::new()))
+        .layer(cors.clone())
+        .layer(guard_trusting(&cors))
+        .service(table);
+    assert_eq!(
+        Service::<Request<Req>>::poll_ready(&mut stack, &mut cx),
+        Poll::Ready(Ok(()))
+    );
+    let mut future = Box::pin(stack.call(cross(Method::GET, "/pets/1", APP)));
+    for _ in 0..3 {
+        assert!(future.as_mut().poll(&mut cx).is_pending());
+    }
+    assert_eq!(stuck.calls(), 0);
+}
