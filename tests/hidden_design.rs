@@ -1219,3 +1219,346 @@ async fn design_2_7_readiness_errors_and_pending_are_propagated_never_swallowed(
     }
     assert_eq!(stuck.calls(), 0);
 }
+
+// ------------------------------------------------ 1. the recommended order under axum and hyper
+
+type AxumBody = axum::body::Body;
+
+fn to_axum(response: Response<Full<Bytes>>) -> Response<AxumBody> {
+    response.map(AxumBody::new)
+}
+
+/// The recommended layers (AccessLog, CorsLayer, OriginGuard, Router with a split target) as
+/// one `ServiceBuilder` layer stack, for axum's `layer` and `route_layer`.
+fn axum_stack(
+    log: &Arc<Mutex<Vec<Seen>>>,
+    sink: &MemorySink,
+) -> ServiceBuilder<
+    impl Layer<
+            axum::routing::Route,
+            Service = impl Service<
+                Request<AxumBody>,
+                Response = impl axum::response::IntoResponse + 'static,
+                Error = Infallible,
+                Future = impl Send + 'static,
+            > + Clone
+                          + Send
+                          + Sync
+                          + 'static,
+        > + Clone
+        + Send
+        + Sync
+        + 'static,
+> {
+    let map: fn(Response<Full<Bytes>>) -> Response<AxumBody> = to_axum;
+    let split = CanaryLayer::builder()
+        .stable("v1", "50%")
+        .arm("v2", tower::util::MapResponse::new(Probe::new("v2", log), map), "50%")
+        .mode(Mode::round_robin())
+        .build()
+        .unwrap()
+        .layer(tower::util::MapResponse::new(Probe::new("v1", log), map));
+    let table: Router<AxumBody, AxumBody, Infallible> = Router::builder()
+        .route("GET /pets/{id}", split)
+        .build()
+        .unwrap();
+    let cors = cors_layer();
+    ServiceBuilder::new()
+        .layer(access_log(sink))
+        .layer(cors.clone())
+        .layer(guard_trusting(&cors))
+        .layer(table)
+}
+
+async fn axum_handler(
+    id: Option<axum::Extension<RequestId>>,
+    route: Option<axum::Extension<MatchedRoute>>,
+) -> String {
+    format!(
+        "app id={} route={}",
+        id.is_some(),
+        route.map_or("-".to_owned(), |r| r.key().to_owned())
+    )
+}
+
+fn axum_request(method: Method, uri: &str, headers: &[(&str, &str)]) -> Request<AxumBody> {
+    let mut b = req(method, uri);
+    for (n, v) in headers {
+        b = b.header(*n, *v);
+    }
+    b.body(AxumBody::empty()).unwrap()
+}
+
+#[tokio::test]
+async fn design_1_the_recommended_stack_under_axum_layer_does_every_job() {
+    let log = seen_log();
+    let sink = MemorySink::new();
+    let app = axum::Router::new()
+        .route(
+            "/app",
+            axum::routing::get(axum_handler).post(axum_handler),
+        )
+        .layer(axum_stack(&log, &sink));
+    let cross_site = [("origin", APP), ("sec-fetch-site", "cross-site")];
+
+    // A table route, through the split, in front of axum.
+    for expected in ["v1", "v2"] {
+        let response = app
+            .clone()
+            .oneshot(axum_request(Method::GET, "/pets/9", &cross_site))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], APP);
+        assert_eq!(route_of(&response), Some("GET /pets/{id}"));
+        assert_eq!(arm_of(&response), Some(expected));
+        assert_eq!(body_text(response.into_body()).await, expected);
+        let seen = take(&log);
+        assert_eq!((seen[0].who, seen[0].param_id.as_deref()), (expected, Some("9")));
+        assert!(seen[0].request_id.is_some());
+        let line = sink.take().remove(0);
+        assert!(
+            line.starts_with(&format!("GET /pets/9 200 route=GET /pets/{{id}} arm={expected} flags=- id=")),
+            "{line}"
+        );
+    }
+
+    // axum's own route: the app runs, extracts the request id, sees no matched route.
+    let response = app
+        .clone()
+        .oneshot(axum_request(Method::POST, "/app", &cross_site))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], APP);
+    assert_eq!(body_text(response.into_body()).await, "app id=true route=-");
+    assert_eq!(sink.take().len(), 1);
+
+    // A preflight to an axum route with no OPTIONS handler: answered by the CORS layer.
+    let response = app
+        .clone()
+        .oneshot(axum_request(
+            Method::OPTIONS,
+            "/app",
+            &[("origin", APP), ("access-control-request-method", "DELETE")],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_METHODS], "DELETE");
+    body_text(response.into_body()).await;
+    assert!(sink.take()[0].starts_with("OPTIONS /app 204 "));
+
+    // A cross-site write: the guard's 403, before axum or the table runs; logged `OG`.
+    let response = app
+        .clone()
+        .oneshot(axum_request(
+            Method::POST,
+            "/app",
+            &[("origin", EVIL), ("sec-fetch-site", "cross-site")],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    body_text(response.into_body()).await;
+    assert!(sink.take()[0].starts_with("POST /app 403 route=- arm=- flags=OG"));
+
+    // The table's 405 (a path it matched, a method it does not serve), decorated.
+    let response = app
+        .clone()
+        .oneshot(axum_request(Method::DELETE, "/pets/9", &cross_site))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], APP);
+    body_text(response.into_body()).await;
+    assert!(sink.take()[0].starts_with("DELETE /pets/9 405 route=- arm=- flags=-"));
+
+    // Neither axum nor the table: axum's 404, decorated and logged.
+    let response = app
+        .oneshot(axum_request(Method::GET, "/nothing", &cross_site))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], APP);
+    body_text(response.into_body()).await;
+    assert!(sink.take()[0].starts_with("GET /nothing 404 "));
+    assert!(take(&log).is_empty());
+}
+
+#[tokio::test]
+async fn design_1_the_recommended_stack_under_axum_route_layer_does_every_job() {
+    let log = seen_log();
+    let sink = MemorySink::new();
+    let app = axum::Router::new()
+        .route(
+            "/app",
+            axum::routing::get(axum_handler).post(axum_handler),
+        )
+        .route_layer(axum_stack(&log, &sink));
+    let cross_site = [("origin", APP), ("sec-fetch-site", "cross-site")];
+
+    let response = app
+        .clone()
+        .oneshot(axum_request(Method::GET, "/app", &cross_site))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], APP);
+    assert_eq!(body_text(response.into_body()).await, "app id=true route=-");
+    assert!(sink.take()[0].starts_with("GET /app 200 route=- arm=- flags=- id="));
+
+    let response = app
+        .clone()
+        .oneshot(axum_request(
+            Method::POST,
+            "/app",
+            &[("origin", EVIL), ("sec-fetch-site", "cross-site")],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    body_text(response.into_body()).await;
+    assert!(sink.take()[0].starts_with("POST /app 403 route=- arm=- flags=OG"));
+
+    // `route_layer` runs only for requests axum matched: the table's paths are axum's 404,
+    // untouched by the layers (axum's documented behaviour, not ours).
+    let response = app
+        .clone()
+        .oneshot(axum_request(Method::GET, "/pets/9", &cross_site))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    body_text(response.into_body()).await;
+    assert!(sink.take().is_empty());
+    assert!(take(&log).is_empty());
+}
+
+/// Serves `svc` with hyper through `TowerToHyperService` over an in-memory pipe and sends it
+/// every request on one keep-alive connection.
+async fn over_http1<S, B>(
+    svc: S,
+    requests: Vec<Request<Full<Bytes>>>,
+) -> Vec<(StatusCode, HeaderMap, String)>
+where
+    S: Service<Request<hyper::body::Incoming>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: HttpBody + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    use hyper_util::rt::TokioIo;
+    use hyper_util::service::TowerToHyperService;
+
+    let (client_io, server_io) = tokio::io::duplex(64 * 1024);
+    let server = tokio::spawn(async move {
+        hyper::server::conn::http1::Builder::new()
+            .serve_connection(TokioIo::new(server_io), TowerToHyperService::new(svc))
+            .await
+    });
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake::<_, Full<Bytes>>(TokioIo::new(client_io))
+            .await
+            .unwrap();
+    let client = tokio::spawn(conn);
+    let mut answers = Vec::new();
+    for request in requests {
+        sender.ready().await.unwrap();
+        let response = sender.send_request(request).await.unwrap();
+        let (parts, body) = response.into_parts();
+        answers.push((parts.status, parts.headers, body_text(body).await));
+    }
+    drop(sender);
+    client.await.unwrap().unwrap();
+    server.await.unwrap().unwrap();
+    answers
+}
+
+#[tokio::test]
+async fn design_1_the_recommended_stack_served_by_hyper_does_every_job() {
+    let log = seen_log();
+    let sink = MemorySink::new();
+    let split = CanaryLayer::builder()
+        .stable("v1", "50%")
+        .arm("v2", Probe::new("v2", &log), "50%")
+        .mode(Mode::round_robin())
+        .arm_header(http::HeaderName::from_static("x-arm"))
+        .build()
+        .unwrap()
+        .layer(Probe::new("v1", &log));
+    let table: Router<hyper::body::Incoming, Full<Bytes>, Infallible> = Router::builder()
+        .route("GET /pets/{id}", split)
+        .route("POST /pets", Probe::new("create", &log))
+        .build()
+        .unwrap();
+    let cors = cors_layer();
+    let stack = ServiceBuilder::new()
+        .layer(access_log(&sink))
+        .layer(cors.clone())
+        .layer(guard_trusting(&cors))
+        .layer(table)
+        .service(Probe::new("app", &log));
+
+    let answers = over_http1(
+        stack,
+        vec![
+            cross(Method::GET, "/pets/1", APP),
+            cross(Method::GET, "/pets/2", APP),
+            preflight("/pets", APP, "POST"),
+            preflight("/pets", EVIL, "POST"),
+            cross(Method::POST, "/pets", EVIL),
+            cross(Method::POST, "/pets", APP),
+            cross(Method::PUT, "/pets/1", APP),
+            cross(Method::GET, "/about", APP),
+            req(Method::HEAD, "/pets/3").body(Req::default()).unwrap(),
+        ],
+    )
+    .await;
+    let statuses: Vec<u16> = answers.iter().map(|a| a.0.as_u16()).collect();
+    assert_eq!(statuses, [200, 200, 204, 403, 403, 200, 405, 200, 200]);
+    let acao = |i: usize| {
+        answers[i]
+            .1
+            .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    let app = Some(APP.to_owned());
+    assert_eq!(
+        (0..9).map(acao).collect::<Vec<_>>(),
+        [&app, &app, &app, &None, &None, &app, &app, &app, &None].map(Clone::clone)
+    );
+    assert_eq!(answers[0].1["x-arm"], "v1");
+    assert_eq!(answers[1].1["x-arm"], "v2");
+    assert_eq!((answers[0].2.as_str(), answers[1].2.as_str()), ("v1", "v2"));
+    assert!(answers[4].2.len() > 1, "the guard's one-line reason");
+    assert_eq!(answers[6].1[header::ALLOW], "GET, HEAD");
+    assert_eq!(answers[7].2, "app");
+    assert_eq!(answers[8].2, "", "HEAD: no body");
+    for answer in &answers {
+        assert!(answer.1.contains_key("x-request-id"));
+    }
+
+    // One record per request, each with what the layers decided, in order.
+    let lines = sink.take();
+    let shape: Vec<String> = lines
+        .iter()
+        .map(|l| l.split(" id=").next().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            "GET /pets/1 200 route=GET /pets/{id} arm=v1 flags=-",
+            "GET /pets/2 200 route=GET /pets/{id} arm=v2 flags=-",
+            "OPTIONS /pets 204 route=- arm=- flags=-",
+            "OPTIONS /pets 403 route=- arm=- flags=CP",
+            "POST /pets 403 route=- arm=- flags=OG",
+            "POST /pets 200 route=POST /pets arm=- flags=-",
+            "PUT /pets/1 405 route=- arm=- flags=-",
+            "GET /about 200 route=- arm=- flags=-",
+            "HEAD /pets/3 200 route=GET /pets/{id} arm=v1 flags=-",
+        ]
+    );
+    let who: Vec<&str> = take(&log).iter().map(|s| s.who).collect();
+    assert_eq!(who, ["v1", "v2", "create", "app", "v1"]);
+}
