@@ -1562,3 +1562,484 @@ async fn design_1_the_recommended_stack_served_by_hyper_does_every_job() {
     let who: Vec<&str> = take(&log).iter().map(|s| s.who).collect();
     assert_eq!(who, ["v1", "v2", "create", "app", "v1"]);
 }
+
+// ------------------------------------------------ 2.3 / 2.5 hot reconfiguration
+
+/// A service whose answers wait until released: a request in flight, held open.
+#[derive(Clone, Default)]
+struct Held {
+    release: Arc<tokio::sync::Notify>,
+}
+
+impl<B> Service<Request<B>> for Held {
+    type Response = Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _: Request<B>) -> Self::Future {
+        let release = Arc::clone(&self.release);
+        Box::pin(async move {
+            release.notified().await;
+            Ok(Response::new(Full::new(Bytes::from_static(b"held"))))
+        })
+    }
+}
+
+#[tokio::test]
+async fn design_2_5_a_cors_swap_never_affects_a_request_in_flight() {
+    let layer = cors_layer();
+    let held = Held::default();
+    let svc = layer.layer(held.clone());
+    let waker = noop_waker();
+    let mut cx = Context::from_waker(&waker);
+
+    let mut in_flight = Box::pin(svc.clone().oneshot(cross(Method::GET, "/x", APP)));
+    assert!(in_flight.as_mut().poll(&mut cx).is_pending());
+    // Swap to a policy that no longer allows APP.
+    layer
+        .handle()
+        .set(CorsLayer::builder().allow_origin("https://other.example"))
+        .unwrap();
+    held.release.notify_one();
+    let response = in_flight.await.unwrap();
+    assert_eq!(
+        response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        APP,
+        "the request keeps the policy it started with"
+    );
+
+    // New requests, on old clones of the service too, get the new policy.
+    held.release.notify_one();
+    let response = svc.clone().oneshot(cross(Method::GET, "/x", APP)).await.unwrap();
+    assert!(response
+        .headers()
+        .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+        .is_none());
+    let response = svc
+        .clone()
+        .oneshot(preflight("/x", "https://other.example", "GET"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn design_2_5_a_canary_swap_never_moves_a_request_in_flight() {
+    let gate = common::Gated::default();
+    let layer = CanaryLayer::new(gate.clone(), "100%").unwrap();
+    let split = layer.layer(common::Named::new("stable"));
+    let waker = noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    // The canary arm was chosen, and is not ready yet.
+    let mut in_flight = Box::pin(split.clone().oneshot(Request::new(Req::default())));
+    assert!(in_flight.as_mut().poll(&mut cx).is_pending());
+    layer.handle().roll_back();
+    gate.open();
+    let response = in_flight.await.unwrap();
+    assert_eq!(arm_of(&response), Some("canary"));
+    assert_eq!(body_text(response.into_body()).await, "open");
+    // New requests follow the new weights.
+    let response = split.oneshot(Request::new(Req::default())).await.unwrap();
+    assert_eq!(arm_of(&response), Some("stable"));
+}
+
+/// DESIGN 2.3: "the same validation runs on hot reconfiguration": a handle refuses what the
+/// builder refuses, lists every problem, and changes nothing.
+#[tokio::test]
+async fn design_2_3_handles_validate_as_builders_do_and_a_refusal_changes_nothing() {
+    let bad = || {
+        CorsLayer::builder()
+            .allow_origins(["null", "https://a.example/path", "https://B.example"])
+            .allow_any_origin()
+            .allow_credentials(true)
+            .allow_methods(["TRACE"])
+            .max_age(90_000)
+    };
+    let built = bad().build().unwrap_err();
+    let layer = cors_layer();
+    let swapped = layer.handle().set(bad()).unwrap_err();
+    assert_eq!(swapped, built);
+    assert!(swapped.problems().len() >= 5, "{swapped}");
+    let response = layer
+        .layer(Probe::new("x", &seen_log()))
+        .oneshot(cross(Method::GET, "/x", APP))
+        .await
+        .unwrap();
+    assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], APP);
+
+    let canary = CanaryLayer::builder()
+        .arm("a", common::Named::new("a"), "10%")
+        .arm("b", common::Named::new("b"), "10%")
+        .build()
+        .unwrap();
+    let error = canary
+        .handle()
+        .set([("a", "-1"), ("b", "NaN"), ("nope", "5")])
+        .unwrap_err();
+    assert!(error.problems().len() >= 3, "{error}");
+    let error = canary.handle().set([("stable", "0"), ("a", "0"), ("b", "0")]).unwrap_err();
+    assert!(!error.problems().is_empty());
+    let weights: Vec<_> = canary
+        .handle()
+        .weights()
+        .into_iter()
+        .map(|(arm, w)| (arm.name().to_owned(), w))
+        .collect();
+    assert_eq!(
+        weights,
+        [
+            ("stable".to_owned(), "80%".parse().unwrap()),
+            ("a".to_owned(), "10%".parse().unwrap()),
+            ("b".to_owned(), "10%".parse().unwrap()),
+        ]
+    );
+}
+
+// ------------------------------------------------ 4. CORS facts DESIGN states
+
+#[tokio::test]
+async fn design_4_requests_without_origin_get_a_static_star_or_vary_origin() {
+    let log = seen_log();
+    let no_origin = || req(Method::GET, "/x").body(Req::default()).unwrap();
+    // An exact-origin policy: `Vary: Origin`, appended to the inner `Vary`.
+    let response = cors_layer()
+        .layer(Probe::new("x", &log))
+        .oneshot(no_origin())
+        .await
+        .unwrap();
+    assert!(response
+        .headers()
+        .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+        .is_none());
+    let vary: Vec<String> = response
+        .headers()
+        .get_all(header::VARY)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_ascii_lowercase())
+        .collect();
+    assert!(vary.iter().any(|v| v == "accept-encoding"), "{vary:?}");
+    assert!(vary.iter().any(|v| v.contains("origin")), "{vary:?}");
+
+    // Any origin without credentials: a static `*`, no `Vary: Origin`, with or without Origin.
+    let any = CorsLayer::builder().allow_any_origin().build().unwrap();
+    for request in [no_origin(), cross(Method::GET, "/x", EVIL)] {
+        let response = any
+            .layer(Probe::new("x", &log))
+            .oneshot(request)
+            .await
+            .unwrap();
+        assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+        let vary: Vec<_> = response.headers().get_all(header::VARY).iter().collect();
+        assert_eq!(vary, ["accept-encoding"]);
+    }
+
+    // Any origin *with* credentials (the loud opt-in): never `*`, the origin reflected.
+    let reflect = CorsLayer::builder()
+        .dangerously_reflect_any_origin_with_credentials()
+        .allow_credentials(true)
+        .build()
+        .unwrap();
+    let response = reflect
+        .layer(Probe::new("x", &log))
+        .oneshot(no_origin())
+        .await
+        .unwrap();
+    assert!(response
+        .headers()
+        .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+        .is_none());
+    let response = reflect
+        .layer(Probe::new("x", &log))
+        .oneshot(cross(Method::GET, "/x", EVIL))
+        .await
+        .unwrap();
+    assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], EVIL);
+    assert_eq!(
+        response.headers()[header::ACCESS_CONTROL_ALLOW_CREDENTIALS],
+        "true"
+    );
+}
+
+#[tokio::test]
+async fn design_4_preflight_answers_carry_the_preflight_vary_and_only_the_requested_method() {
+    let layer = CorsLayer::builder()
+        .allow_origin(APP)
+        .allow_methods(["PUT", "DELETE", "PATCH"])
+        .allow_headers(["x-a", "x-b"])
+        .build()
+        .unwrap();
+    let svc = layer.layer(Probe::new("x", &seen_log()));
+    let mut request = preflight("/x", APP, "PATCH");
+    request.headers_mut().insert(
+        header::ACCESS_CONTROL_REQUEST_HEADERS,
+        "x-b,x-a".parse().unwrap(),
+    );
+    let response = svc.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_METHODS], "PATCH");
+    let acah = response.headers()[header::ACCESS_CONTROL_ALLOW_HEADERS]
+        .to_str()
+        .unwrap()
+        .replace(' ', "");
+    assert_eq!(acah, "x-b,x-a");
+    let vary: String = response
+        .headers()
+        .get_all(header::VARY)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_ascii_lowercase())
+        .collect::<Vec<_>>()
+        .join(",")
+        .replace(' ', "");
+    assert_eq!(
+        vary,
+        "origin,access-control-request-method,access-control-request-headers"
+    );
+    assert_eq!(body_text(response.into_body()).await, "");
+
+    // Refused: the same Vary, no CORS header.
+    let response = svc
+        .oneshot(preflight("/x", APP, "patch"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let vary: String = response
+        .headers()
+        .get_all(header::VARY)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_ascii_lowercase())
+        .collect::<Vec<_>>()
+        .join(",")
+        .replace(' ', "");
+    assert_eq!(
+        vary,
+        "origin,access-control-request-method,access-control-request-headers"
+    );
+}
+
+/// In debug mode the service answers a refused preflight with the partial headers; the
+/// decision still says why it was refused, and the response carries the same reason.
+#[tokio::test]
+async fn design_4_debug_mode_keeps_decision_and_service_in_agreement_on_the_reason() {
+    let layer = cors_layer();
+    layer.handle().set_debug(true);
+    let log = seen_log();
+    let svc = layer.layer(Probe::new("x", &log));
+    for request in [preflight("/x", APP, "PUT"), preflight("/x", EVIL, "GET")] {
+        let parts = head(&request);
+        let cors::Decision::PreflightRefused(reason) = layer.check(&parts) else {
+            panic!("refused: {:?}", layer.check(&parts));
+        };
+        let response = svc.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.extensions().get::<cors::Rejection>(), Some(&reason));
+        assert!(take(&log).is_empty(), "the inner is not called in debug mode either");
+    }
+}
+
+
+// ------------------------------------------------ 5, 6: what the guard and the split promise
+
+/// DESIGN 1: the guard "trusts what the CORS policy allows", also after a hot swap of the
+/// CORS policy (section 2.5): an origin taken off the allow-list is no longer trusted.
+#[tokio::test]
+async fn design_5_the_guard_follows_the_cors_policy_through_a_swap() {
+    let log = seen_log();
+    let cors = cors_layer();
+    let stack = ServiceBuilder::new()
+        .layer(cors.clone())
+        .layer(guard_trusting(&cors))
+        .service(Probe::new("app", &log));
+    let other = "https://other.example";
+    let response = stack.clone().oneshot(cross(Method::POST, "/x", APP)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = stack.clone().oneshot(cross(Method::POST, "/x", other)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+
+    cors.handle()
+        .set(CorsLayer::builder().allow_origin(other).allow_methods(["POST"]))
+        .unwrap();
+    let response = stack.clone().oneshot(cross(Method::POST, "/x", APP)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN, "no longer trusted");
+    let response = stack.clone().oneshot(cross(Method::POST, "/x", other)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], other);
+    assert_eq!(take(&log).len(), 2);
+}
+
+/// DESIGN 5: the 403 is "replaceable by a user's response builder; the reason is always in
+/// the response extensions for AccessLog".
+#[tokio::test]
+async fn design_5_a_custom_refusal_still_carries_the_reason_for_the_log() {
+    let log = seen_log();
+    let sink = MemorySink::new();
+    let guard = OriginGuardLayer::builder()
+        .rejection_response(|rejection, parts| {
+            let mut response = Response::new(Bytes::from(format!(
+                "{{\"error\":\"{}\",\"path\":\"{}\"}}",
+                rejection.reason(),
+                parts.uri.path()
+            )));
+            *response.status_mut() = StatusCode::UNAUTHORIZED;
+            response
+        })
+        .build()
+        .unwrap();
+    let stack = ServiceBuilder::new()
+        .layer(access_log(&sink))
+        .layer(cors_layer())
+        .layer(guard)
+        .service(Probe::new("app", &log));
+    let response = stack.oneshot(cross(Method::PUT, "/x", EVIL)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let reason = response
+        .extensions()
+        .get::<origin::Rejection>()
+        .cloned()
+        .expect("the reason stays in the extensions");
+    let body = body_text(response.into_body()).await;
+    assert!(body.contains(reason.reason()) && body.contains("\"path\":\"/x\""), "{body}");
+    assert!(take(&log).is_empty());
+    assert!(sink.take()[0].starts_with("PUT /x 401 route=- arm=- flags=OG"));
+}
+
+/// DESIGN 6: "an erroring canary is not silently rerouted to stable", in the full stack.
+#[tokio::test]
+async fn design_6_an_erroring_canary_is_never_rerouted_to_stable() {
+    #[derive(Clone)]
+    struct Stable(Arc<Mutex<usize>>);
+    impl<B> Service<Request<B>> for Stable {
+        type Response = Response<Full<Bytes>>;
+        type Error = Boom;
+        type Future = std::future::Ready<Result<Self::Response, Boom>>;
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Boom>> {
+            Poll::Ready(Ok(()))
+        }
+        fn call(&mut self, _: Request<B>) -> Self::Future {
+            *self.0.lock().unwrap() += 1;
+            std::future::ready(Ok(Response::new(Full::default())))
+        }
+    }
+    let stable = Stable(Arc::default());
+    for ready in [Poll::Ready(Ok(())), Poll::Ready(Err(Boom("not ready")))] {
+        let canary = Faulty::new(ready.clone());
+        let table: Router<Req, Full<Bytes>, Boom> = Router::builder()
+            .route(
+                "GET /pets/{id}",
+                CanaryLayer::new(canary.clone(), "100%")
+                    .unwrap()
+                    .layer(stable.clone()),
+            )
+            .build()
+            .unwrap();
+        let cors = cors_layer();
+        let stack = ServiceBuilder::new()
+            .layer(access_log(&MemorySink::new()))
+            .layer(cors.clone())
+            .layer(guard_trusting(&cors))
+            .service(table);
+        let result = stack.oneshot(cross(Method::GET, "/pets/1", APP)).await;
+        let expected = match ready {
+            Poll::Ready(Ok(())) => Boom("call"),
+            _ => Boom("not ready"),
+        };
+        assert_eq!(result.err(), Some(expected), "the canary's error, as is");
+    }
+    assert_eq!(*stable.0.lock().unwrap(), 0, "stable never called");
+}
+
+/// DESIGN 4: "Option: strip CORS headers that a backend sets (AWS HTTP API does)."
+#[tokio::test]
+async fn design_4_cors_headers_a_backend_sets_are_kept_or_stripped_by_option() {
+    let backend = tower::service_fn(|_: Request<Req>| async {
+        let mut response = Response::new(Full::<Bytes>::default());
+        let headers = response.headers_mut();
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*".parse().unwrap());
+        headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, "x-secret".parse().unwrap());
+        Ok::<_, Infallible>(response)
+    });
+    let strip = CorsLayer::builder()
+        .allow_origin(APP)
+        .strip_inner_cors_headers(true)
+        .build()
+        .unwrap();
+    for origin in [APP, EVIL] {
+        let response = strip
+            .layer(backend)
+            .oneshot(cross(Method::GET, "/x", origin))
+            .await
+            .unwrap();
+        let acao = response.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN);
+        if origin == APP {
+            assert_eq!(acao.unwrap(), APP);
+        } else {
+            assert!(acao.is_none(), "the backend's `*` is gone");
+        }
+        assert!(response
+            .headers()
+            .get(header::ACCESS_CONTROL_EXPOSE_HEADERS)
+            .is_none());
+    }
+}
+
+// ------------------------------------------------ bad input through the whole stack
+
+#[tokio::test]
+async fn rules_bad_input_through_the_recommended_stack_gets_a_clear_answer() {
+    let (stack, parts) = recommended_stack();
+    let huge = "a".repeat(60 * 1024);
+    let long_path = format!("/pets/{huge}");
+    let mut requests: Vec<(Request<Req>, u16)> = Vec::new();
+    let mut with = |method: Method, uri: &str, headers: Vec<(&str, Vec<u8>)>, status: u16| {
+        let mut b = req(method, uri);
+        for (n, v) in headers {
+            b = b.header(n, http::HeaderValue::from_bytes(&v).unwrap());
+        }
+        requests.push((b.body(Req::default()).unwrap(), status));
+    };
+    with(Method::GET, "/pets/%FF", vec![], 200);
+    with(Method::GET, "//pets/1", vec![], 200);
+    with(Method::GET, "/pets/..", vec![], 200);
+    with(Method::GET, &long_path, vec![], 200);
+    with(Method::GET, "*", vec![], 200);
+    with(Method::GET, "http://api.example/pets/1", vec![], 200);
+    with(Method::GET, "/pets/1", vec![("origin", b"https://\xff.example".to_vec())], 200);
+    with(Method::POST, "/pets", vec![("origin", b"https://\xff.example".to_vec())], 403);
+    with(Method::POST, "/pets", vec![("origin", huge.clone().into_bytes())], 403);
+    with(
+        Method::OPTIONS,
+        "/pets",
+        vec![
+            ("origin", APP.into()),
+            ("access-control-request-method", b"POST".to_vec()),
+            ("access-control-request-headers", ",".repeat(1 << 20).into_bytes()),
+        ],
+        403,
+    );
+    with(
+        Method::OPTIONS,
+        "/pets",
+        vec![
+            ("origin", APP.into()),
+            ("access-control-request-method", b"\xfe".to_vec()),
+        ],
+        403,
+    );
+    with(Method::POST, "/pets", vec![("sec-fetch-site", b"\x80\x81".to_vec())], 403);
+    with(Method::GET, "/pets/1", vec![("x-canary", b"\xffalways".to_vec())], 200);
+    with(Method::GET, "/pets/1", vec![("x-request-id", huge.clone().into_bytes())], 200);
+    with(Method::GET, "/pets/1", vec![("traceparent", b"00-zz".to_vec())], 200);
+    with(Method::from_bytes(b"M-SEARCH").unwrap(), "/pets/1", vec![], 405);
+    let n = requests.len();
+    for (request, status) in requests {
+        let what = format!("{} {:.60}", request.method(), request.uri().to_string());
+        let response = stack.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status().as_u16(), status, "{what}");
+        let id = response.headers()["x-request-id"].len();
+        assert!(id <= 128, "{what}: a bounded request id");
+        body_text(response.into_body()).await;
+    }
+    assert_eq!(parts.sink.take().len(), n, "one record per request, none lost");
+}
