@@ -154,7 +154,10 @@ fn cors_layer() -> CorsLayer {
 }
 
 fn guard_trusting(cors: &CorsLayer) -> OriginGuardLayer {
-    OriginGuardLayer::builder().trust_cors(cors).build().unwrap()
+    OriginGuardLayer::builder()
+        .trust_cors(cors)
+        .build()
+        .unwrap()
 }
 
 /// Every fact the access log reads, on one line.
@@ -232,7 +235,10 @@ fn recommended_stack() -> (
         .route("GET /pets/{id}", split)
         .route("POST /pets", Probe::new("create", &log))
         .route("DELETE /pets/{id}", Probe::new("delete", &log))
-        .websocket("/ws", Probe::new("ws", &log).with_status(StatusCode::SWITCHING_PROTOCOLS))
+        .websocket(
+            "/ws",
+            Probe::new("ws", &log).with_status(StatusCode::SWITCHING_PROTOCOLS),
+        )
         .build()
         .unwrap();
     let cors = cors_layer();
@@ -269,7 +275,9 @@ async fn design_1_a_routed_request_carries_route_params_arm_and_request_id_both_
         // What outer layers see: the route (Router) and the arm (CanarySplit) on the response,
         // through the origin guard and CORS, and the handler's own extension kept.
         assert_eq!(route_of(&response), Some("GET /pets/{id}"));
-        let arm = arm_of(&response).expect("the arm reaches the outermost layer").to_owned();
+        let arm = arm_of(&response)
+            .expect("the arm reaches the outermost layer")
+            .to_owned();
         assert!(response.extensions().get::<FromHandler>().is_some());
         assert!(response.extensions().get::<origin::Rejection>().is_none());
         // CORS decorated it, appending to the handler's Vary.
@@ -281,7 +289,10 @@ async fn design_1_a_routed_request_carries_route_params_arm_and_request_id_both_
                 || v.to_str().unwrap().contains("Origin")),
             "{vary:?}"
         );
-        let id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+        let id = response.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
         let body = body_text(response.into_body()).await;
         assert_eq!(body, arm);
 
@@ -293,12 +304,17 @@ async fn design_1_a_routed_request_carries_route_params_arm_and_request_id_both_
         assert_eq!(seen[0].param_id.as_deref(), Some("7"));
         assert_eq!(seen[0].arm.as_deref(), Some(arm.as_str()));
         assert_eq!(seen[0].request_id.as_deref(), Some(id.as_str()));
-        assert!(!seen[0].origin_rejection, "an allowed request carries no reason");
+        assert!(
+            !seen[0].origin_rejection,
+            "an allowed request carries no reason"
+        );
 
         // What the access log, outermost, wrote at the last byte.
         assert_eq!(
             parts.sink.take(),
-            [format!("GET /pets/7 200 route=GET /pets/{{id}} arm={arm} flags=- id={id}")]
+            [format!(
+                "GET /pets/7 200 route=GET /pets/{{id}} arm={arm} flags=- id={id}"
+            )]
         );
         arms.push(arm);
     }
@@ -318,7 +334,10 @@ async fn design_1_cors_answers_preflights_before_anything_runs_and_the_log_sees_
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], APP);
     assert_eq!(route_of(&response), None, "no route ran");
-    let id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(body_text(response.into_body()).await, "");
     assert!(take(&parts.log).is_empty(), "no handler called");
     assert_eq!(
@@ -339,7 +358,10 @@ async fn design_1_cors_answers_preflights_before_anything_runs_and_the_log_sees_
         .all(|k| !k.as_str().starts_with("access-control-")));
     let reason = response.extensions().get::<cors::Rejection>().unwrap();
     assert_eq!(reason.kind(), cors::RejectionKind::OriginNotAllowed);
-    let id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     body_text(response.into_body()).await;
     assert!(take(&parts.log).is_empty());
     assert_eq!(
@@ -370,9 +392,15 @@ async fn design_1_the_guard_refuses_before_any_route_runs_and_its_reason_reaches
         .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
         .is_none());
     assert_eq!(route_of(&response), None, "refused before the Router");
-    let id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let body = body_text(response.into_body()).await;
-    assert!(!body.is_empty() && !body.trim_end().contains('\n'), "{body:?}");
+    assert!(
+        !body.is_empty() && !body.trim_end().contains('\n'),
+        "{body:?}"
+    );
     assert!(take(&parts.log).is_empty(), "no route ran");
     assert_eq!(
         parts.sink.take(),
@@ -414,7 +442,10 @@ async fn design_1_unrouted_requests_reach_the_app_with_no_matched_route_either_w
     assert_eq!((seen[0].who, seen[0].route.as_deref()), ("app", None));
     assert!(seen[0].request_id.is_some(), "the app sees the request id");
     let line = parts.sink.take().remove(0);
-    assert!(line.starts_with("GET /about 200 route=- arm=- flags=- id="), "{line}");
+    assert!(
+        line.starts_with("GET /about 200 route=- arm=- flags=- id="),
+        "{line}"
+    );
 }
 
 #[tokio::test]
@@ -439,7 +470,10 @@ async fn design_1_cors_decorates_the_routers_405_and_404_and_the_log_flags_them(
     body_text(response.into_body()).await;
     assert!(take(&parts.log).is_empty());
     let line = parts.sink.take().remove(0);
-    assert!(line.starts_with("PUT /pets/7 405 route=- arm=- flags="), "{line}");
+    assert!(
+        line.starts_with("PUT /pets/7 405 route=- arm=- flags="),
+        "{line}"
+    );
 
     // The Router used alone (no fallback): its 404 is decorated and logged `NR`.
     let sink = MemorySink::new();
@@ -470,7 +504,10 @@ async fn design_1_cors_decorates_the_routers_405_and_404_and_the_log_flags_them(
     );
     body_text(response.into_body()).await;
     let line = sink.take().remove(0);
-    assert!(line.starts_with("GET /nowhere 404 route=- arm=- flags=NR id="), "{line}");
+    assert!(
+        line.starts_with("GET /nowhere 404 route=- arm=- flags=NR id="),
+        "{line}"
+    );
 }
 
 /// DESIGN: CorsLayer "decorates every response, including 403/404 answers of inner layers".
@@ -495,7 +532,10 @@ async fn design_1_cors_decorates_the_guards_403_for_an_allowed_origin() {
     body_text(response.into_body()).await;
     assert!(take(&log).is_empty());
     let line = sink.take().remove(0);
-    assert!(line.starts_with("POST /pets 403 route=- arm=- flags=OG"), "{line}");
+    assert!(
+        line.starts_with("POST /pets 403 route=- arm=- flags=OG"),
+        "{line}"
+    );
 }
 
 /// DESIGN 1: the canary "around the whole app (a stage-level canary as in AWS)": a split
@@ -532,7 +572,11 @@ async fn design_1_a_stage_level_canary_outside_the_router_shares_arm_and_route()
     assert_eq!(arm_of(&response), Some("green"));
     assert_eq!(body_text(response.into_body()).await, "green");
     let seen = take(&log);
-    assert_eq!(seen[0].arm.as_deref(), Some("green"), "the Router keeps the arm");
+    assert_eq!(
+        seen[0].arm.as_deref(),
+        Some("green"),
+        "the Router keeps the arm"
+    );
     assert_eq!(seen[0].route.as_deref(), Some("GET /pets/{id}"));
     let line = sink.take().remove(0);
     assert!(
@@ -549,7 +593,10 @@ async fn design_1_a_stage_level_canary_outside_the_router_shares_arm_and_route()
     assert_eq!(arm_of(&response), Some("green"));
     body_text(response.into_body()).await;
     let line = sink.take().remove(0);
-    assert!(line.starts_with("GET /nowhere 404 route=- arm=green flags=NR"), "{line}");
+    assert!(
+        line.starts_with("GET /nowhere 404 route=- arm=green flags=NR"),
+        "{line}"
+    );
 }
 
 /// DESIGN 12: a handshake passes every layer intact (request extensions kept, `101` passed up
@@ -588,7 +635,10 @@ async fn design_12_a_websocket_handshake_passes_the_whole_stack_intact() {
     drop(response);
     let seen = take(&parts.log);
     assert_eq!(seen.len(), 1);
-    assert!(seen[0].marker, "the request's own extensions reach the handler");
+    assert!(
+        seen[0].marker,
+        "the request's own extensions reach the handler"
+    );
 
     // Cross-site: refused before any upgrade, even from the CORS-allowed origin's sibling.
     let response = stack.oneshot(handshake(EVIL)).await.unwrap();
@@ -678,8 +728,13 @@ async fn design_2_1_router_at_agrees_with_the_router_service() {
 /// What the CORS layer's service did, seen from outside.
 #[derive(Debug, PartialEq)]
 enum CorsOutcome {
-    Inner { allow_origin: Option<String> },
-    Preflight204 { allow_origin: String, allow_method: Option<String> },
+    Inner {
+        allow_origin: Option<String>,
+    },
+    Preflight204 {
+        allow_origin: String,
+        allow_method: Option<String>,
+    },
     Refused403(cors::Rejection),
 }
 
@@ -860,14 +915,26 @@ fn origin_requests() -> Vec<Request<Req>> {
         with(
             Method::GET,
             "/ws",
-            &[("origin", EVIL), ("upgrade", "websocket"), ("connection", "upgrade")],
+            &[
+                ("origin", EVIL),
+                ("upgrade", "websocket"),
+                ("connection", "upgrade"),
+            ],
         ),
         with(
             Method::GET,
             "/ws",
-            &[("origin", APP), ("upgrade", "websocket"), ("connection", "upgrade")],
+            &[
+                ("origin", APP),
+                ("upgrade", "websocket"),
+                ("connection", "upgrade"),
+            ],
         ),
-        with(Method::DELETE, "/x", &[("sec-fetch-site", "cross-site"), ("origin", APP)]),
+        with(
+            Method::DELETE,
+            "/x",
+            &[("sec-fetch-site", "cross-site"), ("origin", APP)],
+        ),
     ]
 }
 
@@ -894,7 +961,10 @@ async fn design_2_1_origin_guard_check_agrees_with_the_guard_service() {
         let svc = layer.layer(Probe::new("inner", &log));
         for request in origin_requests() {
             let parts = head(&request);
-            let what = format!("guard {l}: {} {} {:?}", parts.method, parts.uri, parts.headers);
+            let what = format!(
+                "guard {l}: {} {} {:?}",
+                parts.method, parts.uri, parts.headers
+            );
             let decision = layer.check(&parts);
             assert_eq!(svc.check(&parts), decision, "{what}");
             assert_eq!(layer.check_request(&request), decision, "{what}");
@@ -911,7 +981,10 @@ async fn design_2_1_origin_guard_check_agrees_with_the_guard_service() {
                 Err(rejection) if rejection.is_report_only() => {
                     assert_eq!(response.status(), StatusCode::OK, "{what}");
                     assert_eq!(seen.len(), 1, "{what}");
-                    assert!(seen[0].origin_rejection, "{what}: the inner sees the report");
+                    assert!(
+                        seen[0].origin_rejection,
+                        "{what}: the inner sees the report"
+                    );
                     assert_eq!(on_response, Some(rejection), "{what}");
                 }
                 Err(rejection) => {
@@ -970,7 +1043,12 @@ async fn design_2_1_canary_pick_agrees_with_the_split_service() {
         assert_eq!(layer.pick(&parts), picked, "{:?}", parts.headers);
         canaries += usize::from(picked.is_canary());
         let response = split.clone().oneshot(request).await.unwrap();
-        assert_eq!(arm_of(&response), Some(picked.name()), "{:?}", parts.headers);
+        assert_eq!(
+            arm_of(&response),
+            Some(picked.name()),
+            "{:?}",
+            parts.headers
+        );
         assert_eq!(response.extensions().get::<Arm>(), Some(&picked));
         let seen = take(&log);
         assert_eq!(seen.len(), 1);
@@ -1078,7 +1156,8 @@ fn design_2_2_every_layer_service_and_future_is_clone_send_sync_with_a_body_that
         ($svc:expr) => {{
             let mut svc = $svc;
             is_clone_send_sync(&svc);
-            let future = Service::<Request<NotSync>>::call(&mut svc, Request::new(NotSync::default()));
+            let future =
+                Service::<Request<NotSync>>::call(&mut svc, Request::new(NotSync::default()));
             is_send(&future);
             drop(future);
         }};
@@ -1155,11 +1234,20 @@ async fn design_2_7_readiness_errors_and_pending_are_propagated_never_swallowed(
         let inner = Faulty::new(ready.clone());
         let expected = ready.clone();
         let mut one = cors.layer(inner.clone());
-        assert_eq!(Service::<Request<Req>>::poll_ready(&mut one, &mut cx), expected);
+        assert_eq!(
+            Service::<Request<Req>>::poll_ready(&mut one, &mut cx),
+            expected
+        );
         let mut one = guard_trusting(&cors).layer(inner.clone());
-        assert_eq!(Service::<Request<Req>>::poll_ready(&mut one, &mut cx), expected);
+        assert_eq!(
+            Service::<Request<Req>>::poll_ready(&mut one, &mut cx),
+            expected
+        );
         let mut one = access_log(&MemorySink::new()).layer(inner.clone());
-        assert_eq!(Service::<Request<Req>>::poll_ready(&mut one, &mut cx), expected);
+        assert_eq!(
+            Service::<Request<Req>>::poll_ready(&mut one, &mut cx),
+            expected
+        );
         let mut stack = ServiceBuilder::new()
             .layer(access_log(&MemorySink::new()))
             .layer(cors.clone())
@@ -1196,7 +1284,11 @@ async fn design_2_7_readiness_errors_and_pending_are_propagated_never_swallowed(
         let result: Result<_, Boom> = stack.clone().oneshot(cross(Method::GET, uri, APP)).await;
         assert_eq!(result.err(), Some(Boom("not ready")), "{uri}");
     }
-    assert_eq!(broken.calls(), 0, "a service that was not ready is never called");
+    assert_eq!(
+        broken.calls(),
+        0,
+        "a service that was not ready is never called"
+    );
 
     // A target that stays Pending: the stack is ready, the response future is Pending.
     let stuck = Faulty::new(Poll::Pending);
@@ -1253,7 +1345,11 @@ fn axum_stack(
     let map: fn(Response<Full<Bytes>>) -> Response<AxumBody> = to_axum;
     let split = CanaryLayer::builder()
         .stable("v1", "50%")
-        .arm("v2", tower::util::MapResponse::new(Probe::new("v2", log), map), "50%")
+        .arm(
+            "v2",
+            tower::util::MapResponse::new(Probe::new("v2", log), map),
+            "50%",
+        )
         .mode(Mode::round_robin())
         .build()
         .unwrap()
@@ -1294,10 +1390,7 @@ async fn design_1_the_recommended_stack_under_axum_layer_does_every_job() {
     let log = seen_log();
     let sink = MemorySink::new();
     let app = axum::Router::new()
-        .route(
-            "/app",
-            axum::routing::get(axum_handler).post(axum_handler),
-        )
+        .route("/app", axum::routing::get(axum_handler).post(axum_handler))
         .layer(axum_stack(&log, &sink));
     let cross_site = [("origin", APP), ("sec-fetch-site", "cross-site")];
 
@@ -1314,11 +1407,16 @@ async fn design_1_the_recommended_stack_under_axum_layer_does_every_job() {
         assert_eq!(arm_of(&response), Some(expected));
         assert_eq!(body_text(response.into_body()).await, expected);
         let seen = take(&log);
-        assert_eq!((seen[0].who, seen[0].param_id.as_deref()), (expected, Some("9")));
+        assert_eq!(
+            (seen[0].who, seen[0].param_id.as_deref()),
+            (expected, Some("9"))
+        );
         assert!(seen[0].request_id.is_some());
         let line = sink.take().remove(0);
         assert!(
-            line.starts_with(&format!("GET /pets/9 200 route=GET /pets/{{id}} arm={expected} flags=- id=")),
+            line.starts_with(&format!(
+                "GET /pets/9 200 route=GET /pets/{{id}} arm={expected} flags=- id="
+            )),
             "{line}"
         );
     }
@@ -1345,7 +1443,10 @@ async fn design_1_the_recommended_stack_under_axum_layer_does_every_job() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_METHODS], "DELETE");
+    assert_eq!(
+        response.headers()[header::ACCESS_CONTROL_ALLOW_METHODS],
+        "DELETE"
+    );
     body_text(response.into_body()).await;
     assert!(sink.take()[0].starts_with("OPTIONS /app 204 "));
 
@@ -1391,10 +1492,7 @@ async fn design_1_the_recommended_stack_under_axum_route_layer_does_every_job() 
     let log = seen_log();
     let sink = MemorySink::new();
     let app = axum::Router::new()
-        .route(
-            "/app",
-            axum::routing::get(axum_handler).post(axum_handler),
-        )
+        .route("/app", axum::routing::get(axum_handler).post(axum_handler))
         .route_layer(axum_stack(&log, &sink));
     let cross_site = [("origin", APP), ("sec-fetch-site", "cross-site")];
 
@@ -1614,7 +1712,11 @@ async fn design_2_5_a_cors_swap_never_affects_a_request_in_flight() {
 
     // New requests, on old clones of the service too, get the new policy.
     held.release.notify_one();
-    let response = svc.clone().oneshot(cross(Method::GET, "/x", APP)).await.unwrap();
+    let response = svc
+        .clone()
+        .oneshot(cross(Method::GET, "/x", APP))
+        .await
+        .unwrap();
     assert!(response
         .headers()
         .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
@@ -1681,7 +1783,10 @@ async fn design_2_3_handles_validate_as_builders_do_and_a_refusal_changes_nothin
         .set([("a", "-1"), ("b", "NaN"), ("nope", "5")])
         .unwrap_err();
     assert!(error.problems().len() >= 3, "{error}");
-    let error = canary.handle().set([("stable", "0"), ("a", "0"), ("b", "0")]).unwrap_err();
+    let error = canary
+        .handle()
+        .set([("stable", "0"), ("a", "0"), ("b", "0")])
+        .unwrap_err();
     assert!(!error.problems().is_empty());
     let weights: Vec<_> = canary
         .handle()
@@ -1757,7 +1862,10 @@ async fn design_4_requests_without_origin_get_a_static_star_or_vary_origin() {
         .oneshot(cross(Method::GET, "/x", EVIL))
         .await
         .unwrap();
-    assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], EVIL);
+    assert_eq!(
+        response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        EVIL
+    );
     assert_eq!(
         response.headers()[header::ACCESS_CONTROL_ALLOW_CREDENTIALS],
         "true"
@@ -1780,7 +1888,10 @@ async fn design_4_preflight_answers_carry_the_preflight_vary_and_only_the_reques
     );
     let response = svc.clone().oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_METHODS], "PATCH");
+    assert_eq!(
+        response.headers()[header::ACCESS_CONTROL_ALLOW_METHODS],
+        "PATCH"
+    );
     let acah = response.headers()[header::ACCESS_CONTROL_ALLOW_HEADERS]
         .to_str()
         .unwrap()
@@ -1801,10 +1912,7 @@ async fn design_4_preflight_answers_carry_the_preflight_vary_and_only_the_reques
     assert_eq!(body_text(response.into_body()).await, "");
 
     // Refused: the same Vary, no CORS header.
-    let response = svc
-        .oneshot(preflight("/x", APP, "patch"))
-        .await
-        .unwrap();
+    let response = svc.oneshot(preflight("/x", APP, "patch")).await.unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     let vary: String = response
         .headers()
@@ -1834,11 +1942,16 @@ async fn design_4_debug_mode_keeps_decision_and_service_in_agreement_on_the_reas
             panic!("refused: {:?}", layer.check(&parts));
         };
         let response = svc.clone().oneshot(request).await.unwrap();
-        assert_eq!(response.extensions().get::<cors::Rejection>(), Some(&reason));
-        assert!(take(&log).is_empty(), "the inner is not called in debug mode either");
+        assert_eq!(
+            response.extensions().get::<cors::Rejection>(),
+            Some(&reason)
+        );
+        assert!(
+            take(&log).is_empty(),
+            "the inner is not called in debug mode either"
+        );
     }
 }
-
 
 // ------------------------------------------------ 5, 6: what the guard and the split promise
 
@@ -1853,19 +1966,46 @@ async fn design_5_the_guard_follows_the_cors_policy_through_a_swap() {
         .layer(guard_trusting(&cors))
         .service(Probe::new("app", &log));
     let other = "https://other.example";
-    let response = stack.clone().oneshot(cross(Method::POST, "/x", APP)).await.unwrap();
+    let response = stack
+        .clone()
+        .oneshot(cross(Method::POST, "/x", APP))
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    let response = stack.clone().oneshot(cross(Method::POST, "/x", other)).await.unwrap();
+    let response = stack
+        .clone()
+        .oneshot(cross(Method::POST, "/x", other))
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
 
     cors.handle()
-        .set(CorsLayer::builder().allow_origin(other).allow_methods(["POST"]))
+        .set(
+            CorsLayer::builder()
+                .allow_origin(other)
+                .allow_methods(["POST"]),
+        )
         .unwrap();
-    let response = stack.clone().oneshot(cross(Method::POST, "/x", APP)).await.unwrap();
-    assert_eq!(response.status(), StatusCode::FORBIDDEN, "no longer trusted");
-    let response = stack.clone().oneshot(cross(Method::POST, "/x", other)).await.unwrap();
+    let response = stack
+        .clone()
+        .oneshot(cross(Method::POST, "/x", APP))
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::FORBIDDEN,
+        "no longer trusted"
+    );
+    let response = stack
+        .clone()
+        .oneshot(cross(Method::POST, "/x", other))
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], other);
+    assert_eq!(
+        response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        other
+    );
     assert_eq!(take(&log).len(), 2);
 }
 
@@ -1900,7 +2040,10 @@ async fn design_5_a_custom_refusal_still_carries_the_reason_for_the_log() {
         .cloned()
         .expect("the reason stays in the extensions");
     let body = body_text(response.into_body()).await;
-    assert!(body.contains(reason.reason()) && body.contains("\"path\":\"/x\""), "{body}");
+    assert!(
+        body.contains(reason.reason()) && body.contains("\"path\":\"/x\""),
+        "{body}"
+    );
     assert!(take(&log).is_empty());
     assert!(sink.take()[0].starts_with("PUT /x 401 route=- arm=- flags=OG"));
 }
@@ -1957,7 +2100,10 @@ async fn design_4_cors_headers_a_backend_sets_are_kept_or_stripped_by_option() {
         let mut response = Response::new(Full::<Bytes>::default());
         let headers = response.headers_mut();
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*".parse().unwrap());
-        headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, "x-secret".parse().unwrap());
+        headers.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            "x-secret".parse().unwrap(),
+        );
         Ok::<_, Infallible>(response)
     });
     let strip = CorsLayer::builder()
@@ -2005,16 +2151,34 @@ async fn rules_bad_input_through_the_recommended_stack_gets_a_clear_answer() {
     with(Method::GET, &long_path, vec![], 200);
     with(Method::GET, "*", vec![], 200);
     with(Method::GET, "http://api.example/pets/1", vec![], 200);
-    with(Method::GET, "/pets/1", vec![("origin", b"https://\xff.example".to_vec())], 200);
-    with(Method::POST, "/pets", vec![("origin", b"https://\xff.example".to_vec())], 403);
-    with(Method::POST, "/pets", vec![("origin", huge.clone().into_bytes())], 403);
+    with(
+        Method::GET,
+        "/pets/1",
+        vec![("origin", b"https://\xff.example".to_vec())],
+        200,
+    );
+    with(
+        Method::POST,
+        "/pets",
+        vec![("origin", b"https://\xff.example".to_vec())],
+        403,
+    );
+    with(
+        Method::POST,
+        "/pets",
+        vec![("origin", huge.clone().into_bytes())],
+        403,
+    );
     with(
         Method::OPTIONS,
         "/pets",
         vec![
             ("origin", APP.into()),
             ("access-control-request-method", b"POST".to_vec()),
-            ("access-control-request-headers", ",".repeat(1 << 20).into_bytes()),
+            (
+                "access-control-request-headers",
+                ",".repeat(1 << 20).into_bytes(),
+            ),
         ],
         403,
     );
@@ -2027,11 +2191,36 @@ async fn rules_bad_input_through_the_recommended_stack_gets_a_clear_answer() {
         ],
         403,
     );
-    with(Method::POST, "/pets", vec![("sec-fetch-site", b"\x80\x81".to_vec())], 403);
-    with(Method::GET, "/pets/1", vec![("x-canary", b"\xffalways".to_vec())], 200);
-    with(Method::GET, "/pets/1", vec![("x-request-id", huge.clone().into_bytes())], 200);
-    with(Method::GET, "/pets/1", vec![("traceparent", b"00-zz".to_vec())], 200);
-    with(Method::from_bytes(b"M-SEARCH").unwrap(), "/pets/1", vec![], 405);
+    with(
+        Method::POST,
+        "/pets",
+        vec![("sec-fetch-site", b"\x80\x81".to_vec())],
+        403,
+    );
+    with(
+        Method::GET,
+        "/pets/1",
+        vec![("x-canary", b"\xffalways".to_vec())],
+        200,
+    );
+    with(
+        Method::GET,
+        "/pets/1",
+        vec![("x-request-id", huge.clone().into_bytes())],
+        200,
+    );
+    with(
+        Method::GET,
+        "/pets/1",
+        vec![("traceparent", b"00-zz".to_vec())],
+        200,
+    );
+    with(
+        Method::from_bytes(b"M-SEARCH").unwrap(),
+        "/pets/1",
+        vec![],
+        405,
+    );
     let n = requests.len();
     for (request, status) in requests {
         let what = format!("{} {:.60}", request.method(), request.uri().to_string());
@@ -2041,5 +2230,130 @@ async fn rules_bad_input_through_the_recommended_stack_gets_a_clear_answer() {
         assert!(id <= 128, "{what}: a bounded request id");
         body_text(response.into_body()).await;
     }
-    assert_eq!(parts.sink.take().len(), n, "one record per request, none lost");
+    assert_eq!(
+        parts.sink.take().len(),
+        n,
+        "one record per request, none lost"
+    );
+}
+
+/// The rest of the crate's services, with a request body that is not `Sync`: the metrics
+/// layer (a single-inner layer), an upstream target and a whole `Gateway`.
+#[cfg(all(feature = "metrics", feature = "gateway", feature = "upstream"))]
+#[tokio::test]
+async fn rules_metrics_upstream_and_gateway_are_clone_send_sync_with_a_body_that_is_not_sync() {
+    use tower_gateway::gateway::{Gateway, GatewayConfig, Services};
+    use tower_gateway::metrics::{MetricsLayer, Registry};
+    use tower_gateway::upstream::Upstream;
+
+    let log = seen_log();
+    let metrics = MetricsLayer::new(Registry::new());
+    is_clone_send_sync(&metrics);
+    let mut svc = metrics.layer(Probe::new("x", &log));
+    is_clone_send_sync(&svc);
+    let future = Service::<Request<NotSync>>::call(&mut svc, Request::new(NotSync::default()));
+    is_send(&future);
+    drop(future);
+    let faulty = Faulty::new(Poll::Ready(Ok(())));
+    error_is_boom::<Req, _>(&MetricsLayer::new(Registry::new()).layer(faulty));
+
+    let mut upstream = Upstream::new("http://127.0.0.1:9").unwrap();
+    is_clone_send_sync(&upstream);
+    let future = Service::<Request<NotSync>>::call(&mut upstream, Request::new(NotSync::default()));
+    is_send(&future);
+    drop(future);
+
+    let config: GatewayConfig = toml::from_str(
+        r#"
+        [[routes]]
+        path = "/pets/{id}"
+        methods = ["GET"]
+        service = "pets"
+        "#,
+    )
+    .unwrap();
+    let services = Services::<NotSync>::new().service("pets", Probe::new("pets", &log));
+    let mut gateway = Gateway::from_config(config, services).unwrap();
+    is_clone_send_sync(&gateway);
+    is_clone_send_sync(&gateway.handle());
+    let mut request = Request::new(NotSync::default());
+    *request.uri_mut() = "/pets/1".parse().unwrap();
+    let future = Service::<Request<NotSync>>::call(&mut gateway, request);
+    is_send(&future);
+    let response = future.await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(route_of(&response), Some("GET /pets/{id}"));
+    assert_eq!(body_text(response.into_body()).await, "pets");
+}
+
+/// DESIGN 2.8: one crate-wide `body::Body<B>` for the answers the layers make themselves,
+/// wrapping the inner body type directly (no boxing, no `Either`).
+#[tokio::test]
+async fn design_2_8_every_answering_layer_uses_the_crate_body_over_the_inner_body() {
+    use tower_gateway::body::Body;
+    let log = seen_log();
+    let cors: Response<Body<Full<Bytes>>> = cors_layer()
+        .layer(Probe::new("x", &log))
+        .oneshot(preflight("/x", APP, "GET"))
+        .await
+        .unwrap();
+    assert!(!cors.body().is_inner(), "the layer's own answer");
+    let guard: Response<Body<Full<Bytes>>> = guard_trusting(&cors_layer())
+        .layer(Probe::new("x", &log))
+        .oneshot(cross(Method::POST, "/x", EVIL))
+        .await
+        .unwrap();
+    assert!(!guard.body().is_inner());
+    let table: Router<Req, Full<Bytes>, Infallible> = Router::builder()
+        .route("GET /x", Probe::new("x", &log))
+        .build()
+        .unwrap();
+    let routed: Response<Body<Full<Bytes>>> = table
+        .clone()
+        .oneshot(req(Method::GET, "/x").body(Req::default()).unwrap())
+        .await
+        .unwrap();
+    assert!(
+        routed.body().is_inner(),
+        "the target's body, wrapped, not copied"
+    );
+    let missing: Response<Body<Full<Bytes>>> = table
+        .oneshot(req(Method::GET, "/y").body(Req::default()).unwrap())
+        .await
+        .unwrap();
+    assert!(!missing.body().is_inner());
+    // A split answers nothing itself: the arm's body type is its body type.
+    let split: Response<Full<Bytes>> = CanaryLayer::new(Probe::new("c", &log), "0%")
+        .unwrap()
+        .layer(Probe::new("s", &log))
+        .oneshot(Request::new(Req::default()))
+        .await
+        .unwrap();
+    assert_eq!(body_text(split.into_body()).await, "s");
+}
+
+/// DESIGN 3 says the `405`'s `Allow` lists "the most specific matching path's methods"; the
+/// Router lists every method the request's path accepts (RFC 9110 §15.5.6, and issue 3's
+/// "that path's methods"), so `Allow` never omits a method that would be served. Kept: see
+/// the report.
+#[tokio::test]
+async fn design_3_the_405_allow_header_lists_every_method_that_path_accepts() {
+    let log = seen_log();
+    let table: Router<Req, Full<Bytes>, Infallible> = Router::builder()
+        .route("POST /a/b", Probe::new("post", &log))
+        .route("GET /a/{x}", Probe::new("get", &log))
+        .route("DELETE /{*rest}", Probe::new("delete", &log))
+        .build()
+        .unwrap();
+    let decision = table.at(&Method::PUT, "/a/b");
+    let allowed = decision.allowed_methods().unwrap().header_value().clone();
+    assert_eq!(allowed, "GET, HEAD, POST, DELETE");
+    let response = table
+        .oneshot(req(Method::PUT, "/a/b").body(Req::default()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.headers()[header::ALLOW], allowed);
+    // Every method listed is really served.
+    assert!(take(&log).is_empty());
 }
