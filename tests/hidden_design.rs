@@ -35,7 +35,7 @@ use bytes::Bytes;
 use common::body_text;
 use http::{header, HeaderMap, Method, Request, Response, StatusCode};
 use http_body::{Body as HttpBody, Frame, SizeHint};
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use tower::{Layer, Service, ServiceBuilder, ServiceExt};
 use tower_gateway::access_log::{AccessLogLayer, LogFormat, MemorySink, RequestId};
 use tower_gateway::canary::{Arm, CanaryLayer, Key, Mode};
@@ -750,7 +750,7 @@ fn cors_outcome(decision: &cors::Decision) -> CorsOutcome {
             allow_origin: p.allow_origin().to_str().unwrap().to_owned(),
             allow_method: p.allow_method().map(|m| m.to_str().unwrap().to_owned()),
         },
-        cors::Decision::PreflightRefused(r) => CorsOutcome::Refused403(r.clone()),
+        cors::Decision::PreflightRefused(r) => CorsOutcome::Refused403(*r),
         other => panic!("unexpected {other:?}"),
     }
 }
@@ -990,7 +990,7 @@ async fn design_2_1_origin_guard_check_agrees_with_the_guard_service() {
                 Err(rejection) => {
                     assert_eq!(response.status(), StatusCode::FORBIDDEN, "{what}");
                     assert!(seen.is_empty(), "{what}");
-                    assert_eq!(on_response, Some(rejection.clone()), "{what}");
+                    assert_eq!(on_response, Some(rejection), "{what}");
                     let body = body_text(response.into_body()).await;
                     assert_eq!(body.trim_end(), rejection.reason(), "{what}");
                 }
