@@ -2357,3 +2357,30 @@ async fn design_3_the_405_allow_header_lists_every_method_that_path_accepts() {
     // Every method listed is really served.
     assert!(take(&log).is_empty());
 }
+
+/// DESIGN 3: params "compatible with axum's own extraction where the target is an axum
+/// handler": an axum handler as a route target extracts `Params` and `MatchedRoute` with
+/// axum's `Extension` extractor. (axum's `Path` reads axum's private routing state, which only
+/// an `axum::Router` sets: see the report.)
+#[tokio::test]
+async fn design_3_an_axum_handler_target_extracts_params_and_the_route() {
+    async fn pet(
+        axum::Extension(params): axum::Extension<Params>,
+        axum::Extension(route): axum::Extension<MatchedRoute>,
+    ) -> String {
+        format!("{} id={}", route.key(), params.get("id").unwrap_or("-"))
+    }
+    let table: Router<AxumBody, AxumBody, Infallible> = Router::builder()
+        .route("GET /pets/{id}", axum::routing::get(pet).with_state(()))
+        .build()
+        .unwrap();
+    let response = table
+        .oneshot(axum_request(Method::GET, "/pets/42", &[]))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        body_text(response.into_body()).await,
+        "GET /pets/{id} id=42"
+    );
+}
