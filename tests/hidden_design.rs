@@ -1519,6 +1519,22 @@ async fn design_1_the_recommended_stack_under_axum_route_layer_does_every_job() 
     body_text(response.into_body()).await;
     assert!(sink.take()[0].starts_with("POST /app 403 route=- arm=- flags=OG"));
 
+    // A preflight to an axum route with no OPTIONS handler: axum runs its route layers for
+    // a path it knows, so the CORS layer answers (axum adds its `Allow` to the answer).
+    let response = app
+        .clone()
+        .oneshot(axum_request(
+            Method::OPTIONS,
+            "/app",
+            &[("origin", APP), ("access-control-request-method", "DELETE")],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_METHODS], "DELETE");
+    body_text(response.into_body()).await;
+    assert!(sink.take()[0].starts_with("OPTIONS /app 204 route=- arm=- flags=- id="));
+
     // `route_layer` runs only for requests axum matched: the table's paths are axum's 404,
     // untouched by the layers (axum's documented behaviour, not ours).
     let response = app
@@ -2435,3 +2451,4 @@ fn rules_the_crate_and_every_public_module_open_with_an_asserting_example() {
     }
     assert!(problems.is_empty(), "{problems:#?}");
 }
+
