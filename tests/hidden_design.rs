@@ -1531,7 +1531,10 @@ async fn design_1_the_recommended_stack_under_axum_route_layer_does_every_job() 
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_METHODS], "DELETE");
+    assert_eq!(
+        response.headers()[header::ACCESS_CONTROL_ALLOW_METHODS],
+        "DELETE"
+    );
     body_text(response.into_body()).await;
     assert!(sink.take()[0].starts_with("OPTIONS /app 204 route=- arm=- flags=- id="));
 
@@ -2452,3 +2455,67 @@ fn rules_the_crate_and_every_public_module_open_with_an_asserting_example() {
     assert!(problems.is_empty(), "{problems:#?}");
 }
 
+/// DESIGN 2.4: `router::MatchedRoute` carries the template, the route name and the method
+/// key, the same on the request (the target) and on the response (the access log).
+#[tokio::test]
+async fn design_2_4_the_matched_route_carries_template_name_and_key_both_ways() {
+    let seen = Arc::new(Mutex::new(None));
+    let target = {
+        let seen = Arc::clone(&seen);
+        tower::service_fn(move |request: Request<Req>| {
+            *seen.lock().unwrap() = request.extensions().get::<MatchedRoute>().cloned();
+            async { Ok::<_, Infallible>(Response::new(Full::<Bytes>::default())) }
+        })
+    };
+    let table: Router<Req, Full<Bytes>, Infallible> = Router::builder()
+        .named_route("get-pet", "GET /pets/{id}", target.clone())
+        .route((Method::PATCH, "/pets/{proxy+}"), target)
+        .build()
+        .unwrap();
+    let sink = MemorySink::new();
+    let stack = ServiceBuilder::new()
+        .layer(
+            AccessLogLayer::new(sink.clone()).format(
+                LogFormat::template("$context.routeKey|$context.resourcePath|$context.routeName")
+                    .unwrap(),
+            ),
+        )
+        .service(table);
+    for (method, path, key, template, name, line) in [
+        (
+            Method::GET,
+            "/pets/1",
+            "GET /pets/{id}",
+            "/pets/{id}",
+            Some("get-pet"),
+            "GET /pets/{id}|/pets/{id}|get-pet",
+        ),
+        (
+            Method::PATCH,
+            "/pets/1/a",
+            "PATCH /pets/{proxy+}",
+            "/pets/{proxy+}",
+            None,
+            "PATCH /pets/{proxy+}|/pets/{proxy+}|-",
+        ),
+    ] {
+        let response = stack
+            .clone()
+            .oneshot(req(method.clone(), path).body(Req::default()).unwrap())
+            .await
+            .unwrap();
+        let on_response = response
+            .extensions()
+            .get::<MatchedRoute>()
+            .cloned()
+            .unwrap();
+        body_text(response.into_body()).await;
+        let on_request = seen.lock().unwrap().take().unwrap();
+        assert_eq!(on_request, on_response);
+        assert_eq!(on_response.key(), key);
+        assert_eq!(on_response.template(), template);
+        assert_eq!(on_response.name(), name);
+        assert_eq!(on_response.method(), Some(&method));
+        assert_eq!(sink.take(), [line]);
+    }
+}
