@@ -2519,3 +2519,97 @@ async fn design_2_4_the_matched_route_carries_template_name_and_key_both_ways() 
         assert_eq!(sink.take(), [line]);
     }
 }
+
+/// DESIGN 1: "Every layer works alone ... and in any order a user picks". Each of the six
+/// orders of AccessLog, CorsLayer and OriginGuard gives the same answers; the access log
+/// records exactly the requests that reach it.
+#[tokio::test]
+async fn design_1_any_order_of_the_single_inner_layers_gives_the_same_answers() {
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    enum L {
+        Log,
+        Cors,
+        Guard,
+    }
+    macro_rules! stack {
+        ($sink:expr, $log:expr, $a:ident, $b:ident, $c:ident) => {{
+            let cors = cors_layer();
+            let guard = guard_trusting(&cors);
+            let access = access_log($sink);
+            let _ = (&cors, &guard, &access);
+            macro_rules! pick {
+                (Log) => {
+                    access.clone()
+                };
+                (Cors) => {
+                    cors.clone()
+                };
+                (Guard) => {
+                    guard.clone()
+                };
+            }
+            (
+                [L::$a, L::$b, L::$c],
+                ServiceBuilder::new()
+                    .layer(pick!($a))
+                    .layer(pick!($b))
+                    .layer(pick!($c))
+                    .service(Probe::new("app", $log))
+                    .boxed_clone(),
+            )
+        }};
+    }
+    async fn answers(
+        order: [L; 3],
+        svc: tower::util::BoxCloneService<
+            Request<Req>,
+            Response<impl HttpBody<Data = Bytes, Error = impl std::fmt::Debug>>,
+            Infallible,
+        >,
+        sink: &MemorySink,
+        log: &Arc<Mutex<Vec<Seen>>>,
+    ) {
+        let position = |l: L| order.iter().position(|x| *x == l).unwrap();
+        let cases = [
+            (cross(Method::GET, "/x", APP), 200, Some(APP), true),
+            (preflight("/x", APP, "DELETE"), 204, Some(APP), false),
+            (preflight("/x", EVIL, "DELETE"), 403, None, false),
+            (cross(Method::POST, "/x", EVIL), 403, None, false),
+            (cross(Method::POST, "/x", APP), 200, Some(APP), true),
+        ];
+        for (request, status, acao, inner) in cases {
+            let what = format!("{order:?} {} {:?}", request.method(), request.headers());
+            let response = svc.clone().oneshot(request).await.unwrap();
+            assert_eq!(response.status().as_u16(), status, "{what}");
+            let got = response
+                .headers()
+                .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+                .map(|v| v.to_str().unwrap().to_owned());
+            assert_eq!(got.as_deref(), acao, "{what}");
+            body_text(response.into_body()).await;
+            assert_eq!(take(log).len(), usize::from(inner), "{what}");
+            // The log sees the request unless a layer outside it answered.
+            let answered_by = match status {
+                204 | 403 if acao.is_some() || what.contains("OPTIONS") => Some(L::Cors),
+                403 => Some(L::Guard),
+                _ => None,
+            };
+            let logged = answered_by.map_or(true, |by| position(by) > position(L::Log));
+            assert_eq!(sink.take().len(), usize::from(logged), "{what}");
+        }
+    }
+    let sink = MemorySink::new();
+    let log = seen_log();
+    let (o, s) = stack!(&sink, &log, Log, Cors, Guard);
+    answers(o, s, &sink, &log).await;
+    let (o, s) = stack!(&sink, &log, Log, Guard, Cors);
+    answers(o, s, &sink, &log).await;
+    let (o, s) = stack!(&sink, &log, Cors, Log, Guard);
+    answers(o, s, &sink, &log).await;
+    let (o, s) = stack!(&sink, &log, Cors, Guard, Log);
+    answers(o, s, &sink, &log).await;
+    let (o, s) = stack!(&sink, &log, Guard, Log, Cors);
+    answers(o, s, &sink, &log).await;
+    let (o, s) = stack!(&sink, &log, Guard, Cors, Log);
+    answers(o, s, &sink, &log).await;
+}
