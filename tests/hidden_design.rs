@@ -2613,3 +2613,109 @@ async fn design_1_any_order_of_the_single_inner_layers_gives_the_same_answers() 
     let (o, s) = stack!(&sink, &log, Guard, Cors, Log);
     answers(o, s, &sink, &log).await;
 }
+
+/// DESIGN 1 / 10: `Gateway` builds the order of section 1 from one configuration: the same
+/// answers and the same facts in the log as the stack composed by hand.
+#[cfg(feature = "gateway")]
+#[tokio::test]
+async fn design_1_the_gateway_builds_the_recommended_order() {
+    use tower_gateway::gateway::{Gateway, GatewayConfig, Services};
+    let log = seen_log();
+    let sink = MemorySink::new();
+    let config: GatewayConfig = toml::from_str(&format!(
+        r#"
+        fallback = "app"
+
+        [[routes]]
+        path = "/pets/{{id}}"
+        methods = ["GET"]
+        service = "v1"
+        canary = {{ service = "v2", weight = 50, mode = "round-robin" }}
+
+        [[routes]]
+        path = "/pets"
+        methods = ["POST"]
+        service = "create"
+
+        [cors]
+        allow_origins = ["{APP}"]
+        allow_methods = ["GET", "POST", "DELETE"]
+
+        [access_log]
+        format = "{TEMPLATE}"
+        sink = "code"
+        "#
+    ))
+    .unwrap();
+    let services = Services::new()
+        .service("v1", Probe::new("v1", &log))
+        .service("v2", Probe::new("v2", &log))
+        .service("create", Probe::new("create", &log))
+        .service("app", Probe::new("app", &log))
+        .access_log_sink(sink.clone());
+    let gateway = Gateway::from_config(config, services).unwrap();
+    let cases = [
+        (
+            cross(Method::GET, "/pets/1", APP),
+            200,
+            "GET /pets/1 200 route=GET /pets/{id} arm=stable flags=-",
+        ),
+        (
+            cross(Method::GET, "/pets/2", APP),
+            200,
+            "GET /pets/2 200 route=GET /pets/{id} arm=canary flags=-",
+        ),
+        (
+            preflight("/pets", APP, "POST"),
+            204,
+            "OPTIONS /pets 204 route=- arm=- flags=-",
+        ),
+        (
+            preflight("/pets", EVIL, "POST"),
+            403,
+            "OPTIONS /pets 403 route=- arm=- flags=CP",
+        ),
+        (
+            cross(Method::POST, "/pets", EVIL),
+            403,
+            "POST /pets 403 route=- arm=- flags=OG",
+        ),
+        (
+            cross(Method::POST, "/pets", APP),
+            200,
+            "POST /pets 200 route=POST /pets arm=- flags=-",
+        ),
+        (
+            cross(Method::PUT, "/pets/1", APP),
+            405,
+            "PUT /pets/1 405 route=- arm=- flags=-",
+        ),
+        (
+            cross(Method::GET, "/about", APP),
+            200,
+            "GET /about 200 route=- arm=- flags=-",
+        ),
+    ];
+    for (request, status, line) in cases {
+        let allowed = request
+            .headers()
+            .get(header::ORIGIN)
+            .is_some_and(|o| o == APP);
+        let response = gateway.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status().as_u16(), status, "{line}");
+        assert_eq!(
+            response
+                .headers()
+                .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+                .is_some(),
+            allowed,
+            "{line}"
+        );
+        body_text(response.into_body()).await;
+        let lines = sink.take();
+        assert_eq!(lines.len(), 1, "{line}");
+        assert_eq!(lines[0].split(" id=").next().unwrap(), line);
+    }
+    let who: Vec<&str> = take(&log).iter().map(|s| s.who).collect();
+    assert_eq!(who, ["v1", "v2", "create", "app"]);
+}
