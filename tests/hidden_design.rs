@@ -640,10 +640,33 @@ async fn design_12_a_websocket_handshake_passes_the_whole_stack_intact() {
         "the request's own extensions reach the handler"
     );
 
-    // Cross-site: refused before any upgrade, even from the CORS-allowed origin's sibling.
-    let response = stack.oneshot(handshake(EVIL)).await.unwrap();
+    // Cross-site: refused before any upgrade.
+    let response = stack.clone().oneshot(handshake(EVIL)).await.unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert!(take(&parts.log).is_empty());
+    parts.sink.take();
+
+    // A plain GET to the WebSocket-only route: the Router's 426, a routed answer (the route
+    // is known), decorated by CORS like any other response, logged with its route.
+    let response = stack.oneshot(cross(Method::GET, "/ws", APP)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UPGRADE_REQUIRED);
+    assert_eq!(response.headers()[header::UPGRADE], "websocket");
+    assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], APP);
+    assert_eq!(route_of(&response), Some("GET /ws"));
+    assert_eq!(
+        response
+            .extensions()
+            .get::<router::Rejection>()
+            .map(router::Rejection::kind),
+        Some(router::RejectionKind::UpgradeRequired)
+    );
+    body_text(response.into_body()).await;
+    assert!(take(&parts.log).is_empty());
+    let line = parts.sink.take().remove(0);
+    assert!(
+        line.starts_with("GET /ws 426 route=GET /ws arm=- flags=- id="),
+        "{line}"
+    );
 }
 
 // ------------------------------------------------ 2.1 the decision agrees with the service
