@@ -644,7 +644,7 @@ async fn design_12_a_websocket_handshake_passes_the_whole_stack_intact() {
     let response = stack.clone().oneshot(handshake(EVIL)).await.unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert!(take(&parts.log).is_empty());
-    parts.sink.take();
+    assert_eq!(parts.sink.take().len(), 2, "one record per handshake");
 
     // A plain GET to the WebSocket-only route: the Router's 426, a routed answer (the route
     // is known), decorated by CORS like any other response, logged with its route.
