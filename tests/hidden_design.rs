@@ -643,6 +643,7 @@ async fn design_12_a_websocket_handshake_passes_the_whole_stack_intact() {
     // Cross-site: refused before any upgrade.
     let response = stack.clone().oneshot(handshake(EVIL)).await.unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    drop(response);
     assert!(take(&parts.log).is_empty());
     assert_eq!(parts.sink.take().len(), 2, "one record per handshake");
 
