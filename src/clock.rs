@@ -1,5 +1,36 @@
 //! [`Clock`]: where the layers that measure time (the access log, the metrics) read it, and
 //! [`ManualClock`] for tests: exact dates and durations with no sleep.
+//!
+//! ```
+//! # #[cfg(feature = "access-log")]
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::time::Duration;
+//! use bytes::Bytes;
+//! use http::{Request, Response};
+//! use http_body_util::{BodyExt, Full};
+//! use tower::{service_fn, Layer, ServiceExt};
+//! use tower_gateway::access_log::{AccessLogLayer, LogFormat, MemorySink};
+//! use tower_gateway::clock::ManualClock;
+//!
+//! let clock = ManualClock::at_unix(1_710_078_936); // 2024-03-10T13:55:36Z
+//! let sink = MemorySink::new();
+//! let log = AccessLogLayer::new(sink.clone())
+//!     .format(LogFormat::template("$context.requestTime $context.responseLatency")?)
+//!     .clock(clock.clone());
+//! let app = log.layer(service_fn(|_: Request<Full<Bytes>>| async {
+//!     Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::from("hi"))))
+//! }));
+//!
+//! let response = app.oneshot(Request::new(Full::default())).await?;
+//! clock.advance(Duration::from_millis(12)); // the client reads the body 12 ms later
+//! response.into_body().collect().await?;
+//! assert_eq!(sink.lines(), ["10/Mar/2024:13:55:36 +0000 12"]);
+//! # Ok(())
+//! # }
+//! # #[cfg(not(feature = "access-log"))]
+//! # fn main() {}
+//! ```
 // Arrival readings and dates serve the access log only.
 #![cfg_attr(not(feature = "access-log"), allow(dead_code))]
 

@@ -58,7 +58,10 @@ pub enum Decision {
     ActualRefused,
     /// An accepted preflight: answered `204` by the layer.
     PreflightAccepted(Preflight),
-    /// A refused preflight: answered `403` by the layer, with the reason.
+    /// A refused preflight: answered `403` by the layer, with the reason in the response
+    /// extensions. In [debug mode](super::CorsHandle::set_debug) the answer carries the headers
+    /// granted before the failing step instead (a `204` when the origin was allowed), with the
+    /// same reason.
     PreflightRefused(Rejection),
     /// A WebSocket handshake (`GET` with `Upgrade: websocket`): CORS does not apply. The
     /// inner service runs and its answer (a `101`, or a refusal) passes untouched: no

@@ -29,7 +29,8 @@ impl Deref for SharedPolicy {
 }
 
 /// The service made by [`CorsLayer`](super::CorsLayer): answers preflights itself and
-/// decorates the inner service's other responses.
+/// decorates the inner service's other responses. See the [module docs](super) for an
+/// example.
 #[derive(Debug)]
 #[must_use]
 pub struct Cors<S> {

@@ -17,7 +17,8 @@ use super::registry::Registry;
 use crate::clock::Clock;
 
 /// Records every request into a [`Registry`]. Put it outermost (like the access log) so it
-/// sees every answer, refusals included, and the whole time.
+/// sees every answer, refusals included, and the whole time. See the [module docs](super) for
+/// an example.
 #[derive(Clone, Debug)]
 #[must_use]
 pub struct MetricsLayer {
