@@ -497,3 +497,377 @@ proptest! {
         }
     }
 }
+
+// ---------- CorsLayer vs tower_http::cors ----------
+
+mod cors_pools {
+    /// Allowed-origin entries: exact origins and our two pattern shapes.
+    pub const ALLOWED: [&str; 6] = [
+        "https://app.example.com",
+        "http://localhost:3000",
+        "https://example.org",
+        "https://a.example.net:8443",
+        "https://*.example.com",
+        "http://localhost:*",
+    ];
+    pub const ORIGINS: [Option<&str>; 24] = [
+        None,
+        Some("https://app.example.com"),
+        Some("https://example.com"),
+        Some("https://a.b.example.com"),
+        Some("https://x.example.com:8443"),
+        Some("http://app.example.com"),
+        Some("https://app.example.com."),
+        Some("https://APP.example.com"),
+        Some("https://evil.com"),
+        Some("https://app.example.com.evil.com"),
+        Some("https://evilexample.com"),
+        Some("http://localhost"),
+        Some("http://localhost:3000"),
+        Some("http://localhost:8080"),
+        Some("https://localhost:3000"),
+        Some("http://localhost.evil.com"),
+        Some("null"),
+        Some("https://example.org"),
+        Some("https://example.org:443"),
+        Some("https://a.example.net:8443"),
+        Some("https://a.example.net"),
+        Some("https://.example.com"),
+        Some("https://a..example.com"),
+        Some("https://-a.example.com"),
+    ];
+    pub const METHODS: [&str; 5] = ["PUT", "DELETE", "PATCH", "X-CUSTOM", "*"];
+    pub const HEADERS: [&str; 4] = ["content-type", "x-custom", "authorization", "*"];
+    pub const REQUEST_METHODS: [&str; 11] = [
+        "GET", "POST", "PUT", "DELETE", "PATCH", "patch", "X-CUSTOM", "x-custom", "get", "HEAD",
+        "OPTIONS",
+    ];
+    pub const REQUEST_HEADERS: [&str; 14] = [
+        "content-type",
+        "x-custom",
+        "authorization",
+        "X-Custom",
+        "x-other",
+        "content-type,x-custom",
+        "x-custom, authorization",
+        "x-custom,content-type",
+        " x-custom ,\tcontent-type ",
+        "X-CUSTOM,CONTENT-TYPE",
+        "content-type,,x-custom",
+        "x-custom,x-custom",
+        "",
+        "x-custom,x-other",
+    ];
+}
+
+/// A CORS policy and one request: allowed origins (`None` = any), methods, headers,
+/// credentials; the request's method (`OPTIONS` = preflight), `Origin`,
+/// `Access-Control-Request-Method`, `-Headers`.
+#[derive(Clone, Debug)]
+struct CorsCase {
+    origins: Option<Vec<&'static str>>,
+    methods: Vec<&'static str>,
+    headers: Vec<&'static str>,
+    credentials: bool,
+    preflight: bool,
+    method: &'static str,
+    origin: Option<&'static str>,
+    request_headers: Option<&'static str>,
+}
+
+fn cors_case() -> impl Strategy<Value = CorsCase> {
+    use cors_pools::*;
+    (
+        prop::option::weighted(0.8, prop::sample::subsequence(ALLOWED.to_vec(), 1..4)),
+        prop::sample::subsequence(METHODS.to_vec(), 0..3),
+        prop::sample::subsequence(HEADERS.to_vec(), 0..3),
+        any::<bool>(),
+        any::<bool>(),
+        prop::sample::select(REQUEST_METHODS.to_vec()),
+        prop::sample::select(ORIGINS.to_vec()),
+        prop::option::of(prop::sample::select(REQUEST_HEADERS.to_vec())),
+    )
+        .prop_map(
+            |(origins, methods, mut headers, credentials, preflight, method, origin, rh)| {
+                // tower-http's `AllowHeaders::any()` answers `*` alone, so `*` with a listed
+                // `authorization` cannot be written there: list it only without `*`.
+                if headers.contains(&"*") {
+                    headers.retain(|h| *h != "authorization");
+                }
+                CorsCase {
+                    // tower-http panics on wildcards with credentials (we accept `*` methods and
+                    // headers there, since we answer with the requested ones): stay out.
+                    credentials: credentials
+                        && origins.is_some()
+                        && !methods.contains(&"*")
+                        && !headers.contains(&"*"),
+                    origins,
+                    methods,
+                    headers,
+                    preflight,
+                    method,
+                    origin,
+                    request_headers: rh,
+                }
+            },
+        )
+}
+
+/// tower-http's origin predicate for one of our patterns, written from the documented
+/// meaning: `https://*.example.com` is one or more non-empty labels before `.example.com`;
+/// `http://localhost:*` is `http://localhost` with any port or none. Origins are compared
+/// byte for byte with the serialized origin, which is lower-case: `https://APP.example.com`
+/// is no browser's origin and no label of ours.
+fn pattern_allows(pattern: &str, origin: &str) -> bool {
+    if let Some(base) = pattern.strip_suffix(":*") {
+        return origin == base
+            || origin
+                .strip_prefix(base)
+                .and_then(|r| r.strip_prefix(':'))
+                .is_some_and(|port| {
+                    !port.is_empty()
+                        && port.bytes().all(|b| b.is_ascii_digit())
+                        && port.parse::<u16>().is_ok()
+                });
+    }
+    let (scheme, domain) = pattern.split_once("://*.").unwrap();
+    let Some(host) = origin
+        .strip_prefix(scheme)
+        .and_then(|r| r.strip_prefix("://"))
+    else {
+        return false;
+    };
+    let Some(sub) = host.strip_suffix(domain).and_then(|s| s.strip_suffix('.')) else {
+        return false;
+    };
+    !sub.is_empty()
+        && sub
+            .split('.')
+            .all(|label| !label.is_empty() && !label.bytes().any(|b| b.is_ascii_uppercase()))
+}
+
+fn their_cors(case: &CorsCase) -> tower_http::cors::CorsLayer {
+    use http::HeaderValue;
+    use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer};
+    let origin = match &case.origins {
+        None => AllowOrigin::any(),
+        Some(list) => {
+            let list = list.clone();
+            AllowOrigin::predicate(move |origin: &HeaderValue, _| {
+                let Ok(origin) = origin.to_str() else {
+                    return false;
+                };
+                list.iter().any(|entry| {
+                    if entry.contains('*') {
+                        pattern_allows(entry, origin)
+                    } else {
+                        *entry == origin
+                    }
+                })
+            })
+        }
+    };
+    let methods = if case.methods.contains(&"*") {
+        AllowMethods::any()
+    } else {
+        AllowMethods::list(
+            case.methods
+                .iter()
+                .map(|m| Method::from_bytes(m.as_bytes()).unwrap()),
+        )
+    };
+    let headers = if case.headers.contains(&"*") {
+        AllowHeaders::any()
+    } else {
+        AllowHeaders::list(
+            case.headers
+                .iter()
+                .map(|h| http::HeaderName::from_static(h)),
+        )
+    };
+    CorsLayer::new()
+        .allow_origin(origin)
+        .allow_methods(methods)
+        .allow_headers(headers)
+        .allow_credentials(case.credentials)
+}
+
+fn our_cors(case: &CorsCase) -> tower_gateway::cors::CorsLayer {
+    let config = tower_gateway::cors::CorsConfig::new()
+        .allow_methods(case.methods.iter().copied())
+        .allow_headers(case.headers.iter().copied())
+        .allow_credentials(case.credentials);
+    let config = match &case.origins {
+        None => config.allow_any_origin(),
+        Some(list) => config.allow_origins(list.iter().copied()),
+    };
+    config.build().expect("the generated policy is valid")
+}
+
+/// Whether a browser accepts a preflight response, as Fetch's CORS-preflight fetch checks it
+/// (steps "CORS check", then methods, then header names).
+fn browser_accepts_preflight(case: &CorsCase, res: &http::response::Parts) -> bool {
+    let get = |name: &str| res.headers.get(name).and_then(|v| v.to_str().ok());
+    let list = |name: &str| -> Vec<String> {
+        get(name)
+            .map(|v| {
+                v.split(',')
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    if !res.status.is_success() {
+        return false;
+    }
+    // CORS check.
+    let Some(origin) = case.origin else {
+        return false;
+    };
+    match get("access-control-allow-origin") {
+        Some("*") if !case.credentials => {}
+        Some(acao) if acao == origin => {}
+        _ => return false,
+    }
+    if case.credentials && get("access-control-allow-credentials") != Some("true") {
+        return false;
+    }
+    // Methods: case-sensitive; `*` only without credentials.
+    let methods = list("access-control-allow-methods");
+    let safelisted = matches!(case.method, "GET" | "HEAD" | "POST");
+    if !safelisted
+        && !methods.iter().any(|m| m == case.method)
+        && (case.credentials || !methods.iter().any(|m| m == "*"))
+    {
+        return false;
+    }
+    // Header names: case-insensitive; `*` only without credentials and never for
+    // `Authorization`.
+    let allowed = list("access-control-allow-headers");
+    let requested = case.request_headers.unwrap_or("");
+    for name in requested
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        let listed = allowed.iter().any(|a| a.eq_ignore_ascii_case(name));
+        let star = !case.credentials
+            && allowed.iter().any(|a| a == "*")
+            && !name.eq_ignore_ascii_case("authorization");
+        if !listed && !star {
+            return false;
+        }
+    }
+    true
+}
+
+/// The `Vary` tokens of a response, lower-cased.
+fn vary_tokens(res: &http::response::Parts) -> BTreeSet<String> {
+    res.headers
+        .get_all(http::header::VARY)
+        .iter()
+        .flat_map(|v| v.to_str().unwrap().split(','))
+        .map(|t| t.trim().to_ascii_lowercase())
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+/// Runs one case through both layers; `Some(why)` when they disagree.
+fn cors_difference(case: &CorsCase, rt: &tokio::runtime::Runtime) -> Option<String> {
+    use tower::{Layer, ServiceExt};
+    if !case.preflight && case.method == "OPTIONS" {
+        // tower-http answers every OPTIONS as a preflight; Fetch (and we) only
+        // `OPTIONS` + `Origin` + `Access-Control-Request-Method`.
+        return None;
+    }
+    let inner = service_fn(|_: Request<String>| async {
+        let mut res = Response::new(String::new());
+        res.headers_mut().insert(
+            http::header::VARY,
+            http::HeaderValue::from_static("accept-encoding"),
+        );
+        Ok::<_, Infallible>(res)
+    });
+    let request = || {
+        let mut b = Request::builder()
+            .method(if case.preflight {
+                "OPTIONS"
+            } else {
+                case.method
+            })
+            .uri("/items/1");
+        if let Some(o) = case.origin {
+            b = b.header("origin", o);
+        }
+        if case.preflight {
+            b = b.header("access-control-request-method", case.method);
+            if let Some(h) = case.request_headers {
+                b = b.header("access-control-request-headers", h);
+            }
+        }
+        b.body(String::new()).unwrap()
+    };
+    let ours = rt
+        .block_on(our_cors(case).layer(inner).oneshot(request()))
+        .unwrap()
+        .into_parts()
+        .0;
+    let theirs = rt
+        .block_on(their_cors(case).layer(inner).oneshot(request()))
+        .unwrap()
+        .into_parts()
+        .0;
+    let acao = |r: &http::response::Parts| {
+        r.headers
+            .get("access-control-allow-origin")
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    if case.preflight {
+        // A preflight needs an Origin to be one (tower-http treats every OPTIONS as one).
+        case.origin?;
+        let (a, b) = (
+            browser_accepts_preflight(case, &ours),
+            browser_accepts_preflight(case, &theirs),
+        );
+        if a != b {
+            return Some(format!(
+                "preflight accepted: ours {a} ({}), theirs {b} ({:?})",
+                ours.status, theirs.headers
+            ));
+        }
+        return None;
+    }
+    if acao(&ours) != acao(&theirs) {
+        return Some(format!(
+            "ACAO: ours {:?}, theirs {:?}",
+            acao(&ours),
+            acao(&theirs)
+        ));
+    }
+    let (va, vb) = (vary_tokens(&ours), vary_tokens(&theirs));
+    // Both keep the inner `Vary`; an origin-dependent policy varies on `Origin` in both.
+    for token in ["accept-encoding", "origin"] {
+        if va.contains(token) != vb.contains(token) {
+            return Some(format!("Vary: ours {va:?}, theirs {vb:?}"));
+        }
+    }
+    None
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// CorsLayer and tower-http's cors agree on the overlapping semantics: which origins get
+    /// `Access-Control-Allow-Origin` on actual requests, `Vary` keeping the inner value and
+    /// naming `Origin` when the answer depends on it, and which preflights a browser would
+    /// accept (ours answers `403` where tower-http answers without the grant).
+    #[test]
+    fn cors_agrees_with_tower_http(cases in prop::collection::vec(cors_case(), 1..16)) {
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        for case in &cases {
+            let difference = cors_difference(case, &rt);
+            prop_assert!(difference.is_none(), "{:?}: {:?}", case, difference);
+        }
+    }
+}
