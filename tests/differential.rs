@@ -59,6 +59,10 @@ fn tseg(last: bool) -> BoxedStrategy<TSeg> {
         Just(TSeg::Static("abc")).boxed(),
         Just(TSeg::Static("users")).boxed(),
         Just(TSeg::Static("user")).boxed(),
+        Just(TSeg::Static("abcdefghijklmnopqrstu")).boxed(),
+        Just(TSeg::Static("abcdefghijklmnop")).boxed(),
+        Just(TSeg::Static("é")).boxed(),
+        Just(TSeg::Static("u.json")).boxed(),
         Just(TSeg::Static("")).boxed(),
         Just(TSeg::Param(false)).boxed(),
         Just(TSeg::Param(false)).boxed(),
@@ -93,8 +97,36 @@ fn write(segs: &[TSeg]) -> String {
 /// A value substituted for a param (or a catch-all's segment) in a generated path.
 fn value() -> impl Strategy<Value = &'static str> {
     prop::sample::select(vec![
-        "a", "b", "ab", "abc", "users", "x", "7", "%2F", "a%2Fb", "%41", "..", ".", "a.b", "", "A",
-        "%FF", "a%20b", "-", "~u",
+        "a",
+        "b",
+        "ab",
+        "abc",
+        "users",
+        "x",
+        "7",
+        "%2F",
+        "a%2Fb",
+        "%41",
+        "..",
+        ".",
+        "a.b",
+        "",
+        "A",
+        "%FF",
+        "a%20b",
+        "-",
+        "~u",
+        "abcdefghijklmnopqrstu",
+        "abcdefghijXlmnopqrstu",
+        "abcdefghijklmnopqrstuv",
+        "abcdefghijklmnop",
+        "abcdefghijklmnoq",
+        "é",
+        "%C3%A9",
+        "u.json",
+        "u",
+        "us",
+        "usersx",
     ])
 }
 
@@ -868,6 +900,110 @@ proptest! {
         for case in &cases {
             let difference = cors_difference(case, &rt);
             prop_assert!(difference.is_none(), "{:?}: {:?}", case, difference);
+        }
+    }
+}
+
+// ---------- Router::at vs a full call through the Router ----------
+
+/// A target that answers with the route and params it saw, one `key|name=value&...` line.
+fn echo_service() -> impl tower::Service<
+    Request<String>,
+    Response = Response<String>,
+    Error = Infallible,
+    Future = impl std::future::Future<Output = Result<Response<String>, Infallible>> + Send,
+> + Clone
+       + Send
+       + Sync {
+    service_fn(|req: Request<String>| async move {
+        let key = req
+            .extensions()
+            .get::<tower_gateway::router::MatchedRoute>()
+            .map(|r| r.key().to_owned())
+            .unwrap_or_default();
+        let params = req
+            .extensions()
+            .get::<tower_gateway::router::Params>()
+            .map(|p| {
+                p.iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join("&")
+            })
+            .unwrap_or_default();
+        Ok::<_, Infallible>(Response::new(format!("{key}|{params}")))
+    })
+}
+
+fn keyed_table() -> impl Strategy<Value = (Vec<String>, Vec<String>)> {
+    table_and_paths().prop_flat_map(|(table, paths)| {
+        let methods: Vec<_> = table.iter().map(|_| route_methods()).collect();
+        (Just(table), methods, Just(paths)).prop_map(|(table, methods, paths)| {
+            let mut keys = Vec::new();
+            for (t, ms) in table.iter().zip(methods) {
+                for m in ms {
+                    let m = m.as_ref().map_or("ANY", Method::as_str);
+                    keys.push(format!("{m} {}", write(t)));
+                }
+            }
+            (keys, paths)
+        })
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// `Router::at` says what a call through the Router does: the same route and params
+    /// reach the target (and `MatchedRoute` comes back on the response), the same `405` and
+    /// `Allow`, the same `404`; a `HEAD` served by a `GET` route has an empty body.
+    #[test]
+    fn router_at_agrees_with_call(
+        (keys, paths) in keyed_table(),
+        methods in prop::collection::vec(request_method(), 1..4),
+    ) {
+        use tower::ServiceExt;
+        let Ok(router) = keys
+            .iter()
+            .fold(Router::builder(), |b, k| b.route(k.as_str(), echo_service()))
+            .build()
+        else {
+            return Ok(());
+        };
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        for p in &paths {
+            for m in &methods {
+                let Ok(request) = Request::builder().method(m.clone()).uri(p.as_str()).body(String::new()) else {
+                    continue;
+                };
+                let response = rt.block_on(router.clone().oneshot(request)).unwrap();
+                let (parts, body) = response.into_parts();
+                let body = rt.block_on(http_body_util::BodyExt::collect(body)).unwrap().to_bytes();
+                let body = String::from_utf8(body.to_vec()).unwrap();
+                let matched = parts.extensions.get::<tower_gateway::router::MatchedRoute>();
+                match router.at(m, p) {
+                    Decision::Route(hit) => {
+                        prop_assert_eq!(parts.status, http::StatusCode::OK, "{} {}", m, p);
+                        prop_assert_eq!(matched.map(|r| r.key()), Some(hit.route().key()));
+                        let params = hit.params().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
+                        if hit.is_head_via_get() {
+                            prop_assert_eq!(body, "");
+                        } else if *m != Method::HEAD {
+                            prop_assert_eq!(body, format!("{}|{}", hit.route().key(), params), "{} {}", m, p);
+                        }
+                    }
+                    Decision::MethodNotAllowed(allowed) => {
+                        prop_assert_eq!(parts.status, http::StatusCode::METHOD_NOT_ALLOWED, "{} {}", m, p);
+                        prop_assert_eq!(&parts.headers[http::header::ALLOW], &allowed.header_value());
+                        prop_assert!(matched.is_none());
+                    }
+                    Decision::NotFound => {
+                        prop_assert_eq!(parts.status, http::StatusCode::NOT_FOUND, "{} {}", m, p);
+                        prop_assert!(matched.is_none());
+                    }
+                    other => prop_assert!(false, "unexpected {:?}", other),
+                }
+            }
         }
     }
 }
