@@ -1007,3 +1007,140 @@ proptest! {
         }
     }
 }
+
+// ---------- path policies: the Router with a policy vs matchit on the normalised path ----------
+
+/// matchit's answer under our path policies, applied as the docs say: slashes merged, then
+/// ASCII lower-cased (templates too), then the trailing slash toggled when the path misses,
+/// or when only a catch-all took it and a more specific route serves the other form.
+fn policy_model(
+    them: &matchit::Router<String>,
+    path: &str,
+    merge: bool,
+    ci: bool,
+    trailing: tower_gateway::router::TrailingSlash,
+) -> (Answer, Option<String>) {
+    use tower_gateway::router::TrailingSlash;
+    let mut p = path.to_owned();
+    if merge {
+        while p.contains("//") {
+            p = p.replace("//", "/");
+        }
+    }
+    let lookup = |q: &str| {
+        let q = if ci {
+            q.to_ascii_lowercase()
+        } else {
+            q.to_owned()
+        };
+        theirs(them, &q)
+    };
+    let toggle = |q: &str| -> Option<String> {
+        if q == "/" {
+            return None;
+        }
+        Some(match q.strip_suffix('/') {
+            Some(s) => s.to_owned(),
+            None => format!("{q}/"),
+        })
+    };
+    let is_catch_all = |t: &str| t.ends_with("{*rest}");
+    let local = |q: &str| !q.starts_with("//") && !q.starts_with("/\\");
+    let first = lookup(&p);
+    if trailing == TrailingSlash::Strict {
+        return (first, None);
+    }
+    let alt = toggle(&p);
+    let second = alt.as_deref().and_then(lookup);
+    match (&first, &second) {
+        (Some((t, _)), Some((u, _))) if is_catch_all(t) && !is_catch_all(u) => {
+            if trailing == TrailingSlash::Redirect {
+                if local(alt.as_deref().unwrap()) {
+                    return (None, alt);
+                }
+                return (first, None);
+            }
+            (second, None)
+        }
+        (Some(_), _) => (first, None),
+        (None, Some(_)) if trailing == TrailingSlash::Redirect => {
+            if local(alt.as_deref().unwrap()) {
+                (None, alt)
+            } else {
+                (None, None)
+            }
+        }
+        (None, Some(_)) => (second, None),
+        (None, None) => (None, None),
+    }
+}
+
+fn with_uppercase(path: String, upper: u8) -> String {
+    match upper % 4 {
+        0 => path.to_ascii_uppercase(),
+        1 => path.replacen('a', "A", 1),
+        _ => path,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// With merge-slashes, case-insensitive and trailing-slash policies, our Router answers
+    /// what matchit answers for the normalised path.
+    #[test]
+    fn router_policies_agree_with_matchit_on_normalised_paths(
+        (table, paths) in table_and_paths(),
+        uppers in prop::collection::vec(any::<u8>(), 32),
+        merge in any::<bool>(),
+        ci in any::<bool>(),
+        trailing in prop::sample::select(vec![
+            tower_gateway::router::TrailingSlash::Strict,
+            tower_gateway::router::TrailingSlash::Redirect,
+            tower_gateway::router::TrailingSlash::Ignore,
+        ]),
+    ) {
+        let templates: Vec<String> = table.iter().map(|t| write(t)).collect();
+        let mut them = matchit::Router::new();
+        for t in &templates {
+            let lowered = if ci { t.to_ascii_lowercase() } else { t.clone() };
+            if them.insert(lowered, t.clone()).is_err() {
+                return Ok(());
+            }
+        }
+        let Ok(us) = templates
+            .iter()
+            .fold(Router::builder(), |b, t| b.route(format!("GET {t}").as_str(), ok_service()))
+            .merge_slashes(merge)
+            .case_insensitive(ci)
+            .trailing_slash(trailing)
+            .build()
+        else {
+            return Ok(());
+        };
+        let us: R = us;
+        for (p, u) in paths.into_iter().zip(uppers.iter().cycle()) {
+            let p = with_uppercase(p, *u);
+            let (want, redirect) = policy_model(&them, &p, merge, ci, trailing);
+            let got = us.at(&Method::GET, &p);
+            match (&got, &redirect) {
+                (Decision::Redirect(to), Some(want_to)) => prop_assert_eq!(to, want_to, "{:?} over {:?}", p, templates),
+                (Decision::Redirect(_), None) | (_, Some(_)) => {
+                    prop_assert!(false, "{:?} over {:?}: ours {:?}, model redirect {:?} / {:?}", p, templates, got, redirect, want)
+                }
+                _ => {
+                    // Params are the request's own bytes (matchit saw them lower-cased).
+                    let fold = |v: &str| if ci { v.to_ascii_lowercase() } else { v.to_owned() };
+                    let got = match got {
+                        Decision::Route(m) => Some((
+                            m.route().template().to_owned(),
+                            m.params().map(|(k, v)| (k.to_owned(), fold(v))).collect(),
+                        )),
+                        _ => None,
+                    };
+                    prop_assert_eq!(&got, &want, "{:?} over {:?} (merge {}, ci {}, {:?})", p, templates, merge, ci, trailing);
+                }
+            }
+        }
+    }
+}
