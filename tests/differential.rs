@@ -1144,3 +1144,44 @@ proptest! {
         }
     }
 }
+
+// ---------- decoded params vs axum's Path extractor ----------
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// A param's decoded value is what axum's `Path<String>` extracts from the same path, and
+    /// a value that is not UTF-8 once decoded is an error in both (axum's `400`).
+    #[test]
+    fn decoded_params_agree_with_axum_path(
+        value in "[a%2FCc3A9G+/.~ -]{1,12}",
+        catch_all in any::<bool>(),
+    ) {
+        use axum::extract::Path;
+        use tower::ServiceExt;
+        let (template, path) = if catch_all {
+            ("/c/{*rest}", format!("/c/{value}"))
+        } else {
+            ("/v/{p}", format!("/v/{value}"))
+        };
+        let Ok(uri) = path.parse::<http::Uri>() else { return Ok(()) };
+        if uri.path() != path {
+            return Ok(());
+        }
+        let ours: R = build(&[format!("GET {template}")]).unwrap();
+        let decision = ours.at(&Method::GET, &path);
+        let name = if catch_all { "rest" } else { "p" };
+        let mine = decision.route().map(|m| m.decoded(name).unwrap().map(|v| v.into_owned()).ok());
+        let app = axum::Router::new().route(template, axum::routing::get(|Path(p): Path<String>| async move { p }));
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let response = rt.block_on(app.oneshot(Request::get(uri).body(axum::body::Body::empty()).unwrap())).unwrap();
+        let status = response.status();
+        let body = rt.block_on(http_body_util::BodyExt::collect(response.into_body())).unwrap().to_bytes();
+        let theirs = match status.as_u16() {
+            200 => Some(Some(String::from_utf8(body.to_vec()).unwrap())),
+            400 => Some(None),
+            _ => None,
+        };
+        prop_assert_eq!(mine, theirs, "{:?}", path);
+    }
+}
