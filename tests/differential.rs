@@ -605,6 +605,8 @@ struct CorsCase {
     method: &'static str,
     origin: Option<&'static str>,
     request_headers: Option<&'static str>,
+    expose: Vec<&'static str>,
+    max_age: Option<u64>,
 }
 
 fn cors_case() -> impl Strategy<Value = CorsCase> {
@@ -618,9 +620,28 @@ fn cors_case() -> impl Strategy<Value = CorsCase> {
         prop::sample::select(REQUEST_METHODS.to_vec()),
         prop::sample::select(ORIGINS.to_vec()),
         prop::option::of(prop::sample::select(REQUEST_HEADERS.to_vec())),
+        (
+            prop::sample::subsequence(vec!["x-total", "x-request-id", "*"], 0..3),
+            prop::sample::select(vec![None, Some(0u64), Some(600)]),
+        ),
     )
         .prop_map(
-            |(origins, methods, mut headers, credentials, preflight, method, origin, rh)| {
+            |(
+                origins,
+                methods,
+                mut headers,
+                credentials,
+                preflight,
+                method,
+                origin,
+                rh,
+                (mut expose, max_age),
+            )| {
+                // The same for exposed headers: tower-http's `any()` answers `*` alone, which
+                // covers the listed names anyway.
+                if expose.contains(&"*") {
+                    expose.retain(|h| *h == "*");
+                }
                 // tower-http's `AllowHeaders::any()` answers `*` alone, so `*` with a listed
                 // `authorization` cannot be written there: list it only without `*`.
                 if headers.contains(&"*") {
@@ -632,7 +653,8 @@ fn cors_case() -> impl Strategy<Value = CorsCase> {
                     credentials: credentials
                         && origins.is_some()
                         && !methods.contains(&"*")
-                        && !headers.contains(&"*"),
+                        && !headers.contains(&"*")
+                        && !expose.contains(&"*"),
                     origins,
                     methods,
                     headers,
@@ -640,6 +662,8 @@ fn cors_case() -> impl Strategy<Value = CorsCase> {
                     method,
                     origin,
                     request_headers: rh,
+                    expose,
+                    max_age,
                 }
             },
         )
@@ -717,18 +741,35 @@ fn their_cors(case: &CorsCase) -> tower_http::cors::CorsLayer {
                 .map(|h| http::HeaderName::from_static(h)),
         )
     };
-    CorsLayer::new()
+    let expose = if case.expose.contains(&"*") {
+        tower_http::cors::ExposeHeaders::any()
+    } else {
+        tower_http::cors::ExposeHeaders::list(
+            case.expose.iter().map(|h| http::HeaderName::from_static(h)),
+        )
+    };
+    let layer = CorsLayer::new()
         .allow_origin(origin)
         .allow_methods(methods)
         .allow_headers(headers)
         .allow_credentials(case.credentials)
+        .expose_headers(expose);
+    match case.max_age {
+        Some(secs) => layer.max_age(std::time::Duration::from_secs(secs)),
+        None => layer,
+    }
 }
 
 fn our_cors(case: &CorsCase) -> tower_gateway::cors::CorsLayer {
     let config = tower_gateway::cors::CorsConfig::new()
         .allow_methods(case.methods.iter().copied())
         .allow_headers(case.headers.iter().copied())
-        .allow_credentials(case.credentials);
+        .allow_credentials(case.credentials)
+        .expose_headers(case.expose.iter().copied());
+    let config = match case.max_age {
+        Some(secs) => config.max_age(i64::try_from(secs).unwrap()),
+        None => config,
+    };
     let config = match &case.origins {
         None => config.allow_any_origin(),
         Some(list) => config.allow_origins(list.iter().copied()),
@@ -876,6 +917,34 @@ fn cors_difference(case: &CorsCase, rt: &tokio::runtime::Runtime) -> Option<Stri
             acao(&ours),
             acao(&theirs)
         ));
+    }
+    if acao(&ours).is_some() {
+        // What the browser reads next on an allowed response: credentials and exposed headers.
+        let acac =
+            |r: &http::response::Parts| r.headers.get("access-control-allow-credentials").cloned();
+        if acac(&ours) != acac(&theirs) {
+            return Some(format!(
+                "ACAC: ours {:?}, theirs {:?}",
+                acac(&ours),
+                acac(&theirs)
+            ));
+        }
+        let aceh = |r: &http::response::Parts| -> BTreeSet<String> {
+            r.headers
+                .get_all("access-control-expose-headers")
+                .iter()
+                .flat_map(|v| v.to_str().unwrap().split(','))
+                .map(|t| t.trim().to_ascii_lowercase())
+                .filter(|t| !t.is_empty())
+                .collect()
+        };
+        if aceh(&ours) != aceh(&theirs) {
+            return Some(format!(
+                "ACEH: ours {:?}, theirs {:?}",
+                aceh(&ours),
+                aceh(&theirs)
+            ));
+        }
     }
     let (va, vb) = (vary_tokens(&ours), vary_tokens(&theirs));
     // Both keep the inner `Vary`; an origin-dependent policy varies on `Origin` in both.
