@@ -11,6 +11,8 @@
 
 #![cfg(all(feature = "router", feature = "cors", feature = "origin"))]
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::convert::Infallible;
 
@@ -1252,5 +1254,89 @@ proptest! {
             _ => None,
         };
         prop_assert_eq!(mine, theirs, "{:?}", path);
+    }
+}
+
+// ---------- real route tables vs matchit ----------
+
+/// Every real table of `../shared/data` in the common subset (whole-segment params and
+/// trailing catch-alls; the routes matchit refuses are left out of both), with each template
+/// filled in several ways and the GitHub request log: the same template and params.
+#[test]
+fn real_tables_agree_with_matchit() {
+    let files = [
+        "github-full-routes.txt",
+        "github-routes.txt",
+        "github-v3-routes.txt",
+        "gitlab-routes.txt",
+        "gplus-routes.txt",
+        "matchit-bench-routes.txt",
+        "parse-routes.txt",
+        "static-routes.txt",
+    ];
+    let requests = common::shared_data("github-v3-requests.txt");
+    for file in files {
+        let mut them = matchit::Router::new();
+        let mut templates: Vec<String> = Vec::new();
+        for line in common::shared_data(file).lines().map(str::trim) {
+            let Some((_, template)) = line.split_once(' ') else {
+                continue;
+            };
+            let subset = template.split('/').enumerate().all(|(i, seg)| {
+                let n = template.split('/').count();
+                !seg.contains('{')
+                    || (seg.starts_with('{')
+                        && seg.ends_with('}')
+                        && seg.matches('{').count() == 1
+                        && (!seg.starts_with("{*") || i + 1 == n)
+                        && !seg.ends_with("+}"))
+            });
+            if !subset || templates.iter().any(|t| t == template) {
+                continue;
+            }
+            if them.insert(template, template.to_owned()).is_ok() {
+                templates.push(template.to_owned());
+            }
+        }
+        let keys: Vec<String> = templates.iter().map(|t| format!("GET {t}")).collect();
+        let us = match build(&keys) {
+            Ok(us) => us,
+            Err(e) => panic!("{file}: matchit takes {} routes we refuse: {e}", keys.len()),
+        };
+        let mut paths: Vec<String> = requests.lines().map(str::to_owned).collect();
+        for t in &templates {
+            for (value, rest) in [
+                ("1", "a/b"),
+                ("x-y", "z"),
+                ("a%2Fb", "a%2F/b"),
+                ("users", "users/"),
+            ] {
+                let filled: Vec<String> = t
+                    .split('/')
+                    .map(|seg| {
+                        if seg.starts_with("{*") {
+                            rest.to_owned()
+                        } else if seg.starts_with('{') {
+                            value.to_owned()
+                        } else {
+                            seg.to_owned()
+                        }
+                    })
+                    .collect();
+                let path = filled.join("/");
+                paths.push(format!("{path}/"));
+                paths.push(path.trim_end_matches('/').to_owned());
+                paths.push(path);
+            }
+        }
+        let mut compared = 0;
+        for p in &paths {
+            if !p.starts_with('/') {
+                continue;
+            }
+            assert_eq!(ours(&us, p), theirs(&them, p), "{file}: {p}");
+            compared += 1;
+        }
+        assert!(compared > 0, "{file}");
     }
 }
