@@ -162,10 +162,8 @@ fn path_from(segs: Vec<TSeg>) -> impl Strategy<Value = String> {
             let mut path = format!("/{}", parts.join("/"));
             match tweak {
                 0 => path.push('/'),
-                1 => {
-                    if path.len() > 1 && path.ends_with('/') {
-                        path.pop();
-                    }
+                1 if path.len() > 1 && path.ends_with('/') => {
+                    path.pop();
                 }
                 2 => path = path.replacen('/', "//", 1),
                 _ => {}
