@@ -1382,3 +1382,82 @@ proptest! {
         }
     }
 }
+
+// ---------- the method dimension on overlapping tables, with matchit as the path oracle ----------
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// AWS semantics on overlapping routes: for a method, the winner is what matchit answers
+    /// over the routes that accept that method (explicit, `GET` for `HEAD`, `ANY`); when none
+    /// does but some route's template matches the path, a `405` whose `Allow` is the union of
+    /// those routes' methods (`HEAD` with `GET`).
+    #[test]
+    fn router_method_winner_is_matchit_over_the_accepting_routes(
+        (keys, paths) in keyed_table(),
+        methods in prop::collection::vec(request_method(), 1..4),
+    ) {
+        let Ok(us) = build(&keys) else { return Ok(()) };
+        let split = |k: &String| {
+            let (m, t) = k.split_once(' ').unwrap();
+            (m.to_owned(), t.to_owned())
+        };
+        for m in &methods {
+            let accepts = |km: &str| km == "ANY" || km == m.as_str() || (km == "GET" && *m == Method::HEAD);
+            let mut them = matchit::Router::new();
+            let mut seen = BTreeSet::new();
+            for (km, t) in keys.iter().map(split) {
+                if accepts(&km) && seen.insert(t.clone()) && them.insert(t.as_str(), t.clone()).is_err() {
+                    return Ok(());
+                }
+            }
+            for p in &paths {
+                let got = us.at(m, p);
+                match theirs(&them, p) {
+                    Some((template, params)) => {
+                        // On that template: the explicit method, else `GET` for `HEAD`, else `ANY`.
+                        let on = |km: &str| keys.contains(&format!("{km} {template}"));
+                        let km = if on(m.as_str()) {
+                            m.as_str()
+                        } else if *m == Method::HEAD && on("GET") {
+                            "GET"
+                        } else {
+                            "ANY"
+                        };
+                        let want = format!("{km} {template}");
+                        prop_assert_eq!(got.route_key(), Some(want.as_str()), "{} {} over {:?}", m, p, keys);
+                        let got_params: Vec<(String, String)> = got
+                            .route()
+                            .unwrap()
+                            .params()
+                            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                            .collect();
+                        prop_assert_eq!(got_params, params);
+                    }
+                    None => {
+                        // Which routes match the path at all, one template at a time.
+                        let mut allowed = BTreeSet::new();
+                        for (km, t) in keys.iter().map(split) {
+                            let mut one = matchit::Router::new();
+                            one.insert(t.as_str(), ()).unwrap();
+                            if one.at(p).is_ok() {
+                                allowed.insert(km.clone());
+                                if km == "GET" {
+                                    allowed.insert("HEAD".to_owned());
+                                }
+                            }
+                        }
+                        match got {
+                            Decision::MethodNotAllowed(a) => {
+                                let a: BTreeSet<String> = a.iter().map(|m| m.as_str().to_owned()).collect();
+                                prop_assert_eq!(a, allowed, "{} {} over {:?}", m, p, keys);
+                            }
+                            Decision::NotFound => prop_assert!(allowed.is_empty(), "{} {} over {:?}: 404, but {:?} match", m, p, keys, allowed),
+                            other => prop_assert!(false, "{} {} over {:?}: {:?}", m, p, keys, other),
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
