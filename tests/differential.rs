@@ -534,7 +534,9 @@ proptest! {
 
 mod cors_pools {
     /// Allowed-origin entries: exact origins and our two pattern shapes.
-    pub const ALLOWED: [&str; 6] = [
+    pub const ALLOWED: [&str; 8] = [
+        "http://[::1]:3000",
+        "http://127.0.0.1:8080",
         "https://app.example.com",
         "http://localhost:3000",
         "https://example.org",
@@ -542,8 +544,13 @@ mod cors_pools {
         "https://*.example.com",
         "http://localhost:*",
     ];
-    pub const ORIGINS: [Option<&str>; 24] = [
+    pub const ORIGINS: [Option<&str>; 29] = [
         None,
+        Some("http://[::1]:3000"),
+        Some("http://[::1]"),
+        Some("http://127.0.0.1:8080"),
+        Some("http://127.0.0.1"),
+        Some("http://localhost:65535"),
         Some("https://app.example.com"),
         Some("https://example.com"),
         Some("https://a.b.example.com"),
