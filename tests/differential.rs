@@ -1468,3 +1468,50 @@ proptest! {
         }
     }
 }
+
+// ---------- 405 `Allow` against what each method actually gets ----------
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Whatever the trailing-slash policy, a `405`'s `Allow` lists exactly the methods that
+    /// the same path does not refuse (served or redirected): RFC 9110 §15.5.6, and the
+    /// module's "the header never lies about a method that would be served".
+    #[test]
+    fn allow_lists_exactly_the_methods_the_path_answers(
+        (keys, paths) in keyed_table(),
+        trailing in prop::sample::select(vec![
+            tower_gateway::router::TrailingSlash::Strict,
+            tower_gateway::router::TrailingSlash::Redirect,
+            tower_gateway::router::TrailingSlash::Ignore,
+        ]),
+    ) {
+        let Ok(us) = keys
+            .iter()
+            .fold(Router::builder(), |b, k| b.route(k.as_str(), ok_service()))
+            .trailing_slash(trailing)
+            .build()
+        else {
+            return Ok(());
+        };
+        let us: R = us;
+        let pool = [
+            Method::GET, Method::HEAD, Method::POST, Method::PUT, Method::DELETE, Method::PATCH,
+            Method::OPTIONS, Method::TRACE, Method::from_bytes(b"PURGE").unwrap(),
+        ];
+        for p in &paths {
+            for m in &pool {
+                let Decision::MethodNotAllowed(allowed) = us.at(m, p) else { continue };
+                for other in &pool {
+                    let answered = matches!(us.at(other, p), Decision::Route(_) | Decision::Redirect(_));
+                    prop_assert_eq!(
+                        allowed.contains(other),
+                        answered,
+                        "{} {} -> Allow {:?}; {} answered: {} ({:?} over {:?})",
+                        m, p, allowed, other, answered, trailing, keys
+                    );
+                }
+            }
+        }
+    }
+}

@@ -112,6 +112,14 @@ impl AllowedMethods {
         }
     }
 
+    /// Adds every method of `other`.
+    pub(crate) fn union(&mut self, other: &Self) {
+        self.bits |= other.bits;
+        for m in &other.extensions {
+            self.add(m);
+        }
+    }
+
     /// Removes a standard method (extension methods are kept).
     pub(crate) fn remove_standard(&mut self, method: &Method) {
         if let Some(b) = bit(method) {

@@ -12,6 +12,9 @@ use crate::util::boxed::BoxService;
 
 /// What the Router does when a path misses only by its trailing slash.
 ///
+/// Under `Redirect` and `Ignore`, a `405` lists the methods that both forms of the path
+/// answer, since a method either form accepts is served or redirected.
+///
 /// Default: [`TrailingSlash::Strict`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -170,9 +173,19 @@ impl<ReqB, ResB, E> Table<ReqB, ResB, E> {
                         };
                     }
                     // The other form of the path exists, but not for this method: say so
-                    // rather than pretend the path is unknown.
-                    alt @ Lookup::MethodNotAllowed(_) if matches!(found, Lookup::NotFound) => {
-                        found = alt;
+                    // rather than pretend the path is unknown, and list the methods both forms
+                    // answer (unless the other form is a `Location` never redirected to).
+                    Lookup::MethodNotAllowed(alt)
+                        if policy.trailing_slash == TrailingSlash::Ignore
+                            || is_local_path(&alternate) =>
+                    {
+                        found = match found {
+                            Lookup::MethodNotAllowed(mut allowed) => {
+                                allowed.union(&alt);
+                                Lookup::MethodNotAllowed(allowed)
+                            }
+                            _ => Lookup::MethodNotAllowed(alt),
+                        };
                     }
                     _ => {}
                 }
