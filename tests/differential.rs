@@ -1474,7 +1474,7 @@ proptest! {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
-    /// Whatever the trailing-slash policy, a `405`'s `Allow` lists exactly the methods that
+    /// Whatever the path policies, a `405`'s `Allow` lists exactly the methods that
     /// the same path does not refuse (served or redirected): RFC 9110 §15.5.6, and the
     /// module's "the header never lies about a method that would be served".
     #[test]
@@ -1485,11 +1485,16 @@ proptest! {
             tower_gateway::router::TrailingSlash::Redirect,
             tower_gateway::router::TrailingSlash::Ignore,
         ]),
+        merge in any::<bool>(),
+        ci in any::<bool>(),
+        uppers in prop::collection::vec(any::<u8>(), 8),
     ) {
         let Ok(us) = keys
             .iter()
             .fold(Router::builder(), |b, k| b.route(k.as_str(), ok_service()))
             .trailing_slash(trailing)
+            .merge_slashes(merge)
+            .case_insensitive(ci)
             .build()
         else {
             return Ok(());
@@ -1499,7 +1504,8 @@ proptest! {
             Method::GET, Method::HEAD, Method::POST, Method::PUT, Method::DELETE, Method::PATCH,
             Method::OPTIONS, Method::TRACE, Method::from_bytes(b"PURGE").unwrap(),
         ];
-        for p in &paths {
+        for (p, u) in paths.into_iter().zip(uppers.iter().cycle()) {
+            let p = &with_uppercase(p, *u);
             for m in &pool {
                 let Decision::MethodNotAllowed(allowed) = us.at(m, p) else { continue };
                 for other in &pool {
