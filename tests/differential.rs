@@ -1488,10 +1488,16 @@ proptest! {
         merge in any::<bool>(),
         ci in any::<bool>(),
         uppers in prop::collection::vec(any::<u8>(), 8),
+        websocket in any::<u8>(),
     ) {
+        // Some `GET` routes are WebSocket-only (`GET` without `HEAD`).
         let Ok(us) = keys
             .iter()
-            .fold(Router::builder(), |b, k| b.route(k.as_str(), ok_service()))
+            .enumerate()
+            .fold(Router::builder(), |b, (i, k)| match k.strip_prefix("GET ") {
+                Some(path) if websocket & (1 << (i % 8)) != 0 => b.websocket(path, ok_service()),
+                _ => b.route(k.as_str(), ok_service()),
+            })
             .trailing_slash(trailing)
             .merge_slashes(merge)
             .case_insensitive(ci)

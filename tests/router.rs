@@ -1509,3 +1509,42 @@ fn trailing_slash_redirect_off_site_form_lends_no_405() {
 fn router_with(keys: &[&str], policy: TrailingSlash) -> R {
     builder(keys).trailing_slash(policy).build().unwrap()
 }
+
+/// Found by `differential::allow_lists_exactly_the_methods_the_path_answers`: a WebSocket-only
+/// route serves `GET` (handshakes) and not `HEAD`, so `HEAD` goes where it would go without it:
+/// to an `ANY` route on the same template or a less specific route, else a `405` listing what
+/// the path does answer. It was a `405` with `Allow: GET` while `ANY` served every other method.
+#[tokio::test]
+async fn websocket_route_leaves_head_to_the_other_routes() {
+    let r: R = Router::builder()
+        .websocket("/ws", echo_key())
+        .route("ANY /ws", echo_key())
+        .build()
+        .unwrap();
+    assert_eq!(r.at(&Method::HEAD, "/ws").route_key(), Some("ANY /ws"));
+    assert_eq!(r.at(&Method::POST, "/ws").route_key(), Some("ANY /ws"));
+    let response = call(&r, "HEAD", "/ws").await;
+    assert_eq!(response.status(), StatusCode::OK);
+
+    // A less specific route that accepts HEAD (through GET) serves it.
+    let r: R = Router::builder()
+        .websocket("/ws", echo_key())
+        .route("GET /{page}", echo_key())
+        .build()
+        .unwrap();
+    let head = r.at(&Method::HEAD, "/ws");
+    assert_eq!(head.route_key(), Some("GET /{page}"));
+    assert!(head.route().unwrap().is_head_via_get());
+
+    // Otherwise a 405 that lists the path's methods, HEAD not among them.
+    let r: R = Router::builder()
+        .websocket("/ws", echo_key())
+        .route("POST /ws", echo_key())
+        .build()
+        .unwrap();
+    let response = call(&r, "HEAD", "/ws").await;
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.headers()[ALLOW], "GET, POST");
+    let response = call(&r, "DELETE", "/ws").await;
+    assert_eq!(response.headers()[ALLOW], "GET, POST");
+}
