@@ -1489,15 +1489,22 @@ proptest! {
         ci in any::<bool>(),
         uppers in prop::collection::vec(any::<u8>(), 8),
         websocket in any::<u8>(),
+        nest in prop::option::of(prop::sample::select(vec!["/a", "/ab/{p1}", "/{p0}"])),
     ) {
-        // Some `GET` routes are WebSocket-only (`GET` without `HEAD`).
-        let Ok(us) = keys
+        // Some `GET` routes are WebSocket-only (`GET` without `HEAD`), and a nested service
+        // may sit among the routes.
+        let builder = keys
             .iter()
             .enumerate()
             .fold(Router::builder(), |b, (i, k)| match k.strip_prefix("GET ") {
                 Some(path) if websocket & (1 << (i % 8)) != 0 => b.websocket(path, ok_service()),
                 _ => b.route(k.as_str(), ok_service()),
-            })
+            });
+        let builder = match nest {
+            Some(prefix) => builder.nest(prefix, ok_service()),
+            None => builder,
+        };
+        let Ok(us) = builder
             .trailing_slash(trailing)
             .merge_slashes(merge)
             .case_insensitive(ci)
