@@ -1030,18 +1030,34 @@ fn keyed_table() -> impl Strategy<Value = (Vec<String>, Vec<String>)> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
-    /// `Router::at` says what a call through the Router does: the same route and params
-    /// reach the target (and `MatchedRoute` comes back on the response), the same `405` and
-    /// `Allow`, the same `404`; a `HEAD` served by a `GET` route has an empty body.
+    /// `Router::at` says what a call through the Router does, under any path policy and with
+    /// WebSocket-only routes: the same route and params reach the target (and `MatchedRoute`
+    /// comes back on the response), the same `405` and `Allow`, the same `308` and
+    /// `Location` (query kept), the same `404`; a `HEAD` served by a `GET` route has an empty
+    /// body; a plain `GET` to a WebSocket-only route is a `426`.
     #[test]
     fn router_at_agrees_with_call(
         (keys, paths) in keyed_table(),
         methods in prop::collection::vec(request_method(), 1..4),
+        trailing in prop::sample::select(vec![
+            tower_gateway::router::TrailingSlash::Strict,
+            tower_gateway::router::TrailingSlash::Redirect,
+            tower_gateway::router::TrailingSlash::Ignore,
+        ]),
+        merge in any::<bool>(),
+        websocket in any::<u8>(),
+        query in prop::sample::select(vec!["", "?q=1"]),
     ) {
         use tower::ServiceExt;
         let Ok(router) = keys
             .iter()
-            .fold(Router::builder(), |b, k| b.route(k.as_str(), echo_service()))
+            .enumerate()
+            .fold(Router::builder(), |b, (i, k)| match k.strip_prefix("GET ") {
+                Some(path) if websocket & (1 << (i % 8)) != 0 => b.websocket(path, echo_service()),
+                _ => b.route(k.as_str(), echo_service()),
+            })
+            .trailing_slash(trailing)
+            .merge_slashes(merge)
             .build()
         else {
             return Ok(());
@@ -1049,7 +1065,8 @@ proptest! {
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
         for p in &paths {
             for m in &methods {
-                let Ok(request) = Request::builder().method(m.clone()).uri(p.as_str()).body(String::new()) else {
+                let uri = format!("{p}{query}");
+                let Ok(request) = Request::builder().method(m.clone()).uri(uri.as_str()).body(String::new()) else {
                     continue;
                 };
                 let response = rt.block_on(router.clone().oneshot(request)).unwrap();
@@ -1057,7 +1074,16 @@ proptest! {
                 let body = rt.block_on(http_body_util::BodyExt::collect(body)).unwrap().to_bytes();
                 let body = String::from_utf8(body.to_vec()).unwrap();
                 let matched = parts.extensions.get::<tower_gateway::router::MatchedRoute>();
-                match router.at(m, p) {
+                match router.at(m, &uri) {
+                    Decision::Route(hit) if hit.route().is_websocket() => {
+                        // A plain `GET` to a WebSocket-only route: `426`, the route on the response.
+                        prop_assert_eq!(parts.status, http::StatusCode::UPGRADE_REQUIRED, "{} {}", m, p);
+                        prop_assert_eq!(matched.map(|r| r.key()), Some(hit.route().key()));
+                    }
+                    Decision::Redirect(to) => {
+                        prop_assert_eq!(parts.status, http::StatusCode::PERMANENT_REDIRECT, "{} {}", m, p);
+                        prop_assert_eq!(&parts.headers[http::header::LOCATION], &format!("{to}{query}"));
+                    }
                     Decision::Route(hit) => {
                         prop_assert_eq!(parts.status, http::StatusCode::OK, "{} {}", m, p);
                         prop_assert_eq!(matched.map(|r| r.key()), Some(hit.route().key()));
