@@ -307,7 +307,21 @@ fn axum_router(table: &[Vec<Option<Method>>]) -> axum::Router {
         }
         app = app.route(template, route.unwrap());
     }
-    app
+    app.fallback(|| async { (http::StatusCode::IM_A_TEAPOT, "fallback") })
+}
+
+/// A target answering `hello`, as the axum handlers do.
+fn hello_service() -> impl tower::Service<
+    Request<String>,
+    Response = Response<String>,
+    Error = Infallible,
+    Future = impl std::future::Future<Output = Result<Response<String>, Infallible>> + Send,
+> + Clone
+       + Send
+       + Sync {
+    service_fn(|_: Request<String>| async {
+        Ok::<_, Infallible>(Response::new("hello".to_owned()))
+    })
 }
 
 fn our_router(table: &[Vec<Option<Method>>]) -> R {
@@ -318,7 +332,18 @@ fn our_router(table: &[Vec<Option<Method>>]) -> R {
             keys.push(format!("{m} {template}"));
         }
     }
-    build(&keys).expect("distinct keys build")
+    let teapot = service_fn(|_: Request<String>| async {
+        let mut response = Response::new("fallback".to_owned());
+        *response.status_mut() = http::StatusCode::IM_A_TEAPOT;
+        Ok::<_, Infallible>(response)
+    });
+    keys.iter()
+        .fold(Router::builder(), |b, k| {
+            b.route(k.as_str(), hello_service())
+        })
+        .fallback(teapot)
+        .build()
+        .expect("distinct keys build")
 }
 
 /// The methods of an `Allow` header, as a set (axum joins with `,`, we with `, `).
@@ -336,7 +361,8 @@ fn allow_set(response: &http::response::Parts) -> Option<BTreeSet<String>> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
-    /// Status and `Allow` agree with axum's Router for every method on non-overlapping
+    /// Status (route, `405`, or the fallback), `Allow`, and `HEAD` via `GET` (no body, the
+    /// `GET`'s `content-length`) agree with axum's Router for every method on non-overlapping
     /// routes; `Router::at` agrees with a full call through our Router.
     #[test]
     fn router_methods_agree_with_axum(
@@ -359,8 +385,13 @@ proptest! {
                     .oneshot(req().body(axum::body::Body::empty()).unwrap())
                     .await
                     .unwrap();
-                (a.into_parts().0, b.into_parts().0)
+                let (a, body_a) = a.into_parts();
+                let (b, body_b) = b.into_parts();
+                let body_a = http_body_util::BodyExt::collect(body_a).await.unwrap().to_bytes();
+                let body_b = http_body_util::BodyExt::collect(body_b).await.unwrap().to_bytes();
+                ((a, body_a), (b, body_b))
             });
+            let ((a, body_a), (b, body_b)) = (a, b);
             prop_assert_eq!(a.status, b.status, "{} {} over {:?}", m, p, table);
             // axum's `MethodRouter::fallback` (our `ANY` beside explicit methods) adds an
             // `Allow` to the responses it serves; only a 405's `Allow` is compared.
@@ -369,10 +400,27 @@ proptest! {
             }
             // `Router::at` decides what the call did.
             let decision = ours.at(m, p);
+            // A `GET` route's answer to `GET` and to `HEAD`: the same `content-length`, and
+            // no body for `HEAD` (axum strips every `HEAD` body; an explicit `HEAD` route of
+            // ours answers as its target does).
+            let via_get = decision.route().is_some_and(|r| r.is_head_via_get())
+                || (*m == Method::GET && decision.route().is_some());
+            if via_get {
+                prop_assert_eq!(&body_a, &body_b, "{} {} over {:?}", m, p, table);
+            }
+            // axum also writes `content-length` on a `GET` (hyper does on the wire): only the
+            // `HEAD`'s is compared.
+            if via_get && *m == Method::HEAD {
+                prop_assert_eq!(
+                    a.headers.get(http::header::CONTENT_LENGTH),
+                    b.headers.get(http::header::CONTENT_LENGTH),
+                    "{} {} over {:?}", m, p, table
+                );
+            }
             let want = match &decision {
                 Decision::Route(_) => http::StatusCode::OK,
                 Decision::MethodNotAllowed(_) => http::StatusCode::METHOD_NOT_ALLOWED,
-                Decision::NotFound => http::StatusCode::NOT_FOUND,
+                Decision::NotFound => http::StatusCode::IM_A_TEAPOT,
                 other => panic!("unexpected {other:?}"),
             };
             prop_assert_eq!(a.status, want, "{} {}", m, p);
