@@ -1608,3 +1608,48 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// The order routes are added in never changes a decision, whatever the policies.
+    #[test]
+    fn insertion_order_never_changes_a_decision(
+        (keys, paths) in keyed_table(),
+        seed in any::<u64>(),
+        trailing in prop::sample::select(vec![
+            tower_gateway::router::TrailingSlash::Strict,
+            tower_gateway::router::TrailingSlash::Redirect,
+            tower_gateway::router::TrailingSlash::Ignore,
+        ]),
+        merge in any::<bool>(),
+        ci in any::<bool>(),
+    ) {
+        let make = |keys: &[String]| -> Option<R> {
+            keys.iter()
+                .fold(Router::builder(), |b, k| b.route(k.as_str(), ok_service()))
+                .trailing_slash(trailing)
+                .merge_slashes(merge)
+                .case_insensitive(ci)
+                .build()
+                .ok()
+        };
+        let mut shuffled = keys.clone();
+        // A small deterministic shuffle (Fisher-Yates over a xorshift stream).
+        let mut x = seed | 1;
+        for i in (1..shuffled.len()).rev() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            shuffled.swap(i, (x % (i as u64 + 1)) as usize);
+        }
+        let (a, b) = (make(&keys), make(&shuffled));
+        prop_assert_eq!(a.is_some(), b.is_some(), "{:?} vs {:?}", keys, shuffled);
+        let (Some(a), Some(b)) = (a, b) else { return Ok(()) };
+        for p in &paths {
+            for m in [Method::GET, Method::HEAD, Method::POST, Method::DELETE, Method::from_bytes(b"PURGE").unwrap()] {
+                prop_assert_eq!(a.at(&m, p), b.at(&m, p), "{} {} over {:?} vs {:?}", m, p, keys, shuffled);
+            }
+        }
+    }
+}
