@@ -129,6 +129,8 @@ fn value() -> impl Strategy<Value = &'static str> {
         "u",
         "us",
         "usersx",
+        // Longer than the params' inline buffer together.
+        "a0123456789012345678901234567890123456789012345678901234567890123456789",
     ])
 }
 
