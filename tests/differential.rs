@@ -426,6 +426,9 @@ proptest! {
                 other => panic!("unexpected {other:?}"),
             };
             prop_assert_eq!(a.status, want, "{} {}", m, p);
+            // `MatchedRoute` on the response exactly when a route served.
+            let matched = a.extensions.get::<tower_gateway::router::MatchedRoute>();
+            prop_assert_eq!(matched.map(|r| r.key()), decision.route_key(), "{} {}", m, p);
             if let Decision::MethodNotAllowed(allowed) = &decision {
                 prop_assert_eq!(&a.headers[http::header::ALLOW], &allowed.header_value());
             }
