@@ -1444,3 +1444,107 @@ async fn aws_not_found_body_is_not_sent_to_a_head() {
     );
     assert_eq!(body_text(head.into_body()).await, "");
 }
+
+/// Found by `differential::allow_lists_exactly_the_methods_the_path_answers`: when the path
+/// and its other trailing-slash form both match routes, neither for the method, the `405`
+/// lists the methods of both forms, since the policy answers them all on this path.
+#[tokio::test]
+async fn trailing_slash_405_lists_the_methods_of_both_forms() {
+    let keys = ["DELETE /a/b/", "GET /{x}/{y}"];
+    let r = builder(&keys)
+        .trailing_slash(TrailingSlash::Ignore)
+        .build()
+        .unwrap();
+    // GET /a/b/ is served (as /a/b), so the 405 to POST /a/b/ must list it.
+    assert_eq!(
+        r.at(&Method::GET, "/a/b/").route_key(),
+        Some("GET /{x}/{y}")
+    );
+    let response = call(&r, "POST", "/a/b/").await;
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.headers()[ALLOW], "GET, HEAD, DELETE");
+    // Redirect: GET /a/b/ is answered (308 to /a/b), so it is listed as well.
+    let r = builder(&keys)
+        .trailing_slash(TrailingSlash::Redirect)
+        .build()
+        .unwrap();
+    assert_eq!(
+        r.at(&Method::GET, "/a/b/"),
+        Decision::Redirect("/a/b".to_owned())
+    );
+    let allowed = r.at(&Method::POST, "/a/b/");
+    assert_eq!(
+        allowed
+            .allowed_methods()
+            .map(ToString::to_string)
+            .as_deref(),
+        Some("GET, HEAD, DELETE")
+    );
+    // Strict: the forms are different paths.
+    let r = router(&keys);
+    let allowed = r.at(&Method::POST, "/a/b/");
+    assert_eq!(
+        allowed
+            .allowed_methods()
+            .map(ToString::to_string)
+            .as_deref(),
+        Some("DELETE")
+    );
+}
+
+/// The other form of a path that is never redirected to (`//x` toggled is a `Location` a
+/// browser reads as another host) does not lend its methods to a `405` either: every method
+/// gets the same `404`.
+#[test]
+fn trailing_slash_redirect_off_site_form_lends_no_405() {
+    let r = router_with(&["GET //x/"], TrailingSlash::Redirect);
+    assert!(r.at(&Method::GET, "//x").is_not_found());
+    assert!(r.at(&Method::PUT, "//x").is_not_found());
+    // Ignore serves the other form, so its methods are listed.
+    let r = router_with(&["GET //x/"], TrailingSlash::Ignore);
+    assert_eq!(r.at(&Method::GET, "//x").route_key(), Some("GET //x/"));
+    assert!(r.at(&Method::PUT, "//x").is_method_not_allowed());
+}
+
+fn router_with(keys: &[&str], policy: TrailingSlash) -> R {
+    builder(keys).trailing_slash(policy).build().unwrap()
+}
+
+/// Found by `differential::allow_lists_exactly_the_methods_the_path_answers`: a WebSocket-only
+/// route serves `GET` (handshakes) and not `HEAD`, so `HEAD` goes where it would go without it:
+/// to an `ANY` route on the same template or a less specific route, else a `405` listing what
+/// the path does answer. It was a `405` with `Allow: GET` while `ANY` served every other method.
+#[tokio::test]
+async fn websocket_route_leaves_head_to_the_other_routes() {
+    let r: R = Router::builder()
+        .websocket("/ws", echo_key())
+        .route("ANY /ws", echo_key())
+        .build()
+        .unwrap();
+    assert_eq!(r.at(&Method::HEAD, "/ws").route_key(), Some("ANY /ws"));
+    assert_eq!(r.at(&Method::POST, "/ws").route_key(), Some("ANY /ws"));
+    let response = call(&r, "HEAD", "/ws").await;
+    assert_eq!(response.status(), StatusCode::OK);
+
+    // A less specific route that accepts HEAD (through GET) serves it.
+    let r: R = Router::builder()
+        .websocket("/ws", echo_key())
+        .route("GET /{page}", echo_key())
+        .build()
+        .unwrap();
+    let head = r.at(&Method::HEAD, "/ws");
+    assert_eq!(head.route_key(), Some("GET /{page}"));
+    assert!(head.route().unwrap().is_head_via_get());
+
+    // Otherwise a 405 that lists the path's methods, HEAD not among them.
+    let r: R = Router::builder()
+        .websocket("/ws", echo_key())
+        .route("POST /ws", echo_key())
+        .build()
+        .unwrap();
+    let response = call(&r, "HEAD", "/ws").await;
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.headers()[ALLOW], "GET, POST");
+    let response = call(&r, "DELETE", "/ws").await;
+    assert_eq!(response.headers()[ALLOW], "GET, POST");
+}

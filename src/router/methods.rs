@@ -52,6 +52,15 @@ impl MethodBits {
         }
     }
 
+    /// Adds a route's method without the `HEAD` a `GET` implies (a WebSocket-only route).
+    pub(crate) fn add_without_head(&mut self, method: Option<&Method>) {
+        let had_head = self.bits & (1 << 1) != 0;
+        self.add(method);
+        if !had_head {
+            self.bits &= !(1 << 1);
+        }
+    }
+
     pub(crate) fn union(&mut self, other: &Self) {
         self.bits |= other.bits;
         self.extensions |= other.extensions;
@@ -112,18 +121,11 @@ impl AllowedMethods {
         }
     }
 
-    /// Removes a standard method (extension methods are kept).
-    pub(crate) fn remove_standard(&mut self, method: &Method) {
-        if let Some(b) = bit(method) {
-            self.bits &= !b;
-        }
-    }
-
-    /// `GET` alone: what a WebSocket-only route accepts.
-    pub(crate) fn get_only() -> Self {
-        Self {
-            bits: 1,
-            extensions: Vec::new(),
+    /// Adds every method of `other`.
+    pub(crate) fn union(&mut self, other: &Self) {
+        self.bits |= other.bits;
+        for m in &other.extensions {
+            self.add(m);
         }
     }
 

@@ -75,8 +75,9 @@
 //! handshakes only: a handshake (`GET` with an `Upgrade: websocket` token) reaches the target
 //! with its request extensions intact (hyper's upgrade handle lives there) and the `101`
 //! comes back unchanged; a plain `GET` gets `426 Upgrade Required` (`Upgrade: websocket`,
-//! `Connection: Upgrade`, a short text body), `HEAD` and other methods `405` with
-//! `Allow: GET`. [`MatchedRoute::is_websocket`] says which routes are WebSocket-only;
+//! `Connection: Upgrade`, a short text body). The route accepts `GET` alone, not `HEAD`:
+//! other methods go to the routes that accept them, else `405` (`Allow: GET` when it is
+//! alone on its path). [`MatchedRoute::is_websocket`] says which routes are WebSocket-only;
 //! [`Router::at`] returns such a route for `GET`, whatever the headers. A plain route serves
 //! handshakes as its target decides.
 //!

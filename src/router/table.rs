@@ -12,6 +12,9 @@ use crate::util::boxed::BoxService;
 
 /// What the Router does when a path misses only by its trailing slash.
 ///
+/// Under `Redirect` and `Ignore`, a `405` lists the methods that both forms of the path
+/// answer, since a method either form accepts is served or redirected.
+///
 /// Default: [`TrailingSlash::Strict`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -66,8 +69,6 @@ pub(crate) struct Table<ReqB, ResB, E> {
     pub(crate) tree: Tree,
     pub(crate) routes: Vec<RouteEntry<ReqB, ResB, E>>,
     pub(crate) policy: Policy,
-    /// Whether any route is WebSocket-only (then `HEAD` is not served through `GET` there).
-    pub(crate) has_websocket: bool,
 }
 
 /// A lookup's result, owning everything so the request can be changed afterwards.
@@ -86,48 +87,11 @@ pub(crate) enum Resolved {
 }
 
 impl<ReqB, ResB, E> Table<ReqB, ResB, E> {
-    /// Resolves `method` and `path`, leaving the route's params in `captures`.
+    /// Resolves `method` and `path`, leaving the route's params in `captures`. (A
+    /// WebSocket-only route is a `GET` route that does not serve `HEAD`: the tree knows.)
     #[inline(always)]
     pub(crate) fn resolve(&self, method: &Method, path: &str, captures: &mut Captures) -> Resolved {
-        let resolved = self.resolve_any(method, path, captures);
-        if self.has_websocket {
-            self.websocket_methods(path, resolved)
-        } else {
-            resolved
-        }
-    }
-
-    /// A WebSocket-only route is a `GET` route that does not serve `HEAD`: a `HEAD` that
-    /// reached one through `GET` is a `405` with `Allow: GET`, and a `405` for its path does
-    /// not list `HEAD`.
-    fn websocket_methods(&self, path: &str, resolved: Resolved) -> Resolved {
-        let is_ws_id = |id: RouteId| {
-            self.routes
-                .get(id as usize)
-                .is_some_and(|e| e.route.is_websocket())
-        };
-        match resolved {
-            Resolved::Route {
-                id,
-                head_via_get: true,
-                ..
-            } if is_ws_id(id) => Resolved::MethodNotAllowed(AllowedMethods::get_only()),
-            Resolved::MethodNotAllowed(mut allowed) if allowed.contains(&Method::HEAD) => {
-                let head = self.resolve_any(&Method::HEAD, path, &mut Captures::default());
-                if let Resolved::Route {
-                    id,
-                    head_via_get: true,
-                    ..
-                } = head
-                {
-                    if is_ws_id(id) {
-                        allowed.remove_standard(&Method::HEAD);
-                    }
-                }
-                Resolved::MethodNotAllowed(allowed)
-            }
-            other => other,
-        }
+        self.resolve_any(method, path, captures)
     }
 
     #[inline(always)]
@@ -170,9 +134,19 @@ impl<ReqB, ResB, E> Table<ReqB, ResB, E> {
                         };
                     }
                     // The other form of the path exists, but not for this method: say so
-                    // rather than pretend the path is unknown.
-                    alt @ Lookup::MethodNotAllowed(_) if matches!(found, Lookup::NotFound) => {
-                        found = alt;
+                    // rather than pretend the path is unknown, and list the methods both forms
+                    // answer (unless the other form is a `Location` never redirected to).
+                    Lookup::MethodNotAllowed(alt)
+                        if policy.trailing_slash == TrailingSlash::Ignore
+                            || is_local_path(&alternate) =>
+                    {
+                        found = match found {
+                            Lookup::MethodNotAllowed(mut allowed) => {
+                                allowed.union(&alt);
+                                Lookup::MethodNotAllowed(allowed)
+                            }
+                            _ => Lookup::MethodNotAllowed(alt),
+                        };
                     }
                     _ => {}
                 }

@@ -62,6 +62,8 @@ pub(crate) struct Leaf {
     /// What [`Leaf::pick_by_scan`] answers for each standard method (in `STANDARD` order),
     /// so a lookup with a standard method reads one slot instead of comparing methods.
     standard: [Option<(RouteId, bool)>; STANDARD.len()],
+    /// Whether the `GET` route is WebSocket-only: it does not serve `HEAD`.
+    websocket_get: bool,
 }
 
 impl Leaf {
@@ -88,7 +90,7 @@ impl Leaf {
                 return Some((*id, false));
             }
         }
-        if method == Method::HEAD {
+        if method == Method::HEAD && !self.websocket_get {
             for (m, id) in &self.methods {
                 if m == Method::GET {
                     return Some((*id, true));
@@ -140,11 +142,13 @@ impl Default for Tree {
 }
 
 impl Tree {
-    /// Adds a route for `method` (`None` = any) under `template`.
+    /// Adds a route for `method` (`None` = any) under `template`; `websocket`: a
+    /// WebSocket-only `GET` route, which does not serve `HEAD`.
     pub(crate) fn insert(
         &mut self,
         template: &Template,
         method: Option<&Method>,
+        websocket: bool,
         id: RouteId,
     ) -> Result<(), InsertError> {
         let mut node = 0u32;
@@ -179,7 +183,12 @@ impl Tree {
                 slot.methods.push((m.clone(), id));
             }
         }
-        slot.bits.add(method);
+        if websocket {
+            slot.websocket_get = true;
+            slot.bits.add_without_head(method);
+        } else {
+            slot.bits.add(method);
+        }
         slot.refresh();
         Ok(())
     }
@@ -712,7 +721,7 @@ mod tests {
                 let Ok(template) = Template::parse(&format!("/{}", segments.join("/"))) else {
                     continue;
                 };
-                let _ = tree.insert(&template, m.as_ref(), id as RouteId);
+                let _ = tree.insert(&template, m.as_ref(), false, id as RouteId);
             }
             let asked = asked.unwrap_or(Method::DELETE);
             for segments in &paths {
