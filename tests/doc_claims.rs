@@ -1,0 +1,312 @@
+#![cfg(all(feature = "router", feature = "cors", feature = "origin", feature = "canary", feature = "access-log", feature = "metrics", feature = "gateway"))]
+//! Concrete claims of the rustdoc, README and configuration docs that no other test proved.
+
+mod common;
+
+use std::convert::Infallible;
+
+use bytes::Bytes;
+use common::{body_text, request, Named};
+use http::{header, Method, Request, Response, StatusCode};
+use http_body_util::Full;
+use tower::{service_fn, ServiceExt};
+use tower_gateway::cors::CorsLayer;
+use tower_gateway::gateway::{Gateway, GatewayConfig, Services};
+use tower_gateway::origin::OriginGuardLayer;
+use tower_gateway::router::{Rejection as RouterRejection, RejectionKind as RouterKind, Router};
+
+type Body = Full<Bytes>;
+
+fn config(text: &str) -> GatewayConfig {
+    toml::from_str(text).unwrap_or_else(|e| panic!("bad test config: {e}"))
+}
+
+fn header_req(method: &str, uri: &str, headers: &[(&str, &str)]) -> Request<Body> {
+    let mut builder = Request::builder().method(method).uri(uri);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    builder.body(Body::default()).unwrap()
+}
+
+// ---------------------------------------------------------------- router
+
+/// `router` module docs: "`GET` routes also serve `HEAD`: the body is dropped and
+/// `content-length` kept (filled in from the body's exact size when the target did not set it)".
+#[tokio::test]
+async fn router_head_via_get_fills_content_length_from_the_exact_body_size() {
+    let router: Router<Body, Body, Infallible> = Router::builder()
+        .route("GET /pets", Named::new("seventeen bytes!!"))
+        .build()
+        .unwrap();
+    let response = router.oneshot(request("HEAD", "/pets")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[header::CONTENT_LENGTH], "17");
+    assert_eq!(body_text(response.into_body()).await, "");
+}
+
+/// `router` module docs: "on the same template an explicit method beats `ANY`".
+#[tokio::test]
+async fn router_explicit_method_beats_any_on_the_same_template() {
+    for order in [false, true] {
+        let get = Named::new("get");
+        let any = Named::new("any");
+        let builder = Router::<Body, Body, Infallible>::builder();
+        let builder = if order {
+            builder.route("GET /x", get.clone()).route("ANY /x", any.clone())
+        } else {
+            builder.route("ANY /x", any.clone()).route("GET /x", get.clone())
+        };
+        let router = builder.build().unwrap();
+        let text = body_text(router.clone().oneshot(request("GET", "/x")).await.unwrap().into_body()).await;
+        assert_eq!(text, "get");
+        let text = body_text(router.oneshot(request("POST", "/x")).await.unwrap().into_body()).await;
+        assert_eq!(text, "any");
+    }
+}
+
+/// `router` module docs: a WebSocket-only route answers a plain `GET` with `426`
+/// (`Upgrade: websocket`, `Connection: Upgrade`, a short text body), `HEAD` and other methods
+/// `405` with `Allow: GET`; the Router's own answers carry a `Rejection`.
+#[tokio::test]
+async fn router_websocket_only_route_answers_426_and_405_allow_get() {
+    let target = Named::new("upgraded");
+    let router: Router<Body, Body, Infallible> =
+        Router::builder().websocket("/ws", target.clone()).build().unwrap();
+    let response = router.clone().oneshot(request("GET", "/ws")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UPGRADE_REQUIRED);
+    assert_eq!(response.headers()[header::UPGRADE], "websocket");
+    assert_eq!(response.headers()[header::CONNECTION], "Upgrade");
+    assert_eq!(
+        response.extensions().get::<RouterRejection>().map(RouterRejection::kind),
+        Some(RouterKind::UpgradeRequired)
+    );
+    assert!(!body_text(response.into_body()).await.is_empty());
+    for method in ["HEAD", "POST", "DELETE"] {
+        let response = router.clone().oneshot(request(method, "/ws")).await.unwrap();
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{method}");
+        assert_eq!(response.headers()[header::ALLOW], "GET", "{method}");
+    }
+    // `Router::at` returns the route for GET whatever the headers.
+    assert_eq!(router.at(&Method::GET, "/ws").route_key(), Some("GET /ws"));
+    assert_eq!(target.calls(), 0);
+}
+
+/// `router` module docs: "A request target that is not a path (`*`, or an authority) matches
+/// nothing."
+#[tokio::test]
+async fn router_asterisk_and_authority_targets_match_nothing() {
+    let router: Router<Body, Body, Infallible> = Router::builder()
+        .route("ANY /{proxy+}", Named::new("all"))
+        .build()
+        .unwrap();
+    let response = router.clone().oneshot(request("OPTIONS", "*")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let response = router
+        .oneshot(request("CONNECT", "example.com:443"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
+
+// ---------------------------------------------------------------- gateway config
+
+fn pets() -> Services<Body> {
+    Services::new().service("pets", Named::new("pets"))
+}
+
+/// `RouteConfig::timeout` docs: `"500ms"`, `"5s"`, `"1m"` are the syntax.
+#[test]
+fn gateway_duration_syntax_from_the_docs_builds() {
+    for timeout in ["500ms", "5s", "1m"] {
+        let text = format!(
+            "[[routes]]\npath = \"/inv\"\nupstream = \"http://127.0.0.1:9/v1\"\ntimeout = \"{timeout}\"\nconnect_timeout = \"{timeout}\"\n"
+        );
+        Gateway::from_config(config(&text), pets()).unwrap_or_else(|e| panic!("{timeout}: {e}"));
+    }
+}
+
+/// `OriginConfig::enabled` docs: "The other settings are checked either way."
+#[test]
+fn gateway_disabled_origin_guard_still_checks_its_settings() {
+    let text = r#"
+[[routes]]
+path = "/pets"
+service = "pets"
+[origin]
+enabled = false
+trusted_origins = ["https://a.example/path"]
+bypass_paths = ["no-slash"]
+"#;
+    let error = Gateway::from_config(config(text), pets()).unwrap_err();
+    assert_eq!(error.problems().len(), 2, "{error}");
+}
+
+/// Gateway module docs: "the name `metrics` is the gateway's own Prometheus exposition unless
+/// a service takes that name".
+#[tokio::test]
+async fn gateway_metrics_name_is_the_exposition_unless_a_service_takes_it() {
+    let text = r#"
+[[routes]]
+path = "/metrics"
+methods = ["GET"]
+service = "metrics"
+[metrics]
+"#;
+    let gateway = Gateway::from_config(config(text), pets()).unwrap();
+    let response = gateway.oneshot(request("GET", "/metrics")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(body_text(response.into_body()).await.contains("# TYPE"));
+
+    let own = pets().service("metrics", Named::new("mine"));
+    let gateway = Gateway::from_config(config(text), own).unwrap();
+    let response = gateway.oneshot(request("GET", "/metrics")).await.unwrap();
+    assert_eq!(body_text(response.into_body()).await, "mine");
+}
+
+// ---------------------------------------------------------------- cors and origin
+
+fn credentialed() -> CorsLayer {
+    CorsLayer::builder()
+        .allow_origin("https://app.example.com")
+        .allow_methods(["PUT"])
+        .allow_credentials(true)
+        .build()
+        .unwrap()
+}
+
+/// `cors` module docs: a refused preflight has "the same `Vary`" as an accepted one.
+#[tokio::test]
+async fn cors_refused_preflight_carries_the_preflight_vary() {
+    let inner = Named::new("inner");
+    let stack = tower::Layer::layer(&credentialed(), inner.clone());
+    let response = stack
+        .oneshot(header_req(
+            "OPTIONS",
+            "/x",
+            &[("origin", "https://evil.example"), ("access-control-request-method", "PUT")],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let vary: Vec<_> = response.headers().get_all(header::VARY).iter().collect();
+    let joined = vary.iter().map(|v| v.to_str().unwrap()).collect::<Vec<_>>().join(", ");
+    assert_eq!(
+        joined.to_ascii_lowercase(),
+        "origin, access-control-request-method, access-control-request-headers"
+    );
+    assert_eq!(inner.calls(), 0);
+}
+
+/// `cors` module docs: "Responses to a non-preflight `OPTIONS` get the preflight `Vary`".
+#[tokio::test]
+async fn cors_non_preflight_options_gets_the_preflight_vary() {
+    let stack = tower::Layer::layer(&credentialed(), Named::new("inner"));
+    let response = stack
+        .oneshot(header_req("OPTIONS", "/x", &[("origin", "https://app.example.com")]))
+        .await
+        .unwrap();
+    let joined = response
+        .headers()
+        .get_all(header::VARY)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect::<Vec<_>>()
+        .join(", ");
+    assert_eq!(
+        joined.to_ascii_lowercase(),
+        "origin, access-control-request-method, access-control-request-headers"
+    );
+}
+
+/// `cors` module docs: `Access-Control-Request-Headers` "over 8 KiB or with more than 16 empty
+/// elements is refused".
+#[tokio::test]
+async fn cors_request_header_budget_is_8_kib_and_16_empty_elements() {
+    let layer = CorsLayer::builder()
+        .allow_origin("https://app.example.com")
+        .allow_headers(["*"])
+        .build()
+        .unwrap();
+    let status = |acrh: String| {
+        let layer = layer.clone();
+        async move {
+            let stack = tower::Layer::layer(&layer, Named::new("inner"));
+            stack
+                .oneshot(header_req(
+                    "OPTIONS",
+                    "/x",
+                    &[
+                        ("origin", "https://app.example.com"),
+                        ("access-control-request-method", "GET"),
+                        ("access-control-request-headers", &acrh),
+                    ],
+                ))
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    // 8 KiB exactly: accepted; one byte more: refused.
+    let name = |len: usize| "a".repeat(len);
+    assert_eq!(status(name(8 * 1024)).await, StatusCode::NO_CONTENT);
+    assert_eq!(status(name(8 * 1024 + 1)).await, StatusCode::FORBIDDEN);
+    assert_eq!(status(format!("x{}", ",".repeat(16))).await, StatusCode::NO_CONTENT);
+    assert_eq!(status(format!("x{}", ",".repeat(17))).await, StatusCode::FORBIDDEN);
+}
+
+/// `cors` module docs: an `Origin` over 512 bytes is not allowed, "under any origin without
+/// credentials an actual request still gets the static `*`".
+#[tokio::test]
+async fn cors_origin_over_512_bytes_is_not_allowed_but_star_stays() {
+    let long = format!("https://{}.example.com", "a".repeat(520));
+    let exact = CorsLayer::builder().allow_origin("https://*.example.com").build().unwrap();
+    assert!(!exact.allows_origin(&long));
+    let star = CorsLayer::builder().allow_any_origin().build().unwrap();
+    let stack = tower::Layer::layer(&star, Named::new("inner"));
+    let response = stack
+        .oneshot(header_req("GET", "/x", &[("origin", &long)]))
+        .await
+        .unwrap();
+    assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+}
+
+/// `origin` module docs: `Sec-Fetch-Site` "the header twice" is refused.
+#[tokio::test]
+async fn origin_two_sec_fetch_site_headers_are_refused() {
+    let guard = OriginGuardLayer::builder().build().unwrap();
+    let mut req = header_req(
+        "POST",
+        "/x",
+        &[("host", "a.example"), ("sec-fetch-site", "same-origin")],
+    );
+    req.headers_mut()
+        .append("sec-fetch-site", "same-origin".parse().unwrap());
+    let (parts, _) = req.into_parts();
+    assert!(guard.check(&parts).is_err());
+}
+
+/// `origin` module docs: `/callback` is "that path only".
+#[test]
+fn origin_bypass_path_without_slash_is_that_path_only() {
+    let guard = OriginGuardLayer::builder().bypass_path("/callback").build().unwrap();
+    let cross = |path: &str| {
+        let (parts, _) = header_req(
+            "POST",
+            path,
+            &[("host", "a.example"), ("sec-fetch-site", "cross-site")],
+        )
+        .into_parts();
+        guard.check(&parts).is_ok()
+    };
+    assert!(cross("/callback"));
+    assert!(cross("/callback?x=1"));
+    assert!(!cross("/callback/x"));
+    assert!(!cross("/callbacks"));
+}
+
+#[allow(dead_code)]
+fn unused(_: Method, _: Response<Body>) -> Result<(), Infallible> {
+    let _ = service_fn(|_: Request<Body>| async { Ok::<_, Infallible>(Response::new(Body::default())) });
+    Ok(())
+}
