@@ -1,4 +1,12 @@
-#![cfg(all(feature = "router", feature = "cors", feature = "origin", feature = "canary", feature = "access-log", feature = "metrics", feature = "gateway"))]
+#![cfg(all(
+    feature = "router",
+    feature = "cors",
+    feature = "origin",
+    feature = "canary",
+    feature = "access-log",
+    feature = "metrics",
+    feature = "gateway"
+))]
 //! Concrete claims of the rustdoc, README and configuration docs that no other test proved.
 
 mod common;
@@ -53,14 +61,33 @@ async fn router_explicit_method_beats_any_on_the_same_template() {
         let any = Named::new("any");
         let builder = Router::<Body, Body, Infallible>::builder();
         let builder = if order {
-            builder.route("GET /x", get.clone()).route("ANY /x", any.clone())
+            builder
+                .route("GET /x", get.clone())
+                .route("ANY /x", any.clone())
         } else {
-            builder.route("ANY /x", any.clone()).route("GET /x", get.clone())
+            builder
+                .route("ANY /x", any.clone())
+                .route("GET /x", get.clone())
         };
         let router = builder.build().unwrap();
-        let text = body_text(router.clone().oneshot(request("GET", "/x")).await.unwrap().into_body()).await;
+        let text = body_text(
+            router
+                .clone()
+                .oneshot(request("GET", "/x"))
+                .await
+                .unwrap()
+                .into_body(),
+        )
+        .await;
         assert_eq!(text, "get");
-        let text = body_text(router.oneshot(request("POST", "/x")).await.unwrap().into_body()).await;
+        let text = body_text(
+            router
+                .oneshot(request("POST", "/x"))
+                .await
+                .unwrap()
+                .into_body(),
+        )
+        .await;
         assert_eq!(text, "any");
     }
 }
@@ -71,20 +98,33 @@ async fn router_explicit_method_beats_any_on_the_same_template() {
 #[tokio::test]
 async fn router_websocket_only_route_answers_426_and_405_allow_get() {
     let target = Named::new("upgraded");
-    let router: Router<Body, Body, Infallible> =
-        Router::builder().websocket("/ws", target.clone()).build().unwrap();
+    let router: Router<Body, Body, Infallible> = Router::builder()
+        .websocket("/ws", target.clone())
+        .build()
+        .unwrap();
     let response = router.clone().oneshot(request("GET", "/ws")).await.unwrap();
     assert_eq!(response.status(), StatusCode::UPGRADE_REQUIRED);
     assert_eq!(response.headers()[header::UPGRADE], "websocket");
     assert_eq!(response.headers()[header::CONNECTION], "Upgrade");
     assert_eq!(
-        response.extensions().get::<RouterRejection>().map(RouterRejection::kind),
+        response
+            .extensions()
+            .get::<RouterRejection>()
+            .map(RouterRejection::kind),
         Some(RouterKind::UpgradeRequired)
     );
     assert!(!body_text(response.into_body()).await.is_empty());
     for method in ["HEAD", "POST", "DELETE"] {
-        let response = router.clone().oneshot(request(method, "/ws")).await.unwrap();
-        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{method}");
+        let response = router
+            .clone()
+            .oneshot(request(method, "/ws"))
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method}"
+        );
         assert_eq!(response.headers()[header::ALLOW], "GET", "{method}");
     }
     // `Router::at` returns the route for GET whatever the headers.
@@ -100,7 +140,11 @@ async fn router_asterisk_and_authority_targets_match_nothing() {
         .route("ANY /{proxy+}", Named::new("all"))
         .build()
         .unwrap();
-    let response = router.clone().oneshot(request("OPTIONS", "*")).await.unwrap();
+    let response = router
+        .clone()
+        .oneshot(request("OPTIONS", "*"))
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     let response = router
         .oneshot(request("CONNECT", "example.com:443"))
@@ -184,13 +228,20 @@ async fn cors_refused_preflight_carries_the_preflight_vary() {
         .oneshot(header_req(
             "OPTIONS",
             "/x",
-            &[("origin", "https://evil.example"), ("access-control-request-method", "PUT")],
+            &[
+                ("origin", "https://evil.example"),
+                ("access-control-request-method", "PUT"),
+            ],
         ))
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     let vary: Vec<_> = response.headers().get_all(header::VARY).iter().collect();
-    let joined = vary.iter().map(|v| v.to_str().unwrap()).collect::<Vec<_>>().join(", ");
+    let joined = vary
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect::<Vec<_>>()
+        .join(", ");
     assert_eq!(
         joined.to_ascii_lowercase(),
         "origin, access-control-request-method, access-control-request-headers"
@@ -203,7 +254,11 @@ async fn cors_refused_preflight_carries_the_preflight_vary() {
 async fn cors_non_preflight_options_gets_the_preflight_vary() {
     let stack = tower::Layer::layer(&credentialed(), Named::new("inner"));
     let response = stack
-        .oneshot(header_req("OPTIONS", "/x", &[("origin", "https://app.example.com")]))
+        .oneshot(header_req(
+            "OPTIONS",
+            "/x",
+            &[("origin", "https://app.example.com")],
+        ))
         .await
         .unwrap();
     let joined = response
@@ -251,8 +306,14 @@ async fn cors_request_header_budget_is_8_kib_and_16_empty_elements() {
     let name = |len: usize| "a".repeat(len);
     assert_eq!(status(name(8 * 1024)).await, StatusCode::NO_CONTENT);
     assert_eq!(status(name(8 * 1024 + 1)).await, StatusCode::FORBIDDEN);
-    assert_eq!(status(format!("x{}", ",".repeat(16))).await, StatusCode::NO_CONTENT);
-    assert_eq!(status(format!("x{}", ",".repeat(17))).await, StatusCode::FORBIDDEN);
+    assert_eq!(
+        status(format!("x{}", ",".repeat(16))).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        status(format!("x{}", ",".repeat(17))).await,
+        StatusCode::FORBIDDEN
+    );
 }
 
 /// `cors` module docs: an `Origin` over 512 bytes is not allowed, "under any origin without
@@ -260,7 +321,10 @@ async fn cors_request_header_budget_is_8_kib_and_16_empty_elements() {
 #[tokio::test]
 async fn cors_origin_over_512_bytes_is_not_allowed_but_star_stays() {
     let long = format!("https://{}.example.com", "a".repeat(520));
-    let exact = CorsLayer::builder().allow_origin("https://*.example.com").build().unwrap();
+    let exact = CorsLayer::builder()
+        .allow_origin("https://*.example.com")
+        .build()
+        .unwrap();
     assert!(!exact.allows_origin(&long));
     let star = CorsLayer::builder().allow_any_origin().build().unwrap();
     let stack = tower::Layer::layer(&star, Named::new("inner"));
@@ -289,7 +353,10 @@ async fn origin_two_sec_fetch_site_headers_are_refused() {
 /// `origin` module docs: `/callback` is "that path only".
 #[test]
 fn origin_bypass_path_without_slash_is_that_path_only() {
-    let guard = OriginGuardLayer::builder().bypass_path("/callback").build().unwrap();
+    let guard = OriginGuardLayer::builder()
+        .bypass_path("/callback")
+        .build()
+        .unwrap();
     let cross = |path: &str| {
         let (parts, _) = header_req(
             "POST",
@@ -307,6 +374,85 @@ fn origin_bypass_path_without_slash_is_that_path_only() {
 
 #[allow(dead_code)]
 fn unused(_: Method, _: Response<Body>) -> Result<(), Infallible> {
-    let _ = service_fn(|_: Request<Body>| async { Ok::<_, Infallible>(Response::new(Body::default())) });
+    let _ = service_fn(|_: Request<Body>| async {
+        Ok::<_, Infallible>(Response::new(Body::default()))
+    });
     Ok(())
+}
+
+// ---------------------------------------------------------------- gateway upstream pools
+
+/// An HTTP upstream on 127.0.0.1:0 that answers every request with the number of the
+/// connection it came on.
+async fn conn_numbering_upstream() -> std::net::SocketAddr {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let next = Arc::new(AtomicUsize::new(0));
+    common::listen(move |stream, _| {
+        let conn = next.fetch_add(1, Ordering::SeqCst);
+        let service =
+            hyper::service::service_fn(move |_: Request<hyper::body::Incoming>| async move {
+                Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(conn.to_string()))))
+            });
+        async move {
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+        }
+    })
+    .await
+}
+
+fn two_upstream_routes(addr: std::net::SocketAddr, connect_timeout: Option<&str>) -> GatewayConfig {
+    let extra = connect_timeout
+        .map(|t| format!("connect_timeout = \"{t}\"\n"))
+        .unwrap_or_default();
+    config(&format!(
+        "[[routes]]\npath = \"/a\"\nupstream = \"http://{addr}/a\"\n{extra}\
+         [[routes]]\npath = \"/b\"\nupstream = \"http://{addr}/b\"\n"
+    ))
+}
+
+/// Sends alternating requests to `/a` and `/b` and says whether one upstream connection
+/// served both routes.
+async fn a_connection_served_both(gateway: &Gateway<Body>) -> bool {
+    let mut seen: Vec<(String, char)> = Vec::new();
+    for i in 0..60 {
+        let (path, which) = if i % 2 == 0 { ("/a", 'a') } else { ("/b", 'b') };
+        let response = gateway.clone().oneshot(request("GET", path)).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let conn = body_text(response.into_body()).await;
+        if seen.iter().any(|(c, w)| *c == conn && *w != which) {
+            return true;
+        }
+        seen.push((conn, which));
+    }
+    false
+}
+
+/// `Services::upstream_client` docs: the default is a pool per upstream target (not one per
+/// gateway); with a shared client, the gateway's upstreams share connections.
+#[tokio::test]
+async fn gateway_upstreams_have_pools_of_their_own_unless_given_a_client() {
+    let addr = conn_numbering_upstream().await;
+    let own = Gateway::from_config(two_upstream_routes(addr, None), Services::new()).unwrap();
+    assert!(!a_connection_served_both(&own).await);
+
+    let shared = Services::new().upstream_client(tower_gateway::upstream::UpstreamClient::new());
+    let shared = Gateway::from_config(two_upstream_routes(addr, None), shared).unwrap();
+    assert!(a_connection_served_both(&shared).await);
+}
+
+/// `RouteConfig::connect_timeout` docs: with `Services::upstream_client`, a route's
+/// `connect_timeout` is a configuration error (set it on the client).
+#[test]
+fn gateway_connect_timeout_with_a_shared_client_is_an_error() {
+    let addr: std::net::SocketAddr = ([127, 0, 0, 1], 9).into();
+    let shared: Services<Body> =
+        Services::new().upstream_client(tower_gateway::upstream::UpstreamClient::new());
+    let error = Gateway::from_config(two_upstream_routes(addr, Some("1s")), shared).unwrap_err();
+    assert_eq!(error.problems().len(), 1, "{error}");
+    let problem = &error.problems()[0];
+    assert_eq!(problem.location(), Some("routes[0].upstream"), "{error}");
+    assert!(problem.reason().contains("UpstreamClient"), "{error}");
 }

@@ -104,11 +104,16 @@ pub struct RouteConfig {
     /// For an upstream: a path prefix removed before the base path is prepended.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub strip_prefix: Option<String>,
-    /// For an upstream: how long to wait for the response headers (`"500ms"`, `"5s"`, `"1m"`);
-    /// `504` when it passes.
+    /// For an upstream: how long to wait for the response headers (`"500ms"`, `"5s"`, `"1m"`:
+    /// a positive whole number of `ms`, `s` or `m`); `504` when it passes. Default: 30 s
+    /// (`upstream::UpstreamBuilder::timeout`). An error on a WebSocket route, which has
+    /// `idle_timeout` instead.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout: Option<String>,
     /// For an upstream: how long to wait for the connection (same syntax as `timeout`).
+    /// Default: 5 s, or 10 s for a WebSocket upstream (its handshake included). On an HTTP
+    /// upstream, an error when the gateway's upstreams share a pool
+    /// (`Services::upstream_client`): set it on that client.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connect_timeout: Option<String>,
     /// For a WebSocket upstream: close the connection after this long without a byte either
@@ -133,6 +138,7 @@ pub struct CanaryConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub upstream: Option<String>,
     /// For an upstream canary: the timeout to the response headers (an error with `service`).
+    /// Default: 30 s.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout: Option<String>,
     /// The canary's share in percent: a number (`10`, `0.5`) or text (`"12.5%"`).

@@ -296,8 +296,10 @@ impl<ReqB: Send + 'static> Services<ReqB> {
         self
     }
 
-    /// The connection pool every upstream target of the gateway shares. Default: one pool per
-    /// gateway.
+    /// The connection pool every upstream target of the gateway shares. Default: none, each
+    /// upstream target keeps a pool of its own (rebuilt with the stack on a reload). With a
+    /// shared pool, a route's `connect_timeout` is a configuration error: set it on the
+    /// [`UpstreamClient`](crate::upstream::UpstreamClient) instead.
     #[cfg(feature = "upstream")]
     #[cfg_attr(docsrs, doc(cfg(feature = "upstream")))]
     #[must_use]
