@@ -456,3 +456,29 @@ fn gateway_connect_timeout_with_a_shared_client_is_an_error() {
     assert_eq!(problem.location(), Some("routes[0].upstream"), "{error}");
     assert!(problem.reason().contains("UpstreamClient"), "{error}");
 }
+
+// ---------------------------------------------------------------- error
+
+/// `Problem::module` docs name every module that reports problems, `"metrics"` and
+/// `"upstream"` included.
+#[test]
+fn error_problem_modules_include_metrics_and_upstream() {
+    use tower_gateway::metrics::Registry;
+    use tower_gateway::upstream::Upstream;
+    let metrics = Registry::builder().buckets([-1.0]).build().unwrap_err();
+    assert!(
+        metrics.problems().iter().all(|p| p.module() == "metrics"),
+        "{metrics}"
+    );
+    let upstream = Upstream::new("ftp://h").unwrap_err();
+    assert!(
+        upstream.problems().iter().all(|p| p.module() == "upstream"),
+        "{upstream}"
+    );
+    let gateway = Gateway::from_config(
+        config("[[routes]]\npath = \"/x\"\nservice = \"nope\"\n"),
+        pets(),
+    )
+    .unwrap_err();
+    assert_eq!(gateway.problems()[0].module(), "gateway");
+}
