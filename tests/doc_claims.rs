@@ -482,3 +482,58 @@ fn error_problem_modules_include_metrics_and_upstream() {
     .unwrap_err();
     assert_eq!(gateway.problems()[0].module(), "gateway");
 }
+
+// ---------------------------------------------------------------- canary
+
+/// `CanaryHandle::set_canary` docs: "With several canary arms, they share `weight` equally
+/// (the first takes the remainder)."
+#[test]
+fn canary_set_canary_shares_equally_first_takes_the_remainder() {
+    use tower_gateway::canary::{CanaryLayer, Weight};
+    let layer = CanaryLayer::builder()
+        .arm("a", Named::new("a"), 1)
+        .arm("b", Named::new("b"), 1)
+        .arm("c", Named::new("c"), 1)
+        .build()
+        .unwrap();
+    let handle = layer.handle();
+    handle.set_canary(Weight::ppm(100_000)).unwrap();
+    assert_eq!(handle.weight("a"), Some(Weight::ppm(33_334)));
+    assert_eq!(handle.weight("b"), Some(Weight::ppm(33_333)));
+    assert_eq!(handle.weight("c"), Some(Weight::ppm(33_333)));
+    assert_eq!(handle.weight("stable"), Some(Weight::ppm(900_000)));
+    assert_eq!(handle.canary_weight(), Weight::ppm(100_000));
+}
+
+/// `CanaryBuilder::build` docs: "an arm name that is not a valid header value when
+/// `arm_header` is set" and "other arms over 100% with no stable weight" are problems.
+#[test]
+fn canary_bad_arm_name_for_the_header_and_arms_over_100_are_problems() {
+    use tower_gateway::canary::CanaryLayer;
+    let error = CanaryLayer::builder()
+        .arm("new\nline", Named::new("a"), 10)
+        .arm_header(http::HeaderName::from_static("x-arm"))
+        .build()
+        .unwrap_err();
+    assert_eq!(error.problems().len(), 1, "{error}");
+    assert_eq!(error.problems()[0].value(), "new\nline", "{error}");
+    // The same name is fine without the header.
+    let _ = CanaryLayer::builder()
+        .arm("new\nline", Named::new("a"), 10)
+        .build()
+        .unwrap();
+
+    let error = CanaryLayer::builder()
+        .arm("a", Named::new("a"), 60)
+        .arm("b", Named::new("b"), 60)
+        .build()
+        .unwrap_err();
+    assert_eq!(error.problems().len(), 1, "{error}");
+    // With a stable weight, the shares are relative and the same arms are fine.
+    let _ = CanaryLayer::builder()
+        .stable("stable", 10)
+        .arm("a", Named::new("a"), 60)
+        .arm("b", Named::new("b"), 60)
+        .build()
+        .unwrap();
+}
