@@ -537,3 +537,44 @@ fn canary_bad_arm_name_for_the_header_and_arms_over_100_are_problems() {
         .build()
         .unwrap();
 }
+
+// ---------------------------------------------------------------- gateway metrics
+
+/// `Services::metrics_registry` docs: the registry is used in place of the `metrics`
+/// section's, so it records only when the configuration has that section, and the section's
+/// `enabled` decides whether the gateway records (the `metrics` service exposes either way).
+#[tokio::test]
+async fn gateway_metrics_registry_needs_the_section_and_its_enabled() {
+    use tower_gateway::metrics::Registry;
+    let route = "[[routes]]\npath = \"/pets\"\nservice = \"pets\"\n";
+    let registry = Registry::new();
+    let services = pets().metrics_registry(registry.clone());
+    let gateway = Gateway::from_config(config(route), services).unwrap();
+    let response = gateway.oneshot(request("GET", "/pets")).await.unwrap();
+    body_text(response.into_body()).await;
+    assert_eq!(registry.total_requests(), 0);
+    // Without the section, `metrics` names no service.
+    let exposed = format!("{route}[[routes]]\npath = \"/metrics\"\nservice = \"metrics\"\n");
+    let services = pets().metrics_registry(registry.clone());
+    assert!(Gateway::from_config(config(&exposed), services).is_err());
+
+    let disabled = format!("{exposed}[metrics]\nenabled = false\n");
+    let services = pets().metrics_registry(registry.clone());
+    let gateway = Gateway::from_config(config(&disabled), services).unwrap();
+    let response = gateway
+        .clone()
+        .oneshot(request("GET", "/pets"))
+        .await
+        .unwrap();
+    body_text(response.into_body()).await;
+    assert_eq!(registry.total_requests(), 0);
+    let response = gateway.oneshot(request("GET", "/metrics")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+
+    let enabled = format!("{exposed}[metrics]\n");
+    let services = pets().metrics_registry(registry.clone());
+    let gateway = Gateway::from_config(config(&enabled), services).unwrap();
+    let response = gateway.oneshot(request("GET", "/pets")).await.unwrap();
+    body_text(response.into_body()).await;
+    assert_eq!(registry.total_requests(), 1);
+}
