@@ -578,3 +578,52 @@ async fn gateway_metrics_registry_needs_the_section_and_its_enabled() {
     body_text(response.into_body()).await;
     assert_eq!(registry.total_requests(), 1);
 }
+
+/// `router` docs: a WebSocket-only route does not serve `HEAD`, and a `405` for its path does
+/// not list `HEAD` (other routes on the same path keep theirs).
+#[tokio::test]
+async fn router_405_on_a_websocket_path_lists_no_head() {
+    let router: Router<Body, Body, Infallible> = Router::builder()
+        .websocket("/ws", Named::new("ws"))
+        .route("POST /ws", Named::new("post"))
+        .build()
+        .unwrap();
+    for method in ["HEAD", "DELETE"] {
+        let response = router
+            .clone()
+            .oneshot(request(method, "/ws"))
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method}"
+        );
+        assert_eq!(response.headers()[header::ALLOW], "GET, POST", "{method}");
+    }
+}
+
+/// `Params::decoded` docs (via the crate's percent-decoding rule): a `%` not followed by two
+/// hex digits stays as it is, and `+` is not a space in a path.
+#[tokio::test]
+async fn router_params_decoding_keeps_stray_percent_and_plus() {
+    use tower_gateway::router::Params;
+    let handler = service_fn(|req: Request<Body>| async move {
+        let params = req.extensions().get::<Params>().expect("set by the router");
+        let decoded = params.decoded("v").unwrap().unwrap().into_owned();
+        Ok::<_, Infallible>(Response::new(Body::from(decoded)))
+    });
+    let router: Router<Body, Body, Infallible> = Router::builder()
+        .route("GET /v/{v}", handler)
+        .build()
+        .unwrap();
+    let text = body_text(
+        router
+            .oneshot(request("GET", "/v/a+b%2x%20%"))
+            .await
+            .unwrap()
+            .into_body(),
+    )
+    .await;
+    assert_eq!(text, "a+b%2x %");
+}

@@ -111,7 +111,7 @@ impl<ReqB, ResB, E> Table<ReqB, ResB, E> {
                 id,
                 head_via_get: true,
                 ..
-            } if is_ws_id(id) => Resolved::MethodNotAllowed(AllowedMethods::get_only()),
+            } if is_ws_id(id) => Resolved::MethodNotAllowed(self.websocket_head_allowed(path)),
             Resolved::MethodNotAllowed(mut allowed) if allowed.contains(&Method::HEAD) => {
                 let head = self.resolve_any(&Method::HEAD, path, &mut Captures::default());
                 if let Resolved::Route {
@@ -127,6 +127,23 @@ impl<ReqB, ResB, E> Table<ReqB, ResB, E> {
                 Resolved::MethodNotAllowed(allowed)
             }
             other => other,
+        }
+    }
+
+    /// The `Allow` set of a `HEAD` that reached a WebSocket-only route through `GET`: every
+    /// method the path accepts (other routes on it included), without `HEAD`.
+    #[cold]
+    #[inline(never)]
+    fn websocket_head_allowed(&self, path: &str) -> AllowedMethods {
+        // A method no route lists (an inline extension token: no allocation) gives the union
+        // of the path's methods as a `405`; an `ANY` route on the path would take it instead.
+        let probe = Method::from_bytes(b"X-ALLOW-PROBE").unwrap_or(Method::HEAD);
+        match self.resolve_any(&probe, path, &mut Captures::default()) {
+            Resolved::MethodNotAllowed(mut allowed) => {
+                allowed.remove_standard(&Method::HEAD);
+                allowed
+            }
+            _ => AllowedMethods::get_only(),
         }
     }
 
