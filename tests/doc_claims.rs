@@ -627,3 +627,37 @@ async fn router_params_decoding_keeps_stray_percent_and_plus() {
     .await;
     assert_eq!(text, "a+b%2x %");
 }
+
+/// `AccessLogConfig::request_id_header` docs: the default is `x-request-id` (kept when valid,
+/// else generated, and put on the response); another name replaces it.
+#[tokio::test]
+async fn gateway_request_id_header_defaults_to_x_request_id() {
+    let route = "[[routes]]\npath = \"/pets\"\nservice = \"pets\"\n";
+    let logged = format!("{route}[access_log]\nsink = \"discard\"\n");
+    let gateway = Gateway::from_config(config(&logged), pets()).unwrap();
+    let response = gateway
+        .clone()
+        .oneshot(request("GET", "/pets"))
+        .await
+        .unwrap();
+    let generated = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(generated.len(), 36, "{generated}");
+    let kept = header_req("GET", "/pets", &[("x-request-id", "abc-123")]);
+    let response = gateway.oneshot(kept).await.unwrap();
+    assert_eq!(response.headers()["x-request-id"], "abc-123");
+
+    let named = format!("{logged}request_id_header = \"x-correlation-id\"\n");
+    let gateway = Gateway::from_config(config(&named), pets()).unwrap();
+    let kept = header_req("GET", "/pets", &[("x-correlation-id", "abc-123")]);
+    let response = gateway.oneshot(kept).await.unwrap();
+    assert_eq!(response.headers()["x-correlation-id"], "abc-123");
+    assert!(response.headers().get("x-request-id").is_none());
+
+    // Without an access log, no request id.
+    let gateway = Gateway::from_config(config(route), pets()).unwrap();
+    let response = gateway.oneshot(request("GET", "/pets")).await.unwrap();
+    assert!(response.headers().get("x-request-id").is_none());
+}

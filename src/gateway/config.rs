@@ -277,7 +277,10 @@ pub struct AccessLogConfig {
     /// `tracing`) `"tracing"` for `Sink::tracing` events.
     /// Standard output and error are written by a background thread, never on the request path.
     pub sink: String,
-    /// A request-id header to read (and set when missing), such as `x-request-id`.
+    /// The request and response header that carries the request id: a valid incoming id is
+    /// kept, otherwise one is generated, and it is set on the response
+    /// ([`AccessLogLayer::request_id_header`](crate::access_log::AccessLogLayer::request_id_header)).
+    /// Default: `x-request-id`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id_header: Option<String>,
 }
@@ -474,7 +477,7 @@ impl AccessLogConfig {
         }
     }
 
-    /// A request-id header to read (and set when missing), such as `x-request-id`.
+    /// The header that carries the request id, instead of `x-request-id`.
     #[must_use]
     pub fn request_id_header(mut self, name: impl Into<String>) -> Self {
         self.request_id_header = Some(name.into());
