@@ -661,3 +661,28 @@ async fn gateway_request_id_header_defaults_to_x_request_id() {
     let response = gateway.oneshot(request("GET", "/pets")).await.unwrap();
     assert!(response.headers().get("x-request-id").is_none());
 }
+
+// ---------------------------------------------------------------- metrics
+
+/// `metrics` module docs: the `refusal` label names every refusal, the Router's `426` to a
+/// plain `GET` on a WebSocket-only route included (`upgrade_required`).
+#[tokio::test]
+async fn metrics_refusal_label_of_a_426_is_upgrade_required() {
+    use tower_gateway::metrics::Registry;
+    let registry = Registry::new();
+    let router: Router<Body, Body, Infallible> = Router::builder()
+        .websocket("/ws", Named::new("ws"))
+        .build()
+        .unwrap();
+    let stack = tower::Layer::layer(&registry.layer(), router);
+    let response = stack.oneshot(request("GET", "/ws")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UPGRADE_REQUIRED);
+    body_text(response.into_body()).await;
+    let text = registry.render();
+    assert!(
+        text.contains(
+            "gateway_requests_total{route=\"/ws\",method=\"GET\",status=\"426\",arm=\"\",refusal=\"upgrade_required\"} 1"
+        ),
+        "{text}"
+    );
+}
