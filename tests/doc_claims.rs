@@ -686,3 +686,46 @@ async fn metrics_refusal_label_of_a_426_is_upgrade_required() {
         "{text}"
     );
 }
+
+/// `origin` docs: in report-only mode the request goes through and the rejection "is only
+/// recorded": the access log flags it `OG` with the reason, and metrics count it under
+/// `refusal="origin"`, with the inner service's status.
+#[tokio::test]
+async fn origin_report_only_is_recorded_by_the_access_log_and_metrics() {
+    use tower::ServiceBuilder;
+    use tower_gateway::access_log::{AccessLogLayer, LogFormat, MemorySink};
+    use tower_gateway::metrics::Registry;
+    let sink = MemorySink::new();
+    let registry = Registry::new();
+    let stack = ServiceBuilder::new()
+        .layer(registry.layer())
+        .layer(
+            AccessLogLayer::new(sink.clone()).format(
+                LogFormat::template(
+                    "$context.status $context.responseFlags $context.error.message",
+                )
+                .unwrap(),
+            ),
+        )
+        .layer(
+            OriginGuardLayer::builder()
+                .report_only(true)
+                .build()
+                .unwrap(),
+        )
+        .service(Named::new("inner"));
+    let cross = header_req(
+        "POST",
+        "/x",
+        &[("host", "a.example"), ("sec-fetch-site", "cross-site")],
+    );
+    let response = stack.oneshot(cross).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(body_text(response.into_body()).await, "inner");
+    let lines = sink.lines();
+    assert_eq!(lines.len(), 1);
+    assert!(lines[0].starts_with("200 OG "), "{lines:?}");
+    assert!(registry
+        .render()
+        .contains("status=\"200\",arm=\"\",refusal=\"origin\"} 1"));
+}
