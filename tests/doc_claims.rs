@@ -729,3 +729,41 @@ async fn origin_report_only_is_recorded_by_the_access_log_and_metrics() {
         .render()
         .contains("status=\"200\",arm=\"\",refusal=\"origin\"} 1"));
 }
+
+/// `cors::Decision` docs: a request that is not CORS, or an actual request from an origin
+/// the policy refuses, gets only `Vary: Origin`, or the preflight `Vary` when it is an
+/// `OPTIONS` (module docs: "Responses to a non-preflight `OPTIONS` get the preflight `Vary`").
+#[tokio::test]
+async fn cors_not_cors_and_refused_actual_vary_by_method() {
+    let vary = |response: &Response<tower_gateway::body::Body<Body>>| {
+        response
+            .headers()
+            .get_all(header::VARY)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_ascii_lowercase())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let preflight_vary = "origin, access-control-request-method, access-control-request-headers";
+    for (headers, what) in [
+        (&[][..], "no origin"),
+        (&[("origin", "https://evil.example")][..], "refused origin"),
+    ] {
+        let stack = tower::Layer::layer(&credentialed(), Named::new("inner"));
+        let response = stack
+            .oneshot(header_req("GET", "/x", headers))
+            .await
+            .unwrap();
+        assert_eq!(vary(&response), "origin", "GET, {what}");
+        assert!(response
+            .headers()
+            .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .is_none());
+        let stack = tower::Layer::layer(&credentialed(), Named::new("inner"));
+        let response = stack
+            .oneshot(header_req("OPTIONS", "/x", headers))
+            .await
+            .unwrap();
+        assert_eq!(vary(&response), preflight_vary, "OPTIONS, {what}");
+    }
+}
