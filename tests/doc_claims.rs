@@ -767,3 +767,17 @@ async fn cors_not_cors_and_refused_actual_vary_by_method() {
         assert_eq!(vary(&response), preflight_vary, "OPTIONS, {what}");
     }
 }
+
+/// `RouteConfig` docs: a WebSocket route's `upstream` may be `ws://` or `http://`;
+/// `idle_timeout` is for WebSocket upstreams only (an error on an HTTP upstream route).
+#[test]
+fn gateway_websocket_upstream_schemes_and_idle_timeout_scope() {
+    for url in ["ws://127.0.0.1:9/chat", "http://127.0.0.1:9/chat"] {
+        let text = format!("[[routes]]\npath = \"/ws\"\nwebsocket = true\nupstream = \"{url}\"\n");
+        Gateway::from_config(config(&text), pets()).unwrap_or_else(|e| panic!("{url}: {e}"));
+    }
+    let text = "[[routes]]\npath = \"/inv\"\nupstream = \"http://127.0.0.1:9\"\nidle_timeout = \"5s\"\n";
+    let error = Gateway::from_config(config(text), pets()).unwrap_err();
+    assert_eq!(error.problems().len(), 1, "{error}");
+    assert_eq!(error.problems()[0].location(), Some("routes[0].idle_timeout"));
+}
