@@ -781,3 +781,37 @@ fn gateway_websocket_upstream_schemes_and_idle_timeout_scope() {
     assert_eq!(error.problems().len(), 1, "{error}");
     assert_eq!(error.problems()[0].location(), Some("routes[0].idle_timeout"));
 }
+
+/// `CanaryConfig::mode` docs: "Default: `"sticky"` when a sticky key is set, else
+/// `"random"`"; `stable_name` and `canary_name` default to `"stable"` and `"canary"`.
+#[tokio::test]
+async fn gateway_canary_mode_defaults_to_sticky_with_a_key() {
+    use tower_gateway::canary::Arm;
+    let text = r#"
+[[routes]]
+path = "/pets"
+service = "v1"
+canary = { service = "v2", weight = 50, sticky_header = "x-user" }
+"#;
+    let services = Services::new()
+        .service("v1", Named::new("v1"))
+        .service("v2", Named::new("v2"));
+    let gateway = Gateway::from_config(config(text), services).unwrap();
+    let mut names = std::collections::HashSet::new();
+    for user in 0..20 {
+        let user = user.to_string();
+        let mut arms = std::collections::HashSet::new();
+        for _ in 0..6 {
+            let req = header_req("GET", "/pets", &[("x-user", &user)]);
+            let response = gateway.clone().oneshot(req).await.unwrap();
+            let arm = response.extensions().get::<Arm>().unwrap().name().to_owned();
+            let body = body_text(response.into_body()).await;
+            arms.insert((arm.clone(), body));
+            names.insert(arm);
+        }
+        assert_eq!(arms.len(), 1, "user {user}: {arms:?}");
+    }
+    let mut names: Vec<_> = names.into_iter().collect();
+    names.sort();
+    assert_eq!(names, ["canary", "stable"]);
+}
