@@ -776,10 +776,14 @@ fn gateway_websocket_upstream_schemes_and_idle_timeout_scope() {
         let text = format!("[[routes]]\npath = \"/ws\"\nwebsocket = true\nupstream = \"{url}\"\n");
         Gateway::from_config(config(&text), pets()).unwrap_or_else(|e| panic!("{url}: {e}"));
     }
-    let text = "[[routes]]\npath = \"/inv\"\nupstream = \"http://127.0.0.1:9\"\nidle_timeout = \"5s\"\n";
+    let text =
+        "[[routes]]\npath = \"/inv\"\nupstream = \"http://127.0.0.1:9\"\nidle_timeout = \"5s\"\n";
     let error = Gateway::from_config(config(text), pets()).unwrap_err();
     assert_eq!(error.problems().len(), 1, "{error}");
-    assert_eq!(error.problems()[0].location(), Some("routes[0].idle_timeout"));
+    assert_eq!(
+        error.problems()[0].location(),
+        Some("routes[0].idle_timeout")
+    );
 }
 
 /// `CanaryConfig::mode` docs: "Default: `"sticky"` when a sticky key is set, else
@@ -804,7 +808,12 @@ canary = { service = "v2", weight = 50, sticky_header = "x-user" }
         for _ in 0..6 {
             let req = header_req("GET", "/pets", &[("x-user", &user)]);
             let response = gateway.clone().oneshot(req).await.unwrap();
-            let arm = response.extensions().get::<Arm>().unwrap().name().to_owned();
+            let arm = response
+                .extensions()
+                .get::<Arm>()
+                .unwrap()
+                .name()
+                .to_owned();
             let body = body_text(response.into_body()).await;
             arms.insert((arm.clone(), body));
             names.insert(arm);
@@ -814,4 +823,23 @@ canary = { service = "v2", weight = 50, sticky_header = "x-user" }
     let mut names: Vec<_> = names.into_iter().collect();
     names.sort();
     assert_eq!(names, ["canary", "stable"]);
+}
+
+/// `GatewayConfig::fallback` docs: with a fallback service, requests no route matches go to
+/// it; a known path with another method is still the Router's `405` (router module docs:
+/// "Otherwise the fallback answers").
+#[tokio::test]
+async fn gateway_fallback_gets_misses_but_not_405s() {
+    let text = "fallback = \"app\"\n[[routes]]\npath = \"/pets\"\nmethods = [\"GET\"]\nservice = \"pets\"\n";
+    let services = pets().service("app", Named::new("app"));
+    let gateway = Gateway::from_config(config(text), services).unwrap();
+    let response = gateway
+        .clone()
+        .oneshot(request("GET", "/nowhere"))
+        .await
+        .unwrap();
+    assert_eq!(body_text(response.into_body()).await, "app");
+    let response = gateway.oneshot(request("PUT", "/pets")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.headers()[header::ALLOW], "GET, HEAD");
 }

@@ -47,7 +47,7 @@ pub struct GatewayConfig {
     /// Router policies: trailing slashes, slash merging, case, the 404 body.
     pub router: RouterConfig,
     /// The service that answers requests no route matches, by name. Default: the Router's own
-    /// `404` (and `405` for a known path with another method).
+    /// `404`. A known path asked with another method gets the Router's `405` either way.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fallback: Option<String>,
     /// A stage-level canary around the whole route table (stable = the table, canary = this
