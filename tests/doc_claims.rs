@@ -843,3 +843,44 @@ async fn gateway_fallback_gets_misses_but_not_405s() {
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(response.headers()[header::ALLOW], "GET, HEAD");
 }
+
+/// `canary::Key` docs: "An empty value counts as missing. Only the first value of a repeated
+/// header, and the first cookie of that name, are used", and a cookie's surrounding double
+/// quotes are not part of the key.
+#[test]
+fn canary_sticky_key_empty_first_value_and_quoted_cookie() {
+    use tower_gateway::canary::{CanaryLayer, Key, Mode};
+    let by_header = CanaryLayer::builder()
+        .canary(Named::new("c"), 50)
+        .mode(Mode::sticky_or_stable(Key::header(http::HeaderName::from_static("x-user"))))
+        .build()
+        .unwrap();
+    let by_cookie = CanaryLayer::builder()
+        .canary(Named::new("c"), 50)
+        .mode(Mode::sticky_or_stable(Key::cookie("user")))
+        .build()
+        .unwrap();
+    let parts = |headers: &[(&str, &str)]| header_req("GET", "/", headers).into_parts().0;
+    let pick = |layer: &CanaryLayer<Named>, headers: &[(&str, &str)]| {
+        layer.pick(&parts(headers)).is_canary()
+    };
+    // An empty key is missing: the stable arm, for a split that sends keyless calls there.
+    assert!(!pick(&by_header, &[("x-user", "")]));
+    assert!(!pick(&by_cookie, &[("cookie", "user=")]));
+    let mut canary_keys = 0;
+    for user in 0..64 {
+        let user = format!("u{user}");
+        let alone = pick(&by_header, &[("x-user", &user)]);
+        canary_keys += usize::from(alone);
+        // Repeated header: the first value decides, whatever follows.
+        for other in ["zz", "u1", "u2"] {
+            assert_eq!(pick(&by_header, &[("x-user", &user), ("x-user", other)]), alone);
+        }
+        // The cookie gives the same key, quoted or not, first of its name.
+        let cookie = pick(&by_cookie, &[("cookie", &format!("user={user}"))]);
+        assert_eq!(cookie, alone, "{user}");
+        let quoted = format!("a=1; user=\"{user}\"; user=zz");
+        assert_eq!(pick(&by_cookie, &[("cookie", &quoted)]), alone, "{user}");
+    }
+    assert!((8..56).contains(&canary_keys), "{canary_keys}");
+}
