@@ -852,7 +852,9 @@ fn canary_sticky_key_empty_first_value_and_quoted_cookie() {
     use tower_gateway::canary::{CanaryLayer, Key, Mode};
     let by_header = CanaryLayer::builder()
         .canary(Named::new("c"), 50)
-        .mode(Mode::sticky_or_stable(Key::header(http::HeaderName::from_static("x-user"))))
+        .mode(Mode::sticky_or_stable(Key::header(
+            http::HeaderName::from_static("x-user"),
+        )))
         .build()
         .unwrap();
     let by_cookie = CanaryLayer::builder()
@@ -874,7 +876,10 @@ fn canary_sticky_key_empty_first_value_and_quoted_cookie() {
         canary_keys += usize::from(alone);
         // Repeated header: the first value decides, whatever follows.
         for other in ["zz", "u1", "u2"] {
-            assert_eq!(pick(&by_header, &[("x-user", &user), ("x-user", other)]), alone);
+            assert_eq!(
+                pick(&by_header, &[("x-user", &user), ("x-user", other)]),
+                alone
+            );
         }
         // The cookie gives the same key, quoted or not, first of its name.
         let cookie = pick(&by_cookie, &[("cookie", &format!("user={user}"))]);
@@ -883,4 +888,32 @@ fn canary_sticky_key_empty_first_value_and_quoted_cookie() {
         assert_eq!(pick(&by_cookie, &[("cookie", &quoted)]), alone, "{user}");
     }
     assert!((8..56).contains(&canary_keys), "{canary_keys}");
+}
+
+/// `RouteConfig::methods` docs: empty or `["ANY"]` (alone) is any method; names are
+/// case-sensitive (`get` is refused); a method listed twice is refused.
+#[tokio::test]
+async fn gateway_route_methods_rules() {
+    let route = |methods: &str| {
+        format!("[[routes]]\npath = \"/p\"\nservice = \"pets\"\nmethods = {methods}\n")
+    };
+    for any in ["[]", "[\"ANY\"]", "[\"any\"]"] {
+        let gateway = Gateway::from_config(config(&route(any)), pets()).unwrap();
+        let response = gateway.oneshot(request("PATCH", "/p")).await.unwrap();
+        assert_eq!(body_text(response.into_body()).await, "pets", "{any}");
+    }
+    for bad in ["[\"get\"]", "[\"GET\", \"GET\"]", "[\"ANY\", \"GET\"]"] {
+        let error = Gateway::from_config(config(&route(bad)), pets()).unwrap_err();
+        assert!(
+            error.problems()[0]
+                .location()
+                .unwrap()
+                .starts_with("routes[0].methods["),
+            "{bad}: {error}"
+        );
+    }
+    // An extension method is fine, as written.
+    let gateway = Gateway::from_config(config(&route("[\"PURGE\"]")), pets()).unwrap();
+    let response = gateway.oneshot(request("PURGE", "/p")).await.unwrap();
+    assert_eq!(body_text(response.into_body()).await, "pets");
 }

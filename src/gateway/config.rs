@@ -82,7 +82,9 @@ pub struct RouteConfig {
     pub name: Option<String>,
     /// The path template: `/pets/{id}`, `/files/{*rest}`, `/api/{proxy+}`.
     pub path: String,
-    /// The methods (`GET`, `POST`, ...). Empty: any method.
+    /// The methods (`GET`, `POST`, ...; extension methods as written). Empty, or `"ANY"`
+    /// alone: any method. Case-sensitive, so `"get"` is refused (write `"GET"`), and so is a
+    /// method listed twice.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub methods: Vec<String>,
     /// Route `path` and everything below it, with `path` stripped from the request path
