@@ -917,3 +917,23 @@ async fn gateway_route_methods_rules() {
     let response = gateway.oneshot(request("PURGE", "/p")).await.unwrap();
     assert_eq!(body_text(response.into_body()).await, "pets");
 }
+
+/// `CanaryConfig::weight` docs: the default is 0% (the split exists, the canary gets no call
+/// until its weight is raised at run time).
+#[tokio::test]
+async fn gateway_canary_weight_defaults_to_zero() {
+    let text = "[[routes]]\nname = \"p\"\npath = \"/p\"\nservice = \"v1\"\ncanary = { service = \"v2\" }\n";
+    let services = Services::new()
+        .service("v1", Named::new("v1"))
+        .service("v2", Named::new("v2"));
+    let gateway = Gateway::from_config(config(text), services).unwrap();
+    for _ in 0..50 {
+        let response = gateway.clone().oneshot(request("GET", "/p")).await.unwrap();
+        assert_eq!(body_text(response.into_body()).await, "v1");
+    }
+    let handle = gateway.handle().canary("p").unwrap();
+    assert_eq!(handle.canary_weight(), tower_gateway::canary::Weight::ZERO);
+    handle.promote();
+    let response = gateway.oneshot(request("GET", "/p")).await.unwrap();
+    assert_eq!(body_text(response.into_body()).await, "v2");
+}

@@ -143,7 +143,9 @@ pub struct CanaryConfig {
     /// Default: 30 s.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout: Option<String>,
-    /// The canary's share in percent: a number (`10`, `0.5`) or text (`"12.5%"`).
+    /// The canary's share in percent: a number (`10`, `0.5`) or text (`"12.5%"`). Default: 0
+    /// (the canary gets no call until its weight is raised through
+    /// [`GatewayHandle::canary`](super::GatewayHandle::canary)).
     pub weight: WeightConfig,
     /// `"random"`, `"round-robin"`, `"sticky"` or `"sticky-or-stable"` (the last two need
     /// `sticky_header` or `sticky_cookie`; `_` may replace `-`). Default: `"sticky"` when a sticky key is set,
