@@ -937,3 +937,71 @@ async fn gateway_canary_weight_defaults_to_zero() {
     let response = gateway.oneshot(request("GET", "/p")).await.unwrap();
     assert_eq!(body_text(response.into_body()).await, "v2");
 }
+
+/// `cors` module docs: "`*` origin or exposed headers with credentials" are configuration
+/// errors, however credentials were turned on: by `allow_credentials`, or by
+/// `dangerously_reflect_any_origin_with_credentials` (which "turns credentials on"), in code
+/// or as serde data.
+#[test]
+fn cors_star_exposed_headers_with_reflected_credentials_is_refused() {
+    use tower_gateway::cors::CorsConfig;
+    let code = CorsConfig::new()
+        .dangerously_reflect_any_origin_with_credentials()
+        .expose_headers(["*"])
+        .build()
+        .unwrap_err();
+    assert_eq!(code.problems()[0].value(), "*", "{code}");
+    let data: CorsConfig = serde_json::from_str(
+        r#"{ "dangerously_reflect_any_origin_with_credentials": true, "expose_headers": ["*"] }"#,
+    )
+    .unwrap();
+    let error = data.build().unwrap_err();
+    assert_eq!(error.problems().len(), 1, "{error}");
+    assert_eq!(error.problems()[0].value(), "*", "{error}");
+    assert_eq!(error.problems()[0].location(), Some("expose_headers[0]"));
+    // The serde form does turn credentials on, as the setter does.
+    let data: CorsConfig =
+        serde_json::from_str(r#"{ "dangerously_reflect_any_origin_with_credentials": true }"#)
+            .unwrap();
+    let stack = tower::Layer::layer(&data.build().unwrap(), Named::new("inner"));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let response = rt
+        .block_on(stack.oneshot(header_req("GET", "/", &[("origin", "https://any.example")])))
+        .unwrap();
+    assert_eq!(
+        response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "https://any.example"
+    );
+    assert_eq!(
+        response.headers()[header::ACCESS_CONTROL_ALLOW_CREDENTIALS],
+        "true"
+    );
+}
+
+/// `CorsConfig` docs: every serde key of the table parses, and the defaults are those of
+/// `CorsConfig::new()`.
+#[test]
+fn cors_config_serde_keys_of_the_docs() {
+    use tower_gateway::cors::CorsConfig;
+    let all: CorsConfig = serde_json::from_str(
+        r#"{
+            "allow_origins": ["https://app.example.com"],
+            "allow_methods": ["PUT"],
+            "allow_headers": ["x-a"],
+            "expose_headers": ["x-b"],
+            "allow_credentials": true,
+            "max_age": 600,
+            "strip_inner_cors_headers": true,
+            "debug": true,
+            "dangerously_reflect_any_origin_with_credentials": false,
+            "dangerously_tolerate_insecure_origins": true
+        }"#,
+    )
+    .unwrap();
+    let layer = all.build().unwrap();
+    assert!(layer.handle().debug());
+    let empty: CorsConfig = serde_json::from_str("{}").unwrap();
+    assert_eq!(empty, CorsConfig::new());
+}
