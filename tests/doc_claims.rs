@@ -1005,3 +1005,16 @@ fn cors_config_serde_keys_of_the_docs() {
     let empty: CorsConfig = serde_json::from_str("{}").unwrap();
     assert_eq!(empty, CorsConfig::new());
 }
+
+/// `CorsConfig::debug` docs: "Ignored by `CorsHandle::set`, which keeps the current mode."
+#[test]
+fn cors_handle_set_keeps_the_debug_mode() {
+    use tower_gateway::cors::CorsConfig;
+    let layer = CorsConfig::new().build().unwrap();
+    let handle = layer.handle();
+    handle.set(CorsConfig::new().debug(true)).unwrap();
+    assert!(!handle.debug());
+    handle.set_debug(true);
+    handle.set(CorsConfig::new().debug(false)).unwrap();
+    assert!(handle.debug());
+}
