@@ -372,14 +372,6 @@ fn origin_bypass_path_without_slash_is_that_path_only() {
     assert!(!cross("/callbacks"));
 }
 
-#[allow(dead_code)]
-fn unused(_: Method, _: Response<Body>) -> Result<(), Infallible> {
-    let _ = service_fn(|_: Request<Body>| async {
-        Ok::<_, Infallible>(Response::new(Body::default()))
-    });
-    Ok(())
-}
-
 // ---------------------------------------------------------------- gateway upstream pools
 
 /// An HTTP upstream on 127.0.0.1:0 that answers every request with the number of the
@@ -1017,4 +1009,15 @@ fn cors_handle_set_keeps_the_debug_mode() {
     handle.set_debug(true);
     handle.set(CorsConfig::new().debug(false)).unwrap();
     assert!(handle.debug());
+}
+
+/// `Services::service` docs: registering a name again replaces the service.
+#[tokio::test]
+async fn gateway_services_same_name_replaces() {
+    let services = pets().service("pets", Named::new("second"));
+    assert!(services.contains("pets"));
+    let text = "[[routes]]\npath = \"/p\"\nservice = \"pets\"\n";
+    let gateway = Gateway::from_config(config(text), services).unwrap();
+    let response = gateway.oneshot(request("GET", "/p")).await.unwrap();
+    assert_eq!(body_text(response.into_body()).await, "second");
 }
