@@ -5,7 +5,8 @@
     feature = "canary",
     feature = "access-log",
     feature = "metrics",
-    feature = "gateway"
+    feature = "gateway",
+    feature = "upstream"
 ))]
 //! Concrete claims of the rustdoc, README and configuration docs that no other test proved.
 
