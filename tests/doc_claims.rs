@@ -1022,3 +1022,31 @@ async fn gateway_services_same_name_replaces() {
     let response = gateway.oneshot(request("GET", "/p")).await.unwrap();
     assert_eq!(body_text(response.into_body()).await, "second");
 }
+
+/// `gateway` module docs: CORS is always in the stack, "an absent section is the empty
+/// policy, which refuses every cross-origin preflight" (and grants no cross-origin read,
+/// `GatewayConfig::cors`); the origin guard, on by default and trusting what CORS allows,
+/// then trusts nothing, while a same-origin write passes.
+#[tokio::test]
+async fn gateway_without_a_cors_section_refuses_preflights_and_cross_origin_writes() {
+    let text = "[[routes]]\npath = \"/p\"\nmethods = [\"GET\", \"POST\"]\nservice = \"pets\"\n";
+    let gateway = Gateway::from_config(config(text), pets()).unwrap();
+    let preflight = header_req(
+        "OPTIONS",
+        "/p",
+        &[("origin", "https://app.example"), ("access-control-request-method", "POST")],
+    );
+    let response = gateway.clone().oneshot(preflight).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let read = header_req("GET", "/p", &[("origin", "https://app.example")]);
+    let response = gateway.clone().oneshot(read).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+    let write = |origin: &str| {
+        header_req("POST", "/p", &[("host", "api.example"), ("origin", origin)])
+    };
+    let response = gateway.clone().oneshot(write("https://app.example")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = gateway.oneshot(write("http://api.example")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
