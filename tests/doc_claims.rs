@@ -1059,3 +1059,34 @@ async fn gateway_without_a_cors_section_refuses_preflights_and_cross_origin_writ
     let response = gateway.oneshot(write("http://api.example")).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 }
+
+/// `ArmReport::p50` docs: interpolated within the bucket holding the rank, the highest
+/// finite bound when it falls in `+Inf`, 0 without requests.
+#[test]
+fn metrics_report_quantile_edges() {
+    use std::time::Duration;
+    use tower_gateway::metrics::{Labels, Registry};
+    let registry = Registry::builder().buckets([0.1, 0.2]).build().unwrap();
+    let labels = |arm| Labels {
+        route: Some("/x"),
+        method: "GET",
+        status: 200,
+        arm: Some(arm),
+        canary: arm == "c",
+        refusal: None,
+    };
+    // Arm "c": 4 answers in (0.1, 0.2]: the median is halfway through that bucket.
+    for _ in 0..4 {
+        registry.record(&labels("c"), Duration::ZERO, Duration::from_millis(150));
+    }
+    // Arm "s": every answer slower than the last finite bound.
+    for _ in 0..3 {
+        registry.record(&labels("s"), Duration::ZERO, Duration::from_secs(5));
+    }
+    let report = registry.canary_report();
+    assert_eq!(report.len(), 2);
+    assert!((report[0].p50 - 0.15).abs() < 1e-9, "{report:?}");
+    assert!((report[1].p50 - 0.2).abs() < 1e-9, "{report:?}");
+    assert!((report[1].p99 - 0.2).abs() < 1e-9, "{report:?}");
+    assert!(Registry::new().canary_report().is_empty());
+}
