@@ -1090,3 +1090,70 @@ fn metrics_report_quantile_edges() {
     assert!((report[1].p99 - 0.2).abs() < 1e-9, "{report:?}");
     assert!(Registry::new().canary_report().is_empty());
 }
+
+// ---------------------------------------------------------------- access log tunnels
+
+/// A service answering `101` with a `Tunnel` the test keeps, to close it later.
+fn upgrading(
+    tunnel: tower_gateway::tunnel::Tunnel,
+) -> impl tower::Service<
+    Request<Body>,
+    Response = Response<Body>,
+    Error = Infallible,
+    Future = std::future::Ready<Result<Response<Body>, Infallible>>,
+> + Clone {
+    service_fn(move |_: Request<Body>| {
+        let mut response = Response::new(Body::default());
+        *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+        response.extensions_mut().insert(tunnel.clone());
+        std::future::ready(Ok(response))
+    })
+}
+
+/// `LogFormat::json` docs: "The record of a tunnel (a WebSocket connection, written when it
+/// closes) has three more keys at the end: `tunnelBytesIn`, `tunnelBytesOut`,
+/// `tunnelAbnormal`; ordinary records never have them." Module docs: the flags `SI` (idle
+/// timeout) and `TA` (other abnormal end), the reason as the error message.
+#[tokio::test]
+async fn access_log_json_tunnel_keys_and_flags() {
+    use tower_gateway::access_log::{AccessLogLayer, LogFormat, MemorySink};
+    use tower_gateway::tunnel::{Tunnel, TunnelOutcome};
+    let sink = MemorySink::new();
+    let layer = AccessLogLayer::new(sink.clone()).format(LogFormat::json());
+    for (outcome, flag, abnormal) in [
+        (TunnelOutcome::Normal, None, false),
+        (TunnelOutcome::IdleTimeout, Some("SI"), true),
+        (TunnelOutcome::Abnormal("reset"), Some("TA"), true),
+    ] {
+        let tunnel = Tunnel::new();
+        let stack = tower::Layer::layer(&layer, upgrading(tunnel.clone()));
+        let response = stack.oneshot(request("GET", "/ws")).await.unwrap();
+        body_text(response.into_body()).await;
+        assert!(sink.is_empty(), "no record at the 101");
+        tunnel.add_bytes_in(5);
+        tunnel.add_bytes_out(7);
+        tunnel.close(outcome);
+        let lines = sink.take();
+        assert_eq!(lines.len(), 1);
+        // The three keys end the object, in this order.
+        let tail =
+            format!(",\"tunnelBytesIn\":5,\"tunnelBytesOut\":7,\"tunnelAbnormal\":{abnormal}}}");
+        assert!(lines[0].ends_with(&tail), "{}", lines[0]);
+        let record: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+        assert_eq!(record["status"], 101);
+        assert_eq!(record["tunnelBytesIn"], 5);
+        assert_eq!(record["tunnelBytesOut"], 7);
+        assert_eq!(record["tunnelAbnormal"], abnormal);
+        assert_eq!(record["responseFlags"].as_str(), flag, "{record}");
+        if let Some(reason) = outcome.reason() {
+            assert_eq!(record["errorMessage"], reason);
+        }
+    }
+    // An ordinary record has none of them.
+    let stack = tower::Layer::layer(&layer, Named::new("plain"));
+    let response = stack.oneshot(request("GET", "/")).await.unwrap();
+    body_text(response.into_body()).await;
+    let record: serde_json::Value = serde_json::from_str(&sink.take()[0]).unwrap();
+    assert!(record.get("tunnelBytesIn").is_none(), "{record}");
+    assert!(record.get("tunnelAbnormal").is_none(), "{record}");
+}
