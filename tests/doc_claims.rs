@@ -1157,3 +1157,29 @@ async fn access_log_json_tunnel_keys_and_flags() {
     assert!(record.get("tunnelBytesIn").is_none(), "{record}");
     assert!(record.get("tunnelAbnormal").is_none(), "{record}");
 }
+
+/// `GatewayHandle` docs: run-time changes through `canary` or `cors` handles "last until the
+/// next reload, which applies the file's values": a handle taken before a reload controls
+/// the stack it came from, not the reloaded one (take it again after a reload).
+#[tokio::test]
+async fn gateway_run_time_handles_belong_to_the_stack_they_came_from() {
+    let text = "[[routes]]\nname = \"p\"\npath = \"/p\"\nservice = \"v1\"\ncanary = { service = \"v2\", weight = 0 }\n";
+    let services = Services::new()
+        .service("v1", Named::new("v1"))
+        .service("v2", Named::new("v2"));
+    let gateway = Gateway::from_config(config(text), services).unwrap();
+    let handle = gateway.handle();
+    let before = handle.canary("p").unwrap();
+    let cors_before = handle.cors();
+    handle.reload(config(text)).unwrap();
+    before.promote();
+    cors_before
+        .set(tower_gateway::cors::CorsConfig::new().allow_origin("https://app.example"))
+        .unwrap();
+    let response = gateway.clone().oneshot(request("GET", "/p")).await.unwrap();
+    assert_eq!(body_text(response.into_body()).await, "v1");
+    assert!(!handle.cors().allows_origin("https://app.example"));
+    handle.canary("p").unwrap().promote();
+    let response = gateway.oneshot(request("GET", "/p")).await.unwrap();
+    assert_eq!(body_text(response.into_body()).await, "v2");
+}

@@ -175,7 +175,8 @@ impl<ReqB> GatewayHandle<ReqB> {
     }
 
     /// The weights of a canary split: a route's by its name or its path, the stage canary's by
-    /// `""`.
+    /// `""`. The handle controls the split of the configuration being served now: a reload
+    /// builds new splits, so take the handle again after one.
     #[must_use]
     pub fn canary(&self, route: &str) -> Option<CanaryHandle> {
         let built = self.shared.current.load();
@@ -199,7 +200,8 @@ impl<ReqB> GatewayHandle<ReqB> {
     }
 
     /// The CORS policy, to change at run time (the origin guard follows it when it trusts
-    /// CORS).
+    /// CORS). Like [`canary`](Self::canary)'s, the handle belongs to the configuration being
+    /// served now: take it again after a reload.
     #[must_use]
     pub fn cors(&self) -> CorsHandle {
         self.shared.current.load().cors.handle()
