@@ -1183,3 +1183,25 @@ async fn gateway_run_time_handles_belong_to_the_stack_they_came_from() {
     let response = gateway.oneshot(request("GET", "/p")).await.unwrap();
     assert_eq!(body_text(response.into_body()).await, "v2");
 }
+
+/// `RouteKey::parse` docs: refused without a method, without a single space before the
+/// template, with a method that is not a token, or a standard method in lower case; other
+/// lower-case names are extension methods, kept as written.
+#[test]
+fn router_route_key_parse_rules() {
+    use tower_gateway::router::RouteKey;
+    for bad in [
+        "/pets",
+        "GET  /pets",
+        "GET\t/pets",
+        "G(T /pets",
+        "get /pets",
+        "patch /x",
+    ] {
+        assert!(bad.parse::<RouteKey>().is_err(), "{bad:?}");
+    }
+    let key: RouteKey = "purge /cache".parse().unwrap();
+    assert_eq!(key.method().map(Method::as_str), Some("purge"));
+    let any: RouteKey = "ANY /x".parse().unwrap();
+    assert_eq!(any.method(), None);
+}
