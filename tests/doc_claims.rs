@@ -1205,3 +1205,34 @@ fn router_route_key_parse_rules() {
     let any: RouteKey = "ANY /x".parse().unwrap();
     assert_eq!(any.method(), None);
 }
+
+/// `router` module docs: the winner is the most specific route "among those that accept the
+/// request's method (`ANY` accepts all)"; a WebSocket-only route does not accept `HEAD`, so a
+/// `HEAD` on its path goes to an `ANY` route that matches it (same template or a catch-all),
+/// as `POST` does, and `Router::at` says the same.
+#[tokio::test]
+async fn router_head_on_a_websocket_path_goes_to_a_matching_any_route() {
+    for any in ["ANY /ws", "ANY /{proxy+}"] {
+        let router: Router<Body, Body, Infallible> = Router::builder()
+            .websocket("/ws", Named::new("ws"))
+            .route(any, Named::new("any"))
+            .build()
+            .unwrap();
+        for method in ["HEAD", "POST"] {
+            let response = router
+                .clone()
+                .oneshot(request(method, "/ws"))
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "{any} {method}");
+            assert_eq!(
+                body_text(response.into_body()).await,
+                "any",
+                "{any} {method}"
+            );
+        }
+        assert_eq!(router.at(&Method::HEAD, "/ws").route_key(), Some(any));
+        let response = router.oneshot(request("GET", "/ws")).await.unwrap();
+        assert_eq!(response.status(), StatusCode::UPGRADE_REQUIRED, "{any}");
+    }
+}

@@ -132,8 +132,9 @@ where
     /// back unchanged. A plain `GET` gets `426 Upgrade Required` with `Upgrade: websocket`
     /// and `Connection: Upgrade`, a short text body and a [`Rejection`](super::Rejection) of
     /// kind [`UpgradeRequired`](super::RejectionKind::UpgradeRequired); `HEAD` and every other
-    /// method no route on the path serves get `405` with `Allow: GET` (and the methods of
-    /// those other routes, never `HEAD`). `service` is not called for any of those.
+    /// method no other route on the path accepts (an `ANY` route accepts all) get `405` with
+    /// `Allow: GET` (and the methods of those other routes, never `HEAD`). `service` is not
+    /// called for any of those.
     /// [`MatchedRoute::is_websocket`] tells handlers and outer layers.
     ///
     /// A plain route (added with [`route`](Self::route)) serves handshakes too, as its

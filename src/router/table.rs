@@ -91,16 +91,22 @@ impl<ReqB, ResB, E> Table<ReqB, ResB, E> {
     pub(crate) fn resolve(&self, method: &Method, path: &str, captures: &mut Captures) -> Resolved {
         let resolved = self.resolve_any(method, path, captures);
         if self.has_websocket {
-            self.websocket_methods(path, resolved)
+            self.websocket_methods(path, resolved, captures)
         } else {
             resolved
         }
     }
 
     /// A WebSocket-only route is a `GET` route that does not serve `HEAD`: a `HEAD` that
-    /// reached one through `GET` is a `405` with `Allow: GET`, and a `405` for its path does
+    /// reached one through `GET` goes to an `ANY` route of the path if there is one, else is a
+    /// `405` with `Allow: GET` (and the path's other methods), and a `405` for its path does
     /// not list `HEAD`.
-    fn websocket_methods(&self, path: &str, resolved: Resolved) -> Resolved {
+    fn websocket_methods(
+        &self,
+        path: &str,
+        resolved: Resolved,
+        captures: &mut Captures,
+    ) -> Resolved {
         let is_ws_id = |id: RouteId| {
             self.routes
                 .get(id as usize)
@@ -111,7 +117,7 @@ impl<ReqB, ResB, E> Table<ReqB, ResB, E> {
                 id,
                 head_via_get: true,
                 ..
-            } if is_ws_id(id) => Resolved::MethodNotAllowed(self.websocket_head_allowed(path)),
+            } if is_ws_id(id) => self.websocket_head(path, captures),
             Resolved::MethodNotAllowed(mut allowed) if allowed.contains(&Method::HEAD) => {
                 let head = self.resolve_any(&Method::HEAD, path, &mut Captures::default());
                 if let Resolved::Route {
@@ -130,20 +136,22 @@ impl<ReqB, ResB, E> Table<ReqB, ResB, E> {
         }
     }
 
-    /// The `Allow` set of a `HEAD` that reached a WebSocket-only route through `GET`: every
-    /// method the path accepts (other routes on it included), without `HEAD`.
+    /// A `HEAD` that reached a WebSocket-only route through `GET`: served by the most specific
+    /// `ANY` route of the path, if any (it accepts `HEAD`), else a `405` listing every method
+    /// the path accepts (other routes on it included), without `HEAD`.
     #[cold]
     #[inline(never)]
-    fn websocket_head_allowed(&self, path: &str) -> AllowedMethods {
-        // A method no route lists (an inline extension token: no allocation) gives the union
-        // of the path's methods as a `405`; an `ANY` route on the path would take it instead.
+    fn websocket_head(&self, path: &str, captures: &mut Captures) -> Resolved {
+        // A method no route lists (an inline extension token: no allocation) is taken by an
+        // `ANY` route of the path, or gives the union of the path's methods as a `405`.
         let probe = Method::from_bytes(b"X-ALLOW-PROBE").unwrap_or(Method::HEAD);
-        match self.resolve_any(&probe, path, &mut Captures::default()) {
+        match self.resolve_any(&probe, path, captures) {
             Resolved::MethodNotAllowed(mut allowed) => {
                 allowed.remove_standard(&Method::HEAD);
-                allowed
+                Resolved::MethodNotAllowed(allowed)
             }
-            _ => AllowedMethods::get_only(),
+            route @ Resolved::Route { .. } => route,
+            _ => Resolved::MethodNotAllowed(AllowedMethods::get_only()),
         }
     }
 
