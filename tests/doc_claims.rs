@@ -1235,4 +1235,23 @@ async fn router_head_on_a_websocket_path_goes_to_a_matching_any_route() {
         let response = router.oneshot(request("GET", "/ws")).await.unwrap();
         assert_eq!(response.status(), StatusCode::UPGRADE_REQUIRED, "{any}");
     }
+    // A less specific `GET` route serves `HEAD` too, so it takes a `HEAD` on the path.
+    let router: Router<Body, Body, Infallible> = Router::builder()
+        .websocket("/ws", Named::new("ws"))
+        .route("GET /{page}", Named::new("page"))
+        .build()
+        .unwrap();
+    assert_eq!(
+        router.at(&Method::HEAD, "/ws").route_key(),
+        Some("GET /{page}")
+    );
+    let response = router
+        .clone()
+        .oneshot(request("HEAD", "/ws"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(router.at(&Method::GET, "/ws").route_key(), Some("GET /ws"));
+    let response = router.oneshot(request("DELETE", "/ws")).await.unwrap();
+    assert_eq!(response.headers()[header::ALLOW], "GET, HEAD");
 }

@@ -131,10 +131,11 @@ where
     /// request extensions (hyper's upgrade handle among them) intact, and its `101` passes
     /// back unchanged. A plain `GET` gets `426 Upgrade Required` with `Upgrade: websocket`
     /// and `Connection: Upgrade`, a short text body and a [`Rejection`](super::Rejection) of
-    /// kind [`UpgradeRequired`](super::RejectionKind::UpgradeRequired); `HEAD` and every other
-    /// method no other route on the path accepts (an `ANY` route accepts all) get `405` with
-    /// `Allow: GET` (and the methods of those other routes, never `HEAD`). `service` is not
-    /// called for any of those.
+    /// kind [`UpgradeRequired`](super::RejectionKind::UpgradeRequired). The route does not
+    /// serve `HEAD`: `HEAD` and every other method go to another route that matches the path
+    /// and accepts them (an `ANY` route, or a `GET` route for `HEAD`), else get `405` with
+    /// `Allow: GET` plus the methods those other routes accept. `service` is not called for
+    /// any of those.
     /// [`MatchedRoute::is_websocket`] tells handlers and outer layers.
     ///
     /// A plain route (added with [`route`](Self::route)) serves handshakes too, as its
@@ -321,7 +322,6 @@ where
         let mut tree = Tree::default();
         let mut routes: Vec<RouteEntry<ReqB, ResB, E>> = Vec::with_capacity(self.routes.len());
         let case_insensitive = self.policy.case_insensitive;
-        let mut has_websocket = false;
 
         for pending in self.routes {
             let key = match pending.key {
@@ -364,7 +364,9 @@ where
                 (vec![template.clone()], text.clone(), None)
             };
             for variant in &variants {
-                if let Err(InsertError::Taken(other)) = tree.insert(variant, method.as_ref(), id) {
+                if let Err(InsertError::Taken(other)) =
+                    tree.insert(variant, method.as_ref(), id, pending.websocket)
+                {
                     let other_key = routes
                         .get(other as usize)
                         .map_or_else(String::new, |r| r.route.key().to_owned());
@@ -413,7 +415,6 @@ where
             );
             if pending.websocket {
                 info.set_websocket();
-                has_websocket = true;
             }
             routes.push(RouteEntry {
                 route: MatchedRoute::from_info(Arc::new(info)),
@@ -458,7 +459,6 @@ where
                     tree,
                     routes,
                     policy,
-                    has_websocket,
                 }),
                 fallback,
             )

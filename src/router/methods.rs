@@ -52,6 +52,15 @@ impl MethodBits {
         }
     }
 
+    /// Adds a route's method without the `HEAD` a `GET` route otherwise serves (a
+    /// WebSocket-only route).
+    pub(crate) fn add_without_head(&mut self, method: &Method) {
+        match bit(method) {
+            Some(b) => self.bits |= b,
+            None => self.extensions = true,
+        }
+    }
+
     pub(crate) fn union(&mut self, other: &Self) {
         self.bits |= other.bits;
         self.extensions |= other.extensions;
@@ -109,21 +118,6 @@ impl AllowedMethods {
                     self.extensions.insert(i, method.clone());
                 }
             }
-        }
-    }
-
-    /// Removes a standard method (extension methods are kept).
-    pub(crate) fn remove_standard(&mut self, method: &Method) {
-        if let Some(b) = bit(method) {
-            self.bits &= !b;
-        }
-    }
-
-    /// `GET` alone: what a WebSocket-only route accepts.
-    pub(crate) fn get_only() -> Self {
-        Self {
-            bits: 1,
-            extensions: Vec::new(),
         }
     }
 

@@ -75,9 +75,10 @@
 //! handshakes only: a handshake (`GET` with an `Upgrade: websocket` token) reaches the target
 //! with its request extensions intact (hyper's upgrade handle lives there) and the `101`
 //! comes back unchanged; a plain `GET` gets `426 Upgrade Required` (`Upgrade: websocket`,
-//! `Connection: Upgrade`, a short text body), `HEAD` and other methods `405` with
-//! `Allow: GET` (and the methods of other routes on the same path, never `HEAD`), unless
-//! another route accepts them (an `ANY` route matching the path serves them).
+//! `Connection: Upgrade`, a short text body). The route does not serve `HEAD`: `HEAD` and
+//! other methods go to another route that matches the path and accepts them (an `ANY`
+//! route, or a `GET` route for `HEAD`), else get `405` with `Allow: GET` plus the methods
+//! those other routes accept.
 //! [`MatchedRoute::is_websocket`] says which routes are WebSocket-only; [`Router::at`]
 //! returns such a route for `GET`, whatever the headers. A plain route serves handshakes as
 //! its target decides.

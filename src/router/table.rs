@@ -66,8 +66,6 @@ pub(crate) struct Table<ReqB, ResB, E> {
     pub(crate) tree: Tree,
     pub(crate) routes: Vec<RouteEntry<ReqB, ResB, E>>,
     pub(crate) policy: Policy,
-    /// Whether any route is WebSocket-only (then `HEAD` is not served through `GET` there).
-    pub(crate) has_websocket: bool,
 }
 
 /// A lookup's result, owning everything so the request can be changed afterwards.
@@ -89,70 +87,7 @@ impl<ReqB, ResB, E> Table<ReqB, ResB, E> {
     /// Resolves `method` and `path`, leaving the route's params in `captures`.
     #[inline(always)]
     pub(crate) fn resolve(&self, method: &Method, path: &str, captures: &mut Captures) -> Resolved {
-        let resolved = self.resolve_any(method, path, captures);
-        if self.has_websocket {
-            self.websocket_methods(path, resolved, captures)
-        } else {
-            resolved
-        }
-    }
-
-    /// A WebSocket-only route is a `GET` route that does not serve `HEAD`: a `HEAD` that
-    /// reached one through `GET` goes to an `ANY` route of the path if there is one, else is a
-    /// `405` with `Allow: GET` (and the path's other methods), and a `405` for its path does
-    /// not list `HEAD`.
-    fn websocket_methods(
-        &self,
-        path: &str,
-        resolved: Resolved,
-        captures: &mut Captures,
-    ) -> Resolved {
-        let is_ws_id = |id: RouteId| {
-            self.routes
-                .get(id as usize)
-                .is_some_and(|e| e.route.is_websocket())
-        };
-        match resolved {
-            Resolved::Route {
-                id,
-                head_via_get: true,
-                ..
-            } if is_ws_id(id) => self.websocket_head(path, captures),
-            Resolved::MethodNotAllowed(mut allowed) if allowed.contains(&Method::HEAD) => {
-                let head = self.resolve_any(&Method::HEAD, path, &mut Captures::default());
-                if let Resolved::Route {
-                    id,
-                    head_via_get: true,
-                    ..
-                } = head
-                {
-                    if is_ws_id(id) {
-                        allowed.remove_standard(&Method::HEAD);
-                    }
-                }
-                Resolved::MethodNotAllowed(allowed)
-            }
-            other => other,
-        }
-    }
-
-    /// A `HEAD` that reached a WebSocket-only route through `GET`: served by the most specific
-    /// `ANY` route of the path, if any (it accepts `HEAD`), else a `405` listing every method
-    /// the path accepts (other routes on it included), without `HEAD`.
-    #[cold]
-    #[inline(never)]
-    fn websocket_head(&self, path: &str, captures: &mut Captures) -> Resolved {
-        // A method no route lists (an inline extension token: no allocation) is taken by an
-        // `ANY` route of the path, or gives the union of the path's methods as a `405`.
-        let probe = Method::from_bytes(b"X-ALLOW-PROBE").unwrap_or(Method::HEAD);
-        match self.resolve_any(&probe, path, captures) {
-            Resolved::MethodNotAllowed(mut allowed) => {
-                allowed.remove_standard(&Method::HEAD);
-                Resolved::MethodNotAllowed(allowed)
-            }
-            route @ Resolved::Route { .. } => route,
-            _ => Resolved::MethodNotAllowed(AllowedMethods::get_only()),
-        }
+        self.resolve_any(method, path, captures)
     }
 
     #[inline(always)]

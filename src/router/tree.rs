@@ -59,6 +59,8 @@ pub(crate) struct Leaf {
     any: Option<RouteId>,
     methods: Vec<(Method, RouteId)>,
     bits: MethodBits,
+    /// Whether this leaf's `GET` route is WebSocket-only, and so does not serve `HEAD`.
+    get_without_head: bool,
     /// What [`Leaf::pick_by_scan`] answers for each standard method (in `STANDARD` order),
     /// so a lookup with a standard method reads one slot instead of comparing methods.
     standard: [Option<(RouteId, bool)>; STANDARD.len()],
@@ -80,15 +82,16 @@ impl Leaf {
         self.standard = STANDARD.each_ref().map(|m| self.pick_by_scan(m));
     }
 
-    /// The route that serves `method` here: the explicit one, else (for `HEAD`) the `GET` one,
-    /// else the `ANY` one. The flag says a `GET` route serves a `HEAD` request.
+    /// The route that serves `method` here: the explicit one, else (for `HEAD`) the `GET` one
+    /// unless it is WebSocket-only, else the `ANY` one. The flag says a `GET` route serves a
+    /// `HEAD` request.
     fn pick_by_scan(&self, method: &Method) -> Option<(RouteId, bool)> {
         for (m, id) in &self.methods {
             if m == method {
                 return Some((*id, false));
             }
         }
-        if method == Method::HEAD {
+        if method == Method::HEAD && !self.get_without_head {
             for (m, id) in &self.methods {
                 if m == Method::GET {
                     return Some((*id, true));
@@ -140,12 +143,14 @@ impl Default for Tree {
 }
 
 impl Tree {
-    /// Adds a route for `method` (`None` = any) under `template`.
+    /// Adds a route for `method` (`None` = any) under `template`. A `GET` route serves `HEAD`
+    /// too, unless `websocket` (a WebSocket-only route).
     pub(crate) fn insert(
         &mut self,
         template: &Template,
         method: Option<&Method>,
         id: RouteId,
+        websocket: bool,
     ) -> Result<(), InsertError> {
         let mut node = 0u32;
         let mut leaf_slot = None;
@@ -179,7 +184,12 @@ impl Tree {
                 slot.methods.push((m.clone(), id));
             }
         }
-        slot.bits.add(method);
+        if websocket && method == Some(&Method::GET) {
+            slot.get_without_head = true;
+            slot.bits.add_without_head(&Method::GET);
+        } else {
+            slot.bits.add(method);
+        }
         slot.refresh();
         Ok(())
     }
@@ -712,7 +722,7 @@ mod tests {
                 let Ok(template) = Template::parse(&format!("/{}", segments.join("/"))) else {
                     continue;
                 };
-                let _ = tree.insert(&template, m.as_ref(), id as RouteId);
+                let _ = tree.insert(&template, m.as_ref(), id as RouteId, false);
             }
             let asked = asked.unwrap_or(Method::DELETE);
             for segments in &paths {
