@@ -80,10 +80,11 @@
 //! # Layer order
 //!
 //! [`Gateway`] builds this order from a [`GatewayConfig`]; by hand, outermost first:
-//! [`MetricsLayer`] and [`AccessLogLayer`] (they see every answer and the whole time), [`CorsLayer`]
-//! (answers preflights first and decorates every response), [`OriginGuardLayer`] (refuses
-//! cross-origin writes before any route runs), [`Router`] (the table; the matched route becomes
-//! visible to every layer), and [`CanaryLayer`] around a route's target or the whole app.
+//! [`MetricsLayer`] and [`AccessLogLayer`] (they see every answer and the whole time),
+//! [`CorsLayer`] (answers preflights first and decorates every response),
+//! [`OriginGuardLayer`] (refuses cross-origin writes before any route runs), [`Router`] (the
+//! table; the matched route becomes visible to every layer), and [`CanaryLayer`] around a
+//! route's target or the whole app.
 //!
 //! Every layer keeps the inner service's error type: a refusal is an HTTP response whose body
 //! is [`body::Body`]. Configuration is validated once; [`ConfigError`] lists every problem.
