@@ -1255,3 +1255,23 @@ async fn router_head_on_a_websocket_path_goes_to_a_matching_any_route() {
     let response = router.oneshot(request("DELETE", "/ws")).await.unwrap();
     assert_eq!(response.headers()[header::ALLOW], "GET, HEAD");
 }
+
+/// `cors` module docs (differences from jub0bs/cors): "a canonical IPv4-mapped IPv6 origin
+/// (`[::ffff:7f00:1]`) is accepted (it is what a browser sends)"; the non-canonical spelling
+/// is refused with the form to write.
+#[test]
+fn cors_ipv4_mapped_ipv6_origin_in_canonical_form() {
+    let layer = CorsLayer::builder()
+        .allow_origin("http://[::ffff:7f00:1]:8080")
+        .build()
+        .unwrap();
+    assert!(layer.allows_origin("http://[::ffff:7f00:1]:8080"));
+    let error = CorsLayer::builder()
+        .allow_origin("http://[::ffff:127.0.0.1]:8080")
+        .build()
+        .unwrap_err();
+    assert!(
+        error.problems()[0].reason().contains("[::ffff:7f00:1]"),
+        "{error}"
+    );
+}
