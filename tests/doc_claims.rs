@@ -1275,3 +1275,15 @@ fn cors_ipv4_mapped_ipv6_origin_in_canonical_form() {
         "{error}"
     );
 }
+
+/// `CanaryConfig::sticky_header` and `sticky_cookie` docs: setting both is an error.
+#[test]
+fn gateway_canary_sticky_header_and_cookie_together_are_an_error() {
+    let text = "[[routes]]\npath = \"/p\"\nservice = \"pets\"\ncanary = { service = \"pets\", weight = 5, sticky_header = \"x-user\", sticky_cookie = \"user\" }\n";
+    let error = Gateway::from_config(config(text), pets()).unwrap_err();
+    assert_eq!(error.problems().len(), 1, "{error}");
+    assert_eq!(
+        error.problems()[0].location(),
+        Some("routes[0].canary.sticky_cookie")
+    );
+}

@@ -148,16 +148,16 @@ pub struct CanaryConfig {
     /// [`GatewayHandle::canary`](super::GatewayHandle::canary)).
     pub weight: WeightConfig,
     /// `"random"`, `"round-robin"`, `"sticky"` or `"sticky-or-stable"` (the last two need
-    /// `sticky_header` or `sticky_cookie`; `_` may replace `-`). Default: `"sticky"` when a sticky key is set,
-    /// else `"random"`.
+    /// `sticky_header` or `sticky_cookie`; `_` may replace `-`). Default: `"sticky"` when a
+    /// sticky key is set, else `"random"`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
     /// The request header whose value keeps a caller on one arm (sticky modes; an error with
-    /// `random` or `round-robin`).
+    /// `random` or `round-robin`, and together with `sticky_cookie`: set one).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sticky_header: Option<String>,
     /// The cookie whose value keeps a caller on one arm (sticky modes; an error with `random`
-    /// or `round-robin`).
+    /// or `round-robin`, and together with `sticky_header`: set one).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sticky_cookie: Option<String>,
     /// The stable arm's name in logs and metrics. Default `"stable"`.
