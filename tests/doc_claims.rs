@@ -1287,3 +1287,26 @@ fn gateway_canary_sticky_header_and_cookie_together_are_an_error() {
         Some("routes[0].canary.sticky_cookie")
     );
 }
+
+/// `RouteConfig::nest` and `websocket` docs: a nested route takes every method (`methods`
+/// must be empty); a WebSocket route is `GET` only and cannot be nested.
+#[test]
+fn gateway_nest_and_websocket_route_shapes() {
+    let route = |extra: &str| format!("[[routes]]\npath = \"/p\"\nservice = \"pets\"\n{extra}");
+    for (extra, at) in [
+        ("nest = true\nmethods = [\"GET\"]\n", "routes[0].methods"),
+        ("websocket = true\nnest = true\n", "routes[0].websocket"),
+        (
+            "websocket = true\nmethods = [\"POST\"]\n",
+            "routes[0].websocket",
+        ),
+    ] {
+        let error = Gateway::from_config(config(&route(extra)), pets()).unwrap_err();
+        assert_eq!(error.problems().len(), 1, "{extra}: {error}");
+        assert_eq!(error.problems()[0].location(), Some(at), "{extra}");
+    }
+    for extra in ["nest = true\n", "websocket = true\nmethods = [\"GET\"]\n"] {
+        Gateway::from_config(config(&route(extra)), pets())
+            .unwrap_or_else(|e| panic!("{extra}: {e}"));
+    }
+}

@@ -88,12 +88,15 @@ pub struct RouteConfig {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub methods: Vec<String>,
     /// Route `path` and everything below it, with `path` stripped from the request path
-    /// ([`RouterBuilder::nest`](crate::router::RouterBuilder::nest)).
+    /// ([`RouterBuilder::nest`](crate::router::RouterBuilder::nest)). A nested route takes
+    /// every method: `methods` must then be empty. Default `false`.
     #[serde(skip_serializing_if = "is_false")]
     pub nest: bool,
     /// A WebSocket-only route: handshakes (`GET` with `Upgrade: websocket`) reach the target,
     /// a plain `GET` gets `426 Upgrade Required`. With `upstream` (`ws://` or `http://`), the
-    /// gateway proxies the handshake and then the connection's bytes.
+    /// gateway proxies the handshake and then the connection's bytes. It is `GET` only and
+    /// cannot be nested: `methods` other than `["GET"]` and `nest` are errors. Default
+    /// `false`.
     #[serde(skip_serializing_if = "is_false")]
     pub websocket: bool,
     /// The target, as a service registered in code under this name.
