@@ -1310,3 +1310,32 @@ fn gateway_nest_and_websocket_route_shapes() {
             .unwrap_or_else(|e| panic!("{extra}: {e}"));
     }
 }
+
+/// `GatewayHandle::canary` docs: a route's split "by its name or its path". Two routes may
+/// share a name (for logs and metrics): the name gives the first one's split, and each
+/// route's path gives its own.
+#[tokio::test]
+async fn gateway_canary_handle_by_path_with_a_shared_name() {
+    let text = "[[routes]]\nname = \"pets\"\npath = \"/a\"\nservice = \"v1\"\ncanary = { service = \"v2\", weight = 0 }\n\
+                [[routes]]\nname = \"pets\"\npath = \"/b\"\nservice = \"v1\"\ncanary = { service = \"v2\", weight = 0 }\n";
+    let services = Services::new()
+        .service("v1", Named::new("v1"))
+        .service("v2", Named::new("v2"));
+    let gateway = Gateway::from_config(config(text), services).unwrap();
+    let handle = gateway.handle();
+    handle.canary("/b").unwrap().promote();
+    let served = |path: &'static str| {
+        let gateway = gateway.clone();
+        async move {
+            let response = gateway.oneshot(request("GET", path)).await.unwrap();
+            body_text(response.into_body()).await
+        }
+    };
+    assert_eq!(served("/b").await, "v2");
+    assert_eq!(served("/a").await, "v1");
+    handle.canary("pets").unwrap().promote();
+    assert_eq!(served("/a").await, "v2");
+    handle.canary("/a").unwrap().roll_back();
+    assert_eq!(served("/a").await, "v1");
+    assert_eq!(served("/b").await, "v2");
+}
