@@ -1339,3 +1339,27 @@ async fn gateway_canary_handle_by_path_with_a_shared_name() {
     assert_eq!(served("/a").await, "v1");
     assert_eq!(served("/b").await, "v2");
 }
+
+/// `GatewayHandle::canary` docs: "the stage canary's by `\"\"`", even when a route with a
+/// split has an empty name.
+#[tokio::test]
+async fn gateway_stage_canary_handle_is_found_by_the_empty_label() {
+    let text = "[canary]\nservice = \"v2\"\nweight = 0\n\
+                [[routes]]\nname = \"\"\npath = \"/a\"\nservice = \"v1\"\ncanary = { service = \"v2\", weight = 0 }\n";
+    let services = Services::new()
+        .service("v1", Named::new("v1"))
+        .service("v2", Named::new("v2"));
+    let gateway = Gateway::from_config(config(text), services).unwrap();
+    gateway.handle().canary("").unwrap().promote();
+    // The stage split sends everything to v2; the route's own split was not touched.
+    let response = gateway
+        .clone()
+        .oneshot(request("GET", "/nowhere"))
+        .await
+        .unwrap();
+    assert_eq!(body_text(response.into_body()).await, "v2");
+    assert_eq!(
+        gateway.handle().canary("/a").unwrap().canary_weight(),
+        tower_gateway::canary::Weight::ZERO
+    );
+}

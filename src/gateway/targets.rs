@@ -366,7 +366,8 @@ where
         (true, Some(layer)) => {
             // Found by its name (the first route of that name) and by its own path.
             let handle = layer.handle();
-            if let Some(name) = &route.name {
+            // An empty name would shadow the stage canary's label, `""`.
+            if let Some(name) = route.name.as_ref().filter(|name| !name.is_empty()) {
                 canaries.push((name.clone(), handle.clone()));
             }
             canaries.push((route.path.clone(), handle));
