@@ -196,7 +196,7 @@ impl Problem {
     }
 
     /// The module that found the problem: `"router"`, `"cors"`, `"origin"`, `"canary"`,
-    /// `"access_log"` or `"gateway"`.
+    /// `"access_log"`, `"metrics"`, `"gateway"` or `"upstream"`.
     #[must_use]
     pub fn module(&self) -> &'static str {
         self.module

@@ -74,14 +74,17 @@
 //! `upstream` is a default feature because a gateway that cannot forward is half a gateway; it
 //! is the only one that brings Tokio, hyper and hyper-util into the library. Turn the default
 //! features off (`default-features = false`) and pick layers to keep the core to `http`,
-//! `http-body`, `bytes` and tower's traits.
+//! `http-body`, `http-body-util`, `bytes`, `pin-project-lite` and tower's traits (`cors`,
+//! `canary`, `metrics` and `gateway` add `arc-swap` and/or `serde`).
 //!
 //! # Layer order
 //!
-//! [`Gateway`] builds this order from a [`GatewayConfig`]; by hand, outermost first: [`AccessLogLayer`] (sees every answer and the whole time), [`CorsLayer`]
-//! (answers preflights first and decorates every response), [`OriginGuardLayer`] (refuses
-//! cross-origin writes before any route runs), [`Router`] (the table; the matched route becomes
-//! visible to every layer), and [`CanaryLayer`] around a route's target or the whole app.
+//! [`Gateway`] builds this order from a [`GatewayConfig`]; by hand, outermost first:
+//! [`MetricsLayer`] and [`AccessLogLayer`] (they see every answer and the whole time),
+//! [`CorsLayer`] (answers preflights first and decorates every response),
+//! [`OriginGuardLayer`] (refuses cross-origin writes before any route runs), [`Router`] (the
+//! table; the matched route becomes visible to every layer), and [`CanaryLayer`] around a
+//! route's target or the whole app.
 //!
 //! Every layer keeps the inner service's error type: a refusal is an HTTP response whose body
 //! is [`body::Body`]. Configuration is validated once; [`ConfigError`] lists every problem.

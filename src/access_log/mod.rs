@@ -54,10 +54,11 @@
 //!   variables, validated once. Missing values are `-` (`null` in JSON). Text formats escape
 //!   control bytes, `"`, `\` and non-ASCII bytes as `\xHH` (as nginx does); JSON follows
 //!   RFC 8259 and stays valid UTF-8.
-//! - **Response flags**: `NR` the router found no route, `OG` the origin guard refused, `CP`
-//!   the CORS layer refused a preflight, `UE` the inner service or body failed, `DC` the
-//!   client went away, `SI` a tunnel hit its idle timeout, `TA` a tunnel ended abnormally.
-//!   Several are joined with `,`, as Envoy does.
+//! - **Response flags**: `NR` the router found no route, `OG` the origin guard refused (or,
+//!   in report-only mode, let through a request it would have refused: the status is then
+//!   the inner service's), `CP` the CORS layer refused a preflight, `UE` the inner service or
+//!   body failed, `DC` the client went away, `SI` a tunnel hit its idle timeout, `TA` a
+//!   tunnel ended abnormally. Several are joined with `,`, as Envoy does.
 //! - **Request ids** ([`RequestIds`]): a valid incoming `x-request-id` is kept, otherwise a
 //!   UUID v4-shaped id is generated; it goes into the request extensions ([`RequestId`]) and
 //!   onto the response (replacing any the inner service set, so the log and the response

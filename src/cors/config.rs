@@ -19,7 +19,21 @@ use crate::error::{ConfigError, Problem, ProblemKind, Problems};
 /// [`build`](Self::build) (or [`CorsHandle::set`](super::CorsHandle::set)), which reports every
 /// problem at once. See the [module docs](crate::cors) for an example.
 ///
-/// As serde data (field names as below, every field optional, unknown fields refused):
+/// As serde data (every field optional, unknown fields refused), one key per setter:
+///
+/// | key | setter | default |
+/// | --- | --- | --- |
+/// | `allow_origins` | [`allow_origins`](Self::allow_origins) | `[]`: no origin |
+/// | `allow_methods` | [`allow_methods`](Self::allow_methods) | `[]`: the safelisted methods only |
+/// | `allow_headers` | [`allow_headers`](Self::allow_headers) | `[]` |
+/// | `expose_headers` | [`expose_headers`](Self::expose_headers) | `[]` |
+/// | `allow_credentials` | [`allow_credentials`](Self::allow_credentials) | `false` |
+/// | `max_age` | [`max_age`](Self::max_age), whole seconds | not sent |
+/// | `strip_inner_cors_headers` | [`strip_inner_cors_headers`](Self::strip_inner_cors_headers) | `false` |
+/// | `debug` | [`debug`](Self::debug) | `false` |
+/// | `dangerously_reflect_any_origin_with_credentials` | [`dangerously_reflect_any_origin_with_credentials`](Self::dangerously_reflect_any_origin_with_credentials) (`true` turns credentials on) | `false` |
+/// | `dangerously_tolerate_insecure_origins` | [`dangerously_tolerate_insecure_origins`](Self::dangerously_tolerate_insecure_origins) | `false` |
+///
 ///
 /// ```
 /// use tower_gateway::cors::CorsConfig;
@@ -207,7 +221,9 @@ impl CorsConfig {
     /// Validates every value, reporting every problem.
     pub(super) fn compile(&self) -> Result<Policy, ConfigError> {
         let mut problems = Problems::new();
-        let credentials = self.allow_credentials;
+        // Reflecting any origin turns credentials on, from the setter or from serde data.
+        let credentials =
+            self.allow_credentials || self.dangerously_reflect_any_origin_with_credentials;
 
         let mut any_origin = false;
         let mut origins = Origins::default();

@@ -43,7 +43,8 @@ use super::Rejection;
 pub enum Decision {
     /// No `Origin` header: not a CORS request. The inner service runs; the response gets
     /// `Access-Control-Allow-Origin: *` under an any-origin policy without credentials, else
-    /// `Vary: Origin`.
+    /// `Vary: Origin` (the preflight `Vary` on an `OPTIONS`, so that a cache never serves it
+    /// to a preflight).
     NotCors,
     /// A CORS request (not a preflight) from an allowed origin. The inner service runs and the
     /// response gets this `Access-Control-Allow-Origin` (plus credentials and exposed headers).
@@ -54,7 +55,8 @@ pub enum Decision {
     /// A CORS request (not a preflight) from an origin the policy does not allow (or with
     /// several `Origin` headers, except under any origin without credentials, whose static `*`
     /// goes on every response). The inner service still runs; the response gets no
-    /// `Access-Control-*` header, only `Vary: Origin`. The browser then hides the answer.
+    /// `Access-Control-*` header, only `Vary: Origin` (the preflight `Vary` on an `OPTIONS`).
+    /// The browser then hides the answer.
     ActualRefused,
     /// An accepted preflight: answered `204` by the layer.
     PreflightAccepted(Preflight),

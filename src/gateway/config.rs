@@ -47,7 +47,7 @@ pub struct GatewayConfig {
     /// Router policies: trailing slashes, slash merging, case, the 404 body.
     pub router: RouterConfig,
     /// The service that answers requests no route matches, by name. Default: the Router's own
-    /// `404` (and `405` for a known path with another method).
+    /// `404`. A known path asked with another method gets the Router's `405` either way.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fallback: Option<String>,
     /// A stage-level canary around the whole route table (stable = the table, canary = this
@@ -82,16 +82,21 @@ pub struct RouteConfig {
     pub name: Option<String>,
     /// The path template: `/pets/{id}`, `/files/{*rest}`, `/api/{proxy+}`.
     pub path: String,
-    /// The methods (`GET`, `POST`, ...). Empty: any method.
+    /// The methods (`GET`, `POST`, ...; extension methods as written). Empty, or `"ANY"`
+    /// alone: any method. Case-sensitive, so `"get"` is refused (write `"GET"`), and so is a
+    /// method listed twice.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub methods: Vec<String>,
     /// Route `path` and everything below it, with `path` stripped from the request path
-    /// ([`RouterBuilder::nest`](crate::router::RouterBuilder::nest)).
+    /// ([`RouterBuilder::nest`](crate::router::RouterBuilder::nest)). A nested route takes
+    /// every method: `methods` must then be empty. Default `false`.
     #[serde(skip_serializing_if = "is_false")]
     pub nest: bool,
     /// A WebSocket-only route: handshakes (`GET` with `Upgrade: websocket`) reach the target,
     /// a plain `GET` gets `426 Upgrade Required`. With `upstream` (`ws://` or `http://`), the
-    /// gateway proxies the handshake and then the connection's bytes.
+    /// gateway proxies the handshake and then the connection's bytes. It is `GET` only and
+    /// cannot be nested: `methods` other than `["GET"]` and `nest` are errors. Default
+    /// `false`.
     #[serde(skip_serializing_if = "is_false")]
     pub websocket: bool,
     /// The target, as a service registered in code under this name.
@@ -104,11 +109,16 @@ pub struct RouteConfig {
     /// For an upstream: a path prefix removed before the base path is prepended.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub strip_prefix: Option<String>,
-    /// For an upstream: how long to wait for the response headers (`"500ms"`, `"5s"`, `"1m"`);
-    /// `504` when it passes.
+    /// For an upstream: how long to wait for the response headers (`"500ms"`, `"5s"`, `"1m"`:
+    /// a positive whole number of `ms`, `s` or `m`); `504` when it passes. Default: 30 s
+    /// (`upstream::UpstreamBuilder::timeout`). An error on a WebSocket route, which has
+    /// `idle_timeout` instead.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout: Option<String>,
     /// For an upstream: how long to wait for the connection (same syntax as `timeout`).
+    /// Default: 5 s, or 10 s for a WebSocket upstream (its handshake included). On an HTTP
+    /// upstream, an error when the gateway's upstreams share a pool
+    /// (`Services::upstream_client`): set it on that client.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connect_timeout: Option<String>,
     /// For a WebSocket upstream: close the connection after this long without a byte either
@@ -133,21 +143,24 @@ pub struct CanaryConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub upstream: Option<String>,
     /// For an upstream canary: the timeout to the response headers (an error with `service`).
+    /// Default: 30 s.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout: Option<String>,
-    /// The canary's share in percent: a number (`10`, `0.5`) or text (`"12.5%"`).
+    /// The canary's share in percent: a number (`10`, `0.5`) or text (`"12.5%"`). Default: 0
+    /// (the canary gets no call until its weight is raised through
+    /// [`GatewayHandle::canary`](super::GatewayHandle::canary)).
     pub weight: WeightConfig,
     /// `"random"`, `"round-robin"`, `"sticky"` or `"sticky-or-stable"` (the last two need
-    /// `sticky_header` or `sticky_cookie`; `_` may replace `-`). Default: `"sticky"` when a sticky key is set,
-    /// else `"random"`.
+    /// `sticky_header` or `sticky_cookie`; `_` may replace `-`). Default: `"sticky"` when a
+    /// sticky key is set, else `"random"`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
     /// The request header whose value keeps a caller on one arm (sticky modes; an error with
-    /// `random` or `round-robin`).
+    /// `random` or `round-robin`, and together with `sticky_cookie`: set one).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sticky_header: Option<String>,
     /// The cookie whose value keeps a caller on one arm (sticky modes; an error with `random`
-    /// or `round-robin`).
+    /// or `round-robin`, and together with `sticky_header`: set one).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sticky_cookie: Option<String>,
     /// The stable arm's name in logs and metrics. Default `"stable"`.
@@ -271,7 +284,10 @@ pub struct AccessLogConfig {
     /// `tracing`) `"tracing"` for `Sink::tracing` events.
     /// Standard output and error are written by a background thread, never on the request path.
     pub sink: String,
-    /// A request-id header to read (and set when missing), such as `x-request-id`.
+    /// The request and response header that carries the request id: a valid incoming id is
+    /// kept, otherwise one is generated, and it is set on the response
+    /// ([`AccessLogLayer::request_id_header`](crate::access_log::AccessLogLayer::request_id_header)).
+    /// Default: `x-request-id`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id_header: Option<String>,
 }
@@ -468,7 +484,7 @@ impl AccessLogConfig {
         }
     }
 
-    /// A request-id header to read (and set when missing), such as `x-request-id`.
+    /// The header that carries the request id, instead of `x-request-id`.
     #[must_use]
     pub fn request_id_header(mut self, name: impl Into<String>) -> Self {
         self.request_id_header = Some(name.into());

@@ -174,32 +174,24 @@ impl<ReqB> GatewayHandle<ReqB> {
         Arc::clone(&self.shared.current.load().config)
     }
 
-    /// The weights of a canary split: a route's by its name or its path, the stage canary's by
-    /// `""`.
+    /// The weights of a canary split: a route's by its name (the first route of that name)
+    /// or its path, the stage canary's by `""`. The handle controls the split of the configuration being served now: a reload
+    /// builds new splits, so take the handle again after one.
     #[must_use]
     pub fn canary(&self, route: &str) -> Option<CanaryHandle> {
-        let built = self.shared.current.load();
-        let by_label = |label: &str| {
-            built
-                .canaries
-                .iter()
-                .find(|(name, _)| name == label)
-                .map(|(_, handle)| handle.clone())
-        };
-        // A named route's split is also found by its path.
-        by_label(route).or_else(|| {
-            built
-                .config
-                .routes
-                .iter()
-                .filter(|r| r.path == route && r.canary.is_some())
-                .find_map(|r| r.name.as_deref())
-                .and_then(by_label)
-        })
+        // Each route's split is listed under its name (if any) and its path, in route order.
+        self.shared
+            .current
+            .load()
+            .canaries
+            .iter()
+            .find(|(label, _)| label == route)
+            .map(|(_, handle)| handle.clone())
     }
 
     /// The CORS policy, to change at run time (the origin guard follows it when it trusts
-    /// CORS).
+    /// CORS). Like [`canary`](Self::canary)'s, the handle belongs to the configuration being
+    /// served now: take it again after a reload.
     #[must_use]
     pub fn cors(&self) -> CorsHandle {
         self.shared.current.load().cors.handle()

@@ -289,15 +289,19 @@ impl<ReqB: Send + 'static> Services<ReqB> {
 
     /// The metrics registry to record into, instead of one built from the `metrics` section
     /// (so counters survive a reload that changes nothing about metrics, and so code can read
-    /// them). The section's `enabled` still decides whether the gateway records.
+    /// them). It is used only when the configuration has a `metrics` section (without one
+    /// the gateway records nothing and has no `metrics` service); the section's `enabled`
+    /// still decides whether the gateway records, and its other settings are then unused.
     #[must_use]
     pub fn metrics_registry(mut self, registry: crate::metrics::Registry) -> Self {
         self.metrics = Some(registry);
         self
     }
 
-    /// The connection pool every upstream target of the gateway shares. Default: one pool per
-    /// gateway.
+    /// The connection pool every upstream target of the gateway shares. Default: none, each
+    /// upstream target keeps a pool of its own (rebuilt with the stack on a reload). With a
+    /// shared pool, a route's `connect_timeout` is a configuration error: set it on the
+    /// [`UpstreamClient`](crate::upstream::UpstreamClient) instead.
     #[cfg(feature = "upstream")]
     #[cfg_attr(docsrs, doc(cfg(feature = "upstream")))]
     #[must_use]

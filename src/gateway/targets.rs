@@ -364,8 +364,13 @@ where
         (false, _) => Some(stable),
         (true, None) => None,
         (true, Some(layer)) => {
-            let label = route.name.clone().unwrap_or_else(|| route.path.clone());
-            canaries.push((label, layer.handle()));
+            // Found by its name (the first route of that name) and by its own path.
+            let handle = layer.handle();
+            // An empty name would shadow the stage canary's label, `""`.
+            if let Some(name) = route.name.as_ref().filter(|name| !name.is_empty()) {
+                canaries.push((name.clone(), handle.clone()));
+            }
+            canaries.push((route.path.clone(), handle));
             Some(BoxService::new(layer.layer(stable)))
         }
     }

@@ -42,8 +42,10 @@
 //! - **Bounded labels.** `route` is the matched route's *template* (never the raw path; requests
 //!   no route matched share one configurable label, default `""`), `method` is one of the nine
 //!   standard methods or `OTHER`, then `status`, the canary `arm` (`""` without one) and
-//!   `refusal` (`cors_preflight`, `origin`, `no_route`, `method_not_allowed` or `""`). A client
-//!   sending a million different paths creates no new series.
+//!   `refusal`: `cors_preflight`, `origin` (also for a request a report-only origin guard let
+//!   through), `no_route`, `method_not_allowed`, `upgrade_required` (the Router's `426` to a
+//!   plain `GET` on a WebSocket-only route) or `""`. A client sending a million different
+//!   paths creates no new series.
 //! - **The same facts as the access log**: the labels are read from the response extensions
 //!   ([`MatchedRoute`](crate::router::MatchedRoute), [`Arm`](crate::canary::Arm) and the
 //!   rejections of the router, the origin guard and CORS) with the access log's precedence;

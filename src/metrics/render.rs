@@ -19,7 +19,10 @@ pub struct ArmReport {
     pub errors_5xx: u64,
     /// `errors_5xx / requests` (0 when there were none).
     pub error_rate_5xx: f64,
-    /// The median time to the last byte, estimated from the histogram, in seconds.
+    /// The median time to the last byte, estimated from the histogram, in seconds: linearly
+    /// interpolated within the bucket that holds the rank (from the bound below it, 0 for the
+    /// first), as Prometheus's `histogram_quantile` does; the highest finite bound when the
+    /// rank falls in the `+Inf` bucket; 0 without requests.
     pub p50: f64,
     /// The 99th percentile of the time to the last byte, estimated likewise.
     pub p99: f64,
