@@ -1548,3 +1548,22 @@ async fn websocket_route_leaves_head_to_the_other_routes() {
     let response = call(&r, "DELETE", "/ws").await;
     assert_eq!(response.headers()[ALLOW], "GET, POST");
 }
+
+/// A nested Router's targets see its own route; outer layers see the outer table's nest route
+/// (as `RouterBuilder::nest` documents).
+#[tokio::test]
+async fn a_nested_router_route_reaches_its_target_and_the_nest_route_reaches_outer_layers() {
+    let inner = builder(&[])
+        .route("GET /users/{id}", echo_key())
+        .build()
+        .unwrap();
+    let outer = Router::builder().nest("/v1", inner).build().unwrap();
+    let response = outer.oneshot(request("GET", "/v1/users/9")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let outer_key = response
+        .extensions()
+        .get::<MatchedRoute>()
+        .map(|m| m.key().to_owned());
+    assert_eq!(outer_key.as_deref(), Some("ANY /v1/{proxy+}"));
+    assert_eq!(body_text(response.into_body()).await, "GET /users/{id}");
+}

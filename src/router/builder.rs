@@ -212,7 +212,10 @@ where
     ///
     /// The prefix is a template without a catch-all and without a trailing slash; it may
     /// contain params (`/tenants/{tenant}`). Routes below it in this table are more specific
-    /// and win. Its [`MatchedRoute`] key is `ANY {prefix}/{proxy+}`.
+    /// and win. Its [`MatchedRoute`] key is `ANY {prefix}/{proxy+}`. When `service` is itself a
+    /// `Router`, its targets see its own `MatchedRoute` (templates relative to the prefix); on
+    /// the response this Router's nest route replaces it, so outer layers (access log,
+    /// metrics) see the table's own route, `ANY {prefix}/{proxy+}`.
     #[must_use]
     pub fn nest<S>(self, prefix: &str, service: S) -> Self
     where
