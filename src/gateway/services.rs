@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
-use http::{header, HeaderValue, Request, Response, StatusCode};
+use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::BodyExt;
@@ -136,7 +136,8 @@ where
 
     fn call(&mut self, request: Request<ReqB>) -> Self::Future {
         // Called in place when ready now (no clone of the target per request).
-        IntoTargetFuture::new(Oneshot::call_if_ready(&mut self.inner, request))
+        let head = request.method() == Method::HEAD;
+        IntoTargetFuture::new(Oneshot::call_if_ready(&mut self.inner, request), head)
     }
 }
 
@@ -145,12 +146,14 @@ pin_project_lite::pin_project! {
     pub(crate) struct IntoTargetFuture<S: Service<Req>, Req> {
         #[pin]
         inner: Oneshot<S, Req>,
+        // The request is a `HEAD`: an error's `500` then has no body.
+        head: bool,
     }
 }
 
 impl<S: Service<Req>, Req> IntoTargetFuture<S, Req> {
-    pub(crate) fn new(inner: Oneshot<S, Req>) -> Self {
-        Self { inner }
+    pub(crate) fn new(inner: Oneshot<S, Req>, head: bool) -> Self {
+        Self { inner, head }
     }
 }
 
@@ -164,20 +167,34 @@ where
     type Output = Result<Response<GatewayBody>, Infallible>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Poll::Ready(Ok(match ready!(self.project().inner.poll(cx)) {
+        let this = self.project();
+        Poll::Ready(Ok(match ready!(this.inner.poll(cx)) {
             Ok(response) => response.map(GatewayBody::new),
-            Err(error) => internal_error(&error.into()),
+            Err(error) => internal_error(&error.into(), *this.head),
         }))
     }
 }
 
-fn internal_error(error: &BoxError) -> Response<GatewayBody> {
-    let mut response = Response::new(GatewayBody::full("internal error\n"));
+/// The `500` for a target's error; for a `HEAD` (`head`) the same headers, the body's
+/// `content-length` included, and no body (RFC 9110 §9.3.2), as the Router's `404` and an
+/// upstream's failures answer.
+#[cold]
+fn internal_error(error: &BoxError, head: bool) -> Response<GatewayBody> {
+    const BODY: &str = "internal error\n";
+    let mut response = Response::new(if head {
+        GatewayBody::empty()
+    } else {
+        GatewayBody::full(BODY)
+    });
     *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-    response.headers_mut().insert(
+    let headers = response.headers_mut();
+    headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
+    if head {
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(BODY.len()));
+    }
     response.extensions_mut().insert(TargetError {
         message: error.to_string().into(),
     });
