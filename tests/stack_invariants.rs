@@ -256,6 +256,7 @@ fn path() -> impl Strategy<Value = String> {
     (
         prop::sample::select(vec![
             "", "/pets", "/pets/42", "/pets/dog", "/assets", "/files", "/api", "//pets", "/metrics",
+            "/ws", "/PETS/1", "/ws/",
         ]),
         prop::collection::vec(segment, 0..4),
         prop::bool::weighted(0.2),
@@ -408,6 +409,9 @@ enum Read {
     All,
     /// Drops the body after this many frames (the end or an error may come first).
     DropAfter(usize),
+    /// Polls the response future once and drops it if it is still pending (a client gone
+    /// before the answer).
+    DropFuture,
 }
 
 #[derive(Clone)]
@@ -445,7 +449,11 @@ fn case() -> impl Strategy<Value = Case> {
         uri(),
         prop::collection::vec(header(), 0..7),
         reply(),
-        prop_oneof![3 => Just(Read::All), 1 => (0usize..3).prop_map(Read::DropAfter)],
+        prop_oneof![
+            6 => Just(Read::All),
+            2 => (0usize..3).prop_map(Read::DropAfter),
+            1 => Just(Read::DropFuture),
+        ],
         0u8..5,
     )
         .prop_map(|(method, uri, mut headers, reply, read, extra)| {
@@ -508,6 +516,23 @@ struct Seen {
     dropped: bool,
     /// The inner service made the answer.
     inner: bool,
+}
+
+/// Runs the response future, or (for [`Read::DropFuture`]) drops it at its first `Pending`:
+/// `None` then.
+async fn answer<F, T>(future: F, how: Read) -> Option<T>
+where
+    F: std::future::Future<Output = T>,
+{
+    let mut future = Box::pin(future);
+    if let Read::DropFuture = how {
+        let first = std::future::poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx))).await;
+        return match first {
+            Poll::Ready(out) => Some(out),
+            Poll::Pending => None,
+        };
+    }
+    Some(future.await)
 }
 
 /// Polls a body frame by frame, as a server would, and drops it where the case says.
@@ -588,6 +613,16 @@ fn check_http(case: &Case, seen: &Seen) -> Result<(), TestCaseError> {
         let n = seen.headers.get_all(&name).iter().count();
         prop_assert!(n <= 1, "{n} {name} headers: {:?} for {:?}", seen.headers, case);
     }
+    if seen.status == 308 {
+        // A redirect stays on this site (no `//host` or `/\\host`).
+        let location = seen.headers.get(header::LOCATION).map(HeaderValue::as_bytes);
+        prop_assert!(
+            location.is_some_and(|l| l.starts_with(b"/") && !matches!(l.get(1), Some(b'/' | b'\\'))),
+            "location {:?} for {:?}",
+            location,
+            case
+        );
+    }
     if let Some(length) = seen.headers.get(header::CONTENT_LENGTH) {
         let length: usize = length
             .to_str()
@@ -624,6 +659,15 @@ fn check_http(case: &Case, seen: &Seen) -> Result<(), TestCaseError> {
             String::from_utf8_lossy(acao),
             case
         );
+        // An answer that depends on the origin says so to caches.
+        if acao != b"*" {
+            let vary = seen
+                .headers
+                .get_all(header::VARY)
+                .iter()
+                .any(|v| v.to_str().is_ok_and(|v| v.to_ascii_lowercase().contains("origin")));
+            prop_assert!(vary, "no Vary: Origin in {:?} for {:?}", seen.headers, case);
+        }
     }
     Ok(())
 }
@@ -736,9 +780,10 @@ struct Record {
     arm: String,
     flags: String,
     bytes: u64,
+    request_id: String,
 }
 
-const TEMPLATE: &str = "$context.status $context.resourcePath $context.canaryArm $context.responseFlags $context.responseLength";
+const TEMPLATE: &str = "$context.status $context.resourcePath $context.canaryArm $context.responseFlags $context.responseLength $context.requestId";
 
 fn parse_template(line: &str) -> Record {
     let f: Vec<&str> = line.split(' ').collect();
@@ -749,6 +794,7 @@ fn parse_template(line: &str) -> Record {
         arm: dash(f[2]),
         flags: dash(f[3]),
         bytes: f[4].parse().unwrap_or(0),
+        request_id: dash(f[5]),
     }
 }
 
@@ -763,6 +809,7 @@ fn parse_json(line: &str) -> Result<Record, TestCaseError> {
         arm: text("canaryArm"),
         flags: text("responseFlags"),
         bytes: value["responseLength"].as_u64().unwrap_or(0),
+        request_id: text("requestId"),
     })
 }
 
@@ -789,10 +836,25 @@ fn check_agreement(
     prop_assert_eq!(counted.len(), 1, "series counted {:?} for {:?}", counted, case);
     let (series, n) = &counted[0];
     prop_assert_eq!(*n, 1);
+    // The request id on the answer is the record's, once.
+    let ids: Vec<_> = seen.headers.get_all("x-request-id").iter().collect();
+    prop_assert_eq!(ids.len(), 1, "{:?} for {:?}", seen.headers, case);
+    prop_assert_eq!(ids[0].as_bytes(), record.request_id.as_bytes(), "{:?}", case);
+    // An inner `Vary` is appended to, never replaced.
+    if seen.inner && case.reply.headers.iter().any(|(n, _)| n == header::VARY) {
+        let vary: Vec<_> = seen.headers.get_all(header::VARY).iter().collect();
+        prop_assert!(
+            vary.iter().any(|v| v.as_bytes().windows(6).any(|w| w == b"accept")),
+            "{:?} for {:?}",
+            vary,
+            case
+        );
+    }
     let status = seen.status.to_string();
     prop_assert_eq!(label(series, "status"), Some(status.as_str()), "{}", series);
     // The log and the metrics name the same route and arm; the route is the one on the answer.
-    prop_assert_eq!(label(series, "route").unwrap_or(""), record.route.as_str(), "{} {:?} {:?}", series, record, case);
+    let route = label(series, "route").filter(|r| *r != "(none)").unwrap_or("");
+    prop_assert_eq!(route, record.route.as_str(), "{} {:?} {:?}", series, record, case);
     prop_assert_eq!(label(series, "arm").unwrap_or(""), record.arm.as_str(), "{} {:?} {:?}", series, record, case);
     prop_assert_eq!(seen.route.as_deref().unwrap_or(""), record.route.as_str(), "{:?} {:?}", record, case);
     prop_assert_eq!(seen.arm.as_deref().unwrap_or(""), record.arm.as_str(), "{:?} {:?}", record, case);
@@ -916,22 +978,33 @@ async fn hand_case(h: &Hand, case: &Case) -> Result<(), TestCaseError> {
 
     let before = counters(&h.registry)?;
     let calls = h.inner.calls();
-    let response = stack.oneshot(request).await;
+    let response = answer(stack.oneshot(request), case.read).await;
+    let gone = response.is_none();
     let seen = match response {
-        Ok(response) => Some(read(response, case.read).await),
-        Err(Boom) => None,
+        Some(Ok(response)) => Some(read(response, case.read).await),
+        Some(Err(Boom)) | None => None,
     };
     let after = counters(&h.registry)?;
     let lines = h.sink.take();
     prop_assert_eq!(lines.len(), 1, "{:?} for {:?}", lines, case);
     prop_assert_eq!(h.registry.in_flight(), 0);
     let record = parse_template(&lines[0]);
+    if gone {
+        // Dropped before an answer: status 0, flagged DC, counted as unanswered.
+        prop_assert_eq!(record.status, 0, "{:?}", case);
+        prop_assert_eq!(record.flags.as_str(), "DC", "{:?}", case);
+    } else if seen.is_none() {
+        prop_assert_eq!(record.flags.as_str(), "UE", "{:?}", case);
+    }
     if let Some(seen) = &seen {
         check_http(case, seen)?;
     }
     check_agreement(case, seen.as_ref(), &record, &before, &after)?;
 
     // Each layer's decision predicts what the stack did.
+    if gone {
+        return Ok(());
+    }
     let called = h.inner.calls() - calls;
     let status = seen.as_ref().map(|s| s.status);
     match (&cors, &guard) {
@@ -1055,15 +1128,85 @@ sink = "code"
 [metrics]
 "#;
 
+/// A stage-level canary around the whole table, a WebSocket route, every path policy, CORS
+/// for any origin, a strict origin guard, no fallback (the Router's own `404`).
+#[cfg(feature = "upstream")]
+const STAGE: &str = r#"
+[[routes]]
+path = "/pets/{id}"
+methods = ["GET"]
+service = "v1"
+
+[[routes]]
+path = "/pets"
+methods = ["GET", "POST", "PUT"]
+service = "v1"
+
+[[routes]]
+name = "chat"
+path = "/ws"
+websocket = true
+upstream = "ws://127.0.0.1:9"
+
+[[routes]]
+path = "/files/{*rest}"
+service = "v1"
+
+[[routes]]
+path = "/metrics"
+methods = ["GET"]
+service = "metrics"
+
+[canary]
+service = "v2"
+weight = 30
+mode = "round-robin"
+stable_name = "stable"
+canary_name = "canary"
+arm_header = "x-arm"
+
+[router]
+trailing_slash = "redirect"
+merge_slashes = true
+case_insensitive = true
+
+[cors]
+allow_origins = ["*"]
+allow_methods = ["GET", "POST"]
+
+[origin]
+trust_cors = false
+trusted_origins = ["https://app.example"]
+strict = true
+
+[access_log]
+format = "json"
+sink = "code"
+
+[metrics]
+unmatched_label = "(none)"
+"#;
+
 #[cfg(feature = "gateway")]
 #[test]
 fn the_gateway_keeps_every_invariant() {
+    gateway_invariants(CONFIG);
+}
+
+#[cfg(all(feature = "gateway", feature = "upstream"))]
+#[test]
+fn a_gateway_with_a_stage_canary_keeps_every_invariant() {
+    gateway_invariants(STAGE);
+}
+
+#[cfg(feature = "gateway")]
+fn gateway_invariants(config: &str) {
     use tower_gateway::gateway::{Gateway, GatewayConfig, Services};
 
     let rt = runtime();
     let sink = MemorySink::new();
     let inner = Odd::default();
-    let config: GatewayConfig = toml::from_str(CONFIG).unwrap();
+    let config: GatewayConfig = toml::from_str(config).unwrap();
     let services = Services::<Req>::new()
         .service("v1", inner.clone())
         .service("v2", inner.clone())
@@ -1075,8 +1218,17 @@ fn the_gateway_keeps_every_invariant() {
         .run(&case(), |case| {
             rt.block_on(async {
                 let before = counters(&registry)?;
-                let response = gateway.clone().oneshot(case.request()).await.unwrap();
-                let seen = read(response, case.read).await;
+                let Some(response) = answer(gateway.clone().oneshot(case.request()), case.read).await
+                else {
+                    let after = counters(&registry)?;
+                    let lines = sink.take();
+                    prop_assert_eq!(lines.len(), 1, "{:?} for {:?}", lines, case);
+                    prop_assert_eq!(registry.in_flight(), 0);
+                    let record = parse_json(&lines[0])?;
+                    prop_assert_eq!(record.flags.as_str(), "DC", "{:?}", case);
+                    return check_agreement(&case, None, &record, &before, &after);
+                };
+                let seen = read(response.unwrap(), case.read).await;
                 let after = counters(&registry)?;
                 let lines = sink.take();
                 prop_assert_eq!(lines.len(), 1, "{:?} for {:?}", lines, case);
