@@ -353,6 +353,14 @@ fn header() -> impl Strategy<Value = (HeaderName, HeaderValue)> {
             .prop_map(|v| (header::COOKIE, v)),
         1 => value(vec!["r-1", "", "a b", "a/b\"c", "x".repeat(1).leak()])
             .prop_map(|v| (HeaderName::from_static("x-request-id"), v)),
+        1 => (
+            prop::sample::select(vec!["user-agent", "referer", "x-forwarded-for", "traceparent", "x-request-id"]),
+            prop::collection::vec(any::<u8>(), 0..40),
+        )
+            .prop_map(|(name, v)| (
+                HeaderName::from_static(name),
+                HeaderValue::from_bytes(&v).unwrap_or(HeaderValue::from_static("\t\u{7e}")),
+            )),
         1 => (1usize..20_000).prop_map(|n| (
             HeaderName::from_static("access-control-request-headers"),
             HeaderValue::from_str(&"x-a,".repeat(n / 4 + 1)).unwrap(),
@@ -1376,4 +1384,87 @@ async fn a_report_only_rejection_does_not_hide_the_routers_refusal_from_the_metr
         );
         assert!(h.registry.render().contains(&series), "{series}\n{}", h.registry.render());
     }
+}
+
+// ------------------------------------------------------------------ plain invariants
+
+fn sum(text: &str, metric: &str) -> u64 {
+    text.lines()
+        .filter(|l| l.starts_with(metric) && matches!(l.as_bytes().get(metric.len()), Some(b'{' | b' ')))
+        .filter_map(|l| l.rsplit_once(' ')?.1.parse::<u64>().ok())
+        .sum()
+}
+
+/// Past `max_series` label sets, every answered request is still counted once: in its series
+/// or in `gateway_metrics_series_overflow_total`; the exposition stays valid.
+#[tokio::test]
+async fn a_full_series_table_still_counts_every_request_once() {
+    let registry = Registry::builder().max_series(4).build().unwrap();
+    let sink = MemorySink::new();
+    let stack = ServiceBuilder::new()
+        .layer(registry.layer())
+        .layer(AccessLogLayer::new(sink.clone()))
+        .service(Odd::default());
+    let statuses = [200u16, 201, 202, 203, 299, 404, 500, 503, 200, 404];
+    for (i, status) in statuses.into_iter().enumerate() {
+        let mut request = Request::get(format!("/x/{i}")).body(Req::default()).unwrap();
+        request.extensions_mut().insert(Reply {
+            status,
+            ..Reply::default()
+        });
+        let response = stack.clone().oneshot(request).await.unwrap();
+        http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .unwrap();
+    }
+    let text = registry.render();
+    check_exposition(&text).unwrap();
+    assert_eq!(sink.take().len(), statuses.len());
+    assert_eq!(
+        sum(&text, "gateway_requests_total") + sum(&text, "gateway_metrics_series_overflow_total"),
+        statuses.len() as u64,
+        "{text}"
+    );
+    assert_eq!(registry.in_flight(), 0);
+}
+
+/// A reload while a response is on its way changes nothing for it: one record, counted once,
+/// with the route that served it (DESIGN 2.5).
+#[cfg(feature = "gateway")]
+#[tokio::test]
+async fn a_reload_mid_body_leaves_the_request_in_flight_alone() {
+    use tower_gateway::gateway::{Gateway, GatewayConfig, Services};
+
+    let sink = MemorySink::new();
+    let services = Services::<Req>::new()
+        .service("v1", Odd::default())
+        .service("v2", Odd::default())
+        .service("app", Odd::default())
+        .access_log_sink(sink.clone());
+    let gateway = Gateway::from_config(toml::from_str(CONFIG).unwrap(), services).unwrap();
+    let registry = gateway.handle().metrics().unwrap();
+    let mut request = Request::get("/assets/site.css").body(Req::default()).unwrap();
+    request.extensions_mut().insert(Reply {
+        frames: vec![Some(b"a".to_vec()), None, Some(b"b".to_vec())],
+        ..Reply::default()
+    });
+    let response = gateway.clone().oneshot(request).await.unwrap();
+    let mut config: GatewayConfig = toml::from_str(CONFIG).unwrap();
+    config.routes.retain(|r| r.path != "/assets/{name}.css");
+    gateway.handle().reload(config).unwrap();
+    assert!(sink.is_empty());
+    let seen = read(response, Read::All).await;
+    assert_eq!((seen.status, seen.bytes), (200, 2));
+    let lines = sink.take();
+    assert_eq!(lines.len(), 1);
+    let record = parse_json(&lines[0]).unwrap();
+    assert_eq!(record.route, "/assets/{name}.css");
+    let text = registry.render();
+    assert_eq!(sum(&text, "gateway_requests_total"), 1, "{text}");
+    assert!(text.contains("route=\"/assets/{name}.css\",method=\"GET\",status=\"200\""), "{text}");
+    // The next request sees the new table.
+    let response = gateway.clone().oneshot(Request::get("/assets/site.css").body(Req::default()).unwrap()).await.unwrap();
+    let seen = read(response, Read::All).await;
+    assert_eq!(seen.route, None);
+    assert_eq!(parse_json(&sink.take()[0]).unwrap().route, "");
 }
