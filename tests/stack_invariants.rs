@@ -1468,3 +1468,80 @@ async fn a_reload_mid_body_leaves_the_request_in_flight_alone() {
     assert_eq!(seen.route, None);
     assert_eq!(parse_json(&sink.take()[0]).unwrap().route, "");
 }
+
+// ------------------------------------------------------------------ a stage canary by hand
+
+/// The five layers with a stage-level split around the whole table (each arm a Router with no
+/// fallback), the metrics inside the access log (any order works): the record, the series and
+/// the layers' decisions agree.
+#[test]
+fn a_hand_built_stage_canary_keeps_every_invariant() {
+    use tower_gateway::cors::Decision as Cors;
+    use tower_gateway::router::Decision as Route;
+
+    let rt = runtime();
+    let h = hand(false, false);
+    let stage = CanaryLayer::builder()
+        .stable("blue", "50%")
+        .arm("green", h.table.clone(), "50%")
+        .mode(Mode::sticky_or_stable(Key::cookie("canary")))
+        .build()
+        .unwrap();
+    runner(192)
+        .run(&case(), |case| {
+            rt.block_on(async {
+                let stack = ServiceBuilder::new()
+                    .layer(
+                        AccessLogLayer::new(h.sink.clone())
+                            .format(LogFormat::template(TEMPLATE).unwrap()),
+                    )
+                    .layer(MetricsLayer::new(h.registry.clone()))
+                    .layer(h.cors.clone())
+                    .layer(h.guard.clone())
+                    .layer(stage.clone())
+                    .service(h.table.clone());
+                let (parts, body) = case.request().into_parts();
+                let cors = h.cors.check(&parts);
+                let guard = h.guard.check(&parts);
+                let path = parts.uri.path().to_owned();
+                let route = h.table.at(&parts.method, &path);
+                let picked = stage.pick(&parts);
+                let before = counters(&h.registry)?;
+                let response = answer(stack.oneshot(Request::from_parts(parts, body)), case.read).await;
+                let gone = response.is_none();
+                let seen = match response {
+                    Some(Ok(response)) => Some(read(response, case.read).await),
+                    _ => None,
+                };
+                let after = counters(&h.registry)?;
+                let lines = h.sink.take();
+                prop_assert_eq!(lines.len(), 1, "{:?}", case);
+                prop_assert_eq!(h.registry.in_flight(), 0);
+                let record = parse_template(&lines[0]);
+                if let Some(seen) = &seen {
+                    check_http(&case, seen)?;
+                }
+                check_agreement(&case, seen.as_ref(), &record, &before, &after)?;
+                let Some(seen) = seen else { return Ok(()) };
+                let _ = gone;
+                let refused = matches!(cors, Cors::PreflightRefused(_) | Cors::PreflightAccepted(_))
+                    || guard.is_err();
+                if refused {
+                    prop_assert_eq!(record.arm.as_str(), "", "{:?}", case);
+                    return Ok(());
+                }
+                // Past CORS and the guard, every answer (a 404 or 405 of the table too) comes
+                // from the arm `pick` names.
+                prop_assert_eq!(record.arm.as_str(), picked.name(), "{:?}", case);
+                match route {
+                    Route::Route(m) => prop_assert_eq!(record.route.as_str(), m.route().template()),
+                    Route::NotFound => prop_assert_eq!(seen.status, 404),
+                    Route::MethodNotAllowed(_) => prop_assert_eq!(seen.status, 405),
+                    Route::Redirect(_) => prop_assert_eq!(seen.status, 308),
+                    _ => {}
+                }
+                Ok(())
+            })
+        })
+        .unwrap();
+}
