@@ -697,8 +697,41 @@ fn counters(registry: &Registry) -> Result<BTreeMap<String, u64>, TestCaseError>
     Ok(map)
 }
 
+/// Histograms: cumulative buckets, `+Inf` equal to `_count`, and as many requests timed to
+/// the headers and to the last byte as the series counted.
+fn check_histograms(text: &str) -> Result<(), TestCaseError> {
+    let mut buckets: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    let mut values: BTreeMap<String, u64> = BTreeMap::new();
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let (series, value) = line.rsplit_once(' ').unwrap();
+        let Ok(value) = value.parse::<u64>() else { continue };
+        if let Some((name, labels)) = series.split_once("_bucket{") {
+            // The `le` label comes last.
+            let (labels, le) = labels.rsplit_once(",le=\"").unwrap();
+            let key = format!("{name}{{{labels}}}");
+            buckets.entry(key.clone()).or_default().push(value);
+            if le == "+Inf\"}" {
+                values.insert(format!("{key}+Inf"), value);
+            }
+        } else {
+            values.insert(series.to_owned(), value);
+        }
+    }
+    for (key, counts) in &buckets {
+        prop_assert!(counts.windows(2).all(|w| w[0] <= w[1]), "{key}: {counts:?}");
+        let (name, labels) = key.split_once('{').unwrap();
+        let count = values.get(&format!("{name}_count{{{labels}")).copied();
+        prop_assert!(count.is_some(), "no _count for {}", key);
+        prop_assert_eq!(values.get(&format!("{key}+Inf")).copied(), count, "{}", key);
+        let requests = values.get(&format!("gateway_requests_total{{{labels}")).copied();
+        prop_assert_eq!(count, requests, "{}", key);
+    }
+    Ok(())
+}
+
 /// The exposition text follows the 0.0.4 format's rules that a scraper relies on.
 fn check_exposition(text: &str) -> Result<(), TestCaseError> {
+    check_histograms(text)?;
     let mut typed = BTreeMap::new();
     for line in text.lines() {
         if let Some(rest) = line.strip_prefix("# TYPE ") {
