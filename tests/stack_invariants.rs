@@ -1317,6 +1317,8 @@ fn gateway_invariants(config: &str) {
                     return check_agreement(&case, None, &record, &before, &after);
                 };
                 let seen = read(response.unwrap(), case.read).await;
+                // Never a `1xx` as a final answer but a `101` (hyper would send `500`).
+                prop_assert!(seen.status >= 200 || seen.status == 101, "{:?}", case);
                 let after = counters(&registry)?;
                 let lines = sink.take();
                 prop_assert_eq!(lines.len(), 1, "{:?} for {:?}", lines, case);
@@ -1577,4 +1579,45 @@ fn a_hand_built_stage_canary_keeps_every_invariant() {
             })
         })
         .unwrap();
+}
+
+/// Shrunk from `the_gateway_keeps_every_invariant` with the final-status check: a target that
+/// answers `100 Continue` or `103 Early Hints` as its final response. hyper never sends such
+/// an answer (it writes `500` in its place), yet the access log and the metrics counted `100`:
+/// a status the client never got. The gateway now answers `500` with a `TargetError`, as for
+/// a target's error, and the log, the metrics and the client agree.
+#[cfg(feature = "gateway")]
+#[tokio::test]
+async fn a_targets_informational_final_answer_is_a_500_everywhere() {
+    use tower_gateway::gateway::{Gateway, GatewayConfig, Services, TargetError};
+
+    let config: GatewayConfig = toml::from_str(CONFIG).unwrap();
+    let sink = MemorySink::new();
+    let services = Services::<Req>::new()
+        .service("v1", Odd::default())
+        .service("v2", Odd::default())
+        .service("app", Odd::default())
+        .access_log_sink(sink.clone());
+    let gateway = Gateway::from_config(config, services).unwrap();
+    let registry = gateway.handle().metrics().unwrap();
+    for (status, uri) in [(100, "/"), (103, "/pets"), (101, "/")] {
+        let mut request = Request::get(uri).body(Req::default()).unwrap();
+        request.extensions_mut().insert(Reply {
+            status,
+            ..Reply::default()
+        });
+        let response = gateway.clone().oneshot(request).await.unwrap();
+        let want = if status == 101 { 101 } else { 500 };
+        assert_eq!(response.status().as_u16(), want, "{status}");
+        if want == 500 {
+            let error = response.extensions().get::<TargetError>().unwrap();
+            assert!(error.message().contains(&status.to_string()), "{}", error.message());
+        }
+        read(response, Read::All).await;
+        let record = parse_json(&sink.take()[0]).unwrap();
+        assert_eq!(record.status, want as u64);
+        let series = format!("method=\"GET\",status=\"{want}\"");
+        assert!(registry.render().contains(&series), "{series}");
+    }
+    assert!(!registry.render().contains("status=\"100\""));
 }

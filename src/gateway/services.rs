@@ -103,8 +103,9 @@ impl<S> IntoTarget<S> {
     }
 }
 
-/// Why a target failed: its service returned an error, which the gateway answered with
-/// `500 Internal Server Error`. Found in the response extensions.
+/// Why a target failed: its service returned an error, or a `1xx` other than `101` as its
+/// final answer, which the gateway answered with `500 Internal Server Error`. Found in the
+/// response extensions.
 #[derive(Clone, Debug)]
 pub struct TargetError {
     message: std::sync::Arc<str>,
@@ -169,10 +170,26 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         Poll::Ready(Ok(match ready!(this.inner.poll(cx)) {
-            Ok(response) => response.map(GatewayBody::new),
+            Ok(response) if !is_informational(response.status()) => response.map(GatewayBody::new),
+            Ok(response) => informational(response.status(), *this.head),
             Err(error) => internal_error(&error.into(), *this.head),
         }))
     }
+}
+
+/// A `1xx` other than `101 Switching Protocols`: never a final answer (RFC 9110 §15.2; hyper
+/// sends `500` in its place, so the log and the metrics would count a status the client never
+/// got).
+#[inline]
+fn is_informational(status: StatusCode) -> bool {
+    status.is_informational() && status != StatusCode::SWITCHING_PROTOCOLS
+}
+
+/// The `500` for a target that answered a `1xx` as its final response, as for its error.
+#[cold]
+fn informational(status: StatusCode, head: bool) -> Response<GatewayBody> {
+    let error = format!("the service answered {status} as its final response");
+    internal_error(&error.into(), head)
 }
 
 /// The `500` for a target's error; for a `HEAD` (`head`) the same headers, the body's
