@@ -36,7 +36,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::{header, HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri};
+use http::{
+    header, HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri,
+};
 use http_body::{Body as HttpBody, Frame};
 use http_body_util::Full;
 use proptest::prelude::*;
@@ -255,8 +257,18 @@ fn path() -> impl Strategy<Value = String> {
     ];
     (
         prop::sample::select(vec![
-            "", "/pets", "/pets/42", "/pets/dog", "/assets", "/files", "/api", "//pets", "/metrics",
-            "/ws", "/PETS/1", "/ws/",
+            "",
+            "/pets",
+            "/pets/42",
+            "/pets/dog",
+            "/assets",
+            "/files",
+            "/api",
+            "//pets",
+            "/metrics",
+            "/ws",
+            "/PETS/1",
+            "/ws/",
         ]),
         prop::collection::vec(segment, 0..4),
         prop::bool::weighted(0.2),
@@ -319,9 +331,8 @@ fn origin_value() -> impl Strategy<Value = HeaderValue> {
 }
 
 fn header() -> impl Strategy<Value = (HeaderName, HeaderValue)> {
-    let value = |values: Vec<&'static str>| {
-        prop::sample::select(values).prop_map(HeaderValue::from_static)
-    };
+    let value =
+        |values: Vec<&'static str>| prop::sample::select(values).prop_map(HeaderValue::from_static);
     prop_oneof![
         4 => origin_value().prop_map(|v| (header::ORIGIN, v)),
         2 => value(vec!["same-origin", "same-site", "cross-site", "none", "CROSS-SITE", "", "x"])
@@ -351,7 +362,7 @@ fn header() -> impl Strategy<Value = (HeaderName, HeaderValue)> {
         .prop_map(|v| (HeaderName::from_static("traceparent"), v)),
         2 => value(vec!["canary=always", "canary=never", "canary=u1", "canary=u2; a=b", "canary", "=;"])
             .prop_map(|v| (header::COOKIE, v)),
-        1 => value(vec!["r-1", "", "a b", "a/b\"c", "x".repeat(1).leak()])
+        1 => value(vec!["r-1", "", "a b", "a/b\"c", "x"])
             .prop_map(|v| (HeaderName::from_static("x-request-id"), v)),
         1 => (
             prop::sample::select(vec!["user-agent", "referer", "x-forwarded-for", "traceparent", "x-request-id"]),
@@ -370,7 +381,9 @@ fn header() -> impl Strategy<Value = (HeaderName, HeaderValue)> {
 
 fn reply() -> impl Strategy<Value = Reply> {
     (
-        prop::sample::select(vec![200u16, 200, 201, 204, 304, 100, 103, 101, 299, 404, 500, 503]),
+        prop::sample::select(vec![
+            200u16, 200, 201, 204, 304, 100, 103, 101, 299, 404, 500, 503,
+        ]),
         prop::collection::vec(
             prop_oneof![
                 3 => prop::collection::vec(any::<u8>(), 0..16).prop_map(Some),
@@ -481,10 +494,7 @@ fn case() -> impl Strategy<Value = Case> {
                 _ => &[],
             };
             for (n, v) in add {
-                headers.insert(
-                    0,
-                    (HeaderName::from_static(n), HeaderValue::from_static(v)),
-                );
+                headers.insert(0, (HeaderName::from_static(n), HeaderValue::from_static(v)));
             }
             Case {
                 method,
@@ -610,7 +620,13 @@ fn check_http(case: &Case, seen: &Seen) -> Result<(), TestCaseError> {
     // an answer passes through (the server drops it: hyper writes no body on a HEAD, 204 or
     // 304 answer) and is not counted as sent (checked against the record).
     if bodiless && !seen.inner {
-        prop_assert_eq!(seen.bytes, 0, "body bytes on a {} answer: {:?}", seen.status, case);
+        prop_assert_eq!(
+            seen.bytes,
+            0,
+            "body bytes on a {} answer: {:?}",
+            seen.status,
+            case
+        );
     }
     for name in [
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
@@ -619,13 +635,22 @@ fn check_http(case: &Case, seen: &Seen) -> Result<(), TestCaseError> {
         header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
     ] {
         let n = seen.headers.get_all(&name).iter().count();
-        prop_assert!(n <= 1, "{n} {name} headers: {:?} for {:?}", seen.headers, case);
+        prop_assert!(
+            n <= 1,
+            "{n} {name} headers: {:?} for {:?}",
+            seen.headers,
+            case
+        );
     }
     if seen.status == 308 {
         // A redirect stays on this site (no `//host` or `/\\host`).
-        let location = seen.headers.get(header::LOCATION).map(HeaderValue::as_bytes);
+        let location = seen
+            .headers
+            .get(header::LOCATION)
+            .map(HeaderValue::as_bytes);
         prop_assert!(
-            location.is_some_and(|l| l.starts_with(b"/") && !matches!(l.get(1), Some(b'/' | b'\\'))),
+            location
+                .is_some_and(|l| l.starts_with(b"/") && !matches!(l.get(1), Some(b'/' | b'\\'))),
             "location {:?} for {:?}",
             location,
             case
@@ -641,7 +666,12 @@ fn check_http(case: &Case, seen: &Seen) -> Result<(), TestCaseError> {
             prop_assert_eq!(length, seen.bytes, "content-length for {:?}", case);
         }
         if (seen.status == 204 || seen.status < 200) && !seen.inner {
-            prop_assert!(false, "content-length on a {} answer: {:?}", seen.status, case);
+            prop_assert!(
+                false,
+                "content-length on a {} answer: {:?}",
+                seen.status,
+                case
+            );
         }
     }
     let inner_acao = case
@@ -669,11 +699,10 @@ fn check_http(case: &Case, seen: &Seen) -> Result<(), TestCaseError> {
         );
         // An answer that depends on the origin says so to caches.
         if acao != b"*" {
-            let vary = seen
-                .headers
-                .get_all(header::VARY)
-                .iter()
-                .any(|v| v.to_str().is_ok_and(|v| v.to_ascii_lowercase().contains("origin")));
+            let vary = seen.headers.get_all(header::VARY).iter().any(|v| {
+                v.to_str()
+                    .is_ok_and(|v| v.to_ascii_lowercase().contains("origin"))
+            });
             prop_assert!(vary, "no Vary: Origin in {:?} for {:?}", seen.headers, case);
         }
     }
@@ -704,7 +733,9 @@ fn check_histograms(text: &str) -> Result<(), TestCaseError> {
     let mut values: BTreeMap<String, u64> = BTreeMap::new();
     for line in text.lines().filter(|l| !l.starts_with('#')) {
         let (series, value) = line.rsplit_once(' ').unwrap();
-        let Ok(value) = value.parse::<u64>() else { continue };
+        let Ok(value) = value.parse::<u64>() else {
+            continue;
+        };
         if let Some((name, labels)) = series.split_once("_bucket{") {
             // The `le` label comes last.
             let (labels, le) = labels.rsplit_once(",le=\"").unwrap();
@@ -723,7 +754,9 @@ fn check_histograms(text: &str) -> Result<(), TestCaseError> {
         let count = values.get(&format!("{name}_count{{{labels}")).copied();
         prop_assert!(count.is_some(), "no _count for {}", key);
         prop_assert_eq!(values.get(&format!("{key}+Inf")).copied(), count, "{}", key);
-        let requests = values.get(&format!("gateway_requests_total{{{labels}")).copied();
+        let requests = values
+            .get(&format!("gateway_requests_total{{{labels}"))
+            .copied();
         prop_assert_eq!(count, requests, "{}", key);
     }
     Ok(())
@@ -736,11 +769,11 @@ fn check_exposition(text: &str) -> Result<(), TestCaseError> {
     for line in text.lines() {
         if let Some(rest) = line.strip_prefix("# TYPE ") {
             let (name, kind) = rest.split_once(' ').unwrap();
+            prop_assert!(["counter", "gauge", "histogram"].contains(&kind), "{line}");
             prop_assert!(
-                ["counter", "gauge", "histogram"].contains(&kind),
+                typed.insert(name.to_owned(), kind.to_owned()).is_none(),
                 "{line}"
             );
-            prop_assert!(typed.insert(name.to_owned(), kind.to_owned()).is_none(), "{line}");
             continue;
         }
         if line.starts_with("# HELP ") {
@@ -751,12 +784,16 @@ fn check_exposition(text: &str) -> Result<(), TestCaseError> {
         prop_assert!(value.parse::<f64>().is_ok() || value == "+Inf", "{line}");
         let name = series.split('{').next().unwrap();
         prop_assert!(
-            name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':'),
+            name.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':'),
             "{line}"
         );
         let base = ["_bucket", "_sum", "_count"]
             .iter()
-            .find_map(|s| name.strip_suffix(s).filter(|b| typed.get(*b).is_some_and(|k| k == "histogram")))
+            .find_map(|s| {
+                name.strip_suffix(s)
+                    .filter(|b| typed.get(*b).is_some_and(|k| k == "histogram"))
+            })
             .unwrap_or(name);
         prop_assert!(typed.contains_key(base), "untyped {line}");
         if let Some(labels) = series.strip_prefix(name) {
@@ -766,14 +803,23 @@ fn check_exposition(text: &str) -> Result<(), TestCaseError> {
                 let inner = &labels[1..labels.len() - 1];
                 let mut rest = inner;
                 while !rest.is_empty() {
-                    let (lname, after) = rest.split_once("=\"").ok_or_else(|| TestCaseError::fail(line.to_owned()))?;
-                    prop_assert!(lname.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'), "{line}");
+                    let (lname, after) = rest
+                        .split_once("=\"")
+                        .ok_or_else(|| TestCaseError::fail(line.to_owned()))?;
+                    prop_assert!(
+                        lname
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'_'),
+                        "{line}"
+                    );
                     let mut chars = after.char_indices();
                     let mut end = None;
                     while let Some((i, c)) = chars.next() {
                         match c {
                             '\\' => {
-                                let (_, e) = chars.next().ok_or_else(|| TestCaseError::fail(line.to_owned()))?;
+                                let (_, e) = chars
+                                    .next()
+                                    .ok_or_else(|| TestCaseError::fail(line.to_owned()))?;
                                 prop_assert!(matches!(e, '\\' | '"' | 'n'), "{line}");
                             }
                             '"' => {
@@ -801,7 +847,11 @@ fn label<'a>(series: &'a str, name: &str) -> Option<&'a str> {
 }
 
 /// The one counter that moved, and by how much.
-fn moved(before: &BTreeMap<String, u64>, after: &BTreeMap<String, u64>, metric: &str) -> Vec<(String, u64)> {
+fn moved(
+    before: &BTreeMap<String, u64>,
+    after: &BTreeMap<String, u64>,
+    metric: &str,
+) -> Vec<(String, u64)> {
     after
         .iter()
         .filter(|(k, _)| k.starts_with(metric))
@@ -828,7 +878,13 @@ const TEMPLATE: &str = "$context.status $context.resourcePath $context.canaryArm
 
 fn parse_template(line: &str) -> Record {
     let f: Vec<&str> = line.split(' ').collect();
-    let dash = |s: &str| if s == "-" { String::new() } else { s.to_owned() };
+    let dash = |s: &str| {
+        if s == "-" {
+            String::new()
+        } else {
+            s.to_owned()
+        }
+    };
     Record {
         status: f[0].parse().unwrap(),
         route: dash(f[1]),
@@ -846,7 +902,10 @@ fn parse_json(line: &str) -> Result<Record, TestCaseError> {
     let route_key = text("routeKey");
     Ok(Record {
         status: value["status"].as_u64().unwrap_or(0),
-        route: route_key.split_once(' ').map(|(_, t)| t.to_owned()).unwrap_or_default(),
+        route: route_key
+            .split_once(' ')
+            .map(|(_, t)| t.to_owned())
+            .unwrap_or_default(),
         arm: text("canaryArm"),
         flags: text("responseFlags"),
         bytes: value["responseLength"].as_u64().unwrap_or(0),
@@ -872,20 +931,38 @@ fn check_agreement(
         prop_assert_eq!(unanswered.len(), 1, "{:?}", case);
         return Ok(());
     };
-    prop_assert_eq!(record.status, u64::from(seen.status), "{:?} {:?}", record, case);
+    prop_assert_eq!(
+        record.status,
+        u64::from(seen.status),
+        "{:?} {:?}",
+        record,
+        case
+    );
     prop_assert!(unanswered.is_empty(), "{:?}", case);
-    prop_assert_eq!(counted.len(), 1, "series counted {:?} for {:?}", counted, case);
+    prop_assert_eq!(
+        counted.len(),
+        1,
+        "series counted {:?} for {:?}",
+        counted,
+        case
+    );
     let (series, n) = &counted[0];
     prop_assert_eq!(*n, 1);
     // The request id on the answer is the record's, once.
     let ids: Vec<_> = seen.headers.get_all("x-request-id").iter().collect();
     prop_assert_eq!(ids.len(), 1, "{:?} for {:?}", seen.headers, case);
-    prop_assert_eq!(ids[0].as_bytes(), record.request_id.as_bytes(), "{:?}", case);
+    prop_assert_eq!(
+        ids[0].as_bytes(),
+        record.request_id.as_bytes(),
+        "{:?}",
+        case
+    );
     // An inner `Vary` is appended to, never replaced.
     if seen.inner && case.reply.headers.iter().any(|(n, _)| n == header::VARY) {
         let vary: Vec<_> = seen.headers.get_all(header::VARY).iter().collect();
         prop_assert!(
-            vary.iter().any(|v| v.as_bytes().windows(6).any(|w| w == b"accept")),
+            vary.iter()
+                .any(|v| v.as_bytes().windows(6).any(|w| w == b"accept")),
             "{:?} for {:?}",
             vary,
             case
@@ -894,11 +971,39 @@ fn check_agreement(
     let status = seen.status.to_string();
     prop_assert_eq!(label(series, "status"), Some(status.as_str()), "{}", series);
     // The log and the metrics name the same route and arm; the route is the one on the answer.
-    let route = label(series, "route").filter(|r| *r != "(none)").unwrap_or("");
-    prop_assert_eq!(route, record.route.as_str(), "{} {:?} {:?}", series, record, case);
-    prop_assert_eq!(label(series, "arm").unwrap_or(""), record.arm.as_str(), "{} {:?} {:?}", series, record, case);
-    prop_assert_eq!(seen.route.as_deref().unwrap_or(""), record.route.as_str(), "{:?} {:?}", record, case);
-    prop_assert_eq!(seen.arm.as_deref().unwrap_or(""), record.arm.as_str(), "{:?} {:?}", record, case);
+    let route = label(series, "route")
+        .filter(|r| *r != "(none)")
+        .unwrap_or("");
+    prop_assert_eq!(
+        route,
+        record.route.as_str(),
+        "{} {:?} {:?}",
+        series,
+        record,
+        case
+    );
+    prop_assert_eq!(
+        label(series, "arm").unwrap_or(""),
+        record.arm.as_str(),
+        "{} {:?} {:?}",
+        series,
+        record,
+        case
+    );
+    prop_assert_eq!(
+        seen.route.as_deref().unwrap_or(""),
+        record.route.as_str(),
+        "{:?} {:?}",
+        record,
+        case
+    );
+    prop_assert_eq!(
+        seen.arm.as_deref().unwrap_or(""),
+        record.arm.as_str(),
+        "{:?} {:?}",
+        record,
+        case
+    );
     // Refusals and flags.
     let refusal = label(series, "refusal").unwrap_or("");
     let flag = |f: &str| record.flags.split(',').any(|x| x == f);
@@ -939,9 +1044,23 @@ fn check_agreement(
     let dropped = seen.dropped && !seen.ended && !seen.errored && !bodiless;
     prop_assert_eq!(flag("DC"), dropped, "{:?} {:?} {:?}", record, seen, case);
     if !bodiless {
-        prop_assert_eq!(flag("UE"), seen.errored, "{:?} {:?} {:?}", record, seen, case);
+        prop_assert_eq!(
+            flag("UE"),
+            seen.errored,
+            "{:?} {:?} {:?}",
+            record,
+            seen,
+            case
+        );
     }
-    prop_assert_eq!(aborted.len(), usize::from(dropped), "aborted {:?} {:?} {:?}", aborted, seen, case);
+    prop_assert_eq!(
+        aborted.len(),
+        usize::from(dropped),
+        "aborted {:?} {:?} {:?}",
+        aborted,
+        seen,
+        case
+    );
     // The bytes logged are those the client got.
     let sent = if bodiless { 0 } else { seen.bytes as u64 };
     prop_assert_eq!(record.bytes, sent, "{:?} {:?} {:?}", record, seen, case);
@@ -1029,18 +1148,14 @@ async fn hand_case(h: &Hand, case: &Case) -> Result<(), TestCaseError> {
 
     let stack = ServiceBuilder::new()
         .layer(MetricsLayer::new(h.registry.clone()))
-        .layer(
-            AccessLogLayer::new(h.sink.clone()).format(LogFormat::template(TEMPLATE).unwrap()),
-        )
+        .layer(AccessLogLayer::new(h.sink.clone()).format(LogFormat::template(TEMPLATE).unwrap()))
         .layer(h.cors.clone())
         .layer(h.guard.clone())
-        .service(tower::util::Either::<_, Router<Req, OddBody, Boom>>::from(
-            if h.fallback {
-                tower::util::Either::Left(h.table.clone().layer(h.inner.clone()))
-            } else {
-                tower::util::Either::Right(h.table.clone())
-            },
-        ));
+        .service(if h.fallback {
+            tower::util::Either::Left(h.table.clone().layer(h.inner.clone()))
+        } else {
+            tower::util::Either::Right(h.table.clone())
+        });
 
     let request = case.request();
     let (parts, body) = request.into_parts();
@@ -1147,8 +1262,15 @@ fn the_hand_built_stack_keeps_every_invariant() {
     check_exposition(&text).unwrap();
     for route in text.lines().filter_map(|l| label(l, "route")) {
         assert!(
-            ["", "/pets/{id}", "/pets", "/assets/{name}.css", "/files/{*rest}", "/api"]
-                .contains(&route)
+            [
+                "",
+                "/pets/{id}",
+                "/pets",
+                "/assets/{name}.css",
+                "/files/{*rest}",
+                "/api"
+            ]
+            .contains(&route)
                 || route.starts_with("/api"),
             "{route}"
         );
@@ -1306,7 +1428,8 @@ fn gateway_invariants(config: &str) {
         .run(&case(), |case| {
             rt.block_on(async {
                 let before = counters(&registry)?;
-                let Some(response) = answer(gateway.clone().oneshot(case.request()), case.read).await
+                let Some(response) =
+                    answer(gateway.clone().oneshot(case.request()), case.read).await
                 else {
                     let after = counters(&registry)?;
                     let lines = sink.take();
@@ -1378,7 +1501,11 @@ async fn a_failing_targets_500_to_a_head_has_no_body() {
             .await
             .unwrap()
             .to_bytes();
-        let expected: &[u8] = if method == "HEAD" { b"" } else { b"internal error\n" };
+        let expected: &[u8] = if method == "HEAD" {
+            b""
+        } else {
+            b"internal error\n"
+        };
         assert_eq!(body, expected, "{method} {uri}");
     }
     assert_eq!(sink.take().len(), 3);
@@ -1417,7 +1544,11 @@ async fn a_report_only_rejection_does_not_hide_the_routers_refusal_from_the_metr
             "gateway_requests_total{{route=\"{}\",method=\"POST\",status=\"{status}\",arm=\"\",refusal=\"{refusal}\"}} 1",
             if status == 200 { "/pets" } else { "" }
         );
-        assert!(h.registry.render().contains(&series), "{series}\n{}", h.registry.render());
+        assert!(
+            h.registry.render().contains(&series),
+            "{series}\n{}",
+            h.registry.render()
+        );
     }
 }
 
@@ -1425,7 +1556,9 @@ async fn a_report_only_rejection_does_not_hide_the_routers_refusal_from_the_metr
 
 fn sum(text: &str, metric: &str) -> u64 {
     text.lines()
-        .filter(|l| l.starts_with(metric) && matches!(l.as_bytes().get(metric.len()), Some(b'{' | b' ')))
+        .filter(|l| {
+            l.starts_with(metric) && matches!(l.as_bytes().get(metric.len()), Some(b'{' | b' '))
+        })
         .filter_map(|l| l.rsplit_once(' ')?.1.parse::<u64>().ok())
         .sum()
 }
@@ -1442,7 +1575,9 @@ async fn a_full_series_table_still_counts_every_request_once() {
         .service(Odd::default());
     let statuses = [200u16, 201, 202, 203, 299, 404, 500, 503, 200, 404];
     for (i, status) in statuses.into_iter().enumerate() {
-        let mut request = Request::get(format!("/x/{i}")).body(Req::default()).unwrap();
+        let mut request = Request::get(format!("/x/{i}"))
+            .body(Req::default())
+            .unwrap();
         request.extensions_mut().insert(Reply {
             status,
             ..Reply::default()
@@ -1478,7 +1613,9 @@ async fn a_reload_mid_body_leaves_the_request_in_flight_alone() {
         .access_log_sink(sink.clone());
     let gateway = Gateway::from_config(toml::from_str(CONFIG).unwrap(), services).unwrap();
     let registry = gateway.handle().metrics().unwrap();
-    let mut request = Request::get("/assets/site.css").body(Req::default()).unwrap();
+    let mut request = Request::get("/assets/site.css")
+        .body(Req::default())
+        .unwrap();
     request.extensions_mut().insert(Reply {
         frames: vec![Some(b"a".to_vec()), None, Some(b"b".to_vec())],
         ..Reply::default()
@@ -1496,9 +1633,20 @@ async fn a_reload_mid_body_leaves_the_request_in_flight_alone() {
     assert_eq!(record.route, "/assets/{name}.css");
     let text = registry.render();
     assert_eq!(sum(&text, "gateway_requests_total"), 1, "{text}");
-    assert!(text.contains("route=\"/assets/{name}.css\",method=\"GET\",status=\"200\""), "{text}");
+    assert!(
+        text.contains("route=\"/assets/{name}.css\",method=\"GET\",status=\"200\""),
+        "{text}"
+    );
     // The next request sees the new table.
-    let response = gateway.clone().oneshot(Request::get("/assets/site.css").body(Req::default()).unwrap()).await.unwrap();
+    let response = gateway
+        .clone()
+        .oneshot(
+            Request::get("/assets/site.css")
+                .body(Req::default())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
     let seen = read(response, Read::All).await;
     assert_eq!(seen.route, None);
     assert_eq!(parse_json(&sink.take()[0]).unwrap().route, "");
@@ -1542,7 +1690,8 @@ fn a_hand_built_stage_canary_keeps_every_invariant() {
                 let route = h.table.at(&parts.method, &path);
                 let picked = stage.pick(&parts);
                 let before = counters(&h.registry)?;
-                let response = answer(stack.oneshot(Request::from_parts(parts, body)), case.read).await;
+                let response =
+                    answer(stack.oneshot(Request::from_parts(parts, body)), case.read).await;
                 let gone = response.is_none();
                 let seen = match response {
                     Some(Ok(response)) => Some(read(response, case.read).await),
@@ -1559,8 +1708,9 @@ fn a_hand_built_stage_canary_keeps_every_invariant() {
                 check_agreement(&case, seen.as_ref(), &record, &before, &after)?;
                 let Some(seen) = seen else { return Ok(()) };
                 let _ = gone;
-                let refused = matches!(cors, Cors::PreflightRefused(_) | Cors::PreflightAccepted(_))
-                    || guard.is_err();
+                let refused =
+                    matches!(cors, Cors::PreflightRefused(_) | Cors::PreflightAccepted(_))
+                        || guard.is_err();
                 if refused {
                     prop_assert_eq!(record.arm.as_str(), "", "{:?}", case);
                     return Ok(());
@@ -1611,7 +1761,11 @@ async fn a_targets_informational_final_answer_is_a_500_everywhere() {
         assert_eq!(response.status().as_u16(), want, "{status}");
         if want == 500 {
             let error = response.extensions().get::<TargetError>().unwrap();
-            assert!(error.message().contains(&status.to_string()), "{}", error.message());
+            assert!(
+                error.message().contains(&status.to_string()),
+                "{}",
+                error.message()
+            );
         }
         read(response, Read::All).await;
         let record = parse_json(&sink.take()[0]).unwrap();
