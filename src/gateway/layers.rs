@@ -289,7 +289,8 @@ stage! {
     fn finish(app) {
         Box::new(move |request| {
             let mut app = app.clone();
-            Box::pin(IntoTargetFuture::new(Oneshot::call_if_ready(&mut app, request)))
+            let head = request.method() == http::Method::HEAD;
+            Box::pin(IntoTargetFuture::new(Oneshot::call_if_ready(&mut app, request), head))
         })
     }
 }

@@ -78,7 +78,8 @@
 //! the gateway's own Prometheus exposition unless a service takes that name) or
 //! `upstream = "http://host:port/base"` (feature `upstream`). Services of any body and error
 //! types can be registered: bodies are boxed into one [`GatewayBody`] and an error becomes a
-//! `500` carrying a [`TargetError`].
+//! `500` carrying a [`TargetError`], as does a `1xx` answer other than `101` (never a final
+//! response; hyper would send `500` in its place).
 //!
 //! # Reloading
 //!

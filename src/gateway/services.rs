@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
-use http::{header, HeaderValue, Request, Response, StatusCode};
+use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::BodyExt;
@@ -103,8 +103,9 @@ impl<S> IntoTarget<S> {
     }
 }
 
-/// Why a target failed: its service returned an error, which the gateway answered with
-/// `500 Internal Server Error`. Found in the response extensions.
+/// Why a target failed: its service returned an error, or a `1xx` other than `101` as its
+/// final answer, which the gateway answered with `500 Internal Server Error`. Found in the
+/// response extensions.
 #[derive(Clone, Debug)]
 pub struct TargetError {
     message: std::sync::Arc<str>,
@@ -136,7 +137,8 @@ where
 
     fn call(&mut self, request: Request<ReqB>) -> Self::Future {
         // Called in place when ready now (no clone of the target per request).
-        IntoTargetFuture::new(Oneshot::call_if_ready(&mut self.inner, request))
+        let head = request.method() == Method::HEAD;
+        IntoTargetFuture::new(Oneshot::call_if_ready(&mut self.inner, request), head)
     }
 }
 
@@ -145,12 +147,14 @@ pin_project_lite::pin_project! {
     pub(crate) struct IntoTargetFuture<S: Service<Req>, Req> {
         #[pin]
         inner: Oneshot<S, Req>,
+        // The request is a `HEAD`: an error's `500` then has no body.
+        head: bool,
     }
 }
 
 impl<S: Service<Req>, Req> IntoTargetFuture<S, Req> {
-    pub(crate) fn new(inner: Oneshot<S, Req>) -> Self {
-        Self { inner }
+    pub(crate) fn new(inner: Oneshot<S, Req>, head: bool) -> Self {
+        Self { inner, head }
     }
 }
 
@@ -164,20 +168,50 @@ where
     type Output = Result<Response<GatewayBody>, Infallible>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Poll::Ready(Ok(match ready!(self.project().inner.poll(cx)) {
-            Ok(response) => response.map(GatewayBody::new),
-            Err(error) => internal_error(&error.into()),
+        let this = self.project();
+        Poll::Ready(Ok(match ready!(this.inner.poll(cx)) {
+            Ok(response) if !is_informational(response.status()) => response.map(GatewayBody::new),
+            Ok(response) => informational(response.status(), *this.head),
+            Err(error) => internal_error(&error.into(), *this.head),
         }))
     }
 }
 
-fn internal_error(error: &BoxError) -> Response<GatewayBody> {
-    let mut response = Response::new(GatewayBody::full("internal error\n"));
+/// A `1xx` other than `101 Switching Protocols`: never a final answer (RFC 9110 §15.2; hyper
+/// sends `500` in its place, so the log and the metrics would count a status the client never
+/// got).
+#[inline]
+fn is_informational(status: StatusCode) -> bool {
+    status.is_informational() && status != StatusCode::SWITCHING_PROTOCOLS
+}
+
+/// The `500` for a target that answered a `1xx` as its final response, as for its error.
+#[cold]
+fn informational(status: StatusCode, head: bool) -> Response<GatewayBody> {
+    let error = format!("the service answered {status} as its final response");
+    internal_error(&error.into(), head)
+}
+
+/// The `500` for a target's error; for a `HEAD` (`head`) the same headers, the body's
+/// `content-length` included, and no body (RFC 9110 §9.3.2), as the Router's `404` and an
+/// upstream's failures answer.
+#[cold]
+fn internal_error(error: &BoxError, head: bool) -> Response<GatewayBody> {
+    const BODY: &str = "internal error\n";
+    let mut response = Response::new(if head {
+        GatewayBody::empty()
+    } else {
+        GatewayBody::full(BODY)
+    });
     *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-    response.headers_mut().insert(
+    let headers = response.headers_mut();
+    headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
+    if head {
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(BODY.len()));
+    }
     response.extensions_mut().insert(TargetError {
         message: error.to_string().into(),
     });

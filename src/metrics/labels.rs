@@ -33,13 +33,16 @@ impl Refusal {
     }
 
     /// Reads the refusal the inner layers put in the response extensions, with the same
-    /// precedence as the access log (origin guard, then CORS, then router).
+    /// precedence as the access log (origin guard, then CORS, then router). A report-only
+    /// origin rejection (the request went through) comes last: a refusal that did answer the
+    /// request (the Router's `404`, flagged `NR` in the log) is the label.
     #[must_use]
     pub fn from_extensions(extensions: &http::Extensions) -> Option<Self> {
         #[cfg(feature = "origin")]
-        if extensions.get::<crate::origin::Rejection>().is_some() {
-            return Some(Self::Origin);
-        }
+        let reported = match extensions.get::<crate::origin::Rejection>() {
+            Some(rejection) if !rejection.is_report_only() => return Some(Self::Origin),
+            reported => reported.is_some(),
+        };
         #[cfg(feature = "cors")]
         if extensions.get::<crate::cors::Rejection>().is_some() {
             return Some(Self::CorsPreflight);
@@ -51,6 +54,10 @@ impl Refusal {
                 crate::router::RejectionKind::MethodNotAllowed => Self::MethodNotAllowed,
                 crate::router::RejectionKind::UpgradeRequired => Self::UpgradeRequired,
             });
+        }
+        #[cfg(feature = "origin")]
+        if reported {
+            return Some(Self::Origin);
         }
         let _ = extensions;
         None
