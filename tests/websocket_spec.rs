@@ -1,7 +1,8 @@
-//! Issue 10 (WebSocket routes end to end) as an independent tester reads it: every layer lets a
-//! handshake through, the Router's WebSocket-only routes, the WebSocket upstream (RFC 6455
-//! handshake checks, the backend's `101` and `Sec-WebSocket-Accept`, refusals, `502`), canary
-//! per connection, one access-log record at close, and `GatewayConfig` WebSocket routes.
+//! The cases written from the issue text (issue 10: WebSocket routes end to end), as an
+//! independent tester would: every layer lets a handshake through, the Router's WebSocket-only
+//! routes, the WebSocket upstream (RFC 6455 handshake checks, the backend's `101` and
+//! `Sec-WebSocket-Accept`, refusals, `502`), canary per connection, one access-log record at
+//! close, and `GatewayConfig` WebSocket routes.
 
 #![cfg(all(feature = "gateway", feature = "upstream"))]
 

@@ -1,8 +1,9 @@
-//! Issue 8 (the whole stack from one configuration) as an independent tester reads it: the
-//! README's and the demo's configurations built literally, every problem at once with its
-//! location, the typed builder, reloads and run-time canary weights through the handle, the
-//! layer order of DESIGN section 1, and HTTP upstreams (mapping, forwarded and hop-by-hop
-//! headers both ways, `502`/`504` with a reason) over real sockets.
+//! The cases written from the issue text (issue 8: the whole stack from one configuration), as
+//! an independent tester would: the README's and the demo's configurations built literally,
+//! every problem at once with its location, the typed builder, reloads and run-time canary
+//! weights through the handle, the layer order of DESIGN section 1, and HTTP upstreams
+//! (mapping, forwarded and hop-by-hop headers both ways, `502`/`504` with a reason) over real
+//! sockets.
 
 #![cfg(all(feature = "gateway", feature = "upstream"))]
 

@@ -1,5 +1,6 @@
-//! Issue 5 (OriginGuard) as an independent grader would test it: written from the issue text,
-//! the module docs and Go's `net/http` `csrf_test.go`, black-box through the public API.
+//! The OriginGuard cases written from the issue text (issue 5), as an independent tester would:
+//! from the issue text, the module docs and Go's `net/http` `csrf_test.go`, black-box through
+//! the public API.
 
 #![cfg(feature = "origin")]
 

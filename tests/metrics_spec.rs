@@ -1,5 +1,6 @@
-//! Issue 9 (metrics) as an independent tester reads it: black-box, through the public API,
-//! with the exposition checked against the rules of the Prometheus text format 0.0.4.
+//! The metrics cases written from the issue text (issue 9), as an independent tester would:
+//! black-box, through the public API, with the exposition checked against the rules of the
+//! Prometheus text format 0.0.4.
 #![cfg(all(
     feature = "metrics",
     feature = "router",

@@ -1,5 +1,6 @@
-//! Issue 7 (AccessLog) as an independent tester reads it: black-box, through the public API,
-//! one or more cases per bullet of the issue text and the formats' own documentation.
+//! The AccessLog cases written from the issue text (issue 7), as an independent tester would:
+//! black-box, through the public API, one or more cases per bullet of the issue text and the
+//! formats' own documentation.
 #![cfg(all(
     feature = "access-log",
     feature = "router",

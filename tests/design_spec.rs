@@ -1,5 +1,5 @@
-//! Hidden-tester audit of DESIGN.md (sections 1, 2, 12) and the project's cross-cutting rules,
-//! through the public API only:
+//! The cases written from the text of DESIGN.md (sections 1, 2, 12) and the project's
+//! cross-cutting rules, as an independent tester would, through the public API only:
 //!
 //! - the layer order DESIGN recommends (AccessLog, CorsLayer, OriginGuard, Router, CanarySplit
 //!   around a route's target or the whole app), composed by hand with `ServiceBuilder`, in

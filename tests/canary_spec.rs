@@ -1,5 +1,5 @@
-//! Issue 6 (CanarySplit) as an independent tester reads it: black-box, through the public API,
-//! one or more cases per bullet of the issue text.
+//! The CanarySplit cases written from the issue text (issue 6), as an independent tester would:
+//! black-box, through the public API, one or more cases per bullet of the issue text.
 #![cfg(all(feature = "canary", feature = "access-log"))]
 
 use std::convert::Infallible;

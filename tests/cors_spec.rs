@@ -1,5 +1,5 @@
-//! Issue 4 (CorsLayer) as an independent grader would test it: written from the issue text, the
-//! module docs and the Fetch standard, black-box through the public API.
+//! The CorsLayer cases written from the issue text (issue 4), as an independent tester would:
+//! from the issue text, the module docs and the Fetch standard, black-box through the public API.
 
 #![cfg(feature = "cors")]
 

@@ -1,5 +1,6 @@
-//! Issue 3 (the crate foundation and the Router), tested the way an independent grader would:
-//! from the issue text, the public docs and the standards, through the public API only.
+//! The cases written from the issue text (issue 3: the crate foundation and the Router), as an
+//! independent tester would: from the issue text, the public docs and the standards, through the
+//! public API only.
 
 #![cfg(feature = "router")]
 
