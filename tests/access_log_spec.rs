@@ -8,6 +8,8 @@
     feature = "origin"
 ))]
 
+mod common;
+
 use std::convert::Infallible;
 use std::future::Future;
 use std::io::Write;
@@ -18,6 +20,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
+use common::ok;
 use futures_util::stream;
 use http::{Request, Response, StatusCode, Version};
 use http_body::Frame;
@@ -28,28 +31,14 @@ use tower_gateway::access_log::{
 };
 
 type Body = Full<Bytes>;
+/// A pet as JSON: the 17-byte body of the target most cases log.
+const PET: &str = r#"{"id":42,"pet":1}"#;
 const AT: u64 = 1_710_078_936; // 10/Mar/2024:13:55:36 +0000
 
 fn log(sink: &MemorySink, format: LogFormat) -> AccessLogLayer {
     AccessLogLayer::new(sink.clone())
         .format(format)
         .clock(ManualClock::at_unix(AT))
-}
-
-fn seventeen() -> impl Service<
-    Request<Body>,
-    Response = Response<Body>,
-    Error = Infallible,
-    Future = impl Future<Output = Result<Response<Body>, Infallible>> + Send,
-> + Clone
-       + Send
-       + Sync
-       + 'static {
-    service_fn(|_req: Request<Body>| async {
-        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(
-            b"{\"id\":42,\"pet\":1}",
-        ))))
-    })
 }
 
 fn pets_request() -> Request<Body> {
@@ -88,7 +77,7 @@ async fn apache_common_golden_line_from_the_issue() {
     let sink = MemorySink::new();
     let app = ServiceBuilder::new()
         .layer(log(&sink, LogFormat::apache_common()))
-        .service(seventeen());
+        .service(ok(PET));
     drain(run(app, pets_request()).await).await;
     assert_eq!(
         sink.lines(),
@@ -99,7 +88,7 @@ async fn apache_common_golden_line_from_the_issue() {
 #[tokio::test]
 async fn apache_combined_golden_line() {
     let sink = MemorySink::new();
-    let app = log(&sink, LogFormat::apache_combined()).layer(seventeen());
+    let app = log(&sink, LogFormat::apache_combined()).layer(ok(PET));
     drain(run(app, pets_request()).await).await;
     assert_eq!(
         sink.lines(),
@@ -112,7 +101,7 @@ async fn combined_is_the_default_and_missing_values_are_dashes() {
     let sink = MemorySink::new();
     let app = AccessLogLayer::new(sink.clone())
         .clock(ManualClock::at_unix(AT))
-        .layer(seventeen());
+        .layer(ok(PET));
     drain(run(app, Request::get("/").body(Body::default()).unwrap()).await).await;
     assert_eq!(
         sink.lines(),
@@ -150,7 +139,7 @@ async fn envoy_default_golden_line() {
 #[tokio::test]
 async fn json_uses_aws_names_typed_values_and_null() {
     let sink = MemorySink::new();
-    let app = log(&sink, LogFormat::json()).layer(seventeen());
+    let app = log(&sink, LogFormat::json()).layer(ok(PET));
     let mut request = pets_request();
     request.headers_mut().remove("referer");
     drain(run(app, request).await).await;
@@ -183,7 +172,7 @@ async fn template_with_aws_context_variables() {
         "$context.identity.sourceIp $context.httpMethod $context.path $context.protocol $context.status $context.responseLength $context.requestId $context.domainName $context.identity.userAgent $context.requestTimeEpoch",
     )
     .unwrap();
-    let app = log(&sink, format).layer(seventeen());
+    let app = log(&sink, format).layer(ok(PET));
     drain(run(app, pets_request()).await).await;
     assert_eq!(
         sink.lines(),
@@ -208,7 +197,7 @@ fn template_errors_name_unknown_variables_and_line_breaks() {
 #[tokio::test]
 async fn hostile_user_agent_is_escaped_nginx_style_in_text_formats() {
     let sink = MemorySink::new();
-    let app = log(&sink, LogFormat::apache_combined()).layer(seventeen());
+    let app = log(&sink, LogFormat::apache_combined()).layer(ok(PET));
     let ua = http::HeaderValue::from_bytes(b"evil\"agent\\\t\xc3\xa9").unwrap();
     let request = Request::get("/")
         .header("user-agent", ua)
@@ -226,7 +215,7 @@ async fn hostile_user_agent_is_escaped_nginx_style_in_text_formats() {
 #[tokio::test]
 async fn hostile_values_stay_valid_json() {
     let sink = MemorySink::new();
-    let app = log(&sink, LogFormat::json()).layer(seventeen());
+    let app = log(&sink, LogFormat::json()).layer(ok(PET));
     let ua = http::HeaderValue::from_bytes(b"evil\"agent\\\t\xc3\xa9\xff").unwrap();
     let request = Request::get("/caf%C3%A9?q=%22x%22")
         .header("user-agent", ua)
@@ -245,7 +234,7 @@ async fn hostile_values_stay_valid_json() {
 #[tokio::test]
 async fn nothing_at_headers_one_record_at_the_last_byte() {
     let sink = MemorySink::new();
-    let app = log(&sink, LogFormat::apache_common()).layer(seventeen());
+    let app = log(&sink, LogFormat::apache_common()).layer(ok(PET));
     let response = run(app, pets_request()).await;
     assert!(sink.is_empty());
     drain(response).await;
@@ -399,7 +388,7 @@ async fn no_content_and_head_count_no_bytes() {
 #[tokio::test]
 async fn protocol_versions_are_written_as_http_x() {
     let sink = MemorySink::new();
-    let app = log(&sink, LogFormat::template("$context.protocol").unwrap()).layer(seventeen());
+    let app = log(&sink, LogFormat::template("$context.protocol").unwrap()).layer(ok(PET));
     for version in [Version::HTTP_10, Version::HTTP_11, Version::HTTP_2] {
         let request = Request::get("/")
             .version(version)
@@ -417,7 +406,7 @@ async fn request_body_bytes_when_known() {
         &sink,
         LogFormat::template("$context.requestLength").unwrap(),
     )
-    .layer(seventeen());
+    .layer(ok(PET));
     let request = Request::post("/")
         .header("content-length", "5")
         .body(Full::new(Bytes::from_static(b"hello")))
@@ -509,7 +498,7 @@ async fn request_id_kept_replaced_or_generated_and_propagated() {
 #[tokio::test]
 async fn trace_id_from_a_valid_traceparent_only() {
     let sink = MemorySink::new();
-    let app = log(&sink, LogFormat::template("$context.traceId").unwrap()).layer(seventeen());
+    let app = log(&sink, LogFormat::template("$context.traceId").unwrap()).layer(ok(PET));
     let cases = [
         (
             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
@@ -630,7 +619,7 @@ async fn router_canary_and_origin_guard_fill_their_fields() {
 async fn router_without_fallback_match_flags_no_route() {
     use tower_gateway::router::Router;
     let router = Router::builder()
-        .route("GET /pets/{id}", seventeen())
+        .route("GET /pets/{id}", ok(PET))
         .build()
         .unwrap();
     let sink = MemorySink::new();
@@ -655,7 +644,7 @@ async fn closure_sink_gets_each_line() {
     }))
     .format(LogFormat::apache_common())
     .clock(ManualClock::at_unix(AT))
-    .layer(seventeen());
+    .layer(ok(PET));
     drain(run(app, pets_request()).await).await;
     assert_eq!(
         *got.lock().unwrap(),
@@ -753,7 +742,7 @@ async fn non_blocking_sink_through_the_layer_flushes_on_guard_drop() {
     let app = AccessLogLayer::new(writer)
         .format(LogFormat::apache_common())
         .clock(ManualClock::at_unix(AT))
-        .layer(seventeen());
+        .layer(ok(PET));
     for _ in 0..500 {
         drain(run(app.clone(), pets_request()).await).await;
     }
@@ -798,7 +787,7 @@ async fn aws_example_formats_run_literally() {
     let mut lines = Vec::new();
     for template in [clf, json, xml, csv, unquoted] {
         let sink = MemorySink::new();
-        let app = log(&sink, LogFormat::template(template).unwrap()).layer(seventeen());
+        let app = log(&sink, LogFormat::template(template).unwrap()).layer(ok(PET));
         drain(run(app, pets_request()).await).await;
         lines.push(sink.lines().remove(0));
     }
@@ -827,7 +816,7 @@ async fn aws_example_formats_run_literally() {
 #[tokio::test]
 async fn hostile_paths_are_escaped_in_text_and_json() {
     let sink = MemorySink::new();
-    let app = log(&sink, LogFormat::apache_common()).layer(seventeen());
+    let app = log(&sink, LogFormat::apache_common()).layer(ok(PET));
     let uri = http::Uri::from_static("/a\"b\\caf\u{e9}");
     drain(
         run(
@@ -842,7 +831,7 @@ async fn hostile_paths_are_escaped_in_text_and_json() {
         ["- - - [10/Mar/2024:13:55:36 +0000] \"GET /a\\x22b\\x5Ccaf\\xC3\\xA9 HTTP/1.1\" 200 17"]
     );
     let sink = MemorySink::new();
-    let app = log(&sink, LogFormat::json()).layer(seventeen());
+    let app = log(&sink, LogFormat::json()).layer(ok(PET));
     drain(run(app, Request::get(uri).body(Body::default()).unwrap()).await).await;
     let v: serde_json::Value = serde_json::from_str(&sink.lines()[0]).unwrap();
     assert_eq!(v["path"], "/a\"b\\caf\u{e9}");
@@ -959,8 +948,8 @@ async fn refusal_reasons_and_flags_for_cors_origin_and_router() {
     use tower_gateway::router::Router;
 
     let router = Router::builder()
-        .route("GET /pets/{id}", seventeen())
-        .route("POST /pets", seventeen())
+        .route("GET /pets/{id}", ok(PET))
+        .route("POST /pets", ok(PET))
         .build()
         .unwrap();
     let cors = CorsConfig::new()
@@ -1076,7 +1065,7 @@ fn the_types_the_issue_names_are_at_the_crate_root_and_in_the_module() {
 #[tokio::test]
 async fn a_body_whose_end_is_seen_by_is_end_stream_is_complete_and_written_once() {
     let sink = MemorySink::new();
-    let app = log(&sink, status_bytes_flags()).layer(seventeen());
+    let app = log(&sink, status_bytes_flags()).layer(ok(PET));
     let response = run(app, Request::get("/").body(Body::default()).unwrap()).await;
     let mut body = response.into_body();
     let frame = body.frame().await.unwrap().unwrap();
@@ -1092,7 +1081,7 @@ async fn a_body_whose_end_is_seen_by_is_end_stream_is_complete_and_written_once(
 #[tokio::test]
 async fn a_body_dropped_once_is_end_stream_is_true_is_not_a_disconnect() {
     let sink = MemorySink::new();
-    let app = log(&sink, status_bytes_flags()).layer(seventeen());
+    let app = log(&sink, status_bytes_flags()).layer(ok(PET));
     let response = run(app, Request::get("/").body(Body::default()).unwrap()).await;
     let mut body = response.into_body();
     body.frame().await.unwrap().unwrap();
@@ -1121,7 +1110,7 @@ fn public_types_are_send_sync() {
         S::Future: Send,
     {
     }
-    send_future(&log(&MemorySink::new(), LogFormat::json()).layer(seventeen()));
+    send_future(&log(&MemorySink::new(), LogFormat::json()).layer(ok(PET)));
 }
 
 #[tokio::test]
@@ -1131,7 +1120,7 @@ async fn a_user_closure_is_a_sink() {
     let app = AccessLogLayer::new(move |line: &str| got2.lock().unwrap().push(line.to_owned()))
         .format(LogFormat::apache_common())
         .clock(ManualClock::at_unix(AT))
-        .layer(seventeen());
+        .layer(ok(PET));
     drain(run(app, pets_request()).await).await;
     assert_eq!(
         *got.lock().unwrap(),

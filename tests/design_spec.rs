@@ -32,7 +32,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 
 use bytes::Bytes;
-use common::body_text;
+use common::{body_text, respond};
 use http::{header, HeaderMap, Method, Request, Response, StatusCode};
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use http_body_util::Full;
@@ -266,11 +266,7 @@ async fn design_1_a_routed_request_carries_route_params_arm_and_request_id_both_
     let (stack, parts) = recommended_stack();
     let mut arms = Vec::new();
     for _ in 0..2 {
-        let response = stack
-            .clone()
-            .oneshot(cross(Method::GET, "/pets/7", APP))
-            .await
-            .unwrap();
+        let response = respond(&stack, cross(Method::GET, "/pets/7", APP)).await;
         assert_eq!(response.status(), StatusCode::OK);
         // What outer layers see: the route (Router) and the arm (CanarySplit) on the response,
         // through the origin guard and CORS, and the handler's own extension kept.
@@ -326,11 +322,7 @@ async fn design_1_a_routed_request_carries_route_params_arm_and_request_id_both_
 async fn design_1_cors_answers_preflights_before_anything_runs_and_the_log_sees_them() {
     let (stack, parts) = recommended_stack();
     // `/pets` only has `POST`: the preflight is still the CORS layer's 204, nothing inner runs.
-    let response = stack
-        .clone()
-        .oneshot(preflight("/pets", APP, "POST"))
-        .await
-        .unwrap();
+    let response = respond(&stack, preflight("/pets", APP, "POST")).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], APP);
     assert_eq!(route_of(&response), None, "no route ran");
@@ -346,11 +338,7 @@ async fn design_1_cors_answers_preflights_before_anything_runs_and_the_log_sees_
     );
 
     // A refused preflight: 403, no CORS header, the reason for the log, nothing inner ran.
-    let response = stack
-        .clone()
-        .oneshot(preflight("/pets", EVIL, "POST"))
-        .await
-        .unwrap();
+    let response = respond(&stack, preflight("/pets", EVIL, "POST")).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert!(response
         .headers()
@@ -373,11 +361,7 @@ async fn design_1_cors_answers_preflights_before_anything_runs_and_the_log_sees_
 #[tokio::test]
 async fn design_1_the_guard_refuses_before_any_route_runs_and_its_reason_reaches_the_log() {
     let (stack, parts) = recommended_stack();
-    let response = stack
-        .clone()
-        .oneshot(cross(Method::POST, "/pets", EVIL))
-        .await
-        .unwrap();
+    let response = respond(&stack, cross(Method::POST, "/pets", EVIL)).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert!(response.headers()[header::CONTENT_TYPE]
         .to_str()
@@ -408,11 +392,7 @@ async fn design_1_the_guard_refuses_before_any_route_runs_and_its_reason_reaches
     );
 
     // The same write from the origin the CORS policy allows: trusted, routed, decorated.
-    let response = stack
-        .clone()
-        .oneshot(cross(Method::POST, "/pets", APP))
-        .await
-        .unwrap();
+    let response = respond(&stack, cross(Method::POST, "/pets", APP)).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], APP);
     assert_eq!(route_of(&response), Some("POST /pets"));
@@ -426,11 +406,7 @@ async fn design_1_the_guard_refuses_before_any_route_runs_and_its_reason_reaches
 #[tokio::test]
 async fn design_1_unrouted_requests_reach_the_app_with_no_matched_route_either_way() {
     let (stack, parts) = recommended_stack();
-    let response = stack
-        .clone()
-        .oneshot(cross(Method::GET, "/about", APP))
-        .await
-        .unwrap();
+    let response = respond(&stack, cross(Method::GET, "/about", APP)).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(route_of(&response), None, "absent when the fallback served");
     assert_eq!(arm_of(&response), None);
@@ -451,11 +427,7 @@ async fn design_1_unrouted_requests_reach_the_app_with_no_matched_route_either_w
 #[tokio::test]
 async fn design_1_cors_decorates_the_routers_405_and_404_and_the_log_flags_them() {
     let (stack, parts) = recommended_stack();
-    let response = stack
-        .clone()
-        .oneshot(cross(Method::PUT, "/pets/7", APP))
-        .await
-        .unwrap();
+    let response = respond(&stack, cross(Method::PUT, "/pets/7", APP)).await;
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(response.headers()[header::ALLOW], "GET, HEAD, DELETE");
     assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], APP);
@@ -563,11 +535,7 @@ async fn design_1_a_stage_level_canary_outside_the_router_shares_arm_and_route()
                 .unwrap(),
         )
         .service(table("blue"));
-    let response = stack
-        .clone()
-        .oneshot(cross(Method::GET, "/pets/3", APP))
-        .await
-        .unwrap();
+    let response = respond(&stack, cross(Method::GET, "/pets/3", APP)).await;
     assert_eq!(route_of(&response), Some("GET /pets/{id}"));
     assert_eq!(arm_of(&response), Some("green"));
     assert_eq!(body_text(response.into_body()).await, "green");
@@ -617,11 +585,7 @@ async fn design_12_a_websocket_handshake_passes_the_whole_stack_intact() {
         request
     };
     // Same origin (as Chromium sends it: `Origin` only, no Sec-Fetch-*).
-    let response = stack
-        .clone()
-        .oneshot(handshake("http://api.example"))
-        .await
-        .unwrap();
+    let response = respond(&stack, handshake("http://api.example")).await;
     assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
     assert_eq!(response.headers()[header::UPGRADE], "websocket");
     assert_eq!(response.headers()[header::CONNECTION], "Upgrade");
@@ -641,7 +605,7 @@ async fn design_12_a_websocket_handshake_passes_the_whole_stack_intact() {
     );
 
     // Cross-site: refused before any upgrade.
-    let response = stack.clone().oneshot(handshake(EVIL)).await.unwrap();
+    let response = respond(&stack, handshake(EVIL)).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     drop(response);
     assert!(take(&parts.log).is_empty());
@@ -718,7 +682,7 @@ async fn design_2_1_router_at_agrees_with_the_router_service() {
     for (method, uri) in cases {
         let decision = table.at(&method, uri);
         let request = req(method.clone(), uri).body(Req::default()).unwrap();
-        let response = table.clone().oneshot(request).await.unwrap();
+        let response = respond(&table, request).await;
         let what = format!("{method} {uri}");
         match &decision {
             Decision::Route(m) => {
@@ -867,7 +831,7 @@ async fn design_2_1_cors_check_agrees_with_the_cors_service() {
             // The layer, its service and its handle decide alike.
             assert_eq!(svc.check(&parts), decision, "{what}");
             assert_eq!(layer.handle().check(&parts), decision, "{what}");
-            let response = svc.clone().oneshot(request).await.unwrap();
+            let response = respond(&svc, request).await;
             let header = |name: header::HeaderName| {
                 response
                     .headers()
@@ -992,7 +956,7 @@ async fn design_2_1_origin_guard_check_agrees_with_the_guard_service() {
             let decision = layer.check(&parts);
             assert_eq!(svc.check(&parts), decision, "{what}");
             assert_eq!(layer.check_request(&request), decision, "{what}");
-            let response = svc.clone().oneshot(request).await.unwrap();
+            let response = respond(&svc, request).await;
             let seen = take(&log);
             let on_response = response.extensions().get::<origin::Rejection>().cloned();
             match decision {
@@ -1066,7 +1030,7 @@ async fn design_2_1_canary_pick_agrees_with_the_split_service() {
         let picked = split.pick(&parts);
         assert_eq!(layer.pick(&parts), picked, "{:?}", parts.headers);
         canaries += usize::from(picked.is_canary());
-        let response = split.clone().oneshot(request).await.unwrap();
+        let response = respond(&split, request).await;
         assert_eq!(
             arm_of(&response),
             Some(picked.name()),
@@ -1242,7 +1206,7 @@ async fn design_2_2_an_inner_error_passes_every_layer_and_the_stack_untouched() 
         preflight("/pets/1", EVIL, "PUT"),
         preflight("/pets/1", APP, "PUT"),
     ] {
-        let response = stack.clone().oneshot(request).await.unwrap();
+        let response = respond(&stack, request).await;
         assert!(response.status().is_client_error() || response.status().is_success());
     }
     assert_eq!(faulty.calls(), before);
@@ -1420,11 +1384,7 @@ async fn design_1_the_recommended_stack_under_axum_layer_does_every_job() {
 
     // A table route, through the split, in front of axum.
     for expected in ["v1", "v2"] {
-        let response = app
-            .clone()
-            .oneshot(axum_request(Method::GET, "/pets/9", &cross_site))
-            .await
-            .unwrap();
+        let response = respond(&app, axum_request(Method::GET, "/pets/9", &cross_site)).await;
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], APP);
         assert_eq!(route_of(&response), Some("GET /pets/{id}"));
@@ -1446,26 +1406,22 @@ async fn design_1_the_recommended_stack_under_axum_layer_does_every_job() {
     }
 
     // axum's own route: the app runs, extracts the request id, sees no matched route.
-    let response = app
-        .clone()
-        .oneshot(axum_request(Method::POST, "/app", &cross_site))
-        .await
-        .unwrap();
+    let response = respond(&app, axum_request(Method::POST, "/app", &cross_site)).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], APP);
     assert_eq!(body_text(response.into_body()).await, "app id=true route=-");
     assert_eq!(sink.take().len(), 1);
 
     // A preflight to an axum route with no OPTIONS handler: answered by the CORS layer.
-    let response = app
-        .clone()
-        .oneshot(axum_request(
+    let response = respond(
+        &app,
+        axum_request(
             Method::OPTIONS,
             "/app",
             &[("origin", APP), ("access-control-request-method", "DELETE")],
-        ))
-        .await
-        .unwrap();
+        ),
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert_eq!(
         response.headers()[header::ACCESS_CONTROL_ALLOW_METHODS],
@@ -1475,25 +1431,21 @@ async fn design_1_the_recommended_stack_under_axum_layer_does_every_job() {
     assert!(sink.take()[0].starts_with("OPTIONS /app 204 "));
 
     // A cross-site write: the guard's 403, before axum or the table runs; logged `OG`.
-    let response = app
-        .clone()
-        .oneshot(axum_request(
+    let response = respond(
+        &app,
+        axum_request(
             Method::POST,
             "/app",
             &[("origin", EVIL), ("sec-fetch-site", "cross-site")],
-        ))
-        .await
-        .unwrap();
+        ),
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     body_text(response.into_body()).await;
     assert!(sink.take()[0].starts_with("POST /app 403 route=- arm=- flags=OG"));
 
     // The table's 405 (a path it matched, a method it does not serve), decorated.
-    let response = app
-        .clone()
-        .oneshot(axum_request(Method::DELETE, "/pets/9", &cross_site))
-        .await
-        .unwrap();
+    let response = respond(&app, axum_request(Method::DELETE, "/pets/9", &cross_site)).await;
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], APP);
     body_text(response.into_body()).await;
@@ -1520,40 +1472,36 @@ async fn design_1_the_recommended_stack_under_axum_route_layer_does_every_job() 
         .route_layer(axum_stack(&log, &sink));
     let cross_site = [("origin", APP), ("sec-fetch-site", "cross-site")];
 
-    let response = app
-        .clone()
-        .oneshot(axum_request(Method::GET, "/app", &cross_site))
-        .await
-        .unwrap();
+    let response = respond(&app, axum_request(Method::GET, "/app", &cross_site)).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], APP);
     assert_eq!(body_text(response.into_body()).await, "app id=true route=-");
     assert!(sink.take()[0].starts_with("GET /app 200 route=- arm=- flags=- id="));
 
-    let response = app
-        .clone()
-        .oneshot(axum_request(
+    let response = respond(
+        &app,
+        axum_request(
             Method::POST,
             "/app",
             &[("origin", EVIL), ("sec-fetch-site", "cross-site")],
-        ))
-        .await
-        .unwrap();
+        ),
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     body_text(response.into_body()).await;
     assert!(sink.take()[0].starts_with("POST /app 403 route=- arm=- flags=OG"));
 
     // A preflight to an axum route with no OPTIONS handler: axum runs its route layers for
     // a path it knows, so the CORS layer answers (axum adds its `Allow` to the answer).
-    let response = app
-        .clone()
-        .oneshot(axum_request(
+    let response = respond(
+        &app,
+        axum_request(
             Method::OPTIONS,
             "/app",
             &[("origin", APP), ("access-control-request-method", "DELETE")],
-        ))
-        .await
-        .unwrap();
+        ),
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert_eq!(
         response.headers()[header::ACCESS_CONTROL_ALLOW_METHODS],
@@ -1564,11 +1512,7 @@ async fn design_1_the_recommended_stack_under_axum_route_layer_does_every_job() 
 
     // `route_layer` runs only for requests axum matched: the table's paths are axum's 404,
     // untouched by the layers (axum's documented behaviour, not ours).
-    let response = app
-        .clone()
-        .oneshot(axum_request(Method::GET, "/pets/9", &cross_site))
-        .await
-        .unwrap();
+    let response = respond(&app, axum_request(Method::GET, "/pets/9", &cross_site)).await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     body_text(response.into_body()).await;
     assert!(sink.take().is_empty());
@@ -1755,20 +1699,12 @@ async fn design_2_5_a_cors_swap_never_affects_a_request_in_flight() {
 
     // New requests, on old clones of the service too, get the new policy.
     held.release.notify_one();
-    let response = svc
-        .clone()
-        .oneshot(cross(Method::GET, "/x", APP))
-        .await
-        .unwrap();
+    let response = respond(&svc, cross(Method::GET, "/x", APP)).await;
     assert!(response
         .headers()
         .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
         .is_none());
-    let response = svc
-        .clone()
-        .oneshot(preflight("/x", "https://other.example", "GET"))
-        .await
-        .unwrap();
+    let response = respond(&svc, preflight("/x", "https://other.example", "GET")).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
 }
 
@@ -1929,7 +1865,7 @@ async fn design_4_preflight_answers_carry_the_preflight_vary_and_only_the_reques
         header::ACCESS_CONTROL_REQUEST_HEADERS,
         "x-b,x-a".parse().unwrap(),
     );
-    let response = svc.clone().oneshot(request).await.unwrap();
+    let response = respond(&svc, request).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert_eq!(
         response.headers()[header::ACCESS_CONTROL_ALLOW_METHODS],
@@ -1984,7 +1920,7 @@ async fn design_4_debug_mode_keeps_decision_and_service_in_agreement_on_the_reas
         let cors::Decision::PreflightRefused(reason) = layer.check(&parts) else {
             panic!("refused: {:?}", layer.check(&parts));
         };
-        let response = svc.clone().oneshot(request).await.unwrap();
+        let response = respond(&svc, request).await;
         assert_eq!(
             response.extensions().get::<cors::Rejection>(),
             Some(&reason)
@@ -2009,17 +1945,9 @@ async fn design_5_the_guard_follows_the_cors_policy_through_a_swap() {
         .layer(guard_trusting(&cors))
         .service(Probe::new("app", &log));
     let other = "https://other.example";
-    let response = stack
-        .clone()
-        .oneshot(cross(Method::POST, "/x", APP))
-        .await
-        .unwrap();
+    let response = respond(&stack, cross(Method::POST, "/x", APP)).await;
     assert_eq!(response.status(), StatusCode::OK);
-    let response = stack
-        .clone()
-        .oneshot(cross(Method::POST, "/x", other))
-        .await
-        .unwrap();
+    let response = respond(&stack, cross(Method::POST, "/x", other)).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
 
     cors.handle()
@@ -2029,21 +1957,13 @@ async fn design_5_the_guard_follows_the_cors_policy_through_a_swap() {
                 .allow_methods(["POST"]),
         )
         .unwrap();
-    let response = stack
-        .clone()
-        .oneshot(cross(Method::POST, "/x", APP))
-        .await
-        .unwrap();
+    let response = respond(&stack, cross(Method::POST, "/x", APP)).await;
     assert_eq!(
         response.status(),
         StatusCode::FORBIDDEN,
         "no longer trusted"
     );
-    let response = stack
-        .clone()
-        .oneshot(cross(Method::POST, "/x", other))
-        .await
-        .unwrap();
+    let response = respond(&stack, cross(Method::POST, "/x", other)).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
         response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
@@ -2267,7 +2187,7 @@ async fn rules_bad_input_through_the_recommended_stack_gets_a_clear_answer() {
     let n = requests.len();
     for (request, status) in requests {
         let what = format!("{} {:.60}", request.method(), request.uri().to_string());
-        let response = stack.clone().oneshot(request).await.unwrap();
+        let response = respond(&stack, request).await;
         assert_eq!(response.status().as_u16(), status, "{what}");
         let id = response.headers()["x-request-id"].len();
         assert!(id <= 128, "{what}: a bounded request id");
@@ -2351,11 +2271,8 @@ async fn design_2_8_every_answering_layer_uses_the_crate_body_over_the_inner_bod
         .route("GET /x", Probe::new("x", &log))
         .build()
         .unwrap();
-    let routed: Response<Body<Full<Bytes>>> = table
-        .clone()
-        .oneshot(req(Method::GET, "/x").body(Req::default()).unwrap())
-        .await
-        .unwrap();
+    let routed: Response<Body<Full<Bytes>>> =
+        respond(&table, req(Method::GET, "/x").body(Req::default()).unwrap()).await;
     assert!(
         routed.body().is_inner(),
         "the target's body, wrapped, not copied"
@@ -2523,11 +2440,11 @@ async fn design_2_4_the_matched_route_carries_template_name_and_key_both_ways() 
             "PATCH /pets/{proxy+}|/pets/{proxy+}|-",
         ),
     ] {
-        let response = stack
-            .clone()
-            .oneshot(req(method.clone(), path).body(Req::default()).unwrap())
-            .await
-            .unwrap();
+        let response = respond(
+            &stack,
+            req(method.clone(), path).body(Req::default()).unwrap(),
+        )
+        .await;
         let on_response = response
             .extensions()
             .get::<MatchedRoute>()
@@ -2603,7 +2520,7 @@ async fn design_1_any_order_of_the_single_inner_layers_gives_the_same_answers() 
         ];
         for (request, status, acao, inner) in cases {
             let what = format!("{order:?} {} {:?}", request.method(), request.headers());
-            let response = svc.clone().oneshot(request).await.unwrap();
+            let response = respond(&svc, request).await;
             assert_eq!(response.status().as_u16(), status, "{what}");
             let got = response
                 .headers()
@@ -2725,7 +2642,7 @@ async fn design_1_the_gateway_builds_the_recommended_order() {
             .headers()
             .get(header::ORIGIN)
             .is_some_and(|o| o == APP);
-        let response = gateway.clone().oneshot(request).await.unwrap();
+        let response = respond(&gateway, request).await;
         assert_eq!(response.status().as_u16(), status, "{line}");
         assert_eq!(
             response

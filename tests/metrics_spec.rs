@@ -10,12 +10,15 @@
     feature = "gateway"
 ))]
 
+mod common;
+
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
 use std::future::Future;
 use std::time::Duration;
 
 use bytes::Bytes;
+use common::{ok, respond};
 use futures_util::stream;
 use http::{header, Method, Request, Response, StatusCode};
 use http_body::Frame;
@@ -31,24 +34,6 @@ use tower_gateway::origin::OriginGuardLayer;
 use tower_gateway::router::Router;
 
 type Body = Full<Bytes>;
-
-fn reply(
-    text: &'static str,
-) -> impl Service<
-    Request<Body>,
-    Response = Response<Body>,
-    Error = Infallible,
-    Future = impl Future<Output = Result<Response<Body>, Infallible>> + Send,
-> + Clone
-       + Send
-       + Sync
-       + 'static {
-    service_fn(move |_req: Request<Body>| async move {
-        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(
-            text.as_bytes(),
-        ))))
-    })
-}
 
 fn failing() -> impl Service<
     Request<Body>,
@@ -284,10 +269,10 @@ fn stack(
         .mode(Mode::round_robin())
         .build()
         .unwrap()
-        .layer(reply("v1"));
+        .layer(ok("v1"));
     let router = Router::builder()
         .route("GET /pets/{id}", pets)
-        .route("POST /pets", reply("created"))
+        .route("POST /pets", ok("created"))
         .build()
         .unwrap();
     let cors = CorsConfig::new()
@@ -313,7 +298,7 @@ where
     B: http_body::Body,
     B::Error: std::fmt::Debug,
 {
-    let response = svc.clone().oneshot(request).await.unwrap();
+    let response = respond(svc, request).await;
     let status = response.status();
     response.into_body().collect().await.unwrap();
     status
@@ -403,7 +388,7 @@ async fn known_sequence_through_router_canary_origin_guard_and_cors() {
 async fn no_route_is_one_series_for_ten_thousand_paths() {
     let registry = Registry::new();
     let router = Router::builder()
-        .route("GET /pets/{id}", reply("pet"))
+        .route("GET /pets/{id}", ok("pet"))
         .build()
         .unwrap();
     let app = registry.layer().layer(router);
@@ -441,7 +426,7 @@ async fn unmatched_label_is_configurable_and_escaped() {
         .unmatched_label("un\"matched\\\nroute")
         .build()
         .unwrap();
-    let app = registry.layer().layer(reply("app"));
+    let app = registry.layer().layer(ok("app"));
     call(&app, req(Method::GET, "/x")).await;
     let text = registry.render();
     assert!(
@@ -485,7 +470,7 @@ fn arm_names_are_escaped_in_label_values() {
 #[tokio::test]
 async fn methods_outside_the_standard_set_are_other() {
     let registry = Registry::new();
-    let app = registry.layer().layer(reply("app"));
+    let app = registry.layer().layer(ok("app"));
     for m in ["PROPFIND", "BREW", "X-CUSTOM"] {
         call(&app, req(Method::from_bytes(m.as_bytes()).unwrap(), "/")).await;
     }
@@ -519,7 +504,7 @@ async fn histograms_put_requests_in_exact_buckets_with_sum_and_count() {
     });
     let app = registry.layer().clock(clock.clone()).layer(inner);
     for extra in [0, 600, 2_000] {
-        let response = app.clone().oneshot(req(Method::GET, "/")).await.unwrap();
+        let response = respond(&app, req(Method::GET, "/")).await;
         clock.advance(Duration::from_millis(extra));
         response.into_body().collect().await.unwrap();
     }
@@ -589,7 +574,7 @@ async fn body_dropped_half_way_is_counted_once_as_aborted() {
 async fn eight_tasks_record_exact_totals() {
     let registry = Registry::new();
     let router = Router::builder()
-        .route("GET /a/{id}", reply("a"))
+        .route("GET /a/{id}", ok("a"))
         .route("GET /b/{id}", failing())
         .build()
         .unwrap();
@@ -647,11 +632,7 @@ async fn metrics_service_answers_get_with_the_text_format() {
         Duration::ZERO,
     );
     let exposition = MetricsService::new(registry.clone());
-    let response = exposition
-        .clone()
-        .oneshot(req(Method::GET, "/metrics"))
-        .await
-        .unwrap();
+    let response = respond(&exposition, req(Method::GET, "/metrics")).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
         response.headers()[header::CONTENT_TYPE],
@@ -704,7 +685,7 @@ async fn canary_report_gives_requests_5xx_rate_and_quantiles_per_arm() {
         .mode(Mode::round_robin())
         .build()
         .unwrap()
-        .layer(reply("v1"));
+        .layer(ok("v1"));
     let app = registry.layer().clock(clock.clone()).layer(split);
     for _ in 0..100 {
         call(&app, req(Method::GET, "/")).await;
@@ -767,7 +748,7 @@ fn metrics_config_section_deserializes_with_the_issue_keys() {
 #[tokio::test]
 async fn gateway_config_metrics_section_mounts_and_records() {
     use tower_gateway::gateway::{Gateway, GatewayConfig, Services};
-    let services = Services::new().service("pets", reply("pet"));
+    let services = Services::new().service("pets", ok("pet"));
     let config: GatewayConfig = toml::from_str(
         r#"
         [[routes]]
@@ -791,11 +772,7 @@ async fn gateway_config_metrics_section_mounts_and_records() {
     for path in ["/pets/1", "/pets/2", "/elsewhere"] {
         call(&gateway, req(Method::GET, path)).await;
     }
-    let response = gateway
-        .clone()
-        .oneshot(req(Method::GET, "/metrics"))
-        .await
-        .unwrap();
+    let response = respond(&gateway, req(Method::GET, "/metrics")).await;
     assert_eq!(response.headers()[header::CONTENT_TYPE], CONTENT_TYPE);
     let body = response.into_body().collect().await.unwrap().to_bytes();
     let text = String::from_utf8(body.to_vec()).unwrap();
@@ -830,7 +807,7 @@ async fn bodies_never_sent_are_not_counted_as_aborted() {
     });
     let app = registry.layer().layer(inner);
     for (method, path) in [(Method::HEAD, "/"), (Method::GET, "/204")] {
-        let response = app.clone().oneshot(req(method, path)).await.unwrap();
+        let response = respond(&app, req(method, path)).await;
         drop(response);
     }
     assert_eq!(registry.in_flight(), 0);
@@ -868,7 +845,7 @@ async fn inner_error_and_dropped_future_are_unanswered_and_leave_in_flight() {
 #[tokio::test]
 async fn gateway_metrics_section_disabled_records_nothing() {
     use tower_gateway::gateway::{Gateway, GatewayConfig, Services};
-    let services = Services::new().service("pets", reply("pet"));
+    let services = Services::new().service("pets", ok("pet"));
     let config: GatewayConfig = toml::from_str(
         r#"
         [[routes]]
@@ -900,11 +877,11 @@ async fn mounted_under_axum_with_the_layer_around_the_app() {
         .route_service("/metrics", registry.service())
         .layer(registry.layer());
     for path in ["/pets/1", "/pets/2"] {
-        let response = app
-            .clone()
-            .oneshot(Request::get(path).body(axum::body::Body::empty()).unwrap())
-            .await
-            .unwrap();
+        let response = respond(
+            &app,
+            Request::get(path).body(axum::body::Body::empty()).unwrap(),
+        )
+        .await;
         response.into_body().collect().await.unwrap();
     }
     let response = app
@@ -930,7 +907,7 @@ async fn mounted_under_axum_with_the_layer_around_the_app() {
 #[tokio::test]
 async fn a_body_dropped_once_is_end_stream_is_true_is_not_aborted() {
     let registry = Registry::new();
-    let app = registry.layer().layer(reply("seventeen bytes!!"));
+    let app = registry.layer().layer(ok("seventeen bytes!!"));
     let response = app.oneshot(req(Method::GET, "/")).await.unwrap();
     let mut body = response.into_body();
     body.frame().await.unwrap().unwrap();
@@ -957,7 +934,7 @@ fn public_types_are_send_sync() {
         S::Future: Send,
     {
     }
-    send_future(&Registry::new().layer().layer(reply("x")));
+    send_future(&Registry::new().layer().layer(ok("x")));
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use common::body_text;
+use common::{body_text, respond};
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::Full;
 use tower::{Layer, Service, ServiceBuilder, ServiceExt};
@@ -255,11 +255,7 @@ async fn go_set_deny_handler() {
         .unwrap();
     let inner = Ok200::default();
     let svc = custom.layer(inner.clone());
-    let res = svc
-        .clone()
-        .oneshot(go_req("POST", "/", "cross-site", ""))
-        .await
-        .unwrap();
+    let res = respond(&svc, go_req("POST", "/", "cross-site", "")).await;
     assert_eq!(res.status(), StatusCode::IM_A_TEAPOT);
     assert_eq!(
         res.extensions().get::<Rejection>().unwrap().kind(),
@@ -1041,21 +1037,13 @@ async fn cors_outside_guard_inside_axum_app() {
             .body(axum::body::Body::empty())
             .unwrap()
     };
-    let res = app
-        .clone()
-        .oneshot(post("https://app.example.com"))
-        .await
-        .unwrap();
+    let res = respond(&app, post("https://app.example.com")).await;
     assert_eq!(res.status(), OK);
     assert_eq!(
         res.headers()["access-control-allow-origin"],
         "https://app.example.com"
     );
-    let res = app
-        .clone()
-        .oneshot(post("https://evil.example"))
-        .await
-        .unwrap();
+    let res = respond(&app, post("https://evil.example")).await;
     assert_eq!(res.status(), FORBIDDEN);
     assert!(res
         .headers()

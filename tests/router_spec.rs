@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use common::{ok, respond};
 use http::{header, Method, Request, Response, StatusCode, Uri};
 use http_body::Body as _;
 use http_body_util::{BodyExt, Full};
@@ -28,18 +29,6 @@ type Res = Response<Full<Bytes>>;
 type R = Router<Full<Bytes>, Full<Bytes>, Infallible>;
 /// A path, the route key that serves it, and its params.
 type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
-
-/// A target answering `200` with `text`.
-fn reply(
-    text: &'static str,
-) -> impl Service<Req, Response = Res, Error = Infallible, Future = impl Send> + Clone + Send + Sync
-{
-    service_fn(move |_: Req| async move {
-        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(
-            text.as_bytes(),
-        ))))
-    })
-}
 
 /// A target that records what it saw of the request: path and query, MatchedRoute, Params,
 /// OriginalUri.
@@ -121,10 +110,10 @@ fn key_of<B>(response: &Response<B>) -> Option<String> {
 
 fn aws_table() -> Router<Full<Bytes>, Full<Bytes>, Infallible> {
     Router::builder()
-        .route("GET /pets/dog/1", reply("GET /pets/dog/1"))
-        .route("GET /pets/dog/{id}", reply("GET /pets/dog/{id}"))
-        .route("GET /pets/{proxy+}", reply("GET /pets/{proxy+}"))
-        .route("ANY /{proxy+}", reply("ANY /{proxy+}"))
+        .route("GET /pets/dog/1", ok("GET /pets/dog/1"))
+        .route("GET /pets/dog/{id}", ok("GET /pets/dog/{id}"))
+        .route("GET /pets/{proxy+}", ok("GET /pets/{proxy+}"))
+        .route("ANY /{proxy+}", ok("ANY /{proxy+}"))
         .build()
         .unwrap()
 }
@@ -219,7 +208,7 @@ fn readme_gives_the_two_setup_commands_and_a_feature_table() {
 
 #[test]
 fn config_error_is_a_list_of_problems_naming_each_value() {
-    let ok = reply("x");
+    let ok = ok("x");
     let error: ConfigError = Router::<Full<Bytes>, Full<Bytes>, Infallible>::builder()
         .route("GET users", ok.clone())
         .route("GET /u/{id", ok.clone())
@@ -259,7 +248,7 @@ fn config_error_is_a_list_of_problems_naming_each_value() {
 fn router_is_reexported_at_the_crate_root() {
     let router: tower_gateway::Router<Full<Bytes>, Full<Bytes>, Infallible> =
         tower_gateway::Router::builder()
-            .route("GET /x", reply("x"))
+            .route("GET /x", ok("x"))
             .build()
             .unwrap();
     assert_eq!(router.at(&Method::GET, "/x").route_key(), Some("GET /x"));
@@ -282,14 +271,14 @@ fn router_is_clone_send_sync_and_its_future_send() {
 #[tokio::test]
 async fn aws_keys_typed_keys_and_routekey_values_all_route() {
     let router = Router::builder()
-        .route("GET /pets/{id}", reply("aws"))
-        .route((Method::POST, "/pets/{id}"), reply("typed"))
-        .route(RouteKey::new(Method::PUT, "/pets/{id}"), reply("routekey"))
+        .route("GET /pets/{id}", ok("aws"))
+        .route((Method::POST, "/pets/{id}"), ok("typed"))
+        .route(RouteKey::new(Method::PUT, "/pets/{id}"), ok("routekey"))
         .route(
             (Method::DELETE, String::from("/pets/{id}")),
-            reply("typed string"),
+            ok("typed string"),
         )
-        .route(RouteKey::any("/{proxy+}"), reply("any"))
+        .route(RouteKey::any("/{proxy+}"), ok("any"))
         .build()
         .unwrap();
     for (method, want) in [
@@ -299,11 +288,7 @@ async fn aws_keys_typed_keys_and_routekey_values_all_route() {
         (Method::DELETE, "typed string"),
         (Method::PATCH, "any"),
     ] {
-        let response = router
-            .clone()
-            .oneshot(req(method.clone(), "/pets/1"))
-            .await
-            .unwrap();
+        let response = respond(&router, req(method.clone(), "/pets/1")).await;
         assert_eq!(response.status(), StatusCode::OK, "{method}");
         assert_eq!(text(response.into_body()).await, want, "{method}");
     }
@@ -316,7 +301,7 @@ async fn aws_keys_typed_keys_and_routekey_values_all_route() {
 async fn typed_key_from_a_borrowed_method() {
     let method = Method::GET;
     let router = Router::builder()
-        .route((&method, "/pets"), reply("pets"))
+        .route((&method, "/pets"), ok("pets"))
         .build()
         .unwrap();
     assert_eq!(
@@ -421,7 +406,7 @@ async fn params_and_matched_route_reach_the_target_and_the_response() {
 fn both_orders(routes: &[&'static str]) -> [Router<Full<Bytes>, Full<Bytes>, Infallible>; 2] {
     let build = |keys: Vec<&'static str>| {
         keys.into_iter()
-            .fold(Router::builder(), |b, k| b.route(k, reply(k)))
+            .fold(Router::builder(), |b, k| b.route(k, ok(k)))
             .build()
             .unwrap()
     };
@@ -455,7 +440,7 @@ async fn priority_static_then_affix_then_param_then_catch_all_in_both_orders() {
                 Some(want),
                 "{path}"
             );
-            let response = router.clone().oneshot(get(path)).await.unwrap();
+            let response = respond(&router, get(path)).await;
             assert_eq!(text(response.into_body()).await, want, "{path}");
         }
     }
@@ -554,11 +539,7 @@ async fn the_aws_developer_guide_example() {
         (Method::GET, "/pets/cat/1", "GET /pets/{proxy+}"),
         (Method::POST, "/pets/dog/1", "ANY /{proxy+}"),
     ] {
-        let response = router
-            .clone()
-            .oneshot(req(method.clone(), path))
-            .await
-            .unwrap();
+        let response = respond(&router, req(method.clone(), path)).await;
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(key_of(&response).as_deref(), Some(want), "{method} {path}");
         assert_eq!(text(response.into_body()).await, want);
@@ -566,16 +547,12 @@ async fn the_aws_developer_guide_example() {
 
     // Without the ANY route: 405, Allow: GET, HEAD, empty body.
     let router = Router::builder()
-        .route("GET /pets/dog/1", reply("a"))
-        .route("GET /pets/dog/{id}", reply("b"))
-        .route("GET /pets/{proxy+}", reply("c"))
+        .route("GET /pets/dog/1", ok("a"))
+        .route("GET /pets/dog/{id}", ok("b"))
+        .route("GET /pets/{proxy+}", ok("c"))
         .build()
         .unwrap();
-    let response = router
-        .clone()
-        .oneshot(req(Method::POST, "/pets/dog/1"))
-        .await
-        .unwrap();
+    let response = respond(&router, req(Method::POST, "/pets/dog/1")).await;
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(response.headers()[header::ALLOW], "GET, HEAD");
     assert_eq!(response.headers().get_all(header::ALLOW).iter().count(), 1);
@@ -633,9 +610,9 @@ async fn most_specific_among_routes_accepting_the_method() {
 #[tokio::test]
 async fn allow_lists_every_method_of_the_path_once() {
     let router = Router::builder()
-        .route("GET /pets", reply("list"))
-        .route("POST /pets", reply("create"))
-        .route("DELETE /pets", reply("clear"))
+        .route("GET /pets", ok("list"))
+        .route("POST /pets", ok("create"))
+        .route("DELETE /pets", ok("clear"))
         .build()
         .unwrap();
     let response = router.oneshot(req(Method::PUT, "/pets")).await.unwrap();
@@ -698,11 +675,7 @@ async fn get_serves_head_without_body_keeping_content_length() {
         .build()
         .unwrap();
 
-    let response = router
-        .clone()
-        .oneshot(req(Method::HEAD, "/hello"))
-        .await
-        .unwrap();
+    let response = respond(&router, req(Method::HEAD, "/hello")).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()[header::CONTENT_LENGTH], "5");
     assert_eq!(key_of(&response).as_deref(), Some("GET /hello"));
@@ -719,7 +692,7 @@ async fn get_serves_head_without_body_keeping_content_length() {
 #[tokio::test]
 async fn head_via_get_fills_content_length_from_an_exact_body() {
     let router = Router::builder()
-        .route("GET /hello", reply("hello"))
+        .route("GET /hello", ok("hello"))
         .build()
         .unwrap();
     let response = router.oneshot(req(Method::HEAD, "/hello")).await.unwrap();
@@ -731,20 +704,13 @@ async fn head_via_get_fills_content_length_from_an_exact_body() {
 #[tokio::test]
 async fn an_explicit_head_route_wins_over_get() {
     for router in both_orders(&["GET /r", "HEAD /r"]) {
-        let response = router
-            .clone()
-            .oneshot(req(Method::HEAD, "/r"))
-            .await
-            .unwrap();
+        let response = respond(&router, req(Method::HEAD, "/r")).await;
         assert_eq!(key_of(&response).as_deref(), Some("HEAD /r"));
         assert_eq!(router.at(&Method::HEAD, "/r").route_key(), Some("HEAD /r"));
         assert_eq!(router.at(&Method::GET, "/r").route_key(), Some("GET /r"));
     }
     // HEAD-only route: GET is a 405 listing HEAD.
-    let router = Router::builder()
-        .route("HEAD /h", reply(""))
-        .build()
-        .unwrap();
+    let router = Router::builder().route("HEAD /h", ok("")).build().unwrap();
     let Decision::MethodNotAllowed(allowed) = router.at(&Method::GET, "/h") else {
         panic!("405")
     };
@@ -758,10 +724,10 @@ async fn an_explicit_head_route_wins_over_get() {
 #[tokio::test]
 async fn byte_exact_by_default() {
     let router = Router::builder()
-        .route("GET /pets", reply("pets"))
-        .route("GET /pets/{id}", reply("pet"))
-        .route("GET /files/{name}", reply("file"))
-        .route("GET /a/b", reply("ab"))
+        .route("GET /pets", ok("pets"))
+        .route("GET /pets/{id}", ok("pet"))
+        .route("GET /files/{name}", ok("file"))
+        .route("GET /a/b", ok("ab"))
         .build()
         .unwrap();
     let miss = |path: &str| matches!(router.at(&Method::GET, path), Decision::NotFound);
@@ -794,7 +760,7 @@ async fn byte_exact_by_default() {
         router.at(&Method::GET, "/pets?x=1").route_key(),
         Some("GET /pets")
     );
-    let response = router.clone().oneshot(get("/pets/7?q=a/b")).await.unwrap();
+    let response = respond(&router, get("/pets/7?q=a/b")).await;
     assert_eq!(text(response.into_body()).await, "pet");
     let response = router.oneshot(get("/Pets")).await.unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
@@ -804,8 +770,8 @@ async fn byte_exact_by_default() {
 async fn trailing_slash_policies() {
     let build = |policy| {
         Router::builder()
-            .route("GET /pets", reply("pets"))
-            .route("GET /dir/", reply("dir"))
+            .route("GET /pets", ok("pets"))
+            .route("GET /dir/", ok("dir"))
             .trailing_slash(policy)
             .build()
             .unwrap()
@@ -817,20 +783,20 @@ async fn trailing_slash_policies() {
 
     // Redirect: 308 to the other form, query kept.
     let redirect = build(TrailingSlash::Redirect);
-    let response = redirect.clone().oneshot(get("/pets/?a=1")).await.unwrap();
+    let response = respond(&redirect, get("/pets/?a=1")).await;
     assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT);
     assert_eq!(response.headers()[header::LOCATION], "/pets?a=1");
-    let response = redirect.clone().oneshot(get("/dir")).await.unwrap();
+    let response = respond(&redirect, get("/dir")).await;
     assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT);
     assert_eq!(response.headers()[header::LOCATION], "/dir/");
-    let response = redirect.clone().oneshot(get("/pets")).await.unwrap();
+    let response = respond(&redirect, get("/pets")).await;
     assert_eq!(response.status(), StatusCode::OK);
     let response = redirect.oneshot(get("/nothing/")).await.unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 
     // Ignore: served by the route.
     let ignore = build(TrailingSlash::Ignore);
-    let response = ignore.clone().oneshot(get("/pets/")).await.unwrap();
+    let response = respond(&ignore, get("/pets/")).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(text(response.into_body()).await, "pets");
     let response = ignore.oneshot(get("/dir")).await.unwrap();
@@ -845,7 +811,7 @@ async fn merge_slashes_and_case_insensitive_policies() {
         .merge_slashes(true)
         .build()
         .unwrap();
-    let response = router.clone().oneshot(get("//a///b//7")).await.unwrap();
+    let response = respond(&router, get("//a///b//7")).await;
     assert_eq!(response.status(), StatusCode::OK);
     let seen = spy.last();
     assert_eq!(seen.params.unwrap().get("id"), Some("7"));
@@ -860,7 +826,7 @@ async fn merge_slashes_and_case_insensitive_policies() {
         .case_insensitive(true)
         .build()
         .unwrap();
-    let response = router.clone().oneshot(get("/PETS/Rex")).await.unwrap();
+    let response = respond(&router, get("/PETS/Rex")).await;
     assert_eq!(response.status(), StatusCode::OK);
     // Param values keep the request's case.
     assert_eq!(spy.last().params.unwrap().get("name"), Some("Rex"));
@@ -882,11 +848,7 @@ async fn params_raw_always_decoded_on_request_and_invalid_utf8_is_not_a_miss() {
         .route("GET /raw/{*rest}", spy.clone())
         .build()
         .unwrap();
-    router
-        .clone()
-        .oneshot(get("/shops/caf%C3%A9"))
-        .await
-        .unwrap();
+    respond(&router, get("/shops/caf%C3%A9")).await;
     let params = spy.last().params.unwrap();
     assert_eq!(params.get("name"), Some("caf%C3%A9"));
     assert_eq!(params.raw("name"), Some("caf%C3%A9"));
@@ -894,17 +856,13 @@ async fn params_raw_always_decoded_on_request_and_invalid_utf8_is_not_a_miss() {
     assert_eq!(params.decoded("name"), Some(Ok("café".into())));
     assert!(params.decoded("missing").is_none());
 
-    router
-        .clone()
-        .oneshot(get("/shops/a%2Fb%20c"))
-        .await
-        .unwrap();
+    respond(&router, get("/shops/a%2Fb%20c")).await;
     let params = spy.last().params.unwrap();
     assert_eq!(params.get("name"), Some("a%2Fb%20c"));
     assert_eq!(params.decoded("name").unwrap().unwrap(), "a/b c");
 
     // Invalid UTF-8 once decoded: the route still matches; decoding is the handler's error.
-    let response = router.clone().oneshot(get("/shops/%FF")).await.unwrap();
+    let response = respond(&router, get("/shops/%FF")).await;
     assert_eq!(response.status(), StatusCode::OK);
     let params = spy.last().params.unwrap();
     assert_eq!(params.get("name"), Some("%FF"));
@@ -935,10 +893,7 @@ async fn params_raw_always_decoded_on_request_and_invalid_utf8_is_not_a_miss() {
 
 #[tokio::test]
 async fn not_found_is_an_empty_404_by_default() {
-    let router = Router::builder()
-        .route("GET /x", reply("x"))
-        .build()
-        .unwrap();
+    let router = Router::builder().route("GET /x", ok("x")).build().unwrap();
     let response = router.oneshot(get("/y")).await.unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert!(response.extensions().get::<MatchedRoute>().is_none());
@@ -949,11 +904,11 @@ async fn not_found_is_an_empty_404_by_default() {
 #[tokio::test]
 async fn not_found_with_the_aws_body() {
     let router = Router::builder()
-        .route("GET /x", reply("x"))
+        .route("GET /x", ok("x"))
         .not_found_body(NotFoundBody::AwsJson)
         .build()
         .unwrap();
-    let response = router.clone().oneshot(get("/y")).await.unwrap();
+    let response = respond(&router, get("/y")).await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
     assert_eq!(response.headers()[header::CONTENT_LENGTH], "23");
@@ -971,13 +926,13 @@ async fn not_found_with_the_aws_body() {
 async fn as_a_layer_the_wrapped_service_is_the_fallback() {
     let app = Spy::default();
     let table = Router::builder()
-        .route("GET /pets/{id}", reply("pet"))
+        .route("GET /pets/{id}", ok("pet"))
         .build()
         .unwrap();
 
     // Layer::layer directly.
     let gateway = table.layer(app.clone());
-    let response = gateway.clone().oneshot(get("/about")).await.unwrap();
+    let response = respond(&gateway, get("/about")).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.extensions().get::<MatchedRoute>().is_none());
     assert_eq!(text(response.into_body()).await, "spy");
@@ -990,7 +945,7 @@ async fn as_a_layer_the_wrapped_service_is_the_fallback() {
     assert!(seen.params.is_none());
     assert_eq!(seen.uri, "/about");
 
-    let response = gateway.clone().oneshot(get("/pets/1")).await.unwrap();
+    let response = respond(&gateway, get("/pets/1")).await;
     assert_eq!(text(response.into_body()).await, "pet");
     assert_eq!(app.calls(), 1);
 
@@ -1022,8 +977,8 @@ async fn as_a_layer_the_wrapped_service_is_the_fallback() {
 #[tokio::test]
 async fn builder_fallback() {
     let router = Router::builder()
-        .route("GET /x", reply("x"))
-        .fallback(reply("fallback"))
+        .route("GET /x", ok("x"))
+        .fallback(ok("fallback"))
         .build()
         .unwrap();
     let response = router.oneshot(get("/nope")).await.unwrap();
@@ -1041,7 +996,7 @@ async fn nest_strips_the_prefix_and_keeps_the_original_uri() {
     let nested = Spy::default();
     let router = Router::builder()
         .nest("/api", nested.clone())
-        .route("GET /api/health", reply("health"))
+        .route("GET /api/health", ok("health"))
         .build()
         .unwrap();
 
@@ -1051,7 +1006,7 @@ async fn nest_strips_the_prefix_and_keeps_the_original_uri() {
         ("/api/", "/"),
         ("/api/a%2Fb", "/a%2Fb"),
     ] {
-        let response = router.clone().oneshot(get(uri)).await.unwrap();
+        let response = respond(&router, get(uri)).await;
         assert_eq!(response.status(), StatusCode::OK, "{uri}");
         let seen = nested.last();
         assert_eq!(seen.uri, want_uri, "{uri}");
@@ -1064,11 +1019,11 @@ async fn nest_strips_the_prefix_and_keeps_the_original_uri() {
     }
     // A more specific route below the prefix wins.
     let calls = nested.calls();
-    let response = router.clone().oneshot(get("/api/health")).await.unwrap();
+    let response = respond(&router, get("/api/health")).await;
     assert_eq!(text(response.into_body()).await, "health");
     assert_eq!(nested.calls(), calls);
     // Not a prefix at a segment boundary.
-    let response = router.clone().oneshot(get("/apix")).await.unwrap();
+    let response = respond(&router, get("/apix")).await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     // Every method goes to the nested service.
     router.oneshot(req(Method::PATCH, "/api/x")).await.unwrap();
@@ -1124,7 +1079,7 @@ async fn always_ready_and_the_target_readiness_is_driven_in_the_future() {
     let slow = NeverReady::default();
     let mut router = Router::builder()
         .route("GET /slow", slow.clone())
-        .route("GET /fast", reply("fast"))
+        .route("GET /fast", ok("fast"))
         .build()
         .unwrap();
     let waker = futures_util::task::noop_waker();
@@ -1168,15 +1123,9 @@ async fn target_errors_pass_through_untouched() {
         router.clone().oneshot(get("/boom")).await.unwrap_err(),
         Boom
     );
-    assert_eq!(
-        router.clone().oneshot(get("/ok")).await.unwrap().status(),
-        200
-    );
+    assert_eq!(respond(&router, get("/ok")).await.status(), 200);
     // The Router's own answers are responses, not errors.
-    assert_eq!(
-        router.clone().oneshot(get("/none")).await.unwrap().status(),
-        404
-    );
+    assert_eq!(respond(&router, get("/none")).await.status(), 404);
     assert_eq!(
         router
             .oneshot(req(Method::PUT, "/ok"))
@@ -1207,8 +1156,8 @@ fn at_returns_the_decision_without_any_service() {
     assert_eq!(decision.route_key(), Some("GET /pets/dog/{id}"));
 
     let table = Router::builder()
-        .route("GET /pets", reply("x"))
-        .route("POST /pets", reply("x"))
+        .route("GET /pets", ok("x"))
+        .route("POST /pets", ok("x"))
         .build()
         .unwrap();
     assert!(matches!(
@@ -1237,7 +1186,7 @@ fn at_returns_the_decision_without_any_service() {
 fn the_decision_helpers() {
     let router = aws_table();
     let not_found = Router::<Full<Bytes>, Full<Bytes>, Infallible>::builder()
-        .route("GET /a", reply("a"))
+        .route("GET /a", ok("a"))
         .build()
         .unwrap();
     assert!(not_found.at(&Method::GET, "/b").is_not_found());
@@ -1277,7 +1226,7 @@ fn build_err(keys: &[&'static str]) -> ConfigError {
     keys.iter()
         .fold(
             Router::<Full<Bytes>, Full<Bytes>, Infallible>::builder(),
-            |b, k| b.route(*k, reply("x")),
+            |b, k| b.route(*k, ok("x")),
         )
         .build()
         .expect_err("the table must be refused")
@@ -1339,8 +1288,8 @@ fn duplicates_and_ambiguous_pairs_name_both_routes() {
 
     // The same key in two spellings is still a duplicate.
     let error = Router::<Full<Bytes>, Full<Bytes>, Infallible>::builder()
-        .route("GET /x", reply("a"))
-        .route((Method::GET, "/x"), reply("b"))
+        .route("GET /x", ok("a"))
+        .route((Method::GET, "/x"), ok("b"))
         .build()
         .unwrap_err();
     assert_eq!(error.problems().len(), 1);
@@ -1370,8 +1319,8 @@ fn duplicates_and_ambiguous_pairs_name_both_routes() {
     }
     // Different methods on the same shape do not conflict.
     Router::<Full<Bytes>, Full<Bytes>, Infallible>::builder()
-        .route("GET /u/{id}", reply("a"))
-        .route("POST /u/{name}", reply("b"))
+        .route("GET /u/{id}", ok("a"))
+        .route("POST /u/{name}", ok("b"))
         .build()
         .unwrap();
 }
@@ -1382,7 +1331,7 @@ fn any_number_of_params() {
         let template: String = (0..n).map(|i| format!("/{{p{i}}}")).collect();
         let key = format!("GET {template}");
         let router = Router::<Full<Bytes>, Full<Bytes>, Infallible>::builder()
-            .route(key.as_str(), reply("x"))
+            .route(key.as_str(), ok("x"))
             .build()
             .unwrap_or_else(|e| panic!("{n} params: {e}"));
         let path: String = (0..n).map(|i| format!("/v{i}")).collect();
@@ -1410,7 +1359,7 @@ fn load(file: &str) -> (usize, Result<R, ConfigError>) {
     let n = keys.len();
     let built = keys
         .into_iter()
-        .fold(Router::builder(), |b, k| b.route(k, reply("x")))
+        .fold(Router::builder(), |b, k| b.route(k, ok("x")))
         .build();
     (n, built)
 }
@@ -1461,9 +1410,9 @@ fn gitlab_routes_load_or_fail_precisely() {
 #[tokio::test]
 async fn odd_request_targets_get_an_answer_never_a_panic() {
     let router = Router::builder()
-        .route("GET /x", reply("x"))
-        .route("GET /pets/{id}", reply("pet"))
-        .route("GET /files/{*rest}", reply("file"))
+        .route("GET /x", ok("x"))
+        .route("GET /pets/{id}", ok("pet"))
+        .route("GET /files/{*rest}", ok("file"))
         .build()
         .unwrap();
     for (uri, want) in [
@@ -1483,18 +1432,18 @@ async fn odd_request_targets_get_an_answer_never_a_panic() {
         } else {
             Method::GET
         };
-        let response = router.clone().oneshot(req(method, uri)).await.unwrap();
+        let response = respond(&router, req(method, uri)).await;
         assert_eq!(response.status(), want, "{uri}");
     }
     // 60 KB paths.
     let long = format!("/{}", "a".repeat(60 * 1024));
-    let response = router.clone().oneshot(get(&long)).await.unwrap();
+    let response = respond(&router, get(&long)).await;
     assert_eq!(response.status(), 404);
     let long = format!("/files/{}", "a/".repeat(30 * 1024));
-    let response = router.clone().oneshot(get(&long)).await.unwrap();
+    let response = respond(&router, get(&long)).await;
     assert_eq!(response.status(), 200);
     let long = format!("/pets/{}", "%FF".repeat(20 * 1024));
-    let response = router.clone().oneshot(get(&long)).await.unwrap();
+    let response = respond(&router, get(&long)).await;
     assert_eq!(response.status(), 200);
     // Authority-form (CONNECT).
     let connect = Request::builder()
@@ -1502,18 +1451,18 @@ async fn odd_request_targets_get_an_answer_never_a_panic() {
         .uri("example.com:443")
         .body(Full::default())
         .unwrap();
-    let response = router.clone().oneshot(connect).await.unwrap();
+    let response = respond(&router, connect).await;
     assert_eq!(response.status(), 404);
     // Non-UTF-8 bytes in the path, if `http` lets them through.
     if let Ok(uri) = Uri::from_maybe_shared(Bytes::from_static(b"/pets/\xff\xfe")) {
         let mut request = get("/");
         *request.uri_mut() = uri;
-        let response = router.clone().oneshot(request).await.unwrap();
+        let response = respond(&router, request).await;
         assert!(matches!(response.status().as_u16(), 200 | 404));
     }
     // A catch-all route over everything does not serve `*`.
     let all = Router::builder()
-        .route("ANY /{proxy+}", reply("all"))
+        .route("ANY /{proxy+}", ok("all"))
         .build()
         .unwrap();
     let response = all.oneshot(req(Method::OPTIONS, "*")).await.unwrap();
@@ -1576,30 +1525,14 @@ async fn router_as_a_layer_in_front_of_an_axum_app() {
             .body(AxumBody::empty())
             .unwrap()
     };
-    let response = gateway
-        .clone()
-        .oneshot(call("/pets/3", Method::GET))
-        .await
-        .unwrap();
+    let response = respond(&gateway, call("/pets/3", Method::GET)).await;
     assert_eq!(key_of(&response).as_deref(), Some("GET /pets/{id}"));
     assert_eq!(text(response.into_body()).await, "pet");
-    let response = gateway
-        .clone()
-        .oneshot(call("/about", Method::GET))
-        .await
-        .unwrap();
+    let response = respond(&gateway, call("/about", Method::GET)).await;
     assert_eq!(text(response.into_body()).await, "about");
-    let response = gateway
-        .clone()
-        .oneshot(call("/seen", Method::GET))
-        .await
-        .unwrap();
+    let response = respond(&gateway, call("/seen", Method::GET)).await;
     assert_eq!(text(response.into_body()).await, "false");
-    let response = gateway
-        .clone()
-        .oneshot(call("/missing", Method::GET))
-        .await
-        .unwrap();
+    let response = respond(&gateway, call("/missing", Method::GET)).await;
     assert_eq!(response.status(), 404, "axum's own 404");
     let response = gateway
         .oneshot(call("/pets/3", Method::DELETE))
@@ -1612,11 +1545,7 @@ async fn router_as_a_layer_in_front_of_an_axum_app() {
     let mounted = axum::Router::new()
         .route("/about", axum::routing::get(|| async { "about" }))
         .fallback_service(table);
-    let response = mounted
-        .clone()
-        .oneshot(call("/pets/5", Method::GET))
-        .await
-        .unwrap();
+    let response = respond(&mounted, call("/pets/5", Method::GET)).await;
     assert_eq!(text(response.into_body()).await, "pet");
     let response = mounted.oneshot(call("/none", Method::GET)).await.unwrap();
     assert_eq!(response.status(), 404);
@@ -1713,25 +1642,13 @@ async fn router_through_axum_router_layer() {
             .body(AxumBody::empty())
             .unwrap()
     };
-    let response = app
-        .clone()
-        .oneshot(call(Method::GET, "/pets/1"))
-        .await
-        .unwrap();
+    let response = respond(&app, call(Method::GET, "/pets/1")).await;
     assert_eq!(response.status(), 200);
     assert_eq!(key_of(&response).as_deref(), Some("GET /pets/{id}"));
     assert_eq!(text(response.into_body()).await, "pet");
-    let response = app
-        .clone()
-        .oneshot(call(Method::GET, "/about"))
-        .await
-        .unwrap();
+    let response = respond(&app, call(Method::GET, "/about")).await;
     assert_eq!(text(response.into_body()).await, "about");
-    let response = app
-        .clone()
-        .oneshot(call(Method::DELETE, "/pets/1"))
-        .await
-        .unwrap();
+    let response = respond(&app, call(Method::DELETE, "/pets/1")).await;
     assert_eq!(response.status(), 405);
     let response = app.oneshot(call(Method::GET, "/nothing")).await.unwrap();
     assert_eq!(response.status(), 404);
@@ -1749,7 +1666,7 @@ async fn trailing_slash_redirect_never_points_to_another_host() {
     ] {
         let app = Spy::default();
         let router = Router::builder()
-            .route(route, reply("route"))
+            .route(route, ok("route"))
             .trailing_slash(TrailingSlash::Redirect)
             .build()
             .unwrap();
@@ -1758,7 +1675,7 @@ async fn trailing_slash_redirect_never_points_to_another_host() {
             !matches!(decision, Decision::Redirect(_)),
             "{path}: {decision:?}"
         );
-        let response = router.clone().oneshot(get(path)).await.unwrap();
+        let response = respond(&router, get(path)).await;
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{route} {path}");
         assert!(response.headers().get(header::LOCATION).is_none(), "{path}");
         let response = router.layer(app.clone()).oneshot(get(path)).await.unwrap();
@@ -1770,22 +1687,22 @@ async fn trailing_slash_redirect_never_points_to_another_host() {
     }
     // Ordinary redirects still happen, also next to a catch-all.
     let router = Router::builder()
-        .route("GET /{user}", reply("user"))
-        .route("GET /docs/{*rest}", reply("docs"))
-        .route("GET /docs/x/", reply("docs-x"))
+        .route("GET /{user}", ok("user"))
+        .route("GET /docs/{*rest}", ok("docs"))
+        .route("GET /docs/x/", ok("docs-x"))
         .trailing_slash(TrailingSlash::Redirect)
         .build()
         .unwrap();
-    let response = router.clone().oneshot(get("/ann/")).await.unwrap();
+    let response = respond(&router, get("/ann/")).await;
     assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT);
     assert_eq!(response.headers()[header::LOCATION], "/ann");
-    let response = router.clone().oneshot(get("/docs/x")).await.unwrap();
+    let response = respond(&router, get("/docs/x")).await;
     assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT);
     assert_eq!(response.headers()[header::LOCATION], "/docs/x/");
     // A catch-all route does not redirect off-site either; it serves the path itself.
     let router = Router::builder()
-        .route("GET /{*rest}", reply("all"))
-        .route("GET //evil.example/", reply("odd"))
+        .route("GET /{*rest}", ok("all"))
+        .route("GET //evil.example/", ok("odd"))
         .trailing_slash(TrailingSlash::Redirect)
         .build()
         .unwrap();

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
+use common::respond;
 use futures_util::{SinkExt, StreamExt};
 use http::{header, HeaderMap, Request, Response, StatusCode};
 use http_body_util::Full;
@@ -147,11 +148,7 @@ async fn a_handshake_passes_every_layer_with_extensions_and_101_intact() {
         Some("https://app.example.com"),
         Some("http://gw.example.com"),
     ] {
-        let response = stack
-            .clone()
-            .oneshot(handshake("/chat", origin))
-            .await
-            .unwrap();
+        let response = respond(&stack, handshake("/chat", origin)).await;
         assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
         assert_eq!(response.headers()[header::UPGRADE], "websocket");
         assert_eq!(response.headers()[header::CONNECTION], "Upgrade");
@@ -184,11 +181,7 @@ async fn a_cross_site_handshake_is_refused_403_before_any_upgrade() {
         .layer(guard)
         .service(router);
 
-    let response = stack
-        .clone()
-        .oneshot(handshake("/chat", Some("https://evil.example")))
-        .await
-        .unwrap();
+    let response = respond(&stack, handshake("/chat", Some("https://evil.example"))).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert!(response
         .extensions()
@@ -214,11 +207,7 @@ async fn a_websocket_only_route_answers_a_plain_get_426_and_serves_handshakes() 
     let target = fake_ws_server(Arc::clone(&calls), Arc::default());
     let router = Router::builder().websocket("/ws", target).build().unwrap();
 
-    let response = router
-        .clone()
-        .oneshot(common::request("GET", "/ws"))
-        .await
-        .unwrap();
+    let response = respond(&router, common::request("GET", "/ws")).await;
     assert_eq!(response.status(), StatusCode::UPGRADE_REQUIRED);
     assert_eq!(response.headers()[header::UPGRADE], "websocket");
     // RFC 9110 §7.8: a sender of `Upgrade` also sends the `upgrade` connection option.
@@ -327,11 +316,7 @@ async fn malformed_handshakes_are_answered_per_rfc_6455_without_the_backend() {
         ),
     ];
     for (what, headers, status) in cases {
-        let response = upstream
-            .clone()
-            .oneshot(with_headers(&headers))
-            .await
-            .unwrap();
+        let response = respond(&upstream, with_headers(&headers)).await;
         assert_eq!(response.status(), status, "{what}");
         if status == StatusCode::UPGRADE_REQUIRED {
             // RFC 6455 §4.2.2: the versions the server speaks.
@@ -345,7 +330,7 @@ async fn malformed_handshakes_are_answered_per_rfc_6455_without_the_backend() {
         assert!(!body.is_empty(), "{what}: a reason is expected");
     }
     // Not a handshake at all: 426 naming the protocol.
-    let response = upstream.clone().oneshot(with_headers(&[])).await.unwrap();
+    let response = respond(&upstream, with_headers(&[])).await;
     assert_eq!(response.status(), StatusCode::UPGRADE_REQUIRED);
     assert_eq!(response.headers()[header::UPGRADE], "websocket");
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -874,11 +859,7 @@ async fn a_websocket_route_target_may_be_a_registered_service() {
         fake_ws_server(Arc::clone(&calls), Arc::clone(&marker)),
     );
     let gateway = Gateway::from_config(config, services).unwrap();
-    let response = gateway
-        .clone()
-        .oneshot(common::request("GET", "/live"))
-        .await
-        .unwrap();
+    let response = respond(&gateway, common::request("GET", "/live")).await;
     assert_eq!(response.status(), StatusCode::UPGRADE_REQUIRED);
     assert_eq!(response.headers()[header::UPGRADE], "websocket");
     let response = gateway.oneshot(handshake("/live", None)).await.unwrap();

@@ -174,3 +174,13 @@ pub fn log_at(
         .format(format)
         .clock(tower_gateway::access_log::ManualClock::at_unix(at))
 }
+
+/// The response of a clone of `svc` to `request`, failing the test on an error.
+pub async fn respond<S, R>(svc: &S, request: R) -> S::Response
+where
+    S: tower::Service<R> + Clone,
+    S::Error: std::fmt::Debug,
+{
+    use tower::ServiceExt;
+    svc.clone().oneshot(request).await.unwrap()
+}
