@@ -110,7 +110,7 @@ fn vary(res: &Response<impl Sized>) -> Vec<String> {
 }
 
 async fn run(layer: &CorsLayer, inner: &Inner, req: Req) -> Response<String> {
-    let res = layer.layer(inner.clone()).oneshot(req).await.unwrap();
+    let res = respond(&layer.layer(inner.clone()), req).await;
     let (parts, body) = res.into_parts();
     Response::from_parts(parts, body_text(body).await)
 }

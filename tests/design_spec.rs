@@ -32,8 +32,8 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 
 use bytes::Bytes;
-use common::{body_text, respond};
-use http::{header, HeaderMap, Method, Request, Response, StatusCode};
+use common::{body_text, respond, trusting};
+use http::{header, Method, Request, Response, StatusCode};
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use http_body_util::Full;
 use tower::{Layer, Service, ServiceBuilder, ServiceExt};
@@ -153,13 +153,6 @@ fn cors_layer() -> CorsLayer {
         .unwrap()
 }
 
-fn guard_trusting(cors: &CorsLayer) -> OriginGuardLayer {
-    OriginGuardLayer::builder()
-        .trust_cors(cors)
-        .build()
-        .unwrap()
-}
-
 /// Every fact the access log reads, on one line.
 const TEMPLATE: &str = "$context.httpMethod $context.path $context.status \
      route=$context.routeKey arm=$context.canaryArm flags=$context.responseFlags \
@@ -245,7 +238,7 @@ fn recommended_stack() -> (
     let stack = ServiceBuilder::new()
         .layer(access_log(&sink))
         .layer(cors.clone())
-        .layer(guard_trusting(&cors))
+        .layer(trusting(&cors))
         .layer(table)
         .service(Probe::new("app", &log));
     (stack, Parts { log, sink })
@@ -458,7 +451,7 @@ async fn design_1_cors_decorates_the_routers_405_and_404_and_the_log_flags_them(
     let stack = ServiceBuilder::new()
         .layer(access_log(&sink))
         .layer(cors.clone())
-        .layer(guard_trusting(&cors))
+        .layer(trusting(&cors))
         .service(table);
     let response = stack
         .oneshot(cross(Method::GET, "/nowhere", APP))
@@ -526,7 +519,7 @@ async fn design_1_a_stage_level_canary_outside_the_router_shares_arm_and_route()
     let stack = ServiceBuilder::new()
         .layer(access_log(&sink))
         .layer(cors.clone())
-        .layer(guard_trusting(&cors))
+        .layer(trusting(&cors))
         .layer(
             CanaryLayer::builder()
                 .stable("blue", "0%")
@@ -1127,7 +1120,7 @@ fn error_is_boom<B, S: Service<Request<B>, Error = Boom>>(_: &S) {}
 fn design_2_2_every_layer_service_and_future_is_clone_send_sync_with_a_body_that_is_not_sync() {
     let log = seen_log();
     let cors = cors_layer();
-    let guard = guard_trusting(&cors);
+    let guard = trusting(&cors);
     let sink = MemorySink::new();
     let split_layer = CanaryLayer::new(Probe::new("v2", &log), "10%").unwrap();
     let table: Router<NotSync, Full<Bytes>, Infallible> = Router::builder()
@@ -1179,11 +1172,11 @@ async fn design_2_2_an_inner_error_passes_every_layer_and_the_stack_untouched() 
     let stack = ServiceBuilder::new()
         .layer(access_log(&MemorySink::new()))
         .layer(cors.clone())
-        .layer(guard_trusting(&cors))
+        .layer(trusting(&cors))
         .layer(table.clone())
         .service(split.clone());
     error_is_boom::<Req, _>(&cors.layer(faulty.clone()));
-    error_is_boom::<Req, _>(&guard_trusting(&cors).layer(faulty.clone()));
+    error_is_boom::<Req, _>(&trusting(&cors).layer(faulty.clone()));
     error_is_boom::<Req, _>(&access_log(&MemorySink::new()).layer(faulty.clone()));
     error_is_boom::<Req, _>(&split);
     error_is_boom::<Req, _>(&table);
@@ -1226,7 +1219,7 @@ async fn design_2_7_readiness_errors_and_pending_are_propagated_never_swallowed(
             Service::<Request<Req>>::poll_ready(&mut one, &mut cx),
             expected
         );
-        let mut one = guard_trusting(&cors).layer(inner.clone());
+        let mut one = trusting(&cors).layer(inner.clone());
         assert_eq!(
             Service::<Request<Req>>::poll_ready(&mut one, &mut cx),
             expected
@@ -1239,7 +1232,7 @@ async fn design_2_7_readiness_errors_and_pending_are_propagated_never_swallowed(
         let mut stack = ServiceBuilder::new()
             .layer(access_log(&MemorySink::new()))
             .layer(cors.clone())
-            .layer(guard_trusting(&cors))
+            .layer(trusting(&cors))
             .service(inner.clone());
         assert_eq!(
             Service::<Request<Req>>::poll_ready(&mut stack, &mut cx),
@@ -1261,7 +1254,7 @@ async fn design_2_7_readiness_errors_and_pending_are_propagated_never_swallowed(
     let mut stack = ServiceBuilder::new()
         .layer(access_log(&MemorySink::new()))
         .layer(cors.clone())
-        .layer(guard_trusting(&cors))
+        .layer(trusting(&cors))
         .layer(table)
         .service(split);
     assert_eq!(
@@ -1287,7 +1280,7 @@ async fn design_2_7_readiness_errors_and_pending_are_propagated_never_swallowed(
     let mut stack = ServiceBuilder::new()
         .layer(access_log(&MemorySink::new()))
         .layer(cors.clone())
-        .layer(guard_trusting(&cors))
+        .layer(trusting(&cors))
         .service(table);
     assert_eq!(
         Service::<Request<Req>>::poll_ready(&mut stack, &mut cx),
@@ -1350,7 +1343,7 @@ fn axum_stack(
     ServiceBuilder::new()
         .layer(access_log(sink))
         .layer(cors.clone())
-        .layer(guard_trusting(&cors))
+        .layer(trusting(&cors))
         .layer(table)
 }
 
@@ -1519,47 +1512,6 @@ async fn design_1_the_recommended_stack_under_axum_route_layer_does_every_job() 
     assert!(take(&log).is_empty());
 }
 
-/// Serves `svc` with hyper through `TowerToHyperService` over an in-memory pipe and sends it
-/// every request on one keep-alive connection.
-async fn over_http1<S, B>(
-    svc: S,
-    requests: Vec<Request<Full<Bytes>>>,
-) -> Vec<(StatusCode, HeaderMap, String)>
-where
-    S: Service<Request<hyper::body::Incoming>, Response = Response<B>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    B: HttpBody + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    use hyper_util::rt::TokioIo;
-    use hyper_util::service::TowerToHyperService;
-
-    let (client_io, server_io) = tokio::io::duplex(64 * 1024);
-    let server = tokio::spawn(async move {
-        hyper::server::conn::http1::Builder::new()
-            .serve_connection(TokioIo::new(server_io), TowerToHyperService::new(svc))
-            .await
-    });
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake::<_, Full<Bytes>>(TokioIo::new(client_io))
-            .await
-            .unwrap();
-    let client = tokio::spawn(conn);
-    let mut answers = Vec::new();
-    for request in requests {
-        sender.ready().await.unwrap();
-        let response = sender.send_request(request).await.unwrap();
-        let (parts, body) = response.into_parts();
-        answers.push((parts.status, parts.headers, body_text(body).await));
-    }
-    drop(sender);
-    client.await.unwrap().unwrap();
-    server.await.unwrap().unwrap();
-    answers
-}
-
 #[tokio::test]
 async fn design_1_the_recommended_stack_served_by_hyper_does_every_job() {
     let log = seen_log();
@@ -1581,11 +1533,11 @@ async fn design_1_the_recommended_stack_served_by_hyper_does_every_job() {
     let stack = ServiceBuilder::new()
         .layer(access_log(&sink))
         .layer(cors.clone())
-        .layer(guard_trusting(&cors))
+        .layer(trusting(&cors))
         .layer(table)
         .service(Probe::new("app", &log));
 
-    let answers = over_http1(
+    let answers = common::over_http1(
         stack,
         vec![
             cross(Method::GET, "/pets/1", APP),
@@ -1811,11 +1763,7 @@ async fn design_4_requests_without_origin_get_a_static_star_or_vary_origin() {
     // Any origin without credentials: a static `*`, no `Vary: Origin`, with or without Origin.
     let any = CorsLayer::builder().allow_any_origin().build().unwrap();
     for request in [no_origin(), cross(Method::GET, "/x", EVIL)] {
-        let response = any
-            .layer(Probe::new("x", &log))
-            .oneshot(request)
-            .await
-            .unwrap();
+        let response = respond(&any.layer(Probe::new("x", &log)), request).await;
         assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
         let vary: Vec<_> = response.headers().get_all(header::VARY).iter().collect();
         assert_eq!(vary, ["accept-encoding"]);
@@ -1827,20 +1775,16 @@ async fn design_4_requests_without_origin_get_a_static_star_or_vary_origin() {
         .allow_credentials(true)
         .build()
         .unwrap();
-    let response = reflect
-        .layer(Probe::new("x", &log))
-        .oneshot(no_origin())
-        .await
-        .unwrap();
+    let response = respond(&reflect.layer(Probe::new("x", &log)), no_origin()).await;
     assert!(response
         .headers()
         .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
         .is_none());
-    let response = reflect
-        .layer(Probe::new("x", &log))
-        .oneshot(cross(Method::GET, "/x", EVIL))
-        .await
-        .unwrap();
+    let response = respond(
+        &reflect.layer(Probe::new("x", &log)),
+        cross(Method::GET, "/x", EVIL),
+    )
+    .await;
     assert_eq!(
         response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
         EVIL
@@ -1942,7 +1886,7 @@ async fn design_5_the_guard_follows_the_cors_policy_through_a_swap() {
     let cors = cors_layer();
     let stack = ServiceBuilder::new()
         .layer(cors.clone())
-        .layer(guard_trusting(&cors))
+        .layer(trusting(&cors))
         .service(Probe::new("app", &log));
     let other = "https://other.example";
     let response = respond(&stack, cross(Method::POST, "/x", APP)).await;
@@ -2044,7 +1988,7 @@ async fn design_6_an_erroring_canary_is_never_rerouted_to_stable() {
         let stack = ServiceBuilder::new()
             .layer(access_log(&MemorySink::new()))
             .layer(cors.clone())
-            .layer(guard_trusting(&cors))
+            .layer(trusting(&cors))
             .service(table);
         let result = stack.oneshot(cross(Method::GET, "/pets/1", APP)).await;
         let expected = match ready {
@@ -2075,11 +2019,7 @@ async fn design_4_cors_headers_a_backend_sets_are_kept_or_stripped_by_option() {
         .build()
         .unwrap();
     for origin in [APP, EVIL] {
-        let response = strip
-            .layer(backend)
-            .oneshot(cross(Method::GET, "/x", origin))
-            .await
-            .unwrap();
+        let response = respond(&strip.layer(backend), cross(Method::GET, "/x", origin)).await;
         let acao = response.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN);
         if origin == APP {
             assert_eq!(acao.unwrap(), APP);
@@ -2261,7 +2201,7 @@ async fn design_2_8_every_answering_layer_uses_the_crate_body_over_the_inner_bod
         .await
         .unwrap();
     assert!(!cors.body().is_inner(), "the layer's own answer");
-    let guard: Response<Body<Full<Bytes>>> = guard_trusting(&cors_layer())
+    let guard: Response<Body<Full<Bytes>>> = trusting(&cors_layer())
         .layer(Probe::new("x", &log))
         .oneshot(cross(Method::POST, "/x", EVIL))
         .await
@@ -2475,7 +2415,7 @@ async fn design_1_any_order_of_the_single_inner_layers_gives_the_same_answers() 
     macro_rules! stack {
         ($sink:expr, $log:expr, $a:ident, $b:ident, $c:ident) => {{
             let cors = cors_layer();
-            let guard = guard_trusting(&cors);
+            let guard = trusting(&cors);
             let access = access_log($sink);
             let _ = (&cors, &guard, &access);
             macro_rules! pick {

@@ -304,6 +304,21 @@ where
     status
 }
 
+/// Asserts the exposition's `gateway_requests_total` and `gateway_response_aborted_total`.
+fn assert_totals(registry: &Registry, requests: f64, aborted: f64) {
+    let (_, samples) = parse(&registry.render());
+    assert_eq!(
+        value(&samples, "gateway_requests_total", &[]),
+        Some(requests),
+        "gateway_requests_total"
+    );
+    assert_eq!(
+        value(&samples, "gateway_response_aborted_total", &[]),
+        Some(aborted),
+        "gateway_response_aborted_total"
+    );
+}
+
 #[tokio::test]
 async fn known_sequence_through_router_canary_origin_guard_and_cors() {
     let registry = Registry::builder().buckets([0.1, 1.0]).build().unwrap();
@@ -562,12 +577,7 @@ async fn body_dropped_half_way_is_counted_once_as_aborted() {
     body.frame().await.unwrap().unwrap();
     drop(body);
     assert_eq!(registry.in_flight(), 0);
-    let (_, samples) = parse(&registry.render());
-    assert_eq!(value(&samples, "gateway_requests_total", &[]), Some(1.0));
-    assert_eq!(
-        value(&samples, "gateway_response_aborted_total", &[]),
-        Some(1.0)
-    );
+    assert_totals(&registry, 1.0, 1.0);
 }
 
 #[tokio::test]
@@ -811,12 +821,7 @@ async fn bodies_never_sent_are_not_counted_as_aborted() {
         drop(response);
     }
     assert_eq!(registry.in_flight(), 0);
-    let (_, samples) = parse(&registry.render());
-    assert_eq!(value(&samples, "gateway_requests_total", &[]), Some(2.0));
-    assert_eq!(
-        value(&samples, "gateway_response_aborted_total", &[]),
-        Some(0.0)
-    );
+    assert_totals(&registry, 2.0, 0.0);
 }
 
 #[tokio::test]
@@ -913,12 +918,7 @@ async fn a_body_dropped_once_is_end_stream_is_true_is_not_aborted() {
     body.frame().await.unwrap().unwrap();
     assert!(http_body::Body::is_end_stream(&body));
     drop(body);
-    let (_, samples) = parse(&registry.render());
-    assert_eq!(value(&samples, "gateway_requests_total", &[]), Some(1.0));
-    assert_eq!(
-        value(&samples, "gateway_response_aborted_total", &[]),
-        Some(0.0)
-    );
+    assert_totals(&registry, 1.0, 0.0);
     assert_eq!(registry.in_flight(), 0);
 }
 

@@ -69,7 +69,7 @@ fn go_req(method: &str, path: &str, sec_fetch_site: &str, origin: &str) -> Req {
 
 async fn status(guard: &OriginGuardLayer, req: Req) -> StatusCode {
     let inner = Ok200::default();
-    let res = guard.layer(inner.clone()).oneshot(req).await.unwrap();
+    let res = respond(&guard.layer(inner.clone()), req).await;
     let expected_calls = usize::from(res.status() == StatusCode::OK);
     assert_eq!(
         inner.calls(),
@@ -821,10 +821,7 @@ async fn trust_cors_trusts_what_the_policy_allows() {
         .allow_origin("https://*.partner.example")
         .build()
         .unwrap();
-    let guard = OriginGuardLayer::builder()
-        .trust_cors(&cors)
-        .build()
-        .unwrap();
+    let guard = common::trusting(&cors);
     for (origin, want) in [
         ("https://app.example.com", OK),
         ("https://eu.partner.example", OK),
@@ -934,16 +931,11 @@ async fn report_only_lets_through_and_records() {
         .build()
         .unwrap();
     let inner = Ok200::default();
-    let res = guard
-        .layer(inner.clone())
-        .oneshot(go_req(
-            "POST",
-            "/",
-            "cross-site",
-            "https://attacker.example",
-        ))
-        .await
-        .unwrap();
+    let res = respond(
+        &guard.layer(inner.clone()),
+        go_req("POST", "/", "cross-site", "https://attacker.example"),
+    )
+    .await;
     assert_eq!(res.status(), OK);
     assert_eq!(inner.calls(), 1);
     let r = res.extensions().get::<Rejection>().unwrap();
@@ -951,11 +943,11 @@ async fn report_only_lets_through_and_records() {
     assert!(r.is_report_only());
     assert!(res.headers().contains_key("x-seen-rejection"));
     // Allowed requests carry nothing.
-    let res = guard
-        .layer(inner.clone())
-        .oneshot(go_req("POST", "/", "same-origin", ""))
-        .await
-        .unwrap();
+    let res = respond(
+        &guard.layer(inner.clone()),
+        go_req("POST", "/", "same-origin", ""),
+    )
+    .await;
     assert!(res.extensions().get::<Rejection>().is_none());
 }
 
@@ -965,16 +957,11 @@ async fn report_only_lets_through_and_records() {
 async fn refusal_answer_exact() {
     let guard = OriginGuardLayer::new();
     let inner = Ok200::default();
-    let res = guard
-        .layer(inner.clone())
-        .oneshot(go_req(
-            "POST",
-            "/",
-            "cross-site",
-            "https://attacker.example",
-        ))
-        .await
-        .unwrap();
+    let res = respond(
+        &guard.layer(inner.clone()),
+        go_req("POST", "/", "cross-site", "https://attacker.example"),
+    )
+    .await;
     assert_eq!(res.status(), FORBIDDEN);
     assert_eq!(res.headers()["content-type"], "text/plain; charset=utf-8");
     assert_eq!(res.headers()["x-content-type-options"], "nosniff");
@@ -1022,10 +1009,7 @@ async fn cors_outside_guard_inside_axum_app() {
         .allow_methods(["PUT", "DELETE"])
         .build()
         .unwrap();
-    let guard = OriginGuardLayer::builder()
-        .trust_cors(&cors)
-        .build()
-        .unwrap();
+    let guard = common::trusting(&cors);
     let app = axum::Router::new()
         .route("/orders", axum::routing::post(|| async { "created" }))
         .layer(guard)

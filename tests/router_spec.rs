@@ -1678,7 +1678,7 @@ async fn trailing_slash_redirect_never_points_to_another_host() {
         let response = respond(&router, get(path)).await;
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{route} {path}");
         assert!(response.headers().get(header::LOCATION).is_none(), "{path}");
-        let response = router.layer(app.clone()).oneshot(get(path)).await.unwrap();
+        let response = respond(&router.layer(app.clone()), get(path)).await;
         assert_eq!(
             text(response.into_body()).await,
             "spy",

@@ -36,27 +36,7 @@ async fn serve_and_send(
         .build()
         .unwrap();
 
-    let (client_io, server_io) = tokio::io::duplex(64 * 1024);
-    let server = tokio::spawn(async move {
-        hyper::server::conn::http1::Builder::new()
-            .serve_connection(TokioIo::new(server_io), TowerToHyperService::new(router))
-            .await
-    });
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(client_io))
-        .await
-        .unwrap();
-    let client = tokio::spawn(conn);
-
-    let mut out = Vec::new();
-    for request in requests {
-        let response = sender.send_request(request).await.unwrap();
-        let (parts, body) = response.into_parts();
-        out.push((parts.status, parts.headers, body_text(body).await));
-    }
-    drop(sender);
-    client.await.unwrap().unwrap();
-    server.await.unwrap().unwrap();
-    out
+    common::over_http1(router, requests).await
 }
 
 fn req(method: &str, uri: &str) -> Request<Full<Bytes>> {
