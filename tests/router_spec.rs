@@ -251,7 +251,7 @@ fn router_is_reexported_at_the_crate_root() {
             .route("GET /x", ok("x"))
             .build()
             .unwrap();
-    assert_eq!(router.at(&Method::GET, "/x").route_key(), Some("GET /x"));
+    assert_key(&router, Method::GET, "/x", Some("GET /x"));
 }
 
 #[test]
@@ -304,10 +304,7 @@ async fn typed_key_from_a_borrowed_method() {
         .route((&method, "/pets"), ok("pets"))
         .build()
         .unwrap();
-    assert_eq!(
-        router.at(&Method::GET, "/pets").route_key(),
-        Some("GET /pets")
-    );
+    assert_key(&router, Method::GET, "/pets", Some("GET /pets"));
 }
 
 #[test]
@@ -403,6 +400,20 @@ async fn params_and_matched_route_reach_the_target_and_the_response() {
 // Most specific wins
 // ---------------------------------------------------------------------------------------------
 
+/// Asserts the route key `router` picks for `method path` (`None`: no route), naming both.
+fn assert_key<B, ResB, E>(
+    router: &Router<B, ResB, E>,
+    method: Method,
+    path: &str,
+    want: Option<&str>,
+) {
+    assert_eq!(
+        router.at(&method, path).route_key(),
+        want,
+        "{method} {path}"
+    );
+}
+
 fn both_orders(routes: &[&'static str]) -> [Router<Full<Bytes>, Full<Bytes>, Infallible>; 2] {
     let build = |keys: Vec<&'static str>| {
         keys.into_iter()
@@ -445,18 +456,14 @@ async fn priority_static_then_affix_then_param_then_catch_all_in_both_orders() {
         }
     }
     for router in both_orders(&["GET /q/new", "GET /q/{id}.json", "GET /q/{id}"]) {
-        assert_eq!(
-            router.at(&Method::GET, "/q/new").route_key(),
-            Some("GET /q/new")
+        assert_key(&router, Method::GET, "/q/new", Some("GET /q/new"));
+        assert_key(
+            &router,
+            Method::GET,
+            "/q/new.json",
+            Some("GET /q/{id}.json"),
         );
-        assert_eq!(
-            router.at(&Method::GET, "/q/new.json").route_key(),
-            Some("GET /q/{id}.json")
-        );
-        assert_eq!(
-            router.at(&Method::GET, "/q/7").route_key(),
-            Some("GET /q/{id}")
-        );
+        assert_key(&router, Method::GET, "/q/7", Some("GET /q/{id}"));
     }
 }
 
@@ -468,22 +475,20 @@ fn longest_static_part_first_among_affix_params() {
         "GET /i/{n}.png",
         "GET /i/img-{n}.png",
     ]) {
-        assert_eq!(
-            router.at(&Method::GET, "/f/a.tar.gz").route_key(),
-            Some("GET /f/{n}.tar.gz")
+        assert_key(
+            &router,
+            Method::GET,
+            "/f/a.tar.gz",
+            Some("GET /f/{n}.tar.gz"),
         );
-        assert_eq!(
-            router.at(&Method::GET, "/f/a.gz").route_key(),
-            Some("GET /f/{n}.gz")
+        assert_key(&router, Method::GET, "/f/a.gz", Some("GET /f/{n}.gz"));
+        assert_key(
+            &router,
+            Method::GET,
+            "/i/img-1.png",
+            Some("GET /i/img-{n}.png"),
         );
-        assert_eq!(
-            router.at(&Method::GET, "/i/img-1.png").route_key(),
-            Some("GET /i/img-{n}.png")
-        );
-        assert_eq!(
-            router.at(&Method::GET, "/i/pic.png").route_key(),
-            Some("GET /i/{n}.png")
-        );
+        assert_key(&router, Method::GET, "/i/pic.png", Some("GET /i/{n}.png"));
     }
 }
 
@@ -497,10 +502,7 @@ fn backtracking_serves_both_crossed_templates() {
         assert_eq!(at.route_key(), Some("GET /a/{b}/c"));
         assert_eq!(at.route().unwrap().param("b"), Some("x"));
         // Both match: static first segment wins.
-        assert_eq!(
-            router.at(&Method::GET, "/a/b/c").route_key(),
-            Some("GET /a/b/{c}")
-        );
+        assert_key(&router, Method::GET, "/a/b/c", Some("GET /a/b/{c}"));
         assert!(matches!(
             router.at(&Method::GET, "/a/x/y"),
             Decision::NotFound
@@ -508,21 +510,17 @@ fn backtracking_serves_both_crossed_templates() {
     }
     // A deeper dead end: the static branch fails at the last segment, the param branch serves.
     for router in both_orders(&["GET /v1/users/me/settings", "GET /v1/{x}/{y}/profile"]) {
-        assert_eq!(
-            router.at(&Method::GET, "/v1/users/me/profile").route_key(),
-            Some("GET /v1/{x}/{y}/profile")
+        assert_key(
+            &router,
+            Method::GET,
+            "/v1/users/me/profile",
+            Some("GET /v1/{x}/{y}/profile"),
         );
     }
     // Backtracking from a param into a catch-all.
     for router in both_orders(&["GET /s/{id}/edit", "GET /s/{*rest}"]) {
-        assert_eq!(
-            router.at(&Method::GET, "/s/1/view").route_key(),
-            Some("GET /s/{*rest}")
-        );
-        assert_eq!(
-            router.at(&Method::GET, "/s/1/edit").route_key(),
-            Some("GET /s/{id}/edit")
-        );
+        assert_key(&router, Method::GET, "/s/1/view", Some("GET /s/{*rest}"));
+        assert_key(&router, Method::GET, "/s/1/edit", Some("GET /s/{id}/edit"));
     }
 }
 
@@ -580,13 +578,17 @@ async fn most_specific_among_routes_accepting_the_method() {
         "POST /pets/dog/{id}",
         "DELETE /pets/{proxy+}",
     ]) {
-        assert_eq!(
-            router.at(&Method::POST, "/pets/dog/1").route_key(),
-            Some("POST /pets/dog/{id}")
+        assert_key(
+            &router,
+            Method::POST,
+            "/pets/dog/1",
+            Some("POST /pets/dog/{id}"),
         );
-        assert_eq!(
-            router.at(&Method::DELETE, "/pets/dog/1").route_key(),
-            Some("DELETE /pets/{proxy+}")
+        assert_key(
+            &router,
+            Method::DELETE,
+            "/pets/dog/1",
+            Some("DELETE /pets/{proxy+}"),
         );
         let Decision::MethodNotAllowed(allowed) = router.at(&Method::PUT, "/pets/dog/1") else {
             panic!("405 expected")
@@ -596,12 +598,9 @@ async fn most_specific_among_routes_accepting_the_method() {
     }
     // An explicit method beats ANY on the same template; ANY takes the rest.
     for router in both_orders(&["ANY /x", "GET /x"]) {
-        assert_eq!(router.at(&Method::GET, "/x").route_key(), Some("GET /x"));
-        assert_eq!(router.at(&Method::POST, "/x").route_key(), Some("ANY /x"));
-        assert_eq!(
-            router.at(&Method::OPTIONS, "/x").route_key(),
-            Some("ANY /x")
-        );
+        assert_key(&router, Method::GET, "/x", Some("GET /x"));
+        assert_key(&router, Method::POST, "/x", Some("ANY /x"));
+        assert_key(&router, Method::OPTIONS, "/x", Some("ANY /x"));
         let ext = Method::from_bytes(b"PURGE").unwrap();
         assert_eq!(router.at(&ext, "/x").route_key(), Some("ANY /x"));
     }
@@ -706,8 +705,8 @@ async fn an_explicit_head_route_wins_over_get() {
     for router in both_orders(&["GET /r", "HEAD /r"]) {
         let response = respond(&router, req(Method::HEAD, "/r")).await;
         assert_eq!(key_of(&response).as_deref(), Some("HEAD /r"));
-        assert_eq!(router.at(&Method::HEAD, "/r").route_key(), Some("HEAD /r"));
-        assert_eq!(router.at(&Method::GET, "/r").route_key(), Some("GET /r"));
+        assert_key(&router, Method::HEAD, "/r", Some("HEAD /r"));
+        assert_key(&router, Method::GET, "/r", Some("GET /r"));
     }
     // HEAD-only route: GET is a 405 listing HEAD.
     let router = Router::builder().route("HEAD /h", ok("")).build().unwrap();
@@ -743,10 +742,7 @@ async fn byte_exact_by_default() {
     // No dot-segment resolution, no slash merging.
     assert!(miss("/a/../a/b"));
     assert!(miss("/a/./b"));
-    assert_eq!(
-        router.at(&Method::GET, "/pets/..").route_key(),
-        Some("GET /pets/{id}")
-    );
+    assert_key(&router, Method::GET, "/pets/..", Some("GET /pets/{id}"));
     assert!(miss("//pets"));
     assert!(miss("/a//b"));
     // Trailing slash significant.
@@ -756,10 +752,7 @@ async fn byte_exact_by_default() {
     assert!(miss("/pets//"));
     assert!(miss("/files/"));
     // The query is ignored.
-    assert_eq!(
-        router.at(&Method::GET, "/pets?x=1").route_key(),
-        Some("GET /pets")
-    );
+    assert_key(&router, Method::GET, "/pets?x=1", Some("GET /pets"));
     let response = respond(&router, get("/pets/7?q=a/b")).await;
     assert_eq!(text(response.into_body()).await, "pet");
     let response = router.oneshot(get("/Pets")).await.unwrap();
@@ -815,10 +808,7 @@ async fn merge_slashes_and_case_insensitive_policies() {
     assert_eq!(response.status(), StatusCode::OK);
     let seen = spy.last();
     assert_eq!(seen.params.unwrap().get("id"), Some("7"));
-    assert_eq!(
-        router.at(&Method::GET, "/a//b/7").route_key(),
-        Some("GET /a/b/{id}")
-    );
+    assert_key(&router, Method::GET, "/a//b/7", Some("GET /a/b/{id}"));
 
     let spy = Spy::default();
     let router = Router::builder()
@@ -830,10 +820,7 @@ async fn merge_slashes_and_case_insensitive_policies() {
     assert_eq!(response.status(), StatusCode::OK);
     // Param values keep the request's case.
     assert_eq!(spy.last().params.unwrap().get("name"), Some("Rex"));
-    assert_eq!(
-        router.at(&Method::GET, "/pets/Rex").route_key(),
-        Some("GET /Pets/{name}")
-    );
+    assert_key(&router, Method::GET, "/pets/Rex", Some("GET /Pets/{name}"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1165,7 +1152,7 @@ fn at_returns_the_decision_without_any_service() {
         Decision::NotFound
     ));
     assert!(table.at(&Method::GET, "/cats").route().is_none());
-    assert_eq!(table.at(&Method::GET, "/cats").route_key(), None);
+    assert_key(&table, Method::GET, "/cats", None);
     match table.at(&Method::DELETE, "/pets") {
         Decision::MethodNotAllowed(allowed) => {
             assert_eq!(allowed.to_string(), "GET, HEAD, POST");
@@ -1554,8 +1541,6 @@ async fn router_as_a_layer_in_front_of_an_axum_app() {
 #[tokio::test]
 async fn served_through_tower_to_hyper_service() {
     use hyper::body::Incoming;
-    use hyper_util::rt::TokioIo;
-    use hyper_util::service::TowerToHyperService;
 
     let target = service_fn(|req: Request<Incoming>| async move {
         let id = req
@@ -1571,17 +1556,6 @@ async fn served_through_tower_to_hyper_service() {
         .build()
         .unwrap();
 
-    let (client_io, server_io) = tokio::io::duplex(64 * 1024);
-    tokio::spawn(async move {
-        let _ = hyper::server::conn::http1::Builder::new()
-            .serve_connection(TokioIo::new(server_io), TowerToHyperService::new(router))
-            .await;
-    });
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(client_io))
-        .await
-        .unwrap();
-    tokio::spawn(conn);
-
     let send = |method: Method, uri: &str| {
         Request::builder()
             .method(method)
@@ -1590,35 +1564,34 @@ async fn served_through_tower_to_hyper_service() {
             .body(Full::<Bytes>::default())
             .unwrap()
     };
-    let response = sender
-        .send_request(send(Method::GET, "/pets/42"))
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    assert_eq!(text(response.into_body()).await, "pet 42");
+    let answers = common::over_http1(
+        router,
+        vec![
+            send(Method::GET, "/pets/42"),
+            send(Method::HEAD, "/pets/42"),
+            send(Method::POST, "/pets/42"),
+            send(Method::GET, "/nope"),
+        ],
+    )
+    .await;
 
-    let response = sender
-        .send_request(send(Method::HEAD, "/pets/42"))
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    assert_eq!(response.headers()[header::CONTENT_LENGTH], "6");
-    assert_eq!(text(response.into_body()).await, "");
+    let (status, _, body) = &answers[0];
+    assert_eq!(*status, 200);
+    assert_eq!(body, "pet 42");
 
-    let response = sender
-        .send_request(send(Method::POST, "/pets/42"))
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 405);
-    assert_eq!(response.headers()[header::ALLOW], "GET, HEAD");
-    assert_eq!(text(response.into_body()).await, "");
+    let (status, headers, body) = &answers[1];
+    assert_eq!(*status, 200);
+    assert_eq!(headers[header::CONTENT_LENGTH], "6");
+    assert_eq!(body, "");
 
-    let response = sender
-        .send_request(send(Method::GET, "/nope"))
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 404);
-    assert_eq!(text(response.into_body()).await, "");
+    let (status, headers, body) = &answers[2];
+    assert_eq!(*status, 405);
+    assert_eq!(headers[header::ALLOW], "GET, HEAD");
+    assert_eq!(body, "");
+
+    let (status, _, body) = &answers[3];
+    assert_eq!(*status, 404);
+    assert_eq!(body, "");
 }
 
 #[tokio::test]
