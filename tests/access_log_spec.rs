@@ -20,7 +20,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::ok;
+use common::{ok, ok_or_204};
 use futures_util::stream;
 use http::{Request, Response, StatusCode, Version};
 use http_body::Frame;
@@ -358,14 +358,7 @@ async fn future_dropped_before_a_response_is_status_zero_flagged() {
 #[tokio::test]
 async fn no_content_and_head_count_no_bytes() {
     let sink = MemorySink::new();
-    let inner = service_fn(|req: Request<Body>| async move {
-        let mut response = Response::new(Full::new(Bytes::from_static(b"seventeen bytes!!")));
-        if req.uri().path() == "/204" {
-            *response.status_mut() = StatusCode::NO_CONTENT;
-            *response.body_mut() = Body::default();
-        }
-        Ok::<_, Infallible>(response)
-    });
+    let inner = ok_or_204("seventeen bytes!!");
     let app = log(&sink, LogFormat::apache_common()).layer(inner);
     let response = run(
         app.clone(),

@@ -244,6 +244,18 @@ fn recommended_stack() -> (
     (stack, Parts { log, sink })
 }
 
+/// Every `Vary` value of `response`, lower-case, joined by `,` without spaces.
+fn vary_of<B>(response: &Response<B>) -> String {
+    response
+        .headers()
+        .get_all(header::VARY)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_ascii_lowercase())
+        .collect::<Vec<_>>()
+        .join(",")
+        .replace(' ', "")
+}
+
 fn route_of<B>(response: &Response<B>) -> Option<&str> {
     response.extensions().get::<MatchedRoute>().map(|r| r.key())
 }
@@ -1820,14 +1832,7 @@ async fn design_4_preflight_answers_carry_the_preflight_vary_and_only_the_reques
         .unwrap()
         .replace(' ', "");
     assert_eq!(acah, "x-b,x-a");
-    let vary: String = response
-        .headers()
-        .get_all(header::VARY)
-        .iter()
-        .map(|v| v.to_str().unwrap().to_ascii_lowercase())
-        .collect::<Vec<_>>()
-        .join(",")
-        .replace(' ', "");
+    let vary: String = vary_of(&response);
     assert_eq!(
         vary,
         "origin,access-control-request-method,access-control-request-headers"
@@ -1837,14 +1842,7 @@ async fn design_4_preflight_answers_carry_the_preflight_vary_and_only_the_reques
     // Refused: the same Vary, no CORS header.
     let response = svc.oneshot(preflight("/x", APP, "patch")).await.unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    let vary: String = response
-        .headers()
-        .get_all(header::VARY)
-        .iter()
-        .map(|v| v.to_str().unwrap().to_ascii_lowercase())
-        .collect::<Vec<_>>()
-        .join(",")
-        .replace(' ', "");
+    let vary: String = vary_of(&response);
     assert_eq!(
         vary,
         "origin,access-control-request-method,access-control-request-headers"

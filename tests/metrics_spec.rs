@@ -18,7 +18,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{ok, respond};
+use common::{ok, ok_or_204, respond};
 use futures_util::stream;
 use http::{header, Method, Request, Response, StatusCode};
 use http_body::Frame;
@@ -807,14 +807,7 @@ async fn gateway_config_metrics_section_mounts_and_records() {
 #[tokio::test]
 async fn bodies_never_sent_are_not_counted_as_aborted() {
     let registry = Registry::new();
-    let inner = service_fn(|req: Request<Body>| async move {
-        let mut response = Response::new(Full::new(Bytes::from_static(b"body")));
-        if req.uri().path() == "/204" {
-            *response.status_mut() = StatusCode::NO_CONTENT;
-            *response.body_mut() = Body::default();
-        }
-        Ok::<_, Infallible>(response)
-    });
+    let inner = ok_or_204("body");
     let app = registry.layer().layer(inner);
     for (method, path) in [(Method::HEAD, "/"), (Method::GET, "/204")] {
         let response = respond(&app, req(method, path)).await;

@@ -419,12 +419,13 @@ async fn empty_sec_fetch_site_counts_as_absent() {
         }
         b.body(Full::default()).unwrap()
     };
-    assert_eq!(status(&guard, req(None)).await, OK);
-    assert_eq!(status(&guard, req(Some("https://example.com"))).await, OK);
-    assert_eq!(
-        status(&guard, req(Some("https://attacker.example"))).await,
-        FORBIDDEN
-    );
+    for (origin, want) in [
+        (None, OK),
+        (Some("https://example.com"), OK),
+        (Some("https://attacker.example"), FORBIDDEN),
+    ] {
+        assert_eq!(status(&guard, req(origin)).await, want, "{origin:?}");
+    }
 }
 
 #[tokio::test]
@@ -536,34 +537,21 @@ async fn target_origin_host_is_case_folded_and_default_port_normalised() {
             .body(Full::default())
             .unwrap()
     };
-    assert_eq!(
-        status(&guard, req("Example.COM", "https://example.com")).await,
-        OK
-    );
-    assert_eq!(
-        status(&guard, req("example.com:443", "https://example.com")).await,
-        OK
-    );
-    assert_eq!(
-        status(&guard, req("example.com:80", "http://example.com")).await,
-        OK
-    );
-    assert_eq!(
-        status(&guard, req("example.com:8080", "http://example.com:8080")).await,
-        OK
-    );
-    assert_eq!(
-        status(&guard, req("example.com:8080", "http://example.com")).await,
-        FORBIDDEN
-    );
-    assert_eq!(
-        status(&guard, req("example.com.", "https://example.com")).await,
-        FORBIDDEN
-    );
-    assert_eq!(
-        status(&guard, req("example.com", "https://example.com.")).await,
-        FORBIDDEN
-    );
+    for (host, origin, want) in [
+        ("Example.COM", "https://example.com", OK),
+        ("example.com:443", "https://example.com", OK),
+        ("example.com:80", "http://example.com", OK),
+        ("example.com:8080", "http://example.com:8080", OK),
+        ("example.com:8080", "http://example.com", FORBIDDEN),
+        ("example.com.", "https://example.com", FORBIDDEN),
+        ("example.com", "https://example.com.", FORBIDDEN),
+    ] {
+        assert_eq!(
+            status(&guard, req(host, origin)).await,
+            want,
+            "{host:?} {origin:?}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -576,59 +564,45 @@ async fn absolute_form_authority_wins_over_host_and_knows_the_scheme() {
         }
         b.body(Full::default()).unwrap()
     };
-    assert_eq!(
-        status(
-            &guard,
-            req("https://api.example.com/x", None, "https://api.example.com")
-        )
-        .await,
-        OK
-    );
-    assert_eq!(
-        status(
-            &guard,
-            req(
-                "https://api.example.com/x",
-                Some("other.example"),
-                "https://api.example.com"
-            )
-        )
-        .await,
-        OK
-    );
-    assert_eq!(
-        status(
-            &guard,
-            req(
-                "https://api.example.com/x",
-                Some("api.example.com"),
-                "https://other.example"
-            )
-        )
-        .await,
-        FORBIDDEN
-    );
-    // The scheme is known: http -> https is cross-origin.
-    assert_eq!(
-        status(
-            &guard,
-            req("https://api.example.com/x", None, "http://api.example.com")
-        )
-        .await,
-        FORBIDDEN
-    );
-    assert_eq!(
-        status(
-            &guard,
-            req(
-                "https://api.example.com:443/x",
-                None,
-                "https://api.example.com"
-            )
-        )
-        .await,
-        OK
-    );
+    for (uri, host, origin, want) in [
+        (
+            "https://api.example.com/x",
+            None,
+            "https://api.example.com",
+            OK,
+        ),
+        (
+            "https://api.example.com/x",
+            Some("other.example"),
+            "https://api.example.com",
+            OK,
+        ),
+        (
+            "https://api.example.com/x",
+            Some("api.example.com"),
+            "https://other.example",
+            FORBIDDEN,
+        ),
+        // The scheme is known: http -> https is cross-origin.
+        (
+            "https://api.example.com/x",
+            None,
+            "http://api.example.com",
+            FORBIDDEN,
+        ),
+        (
+            "https://api.example.com:443/x",
+            None,
+            "https://api.example.com",
+            OK,
+        ),
+    ] {
+        assert_eq!(
+            status(&guard, req(uri, host, origin)).await,
+            want,
+            "{uri:?} {host:?} {origin:?}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -645,14 +619,15 @@ async fn public_origin_replaces_host_behind_a_proxy() {
             .body(Full::default())
             .unwrap()
     };
-    assert_eq!(status(&guard, req("https://api.example.com")).await, OK);
-    assert_eq!(status(&guard, req("https://www.example.com")).await, OK);
-    assert_eq!(status(&guard, req("http://10.0.0.7:8080")).await, FORBIDDEN);
-    assert_eq!(
-        status(&guard, req("http://api.example.com")).await,
-        FORBIDDEN
-    );
-    assert_eq!(status(&guard, req("https://evil.example")).await, FORBIDDEN);
+    for (origin, want) in [
+        ("https://api.example.com", OK),
+        ("https://www.example.com", OK),
+        ("http://10.0.0.7:8080", FORBIDDEN),
+        ("http://api.example.com", FORBIDDEN),
+        ("https://evil.example", FORBIDDEN),
+    ] {
+        assert_eq!(status(&guard, req(origin)).await, want, "{origin:?}");
+    }
 }
 
 // ---------------------------------------------------------------- WebSocket handshakes
@@ -680,56 +655,37 @@ async fn websocket_handshakes_are_checked() {
         .build()
         .unwrap();
     // Chromium: no Sec-Fetch-* on a handshake, only Origin.
-    assert_eq!(
-        status(
-            &guard,
-            ws(Some("https://chat.example.com"), None, "websocket")
-        )
-        .await,
-        OK
-    );
-    assert_eq!(
-        status(
-            &guard,
-            ws(Some("https://app.example.com"), None, "websocket")
-        )
-        .await,
-        OK
-    );
-    assert_eq!(
-        status(
-            &guard,
-            ws(Some("https://attacker.example"), None, "websocket")
-        )
-        .await,
-        FORBIDDEN
-    );
-    assert_eq!(
-        status(
-            &guard,
-            ws(Some("https://attacker.example"), None, "WebSocket")
-        )
-        .await,
-        FORBIDDEN
-    );
-    assert_eq!(
-        status(
-            &guard,
-            ws(
-                Some("https://attacker.example"),
-                Some("cross-site"),
-                "websocket"
-            )
-        )
-        .await,
-        FORBIDDEN
-    );
-    assert_eq!(
-        status(&guard, ws(Some("null"), None, "websocket")).await,
-        FORBIDDEN
-    );
-    // A non-browser client sends no Origin.
-    assert_eq!(status(&guard, ws(None, None, "websocket")).await, OK);
+    for (origin, sfs, upgrade, want) in [
+        (Some("https://chat.example.com"), None, "websocket", OK),
+        (Some("https://app.example.com"), None, "websocket", OK),
+        (
+            Some("https://attacker.example"),
+            None,
+            "websocket",
+            FORBIDDEN,
+        ),
+        (
+            Some("https://attacker.example"),
+            None,
+            "WebSocket",
+            FORBIDDEN,
+        ),
+        (
+            Some("https://attacker.example"),
+            Some("cross-site"),
+            "websocket",
+            FORBIDDEN,
+        ),
+        (Some("null"), None, "websocket", FORBIDDEN),
+        // A non-browser client sends no Origin.
+        (None, None, "websocket", OK),
+    ] {
+        assert_eq!(
+            status(&guard, ws(origin, sfs, upgrade)).await,
+            want,
+            "{origin:?} {sfs:?} {upgrade:?}"
+        );
+    }
     // A plain cross-site GET is still safe.
     assert_eq!(
         status(
@@ -912,16 +868,18 @@ async fn strict_mode_refuses_requests_without_either_header() {
         guard.check(&parts).unwrap_err().kind(),
         RejectionKind::MissingHeaders
     );
-    assert_eq!(
-        status(&guard, go_req("POST", "/", "same-origin", "")).await,
-        OK
-    );
-    assert_eq!(
-        status(&guard, go_req("POST", "/", "", "https://example.com")).await,
-        OK
-    );
-    // Safe methods still pass.
-    assert_eq!(status(&guard, go_req("GET", "/", "", "")).await, OK);
+    for (method, path, sec_fetch_site, origin, want) in [
+        ("POST", "/", "same-origin", "", OK),
+        ("POST", "/", "", "https://example.com", OK),
+        // Safe methods still pass.
+        ("GET", "/", "", "", OK),
+    ] {
+        assert_eq!(
+            status(&guard, go_req(method, path, sec_fetch_site, origin)).await,
+            want,
+            "{method:?} {path:?} {sec_fetch_site:?} {origin:?}"
+        );
+    }
 }
 
 #[tokio::test]

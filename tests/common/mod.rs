@@ -169,6 +169,25 @@ pub fn ok(
     })
 }
 
+/// A target that answers `200` with `body`, or an empty `204` on the path `/204`.
+pub fn ok_or_204(
+    body: &'static str,
+) -> impl tower::Service<
+    Request<Full<Bytes>>,
+    Response = Response<Full<Bytes>>,
+    Error = Infallible,
+    Future = impl Send,
+> + Clone {
+    tower::service_fn(move |req: Request<Full<Bytes>>| async move {
+        let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+        if req.uri().path() == "/204" {
+            *response.status_mut() = http::StatusCode::NO_CONTENT;
+            *response.body_mut() = Full::default();
+        }
+        Ok::<_, Infallible>(response)
+    })
+}
+
 /// An access log into `sink` in `format`, its clock stopped at `at` (Unix seconds).
 #[cfg(feature = "access-log")]
 pub fn log_at(
