@@ -20,7 +20,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{ok, ok_or_204};
+use common::{log_at, ok, ok_or_204};
 use futures_util::stream;
 use http::{Request, Response, StatusCode, Version};
 use http_body::Frame;
@@ -34,12 +34,6 @@ type Body = Full<Bytes>;
 /// A pet as JSON: the 17-byte body of the target most cases log.
 const PET: &str = r#"{"id":42,"pet":1}"#;
 const AT: u64 = 1_710_078_936; // 10/Mar/2024:13:55:36 +0000
-
-fn log(sink: &MemorySink, format: LogFormat) -> AccessLogLayer {
-    AccessLogLayer::new(sink.clone())
-        .format(format)
-        .clock(ManualClock::at_unix(AT))
-}
 
 fn pets_request() -> Request<Body> {
     let mut request = Request::get("/pets/42?verbose=1")
@@ -76,7 +70,7 @@ where
 async fn apache_common_golden_line_from_the_issue() {
     let sink = MemorySink::new();
     let app = ServiceBuilder::new()
-        .layer(log(&sink, LogFormat::apache_common()))
+        .layer(log_at(&sink, LogFormat::apache_common(), AT))
         .service(ok(PET));
     drain(run(app, pets_request()).await).await;
     assert_eq!(
@@ -88,7 +82,7 @@ async fn apache_common_golden_line_from_the_issue() {
 #[tokio::test]
 async fn apache_combined_golden_line() {
     let sink = MemorySink::new();
-    let app = log(&sink, LogFormat::apache_combined()).layer(ok(PET));
+    let app = log_at(&sink, LogFormat::apache_combined(), AT).layer(ok(PET));
     drain(run(app, pets_request()).await).await;
     assert_eq!(
         sink.lines(),
@@ -139,7 +133,7 @@ async fn envoy_default_golden_line() {
 #[tokio::test]
 async fn json_uses_aws_names_typed_values_and_null() {
     let sink = MemorySink::new();
-    let app = log(&sink, LogFormat::json()).layer(ok(PET));
+    let app = log_at(&sink, LogFormat::json(), AT).layer(ok(PET));
     let mut request = pets_request();
     request.headers_mut().remove("referer");
     drain(run(app, request).await).await;
@@ -172,7 +166,7 @@ async fn template_with_aws_context_variables() {
         "$context.identity.sourceIp $context.httpMethod $context.path $context.protocol $context.status $context.responseLength $context.requestId $context.domainName $context.identity.userAgent $context.requestTimeEpoch",
     )
     .unwrap();
-    let app = log(&sink, format).layer(ok(PET));
+    let app = log_at(&sink, format, AT).layer(ok(PET));
     drain(run(app, pets_request()).await).await;
     assert_eq!(
         sink.lines(),
@@ -197,7 +191,7 @@ fn template_errors_name_unknown_variables_and_line_breaks() {
 #[tokio::test]
 async fn hostile_user_agent_is_escaped_nginx_style_in_text_formats() {
     let sink = MemorySink::new();
-    let app = log(&sink, LogFormat::apache_combined()).layer(ok(PET));
+    let app = log_at(&sink, LogFormat::apache_combined(), AT).layer(ok(PET));
     let ua = http::HeaderValue::from_bytes(b"evil\"agent\\\t\xc3\xa9").unwrap();
     let request = Request::get("/")
         .header("user-agent", ua)
@@ -215,7 +209,7 @@ async fn hostile_user_agent_is_escaped_nginx_style_in_text_formats() {
 #[tokio::test]
 async fn hostile_values_stay_valid_json() {
     let sink = MemorySink::new();
-    let app = log(&sink, LogFormat::json()).layer(ok(PET));
+    let app = log_at(&sink, LogFormat::json(), AT).layer(ok(PET));
     let ua = http::HeaderValue::from_bytes(b"evil\"agent\\\t\xc3\xa9\xff").unwrap();
     let request = Request::get("/caf%C3%A9?q=%22x%22")
         .header("user-agent", ua)
@@ -234,7 +228,7 @@ async fn hostile_values_stay_valid_json() {
 #[tokio::test]
 async fn nothing_at_headers_one_record_at_the_last_byte() {
     let sink = MemorySink::new();
-    let app = log(&sink, LogFormat::apache_common()).layer(ok(PET));
+    let app = log_at(&sink, LogFormat::apache_common(), AT).layer(ok(PET));
     let response = run(app, pets_request()).await;
     assert!(sink.is_empty());
     drain(response).await;
@@ -276,7 +270,7 @@ fn status_bytes_flags() -> LogFormat {
 #[tokio::test]
 async fn streamed_body_bytes_are_counted_not_taken_from_content_length() {
     let sink = MemorySink::new();
-    let app = log(&sink, status_bytes_flags()).layer(streaming(
+    let app = log_at(&sink, status_bytes_flags(), AT).layer(streaming(
         vec![Ok("hello "), Ok("streamed "), Ok("world")],
         Some("999"),
     ));
@@ -287,8 +281,8 @@ async fn streamed_body_bytes_are_counted_not_taken_from_content_length() {
 #[tokio::test]
 async fn body_dropped_half_way_is_one_aborted_record() {
     let sink = MemorySink::new();
-    let app =
-        log(&sink, status_bytes_flags()).layer(streaming(vec![Ok("first "), Ok("second")], None));
+    let app = log_at(&sink, status_bytes_flags(), AT)
+        .layer(streaming(vec![Ok("first "), Ok("second")], None));
     let response = run(app, Request::get("/").body(Body::default()).unwrap()).await;
     let mut body = response.into_body();
     let frame = body.frame().await.unwrap().unwrap();
@@ -301,7 +295,8 @@ async fn body_dropped_half_way_is_one_aborted_record() {
 #[tokio::test]
 async fn body_error_is_one_flagged_record() {
     let sink = MemorySink::new();
-    let app = log(&sink, status_bytes_flags()).layer(streaming(vec![Ok("abc"), Err("boom")], None));
+    let app = log_at(&sink, status_bytes_flags(), AT)
+        .layer(streaming(vec![Ok("abc"), Err("boom")], None));
     let response = run(app, Request::get("/").body(Body::default()).unwrap()).await;
     assert!(response.into_body().collect().await.is_err());
     assert_eq!(sink.lines(), ["200 3 UE"]);
@@ -313,7 +308,7 @@ async fn inner_error_is_status_zero_flagged() {
     let failing = service_fn(|_req: Request<Body>| async {
         Err::<Response<Body>, _>(std::io::Error::other("down"))
     });
-    let app = log(&sink, status_bytes_flags()).layer(failing);
+    let app = log_at(&sink, status_bytes_flags(), AT).layer(failing);
     let error = app
         .oneshot(Request::get("/").body(Body::default()).unwrap())
         .await
@@ -339,7 +334,7 @@ impl Service<Request<Body>> for Never {
 #[tokio::test]
 async fn future_dropped_before_a_response_is_status_zero_flagged() {
     let sink = MemorySink::new();
-    let mut app = log(&sink, status_bytes_flags()).layer(Never);
+    let mut app = log_at(&sink, status_bytes_flags(), AT).layer(Never);
     let mut future = app.call(Request::get("/").body(Body::default()).unwrap());
     let waker = futures_util::task::noop_waker();
     assert!(Pin::new(&mut future)
@@ -359,7 +354,7 @@ async fn future_dropped_before_a_response_is_status_zero_flagged() {
 async fn no_content_and_head_count_no_bytes() {
     let sink = MemorySink::new();
     let inner = ok_or_204("seventeen bytes!!");
-    let app = log(&sink, LogFormat::apache_common()).layer(inner);
+    let app = log_at(&sink, LogFormat::apache_common(), AT).layer(inner);
     let response = run(
         app.clone(),
         Request::get("/204").body(Body::default()).unwrap(),
@@ -381,7 +376,7 @@ async fn no_content_and_head_count_no_bytes() {
 #[tokio::test]
 async fn protocol_versions_are_written_as_http_x() {
     let sink = MemorySink::new();
-    let app = log(&sink, LogFormat::template("$context.protocol").unwrap()).layer(ok(PET));
+    let app = log_at(&sink, LogFormat::template("$context.protocol").unwrap(), AT).layer(ok(PET));
     for version in [Version::HTTP_10, Version::HTTP_11, Version::HTTP_2] {
         let request = Request::get("/")
             .version(version)
@@ -395,9 +390,10 @@ async fn protocol_versions_are_written_as_http_x() {
 #[tokio::test]
 async fn request_body_bytes_when_known() {
     let sink = MemorySink::new();
-    let app = log(
+    let app = log_at(
         &sink,
         LogFormat::template("$context.requestLength").unwrap(),
+        AT,
     )
     .layer(ok(PET));
     let request = Request::post("/")
@@ -441,7 +437,7 @@ async fn request_id_kept_replaced_or_generated_and_propagated() {
             Ok::<_, Infallible>(Response::new(Body::default()))
         }
     });
-    let app = log(&sink, id_format()).layer(inner);
+    let app = log_at(&sink, id_format(), AT).layer(inner);
     let with = |id: &str| {
         Request::get("/")
             .header("x-request-id", id)
@@ -491,7 +487,7 @@ async fn request_id_kept_replaced_or_generated_and_propagated() {
 #[tokio::test]
 async fn trace_id_from_a_valid_traceparent_only() {
     let sink = MemorySink::new();
-    let app = log(&sink, LogFormat::template("$context.traceId").unwrap()).layer(ok(PET));
+    let app = log_at(&sink, LogFormat::template("$context.traceId").unwrap(), AT).layer(ok(PET));
     let cases = [
         (
             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
@@ -580,7 +576,7 @@ async fn router_canary_and_origin_guard_fill_their_fields() {
     )
     .unwrap();
     let app = ServiceBuilder::new()
-        .layer(log(&sink, format))
+        .layer(log_at(&sink, format, AT))
         .layer(OriginGuardLayer::new())
         .layer(router)
         .service(reply("app"));
@@ -617,7 +613,7 @@ async fn router_without_fallback_match_flags_no_route() {
         .unwrap();
     let sink = MemorySink::new();
     let app = ServiceBuilder::new()
-        .layer(log(&sink, status_bytes_flags()))
+        .layer(log_at(&sink, status_bytes_flags(), AT))
         .service(router);
     let response = run(app, Request::get("/nowhere").body(Body::default()).unwrap()).await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
@@ -752,7 +748,7 @@ async fn works_under_axum_router_layer() {
     let sink = MemorySink::new();
     let app = axum::Router::new()
         .route("/pets/{id}", axum::routing::get(|| async { "a pet" }))
-        .layer(log(&sink, LogFormat::apache_common()));
+        .layer(log_at(&sink, LogFormat::apache_common(), AT));
     let response = app
         .oneshot(
             Request::get("/pets/1")
@@ -780,7 +776,7 @@ async fn aws_example_formats_run_literally() {
     let mut lines = Vec::new();
     for template in [clf, json, xml, csv, unquoted] {
         let sink = MemorySink::new();
-        let app = log(&sink, LogFormat::template(template).unwrap()).layer(ok(PET));
+        let app = log_at(&sink, LogFormat::template(template).unwrap(), AT).layer(ok(PET));
         drain(run(app, pets_request()).await).await;
         lines.push(sink.lines().remove(0));
     }
@@ -809,7 +805,7 @@ async fn aws_example_formats_run_literally() {
 #[tokio::test]
 async fn hostile_paths_are_escaped_in_text_and_json() {
     let sink = MemorySink::new();
-    let app = log(&sink, LogFormat::apache_common()).layer(ok(PET));
+    let app = log_at(&sink, LogFormat::apache_common(), AT).layer(ok(PET));
     let uri = http::Uri::from_static("/a\"b\\caf\u{e9}");
     drain(
         run(
@@ -824,7 +820,7 @@ async fn hostile_paths_are_escaped_in_text_and_json() {
         ["- - - [10/Mar/2024:13:55:36 +0000] \"GET /a\\x22b\\x5Ccaf\\xC3\\xA9 HTTP/1.1\" 200 17"]
     );
     let sink = MemorySink::new();
-    let app = log(&sink, LogFormat::json()).layer(ok(PET));
+    let app = log_at(&sink, LogFormat::json(), AT).layer(ok(PET));
     drain(run(app, Request::get(uri).body(Body::default()).unwrap()).await).await;
     let v: serde_json::Value = serde_json::from_str(&sink.lines()[0]).unwrap();
     assert_eq!(v["path"], "/a\"b\\caf\u{e9}");
@@ -848,7 +844,7 @@ async fn bodies_never_sent_and_dropped_unpolled_are_not_aborted() {
         }
         Ok::<_, Infallible>(response)
     });
-    let app = log(&sink, status_bytes_flags()).layer(inner);
+    let app = log_at(&sink, status_bytes_flags(), AT).layer(inner);
     for (method, path) in [
         (http::Method::HEAD, "/"),
         (http::Method::GET, "/204"),
@@ -889,7 +885,7 @@ async fn over_hyper_head_full_body_and_client_gone_mid_body() {
         };
         Ok::<_, Infallible>(Response::new(body))
     });
-    let app = log(&sink, LogFormat::apache_common()).layer(inner);
+    let app = log_at(&sink, LogFormat::apache_common(), AT).layer(inner);
 
     let (client_io, server_io) = tokio::io::duplex(64 * 1024);
     let server = tokio::spawn(async move {
@@ -955,7 +951,7 @@ async fn refusal_reasons_and_flags_for_cors_origin_and_router() {
         LogFormat::template("$context.status $context.responseFlags [$context.error.message]")
             .unwrap();
     let app = ServiceBuilder::new()
-        .layer(log(&sink, format))
+        .layer(log_at(&sink, format, AT))
         .layer(cors)
         .layer(OriginGuardLayer::new())
         .service(router);
@@ -1038,7 +1034,7 @@ async fn json_record_of_an_inner_error_has_status_zero_and_flags() {
     let failing = service_fn(|_req: Request<Body>| async {
         Err::<Response<Body>, _>(std::io::Error::other("down"))
     });
-    let app = log(&sink, LogFormat::json()).layer(failing);
+    let app = log_at(&sink, LogFormat::json(), AT).layer(failing);
     let _ = app
         .oneshot(Request::get("/").body(Body::default()).unwrap())
         .await;
@@ -1058,7 +1054,7 @@ fn the_types_the_issue_names_are_at_the_crate_root_and_in_the_module() {
 #[tokio::test]
 async fn a_body_whose_end_is_seen_by_is_end_stream_is_complete_and_written_once() {
     let sink = MemorySink::new();
-    let app = log(&sink, status_bytes_flags()).layer(ok(PET));
+    let app = log_at(&sink, status_bytes_flags(), AT).layer(ok(PET));
     let response = run(app, Request::get("/").body(Body::default()).unwrap()).await;
     let mut body = response.into_body();
     let frame = body.frame().await.unwrap().unwrap();
@@ -1074,7 +1070,7 @@ async fn a_body_whose_end_is_seen_by_is_end_stream_is_complete_and_written_once(
 #[tokio::test]
 async fn a_body_dropped_once_is_end_stream_is_true_is_not_a_disconnect() {
     let sink = MemorySink::new();
-    let app = log(&sink, status_bytes_flags()).layer(ok(PET));
+    let app = log_at(&sink, status_bytes_flags(), AT).layer(ok(PET));
     let response = run(app, Request::get("/").body(Body::default()).unwrap()).await;
     let mut body = response.into_body();
     body.frame().await.unwrap().unwrap();
@@ -1103,7 +1099,7 @@ fn public_types_are_send_sync() {
         S::Future: Send,
     {
     }
-    send_future(&log(&MemorySink::new(), LogFormat::json()).layer(ok(PET)));
+    send_future(&log_at(&MemorySink::new(), LogFormat::json(), AT).layer(ok(PET)));
 }
 
 #[tokio::test]

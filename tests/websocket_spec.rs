@@ -48,6 +48,15 @@ async fn bounded<F: std::future::Future>(future: F) -> F::Output {
         .expect("the test hung")
 }
 
+/// Waits until `lines` holds at least `count` records, for `ticks` times 10 ms at the most.
+async fn wait_for_lines(lines: &Mutex<Vec<String>>, count: usize, ticks: u32) {
+    let mut waited = 0;
+    while lines.lock().unwrap().len() < count && waited < ticks {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        waited += 1;
+    }
+}
+
 // ----- in-process helpers ---------------------------------------------------------------------
 
 /// A target that plays a WebSocket server in-process: `101` with the RFC's accept value, and
@@ -531,11 +540,7 @@ async fn the_rfc_example_handshake_gets_the_backends_101_and_accept_then_echoes(
         );
         ws.close(None).await.unwrap();
         while ws.next().await.is_some() {}
-        let mut waited = 0;
-        while lines.lock().unwrap().is_empty() && waited < 200 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            waited += 1;
-        }
+        wait_for_lines(&lines, 1, 200).await;
         let lines = lines.lock().unwrap().clone();
         assert_eq!(lines.len(), 1, "{lines:?}");
         let fields: Vec<&str> = lines[0].split(' ').collect();
@@ -668,11 +673,7 @@ async fn an_idle_timeout_from_the_config_closes_both_sides() {
             }
         }
         assert!(started.elapsed() < Duration::from_secs(5));
-        let mut waited = 0;
-        while lines.lock().unwrap().is_empty() && waited < 200 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            waited += 1;
-        }
+        wait_for_lines(&lines, 1, 200).await;
         assert!(lines.lock().unwrap()[0].starts_with("101 "));
     })
     .await;
@@ -695,11 +696,7 @@ async fn an_idle_timeout_is_flagged_abnormal_in_the_record() {
                 break;
             }
         }
-        let mut waited = 0;
-        while lines.lock().unwrap().is_empty() && waited < 200 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            waited += 1;
-        }
+        wait_for_lines(&lines, 1, 200).await;
         let lines = lines.lock().unwrap().clone();
         assert_eq!(lines.len(), 1, "{lines:?}");
         assert!(lines[0].starts_with("101 true SI "), "{lines:?}");
@@ -775,11 +772,7 @@ async fn a_10_mib_message_passes_through_a_config_route_unchanged() {
         assert!(back[..] == payload[..], "the message changed");
         ws.close(None).await.unwrap();
         while ws.next().await.is_some() {}
-        let mut waited = 0;
-        while lines.lock().unwrap().is_empty() && waited < 300 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            waited += 1;
-        }
+        wait_for_lines(&lines, 1, 300).await;
         let line = lines.lock().unwrap()[0].clone();
         let fields: Vec<u64> = line
             .split(' ')
@@ -823,11 +816,7 @@ async fn a_websocket_canary_picks_its_arm_once_per_connection() {
             ws.close(None).await.unwrap();
         }
         // One record per connection, at its close, naming its arm.
-        let mut waited = 0;
-        while lines.lock().unwrap().len() < 4 && waited < 300 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            waited += 1;
-        }
+        wait_for_lines(&lines, 4, 300).await;
         let mut logged = lines.lock().unwrap().clone();
         logged.sort();
         assert_eq!(
