@@ -49,6 +49,16 @@ fn pets_request() -> Request<Body> {
     request
 }
 
+/// A cross-site `POST /pets` from `https://evil.example`: what an origin guard refuses.
+fn cross_site_post() -> Request<Body> {
+    Request::post("/pets")
+        .header("host", "api.example.com")
+        .header("origin", "https://evil.example")
+        .header("sec-fetch-site", "cross-site")
+        .body(Body::default())
+        .unwrap()
+}
+
 async fn run<S, B>(svc: S, request: Request<Body>) -> Response<B>
 where
     S: Service<Request<Body>, Response = Response<B>>,
@@ -588,13 +598,7 @@ async fn router_canary_and_origin_guard_fill_their_fields() {
         .await,
     )
     .await;
-    let cross = Request::post("/pets")
-        .header("host", "api.example.com")
-        .header("origin", "https://evil.example")
-        .header("sec-fetch-site", "cross-site")
-        .body(Body::default())
-        .unwrap();
-    drain(run(app.clone(), cross).await).await;
+    drain(run(app.clone(), cross_site_post()).await).await;
     assert_eq!(
         sink.lines(),
         [
@@ -961,13 +965,7 @@ async fn refusal_reasons_and_flags_for_cors_origin_and_router() {
         .body(Body::default())
         .unwrap();
     drain(run(app.clone(), preflight).await).await;
-    let cross = Request::post("/pets")
-        .header("host", "api.example.com")
-        .header("origin", "https://evil.example")
-        .header("sec-fetch-site", "cross-site")
-        .body(Body::default())
-        .unwrap();
-    drain(run(app.clone(), cross).await).await;
+    drain(run(app.clone(), cross_site_post()).await).await;
     drain(
         run(
             app.clone(),

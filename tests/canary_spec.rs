@@ -501,13 +501,21 @@ fn override_beats_sticky_key() {
 
 // ---- handle
 
-#[tokio::test]
-async fn handle_set_promote_roll_back_apply_to_running_services() {
-    let layer = CanaryLayer::builder()
+/// A round-robin split layer whose canary (`v2`) starts at weight zero.
+fn round_robin_v2_at_zero() -> CanaryLayer<
+    impl Service<Request<Body>, Response = Response<Body>, Error = Infallible, Future = impl Send>
+        + Clone,
+> {
+    CanaryLayer::builder()
         .canary(ok("v2"), 0)
         .mode(Mode::round_robin())
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test]
+async fn handle_set_promote_roll_back_apply_to_running_services() {
+    let layer = round_robin_v2_at_zero();
     let split = layer.layer(ok("v1"));
     let handle = split.handle();
     let clone = handle.clone();
@@ -604,11 +612,7 @@ async fn a_call_in_flight_keeps_its_arm_across_a_promotion() {
 
 #[tokio::test]
 async fn clones_share_one_handle_across_eight_tasks() {
-    let layer = CanaryLayer::builder()
-        .canary(ok("v2"), 0)
-        .mode(Mode::round_robin())
-        .build()
-        .unwrap();
+    let layer = round_robin_v2_at_zero();
     let split = layer.layer(ok("v1"));
     let canary = Arc::new(AtomicUsize::new(0));
     layer.handle().set_canary("25%").unwrap();
