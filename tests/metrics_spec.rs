@@ -933,8 +933,6 @@ fn public_types_are_send_sync() {
 #[tokio::test]
 async fn over_hyper_with_a_canary_and_the_exposition_route() {
     use hyper::body::Incoming;
-    use hyper_util::rt::TokioIo;
-    use hyper_util::service::TowerToHyperService;
 
     let registry = Registry::builder().buckets([0.5]).build().unwrap();
     let text = |t: &'static str| {
@@ -956,36 +954,17 @@ async fn over_hyper_with_a_canary_and_the_exposition_route() {
         .unwrap();
     let app = registry.layer().layer(router);
 
-    let (client_io, server_io) = tokio::io::duplex(64 * 1024);
-    let server = tokio::spawn(async move {
-        hyper::server::conn::http1::Builder::new()
-            .serve_connection(TokioIo::new(server_io), TowerToHyperService::new(app))
-            .await
-    });
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(client_io))
-        .await
-        .unwrap();
-    let client = tokio::spawn(conn);
     let get = |uri: &str| {
         Request::get(uri)
             .header("host", "example.test")
             .body(Body::default())
             .unwrap()
     };
-    for i in 0..4 {
-        let response = sender
-            .send_request(get(&format!("/pets/{i}")))
-            .await
-            .unwrap();
-        response.into_body().collect().await.unwrap();
-    }
-    let response = sender.send_request(get("/metrics")).await.unwrap();
-    assert_eq!(response.headers()[header::CONTENT_TYPE], CONTENT_TYPE);
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    let text = String::from_utf8(body.to_vec()).unwrap();
-    drop(sender);
-    client.await.unwrap().unwrap();
-    server.await.unwrap().unwrap();
+    let mut requests: Vec<_> = (0..4).map(|i| get(&format!("/pets/{i}"))).collect();
+    requests.push(get("/metrics"));
+    let (_, headers, text) = common::over_http1(app, requests).await.remove(4);
+    assert_eq!(headers[header::CONTENT_TYPE], CONTENT_TYPE);
+    assert!(!text.contains(char::REPLACEMENT_CHARACTER), "{text}");
     let (_, samples) = parse(&text);
     for arm in ["v1", "v2"] {
         assert_eq!(

@@ -300,9 +300,6 @@ fn go_add_trusted_origin_errors() {
 /// an in-memory duplex), the Host being `127.0.0.1:<port>` as a client sends it.
 #[tokio::test]
 async fn go_server_matrix_over_hyper() {
-    use hyper_util::rt::TokioIo;
-    use hyper_util::service::TowerToHyperService;
-
     let guard = OriginGuardLayer::builder()
         .trust_origin("https://trusted.example")
         .bypass_path("/bypass/")
@@ -336,7 +333,6 @@ async fn go_server_matrix_over_hyper() {
         ),
     ];
     for (name, path, origin, sfs, want) in rows {
-        let (client_io, server_io) = tokio::io::duplex(64 * 1024);
         let svc = ServiceBuilder::new()
             .layer(guard.clone())
             .service(tower::service_fn(
@@ -344,15 +340,6 @@ async fn go_server_matrix_over_hyper() {
                     Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"ok"))))
                 },
             ));
-        tokio::spawn(async move {
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(server_io), TowerToHyperService::new(svc))
-                .await;
-        });
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(client_io))
-            .await
-            .unwrap();
-        tokio::spawn(conn);
         let mut b = Request::post(path).header("host", "127.0.0.1:41234");
         if !origin.is_empty() {
             b = b.header("origin", origin);
@@ -360,11 +347,9 @@ async fn go_server_matrix_over_hyper() {
         if !sfs.is_empty() {
             b = b.header("sec-fetch-site", sfs);
         }
-        let res = sender
-            .send_request(b.body(Full::<Bytes>::default()).unwrap())
-            .await
-            .unwrap();
-        assert_eq!(res.status(), want, "{name}");
+        let request = b.body(Full::<Bytes>::default()).unwrap();
+        let (status, _, _) = common::over_http1(svc, vec![request]).await.remove(0);
+        assert_eq!(status, want, "{name}");
     }
 }
 
