@@ -153,38 +153,30 @@ impl<B> tower::Service<Request<B>> for Gated {
     }
 }
 
+/// The request and response of the targets below.
+type Req = Request<Full<Bytes>>;
+type Res = Response<Full<Bytes>>;
+
 /// A target that answers `200` with `body`.
 pub fn ok(
     body: &'static str,
-) -> impl tower::Service<
-    Request<Full<Bytes>>,
-    Response = Response<Full<Bytes>>,
-    Error = Infallible,
-    Future = impl Send,
-> + Clone {
-    tower::service_fn(move |_req: Request<Full<Bytes>>| async move {
-        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(
-            body.as_bytes(),
-        ))))
+) -> impl tower::Service<Req, Response = Res, Error = Infallible, Future = impl Send> + Clone {
+    tower::service_fn(move |_req: Req| async move {
+        Ok::<_, Infallible>(Res::new(Full::new(Bytes::from_static(body.as_bytes()))))
     })
 }
 
 /// A target that answers `200` with `body`, or an empty `204` on the path `/204`.
 pub fn ok_or_204(
     body: &'static str,
-) -> impl tower::Service<
-    Request<Full<Bytes>>,
-    Response = Response<Full<Bytes>>,
-    Error = Infallible,
-    Future = impl Send,
-> + Clone {
-    tower::service_fn(move |req: Request<Full<Bytes>>| async move {
-        let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+) -> impl tower::Service<Req, Response = Res, Error = Infallible, Future = impl Send> + Clone {
+    tower::service_fn(move |req: Req| async move {
         if req.uri().path() == "/204" {
+            let mut response = Res::new(Full::default());
             *response.status_mut() = http::StatusCode::NO_CONTENT;
-            *response.body_mut() = Full::default();
+            return Ok::<_, Infallible>(response);
         }
-        Ok::<_, Infallible>(response)
+        Ok(Res::new(Full::new(Bytes::from_static(body.as_bytes()))))
     })
 }
 
