@@ -693,8 +693,11 @@ async fn every_layer_drops_into_axum_layer_and_route_layer() {
 }
 
 /// Serves `svc` with hyper through `TowerToHyperService` over an in-memory pipe (real HTTP/1
-/// bytes, no socket) and sends it `request`.
-async fn over_http1<S, B>(svc: S, request: Request<Full<Bytes>>) -> (StatusCode, HeaderMap, String)
+/// bytes, no socket) and sends it `request` alone.
+async fn over_http1_once<S, B>(
+    svc: S,
+    request: Request<Full<Bytes>>,
+) -> (StatusCode, HeaderMap, String)
 where
     S: Service<Request<hyper::body::Incoming>, Response = Response<B>> + Clone + Send + 'static,
     S::Future: Send + 'static,
@@ -703,27 +706,9 @@ where
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    use hyper_util::rt::TokioIo;
-    use hyper_util::service::TowerToHyperService;
-
-    let (client_io, server_io) = tokio::io::duplex(64 * 1024);
-    let server = tokio::spawn(async move {
-        hyper::server::conn::http1::Builder::new()
-            .serve_connection(TokioIo::new(server_io), TowerToHyperService::new(svc))
-            .await
-    });
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake::<_, Full<Bytes>>(TokioIo::new(client_io))
-            .await
-            .unwrap();
-    let client = tokio::spawn(conn);
-    let response = sender.send_request(request).await.unwrap();
-    let (parts, body) = response.into_parts();
-    let text = body_text(body).await;
-    drop(sender);
-    client.await.unwrap().unwrap();
-    server.await.unwrap().unwrap();
-    (parts.status, parts.headers, text)
+    let mut answers = common::over_http1(svc, vec![request]).await;
+    assert_eq!(answers.len(), 1);
+    answers.remove(0)
 }
 
 fn hyper_reply(
@@ -757,7 +742,8 @@ async fn every_layer_is_served_by_hyper_through_tower_to_hyper_service() {
     };
     let inner = || hyper_reply("inner");
 
-    let (status, headers, body) = over_http1(cors().layer(inner()), request("GET", "/x")).await;
+    let (status, headers, body) =
+        over_http1_once(cors().layer(inner()), request("GET", "/x")).await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, "inner"));
     assert_eq!(headers["access-control-allow-origin"], APP);
     let preflight = Request::options("/x")
@@ -766,22 +752,22 @@ async fn every_layer_is_served_by_hyper_through_tower_to_hyper_service() {
         .header("access-control-request-method", "PUT")
         .body(Full::default())
         .unwrap();
-    let (status, headers, body) = over_http1(cors().layer(inner()), preflight).await;
+    let (status, headers, body) = over_http1_once(cors().layer(inner()), preflight).await;
     assert_eq!((status, body.as_str()), (StatusCode::NO_CONTENT, ""));
     assert_eq!(headers["access-control-allow-methods"], "PUT");
 
-    let (status, _, body) = over_http1(guard().layer(inner()), request("POST", "/x")).await;
+    let (status, _, body) = over_http1_once(guard().layer(inner()), request("POST", "/x")).await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, "inner"));
     let evil = Request::post("/x")
         .header("host", "api.example")
         .header("origin", "https://evil.example")
         .body(Full::default())
         .unwrap();
-    let (status, _, _) = over_http1(guard().layer(inner()), evil).await;
+    let (status, _, _) = over_http1_once(guard().layer(inner()), evil).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
     let sink = MemorySink::new();
-    let (status, _, body) = over_http1(
+    let (status, _, body) = over_http1_once(
         AccessLogLayer::new(sink.clone()).layer(inner()),
         request("GET", "/x"),
     )
@@ -794,7 +780,7 @@ async fn every_layer_is_served_by_hyper_through_tower_to_hyper_service() {
     );
 
     let registry = Registry::new();
-    let (status, _, body) = over_http1(
+    let (status, _, body) = over_http1_once(
         MetricsLayer::new(registry.clone()).layer(inner()),
         request("GET", "/x"),
     )
@@ -803,16 +789,18 @@ async fn every_layer_is_served_by_hyper_through_tower_to_hyper_service() {
     let text = registry.render();
     assert!(text.contains("status=\"200\""), "{text}");
 
-    let (status, _, body) = over_http1(router_over(inner()), request("GET", "/routed/1")).await;
+    let (status, _, body) =
+        over_http1_once(router_over(inner()), request("GET", "/routed/1")).await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, "inner"));
-    let (status, headers, _) = over_http1(router_over(inner()), request("PUT", "/routed/1")).await;
+    let (status, headers, _) =
+        over_http1_once(router_over(inner()), request("PUT", "/routed/1")).await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(headers["allow"], "GET, HEAD");
 
     let split = CanaryLayer::new(hyper_reply("canary"), 100.0)
         .unwrap()
         .layer(inner());
-    let (status, _, body) = over_http1(split, request("GET", "/x")).await;
+    let (status, _, body) = over_http1_once(split, request("GET", "/x")).await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, "canary"));
 }
 

@@ -7,12 +7,9 @@ mod common;
 use std::convert::Infallible;
 
 use bytes::Bytes;
-use common::body_text;
 use http::{header, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
-use hyper_util::service::TowerToHyperService;
 use tower::service_fn;
 use tower_gateway::router::{Params, Router};
 
@@ -36,27 +33,7 @@ async fn serve_and_send(
         .build()
         .unwrap();
 
-    let (client_io, server_io) = tokio::io::duplex(64 * 1024);
-    let server = tokio::spawn(async move {
-        hyper::server::conn::http1::Builder::new()
-            .serve_connection(TokioIo::new(server_io), TowerToHyperService::new(router))
-            .await
-    });
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(client_io))
-        .await
-        .unwrap();
-    let client = tokio::spawn(conn);
-
-    let mut out = Vec::new();
-    for request in requests {
-        let response = sender.send_request(request).await.unwrap();
-        let (parts, body) = response.into_parts();
-        out.push((parts.status, parts.headers, body_text(body).await));
-    }
-    drop(sender);
-    client.await.unwrap().unwrap();
-    server.await.unwrap().unwrap();
-    out
+    common::over_http1(router, requests).await
 }
 
 fn req(method: &str, uri: &str) -> Request<Full<Bytes>> {
@@ -131,18 +108,6 @@ async fn every_layer_over_http1() {
         .layer(guard)
         .service(table);
 
-    let (client_io, server_io) = tokio::io::duplex(64 * 1024);
-    let server = tokio::spawn(async move {
-        hyper::server::conn::http1::Builder::new()
-            .serve_connection(TokioIo::new(server_io), TowerToHyperService::new(stack))
-            .await
-    });
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake::<_, Full<Bytes>>(TokioIo::new(client_io))
-            .await
-            .unwrap();
-    let client = tokio::spawn(conn);
-
     let with = |method: &str, origin: &str| {
         Request::builder()
             .method(method)
@@ -155,39 +120,29 @@ async fn every_layer_over_http1() {
         .header("access-control-request-headers", "content-type")
         .body(Full::default())
         .unwrap();
-    let response = sender.send_request(preflight).await.unwrap();
-    assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    assert_eq!(
-        response.headers()["access-control-allow-origin"],
-        "https://shop.example"
-    );
-    assert_eq!(
-        response.headers()["access-control-allow-headers"],
-        "content-type"
-    );
-    body_text(response.into_body()).await;
-
     let post = with("POST", "https://shop.example")
         .body(Full::default())
         .unwrap();
-    let response = sender.send_request(post).await.unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(body_text(response.into_body()).await, "created");
-
     let evil = with("POST", "https://evil.example")
         .body(Full::default())
         .unwrap();
-    let response = sender.send_request(evil).await.unwrap();
-    assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    assert!(response
-        .headers()
-        .get("access-control-allow-origin")
-        .is_none());
-    body_text(response.into_body()).await;
+    let answers = common::over_http1(stack, vec![preflight, post, evil]).await;
 
-    drop(sender);
-    client.await.unwrap().unwrap();
-    server.await.unwrap().unwrap();
+    let (status, headers, _) = &answers[0];
+    assert_eq!(*status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        headers["access-control-allow-origin"],
+        "https://shop.example"
+    );
+    assert_eq!(headers["access-control-allow-headers"], "content-type");
+
+    let (status, _, body) = &answers[1];
+    assert_eq!(*status, StatusCode::OK);
+    assert_eq!(body, "created");
+
+    let (status, headers, _) = &answers[2];
+    assert_eq!(*status, StatusCode::FORBIDDEN);
+    assert!(headers.get("access-control-allow-origin").is_none());
 
     let lines = sink.lines();
     assert_eq!(lines.len(), 3, "{lines:?}");

@@ -594,7 +594,7 @@ async fn requests_that_cannot_be_proxied_are_answered_in_process() {
     assert_eq!(response.status(), StatusCode::UPGRADE_REQUIRED);
     assert_eq!(response.headers()["upgrade"], "websocket");
     // A well-formed handshake the server cannot upgrade (no upgrade handle): 500, backend not
-    // contacted. (A malformed one is the client's error first: 400/426, see hidden_websocket.)
+    // contacted. (A malformed one is the client's error first: 400/426, see websocket_spec.)
     let handshake = Request::get("/ws")
         .header("upgrade", "websocket")
         .header("connection", "upgrade")

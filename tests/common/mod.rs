@@ -84,11 +84,17 @@ pub fn guarded(
     tower_gateway::cors::CorsLayer,
     tower_gateway::origin::OriginGuardLayer,
 ) {
-    let guard = tower_gateway::origin::OriginGuardLayer::builder()
-        .trust_cors(&cors)
-        .build()
-        .unwrap();
+    let guard = trusting(&cors);
     (cors, guard)
+}
+
+/// An origin guard that trusts exactly what `cors` allows.
+#[cfg(all(feature = "cors", feature = "origin"))]
+pub fn trusting(cors: &tower_gateway::cors::CorsLayer) -> tower_gateway::origin::OriginGuardLayer {
+    tower_gateway::origin::OriginGuardLayer::builder()
+        .trust_cors(cors)
+        .build()
+        .unwrap()
 }
 
 /// Listens on a free port of 127.0.0.1 and runs `on_connection` on a task of its own for each
@@ -147,19 +153,30 @@ impl<B> tower::Service<Request<B>> for Gated {
     }
 }
 
+/// The request and response of the targets below.
+type Req = Request<Full<Bytes>>;
+type Res = Response<Full<Bytes>>;
+
 /// A target that answers `200` with `body`.
 pub fn ok(
     body: &'static str,
-) -> impl tower::Service<
-    Request<Full<Bytes>>,
-    Response = Response<Full<Bytes>>,
-    Error = Infallible,
-    Future = impl Send,
-> + Clone {
-    tower::service_fn(move |_req: Request<Full<Bytes>>| async move {
-        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(
-            body.as_bytes(),
-        ))))
+) -> impl tower::Service<Req, Response = Res, Error = Infallible, Future = impl Send> + Clone {
+    tower::service_fn(move |_req: Req| async move {
+        Ok::<_, Infallible>(Res::new(Full::new(Bytes::from_static(body.as_bytes()))))
+    })
+}
+
+/// A target that answers `200` with `body`, or an empty `204` on the path `/204`.
+pub fn ok_or_204(
+    body: &'static str,
+) -> impl tower::Service<Req, Response = Res, Error = Infallible, Future = impl Send> + Clone {
+    tower::service_fn(move |req: Req| async move {
+        if req.uri().path() == "/204" {
+            let mut response = Res::new(Full::default());
+            *response.status_mut() = http::StatusCode::NO_CONTENT;
+            return Ok::<_, Infallible>(response);
+        }
+        Ok(Res::new(Full::new(Bytes::from_static(body.as_bytes()))))
     })
 }
 
@@ -173,4 +190,58 @@ pub fn log_at(
     tower_gateway::access_log::AccessLogLayer::new(sink.clone())
         .format(format)
         .clock(tower_gateway::access_log::ManualClock::at_unix(at))
+}
+
+/// The response of a clone of `svc` to `request`, failing the test on an error.
+pub async fn respond<S, R>(svc: &S, request: R) -> S::Response
+where
+    S: tower::Service<R> + Clone,
+    S::Error: std::fmt::Debug,
+{
+    use tower::ServiceExt;
+    svc.clone().oneshot(request).await.unwrap()
+}
+
+/// Serves `svc` with hyper through `TowerToHyperService` over an in-memory pipe and sends it
+/// every request on one keep-alive connection.
+pub async fn over_http1<S, B>(
+    svc: S,
+    requests: Vec<Request<Full<Bytes>>>,
+) -> Vec<(http::StatusCode, http::HeaderMap, String)>
+where
+    S: tower::Service<Request<hyper::body::Incoming>, Response = Response<B>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    use hyper_util::rt::TokioIo;
+    use hyper_util::service::TowerToHyperService;
+
+    let (client_io, server_io) = tokio::io::duplex(64 * 1024);
+    let server = tokio::spawn(async move {
+        hyper::server::conn::http1::Builder::new()
+            .serve_connection(TokioIo::new(server_io), TowerToHyperService::new(svc))
+            .await
+    });
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake::<_, Full<Bytes>>(TokioIo::new(client_io))
+            .await
+            .unwrap();
+    let client = tokio::spawn(conn);
+    let mut answers = Vec::new();
+    for request in requests {
+        sender.ready().await.unwrap();
+        let response = sender.send_request(request).await.unwrap();
+        let (parts, body) = response.into_parts();
+        answers.push((parts.status, parts.headers, body_text(body).await));
+    }
+    drop(sender);
+    client.await.unwrap().unwrap();
+    server.await.unwrap().unwrap();
+    answers
 }

@@ -1,13 +1,10 @@
-//! Issue 9 (metrics) as an independent tester reads it: black-box, through the public API,
-//! with the exposition checked against the rules of the Prometheus text format 0.0.4.
-#![cfg(all(
-    feature = "metrics",
-    feature = "router",
-    feature = "canary",
-    feature = "cors",
-    feature = "origin",
-    feature = "gateway"
-))]
+//! The metrics cases written from the issue text (issue 9), as an independent tester would:
+//! black-box, through the public API, with the exposition checked against the rules of the
+//! Prometheus text format 0.0.4.
+// `gateway` turns on metrics, router, canary, cors and origin: every layer these cases use.
+#![cfg(feature = "gateway")]
+
+mod common;
 
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
@@ -15,6 +12,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use bytes::Bytes;
+use common::{ok, ok_or_204, respond};
 use futures_util::stream;
 use http::{header, Method, Request, Response, StatusCode};
 use http_body::Frame;
@@ -30,24 +28,6 @@ use tower_gateway::origin::OriginGuardLayer;
 use tower_gateway::router::Router;
 
 type Body = Full<Bytes>;
-
-fn reply(
-    text: &'static str,
-) -> impl Service<
-    Request<Body>,
-    Response = Response<Body>,
-    Error = Infallible,
-    Future = impl Future<Output = Result<Response<Body>, Infallible>> + Send,
-> + Clone
-       + Send
-       + Sync
-       + 'static {
-    service_fn(move |_req: Request<Body>| async move {
-        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(
-            text.as_bytes(),
-        ))))
-    })
-}
 
 fn failing() -> impl Service<
     Request<Body>,
@@ -283,10 +263,10 @@ fn stack(
         .mode(Mode::round_robin())
         .build()
         .unwrap()
-        .layer(reply("v1"));
+        .layer(ok("v1"));
     let router = Router::builder()
         .route("GET /pets/{id}", pets)
-        .route("POST /pets", reply("created"))
+        .route("POST /pets", ok("created"))
         .build()
         .unwrap();
     let cors = CorsConfig::new()
@@ -312,10 +292,25 @@ where
     B: http_body::Body,
     B::Error: std::fmt::Debug,
 {
-    let response = svc.clone().oneshot(request).await.unwrap();
+    let response = respond(svc, request).await;
     let status = response.status();
     response.into_body().collect().await.unwrap();
     status
+}
+
+/// Asserts the exposition's `gateway_requests_total` and `gateway_response_aborted_total`.
+fn assert_totals(registry: &Registry, requests: f64, aborted: f64) {
+    let (_, samples) = parse(&registry.render());
+    assert_eq!(
+        value(&samples, "gateway_requests_total", &[]),
+        Some(requests),
+        "gateway_requests_total"
+    );
+    assert_eq!(
+        value(&samples, "gateway_response_aborted_total", &[]),
+        Some(aborted),
+        "gateway_response_aborted_total"
+    );
 }
 
 #[tokio::test]
@@ -402,7 +397,7 @@ async fn known_sequence_through_router_canary_origin_guard_and_cors() {
 async fn no_route_is_one_series_for_ten_thousand_paths() {
     let registry = Registry::new();
     let router = Router::builder()
-        .route("GET /pets/{id}", reply("pet"))
+        .route("GET /pets/{id}", ok("pet"))
         .build()
         .unwrap();
     let app = registry.layer().layer(router);
@@ -440,7 +435,7 @@ async fn unmatched_label_is_configurable_and_escaped() {
         .unmatched_label("un\"matched\\\nroute")
         .build()
         .unwrap();
-    let app = registry.layer().layer(reply("app"));
+    let app = registry.layer().layer(ok("app"));
     call(&app, req(Method::GET, "/x")).await;
     let text = registry.render();
     assert!(
@@ -484,7 +479,7 @@ fn arm_names_are_escaped_in_label_values() {
 #[tokio::test]
 async fn methods_outside_the_standard_set_are_other() {
     let registry = Registry::new();
-    let app = registry.layer().layer(reply("app"));
+    let app = registry.layer().layer(ok("app"));
     for m in ["PROPFIND", "BREW", "X-CUSTOM"] {
         call(&app, req(Method::from_bytes(m.as_bytes()).unwrap(), "/")).await;
     }
@@ -518,7 +513,7 @@ async fn histograms_put_requests_in_exact_buckets_with_sum_and_count() {
     });
     let app = registry.layer().clock(clock.clone()).layer(inner);
     for extra in [0, 600, 2_000] {
-        let response = app.clone().oneshot(req(Method::GET, "/")).await.unwrap();
+        let response = respond(&app, req(Method::GET, "/")).await;
         clock.advance(Duration::from_millis(extra));
         response.into_body().collect().await.unwrap();
     }
@@ -576,19 +571,14 @@ async fn body_dropped_half_way_is_counted_once_as_aborted() {
     body.frame().await.unwrap().unwrap();
     drop(body);
     assert_eq!(registry.in_flight(), 0);
-    let (_, samples) = parse(&registry.render());
-    assert_eq!(value(&samples, "gateway_requests_total", &[]), Some(1.0));
-    assert_eq!(
-        value(&samples, "gateway_response_aborted_total", &[]),
-        Some(1.0)
-    );
+    assert_totals(&registry, 1.0, 1.0);
 }
 
 #[tokio::test]
 async fn eight_tasks_record_exact_totals() {
     let registry = Registry::new();
     let router = Router::builder()
-        .route("GET /a/{id}", reply("a"))
+        .route("GET /a/{id}", ok("a"))
         .route("GET /b/{id}", failing())
         .build()
         .unwrap();
@@ -646,11 +636,7 @@ async fn metrics_service_answers_get_with_the_text_format() {
         Duration::ZERO,
     );
     let exposition = MetricsService::new(registry.clone());
-    let response = exposition
-        .clone()
-        .oneshot(req(Method::GET, "/metrics"))
-        .await
-        .unwrap();
+    let response = respond(&exposition, req(Method::GET, "/metrics")).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
         response.headers()[header::CONTENT_TYPE],
@@ -703,7 +689,7 @@ async fn canary_report_gives_requests_5xx_rate_and_quantiles_per_arm() {
         .mode(Mode::round_robin())
         .build()
         .unwrap()
-        .layer(reply("v1"));
+        .layer(ok("v1"));
     let app = registry.layer().clock(clock.clone()).layer(split);
     for _ in 0..100 {
         call(&app, req(Method::GET, "/")).await;
@@ -766,7 +752,7 @@ fn metrics_config_section_deserializes_with_the_issue_keys() {
 #[tokio::test]
 async fn gateway_config_metrics_section_mounts_and_records() {
     use tower_gateway::gateway::{Gateway, GatewayConfig, Services};
-    let services = Services::new().service("pets", reply("pet"));
+    let services = Services::new().service("pets", ok("pet"));
     let config: GatewayConfig = toml::from_str(
         r#"
         [[routes]]
@@ -790,11 +776,7 @@ async fn gateway_config_metrics_section_mounts_and_records() {
     for path in ["/pets/1", "/pets/2", "/elsewhere"] {
         call(&gateway, req(Method::GET, path)).await;
     }
-    let response = gateway
-        .clone()
-        .oneshot(req(Method::GET, "/metrics"))
-        .await
-        .unwrap();
+    let response = respond(&gateway, req(Method::GET, "/metrics")).await;
     assert_eq!(response.headers()[header::CONTENT_TYPE], CONTENT_TYPE);
     let body = response.into_body().collect().await.unwrap().to_bytes();
     let text = String::from_utf8(body.to_vec()).unwrap();
@@ -819,26 +801,14 @@ async fn gateway_config_metrics_section_mounts_and_records() {
 #[tokio::test]
 async fn bodies_never_sent_are_not_counted_as_aborted() {
     let registry = Registry::new();
-    let inner = service_fn(|req: Request<Body>| async move {
-        let mut response = Response::new(Full::new(Bytes::from_static(b"body")));
-        if req.uri().path() == "/204" {
-            *response.status_mut() = StatusCode::NO_CONTENT;
-            *response.body_mut() = Body::default();
-        }
-        Ok::<_, Infallible>(response)
-    });
+    let inner = ok_or_204("body");
     let app = registry.layer().layer(inner);
     for (method, path) in [(Method::HEAD, "/"), (Method::GET, "/204")] {
-        let response = app.clone().oneshot(req(method, path)).await.unwrap();
+        let response = respond(&app, req(method, path)).await;
         drop(response);
     }
     assert_eq!(registry.in_flight(), 0);
-    let (_, samples) = parse(&registry.render());
-    assert_eq!(value(&samples, "gateway_requests_total", &[]), Some(2.0));
-    assert_eq!(
-        value(&samples, "gateway_response_aborted_total", &[]),
-        Some(0.0)
-    );
+    assert_totals(&registry, 2.0, 0.0);
 }
 
 #[tokio::test]
@@ -867,7 +837,7 @@ async fn inner_error_and_dropped_future_are_unanswered_and_leave_in_flight() {
 #[tokio::test]
 async fn gateway_metrics_section_disabled_records_nothing() {
     use tower_gateway::gateway::{Gateway, GatewayConfig, Services};
-    let services = Services::new().service("pets", reply("pet"));
+    let services = Services::new().service("pets", ok("pet"));
     let config: GatewayConfig = toml::from_str(
         r#"
         [[routes]]
@@ -899,11 +869,11 @@ async fn mounted_under_axum_with_the_layer_around_the_app() {
         .route_service("/metrics", registry.service())
         .layer(registry.layer());
     for path in ["/pets/1", "/pets/2"] {
-        let response = app
-            .clone()
-            .oneshot(Request::get(path).body(axum::body::Body::empty()).unwrap())
-            .await
-            .unwrap();
+        let response = respond(
+            &app,
+            Request::get(path).body(axum::body::Body::empty()).unwrap(),
+        )
+        .await;
         response.into_body().collect().await.unwrap();
     }
     let response = app
@@ -929,18 +899,13 @@ async fn mounted_under_axum_with_the_layer_around_the_app() {
 #[tokio::test]
 async fn a_body_dropped_once_is_end_stream_is_true_is_not_aborted() {
     let registry = Registry::new();
-    let app = registry.layer().layer(reply("seventeen bytes!!"));
+    let app = registry.layer().layer(ok("seventeen bytes!!"));
     let response = app.oneshot(req(Method::GET, "/")).await.unwrap();
     let mut body = response.into_body();
     body.frame().await.unwrap().unwrap();
     assert!(http_body::Body::is_end_stream(&body));
     drop(body);
-    let (_, samples) = parse(&registry.render());
-    assert_eq!(value(&samples, "gateway_requests_total", &[]), Some(1.0));
-    assert_eq!(
-        value(&samples, "gateway_response_aborted_total", &[]),
-        Some(0.0)
-    );
+    assert_totals(&registry, 1.0, 0.0);
     assert_eq!(registry.in_flight(), 0);
 }
 
@@ -956,14 +921,12 @@ fn public_types_are_send_sync() {
         S::Future: Send,
     {
     }
-    send_future(&Registry::new().layer().layer(reply("x")));
+    send_future(&Registry::new().layer().layer(ok("x")));
 }
 
 #[tokio::test]
 async fn over_hyper_with_a_canary_and_the_exposition_route() {
     use hyper::body::Incoming;
-    use hyper_util::rt::TokioIo;
-    use hyper_util::service::TowerToHyperService;
 
     let registry = Registry::builder().buckets([0.5]).build().unwrap();
     let text = |t: &'static str| {
@@ -985,36 +948,17 @@ async fn over_hyper_with_a_canary_and_the_exposition_route() {
         .unwrap();
     let app = registry.layer().layer(router);
 
-    let (client_io, server_io) = tokio::io::duplex(64 * 1024);
-    let server = tokio::spawn(async move {
-        hyper::server::conn::http1::Builder::new()
-            .serve_connection(TokioIo::new(server_io), TowerToHyperService::new(app))
-            .await
-    });
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(client_io))
-        .await
-        .unwrap();
-    let client = tokio::spawn(conn);
     let get = |uri: &str| {
         Request::get(uri)
             .header("host", "example.test")
             .body(Body::default())
             .unwrap()
     };
-    for i in 0..4 {
-        let response = sender
-            .send_request(get(&format!("/pets/{i}")))
-            .await
-            .unwrap();
-        response.into_body().collect().await.unwrap();
-    }
-    let response = sender.send_request(get("/metrics")).await.unwrap();
-    assert_eq!(response.headers()[header::CONTENT_TYPE], CONTENT_TYPE);
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    let text = String::from_utf8(body.to_vec()).unwrap();
-    drop(sender);
-    client.await.unwrap().unwrap();
-    server.await.unwrap().unwrap();
+    let mut requests: Vec<_> = (0..4).map(|i| get(&format!("/pets/{i}"))).collect();
+    requests.push(get("/metrics"));
+    let (_, headers, text) = common::over_http1(app, requests).await.remove(4);
+    assert_eq!(headers[header::CONTENT_TYPE], CONTENT_TYPE);
+    assert!(!text.contains(char::REPLACEMENT_CHARACTER), "{text}");
     let (_, samples) = parse(&text);
     for arm in ["v1", "v2"] {
         assert_eq!(

@@ -1,8 +1,9 @@
-//! Issue 8 (the whole stack from one configuration) as an independent tester reads it: the
-//! README's and the demo's configurations built literally, every problem at once with its
-//! location, the typed builder, reloads and run-time canary weights through the handle, the
-//! layer order of DESIGN section 1, and HTTP upstreams (mapping, forwarded and hop-by-hop
-//! headers both ways, `502`/`504` with a reason) over real sockets.
+//! The cases written from the issue text (issue 8: the whole stack from one configuration), as
+//! an independent tester would: the README's and the demo's configurations built literally,
+//! every problem at once with its location, the typed builder, reloads and run-time canary
+//! weights through the handle, the layer order of DESIGN section 1, and HTTP upstreams
+//! (mapping, forwarded and hop-by-hop headers both ways, `502`/`504` with a reason) over real
+//! sockets.
 
 #![cfg(all(feature = "gateway", feature = "upstream"))]
 
@@ -15,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
+use common::{ok, respond};
 use http::{header, HeaderMap, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -30,25 +32,11 @@ use tower_gateway::gateway::{
 use tower_gateway::router::MatchedRoute;
 use tower_gateway::upstream::{Failure, FailureKind};
 
-/// A service answering its name, for any request body.
-fn named(
-    name: &'static str,
-) -> impl tower::Service<
-    Request<Full<Bytes>>,
-    Response = Response<Full<Bytes>>,
-    Error = Infallible,
-    Future = impl Send,
-> + Clone
-       + Send
-       + Sync {
-    common::ok(name)
-}
-
 fn pets() -> Services<Full<Bytes>> {
     Services::new()
-        .service("pets-v1", named("v1"))
-        .service("pets-v2", named("v2"))
-        .service("legacy", named("legacy"))
+        .service("pets-v1", ok("v1"))
+        .service("pets-v2", ok("v2"))
+        .service("legacy", ok("legacy"))
 }
 
 async fn text(response: Response<tower_gateway::gateway::GatewayBody>) -> String {
@@ -103,7 +91,7 @@ async fn the_readme_configuration_builds_and_serves() {
 
     let mut counts = BTreeMap::new();
     for _ in 0..200 {
-        let response = gateway.clone().oneshot(get("/pets/42")).await.unwrap();
+        let response = respond(&gateway, get("/pets/42")).await;
         assert_eq!(response.status(), StatusCode::OK);
         let route = response.extensions().get::<MatchedRoute>().unwrap();
         assert_eq!(route.name(), Some("get-pet"));
@@ -123,7 +111,7 @@ async fn the_readme_configuration_builds_and_serves() {
         .header(header::ACCESS_CONTROL_REQUEST_METHOD, "GET")
         .body(Full::default())
         .unwrap();
-    let response = gateway.clone().oneshot(preflight).await.unwrap();
+    let response = respond(&gateway, preflight).await;
     assert!(response.status().is_success(), "{}", response.status());
     assert_eq!(
         response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
@@ -154,9 +142,9 @@ fn the_demo_configuration_builds_with_the_demos_services() {
         .iter()
         .any(|r| r.websocket && r.path == "/ws" && r.upstream.is_some()));
     let services = Services::<Full<Bytes>>::new()
-        .service("pets-v1", named("v1"))
-        .service("pets-v2", named("v2"))
-        .service("legacy", named("legacy"));
+        .service("pets-v1", ok("v1"))
+        .service("pets-v2", ok("v2"))
+        .service("legacy", ok("legacy"));
     Gateway::from_config(config.clone(), services).unwrap();
     // Without the demo's services, every missing name is located.
     let error = Gateway::from_config(config, Services::<Full<Bytes>>::new()).unwrap_err();
@@ -285,8 +273,8 @@ async fn the_builder_gives_the_same_gateway_and_errors_as_the_file() {
     )
     .unwrap();
     let builder: GatewayBuilder<Full<Bytes>> = Gateway::builder()
-        .service("pets-v1", named("v1"))
-        .service("pets-v2", named("v2"))
+        .service("pets-v1", ok("v1"))
+        .service("pets-v2", ok("v2"))
         .route(
             RouteConfig::new("/pets/{id}")
                 .name("get-pet")
@@ -344,10 +332,10 @@ async fn a_reload_swaps_atomically_and_a_bad_one_changes_nothing() {
         first,
         "a failed reload changed the config"
     );
-    let response = gateway.clone().oneshot(get("/a")).await.unwrap();
+    let response = respond(&gateway, get("/a")).await;
     assert_eq!(text(response).await, "v1");
     assert_eq!(
-        gateway.clone().oneshot(get("/c")).await.unwrap().status(),
+        respond(&gateway, get("/c")).await.status(),
         StatusCode::NOT_FOUND,
         "a failed reload changed the routes"
     );
@@ -363,7 +351,7 @@ async fn a_reload_swaps_atomically_and_a_bad_one_changes_nothing() {
     handle.reload(second.clone()).unwrap();
     assert_eq!(*handle.config(), second);
     // Every clone of the gateway serves the new table.
-    let response = gateway.clone().oneshot(get("/c")).await.unwrap();
+    let response = respond(&gateway, get("/c")).await;
     assert_eq!(text(response).await, "v2");
     assert_eq!(
         gateway.oneshot(get("/a")).await.unwrap().status(),
@@ -391,7 +379,7 @@ async fn canary_weights_change_at_run_time_through_the_handle() {
         async move {
             let mut v2 = 0;
             for _ in 0..n {
-                let response = gateway.clone().oneshot(get("/pets/1")).await.unwrap();
+                let response = respond(&gateway, get("/pets/1")).await;
                 if text(response).await == "v2" {
                     v2 += 1;
                 }
@@ -496,7 +484,7 @@ async fn the_layers_are_in_design_order() {
         .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
         .body(Full::default())
         .unwrap();
-    let response = gateway.clone().oneshot(preflight).await.unwrap();
+    let response = respond(&gateway, preflight).await;
     assert!(response.status().is_success(), "{}", response.status());
     drop(response); // the record is written at the end of the body
                     // CORS decorates the Router's 404 for an allowed origin (it sits outside the Router).
@@ -504,7 +492,7 @@ async fn the_layers_are_in_design_order() {
         .header(header::ORIGIN, "https://app.example.com")
         .body(Full::default())
         .unwrap();
-    let response = gateway.clone().oneshot(lost).await.unwrap();
+    let response = respond(&gateway, lost).await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert_eq!(
         response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
@@ -516,7 +504,7 @@ async fn the_layers_are_in_design_order() {
         .header(header::ORIGIN, "https://evil.example")
         .body(Full::default())
         .unwrap();
-    let response = gateway.clone().oneshot(attack).await.unwrap();
+    let response = respond(&gateway, attack).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert!(response
         .extensions()
@@ -529,7 +517,7 @@ async fn the_layers_are_in_design_order() {
     assert_eq!(lines[1], "GET /nowhere 404");
     assert_eq!(lines[2], "POST /nowhere 403");
     assert!(lines[0].starts_with("OPTIONS /pets/1 2"), "{lines:?}");
-    let exposition = gateway.clone().oneshot(get("/metrics")).await.unwrap();
+    let exposition = respond(&gateway, get("/metrics")).await;
     assert_eq!(exposition.status(), StatusCode::OK);
     let exposition = text(exposition).await;
     assert!(exposition.contains("403"), "{exposition}");
@@ -645,7 +633,7 @@ async fn an_upstream_route_maps_the_path_and_sets_the_forwarded_headers() {
     request
         .extensions_mut()
         .insert(SocketAddr::from(([192, 0, 2, 7], 50000)));
-    let response = gateway.clone().oneshot(request).await.unwrap();
+    let response = respond(&gateway, request).await;
     assert_eq!(response.status(), StatusCode::OK);
     // Hop-by-hop headers of the upstream's answer are removed; end-to-end ones kept.
     for gone in [
@@ -696,7 +684,7 @@ async fn an_upstream_route_maps_the_path_and_sets_the_forwarded_headers() {
     assert!(h("te").is_none_or(|te| te == "trailers"));
 
     // AWS-style {proxy} mapping, query kept.
-    let response = gateway.clone().oneshot(get("/api/a/b?x=1")).await.unwrap();
+    let response = respond(&gateway, get("/api/a/b?x=1")).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(log.lock().unwrap()[1].uri, "/v2/a/b?x=1");
     // `strip_prefix` on a plain route.
@@ -729,7 +717,7 @@ async fn upstream_failures_are_502_and_504_with_a_reason() {
         "#
     ));
     let started = std::time::Instant::now();
-    let response = gateway.clone().oneshot(get("/dead")).await.unwrap();
+    let response = respond(&gateway, get("/dead")).await;
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
     let failure = response.extensions().get::<Failure>().unwrap();
     assert_eq!(failure.kind(), FailureKind::Connect);
@@ -792,7 +780,7 @@ async fn the_users_axum_app_is_the_fallback() {
         .service("app", app)
         .service(
             "new",
-            common::ok("new")
+            ok("new")
                 .map_request(|r: Request<axum::body::Body>| r.map(|_| Full::<Bytes>::default())),
         );
     let gateway = Gateway::from_config(config, services).unwrap();

@@ -1,5 +1,5 @@
-//! Hidden-tester audit of DESIGN.md (sections 1, 2, 12) and the project's cross-cutting rules,
-//! through the public API only:
+//! The cases written from the text of DESIGN.md (sections 1, 2, 12) and the project's
+//! cross-cutting rules, as an independent tester would, through the public API only:
 //!
 //! - the layer order DESIGN recommends (AccessLog, CorsLayer, OriginGuard, Router, CanarySplit
 //!   around a route's target or the whole app), composed by hand with `ServiceBuilder`, in
@@ -32,8 +32,8 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 
 use bytes::Bytes;
-use common::body_text;
-use http::{header, HeaderMap, Method, Request, Response, StatusCode};
+use common::{body_text, respond, trusting};
+use http::{header, Method, Request, Response, StatusCode};
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use http_body_util::Full;
 use tower::{Layer, Service, ServiceBuilder, ServiceExt};
@@ -153,13 +153,6 @@ fn cors_layer() -> CorsLayer {
         .unwrap()
 }
 
-fn guard_trusting(cors: &CorsLayer) -> OriginGuardLayer {
-    OriginGuardLayer::builder()
-        .trust_cors(cors)
-        .build()
-        .unwrap()
-}
-
 /// Every fact the access log reads, on one line.
 const TEMPLATE: &str = "$context.httpMethod $context.path $context.status \
      route=$context.routeKey arm=$context.canaryArm flags=$context.responseFlags \
@@ -245,10 +238,22 @@ fn recommended_stack() -> (
     let stack = ServiceBuilder::new()
         .layer(access_log(&sink))
         .layer(cors.clone())
-        .layer(guard_trusting(&cors))
+        .layer(trusting(&cors))
         .layer(table)
         .service(Probe::new("app", &log));
     (stack, Parts { log, sink })
+}
+
+/// Every `Vary` value of `response`, lower-case, joined by `,` without spaces.
+fn vary_of<B>(response: &Response<B>) -> String {
+    response
+        .headers()
+        .get_all(header::VARY)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_ascii_lowercase())
+        .collect::<Vec<_>>()
+        .join(",")
+        .replace(' ', "")
 }
 
 fn route_of<B>(response: &Response<B>) -> Option<&str> {
@@ -266,11 +271,7 @@ async fn design_1_a_routed_request_carries_route_params_arm_and_request_id_both_
     let (stack, parts) = recommended_stack();
     let mut arms = Vec::new();
     for _ in 0..2 {
-        let response = stack
-            .clone()
-            .oneshot(cross(Method::GET, "/pets/7", APP))
-            .await
-            .unwrap();
+        let response = respond(&stack, cross(Method::GET, "/pets/7", APP)).await;
         assert_eq!(response.status(), StatusCode::OK);
         // What outer layers see: the route (Router) and the arm (CanarySplit) on the response,
         // through the origin guard and CORS, and the handler's own extension kept.
@@ -326,11 +327,7 @@ async fn design_1_a_routed_request_carries_route_params_arm_and_request_id_both_
 async fn design_1_cors_answers_preflights_before_anything_runs_and_the_log_sees_them() {
     let (stack, parts) = recommended_stack();
     // `/pets` only has `POST`: the preflight is still the CORS layer's 204, nothing inner runs.
-    let response = stack
-        .clone()
-        .oneshot(preflight("/pets", APP, "POST"))
-        .await
-        .unwrap();
+    let response = respond(&stack, preflight("/pets", APP, "POST")).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], APP);
     assert_eq!(route_of(&response), None, "no route ran");
@@ -346,11 +343,7 @@ async fn design_1_cors_answers_preflights_before_anything_runs_and_the_log_sees_
     );
 
     // A refused preflight: 403, no CORS header, the reason for the log, nothing inner ran.
-    let response = stack
-        .clone()
-        .oneshot(preflight("/pets", EVIL, "POST"))
-        .await
-        .unwrap();
+    let response = respond(&stack, preflight("/pets", EVIL, "POST")).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert!(response
         .headers()
@@ -373,11 +366,7 @@ async fn design_1_cors_answers_preflights_before_anything_runs_and_the_log_sees_
 #[tokio::test]
 async fn design_1_the_guard_refuses_before_any_route_runs_and_its_reason_reaches_the_log() {
     let (stack, parts) = recommended_stack();
-    let response = stack
-        .clone()
-        .oneshot(cross(Method::POST, "/pets", EVIL))
-        .await
-        .unwrap();
+    let response = respond(&stack, cross(Method::POST, "/pets", EVIL)).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert!(response.headers()[header::CONTENT_TYPE]
         .to_str()
@@ -408,11 +397,7 @@ async fn design_1_the_guard_refuses_before_any_route_runs_and_its_reason_reaches
     );
 
     // The same write from the origin the CORS policy allows: trusted, routed, decorated.
-    let response = stack
-        .clone()
-        .oneshot(cross(Method::POST, "/pets", APP))
-        .await
-        .unwrap();
+    let response = respond(&stack, cross(Method::POST, "/pets", APP)).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], APP);
     assert_eq!(route_of(&response), Some("POST /pets"));
@@ -426,11 +411,7 @@ async fn design_1_the_guard_refuses_before_any_route_runs_and_its_reason_reaches
 #[tokio::test]
 async fn design_1_unrouted_requests_reach_the_app_with_no_matched_route_either_way() {
     let (stack, parts) = recommended_stack();
-    let response = stack
-        .clone()
-        .oneshot(cross(Method::GET, "/about", APP))
-        .await
-        .unwrap();
+    let response = respond(&stack, cross(Method::GET, "/about", APP)).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(route_of(&response), None, "absent when the fallback served");
     assert_eq!(arm_of(&response), None);
@@ -451,11 +432,7 @@ async fn design_1_unrouted_requests_reach_the_app_with_no_matched_route_either_w
 #[tokio::test]
 async fn design_1_cors_decorates_the_routers_405_and_404_and_the_log_flags_them() {
     let (stack, parts) = recommended_stack();
-    let response = stack
-        .clone()
-        .oneshot(cross(Method::PUT, "/pets/7", APP))
-        .await
-        .unwrap();
+    let response = respond(&stack, cross(Method::PUT, "/pets/7", APP)).await;
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(response.headers()[header::ALLOW], "GET, HEAD, DELETE");
     assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], APP);
@@ -486,7 +463,7 @@ async fn design_1_cors_decorates_the_routers_405_and_404_and_the_log_flags_them(
     let stack = ServiceBuilder::new()
         .layer(access_log(&sink))
         .layer(cors.clone())
-        .layer(guard_trusting(&cors))
+        .layer(trusting(&cors))
         .service(table);
     let response = stack
         .oneshot(cross(Method::GET, "/nowhere", APP))
@@ -554,7 +531,7 @@ async fn design_1_a_stage_level_canary_outside_the_router_shares_arm_and_route()
     let stack = ServiceBuilder::new()
         .layer(access_log(&sink))
         .layer(cors.clone())
-        .layer(guard_trusting(&cors))
+        .layer(trusting(&cors))
         .layer(
             CanaryLayer::builder()
                 .stable("blue", "0%")
@@ -563,11 +540,7 @@ async fn design_1_a_stage_level_canary_outside_the_router_shares_arm_and_route()
                 .unwrap(),
         )
         .service(table("blue"));
-    let response = stack
-        .clone()
-        .oneshot(cross(Method::GET, "/pets/3", APP))
-        .await
-        .unwrap();
+    let response = respond(&stack, cross(Method::GET, "/pets/3", APP)).await;
     assert_eq!(route_of(&response), Some("GET /pets/{id}"));
     assert_eq!(arm_of(&response), Some("green"));
     assert_eq!(body_text(response.into_body()).await, "green");
@@ -617,11 +590,7 @@ async fn design_12_a_websocket_handshake_passes_the_whole_stack_intact() {
         request
     };
     // Same origin (as Chromium sends it: `Origin` only, no Sec-Fetch-*).
-    let response = stack
-        .clone()
-        .oneshot(handshake("http://api.example"))
-        .await
-        .unwrap();
+    let response = respond(&stack, handshake("http://api.example")).await;
     assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
     assert_eq!(response.headers()[header::UPGRADE], "websocket");
     assert_eq!(response.headers()[header::CONNECTION], "Upgrade");
@@ -641,7 +610,7 @@ async fn design_12_a_websocket_handshake_passes_the_whole_stack_intact() {
     );
 
     // Cross-site: refused before any upgrade.
-    let response = stack.clone().oneshot(handshake(EVIL)).await.unwrap();
+    let response = respond(&stack, handshake(EVIL)).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     drop(response);
     assert!(take(&parts.log).is_empty());
@@ -718,7 +687,7 @@ async fn design_2_1_router_at_agrees_with_the_router_service() {
     for (method, uri) in cases {
         let decision = table.at(&method, uri);
         let request = req(method.clone(), uri).body(Req::default()).unwrap();
-        let response = table.clone().oneshot(request).await.unwrap();
+        let response = respond(&table, request).await;
         let what = format!("{method} {uri}");
         match &decision {
             Decision::Route(m) => {
@@ -867,7 +836,7 @@ async fn design_2_1_cors_check_agrees_with_the_cors_service() {
             // The layer, its service and its handle decide alike.
             assert_eq!(svc.check(&parts), decision, "{what}");
             assert_eq!(layer.handle().check(&parts), decision, "{what}");
-            let response = svc.clone().oneshot(request).await.unwrap();
+            let response = respond(&svc, request).await;
             let header = |name: header::HeaderName| {
                 response
                     .headers()
@@ -992,7 +961,7 @@ async fn design_2_1_origin_guard_check_agrees_with_the_guard_service() {
             let decision = layer.check(&parts);
             assert_eq!(svc.check(&parts), decision, "{what}");
             assert_eq!(layer.check_request(&request), decision, "{what}");
-            let response = svc.clone().oneshot(request).await.unwrap();
+            let response = respond(&svc, request).await;
             let seen = take(&log);
             let on_response = response.extensions().get::<origin::Rejection>().cloned();
             match decision {
@@ -1066,7 +1035,7 @@ async fn design_2_1_canary_pick_agrees_with_the_split_service() {
         let picked = split.pick(&parts);
         assert_eq!(layer.pick(&parts), picked, "{:?}", parts.headers);
         canaries += usize::from(picked.is_canary());
-        let response = split.clone().oneshot(request).await.unwrap();
+        let response = respond(&split, request).await;
         assert_eq!(
             arm_of(&response),
             Some(picked.name()),
@@ -1163,7 +1132,7 @@ fn error_is_boom<B, S: Service<Request<B>, Error = Boom>>(_: &S) {}
 fn design_2_2_every_layer_service_and_future_is_clone_send_sync_with_a_body_that_is_not_sync() {
     let log = seen_log();
     let cors = cors_layer();
-    let guard = guard_trusting(&cors);
+    let guard = trusting(&cors);
     let sink = MemorySink::new();
     let split_layer = CanaryLayer::new(Probe::new("v2", &log), "10%").unwrap();
     let table: Router<NotSync, Full<Bytes>, Infallible> = Router::builder()
@@ -1215,11 +1184,11 @@ async fn design_2_2_an_inner_error_passes_every_layer_and_the_stack_untouched() 
     let stack = ServiceBuilder::new()
         .layer(access_log(&MemorySink::new()))
         .layer(cors.clone())
-        .layer(guard_trusting(&cors))
+        .layer(trusting(&cors))
         .layer(table.clone())
         .service(split.clone());
     error_is_boom::<Req, _>(&cors.layer(faulty.clone()));
-    error_is_boom::<Req, _>(&guard_trusting(&cors).layer(faulty.clone()));
+    error_is_boom::<Req, _>(&trusting(&cors).layer(faulty.clone()));
     error_is_boom::<Req, _>(&access_log(&MemorySink::new()).layer(faulty.clone()));
     error_is_boom::<Req, _>(&split);
     error_is_boom::<Req, _>(&table);
@@ -1242,7 +1211,7 @@ async fn design_2_2_an_inner_error_passes_every_layer_and_the_stack_untouched() 
         preflight("/pets/1", EVIL, "PUT"),
         preflight("/pets/1", APP, "PUT"),
     ] {
-        let response = stack.clone().oneshot(request).await.unwrap();
+        let response = respond(&stack, request).await;
         assert!(response.status().is_client_error() || response.status().is_success());
     }
     assert_eq!(faulty.calls(), before);
@@ -1262,7 +1231,7 @@ async fn design_2_7_readiness_errors_and_pending_are_propagated_never_swallowed(
             Service::<Request<Req>>::poll_ready(&mut one, &mut cx),
             expected
         );
-        let mut one = guard_trusting(&cors).layer(inner.clone());
+        let mut one = trusting(&cors).layer(inner.clone());
         assert_eq!(
             Service::<Request<Req>>::poll_ready(&mut one, &mut cx),
             expected
@@ -1275,7 +1244,7 @@ async fn design_2_7_readiness_errors_and_pending_are_propagated_never_swallowed(
         let mut stack = ServiceBuilder::new()
             .layer(access_log(&MemorySink::new()))
             .layer(cors.clone())
-            .layer(guard_trusting(&cors))
+            .layer(trusting(&cors))
             .service(inner.clone());
         assert_eq!(
             Service::<Request<Req>>::poll_ready(&mut stack, &mut cx),
@@ -1297,7 +1266,7 @@ async fn design_2_7_readiness_errors_and_pending_are_propagated_never_swallowed(
     let mut stack = ServiceBuilder::new()
         .layer(access_log(&MemorySink::new()))
         .layer(cors.clone())
-        .layer(guard_trusting(&cors))
+        .layer(trusting(&cors))
         .layer(table)
         .service(split);
     assert_eq!(
@@ -1323,7 +1292,7 @@ async fn design_2_7_readiness_errors_and_pending_are_propagated_never_swallowed(
     let mut stack = ServiceBuilder::new()
         .layer(access_log(&MemorySink::new()))
         .layer(cors.clone())
-        .layer(guard_trusting(&cors))
+        .layer(trusting(&cors))
         .service(table);
     assert_eq!(
         Service::<Request<Req>>::poll_ready(&mut stack, &mut cx),
@@ -1386,7 +1355,7 @@ fn axum_stack(
     ServiceBuilder::new()
         .layer(access_log(sink))
         .layer(cors.clone())
-        .layer(guard_trusting(&cors))
+        .layer(trusting(&cors))
         .layer(table)
 }
 
@@ -1420,11 +1389,7 @@ async fn design_1_the_recommended_stack_under_axum_layer_does_every_job() {
 
     // A table route, through the split, in front of axum.
     for expected in ["v1", "v2"] {
-        let response = app
-            .clone()
-            .oneshot(axum_request(Method::GET, "/pets/9", &cross_site))
-            .await
-            .unwrap();
+        let response = respond(&app, axum_request(Method::GET, "/pets/9", &cross_site)).await;
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], APP);
         assert_eq!(route_of(&response), Some("GET /pets/{id}"));
@@ -1446,26 +1411,22 @@ async fn design_1_the_recommended_stack_under_axum_layer_does_every_job() {
     }
 
     // axum's own route: the app runs, extracts the request id, sees no matched route.
-    let response = app
-        .clone()
-        .oneshot(axum_request(Method::POST, "/app", &cross_site))
-        .await
-        .unwrap();
+    let response = respond(&app, axum_request(Method::POST, "/app", &cross_site)).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], APP);
     assert_eq!(body_text(response.into_body()).await, "app id=true route=-");
     assert_eq!(sink.take().len(), 1);
 
     // A preflight to an axum route with no OPTIONS handler: answered by the CORS layer.
-    let response = app
-        .clone()
-        .oneshot(axum_request(
+    let response = respond(
+        &app,
+        axum_request(
             Method::OPTIONS,
             "/app",
             &[("origin", APP), ("access-control-request-method", "DELETE")],
-        ))
-        .await
-        .unwrap();
+        ),
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert_eq!(
         response.headers()[header::ACCESS_CONTROL_ALLOW_METHODS],
@@ -1475,25 +1436,21 @@ async fn design_1_the_recommended_stack_under_axum_layer_does_every_job() {
     assert!(sink.take()[0].starts_with("OPTIONS /app 204 "));
 
     // A cross-site write: the guard's 403, before axum or the table runs; logged `OG`.
-    let response = app
-        .clone()
-        .oneshot(axum_request(
+    let response = respond(
+        &app,
+        axum_request(
             Method::POST,
             "/app",
             &[("origin", EVIL), ("sec-fetch-site", "cross-site")],
-        ))
-        .await
-        .unwrap();
+        ),
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     body_text(response.into_body()).await;
     assert!(sink.take()[0].starts_with("POST /app 403 route=- arm=- flags=OG"));
 
     // The table's 405 (a path it matched, a method it does not serve), decorated.
-    let response = app
-        .clone()
-        .oneshot(axum_request(Method::DELETE, "/pets/9", &cross_site))
-        .await
-        .unwrap();
+    let response = respond(&app, axum_request(Method::DELETE, "/pets/9", &cross_site)).await;
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], APP);
     body_text(response.into_body()).await;
@@ -1520,40 +1477,36 @@ async fn design_1_the_recommended_stack_under_axum_route_layer_does_every_job() 
         .route_layer(axum_stack(&log, &sink));
     let cross_site = [("origin", APP), ("sec-fetch-site", "cross-site")];
 
-    let response = app
-        .clone()
-        .oneshot(axum_request(Method::GET, "/app", &cross_site))
-        .await
-        .unwrap();
+    let response = respond(&app, axum_request(Method::GET, "/app", &cross_site)).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], APP);
     assert_eq!(body_text(response.into_body()).await, "app id=true route=-");
     assert!(sink.take()[0].starts_with("GET /app 200 route=- arm=- flags=- id="));
 
-    let response = app
-        .clone()
-        .oneshot(axum_request(
+    let response = respond(
+        &app,
+        axum_request(
             Method::POST,
             "/app",
             &[("origin", EVIL), ("sec-fetch-site", "cross-site")],
-        ))
-        .await
-        .unwrap();
+        ),
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     body_text(response.into_body()).await;
     assert!(sink.take()[0].starts_with("POST /app 403 route=- arm=- flags=OG"));
 
     // A preflight to an axum route with no OPTIONS handler: axum runs its route layers for
     // a path it knows, so the CORS layer answers (axum adds its `Allow` to the answer).
-    let response = app
-        .clone()
-        .oneshot(axum_request(
+    let response = respond(
+        &app,
+        axum_request(
             Method::OPTIONS,
             "/app",
             &[("origin", APP), ("access-control-request-method", "DELETE")],
-        ))
-        .await
-        .unwrap();
+        ),
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert_eq!(
         response.headers()[header::ACCESS_CONTROL_ALLOW_METHODS],
@@ -1564,56 +1517,11 @@ async fn design_1_the_recommended_stack_under_axum_route_layer_does_every_job() 
 
     // `route_layer` runs only for requests axum matched: the table's paths are axum's 404,
     // untouched by the layers (axum's documented behaviour, not ours).
-    let response = app
-        .clone()
-        .oneshot(axum_request(Method::GET, "/pets/9", &cross_site))
-        .await
-        .unwrap();
+    let response = respond(&app, axum_request(Method::GET, "/pets/9", &cross_site)).await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     body_text(response.into_body()).await;
     assert!(sink.take().is_empty());
     assert!(take(&log).is_empty());
-}
-
-/// Serves `svc` with hyper through `TowerToHyperService` over an in-memory pipe and sends it
-/// every request on one keep-alive connection.
-async fn over_http1<S, B>(
-    svc: S,
-    requests: Vec<Request<Full<Bytes>>>,
-) -> Vec<(StatusCode, HeaderMap, String)>
-where
-    S: Service<Request<hyper::body::Incoming>, Response = Response<B>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    B: HttpBody + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    use hyper_util::rt::TokioIo;
-    use hyper_util::service::TowerToHyperService;
-
-    let (client_io, server_io) = tokio::io::duplex(64 * 1024);
-    let server = tokio::spawn(async move {
-        hyper::server::conn::http1::Builder::new()
-            .serve_connection(TokioIo::new(server_io), TowerToHyperService::new(svc))
-            .await
-    });
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake::<_, Full<Bytes>>(TokioIo::new(client_io))
-            .await
-            .unwrap();
-    let client = tokio::spawn(conn);
-    let mut answers = Vec::new();
-    for request in requests {
-        sender.ready().await.unwrap();
-        let response = sender.send_request(request).await.unwrap();
-        let (parts, body) = response.into_parts();
-        answers.push((parts.status, parts.headers, body_text(body).await));
-    }
-    drop(sender);
-    client.await.unwrap().unwrap();
-    server.await.unwrap().unwrap();
-    answers
 }
 
 #[tokio::test]
@@ -1637,11 +1545,11 @@ async fn design_1_the_recommended_stack_served_by_hyper_does_every_job() {
     let stack = ServiceBuilder::new()
         .layer(access_log(&sink))
         .layer(cors.clone())
-        .layer(guard_trusting(&cors))
+        .layer(trusting(&cors))
         .layer(table)
         .service(Probe::new("app", &log));
 
-    let answers = over_http1(
+    let answers = common::over_http1(
         stack,
         vec![
             cross(Method::GET, "/pets/1", APP),
@@ -1755,20 +1663,12 @@ async fn design_2_5_a_cors_swap_never_affects_a_request_in_flight() {
 
     // New requests, on old clones of the service too, get the new policy.
     held.release.notify_one();
-    let response = svc
-        .clone()
-        .oneshot(cross(Method::GET, "/x", APP))
-        .await
-        .unwrap();
+    let response = respond(&svc, cross(Method::GET, "/x", APP)).await;
     assert!(response
         .headers()
         .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
         .is_none());
-    let response = svc
-        .clone()
-        .oneshot(preflight("/x", "https://other.example", "GET"))
-        .await
-        .unwrap();
+    let response = respond(&svc, preflight("/x", "https://other.example", "GET")).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
 }
 
@@ -1875,11 +1775,7 @@ async fn design_4_requests_without_origin_get_a_static_star_or_vary_origin() {
     // Any origin without credentials: a static `*`, no `Vary: Origin`, with or without Origin.
     let any = CorsLayer::builder().allow_any_origin().build().unwrap();
     for request in [no_origin(), cross(Method::GET, "/x", EVIL)] {
-        let response = any
-            .layer(Probe::new("x", &log))
-            .oneshot(request)
-            .await
-            .unwrap();
+        let response = respond(&any.layer(Probe::new("x", &log)), request).await;
         assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
         let vary: Vec<_> = response.headers().get_all(header::VARY).iter().collect();
         assert_eq!(vary, ["accept-encoding"]);
@@ -1891,20 +1787,16 @@ async fn design_4_requests_without_origin_get_a_static_star_or_vary_origin() {
         .allow_credentials(true)
         .build()
         .unwrap();
-    let response = reflect
-        .layer(Probe::new("x", &log))
-        .oneshot(no_origin())
-        .await
-        .unwrap();
+    let response = respond(&reflect.layer(Probe::new("x", &log)), no_origin()).await;
     assert!(response
         .headers()
         .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
         .is_none());
-    let response = reflect
-        .layer(Probe::new("x", &log))
-        .oneshot(cross(Method::GET, "/x", EVIL))
-        .await
-        .unwrap();
+    let response = respond(
+        &reflect.layer(Probe::new("x", &log)),
+        cross(Method::GET, "/x", EVIL),
+    )
+    .await;
     assert_eq!(
         response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
         EVIL
@@ -1929,7 +1821,7 @@ async fn design_4_preflight_answers_carry_the_preflight_vary_and_only_the_reques
         header::ACCESS_CONTROL_REQUEST_HEADERS,
         "x-b,x-a".parse().unwrap(),
     );
-    let response = svc.clone().oneshot(request).await.unwrap();
+    let response = respond(&svc, request).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert_eq!(
         response.headers()[header::ACCESS_CONTROL_ALLOW_METHODS],
@@ -1940,14 +1832,7 @@ async fn design_4_preflight_answers_carry_the_preflight_vary_and_only_the_reques
         .unwrap()
         .replace(' ', "");
     assert_eq!(acah, "x-b,x-a");
-    let vary: String = response
-        .headers()
-        .get_all(header::VARY)
-        .iter()
-        .map(|v| v.to_str().unwrap().to_ascii_lowercase())
-        .collect::<Vec<_>>()
-        .join(",")
-        .replace(' ', "");
+    let vary: String = vary_of(&response);
     assert_eq!(
         vary,
         "origin,access-control-request-method,access-control-request-headers"
@@ -1957,14 +1842,7 @@ async fn design_4_preflight_answers_carry_the_preflight_vary_and_only_the_reques
     // Refused: the same Vary, no CORS header.
     let response = svc.oneshot(preflight("/x", APP, "patch")).await.unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    let vary: String = response
-        .headers()
-        .get_all(header::VARY)
-        .iter()
-        .map(|v| v.to_str().unwrap().to_ascii_lowercase())
-        .collect::<Vec<_>>()
-        .join(",")
-        .replace(' ', "");
+    let vary: String = vary_of(&response);
     assert_eq!(
         vary,
         "origin,access-control-request-method,access-control-request-headers"
@@ -1984,7 +1862,7 @@ async fn design_4_debug_mode_keeps_decision_and_service_in_agreement_on_the_reas
         let cors::Decision::PreflightRefused(reason) = layer.check(&parts) else {
             panic!("refused: {:?}", layer.check(&parts));
         };
-        let response = svc.clone().oneshot(request).await.unwrap();
+        let response = respond(&svc, request).await;
         assert_eq!(
             response.extensions().get::<cors::Rejection>(),
             Some(&reason)
@@ -2006,20 +1884,12 @@ async fn design_5_the_guard_follows_the_cors_policy_through_a_swap() {
     let cors = cors_layer();
     let stack = ServiceBuilder::new()
         .layer(cors.clone())
-        .layer(guard_trusting(&cors))
+        .layer(trusting(&cors))
         .service(Probe::new("app", &log));
     let other = "https://other.example";
-    let response = stack
-        .clone()
-        .oneshot(cross(Method::POST, "/x", APP))
-        .await
-        .unwrap();
+    let response = respond(&stack, cross(Method::POST, "/x", APP)).await;
     assert_eq!(response.status(), StatusCode::OK);
-    let response = stack
-        .clone()
-        .oneshot(cross(Method::POST, "/x", other))
-        .await
-        .unwrap();
+    let response = respond(&stack, cross(Method::POST, "/x", other)).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
 
     cors.handle()
@@ -2029,21 +1899,13 @@ async fn design_5_the_guard_follows_the_cors_policy_through_a_swap() {
                 .allow_methods(["POST"]),
         )
         .unwrap();
-    let response = stack
-        .clone()
-        .oneshot(cross(Method::POST, "/x", APP))
-        .await
-        .unwrap();
+    let response = respond(&stack, cross(Method::POST, "/x", APP)).await;
     assert_eq!(
         response.status(),
         StatusCode::FORBIDDEN,
         "no longer trusted"
     );
-    let response = stack
-        .clone()
-        .oneshot(cross(Method::POST, "/x", other))
-        .await
-        .unwrap();
+    let response = respond(&stack, cross(Method::POST, "/x", other)).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
         response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
@@ -2124,7 +1986,7 @@ async fn design_6_an_erroring_canary_is_never_rerouted_to_stable() {
         let stack = ServiceBuilder::new()
             .layer(access_log(&MemorySink::new()))
             .layer(cors.clone())
-            .layer(guard_trusting(&cors))
+            .layer(trusting(&cors))
             .service(table);
         let result = stack.oneshot(cross(Method::GET, "/pets/1", APP)).await;
         let expected = match ready {
@@ -2155,11 +2017,7 @@ async fn design_4_cors_headers_a_backend_sets_are_kept_or_stripped_by_option() {
         .build()
         .unwrap();
     for origin in [APP, EVIL] {
-        let response = strip
-            .layer(backend)
-            .oneshot(cross(Method::GET, "/x", origin))
-            .await
-            .unwrap();
+        let response = respond(&strip.layer(backend), cross(Method::GET, "/x", origin)).await;
         let acao = response.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN);
         if origin == APP {
             assert_eq!(acao.unwrap(), APP);
@@ -2267,7 +2125,7 @@ async fn rules_bad_input_through_the_recommended_stack_gets_a_clear_answer() {
     let n = requests.len();
     for (request, status) in requests {
         let what = format!("{} {:.60}", request.method(), request.uri().to_string());
-        let response = stack.clone().oneshot(request).await.unwrap();
+        let response = respond(&stack, request).await;
         assert_eq!(response.status().as_u16(), status, "{what}");
         let id = response.headers()["x-request-id"].len();
         assert!(id <= 128, "{what}: a bounded request id");
@@ -2341,7 +2199,7 @@ async fn design_2_8_every_answering_layer_uses_the_crate_body_over_the_inner_bod
         .await
         .unwrap();
     assert!(!cors.body().is_inner(), "the layer's own answer");
-    let guard: Response<Body<Full<Bytes>>> = guard_trusting(&cors_layer())
+    let guard: Response<Body<Full<Bytes>>> = trusting(&cors_layer())
         .layer(Probe::new("x", &log))
         .oneshot(cross(Method::POST, "/x", EVIL))
         .await
@@ -2351,11 +2209,8 @@ async fn design_2_8_every_answering_layer_uses_the_crate_body_over_the_inner_bod
         .route("GET /x", Probe::new("x", &log))
         .build()
         .unwrap();
-    let routed: Response<Body<Full<Bytes>>> = table
-        .clone()
-        .oneshot(req(Method::GET, "/x").body(Req::default()).unwrap())
-        .await
-        .unwrap();
+    let routed: Response<Body<Full<Bytes>>> =
+        respond(&table, req(Method::GET, "/x").body(Req::default()).unwrap()).await;
     assert!(
         routed.body().is_inner(),
         "the target's body, wrapped, not copied"
@@ -2523,11 +2378,11 @@ async fn design_2_4_the_matched_route_carries_template_name_and_key_both_ways() 
             "PATCH /pets/{proxy+}|/pets/{proxy+}|-",
         ),
     ] {
-        let response = stack
-            .clone()
-            .oneshot(req(method.clone(), path).body(Req::default()).unwrap())
-            .await
-            .unwrap();
+        let response = respond(
+            &stack,
+            req(method.clone(), path).body(Req::default()).unwrap(),
+        )
+        .await;
         let on_response = response
             .extensions()
             .get::<MatchedRoute>()
@@ -2558,7 +2413,7 @@ async fn design_1_any_order_of_the_single_inner_layers_gives_the_same_answers() 
     macro_rules! stack {
         ($sink:expr, $log:expr, $a:ident, $b:ident, $c:ident) => {{
             let cors = cors_layer();
-            let guard = guard_trusting(&cors);
+            let guard = trusting(&cors);
             let access = access_log($sink);
             let _ = (&cors, &guard, &access);
             macro_rules! pick {
@@ -2603,7 +2458,7 @@ async fn design_1_any_order_of_the_single_inner_layers_gives_the_same_answers() 
         ];
         for (request, status, acao, inner) in cases {
             let what = format!("{order:?} {} {:?}", request.method(), request.headers());
-            let response = svc.clone().oneshot(request).await.unwrap();
+            let response = respond(&svc, request).await;
             assert_eq!(response.status().as_u16(), status, "{what}");
             let got = response
                 .headers()
@@ -2725,7 +2580,7 @@ async fn design_1_the_gateway_builds_the_recommended_order() {
             .headers()
             .get(header::ORIGIN)
             .is_some_and(|o| o == APP);
-        let response = gateway.clone().oneshot(request).await.unwrap();
+        let response = respond(&gateway, request).await;
         assert_eq!(response.status().as_u16(), status, "{line}");
         assert_eq!(
             response

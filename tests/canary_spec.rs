@@ -1,6 +1,8 @@
-//! Issue 6 (CanarySplit) as an independent tester reads it: black-box, through the public API,
-//! one or more cases per bullet of the issue text.
+//! The CanarySplit cases written from the issue text (issue 6), as an independent tester would:
+//! black-box, through the public API, one or more cases per bullet of the issue text.
 #![cfg(all(feature = "canary", feature = "access-log"))]
+
+mod common;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -10,6 +12,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use common::{ok, respond};
 use http::header::HeaderName;
 use http::{Request, Response};
 use http_body_util::{BodyExt, Full};
@@ -18,24 +21,6 @@ use tower_gateway::access_log::{AccessLogLayer, LogFormat, ManualClock, MemorySi
 use tower_gateway::canary::{Arm, CanaryLayer, CanarySplit, Key, Mode, Weight};
 
 type Body = Full<Bytes>;
-
-fn named(
-    name: &'static str,
-) -> impl Service<
-    Request<Body>,
-    Response = Response<Body>,
-    Error = Infallible,
-    Future = impl Future<Output = Result<Response<Body>, Infallible>> + Send,
-> + Clone
-       + Send
-       + Sync
-       + 'static {
-    service_fn(move |_req: Request<Body>| async move {
-        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(
-            name.as_bytes(),
-        ))))
-    })
-}
 
 fn get() -> Request<Body> {
     Request::get("/").body(Body::default()).expect("request")
@@ -65,8 +50,8 @@ where
 #[tokio::test]
 async fn canary_layer_new_wraps_the_stable_service_with_service_builder() {
     let svc = ServiceBuilder::new()
-        .layer(CanaryLayer::new(named("v2"), 100).expect("valid"))
-        .service(named("v1"));
+        .layer(CanaryLayer::new(ok("v2"), 100).expect("valid"))
+        .service(ok("v1"));
     let (arm, body) = served(&svc, get()).await;
     assert_eq!(body, "v2");
     assert!(arm.is_canary());
@@ -76,11 +61,11 @@ async fn canary_layer_new_wraps_the_stable_service_with_service_builder() {
 #[tokio::test]
 async fn canary_layer_accepts_text_float_and_integer_weights() {
     for layer in [
-        CanaryLayer::new(named("v2"), "10").expect("text"),
-        CanaryLayer::new(named("v2"), "10%").expect("text with %"),
-        CanaryLayer::new(named("v2"), 10.0).expect("f64"),
-        CanaryLayer::new(named("v2"), 10).expect("integer"),
-        CanaryLayer::new(named("v2"), Weight::ppm(100_000)).expect("ppm"),
+        CanaryLayer::new(ok("v2"), "10").expect("text"),
+        CanaryLayer::new(ok("v2"), "10%").expect("text with %"),
+        CanaryLayer::new(ok("v2"), 10.0).expect("f64"),
+        CanaryLayer::new(ok("v2"), 10).expect("integer"),
+        CanaryLayer::new(ok("v2"), Weight::ppm(100_000)).expect("ppm"),
     ] {
         assert_eq!(layer.handle().canary_weight(), Weight::ppm(100_000));
     }
@@ -156,14 +141,14 @@ fn bad_weights_are_config_errors_naming_the_value() {
 
 fn named_svc() -> impl Service<Request<Body>, Response = Response<Body>, Error = Infallible> + Clone
 {
-    named("x")
+    ok("x")
 }
 
 #[test]
 fn zero_sum_is_an_error_but_one_zero_arm_is_fine() {
     let zero = CanaryLayer::builder()
         .stable("v1", 0)
-        .arm("v2", named("v2"), 0)
+        .arm("v2", ok("v2"), 0)
         .build();
     let error = zero.expect_err("zero sum refused");
     assert!(
@@ -173,13 +158,13 @@ fn zero_sum_is_an_error_but_one_zero_arm_is_fine() {
 
     assert!(CanaryLayer::builder()
         .stable("v1", 0)
-        .arm("v2", named("v2"), 10)
+        .arm("v2", ok("v2"), 10)
         .build()
         .is_ok());
     assert!(CanaryLayer::builder()
         .stable("v1", 10)
-        .arm("v2", named("v2"), 0)
-        .arm("v3", named("v3"), 5)
+        .arm("v2", ok("v2"), 0)
+        .arm("v3", ok("v3"), 5)
         .build()
         .is_ok());
 }
@@ -188,8 +173,8 @@ fn zero_sum_is_an_error_but_one_zero_arm_is_fine() {
 fn every_bad_weight_is_reported_at_once() {
     let error = CanaryLayer::builder()
         .stable("v1", f64::NAN)
-        .arm("v2", named("v2"), -3.0)
-        .arm("v3", named("v3"), "200%")
+        .arm("v2", ok("v2"), -3.0)
+        .arm("v3", ok("v3"), "200%")
         .build()
         .expect_err("refused");
     let text = error.to_string();
@@ -205,11 +190,11 @@ async fn weight_zero_and_hundred_are_exact_over_ten_thousand_calls() {
     for (weight, want) in [(0, 0), (100, 10_000)] {
         for mode in [Mode::random(), Mode::round_robin()] {
             let layer = CanaryLayer::builder()
-                .canary(named("v2"), weight)
+                .canary(ok("v2"), weight)
                 .mode(mode)
                 .build()
                 .unwrap();
-            let split = layer.layer(named("v1"));
+            let split = layer.layer(ok("v1"));
             let mut canary = 0;
             for _ in 0..10_000 {
                 if served(&split, get()).await.0.is_canary() {
@@ -228,11 +213,11 @@ async fn random_ten_percent_is_within_half_a_point_and_reproducible() {
     let mut counts = Vec::new();
     for _ in 0..2 {
         let layer = CanaryLayer::builder()
-            .canary(named("v2"), "10%")
+            .canary(ok("v2"), "10%")
             .seed(42)
             .build()
             .unwrap();
-        let split = layer.layer(named("v1"));
+        let split = layer.layer(ok("v1"));
         let (parts_count, mut n) = (100_000, 0);
         let mut svc = split.clone();
         for _ in 0..parts_count {
@@ -252,11 +237,11 @@ async fn random_ten_percent_is_within_half_a_point_and_reproducible() {
 async fn random_is_not_a_request_counter() {
     // With a counter, 50% would alternate exactly; a random draw has runs.
     let split = CanaryLayer::builder()
-        .canary(named("v2"), 50)
+        .canary(ok("v2"), 50)
         .seed(7)
         .build()
         .unwrap()
-        .layer(named("v1"));
+        .layer(ok("v1"));
     let mut arms = Vec::new();
     for _ in 0..200 {
         arms.push(served(&split, get()).await.0.is_canary());
@@ -269,17 +254,17 @@ async fn random_is_not_a_request_counter() {
 #[tokio::test]
 async fn two_stacked_fifty_percent_splits_give_a_quarter() {
     let inner_layer = CanaryLayer::builder()
-        .arm("inner-canary", named("inner-canary"), 50)
+        .arm("inner-canary", ok("inner-canary"), 50)
         .seed(1)
         .build()
         .unwrap();
-    let inner = inner_layer.layer(named("inner-stable"));
+    let inner = inner_layer.layer(ok("inner-stable"));
     let outer = CanaryLayer::builder()
         .arm("outer-canary", inner, 50)
         .seed(1)
         .build()
         .unwrap()
-        .layer(named("outer-stable"));
+        .layer(ok("outer-stable"));
     let total = 100_000;
     let mut quarter = 0;
     for _ in 0..total {
@@ -297,11 +282,11 @@ async fn two_stacked_fifty_percent_splits_give_a_quarter() {
 async fn round_robin_nine_to_one_puts_the_canary_at_calls_6_16_26() {
     let split = CanaryLayer::builder()
         .stable("a", 9)
-        .arm("b", named("b"), 1)
+        .arm("b", ok("b"), 1)
         .mode(Mode::round_robin())
         .build()
         .unwrap()
-        .layer(named("a"));
+        .layer(ok("a"));
     let mut canary_calls = Vec::new();
     for call in 1..=30 {
         if served(&split, get()).await.0.is_canary() {
@@ -315,12 +300,12 @@ async fn round_robin_nine_to_one_puts_the_canary_at_calls_6_16_26() {
 async fn round_robin_five_one_one_is_a_a_b_a_c_a_a() {
     let split = CanaryLayer::builder()
         .stable("a", 5)
-        .arm("b", named("b"), 1)
-        .arm("c", named("c"), 1)
+        .arm("b", ok("b"), 1)
+        .arm("c", ok("c"), 1)
         .mode(Mode::round_robin())
         .build()
         .unwrap()
-        .layer(named("a"));
+        .layer(ok("a"));
     let mut order = String::new();
     for _ in 0..14 {
         order.push_str(&served(&split, get()).await.1);
@@ -331,11 +316,11 @@ async fn round_robin_five_one_one_is_a_a_b_a_c_a_a() {
 #[tokio::test]
 async fn round_robin_point_five_seven_percent_is_exact_over_a_million() {
     let layer = CanaryLayer::builder()
-        .canary(named("v2"), "0.57%")
+        .canary(ok("v2"), "0.57%")
         .mode(Mode::round_robin())
         .build()
         .unwrap();
-    let split = layer.layer(named("v1"));
+    let split = layer.layer(ok("v1"));
     let mut canary = 0;
     for _ in 0..1_000_000 {
         let (parts, ()) = Request::new(()).into_parts();
@@ -350,7 +335,7 @@ async fn round_robin_point_five_seven_percent_is_exact_over_a_million() {
 
 fn sticky(weight: &str) -> CanaryLayer<impl Service<Request<Body>> + Clone> {
     CanaryLayer::builder()
-        .canary(named("v2"), weight)
+        .canary(ok("v2"), weight)
         .mode(Mode::sticky(Key::header(HeaderName::from_static("x-user"))))
         .build()
         .unwrap()
@@ -402,12 +387,12 @@ fn sticky_ramp_through_the_handle_only_moves_keys_to_the_canary() {
 #[test]
 fn sticky_by_cookie_and_by_function() {
     let by_cookie = CanaryLayer::builder()
-        .canary(named("v2"), 50)
+        .canary(ok("v2"), 50)
         .mode(Mode::sticky(Key::cookie("uid")))
         .build()
         .unwrap();
     let by_fn = CanaryLayer::builder()
-        .canary(named("v2"), 50)
+        .canary(ok("v2"), 50)
         .mode(Mode::sticky(Key::function(|parts| {
             parts
                 .headers
@@ -431,7 +416,7 @@ fn sticky_by_cookie_and_by_function() {
 #[test]
 fn sticky_or_stable_sends_a_request_without_key_to_stable() {
     let layer = CanaryLayer::builder()
-        .canary(named("v2"), 99)
+        .canary(ok("v2"), 99)
         .mode(Mode::sticky_or_stable(Key::header(
             HeaderName::from_static("x-user"),
         )))
@@ -448,13 +433,13 @@ fn sticky_or_stable_sends_a_request_without_key_to_stable() {
 #[test]
 fn header_override_always_and_never_and_other_values_ignored() {
     let layer = CanaryLayer::builder()
-        .canary(named("v2"), 0)
+        .canary(ok("v2"), 0)
         .override_cookie("canary")
         .build()
         .unwrap();
     assert!(layer.pick(&parts_with("x-canary", "always")).is_canary());
     let full = CanaryLayer::builder()
-        .canary(named("v2"), 100)
+        .canary(ok("v2"), 100)
         .override_cookie("canary")
         .build()
         .unwrap();
@@ -500,7 +485,7 @@ fn header_override_always_and_never_and_other_values_ignored() {
 #[test]
 fn override_beats_sticky_key() {
     let layer = CanaryLayer::builder()
-        .canary(named("v2"), 0)
+        .canary(ok("v2"), 0)
         .mode(Mode::sticky(Key::header(HeaderName::from_static("x-user"))))
         .build()
         .unwrap();
@@ -516,14 +501,22 @@ fn override_beats_sticky_key() {
 
 // ---- handle
 
-#[tokio::test]
-async fn handle_set_promote_roll_back_apply_to_running_services() {
-    let layer = CanaryLayer::builder()
-        .canary(named("v2"), 0)
+/// A round-robin split layer whose canary (`v2`) starts at weight zero.
+fn round_robin_v2_at_zero() -> CanaryLayer<
+    impl Service<Request<Body>, Response = Response<Body>, Error = Infallible, Future = impl Send>
+        + Clone,
+> {
+    CanaryLayer::builder()
+        .canary(ok("v2"), 0)
         .mode(Mode::round_robin())
         .build()
-        .unwrap();
-    let split = layer.layer(named("v1"));
+        .unwrap()
+}
+
+#[tokio::test]
+async fn handle_set_promote_roll_back_apply_to_running_services() {
+    let layer = round_robin_v2_at_zero();
+    let split = layer.layer(ok("v1"));
     let handle = split.handle();
     let clone = handle.clone();
     assert_eq!(handle.canary_weight(), Weight::ZERO);
@@ -619,12 +612,8 @@ async fn a_call_in_flight_keeps_its_arm_across_a_promotion() {
 
 #[tokio::test]
 async fn clones_share_one_handle_across_eight_tasks() {
-    let layer = CanaryLayer::builder()
-        .canary(named("v2"), 0)
-        .mode(Mode::round_robin())
-        .build()
-        .unwrap();
-    let split = layer.layer(named("v1"));
+    let layer = round_robin_v2_at_zero();
+    let split = layer.layer(ok("v1"));
     let canary = Arc::new(AtomicUsize::new(0));
     layer.handle().set_canary("25%").unwrap();
     let mut tasks = Vec::new();
@@ -633,7 +622,7 @@ async fn clones_share_one_handle_across_eight_tasks() {
         let canary = canary.clone();
         tasks.push(tokio::spawn(async move {
             for _ in 0..1_000 {
-                let r = split.clone().oneshot(get()).await.unwrap();
+                let r = respond(&split, get()).await;
                 if r.extensions().get::<Arm>().unwrap().is_canary() {
                     canary.fetch_add(1, Ordering::Relaxed);
                 }
@@ -749,15 +738,15 @@ async fn access_log_names_the_arm_that_served() {
         )
         .layer(
             CanaryLayer::builder()
-                .arm("v2", named("v2"), 50)
+                .arm("v2", ok("v2"), 50)
                 .stable("v1", 50)
                 .mode(Mode::round_robin())
                 .build()
                 .unwrap(),
         )
-        .service(named("v1"));
+        .service(ok("v1"));
     for _ in 0..2 {
-        let response = app.clone().oneshot(get()).await.unwrap();
+        let response = respond(&app, get()).await;
         response.into_body().collect().await.unwrap();
     }
     let mut lines = sink.lines();
@@ -768,7 +757,7 @@ async fn access_log_names_the_arm_that_served() {
 #[test]
 fn hostile_override_and_key_headers_never_panic() {
     let layer = CanaryLayer::builder()
-        .canary(named("v2"), 50)
+        .canary(ok("v2"), 50)
         .override_cookie("canary")
         .mode(Mode::sticky(Key::cookie("uid")))
         .build()
@@ -830,8 +819,6 @@ fn public_types_are_send_sync_and_clone_where_they_should_be() {
         S::Future: Send,
     {
     }
-    let split = CanaryLayer::new(named("v2"), 10)
-        .unwrap()
-        .layer(named("v1"));
+    let split = CanaryLayer::new(ok("v2"), 10).unwrap().layer(ok("v1"));
     send_future(&split);
 }

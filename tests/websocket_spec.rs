@@ -1,7 +1,8 @@
-//! Issue 10 (WebSocket routes end to end) as an independent tester reads it: every layer lets a
-//! handshake through, the Router's WebSocket-only routes, the WebSocket upstream (RFC 6455
-//! handshake checks, the backend's `101` and `Sec-WebSocket-Accept`, refusals, `502`), canary
-//! per connection, one access-log record at close, and `GatewayConfig` WebSocket routes.
+//! The cases written from the issue text (issue 10: WebSocket routes end to end), as an
+//! independent tester would: every layer lets a handshake through, the Router's WebSocket-only
+//! routes, the WebSocket upstream (RFC 6455 handshake checks, the backend's `101` and
+//! `Sec-WebSocket-Accept`, refusals, `502`), canary per connection, one access-log record at
+//! close, and `GatewayConfig` WebSocket routes.
 
 #![cfg(all(feature = "gateway", feature = "upstream"))]
 
@@ -14,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
+use common::respond;
 use futures_util::{SinkExt, StreamExt};
 use http::{header, HeaderMap, Request, Response, StatusCode};
 use http_body_util::Full;
@@ -44,6 +46,15 @@ async fn bounded<F: std::future::Future>(future: F) -> F::Output {
     tokio::time::timeout(Duration::from_secs(10), future)
         .await
         .expect("the test hung")
+}
+
+/// Waits until `lines` holds at least `count` records, for `ticks` times 10 ms at the most.
+async fn wait_for_lines(lines: &Mutex<Vec<String>>, count: usize, ticks: u32) {
+    let mut waited = 0;
+    while lines.lock().unwrap().len() < count && waited < ticks {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        waited += 1;
+    }
 }
 
 // ----- in-process helpers ---------------------------------------------------------------------
@@ -146,11 +157,7 @@ async fn a_handshake_passes_every_layer_with_extensions_and_101_intact() {
         Some("https://app.example.com"),
         Some("http://gw.example.com"),
     ] {
-        let response = stack
-            .clone()
-            .oneshot(handshake("/chat", origin))
-            .await
-            .unwrap();
+        let response = respond(&stack, handshake("/chat", origin)).await;
         assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
         assert_eq!(response.headers()[header::UPGRADE], "websocket");
         assert_eq!(response.headers()[header::CONNECTION], "Upgrade");
@@ -183,11 +190,7 @@ async fn a_cross_site_handshake_is_refused_403_before_any_upgrade() {
         .layer(guard)
         .service(router);
 
-    let response = stack
-        .clone()
-        .oneshot(handshake("/chat", Some("https://evil.example")))
-        .await
-        .unwrap();
+    let response = respond(&stack, handshake("/chat", Some("https://evil.example"))).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert!(response
         .extensions()
@@ -213,11 +216,7 @@ async fn a_websocket_only_route_answers_a_plain_get_426_and_serves_handshakes() 
     let target = fake_ws_server(Arc::clone(&calls), Arc::default());
     let router = Router::builder().websocket("/ws", target).build().unwrap();
 
-    let response = router
-        .clone()
-        .oneshot(common::request("GET", "/ws"))
-        .await
-        .unwrap();
+    let response = respond(&router, common::request("GET", "/ws")).await;
     assert_eq!(response.status(), StatusCode::UPGRADE_REQUIRED);
     assert_eq!(response.headers()[header::UPGRADE], "websocket");
     // RFC 9110 §7.8: a sender of `Upgrade` also sends the `upgrade` connection option.
@@ -326,11 +325,7 @@ async fn malformed_handshakes_are_answered_per_rfc_6455_without_the_backend() {
         ),
     ];
     for (what, headers, status) in cases {
-        let response = upstream
-            .clone()
-            .oneshot(with_headers(&headers))
-            .await
-            .unwrap();
+        let response = respond(&upstream, with_headers(&headers)).await;
         assert_eq!(response.status(), status, "{what}");
         if status == StatusCode::UPGRADE_REQUIRED {
             // RFC 6455 §4.2.2: the versions the server speaks.
@@ -344,7 +339,7 @@ async fn malformed_handshakes_are_answered_per_rfc_6455_without_the_backend() {
         assert!(!body.is_empty(), "{what}: a reason is expected");
     }
     // Not a handshake at all: 426 naming the protocol.
-    let response = upstream.clone().oneshot(with_headers(&[])).await.unwrap();
+    let response = respond(&upstream, with_headers(&[])).await;
     assert_eq!(response.status(), StatusCode::UPGRADE_REQUIRED);
     assert_eq!(response.headers()[header::UPGRADE], "websocket");
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -545,11 +540,7 @@ async fn the_rfc_example_handshake_gets_the_backends_101_and_accept_then_echoes(
         );
         ws.close(None).await.unwrap();
         while ws.next().await.is_some() {}
-        let mut waited = 0;
-        while lines.lock().unwrap().is_empty() && waited < 200 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            waited += 1;
-        }
+        wait_for_lines(&lines, 1, 200).await;
         let lines = lines.lock().unwrap().clone();
         assert_eq!(lines.len(), 1, "{lines:?}");
         let fields: Vec<&str> = lines[0].split(' ').collect();
@@ -682,11 +673,7 @@ async fn an_idle_timeout_from_the_config_closes_both_sides() {
             }
         }
         assert!(started.elapsed() < Duration::from_secs(5));
-        let mut waited = 0;
-        while lines.lock().unwrap().is_empty() && waited < 200 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            waited += 1;
-        }
+        wait_for_lines(&lines, 1, 200).await;
         assert!(lines.lock().unwrap()[0].starts_with("101 "));
     })
     .await;
@@ -709,11 +696,7 @@ async fn an_idle_timeout_is_flagged_abnormal_in_the_record() {
                 break;
             }
         }
-        let mut waited = 0;
-        while lines.lock().unwrap().is_empty() && waited < 200 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            waited += 1;
-        }
+        wait_for_lines(&lines, 1, 200).await;
         let lines = lines.lock().unwrap().clone();
         assert_eq!(lines.len(), 1, "{lines:?}");
         assert!(lines[0].starts_with("101 true SI "), "{lines:?}");
@@ -789,11 +772,7 @@ async fn a_10_mib_message_passes_through_a_config_route_unchanged() {
         assert!(back[..] == payload[..], "the message changed");
         ws.close(None).await.unwrap();
         while ws.next().await.is_some() {}
-        let mut waited = 0;
-        while lines.lock().unwrap().is_empty() && waited < 300 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            waited += 1;
-        }
+        wait_for_lines(&lines, 1, 300).await;
         let line = lines.lock().unwrap()[0].clone();
         let fields: Vec<u64> = line
             .split(' ')
@@ -837,11 +816,7 @@ async fn a_websocket_canary_picks_its_arm_once_per_connection() {
             ws.close(None).await.unwrap();
         }
         // One record per connection, at its close, naming its arm.
-        let mut waited = 0;
-        while lines.lock().unwrap().len() < 4 && waited < 300 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            waited += 1;
-        }
+        wait_for_lines(&lines, 4, 300).await;
         let mut logged = lines.lock().unwrap().clone();
         logged.sort();
         assert_eq!(
@@ -873,11 +848,7 @@ async fn a_websocket_route_target_may_be_a_registered_service() {
         fake_ws_server(Arc::clone(&calls), Arc::clone(&marker)),
     );
     let gateway = Gateway::from_config(config, services).unwrap();
-    let response = gateway
-        .clone()
-        .oneshot(common::request("GET", "/live"))
-        .await
-        .unwrap();
+    let response = respond(&gateway, common::request("GET", "/live")).await;
     assert_eq!(response.status(), StatusCode::UPGRADE_REQUIRED);
     assert_eq!(response.headers()[header::UPGRADE], "websocket");
     let response = gateway.oneshot(handshake("/live", None)).await.unwrap();

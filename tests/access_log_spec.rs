@@ -1,11 +1,14 @@
-//! Issue 7 (AccessLog) as an independent tester reads it: black-box, through the public API,
-//! one or more cases per bullet of the issue text and the formats' own documentation.
+//! The AccessLog cases written from the issue text (issue 7), as an independent tester would:
+//! black-box, through the public API, one or more cases per bullet of the issue text and the
+//! formats' own documentation.
 #![cfg(all(
     feature = "access-log",
     feature = "router",
     feature = "canary",
     feature = "origin"
 ))]
+
+mod common;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -17,6 +20,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
+use common::{log_at, ok, ok_or_204};
 use futures_util::stream;
 use http::{Request, Response, StatusCode, Version};
 use http_body::Frame;
@@ -27,29 +31,9 @@ use tower_gateway::access_log::{
 };
 
 type Body = Full<Bytes>;
+/// A pet as JSON: the 17-byte body of the target most cases log.
+const PET: &str = r#"{"id":42,"pet":1}"#;
 const AT: u64 = 1_710_078_936; // 10/Mar/2024:13:55:36 +0000
-
-fn log(sink: &MemorySink, format: LogFormat) -> AccessLogLayer {
-    AccessLogLayer::new(sink.clone())
-        .format(format)
-        .clock(ManualClock::at_unix(AT))
-}
-
-fn seventeen() -> impl Service<
-    Request<Body>,
-    Response = Response<Body>,
-    Error = Infallible,
-    Future = impl Future<Output = Result<Response<Body>, Infallible>> + Send,
-> + Clone
-       + Send
-       + Sync
-       + 'static {
-    service_fn(|_req: Request<Body>| async {
-        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(
-            b"{\"id\":42,\"pet\":1}",
-        ))))
-    })
-}
 
 fn pets_request() -> Request<Body> {
     let mut request = Request::get("/pets/42?verbose=1")
@@ -63,6 +47,16 @@ fn pets_request() -> Request<Body> {
         .extensions_mut()
         .insert(SocketAddr::from(([203, 0, 113, 7], 50_000)));
     request
+}
+
+/// A cross-site `POST /pets` from `https://evil.example`: what an origin guard refuses.
+fn cross_site_post() -> Request<Body> {
+    Request::post("/pets")
+        .header("host", "api.example.com")
+        .header("origin", "https://evil.example")
+        .header("sec-fetch-site", "cross-site")
+        .body(Body::default())
+        .unwrap()
 }
 
 async fn run<S, B>(svc: S, request: Request<Body>) -> Response<B>
@@ -86,8 +80,8 @@ where
 async fn apache_common_golden_line_from_the_issue() {
     let sink = MemorySink::new();
     let app = ServiceBuilder::new()
-        .layer(log(&sink, LogFormat::apache_common()))
-        .service(seventeen());
+        .layer(log_at(&sink, LogFormat::apache_common(), AT))
+        .service(ok(PET));
     drain(run(app, pets_request()).await).await;
     assert_eq!(
         sink.lines(),
@@ -98,7 +92,7 @@ async fn apache_common_golden_line_from_the_issue() {
 #[tokio::test]
 async fn apache_combined_golden_line() {
     let sink = MemorySink::new();
-    let app = log(&sink, LogFormat::apache_combined()).layer(seventeen());
+    let app = log_at(&sink, LogFormat::apache_combined(), AT).layer(ok(PET));
     drain(run(app, pets_request()).await).await;
     assert_eq!(
         sink.lines(),
@@ -111,7 +105,7 @@ async fn combined_is_the_default_and_missing_values_are_dashes() {
     let sink = MemorySink::new();
     let app = AccessLogLayer::new(sink.clone())
         .clock(ManualClock::at_unix(AT))
-        .layer(seventeen());
+        .layer(ok(PET));
     drain(run(app, Request::get("/").body(Body::default()).unwrap()).await).await;
     assert_eq!(
         sink.lines(),
@@ -149,7 +143,7 @@ async fn envoy_default_golden_line() {
 #[tokio::test]
 async fn json_uses_aws_names_typed_values_and_null() {
     let sink = MemorySink::new();
-    let app = log(&sink, LogFormat::json()).layer(seventeen());
+    let app = log_at(&sink, LogFormat::json(), AT).layer(ok(PET));
     let mut request = pets_request();
     request.headers_mut().remove("referer");
     drain(run(app, request).await).await;
@@ -182,7 +176,7 @@ async fn template_with_aws_context_variables() {
         "$context.identity.sourceIp $context.httpMethod $context.path $context.protocol $context.status $context.responseLength $context.requestId $context.domainName $context.identity.userAgent $context.requestTimeEpoch",
     )
     .unwrap();
-    let app = log(&sink, format).layer(seventeen());
+    let app = log_at(&sink, format, AT).layer(ok(PET));
     drain(run(app, pets_request()).await).await;
     assert_eq!(
         sink.lines(),
@@ -207,7 +201,7 @@ fn template_errors_name_unknown_variables_and_line_breaks() {
 #[tokio::test]
 async fn hostile_user_agent_is_escaped_nginx_style_in_text_formats() {
     let sink = MemorySink::new();
-    let app = log(&sink, LogFormat::apache_combined()).layer(seventeen());
+    let app = log_at(&sink, LogFormat::apache_combined(), AT).layer(ok(PET));
     let ua = http::HeaderValue::from_bytes(b"evil\"agent\\\t\xc3\xa9").unwrap();
     let request = Request::get("/")
         .header("user-agent", ua)
@@ -225,7 +219,7 @@ async fn hostile_user_agent_is_escaped_nginx_style_in_text_formats() {
 #[tokio::test]
 async fn hostile_values_stay_valid_json() {
     let sink = MemorySink::new();
-    let app = log(&sink, LogFormat::json()).layer(seventeen());
+    let app = log_at(&sink, LogFormat::json(), AT).layer(ok(PET));
     let ua = http::HeaderValue::from_bytes(b"evil\"agent\\\t\xc3\xa9\xff").unwrap();
     let request = Request::get("/caf%C3%A9?q=%22x%22")
         .header("user-agent", ua)
@@ -244,7 +238,7 @@ async fn hostile_values_stay_valid_json() {
 #[tokio::test]
 async fn nothing_at_headers_one_record_at_the_last_byte() {
     let sink = MemorySink::new();
-    let app = log(&sink, LogFormat::apache_common()).layer(seventeen());
+    let app = log_at(&sink, LogFormat::apache_common(), AT).layer(ok(PET));
     let response = run(app, pets_request()).await;
     assert!(sink.is_empty());
     drain(response).await;
@@ -286,7 +280,7 @@ fn status_bytes_flags() -> LogFormat {
 #[tokio::test]
 async fn streamed_body_bytes_are_counted_not_taken_from_content_length() {
     let sink = MemorySink::new();
-    let app = log(&sink, status_bytes_flags()).layer(streaming(
+    let app = log_at(&sink, status_bytes_flags(), AT).layer(streaming(
         vec![Ok("hello "), Ok("streamed "), Ok("world")],
         Some("999"),
     ));
@@ -297,8 +291,8 @@ async fn streamed_body_bytes_are_counted_not_taken_from_content_length() {
 #[tokio::test]
 async fn body_dropped_half_way_is_one_aborted_record() {
     let sink = MemorySink::new();
-    let app =
-        log(&sink, status_bytes_flags()).layer(streaming(vec![Ok("first "), Ok("second")], None));
+    let app = log_at(&sink, status_bytes_flags(), AT)
+        .layer(streaming(vec![Ok("first "), Ok("second")], None));
     let response = run(app, Request::get("/").body(Body::default()).unwrap()).await;
     let mut body = response.into_body();
     let frame = body.frame().await.unwrap().unwrap();
@@ -311,7 +305,8 @@ async fn body_dropped_half_way_is_one_aborted_record() {
 #[tokio::test]
 async fn body_error_is_one_flagged_record() {
     let sink = MemorySink::new();
-    let app = log(&sink, status_bytes_flags()).layer(streaming(vec![Ok("abc"), Err("boom")], None));
+    let app = log_at(&sink, status_bytes_flags(), AT)
+        .layer(streaming(vec![Ok("abc"), Err("boom")], None));
     let response = run(app, Request::get("/").body(Body::default()).unwrap()).await;
     assert!(response.into_body().collect().await.is_err());
     assert_eq!(sink.lines(), ["200 3 UE"]);
@@ -323,7 +318,7 @@ async fn inner_error_is_status_zero_flagged() {
     let failing = service_fn(|_req: Request<Body>| async {
         Err::<Response<Body>, _>(std::io::Error::other("down"))
     });
-    let app = log(&sink, status_bytes_flags()).layer(failing);
+    let app = log_at(&sink, status_bytes_flags(), AT).layer(failing);
     let error = app
         .oneshot(Request::get("/").body(Body::default()).unwrap())
         .await
@@ -349,7 +344,7 @@ impl Service<Request<Body>> for Never {
 #[tokio::test]
 async fn future_dropped_before_a_response_is_status_zero_flagged() {
     let sink = MemorySink::new();
-    let mut app = log(&sink, status_bytes_flags()).layer(Never);
+    let mut app = log_at(&sink, status_bytes_flags(), AT).layer(Never);
     let mut future = app.call(Request::get("/").body(Body::default()).unwrap());
     let waker = futures_util::task::noop_waker();
     assert!(Pin::new(&mut future)
@@ -368,15 +363,8 @@ async fn future_dropped_before_a_response_is_status_zero_flagged() {
 #[tokio::test]
 async fn no_content_and_head_count_no_bytes() {
     let sink = MemorySink::new();
-    let inner = service_fn(|req: Request<Body>| async move {
-        let mut response = Response::new(Full::new(Bytes::from_static(b"seventeen bytes!!")));
-        if req.uri().path() == "/204" {
-            *response.status_mut() = StatusCode::NO_CONTENT;
-            *response.body_mut() = Body::default();
-        }
-        Ok::<_, Infallible>(response)
-    });
-    let app = log(&sink, LogFormat::apache_common()).layer(inner);
+    let inner = ok_or_204("seventeen bytes!!");
+    let app = log_at(&sink, LogFormat::apache_common(), AT).layer(inner);
     let response = run(
         app.clone(),
         Request::get("/204").body(Body::default()).unwrap(),
@@ -398,7 +386,7 @@ async fn no_content_and_head_count_no_bytes() {
 #[tokio::test]
 async fn protocol_versions_are_written_as_http_x() {
     let sink = MemorySink::new();
-    let app = log(&sink, LogFormat::template("$context.protocol").unwrap()).layer(seventeen());
+    let app = log_at(&sink, LogFormat::template("$context.protocol").unwrap(), AT).layer(ok(PET));
     for version in [Version::HTTP_10, Version::HTTP_11, Version::HTTP_2] {
         let request = Request::get("/")
             .version(version)
@@ -412,11 +400,12 @@ async fn protocol_versions_are_written_as_http_x() {
 #[tokio::test]
 async fn request_body_bytes_when_known() {
     let sink = MemorySink::new();
-    let app = log(
+    let app = log_at(
         &sink,
         LogFormat::template("$context.requestLength").unwrap(),
+        AT,
     )
-    .layer(seventeen());
+    .layer(ok(PET));
     let request = Request::post("/")
         .header("content-length", "5")
         .body(Full::new(Bytes::from_static(b"hello")))
@@ -458,7 +447,7 @@ async fn request_id_kept_replaced_or_generated_and_propagated() {
             Ok::<_, Infallible>(Response::new(Body::default()))
         }
     });
-    let app = log(&sink, id_format()).layer(inner);
+    let app = log_at(&sink, id_format(), AT).layer(inner);
     let with = |id: &str| {
         Request::get("/")
             .header("x-request-id", id)
@@ -508,7 +497,7 @@ async fn request_id_kept_replaced_or_generated_and_propagated() {
 #[tokio::test]
 async fn trace_id_from_a_valid_traceparent_only() {
     let sink = MemorySink::new();
-    let app = log(&sink, LogFormat::template("$context.traceId").unwrap()).layer(seventeen());
+    let app = log_at(&sink, LogFormat::template("$context.traceId").unwrap(), AT).layer(ok(PET));
     let cases = [
         (
             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
@@ -597,7 +586,7 @@ async fn router_canary_and_origin_guard_fill_their_fields() {
     )
     .unwrap();
     let app = ServiceBuilder::new()
-        .layer(log(&sink, format))
+        .layer(log_at(&sink, format, AT))
         .layer(OriginGuardLayer::new())
         .layer(router)
         .service(reply("app"));
@@ -609,13 +598,7 @@ async fn router_canary_and_origin_guard_fill_their_fields() {
         .await,
     )
     .await;
-    let cross = Request::post("/pets")
-        .header("host", "api.example.com")
-        .header("origin", "https://evil.example")
-        .header("sec-fetch-site", "cross-site")
-        .body(Body::default())
-        .unwrap();
-    drain(run(app.clone(), cross).await).await;
+    drain(run(app.clone(), cross_site_post()).await).await;
     assert_eq!(
         sink.lines(),
         [
@@ -629,12 +612,12 @@ async fn router_canary_and_origin_guard_fill_their_fields() {
 async fn router_without_fallback_match_flags_no_route() {
     use tower_gateway::router::Router;
     let router = Router::builder()
-        .route("GET /pets/{id}", seventeen())
+        .route("GET /pets/{id}", ok(PET))
         .build()
         .unwrap();
     let sink = MemorySink::new();
     let app = ServiceBuilder::new()
-        .layer(log(&sink, status_bytes_flags()))
+        .layer(log_at(&sink, status_bytes_flags(), AT))
         .service(router);
     let response = run(app, Request::get("/nowhere").body(Body::default()).unwrap()).await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
@@ -654,7 +637,7 @@ async fn closure_sink_gets_each_line() {
     }))
     .format(LogFormat::apache_common())
     .clock(ManualClock::at_unix(AT))
-    .layer(seventeen());
+    .layer(ok(PET));
     drain(run(app, pets_request()).await).await;
     assert_eq!(
         *got.lock().unwrap(),
@@ -752,7 +735,7 @@ async fn non_blocking_sink_through_the_layer_flushes_on_guard_drop() {
     let app = AccessLogLayer::new(writer)
         .format(LogFormat::apache_common())
         .clock(ManualClock::at_unix(AT))
-        .layer(seventeen());
+        .layer(ok(PET));
     for _ in 0..500 {
         drain(run(app.clone(), pets_request()).await).await;
     }
@@ -769,7 +752,7 @@ async fn works_under_axum_router_layer() {
     let sink = MemorySink::new();
     let app = axum::Router::new()
         .route("/pets/{id}", axum::routing::get(|| async { "a pet" }))
-        .layer(log(&sink, LogFormat::apache_common()));
+        .layer(log_at(&sink, LogFormat::apache_common(), AT));
     let response = app
         .oneshot(
             Request::get("/pets/1")
@@ -797,7 +780,7 @@ async fn aws_example_formats_run_literally() {
     let mut lines = Vec::new();
     for template in [clf, json, xml, csv, unquoted] {
         let sink = MemorySink::new();
-        let app = log(&sink, LogFormat::template(template).unwrap()).layer(seventeen());
+        let app = log_at(&sink, LogFormat::template(template).unwrap(), AT).layer(ok(PET));
         drain(run(app, pets_request()).await).await;
         lines.push(sink.lines().remove(0));
     }
@@ -826,7 +809,7 @@ async fn aws_example_formats_run_literally() {
 #[tokio::test]
 async fn hostile_paths_are_escaped_in_text_and_json() {
     let sink = MemorySink::new();
-    let app = log(&sink, LogFormat::apache_common()).layer(seventeen());
+    let app = log_at(&sink, LogFormat::apache_common(), AT).layer(ok(PET));
     let uri = http::Uri::from_static("/a\"b\\caf\u{e9}");
     drain(
         run(
@@ -841,7 +824,7 @@ async fn hostile_paths_are_escaped_in_text_and_json() {
         ["- - - [10/Mar/2024:13:55:36 +0000] \"GET /a\\x22b\\x5Ccaf\\xC3\\xA9 HTTP/1.1\" 200 17"]
     );
     let sink = MemorySink::new();
-    let app = log(&sink, LogFormat::json()).layer(seventeen());
+    let app = log_at(&sink, LogFormat::json(), AT).layer(ok(PET));
     drain(run(app, Request::get(uri).body(Body::default()).unwrap()).await).await;
     let v: serde_json::Value = serde_json::from_str(&sink.lines()[0]).unwrap();
     assert_eq!(v["path"], "/a\"b\\caf\u{e9}");
@@ -865,7 +848,7 @@ async fn bodies_never_sent_and_dropped_unpolled_are_not_aborted() {
         }
         Ok::<_, Infallible>(response)
     });
-    let app = log(&sink, status_bytes_flags()).layer(inner);
+    let app = log_at(&sink, status_bytes_flags(), AT).layer(inner);
     for (method, path) in [
         (http::Method::HEAD, "/"),
         (http::Method::GET, "/204"),
@@ -906,7 +889,7 @@ async fn over_hyper_head_full_body_and_client_gone_mid_body() {
         };
         Ok::<_, Infallible>(Response::new(body))
     });
-    let app = log(&sink, LogFormat::apache_common()).layer(inner);
+    let app = log_at(&sink, LogFormat::apache_common(), AT).layer(inner);
 
     let (client_io, server_io) = tokio::io::duplex(64 * 1024);
     let server = tokio::spawn(async move {
@@ -958,8 +941,8 @@ async fn refusal_reasons_and_flags_for_cors_origin_and_router() {
     use tower_gateway::router::Router;
 
     let router = Router::builder()
-        .route("GET /pets/{id}", seventeen())
-        .route("POST /pets", seventeen())
+        .route("GET /pets/{id}", ok(PET))
+        .route("POST /pets", ok(PET))
         .build()
         .unwrap();
     let cors = CorsConfig::new()
@@ -972,7 +955,7 @@ async fn refusal_reasons_and_flags_for_cors_origin_and_router() {
         LogFormat::template("$context.status $context.responseFlags [$context.error.message]")
             .unwrap();
     let app = ServiceBuilder::new()
-        .layer(log(&sink, format))
+        .layer(log_at(&sink, format, AT))
         .layer(cors)
         .layer(OriginGuardLayer::new())
         .service(router);
@@ -982,13 +965,7 @@ async fn refusal_reasons_and_flags_for_cors_origin_and_router() {
         .body(Body::default())
         .unwrap();
     drain(run(app.clone(), preflight).await).await;
-    let cross = Request::post("/pets")
-        .header("host", "api.example.com")
-        .header("origin", "https://evil.example")
-        .header("sec-fetch-site", "cross-site")
-        .body(Body::default())
-        .unwrap();
-    drain(run(app.clone(), cross).await).await;
+    drain(run(app.clone(), cross_site_post()).await).await;
     drain(
         run(
             app.clone(),
@@ -1055,7 +1032,7 @@ async fn json_record_of_an_inner_error_has_status_zero_and_flags() {
     let failing = service_fn(|_req: Request<Body>| async {
         Err::<Response<Body>, _>(std::io::Error::other("down"))
     });
-    let app = log(&sink, LogFormat::json()).layer(failing);
+    let app = log_at(&sink, LogFormat::json(), AT).layer(failing);
     let _ = app
         .oneshot(Request::get("/").body(Body::default()).unwrap())
         .await;
@@ -1075,7 +1052,7 @@ fn the_types_the_issue_names_are_at_the_crate_root_and_in_the_module() {
 #[tokio::test]
 async fn a_body_whose_end_is_seen_by_is_end_stream_is_complete_and_written_once() {
     let sink = MemorySink::new();
-    let app = log(&sink, status_bytes_flags()).layer(seventeen());
+    let app = log_at(&sink, status_bytes_flags(), AT).layer(ok(PET));
     let response = run(app, Request::get("/").body(Body::default()).unwrap()).await;
     let mut body = response.into_body();
     let frame = body.frame().await.unwrap().unwrap();
@@ -1091,7 +1068,7 @@ async fn a_body_whose_end_is_seen_by_is_end_stream_is_complete_and_written_once(
 #[tokio::test]
 async fn a_body_dropped_once_is_end_stream_is_true_is_not_a_disconnect() {
     let sink = MemorySink::new();
-    let app = log(&sink, status_bytes_flags()).layer(seventeen());
+    let app = log_at(&sink, status_bytes_flags(), AT).layer(ok(PET));
     let response = run(app, Request::get("/").body(Body::default()).unwrap()).await;
     let mut body = response.into_body();
     body.frame().await.unwrap().unwrap();
@@ -1120,7 +1097,7 @@ fn public_types_are_send_sync() {
         S::Future: Send,
     {
     }
-    send_future(&log(&MemorySink::new(), LogFormat::json()).layer(seventeen()));
+    send_future(&log_at(&MemorySink::new(), LogFormat::json(), AT).layer(ok(PET)));
 }
 
 #[tokio::test]
@@ -1130,7 +1107,7 @@ async fn a_user_closure_is_a_sink() {
     let app = AccessLogLayer::new(move |line: &str| got2.lock().unwrap().push(line.to_owned()))
         .format(LogFormat::apache_common())
         .clock(ManualClock::at_unix(AT))
-        .layer(seventeen());
+        .layer(ok(PET));
     drain(run(app, pets_request()).await).await;
     assert_eq!(
         *got.lock().unwrap(),
