@@ -870,3 +870,147 @@ fn tokio_stream_from<T: Send + 'static>(
 ) -> impl futures_util::Stream<Item = T> + Send + 'static {
     futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|t| (t, rx)) })
 }
+
+// ---- more of RFC 9110 §7.6 and the gateway built from a config
+
+#[tokio::test]
+async fn via_names_the_protocol_version_the_client_spoke() {
+    let (up, log) = ok_backend().await;
+    let gw = gateway(Upstream::new(&format!("http://{up}")).unwrap()).await;
+    let raw = raw_exchange(gw, b"GET /old HTTP/1.0\r\nHost: a\r\n\r\n").await;
+    assert!(raw.starts_with("HTTP/1.") && raw.contains(" 200 "), "{raw}");
+    let seen = only(&log);
+    assert_eq!(hv(&seen.headers, "via"), Some("1.0 tower-gateway"));
+}
+
+#[tokio::test]
+async fn response_framing_follows_the_upstream() {
+    // A sized answer keeps its length; a streamed one stays streamed (no length made up).
+    let up = common::listen(|mut stream, _| async move {
+        let mut buf = [0u8; 1024];
+        let n = stream.read(&mut buf).await.unwrap_or(0);
+        let sized = String::from_utf8_lossy(&buf[..n]).starts_with("GET /sized");
+        let reply: &[u8] = if sized {
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"
+        } else {
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n\
+              3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
+        };
+        let _ = stream.write_all(reply).await;
+        let _ = stream.shutdown().await;
+    })
+    .await;
+    let gw = gateway(Upstream::new(&format!("http://{up}")).unwrap()).await;
+    let response = send(gw, get("/sized")).await;
+    assert_eq!(hv(response.headers(), "content-length"), Some("5"));
+    assert!(!response.headers().contains_key("transfer-encoding"));
+    assert_eq!(text(response).await, "hello");
+    let response = send(gw, get("/streamed")).await;
+    assert!(!response.headers().contains_key("content-length"));
+    assert_eq!(text(response).await, "abcde");
+}
+
+#[tokio::test]
+async fn not_modified_and_no_content_pass_without_a_body() {
+    let (up, _log) = backend(|seen| {
+        let status = if seen.target == "/304" { 304 } else { 204 };
+        Response::builder()
+            .status(status)
+            .header("etag", "\"v1\"")
+            .body(full(""))
+            .unwrap()
+    })
+    .await;
+    let gw = gateway(Upstream::new(&format!("http://{up}")).unwrap()).await;
+    for code in [304u16, 204] {
+        let request = Request::get(format!("/{code}"))
+            .header("host", "a")
+            .header("if-none-match", "\"v1\"")
+            .body(Empty::<Bytes>::new())
+            .unwrap();
+        let response = send(gw, request).await;
+        assert_eq!(response.status().as_u16(), code);
+        assert_eq!(hv(response.headers(), "etag"), Some("\"v1\""));
+        assert_eq!(text(response).await, "");
+    }
+}
+
+#[tokio::test]
+async fn a_malformed_upstream_answer_is_502_bad_response() {
+    let up = common::listen(|mut stream, _| async move {
+        let mut buf = [0u8; 1024];
+        let _ = stream.read(&mut buf).await;
+        let _ = stream.write_all(b"SSH-2.0-OpenSSH_9.6\r\n\r\n").await;
+        let _ = stream.shutdown().await;
+    })
+    .await;
+    let upstream = Upstream::new(&format!("http://{up}")).unwrap();
+    let response = upstream.oneshot(get("/x")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    let failure = response.extensions().get::<Failure>().unwrap();
+    assert_eq!(failure.kind(), FailureKind::BadResponse);
+}
+
+#[tokio::test]
+async fn a_gateway_from_toml_proxies_and_logs_a_cut_body() {
+    use tower_gateway::access_log::Sink;
+    use tower_gateway::gateway::{Gateway, GatewayConfig, Services};
+
+    let (up, log) = ok_backend().await;
+    let cut = common::listen(|mut stream, _| async move {
+        let mut buf = [0u8; 1024];
+        let _ = stream.read(&mut buf).await;
+        let _ = stream
+            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b")
+            .await;
+        let _ = stream.shutdown().await;
+    })
+    .await;
+    let config: GatewayConfig = toml::from_str(&format!(
+        r#"
+        [[routes]]
+        path = "/files/{{rest+}}"
+        upstream = "http://{up}/store"
+        strip_prefix = "/files"
+        timeout = "2s"
+
+        [[routes]]
+        path = "/cut"
+        upstream = "http://{cut}"
+
+        [access_log]
+        format = "$context.path $context.status $context.responseFlags"
+        sink = "code"
+        "#
+    ))
+    .unwrap();
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink_lines = lines.clone();
+    let services = Services::<Incoming>::new().access_log_sink(Sink::from_fn(move |line| {
+        sink_lines.lock().unwrap().push(line.to_owned());
+    }));
+    let gw = gateway(Gateway::from_config(config, services).unwrap()).await;
+
+    let response = send(gw, get("/files/a%20b//c.txt?v=2")).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(text(response).await, "ok");
+    let seen = only(&log);
+    assert_eq!(seen.target, "/store/a%20b//c.txt?v=2");
+    assert_eq!(hv(&seen.headers, "via"), Some("1.1 tower-gateway"));
+    assert_eq!(hv(&seen.headers, "x-forwarded-host"), Some("api.example.com"));
+
+    let response = send(gw, get("/cut")).await;
+    assert_eq!(response.status(), 200);
+    assert!(response.into_body().collect().await.is_err());
+    // The record is written when the body fails; give the server task a moment.
+    for _ in 0..50 {
+        if lines.lock().unwrap().len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let lines = lines.lock().unwrap().clone();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0], "/files/a%20b//c.txt 200 -");
+    assert!(lines[1].starts_with("/cut 200 ") && lines[1].contains("UE"), "{lines:?}");
+}
