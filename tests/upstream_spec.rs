@@ -61,7 +61,11 @@ where
                 let reply = reply.clone();
                 async move {
                     let (parts, body) = request.into_parts();
-                    let body = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+                    let body = body
+                        .collect()
+                        .await
+                        .map(|c| c.to_bytes())
+                        .unwrap_or_default();
                     let seen = Seen {
                         method: parts.method,
                         target: parts.uri.to_string(),
@@ -233,7 +237,10 @@ async fn named_placeholders_take_the_route_params() {
         .build()
         .unwrap();
     let gw = gateway(router).await;
-    assert_eq!(send(gw, get("/users/a%2Fb/pets/9?full")).await.status(), 200);
+    assert_eq!(
+        send(gw, get("/users/a%2Fb/pets/9?full")).await.status(),
+        200
+    );
     assert_eq!(only(&log).target, "/accounts/a%2Fb/animals/9?full");
 }
 
@@ -328,10 +335,8 @@ async fn forwarding_chains_are_appended_and_edge_headers_replaced() {
     let forwarded: Vec<_> = seen.headers.get_all("forwarded").iter().collect();
     assert_eq!(
         forwarded,
-        [
-            "for=203.0.113.7;proto=https, for=\"[2001:db8::1]:4711\", \
-             for=127.0.0.1;proto=http;host=\"shop.example:8443\""
-        ]
+        ["for=203.0.113.7;proto=https, for=\"[2001:db8::1]:4711\", \
+             for=127.0.0.1;proto=http;host=\"shop.example:8443\""]
     );
     assert_eq!(hv(&seen.headers, "x-forwarded-proto"), Some("http"));
     assert_eq!(
@@ -357,7 +362,10 @@ async fn forwarded_quotes_an_ipv6_client() {
         hv(&seen.headers, "forwarded"),
         Some("for=\"[2001:db8:cafe::17]\";proto=http;host=api.example.com")
     );
-    assert_eq!(hv(&seen.headers, "x-forwarded-for"), Some("2001:db8:cafe::17"));
+    assert_eq!(
+        hv(&seen.headers, "x-forwarded-for"),
+        Some("2001:db8:cafe::17")
+    );
 }
 
 #[tokio::test]
@@ -371,7 +379,10 @@ async fn https_request_target_gives_proto_https() {
     let seen = only(&log);
     assert_eq!(seen.target, "/x");
     assert_eq!(hv(&seen.headers, "x-forwarded-proto"), Some("https"));
-    assert_eq!(hv(&seen.headers, "x-forwarded-host"), Some("secure.example"));
+    assert_eq!(
+        hv(&seen.headers, "x-forwarded-host"),
+        Some("secure.example")
+    );
     assert_eq!(
         hv(&seen.headers, "forwarded"),
         Some("proto=https;host=secure.example")
@@ -464,7 +475,11 @@ async fn upstream_errors_pass_unchanged_without_a_failure() {
     .await;
     let upstream = Upstream::new(&format!("http://{up}")).unwrap();
     for code in [400u16, 401, 404, 418, 429, 500, 502, 503, 504] {
-        let response = upstream.clone().oneshot(get(&format!("/{code}"))).await.unwrap();
+        let response = upstream
+            .clone()
+            .oneshot(get(&format!("/{code}")))
+            .await
+            .unwrap();
         assert_eq!(response.status().as_u16(), code);
         assert!(response.extensions().get::<Failure>().is_none());
         assert_eq!(
@@ -536,10 +551,9 @@ async fn access_log_names_the_failure_reason() {
         listener.local_addr().unwrap()
     };
     let sink = MemorySink::new();
-    let format = tower_gateway::access_log::LogFormat::template(
-        "$context.status $context.error.message",
-    )
-    .unwrap();
+    let format =
+        tower_gateway::access_log::LogFormat::template("$context.status $context.error.message")
+            .unwrap();
     let app = tower::ServiceBuilder::new()
         .layer(AccessLogLayer::new(sink.clone()).format(format))
         .service(Upstream::new(&format!("http://{dead}")).unwrap());
@@ -842,10 +856,9 @@ async fn backend_closing_mid_body_is_an_error_for_the_client_and_flagged_in_the_
     })
     .await;
     let sink = MemorySink::new();
-    let format = tower_gateway::access_log::LogFormat::template(
-        "$context.status $context.responseFlags",
-    )
-    .unwrap();
+    let format =
+        tower_gateway::access_log::LogFormat::template("$context.status $context.responseFlags")
+            .unwrap();
     let app = tower::ServiceBuilder::new()
         .layer(AccessLogLayer::new(sink.clone()).format(format))
         .service(Upstream::new(&format!("http://{up}")).unwrap());
@@ -997,7 +1010,10 @@ async fn a_gateway_from_toml_proxies_and_logs_a_cut_body() {
     let seen = only(&log);
     assert_eq!(seen.target, "/store/a%20b//c.txt?v=2");
     assert_eq!(hv(&seen.headers, "via"), Some("1.1 tower-gateway"));
-    assert_eq!(hv(&seen.headers, "x-forwarded-host"), Some("api.example.com"));
+    assert_eq!(
+        hv(&seen.headers, "x-forwarded-host"),
+        Some("api.example.com")
+    );
 
     let response = send(gw, get("/cut")).await;
     assert_eq!(response.status(), 200);
@@ -1012,5 +1028,80 @@ async fn a_gateway_from_toml_proxies_and_logs_a_cut_body() {
     let lines = lines.lock().unwrap().clone();
     assert_eq!(lines.len(), 2, "{lines:?}");
     assert_eq!(lines[0], "/files/a%20b//c.txt 200 -");
-    assert!(lines[1].starts_with("/cut 200 ") && lines[1].contains("UE"), "{lines:?}");
+    assert!(
+        lines[1].starts_with("/cut 200 ") && lines[1].contains("UE"),
+        "{lines:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_websocket_upstream_gets_via_and_the_forwarded_headers() {
+    use tokio_tungstenite::tungstenite::handshake::server::Response as WsResponse;
+    use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request as WsRequest};
+    use tower_gateway::upstream::WebSocketUpstream;
+
+    let seen: Arc<Mutex<Vec<HeaderMap>>> = Arc::default();
+    let seen_by_backend = seen.clone();
+    let backend = common::listen(move |stream, _| {
+        let seen = seen_by_backend.clone();
+        async move {
+            let callback = move |req: &WsRequest, res: WsResponse| {
+                seen.lock().unwrap().push(req.headers().clone());
+                Ok::<_, ErrorResponse>(res)
+            };
+            let _ = tokio_tungstenite::accept_hdr_async(stream, callback).await;
+        }
+    })
+    .await;
+    let gw = gateway(WebSocketUpstream::new(&format!("ws://{backend}")).unwrap()).await;
+    let mut stream = TcpStream::connect(gw).await.unwrap();
+    stream
+        .write_all(
+            b"GET /chat HTTP/1.1\r\nHost: gw.example\r\nUpgrade: websocket\r\n\
+              Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+              Sec-WebSocket-Version: 13\r\nVia: 1.1 edge\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let mut buf = [0u8; 1024];
+    let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    let head = String::from_utf8_lossy(&buf[..n]).into_owned();
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    let headers = seen.lock().unwrap()[0].clone();
+    assert_eq!(hv(&headers, "via"), Some("1.1 edge, 1.1 tower-gateway"));
+    assert_eq!(hv(&headers, "x-forwarded-for"), Some("127.0.0.1"));
+    assert_eq!(
+        hv(&headers, "forwarded"),
+        Some("for=127.0.0.1;proto=http;host=gw.example")
+    );
+}
+
+#[tokio::test]
+async fn repeated_fields_keep_every_line_in_order_both_ways() {
+    let (up, log) = backend(|_| {
+        Response::builder()
+            .header("set-cookie", "a=1; Path=/")
+            .header("set-cookie", "b=2; HttpOnly")
+            .body(full("ok"))
+            .unwrap()
+    })
+    .await;
+    let gw = gateway(Upstream::new(&format!("http://{up}")).unwrap()).await;
+    let request = Request::get("/x")
+        .header("host", "a")
+        .header("accept", "text/html")
+        .header("accept", "application/json;q=0.9")
+        .header("cookie", "s=1")
+        .body(Empty::<Bytes>::new())
+        .unwrap();
+    let response = send(gw, request).await;
+    let cookies: Vec<_> = response.headers().get_all("set-cookie").iter().collect();
+    assert_eq!(cookies, ["a=1; Path=/", "b=2; HttpOnly"]);
+    let seen = only(&log);
+    let accept: Vec<_> = seen.headers.get_all("accept").iter().collect();
+    assert_eq!(accept, ["text/html", "application/json;q=0.9"]);
+    assert_eq!(hv(&seen.headers, "cookie"), Some("s=1"));
 }
