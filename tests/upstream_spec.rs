@@ -533,7 +533,7 @@ async fn slow_upstream_is_504_with_the_reason_in_body_and_extensions() {
     let response = upstream.clone().oneshot(get("/x")).await.unwrap();
     assert!(started.elapsed() < Duration::from_secs(3));
     assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
-    let failure = response.extensions().get::<Failure>().unwrap().clone();
+    let failure = *response.extensions().get::<Failure>().unwrap();
     assert_eq!(failure.kind(), FailureKind::Timeout);
     let body = common::body_text(response.into_body()).await;
     assert!(!body.trim().is_empty());
@@ -1035,6 +1035,7 @@ async fn a_gateway_from_toml_proxies_and_logs_a_cut_body() {
 }
 
 #[tokio::test]
+#[allow(clippy::result_large_err)] // tungstenite's callback signature
 async fn a_websocket_upstream_gets_via_and_the_forwarded_headers() {
     use tokio_tungstenite::tungstenite::handshake::server::Response as WsResponse;
     use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request as WsRequest};
