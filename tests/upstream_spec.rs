@@ -1106,3 +1106,34 @@ async fn repeated_fields_keep_every_line_in_order_both_ways() {
     assert_eq!(accept, ["text/html", "application/json;q=0.9"]);
     assert_eq!(hv(&seen.headers, "cookie"), Some("s=1"));
 }
+
+#[tokio::test]
+async fn an_ipv6_upstream_gets_a_bracketed_host() {
+    let Ok(listener) = tokio::net::TcpListener::bind("[::1]:0").await else {
+        return; // no IPv6 loopback here
+    };
+    let addr = listener.local_addr().unwrap();
+    let seen: Arc<Mutex<Option<String>>> = Arc::default();
+    let seen_by_backend = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let seen = seen_by_backend.clone();
+            let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+                *seen.lock().unwrap() = hv(request.headers(), "host").map(str::to_owned);
+                async { Ok::<_, Infallible>(Response::new(full("six"))) }
+            });
+            tokio::spawn(
+                hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service),
+            );
+        }
+    });
+    let upstream = Upstream::new(&format!("http://[::1]:{}/v6", addr.port())).unwrap();
+    let response = upstream.oneshot(get("/x")).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(common::body_text(response.into_body()).await, "six");
+    assert_eq!(
+        seen.lock().unwrap().as_deref(),
+        Some(format!("[::1]:{}", addr.port()).as_str())
+    );
+}
