@@ -4,7 +4,12 @@
 //! (`Forwarded`). End to end over real sockets on 127.0.0.1: real hyper backends, the gateway
 //! served by hyper, and a real (or raw TCP) client.
 
-#![cfg(feature = "upstream")]
+#![cfg(all(
+    feature = "upstream",
+    feature = "router",
+    feature = "gateway",
+    feature = "access-log"
+))]
 
 mod common;
 
@@ -1136,4 +1141,57 @@ async fn an_ipv6_upstream_gets_a_bracketed_host() {
         seen.lock().unwrap().as_deref(),
         Some(format!("[::1]:{}", addr.port()).as_str())
     );
+}
+
+#[tokio::test]
+async fn head_to_a_get_upstream_route_of_the_gateway_is_forwarded_as_head() {
+    use tower_gateway::gateway::{Gateway, GatewayConfig, Services};
+
+    let (up, log) = backend(|_| {
+        Response::builder()
+            .header("content-length", "42")
+            .body(full(""))
+            .unwrap()
+    })
+    .await;
+    let config: GatewayConfig = toml::from_str(&format!(
+        r#"
+        [[routes]]
+        path = "/docs/{{rest+}}"
+        methods = ["GET"]
+        upstream = "http://{up}/static"
+        strip_prefix = "/docs"
+        "#
+    ))
+    .unwrap();
+    let gw = gateway(Gateway::from_config(config, Services::<Incoming>::new()).unwrap()).await;
+    let request = Request::head("/docs/a.html")
+        .header("host", "a")
+        .body(Empty::<Bytes>::new())
+        .unwrap();
+    let response = send(gw, request).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(hv(response.headers(), "content-length"), Some("42"));
+    assert_eq!(text(response).await, "");
+    let seen = only(&log);
+    assert_eq!(seen.method, Method::HEAD);
+    assert_eq!(seen.target, "/static/a.html");
+}
+
+#[tokio::test]
+async fn a_chunked_body_cut_short_is_not_passed_off_as_complete() {
+    let up = common::listen(|mut stream, _| async move {
+        let mut buf = [0u8; 1024];
+        let _ = stream.read(&mut buf).await;
+        let _ = stream
+            .write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
+            .await;
+        let _ = stream.shutdown().await;
+    })
+    .await;
+    let gw = gateway(Upstream::new(&format!("http://{up}")).unwrap()).await;
+    let response = send(gw, get("/x")).await;
+    assert_eq!(response.status(), 200);
+    // The client must not see a clean end: the last chunk never came.
+    assert!(response.into_body().collect().await.is_err());
 }
