@@ -309,18 +309,6 @@ async fn host_is_the_upstreams_and_x_forwarded_host_the_clients() {
 }
 
 #[tokio::test]
-async fn preserve_host_sends_the_clients_host() {
-    let (up, log) = ok_backend().await;
-    let upstream = Upstream::builder(&format!("http://{up}"))
-        .preserve_host(true)
-        .build()
-        .unwrap();
-    let gw = gateway(upstream).await;
-    assert_eq!(send(gw, get("/x")).await.status(), 200);
-    assert_eq!(hv(&only(&log).headers, "host"), Some("api.example.com"));
-}
-
-#[tokio::test]
 async fn forwarding_chains_are_appended_and_edge_headers_replaced() {
     let (up, log) = ok_backend().await;
     let gw = gateway(Upstream::new(&format!("http://{up}")).unwrap()).await;
