@@ -9,7 +9,7 @@ use std::net::{IpAddr, SocketAddr};
 use bytes::Bytes;
 use http::header::{
     HeaderName, HeaderValue, CONNECTION, FORWARDED, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, TE,
-    TRAILER, TRANSFER_ENCODING, UPGRADE,
+    TRAILER, TRANSFER_ENCODING, UPGRADE, VIA,
 };
 use http::HeaderMap;
 
@@ -37,8 +37,8 @@ const HOP_BY_HOP: [HeaderName; 9] = [
     PROXY_AUTHORIZATION,
 ];
 
-/// Readies a request's headers for the next hop: removes the hop-by-hop headers and adds
-/// `Forwarded` / `X-Forwarded-*` from the request's client address, scheme and host. Returns
+/// Readies a request's headers for the next hop: removes the hop-by-hop headers, adds this hop
+/// to `Via`, and adds `Forwarded` / `X-Forwarded-*` from the request's client address, scheme and host. Returns
 /// the host the client asked for, which the caller may keep as the upstream's `Host`: the
 /// request target's authority when it has one (absolute form, or HTTP/2's `:authority`: RFC
 /// 9112 §3.2.2 has a proxy ignore `Host` then), else the `Host` header.
@@ -61,7 +61,29 @@ pub(crate) fn prepare_for_next_hop(parts: &mut http::request::Parts) -> Option<h
     let client = client_ip(&parts.extensions);
     remove_hop_by_hop(&mut parts.headers);
     add_forwarded(&mut parts.headers, client, proto, original_host.as_ref());
+    add_via(&mut parts.headers, parts.version);
     original_host
+}
+
+/// Adds this hop to `Via` (RFC 9110 §7.6.3: a gateway MUST send it in each request it
+/// forwards): `<protocol version the client spoke> tower-gateway`, appended (`, `) to what the
+/// request carried. A static value when the request had no `Via`; allocates only to append.
+pub(crate) fn add_via(headers: &mut HeaderMap, version: http::Version) {
+    let hop: &'static str = match version {
+        http::Version::HTTP_09 => "0.9 tower-gateway",
+        http::Version::HTTP_10 => "1.0 tower-gateway",
+        http::Version::HTTP_2 => "2 tower-gateway",
+        http::Version::HTTP_3 => "3 tower-gateway",
+        _ => "1.1 tower-gateway",
+    };
+    if !headers.contains_key(VIA) {
+        headers.insert(VIA, HeaderValue::from_static(hop));
+        return;
+    }
+    let mut via = Vec::with_capacity(64);
+    join_existing(headers, &VIA, &mut via);
+    via.extend_from_slice(hop.as_bytes());
+    insert_bytes(headers, VIA, via);
 }
 
 /// Removes the headers that concern one connection only, before a message crosses the proxy

@@ -73,6 +73,7 @@
 //! | `X-Forwarded-For` | the client address appended (`, ip`) |
 //! | `X-Forwarded-Proto` | `https` when the request URI says so, else `http`; replaces the client's |
 //! | `X-Forwarded-Host` | the host the client asked for: the request target's authority (absolute form, HTTP/2), else `Host` (RFC 9112 §3.2.2); replaces the client's |
+//! | `Via` | this hop, `<version the client spoke> tower-gateway` (for example `1.1 tower-gateway`), appended to what came (`, `), as RFC 9110 §7.6.3 asks of a gateway |
 //!
 //! The client address is a [`SocketAddr`](std::net::SocketAddr) or
 //! [`IpAddr`](std::net::IpAddr) request extension (the access log's convention); without one,
