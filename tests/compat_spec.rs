@@ -44,7 +44,10 @@ fn cors() -> CorsLayer {
 }
 
 fn guard(cors: &CorsLayer) -> OriginGuardLayer {
-    OriginGuardLayer::builder().trust_cors(cors).build().unwrap()
+    OriginGuardLayer::builder()
+        .trust_cors(cors)
+        .build()
+        .unwrap()
 }
 
 /// A service answering `text` for any request body type.
@@ -198,8 +201,12 @@ async fn tower_layers_inside_ours() {
         .layer(tower::buffer::BufferLayer::new(8))
         .layer(tower::limit::ConcurrencyLimitLayer::new(2))
         .layer(tower::timeout::TimeoutLayer::new(Duration::from_secs(5)))
-        .layer(tower::util::MapRequestLayer::new(|r: Request<Full<Bytes>>| r))
-        .layer(tower::util::MapResponseLayer::new(|r: Response<Full<Bytes>>| r))
+        .layer(tower::util::MapRequestLayer::new(
+            |r: Request<Full<Bytes>>| r,
+        ))
+        .layer(tower::util::MapResponseLayer::new(
+            |r: Response<Full<Bytes>>| r,
+        ))
         .service(Reply("app"));
     assert_clone_send_sync(&svc);
     let ok = svc.clone().oneshot(get("/pets/3")).await.unwrap();
@@ -465,7 +472,10 @@ async fn response_body_types() {
         assert_eq!(body_text(r.into_body()).await, want);
         let r = stack.clone().oneshot(get("/other")).await.unwrap();
         assert_eq!(body_text(r.into_body()).await, want);
-        let r = stack.oneshot(Request::put("/t").body(Full::default()).unwrap()).await.unwrap();
+        let r = stack
+            .oneshot(Request::put("/t").body(Full::default()).unwrap())
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
     }
     run(|| Full::new(Bytes::from_static(b"full")), "full").await;
@@ -486,7 +496,9 @@ async fn tower_http_layers_on_router_targets_share_a_boxed_body() {
     type Res = Response<BoxBody<Bytes, BoxError>>;
     let traced = |text: &'static str| {
         ServiceBuilder::new()
-            .map_response(|r: Response<_>| -> Res { r.map(|b: _| BodyExt::map_err(b, Into::into).boxed()) })
+            .map_response(|r: Response<_>| -> Res {
+                r.map(|b: _| BodyExt::map_err(b, Into::into).boxed())
+            })
             .layer(TraceLayer::new_for_http())
             .service(Reply(text))
     };
@@ -601,7 +613,10 @@ fn axum_table() -> Router<axum::body::Body, axum::body::Body, Infallible> {
     ));
     Router::builder()
         .route("GET /pets/{id}", pets)
-        .route("POST /pets", axum::Router::new().fallback(|| async { "created" }))
+        .route(
+            "POST /pets",
+            axum::Router::new().fallback(|| async { "created" }),
+        )
         .build()
         .unwrap()
 }
@@ -627,7 +642,10 @@ async fn our_layers_on_an_axum_router() {
     assert_eq!(body_text(r.into_body()).await, "a pet");
     let r = app
         .clone()
-        .oneshot(cross_origin_post::<axum::body::Body>("/pets", "https://evil.example"))
+        .oneshot(cross_origin_post::<axum::body::Body>(
+            "/pets",
+            "https://evil.example",
+        ))
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
@@ -753,4 +771,514 @@ async fn axum_serve_with_connect_info_gives_the_access_log_the_client() {
     }
     assert_eq!(log.lines(), ["127.0.0.1 200"]);
     server.abort();
+}
+
+// ---- hyper 1 ----
+
+/// The whole stack over `Incoming` request bodies, as hyper hands them to a service.
+fn incoming_stack(
+    log: &MemorySink,
+) -> impl Service<
+    Request<hyper::body::Incoming>,
+    Response = Response<impl http_body::Body<Data = Bytes, Error = Infallible> + Send + 'static>,
+    Error = Infallible,
+    Future = impl Send,
+> + Clone
+       + Send
+       + Sync
+       + 'static {
+    let cors = cors();
+    let echo = service_fn(|r: Request<hyper::body::Incoming>| async move {
+        let bytes = r
+            .into_body()
+            .collect()
+            .await
+            .map(|c| c.to_bytes())
+            .unwrap_or_default();
+        Ok::<_, Infallible>(Response::new(Full::new(bytes)))
+    });
+    ServiceBuilder::new()
+        .layer(MetricsLayer::new(Registry::new()))
+        .layer(
+            AccessLogLayer::new(log.clone()).format(
+                LogFormat::template("$context.identity.sourceIp $context.protocol $context.status")
+                    .unwrap(),
+            ),
+        )
+        .layer(cors.clone())
+        .layer(guard(&cors))
+        .layer(
+            Router::builder()
+                .route("POST /echo", echo)
+                .route("GET /pets/{id}", Reply("a pet"))
+                .build()
+                .unwrap(),
+        )
+        .layer(CanaryLayer::new(Reply("v2"), 0).unwrap())
+        .service(Reply("v1"))
+}
+
+async fn wait_lines(log: &MemorySink, n: usize) -> Vec<String> {
+    for _ in 0..200 {
+        if log.lines().len() >= n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    log.lines()
+}
+
+#[tokio::test]
+async fn hyper_http1_and_http2_through_the_auto_builder() {
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use hyper_util::server::conn::auto;
+    use hyper_util::service::TowerToHyperService;
+
+    let log = MemorySink::new();
+    let stack = incoming_stack(&log);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        loop {
+            let Ok((stream, peer)) = listener.accept().await else {
+                return;
+            };
+            let service = ServiceBuilder::new()
+                .map_request(move |mut r: Request<hyper::body::Incoming>| {
+                    r.extensions_mut().insert(peer);
+                    r
+                })
+                .service(stack.clone());
+            tokio::spawn(async move {
+                let _ = auto::Builder::new(TokioExecutor::new())
+                    .serve_connection_with_upgrades(
+                        TokioIo::new(stream),
+                        TowerToHyperService::new(service),
+                    )
+                    .await;
+            });
+        }
+    });
+
+    // HTTP/1.1
+    let r = send_http1(
+        addr,
+        Request::post("/echo")
+            .header(header::HOST, "localhost")
+            .body(Full::new(Bytes::from_static(b"over h1")))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(body_text(r.into_body()).await, "over h1");
+
+    // HTTP/2 with prior knowledge.
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let r = sender
+        .send_request(
+            Request::post("http://localhost/echo")
+                .body(Full::new(Bytes::from_static(b"over h2")))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.version(), http::Version::HTTP_2);
+    assert_eq!(body_text(r.into_body()).await, "over h2");
+    let r = sender
+        .send_request(
+            Request::post("http://localhost/pets")
+                .header(header::ORIGIN, "https://evil.example")
+                .body(Full::<Bytes>::default())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    body_text(r.into_body()).await;
+    let r = sender
+        .send_request(
+            Request::get("http://localhost/other")
+                .body(Full::<Bytes>::default())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(body_text(r.into_body()).await, "v1");
+
+    let mut lines = wait_lines(&log, 4).await;
+    lines.sort();
+    assert_eq!(
+        lines,
+        [
+            "127.0.0.1 HTTP/1.1 200",
+            "127.0.0.1 HTTP/2.0 200",
+            "127.0.0.1 HTTP/2.0 200",
+            "127.0.0.1 HTTP/2.0 403",
+        ]
+    );
+    server.abort();
+}
+
+// ---- Gateway ----
+
+fn gateway_config() -> tower_gateway::GatewayConfig {
+    toml::from_str(
+        r#"
+        [[routes]]
+        name = "pet"
+        path = "/pets/{id}"
+        methods = ["GET"]
+        service = "pets"
+        canary = { service = "pets-v2", weight = 0 }
+
+        [[routes]]
+        path = "/echo"
+        methods = ["POST"]
+        service = "echo"
+
+        [cors]
+        allow_origins = ["https://app.example.com"]
+
+        [access_log]
+        format = "$context.routeKey $context.status"
+        "#,
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn gateway_with_tower_axum_and_boxes() {
+    use tower_gateway::gateway::Services;
+    use tower_gateway::Gateway;
+
+    type B = axum::body::Body;
+    let echo = service_fn(|r: Request<B>| async move {
+        let bytes = r.into_body().collect().await.unwrap().to_bytes();
+        Ok::<_, Infallible>(Response::new(Full::new(bytes)))
+    });
+    let services = Services::<B>::new()
+        .service("pets", axum::Router::new().fallback(|| async { "v1" }))
+        .service(
+            "pets-v2",
+            BoxCloneSyncService::new(
+                ServiceBuilder::new()
+                    .layer(tower::timeout::TimeoutLayer::new(Duration::from_secs(5)))
+                    .service(Reply("v2")),
+            ),
+        )
+        .service("echo", echo);
+    let gateway = Gateway::from_config(gateway_config(), services).unwrap();
+    assert_clone_send_sync(&gateway);
+
+    // Around tower layers, boxed, as an axum fallback_service, nested.
+    let wrapped = ServiceBuilder::new()
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(tower_http::compression::CompressionLayer::new())
+        .layer(tower::buffer::BufferLayer::new(8))
+        .layer(tower::limit::ConcurrencyLimitLayer::new(8))
+        .layer(tower::timeout::TimeoutLayer::new(Duration::from_secs(5)))
+        .service(gateway.clone());
+    let r = wrapped.oneshot(get_axum("/pets/1")).await.unwrap();
+    assert_eq!(body_text(r.into_body()).await, "v1");
+
+    let boxed: BoxCloneSyncService<Request<B>, _, Infallible> =
+        BoxCloneSyncService::new(gateway.clone());
+    let r = boxed.oneshot(get_axum("/pets/1")).await.unwrap();
+    assert_eq!(body_text(r.into_body()).await, "v1");
+
+    let app = axum::Router::new()
+        .route("/health", axum::routing::get(|| async { "ok" }))
+        .nest_service("/api", gateway.clone())
+        .fallback_service(gateway.clone());
+    let r = app.clone().oneshot(get_axum("/api/pets/2")).await.unwrap();
+    assert_eq!(body_text(r.into_body()).await, "v1");
+    let r = app
+        .clone()
+        .oneshot(Request::post("/echo").body(B::from("posted")).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(body_text(r.into_body()).await, "posted");
+    let r = app.oneshot(get_axum("/health")).await.unwrap();
+    assert_eq!(body_text(r.into_body()).await, "ok");
+
+    // Our Router's target, and behind our layers.
+    let router: Router<B, _, Infallible> = Router::builder()
+        .nest("/gw", gateway.clone())
+        .build()
+        .unwrap();
+    let r = router.oneshot(get_axum("/gw/pets/3")).await.unwrap();
+    assert_eq!(body_text(r.into_body()).await, "v1");
+}
+
+#[tokio::test]
+async fn gateway_served_by_hyper_over_incoming_and_a_non_sync_body() {
+    use hyper_util::rt::TokioIo;
+    use hyper_util::service::TowerToHyperService;
+    use tower_gateway::gateway::Services;
+    use tower_gateway::Gateway;
+
+    let services = Services::<hyper::body::Incoming>::new()
+        .service("pets", Reply("v1"))
+        .service("pets-v2", Reply("v2"))
+        .service("echo", Reply("echo"));
+    let gateway = Gateway::from_config(gateway_config(), services).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let service = TowerToHyperService::new(gateway.clone());
+            tokio::spawn(
+                hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service),
+            );
+        }
+    });
+    let r = send_http1(
+        addr,
+        Request::get("/pets/1")
+            .header(header::HOST, "localhost")
+            .body(Empty::<Bytes>::new())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(body_text(r.into_body()).await, "v1");
+    server.abort();
+
+    let services = Services::<NotSync>::new()
+        .service("pets", Reply("v1"))
+        .service("pets-v2", Reply("v2"))
+        .service("echo", Reply("echo"));
+    let gateway = Gateway::from_config(gateway_config(), services).unwrap();
+    assert_clone_send_sync(&gateway);
+    let r = tokio::spawn(gateway.oneshot(Request::get("/pets/1").body(NotSync::new("")).unwrap()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(body_text(r.into_body()).await, "v1");
+}
+
+// ---- Upstream and WebSocketUpstream ----
+
+#[tokio::test]
+async fn upstream_as_target_boxed_and_under_tower_layers() {
+    use hyper_util::rt::TokioIo;
+    use hyper_util::service::TowerToHyperService;
+    use tower_gateway::upstream::{ResponseBody, WebSocketUpstream};
+    use tower_gateway::Upstream;
+
+    // A backend echoing the path it got and the request body.
+    let backend = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let backend_addr = backend.local_addr().unwrap();
+    let backend_task = tokio::spawn(async move {
+        while let Ok((stream, _)) = backend.accept().await {
+            let svc = service_fn(|r: Request<hyper::body::Incoming>| async move {
+                let path = r.uri().path().to_owned();
+                let body = r.into_body().collect().await.unwrap().to_bytes();
+                Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(format!(
+                    "{path} {}",
+                    String::from_utf8_lossy(&body)
+                )))))
+            });
+            tokio::spawn(
+                hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), TowerToHyperService::new(svc)),
+            );
+        }
+    });
+
+    let upstream = Upstream::new(&format!("http://{backend_addr}/v1/{{proxy}}")).unwrap();
+    let ws = WebSocketUpstream::new(&format!("ws://{backend_addr}")).unwrap();
+    assert_clone_send_sync(&upstream);
+    assert_clone_send_sync(&ws);
+
+    async fn check<B>(upstream: Upstream, ws: WebSocketUpstream, body: impl Fn(&'static str) -> B)
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let cors = cors();
+        let router: Router<B, ResponseBody, Infallible> = Router::builder()
+            .route("ANY /api/{proxy+}", upstream.clone())
+            .route(
+                "GET /boxed/{proxy+}",
+                BoxCloneSyncService::new(upstream.clone()),
+            )
+            .websocket("/ws", ws)
+            .build()
+            .unwrap();
+        let stack = ServiceBuilder::new()
+            .layer(tower::timeout::TimeoutLayer::new(Duration::from_secs(10)))
+            .layer(MetricsLayer::new(Registry::new()))
+            .layer(AccessLogLayer::new(MemorySink::new()))
+            .layer(cors.clone())
+            .layer(guard(&cors))
+            .service(router);
+        assert_clone_send_sync(&stack);
+        let r = stack
+            .clone()
+            .oneshot(Request::post("/api/a/b").body(body("payload")).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(body_text(r.into_body()).await, "/v1/a/b payload");
+        let r = stack
+            .clone()
+            .oneshot(Request::get("/boxed/c").body(body("")).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(body_text(r.into_body()).await, "/v1/c ");
+        // A plain GET on a WebSocket-only route: 426, through every layer.
+        let r = stack
+            .oneshot(Request::get("/ws").body(body("")).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UPGRADE_REQUIRED);
+        // Directly, as a tower service, with tower's boxes and layers.
+        let direct = ServiceBuilder::new()
+            .layer(BoxCloneService::layer())
+            .layer(tower::timeout::TimeoutLayer::new(Duration::from_secs(10)))
+            .service(upstream);
+        let r = direct
+            .oneshot(Request::put("/x").body(body("direct")).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(body_text(r.into_body()).await, "/v1/ direct");
+    }
+    check(upstream.clone(), ws.clone(), |t| {
+        Full::new(Bytes::from_static(t.as_bytes()))
+    })
+    .await;
+    check(upstream.clone(), ws.clone(), |t| axum::body::Body::from(t)).await;
+    check(upstream.clone(), ws.clone(), String::from).await;
+    check(upstream, ws, NotSync::new).await;
+    backend_task.abort();
+}
+
+// ---- more shapes a user writes ----
+
+#[tokio::test]
+async fn non_sync_response_bodies_through_every_layer_on_a_spawned_task() {
+    use http_body_util::combinators::UnsyncBoxBody;
+    type Res = Response<UnsyncBoxBody<Bytes, Infallible>>;
+    let unsync = |text: &'static str| {
+        service_fn(move |_: Request<Full<Bytes>>| async move {
+            Ok::<Res, Infallible>(Response::new(
+                Full::new(Bytes::from_static(text.as_bytes())).boxed_unsync(),
+            ))
+        })
+    };
+    let cors = cors();
+    let stack = ServiceBuilder::new()
+        .layer(MetricsLayer::new(Registry::new()))
+        .layer(AccessLogLayer::new(MemorySink::new()))
+        .layer(cors.clone())
+        .layer(guard(&cors))
+        .layer(
+            Router::builder()
+                .route("GET /t", unsync("t"))
+                .build()
+                .unwrap(),
+        )
+        .layer(CanaryLayer::new(unsync("v2"), 0).unwrap())
+        .service(unsync("v1"));
+    assert_clone_send_sync(&stack);
+    let handle = tokio::spawn(async move {
+        let t = stack.clone().oneshot(get("/t")).await.unwrap();
+        let v1 = stack.oneshot(get("/x")).await.unwrap();
+        (
+            body_text(t.into_body()).await,
+            body_text(v1.into_body()).await,
+        )
+    });
+    assert_eq!(handle.await.unwrap(), ("t".to_owned(), "v1".to_owned()));
+}
+
+#[tokio::test]
+async fn axum_method_routers_metrics_service_and_service_builder_as_axum_layer() {
+    use axum::routing::get;
+    let registry = Registry::new();
+    let cors = cors();
+    let table: Router<axum::body::Body, axum::body::Body, Infallible> = Router::builder()
+        .route("GET /hello", get(|| async { "hello" }))
+        .route(
+            "GET /metrics",
+            ServiceBuilder::new()
+                .map_response(|r: Response<Full<Bytes>>| r.map(axum::body::Body::new))
+                .service(registry.service()),
+        )
+        .build()
+        .unwrap();
+    let app = axum::Router::new()
+        .route_service("/prom", registry.service())
+        .fallback_service(table)
+        .layer(
+            ServiceBuilder::new()
+                .layer(registry.layer())
+                .layer(AccessLogLayer::new(MemorySink::new()))
+                .layer(cors.clone())
+                .layer(guard(&cors)),
+        );
+    let r = app.clone().oneshot(get_axum("/hello")).await.unwrap();
+    assert_eq!(body_text(r.into_body()).await, "hello");
+    let r = app.clone().oneshot(get_axum("/metrics")).await.unwrap();
+    assert!(body_text(r.into_body())
+        .await
+        .contains("gateway_requests_total"));
+    let r = app.oneshot(get_axum("/prom")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(body_text(r.into_body()).await.contains("route=\"/hello\""));
+}
+
+#[tokio::test]
+async fn ready_then_call_and_service_builder_service_fn() {
+    let cors = cors();
+    let mut svc = ServiceBuilder::new()
+        .layer(tower::limit::ConcurrencyLimitLayer::new(1))
+        .layer(AccessLogLayer::new(MemorySink::new()))
+        .layer(cors.clone())
+        .layer(guard(&cors))
+        .layer(CanaryLayer::new(Reply("v2"), 0).unwrap())
+        .service_fn(|_: Request<Full<Bytes>>| async {
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"fn"))))
+        });
+    for _ in 0..3 {
+        let r = svc.ready().await.unwrap().call(get("/")).await.unwrap();
+        assert_eq!(body_text(r.into_body()).await, "fn");
+    }
+}
+
+#[tokio::test]
+async fn middleware_named_layer_constructors() {
+    use tower_gateway::access_log::AccessLog;
+    use tower_gateway::cors::{Cors, CorsConfig};
+    use tower_gateway::metrics::Metrics;
+    use tower_gateway::{CanarySplit, OriginGuard};
+    let registry = Registry::new();
+    let cors = Cors::layer(CorsConfig::new().allow_origin(APP)).unwrap();
+    let cors2 = Cors::builder().allow_origin(APP).build().unwrap();
+    let svc = ServiceBuilder::new()
+        .layer(Metrics::layer(registry.clone()))
+        .layer(AccessLog::layer(MemorySink::new()))
+        .layer(cors)
+        .layer(cors2)
+        .layer(OriginGuard::layer())
+        .layer(OriginGuard::builder().build().unwrap())
+        .layer(CanarySplit::layer(Reply("v2"), 0).unwrap())
+        .service(Reply("v1"));
+    let r = svc.clone().oneshot(get::<Full<Bytes>>("/")).await.unwrap();
+    assert_eq!(body_text(r.into_body()).await, "v1");
+    let r = svc
+        .oneshot(cross_origin_post::<Full<Bytes>>(
+            "/",
+            "https://evil.example",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    body_text(r.into_body()).await;
+    assert_eq!(registry.series_count(), 2);
 }
