@@ -888,6 +888,18 @@ async fn hyper_http1_and_http2_through_the_auto_builder() {
         .unwrap();
     assert_eq!(r.version(), http::Version::HTTP_2);
     assert_eq!(body_text(r.into_body()).await, "over h2");
+    // A same-origin write over HTTP/2: the target origin is the `:authority` (no `Host`).
+    let r = sender
+        .send_request(
+            Request::post("http://localhost/echo")
+                .header(header::ORIGIN, "http://localhost")
+                .body(Full::new(Bytes::from_static(b"same origin")))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(body_text(r.into_body()).await, "same origin");
     let r = sender
         .send_request(
             Request::post("http://localhost/pets")
@@ -909,12 +921,13 @@ async fn hyper_http1_and_http2_through_the_auto_builder() {
         .unwrap();
     assert_eq!(body_text(r.into_body()).await, "v1");
 
-    let mut lines = wait_lines(&log, 4).await;
+    let mut lines = wait_lines(&log, 5).await;
     lines.sort();
     assert_eq!(
         lines,
         [
             "127.0.0.1 HTTP/1.1 200",
+            "127.0.0.1 HTTP/2.0 200",
             "127.0.0.1 HTTP/2.0 200",
             "127.0.0.1 HTTP/2.0 200",
             "127.0.0.1 HTTP/2.0 403",
@@ -1281,4 +1294,106 @@ async fn middleware_named_layer_constructors() {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     body_text(r.into_body()).await;
     assert_eq!(registry.series_count(), 2);
+}
+
+#[tokio::test]
+async fn websocket_through_axum_serve_and_every_layer() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::Message;
+    use tower_gateway::upstream::{ResponseBody, WebSocketUpstream};
+
+    // An echo WebSocket backend.
+    let backend = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let backend_addr = backend.local_addr().unwrap();
+    let backend_task = tokio::spawn(async move {
+        while let Ok((stream, _)) = backend.accept().await {
+            tokio::spawn(async move {
+                let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
+                    return;
+                };
+                while let Some(Ok(Message::Text(t))) = ws.next().await {
+                    if ws
+                        .send(Message::text(format!("echo {}", t.as_str())))
+                        .await
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+
+    let log = MemorySink::new();
+    let registry = Registry::new();
+    let cors = cors();
+    let router: Router<axum::body::Body, ResponseBody, Infallible> = Router::builder()
+        .websocket(
+            "/ws",
+            WebSocketUpstream::new(&format!("ws://{backend_addr}")).unwrap(),
+        )
+        .build()
+        .unwrap();
+    let app = axum::Router::new()
+        .route("/", axum::routing::get(|| async { "home" }))
+        .fallback_service(router.map_response(axum::response::IntoResponse::into_response))
+        .layer(guard(&cors))
+        .layer(cors.clone())
+        .layer(
+            AccessLogLayer::new(log.clone())
+                .format(LogFormat::template("$context.routeKey $context.status").unwrap()),
+        )
+        .layer(MetricsLayer::new(registry.clone()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+
+    let mut request = format!("ws://{addr}/ws").into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert(header::ORIGIN, HeaderValue::from_static(APP));
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut ws, response) = tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio_tungstenite::client_async(request, stream),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
+    ws.send(Message::text("hi")).await.unwrap();
+    let reply = tokio::time::timeout(Duration::from_secs(10), ws.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(reply.into_text().unwrap().as_str(), "echo hi");
+    ws.close(None).await.unwrap();
+    drop(ws);
+    assert_eq!(wait_lines(&log, 1).await, ["GET /ws 101"]);
+
+    // A cross-site handshake is refused by the guard under axum too.
+    let mut request = format!("ws://{addr}/ws").into_client_request().unwrap();
+    request.headers_mut().insert(
+        header::ORIGIN,
+        HeaderValue::from_static("https://evil.example"),
+    );
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let refused = tokio_tungstenite::client_async(request, stream).await;
+    match refused {
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => {
+            assert_eq!(r.status(), StatusCode::FORBIDDEN)
+        }
+        other => panic!("expected a 403, got {other:?}"),
+    }
+    server.abort();
+    backend_task.abort();
 }
