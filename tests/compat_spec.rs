@@ -271,7 +271,7 @@ async fn layers_by_reference_and_cloned() {
         let response = s.oneshot(get("/x")).await.unwrap();
         assert_eq!(body_text(response.into_body()).await, "v1");
     }
-    let direct = (&cors).layer(Reply("x"));
+    let direct = <&CorsLayer as Layer<Reply>>::layer(&&cors, Reply("x"));
     let direct2 = Layer::layer(&&guard, Reply("x"));
     assert_clone_send_sync(&direct);
     assert_clone_send_sync(&direct2);
@@ -395,7 +395,7 @@ async fn request_body_types_through_every_layer() {
     run(|| Full::new(Bytes::from_static(b"full"))).await;
     run(|| String::from("string")).await;
     run(|| axum::body::Body::from("axum")).await;
-    run(|| Empty::<Bytes>::new()).await;
+    run(Empty::<Bytes>::new).await;
     run(|| NotSync::new("not sync")).await;
     run(|| Full::new(Bytes::from_static(b"boxed")).boxed()).await;
     run(|| Full::new(Bytes::from_static(b"unsync")).boxed_unsync()).await;
@@ -1165,7 +1165,7 @@ async fn upstream_as_target_boxed_and_under_tower_layers() {
         Full::new(Bytes::from_static(t.as_bytes()))
     })
     .await;
-    check(upstream.clone(), ws.clone(), |t| axum::body::Body::from(t)).await;
+    check(upstream.clone(), ws.clone(), axum::body::Body::from).await;
     check(upstream.clone(), ws.clone(), String::from).await;
     check(upstream, ws, NotSync::new).await;
     backend_task.abort();
