@@ -1397,3 +1397,123 @@ async fn websocket_through_axum_serve_and_every_layer() {
     server.abort();
     backend_task.abort();
 }
+
+#[tokio::test]
+async fn single_inner_layers_need_neither_clone_nor_sync() {
+    // `BoxService` is neither `Clone` nor `Sync`: the layers around one service take it
+    // (only the dispatching Router and CanarySplit clone what they call).
+    let inner: BoxService<Request<Full<Bytes>>, Response<Full<Bytes>>, Infallible> =
+        BoxService::new(Reply("boxed"));
+    let cors = cors();
+    let svc = ServiceBuilder::new()
+        .layer(MetricsLayer::new(Registry::new()))
+        .layer(AccessLogLayer::new(MemorySink::new()))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(cors.clone())
+        .layer(guard(&cors))
+        .service(inner);
+    let r = svc.oneshot(get("/")).await.unwrap();
+    assert_eq!(body_text(r.into_body()).await, "boxed");
+}
+
+#[tokio::test]
+async fn hyper_util_legacy_client_as_a_router_target() {
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use hyper_util::service::TowerToHyperService;
+
+    let backend = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let backend_addr = backend.local_addr().unwrap();
+    let backend_task = tokio::spawn(async move {
+        while let Ok((stream, _)) = backend.accept().await {
+            let svc = service_fn(|r: Request<hyper::body::Incoming>| async move {
+                Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(
+                    r.uri().path().to_owned(),
+                ))))
+            });
+            tokio::spawn(
+                hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), TowerToHyperService::new(svc)),
+            );
+        }
+    });
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let to_backend = ServiceBuilder::new()
+        .map_request(move |mut r: Request<Full<Bytes>>| {
+            let path = r.uri().path().to_owned();
+            *r.uri_mut() = format!("http://{backend_addr}{path}").parse().unwrap();
+            r
+        })
+        .service(client);
+    let router = Router::builder()
+        .route("GET /proxied/{rest+}", to_backend)
+        .build()
+        .unwrap();
+    let cors = cors();
+    let stack = ServiceBuilder::new()
+        .layer(AccessLogLayer::new(MemorySink::new()))
+        .layer(cors.clone())
+        .layer(guard(&cors))
+        .service(router);
+    assert_clone_send_sync(&stack);
+    let r = stack.oneshot(get("/proxied/a/b")).await.unwrap();
+    assert_eq!(body_text(r.into_body()).await, "/proxied/a/b");
+    backend_task.abort();
+}
+
+#[tokio::test]
+async fn gateway_under_axum_serve_logs_the_client_from_connect_info() {
+    use axum::extract::ConnectInfo;
+    use tower_gateway::gateway::Services;
+    use tower_gateway::Gateway;
+
+    let config: tower_gateway::GatewayConfig = toml::from_str(
+        r#"
+        [[routes]]
+        path = "/pets/{id}"
+        methods = ["GET"]
+        service = "pets"
+
+        [access_log]
+        format = "$context.identity.sourceIp $context.routeKey $context.status"
+        sink = "code"
+        "#,
+    )
+    .unwrap();
+    let log = MemorySink::new();
+    let services = Services::new()
+        .service("pets", Reply("pet"))
+        .access_log_sink(log.clone());
+    let gateway = Gateway::from_config(config, services).unwrap();
+    // The documented copy of axum's `ConnectInfo` into a `SocketAddr` extension.
+    let copied = ServiceBuilder::new()
+        .map_request(|mut r: Request<axum::body::Body>| {
+            if let Some(c) = r.extensions().get::<ConnectInfo<SocketAddr>>().copied() {
+                r.extensions_mut().insert(c.0);
+            }
+            r
+        })
+        .service(gateway);
+    let app = axum::Router::new().fallback_service(copied);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    let r = send_http1(
+        addr,
+        Request::get("/pets/1")
+            .header(header::HOST, "localhost")
+            .body(Empty::<Bytes>::new())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(body_text(r.into_body()).await, "pet");
+    assert_eq!(wait_lines(&log, 1).await, ["127.0.0.1 GET /pets/{id} 200"]);
+    server.abort();
+}
