@@ -1517,3 +1517,30 @@ async fn gateway_under_axum_serve_logs_the_client_from_connect_info() {
     assert_eq!(wait_lines(&log, 1).await, ["127.0.0.1 GET /pets/{id} 200"]);
     server.abort();
 }
+
+#[tokio::test]
+async fn an_outer_tower_timeout_dropping_our_futures_is_recorded() {
+    // tower's Timeout outside drops our response futures when it fires: the access log writes
+    // its record (status 0, `DC`) and the metrics gauge comes back to zero.
+    let log = MemorySink::new();
+    let registry = Registry::new();
+    let slow = service_fn(|_: Request<Full<Bytes>>| async {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        Ok::<_, Infallible>(Response::new(Full::<Bytes>::default()))
+    });
+    let svc = ServiceBuilder::new()
+        .layer(tower::timeout::TimeoutLayer::new(Duration::from_millis(20)))
+        .layer(MetricsLayer::new(registry.clone()))
+        .layer(
+            AccessLogLayer::new(log.clone())
+                .format(LogFormat::template("$context.status $context.responseFlags").unwrap()),
+        )
+        .layer(Router::builder().route("GET /slow", slow).build().unwrap())
+        .service(Reply("app"));
+    let err = svc.oneshot(get("/slow")).await.unwrap_err();
+    assert!(err.is::<tower::timeout::error::Elapsed>());
+    assert_eq!(registry.in_flight(), 0);
+    assert_eq!(log.lines().len(), 1, "{:?}", log.lines());
+    assert!(log.lines()[0].starts_with("0 "), "{:?}", log.lines());
+    assert!(log.lines()[0].contains("DC"), "{:?}", log.lines());
+}
