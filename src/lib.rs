@@ -88,6 +88,11 @@
 //!
 //! Every layer keeps the inner service's error type: a refusal is an HTTP response whose body
 //! is [`body::Body`]. Configuration is validated once; [`ConfigError`] lists every problem.
+//!
+//! Because the layers that answer on their own wrap the response body (as tower-http's
+//! `TraceLayer` and `CompressionLayer` do), `ServiceBuilder::option_layer` cannot switch them
+//! on and off (`tower::util::Either` needs one response type on both sides): choose between two
+//! stacks whose response bodies are boxed to one type (`http_body_util::BodyExt::boxed`).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -82,7 +82,7 @@
 //! `upstream::Failure` (reason), each when its feature is on.
 //! The client address comes from a [`SocketAddr`](std::net::SocketAddr) or
 //! [`IpAddr`](std::net::IpAddr) request extension, or from
-//! [`AccessLogLayer::client_addr`]. A [`Tunnel`](crate::tunnel::Tunnel) on a `101` response
+//! [`AccessLogLayer::client_addr`] (how axum's `ConnectInfo` is read). A [`Tunnel`](crate::tunnel::Tunnel) on a `101` response
 //! defers the record to its close. Written: [`RequestId`] in the request extensions.
 //!
 //! # Golden lines

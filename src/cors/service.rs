@@ -53,6 +53,32 @@ impl<S: Clone> Clone for Cors<S> {
     }
 }
 
+impl Cors<()> {
+    /// Validates `config` and builds the layer: the same as [`CorsLayer::new`](super::CorsLayer::new), for code that
+    /// names the middleware `Cors` (as tower-http's `Cors::layer()`). Defined on `Cors<()>` so
+    /// that a bare `Cors::layer(..)` needs no type annotation.
+    ///
+    /// ```
+    /// use tower_gateway::cors::{Cors, CorsConfig};
+    ///
+    /// let layer = Cors::layer(CorsConfig::new().allow_origin("https://app.example.com"))?;
+    /// # let _ = layer;
+    /// # Ok::<_, tower_gateway::ConfigError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Every problem of the configuration; see [`CorsConfig::build`](super::CorsConfig::build).
+    pub fn layer(config: super::CorsConfig) -> Result<super::CorsLayer, crate::ConfigError> {
+        super::CorsLayer::new(config)
+    }
+
+    /// Starts a policy: the same as [`CorsLayer::builder`](super::CorsLayer::builder).
+    pub fn builder() -> super::CorsConfig {
+        super::CorsConfig::new()
+    }
+}
+
 impl<S> Cors<S> {
     pub(super) fn from_shared(inner: S, shared: Arc<Shared>) -> Self {
         let policy = Cache::new(SharedPolicy(Arc::clone(&shared)));

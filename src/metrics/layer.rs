@@ -71,6 +71,23 @@ pub struct Metrics<S> {
     clock: Clock,
 }
 
+impl Metrics<()> {
+    /// A layer recording into `registry`: the same as [`MetricsLayer::new`], for code that
+    /// names the middleware `Metrics`. Defined on `Metrics<()>` so that a bare
+    /// `Metrics::layer(..)` needs no type annotation.
+    ///
+    /// ```
+    /// use tower_gateway::metrics::{Metrics, Registry};
+    ///
+    /// let registry = Registry::new();
+    /// let layer = Metrics::layer(registry.clone());
+    /// # let _ = layer;
+    /// ```
+    pub fn layer(registry: Registry) -> MetricsLayer {
+        MetricsLayer::new(registry)
+    }
+}
+
 impl<S> Metrics<S> {
     define_inner_service_accessors!();
 }

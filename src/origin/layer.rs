@@ -75,6 +75,21 @@ impl OriginGuard<()> {
     pub fn builder() -> OriginGuardBuilder {
         OriginGuardBuilder::new()
     }
+
+    /// The guard with default settings: the same as [`OriginGuardLayer::new`], for code that
+    /// names the middleware `OriginGuard`.
+    ///
+    /// ```
+    /// use tower::Layer;
+    /// use tower_gateway::origin::OriginGuard;
+    /// # let app = tower::service_fn(|_: http::Request<()>| async { Ok::<_, std::convert::Infallible>(http::Response::new(())) });
+    ///
+    /// let guarded = OriginGuard::layer().layer(app);
+    /// # let _ = guarded;
+    /// ```
+    pub fn layer() -> OriginGuardLayer {
+        OriginGuardLayer::new()
+    }
 }
 
 impl<S> Layer<S> for OriginGuardLayer {

@@ -116,6 +116,23 @@
 //! `Clone + Send + Sync`, boxed once at build. A target with another body type can be adapted
 //! with `tower::util::MapResponseLayer`.
 //!
+//! What the shared table implies, with tower's and tower-http's pieces (each deliberate):
+//!
+//! - Targets must be `Sync`, as axum 0.8's `route_service` requires: every call clones the
+//!   target out of the shared table, from any thread. `tower::util::BoxCloneService` is not
+//!   `Sync`; box with `tower::util::BoxCloneSyncService` instead (`Buffer`, `Timeout`,
+//!   `ConcurrencyLimit` and axum's `Router` are `Sync` when what they wrap is).
+//! - Targets, the [fallback](RouterBuilder::fallback) and the service the Router wraps as a
+//!   [`Layer`](tower_layer::Layer) share one response body type and one error type. A layer
+//!   that changes the body (tower-http's `TraceLayer`, `CompressionLayer`) belongs outside the
+//!   Router, or on each target with the body boxed (`MapResponseLayer` and
+//!   `http_body_util::BodyExt::boxed`); tower's `Timeout` and `Buffer` answer `BoxError`, so
+//!   their neighbours map errors to it (`ServiceBuilder::map_err`).
+//! - The request body needs only `Send + 'static` (not `Sync`); the Router itself is
+//!   `Clone + Send + Sync` whatever the bodies are, so it goes to `tokio::spawn`, axum
+//!   (`nest_service`, `fallback_service`, `route_service`, `Router::layer`) and hyper-util's
+//!   `TowerToHyperService` as it is.
+//!
 //! # Configuration errors
 //!
 //! [`RouterBuilder::build`] reports every problem at once: malformed keys and templates
