@@ -69,10 +69,13 @@
 //! | `tracing` | [`access_log`] | an access-log sink emitting `tracing` events | no |
 //! | `gateway` | [`gateway`] | the whole stack from one serde configuration, reloadable | yes |
 //! | `upstream` | [`upstream`] | route targets forwarding to HTTP servers (hyper-util client, Tokio) | yes |
+//! | `axum` | [`access_log`], [`upstream`] | the client address also from axum's `ConnectInfo<SocketAddr>` | yes |
 //! | `full` | | everything | no |
 //!
 //! `upstream` is a default feature because a gateway that cannot forward is half a gateway; it
-//! is the only one that brings Tokio, hyper and hyper-util into the library. Turn the default
+//! and `axum` (axum without its default features, for the one type that carries a client's
+//! address under `axum::serve`) are the ones that bring Tokio, hyper and hyper-util into the
+//! library. Turn the default
 //! features off (`default-features = false`) and pick layers to keep the core to `http`,
 //! `http-body`, `http-body-util`, `bytes`, `pin-project-lite` and tower's traits (`cors`,
 //! `canary`, `metrics` and `gateway` add `arc-swap` and/or `serde`).

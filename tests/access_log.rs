@@ -2114,3 +2114,21 @@ async fn an_ipv4_mapped_client_address_is_written_as_ipv4() {
     let v: serde_json::Value = serde_json::from_str(&line).unwrap();
     assert_eq!(v["ip"], "2001:db8::1");
 }
+
+/// axum's `ConnectInfo<SocketAddr>` (what `into_make_service_with_connect_info` records) is a
+/// `ConnectInfo`-style extension the record reads with no configuration (issue 7).
+#[cfg(feature = "axum")]
+#[tokio::test]
+async fn axum_connect_info_is_the_client_address_by_default() {
+    use axum::extract::ConnectInfo;
+    let sink = MemorySink::new();
+    let app = AccessLogLayer::new(sink.clone())
+        .format(LogFormat::template("$context.identity.sourceIp").unwrap())
+        .layer(ok("x"));
+    let mut request = Request::get("/").body(Full::<Bytes>::default()).unwrap();
+    let peer: std::net::SocketAddr = "198.51.100.7:50123".parse().unwrap();
+    request.extensions_mut().insert(ConnectInfo(peer));
+    let response = app.oneshot(request).await.unwrap();
+    body_text(response.into_body()).await;
+    assert_eq!(sink.lines(), ["198.51.100.7"]);
+}

@@ -728,9 +728,9 @@ where
     sender.send_request(request).await.unwrap()
 }
 
+#[cfg(feature = "axum")]
 #[tokio::test]
 async fn axum_serve_with_connect_info_gives_the_access_log_the_client() {
-    use axum::extract::ConnectInfo;
     let log = MemorySink::new();
     let cors = cors();
     let app = axum::Router::new()
@@ -738,9 +738,9 @@ async fn axum_serve_with_connect_info_gives_the_access_log_the_client() {
         .layer(guard(&cors))
         .layer(cors.clone())
         .layer(
+            // axum's `ConnectInfo<SocketAddr>` is read by default (feature `axum`).
             AccessLogLayer::new(log.clone())
-                .format(LogFormat::template("$context.identity.sourceIp $context.status").unwrap())
-                .client_addr(|ext| ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())),
+                .format(LogFormat::template("$context.identity.sourceIp $context.status").unwrap()),
         );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -1461,9 +1461,9 @@ async fn hyper_util_legacy_client_as_a_router_target() {
     backend_task.abort();
 }
 
+#[cfg(feature = "axum")]
 #[tokio::test]
 async fn gateway_under_axum_serve_logs_the_client_from_connect_info() {
-    use axum::extract::ConnectInfo;
     use tower_gateway::gateway::Services;
     use tower_gateway::Gateway;
 
@@ -1485,16 +1485,8 @@ async fn gateway_under_axum_serve_logs_the_client_from_connect_info() {
         .service("pets", Reply("pet"))
         .access_log_sink(log.clone());
     let gateway = Gateway::from_config(config, services).unwrap();
-    // The documented copy of axum's `ConnectInfo` into a `SocketAddr` extension.
-    let copied = ServiceBuilder::new()
-        .map_request(|mut r: Request<axum::body::Body>| {
-            if let Some(c) = r.extensions().get::<ConnectInfo<SocketAddr>>().copied() {
-                r.extensions_mut().insert(c.0);
-            }
-            r
-        })
-        .service(gateway);
-    let app = axum::Router::new().fallback_service(copied);
+    // axum's `ConnectInfo<SocketAddr>` reaches the gateway's access log as it is.
+    let app = axum::Router::new().fallback_service(gateway);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(async move {

@@ -104,9 +104,10 @@ impl AccessLogLayer {
     }
 
     /// How to find the client address in the request extensions. Default: a
-    /// [`SocketAddr`](std::net::SocketAddr) or [`IpAddr`] extension. With axum's
-    /// `into_make_service_with_connect_info::<SocketAddr>()`:
-    /// `.client_addr(|ext| ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()))`.
+    /// [`SocketAddr`](std::net::SocketAddr) extension, else axum's `ConnectInfo<SocketAddr>`
+    /// (what `into_make_service_with_connect_info::<SocketAddr>()` records; feature `axum`),
+    /// else an [`IpAddr`] extension. For another server's own type:
+    /// `.client_addr(|ext| ext.get::<MyPeer>().map(|p| p.ip))`.
     ///
     /// It runs on the request path: it must not block.
     pub fn client_addr<F>(mut self, read: F) -> Self

@@ -80,9 +80,11 @@
 //! [`origin::Rejection`](crate::origin::Rejection) (`OG`, reason) and
 //! [`cors::Rejection`](crate::cors::Rejection) (`CP`, reason) and, on an error status,
 //! `upstream::Failure` (reason), each when its feature is on.
-//! The client address comes from a [`SocketAddr`](std::net::SocketAddr) or
-//! [`IpAddr`](std::net::IpAddr) request extension, or from
-//! [`AccessLogLayer::client_addr`] (how axum's `ConnectInfo` is read). A [`Tunnel`](crate::tunnel::Tunnel) on a `101` response
+//! The client address comes from a [`SocketAddr`](std::net::SocketAddr) request extension,
+//! axum's `ConnectInfo<SocketAddr>` (feature `axum`, on by default: what
+//! `into_make_service_with_connect_info::<SocketAddr>()` records), an
+//! [`IpAddr`](std::net::IpAddr) extension, or [`AccessLogLayer::client_addr`]. A
+//! [`Tunnel`](crate::tunnel::Tunnel) on a `101` response
 //! defers the record to its close. Written: [`RequestId`] in the request extensions.
 //!
 //! # Golden lines

@@ -2,7 +2,7 @@
 //! back and when the body ends; written once, from a reused per-thread buffer.
 
 use std::cell::RefCell;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -162,13 +162,6 @@ pub(super) struct Facts {
 const X_FORWARDED_FOR: http::header::HeaderName =
     http::header::HeaderName::from_static("x-forwarded-for");
 
-fn default_client(extensions: &http::Extensions) -> Option<IpAddr> {
-    extensions
-        .get::<SocketAddr>()
-        .map(SocketAddr::ip)
-        .or_else(|| extensions.get::<IpAddr>().copied())
-}
-
 impl Record {
     /// Captures what the format needs from the request, and settles its request id (which goes
     /// into the request extensions).
@@ -270,7 +263,7 @@ impl Record {
         *client = if has(need::CLIENT) {
             match &shared.client_addr {
                 Some(read) => (read.0)(req.extensions()),
-                None => default_client(req.extensions()),
+                None => crate::util::client::client_ip(req.extensions()),
             }
             // A dual-stack listener's IPv4 client (`::ffff:a.b.c.d`) in its IPv4 form, as
             // Apache (APR) writes it.

@@ -18,9 +18,8 @@ use super::sink::Sink;
 /// Unlike the other layers, it needs the request body to be an [`http_body::Body`] (its size
 /// hint is the request length when there is no `content-length`): `Request<()>` does not go
 /// through it; `http_body_util::Empty<Bytes>` does. Under axum, the client address that
-/// `into_make_service_with_connect_info::<SocketAddr>()` records is an axum `ConnectInfo`
-/// extension, which this crate cannot name: read it with
-/// [`AccessLogLayer::client_addr`].
+/// `into_make_service_with_connect_info::<SocketAddr>()` records (`ConnectInfo<SocketAddr>`)
+/// is read with the feature `axum` (on by default).
 #[derive(Debug)]
 #[must_use]
 pub struct AccessLog<S> {

@@ -72,12 +72,10 @@
 //! Router, and per route its target or a canary split around it. Requests no route matches get
 //! the Router's `404`/`405`, or go to the `fallback` service.
 //!
-//! The access log reads the client address from a `SocketAddr` (or `IpAddr`) request extension.
-//! axum's `into_make_service_with_connect_info::<SocketAddr>()` records it as an axum
-//! `ConnectInfo`, which this crate cannot name: copy it across in front of the gateway,
-//! `ServiceBuilder::new().map_request(|mut r: Request<axum::body::Body>| { if let Some(c) =
-//! r.extensions().get::<ConnectInfo<SocketAddr>>().copied() { r.extensions_mut().insert(c.0); }
-//! r }).service(gateway)`.
+//! The access log and the upstreams read the client address from a `SocketAddr` request
+//! extension, axum's `ConnectInfo<SocketAddr>` (what
+//! `into_make_service_with_connect_info::<SocketAddr>()` records; feature `axum`, on by
+//! default) or an `IpAddr` extension.
 //!
 //! # Targets
 //!

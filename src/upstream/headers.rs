@@ -4,7 +4,7 @@
 //! contract between the two; change the bodies, not the signatures.
 
 use std::io::Write as _;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use bytes::Bytes;
 use http::header::{
@@ -122,14 +122,8 @@ pub(crate) fn remove_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
-/// The client's IP address: a [`SocketAddr`] request extension, else an [`IpAddr`] one (the
-/// convention of the access log).
-pub(crate) fn client_ip(extensions: &http::Extensions) -> Option<IpAddr> {
-    extensions
-        .get::<SocketAddr>()
-        .map(SocketAddr::ip)
-        .or_else(|| extensions.get::<IpAddr>().copied())
-}
+/// The client's IP address, as the access log reads it (see [`crate::util::client`]).
+pub(crate) use crate::util::client::client_ip;
 
 /// Adds what the proxy knows about the client, for the upstream:
 ///

@@ -75,8 +75,9 @@
 //! | `X-Forwarded-Host` | the host the client asked for: the request target's authority (absolute form, HTTP/2), else `Host` (RFC 9112 §3.2.2); replaces the client's |
 //! | `Via` | this hop, `<version the client spoke> tower-gateway` (for example `1.1 tower-gateway`), appended to what came (`, `), as RFC 9110 §7.6.3 asks of a gateway |
 //!
-//! The client address is a [`SocketAddr`](std::net::SocketAddr) or
-//! [`IpAddr`](std::net::IpAddr) request extension (the access log's convention); without one,
+//! The client address is a [`SocketAddr`](std::net::SocketAddr) request extension, axum's
+//! `ConnectInfo<SocketAddr>` (feature `axum`) or an [`IpAddr`](std::net::IpAddr) extension
+//! (the access log's convention); without one,
 //! `for=` and `X-Forwarded-For` are left out. The gateway is taken to be the edge: incoming
 //! `X-Forwarded-Proto`/`-Host` are replaced, while the `Forwarded` and `X-Forwarded-For`
 //! chains are extended. Request extensions are not forwarded.

@@ -3,6 +3,7 @@
 #![allow(dead_code, unreachable_pub)] // each piece is used by whichever layers are enabled
 
 pub(crate) mod boxed;
+pub(crate) mod client;
 pub(crate) mod header;
 pub(crate) mod host;
 pub(crate) mod oneshot;
