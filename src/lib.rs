@@ -69,7 +69,7 @@
 //! | `tracing` | [`access_log`] | an access-log sink emitting `tracing` events | no |
 //! | `gateway` | [`gateway`] | the whole stack from one serde configuration, reloadable | yes |
 //! | `upstream` | [`upstream`] | route targets forwarding to HTTP servers (hyper-util client, Tokio) | yes |
-//! | `axum` | [`access_log`], [`upstream`] | the client address also from axum's `ConnectInfo<SocketAddr>` | yes |
+//! | `axum` | [`access_log`], [`upstream`] | the client address also from axum 0.8's `ConnectInfo<SocketAddr>` | yes |
 //! | `full` | | everything | no |
 //!
 //! `upstream` is a default feature because a gateway that cannot forward is half a gateway; it

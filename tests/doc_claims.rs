@@ -723,6 +723,52 @@ async fn origin_report_only_is_recorded_by_the_access_log_and_metrics() {
         .contains("status=\"200\",arm=\"\",refusal=\"origin\"} 1"));
 }
 
+/// `$context.error.message` is "why the gateway answered itself": with a report-only guard,
+/// a request the Router answered `404` gets the Router's reason, not the guard's, and the
+/// metrics label it `no_route`; the `OG` flag still says the guard would have refused it.
+#[tokio::test]
+async fn origin_report_only_reason_gives_way_to_the_layer_that_answered() {
+    use tower::ServiceBuilder;
+    use tower_gateway::access_log::{AccessLogLayer, LogFormat, MemorySink};
+    use tower_gateway::metrics::Registry;
+    let sink = MemorySink::new();
+    let registry = Registry::new();
+    let table = Router::builder()
+        .route("GET /known", Named::new("known"))
+        .build()
+        .unwrap();
+    let stack = ServiceBuilder::new()
+        .layer(registry.layer())
+        .layer(
+            AccessLogLayer::new(sink.clone()).format(
+                LogFormat::template(
+                    "$context.status $context.responseFlags $context.error.message",
+                )
+                .unwrap(),
+            ),
+        )
+        .layer(
+            OriginGuardLayer::builder()
+                .report_only(true)
+                .build()
+                .unwrap(),
+        )
+        .service(table);
+    let cross = header_req(
+        "POST",
+        "/nowhere",
+        &[("host", "a.example"), ("sec-fetch-site", "cross-site")],
+    );
+    let response = stack.oneshot(cross).await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    body_text(response.into_body()).await;
+    let lines = sink.lines();
+    assert_eq!(lines.len(), 1);
+    let router_reason = RouterRejection::new(RouterKind::NotFound).reason();
+    assert_eq!(lines[0], format!("404 NR,OG {router_reason}"), "{lines:?}");
+    assert!(registry.render().contains("refusal=\"no_route\"} 1"));
+}
+
 /// `cors::Decision` docs: a request that is not CORS, or an actual request from an origin
 /// the policy refuses, gets only `Vary: Origin`, or the preflight `Vary` when it is an
 /// `OPTIONS` (module docs: "Responses to a non-preflight `OPTIONS` get the preflight `Vary`").

@@ -323,10 +323,18 @@ impl Record {
                 self.reason = self.reason.or(Some(failure.static_reason()));
             }
         }
+        // A report-only rejection (the request went through) gives its reason only when no
+        // layer answered the request itself: the metrics' `refusal` label has the same order.
+        #[cfg(feature = "origin")]
+        let mut reported = None;
         #[cfg(feature = "origin")]
         if let Some(rejection) = extensions.get::<crate::origin::Rejection>() {
             self.flags |= flag::ORIGIN;
-            self.reason = self.reason.or(Some(rejection.reason()));
+            if rejection.is_report_only() {
+                reported = Some(rejection.reason());
+            } else {
+                self.reason = self.reason.or(Some(rejection.reason()));
+            }
         }
         #[cfg(feature = "cors")]
         if let Some(rejection) = extensions.get::<crate::cors::Rejection>() {
@@ -346,6 +354,10 @@ impl Record {
                     self.route = Some(route.clone());
                 }
             }
+        }
+        #[cfg(feature = "origin")]
+        if reported.is_some() {
+            self.reason = self.reason.or(reported);
         }
         #[cfg(feature = "canary")]
         if self.shared.format.needs() & need::ARM != 0 {

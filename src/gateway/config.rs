@@ -82,9 +82,9 @@ pub struct RouteConfig {
     pub name: Option<String>,
     /// The path template: `/pets/{id}`, `/files/{*rest}`, `/api/{proxy+}`.
     pub path: String,
-    /// The methods (`GET`, `POST`, ...; extension methods as written). Empty, or `"ANY"`
-    /// alone: any method. Case-sensitive, so `"get"` is refused (write `"GET"`), and so is a
-    /// method listed twice.
+    /// The methods (`GET`, `POST`, ...; extension methods as written, case-sensitive). Empty,
+    /// or `"ANY"` (in any case) alone: any method. A standard method must be upper case
+    /// (`"get"` is refused: write `"GET"`), and a method listed twice is refused.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub methods: Vec<String>,
     /// Route `path` and everything below it, with `path` stripped from the request path

@@ -4,7 +4,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 /// The client's IP address: a [`SocketAddr`] request extension (hyper-util and hand-written
-/// servers insert the peer address), else axum's `ConnectInfo<SocketAddr>` (what
+/// servers insert the peer address), else axum 0.8's `ConnectInfo<SocketAddr>` (what
 /// `into_make_service_with_connect_info::<SocketAddr>()` records; feature `axum`), else an
 /// [`IpAddr`] extension.
 #[inline]
