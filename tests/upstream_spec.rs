@@ -126,6 +126,22 @@ where
     .await
 }
 
+/// A raw TCP backend that reads once, writes `reply` as it is and closes.
+async fn raw_backend(reply: &'static [u8]) -> SocketAddr {
+    common::listen(move |mut stream, _| async move {
+        let mut buf = [0u8; 1024];
+        let _ = stream.read(&mut buf).await;
+        let _ = stream.write_all(reply).await;
+        let _ = stream.shutdown().await;
+    })
+    .await
+}
+
+/// The gateway served in front of an `Upstream` to `http://{up}{base}`.
+async fn proxy_to(up: SocketAddr, base: &str) -> SocketAddr {
+    gateway(Upstream::new(&format!("http://{up}{base}")).unwrap()).await
+}
+
 /// Sends one request on a fresh connection with hyper's client.
 async fn send<B>(addr: SocketAddr, request: Request<B>) -> Response<Incoming>
 where
@@ -202,7 +218,7 @@ async fn the_prefix_itself_maps_to_the_base_path() {
 #[tokio::test]
 async fn percent_encoding_is_forwarded_byte_for_byte() {
     let (up, log) = ok_backend().await;
-    let gw = gateway(Upstream::new(&format!("http://{up}/base")).unwrap()).await;
+    let gw = proxy_to(up, "/base").await;
     let path = "/a%2Fb/%E2%82%AC/c%20d?q=%41%2b1&e=a%26b";
     assert_eq!(send(gw, get(path)).await.status(), 200);
     assert_eq!(only(&log).target, format!("/base{path}"));
@@ -211,7 +227,7 @@ async fn percent_encoding_is_forwarded_byte_for_byte() {
 #[tokio::test]
 async fn double_slashes_inside_the_path_are_kept() {
     let (up, log) = ok_backend().await;
-    let gw = gateway(Upstream::new(&format!("http://{up}/base")).unwrap()).await;
+    let gw = proxy_to(up, "/base").await;
     assert_eq!(send(gw, get("/a//b")).await.status(), 200);
     assert_eq!(only(&log).target, "/base/a//b");
 }
@@ -254,7 +270,7 @@ async fn named_placeholders_take_the_route_params() {
 #[tokio::test]
 async fn hop_by_hop_and_connection_named_headers_are_not_forwarded() {
     let (up, log) = ok_backend().await;
-    let gw = gateway(Upstream::new(&format!("http://{up}")).unwrap()).await;
+    let gw = proxy_to(up, "").await;
     let request = Request::get("/x")
         .header("host", "api.example.com")
         .header("connection", "keep-alive, X-Secret , x-other")
@@ -292,7 +308,7 @@ async fn hop_by_hop_and_connection_named_headers_are_not_forwarded() {
 #[tokio::test]
 async fn host_is_the_upstreams_and_x_forwarded_host_the_clients() {
     let (up, log) = ok_backend().await;
-    let gw = gateway(Upstream::new(&format!("http://{up}/v1")).unwrap()).await;
+    let gw = proxy_to(up, "/v1").await;
     assert_eq!(send(gw, get("/x")).await.status(), 200);
     let seen = only(&log);
     assert_eq!(hv(&seen.headers, "host"), Some(up.to_string().as_str()));
@@ -311,7 +327,7 @@ async fn host_is_the_upstreams_and_x_forwarded_host_the_clients() {
 #[tokio::test]
 async fn forwarding_chains_are_appended_and_edge_headers_replaced() {
     let (up, log) = ok_backend().await;
-    let gw = gateway(Upstream::new(&format!("http://{up}")).unwrap()).await;
+    let gw = proxy_to(up, "").await;
     let request = Request::get("/x")
         .header("host", "shop.example:8443")
         .header("x-forwarded-for", "203.0.113.7, 198.51.100.2")
@@ -387,7 +403,7 @@ async fn via_is_sent_to_the_upstream_and_appended() {
     // RFC 9110 §7.6.3: "An HTTP-to-HTTP gateway MUST send an appropriate Via header field in
     // each inbound request message".
     let (up, log) = ok_backend().await;
-    let gw = gateway(Upstream::new(&format!("http://{up}")).unwrap()).await;
+    let gw = proxy_to(up, "").await;
     assert_eq!(send(gw, get("/x")).await.status(), 200);
     let request = Request::get("/y")
         .header("host", "api.example.com")
@@ -418,7 +434,7 @@ async fn response_hop_by_hop_headers_are_removed() {
             .unwrap()
     })
     .await;
-    let gw = gateway(Upstream::new(&format!("http://{up}")).unwrap()).await;
+    let gw = proxy_to(up, "").await;
     let response = send(gw, get("/x")).await;
     assert_eq!(response.status(), 200);
     for name in ["x-internal", "keep-alive", "proxy-authenticate", "upgrade"] {
@@ -443,7 +459,7 @@ async fn redirects_and_their_location_pass_unchanged() {
             .unwrap()
     })
     .await;
-    let gw = gateway(Upstream::new(&format!("http://{up}")).unwrap()).await;
+    let gw = proxy_to(up, "").await;
     for code in [301u16, 302, 307, 308] {
         let response = send(gw, get(&format!("/{code}"))).await;
         assert_eq!(response.status().as_u16(), code);
@@ -571,7 +587,7 @@ async fn head_is_forwarded_as_head_and_keeps_the_length() {
             .unwrap()
     })
     .await;
-    let gw = gateway(Upstream::new(&format!("http://{up}")).unwrap()).await;
+    let gw = proxy_to(up, "").await;
     let request = Request::head("/file")
         .header("host", "api.example.com")
         .body(Empty::<Bytes>::new())
@@ -611,7 +627,7 @@ async fn methods_are_forwarded_as_they_came() {
 #[tokio::test]
 async fn expect_100_continue_gets_its_interim_answer_and_the_body_arrives() {
     let (up, log) = backend(|seen| Response::new(full(seen.body.clone()))).await;
-    let gw = gateway(Upstream::new(&format!("http://{up}")).unwrap()).await;
+    let gw = proxy_to(up, "").await;
     let mut stream = TcpStream::connect(gw).await.unwrap();
     stream
         .write_all(
@@ -642,17 +658,10 @@ async fn interim_1xx_from_the_upstream_does_not_replace_the_final_answer() {
     // RFC 9110 §15.2: a client (here the gateway) must be able to parse 1xx before the final
     // response. The gateway cannot relay a 103 over hyper's server, but it must not be
     // confused by it.
-    let up = common::listen(|mut stream, _| async move {
-        let mut buf = [0u8; 1024];
-        let _ = stream.read(&mut buf).await;
-        let _ = stream
-            .write_all(
-                b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n\
+    let up = raw_backend(
+        b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n\
                   HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Final: yes\r\n\r\nfinal",
-            )
-            .await;
-        let _ = stream.shutdown().await;
-    })
+    )
     .await;
     let upstream = Upstream::new(&format!("http://{up}")).unwrap();
     let response = upstream.oneshot(get("/x")).await.unwrap();
@@ -666,7 +675,7 @@ async fn interim_1xx_from_the_upstream_does_not_replace_the_final_answer() {
 #[tokio::test]
 async fn request_content_length_is_kept() {
     let (up, log) = backend(|_| Response::new(full("ok"))).await;
-    let gw = gateway(Upstream::new(&format!("http://{up}")).unwrap()).await;
+    let gw = proxy_to(up, "").await;
     let request = Request::post("/p")
         .header("host", "a")
         .header("content-length", "11")
@@ -682,7 +691,7 @@ async fn request_content_length_is_kept() {
 #[tokio::test]
 async fn chunked_request_body_arrives_whole() {
     let (up, log) = backend(|seen| Response::new(full(seen.body.len().to_string()))).await;
-    let gw = gateway(Upstream::new(&format!("http://{up}")).unwrap()).await;
+    let gw = proxy_to(up, "").await;
     let raw = raw_exchange(
         gw,
         b"POST /p HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n\
@@ -722,7 +731,7 @@ async fn request_body_is_streamed_before_it_ends() {
         }
     })
     .await;
-    let gw = gateway(Upstream::new(&format!("http://{up}")).unwrap()).await;
+    let gw = proxy_to(up, "").await;
     let (body_tx, body_rx) = mpsc::channel::<Result<Frame<Bytes>, Infallible>>(4);
     let body = StreamBody::new(tokio_stream_from(body_rx));
     let request = Request::post("/p").header("host", "a").body(body).unwrap();
@@ -767,7 +776,7 @@ async fn response_body_is_streamed_and_never_buffered_whole() {
         }
     })
     .await;
-    let gw = gateway(Upstream::new(&format!("http://{up}")).unwrap()).await;
+    let gw = proxy_to(up, "").await;
     let response = send(gw, get("/stream")).await;
     assert_eq!(response.status(), 200);
     let mut body = response.into_body();
@@ -788,7 +797,7 @@ async fn response_body_is_streamed_and_never_buffered_whole() {
 async fn large_bodies_pass_both_ways_unchanged() {
     const LEN: usize = 6 * 1024 * 1024 + 7;
     let (up, log) = backend(|seen| Response::new(full(seen.body.clone()))).await;
-    let gw = gateway(Upstream::new(&format!("http://{up}")).unwrap()).await;
+    let gw = proxy_to(up, "").await;
     let data: Bytes = (0..LEN).map(|i| (i % 251) as u8).collect::<Vec<_>>().into();
     let request = Request::put("/big")
         .header("host", "a")
@@ -807,17 +816,10 @@ async fn response_trailers_are_passed_on_in_process() {
     // A chunked answer with a trailer section (RFC 9112 §7.1.2). hyper's server only sends
     // trailers to a client that asked with `TE: trailers`, which is hop-by-hop and removed, so
     // the backend here is a raw one that sends them anyway.
-    let up = common::listen(|mut stream, _| async move {
-        let mut buf = [0u8; 1024];
-        let _ = stream.read(&mut buf).await;
-        let _ = stream
-            .write_all(
-                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: x-checksum\r\n\r\n\
+    let up = raw_backend(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: x-checksum\r\n\r\n\
                   4\r\ndata\r\n0\r\nx-checksum: abc\r\n\r\n",
-            )
-            .await;
-        let _ = stream.shutdown().await;
-    })
+    )
     .await;
     let upstream = Upstream::new(&format!("http://{up}")).unwrap();
     let request = Request::get("/t")
@@ -839,15 +841,7 @@ async fn response_trailers_are_passed_on_in_process() {
 
 #[tokio::test]
 async fn backend_closing_mid_body_is_an_error_for_the_client_and_flagged_in_the_log() {
-    let up = common::listen(|mut stream, _| async move {
-        let mut buf = [0u8; 1024];
-        let _ = stream.read(&mut buf).await;
-        let _ = stream
-            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b")
-            .await;
-        let _ = stream.shutdown().await;
-    })
-    .await;
+    let up = raw_backend(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b").await;
     let sink = MemorySink::new();
     let format =
         tower_gateway::access_log::LogFormat::template("$context.status $context.responseFlags")
@@ -882,7 +876,7 @@ fn tokio_stream_from<T: Send + 'static>(
 #[tokio::test]
 async fn via_names_the_protocol_version_the_client_spoke() {
     let (up, log) = ok_backend().await;
-    let gw = gateway(Upstream::new(&format!("http://{up}")).unwrap()).await;
+    let gw = proxy_to(up, "").await;
     let raw = raw_exchange(gw, b"GET /old HTTP/1.0\r\nHost: a\r\n\r\n").await;
     assert!(raw.starts_with("HTTP/1.") && raw.contains(" 200 "), "{raw}");
     let seen = only(&log);
@@ -906,7 +900,7 @@ async fn response_framing_follows_the_upstream() {
         let _ = stream.shutdown().await;
     })
     .await;
-    let gw = gateway(Upstream::new(&format!("http://{up}")).unwrap()).await;
+    let gw = proxy_to(up, "").await;
     let response = send(gw, get("/sized")).await;
     assert_eq!(hv(response.headers(), "content-length"), Some("5"));
     assert!(!response.headers().contains_key("transfer-encoding"));
@@ -927,7 +921,7 @@ async fn not_modified_and_no_content_pass_without_a_body() {
             .unwrap()
     })
     .await;
-    let gw = gateway(Upstream::new(&format!("http://{up}")).unwrap()).await;
+    let gw = proxy_to(up, "").await;
     for code in [304u16, 204] {
         let request = Request::get(format!("/{code}"))
             .header("host", "a")
@@ -943,13 +937,7 @@ async fn not_modified_and_no_content_pass_without_a_body() {
 
 #[tokio::test]
 async fn a_malformed_upstream_answer_is_502_bad_response() {
-    let up = common::listen(|mut stream, _| async move {
-        let mut buf = [0u8; 1024];
-        let _ = stream.read(&mut buf).await;
-        let _ = stream.write_all(b"SSH-2.0-OpenSSH_9.6\r\n\r\n").await;
-        let _ = stream.shutdown().await;
-    })
-    .await;
+    let up = raw_backend(b"SSH-2.0-OpenSSH_9.6\r\n\r\n").await;
     let upstream = Upstream::new(&format!("http://{up}")).unwrap();
     let response = upstream.oneshot(get("/x")).await.unwrap();
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
@@ -963,15 +951,7 @@ async fn a_gateway_from_toml_proxies_and_logs_a_cut_body() {
     use tower_gateway::gateway::{Gateway, GatewayConfig, Services};
 
     let (up, log) = ok_backend().await;
-    let cut = common::listen(|mut stream, _| async move {
-        let mut buf = [0u8; 1024];
-        let _ = stream.read(&mut buf).await;
-        let _ = stream
-            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b")
-            .await;
-        let _ = stream.shutdown().await;
-    })
-    .await;
+    let cut = raw_backend(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b").await;
     let config: GatewayConfig = toml::from_str(&format!(
         r#"
         [[routes]]
@@ -1083,7 +1063,7 @@ async fn repeated_fields_keep_every_line_in_order_both_ways() {
             .unwrap()
     })
     .await;
-    let gw = gateway(Upstream::new(&format!("http://{up}")).unwrap()).await;
+    let gw = proxy_to(up, "").await;
     let request = Request::get("/x")
         .header("host", "a")
         .header("accept", "text/html")
@@ -1168,16 +1148,9 @@ async fn head_to_a_get_upstream_route_of_the_gateway_is_forwarded_as_head() {
 
 #[tokio::test]
 async fn a_chunked_body_cut_short_is_not_passed_off_as_complete() {
-    let up = common::listen(|mut stream, _| async move {
-        let mut buf = [0u8; 1024];
-        let _ = stream.read(&mut buf).await;
-        let _ = stream
-            .write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
-            .await;
-        let _ = stream.shutdown().await;
-    })
-    .await;
-    let gw = gateway(Upstream::new(&format!("http://{up}")).unwrap()).await;
+    let up =
+        raw_backend(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n").await;
+    let gw = proxy_to(up, "").await;
     let response = send(gw, get("/x")).await;
     assert_eq!(response.status(), 200);
     // The client must not see a clean end: the last chunk never came.
