@@ -713,6 +713,29 @@ async fn matched_route_is_visible_to_axum_handlers() {
     assert_eq!(body_text(r.into_body()).await, "GET /pets/{id}");
 }
 
+/// Serves `app` with `axum::serve` on 127.0.0.1:0, with connect info.
+async fn serve_axum(app: axum::Router) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    (addr, server)
+}
+
+/// A `GET` of `path` with `Host: localhost` and no body.
+fn get_localhost(path: &str) -> Request<Empty<Bytes>> {
+    Request::get(path)
+        .header(header::HOST, "localhost")
+        .body(Empty::<Bytes>::new())
+        .unwrap()
+}
+
 /// Sends one HTTP/1 request over a new connection.
 async fn send_http1<B>(addr: SocketAddr, request: Request<B>) -> Response<hyper::body::Incoming>
 where
@@ -742,34 +765,12 @@ async fn axum_serve_with_connect_info_gives_the_access_log_the_client() {
             AccessLogLayer::new(log.clone())
                 .format(LogFormat::template("$context.identity.sourceIp $context.status").unwrap()),
         );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
-    let r = send_http1(
-        addr,
-        Request::get("/pets/5")
-            .header(header::HOST, "localhost")
-            .body(Empty::<Bytes>::new())
-            .unwrap(),
-    )
-    .await;
+    let (addr, server) = serve_axum(app).await;
+    let r = send_http1(addr, get_localhost("/pets/5")).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(body_text(r.into_body()).await, "pet 5");
     // The record is written at the last body byte, on the server's task.
-    for _ in 0..100 {
-        if !log.lines().is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert_eq!(log.lines(), ["127.0.0.1 200"]);
+    assert_eq!(wait_lines(&log, 1).await, ["127.0.0.1 200"]);
     server.abort();
 }
 
@@ -1050,14 +1051,7 @@ async fn gateway_served_by_hyper_over_incoming_and_a_non_sync_body() {
             );
         }
     });
-    let r = send_http1(
-        addr,
-        Request::get("/pets/1")
-            .header(header::HOST, "localhost")
-            .body(Empty::<Bytes>::new())
-            .unwrap(),
-    )
-    .await;
+    let r = send_http1(addr, get_localhost("/pets/1")).await;
     assert_eq!(body_text(r.into_body()).await, "v1");
     server.abort();
 
@@ -1345,16 +1339,7 @@ async fn websocket_through_axum_serve_and_every_layer() {
                 .format(LogFormat::template("$context.routeKey $context.status").unwrap()),
         )
         .layer(MetricsLayer::new(registry.clone()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
+    let (addr, server) = serve_axum(app).await;
 
     let mut request = format!("ws://{addr}/ws").into_client_request().unwrap();
     request
@@ -1487,24 +1472,8 @@ async fn gateway_under_axum_serve_logs_the_client_from_connect_info() {
     let gateway = Gateway::from_config(config, services).unwrap();
     // axum's `ConnectInfo<SocketAddr>` reaches the gateway's access log as it is.
     let app = axum::Router::new().fallback_service(gateway);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
-    let r = send_http1(
-        addr,
-        Request::get("/pets/1")
-            .header(header::HOST, "localhost")
-            .body(Empty::<Bytes>::new())
-            .unwrap(),
-    )
-    .await;
+    let (addr, server) = serve_axum(app).await;
+    let r = send_http1(addr, get_localhost("/pets/1")).await;
     assert_eq!(body_text(r.into_body()).await, "pet");
     assert_eq!(wait_lines(&log, 1).await, ["127.0.0.1 GET /pets/{id} 200"]);
     server.abort();
