@@ -26,6 +26,17 @@ use tower_gateway::router::{Rejection as RouterRejection, RejectionKind as Route
 
 type Body = Full<Bytes>;
 
+/// The body of `svc`'s answer to an empty `method uri` request, as text.
+async fn text_of<S, B>(svc: &S, method: &str, uri: &str) -> String
+where
+    S: tower::Service<Request<Body>, Response = Response<B>> + Clone,
+    S::Error: std::fmt::Debug,
+    B: http_body::Body,
+    B::Error: std::fmt::Debug,
+{
+    body_text(common::respond(svc, request(method, uri)).await.into_body()).await
+}
+
 fn config(text: &str) -> GatewayConfig {
     toml::from_str(text).unwrap_or_else(|e| panic!("bad test config: {e}"))
 }
@@ -71,24 +82,9 @@ async fn router_explicit_method_beats_any_on_the_same_template() {
                 .route("GET /x", get.clone())
         };
         let router = builder.build().unwrap();
-        let text = body_text(
-            router
-                .clone()
-                .oneshot(request("GET", "/x"))
-                .await
-                .unwrap()
-                .into_body(),
-        )
-        .await;
+        let text = text_of(&router, "GET", "/x").await;
         assert_eq!(text, "get");
-        let text = body_text(
-            router
-                .oneshot(request("POST", "/x"))
-                .await
-                .unwrap()
-                .into_body(),
-        )
-        .await;
+        let text = text_of(&router, "POST", "/x").await;
         assert_eq!(text, "any");
     }
 }
@@ -610,14 +606,7 @@ async fn router_params_decoding_keeps_stray_percent_and_plus() {
         .route("GET /v/{v}", handler)
         .build()
         .unwrap();
-    let text = body_text(
-        router
-            .oneshot(request("GET", "/v/a+b%2x%20%"))
-            .await
-            .unwrap()
-            .into_body(),
-    )
-    .await;
+    let text = text_of(&router, "GET", "/v/a+b%2x%20%").await;
     assert_eq!(text, "a+b%2x %");
 }
 
