@@ -1409,6 +1409,20 @@ fn a_gateway_with_a_stage_canary_keeps_every_invariant() {
     gateway_invariants(STAGE);
 }
 
+/// The gateway of `CONFIG` over an `Odd` target for each service, logging to `sink`.
+#[cfg(feature = "gateway")]
+fn odd_gateway(sink: &MemorySink) -> tower_gateway::gateway::Gateway<Req> {
+    use tower_gateway::gateway::{Gateway, GatewayConfig, Services};
+
+    let config: GatewayConfig = toml::from_str(CONFIG).unwrap();
+    let services = Services::<Req>::new()
+        .service("v1", Odd::default())
+        .service("v2", Odd::default())
+        .service("app", Odd::default())
+        .access_log_sink(sink.clone());
+    Gateway::from_config(config, services).unwrap()
+}
+
 #[cfg(feature = "gateway")]
 fn gateway_invariants(config: &str) {
     use tower_gateway::gateway::{Gateway, GatewayConfig, Services};
@@ -1471,16 +1485,8 @@ fn gateway_invariants(config: &str) {
 #[cfg(feature = "gateway")]
 #[tokio::test]
 async fn a_failing_targets_500_to_a_head_has_no_body() {
-    use tower_gateway::gateway::{Gateway, GatewayConfig, Services};
-
-    let config: GatewayConfig = toml::from_str(CONFIG).unwrap();
     let sink = MemorySink::new();
-    let services = Services::<Req>::new()
-        .service("v1", Odd::default())
-        .service("v2", Odd::default())
-        .service("app", Odd::default())
-        .access_log_sink(sink.clone());
-    let gateway = Gateway::from_config(config, services).unwrap();
+    let gateway = odd_gateway(&sink);
     let failing = Reply {
         call_error: true,
         ..Reply::default()
@@ -1603,15 +1609,10 @@ async fn a_full_series_table_still_counts_every_request_once() {
 #[cfg(feature = "gateway")]
 #[tokio::test]
 async fn a_reload_mid_body_leaves_the_request_in_flight_alone() {
-    use tower_gateway::gateway::{Gateway, GatewayConfig, Services};
+    use tower_gateway::gateway::GatewayConfig;
 
     let sink = MemorySink::new();
-    let services = Services::<Req>::new()
-        .service("v1", Odd::default())
-        .service("v2", Odd::default())
-        .service("app", Odd::default())
-        .access_log_sink(sink.clone());
-    let gateway = Gateway::from_config(toml::from_str(CONFIG).unwrap(), services).unwrap();
+    let gateway = odd_gateway(&sink);
     let registry = gateway.handle().metrics().unwrap();
     let mut request = Request::get("/assets/site.css")
         .body(Req::default())
@@ -1739,16 +1740,10 @@ fn a_hand_built_stage_canary_keeps_every_invariant() {
 #[cfg(feature = "gateway")]
 #[tokio::test]
 async fn a_targets_informational_final_answer_is_a_500_everywhere() {
-    use tower_gateway::gateway::{Gateway, GatewayConfig, Services, TargetError};
+    use tower_gateway::gateway::TargetError;
 
-    let config: GatewayConfig = toml::from_str(CONFIG).unwrap();
     let sink = MemorySink::new();
-    let services = Services::<Req>::new()
-        .service("v1", Odd::default())
-        .service("v2", Odd::default())
-        .service("app", Odd::default())
-        .access_log_sink(sink.clone());
-    let gateway = Gateway::from_config(config, services).unwrap();
+    let gateway = odd_gateway(&sink);
     let registry = gateway.handle().metrics().unwrap();
     for (status, uri) in [(100, "/"), (103, "/pets"), (101, "/")] {
         let mut request = Request::get(uri).body(Req::default()).unwrap();
