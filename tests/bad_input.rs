@@ -118,19 +118,7 @@ fn path_text() -> impl Strategy<Value = String> {
         prop::option::of("[a-zA-Z0-9=&%/?._-]{0,16}".prop_map(|s: String| s)),
     )
         .prop_map(|(prefix, segments, slash, query)| {
-            let mut path = prefix.to_owned();
-            for s in segments {
-                path.push('/');
-                path.push_str(&s);
-            }
-            if slash || path.is_empty() {
-                path.push('/');
-            }
-            if let Some(q) = query {
-                path.push('?');
-                path.push_str(&q);
-            }
-            path
+            common::join_path(prefix, &segments, slash, query.as_deref())
         })
 }
 

@@ -29,6 +29,8 @@
     feature = "metrics"
 ))]
 
+mod common;
+
 use std::collections::{BTreeMap, VecDeque};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -275,19 +277,7 @@ fn path() -> impl Strategy<Value = String> {
         prop::option::weighted(0.2, "[a-zA-Z0-9=&%/?._-]{0,12}"),
     )
         .prop_map(|(prefix, segments, slash, query)| {
-            let mut path = prefix.to_owned();
-            for s in segments {
-                path.push('/');
-                path.push_str(&s);
-            }
-            if slash || path.is_empty() {
-                path.push('/');
-            }
-            if let Some(q) = query {
-                path.push('?');
-                path.push_str(&q);
-            }
-            path
+            common::join_path(prefix, &segments, slash, query.as_deref())
         })
 }
 

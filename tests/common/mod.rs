@@ -245,3 +245,21 @@ where
     server.await.unwrap().unwrap();
     answers
 }
+
+/// A request path from a property test's parts: `prefix`, then `/segment` for each segment, a
+/// `/` when `slash` is set or the path is still empty, then `?query` when there is one.
+pub fn join_path(prefix: &str, segments: &[String], slash: bool, query: Option<&str>) -> String {
+    let mut path = prefix.to_owned();
+    for s in segments {
+        path.push('/');
+        path.push_str(s);
+    }
+    if slash || path.is_empty() {
+        path.push('/');
+    }
+    if let Some(q) = query {
+        path.push('?');
+        path.push_str(q);
+    }
+    path
+}
