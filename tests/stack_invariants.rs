@@ -38,6 +38,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use common::Boom; // an error of the inner service or of its body
 use http::{
     header, HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri,
 };
@@ -55,18 +56,6 @@ use tower_gateway::{CorsLayer, OriginGuardLayer};
 type Req = Full<Bytes>;
 
 // ------------------------------------------------------------------ the inner services
-
-/// An error of the inner service or of its body.
-#[derive(Debug)]
-struct Boom;
-
-impl std::fmt::Display for Boom {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("boom")
-    }
-}
-
-impl std::error::Error for Boom {}
 
 /// What the inner service answers, carried to it in the request's extensions.
 #[derive(Clone, Debug)]

@@ -263,3 +263,15 @@ pub fn join_path(prefix: &str, segments: &[String], slash: bool, query: Option<&
     }
     path
 }
+
+/// An error that displays as `boom`.
+#[derive(Debug)]
+pub struct Boom;
+
+impl std::fmt::Display for Boom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("boom")
+    }
+}
+
+impl std::error::Error for Boom {}
