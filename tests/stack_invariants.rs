@@ -38,14 +38,14 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use common::Boom; // an error of the inner service or of its body
+use common::{runner, runtime, Boom}; // Boom: an error of the inner service or of its body
 use http::{
     header, HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri,
 };
 use http_body::{Body as HttpBody, Frame};
 use http_body_util::Full;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::test_runner::TestCaseError;
 use tower::{Layer, Service, ServiceBuilder, ServiceExt};
 use tower_gateway::access_log::{AccessLogLayer, LogFormat, MemorySink};
 use tower_gateway::canary::{Arm, CanaryLayer, Key, Mode};
@@ -1044,25 +1044,6 @@ fn check_agreement(
     let sent = if bodiless { 0 } else { seen.bytes as u64 };
     prop_assert_eq!(record.bytes, sent, "{:?} {:?} {:?}", record, seen, case);
     Ok(())
-}
-
-fn runner(cases: u32) -> TestRunner {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(cases);
-    TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    })
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
 }
 
 // ------------------------------------------------------------------ the stack by hand

@@ -275,3 +275,26 @@ impl std::fmt::Display for Boom {
 }
 
 impl std::error::Error for Boom {}
+
+/// A proptest runner for `cases` cases, or `PROPTEST_CASES` when set (for a longer hunt), with
+/// no failure persistence.
+pub fn runner(cases: u32) -> proptest::test_runner::TestRunner {
+    use proptest::test_runner::{Config, TestRunner};
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(cases);
+    TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    })
+}
+
+/// A current-thread tokio runtime with time and I/O.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
