@@ -142,6 +142,25 @@ async fn proxy_to(up: SocketAddr, base: &str) -> SocketAddr {
     gateway(Upstream::new(&format!("http://{up}{base}")).unwrap()).await
 }
 
+/// The gateway served in front of an `Upstream` to `http://{up}/v1` that strips `/users`.
+async fn users_to_v1(up: SocketAddr) -> SocketAddr {
+    let upstream = Upstream::builder(&format!("http://{up}/v1"))
+        .strip_prefix("/users")
+        .build()
+        .unwrap();
+    gateway(upstream).await
+}
+
+/// The gateway served in front of a Router whose one route `route` goes to an `Upstream` to
+/// `target`.
+async fn routed_to(route: &str, target: &str) -> SocketAddr {
+    let router = Router::builder()
+        .route(route, Upstream::new(target).unwrap())
+        .build()
+        .unwrap();
+    gateway(router).await
+}
+
 /// Sends one request on a fresh connection with hyper's client.
 async fn send<B>(addr: SocketAddr, request: Request<B>) -> Response<Incoming>
 where
@@ -192,11 +211,7 @@ async fn raw_exchange(addr: SocketAddr, raw: &[u8]) -> String {
 #[tokio::test]
 async fn prefix_strip_then_base_path_keeps_the_query() {
     let (up, log) = ok_backend().await;
-    let upstream = Upstream::builder(&format!("http://{up}/v1"))
-        .strip_prefix("/users")
-        .build()
-        .unwrap();
-    let gw = gateway(upstream).await;
+    let gw = users_to_v1(up).await;
     let response = send(gw, get("/users/7/orders?sort=desc&limit=2")).await;
     assert_eq!(response.status(), 200);
     assert_eq!(text(response).await, "ok");
@@ -206,11 +221,7 @@ async fn prefix_strip_then_base_path_keeps_the_query() {
 #[tokio::test]
 async fn the_prefix_itself_maps_to_the_base_path() {
     let (up, log) = ok_backend().await;
-    let upstream = Upstream::builder(&format!("http://{up}/v1"))
-        .strip_prefix("/users")
-        .build()
-        .unwrap();
-    let gw = gateway(upstream).await;
+    let gw = users_to_v1(up).await;
     assert_eq!(send(gw, get("/users?x=1")).await.status(), 200);
     assert_eq!(only(&log).target, "/v1?x=1");
 }
@@ -235,14 +246,7 @@ async fn double_slashes_inside_the_path_are_kept() {
 #[tokio::test]
 async fn proxy_plus_placeholder_takes_the_greedy_param_and_keeps_the_query() {
     let (up, log) = ok_backend().await;
-    let router = Router::builder()
-        .route(
-            "ANY /api/{proxy+}",
-            Upstream::new(&format!("http://{up}/v2/{{proxy}}")).unwrap(),
-        )
-        .build()
-        .unwrap();
-    let gw = gateway(router).await;
+    let gw = routed_to("ANY /api/{proxy+}", &format!("http://{up}/v2/{{proxy}}")).await;
     assert_eq!(send(gw, get("/api/a/b%20c/d?x=1&y")).await.status(), 200);
     assert_eq!(only(&log).target, "/v2/a/b%20c/d?x=1&y");
 }
@@ -250,14 +254,8 @@ async fn proxy_plus_placeholder_takes_the_greedy_param_and_keeps_the_query() {
 #[tokio::test]
 async fn named_placeholders_take_the_route_params() {
     let (up, log) = ok_backend().await;
-    let router = Router::builder()
-        .route(
-            "GET /users/{id}/pets/{pet}",
-            Upstream::new(&format!("http://{up}/accounts/{{id}}/animals/{{pet}}")).unwrap(),
-        )
-        .build()
-        .unwrap();
-    let gw = gateway(router).await;
+    let target = format!("http://{up}/accounts/{{id}}/animals/{{pet}}");
+    let gw = routed_to("GET /users/{id}/pets/{pet}", &target).await;
     assert_eq!(
         send(gw, get("/users/a%2Fb/pets/9?full")).await.status(),
         200
