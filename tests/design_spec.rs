@@ -422,11 +422,7 @@ async fn design_1_unrouted_requests_reach_the_app_with_no_matched_route_either_w
     assert_eq!(seen.len(), 1);
     assert_eq!((seen[0].who, seen[0].route.as_deref()), ("app", None));
     assert!(seen[0].request_id.is_some(), "the app sees the request id");
-    let line = parts.sink.take().remove(0);
-    assert!(
-        line.starts_with("GET /about 200 route=- arm=- flags=- id="),
-        "{line}"
-    );
+    assert_first_line(&parts.sink, "GET /about 200 route=- arm=- flags=- id=");
 }
 
 #[tokio::test]
@@ -446,11 +442,7 @@ async fn design_1_cors_decorates_the_routers_405_and_404_and_the_log_flags_them(
     );
     body_text(response.into_body()).await;
     assert!(take(&parts.log).is_empty());
-    let line = parts.sink.take().remove(0);
-    assert!(
-        line.starts_with("PUT /pets/7 405 route=- arm=- flags="),
-        "{line}"
-    );
+    assert_first_line(&parts.sink, "PUT /pets/7 405 route=- arm=- flags=");
 
     // The Router used alone (no fallback): its 404 is decorated and logged `NR`.
     let sink = MemorySink::new();
@@ -480,11 +472,7 @@ async fn design_1_cors_decorates_the_routers_405_and_404_and_the_log_flags_them(
         router::RejectionKind::NotFound
     );
     body_text(response.into_body()).await;
-    let line = sink.take().remove(0);
-    assert!(
-        line.starts_with("GET /nowhere 404 route=- arm=- flags=NR id="),
-        "{line}"
-    );
+    assert_first_line(&sink, "GET /nowhere 404 route=- arm=- flags=NR id=");
 }
 
 /// DESIGN: CorsLayer "decorates every response, including 403/404 answers of inner layers".
@@ -508,11 +496,7 @@ async fn design_1_cors_decorates_the_guards_403_for_an_allowed_origin() {
     assert!(response.extensions().get::<origin::Rejection>().is_some());
     body_text(response.into_body()).await;
     assert!(take(&log).is_empty());
-    let line = sink.take().remove(0);
-    assert!(
-        line.starts_with("POST /pets 403 route=- arm=- flags=OG"),
-        "{line}"
-    );
+    assert_first_line(&sink, "POST /pets 403 route=- arm=- flags=OG");
 }
 
 /// DESIGN 1: the canary "around the whole app (a stage-level canary as in AWS)": a split
@@ -551,10 +535,9 @@ async fn design_1_a_stage_level_canary_outside_the_router_shares_arm_and_route()
         "the Router keeps the arm"
     );
     assert_eq!(seen[0].route.as_deref(), Some("GET /pets/{id}"));
-    let line = sink.take().remove(0);
-    assert!(
-        line.starts_with("GET /pets/3 200 route=GET /pets/{id} arm=green flags=-"),
-        "{line}"
+    assert_first_line(
+        &sink,
+        "GET /pets/3 200 route=GET /pets/{id} arm=green flags=-",
     );
 
     // The arm is on the Router's own 404 too.
@@ -565,11 +548,7 @@ async fn design_1_a_stage_level_canary_outside_the_router_shares_arm_and_route()
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert_eq!(arm_of(&response), Some("green"));
     body_text(response.into_body()).await;
-    let line = sink.take().remove(0);
-    assert!(
-        line.starts_with("GET /nowhere 404 route=- arm=green flags=NR"),
-        "{line}"
-    );
+    assert_first_line(&sink, "GET /nowhere 404 route=- arm=green flags=NR");
 }
 
 /// DESIGN 12: a handshake passes every layer intact (request extensions kept, `101` passed up
@@ -632,11 +611,7 @@ async fn design_12_a_websocket_handshake_passes_the_whole_stack_intact() {
     );
     body_text(response.into_body()).await;
     assert!(take(&parts.log).is_empty());
-    let line = parts.sink.take().remove(0);
-    assert!(
-        line.starts_with("GET /ws 426 route=GET /ws arm=- flags=- id="),
-        "{line}"
-    );
+    assert_first_line(&parts.sink, "GET /ws 426 route=GET /ws arm=- flags=- id=");
 }
 
 // ------------------------------------------------ 2.1 the decision agrees with the service
@@ -1398,9 +1373,15 @@ where
     assert_eq!(response.status(), status, "{what}");
     let headers = response.headers().clone();
     let body = body_text(response.into_body()).await;
-    let lines = sink.take();
-    assert!(lines[0].starts_with(line), "{what}: {lines:?}");
+    assert_first_line(sink, line);
     (headers, body)
+}
+
+/// Checks that the first access-log line in `sink` starts with `prefix` (and takes them all).
+#[track_caller]
+fn assert_first_line(sink: &MemorySink, prefix: &str) {
+    let line = sink.take().remove(0);
+    assert!(line.starts_with(prefix), "{line}");
 }
 
 #[tokio::test]
@@ -1426,12 +1407,9 @@ async fn design_1_the_recommended_stack_under_axum_layer_does_every_job() {
             (expected, Some("9"))
         );
         assert!(seen[0].request_id.is_some());
-        let line = sink.take().remove(0);
-        assert!(
-            line.starts_with(&format!(
-                "GET /pets/9 200 route=GET /pets/{{id}} arm={expected} flags=- id="
-            )),
-            "{line}"
+        assert_first_line(
+            &sink,
+            &format!("GET /pets/9 200 route=GET /pets/{{id}} arm={expected} flags=- id="),
         );
     }
 
