@@ -669,33 +669,40 @@ async fn metrics_refusal_label_of_a_426_is_upgrade_required() {
     );
 }
 
+/// `$inner` behind the metrics of `$registry`, an access log to `$sink` (status, flags and
+/// error message) and a report-only origin guard.
+macro_rules! report_only_stack {
+    ($sink:expr, $registry:expr, $inner:expr) => {
+        tower::ServiceBuilder::new()
+            .layer($registry.layer())
+            .layer(
+                tower_gateway::access_log::AccessLogLayer::new($sink.clone()).format(
+                    tower_gateway::access_log::LogFormat::template(
+                        "$context.status $context.responseFlags $context.error.message",
+                    )
+                    .unwrap(),
+                ),
+            )
+            .layer(
+                OriginGuardLayer::builder()
+                    .report_only(true)
+                    .build()
+                    .unwrap(),
+            )
+            .service($inner)
+    };
+}
+
 /// `origin` docs: in report-only mode the request goes through and the rejection "is only
 /// recorded": the access log flags it `OG` with the reason, and metrics count it under
 /// `refusal="origin"`, with the inner service's status.
 #[tokio::test]
 async fn origin_report_only_is_recorded_by_the_access_log_and_metrics() {
-    use tower::ServiceBuilder;
-    use tower_gateway::access_log::{AccessLogLayer, LogFormat, MemorySink};
+    use tower_gateway::access_log::MemorySink;
     use tower_gateway::metrics::Registry;
     let sink = MemorySink::new();
     let registry = Registry::new();
-    let stack = ServiceBuilder::new()
-        .layer(registry.layer())
-        .layer(
-            AccessLogLayer::new(sink.clone()).format(
-                LogFormat::template(
-                    "$context.status $context.responseFlags $context.error.message",
-                )
-                .unwrap(),
-            ),
-        )
-        .layer(
-            OriginGuardLayer::builder()
-                .report_only(true)
-                .build()
-                .unwrap(),
-        )
-        .service(Named::new("inner"));
+    let stack = report_only_stack!(sink, registry, Named::new("inner"));
     let cross = header_req(
         "POST",
         "/x",
@@ -717,8 +724,7 @@ async fn origin_report_only_is_recorded_by_the_access_log_and_metrics() {
 /// metrics label it `no_route`; the `OG` flag still says the guard would have refused it.
 #[tokio::test]
 async fn origin_report_only_reason_gives_way_to_the_layer_that_answered() {
-    use tower::ServiceBuilder;
-    use tower_gateway::access_log::{AccessLogLayer, LogFormat, MemorySink};
+    use tower_gateway::access_log::MemorySink;
     use tower_gateway::metrics::Registry;
     let sink = MemorySink::new();
     let registry = Registry::new();
@@ -726,23 +732,7 @@ async fn origin_report_only_reason_gives_way_to_the_layer_that_answered() {
         .route("GET /known", Named::new("known"))
         .build()
         .unwrap();
-    let stack = ServiceBuilder::new()
-        .layer(registry.layer())
-        .layer(
-            AccessLogLayer::new(sink.clone()).format(
-                LogFormat::template(
-                    "$context.status $context.responseFlags $context.error.message",
-                )
-                .unwrap(),
-            ),
-        )
-        .layer(
-            OriginGuardLayer::builder()
-                .report_only(true)
-                .build()
-                .unwrap(),
-        )
-        .service(table);
+    let stack = report_only_stack!(sink, registry, table);
     let cross = header_req(
         "POST",
         "/nowhere",
