@@ -736,6 +736,32 @@ fn get_localhost(path: &str) -> Request<Empty<Bytes>> {
         .unwrap()
 }
 
+/// A hyper HTTP/1 backend on 127.0.0.1:0 serving `svc` on every connection it accepts.
+async fn hyper_backend<S, F>(svc: S) -> (SocketAddr, tokio::task::JoinHandle<()>)
+where
+    S: Service<
+            Request<hyper::body::Incoming>,
+            Response = Response<Full<Bytes>>,
+            Error = Infallible,
+            Future = F,
+        > + Clone
+        + Send
+        + 'static,
+    F: std::future::Future<Output = Result<Response<Full<Bytes>>, Infallible>> + Send + 'static,
+{
+    let backend = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = backend.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        while let Ok((stream, _)) = backend.accept().await {
+            tokio::spawn(hyper::server::conn::http1::Builder::new().serve_connection(
+                hyper_util::rt::TokioIo::new(stream),
+                hyper_util::service::TowerToHyperService::new(svc.clone()),
+            ));
+        }
+    });
+    (addr, task)
+}
+
 /// Sends one HTTP/1 request over a new connection.
 async fn send_http1<B>(addr: SocketAddr, request: Request<B>) -> Response<hyper::body::Incoming>
 where
@@ -1072,30 +1098,20 @@ async fn gateway_served_by_hyper_over_incoming_and_a_non_sync_body() {
 
 #[tokio::test]
 async fn upstream_as_target_boxed_and_under_tower_layers() {
-    use hyper_util::rt::TokioIo;
-    use hyper_util::service::TowerToHyperService;
     use tower_gateway::upstream::{ResponseBody, WebSocketUpstream};
     use tower_gateway::Upstream;
 
     // A backend echoing the path it got and the request body.
-    let backend = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let backend_addr = backend.local_addr().unwrap();
-    let backend_task = tokio::spawn(async move {
-        while let Ok((stream, _)) = backend.accept().await {
-            let svc = service_fn(|r: Request<hyper::body::Incoming>| async move {
-                let path = r.uri().path().to_owned();
-                let body = r.into_body().collect().await.unwrap().to_bytes();
-                Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(format!(
-                    "{path} {}",
-                    String::from_utf8_lossy(&body)
-                )))))
-            });
-            tokio::spawn(
-                hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), TowerToHyperService::new(svc)),
-            );
-        }
-    });
+    let (backend_addr, backend_task) =
+        hyper_backend(service_fn(|r: Request<hyper::body::Incoming>| async move {
+            let path = r.uri().path().to_owned();
+            let body = r.into_body().collect().await.unwrap().to_bytes();
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(format!(
+                "{path} {}",
+                String::from_utf8_lossy(&body)
+            )))))
+        }))
+        .await;
 
     let upstream = Upstream::new(&format!("http://{backend_addr}/v1/{{proxy}}")).unwrap();
     let ws = WebSocketUpstream::new(&format!("ws://{backend_addr}")).unwrap();
@@ -1404,24 +1420,15 @@ async fn single_inner_layers_need_neither_clone_nor_sync() {
 #[tokio::test]
 async fn hyper_util_legacy_client_as_a_router_target() {
     use hyper_util::client::legacy::Client;
-    use hyper_util::rt::{TokioExecutor, TokioIo};
-    use hyper_util::service::TowerToHyperService;
+    use hyper_util::rt::TokioExecutor;
 
-    let backend = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let backend_addr = backend.local_addr().unwrap();
-    let backend_task = tokio::spawn(async move {
-        while let Ok((stream, _)) = backend.accept().await {
-            let svc = service_fn(|r: Request<hyper::body::Incoming>| async move {
-                Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(
-                    r.uri().path().to_owned(),
-                ))))
-            });
-            tokio::spawn(
-                hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), TowerToHyperService::new(svc)),
-            );
-        }
-    });
+    let (backend_addr, backend_task) =
+        hyper_backend(service_fn(|r: Request<hyper::body::Incoming>| async move {
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(
+                r.uri().path().to_owned(),
+            ))))
+        }))
+        .await;
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     let to_backend = ServiceBuilder::new()
         .map_request(move |mut r: Request<Full<Bytes>>| {
