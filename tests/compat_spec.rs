@@ -23,6 +23,7 @@ use common::body_text;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Frame;
 use http_body_util::{combinators::BoxBody, BodyExt, Empty, Full};
+use tower::layer::util::{Identity, Stack};
 use tower::util::{BoxCloneService, BoxCloneSyncService, BoxService};
 use tower::{service_fn, Layer, Service, ServiceBuilder, ServiceExt};
 use tower_gateway::access_log::{AccessLogLayer, LogFormat, MemorySink};
@@ -48,6 +49,21 @@ fn guard(cors: &CorsLayer) -> OriginGuardLayer {
         .trust_cors(cors)
         .build()
         .unwrap()
+}
+
+/// The layers of `outer_layers`, innermost first.
+type OuterLayers =
+    Stack<OriginGuardLayer, Stack<CorsLayer, Stack<AccessLogLayer, Stack<MetricsLayer, Identity>>>>;
+
+/// Metrics, an access log to a fresh sink, the CORS policy and a guard that trusts it: the
+/// outer layers most stacks here start with, outermost first.
+fn outer_layers() -> ServiceBuilder<OuterLayers> {
+    let cors = cors();
+    ServiceBuilder::new()
+        .layer(MetricsLayer::new(Registry::new()))
+        .layer(AccessLogLayer::new(MemorySink::new()))
+        .layer(cors.clone())
+        .layer(guard(&cors))
 }
 
 /// A service answering `text` for any request body type.
@@ -132,7 +148,6 @@ fn table<B: Send + 'static>() -> Router<B, Full<Bytes>, Infallible> {
 
 #[tokio::test]
 async fn tower_layers_outside_ours() {
-    let cors = cors();
     let svc = ServiceBuilder::new()
         .layer(tower::buffer::BufferLayer::new(16))
         .layer(tower::limit::ConcurrencyLimitLayer::new(4))
@@ -147,10 +162,7 @@ async fn tower_layers_outside_ours() {
                 .insert("x-after", HeaderValue::from_static("1"));
             r
         })
-        .layer(MetricsLayer::new(Registry::new()))
-        .layer(AccessLogLayer::new(MemorySink::new()))
-        .layer(cors.clone())
-        .layer(guard(&cors))
+        .layer(outer_layers())
         .layer(table())
         .service(Reply("app"));
     assert_clone_send_sync(&svc);
@@ -357,12 +369,8 @@ async fn request_body_types_through_every_layer() {
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: std::fmt::Debug,
     {
-        let cors = cors();
         let stack = ServiceBuilder::new()
-            .layer(MetricsLayer::new(Registry::new()))
-            .layer(AccessLogLayer::new(MemorySink::new()))
-            .layer(cors.clone())
-            .layer(guard(&cors))
+            .layer(outer_layers())
             .layer(
                 Router::builder()
                     .route(
@@ -427,12 +435,8 @@ async fn unit_request_body_without_access_log() {
 async fn non_sync_request_body_services_are_sync() {
     // The services hold no request body: they stay `Sync` (so `tokio::spawn`, axum and
     // `BoxCloneSyncService` take them) even when the request body is not.
-    let cors = cors();
     let stack = ServiceBuilder::new()
-        .layer(MetricsLayer::new(Registry::new()))
-        .layer(AccessLogLayer::new(MemorySink::new()))
-        .layer(cors.clone())
-        .layer(guard(&cors))
+        .layer(outer_layers())
         .layer(table::<NotSync>())
         .layer(CanaryLayer::new(Reply("v2"), 0).unwrap())
         .service(Reply("v1"));
@@ -456,15 +460,11 @@ async fn response_body_types() {
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: std::fmt::Debug + Send + 'static,
     {
-        let cors = cors();
         let target = service_fn(move |_: Request<Full<Bytes>>| async move {
             Ok::<_, Infallible>(Response::new(make()))
         });
         let stack = ServiceBuilder::new()
-            .layer(MetricsLayer::new(Registry::new()))
-            .layer(AccessLogLayer::new(MemorySink::new()))
-            .layer(cors.clone())
-            .layer(guard(&cors))
+            .layer(outer_layers())
             .layer(Router::builder().route("GET /t", target).build().unwrap())
             .layer(CanaryLayer::new(target, 0).unwrap())
             .service(target);
@@ -1123,7 +1123,6 @@ async fn upstream_as_target_boxed_and_under_tower_layers() {
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
-        let cors = cors();
         let router: Router<B, ResponseBody, Infallible> = Router::builder()
             .route("ANY /api/{proxy+}", upstream.clone())
             .route(
@@ -1135,10 +1134,7 @@ async fn upstream_as_target_boxed_and_under_tower_layers() {
             .unwrap();
         let stack = ServiceBuilder::new()
             .layer(tower::timeout::TimeoutLayer::new(Duration::from_secs(10)))
-            .layer(MetricsLayer::new(Registry::new()))
-            .layer(AccessLogLayer::new(MemorySink::new()))
-            .layer(cors.clone())
-            .layer(guard(&cors))
+            .layer(outer_layers())
             .service(router);
         assert_clone_send_sync(&stack);
         let r = stack
@@ -1194,12 +1190,8 @@ async fn non_sync_response_bodies_through_every_layer_on_a_spawned_task() {
             ))
         })
     };
-    let cors = cors();
     let stack = ServiceBuilder::new()
-        .layer(MetricsLayer::new(Registry::new()))
-        .layer(AccessLogLayer::new(MemorySink::new()))
-        .layer(cors.clone())
-        .layer(guard(&cors))
+        .layer(outer_layers())
         .layer(
             Router::builder()
                 .route("GET /t", unsync("t"))
