@@ -20,11 +20,11 @@ mod common;
 use std::convert::Infallible;
 
 use bytes::Bytes;
-use common::Named;
+use common::{runner, runtime, Named};
 use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body_util::{BodyExt, Full};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::test_runner::TestCaseError;
 use tower::{Layer, ServiceBuilder, ServiceExt};
 use tower_gateway::access_log::{AccessLogLayer, MemorySink};
 use tower_gateway::canary::{Arm, CanaryLayer, Key, Mode};
@@ -118,19 +118,7 @@ fn path_text() -> impl Strategy<Value = String> {
         prop::option::of("[a-zA-Z0-9=&%/?._-]{0,16}".prop_map(|s: String| s)),
     )
         .prop_map(|(prefix, segments, slash, query)| {
-            let mut path = prefix.to_owned();
-            for s in segments {
-                path.push('/');
-                path.push_str(&s);
-            }
-            if slash || path.is_empty() {
-                path.push('/');
-            }
-            if let Some(q) = query {
-                path.push('?');
-                path.push_str(&q);
-            }
-            path
+            common::join_path(prefix, &segments, slash, query.as_deref())
         })
 }
 
@@ -332,26 +320,6 @@ where
     let lines = sink.take();
     prop_assert_eq!(lines.len(), 1, "{} lines for {:?}", lines.len(), input);
     Ok(())
-}
-
-/// `cases` cases, or `PROPTEST_CASES` when set (for a longer hunt).
-fn runner(cases: u32) -> TestRunner {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(cases);
-    TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    })
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
 }
 
 // ------------------------------------------------------------------ the demo gateway

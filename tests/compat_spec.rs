@@ -23,6 +23,7 @@ use common::body_text;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Frame;
 use http_body_util::{combinators::BoxBody, BodyExt, Empty, Full};
+use tower::layer::util::{Identity, Stack};
 use tower::util::{BoxCloneService, BoxCloneSyncService, BoxService};
 use tower::{service_fn, Layer, Service, ServiceBuilder, ServiceExt};
 use tower_gateway::access_log::{AccessLogLayer, LogFormat, MemorySink};
@@ -48,6 +49,21 @@ fn guard(cors: &CorsLayer) -> OriginGuardLayer {
         .trust_cors(cors)
         .build()
         .unwrap()
+}
+
+/// The layers of `outer_layers`, innermost first.
+type OuterLayers =
+    Stack<OriginGuardLayer, Stack<CorsLayer, Stack<AccessLogLayer, Stack<MetricsLayer, Identity>>>>;
+
+/// Metrics, an access log to a fresh sink, the CORS policy and a guard that trusts it: the
+/// outer layers most stacks here start with, outermost first.
+fn outer_layers() -> ServiceBuilder<OuterLayers> {
+    let cors = cors();
+    ServiceBuilder::new()
+        .layer(MetricsLayer::new(Registry::new()))
+        .layer(AccessLogLayer::new(MemorySink::new()))
+        .layer(cors.clone())
+        .layer(guard(&cors))
 }
 
 /// A service answering `text` for any request body type.
@@ -132,7 +148,6 @@ fn table<B: Send + 'static>() -> Router<B, Full<Bytes>, Infallible> {
 
 #[tokio::test]
 async fn tower_layers_outside_ours() {
-    let cors = cors();
     let svc = ServiceBuilder::new()
         .layer(tower::buffer::BufferLayer::new(16))
         .layer(tower::limit::ConcurrencyLimitLayer::new(4))
@@ -147,10 +162,7 @@ async fn tower_layers_outside_ours() {
                 .insert("x-after", HeaderValue::from_static("1"));
             r
         })
-        .layer(MetricsLayer::new(Registry::new()))
-        .layer(AccessLogLayer::new(MemorySink::new()))
-        .layer(cors.clone())
-        .layer(guard(&cors))
+        .layer(outer_layers())
         .layer(table())
         .service(Reply("app"));
     assert_clone_send_sync(&svc);
@@ -357,12 +369,8 @@ async fn request_body_types_through_every_layer() {
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: std::fmt::Debug,
     {
-        let cors = cors();
         let stack = ServiceBuilder::new()
-            .layer(MetricsLayer::new(Registry::new()))
-            .layer(AccessLogLayer::new(MemorySink::new()))
-            .layer(cors.clone())
-            .layer(guard(&cors))
+            .layer(outer_layers())
             .layer(
                 Router::builder()
                     .route(
@@ -427,12 +435,8 @@ async fn unit_request_body_without_access_log() {
 async fn non_sync_request_body_services_are_sync() {
     // The services hold no request body: they stay `Sync` (so `tokio::spawn`, axum and
     // `BoxCloneSyncService` take them) even when the request body is not.
-    let cors = cors();
     let stack = ServiceBuilder::new()
-        .layer(MetricsLayer::new(Registry::new()))
-        .layer(AccessLogLayer::new(MemorySink::new()))
-        .layer(cors.clone())
-        .layer(guard(&cors))
+        .layer(outer_layers())
         .layer(table::<NotSync>())
         .layer(CanaryLayer::new(Reply("v2"), 0).unwrap())
         .service(Reply("v1"));
@@ -456,15 +460,11 @@ async fn response_body_types() {
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: std::fmt::Debug + Send + 'static,
     {
-        let cors = cors();
         let target = service_fn(move |_: Request<Full<Bytes>>| async move {
             Ok::<_, Infallible>(Response::new(make()))
         });
         let stack = ServiceBuilder::new()
-            .layer(MetricsLayer::new(Registry::new()))
-            .layer(AccessLogLayer::new(MemorySink::new()))
-            .layer(cors.clone())
-            .layer(guard(&cors))
+            .layer(outer_layers())
             .layer(Router::builder().route("GET /t", target).build().unwrap())
             .layer(CanaryLayer::new(target, 0).unwrap())
             .service(target);
@@ -713,6 +713,55 @@ async fn matched_route_is_visible_to_axum_handlers() {
     assert_eq!(body_text(r.into_body()).await, "GET /pets/{id}");
 }
 
+/// Serves `app` with `axum::serve` on 127.0.0.1:0, with connect info.
+async fn serve_axum(app: axum::Router) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    (addr, server)
+}
+
+/// A `GET` of `path` with `Host: localhost` and no body.
+fn get_localhost(path: &str) -> Request<Empty<Bytes>> {
+    Request::get(path)
+        .header(header::HOST, "localhost")
+        .body(Empty::<Bytes>::new())
+        .unwrap()
+}
+
+/// A hyper HTTP/1 backend on 127.0.0.1:0 serving `svc` on every connection it accepts.
+async fn hyper_backend<S, F>(svc: S) -> (SocketAddr, tokio::task::JoinHandle<()>)
+where
+    S: Service<
+            Request<hyper::body::Incoming>,
+            Response = Response<Full<Bytes>>,
+            Error = Infallible,
+            Future = F,
+        > + Clone
+        + Send
+        + 'static,
+    F: std::future::Future<Output = Result<Response<Full<Bytes>>, Infallible>> + Send + 'static,
+{
+    let backend = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = backend.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        while let Ok((stream, _)) = backend.accept().await {
+            tokio::spawn(hyper::server::conn::http1::Builder::new().serve_connection(
+                hyper_util::rt::TokioIo::new(stream),
+                hyper_util::service::TowerToHyperService::new(svc.clone()),
+            ));
+        }
+    });
+    (addr, task)
+}
+
 /// Sends one HTTP/1 request over a new connection.
 async fn send_http1<B>(addr: SocketAddr, request: Request<B>) -> Response<hyper::body::Incoming>
 where
@@ -742,34 +791,12 @@ async fn axum_serve_with_connect_info_gives_the_access_log_the_client() {
             AccessLogLayer::new(log.clone())
                 .format(LogFormat::template("$context.identity.sourceIp $context.status").unwrap()),
         );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
-    let r = send_http1(
-        addr,
-        Request::get("/pets/5")
-            .header(header::HOST, "localhost")
-            .body(Empty::<Bytes>::new())
-            .unwrap(),
-    )
-    .await;
+    let (addr, server) = serve_axum(app).await;
+    let r = send_http1(addr, get_localhost("/pets/5")).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(body_text(r.into_body()).await, "pet 5");
     // The record is written at the last body byte, on the server's task.
-    for _ in 0..100 {
-        if !log.lines().is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert_eq!(log.lines(), ["127.0.0.1 200"]);
+    assert_eq!(wait_lines(&log, 1).await, ["127.0.0.1 200"]);
     server.abort();
 }
 
@@ -1050,14 +1077,7 @@ async fn gateway_served_by_hyper_over_incoming_and_a_non_sync_body() {
             );
         }
     });
-    let r = send_http1(
-        addr,
-        Request::get("/pets/1")
-            .header(header::HOST, "localhost")
-            .body(Empty::<Bytes>::new())
-            .unwrap(),
-    )
-    .await;
+    let r = send_http1(addr, get_localhost("/pets/1")).await;
     assert_eq!(body_text(r.into_body()).await, "v1");
     server.abort();
 
@@ -1078,30 +1098,20 @@ async fn gateway_served_by_hyper_over_incoming_and_a_non_sync_body() {
 
 #[tokio::test]
 async fn upstream_as_target_boxed_and_under_tower_layers() {
-    use hyper_util::rt::TokioIo;
-    use hyper_util::service::TowerToHyperService;
     use tower_gateway::upstream::{ResponseBody, WebSocketUpstream};
     use tower_gateway::Upstream;
 
     // A backend echoing the path it got and the request body.
-    let backend = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let backend_addr = backend.local_addr().unwrap();
-    let backend_task = tokio::spawn(async move {
-        while let Ok((stream, _)) = backend.accept().await {
-            let svc = service_fn(|r: Request<hyper::body::Incoming>| async move {
-                let path = r.uri().path().to_owned();
-                let body = r.into_body().collect().await.unwrap().to_bytes();
-                Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(format!(
-                    "{path} {}",
-                    String::from_utf8_lossy(&body)
-                )))))
-            });
-            tokio::spawn(
-                hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), TowerToHyperService::new(svc)),
-            );
-        }
-    });
+    let (backend_addr, backend_task) =
+        hyper_backend(service_fn(|r: Request<hyper::body::Incoming>| async move {
+            let path = r.uri().path().to_owned();
+            let body = r.into_body().collect().await.unwrap().to_bytes();
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(format!(
+                "{path} {}",
+                String::from_utf8_lossy(&body)
+            )))))
+        }))
+        .await;
 
     let upstream = Upstream::new(&format!("http://{backend_addr}/v1/{{proxy}}")).unwrap();
     let ws = WebSocketUpstream::new(&format!("ws://{backend_addr}")).unwrap();
@@ -1113,7 +1123,6 @@ async fn upstream_as_target_boxed_and_under_tower_layers() {
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
-        let cors = cors();
         let router: Router<B, ResponseBody, Infallible> = Router::builder()
             .route("ANY /api/{proxy+}", upstream.clone())
             .route(
@@ -1125,10 +1134,7 @@ async fn upstream_as_target_boxed_and_under_tower_layers() {
             .unwrap();
         let stack = ServiceBuilder::new()
             .layer(tower::timeout::TimeoutLayer::new(Duration::from_secs(10)))
-            .layer(MetricsLayer::new(Registry::new()))
-            .layer(AccessLogLayer::new(MemorySink::new()))
-            .layer(cors.clone())
-            .layer(guard(&cors))
+            .layer(outer_layers())
             .service(router);
         assert_clone_send_sync(&stack);
         let r = stack
@@ -1184,12 +1190,8 @@ async fn non_sync_response_bodies_through_every_layer_on_a_spawned_task() {
             ))
         })
     };
-    let cors = cors();
     let stack = ServiceBuilder::new()
-        .layer(MetricsLayer::new(Registry::new()))
-        .layer(AccessLogLayer::new(MemorySink::new()))
-        .layer(cors.clone())
-        .layer(guard(&cors))
+        .layer(outer_layers())
         .layer(
             Router::builder()
                 .route("GET /t", unsync("t"))
@@ -1345,16 +1347,7 @@ async fn websocket_through_axum_serve_and_every_layer() {
                 .format(LogFormat::template("$context.routeKey $context.status").unwrap()),
         )
         .layer(MetricsLayer::new(registry.clone()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
+    let (addr, server) = serve_axum(app).await;
 
     let mut request = format!("ws://{addr}/ws").into_client_request().unwrap();
     request
@@ -1419,24 +1412,15 @@ async fn single_inner_layers_need_neither_clone_nor_sync() {
 #[tokio::test]
 async fn hyper_util_legacy_client_as_a_router_target() {
     use hyper_util::client::legacy::Client;
-    use hyper_util::rt::{TokioExecutor, TokioIo};
-    use hyper_util::service::TowerToHyperService;
+    use hyper_util::rt::TokioExecutor;
 
-    let backend = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let backend_addr = backend.local_addr().unwrap();
-    let backend_task = tokio::spawn(async move {
-        while let Ok((stream, _)) = backend.accept().await {
-            let svc = service_fn(|r: Request<hyper::body::Incoming>| async move {
-                Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(
-                    r.uri().path().to_owned(),
-                ))))
-            });
-            tokio::spawn(
-                hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), TowerToHyperService::new(svc)),
-            );
-        }
-    });
+    let (backend_addr, backend_task) =
+        hyper_backend(service_fn(|r: Request<hyper::body::Incoming>| async move {
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(
+                r.uri().path().to_owned(),
+            ))))
+        }))
+        .await;
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     let to_backend = ServiceBuilder::new()
         .map_request(move |mut r: Request<Full<Bytes>>| {
@@ -1487,24 +1471,8 @@ async fn gateway_under_axum_serve_logs_the_client_from_connect_info() {
     let gateway = Gateway::from_config(config, services).unwrap();
     // axum's `ConnectInfo<SocketAddr>` reaches the gateway's access log as it is.
     let app = axum::Router::new().fallback_service(gateway);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
-    let r = send_http1(
-        addr,
-        Request::get("/pets/1")
-            .header(header::HOST, "localhost")
-            .body(Empty::<Bytes>::new())
-            .unwrap(),
-    )
-    .await;
+    let (addr, server) = serve_axum(app).await;
+    let r = send_http1(addr, get_localhost("/pets/1")).await;
     assert_eq!(body_text(r.into_body()).await, "pet");
     assert_eq!(wait_lines(&log, 1).await, ["127.0.0.1 GET /pets/{id} 200"]);
     server.abort();

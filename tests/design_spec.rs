@@ -422,11 +422,7 @@ async fn design_1_unrouted_requests_reach_the_app_with_no_matched_route_either_w
     assert_eq!(seen.len(), 1);
     assert_eq!((seen[0].who, seen[0].route.as_deref()), ("app", None));
     assert!(seen[0].request_id.is_some(), "the app sees the request id");
-    let line = parts.sink.take().remove(0);
-    assert!(
-        line.starts_with("GET /about 200 route=- arm=- flags=- id="),
-        "{line}"
-    );
+    assert_first_line(&parts.sink, "GET /about 200 route=- arm=- flags=- id=");
 }
 
 #[tokio::test]
@@ -446,11 +442,7 @@ async fn design_1_cors_decorates_the_routers_405_and_404_and_the_log_flags_them(
     );
     body_text(response.into_body()).await;
     assert!(take(&parts.log).is_empty());
-    let line = parts.sink.take().remove(0);
-    assert!(
-        line.starts_with("PUT /pets/7 405 route=- arm=- flags="),
-        "{line}"
-    );
+    assert_first_line(&parts.sink, "PUT /pets/7 405 route=- arm=- flags=");
 
     // The Router used alone (no fallback): its 404 is decorated and logged `NR`.
     let sink = MemorySink::new();
@@ -480,11 +472,7 @@ async fn design_1_cors_decorates_the_routers_405_and_404_and_the_log_flags_them(
         router::RejectionKind::NotFound
     );
     body_text(response.into_body()).await;
-    let line = sink.take().remove(0);
-    assert!(
-        line.starts_with("GET /nowhere 404 route=- arm=- flags=NR id="),
-        "{line}"
-    );
+    assert_first_line(&sink, "GET /nowhere 404 route=- arm=- flags=NR id=");
 }
 
 /// DESIGN: CorsLayer "decorates every response, including 403/404 answers of inner layers".
@@ -508,11 +496,7 @@ async fn design_1_cors_decorates_the_guards_403_for_an_allowed_origin() {
     assert!(response.extensions().get::<origin::Rejection>().is_some());
     body_text(response.into_body()).await;
     assert!(take(&log).is_empty());
-    let line = sink.take().remove(0);
-    assert!(
-        line.starts_with("POST /pets 403 route=- arm=- flags=OG"),
-        "{line}"
-    );
+    assert_first_line(&sink, "POST /pets 403 route=- arm=- flags=OG");
 }
 
 /// DESIGN 1: the canary "around the whole app (a stage-level canary as in AWS)": a split
@@ -551,10 +535,9 @@ async fn design_1_a_stage_level_canary_outside_the_router_shares_arm_and_route()
         "the Router keeps the arm"
     );
     assert_eq!(seen[0].route.as_deref(), Some("GET /pets/{id}"));
-    let line = sink.take().remove(0);
-    assert!(
-        line.starts_with("GET /pets/3 200 route=GET /pets/{id} arm=green flags=-"),
-        "{line}"
+    assert_first_line(
+        &sink,
+        "GET /pets/3 200 route=GET /pets/{id} arm=green flags=-",
     );
 
     // The arm is on the Router's own 404 too.
@@ -565,11 +548,7 @@ async fn design_1_a_stage_level_canary_outside_the_router_shares_arm_and_route()
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert_eq!(arm_of(&response), Some("green"));
     body_text(response.into_body()).await;
-    let line = sink.take().remove(0);
-    assert!(
-        line.starts_with("GET /nowhere 404 route=- arm=green flags=NR"),
-        "{line}"
-    );
+    assert_first_line(&sink, "GET /nowhere 404 route=- arm=green flags=NR");
 }
 
 /// DESIGN 12: a handshake passes every layer intact (request extensions kept, `101` passed up
@@ -632,11 +611,7 @@ async fn design_12_a_websocket_handshake_passes_the_whole_stack_intact() {
     );
     body_text(response.into_body()).await;
     assert!(take(&parts.log).is_empty());
-    let line = parts.sink.take().remove(0);
-    assert!(
-        line.starts_with("GET /ws 426 route=GET /ws arm=- flags=- id="),
-        "{line}"
-    );
+    assert_first_line(&parts.sink, "GET /ws 426 route=GET /ws arm=- flags=- id=");
 }
 
 // ------------------------------------------------ 2.1 the decision agrees with the service
@@ -1378,6 +1353,37 @@ fn axum_request(method: Method, uri: &str, headers: &[(&str, &str)]) -> Request<
     b.body(AxumBody::empty()).unwrap()
 }
 
+/// Sends `request` to `app`, checks its status, reads its body and checks that the first
+/// access-log line starts with `line`; gives back the headers and the body.
+async fn logged<S, B>(
+    app: &S,
+    request: Request<AxumBody>,
+    status: StatusCode,
+    sink: &MemorySink,
+    line: &str,
+) -> (http::HeaderMap, String)
+where
+    S: Service<Request<AxumBody>, Response = Response<B>> + Clone,
+    S::Error: std::fmt::Debug,
+    B: HttpBody,
+    B::Error: std::fmt::Debug,
+{
+    let what = format!("{} {}", request.method(), request.uri());
+    let response = respond(app, request).await;
+    assert_eq!(response.status(), status, "{what}");
+    let headers = response.headers().clone();
+    let body = body_text(response.into_body()).await;
+    assert_first_line(sink, line);
+    (headers, body)
+}
+
+/// Checks that the first access-log line in `sink` starts with `prefix` (and takes them all).
+#[track_caller]
+fn assert_first_line(sink: &MemorySink, prefix: &str) {
+    let line = sink.take().remove(0);
+    assert!(line.starts_with(prefix), "{line}");
+}
+
 #[tokio::test]
 async fn design_1_the_recommended_stack_under_axum_layer_does_every_job() {
     let log = seen_log();
@@ -1401,12 +1407,9 @@ async fn design_1_the_recommended_stack_under_axum_layer_does_every_job() {
             (expected, Some("9"))
         );
         assert!(seen[0].request_id.is_some());
-        let line = sink.take().remove(0);
-        assert!(
-            line.starts_with(&format!(
-                "GET /pets/9 200 route=GET /pets/{{id}} arm={expected} flags=- id="
-            )),
-            "{line}"
+        assert_first_line(
+            &sink,
+            &format!("GET /pets/9 200 route=GET /pets/{{id}} arm={expected} flags=- id="),
         );
     }
 
@@ -1418,53 +1421,29 @@ async fn design_1_the_recommended_stack_under_axum_layer_does_every_job() {
     assert_eq!(sink.take().len(), 1);
 
     // A preflight to an axum route with no OPTIONS handler: answered by the CORS layer.
-    let response = respond(
-        &app,
-        axum_request(
-            Method::OPTIONS,
-            "/app",
-            &[("origin", APP), ("access-control-request-method", "DELETE")],
-        ),
-    )
-    .await;
-    assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    assert_eq!(
-        response.headers()[header::ACCESS_CONTROL_ALLOW_METHODS],
-        "DELETE"
-    );
-    body_text(response.into_body()).await;
-    assert!(sink.take()[0].starts_with("OPTIONS /app 204 "));
+    let preflight = [("origin", APP), ("access-control-request-method", "DELETE")];
+    let request = axum_request(Method::OPTIONS, "/app", &preflight);
+    let line = "OPTIONS /app 204 ";
+    let (headers, _) = logged(&app, request, StatusCode::NO_CONTENT, &sink, line).await;
+    assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_METHODS], "DELETE");
 
     // A cross-site write: the guard's 403, before axum or the table runs; logged `OG`.
-    let response = respond(
-        &app,
-        axum_request(
-            Method::POST,
-            "/app",
-            &[("origin", EVIL), ("sec-fetch-site", "cross-site")],
-        ),
-    )
-    .await;
-    assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    body_text(response.into_body()).await;
-    assert!(sink.take()[0].starts_with("POST /app 403 route=- arm=- flags=OG"));
+    let evil = [("origin", EVIL), ("sec-fetch-site", "cross-site")];
+    let request = axum_request(Method::POST, "/app", &evil);
+    let line = "POST /app 403 route=- arm=- flags=OG";
+    logged(&app, request, StatusCode::FORBIDDEN, &sink, line).await;
 
     // The table's 405 (a path it matched, a method it does not serve), decorated.
-    let response = respond(&app, axum_request(Method::DELETE, "/pets/9", &cross_site)).await;
-    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], APP);
-    body_text(response.into_body()).await;
-    assert!(sink.take()[0].starts_with("DELETE /pets/9 405 route=- arm=- flags=-"));
+    let request = axum_request(Method::DELETE, "/pets/9", &cross_site);
+    let line = "DELETE /pets/9 405 route=- arm=- flags=-";
+    let (headers, _) = logged(&app, request, StatusCode::METHOD_NOT_ALLOWED, &sink, line).await;
+    assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], APP);
 
     // Neither axum nor the table: axum's 404, decorated and logged.
-    let response = app
-        .oneshot(axum_request(Method::GET, "/nothing", &cross_site))
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::NOT_FOUND);
-    assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], APP);
-    body_text(response.into_body()).await;
-    assert!(sink.take()[0].starts_with("GET /nothing 404 "));
+    let request = axum_request(Method::GET, "/nothing", &cross_site);
+    let line = "GET /nothing 404 ";
+    let (headers, _) = logged(&app, request, StatusCode::NOT_FOUND, &sink, line).await;
+    assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], APP);
     assert!(take(&log).is_empty());
 }
 
@@ -1477,43 +1456,24 @@ async fn design_1_the_recommended_stack_under_axum_route_layer_does_every_job() 
         .route_layer(axum_stack(&log, &sink));
     let cross_site = [("origin", APP), ("sec-fetch-site", "cross-site")];
 
-    let response = respond(&app, axum_request(Method::GET, "/app", &cross_site)).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], APP);
-    assert_eq!(body_text(response.into_body()).await, "app id=true route=-");
-    assert!(sink.take()[0].starts_with("GET /app 200 route=- arm=- flags=- id="));
+    let request = axum_request(Method::GET, "/app", &cross_site);
+    let line = "GET /app 200 route=- arm=- flags=- id=";
+    let (headers, body) = logged(&app, request, StatusCode::OK, &sink, line).await;
+    assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], APP);
+    assert_eq!(body, "app id=true route=-");
 
-    let response = respond(
-        &app,
-        axum_request(
-            Method::POST,
-            "/app",
-            &[("origin", EVIL), ("sec-fetch-site", "cross-site")],
-        ),
-    )
-    .await;
-    assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    body_text(response.into_body()).await;
-    assert!(sink.take()[0].starts_with("POST /app 403 route=- arm=- flags=OG"));
+    let evil = [("origin", EVIL), ("sec-fetch-site", "cross-site")];
+    let request = axum_request(Method::POST, "/app", &evil);
+    let line = "POST /app 403 route=- arm=- flags=OG";
+    logged(&app, request, StatusCode::FORBIDDEN, &sink, line).await;
 
     // A preflight to an axum route with no OPTIONS handler: axum runs its route layers for
     // a path it knows, so the CORS layer answers (axum adds its `Allow` to the answer).
-    let response = respond(
-        &app,
-        axum_request(
-            Method::OPTIONS,
-            "/app",
-            &[("origin", APP), ("access-control-request-method", "DELETE")],
-        ),
-    )
-    .await;
-    assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    assert_eq!(
-        response.headers()[header::ACCESS_CONTROL_ALLOW_METHODS],
-        "DELETE"
-    );
-    body_text(response.into_body()).await;
-    assert!(sink.take()[0].starts_with("OPTIONS /app 204 route=- arm=- flags=- id="));
+    let preflight = [("origin", APP), ("access-control-request-method", "DELETE")];
+    let request = axum_request(Method::OPTIONS, "/app", &preflight);
+    let line = "OPTIONS /app 204 route=- arm=- flags=- id=";
+    let (headers, _) = logged(&app, request, StatusCode::NO_CONTENT, &sink, line).await;
+    assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_METHODS], "DELETE");
 
     // `route_layer` runs only for requests axum matched: the table's paths are axum's 404,
     // untouched by the layers (axum's documented behaviour, not ours).

@@ -23,7 +23,10 @@ use tower_gateway::router::{Decision, Router};
 
 type R = Router<String, String, Infallible>;
 
-fn ok_service() -> impl tower::Service<
+/// A target answering `body` to every request.
+fn reply_service(
+    body: &'static str,
+) -> impl tower::Service<
     Request<String>,
     Response = Response<String>,
     Error = Infallible,
@@ -31,12 +34,16 @@ fn ok_service() -> impl tower::Service<
 > + Clone
        + Send
        + Sync {
-    service_fn(|_: Request<String>| async { Ok::<_, Infallible>(Response::new(String::new())) })
+    service_fn(move |_: Request<String>| async move {
+        Ok::<_, Infallible>(Response::new(body.to_owned()))
+    })
 }
 
 fn build(keys: &[String]) -> Result<R, tower_gateway::ConfigError> {
     keys.iter()
-        .fold(Router::builder(), |b, k| b.route(k.as_str(), ok_service()))
+        .fold(Router::builder(), |b, k| {
+            b.route(k.as_str(), reply_service(""))
+        })
         .build()
 }
 
@@ -312,20 +319,6 @@ fn axum_router(table: &[Vec<Option<Method>>]) -> axum::Router {
     app.fallback(|| async { (http::StatusCode::IM_A_TEAPOT, "fallback") })
 }
 
-/// A target answering `hello`, as the axum handlers do.
-fn hello_service() -> impl tower::Service<
-    Request<String>,
-    Response = Response<String>,
-    Error = Infallible,
-    Future = impl std::future::Future<Output = Result<Response<String>, Infallible>> + Send,
-> + Clone
-       + Send
-       + Sync {
-    service_fn(|_: Request<String>| async {
-        Ok::<_, Infallible>(Response::new("hello".to_owned()))
-    })
-}
-
 fn our_router(table: &[Vec<Option<Method>>]) -> R {
     let mut keys = Vec::new();
     for (template, methods) in METHOD_TEMPLATES.iter().zip(table) {
@@ -341,7 +334,7 @@ fn our_router(table: &[Vec<Option<Method>>]) -> R {
     });
     keys.iter()
         .fold(Router::builder(), |b, k| {
-            b.route(k.as_str(), hello_service())
+            b.route(k.as_str(), reply_service("hello"))
         })
         .fallback(teapot)
         .build()
@@ -585,7 +578,7 @@ proptest! {
             for t in &trusted {
                 theirs = theirs.add_trusted_origin(t).unwrap();
             }
-            let svc = tower::Layer::layer(&theirs, ok_service());
+            let svc = tower::Layer::layer(&theirs, reply_service(""));
             let their_ok = rt.block_on(svc.oneshot(req)).unwrap().status().is_success();
             prop_assert_eq!(
                 our_ok,
@@ -1279,7 +1272,7 @@ proptest! {
         }
         let Ok(us) = templates
             .iter()
-            .fold(Router::builder(), |b, t| b.route(format!("GET {t}").as_str(), ok_service()))
+            .fold(Router::builder(), |b, t| b.route(format!("GET {t}").as_str(), reply_service("")))
             .merge_slashes(merge)
             .case_insensitive(ci)
             .trailing_slash(trailing)
@@ -1590,11 +1583,11 @@ proptest! {
             .iter()
             .enumerate()
             .fold(Router::builder(), |b, (i, k)| match k.strip_prefix("GET ") {
-                Some(path) if websocket & (1 << (i % 8)) != 0 => b.websocket(path, ok_service()),
-                _ => b.route(k.as_str(), ok_service()),
+                Some(path) if websocket & (1 << (i % 8)) != 0 => b.websocket(path, reply_service("")),
+                _ => b.route(k.as_str(), reply_service("")),
             });
         let builder = match nest {
-            Some(prefix) => builder.nest(prefix, ok_service()),
+            Some(prefix) => builder.nest(prefix, reply_service("")),
             None => builder,
         };
         let Ok(us) = builder
@@ -1646,7 +1639,7 @@ proptest! {
     ) {
         let make = |keys: &[String]| -> Option<R> {
             keys.iter()
-                .fold(Router::builder(), |b, k| b.route(k.as_str(), ok_service()))
+                .fold(Router::builder(), |b, k| b.route(k.as_str(), reply_service("")))
                 .trailing_slash(trailing)
                 .merge_slashes(merge)
                 .case_insensitive(ci)

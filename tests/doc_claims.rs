@@ -26,6 +26,17 @@ use tower_gateway::router::{Rejection as RouterRejection, RejectionKind as Route
 
 type Body = Full<Bytes>;
 
+/// The body of `svc`'s answer to an empty `method uri` request, as text.
+async fn text_of<S, B>(svc: &S, method: &str, uri: &str) -> String
+where
+    S: tower::Service<Request<Body>, Response = Response<B>> + Clone,
+    S::Error: std::fmt::Debug,
+    B: http_body::Body,
+    B::Error: std::fmt::Debug,
+{
+    body_text(common::respond(svc, request(method, uri)).await.into_body()).await
+}
+
 fn config(text: &str) -> GatewayConfig {
     toml::from_str(text).unwrap_or_else(|e| panic!("bad test config: {e}"))
 }
@@ -71,24 +82,9 @@ async fn router_explicit_method_beats_any_on_the_same_template() {
                 .route("GET /x", get.clone())
         };
         let router = builder.build().unwrap();
-        let text = body_text(
-            router
-                .clone()
-                .oneshot(request("GET", "/x"))
-                .await
-                .unwrap()
-                .into_body(),
-        )
-        .await;
+        let text = text_of(&router, "GET", "/x").await;
         assert_eq!(text, "get");
-        let text = body_text(
-            router
-                .oneshot(request("POST", "/x"))
-                .await
-                .unwrap()
-                .into_body(),
-        )
-        .await;
+        let text = text_of(&router, "POST", "/x").await;
         assert_eq!(text, "any");
     }
 }
@@ -610,14 +606,7 @@ async fn router_params_decoding_keeps_stray_percent_and_plus() {
         .route("GET /v/{v}", handler)
         .build()
         .unwrap();
-    let text = body_text(
-        router
-            .oneshot(request("GET", "/v/a+b%2x%20%"))
-            .await
-            .unwrap()
-            .into_body(),
-    )
-    .await;
+    let text = text_of(&router, "GET", "/v/a+b%2x%20%").await;
     assert_eq!(text, "a+b%2x %");
 }
 
@@ -680,33 +669,40 @@ async fn metrics_refusal_label_of_a_426_is_upgrade_required() {
     );
 }
 
+/// `$inner` behind the metrics of `$registry`, an access log to `$sink` (status, flags and
+/// error message) and a report-only origin guard.
+macro_rules! report_only_stack {
+    ($sink:expr, $registry:expr, $inner:expr) => {
+        tower::ServiceBuilder::new()
+            .layer($registry.layer())
+            .layer(
+                tower_gateway::access_log::AccessLogLayer::new($sink.clone()).format(
+                    tower_gateway::access_log::LogFormat::template(
+                        "$context.status $context.responseFlags $context.error.message",
+                    )
+                    .unwrap(),
+                ),
+            )
+            .layer(
+                OriginGuardLayer::builder()
+                    .report_only(true)
+                    .build()
+                    .unwrap(),
+            )
+            .service($inner)
+    };
+}
+
 /// `origin` docs: in report-only mode the request goes through and the rejection "is only
 /// recorded": the access log flags it `OG` with the reason, and metrics count it under
 /// `refusal="origin"`, with the inner service's status.
 #[tokio::test]
 async fn origin_report_only_is_recorded_by_the_access_log_and_metrics() {
-    use tower::ServiceBuilder;
-    use tower_gateway::access_log::{AccessLogLayer, LogFormat, MemorySink};
+    use tower_gateway::access_log::MemorySink;
     use tower_gateway::metrics::Registry;
     let sink = MemorySink::new();
     let registry = Registry::new();
-    let stack = ServiceBuilder::new()
-        .layer(registry.layer())
-        .layer(
-            AccessLogLayer::new(sink.clone()).format(
-                LogFormat::template(
-                    "$context.status $context.responseFlags $context.error.message",
-                )
-                .unwrap(),
-            ),
-        )
-        .layer(
-            OriginGuardLayer::builder()
-                .report_only(true)
-                .build()
-                .unwrap(),
-        )
-        .service(Named::new("inner"));
+    let stack = report_only_stack!(sink, registry, Named::new("inner"));
     let cross = header_req(
         "POST",
         "/x",
@@ -728,8 +724,7 @@ async fn origin_report_only_is_recorded_by_the_access_log_and_metrics() {
 /// metrics label it `no_route`; the `OG` flag still says the guard would have refused it.
 #[tokio::test]
 async fn origin_report_only_reason_gives_way_to_the_layer_that_answered() {
-    use tower::ServiceBuilder;
-    use tower_gateway::access_log::{AccessLogLayer, LogFormat, MemorySink};
+    use tower_gateway::access_log::MemorySink;
     use tower_gateway::metrics::Registry;
     let sink = MemorySink::new();
     let registry = Registry::new();
@@ -737,23 +732,7 @@ async fn origin_report_only_reason_gives_way_to_the_layer_that_answered() {
         .route("GET /known", Named::new("known"))
         .build()
         .unwrap();
-    let stack = ServiceBuilder::new()
-        .layer(registry.layer())
-        .layer(
-            AccessLogLayer::new(sink.clone()).format(
-                LogFormat::template(
-                    "$context.status $context.responseFlags $context.error.message",
-                )
-                .unwrap(),
-            ),
-        )
-        .layer(
-            OriginGuardLayer::builder()
-                .report_only(true)
-                .build()
-                .unwrap(),
-        )
-        .service(table);
+    let stack = report_only_stack!(sink, registry, table);
     let cross = header_req(
         "POST",
         "/nowhere",

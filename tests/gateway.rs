@@ -9,7 +9,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{body_text, request, Gated, Named};
+use common::{body_text, request, Boom, Gated, Named};
 use http::{header, Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use tower::{service_fn, ServiceExt};
@@ -550,15 +550,6 @@ async fn unmatched_requests_go_to_the_fallback_service() {
     );
     assert_eq!(call(&gateway, request("GET", "/pets/1")).await.2, "v1");
 }
-
-#[derive(Debug)]
-struct Boom;
-impl std::fmt::Display for Boom {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("boom")
-    }
-}
-impl std::error::Error for Boom {}
 
 #[tokio::test]
 async fn a_target_error_becomes_a_500_with_the_reason_in_the_extensions() {

@@ -29,6 +29,8 @@
     feature = "metrics"
 ))]
 
+mod common;
+
 use std::collections::{BTreeMap, VecDeque};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -36,13 +38,14 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use common::{runner, runtime, Boom}; // Boom: an error of the inner service or of its body
 use http::{
     header, HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri,
 };
 use http_body::{Body as HttpBody, Frame};
 use http_body_util::Full;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::test_runner::TestCaseError;
 use tower::{Layer, Service, ServiceBuilder, ServiceExt};
 use tower_gateway::access_log::{AccessLogLayer, LogFormat, MemorySink};
 use tower_gateway::canary::{Arm, CanaryLayer, Key, Mode};
@@ -53,18 +56,6 @@ use tower_gateway::{CorsLayer, OriginGuardLayer};
 type Req = Full<Bytes>;
 
 // ------------------------------------------------------------------ the inner services
-
-/// An error of the inner service or of its body.
-#[derive(Debug)]
-struct Boom;
-
-impl std::fmt::Display for Boom {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("boom")
-    }
-}
-
-impl std::error::Error for Boom {}
 
 /// What the inner service answers, carried to it in the request's extensions.
 #[derive(Clone, Debug)]
@@ -275,19 +266,7 @@ fn path() -> impl Strategy<Value = String> {
         prop::option::weighted(0.2, "[a-zA-Z0-9=&%/?._-]{0,12}"),
     )
         .prop_map(|(prefix, segments, slash, query)| {
-            let mut path = prefix.to_owned();
-            for s in segments {
-                path.push('/');
-                path.push_str(&s);
-            }
-            if slash || path.is_empty() {
-                path.push('/');
-            }
-            if let Some(q) = query {
-                path.push('?');
-                path.push_str(&q);
-            }
-            path
+            common::join_path(prefix, &segments, slash, query.as_deref())
         })
 }
 
@@ -1067,25 +1046,6 @@ fn check_agreement(
     Ok(())
 }
 
-fn runner(cases: u32) -> TestRunner {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(cases);
-    TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    })
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 // ------------------------------------------------------------------ the stack by hand
 
 struct Hand {
@@ -1409,6 +1369,20 @@ fn a_gateway_with_a_stage_canary_keeps_every_invariant() {
     gateway_invariants(STAGE);
 }
 
+/// The gateway of `CONFIG` over an `Odd` target for each service, logging to `sink`.
+#[cfg(feature = "gateway")]
+fn odd_gateway(sink: &MemorySink) -> tower_gateway::gateway::Gateway<Req> {
+    use tower_gateway::gateway::{Gateway, GatewayConfig, Services};
+
+    let config: GatewayConfig = toml::from_str(CONFIG).unwrap();
+    let services = Services::<Req>::new()
+        .service("v1", Odd::default())
+        .service("v2", Odd::default())
+        .service("app", Odd::default())
+        .access_log_sink(sink.clone());
+    Gateway::from_config(config, services).unwrap()
+}
+
 #[cfg(feature = "gateway")]
 fn gateway_invariants(config: &str) {
     use tower_gateway::gateway::{Gateway, GatewayConfig, Services};
@@ -1471,16 +1445,8 @@ fn gateway_invariants(config: &str) {
 #[cfg(feature = "gateway")]
 #[tokio::test]
 async fn a_failing_targets_500_to_a_head_has_no_body() {
-    use tower_gateway::gateway::{Gateway, GatewayConfig, Services};
-
-    let config: GatewayConfig = toml::from_str(CONFIG).unwrap();
     let sink = MemorySink::new();
-    let services = Services::<Req>::new()
-        .service("v1", Odd::default())
-        .service("v2", Odd::default())
-        .service("app", Odd::default())
-        .access_log_sink(sink.clone());
-    let gateway = Gateway::from_config(config, services).unwrap();
+    let gateway = odd_gateway(&sink);
     let failing = Reply {
         call_error: true,
         ..Reply::default()
@@ -1603,15 +1569,10 @@ async fn a_full_series_table_still_counts_every_request_once() {
 #[cfg(feature = "gateway")]
 #[tokio::test]
 async fn a_reload_mid_body_leaves_the_request_in_flight_alone() {
-    use tower_gateway::gateway::{Gateway, GatewayConfig, Services};
+    use tower_gateway::gateway::GatewayConfig;
 
     let sink = MemorySink::new();
-    let services = Services::<Req>::new()
-        .service("v1", Odd::default())
-        .service("v2", Odd::default())
-        .service("app", Odd::default())
-        .access_log_sink(sink.clone());
-    let gateway = Gateway::from_config(toml::from_str(CONFIG).unwrap(), services).unwrap();
+    let gateway = odd_gateway(&sink);
     let registry = gateway.handle().metrics().unwrap();
     let mut request = Request::get("/assets/site.css")
         .body(Req::default())
@@ -1739,16 +1700,10 @@ fn a_hand_built_stage_canary_keeps_every_invariant() {
 #[cfg(feature = "gateway")]
 #[tokio::test]
 async fn a_targets_informational_final_answer_is_a_500_everywhere() {
-    use tower_gateway::gateway::{Gateway, GatewayConfig, Services, TargetError};
+    use tower_gateway::gateway::TargetError;
 
-    let config: GatewayConfig = toml::from_str(CONFIG).unwrap();
     let sink = MemorySink::new();
-    let services = Services::<Req>::new()
-        .service("v1", Odd::default())
-        .service("v2", Odd::default())
-        .service("app", Odd::default())
-        .access_log_sink(sink.clone());
-    let gateway = Gateway::from_config(config, services).unwrap();
+    let gateway = odd_gateway(&sink);
     let registry = gateway.handle().metrics().unwrap();
     for (status, uri) in [(100, "/"), (103, "/pets"), (101, "/")] {
         let mut request = Request::get(uri).body(Req::default()).unwrap();

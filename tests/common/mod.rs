@@ -245,3 +245,56 @@ where
     server.await.unwrap().unwrap();
     answers
 }
+
+/// A request path from a property test's parts: `prefix`, then `/segment` for each segment, a
+/// `/` when `slash` is set or the path is still empty, then `?query` when there is one.
+pub fn join_path(prefix: &str, segments: &[String], slash: bool, query: Option<&str>) -> String {
+    let mut path = prefix.to_owned();
+    for s in segments {
+        path.push('/');
+        path.push_str(s);
+    }
+    if slash || path.is_empty() {
+        path.push('/');
+    }
+    if let Some(q) = query {
+        path.push('?');
+        path.push_str(q);
+    }
+    path
+}
+
+/// An error that displays as `boom`.
+#[derive(Debug)]
+pub struct Boom;
+
+impl std::fmt::Display for Boom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("boom")
+    }
+}
+
+impl std::error::Error for Boom {}
+
+/// A proptest runner for `cases` cases, or `PROPTEST_CASES` when set (for a longer hunt), with
+/// no failure persistence.
+pub fn runner(cases: u32) -> proptest::test_runner::TestRunner {
+    use proptest::test_runner::{Config, TestRunner};
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(cases);
+    TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    })
+}
+
+/// A current-thread tokio runtime with time and I/O.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
