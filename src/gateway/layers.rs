@@ -18,7 +18,6 @@ use crate::cors::CorsLayer;
 use crate::error::{ConfigError, Problem, ProblemKind, Problems};
 use crate::metrics::Registry;
 use crate::origin::OriginGuardLayer;
-use crate::util::oneshot::Oneshot;
 
 pub(super) fn origin_layer(
     config: &OriginConfig,
@@ -289,8 +288,7 @@ stage! {
     fn finish(app) {
         Box::new(move |request| {
             let mut app = app.clone();
-            let head = request.method() == http::Method::HEAD;
-            Box::pin(IntoTargetFuture::new(Oneshot::call_if_ready(&mut app, request), head))
+            Box::pin(IntoTargetFuture::call(&mut app, request))
         })
     }
 }

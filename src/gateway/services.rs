@@ -137,8 +137,7 @@ where
 
     fn call(&mut self, request: Request<ReqB>) -> Self::Future {
         // Called in place when ready now (no clone of the target per request).
-        let head = request.method() == Method::HEAD;
-        IntoTargetFuture::new(Oneshot::call_if_ready(&mut self.inner, request), head)
+        IntoTargetFuture::call(&mut self.inner, request)
     }
 }
 
@@ -152,9 +151,21 @@ pin_project_lite::pin_project! {
     }
 }
 
-impl<S: Service<Req>, Req> IntoTargetFuture<S, Req> {
-    pub(crate) fn new(inner: Oneshot<S, Req>, head: bool) -> Self {
-        Self { inner, head }
+impl<S, ReqB> IntoTargetFuture<S, Request<ReqB>>
+where
+    S: Service<Request<ReqB>>,
+{
+    /// Calls `service` with `request` (in place when it is ready now), noting whether the
+    /// request is a `HEAD`.
+    pub(crate) fn call(service: &mut S, request: Request<ReqB>) -> Self
+    where
+        S: Clone,
+    {
+        let head = request.method() == Method::HEAD;
+        Self {
+            inner: Oneshot::call_if_ready(service, request),
+            head,
+        }
     }
 }
 

@@ -58,7 +58,7 @@ pub(crate) fn prepare_for_next_hop(parts: &mut http::request::Parts) -> Option<h
     } else {
         "http"
     };
-    let client = client_ip(&parts.extensions);
+    let client = crate::util::client::client_ip(&parts.extensions);
     remove_hop_by_hop(&mut parts.headers);
     add_forwarded(&mut parts.headers, client, proto, original_host.as_ref());
     add_via(&mut parts.headers, parts.version);
@@ -121,9 +121,6 @@ pub(crate) fn remove_hop_by_hop(headers: &mut HeaderMap) {
         }
     }
 }
-
-/// The client's IP address, as the access log reads it (see [`crate::util::client`]).
-pub(crate) use crate::util::client::client_ip;
 
 /// Adds what the proxy knows about the client, for the upstream:
 ///

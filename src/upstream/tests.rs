@@ -1,8 +1,8 @@
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use http::{HeaderMap, HeaderValue, Request};
 
-use super::headers::{add_forwarded, client_ip, remove_hop_by_hop};
+use super::headers::{add_forwarded, remove_hop_by_hop};
 use super::target::{has_dot_segment, Target};
 use crate::error::ProblemKind;
 
@@ -277,19 +277,6 @@ fn forwarded_headers() {
     assert_eq!(
         headers["forwarded"],
         "proto=http, proto=http;host=\"a\\\"b\\\\c\""
-    );
-}
-
-#[test]
-fn client_ip_from_extensions() {
-    let mut ext = http::Extensions::new();
-    assert_eq!(client_ip(&ext), None);
-    ext.insert(IpAddr::V4(Ipv4Addr::LOCALHOST));
-    assert_eq!(client_ip(&ext), Some(IpAddr::V4(Ipv4Addr::LOCALHOST)));
-    ext.insert(SocketAddr::from(([10, 0, 0, 1], 5)));
-    assert_eq!(
-        client_ip(&ext),
-        Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)))
     );
 }
 
