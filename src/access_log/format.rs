@@ -487,7 +487,8 @@ impl LogFormat {
     /// # Errors
     ///
     /// Every problem at once: each unknown variable ([`ProblemKind::Unknown`]), a line break
-    /// or other control character, and an empty template ([`ProblemKind::Invalid`]).
+    /// (`\n`, `\r`, U+2028, U+2029) or other control character, and an empty template
+    /// ([`ProblemKind::Invalid`]).
     pub fn template(template: &str) -> Result<Self, ConfigError> {
         const PREFIX: &str = "$context";
         let mut problems = Problems::new();
@@ -499,7 +500,9 @@ impl LogFormat {
                 "log template is empty",
             ));
         }
-        if template.contains(['\n', '\r']) {
+        // Unicode's line and paragraph separators too: many log readers (JavaScript's among
+        // them) end a line there.
+        if template.contains(['\n', '\r', '\u{2028}', '\u{2029}']) {
             problems.push(Problem::new(
                 "access_log",
                 ProblemKind::Invalid,
