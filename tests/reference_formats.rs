@@ -14,9 +14,7 @@ use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, Uri, Version};
 use http_body_util::{BodyExt, Full};
 use tower::{service_fn, Layer, ServiceExt};
-use tower_gateway::access_log::{
-    AccessLogLayer, LogFormat, ManualClock, MemorySink, TraceId,
-};
+use tower_gateway::access_log::{AccessLogLayer, LogFormat, ManualClock, MemorySink, TraceId};
 use tower_gateway::canary::Arm;
 use tower_gateway::error::ProblemKind;
 use tower_gateway::metrics::{Labels, MetricsService, Refusal, Registry, CONTENT_TYPE};
@@ -24,6 +22,9 @@ use tower_gateway::router::MatchedRoute;
 
 const T0: u64 = 1_710_078_936; // 2024-03-10T13:55:36Z
 const PET: &[u8] = b"{\"id\":42,\"pet\":1}"; // 17 bytes
+
+/// Request headers: name, value bytes.
+type Headers<'a> = &'a [(&'a str, &'a [u8])];
 
 /// How the inner service edits its `200` answer of [`PET`].
 type Edit = fn(&mut Response<Full<Bytes>>);
@@ -234,7 +235,7 @@ async fn w3c_trace_id_of_all_f_is_valid_and_json_null_when_ignored() {
 async fn w3c_header_name_and_duplicates() {
     let valid = "00-12345678901234567890123456789012-1234567890123456-01".as_bytes();
     let other = "00-12345678901234567890123456789011-1234567890123456-01".as_bytes();
-    let cases: &[(&[(&str, &[u8])], &str)] = &[
+    let cases: &[(Headers<'_>, &str)] = &[
         // test.py "test_traceparent_header_name_valid_casing"
         (&[("TraceParent", valid)], TRACE),
         (&[("TrAcEpArEnT", valid)], TRACE),
@@ -248,10 +249,18 @@ async fn w3c_header_name_and_duplicates() {
         // test.py "test_both_traceparent_and_tracestate_missing" / tracestate alone
         (&[("tracestate", b"foo=1")], "-"),
         // test.py "test_tracestate_included_traceparent_included": tracestate does not matter
-        (&[("traceparent", valid), ("tracestate", b"foo=1,bar=2")], TRACE),
+        (
+            &[("traceparent", valid), ("tracestate", b"foo=1,bar=2")],
+            TRACE,
+        ),
     ];
     for (headers, want) in cases {
-        let line = record(template("$context.traceId"), request("GET", "/", headers), keep).await;
+        let line = record(
+            template("$context.traceId"),
+            request("GET", "/", headers),
+            keep,
+        )
+        .await;
         assert_eq!(&line, want, "{headers:?}");
     }
 }
@@ -377,21 +386,41 @@ async fn apache_percent_b_is_dash_for_no_body_byte() {
 /// mod_log_config `%r` "First line of request", restated per target form and protocol: our
 /// `%r` is method, path and query (issue 7's "method, path and query"), protocol.
 const REQUEST_LINES: &[(&str, &str, Version, &str)] = &[
-    ("GET", "/pets/42?verbose=1", Version::HTTP_11, "GET /pets/42?verbose=1 HTTP/1.1"),
+    (
+        "GET",
+        "/pets/42?verbose=1",
+        Version::HTTP_11,
+        "GET /pets/42?verbose=1 HTTP/1.1",
+    ),
     ("POST", "/pets", Version::HTTP_10, "POST /pets HTTP/1.0"),
     // Apache writes an HTTP/2 request line as "HTTP/2.0".
     ("GET", "/", Version::HTTP_2, "GET / HTTP/2.0"),
     ("OPTIONS", "*", Version::HTTP_11, "OPTIONS * HTTP/1.1"),
-    ("CONNECT", "example.com:443", Version::HTTP_11, "CONNECT example.com:443 HTTP/1.1"),
+    (
+        "CONNECT",
+        "example.com:443",
+        Version::HTTP_11,
+        "CONNECT example.com:443 HTTP/1.1",
+    ),
     // Percent-encoding is logged as received, never decoded (Apache and nginx both log the raw line).
-    ("GET", "/a%20b/%22q%22?x=%0A", Version::HTTP_11, "GET /a%20b/%22q%22?x=%0A HTTP/1.1"),
+    (
+        "GET",
+        "/a%20b/%22q%22?x=%0A",
+        Version::HTTP_11,
+        "GET /a%20b/%22q%22?x=%0A HTTP/1.1",
+    ),
     // An empty query keeps its `?`.
     ("GET", "/p?", Version::HTTP_11, "GET /p? HTTP/1.1"),
     // Extension methods are written as they came.
     ("PURGE", "/cache", Version::HTTP_11, "PURGE /cache HTTP/1.1"),
     // Where we differ: Apache's and nginx's `%r`/`$request` show an absolute-form target as sent
     // (`GET http://example.com/x HTTP/1.1`); issue 7 asks for the path and query, so we log those.
-    ("GET", "http://example.com/x?y", Version::HTTP_11, "GET /x?y HTTP/1.1"),
+    (
+        "GET",
+        "http://example.com/x?y",
+        Version::HTTP_11,
+        "GET /x?y HTTP/1.1",
+    ),
 ];
 
 #[tokio::test]
@@ -409,14 +438,20 @@ async fn apache_percent_r_request_lines() {
 /// than 32 or above 126 are escaped as `\xXX`" (ngx_http_log_escape, upper-case hex), in the
 /// referer, the user agent and the request line alike. Each row: header bytes, logged text.
 const NGINX_ESCAPES: &[(&[u8], &str)] = &[
-    (b"plain text, (parens) [brackets] {braces} ~!@#$%^&*", "plain text, (parens) [brackets] {braces} ~!@#$%^&*"),
+    (
+        b"plain text, (parens) [brackets] {braces} ~!@#$%^&*",
+        "plain text, (parens) [brackets] {braces} ~!@#$%^&*",
+    ),
     (b"say \"hi\"", "say \\x22hi\\x22"),
     (b"C:\\path", "C:\\x5Cpath"),
     (b"tab\there", "tab\\x09here"),
     (b"caf\xc3\xa9", "caf\\xC3\\xA9"),
     (b"\xff\x80", "\\xFF\\x80"),
     // A forged second record: the quote is escaped, so the line keeps its fields.
-    (b"x\" 200 0 \"-\" \"forged", "x\\x22 200 0 \\x22-\\x22 \\x22forged"),
+    (
+        b"x\" 200 0 \"-\" \"forged",
+        "x\\x22 200 0 \\x22-\\x22 \\x22forged",
+    ),
     // `\x` already in the value: the backslash is escaped, so it cannot be read as an escape.
     (b"\\x22", "\\x5Cx22"),
 ];
@@ -463,7 +498,10 @@ async fn nginx_escaping_of_control_bytes_from_the_gateway_itself() {
         hostile,
     )
     .await;
-    assert_eq!(line, "a\\x00b\\x0Ac\\x0Dd\\x1Be\\x7Ff \"v2\\x0A\\x22x\\x22\"");
+    assert_eq!(
+        line,
+        "a\\x00b\\x0Ac\\x0Dd\\x1Be\\x7Ff \"v2\\x0A\\x22x\\x22\""
+    );
 }
 
 #[tokio::test]
@@ -512,7 +550,8 @@ async fn envoy_docs_example_line_field_by_field() {
     // "10.0.35.28" "nsq2http" "cc21d9b0-cf5c-432b-8c7e-98aeb7988cd2" "locations" "tcp://10.0.2.1:80"
     fn answer(res: &mut Response<Full<Bytes>>) {
         *res.status_mut() = StatusCode::NO_CONTENT;
-        res.extensions_mut().insert(Arm::new("tcp://10.0.2.1:80", false));
+        res.extensions_mut()
+            .insert(Arm::new("tcp://10.0.2.1:80", false));
     }
     let mut req = request(
         "POST",
@@ -588,7 +627,12 @@ async fn envoy_missing_values_protocols_and_flags() {
         assert_eq!(f[3], "-", "RESPONSE_FLAGS: {line}");
         assert_eq!(f[6], "12", "DURATION: {line}");
         assert_eq!(f[7], "5", "upstream service time: {line}");
-        for (i, name) in [(8, "XFF"), (9, "UA"), (11, "AUTHORITY"), (12, "UPSTREAM_HOST")] {
+        for (i, name) in [
+            (8, "XFF"),
+            (9, "UA"),
+            (11, "AUTHORITY"),
+            (12, "UPSTREAM_HOST"),
+        ] {
             assert_eq!(f[i], "-", "{name}: {line}");
         }
     }
@@ -678,8 +722,14 @@ async fn aws_context_variable_formats() {
         ("$context.identity.userAgent", "-"),
     ];
     for &(variable, want) in cases {
-        let line = record_timed(template(variable), start, clone_with_body(&req), keep, (21, 12))
-            .await;
+        let line = record_timed(
+            template(variable),
+            start,
+            clone_with_body(&req),
+            keep,
+            (21, 12),
+        )
+        .await;
         assert_eq!(line, want, "{variable}");
     }
 }
@@ -702,9 +752,32 @@ async fn aws_json_format_is_typed() {
     let line = record(LogFormat::json(), req, routed).await;
     let v: serde_json::Value = serde_json::from_str(&line).unwrap();
     let object = v.as_object().unwrap();
-    let numbers = ["status", "responseLength", "requestLength", "responseLatency", "integrationLatency"];
-    let strings = ["requestId", "ip", "requestTime", "httpMethod", "routeKey", "protocol", "path"];
-    let nulls = ["domainName", "query", "userAgent", "referer", "traceId", "canaryArm", "errorMessage", "responseFlags"];
+    let numbers = [
+        "status",
+        "responseLength",
+        "requestLength",
+        "responseLatency",
+        "integrationLatency",
+    ];
+    let strings = [
+        "requestId",
+        "ip",
+        "requestTime",
+        "httpMethod",
+        "routeKey",
+        "protocol",
+        "path",
+    ];
+    let nulls = [
+        "domainName",
+        "query",
+        "userAgent",
+        "referer",
+        "traceId",
+        "canaryArm",
+        "errorMessage",
+        "responseFlags",
+    ];
     for key in numbers {
         assert!(object[key].is_u64(), "{key}: {line}");
     }
@@ -716,7 +789,11 @@ async fn aws_json_format_is_typed() {
     }
     assert_eq!(object["routeKey"], "GET /pets/{id}");
     assert_eq!(object["requestTime"], "10/Mar/2024:13:55:36 +0000");
-    assert_eq!(object.len(), numbers.len() + strings.len() + nulls.len(), "{line}");
+    assert_eq!(
+        object.len(),
+        numbers.len() + strings.len() + nulls.len(),
+        "{line}"
+    );
 }
 
 #[tokio::test]
@@ -752,7 +829,10 @@ fn aws_template_errors_are_found_at_build() {
     };
     // Unknown variables, each reported (AWS refuses an access log format with an unknown one).
     assert_eq!(kinds("$context.nope"), [ProblemKind::Unknown]);
-    assert_eq!(kinds("$context.identity.nope $context.alsoNope"), [ProblemKind::Unknown; 2]);
+    assert_eq!(
+        kinds("$context.identity.nope $context.alsoNope"),
+        [ProblemKind::Unknown; 2]
+    );
     assert_eq!(kinds("$context.status $context."), [ProblemKind::Unknown]);
     // A record is one line: any line break is refused, Unicode's too (LS, PS, NEL).
     for text in [
@@ -891,7 +971,9 @@ fn check_exposition(text: &str) -> Result<Vec<Sample>, String> {
         family.samples_seen = true;
         let kind = family.kind.clone().unwrap_or_else(|| "untyped".into());
         if kind == "histogram" && sample.name == family_name {
-            return Err(err("a histogram sample without _bucket, _sum or _count".into()));
+            return Err(err(
+                "a histogram sample without _bucket, _sum or _count".into()
+            ));
         }
         if kind == "histogram" && sample.name.ends_with("_bucket") {
             let le = sample
@@ -906,7 +988,7 @@ fn check_exposition(text: &str) -> Result<Vec<Sample>, String> {
         if kind == "histogram" && sample.name.ends_with("_count") && sample.value < 0.0 {
             return Err(err("negative count for histogram".into()));
         }
-        if kind == "counter" && !(sample.value >= 0.0) {
+        if kind == "counter" && (sample.value.is_nan() || sample.value < 0.0) {
             return Err(err("a counter is negative or NaN".into()));
         }
         if !series.insert((sample.name.clone(), sample.labels.clone())) {
@@ -918,13 +1000,16 @@ fn check_exposition(text: &str) -> Result<Vec<Sample>, String> {
     Ok(samples)
 }
 
+/// A histogram series: its family and its labels but `le`.
+type SeriesKey = (String, Vec<(String, String)>);
+
 /// Per histogram series: `le` increasing to `+Inf`, counts cumulative, `+Inf` equal to `_count`,
 /// `_sum` present.
 fn check_histograms(
     families: &HashMap<String, impl Sized>,
     samples: &[Sample],
 ) -> Result<(), String> {
-    let mut buckets: BTreeMap<(String, Vec<(String, String)>), Vec<(f64, f64)>> = BTreeMap::new();
+    let mut buckets: BTreeMap<SeriesKey, Vec<(f64, f64)>> = BTreeMap::new();
     let mut counts = BTreeMap::new();
     let mut sums = HashSet::new();
     for s in samples {
@@ -937,7 +1022,10 @@ fn check_histograms(
         if let Some(base) = s.name.strip_suffix("_bucket") {
             if families.contains_key(base) {
                 let le = parse_float(&s.labels["le"]).unwrap_or(f64::NAN);
-                buckets.entry((base.to_owned(), other)).or_default().push((le, s.value));
+                buckets
+                    .entry((base.to_owned(), other))
+                    .or_default()
+                    .push((le, s.value));
             }
         } else if let Some(base) = s.name.strip_suffix("_count") {
             counts.insert((base.to_owned(), other), s.value);
@@ -947,7 +1035,7 @@ fn check_histograms(
     }
     for (key, list) in &buckets {
         for pair in list.windows(2) {
-            if !(pair[0].0 < pair[1].0) {
+            if pair[0].0.partial_cmp(&pair[1].0) != Some(std::cmp::Ordering::Less) {
                 return Err(format!("{key:?}: le not increasing: {list:?}"));
             }
             if pair[1].1 < pair[0].1 {
@@ -959,7 +1047,11 @@ fn check_histograms(
             return Err(format!("{key:?}: no le=\"+Inf\" bucket last"));
         }
         if counts.get(key) != Some(&last.1) {
-            return Err(format!("{key:?}: +Inf bucket {} != _count {:?}", last.1, counts.get(key)));
+            return Err(format!(
+                "{key:?}: +Inf bucket {} != _count {:?}",
+                last.1,
+                counts.get(key)
+            ));
         }
         if !sums.contains(key) {
             return Err(format!("{key:?}: no _sum"));
@@ -978,7 +1070,9 @@ fn is_metric_name(s: &str) -> bool {
 
 fn is_label_name(s: &str) -> bool {
     let mut chars = s.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
@@ -999,9 +1093,7 @@ fn parse_float(s: &str) -> Option<f64> {
 }
 
 fn parse_sample(line: &str) -> Result<Sample, String> {
-    let name_end = line
-        .find(|c: char| c == '{' || c == ' ')
-        .ok_or("no value")?;
+    let name_end = line.find(['{', ' ']).ok_or("no value")?;
     let name = &line[..name_end];
     if !is_metric_name(name) {
         return Err("invalid metric name".into());
@@ -1056,12 +1148,15 @@ fn parse_sample(line: &str) -> Result<Sample, String> {
             }
         }
     }
-    let rest = rest.strip_prefix(' ').ok_or("expected a space before the value")?;
+    let rest = rest
+        .strip_prefix(' ')
+        .ok_or("expected a space before the value")?;
     let mut parts = rest.split(' ');
     let value = parts.next().unwrap_or_default();
     let value = parse_float(value).ok_or("expected float as value")?;
     if let Some(ts) = parts.next() {
-        ts.parse::<i64>().map_err(|_| "expected integer as timestamp")?;
+        ts.parse::<i64>()
+            .map_err(|_| "expected integer as timestamp")?;
     }
     if parts.next().is_some() {
         return Err("spurious string after timestamp".into());
@@ -1257,7 +1352,11 @@ fn le_and_sample_values_are_written_as_the_format_spells_floats() {
         refusal: None,
     };
     for ms in [0, 1, 250, 8_000, 100_000] {
-        registry.record(&labels, Duration::from_millis(ms), Duration::from_millis(ms));
+        registry.record(
+            &labels,
+            Duration::from_millis(ms),
+            Duration::from_millis(ms),
+        );
     }
     let text = registry.render();
     let samples = check_exposition(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
@@ -1284,20 +1383,24 @@ async fn the_exposition_service_speaks_0_0_4_after_the_layer_saw_hostile_routes(
     assert_eq!(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
     let registry = Registry::builder().build().unwrap();
     fn hostile(res: &mut Response<Full<Bytes>>) {
-        res.extensions_mut().insert(MatchedRoute::new(
-            Some(Method::GET),
-            "/x\"y\\z\n{id}",
-            None,
-        ));
-        res.extensions_mut().insert(Arm::new("canary \"1\"\n", true));
+        res.extensions_mut()
+            .insert(MatchedRoute::new(Some(Method::GET), "/x\"y\\z\n{id}", None));
+        res.extensions_mut()
+            .insert(Arm::new("canary \"1\"\n", true));
     }
-    let app = registry.layer().layer(service_fn(|_: Request<Full<Bytes>>| async {
-        let mut res = Response::new(Full::new(Bytes::from_static(PET)));
-        hostile(&mut res);
-        Ok::<_, Infallible>(res)
-    }));
+    let app = registry
+        .layer()
+        .layer(service_fn(|_: Request<Full<Bytes>>| async {
+            let mut res = Response::new(Full::new(Bytes::from_static(PET)));
+            hostile(&mut res);
+            Ok::<_, Infallible>(res)
+        }));
     for method in ["GET", "FOO", "DELETE"] {
-        let res = app.clone().oneshot(request(method, "/x", &[])).await.unwrap();
+        let res = app
+            .clone()
+            .oneshot(request(method, "/x", &[]))
+            .await
+            .unwrap();
         res.into_body().collect().await.unwrap();
     }
     let res = MetricsService::new(registry.clone())
@@ -1328,8 +1431,16 @@ async fn the_exposition_service_speaks_0_0_4_after_the_layer_saw_hostile_routes(
         "gateway_time_to_last_byte_seconds",
         "gateway_requests_in_flight",
     ] {
-        assert_eq!(text.matches(&format!("# HELP {family} ")).count(), 1, "{family}");
-        assert_eq!(text.matches(&format!("# TYPE {family} ")).count(), 1, "{family}");
+        assert_eq!(
+            text.matches(&format!("# HELP {family} ")).count(),
+            1,
+            "{family}"
+        );
+        assert_eq!(
+            text.matches(&format!("# TYPE {family} ")).count(),
+            1,
+            "{family}"
+        );
     }
 }
 // Skipped from exposition_formats.md: summaries (we write none), timestamps (we write none),
@@ -1368,8 +1479,14 @@ fn label_sets_that_write_the_same_text_are_one_series() {
         found[0].value
     };
     assert_eq!(find("gateway_requests_total", None), 3.0);
-    assert_eq!(find("gateway_time_to_headers_seconds_bucket", Some("0.01")), 2.0);
-    assert_eq!(find("gateway_time_to_last_byte_seconds_bucket", Some("0.01")), 1.0);
+    assert_eq!(
+        find("gateway_time_to_headers_seconds_bucket", Some("0.01")),
+        2.0
+    );
+    assert_eq!(
+        find("gateway_time_to_last_byte_seconds_bucket", Some("0.01")),
+        1.0
+    );
     assert_eq!(find("gateway_time_to_last_byte_seconds_count", None), 3.0);
     assert!((find("gateway_time_to_last_byte_seconds_sum", None) - 1.001).abs() < 1e-9);
 }

@@ -116,7 +116,11 @@ impl Registry {
         out.push_str("# HELP gateway_requests_total Requests answered, by route template, method, status, canary arm and refusal.\n# TYPE gateway_requests_total counter\n");
         let mut at = 0;
         for same in &series {
-            let n = requests.get(at..at + same.len()).unwrap_or_default().iter().sum();
+            let n = requests
+                .get(at..at + same.len())
+                .unwrap_or_default()
+                .iter()
+                .sum();
             at += same.len();
             sample(out, "gateway_requests_total", &same[0], n);
         }
