@@ -267,6 +267,47 @@ async fn w3c_header_name_and_duplicates() {
 // Skipped from test.py: every case about what a tracer *sends* (a new parent id, a restarted
 // trace, tracestate propagation and its 32-member limit): the gateway only records the id.
 
+// ------------------------------------------------------------------------------------------------
+// Request ids: RFC 9562 (UUID) section 5.4, the layout of a version 4 UUID.
+// ------------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn generated_request_ids_are_rfc_9562_version_4_uuids() {
+    use tower_gateway::access_log::RequestIds;
+    let sink = MemorySink::new();
+    let svc = AccessLogLayer::new(sink.clone())
+        .format(template("$context.requestId"))
+        .request_ids(RequestIds::Generate)
+        .layer(service_fn(|_: Request<Full<Bytes>>| async {
+            Ok::<_, Infallible>(Response::new(Full::<Bytes>::default()))
+        }));
+    let mut seen = HashSet::new();
+    for _ in 0..500 {
+        let req = request("GET", "/", &[("x-request-id", b"client-chosen")]);
+        let res = svc.clone().oneshot(req).await.unwrap();
+        let header = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+        res.into_body().collect().await.unwrap();
+        let id = sink.take().remove(0);
+        assert_eq!(id, header, "the record and the response agree");
+        let b = id.as_bytes();
+        // 8-4-4-4-12 hex digits, lower case on output (section 4).
+        let groups: Vec<usize> = id.split('-').map(str::len).collect();
+        assert_eq!(groups, [8, 4, 4, 4, 12], "{id}");
+        assert!(
+            id.bytes()
+                .all(|c| c == b'-' || c.is_ascii_digit() || (b'a'..=b'f').contains(&c)),
+            "{id}"
+        );
+        // ver (bits 48-51) = 0b0100: the first digit of the third group is `4`.
+        assert_eq!(b[14], b'4', "{id}");
+        // var (bits 64-65) = 0b10: the first digit of the fourth group is 8, 9, a or b.
+        assert!(b"89ab".contains(&b[19]), "{id}");
+        assert!(seen.insert(id), "ids repeat");
+    }
+}
+// Skipped from RFC 9562: the other versions (1, 3, 5, 6, 7, 8), Nil and Max UUIDs, and parsing
+// incoming UUIDs: issue 7 asks for a v4-shaped id of our own and keeps any safe incoming id.
+
 // ================================================================================================
 // 2. Apache httpd mod_log_config and nginx ngx_http_log_module: common and combined lines.
 // ================================================================================================
@@ -1489,4 +1530,63 @@ fn label_sets_that_write_the_same_text_are_one_series() {
     );
     assert_eq!(find("gateway_time_to_last_byte_seconds_count", None), 3.0);
     assert!((find("gateway_time_to_last_byte_seconds_sum", None) - 1.001).abs() < 1e-9);
+}
+
+#[test]
+fn family_names_follow_promlint() {
+    // prometheus/client_golang `testutil/promlint` (as `promtool check metrics` runs it): a
+    // counter ends in `_total`, every family has HELP, names and label names are snake_case,
+    // durations are in the base unit (`_seconds`, never `_ms`/`milliseconds`), and no name
+    // carries its type.
+    let registry = Registry::builder().build().unwrap();
+    registry.record(
+        &Labels {
+            route: Some("/a"),
+            method: "GET",
+            status: 500,
+            arm: Some("v2"),
+            canary: true,
+            refusal: None,
+        },
+        Duration::from_millis(3),
+        Duration::from_millis(4),
+    );
+    let text = registry.render();
+    let samples = check_exposition(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let mut kinds = BTreeMap::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').unwrap();
+            kinds.insert(name.to_owned(), kind.to_owned());
+            assert!(
+                text.contains(&format!("# HELP {name} ")),
+                "no help text: {name}"
+            );
+        }
+    }
+    for (name, kind) in &kinds {
+        let snake = name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        assert!(snake, "not snake_case: {name}");
+        assert_eq!(
+            kind == "counter",
+            name.ends_with("_total"),
+            "{name} is a {kind}"
+        );
+        if kind == "histogram" {
+            assert!(name.ends_with("_seconds"), "{name}: base unit");
+        }
+        for word in ["counter", "gauge", "histogram", "_ms", "milli", "micro"] {
+            assert!(!name.contains(word), "{name} contains {word}");
+        }
+    }
+    for s in &samples {
+        for label in s.labels.keys() {
+            assert!(
+                label.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                "{label}"
+            );
+        }
+    }
 }
