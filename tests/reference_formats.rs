@@ -782,6 +782,39 @@ fn clone_with_body(req: &Request<Full<Bytes>>) -> Request<Full<Bytes>> {
 }
 
 #[tokio::test]
+async fn aws_domain_prefix_is_the_first_label() {
+    // AWS HTTP API "$context.domainPrefix: The first label of the $context.domainName."
+    let cases: &[(&[u8], &str)] = &[
+        (b"api.example.com", "api"),
+        (b"api.example.com:8443", "api"),
+        (b"localhost:3000", "localhost"),
+        (b"localhost", "localhost"),
+        (b"203.0.113.9:80", "203.0.113.9"),
+        (b"[2001:db8::1]:8080", "[2001:db8::1]"),
+    ];
+    for &(host, want) in cases {
+        let req = request("GET", "/", &[("host", host)]);
+        let line = record(template("$context.domainPrefix"), req, keep).await;
+        assert_eq!(line, want);
+    }
+    let line = record(
+        template("$context.domainPrefix"),
+        request("GET", "/", &[]),
+        keep,
+    )
+    .await;
+    assert_eq!(line, "-");
+    // An absolute-form target's authority wins over Host, as for `$context.domainName`.
+    let req = request(
+        "GET",
+        "http://shop.example.org/x",
+        &[("host", b"other.example")],
+    );
+    let line = record(template("$context.domainPrefix"), req, keep).await;
+    assert_eq!(line, "shop");
+}
+
+#[tokio::test]
 async fn aws_json_format_is_typed() {
     // AWS's JSON example keys (requestId, ip, requestTime, httpMethod, routeKey, status,
     // protocol, responseLength) with issue 7's types: numbers as numbers, null when missing.
