@@ -614,22 +614,28 @@ async fn envoy_docs_example_line_field_by_field() {
     assert_eq!(line, want);
     // Field by field, in the order of the default format string.
     let fields = envoy_fields(&line);
-    let names = [
-        "START_TIME",
-        "REQ(:METHOD) REQ(X-ENVOY-ORIGINAL-PATH?:PATH) PROTOCOL",
-        "RESPONSE_CODE",
-        "RESPONSE_FLAGS",
-        "BYTES_RECEIVED",
-        "BYTES_SENT",
-        "DURATION",
-        "RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)",
-        "REQ(X-FORWARDED-FOR)",
-        "REQ(USER-AGENT)",
-        "REQ(X-REQUEST-ID)",
-        "REQ(:AUTHORITY)",
-        "UPSTREAM_HOST",
+    let expected = [
+        ("START_TIME", "2016-04-15T20:17:00.310Z"),
+        (
+            "REQ(:METHOD) REQ(X-ENVOY-ORIGINAL-PATH?:PATH) PROTOCOL",
+            "POST /api/v1/locations HTTP/2",
+        ),
+        ("RESPONSE_CODE", "204"),
+        ("RESPONSE_FLAGS", "-"),
+        ("BYTES_RECEIVED", "154"),
+        ("BYTES_SENT", "0"),
+        ("DURATION", "226"),
+        ("RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)", "100"),
+        ("REQ(X-FORWARDED-FOR)", "10.0.35.28"),
+        ("REQ(USER-AGENT)", "nsq2http"),
+        ("REQ(X-REQUEST-ID)", "cc21d9b0-cf5c-432b-8c7e-98aeb7988cd2"),
+        ("REQ(:AUTHORITY)", "locations"),
+        ("UPSTREAM_HOST", "tcp://10.0.2.1:80"),
     ];
-    assert_eq!(fields.len(), names.len(), "{fields:?}");
+    assert_eq!(fields.len(), expected.len(), "{fields:?}");
+    for (field, (name, want)) in fields.iter().zip(expected) {
+        assert_eq!(field, want, "%{name}%");
+    }
 }
 
 /// Splits an Envoy default line into its 13 fields: `[...]`, quoted, or bare.
