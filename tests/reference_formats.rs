@@ -1001,6 +1001,9 @@ fn check_exposition(text: &str) -> Result<Vec<Sample>, String> {
                     if family.help {
                         return Err(err("second HELP line for metric name".into()));
                     }
+                    if family.samples_seen {
+                        return Err(err("HELP after the family's samples".into()));
+                    }
                     family.help = true;
                 }
                 Some("TYPE") => {
@@ -1301,6 +1304,7 @@ const EXPFMT_REFUSED: &[(&str, &str)] = &[
         "# TYPE a counter\na{x=\"1\"} 1\n# TYPE b counter\nb 1\na{x=\"2\"} 1\n",
     ),
     ("spec: no duplicate series", "a{x=\"1\"} 1\na{x=\"1\"} 2\n"),
+    ("spec: HELP and TYPE first", "a 1\n# HELP a late\n"),
     (
         "spec: buckets cumulative",
         "# TYPE h histogram\nh_bucket{le=\"1\"} 5\nh_bucket{le=\"+Inf\"} 4\nh_sum 1\nh_count 4\n",
@@ -1528,8 +1532,8 @@ async fn the_exposition_service_speaks_0_0_4_after_the_layer_saw_hostile_routes(
 
 #[test]
 fn label_sets_that_write_the_same_text_are_one_series() {
-    // exposition_formats.md (and the scraper, which drops a repeated series as a duplicate
-    // sample): each series once. An unmatched request and a route whose template is the
+    // exposition_formats.md: "Each line must have a unique combination of a metric name and
+    // labels. Otherwise, the ingestion behavior is undefined." An unmatched request and a route whose template is the
     // unmatched label, or no arm and an arm named "", write the same labels.
     let registry = Registry::builder()
         .buckets([0.01, 1.0])
