@@ -1340,8 +1340,10 @@ const EXPFMT_ACCEPTED: &[(&str, &str)] = &[
         "\n# HELP request_duration_microseconds The response latency.\n# TYPE request_duration_microseconds histogram\nrequest_duration_microseconds_bucket{le=\"100\"} 123\nrequest_duration_microseconds_bucket{le=\"120\"} 412\nrequest_duration_microseconds_bucket{le=\"144\"} 592\nrequest_duration_microseconds_bucket{le=\"172.8\"} 1524\nrequest_duration_microseconds_bucket{le=\"+Inf\"} 2693\nrequest_duration_microseconds_sum 1.7560473e+06\nrequest_duration_microseconds_count 2693\n",
     ),
     (
+        // (expfmt also takes this HELP after the samples; exposition_formats.md puts it first,
+        // and so does the checker.)
         "2: escapes in label values and HELP",
-        "# TYPE name counter\nname{labelname=\"val1\",basename=\"basevalue\"} 0\nname{labelname=\"val2\",basename=\"base\\\"v\\\\al\\nue\"} 0.23 1234567890\n# HELP name two-line\\n doc  str\\\\ing\n",
+        "# HELP name two-line\\n doc  str\\\\ing\n# TYPE name counter\nname{labelname=\"val1\",basename=\"basevalue\"} 0\nname{labelname=\"val2\",basename=\"base\\\"v\\\\al\\nue\"} 0.23 1234567890\n",
     ),
     ("2: +Inf and -Inf", "# TYPE name2 gauge\nname2{labelname=\"val2\"} +Inf 54321\nname2{labelname=\"val1\",} -Inf\n"),
 ];
