@@ -187,38 +187,145 @@ async fn jub0bs_middleware_credentialed() {
     let rows: &[Row] = &[
         ("non-CORS GET", "GET", &[], Actual, &[VO]),
         ("non-CORS OPTIONS", "OPTIONS", &[], Actual, &[VP]),
-        ("actual GET from allowed", "GET", &[(O, LH)], Actual,
-            &[(ACAO, LH), (ACAC, "true"), (ACEH, "x-foo,x-bar"), VO]),
-        ("actual GET from disallowed", "GET", &[(O, "https://example.com")], Actual, &[VO]),
-        ("actual GET from invalid", "GET", &[(O, "invalid_origin")], Actual, &[VO]),
-        ("actual OPTIONS from allowed", "OPTIONS", &[(O, LH)], Actual,
-            &[(ACAO, LH), (ACAC, "true"), (ACEH, "x-foo,x-bar"), VP]),
-        ("actual OPTIONS from disallowed", "OPTIONS", &[(O, "https://example.com")], Actual, &[VP]),
-        ("fake preflight with CORS-safelisted method from allowed", "OPTIONS",
-            &[(O, LH), (M, "GET")], Pre(204), &[(ACAO, LH), (ACAC, "true"), (ACMA, "30"), VP]),
-        ("preflight with PURGE from allowed", "OPTIONS", &[(O, LH), (M, "PURGE")], Pre(204),
-            &[(ACAO, LH), (ACAC, "true"), (ACAM, "PURGE"), (ACMA, "30"), VP]),
-        ("preflight with PURGE and Content-Type from allowed", "OPTIONS",
-            &[(O, LH), (M, "PURGE"), (H, "content-type")], Pre(403), &[VP]),
-        ("preflight with PURGE and Authorization from allowed", "OPTIONS",
-            &[(O, LH), (M, "PURGE"), (H, "authorization")], Pre(204),
-            &[(ACAO, LH), (ACAC, "true"), (ACAM, "PURGE"), (ACAH, "authorization"), (ACMA, "30"), VP]),
-        ("... Authorization with some empty elements from allowed", "OPTIONS",
-            &[(O, LH), (M, "PURGE"), (H, ",,authorization,,")], Pre(204),
-            &[(ACAO, LH), (ACAC, "true"), (ACAM, "PURGE"), (ACAH, ",,authorization,,"), (ACMA, "30"), VP]),
-        ("... Authorization with too many empty elements from allowed", "OPTIONS",
-            &[(O, LH), (M, "PURGE"), (H, &empty17)], Pre(403), &[VP]),
-        ("fake preflight with CORS-safelisted method from disallowed", "OPTIONS",
-            &[(O, "https://example.com"), (M, "GET")], Pre(403), &[VP]),
-        ("fake preflight with CORS-safelisted method from invalid", "OPTIONS",
-            &[(O, "invalid_origin"), (M, "GET")], Pre(403), &[VP]),
-        ("preflight with PUT from allowed", "OPTIONS", &[(O, LH), (M, "PUT")], Pre(403), &[VP]),
-        ("preflight with PUT from disallowed", "OPTIONS",
-            &[(O, "https://example.com"), (M, "PUT")], Pre(403), &[VP]),
-        ("preflight with GET and headers from allowed", "OPTIONS",
-            &[(O, LH), (M, "GET"), (H, "bar,baz,foo")], Pre(403), &[VP]),
-        ("preflight with GET and headers from disallowed", "OPTIONS",
-            &[(O, "https://example.org"), (M, "GET"), (H, "bar,baz,foo")], Pre(403), &[VP]),
+        (
+            "actual GET from allowed",
+            "GET",
+            &[(O, LH)],
+            Actual,
+            &[(ACAO, LH), (ACAC, "true"), (ACEH, "x-foo,x-bar"), VO],
+        ),
+        (
+            "actual GET from disallowed",
+            "GET",
+            &[(O, "https://example.com")],
+            Actual,
+            &[VO],
+        ),
+        (
+            "actual GET from invalid",
+            "GET",
+            &[(O, "invalid_origin")],
+            Actual,
+            &[VO],
+        ),
+        (
+            "actual OPTIONS from allowed",
+            "OPTIONS",
+            &[(O, LH)],
+            Actual,
+            &[(ACAO, LH), (ACAC, "true"), (ACEH, "x-foo,x-bar"), VP],
+        ),
+        (
+            "actual OPTIONS from disallowed",
+            "OPTIONS",
+            &[(O, "https://example.com")],
+            Actual,
+            &[VP],
+        ),
+        (
+            "fake preflight with CORS-safelisted method from allowed",
+            "OPTIONS",
+            &[(O, LH), (M, "GET")],
+            Pre(204),
+            &[(ACAO, LH), (ACAC, "true"), (ACMA, "30"), VP],
+        ),
+        (
+            "preflight with PURGE from allowed",
+            "OPTIONS",
+            &[(O, LH), (M, "PURGE")],
+            Pre(204),
+            &[
+                (ACAO, LH),
+                (ACAC, "true"),
+                (ACAM, "PURGE"),
+                (ACMA, "30"),
+                VP,
+            ],
+        ),
+        (
+            "preflight with PURGE and Content-Type from allowed",
+            "OPTIONS",
+            &[(O, LH), (M, "PURGE"), (H, "content-type")],
+            Pre(403),
+            &[VP],
+        ),
+        (
+            "preflight with PURGE and Authorization from allowed",
+            "OPTIONS",
+            &[(O, LH), (M, "PURGE"), (H, "authorization")],
+            Pre(204),
+            &[
+                (ACAO, LH),
+                (ACAC, "true"),
+                (ACAM, "PURGE"),
+                (ACAH, "authorization"),
+                (ACMA, "30"),
+                VP,
+            ],
+        ),
+        (
+            "... Authorization with some empty elements from allowed",
+            "OPTIONS",
+            &[(O, LH), (M, "PURGE"), (H, ",,authorization,,")],
+            Pre(204),
+            &[
+                (ACAO, LH),
+                (ACAC, "true"),
+                (ACAM, "PURGE"),
+                (ACAH, ",,authorization,,"),
+                (ACMA, "30"),
+                VP,
+            ],
+        ),
+        (
+            "... Authorization with too many empty elements from allowed",
+            "OPTIONS",
+            &[(O, LH), (M, "PURGE"), (H, &empty17)],
+            Pre(403),
+            &[VP],
+        ),
+        (
+            "fake preflight with CORS-safelisted method from disallowed",
+            "OPTIONS",
+            &[(O, "https://example.com"), (M, "GET")],
+            Pre(403),
+            &[VP],
+        ),
+        (
+            "fake preflight with CORS-safelisted method from invalid",
+            "OPTIONS",
+            &[(O, "invalid_origin"), (M, "GET")],
+            Pre(403),
+            &[VP],
+        ),
+        (
+            "preflight with PUT from allowed",
+            "OPTIONS",
+            &[(O, LH), (M, "PUT")],
+            Pre(403),
+            &[VP],
+        ),
+        (
+            "preflight with PUT from disallowed",
+            "OPTIONS",
+            &[(O, "https://example.com"), (M, "PUT")],
+            Pre(403),
+            &[VP],
+        ),
+        (
+            "preflight with GET and headers from allowed",
+            "OPTIONS",
+            &[(O, LH), (M, "GET"), (H, "bar,baz,foo")],
+            Pre(403),
+            &[VP],
+        ),
+        (
+            "preflight with GET and headers from disallowed",
+            "OPTIONS",
+            &[(O, "https://example.org"), (M, "GET"), (H, "bar,baz,foo")],
+            Pre(403),
+            &[VP],
+        ),
     ];
     run(&layer, rows).await;
 }
@@ -279,22 +386,52 @@ async fn jub0bs_middleware_credentialed_all_and_no_req_headers() {
         ok(&commas16),
     );
     let rows: &[Row] = &[
-        ("preflight with GET and headers from allowed", "OPTIONS",
-            &[(O, LH), (M, "GET"), (H, "bar,baz,foo")], Pre(204), &a),
-        ("... with some OWS from allowed", "OPTIONS",
-            &[(O, LH), (M, "GET"), (H, "bar , baz\t, foo\t")], Pre(204), &b),
-        ("... with too much OWS from allowed", "OPTIONS",
-            &[(O, LH), (M, "GET"), (H, "bar \t, baz\t, foo\t")], Pre(204), &c),
-        ("... with some empty elements from allowed", "OPTIONS",
-            &[(O, LH), (M, "GET"), (H, &commas16)], Pre(204), &d),
+        (
+            "preflight with GET and headers from allowed",
+            "OPTIONS",
+            &[(O, LH), (M, "GET"), (H, "bar,baz,foo")],
+            Pre(204),
+            &a,
+        ),
+        (
+            "... with some OWS from allowed",
+            "OPTIONS",
+            &[(O, LH), (M, "GET"), (H, "bar , baz\t, foo\t")],
+            Pre(204),
+            &b,
+        ),
+        (
+            "... with too much OWS from allowed",
+            "OPTIONS",
+            &[(O, LH), (M, "GET"), (H, "bar \t, baz\t, foo\t")],
+            Pre(204),
+            &c,
+        ),
+        (
+            "... with some empty elements from allowed",
+            "OPTIONS",
+            &[(O, LH), (M, "GET"), (H, &commas16)],
+            Pre(204),
+            &d,
+        ),
         // differs: jub0bs echoes `*`-allowed names without scanning them, so 17 empty
         // elements pass; we scan (to find `authorization`) and stop at the issue's budget.
-        ("... with too many empty elements from allowed", "OPTIONS",
-            &[(O, LH), (M, "GET"), (H, &commas17)], Pre(403), &[VP]),
+        (
+            "... with too many empty elements from allowed",
+            "OPTIONS",
+            &[(O, LH), (M, "GET"), (H, &commas17)],
+            Pre(403),
+            &[VP],
+        ),
         // differs: jub0bs lets `*` cover `Authorization` with credentials; Fetch and issue 4
         // say it never does.
-        ("(ours) authorization under * with credentials", "OPTIONS",
-            &[(O, LH), (M, "GET"), (H, "authorization")], Pre(403), &[VP]),
+        (
+            "(ours) authorization under * with credentials",
+            "OPTIONS",
+            &[(O, LH), (M, "GET"), (H, "authorization")],
+            Pre(403),
+            &[VP],
+        ),
     ];
     run(&layer, rows).await;
 
@@ -328,14 +465,29 @@ async fn jub0bs_middleware_debug_credentialed() {
         .build()
         .unwrap();
     let rows: &[Row] = &[
-        ("preflight with GET and headers from allowed", "OPTIONS",
-            &[(O, LH), (M, "GET"), (H, "bar,baz,foo")], Pre(204), &[(ACAO, LH), (ACAC, "true"), VP]),
-        ("preflight with disallowed method", "OPTIONS", &[(O, LH), (M, "PUT")], Pre(204),
-            &[(ACAO, LH), (ACAC, "true"), VP]),
+        (
+            "preflight with GET and headers from allowed",
+            "OPTIONS",
+            &[(O, LH), (M, "GET"), (H, "bar,baz,foo")],
+            Pre(204),
+            &[(ACAO, LH), (ACAC, "true"), VP],
+        ),
+        (
+            "preflight with disallowed method",
+            "OPTIONS",
+            &[(O, LH), (M, "PUT")],
+            Pre(204),
+            &[(ACAO, LH), (ACAC, "true"), VP],
+        ),
         // jub0bs `TestReconfigure` "debug credentialed no req headers": an invalid origin
         // fails before anything is granted, so debug mode has nothing to add.
-        ("preflight with PUT from invalid", "OPTIONS", &[(O, "invalid_origin"), (M, "PUT")],
-            Pre(403), &[VP]),
+        (
+            "preflight with PUT from invalid",
+            "OPTIONS",
+            &[(O, "invalid_origin"), (M, "PUT")],
+            Pre(403),
+            &[VP],
+        ),
     ];
     run(&layer, rows).await;
 
@@ -386,36 +538,86 @@ async fn jub0bs_middleware_allow_all() {
         let star = &[(ACAO, "*"), (ACEH, "*")];
         let star_vp = &[(ACAO, "*"), (ACEH, "*"), VP];
         let rows: &[Row] = &[
-            ("preflight with PURGE and Content-Type", "OPTIONS",
-                &[(O, LH), (M, "PURGE"), (H, "content-type")], Pre(204),
-                &[(ACAO, "*"), (ACAM, "PURGE"), (ACAH, "content-type"), (ACMA, "30"), VP]),
+            (
+                "preflight with PURGE and Content-Type",
+                "OPTIONS",
+                &[(O, LH), (M, "PURGE"), (H, "content-type")],
+                Pre(204),
+                &[
+                    (ACAO, "*"),
+                    (ACAM, "PURGE"),
+                    (ACAH, "content-type"),
+                    (ACMA, "30"),
+                    VP,
+                ],
+            ),
             ("non-CORS GET request", "GET", &[], Actual, star),
             ("non-CORS OPTIONS request", "OPTIONS", &[], Actual, star_vp),
             ("actual GET request", "GET", &[(O, LH)], Actual, star),
-            ("actual GET from invalid", "GET", &[(O, "invalid_origin")], Actual, star),
-            ("actual OPTIONS request", "OPTIONS", &[(O, LH)], Actual, star_vp),
-            ("fake preflight with CORS-safelisted method", "OPTIONS", &[(O, LH), (M, "GET")],
-                Pre(204), &[(ACAO, "*"), (ACMA, "30"), VP]),
-            ("preflight with PURGE", "OPTIONS", &[(O, LH), (M, "PURGE")], Pre(204),
-                &[(ACAO, "*"), (ACAM, "PURGE"), (ACMA, "30"), VP]),
-            ("fake preflight with CORS-safelisted method from invalid", "OPTIONS",
-                &[(O, "invalid_origin"), (M, "GET")], Pre(204), &[(ACAO, "*"), (ACMA, "30"), VP]),
-            ("preflight with PUT", "OPTIONS", &[(O, LH), (M, "PUT")], Pre(204),
-                &[(ACAO, "*"), (ACAM, "PUT"), (ACMA, "30"), VP]),
-            ("preflight with GET and headers", "OPTIONS",
-                &[(O, LH), (M, "GET"), (H, "bar,baz,foo")], Pre(204),
-                &[(ACAO, "*"), (ACAH, "bar,baz,foo"), (ACMA, "30"), VP]),
+            (
+                "actual GET from invalid",
+                "GET",
+                &[(O, "invalid_origin")],
+                Actual,
+                star,
+            ),
+            (
+                "actual OPTIONS request",
+                "OPTIONS",
+                &[(O, LH)],
+                Actual,
+                star_vp,
+            ),
+            (
+                "fake preflight with CORS-safelisted method",
+                "OPTIONS",
+                &[(O, LH), (M, "GET")],
+                Pre(204),
+                &[(ACAO, "*"), (ACMA, "30"), VP],
+            ),
+            (
+                "preflight with PURGE",
+                "OPTIONS",
+                &[(O, LH), (M, "PURGE")],
+                Pre(204),
+                &[(ACAO, "*"), (ACAM, "PURGE"), (ACMA, "30"), VP],
+            ),
+            (
+                "fake preflight with CORS-safelisted method from invalid",
+                "OPTIONS",
+                &[(O, "invalid_origin"), (M, "GET")],
+                Pre(204),
+                &[(ACAO, "*"), (ACMA, "30"), VP],
+            ),
+            (
+                "preflight with PUT",
+                "OPTIONS",
+                &[(O, LH), (M, "PUT")],
+                Pre(204),
+                &[(ACAO, "*"), (ACAM, "PUT"), (ACMA, "30"), VP],
+            ),
+            (
+                "preflight with GET and headers",
+                "OPTIONS",
+                &[(O, LH), (M, "GET"), (H, "bar,baz,foo")],
+                Pre(204),
+                &[(ACAO, "*"), (ACAH, "bar,baz,foo"), (ACMA, "30"), VP],
+            ),
         ];
         run(&layer, rows).await;
         // Authorization: accepted only where it is listed (Fetch), in debug mode too.
-        let auth: Row = (name, "OPTIONS", &[(O, LH), (M, "GET"), (H, "authorization")],
+        let auth: Row = (
+            name,
+            "OPTIONS",
+            &[(O, LH), (M, "GET"), (H, "authorization")],
             Pre(204),
             if with_auth {
                 &[(ACAO, "*"), (ACAH, "authorization"), (ACMA, "30"), VP]
             } else {
                 // Debug mode: the origin was granted, the header was not.
                 &[(ACAO, "*"), VP]
-            });
+            },
+        );
         run(&layer, &[auth]).await;
     }
 }
@@ -436,17 +638,54 @@ async fn jub0bs_middleware_credentialed_allow_some() {
     let rows: &[Row] = &[
         ("non-CORS GET request", "GET", &[], Actual, &[VO]),
         ("non-CORS OPTIONS request", "OPTIONS", &[], Actual, &[VP]),
-        ("actual GET from allowed", "GET", &[(O, e)], Actual,
-            &[(ACAO, e), (ACAC, "true"), (ACEH, "x-foo,x-bar"), VO]),
-        ("actual GET from disallowed", "GET", &[(O, "https://example.com:6060")], Actual, &[VO]),
-        ("actual GET from invalid", "GET", &[(O, "invalid_origin")], Actual, &[VO]),
-        ("actual OPTIONS from allowed", "OPTIONS", &[(O, e)], Actual,
-            &[(ACAO, e), (ACAC, "true"), (ACEH, "x-foo,x-bar"), VP]),
-        ("actual OPTIONS from disallowed", "OPTIONS", &[(O, "https://foo.example.com:8080")],
-            Actual, &[VP]),
-        ("preflight with GET and headers from allowed", "OPTIONS",
-            &[(O, e), (M, "GET"), (H, "bar,baz,foo")], Pre(204),
-            &[(ACAO, e), (ACAC, "true"), (ACAH, "bar,baz,foo"), (ACMA, "30"), VP]),
+        (
+            "actual GET from allowed",
+            "GET",
+            &[(O, e)],
+            Actual,
+            &[(ACAO, e), (ACAC, "true"), (ACEH, "x-foo,x-bar"), VO],
+        ),
+        (
+            "actual GET from disallowed",
+            "GET",
+            &[(O, "https://example.com:6060")],
+            Actual,
+            &[VO],
+        ),
+        (
+            "actual GET from invalid",
+            "GET",
+            &[(O, "invalid_origin")],
+            Actual,
+            &[VO],
+        ),
+        (
+            "actual OPTIONS from allowed",
+            "OPTIONS",
+            &[(O, e)],
+            Actual,
+            &[(ACAO, e), (ACAC, "true"), (ACEH, "x-foo,x-bar"), VP],
+        ),
+        (
+            "actual OPTIONS from disallowed",
+            "OPTIONS",
+            &[(O, "https://foo.example.com:8080")],
+            Actual,
+            &[VP],
+        ),
+        (
+            "preflight with GET and headers from allowed",
+            "OPTIONS",
+            &[(O, e), (M, "GET"), (H, "bar,baz,foo")],
+            Pre(204),
+            &[
+                (ACAO, e),
+                (ACAC, "true"),
+                (ACAH, "bar,baz,foo"),
+                (ACMA, "30"),
+                VP,
+            ],
+        ),
     ];
     run(&layer, rows).await;
 }
@@ -460,30 +699,107 @@ async fn jub0bs_middleware_outer_vary_middleware() {
     let rows: &[Row] = &[
         ("non-CORS GET", "GET", &[], Actual, &[VO]),
         ("non-CORS OPTIONS", "OPTIONS", &[], Actual, &[VP]),
-        ("actual GET from allowed", "GET", &[(O, LH)], Actual, &[(ACAO, LH), VO]),
-        ("actual GET from disallowed", "GET", &[(O, "https://example.com")], Actual, &[VO]),
-        ("actual GET from invalid", "GET", &[(O, "invalid_origin")], Actual, &[VO]),
-        ("actual OPTIONS from allowed", "OPTIONS", &[(O, LH)], Actual, &[(ACAO, LH), VP]),
-        ("actual OPTIONS from disallowed", "OPTIONS", &[(O, "https://example.com")], Actual, &[VP]),
+        (
+            "actual GET from allowed",
+            "GET",
+            &[(O, LH)],
+            Actual,
+            &[(ACAO, LH), VO],
+        ),
+        (
+            "actual GET from disallowed",
+            "GET",
+            &[(O, "https://example.com")],
+            Actual,
+            &[VO],
+        ),
+        (
+            "actual GET from invalid",
+            "GET",
+            &[(O, "invalid_origin")],
+            Actual,
+            &[VO],
+        ),
+        (
+            "actual OPTIONS from allowed",
+            "OPTIONS",
+            &[(O, LH)],
+            Actual,
+            &[(ACAO, LH), VP],
+        ),
+        (
+            "actual OPTIONS from disallowed",
+            "OPTIONS",
+            &[(O, "https://example.com")],
+            Actual,
+            &[VP],
+        ),
         // differs: jub0bs fails every preflight (403) when the policy allows no method or
         // header beyond the safelisted ones; issue 4 accepts a safelisted method from an
         // allowed origin (`204`, no `ACAM`).
-        ("fake preflight with CORS-safelisted method from allowed", "OPTIONS",
-            &[(O, LH), (M, "GET")], Pre(204), &[(ACAO, LH), VP]),
-        ("preflight with PURGE from allowed", "OPTIONS", &[(O, LH), (M, "PURGE")], Pre(403), &[VP]),
-        ("preflight with PURGE and Content-Type from allowed", "OPTIONS",
-            &[(O, LH), (M, "PURGE"), (H, "content-type")], Pre(403), &[VP]),
-        ("fake preflight with CORS-safelisted method from disallowed", "OPTIONS",
-            &[(O, "https://example.com"), (M, "GET")], Pre(403), &[VP]),
-        ("fake preflight with CORS-safelisted method from invalid", "OPTIONS",
-            &[(O, "invalid_origin"), (M, "GET")], Pre(403), &[VP]),
-        ("preflight with PUT from allowed", "OPTIONS", &[(O, LH), (M, "PUT")], Pre(403), &[VP]),
-        ("preflight with PUT from disallowed", "OPTIONS",
-            &[(O, "https://example.com"), (M, "PUT")], Pre(403), &[VP]),
-        ("preflight with GET and headers from allowed", "OPTIONS",
-            &[(O, LH), (M, "GET"), (H, "bar,baz,foo")], Pre(403), &[VP]),
-        ("preflight with GET and headers from disallowed", "OPTIONS",
-            &[(O, "https://example.org"), (M, "GET"), (H, "bar,baz,foo")], Pre(403), &[VP]),
+        (
+            "fake preflight with CORS-safelisted method from allowed",
+            "OPTIONS",
+            &[(O, LH), (M, "GET")],
+            Pre(204),
+            &[(ACAO, LH), VP],
+        ),
+        (
+            "preflight with PURGE from allowed",
+            "OPTIONS",
+            &[(O, LH), (M, "PURGE")],
+            Pre(403),
+            &[VP],
+        ),
+        (
+            "preflight with PURGE and Content-Type from allowed",
+            "OPTIONS",
+            &[(O, LH), (M, "PURGE"), (H, "content-type")],
+            Pre(403),
+            &[VP],
+        ),
+        (
+            "fake preflight with CORS-safelisted method from disallowed",
+            "OPTIONS",
+            &[(O, "https://example.com"), (M, "GET")],
+            Pre(403),
+            &[VP],
+        ),
+        (
+            "fake preflight with CORS-safelisted method from invalid",
+            "OPTIONS",
+            &[(O, "invalid_origin"), (M, "GET")],
+            Pre(403),
+            &[VP],
+        ),
+        (
+            "preflight with PUT from allowed",
+            "OPTIONS",
+            &[(O, LH), (M, "PUT")],
+            Pre(403),
+            &[VP],
+        ),
+        (
+            "preflight with PUT from disallowed",
+            "OPTIONS",
+            &[(O, "https://example.com"), (M, "PUT")],
+            Pre(403),
+            &[VP],
+        ),
+        (
+            "preflight with GET and headers from allowed",
+            "OPTIONS",
+            &[(O, LH), (M, "GET"), (H, "bar,baz,foo")],
+            Pre(403),
+            &[VP],
+        ),
+        (
+            "preflight with GET and headers from disallowed",
+            "OPTIONS",
+            &[(O, "https://example.org"), (M, "GET"), (H, "bar,baz,foo")],
+            Pre(403),
+            &[VP],
+        ),
     ];
     run_with(&layer, before, rows).await;
 }
@@ -500,7 +816,13 @@ async fn jub0bs_middleware_ghsa_vhxv_fg4m_p2w8() {
     let actual = [[(O, "https://barfoo.com")], [(O, "https://foobar.com")]];
     for o in &actual {
         rows.push(("actual GET from disallowed", "GET", o, Actual, &[VO]));
-        rows.push(("actual OPTIONS from disallowed", "OPTIONS", o, Actual, &[VP]));
+        rows.push((
+            "actual OPTIONS from disallowed",
+            "OPTIONS",
+            o,
+            Actual,
+            &[VP],
+        ));
     }
     let pre: Vec<Vec<(&str, &str)>> = ["https://barfoo.com", "https://foobar.com"]
         .into_iter()
@@ -531,15 +853,48 @@ async fn jub0bs_middleware_insecure_origin_with_non_http_scheme() {
     let rows: &[Row] = &[
         ("non-CORS GET request", "GET", &[], Actual, &[VO]),
         ("non-CORS OPTIONS request", "OPTIONS", &[], Actual, &[VP]),
-        ("actual GET from allowed", "GET", &[(O, c)], Actual, &[(ACAO, c), (ACAC, "true"), VO]),
-        ("actual GET from disallowed", "GET", &[(O, "connector://example.com:6060")], Actual, &[VO]),
-        ("actual GET from invalid", "GET", &[(O, "invalid_origin")], Actual, &[VO]),
-        ("actual OPTIONS from allowed", "OPTIONS", &[(O, c)], Actual,
-            &[(ACAO, c), (ACAC, "true"), VP]),
-        ("actual OPTIONS from disallowed", "OPTIONS", &[(O, "connector://example.com:8080")],
-            Actual, &[VP]),
-        ("preflight with GET and headers from allowed", "OPTIONS",
-            &[(O, c), (M, "GET"), (H, "bar,baz,foo")], Pre(403), &[VP]),
+        (
+            "actual GET from allowed",
+            "GET",
+            &[(O, c)],
+            Actual,
+            &[(ACAO, c), (ACAC, "true"), VO],
+        ),
+        (
+            "actual GET from disallowed",
+            "GET",
+            &[(O, "connector://example.com:6060")],
+            Actual,
+            &[VO],
+        ),
+        (
+            "actual GET from invalid",
+            "GET",
+            &[(O, "invalid_origin")],
+            Actual,
+            &[VO],
+        ),
+        (
+            "actual OPTIONS from allowed",
+            "OPTIONS",
+            &[(O, c)],
+            Actual,
+            &[(ACAO, c), (ACAC, "true"), VP],
+        ),
+        (
+            "actual OPTIONS from disallowed",
+            "OPTIONS",
+            &[(O, "connector://example.com:8080")],
+            Actual,
+            &[VP],
+        ),
+        (
+            "preflight with GET and headers from allowed",
+            "OPTIONS",
+            &[(O, c), (M, "GET"), (H, "bar,baz,foo")],
+            Pre(403),
+            &[VP],
+        ),
     ];
     run(&layer, rows).await;
     // differs: jub0bs deems every scheme but `https` insecure (so it needs the flag above);
@@ -569,13 +924,29 @@ async fn jub0bs_middleware_arbitrary_subdomains_and_ports_and_many_origins() {
     let grants: Vec<[(&str, &str); 2]> = allowed.iter().map(|o| [(ACAO, *o), VO]).collect();
     let reqs: Vec<[(&str, &str); 1]> = allowed.iter().map(|o| [(O, *o)]).collect();
     for (r, g) in reqs.iter().zip(&grants) {
-        rows.push(("actual GET from (deeper) subdomain (and port)", "GET", r, Actual, g));
+        rows.push((
+            "actual GET from (deeper) subdomain (and port)",
+            "GET",
+            r,
+            Actual,
+            g,
+        ));
     }
-    rows.push(("actual GET from disallowed", "GET", &[(O, "http://example.com")], Actual, &[VO]));
+    rows.push((
+        "actual GET from disallowed",
+        "GET",
+        &[(O, "http://example.com")],
+        Actual,
+        &[VO],
+    ));
     rows.push((
         "preflight with GET and headers from allowed",
         "OPTIONS",
-        &[(O, "http://foo.example.com"), (M, "GET"), (H, "bar,baz,foo")],
+        &[
+            (O, "http://foo.example.com"),
+            (M, "GET"),
+            (H, "bar,baz,foo"),
+        ],
         Pre(403),
         &[VP],
     ));
@@ -583,8 +954,16 @@ async fn jub0bs_middleware_arbitrary_subdomains_and_ports_and_many_origins() {
 
     // jub0bs `TestMiddleware` "many origins".
     let cats = [
-        "https://bat", "https://cat", "https://fat", "https://hat", "https://meerkat",
-        "https://mat", "https://oat", "https://pat", "https://rat", "https://sat",
+        "https://bat",
+        "https://cat",
+        "https://fat",
+        "https://hat",
+        "https://meerkat",
+        "https://mat",
+        "https://oat",
+        "https://pat",
+        "https://rat",
+        "https://sat",
     ];
     let layer = CorsConfig::new().allow_origins(cats).build().unwrap();
     let grants: Vec<[(&str, &str); 2]> = cats.iter().map(|o| [(ACAO, *o), VO]).collect();
@@ -593,7 +972,13 @@ async fn jub0bs_middleware_arbitrary_subdomains_and_ports_and_many_origins() {
     for (r, g) in reqs.iter().zip(&grants) {
         rows.push(("actual GET from allowed", "GET", r, Actual, g));
     }
-    rows.push(("actual GET from https://hazmat", "GET", &[(O, "https://hazmat")], Actual, &[VO]));
+    rows.push((
+        "actual GET from https://hazmat",
+        "GET",
+        &[(O, "https://hazmat")],
+        Actual,
+        &[VO],
+    ));
     run(&layer, &rows).await;
 }
 
@@ -630,24 +1015,41 @@ async fn jub0bs_reconfigure_keeps_debug_mode_and_refuses_invalid_configs() {
     assert!(handle.debug(), "a swap keeps the debug mode");
     handle.set_debug(false);
     let rows: &[Row] = &[
-        ("preflight with GET and headers from allowed", "OPTIONS",
-            &[(O, LH), (M, "GET"), (H, "bar,baz,foo")], Pre(204),
-            &[(ACAO, LH), (ACAC, "true"), (ACAH, "bar,baz,foo"), (ACMA, "30"), VP]),
-        ("preflight with PURGE and headers from allowed", "OPTIONS",
-            &[(O, LH), (M, "PURGE"), (H, "bar,baz,foo,qux")], Pre(403), &[VP]),
+        (
+            "preflight with GET and headers from allowed",
+            "OPTIONS",
+            &[(O, LH), (M, "GET"), (H, "bar,baz,foo")],
+            Pre(204),
+            &[
+                (ACAO, LH),
+                (ACAC, "true"),
+                (ACAH, "bar,baz,foo"),
+                (ACMA, "30"),
+                VP,
+            ],
+        ),
+        (
+            "preflight with PURGE and headers from allowed",
+            "OPTIONS",
+            &[(O, LH), (M, "PURGE"), (H, "bar,baz,foo,qux")],
+            Pre(403),
+            &[VP],
+        ),
     ];
     run(&layer, rows).await;
     // "invalid config": refused, the policy and the debug mode stay.
-    assert!(handle
-        .set(CorsConfig::new().allow_origin("null"))
-        .is_err());
+    assert!(handle.set(CorsConfig::new().allow_origin("null")).is_err());
     assert!(!handle.debug());
     run(&layer, rows).await;
     // differs: jub0bs refuses a config without origins ("missing"); ours is a valid policy
     // that allows no origin.
     handle.set(CorsConfig::new()).unwrap();
     let rows: &[Row] = &[(
-        "(ours) empty policy", "OPTIONS", &[(O, LH), (M, "GET")], Pre(403), &[VP],
+        "(ours) empty policy",
+        "OPTIONS",
+        &[(O, LH), (M, "GET")],
+        Pre(403),
+        &[VP],
     )];
     run(&layer, rows).await;
 }
@@ -684,4 +1086,1256 @@ async fn jub0bs_mutation_by_wrapping_middleware() {
             assert_eq!(res.headers()[ACAC], "true");
         }
     }
+}
+
+// ================================================================ jub0bs/cors config_test.go
+// `TestConfig` checks the normalised config read back; we have no read-back, so each case is
+// restated as the behaviour the normalised config gives.
+
+/// Runs one preflight through `check` and returns (status class, ACAM, ACAH) as text.
+fn decide(layer: &CorsLayer, origin: &str, method: &str, acrh: Option<&str>) -> String {
+    let mut h = vec![(O, origin), (M, method)];
+    if let Some(v) = acrh {
+        h.push((H, v));
+    }
+    let (parts, _) = request("OPTIONS", &h).into_parts();
+    match layer.check(&parts) {
+        Decision::PreflightAccepted(p) => format!(
+            "ok {} {} {}",
+            p.allow_origin().to_str().unwrap(),
+            p.allow_method().map_or("-", |v| v.to_str().unwrap()),
+            p.allow_headers().map_or("-", |v| v.to_str().unwrap()),
+        ),
+        Decision::PreflightRefused(r) => format!("refused {:?}", r.kind()),
+        other => format!("{other:?}"),
+    }
+}
+
+/// The `Access-Control-Expose-Headers` an allowed actual request gets.
+fn exposed(layer: &CorsLayer, origin: &str) -> Option<String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let svc = layer.layer(spy(Arc::new(AtomicUsize::new(0))));
+        let res = svc.oneshot(request("GET", &[(O, origin)])).await.unwrap();
+        res.headers()
+            .get(ACEH)
+            .map(|v| v.to_str().unwrap().to_owned())
+    })
+}
+
+#[test]
+fn jub0bs_config_normalisation_as_behaviour() {
+    let e = "http://example.com";
+    // "anonymous allow all": `authoriZation` and `Authorization` beside `*` list it once.
+    let layer = CorsConfig::new()
+        .allow_origin("*")
+        .allow_methods(["*"])
+        .allow_headers(["authoriZation", "*", "Authorization"])
+        .expose_headers(["*"])
+        .build()
+        .unwrap();
+    assert_eq!(
+        decide(&layer, e, "PURGE", Some("authorization,x-foo")),
+        "ok * PURGE authorization,x-foo"
+    );
+    // "anonymous allow all but not Authorization request header".
+    let layer = CorsConfig::new()
+        .allow_origin("*")
+        .allow_methods(["*"])
+        .allow_headers(["*"])
+        .expose_headers(["*"])
+        .build()
+        .unwrap();
+    assert_eq!(
+        decide(&layer, e, "GET", Some("authorization")),
+        "refused HeaderNotAllowed"
+    );
+    assert_eq!(exposed(&layer, e).as_deref(), Some("*"));
+    // "discrete methods discrete headers zero max age": duplicates collapse, names are
+    // lower-cased, -1 disables caching.
+    let layer = CorsConfig::new()
+        .allow_origins(["https://example.com", "https://example.com"])
+        .allow_headers(["x-foO", "x-Bar", "authoRizaTion", "Authorization"])
+        .max_age(-1)
+        .expose_headers(["x-FOO", "X-baR", "x-foo"])
+        .build()
+        .unwrap();
+    assert_eq!(
+        decide(
+            &layer,
+            "https://example.com",
+            "GET",
+            Some("x-bar,x-foo,authorization")
+        ),
+        "ok https://example.com - x-bar,x-foo,authorization"
+    );
+    assert_eq!(
+        exposed(&layer, "https://example.com").as_deref(),
+        Some("x-foo,x-bar")
+    );
+    // "credentialed all req headers": an insecure origin with the opt-in, a subsumed pattern.
+    let layer = CorsConfig::new()
+        .allow_origins([
+            "http://example.com",
+            "https://*.example.com:8080",
+            "https://*.foo.example.com:8080",
+        ])
+        .allow_credentials(true)
+        .allow_methods(["POST", "PUT", "DELETE", "GET"])
+        .allow_headers(["*"])
+        .max_age(86_400)
+        .expose_headers(["x-FOO", "X-baR", "x-foo"])
+        .dangerously_tolerate_insecure_origins(true)
+        .build()
+        .unwrap();
+    for o in [
+        e,
+        "https://a.example.com:8080",
+        "https://a.foo.example.com:8080",
+    ] {
+        assert_eq!(
+            decide(&layer, o, "DELETE", None),
+            format!("ok {o} DELETE -")
+        );
+    }
+    // "discrete origin patterns in addition to wildcard": `*` wins.
+    let layer = CorsConfig::new()
+        .allow_origins([
+            e,
+            e,
+            "https://*.example.com",
+            "https://*.example.com",
+            "*",
+            "*",
+        ])
+        .build()
+        .unwrap();
+    assert_eq!(
+        decide(&layer, "https://else.where", "GET", None),
+        "ok * - -"
+    );
+    // "safelisted response-header names".
+    // differs: jub0bs drops the CORS-safelisted response-header names from ACEH (scripts read
+    // them anyway); we send what was configured, lower-cased, which browsers accept alike.
+    let layer = CorsConfig::new()
+        .allow_origin(e)
+        .expose_headers([
+            "Cache-Control",
+            "content-Language",
+            "content-lEngth",
+            "content-typE",
+            "expireS",
+            "lasT-modified",
+            "prAgmA",
+            "X-Foo",
+        ])
+        .build()
+        .unwrap();
+    assert_eq!(
+        exposed(&layer, e).as_deref(),
+        Some("cache-control,content-language,content-length,content-type,expires,last-modified,pragma,x-foo")
+    );
+    // "discrete methods in addition to wildcard".
+    let layer = CorsConfig::new()
+        .allow_origin(e)
+        .allow_methods([
+            "DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "*", "*",
+        ])
+        .build()
+        .unwrap();
+    assert_eq!(decide(&layer, e, "QUERY", None), format!("ok {e} QUERY -"));
+    // "browser-normalized methods": `Get`, `head`, `pOST` are the safelisted methods;
+    // `getaway`, `headstrong`, `postal` stay case-sensitive.
+    let layer = CorsConfig::new()
+        .allow_origin(e)
+        .allow_methods([
+            "Get",
+            "get",
+            "gET",
+            "Head",
+            "head",
+            "hEAD",
+            "Post",
+            "post",
+            "pOST",
+            "getaway",
+            "headstrong",
+            "postal",
+        ])
+        .build()
+        .unwrap();
+    for m in ["getaway", "headstrong", "postal"] {
+        assert_eq!(decide(&layer, e, m, None), format!("ok {e} {m} -"));
+        let upper = m.to_ascii_uppercase();
+        assert_eq!(decide(&layer, e, &upper, None), "refused MethodNotAllowed");
+    }
+    assert_eq!(decide(&layer, e, "get", None), "refused MethodNotAllowed");
+    // "discrete request-header names in addition to wildcard" (anonymous and credentialed):
+    // Authorization listed beside `*` is allowed in both.
+    for credentials in [false, true] {
+        let layer = CorsConfig::new()
+            .allow_origin("https://example.com")
+            .allow_credentials(credentials)
+            .allow_headers(["Authorization", "X-Api-Key", "*", "*", "AuthorizatioN"])
+            .build()
+            .unwrap();
+        assert_eq!(
+            decide(
+                &layer,
+                "https://example.com",
+                "GET",
+                Some("authorization,x-other")
+            ),
+            "ok https://example.com - authorization,x-other"
+        );
+    }
+    // "discrete response-header names in addition to wildcard": `*` alone.
+    let layer = CorsConfig::new()
+        .allow_origin(e)
+        .expose_headers(["X-Foo", "X-Bar", "*", "*"])
+        .build()
+        .unwrap();
+    assert!(exposed(&layer, e).unwrap().split(',').any(|n| n == "*"));
+    // "max age with no possible preflight": still sent on a safelisted preflight (we accept
+    // those; see jub0bs_middleware_outer_vary_middleware).
+    assert!(CorsConfig::new()
+        .allow_origin(e)
+        .max_age(10)
+        .build()
+        .is_ok());
+    // "wildcard pattern encompassing subdomains of a public suffix".
+    // differs: jub0bs accepts `https://*.com` without credentials (and with them behind
+    // DangerouslyTolerateSubdomainsOfPublicSuffixes); we refuse a subdomain pattern on any
+    // single-label domain, with or without credentials, and have no such opt-in.
+    assert!(CorsConfig::new()
+        .allow_origin("https://*.com")
+        .build()
+        .is_err());
+}
+
+/// One `TestConfig_invalid` case: the config, then every (location, value) expected.
+type Invalid = (
+    &'static str,
+    CorsConfig,
+    &'static [(&'static str, &'static str)],
+);
+
+#[test]
+fn jub0bs_config_invalid() {
+    let ex = || CorsConfig::new().allow_origin("https://example.com");
+    let cases: Vec<Invalid> = vec![
+        (
+            "null origin",
+            CorsConfig::new().allow_origin("null"),
+            &[("allow_origins[0]", "null")],
+        ),
+        (
+            "invalid origin pattern",
+            CorsConfig::new().allow_origin("http://example.com:6060/path"),
+            &[("allow_origins[0]", "http://example.com:6060/path")],
+        ),
+        (
+            "empty method name",
+            ex().allow_methods([""]),
+            &[("allow_methods[0]", "")],
+        ),
+        (
+            "invalid method name",
+            ex().allow_methods(["résumé"]),
+            &[("allow_methods[0]", "résumé")],
+        ),
+        (
+            "forbidden method name",
+            ex().allow_methods(["GET", "CONNECT"]),
+            &[("allow_methods[1]", "CONNECT")],
+        ),
+        (
+            "empty request-header name",
+            ex().allow_headers([""]),
+            &[("allow_headers[0]", "")],
+        ),
+        (
+            "invalid request-header name",
+            ex().allow_headers(["résumé"]),
+            &[("allow_headers[0]", "résumé")],
+        ),
+        (
+            "forbidden request-header name",
+            ex().allow_headers(["Connection"]),
+            &[("allow_headers[0]", "Connection")],
+        ),
+        (
+            "forbidden request-header name with Sec- prefix",
+            ex().allow_headers(["Sec-Foo"]),
+            &[("allow_headers[0]", "Sec-Foo")],
+        ),
+        (
+            "forbidden request-header name with Proxy- prefix",
+            ex().allow_headers(["Proxy-Foo"]),
+            &[("allow_headers[0]", "Proxy-Foo")],
+        ),
+        (
+            "prohibited request-header name",
+            ex().allow_headers(["Access-Control-Allow-Origin"]),
+            &[("allow_headers[0]", "Access-Control-Allow-Origin")],
+        ),
+        (
+            "empty response-header name",
+            ex().expose_headers([""]),
+            &[("expose_headers[0]", "")],
+        ),
+        (
+            "invalid response-header name",
+            ex().expose_headers(["résumé"]),
+            &[("expose_headers[0]", "résumé")],
+        ),
+        (
+            "forbidden response-header name",
+            ex().expose_headers(["Set-Cookie"]),
+            &[("expose_headers[0]", "Set-Cookie")],
+        ),
+        (
+            "prohibited response-header name",
+            ex().expose_headers(["Access-Control-Request-Method"]),
+            &[("expose_headers[0]", "Access-Control-Request-Method")],
+        ),
+        (
+            "wildcard origin with Credentialed",
+            CorsConfig::new().allow_origin("*").allow_credentials(true),
+            &[("allow_origins[0]", "*")],
+        ),
+        (
+            "insecure origin with Credentialed without DangerouslyTolerateInsecureOrigins",
+            CorsConfig::new()
+                .allow_origins(["http://example.com:6060", "http://*.example.com:6060"])
+                .allow_credentials(true),
+            &[
+                ("allow_origins[0]", "http://example.com:6060"),
+                ("allow_origins[1]", "http://*.example.com:6060"),
+            ],
+        ),
+        (
+            "wildcard pattern encompassing subdomains of a public suffix with Credentialed",
+            CorsConfig::new()
+                .allow_origin("https://*.com")
+                .allow_credentials(true),
+            &[("allow_origins[0]", "https://*.com")],
+        ),
+        (
+            "wildcard response-header name with Credentialed",
+            ex().allow_credentials(true).expose_headers(["*"]),
+            &[("expose_headers[0]", "*")],
+        ),
+        (
+            "multiple configuration issues",
+            CorsConfig::new()
+                .allow_origins(["http://example.com", "https://example.com/"])
+                .allow_methods(["CONNECT", "résumé"])
+                .allow_headers(["résumé", "Access-Control-Allow-Origin"])
+                .max_age(86_401),
+            &[
+                ("allow_origins[1]", "https://example.com/"),
+                ("allow_methods[0]", "CONNECT"),
+                ("allow_methods[1]", "résumé"),
+                ("allow_headers[0]", "résumé"),
+                ("allow_headers[1]", "Access-Control-Allow-Origin"),
+                ("max_age", "86401"),
+            ],
+        ),
+    ];
+    // Already in tests/cors.rs: "max age less than -1", "max age exceeds upper bound"
+    // (max_age_rendering). Skipped: "no origin pattern specified" (an empty policy is valid
+    // here; see jub0bs_reconfigure_keeps_debug_mode_and_refuses_invalid_configs).
+    let mut wrong = Vec::new();
+    for (cite, config, want) in cases {
+        match config.build() {
+            Ok(_) => wrong.push(format!("{cite}: accepted")),
+            Err(e) => {
+                let got: Vec<_> = e
+                    .problems()
+                    .iter()
+                    .map(|p| (p.location().unwrap_or("?"), p.value()))
+                    .collect();
+                if got != want {
+                    wrong.push(format!("{cite}: got {got:?}, want {want:?}"));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
+}
+
+/// jub0bs `Test_that_Config_can_be_JSON_marshaled`: the config round-trips through serde.
+#[test]
+fn jub0bs_config_can_be_json_marshaled() {
+    let config = CorsConfig::new()
+        .allow_origin("https://example.com")
+        .allow_credentials(true)
+        .allow_methods(["POST"])
+        .allow_headers(["Authorization"])
+        .max_age(30)
+        .expose_headers(["X-Response-Time"]);
+    let text = serde_json::to_string(&config).unwrap();
+    let back: CorsConfig = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, config);
+    assert!(back.build().is_ok());
+}
+
+// ================================================================ jub0bs/cors internal/origins
+// Matching is checked both through `allows_origin` (text) and `check` on an actual request
+// (the header's bytes), which must agree.
+
+fn allowed_both_ways(layer: &CorsLayer, origin: &str) -> bool {
+    let by_text = layer.allows_origin(origin);
+    let (parts, _) = request("GET", &[(O, origin)]).into_parts();
+    let by_check = matches!(layer.check(&parts), Decision::ActualAllowed { .. });
+    assert_eq!(
+        by_text, by_check,
+        "{origin}: allows_origin and check disagree"
+    );
+    by_text
+}
+
+/// jub0bs `TestTree` (radix_test.go): (case, patterns, accepted, rejected). Single-label
+/// subdomain patterns (`https://*.kin`) are written `https://*.kin.test` here, as we refuse a
+/// subdomain pattern on a single-label domain (see jub0bs_config_normalisation_as_behaviour).
+#[test]
+fn jub0bs_origins_tree() {
+    let plain = [
+        "https://cat",
+        "https://concat",
+        "https://kin",
+        "https://pin",
+    ];
+    let rubbish = [
+        "https://ca",
+        "https://con",
+        "https://ki",
+        "https://p",
+        "https://at",
+        "https://ncat",
+        "https://in",
+        "https://n",
+        "https://copycat",
+        "https://stringconcat",
+        "https://akin",
+        "https://bespin",
+        "https://pkin",
+        "https://kpin",
+    ];
+    let with = |extra: &[&'static str]| -> Vec<&'static str> {
+        rubbish.iter().chain(extra).copied().collect()
+    };
+    let cases: Vec<(&str, Vec<&str>, Vec<&str>, Vec<&str>)> = vec![
+        ("empty tree", vec![], vec![], plain.to_vec()),
+        (
+            "one wildcard-free pattern",
+            vec!["https://cat"],
+            vec!["https://cat"],
+            vec!["https://concat", "https://kin", "https://pin"],
+        ),
+        (
+            "wildcard-free patterns",
+            plain.to_vec(),
+            plain.to_vec(),
+            with(&[
+                "http://cat",
+                "http://concat",
+                "http://kin",
+                "http://pin",
+                "https://cat:1",
+                "https://concat:1",
+                "https://kin:1",
+                "https://pin:1",
+            ]),
+        ),
+        (
+            "wildcard-free patterns with some duplicates",
+            plain.iter().chain(&plain).copied().collect(),
+            plain.to_vec(),
+            with(&["http://cat", "https://pin:1"]),
+        ),
+        (
+            "wildcard-free host patterns, multiple ports",
+            plain
+                .iter()
+                .copied()
+                .chain([
+                    "https://cat:1",
+                    "https://concat:1",
+                    "https://kin:1",
+                    "https://pin:1",
+                ])
+                .collect(),
+            plain
+                .iter()
+                .copied()
+                .chain([
+                    "https://cat:1",
+                    "https://concat:1",
+                    "https://kin:1",
+                    "https://pin:1",
+                ])
+                .collect(),
+            with(&[
+                "http://cat:1",
+                "https://cat:2",
+                "https://pin:2",
+                "https://ca:1",
+                "https://ncat:1",
+                "https://copycat:1",
+                "https://pkin:1",
+                "https://kpin:1",
+            ]),
+        ),
+        (
+            "wildcard-free patterns in reverse insertion order",
+            plain.iter().rev().copied().collect(),
+            plain.to_vec(),
+            with(&["https://kin:1"]),
+        ),
+        (
+            "some wildcard-full patterns",
+            vec![
+                "https://cat",
+                "https://concat",
+                "https://*.kin.test",
+                "https://a.kin.test",
+                "https://*.kin.test:1",
+                "https://pin",
+            ],
+            vec![
+                "https://cat",
+                "https://concat",
+                "https://a.kin.test",
+                "https://pin",
+                "https://nap.kin.test",
+                "https://nap.kin.test:1",
+            ],
+            vec![
+                "http://cat",
+                "http://a.kin.test",
+                "http://nap.kin.test",
+                "http://nap.kin.test:1",
+                "http://cat:1",
+                "https://cat:1",
+                "https://nap.kin.tes",
+                "https://kin.test",
+                "https://copycat",
+                "https://stringconcat",
+                "https://bespin",
+                "https://nap.kin.test:2",
+                "https://nap.kin.test:3",
+                "https://napkin.test",
+            ],
+        ),
+        (
+            "some wildcard-full patterns in reverse insertion order",
+            vec![
+                "https://pin",
+                "https://*.kin.test:1",
+                "https://a.kin.test",
+                "https://*.kin.test",
+                "https://concat",
+                "https://cat",
+            ],
+            vec![
+                "https://a.kin.test",
+                "https://nap.kin.test",
+                "https://nap.kin.test:1",
+            ],
+            vec![
+                "https://nap.kin.test:2",
+                "http://nap.kin.test",
+                "https://kin.test",
+            ],
+        ),
+        (
+            "wildcard-free patterns and wildcard port",
+            vec![
+                "https://cat",
+                "https://cat:*",
+                "https://concat:*",
+                "https://kin",
+                "https://pin",
+            ],
+            vec![
+                "https://cat",
+                "https://concat",
+                "https://cat:1",
+                "https://concat:1",
+                "https://kin",
+                "https://pin",
+            ],
+            with(&[
+                "http://cat",
+                "http://cat:1",
+                "http://kin",
+                "https://kin:1",
+                "https://pin:1",
+            ])
+            .into_iter()
+            .filter(|o| !o.starts_with("https://kin:") || *o == "https://kin:1")
+            .collect(),
+        ),
+        (
+            "some wildcard-full patterns and wildcard port",
+            vec![
+                "https://cat",
+                "https://concat",
+                "https://*.kin.test",
+                "https://*.kin.test:*",
+                "https://pin",
+            ],
+            vec![
+                "https://cat",
+                "https://concat",
+                "https://pin",
+                "https://nap.kin.test",
+                "https://nap.kin.test:1",
+                "https://nap.kin.test:65355",
+            ],
+            vec![
+                "http://nap.kin.test",
+                "http://nap.kin.test:1",
+                "https://cat:1",
+                "https://nap.kin.tes",
+                "https://kin.test",
+                "https://kin.test:1",
+            ],
+        ),
+        (
+            "regression tests for jub0bs/cors#12",
+            vec![
+                "https://*.example.net",
+                "https://example.net:8080",
+                "https://example.net",
+                "https://*.example.org",
+                "https://example.org:8080",
+                "https://example.org",
+                "https://*.example.com",
+                "https://example.com:8080",
+                "https://example.com",
+            ],
+            ["net", "org", "com"]
+                .iter()
+                .flat_map(|t| match *t {
+                    "net" => [
+                        "https://foo.example.net",
+                        "https://example.net:8080",
+                        "https://example.net",
+                    ],
+                    "org" => [
+                        "https://foo.example.org",
+                        "https://example.org:8080",
+                        "https://example.org",
+                    ],
+                    _ => [
+                        "https://foo.example.com",
+                        "https://example.com:8080",
+                        "https://example.com",
+                    ],
+                })
+                .collect(),
+            vec![
+                "http://foo.example.net",
+                "http://example.net:8080",
+                "http://example.com",
+                "https://foo.example.net:6060",
+                "https://example.org:6060",
+                "https://foo.example.ne",
+                "https://example.ne:8080",
+                "https://example.co",
+                "https://foo.xample.net",
+                "https://xample.org:8080",
+                "https://xample.com",
+                "https://foo.fooexample.net",
+                "https://fooexample.org:8080",
+                "https://fooexample.com",
+            ],
+        ),
+        (
+            "many pairs in mapping",
+            vec![
+                "https://bat",
+                "https://cat",
+                "https://fat",
+                "https://hat",
+                "https://meerkat",
+                "https://mat",
+                "https://oat",
+                "https://pat",
+                "https://rat",
+                "https://sat",
+            ],
+            vec!["https://bat", "https://meerkat", "https://sat"],
+            vec![
+                "http://bat",
+                "https://meerkat:6060",
+                "https://ba",
+                "https://meerka",
+                "https://at",
+                "https://eerkat",
+                "https://foobat",
+                "https://foomeerkat",
+            ],
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (cite, patterns, accepts, rejects) in cases {
+        let layer = match CorsConfig::new().allow_origins(patterns).build() {
+            Ok(l) => l,
+            Err(e) => {
+                wrong.push(format!("{cite}: {e}"));
+                continue;
+            }
+        };
+        for o in accepts {
+            if !allowed_both_ways(&layer, o) {
+                wrong.push(format!("{cite}: {o} refused"));
+            }
+        }
+        for o in rejects {
+            if allowed_both_ways(&layer, o) {
+                wrong.push(format!("{cite}: {o} allowed"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
+}
+
+/// jub0bs `TestParse` (origins_test.go): request `Origin` values, against a policy whose
+/// patterns would cover each well-formed one. Its "want" parses become "allowed" here; its
+/// failures and malformed hosts become "refused" (and never panic).
+#[test]
+fn jub0bs_origins_parse_request_origins() {
+    let layer = CorsConfig::new()
+        .allow_origins([
+            "https://example.com:*",
+            "https://*.example.com:*",
+            "http://*.example.com:*",
+            "connector://localhost",
+            "http://[::1]:*",
+            "http://[::]",
+            "http://127.0.0.1:*",
+            "http://foo.bar.baz.012345678901234567890123456789.ab:6060",
+            "http://[2001:db8:85a3::8a2e:370:7334]:6060",
+        ])
+        .build()
+        .unwrap();
+    let deep = format!(
+        "http://{}example.com:6060",
+        "foo.bar.baz.qux.quux.corge.grault.garply.waldo.fred.".repeat(8)
+    );
+    let mut cases: Vec<(&str, bool)> = vec![
+        ("null", false),
+        ("https://example.com", true),
+        ("1ab://example.com", false),
+        ("ab", false),
+        ("ab:", false),
+        ("https://", false),
+        ("connector://localhost", true),
+        ("http://[example]:90", false),
+        ("http://[::1:90", false),
+        ("http://[a", false),
+        ("http://[]", false),
+        ("http://[::1:]", false),
+        ("http://[::]", true),
+        ("http://[::1]:90", true),
+        ("http://[::1].:90", false),
+        ("https://example.com:", false),
+        ("http://[::1]:", false),
+        ("https://example.com:0", false),
+        ("https://.example.com", false),
+        ("https://example.com^8080", false),
+        ("https://example.com?", false),
+        ("https://example.com:abcd", false),
+        ("https://example.com:123ab", false),
+        ("https://example.com:6060", true),
+        ("http://127.0.0.1:", false),
+        ("http://127.0.0.1:0", false),
+        ("http://127.0.0.1:6060", true),
+        ("http://1:6060", false),
+        ("http://127.0.0.1.", false),
+        ("http://127.0.0.1.1", false),
+        ("http://256.0.0.1", false),
+        ("http://127.0.0.1.:6060", false),
+        ("http://foo.bar.255:6060", false),
+        (
+            "http://foo.bar.baz.012345678901234567890123456789:6060",
+            false,
+        ),
+        (
+            "http://foo.bar.baz.012345678901234567890123456789.ab:6060",
+            true,
+        ),
+        // Browsers serialize IPv6 compressed and without leading zeros.
+        (
+            "http://[2001:0db8:85a3:0000:0000:8a2e:0370:7334]:6060",
+            false,
+        ),
+        ("http://[2001:db8:85a3::8a2e:370:7334]:6060", true),
+        ("https://example.com:65535", true),
+        ("https://example.com:65536", false),
+    ];
+    // differs: jub0bs refuses hosts over 253 bytes ("deep_subdomain"); we allow any number
+    // of labels under `*.example.com` (issue 4: "one or more labels"), looking at no more
+    // than 512 bytes of `Origin`.
+    cases.push((&deep, true));
+    let long = format!("https://{}.example.com", "a".repeat(600));
+    cases.push((&long, false));
+    let mut wrong = Vec::new();
+    for (o, want) in cases {
+        if allowed_both_ways(&layer, o) != want {
+            wrong.push(format!("{o:?}: want allowed = {want}"));
+        }
+    }
+    assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
+}
+
+/// jub0bs `parsePatternTestCases` (pattern_test.go), the cases tests/cors.rs's
+/// `config_origins_as_jub0bs_parses_them` does not hold.
+#[test]
+fn jub0bs_origins_parse_pattern_remaining_cases() {
+    let longest = format!(
+        "{}://*.{}:65535",
+        "a".repeat(64),
+        "a2345678901234567890123456789012345678901234567890".to_owned()
+            + "1234567890.a2345678901234567890123456789012345678901234567890"
+            + "1234567890.a2345678901234567890123456789012345678901234567890"
+            + "1234567890.a2345678901234567890123456789012345678901234567890"
+            + "1234567890.a234567"
+    );
+    let too_long = longest.replacen("://*.", "://*.a", 1);
+    let mut cases: Vec<(&str, bool)> = vec![(&longest, true), (&too_long, false)];
+    cases.extend([
+        ("https://example.com:6060/foo", false),
+        ("https://example.com:6060?foo=bar", false),
+        ("a://example.com", true),
+        ("b://example.com", true),
+        ("y://example.com", true),
+        ("z://example.com", true),
+        ("file://example.com", false),
+        ("http://foo:80", false),
+        ("https://foo:443", false),
+        ("http://1:6060", false),
+        ("https://résumé.com", false),
+        ("https://foo:", false),
+        ("https://foo:0", false),
+        ("https://foo:abc", false),
+        ("https://foo:06060", false),
+        ("https://foo:65536", false),
+        ("http://127.0.0.1:-1", false),
+        // differs: jub0bs refuses IPv4-mapped IPv6 and Punycode labels it cannot decode; we
+        // accept the canonical serialization a browser sends, and do not decode Punycode
+        // (module docs, "Where we differ").
+        ("http://[::ffff:7f7f:7f7f]:90", true),
+        ("http://xn--f", true),
+    ]);
+    let mut wrong = Vec::new();
+    for (origin, valid) in cases {
+        match CorsConfig::new().allow_origin(origin).build() {
+            Ok(_) if !valid => wrong.push(format!("{origin:?} accepted")),
+            Err(e) if valid => wrong.push(format!("{origin:?} refused: {e}")),
+            Err(e) if e.problems().len() != 1 || e.problems()[0].value() != origin => {
+                wrong.push(format!("{origin:?}: {e}"));
+            }
+            _ => {}
+        }
+    }
+    assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
+}
+
+/// jub0bs `Fuzz_consistency_between_ParsePattern_and_Parse`: every accepted wildcard-free
+/// configured origin is allowed when a browser sends exactly it.
+#[test]
+fn jub0bs_origins_every_valid_exact_origin_matches_itself() {
+    for origin in [
+        "connector://foo",
+        "chrome-extension://abcdef",
+        "https://127.0.0.1:90",
+        "http://69.254.169.254",
+        "http://127.0.0.1:90",
+        "https://[::1]:90",
+        "http://[2001:db8:aaaa:1111::100]:9090",
+        "http://[2001:4860:4860::8888]:90",
+        "http://[1:0:0:2::3]:90",
+        "http://ex_am-ple.com:3999",
+        "http://example.com.:3999",
+        "a://example.com",
+        "http://[::ffff:7f7f:7f7f]:90",
+        "https://bat",
+        "http://xn--f",
+    ] {
+        let layer = CorsConfig::new().allow_origin(origin).build().unwrap();
+        assert!(allowed_both_ways(&layer, origin), "{origin}");
+        let (parts, _) = request("OPTIONS", &[(O, origin), (M, "GET")]).into_parts();
+        assert!(
+            matches!(layer.check(&parts), Decision::PreflightAccepted(p)
+                if p.allow_origin() == origin),
+            "{origin}"
+        );
+    }
+}
+
+/// jub0bs `TestIsDeemedInsecure` (pattern_test.go): which origins need the insecure opt-in
+/// with credentials. `localhost` names (with one trailing dot too, RFC 6761 and Secure
+/// Contexts) and loopback addresses are secure.
+// differs: jub0bs deems every non-`https` scheme insecure; we only plain `http` (see
+// jub0bs_middleware_insecure_origin_with_non_http_scheme). All rows here are http/https.
+#[test]
+fn jub0bs_origins_insecure_with_credentials() {
+    let cases = [
+        ("https://example.com", false),
+        ("https://*.example.com", false),
+        ("http://example.com", true),
+        ("http://*.example.com", true),
+        ("https://localhost", false),
+        ("http://localhost", false),
+        ("https://*.localhost", false),
+        ("http://*.localhost", false),
+        ("http://foo.localhost", false),
+        ("http://foo.bar.baz.localhost", false),
+        ("http://alocalhost", true),
+        ("http://*.alocalhost", true),
+        ("http://foo.alocalhost", true),
+        ("http://localhosta", true),
+        ("http://*.localhosta", true),
+        ("http://foo.bar.baz.localhosta", true),
+        ("https://localhost.", false),
+        ("http://localhost.", false),
+        ("http://*.localhost.", false),
+        ("http://foo.localhost.", false),
+        ("http://foo.bar.baz.localhost.", false),
+        ("http://alocalhost.", true),
+        ("http://*.alocalhost.", true),
+        ("http://foo.localhosta.", true),
+        ("http://127.0.0.1", false),
+        ("http://127.127.127.127", false),
+        ("http://169.254.169.254:90", true),
+        ("http://[::1]:90", false),
+        ("http://[2001:db8:aaaa:1111::100]:9090", true),
+    ];
+    let mut wrong = Vec::new();
+    for (origin, insecure) in cases {
+        let strict = CorsConfig::new()
+            .allow_origin(origin)
+            .allow_credentials(true)
+            .build();
+        if strict.is_err() != insecure {
+            wrong.push(format!(
+                "{origin}: want insecure = {insecure}, got {strict:?}"
+            ));
+        }
+        // `*.alocalhost` and `*.localhosta` are refused anyway: a subdomain pattern on a
+        // single-label domain (see jub0bs_origins_subdomains_of_a_public_suffix).
+        if origin.contains("*.alocalhost") || origin.contains("*.localhosta") {
+            continue;
+        }
+        // Without credentials, or with the opt-in, every one of them is fine.
+        assert!(
+            CorsConfig::new().allow_origin(origin).build().is_ok(),
+            "{origin}"
+        );
+        assert!(
+            CorsConfig::new()
+                .allow_origin(origin)
+                .allow_credentials(true)
+                .dangerously_tolerate_insecure_origins(true)
+                .build()
+                .is_ok(),
+            "{origin}"
+        );
+    }
+    assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
+}
+
+/// jub0bs `TestHostIsEffectiveTLD`.
+// differs: without a public-suffix list we refuse only single-label domains (`*.com`);
+// `https://*.github.io` is accepted (module docs, "Where we differ").
+#[test]
+fn jub0bs_origins_subdomains_of_a_public_suffix() {
+    let with_credentials = |o: &str| {
+        CorsConfig::new()
+            .allow_origin(o)
+            .allow_credentials(true)
+            .build()
+            .is_ok()
+    };
+    assert!(!with_credentials("https://*.com"));
+    assert!(with_credentials("https://*.github.io"));
+    assert!(with_credentials("https://*.example.com"));
+}
+
+// ================================================================ jub0bs/cors internal/methods
+
+/// jub0bs methods_test.go: `TestIsValid`, `TestIsForbidden`, `TestIsSafelisted`,
+/// `TestNormalize`, restated through configuration and preflights.
+#[tokio::test]
+async fn jub0bs_methods() {
+    let e = "https://example.com";
+    // IsValid / IsForbidden: refused in configuration, whatever the case.
+    for m in [
+        "", "()", "CONNECT", "connect", "ConnEcT", "TRACE", "trace", "trACe", "TRACK", "track",
+        "trACk",
+    ] {
+        assert!(
+            CorsConfig::new()
+                .allow_origin(e)
+                .allow_methods([m])
+                .build()
+                .is_err(),
+            "{m:?}"
+        );
+    }
+    for m in ["GET", "POST", "PUT", "CHICKEN"] {
+        assert!(
+            CorsConfig::new()
+                .allow_origin(e)
+                .allow_methods([m])
+                .build()
+                .is_ok(),
+            "{m:?}"
+        );
+    }
+    // IsSafelisted: exactly `GET`, `HEAD`, `POST` need no ACAM; `Get` is not safelisted.
+    let layer = CorsConfig::new().allow_origin(e).build().unwrap();
+    for (m, ok) in [
+        ("GET", true),
+        ("HEAD", true),
+        ("POST", true),
+        ("Get", false),
+        ("Head", false),
+        ("Post", false),
+        ("PUT", false),
+        ("DELETE", false),
+        ("OPTIONS", false),
+    ] {
+        let want = if ok {
+            format!("ok {e} - -")
+        } else {
+            "refused MethodNotAllowed".into()
+        };
+        assert_eq!(decide(&layer, e, m, None), want, "{m}");
+    }
+    // Normalize: the six names Fetch upper-cases are upper-cased in configuration; the
+    // others stay as written.
+    for (configured, allowed, refused) in [
+        ("Delete", "DELETE", "Delete"),
+        ("heAd", "HEAD", "heAd"),
+        ("OPTIONs", "OPTIONS", "OPTIONs"),
+        ("put", "PUT", "put"),
+        ("PATCH", "PATCH", "patch"),
+        ("patch", "patch", "PATCH"),
+        ("QUERY", "QUERY", "query"),
+        ("query", "query", "QUERY"),
+        ("chicken", "chicken", "CHICKEN"),
+    ] {
+        let layer = CorsConfig::new()
+            .allow_origin(e)
+            .allow_methods([configured])
+            .build()
+            .unwrap();
+        assert!(
+            decide(&layer, e, allowed, None).starts_with("ok"),
+            "{configured} / {allowed}"
+        );
+        assert_eq!(
+            decide(&layer, e, refused, None),
+            "refused MethodNotAllowed",
+            "{configured}"
+        );
+    }
+}
+
+// ================================================================ jub0bs/cors internal/headers
+
+/// jub0bs common_test.go `TestIsValid`, req_test.go and res_test.go: which names a policy
+/// may list.
+#[test]
+fn jub0bs_header_names() {
+    let ex = || CorsConfig::new().allow_origin("https://example.com");
+    let request_ok = ["authorization", "content-type"];
+    let request_refused = [
+        "",
+        "()",
+        "origin",
+        "access-control-request-method",
+        "access-control-request-headers",
+        "proxy-foo",
+        "sec-foo",
+        "access-control-allow-origin",
+        "access-control-allow-credentials",
+        "access-control-allow-methods",
+        "access-control-allow-headers",
+        "access-control-max-age",
+        "access-control-expose-headers",
+    ];
+    for h in request_ok {
+        assert!(ex().allow_headers([h]).build().is_ok(), "{h}");
+    }
+    for h in request_refused {
+        assert!(ex().allow_headers([h]).build().is_err(), "{h:?}");
+    }
+    let response_ok = [
+        "x-foo",
+        "content-type",
+        "access-control-allow-origin",
+        "access-control-allow-credentials",
+        "access-control-expose-headers",
+        // Safelisted response-header names: accepted (jub0bs drops them silently).
+        "cache-control",
+        "content-language",
+        "content-length",
+        "expires",
+        "last-modified",
+        "pragma",
+    ];
+    let response_refused = [
+        "",
+        "()",
+        "set-cookie",
+        "set-cookie2",
+        "origin",
+        "access-control-request-method",
+        "access-control-request-headers",
+        "access-control-allow-methods",
+        "access-control-allow-headers",
+        "access-control-max-age",
+    ];
+    for h in response_ok {
+        assert!(ex().expose_headers([h]).build().is_ok(), "{h}");
+    }
+    for h in response_refused {
+        assert!(ex().expose_headers([h]).build().is_err(), "{h:?}");
+    }
+}
+
+/// jub0bs acrh_test.go `TestCheck`: (case, allowed names, ACRH value, ours, jub0bs).
+///
+/// differs, on purpose (issue 4: "in any order, with optional whitespace"): jub0bs wants the
+/// names sorted and unique, as Chromium sends them, and at most 2 bytes of whitespace around
+/// each; we accept any order, repeats and any whitespace within the 8 KiB budget.
+#[test]
+fn jub0bs_acrh_check() {
+    let r16 = ",".repeat(16);
+    let r17 = ",".repeat(17);
+    let r18 = ",".repeat(18);
+    let e16x = format!("{r16}x-foo");
+    let e17x = format!("{r17}x-foo");
+    let e16c = format!("{r16}x-custom-header");
+    let e17u = format!("{r17}user-agent");
+    let b17f = format!("x-bar{r17}x-foo");
+    let b18f = format!("x-bar{r18}x-foo");
+    let one: &[&str] = &["x-foo"];
+    let three: &[&str] = &["x-foo", "x-bar", "x-baz"];
+    let dupes: &[&str] = &["x-foo", "x-bar", "x-foo"];
+    let issue15: &[&str] = &[
+        "accept",
+        "authorization",
+        "content-type",
+        "user-agent",
+        "x-csrf-token",
+        "x-request-id",
+        "x-custom-header",
+    ];
+    let none: &[&str] = &[];
+    let cases: Vec<(&str, &[&str], &str, bool, bool)> = vec![
+        ("empty set", none, "", true, true),
+        ("empty set", none, ",", true, true),
+        ("empty set", none, "\t, , ", true, true),
+        ("empty set", none, "x-bar", false, false),
+        ("empty set", none, "x-bar,x-foo", false, false),
+        ("empty set", none, &r17, false, false),
+        ("singleton set", one, "x-foo", true, true),
+        ("singleton set", one, " x-foo ", true, true),
+        ("singleton set", one, "  x-foo", true, true),
+        ("singleton set", one, "x-foo  ", true, true),
+        ("singleton set", one, "\tx-foo ,", true, true),
+        ("singleton set", one, " x-foo\t,", true, true),
+        ("singleton set", one, &e16x, true, true),
+        ("singleton set", one, "x-bar", false, false),
+        ("singleton set", one, "x-bar,x-foo", false, false),
+        ("singleton set: too much OWS", one, "x-foo   ", true, false),
+        (
+            "singleton set: too much OWS",
+            one,
+            "\t\tx-foo\t\t",
+            true,
+            false,
+        ),
+        ("singleton set", one, &e17x, false, false),
+        ("no dupes", three, "x-bar,x-baz,x-foo", true, true),
+        ("no dupes", three, " x-bar , x-baz , x-foo ,", true, true),
+        ("no dupes", three, &b17f, true, true),
+        ("no dupes", three, "x-qux", false, false),
+        ("no dupes", three, "x-qux,x-baz", false, false),
+        ("no dupes", three, "x-quxbaz,x-foo", false, false),
+        ("no dupes", three, &b18f, false, false),
+        (
+            "no dupes: repeated name",
+            three,
+            "x-bar,x-baz,x-baz",
+            true,
+            false,
+        ),
+        (
+            "no dupes: too much OWS",
+            three,
+            " x-bar\t,\tx-baz\t ,x-foo",
+            true,
+            false,
+        ),
+        ("no dupes: wrong order", three, "x-foo,x-bar", true, false),
+        ("some dupes", dupes, "x-bar,x-foo", true, true),
+        ("some dupes", dupes, "x-qux,x-bar", false, false),
+        ("some dupes", dupes, "x-qux,x-baz,x-foo", false, false),
+        (
+            "some dupes",
+            dupes,
+            "\tx-qux , x-baz\t\t,x-foo",
+            false,
+            false,
+        ),
+        (
+            "jub0bs/cors#15",
+            issue15,
+            "accept,authorization,user-agent",
+            true,
+            true,
+        ),
+        (
+            "jub0bs/cors#15",
+            issue15,
+            " accept,x-custom-header ",
+            true,
+            true,
+        ),
+        ("jub0bs/cors#15", issue15, &e16c, true, true),
+        ("jub0bs/cors#15", issue15, "x-bar", false, false),
+        ("jub0bs/cors#15", issue15, &e17u, false, false),
+        (
+            "jub0bs/cors#15: wrong order",
+            issue15,
+            "user-agent,accept",
+            true,
+            false,
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (cite, names, acrh, ours, _jub0bs) in cases {
+        let layer = CorsConfig::new()
+            .allow_origin("https://example.com")
+            .allow_headers(names.iter().copied())
+            .build()
+            .unwrap();
+        let got = decide(&layer, "https://example.com", "GET", Some(acrh));
+        let accepted = got.starts_with("ok");
+        if accepted != ours || (!accepted && got != "refused HeaderNotAllowed") {
+            wrong.push(format!("{cite}: {acrh:?} -> {got}"));
+        }
+    }
+    assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
 }
