@@ -2525,3 +2525,125 @@ async fn rs_cors_spec() {
     let res = answer(&exposed, request("GET", &[(O, FOOBAR)])).await;
     assert!(res.headers().get(ACEH).is_some());
 }
+
+// ================================================================ issue 8: the gateway's [cors]
+// The same reference cases through `GatewayConfig`'s `[cors]` table (TOML), where problems are
+// located under `cors.` and the answers come from the whole stack.
+
+#[cfg(feature = "gateway")]
+mod gateway_cors {
+    use super::*;
+    use tower_gateway::gateway::{Gateway, GatewayConfig, Services};
+
+    fn gateway(cors: &str) -> Result<Gateway<Full<Bytes>>, tower_gateway::ConfigError> {
+        let text = format!(
+            "fallback = \"app\"\n\n[[routes]]\npath = \"/items/{{id}}\"\nservice = \"app\"\n\n[cors]\n{cors}"
+        );
+        let config: GatewayConfig = toml::from_str(&text).unwrap();
+        let services = Services::new().service("app", spy(Arc::new(AtomicUsize::new(0))));
+        Gateway::from_config(config, services)
+    }
+
+    /// jub0bs config_test.go `TestConfig_invalid` (the cases whose values TOML can carry),
+    /// located under `cors.`.
+    #[test]
+    fn jub0bs_config_invalid_in_the_gateway_config() {
+        #[rustfmt::skip]
+        let cases: &[(&str, &str, &[(&str, &str)])] = &[
+            ("null origin", "allow_origins = [\"null\"]", &[("cors.allow_origins[0]", "null")]),
+            ("forbidden method name", "allow_origins = [\"https://example.com\"]\nallow_methods = [\"GET\", \"CONNECT\"]",
+                &[("cors.allow_methods[1]", "CONNECT")]),
+            ("prohibited request-header name",
+                "allow_origins = [\"https://example.com\"]\nallow_headers = [\"Access-Control-Allow-Origin\"]",
+                &[("cors.allow_headers[0]", "Access-Control-Allow-Origin")]),
+            ("prohibited response-header name",
+                "allow_origins = [\"https://example.com\"]\nexpose_headers = [\"Access-Control-Request-Method\"]",
+                &[("cors.expose_headers[0]", "Access-Control-Request-Method")]),
+            ("wildcard origin with Credentialed", "allow_origins = [\"*\"]\nallow_credentials = true",
+                &[("cors.allow_origins[0]", "*")]),
+            ("insecure origin with Credentialed",
+                "allow_origins = [\"http://example.com:6060\", \"http://*.example.com:6060\"]\nallow_credentials = true",
+                &[("cors.allow_origins[0]", "http://example.com:6060"),
+                  ("cors.allow_origins[1]", "http://*.example.com:6060")]),
+            ("multiple configuration issues",
+                "allow_origins = [\"http://example.com\", \"https://example.com/\"]\n\
+                 allow_methods = [\"CONNECT\", \"résumé\"]\n\
+                 allow_headers = [\"résumé\", \"Access-Control-Allow-Origin\"]\nmax_age = 86401",
+                &[("cors.allow_origins[1]", "https://example.com/"), ("cors.allow_methods[0]", "CONNECT"),
+                  ("cors.allow_methods[1]", "résumé"), ("cors.allow_headers[0]", "résumé"),
+                  ("cors.allow_headers[1]", "Access-Control-Allow-Origin"), ("cors.max_age", "86401")]),
+        ];
+        let mut wrong = Vec::new();
+        for (cite, cors, want) in cases {
+            match gateway(cors) {
+                Ok(_) => wrong.push(format!("{cite}: accepted")),
+                Err(e) => {
+                    let got: Vec<_> = e
+                        .problems()
+                        .iter()
+                        .map(|p| (p.location().unwrap_or("?"), p.value()))
+                        .collect();
+                    if got != *want {
+                        wrong.push(format!("{cite}: got {got:?}, want {want:?}"));
+                    }
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
+        // jub0bs `TestIsDeemedInsecure`: `localhost.` is loopback, with credentials too.
+        assert!(
+            gateway("allow_origins = [\"http://localhost.:3000\"]\nallow_credentials = true")
+                .is_ok()
+        );
+    }
+
+    /// jub0bs middleware_test.go "credentialed" and "debug credentialed no req headers",
+    /// through the whole stack built from `[cors]`: the same answers as the layer alone.
+    #[tokio::test]
+    async fn jub0bs_middleware_credentialed_through_the_gateway() {
+        let cors = "allow_origins = [\"http://localhost:9090\"]\nallow_credentials = true\n\
+                    allow_methods = [\"GET\", \"POST\", \"PURGE\", \"HELP\"]\n\
+                    allow_headers = [\"Authorization\"]\nmax_age = 30\n\
+                    expose_headers = [\"X-Foo\", \"X-Bar\"]";
+        let gw = gateway(cors).unwrap();
+        let send = |method: &str, headers: &[(&str, &str)]| {
+            let mut req = request(method, headers);
+            *req.uri_mut() = "/items/1".parse().unwrap();
+            gw.clone().oneshot(req)
+        };
+        let res = send("OPTIONS", &[(O, LH), (M, "PURGE"), (H, "authorization")])
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 204);
+        assert_eq!(
+            owned(&[
+                (ACAO, LH),
+                (ACAC, "true"),
+                (ACAM, "PURGE"),
+                (ACAH, "authorization"),
+                (ACMA, "30"),
+                VP
+            ]),
+            sorted(res.headers())
+                .into_iter()
+                .filter(|(k, _)| k.starts_with("access-control-") || k == VARY)
+                .collect::<Vec<_>>()
+        );
+        let res = send("OPTIONS", &[(O, LH), (M, "PUT")]).await.unwrap();
+        assert_eq!(res.status(), 403);
+        assert!(res.headers().get(ACAO).is_none());
+        let res = send("GET", &[(O, LH)]).await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.headers()[ACEH], "x-foo,x-bar");
+        let vary: Vec<_> = res.headers().get_all(VARY).iter().collect();
+        assert_eq!(vary, ["foo", "Origin"]);
+        // `debug = true` in `[cors]`: the refused method gets the partial answer.
+        let gw = gateway(&format!("{cors}\ndebug = true")).unwrap();
+        let mut req = request("OPTIONS", &[(O, LH), (M, "PUT")]);
+        *req.uri_mut() = "/items/1".parse().unwrap();
+        let res = gw.oneshot(req).await.unwrap();
+        assert_eq!(res.status(), 204);
+        assert_eq!(res.headers()[ACAO], LH);
+        assert!(res.headers().get(ACAM).is_none());
+    }
+}
