@@ -2548,8 +2548,9 @@ mod gateway_cors {
     /// located under `cors.`.
     #[test]
     fn jub0bs_config_invalid_in_the_gateway_config() {
+        type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
         #[rustfmt::skip]
-        let cases: &[(&str, &str, &[(&str, &str)])] = &[
+        let cases: &[Case] = &[
             ("null origin", "allow_origins = [\"null\"]", &[("cors.allow_origins[0]", "null")]),
             ("forbidden method name", "allow_origins = [\"https://example.com\"]\nallow_methods = [\"GET\", \"CONNECT\"]",
                 &[("cors.allow_methods[1]", "CONNECT")]),
