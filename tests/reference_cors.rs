@@ -2293,7 +2293,7 @@ async fn wpt_cors_request_headers_case_insensitive() {
 // Only the cases whose semantics issue 4 shares. Skipped: `test_allow_origin_async_predicate`
 // (predicates are not in the issue).
 
-/// tower-http `vary_set_by_inner_service`: under any origin without credentials the layer
+/// tower-http tests.rs (the index copy) `vary_set_by_inner_service`: under any origin without credentials the layer
 /// adds no `Vary`, so the inner one is the only line. `include_custom_permissive_to_vary_set_by_inner_service`:
 /// the layer's `Vary` is a second line after the inner one, never a replacement; a name the
 /// inner `Vary` already lists (or `*`) is not repeated.
@@ -2379,6 +2379,65 @@ async fn tower_http_vary_set_by_inner_service() {
         .await
         .unwrap();
     assert_eq!(vary(&res), ["accept, accept-encoding", VARY_PREFLIGHT]);
+}
+
+/// tower-http 0.7.1 tests.rs, the `Vary` cases beyond the two above. Skipped:
+/// `permissive_with_custom_vary_builder`, `permissive_with_inner_and_builder_vary`
+/// (a configurable `Vary` list is not in the issue).
+#[tokio::test]
+async fn tower_http_derived_vary() {
+    let empty: &'static [(&'static str, &'static str)] = &[];
+    let vary_of = |res: &Res| -> Vec<String> {
+        res.headers()
+            .get_all(VARY)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect()
+    };
+    let preflight = || {
+        request(
+            "OPTIONS",
+            &[(O, "https://example.com"), (M, "GET"), (H, "content-type")],
+        )
+    };
+    // `permissive_vary_header_is_empty`, `cors_map_layer_smoke_without_vary_header`.
+    let public = CorsConfig::new()
+        .allow_any_origin()
+        .allow_methods(["*"])
+        .allow_headers(["*"])
+        .build()
+        .unwrap();
+    let res = public
+        .layer(inner_with(empty))
+        .oneshot(request("GET", &[]))
+        .await
+        .unwrap();
+    assert!(vary_of(&res).is_empty());
+    // `very_permissive_emits_vary_headers`: a preflight varies on all three.
+    // differs (`derived_vary_header_for_mixed_wildcard_configuration`,
+    // `cors_map_layer_smoke_with_vary_header`): tower-http leaves `origin` out of a
+    // preflight's `Vary` when any origin gets `*`; issue 4 lists all three on every preflight.
+    let res = public
+        .layer(inner_with(empty))
+        .oneshot(preflight())
+        .await
+        .unwrap();
+    assert_eq!(vary_of(&res), [VARY_PREFLIGHT]);
+    // differs (`exact_origin_does_not_emit_origin_vary_header`): tower-http's exact origin is
+    // sent to every request, so nothing varies; ours is sent only to that origin, so the
+    // answer depends on `Origin` and says so (issue 4).
+    let exact = CorsConfig::new()
+        .allow_origin("http://example.com")
+        .allow_methods(["GET"])
+        .allow_headers(["content-type"])
+        .build()
+        .unwrap();
+    let res = exact
+        .layer(inner_with(empty))
+        .oneshot(request("GET", &[(O, "http://example.com")]))
+        .await
+        .unwrap();
+    assert_eq!(vary_of(&res), ["Origin"]);
 }
 
 // ================================================================ rs/cors cors_test.go
