@@ -2632,3 +2632,496 @@ async fn axum_routing_service_tables() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+// =============================================================================================
+// axum 0.8 nest.rs, fallback.rs, get_to_head.rs, extract/matched_path.rs, extract/path: what
+// the target sees
+// =============================================================================================
+
+use tower_gateway::body::Body;
+use tower_gateway::router::{OriginalUri, Params};
+
+type Outer = Router<Req, Body<Full<Bytes>>, Infallible>;
+
+/// A target that describes what it received: URI, `OriginalUri`, `MatchedRoute` key and the
+/// params (raw).
+fn probe() -> impl tower::Service<
+    Request<Req>,
+    Response = Response<Full<Bytes>>,
+    Error = Infallible,
+    Future = impl Send,
+> + Clone
+       + Send
+       + Sync
+       + 'static {
+    service_fn(|req: Request<Req>| async move {
+        let x = req.extensions();
+        let original = x
+            .get::<OriginalUri>()
+            .map_or_else(|| "-".to_owned(), |o| o.0.to_string());
+        let route = x.get::<MatchedRoute>().map_or("-", MatchedRoute::key);
+        let params: Vec<String> = x
+            .get::<Params>()
+            .map(|p| p.iter().map(|(k, v)| format!("{k}={v}")).collect())
+            .unwrap_or_default();
+        let text = format!(
+            "uri={} original={original} route={route} params={}",
+            req.uri(),
+            params.join(",")
+        );
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(text))))
+    })
+}
+
+/// An outer-table target answering `text` (the outer body type is the inner Router's).
+fn say_outer(
+    text: &'static str,
+) -> impl tower::Service<
+    Request<Req>,
+    Response = Response<Body<Full<Bytes>>>,
+    Error = Infallible,
+    Future = impl Send,
+> + Clone
+       + Send
+       + Sync
+       + 'static {
+    service_fn(move |_: Request<Req>| async move {
+        Ok::<_, Infallible>(Response::new(Body::full(Bytes::from_static(
+            text.as_bytes(),
+        ))))
+    })
+}
+
+fn inner(keys: &[&str]) -> R {
+    keys.iter()
+        .fold(Router::builder(), |b, k| b.route(*k, probe()))
+        .build()
+        .expect("inner table builds")
+}
+
+async fn outer_call(
+    router: &Outer,
+    method: &str,
+    uri: &str,
+) -> (StatusCode, Option<String>, String) {
+    let response = router.clone().oneshot(request(method, uri)).await.unwrap();
+    let allow = response
+        .headers()
+        .get(ALLOW)
+        .map(|v| v.to_str().unwrap().to_owned());
+    (
+        response.status(),
+        allow,
+        body_text(response.into_body()).await,
+    )
+}
+
+// axum routing/tests/mod.rs: "wildcard_sees_whole_url" (a route, unlike a nest, strips
+// nothing)
+#[tokio::test]
+async fn axum_wildcard_sees_whole_url() {
+    let router = inner(&["GET /api/{*rest}"]);
+    let (_, _, text) = call(&router, "GET", "/api/foo/bar").await;
+    assert_eq!(
+        text,
+        "uri=/api/foo/bar original=- route=GET /api/{*rest} params=rest=foo/bar"
+    );
+}
+
+// axum nest.rs: "nesting_apps", "nest_at_capture"; matched_path.rs:
+// "extracting_on_handler_in_nested_router". The prefix's params reach a nested plain service
+// in `Params`; a nested Router's targets see that Router's own `MatchedRoute` and `Params`
+// (relative to the prefix). Differs from axum, which joins them (`/{a}/{b}`, both params):
+// issue 3's nest takes any service and only strips the prefix; the prefix's values stay in
+// `OriginalUri`, and outer layers see the outer nest route on the response.
+#[tokio::test]
+async fn axum_nesting_apps_and_nest_at_capture() {
+    let app: Outer = Router::builder()
+        .route("GET /", say_outer("hi"))
+        .nest(
+            "/{version}/api",
+            inner(&[
+                "GET /users",
+                "POST /users",
+                "GET /users/{id}",
+                "GET /games/{id}",
+            ]),
+        )
+        .build()
+        .unwrap();
+    assert_eq!(outer_call(&app, "GET", "/").await.2, "hi");
+    let (status, _, text) = outer_call(&app, "GET", "/v0/api/users").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        text,
+        "uri=/users original=/v0/api/users route=GET /users params="
+    );
+    let (_, _, text) = outer_call(&app, "GET", "/v0/api/users/123").await;
+    assert_eq!(
+        text,
+        "uri=/users/123 original=/v0/api/users/123 route=GET /users/{id} params=id=123"
+    );
+    let (_, _, text) = outer_call(&app, "GET", "/v0/api/games/123").await;
+    assert_eq!(
+        text,
+        "uri=/games/123 original=/v0/api/games/123 route=GET /games/{id} params=id=123"
+    );
+    // The outer layers see the outer table's route on the response.
+    let response = app
+        .clone()
+        .oneshot(request("GET", "/v0/api/users/1"))
+        .await
+        .unwrap();
+    assert_eq!(
+        response
+            .extensions()
+            .get::<MatchedRoute>()
+            .map(MatchedRoute::key),
+        Some("ANY /{version}/api/{proxy+}")
+    );
+
+    // A nested plain service sees the prefix's params.
+    let app = Router::builder().nest("/{a}", probe()).build().unwrap();
+    let (_, _, text) = call(&app, "GET", "/foo/bar").await;
+    assert_eq!(
+        text,
+        "uri=/bar original=/foo/bar route=ANY /{a}/{proxy+} params=a=foo"
+    );
+}
+
+// axum nest.rs: "wrong_method_nest" (the nested Router answers 405 itself)
+#[tokio::test]
+async fn axum_wrong_method_nest() {
+    let app: Outer = Router::builder()
+        .nest("/foo", inner(&["GET /"]))
+        .build()
+        .unwrap();
+    assert_eq!(outer_call(&app, "GET", "/foo").await.0, StatusCode::OK);
+    assert_eq!(
+        outer_call(&app, "POST", "/foo").await,
+        (
+            StatusCode::METHOD_NOT_ALLOWED,
+            Some("GET, HEAD".to_owned()),
+            String::new()
+        )
+    );
+    assert_eq!(
+        outer_call(&app, "PATCH", "/foo/bar").await.0,
+        StatusCode::NOT_FOUND
+    );
+}
+
+// axum nest.rs: "nested_url_extractor", "nested_url_original_extractor",
+// "nested_service_sees_stripped_uri" (two levels: the target sees the twice-stripped URI,
+// `OriginalUri` keeps the client's)
+#[tokio::test]
+async fn axum_nested_url_and_original_uri_two_levels() {
+    let middle: Outer = Router::builder()
+        .nest("/bar", inner(&["GET /baz", "GET /qux"]))
+        .build()
+        .unwrap();
+    let app = Router::builder().nest("/foo", middle).build().unwrap();
+    let response = app
+        .clone()
+        .oneshot(request("GET", "/foo/bar/baz"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        body_text(response.into_body()).await,
+        "uri=/baz original=/foo/bar/baz route=GET /baz params="
+    );
+    let response = app
+        .oneshot(request("GET", "/foo/bar/qux?x=1"))
+        .await
+        .unwrap();
+    assert_eq!(
+        body_text(response.into_body()).await,
+        "uri=/qux?x=1 original=/foo/bar/qux?x=1 route=GET /qux params="
+    );
+}
+
+// axum nest.rs: "nested_multiple_routes", "multiple_top_level_nests", fallback.rs: "nest"
+#[tokio::test]
+async fn axum_multiple_nests_and_routes() {
+    let app: Outer = Router::builder()
+        .nest("/api", inner(&["GET /users", "GET /teams"]))
+        .nest("/one", inner(&["GET /route"]))
+        .nest("/two", inner(&["GET /route"]))
+        .route("GET /", say_outer("root"))
+        .fallback(say_outer("fallback"))
+        .build()
+        .unwrap();
+    assert_eq!(outer_call(&app, "GET", "/").await.2, "root");
+    for (path, want) in [
+        (
+            "/api/users",
+            "uri=/users original=/api/users route=GET /users params=",
+        ),
+        (
+            "/api/teams",
+            "uri=/teams original=/api/teams route=GET /teams params=",
+        ),
+        (
+            "/one/route",
+            "uri=/route original=/one/route route=GET /route params=",
+        ),
+        (
+            "/two/route",
+            "uri=/route original=/two/route route=GET /route params=",
+        ),
+    ] {
+        assert_eq!(outer_call(&app, "GET", path).await.2, want, "{path}");
+    }
+    assert_eq!(
+        outer_call(&app, "GET", "/does-not-exist").await.2,
+        "fallback"
+    );
+}
+
+// axum nest.rs: "nest_with_and_without_trailing", "nesting_with_root_inner_router",
+// nested_route_test "nest_1".."nest_3". Differs: axum's `nest` (not `nest_service`) gives 404
+// for `/router/`; ours sends `/router` and `/router/` both to the nested root, as axum's
+// `nest_service` does (issue 3: the prefix is stripped; what is left is `/`).
+#[tokio::test]
+async fn axum_nest_trailing_slashes() {
+    let app: Outer = Router::builder()
+        .nest("/router", inner(&["GET /"]))
+        .nest("/a", inner(&["GET /a", "GET /a/"]))
+        .build()
+        .unwrap();
+    for (path, route) in [
+        ("/router", "GET /"),
+        ("/router/", "GET /"),
+        ("/a/a", "GET /a"),
+        ("/a/a/", "GET /a/"),
+    ] {
+        let (status, _, text) = outer_call(&app, "GET", path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(text.contains(&format!("route={route} ")), "{path}: {text}");
+    }
+    assert_eq!(
+        outer_call(&app, "GET", "/a").await.0,
+        StatusCode::NOT_FOUND,
+        "nest_1: no `GET /` inside"
+    );
+    let plain = Router::builder().nest("/foo", probe()).build().unwrap();
+    for path in ["/foo", "/foo/", "/foo/bar"] {
+        assert_eq!(call(&plain, "GET", path).await.0, StatusCode::OK, "{path}");
+    }
+}
+
+// axum nest.rs: "nest_at_prefix_capture", "nest_service_at_prefix_capture",
+// "nest_service_at_prefix_suffix_capture". Differs for `nest` (axum merges the nested routes
+// into its own table, so an empty `/xax` nest adds no routes and `/x{a}x` serves): our nest
+// is one service, and the static `/xax` is more specific than `/x{a}x` (issue 3), so the
+// empty nested table answers its own 404, as axum's `nest_service` does.
+#[tokio::test]
+async fn axum_nest_at_prefix_capture() {
+    let empty: R = Router::builder().build().unwrap();
+    let app: Outer = Router::builder()
+        .nest("/x{a}x", inner(&["GET /{b}"]))
+        .nest("/xax", empty.clone())
+        .nest("/y{a}", inner(&["GET /{b}"]))
+        .nest("/ya", empty)
+        .build()
+        .unwrap();
+    assert_eq!(
+        outer_call(&app, "GET", "/xax/bar").await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        outer_call(&app, "GET", "/ya/bar").await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (status, _, text) = outer_call(&app, "GET", "/xbx/bar").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        text,
+        "uri=/bar original=/xbx/bar route=GET /{b} params=b=bar"
+    );
+}
+
+// axum nest.rs: "nesting_router_with_fallback", "defining_missing_routes_in_nested_router",
+// "overriding_nested_service_router". Differs from "overriding_by_nested_router" and
+// "overriding_nested_router_" (axum panics: the nested router's `/override` and the outer
+// `/nest/override` are one route in axum's merged table): our nest is one opaque service, so
+// the outer table's more specific route wins (issue 3), whatever the order.
+#[tokio::test]
+async fn axum_nested_router_with_fallback_and_outer_routes_below_the_prefix() {
+    let nested: R = Router::builder()
+        .route("GET /mid", probe())
+        .route("GET /override", probe())
+        .fallback(say("nested fallback"))
+        .build()
+        .unwrap();
+    let app: Outer = Router::builder()
+        .route("GET /nest/before", say_outer("before"))
+        .route("GET /{x}/{y}", say_outer("two segments"))
+        .nest("/nest", nested)
+        .route("GET /nest/after", say_outer("after"))
+        .route("GET /nest/override", say_outer("outer"))
+        .build()
+        .unwrap();
+    for (path, want) in [
+        ("/a/b", "two segments"),
+        ("/nest/before", "before"),
+        ("/nest/after", "after"),
+        ("/nest/override", "outer"),
+        (
+            "/nest/mid",
+            "uri=/mid original=/nest/mid route=GET /mid params=",
+        ),
+        ("/nest/fallback", "nested fallback"),
+        ("/nest/b", "nested fallback"),
+    ] {
+        assert_eq!(outer_call(&app, "GET", path).await.2, want, "{path}");
+    }
+}
+
+// axum fallback.rs: "nested_router_inherits_fallback", "deeply_nested_inherit_from_top",
+// "with_middleware_on_inner_fallback". Differs: a nested axum Router without a fallback uses
+// the outer one; ours is a plain service, so a nested Router without a fallback answers its
+// own empty 404 and the outer fallback is not called (issue 3: "`nest(prefix, service)`").
+// "doesnt_inherit_fallback_if_overridden", "nest_fallback_on_inner": the same as axum.
+#[tokio::test]
+async fn axum_nested_fallbacks() {
+    let empty: R = Router::builder().build().unwrap();
+    let with_fallback: R = Router::builder()
+        .route("GET /", probe())
+        .fallback(say("inner"))
+        .build()
+        .unwrap();
+    let app: Outer = Router::builder()
+        .nest("/foo", empty)
+        .nest("/bar", with_fallback)
+        .fallback(say_outer("outer"))
+        .build()
+        .unwrap();
+    assert_eq!(
+        outer_call(&app, "GET", "/foo/bar").await,
+        (StatusCode::NOT_FOUND, None, String::new())
+    );
+    assert_eq!(outer_call(&app, "GET", "/bar/not-found").await.2, "inner");
+    assert_eq!(outer_call(&app, "GET", "/").await.2, "outer");
+}
+
+// axum get_to_head.rs: "for_handlers::get_handles_head", "for_services::get_handles_head";
+// routing/tests/mod.rs: "head_content_length_through_hyper_server"
+#[tokio::test]
+async fn axum_get_handles_head() {
+    let target = service_fn(|_: Request<Req>| async {
+        let mut response = Response::new(Full::new(Bytes::from_static(b"you shouldn't see this")));
+        response
+            .headers_mut()
+            .insert("x-some-header", "foobar".parse().unwrap());
+        Ok::<_, Infallible>(response)
+    });
+    let router: R = Router::builder()
+        .route("GET /", target)
+        .route("GET /json", say(r#"{"foo":1}"#))
+        .build()
+        .unwrap();
+    let response = router.clone().oneshot(request("HEAD", "/")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["x-some-header"], "foobar");
+    assert_eq!(response.headers()[CONTENT_LENGTH], "22");
+    assert_eq!(body_text(response.into_body()).await, "");
+    let response = router.oneshot(request("HEAD", "/json")).await.unwrap();
+    assert_eq!(response.headers()[CONTENT_LENGTH], "9");
+    assert_eq!(body_text(response.into_body()).await, "");
+}
+
+// axum matched_path.rs: "extracting_on_handler", "cant_extract_in_fallback",
+// "extracting_on_nested_handler" (ours: a nested plain service sees the nest route, which
+// axum's `nest_service` does not set; issue 3 sets `MatchedRoute` for every route)
+#[tokio::test]
+async fn axum_matched_path() {
+    let router: R = Router::builder()
+        .route("GET /{a}", probe())
+        .nest("/n/{a}", probe())
+        .fallback(probe())
+        .build()
+        .unwrap();
+    assert!(call(&router, "GET", "/foo")
+        .await
+        .2
+        .contains("route=GET /{a} "));
+    assert!(call(&router, "GET", "/n/foo/bar")
+        .await
+        .2
+        .contains("route=ANY /n/{a}/{proxy+} "));
+    let response = router
+        .clone()
+        .oneshot(request("GET", "/foo/bar/baz"))
+        .await
+        .unwrap();
+    assert!(response.extensions().get::<MatchedRoute>().is_none());
+    assert!(body_text(response.into_body()).await.contains("route=- "));
+}
+
+// axum extract/path: "percent_decoding", "str_reference_deserialize" (raw always, decoded on
+// request; issue 3)
+#[tokio::test]
+async fn axum_percent_decoding() {
+    let router: R = Router::builder()
+        .route("GET /{key}", probe())
+        .build()
+        .unwrap();
+    let decision = router.at(&Method::GET, "/one%20two");
+    let m = decision.route().unwrap();
+    assert_eq!(m.param("key"), Some("one%20two"));
+    assert_eq!(m.decoded("key").unwrap().unwrap(), "one two");
+    assert_eq!(
+        router
+            .at(&Method::GET, "/foo%20bar")
+            .route()
+            .unwrap()
+            .decoded("key")
+            .unwrap()
+            .unwrap(),
+        "foo bar"
+    );
+    assert_eq!(
+        router
+            .at(&Method::GET, "/foo")
+            .route()
+            .unwrap()
+            .decoded("key")
+            .unwrap()
+            .unwrap(),
+        "foo"
+    );
+    assert!(call(&router, "GET", "/one%20two")
+        .await
+        .2
+        .ends_with("params=key=one%20two"));
+}
+
+// axum nest.rs: "nest_router_at_root", "nest_router_at_empty_path", "nest_service_at_root",
+// "nest_service_at_empty_path", "nest_no_slash", "nest_service_no_slash",
+// "nest_cannot_contain_wildcards"; routing/tests/mod.rs: "empty_route",
+// "routes_must_start_with_slash", "routes_with_overlapping_method_routes",
+// "merging_with_overlapping_method_routes". axum panics; we report each as a build error.
+// nested_route_test "nest_4".."nest_6" (a prefix ending in `/`) differ: axum accepts
+// `/a/`; ours refuses it (the prefix is written without its trailing slash, builder docs).
+#[test]
+fn axum_build_errors() {
+    for prefix in ["/", "", "x", "/one/{*rest}", "/one/{rest+}", "/a/"] {
+        let error = Router::<Req, Full<Bytes>, Infallible>::builder()
+            .nest(prefix, say("x"))
+            .build()
+            .expect_err(prefix);
+        assert_eq!(error.problems().len(), 1, "{prefix:?}: {error}");
+    }
+    for key in ["GET ", "GET :foo"] {
+        let error = builder([key]).build().expect_err(key);
+        assert_eq!(error.problems()[0].kind(), ProblemKind::Syntax, "{key:?}");
+    }
+    let error = builder(["GET /foo/bar", "GET /foo/bar"])
+        .build()
+        .unwrap_err();
+    assert_eq!(error.problems().len(), 1);
+    assert_eq!(error.problems()[0].kind(), ProblemKind::Duplicate);
+    assert!(error.to_string().contains("GET /foo/bar"), "{error}");
+}
