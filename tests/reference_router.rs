@@ -3125,3 +3125,327 @@ fn axum_build_errors() {
     assert_eq!(error.problems()[0].kind(), ProblemKind::Duplicate);
     assert!(error.to_string().contains("GET /foo/bar"), "{error}");
 }
+
+// =============================================================================================
+// AWS API Gateway developer guide, "Create routes for HTTP APIs" (http-api-develop-routes)
+// =============================================================================================
+//
+// Already covered: the route-selection table issue 3 quotes (`GET /pets/dog/1`, `.../{id}`,
+// `GET /pets/{proxy+}`, `ANY /{proxy+}`) and its 405 without `ANY` (tests/router.rs
+// "aws_example_priorities", tests/router_spec.rs "the_aws_developer_guide_example"), the
+// `{"message":"Not Found"}` body (router_spec "not_found_with_the_aws_body"), an explicit
+// method beating `ANY` on one template (router_spec "most_specific_among_routes_accepting_
+// the_method"). Restated here: the rest of the page.
+#[tokio::test]
+async fn aws_http_api_routes_page() {
+    let router: R = Router::builder()
+        .route("GET /pets/{petID}", probe())
+        .route("GET /pets", probe())
+        .route("ANY /parent/{proxy+}", probe())
+        // "`$default` route ... API Gateway sends the full request path to the integration":
+        // our fallback.
+        .fallback(probe())
+        .build()
+        .unwrap();
+    // "Working with path variables": `GET /pets/{petID}` catches `/pets/6`.
+    let (_, _, text) = call(&router, "GET", "/pets/6").await;
+    assert_eq!(
+        text,
+        "uri=/pets/6 original=- route=GET /pets/{petID} params=petID=6"
+    );
+    // "A greedy path variable catches all child resources of a route", on every method
+    // with `ANY`.
+    for method in ["GET", "POST", "DELETE", "PATCH"] {
+        let (_, _, text) = call(&router, method, "/parent/a/b/c").await;
+        assert_eq!(
+            text, "uri=/parent/a/b/c original=- route=ANY /parent/{proxy+} params=proxy=a/b/c",
+            "{method}"
+        );
+    }
+    // "Working with query string parameters": the query reaches the target and plays no part
+    // in matching.
+    let (_, _, text) = call(&router, "GET", "/pets?id=4&type=dog").await;
+    assert_eq!(
+        text,
+        "uri=/pets?id=4&type=dog original=- route=GET /pets params="
+    );
+    // `$default`: the full path, untouched, and no route.
+    let (_, _, text) = call(&router, "GET", "/store/checkout").await;
+    assert_eq!(text, "uri=/store/checkout original=- route=- params=");
+    // "API Gateway decodes URL-encoded request parameters before passing them to your
+    // backend": ours keeps the raw value and decodes on request (issue 3).
+    let decision = router.at(&Method::GET, "/pets/a%20b");
+    let m = decision.route().unwrap();
+    assert_eq!(
+        (
+            m.param("petID"),
+            m.decoded("petID").unwrap().unwrap().as_ref()
+        ),
+        (Some("a%20b"), "a b")
+    );
+    // The greedy variable "must be at the end of the resource path".
+    assert!(builder(["GET /a/{proxy+}/b"]).build().is_err());
+}
+
+// =============================================================================================
+// Go 1.22+ net/http routing_tree_test.go: "most specific wins" and the methods for 405
+// =============================================================================================
+//
+// Mapping: Go's `{x...}` is our `{*x}`, `{$}` a literal trailing slash, a pattern without a
+// method our `ANY`. Skipped: host patterns; Go's trailing-slash subtree patterns (`/item/`);
+// `TestEscapedPathsAndPatterns` (Go unescapes before matching, issue 3 matches raw bytes);
+// pattern_test.go's parser cases (Go's syntax, not ours).
+//
+// Differs on purpose (pinned below): Go lets `{x...}` match an empty rest and a `{w}` match
+// an empty CONNECT segment (issue 3: "empty params never match"); Go accepts `/a/b/{y}` beside
+// `/a/b/{x...}` and prefers the former, which issue 3 names an ambiguous pair (refused).
+
+const GO_TREE: &[Group] = &[
+    // routing_tree_test.go TestRoutingNodeMatch, getTestTree, without `/a/b/{y}` (see above)
+    Group {
+        cite: "go getTestTree",
+        routes: &[
+            "/a",
+            "/a/b",
+            "/a/{x}",
+            "/g/h/i",
+            "/g/{x}/j",
+            "/a/b/{*x}",
+            "/a/b/",
+        ],
+        cases: &[
+            ("/a", Some("/a"), &[]),
+            ("/b", None, &[]),
+            ("/a/b", Some("/a/b"), &[]),
+            ("/a/c", Some("/a/{x}"), &[("x", "c")]),
+            ("/a/b/", Some("/a/b/"), &[]),
+            ("/a/b/c", Some("/a/b/{*x}"), &[("x", "c")]),
+            ("/a/b/c/d", Some("/a/b/{*x}"), &[("x", "c/d")]),
+            ("/g/h/i", Some("/g/h/i"), &[]),
+            ("/g/h/j", Some("/g/{x}/j"), &[("x", "h")]),
+        ],
+    },
+    // TestRoutingNodeMatch: "pat1", "pat2", "pat3" alone, and pat1 with pat3. Differs: Go's
+    // `/a/b/{w...}` matches `/a/b/` with an empty rest.
+    Group {
+        cite: "go pat1 /a/b/{$}",
+        routes: &["/a/b/"],
+        cases: &[
+            ("/a/b", None, &[]),
+            ("/a/b/", Some("/a/b/"), &[]),
+            ("/a/b/c", None, &[]),
+            ("/a/b/c/d", None, &[]),
+        ],
+    },
+    Group {
+        cite: "go pat2 /a/b/{w}",
+        routes: &["/a/b/{w}"],
+        cases: &[
+            ("/a/b", None, &[]),
+            ("/a/b/", None, &[]),
+            ("/a/b/c", Some("/a/b/{w}"), &[("w", "c")]),
+            ("/a/b/c/d", None, &[]),
+        ],
+    },
+    Group {
+        cite: "go pat3 /a/b/{w...}",
+        routes: &["/a/b/{*w}"],
+        cases: &[
+            ("/a/b", None, &[]),
+            ("/a/b/", None, &[]),
+            ("/a/b/c", Some("/a/b/{*w}"), &[("w", "c")]),
+            ("/a/b/c/d", Some("/a/b/{*w}"), &[("w", "c/d")]),
+        ],
+    },
+    Group {
+        cite: "go pat1 + pat3",
+        routes: &["/a/b/", "/a/b/{*w}"],
+        cases: &[
+            ("/a/b", None, &[]),
+            ("/a/b/", Some("/a/b/"), &[]),
+            ("/a/b/c", Some("/a/b/{*w}"), &[("w", "c")]),
+            ("/a/b/c/d", Some("/a/b/{*w}"), &[("w", "c/d")]),
+        ],
+    },
+];
+
+#[test]
+fn go_routing_tree_paths() {
+    let wrong: Vec<String> = GO_TREE
+        .iter()
+        .flat_map(|g| [check_group(g, false), check_group(g, true)])
+        .flatten()
+        .collect();
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    // getTestTree's `/a/b/{y}` with `/a/b/{x...}`, and "all three of the above should work
+    // together" (pat1 + pat2 + pat3): Go accepts; issue 3 refuses the param/catch-all pair.
+    for table in [
+        &["GET /a/b/{y}", "GET /a/b/{*x}"][..],
+        &["GET /a/b/", "GET /a/b/{w}", "GET /a/b/{*w}"],
+    ] {
+        let error = builder(table.iter().copied())
+            .build()
+            .expect_err("ambiguous pair");
+        assert_eq!(error.problems()[0].kind(), ProblemKind::Conflict, "{error}");
+    }
+}
+
+// routing_tree_test.go TestRoutingNodeMatch, the `/item` tree (without the `/item/` subtree
+// pattern and the host pattern): methods select among one template's routes; `HEAD` uses
+// `GET`, an explicit `HEAD` wins; method names are case-sensitive.
+#[test]
+fn go_routing_tree_methods() {
+    let router = builder([
+        "POST /item/{user}",
+        "GET /item/{user}",
+        "ANY /item/{user}",
+        "ANY /item/{user}/{id}",
+        "ANY /item/{user}/new",
+        "ANY /item/",
+        "GET /headwins",
+        "HEAD /headwins",
+        "ANY /path/{*p}",
+    ])
+    .build()
+    .unwrap();
+    let lower_get = Method::from_bytes(b"get").unwrap();
+    let cases: &[(&Method, &str, Option<&str>, &[(&str, &str)])] = &[
+        (
+            &Method::GET,
+            "/item/jba",
+            Some("GET /item/{user}"),
+            &[("user", "jba")],
+        ),
+        (
+            &Method::POST,
+            "/item/jba",
+            Some("POST /item/{user}"),
+            &[("user", "jba")],
+        ),
+        (
+            &Method::HEAD,
+            "/item/jba",
+            Some("GET /item/{user}"),
+            &[("user", "jba")],
+        ),
+        (
+            &lower_get,
+            "/item/jba",
+            Some("ANY /item/{user}"),
+            &[("user", "jba")],
+        ),
+        (
+            &Method::POST,
+            "/item/jba/17",
+            Some("ANY /item/{user}/{id}"),
+            &[("user", "jba"), ("id", "17")],
+        ),
+        (
+            &Method::GET,
+            "/item/jba/new",
+            Some("ANY /item/{user}/new"),
+            &[("user", "jba")],
+        ),
+        (&Method::GET, "/item/", Some("ANY /item/"), &[]),
+        (&Method::GET, "/item", None, &[]),
+        (&Method::GET, "/headwins", Some("GET /headwins"), &[]),
+        (&Method::HEAD, "/headwins", Some("HEAD /headwins"), &[]),
+        (
+            &Method::GET,
+            "/path/to/file",
+            Some("ANY /path/{*p}"),
+            &[("p", "to/file")],
+        ),
+        (
+            &Method::GET,
+            "/path/*",
+            Some("ANY /path/{*p}"),
+            &[("p", "*")],
+        ),
+    ];
+    for (method, path, key, params) in cases {
+        let decision = router.at(method, path);
+        assert_eq!(decision.route_key(), *key, "{method} {path}");
+        if let Some(m) = decision.route() {
+            assert_eq!(m.params().collect::<Vec<_>>(), *params, "{method} {path}");
+            assert_eq!(
+                m.is_head_via_get(),
+                key == &Some("GET /item/{user}") && **method == Method::HEAD
+            );
+        }
+    }
+}
+
+// routing_tree_test.go TestRoutingNodeMatch, the CONNECT trees (pat4..pat7): literal empty
+// segments match empty segments. Differs: Go's single wildcard matches an empty CONNECT
+// segment (`//c`, `/a//b` under `/a/{x}/b`); issue 3: empty params never match.
+#[test]
+fn go_routing_tree_empty_segments() {
+    let router = builder(["CONNECT /a//b", "ANY /a/{x}/b", "ANY /{x}/{*y}"])
+        .build()
+        .unwrap();
+    let connect = Method::CONNECT;
+    assert_eq!(
+        router.at(&connect, "/a//b").route_key(),
+        Some("CONNECT /a//b")
+    );
+    assert_eq!(
+        router.at(&connect, "/a/z/b").route_key(),
+        Some("ANY /a/{x}/b")
+    );
+    assert!(router.at(&connect, "//c").is_not_found());
+    let decision = router.at(&connect, "/a//c");
+    let m = decision.route().expect("`{*y}` takes `/c`");
+    assert_eq!(m.route().key(), "ANY /{x}/{*y}");
+    assert_eq!(m.params().collect::<Vec<_>>(), [("x", "a"), ("y", "/c")]);
+    // pat4 alone; pat4 with pat7
+    let router = builder(["CONNECT /a//b"]).build().unwrap();
+    assert!(router.at(&connect, "/a/z/b").is_not_found());
+    let router = builder(["CONNECT /a//b", "CONNECT /a/{x}/b"])
+        .build()
+        .unwrap();
+    assert_eq!(
+        router.at(&connect, "/a//b").route_key(),
+        Some("CONNECT /a//b")
+    );
+    assert_eq!(
+        router.at(&connect, "/a/z/b").route_key(),
+        Some("CONNECT /a/{x}/b")
+    );
+    // pat5, `/{x}/`, `/{x}/{y}/{z}` on empty segments: Go matches them all with empty values.
+    let router = builder(["ANY /a/{x}/b", "ANY /{x}/", "ANY /{x}/{y}/{z}"])
+        .build()
+        .unwrap();
+    for path in ["/a//b", "//", "///c"] {
+        assert!(router.at(&connect, path).is_not_found(), "{path}");
+    }
+}
+
+// routing_tree_test.go TestMatchingMethods (without hosts; Go's `/` subtree written as our
+// catch-all): the `Allow` of a 405 lists the methods of every route matching the path, `GET`
+// bringing `HEAD`.
+#[tokio::test]
+async fn go_matching_methods() {
+    for (routes, method, path, allow) in [
+        (&["POST /{*p}"][..], "GET", "/foo", "POST"),
+        (&["GET /{*p}"][..], "POST", "/foo", "GET, HEAD"),
+        (&["POST /foo/{x}"][..], "GET", "/foo/bar", "POST"),
+        (
+            &["GET /{*p}", "PUT /{*p}", "POST /foo/{x}"][..],
+            "DELETE",
+            "/foo/bar",
+            "GET, HEAD, POST, PUT",
+        ),
+    ] {
+        let router = builder(routes.iter().copied()).build().unwrap();
+        let (status, got, body) = call(&router, method, path).await;
+        assert_eq!(
+            (status, got.as_deref(), body.as_str()),
+            (StatusCode::METHOD_NOT_ALLOWED, Some(allow), ""),
+            "{routes:?} {method} {path}"
+        );
+    }
+    // "empty": a path that matched with its method is served, not a 405.
+    let router = builder(["ANY /"]).build().unwrap();
+    assert_eq!(call(&router, "GET", "/").await.0, StatusCode::OK);
+}
