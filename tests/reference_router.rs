@@ -3449,3 +3449,39 @@ async fn go_matching_methods() {
     let router = builder(["ANY /"]).build().unwrap();
     assert_eq!(call(&router, "GET", "/").await.0, StatusCode::OK);
 }
+
+// =============================================================================================
+// axum 0.8 axum/src/extract/ws.rs tests: the Router part of WebSocket routes (issue 10)
+// =============================================================================================
+//
+// Skipped: the frame-level tests ("integration_test", "test_echo_app") belong to the upstream
+// and websocket suites; "http2" (RFC 8441 extended CONNECT) is not asked for by issue 10,
+// whose WebSocket-only routes are `GET` + `Upgrade: websocket`.
+
+fn handshake(version: http::Version) -> Request<Req> {
+    Request::builder()
+        .method(Method::GET)
+        .uri("/ws")
+        .version(version)
+        .header("upgrade", "websocket")
+        .header("connection", "Upgrade")
+        .header("sec-websocket-key", "6D69KGBOr4Re+Nj6zx9aQA==")
+        .header("sec-websocket-version", "13")
+        .body(Full::default())
+        .unwrap()
+}
+
+// axum ws.rs: "rejects_http_1_0_requests". RFC 9110 §7.8: a server MUST ignore `Upgrade` in
+// an HTTP/1.0 request, so it is a plain `GET`: the WebSocket-only route answers `426`, the
+// target never sees it. HTTP/1.1 is the handshake.
+#[tokio::test]
+async fn axum_ws_rejects_http_1_0_requests() {
+    let target = common::Named::new("upgraded");
+    let router: R = Router::builder().websocket("/ws", target.clone()).build().unwrap();
+    let response = router.clone().oneshot(handshake(http::Version::HTTP_10)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UPGRADE_REQUIRED);
+    assert_eq!(target.calls(), 0);
+    let response = router.oneshot(handshake(http::Version::HTTP_11)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(target.calls(), 1);
+}
