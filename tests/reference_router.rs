@@ -3485,3 +3485,92 @@ async fn axum_ws_rejects_http_1_0_requests() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(target.calls(), 1);
 }
+
+// =============================================================================================
+// Issue 8: the gateway configuration's route table answers the reference tables as the
+// Router does
+// =============================================================================================
+
+/// A `RouteConfig` for a route key (`"GET /x"`, `"ANY /x"`) served by the `echo` service.
+#[cfg(feature = "gateway")]
+fn route_config(key: &str) -> tower_gateway::gateway::RouteConfig {
+    let (method, path) = key.split_once(' ').expect("a route key");
+    let route = tower_gateway::gateway::RouteConfig::new(path).service("echo");
+    if method == "ANY" {
+        route
+    } else {
+        route.methods([method])
+    }
+}
+
+// The axum tables above (status, `Allow`, which route) through `Gateway::builder`.
+#[cfg(feature = "gateway")]
+#[tokio::test]
+async fn gateway_config_tables_answer_as_the_router() {
+    use tower_gateway::gateway::Gateway;
+    let mut wrong = Vec::new();
+    for case in SERVICE_CASES {
+        let mut b = Gateway::<Req>::builder()
+            .service("echo", echo_key())
+            .service("fallback", say("fallback"));
+        for key in case.routes {
+            b = b.route(route_config(key));
+        }
+        if case.fallback {
+            b = b.fallback("fallback");
+        }
+        let gateway = b.build().unwrap_or_else(|e| panic!("{:?}: {e}", case.cite));
+        for (method, path, status, allow, body) in case.calls {
+            let response = gateway.clone().oneshot(request(method, path)).await.unwrap();
+            let got_allow = response.headers().get(ALLOW).map(|v| v.to_str().unwrap().to_owned());
+            let got = (response.status(), got_allow, body_text(response.into_body()).await);
+            let want = (StatusCode::from_u16(*status).unwrap(), allow.map(str::to_owned), (*body).to_owned());
+            if got != want {
+                wrong.push(format!("{:?}: {method} {path}: got {got:?}, want {want:?}", case.cite));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+// The matchit insert tables through the configuration: a table is refused exactly when the
+// Router refuses it, and the problem is located at the route (`routes[i].path`).
+#[cfg(feature = "gateway")]
+#[test]
+fn gateway_config_refuses_the_tables_the_router_refuses() {
+    use tower_gateway::gateway::{GatewayConfig, Services};
+    for (name, rows) in INSERT_GROUPS {
+        let mut accepted: Vec<&'static str> = Vec::new();
+        for (template, _, ours, _) in rows.iter() {
+            let mut config = GatewayConfig::default();
+            config.routes = accepted
+                .iter()
+                .chain(std::iter::once(template))
+                .map(|t| route_config(&format!("GET {t}")))
+                .collect();
+            let services = Services::<Req>::new().service("echo", echo_key());
+            let built = tower_gateway::gateway::Gateway::from_config(config, services);
+            match (built, ours) {
+                (Ok(_), V::Ok) => accepted.push(template),
+                (Err(e), V::Conflict(_) | V::Invalid) => {
+                    // Located at the new route, or, for a conflict, at the route it clashes
+                    // with (the message names both).
+                    let mut at = vec![format!("routes[{}].", accepted.len())];
+                    if let V::Conflict(with) = ours {
+                        if let Some(i) = accepted.iter().position(|t| t == with) {
+                            at.push(format!("routes[{i}]."));
+                        }
+                        assert!(e.to_string().contains(template) && e.to_string().contains(with), "{e}");
+                    }
+                    assert!(
+                        e.problems().iter().any(|p| p
+                            .location()
+                            .is_some_and(|l| at.iter().any(|a| l.starts_with(a.as_str())))),
+                        "matchit {name:?} {template:?}: no problem located at {at:?}: {e}"
+                    );
+                }
+                (got, _) => panic!("matchit {name:?} {template:?}: {:?}, want {ours:?}", got.err()),
+            }
+        }
+    }
+}
