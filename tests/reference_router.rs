@@ -70,15 +70,18 @@ fn get_keys(templates: &[&str]) -> Vec<String> {
 //   catch-all with a static prefix in its segment (issue 3 has `{*rest}` as a whole segment
 //   only); their routes and cases are left out of the groups.
 
+/// (path, selected template or `None` for a miss, params in template order)
+type MatchCase = (
+    &'static str,
+    Option<&'static str>,
+    &'static [(&'static str, &'static str)],
+);
+
 struct Group {
     cite: &'static str,
     routes: &'static [&'static str],
     /// (path, selected template or `None` for a miss, params in template order)
-    cases: &'static [(
-        &'static str,
-        Option<&'static str>,
-        &'static [(&'static str, &'static str)],
-    )],
+    cases: &'static [MatchCase],
 }
 
 const MATCH_GROUPS: &[Group] = &[
@@ -3309,7 +3312,13 @@ fn go_routing_tree_methods() {
     .build()
     .unwrap();
     let lower_get = Method::from_bytes(b"get").unwrap();
-    let cases: &[(&Method, &str, Option<&str>, &[(&str, &str)])] = &[
+    type Case<'a> = (
+        &'a Method,
+        &'a str,
+        Option<&'a str>,
+        &'a [(&'a str, &'a str)],
+    );
+    let cases: &[Case<'_>] = &[
         (
             &Method::GET,
             "/item/jba",
@@ -3477,11 +3486,21 @@ fn handshake(version: http::Version) -> Request<Req> {
 #[tokio::test]
 async fn axum_ws_rejects_http_1_0_requests() {
     let target = common::Named::new("upgraded");
-    let router: R = Router::builder().websocket("/ws", target.clone()).build().unwrap();
-    let response = router.clone().oneshot(handshake(http::Version::HTTP_10)).await.unwrap();
+    let router: R = Router::builder()
+        .websocket("/ws", target.clone())
+        .build()
+        .unwrap();
+    let response = router
+        .clone()
+        .oneshot(handshake(http::Version::HTTP_10))
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::UPGRADE_REQUIRED);
     assert_eq!(target.calls(), 0);
-    let response = router.oneshot(handshake(http::Version::HTTP_11)).await.unwrap();
+    let response = router
+        .oneshot(handshake(http::Version::HTTP_11))
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(target.calls(), 1);
 }
@@ -3521,12 +3540,30 @@ async fn gateway_config_tables_answer_as_the_router() {
         }
         let gateway = b.build().unwrap_or_else(|e| panic!("{:?}: {e}", case.cite));
         for (method, path, status, allow, body) in case.calls {
-            let response = gateway.clone().oneshot(request(method, path)).await.unwrap();
-            let got_allow = response.headers().get(ALLOW).map(|v| v.to_str().unwrap().to_owned());
-            let got = (response.status(), got_allow, body_text(response.into_body()).await);
-            let want = (StatusCode::from_u16(*status).unwrap(), allow.map(str::to_owned), (*body).to_owned());
+            let response = gateway
+                .clone()
+                .oneshot(request(method, path))
+                .await
+                .unwrap();
+            let got_allow = response
+                .headers()
+                .get(ALLOW)
+                .map(|v| v.to_str().unwrap().to_owned());
+            let got = (
+                response.status(),
+                got_allow,
+                body_text(response.into_body()).await,
+            );
+            let want = (
+                StatusCode::from_u16(*status).unwrap(),
+                allow.map(str::to_owned),
+                (*body).to_owned(),
+            );
             if got != want {
-                wrong.push(format!("{:?}: {method} {path}: got {got:?}, want {want:?}", case.cite));
+                wrong.push(format!(
+                    "{:?}: {method} {path}: got {got:?}, want {want:?}",
+                    case.cite
+                ));
             }
         }
     }
@@ -3560,7 +3597,10 @@ fn gateway_config_refuses_the_tables_the_router_refuses() {
                         if let Some(i) = accepted.iter().position(|t| t == with) {
                             at.push(format!("routes[{i}]."));
                         }
-                        assert!(e.to_string().contains(template) && e.to_string().contains(with), "{e}");
+                        assert!(
+                            e.to_string().contains(template) && e.to_string().contains(with),
+                            "{e}"
+                        );
                     }
                     assert!(
                         e.problems().iter().any(|p| p
@@ -3569,7 +3609,10 @@ fn gateway_config_refuses_the_tables_the_router_refuses() {
                         "matchit {name:?} {template:?}: no problem located at {at:?}: {e}"
                     );
                 }
-                (got, _) => panic!("matchit {name:?} {template:?}: {:?}, want {ours:?}", got.err()),
+                (got, _) => panic!(
+                    "matchit {name:?} {template:?}: {:?}, want {ours:?}",
+                    got.err()
+                ),
             }
         }
     }
