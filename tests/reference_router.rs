@@ -69,6 +69,8 @@ fn get_keys(templates: &[&str]) -> Vec<String> {
 // - the `/ab/hello{*xx}` route of "wildcard" and `/yyy{*x}` of "catchall_overlap": a
 //   catch-all with a static prefix in its segment (issue 3 has `{*rest}` as a whole segment
 //   only); their routes and cases are left out of the groups.
+// - tests/remove.rs and tests/merge.rs whole: issue 3's table is built once, with no route
+//   removal and no merging of tables.
 
 /// (path, selected template or `None` for a miss, params in template order)
 type MatchCase = (
