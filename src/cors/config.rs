@@ -4,7 +4,10 @@
 use http::HeaderValue;
 use serde::{Deserialize, Serialize};
 
-use super::names::{config_header_name, is_forbidden_response_header, Methods, RequestHeaders};
+use super::names::{
+    config_header_name, is_forbidden_response_header, is_prohibited_response_header, Methods,
+    RequestHeaders,
+};
 use super::origins::{is_loopback, parse_config_origin, OriginSpec, Origins};
 use super::policy::{Policy, PreflightTemplates};
 use super::text::{ConfigText, MaxAge};
@@ -329,6 +332,18 @@ impl CorsConfig {
                         format!(
                             "exposed header {value:?} is a forbidden response-header name; \
                              scripts can never read it"
+                        ),
+                    )
+                    .with_location(location),
+                ),
+                Ok(name) if is_prohibited_response_header(name.as_str()) => problems.push(
+                    Problem::new(
+                        "cors",
+                        ProblemKind::Invalid,
+                        value,
+                        format!(
+                            "exposed header {value:?} is never on an actual response; \
+                             expose the application's own headers"
                         ),
                     )
                     .with_location(location),

@@ -100,6 +100,16 @@
 //! refused for single-label domains (`https://*.com`), as no public-suffix list is shipped; no
 //! Private Network Access support; a canonical IPv4-mapped IPv6 origin (`[::ffff:7f00:1]`) is
 //! accepted (it is what a browser sends) and Punycode labels are not decoded to be checked.
+//! Also, as issue 4 asks: `Access-Control-Request-Headers` may list names in any order, repeat
+//! them and carry any whitespace within the budget (jub0bs wants them sorted, unique, with at
+//! most two bytes of whitespace around each); `*` methods and headers are answered with the
+//! requested method and headers, never `*`; a safelisted method's preflight from an allowed
+//! origin is accepted even when the policy allows nothing more (jub0bs refuses it); preflights
+//! and other `OPTIONS` answers carry `Vary` (jub0bs sends none there). And: a policy without
+//! origins is valid (it allows none); only plain `http` counts as insecure (jub0bs: every
+//! scheme but `https`); CORS-safelisted response headers stay in `-Expose-Headers` as
+//! configured; a debug answer to a refused header carries what was granted before, not the
+//! list of allowed headers.
 //!
 //! # Extensions
 //!
@@ -116,8 +126,11 @@
 //! address not written as browsers serialize it (`127.1`, `0x7f.0.0.1`, `[0::1]`,
 //! uncompressed IPv6: the message names the form to write); wildcards other than a leading `*.` label or a `:*` port; `*.` on a top-level domain or an
 //! IP address; plain-`http` non-loopback origins with credentials (unless
-//! [`CorsConfig::dangerously_tolerate_insecure_origins`]); `CONNECT`, `TRACE`, `TRACK` and
-//! invalid method names; forbidden or invalid header names; a max-age outside `-1..=86400`.
+//! [`CorsConfig::dangerously_tolerate_insecure_origins`]; `localhost` names and loopback
+//! addresses are not insecure); `CONNECT`, `TRACE`, `TRACK` and invalid method names;
+//! forbidden or invalid header names, and (as jub0bs/cors) CORS response-header names as
+//! allowed request headers and `Origin`, `Access-Control-Request-*`, `-Allow-Methods`,
+//! `-Allow-Headers` or `-Max-Age` as exposed headers; a max-age outside `-1..=86400`.
 //! Reflecting any origin with credentials exists only as
 //! [`CorsConfig::dangerously_reflect_any_origin_with_credentials`].
 //!

@@ -155,6 +155,34 @@ fn is_forbidden_request_header(name: &str) -> bool {
     FORBIDDEN.contains(&name) || name.starts_with("proxy-") || name.starts_with("sec-")
 }
 
+/// CORS response-header names listed as allowed request headers: browsers never send them, so
+/// listing one shows a misunderstanding of CORS (jub0bs/cors refuses them as "prohibited").
+fn is_prohibited_request_header(name: &str) -> bool {
+    matches!(
+        name,
+        "access-control-allow-origin"
+            | "access-control-allow-credentials"
+            | "access-control-allow-methods"
+            | "access-control-allow-headers"
+            | "access-control-max-age"
+            | "access-control-expose-headers"
+    )
+}
+
+/// Request or preflight-only names listed as exposed response headers: an actual response never
+/// carries them for a script to read (jub0bs/cors refuses them as "prohibited").
+pub(super) fn is_prohibited_response_header(name: &str) -> bool {
+    matches!(
+        name,
+        "origin"
+            | "access-control-request-method"
+            | "access-control-request-headers"
+            | "access-control-allow-methods"
+            | "access-control-allow-headers"
+            | "access-control-max-age"
+    )
+}
+
 /// Parses a header name of the configuration, lower-cased.
 pub(super) fn config_header_name(
     value: &str,
@@ -198,6 +226,17 @@ impl RequestHeaders {
                 value,
                 format!(
                     "request header {value:?} is a forbidden request-header name; browsers never let scripts set it"
+                ),
+            )
+            .with_location(location));
+        }
+        if is_prohibited_request_header(name) {
+            return Err(Problem::new(
+                "cors",
+                ProblemKind::Invalid,
+                value,
+                format!(
+                    "request header {value:?} is a CORS response header; browsers never send it"
                 ),
             )
             .with_location(location));

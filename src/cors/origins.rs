@@ -412,7 +412,10 @@ fn default_port(scheme: &str) -> Option<u16> {
 }
 
 /// Whether a host is a loopback name or address (allowed over plain `http` with credentials).
+/// A name keeps its meaning with one trailing dot (`localhost.`, as jub0bs/cors and the
+/// Secure Contexts "potentially trustworthy" check read it).
 pub(super) fn is_loopback(host: &str) -> bool {
+    let host = host.strip_suffix('.').unwrap_or(host);
     host == "localhost"
         || host.ends_with(".localhost")
         || host == "[::1]"

@@ -154,7 +154,7 @@ where
             }
         };
         // A non-preflight OPTIONS answer could be cached and served to a later preflight: say
-        // what preflights vary on (as jub0bs/cors does).
+        // what preflights vary on.
         let vary = if options { Vary::Preflight } else { vary };
         // The response future owns what the policy the request started with adds.
         let decoration = policy.decoration(allow_origin, vary);

@@ -127,9 +127,11 @@ where
     /// Adds a WebSocket-only route at the path template `path` (`"/chat/{room}"`; its key is
     /// `GET {path}`, so it conflicts with a plain `GET` route on the same template).
     ///
-    /// A WebSocket handshake (`GET` with an `Upgrade: websocket` token) reaches `service`,
+    /// A WebSocket handshake (an HTTP/1.1 `GET` with an `Upgrade: websocket` token) reaches
+    /// `service`,
     /// request extensions (hyper's upgrade handle among them) intact, and its `101` passes
-    /// back unchanged. A plain `GET` gets `426 Upgrade Required` with `Upgrade: websocket`
+    /// back unchanged. A plain `GET` (an HTTP/1.0 one with `Upgrade` too: RFC 9110 §7.8 has
+    /// servers ignore that header there) gets `426 Upgrade Required` with `Upgrade: websocket`
     /// and `Connection: Upgrade`, a short text body and a [`Rejection`](super::Rejection) of
     /// kind [`UpgradeRequired`](super::RejectionKind::UpgradeRequired). The route does not
     /// serve `HEAD` (nor any other method): those go to the routes that accept them (an `ANY`

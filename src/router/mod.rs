@@ -72,7 +72,8 @@
 //! # WebSocket-only routes
 //!
 //! [`RouterBuilder::websocket`] adds a route (key `GET /path`) that serves WebSocket
-//! handshakes only: a handshake (`GET` with an `Upgrade: websocket` token) reaches the target
+//! handshakes only: a handshake (an HTTP/1.1 `GET` with an `Upgrade: websocket` token; an
+//! HTTP/1.0 `Upgrade` is ignored, RFC 9110 §7.8) reaches the target
 //! with its request extensions intact (hyper's upgrade handle lives there) and the `101`
 //! comes back unchanged; a plain `GET` gets `426 Upgrade Required` (`Upgrade: websocket`,
 //! `Connection: Upgrade`, a short text body). The route accepts `GET` alone, not `HEAD`:
