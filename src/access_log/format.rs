@@ -24,6 +24,8 @@ pub(super) enum Var {
     /// Envoy's `%PROTOCOL%`: `HTTP/1.1`, `HTTP/2`, `HTTP/3`. Envoy preset only.
     EnvoyProtocol,
     DomainName,
+    /// AWS `$context.domainPrefix`: the first label of the domain name.
+    DomainPrefix,
     Status,
     ResponseLength,
     /// Apache `%b`: the response length, `-` when zero. Presets only.
@@ -70,6 +72,7 @@ const VARIABLES: &[(&str, Var, &str)] = &[
     ("protocol", Var::Protocol, "protocol"),
     ("responseLength", Var::ResponseLength, "responseLength"),
     ("domainName", Var::DomainName, "domainName"),
+    ("domainPrefix", Var::DomainPrefix, "domainPrefix"),
     ("path", Var::Path, "path"),
     ("query", Var::Query, "query"),
     ("requestUri", Var::RequestUri, "requestUri"),
@@ -161,7 +164,7 @@ impl Var {
         match self {
             Var::SourceIp => need::CLIENT,
             Var::Path | Var::Query | Var::RequestUri => need::URI,
-            Var::DomainName => need::HOST | need::URI,
+            Var::DomainName | Var::DomainPrefix => need::HOST | need::URI,
             Var::RequestLength => need::REQUEST_LENGTH,
             Var::UserAgent => need::USER_AGENT,
             Var::Referer => need::REFERER,
@@ -461,6 +464,7 @@ impl LogFormat {
     /// | `$context.path` / `$context.query` / `$context.requestUri` | path, query (without `?`), both |
     /// | `$context.protocol` | `HTTP/1.1`, `HTTP/2.0`, ... |
     /// | `$context.domainName` | the target's authority (absolute-form or HTTP/2 `:authority`), else the `Host` header |
+    /// | `$context.domainPrefix` | the first label of the domain name (`api` of `api.example.com`; the port left out; an IP address whole) |
     /// | `$context.status` | the response status (`0` when there was no response) |
     /// | `$context.responseLength` | response body bytes actually sent |
     /// | `$context.requestLength` | request body bytes, when known from `Content-Length` or the body |
@@ -487,7 +491,8 @@ impl LogFormat {
     /// # Errors
     ///
     /// Every problem at once: each unknown variable ([`ProblemKind::Unknown`]), a line break
-    /// or other control character, and an empty template ([`ProblemKind::Invalid`]).
+    /// (`\n`, `\r`, U+2028, U+2029) or other control character, and an empty template
+    /// ([`ProblemKind::Invalid`]).
     pub fn template(template: &str) -> Result<Self, ConfigError> {
         const PREFIX: &str = "$context";
         let mut problems = Problems::new();
@@ -499,7 +504,9 @@ impl LogFormat {
                 "log template is empty",
             ));
         }
-        if template.contains(['\n', '\r']) {
+        // Unicode's line and paragraph separators too: many log readers (JavaScript's among
+        // them) end a line there.
+        if template.contains(['\n', '\r', '\u{2028}', '\u{2029}']) {
             problems.push(Problem::new(
                 "access_log",
                 ProblemKind::Invalid,

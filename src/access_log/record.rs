@@ -533,6 +533,34 @@ fn uri_text(text: &mut Vec<u8>, uri: &Uri) -> UriText {
     }
 }
 
+/// AWS's `$context.domainPrefix`: the first label of a host name (before the first `.`, the
+/// port left out); an IPv4 address whole, a bracketed IPv6 address whole, without the port.
+fn domain_prefix(domain: &[u8]) -> &[u8] {
+    let host = match domain.first() {
+        Some(b'[') => {
+            let end = domain
+                .iter()
+                .position(|&b| b == b']')
+                .map_or(domain.len(), |at| at + 1);
+            return domain.get(..end).unwrap_or(domain);
+        }
+        _ => {
+            let end = domain
+                .iter()
+                .position(|&b| b == b':')
+                .unwrap_or(domain.len());
+            domain.get(..end).unwrap_or(domain)
+        }
+    };
+    if host.first().is_some_and(u8::is_ascii_digit)
+        && host.iter().all(|b| b.is_ascii_digit() || *b == b'.')
+    {
+        return host;
+    }
+    let end = host.iter().position(|&b| b == b'.').unwrap_or(host.len());
+    host.get(..end).unwrap_or(host)
+}
+
 /// A record at the moment it is written.
 struct Line<'a> {
     record: &'a Facts,
@@ -569,6 +597,10 @@ impl Source for Line<'_> {
             Var::EnvoyProtocol => Value::Bytes(envoy_protocol(r.version).as_bytes()),
             // RFC 9112 §3.2.2: an absolute-form target's authority wins over `Host`.
             Var::DomainName => self.opt(r.authority.or(r.host)),
+            Var::DomainPrefix => match self.opt(r.authority.or(r.host)) {
+                Value::Bytes(domain) => Value::Bytes(domain_prefix(domain)),
+                missing => missing,
+            },
             Var::Status => Value::Int(r.status.into()),
             Var::ResponseLength => Value::Int(r.sent),
             Var::BytesClf => match r.sent {

@@ -527,10 +527,20 @@ impl Registry {
         let mut all: Vec<View<'_>> = (0..self.inner.cold.len())
             .filter_map(|at| self.view(at))
             .collect();
-        all.sort_unstable_by(|a, b| {
-            (&a.route, a.method, a.status, &a.arm, a.refusal)
-                .cmp(&(&b.route, b.method, b.status, &b.arm, b.refusal))
-        });
+        // Ordered by the label values as written (an unmatched route as its label, no arm as
+        // `""`), so label sets that write the same text sit together: the exposition writes
+        // them as one series.
+        let unmatched = &*self.inner.unmatched;
+        fn key<'a>(v: &'a View<'_>, unmatched: &'a str) -> impl Ord + 'a {
+            (
+                v.route.as_deref().unwrap_or(unmatched),
+                v.method,
+                v.status,
+                v.arm.as_deref().unwrap_or(""),
+                v.refusal,
+            )
+        }
+        all.sort_unstable_by(|a, b| key(a, unmatched).cmp(&key(b, unmatched)));
         all
     }
 }

@@ -109,19 +109,26 @@ impl Registry {
         // About 2 x 14 histogram lines and 2 counter lines per series of ~150 bytes.
         out.reserve(all.len() * (buckets * 2 + 6) * 150 + 2048);
         let requests: Vec<u64> = all.iter().map(|s| s.requests(buckets)).collect();
+        // Label sets that write the same text (a route whose template is the unmatched label
+        // and the unmatched requests; no arm and an arm named `""`) are one series: the format
+        // allows each series once. `all` keeps them next to each other.
+        let series: Vec<&[View<'_>]> = all.chunk_by(|a, b| a.text == b.text).collect();
         out.push_str("# HELP gateway_requests_total Requests answered, by route template, method, status, canary arm and refusal.\n# TYPE gateway_requests_total counter\n");
-        for (s, n) in all.iter().zip(&requests) {
-            sample(out, "gateway_requests_total", s, *n);
+        let mut at = 0;
+        for same in &series {
+            let n = requests
+                .get(at..at + same.len())
+                .unwrap_or_default()
+                .iter()
+                .sum();
+            at += same.len();
+            sample(out, "gateway_requests_total", &same[0], n);
         }
         self.render_errors(out, &all, &requests);
         out.push_str("# HELP gateway_response_aborted_total Responses whose body was dropped before its end.\n# TYPE gateway_response_aborted_total counter\n");
-        for s in &all {
-            sample(
-                out,
-                "gateway_response_aborted_total",
-                s,
-                s.aborted.load(Relaxed),
-            );
+        for same in &series {
+            let n = same.iter().map(|s| s.aborted.load(Relaxed)).sum();
+            sample(out, "gateway_response_aborted_total", &same[0], n);
         }
         let le: Vec<String> = self
             .inner
@@ -130,6 +137,7 @@ impl Registry {
             .map(|b| format!(",le=\"{b:?}\"}} "))
             .chain(std::iter::once(",le=\"+Inf\"} ".to_owned()))
             .collect();
+        let mut counts: Vec<u64> = Vec::with_capacity(buckets);
         for (name, help, last_byte) in [
             (
                 "gateway_time_to_headers_seconds",
@@ -143,9 +151,19 @@ impl Registry {
             ),
         ] {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
-            for s in &all {
+            for same in &series {
+                let s = &same[0];
+                counts.clear();
+                counts.resize(buckets, 0);
+                let mut sum = 0u64;
+                for member in *same {
+                    for (total, c) in counts.iter_mut().zip(member.counts(buckets, last_byte)) {
+                        *total += c;
+                    }
+                    sum = sum.saturating_add(member.sum(last_byte));
+                }
                 let mut cumulative = 0u64;
-                for (c, le) in s.counts(buckets, last_byte).zip(&le) {
+                for (c, le) in counts.iter().zip(&le) {
                     cumulative += c;
                     out.push_str(name);
                     out.push_str("_bucket{");
@@ -156,7 +174,7 @@ impl Registry {
                 out.push_str(name);
                 out.push_str("_sum{");
                 out.push_str(&s.text);
-                let _ = writeln!(out, "}} {:?}", seconds(s.sum(last_byte)));
+                let _ = writeln!(out, "}} {:?}", seconds(sum));
                 out.push_str(name);
                 out.push_str("_count{");
                 out.push_str(&s.text);
