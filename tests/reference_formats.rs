@@ -560,7 +560,7 @@ async fn nginx_escape_json_rules_in_the_json_format() {
     let line = record(LogFormat::json(), request("GET", "/", &[]), hostile).await;
     assert!(
         line.contains(
-            "\"canaryArm\":\"q\\\"b\\\\n\\nr\\rt\\tb\\bf\\fz\\u0000e\\u001Bd\u{7f}u\u{e9}\u{2028}\""
+            "\"canaryArm\":\"q\\\"b\\\\n\\nr\\rt\\tb\\bf\\fz\\u0000e\\u001bd\u{7f}u\u{e9}\u{2028}\""
         ),
         "{line}"
     );

@@ -5,6 +5,9 @@ use std::cell::Cell;
 use std::time::Duration;
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
+/// Lower-case digits for JSON's `\u00XX`, as serde_json writes them (RFC 8259 allows either),
+/// so a line compares equal, byte for byte, to what serde_json makes of the same value.
+const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
@@ -247,7 +250,7 @@ pub(super) fn push_text_escaped(out: &mut Vec<u8>, bytes: &[u8]) {
 }
 
 /// Appends `bytes` as the inside of a JSON string (RFC 8259): `"` and `\` escaped, control
-/// characters as `\n`, `\t`, ... or `\u00XX`, and byte sequences that are not UTF-8 replaced
+/// characters as `\n`, `\t`, ... or `\u00xx` (lower-case hex, as serde_json), and byte sequences that are not UTF-8 replaced
 /// by U+FFFD so the line stays valid UTF-8.
 pub(super) fn push_json_escaped(out: &mut Vec<u8>, bytes: &[u8]) {
     // Fast path: printable ASCII without `"` or `\` is written as it is.
@@ -273,8 +276,8 @@ pub(super) fn push_json_escaped(out: &mut Vec<u8>, bytes: &[u8]) {
             out.extend_from_slice(valid.get(start..i).unwrap_or_default().as_bytes());
             if escape.is_empty() {
                 out.extend_from_slice(b"\\u00");
-                out.push(HEX[usize::from(b >> 4)]);
-                out.push(HEX[usize::from(b & 0xf)]);
+                out.push(HEX_LOWER[usize::from(b >> 4)]);
+                out.push(HEX_LOWER[usize::from(b & 0xf)]);
             } else {
                 out.extend_from_slice(escape.as_bytes());
             }
