@@ -491,7 +491,8 @@ impl LogFormat {
     /// # Errors
     ///
     /// Every problem at once: each unknown variable ([`ProblemKind::Unknown`]), a line break
-    /// (`\n`, `\r`, U+2028, U+2029) or other control character, and an empty template
+    /// (`\n`, `\r`, U+2028, U+2029) or other control character (a tab is allowed: it
+    /// separates fields in tab-separated logs), and an empty template
     /// ([`ProblemKind::Invalid`]).
     pub fn template(template: &str) -> Result<Self, ConfigError> {
         const PREFIX: &str = "$context";
@@ -513,7 +514,8 @@ impl LogFormat {
                 template,
                 format!("log template {template:?} contains a line break; a record is one line"),
             ));
-        } else if template.contains(char::is_control) {
+        } else if template.contains(|c: char| c.is_control() && c != '\t') {
+            // A tab is a field separator (tab-separated logs), not a line break: kept.
             problems.push(Problem::new(
                 "access_log",
                 ProblemKind::Invalid,

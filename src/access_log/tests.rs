@@ -276,9 +276,11 @@ fn template_errors_list_every_problem() {
         ProblemKind::Invalid
     );
     assert_eq!(
-        LogFormat::template("a\tb").unwrap_err().problems()[0].kind(),
+        LogFormat::template("a\u{1}b").unwrap_err().problems()[0].kind(),
         ProblemKind::Invalid
     );
+    // A tab separates fields (tab-separated logs); it is no line break.
+    assert!(LogFormat::template("$context.status\t$context.requestId").is_ok());
     assert_eq!(
         LogFormat::template("$contextual").unwrap_err().problems()[0].kind(),
         ProblemKind::Unknown
