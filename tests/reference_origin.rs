@@ -172,6 +172,29 @@ const DJANGO: &[Row] = &[
         &[WWW, ("origin", "https://www.example.com:443")],
         Pass(MatchesTarget),
     ),
+    // Django's good_origin is "http(s)://" + Host: an Origin of another scheme with the same
+    // host is another origin (RFC 6454 section 5). Go compares the host alone and passes it.
+    (
+        "django _origin_verified: good_origin scheme, ws",
+        "POST",
+        "/",
+        &[WWW, ("origin", "ws://www.example.com")],
+        No(CrossOrigin),
+    ),
+    (
+        "django _origin_verified: good_origin scheme, ftp",
+        "POST",
+        "/",
+        &[WWW, ("origin", "ftp://www.example.com")],
+        No(CrossOrigin),
+    ),
+    (
+        "django _origin_verified: good_origin scheme, absolute ftp target",
+        "POST",
+        "ftp://www.example.com/",
+        &[WWW, ("origin", "ftp://www.example.com")],
+        No(CrossOrigin),
+    ),
     (
         "django test_origin_malformed_host",
         "POST",
@@ -704,6 +727,13 @@ const RAILS: &[Row] = &[
         "POST",
         "/unsafe2",
         &[TH, BAD],
+        No(CrossOrigin),
+    ),
+    (
+        "rails valid_request_origin?: request.base_url is http(s)",
+        "POST",
+        "/index",
+        &[TH, ("origin", "chrome-extension://test.host")],
         No(CrossOrigin),
     ),
     // request.base_url keeps a non-default port.
