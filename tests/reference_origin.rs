@@ -236,6 +236,34 @@ async fn django_origin_verified() {
     assert_rows(&OriginGuardLayer::new(), DJANGO).await;
 }
 
+/// `_test_https_good_referer_behind_proxy` (USE_X_FORWARDED_HOST), restated with an `Origin`:
+/// Django reads the target from `X-Forwarded-Host`. differs: the guard never reads it (a
+/// client can send it through a proxy that does not strip it); the public origin says it.
+#[tokio::test]
+async fn django_behind_a_proxy_x_forwarded_host() {
+    let headers: Headers = &[
+        ("host", "10.0.0.2:8080"),
+        ("x-forwarded-host", "www.example.com"),
+        ("x-forwarded-port", "443"),
+        ("origin", "https://www.example.com"),
+    ];
+    let cite = "django _test_https_good_referer_behind_proxy, Origin form";
+    assert_rows(
+        &OriginGuardLayer::new(),
+        &[(cite, "POST", "/", headers, No(CrossOrigin))],
+    )
+    .await;
+    let public = OriginGuardLayer::builder()
+        .public_origin("https://www.example.com")
+        .build()
+        .unwrap();
+    assert_rows(
+        &public,
+        &[(cite, "POST", "/", headers, Pass(MatchesTarget))],
+    )
+    .await;
+}
+
 /// `CSRF_TRUSTED_ORIGINS = ["https://dashboard.example.com"]`.
 #[tokio::test]
 async fn django_trusted_origins_exact() {
