@@ -521,8 +521,8 @@ fn guard_case() -> impl Strategy<Value = GuardCase> {
 /// - two `Origin` headers: we refuse, tower-http (and Go) read the first;
 /// - an `Origin` with a path (`https://example.com/`): malformed for us, its authority for
 ///   tower-http and Go;
-/// - a non-http(s) `Origin` scheme (`ws://example.com`): we (like Go) compare host and port,
-///   tower-http refuses any scheme but http and https;
+/// - an upper-case scheme (`HTTPS://example.com`): case-folded by us (RFC 6454 normalises the
+///   scheme), compared as bytes with the trusted origins by tower-http;
 /// - a port with a leading zero (`:08443`): compared as a number by us, as bytes by them;
 /// - an absolute-form target whose scheme differs from the `Origin`'s: we compare the scheme
 ///   when the request says it (RFC 6454: another scheme is another origin), tower-http and Go
@@ -539,7 +539,7 @@ fn deliberate_origin_difference(origins: &[&str], uri: &str) -> bool {
     let scheme = |s: &str| s.split_once("://").map(|(scheme, _)| scheme.to_owned());
     let after_scheme = origin.split_once("://").map_or("", |(_, rest)| rest);
     after_scheme.contains('/')
-        || !matches!(scheme(origin).as_deref(), None | Some("http" | "https"))
+        || scheme(origin).is_some_and(|s| s.bytes().any(|b| b.is_ascii_uppercase()))
         || (!uri.starts_with('/') && scheme(origin).is_some() && scheme(origin) != scheme(uri))
 }
 

@@ -59,7 +59,9 @@
 //! The **target origin** is the request's authority (absolute-form URI or HTTP/2
 //! `:authority`, else the one `Host` header), compared with scheme and host case-folded and
 //! default ports normalised; a trailing dot is not stripped. On HTTP/1.1 the scheme is unknown,
-//! so, as in Go, only host and port are compared: use HSTS. Behind a proxy that rewrites `Host`,
+//! so, as in Go, only host and port are compared: use HSTS. The target's scheme is `http` or
+//! `https` either way, so an `Origin` of any other scheme (`ws://`, `ftp://`) never matches it
+//! (Go compares the host alone and lets those through). Behind a proxy that rewrites `Host`,
 //! configure the [public origin](OriginGuardBuilder::public_origin) instead.
 //!
 //! Chromium sends no `Sec-Fetch-*` header on a WebSocket handshake, only `Origin`, so rule 3

@@ -75,6 +75,14 @@ pub(super) fn default_port(scheme: &str) -> Option<u16> {
     }
 }
 
+/// Whether a scheme can be a request target's: `http` or `https`, in any case. An `Origin` with
+/// another scheme (`ws`, `ftp`, `chrome-extension`) is never the target origin (RFC 6454
+/// section 5: another scheme is another origin).
+#[inline]
+pub(super) fn is_http_scheme(scheme: &[u8]) -> bool {
+    scheme.eq_ignore_ascii_case(b"https") || scheme.eq_ignore_ascii_case(b"http")
+}
+
 /// ASCII case-insensitive equality, trying exact equality first (the common case).
 #[inline]
 pub(super) fn eq_fold(a: &str, b: &str) -> bool {

@@ -10,8 +10,8 @@ use http::{HeaderMap, HeaderValue, Method, Uri};
 
 use super::bypass::BypassPaths;
 use super::parse::{
-    default_port, eq_fold, is_fast_origin_with, parse_authority, parse_authority_bytes,
-    parse_origin, OriginError, OriginRef,
+    default_port, eq_fold, is_fast_origin_with, is_http_scheme, parse_authority,
+    parse_authority_bytes, parse_origin, OriginError, OriginRef,
 };
 use super::response::RejectionResponse;
 use super::{Allowed, Rejection, RejectionKind};
@@ -227,6 +227,16 @@ pub(super) fn is_plainly_normal(raw: &[u8]) -> bool {
     colons == 1 && !upper
 }
 
+/// Whether `raw` starts with `http://` or `https://`, in any case: with
+/// [`is_fast_origin_with`], that its scheme is one a request target can have.
+fn has_http_scheme(raw: &[u8]) -> bool {
+    let starts = |prefix: &[u8]| {
+        raw.get(..prefix.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+    };
+    starts(b"https://") || starts(b"http://")
+}
+
 fn strip_userinfo(authority: &str) -> &str {
     authority
         .rsplit_once('@')
@@ -289,11 +299,12 @@ impl Policy {
             OriginHeader::Multiple => return Err(RejectionKind::MultipleOrigins),
             OriginHeader::One(raw) => raw,
         };
-        // The common same-origin shape, decided with no parse: `Origin` is `scheme://` and the
-        // very bytes of the one `Host` (exactly what `matches_target` concludes after parsing).
+        // The common same-origin shape, decided with no parse: `Origin` is `http(s)://` and
+        // the very bytes of the one `Host` (exactly what `matches_target` concludes after
+        // parsing).
         if self.public.is_empty() && uri.authority().is_none() {
             if let Slot::One(host) = heads.host {
-                if is_fast_origin_with(raw, host.as_bytes()) {
+                if is_fast_origin_with(raw, host.as_bytes()) && has_http_scheme(raw) {
                     return Ok(Allowed::MatchesTarget);
                 }
             }
@@ -323,6 +334,11 @@ impl Policy {
     ) -> bool {
         if !self.public.is_empty() {
             return self.public.iter().any(|public| public.matches(origin));
+        }
+        // The target is `http` or `https` (the request came over HTTP), whatever else the
+        // request-target says: an `Origin` of another scheme is another origin.
+        if !is_http_scheme(origin.scheme.as_bytes()) {
+            return false;
         }
         let (scheme, target) = match uri.authority() {
             Some(authority) => match parse_authority(strip_userinfo(authority.as_str())) {
