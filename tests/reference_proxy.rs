@@ -532,7 +532,11 @@ async fn go_1xx_responses_are_not_relayed_and_the_final_answer_is_whole() {
     )
     .await;
     let gw = proxy_to(up).await;
-    let raw = raw_exchange(gw, b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").await;
+    let raw = raw_exchange(
+        gw,
+        b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    )
+    .await;
     assert!(raw.starts_with("HTTP/1.1 200 OK\r\n"), "{raw}");
     assert!(!raw.contains(" 103 ") && !raw.contains(" 102 "), "{raw}");
     let lower = raw.to_ascii_lowercase();
@@ -574,7 +578,10 @@ async fn line_backend(answer: &'static str) -> (SocketAddr, mpsc::UnboundedRecei
 /// The gateway serving a WebSocket-only route `/ws` to `backend`.
 async fn ws_gateway(backend: SocketAddr) -> SocketAddr {
     let upstream = WebSocketUpstream::new(&format!("ws://{backend}")).unwrap();
-    let router = Router::builder().websocket("/ws", upstream).build().unwrap();
+    let router = Router::builder()
+        .websocket("/ws", upstream)
+        .build()
+        .unwrap();
     serve(router).await
 }
 
@@ -592,7 +599,8 @@ fn ws_request(extra: &[(&str, &str)]) -> Request<Empty<Bytes>> {
 }
 
 // reverseproxy_test.go: "TestReverseProxyWebSocket": the backend answers
-// `Connection: upgrade` / `Upgrade: WebSocket` (another case), then bytes flow both ways.
+// `Connection: upgrade` / `Upgrade: WebSocket` (another case), then bytes flow both ways;
+// the 101's end-to-end headers come back, its hop-by-hop ones do not.
 // Restated with hyper's client upgrading through the gateway (hyper-util's "client upgrade
 // over a proxy"). Go proxies any `Upgrade` with any headers; ours proxies WebSocket only, and
 // only a handshake that RFC 6455 §4.1 accepts (a key and version 13: see section 2).
@@ -600,8 +608,9 @@ fn ws_request(extra: &[(&str, &str)]) -> Request<Empty<Bytes>> {
 async fn go_websocket_upgrade_then_bytes_both_ways() {
     bounded(async {
         let (backend, mut heads) = line_backend(
-            "HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: WebSocket\r\n\
-             Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nX-Backend: yes\r\n\r\n",
+            "HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade, X-Hop\r\nUpgrade: WebSocket\r\n\
+             Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nX-Backend: yes\r\n\
+             X-Hop: secret\r\nKeep-Alive: timeout=5\r\n\r\n",
         )
         .await;
         let gw = ws_gateway(backend).await;
@@ -614,6 +623,9 @@ async fn go_websocket_upgrade_then_bytes_both_ways() {
             .eq_ignore_ascii_case("upgrade"));
         assert_eq!(hv(headers, "sec-websocket-accept"), Some(ACCEPT));
         assert_eq!(hv(headers, "x-backend"), Some("yes"));
+        // TestReverseProxyStripHeadersPresentInConnection, on the 101: what the backend's
+        // `Connection` names stays on its hop.
+        assert!(!headers.contains_key("x-hop") && !headers.contains_key("keep-alive"));
         let head = heads.recv().await.unwrap().to_ascii_lowercase();
         assert!(head.contains("\r\nupgrade: websocket\r\n"), "{head}");
         assert!(head.contains(&format!("\r\nsec-websocket-key: {}\r\n", KEY.to_ascii_lowercase())));
@@ -711,13 +723,21 @@ const V: (&str, &str) = ("sec-websocket-version", "13");
 const C: (&str, &str) = ("connection", "Upgrade");
 const U: (&str, &str) = ("upgrade", "websocket");
 
-type HandshakeCase = (&'static str, &'static [(&'static str, &'static str)], Verdict);
+type HandshakeCase = (
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    Verdict,
+);
 
 const HANDSHAKES: &[HandshakeCase] = &[
     // gorilla isWebSocketUpgradeTests: {false, Upgrade only}, {false, Connection only},
     // {true, Connection "upgRade" + Upgrade "WebSocket"} (tokens are case-insensitive).
     ("gorilla: Upgrade only", &[U, K, V], Verdict::Bad),
-    ("gorilla: Connection only", &[C, K, V], Verdict::NotHandshake),
+    (
+        "gorilla: Connection only",
+        &[C, K, V],
+        Verdict::NotHandshake,
+    ),
     (
         "gorilla: upgRade/WebSocket",
         &[("connection", "upgRade"), ("upgrade", "WebSocket"), K, V],
@@ -726,7 +746,13 @@ const HANDSHAKES: &[HandshakeCase] = &[
     // gorilla tokenListContainsValue: the token anywhere in a list, on any of several lines.
     (
         "gorilla: Connection over two lines",
-        &[("connection", "keep-alive"), ("connection", "Upgrade"), U, K, V],
+        &[
+            ("connection", "keep-alive"),
+            ("connection", "Upgrade"),
+            U,
+            K,
+            V,
+        ],
         Verdict::Accepted,
     ),
     (
@@ -908,9 +934,7 @@ fn gorilla_coder_same_origin_table() {
     let guard = OriginGuardLayer::new();
     for (host, origin, allowed) in SAME_ORIGIN {
         let mut request = ws_request(&[]);
-        request
-            .headers_mut()
-            .insert("host", host.parse().unwrap());
+        request.headers_mut().insert("host", host.parse().unwrap());
         if let Some(origin) = origin {
             request
                 .headers_mut()
@@ -1086,6 +1110,75 @@ async fn hyper_refused_upgrade_keeps_the_connection_for_http() {
             .unwrap();
         let response = sender.send_request(plain).await.unwrap();
         assert_eq!(response.status(), StatusCode::UPGRADE_REQUIRED);
+    })
+    .await;
+}
+
+// hyper tests/server.rs "upgrades_new" (the client's bytes sent with the handshake, before the
+// 101, are the first bytes after the switch; a 101 has no `Content-Length`, RFC 9110 §8.6)
+// and tests/client.rs "client_upgrade" (the server's first bytes in the same write as its
+// 101 reach the client): early data both ways through the gateway.
+#[tokio::test]
+async fn hyper_early_data_on_both_sides_of_the_101_is_kept() {
+    bounded(async {
+        let backend = common::listen(|mut stream, _| async move {
+            if read_head(&mut stream).await.is_none() {
+                return;
+            }
+            let answer = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+                          Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n\
+                          foobar=ready\n";
+            let _ = stream.write_all(answer.as_bytes()).await;
+            let mut lines = BufReader::new(stream);
+            let mut line = String::new();
+            if lines.read_line(&mut line).await.unwrap_or(0) > 0 {
+                let _ = lines.get_mut().write_all(format!("got {line}").as_bytes()).await;
+            }
+        })
+        .await;
+        let gw = ws_gateway(backend).await;
+        let mut client = TcpStream::connect(gw).await.unwrap();
+        let handshake = format!(
+            "GET /ws HTTP/1.1\r\nHost: gw.example.com\r\nUpgrade: websocket\r\n\
+             Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {KEY}\r\n\r\n\
+             eagerly optimistic\n"
+        );
+        client.write_all(handshake.as_bytes()).await.unwrap();
+        let head = read_head(&mut client).await.unwrap().to_ascii_lowercase();
+        assert!(head.starts_with("http/1.1 101 "), "{head}");
+        assert!(!head.contains("content-length"), "{head}");
+        assert!(!head.contains("transfer-encoding"), "{head}");
+        let mut rest = String::new();
+        client.read_to_string(&mut rest).await.unwrap();
+        assert_eq!(rest, "foobar=ready\ngot eagerly optimistic\n");
+    })
+    .await;
+}
+
+// hyper-util tests/legacy_client.rs "client_upgrade": the pooled legacy `Client` upgrades
+// through the gateway (its connection leaves the pool on the 101) and bytes flow both ways.
+#[tokio::test]
+async fn hyper_util_pooled_client_upgrades_through_the_gateway() {
+    bounded(async {
+        let (backend, _heads) = line_backend(
+            "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+             Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n",
+        )
+        .await;
+        let gw = ws_gateway(backend).await;
+        let client =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build_http::<Empty<Bytes>>();
+        let mut request = ws_request(&[]);
+        *request.uri_mut() = format!("http://{gw}/ws").parse().unwrap();
+        let mut response = client.request(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
+        assert_eq!(hv(response.headers(), "sec-websocket-accept"), Some(ACCEPT));
+        let mut io = TokioIo::new(hyper::upgrade::on(&mut response).await.unwrap());
+        io.write_all(b"pooled\n").await.unwrap();
+        let mut got = String::new();
+        io.read_to_string(&mut got).await.unwrap();
+        assert_eq!(got, "backend got \"pooled\"\n");
     })
     .await;
 }
