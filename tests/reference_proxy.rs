@@ -498,6 +498,30 @@ async fn go_http_1_0_request_without_host_or_body() {
     assert_eq!(hv(&seen.headers, "via"), Some("1.0 tower-gateway"));
 }
 
+// reverseproxy_test.go: "TestReverseProxy_AllocatedHeader" (Go issue 33142): an HTTP/1.0
+// request in absolute form with no header at all, in process (no client address): forwarded,
+// the host it named reported.
+#[tokio::test]
+async fn go_request_without_any_header_is_forwarded() {
+    let (up, log) = backend(|_| Response::new(full("hi"))).await;
+    let upstream = Upstream::new(&format!("http://{up}")).unwrap();
+    let request = Request::get("http://fake.tld/")
+        .version(Version::HTTP_10)
+        .body(Empty::<Bytes>::new())
+        .unwrap();
+    assert!(request.headers().is_empty());
+    let response = upstream.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let seen = only(&log);
+    assert_eq!(seen.target, "/");
+    assert_eq!(hv(&seen.headers, "x-forwarded-host"), Some("fake.tld"));
+    assert_eq!(
+        hv(&seen.headers, "forwarded"),
+        Some("proto=http;host=fake.tld")
+    );
+    assert!(!seen.headers.contains_key("x-forwarded-for"));
+}
+
 // reverseproxy_test.go: "TestUserAgentHeader" (Go issue 15524): the client's `User-Agent` is
 // forwarded as it is, and none is made up when the client sent none.
 #[tokio::test]
@@ -924,6 +948,8 @@ const SAME_ORIGIN: &[(&str, Option<&str>, bool)] = &[
     // coder "invalid": an Origin that is not a URL with a host is refused; so is `null`.
     ("example.com", Some("%^!"), false),
     ("example.com", Some("null"), false),
+    // coder TestAccept "badOrigin": an Origin without a scheme has no host.
+    ("example.com", Some("harhar.com"), false),
     // Only host and port are compared on HTTP/1.1 (the scheme is unknown), as gorilla/coder.
     ("example.com", Some("http://example.com"), true),
     ("example.com:8080", Some("https://example.com"), false),
@@ -932,7 +958,24 @@ const SAME_ORIGIN: &[(&str, Option<&str>, bool)] = &[
 #[test]
 fn gorilla_coder_same_origin_table() {
     let guard = OriginGuardLayer::new();
-    for (host, origin, allowed) in SAME_ORIGIN {
+    check_origins(&guard, SAME_ORIGIN);
+    // coder TestAccept "originPatterns": an origin the server trusts passes cross-origin,
+    // another subdomain does not (we trust exact origins, not glob patterns).
+    let trusting = OriginGuardLayer::builder()
+        .trust_origin("https://two.example.com")
+        .build()
+        .unwrap();
+    check_origins(
+        &trusting,
+        &[
+            ("example.com", Some("https://two.example.com"), true),
+            ("example.com", Some("https://one.example.com"), false),
+        ],
+    );
+}
+
+fn check_origins(guard: &OriginGuardLayer, cases: &[(&str, Option<&str>, bool)]) {
+    for (host, origin, allowed) in cases {
         let mut request = ws_request(&[]);
         request.headers_mut().insert("host", host.parse().unwrap());
         if let Some(origin) = origin {
