@@ -1225,3 +1225,35 @@ async fn hyper_util_pooled_client_upgrades_through_the_gateway() {
     })
     .await;
 }
+
+
+// reverseproxy_test.go: handleUpgradeResponse (an unrequested switch) through a `Gateway`
+// built from its configuration: the HTTP upstream route answers `502` over the wire, and
+// the client's connection is not switched.
+#[cfg(feature = "gateway")]
+#[tokio::test]
+async fn go_unrequested_101_through_a_gateway_config_is_502() {
+    use tower_gateway::gateway::{Gateway, GatewayConfig, Services};
+
+    let (up, _heads) = raw_backend(
+        b"HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: foo\r\n\r\nraw",
+    )
+    .await;
+    let config: GatewayConfig = toml::from_str(&format!(
+        r#"
+        [[routes]]
+        path = "/switch"
+        upstream = "http://{up}"
+        "#
+    ))
+    .unwrap();
+    let gateway = Gateway::from_config(config, Services::<Incoming>::new()).unwrap();
+    let gw = serve(gateway).await;
+    let raw = raw_exchange(
+        gw,
+        b"GET /switch HTTP/1.1\r\nHost: a\r\nUpgrade: foo\r\nConnection: upgrade, close\r\n\r\n",
+    )
+    .await;
+    assert!(raw.starts_with("HTTP/1.1 502 "), "{raw}");
+    assert!(!raw.contains("raw"), "{raw}");
+}
