@@ -1030,6 +1030,28 @@ async fn gorilla_subprotocol_lines_pass_and_the_backends_101_comes_back_unchange
     .await;
 }
 
+// coder/websocket dial_test.go "Test_verifyServerHandshake" ("badSecWebSocketAccept",
+// "badSecWebSocketProtocol"): checking the server's 101 is the client's job. The gateway
+// neither recomputes nor repairs it: a wrong accept value and a subprotocol the client never
+// offered reach the client as the backend sent them, so the client's own check fails.
+#[tokio::test]
+async fn coder_backend_101_is_relayed_unrepaired_for_the_client_to_check() {
+    bounded(async {
+        let (backend, _heads) = line_backend(
+            "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+             Sec-WebSocket-Accept: notTheRightValue=\r\nSec-WebSocket-Protocol: unoffered\r\n\r\n",
+        )
+        .await;
+        let gw = ws_gateway(backend).await;
+        let response = send(gw, ws_request(&[("sec-websocket-protocol", "chat")])).await;
+        assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
+        let h = response.headers();
+        assert_eq!(hv(h, "sec-websocket-accept"), Some("notTheRightValue="));
+        assert_eq!(hv(h, "sec-websocket-protocol"), Some("unoffered"));
+    })
+    .await;
+}
+
 // =============================================================================================
 // 3. hyper tests/server.rs and tests/client.rs upgrade cases, for the tunnel.
 //
@@ -1225,7 +1247,6 @@ async fn hyper_util_pooled_client_upgrades_through_the_gateway() {
     })
     .await;
 }
-
 
 // reverseproxy_test.go: handleUpgradeResponse (an unrequested switch) through a `Gateway`
 // built from its configuration: the HTTP upstream route answers `502` over the wire, and
