@@ -860,6 +860,12 @@ const HANDSHAKES: &[HandshakeCase] = &[
         Verdict::Version,
     ),
     ("tungstenite: no version", &[C, U, K], Verdict::Version),
+    // tungstenite "request_replying": `Connection: upgrade` in lower case.
+    (
+        "tungstenite: request_replying",
+        &[("connection", "upgrade"), U, V, K],
+        Verdict::Accepted,
+    ),
     // A key of 16 bytes with a character outside base64's alphabet.
     (
         "key with a bad character",
