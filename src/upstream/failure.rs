@@ -36,7 +36,9 @@ pub enum FailureKind {
     /// No response headers within the upstream's timeout, or the connect timeout was hit.
     /// Answered `504 Gateway Timeout`.
     Timeout,
-    /// The upstream answered something that is not HTTP/1. Answered `502 Bad Gateway`.
+    /// The upstream answered something that is not HTTP/1, or switched protocols when it was
+    /// not asked to (a `101` to an [`Upstream`](super::Upstream), or a `101` to another
+    /// protocol than `websocket`). Answered `502 Bad Gateway`.
     BadResponse,
     /// The request cannot be forwarded: its target is not a path, or its path has a `.` or
     /// `..` segment that would climb out of the upstream's base path. Answered

@@ -12,7 +12,7 @@ use pin_project_lite::pin_project;
 use tokio::time::Sleep;
 
 use super::body::ResponseBody;
-use super::failure::Failure;
+use super::failure::{Failure, FailureKind};
 use super::headers::remove_hop_by_hop;
 
 type ClientFuture = hyper_util::client::legacy::ResponseFuture;
@@ -70,7 +70,7 @@ impl Future for ResponseFuture {
             StateProj::Waiting { call, deadline } => {
                 if let Poll::Ready(result) = call.poll(cx) {
                     return Poll::Ready(Ok(match result {
-                        Ok(response) => forward(response),
+                        Ok(response) => forward(response, head),
                         Err(error) => Failure::from_client_error(&error).into_response_for(head),
                     }));
                 }
@@ -85,8 +85,18 @@ impl Future for ResponseFuture {
     }
 }
 
-/// The upstream's response, minus its hop-by-hop headers, with its body streamed as is.
-fn forward(response: Response<Incoming>) -> Response<ResponseBody> {
+/// The upstream's response, minus its hop-by-hop headers, with its body streamed as is; a
+/// `101` is the gateway's `502`: this service never forwards `Upgrade`, so the upstream
+/// switched to a protocol nobody asked for (RFC 9110 §15.2.2), and relaying it would have the
+/// client's server switch its connection to nothing.
+fn forward(response: Response<Incoming>, head: bool) -> Response<ResponseBody> {
+    if response.status().is_informational() {
+        return Failure::new(
+            FailureKind::BadResponse,
+            "the upstream switched protocols unasked",
+        )
+        .into_response_for(head);
+    }
     let (mut parts, body) = response.into_parts();
     remove_hop_by_hop(&mut parts.headers);
     Response::from_parts(parts, ResponseBody::upstream(body))

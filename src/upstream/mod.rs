@@ -97,7 +97,7 @@
 //! | --- | --- | --- |
 //! | connection refused, DNS failure, reset or closed before the response headers | `502` | `Connect` |
 //! | no response headers within [`timeout`](UpstreamBuilder::timeout) (default 30 s), or connect timeout (default 5 s) | `504` | `Timeout` |
-//! | a response that is not HTTP/1 | `502` | `BadResponse` |
+//! | a response that is not HTTP/1, or a `101` (this service never asks for an upgrade) | `502` | `BadResponse` |
 //! | a request path with a dot segment, or a request target that is not a path | `400` | `BadRequest` |
 //! | anything else (the request body failing) | `502` | `Other` |
 //!

@@ -95,7 +95,7 @@ pub const DEFAULT_WEBSOCKET_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// | no answer within the connect timeout | `504 Gateway Timeout`, [`Failure`] `Timeout` |
 /// | backend switching to another protocol | `502`, [`Failure`] `BadResponse` |
 /// | path with a dot segment, or not a path | `400 Bad Request`, [`Failure`] `BadRequest` |
-/// | not a handshake | `426 Upgrade Required` with `Upgrade: websocket` |
+/// | not a handshake (also any request that is not HTTP/1.1, RFC 9110 §7.8) | `426 Upgrade Required` with `Upgrade: websocket` |
 /// | no valid `Sec-WebSocket-Key` (one, 16 bytes in base64), or no `Upgrade` token in `Connection` | `400 Bad Request`, backend not contacted |
 /// | `Sec-WebSocket-Version` other than one `13` | `426` with `Sec-WebSocket-Version: 13`, backend not contacted |
 /// | a well-formed handshake with no upgrade handle in the request (server without upgrades) | `500` |
@@ -316,7 +316,11 @@ impl<B> tower_service::Service<Request<B>> for WebSocketUpstream {
 
     fn call(&mut self, request: Request<B>) -> WebSocketFuture {
         let (mut parts, _body) = request.into_parts();
-        if !crate::websocket::is_handshake(&parts.method, &parts.headers) {
+        // An `Upgrade` outside HTTP/1.1 is no handshake: HTTP/1.0 servers must ignore it
+        // (RFC 9110 §7.8, RFC 6455 §4.1) and HTTP/2 has none (RFC 9113 §8.2.2), as the Router.
+        if parts.version != http::Version::HTTP_11
+            || !crate::websocket::is_handshake(&parts.method, &parts.headers)
+        {
             let mut response = answer(
                 StatusCode::UPGRADE_REQUIRED,
                 "this upstream only accepts WebSocket handshakes (Upgrade: websocket)",
