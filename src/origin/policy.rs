@@ -227,14 +227,11 @@ pub(super) fn is_plainly_normal(raw: &[u8]) -> bool {
     colons == 1 && !upper
 }
 
-/// Whether `raw` starts with `http://` or `https://`, in any case: with
-/// [`is_fast_origin_with`], that its scheme is one a request target can have.
+/// Whether `raw` starts with `http://` or `https://` as browsers write them (lower case): with
+/// [`is_fast_origin_with`], that its scheme is one a request target can have. Any other
+/// spelling leaves the fast path for [`Policy::matches_target`], which folds case.
 fn has_http_scheme(raw: &[u8]) -> bool {
-    let starts = |prefix: &[u8]| {
-        raw.get(..prefix.len())
-            .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
-    };
-    starts(b"https://") || starts(b"http://")
+    raw.starts_with(b"https://") || raw.starts_with(b"http://")
 }
 
 fn strip_userinfo(authority: &str) -> &str {
