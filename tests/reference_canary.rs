@@ -120,6 +120,35 @@ fn every_two_arm_split_follows_nginx_call_for_call() {
 }
 
 #[test]
+fn pseudo_random_weights_follow_nginx() {
+    // The closed form and the schedule against nginx's loop on weights no one chose: large
+    // coprime pairs (long cycles) and vectors of 3 to 8 arms, from a fixed LCG.
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = |below: u64| {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((state >> 33) % below) as u32
+    };
+    for _ in 0..20 {
+        let weights = [next(60_000) + 1, next(60_000)];
+        let layer = split(&weights, Mode::round_robin());
+        let calls = (weights[0] + weights[1]) as usize;
+        assert_eq!(picks(&layer, calls), nginx(&weights, calls), "{weights:?}");
+    }
+    for _ in 0..100 {
+        let arms = 3 + next(6) as usize;
+        let weights: Vec<u32> = (0..arms).map(|_| next(50)).collect();
+        if weights.iter().all(|&w| w == 0) {
+            continue;
+        }
+        let layer = split(&weights, Mode::round_robin());
+        let calls = 2 * weights.iter().sum::<u32>() as usize;
+        assert_eq!(picks(&layer, calls), nginx(&weights, calls), "{weights:?}");
+    }
+}
+
+#[test]
 fn many_arms_and_zero_weights_follow_nginx() {
     let cases: &[&[u32]] = &[
         &[5, 0, 1, 1],    // a zero peer among others: never chosen
@@ -277,7 +306,10 @@ fn http_route_weight_conformance_with_a_seeded_per_call_split() {
                 .expect("one of the three");
             seen[at] += 1;
         }
-        assert_eq!(seen[2], 0, "seed {seed}: a weight 0 backend gets no traffic");
+        assert_eq!(
+            seen[2], 0,
+            "seed {seed}: a weight 0 backend gets no traffic"
+        );
         for (got, want) in seen.iter().zip([0.7, 0.3]) {
             let share = f64::from(*got) / 500.0;
             assert!((share - want).abs() <= 0.05, "seed {seed}: {seen:?}");
@@ -303,7 +335,9 @@ fn backend_ref_weights_are_relative_and_zero_means_no_traffic() {
     assert!(picks(&layer, 1_000).iter().all(|&a| a == 1));
     // Where we differ: a plain integer weight is a whole percentage (issue 6's `"10"` is
     // 10%), so backendRefs-style integers over 100 are written as `Weight::ppm`.
-    let error = Weight::from(500_u32).to_ppm().expect_err("500 is over 100%");
+    let error = Weight::from(500_u32)
+        .to_ppm()
+        .expect_err("500 is over 100%");
     assert_eq!(error.problems()[0].value(), "500");
     assert_eq!(Weight::ppm(500).to_ppm(), Ok(500));
 }
@@ -336,10 +370,41 @@ fn all_backend_weights_zero_is_a_configuration_error_not_a_500() {
     assert_eq!(letters(&picks(&layer, 7)), "aabacaa");
 }
 
+#[test]
+fn istio_weights_summing_to_100_leave_the_implicit_stable_arm_nothing() {
+    // istio/istio pkg/config/validation: a route's destination weights must total 100. Ours
+    // are relative (Gateway API), but with no stable weight the canary arms take their own
+    // percentages and the stable arm the rest (tests/canary.rs refuses a total over 100%).
+    for arms in [
+        &["60", "40"][..],
+        &["33.3333", "33.3333", "33.3334"],
+        &["100%"],
+    ] {
+        let mut builder = CanaryLayer::builder().mode(Mode::round_robin());
+        for (i, weight) in arms.iter().enumerate() {
+            builder = builder.arm((i + 1).to_string(), (), *weight);
+        }
+        let layer = builder.build().expect("a total of exactly 100%");
+        assert_eq!(
+            layer.handle().weight("stable"),
+            Some(Weight::ZERO),
+            "{arms:?}"
+        );
+        let request = parts(&[]);
+        assert!(
+            (0..1_000).all(|_| layer.pick(&request).is_canary()),
+            "{arms:?}"
+        );
+    }
+}
+
 // ===== RFC 6265 §4.2.1 / §5.4 and golang/go src/net/http/cookie_test.go (readCookiesTests,
 // TestParseCookie) ===========================================================================
 // Not ported: Set-Cookie parsing and writing (attributes, expiry, SameSite), cookie
 // sanitising and `Cookie.Valid` (a split only reads the request's `Cookie` fields).
+
+/// A request's `Cookie` (or other) field lines, as raw bytes.
+type Fields = &'static [&'static [u8]];
 
 /// What the override cookie `x-canary` decides for these `Cookie` fields: `Some(true)`
 /// forces the canary, `Some(false)` the stable arm, `None` leaves it to the weights.
@@ -443,7 +508,7 @@ fn sticky_cookie_key_is_the_value_rfc_6265_reads() {
     let cookie = by(Key::cookie("uid"));
     let header = by(Key::header(HeaderName::from_static("x-uid")));
     #[rustfmt::skip]
-    const CASES: &[(&[&[u8]], Option<&[u8]>)] = &[
+    const CASES: &[(Fields, Option<&[u8]>)] = &[
         (&[b"uid=v$1"], Some(b"v$1")),
         (&[b"Cookie-1=v$1; uid=v2"], Some(b"v2")),
         (&[b"Cookie-1=v$1;uid=v2;"], Some(b"v2")),
@@ -478,6 +543,71 @@ fn sticky_cookie_key_is_the_value_rfc_6265_reads() {
             assert_eq!(got.name(), "0", "{fields:?}: no key goes to the stable arm");
         }
     }
+}
+
+// ===== RFC 9110 §5.2 / §5.3 (field lines of one name) for the override and sticky headers ===
+// Not ported: list syntax with parameters or quoted strings (`x-canary` is a single token).
+
+#[test]
+fn a_repeated_override_or_key_header_is_read_by_its_first_line() {
+    // RFC 9110 §5.3: several lines of one field may be combined, comma-separated. Our docs:
+    // the first line counts (as `HeaderMap::get`); a combined list is not an override value.
+    #[rustfmt::skip]
+    const CASES: &[(&[&[u8]], Option<bool>)] = &[
+        (&[b"always", b"never"], Some(true)),
+        (&[b"never", b"always"], Some(false)),
+        (&[b"maybe", b"always"], None),
+        (&[b"", b"always"], None),
+        (&[b"always, never"], None),
+        (&[b"always,always"], None),
+        (&[b"always;q=1"], None),
+        (&[b"\"always\""], None),
+        (&[b"alway"], None),
+        (&[b"always\xff"], None),
+    ];
+    for (lines, want) in CASES {
+        let headers: Vec<(&str, &[u8])> = lines.iter().map(|l| ("x-canary", *l)).collect();
+        let request = parts(&headers);
+        let decide = |weight: &str| {
+            CanaryLayer::new((), weight)
+                .expect("valid")
+                .pick(&request)
+                .is_canary()
+        };
+        let got = match (decide("0%"), decide("100%")) {
+            (a, b) if a == b => Some(a),
+            _ => None,
+        };
+        assert_eq!(got, *want, "{lines:?}");
+    }
+    // The sticky key header: the first line is the key, whatever follows.
+    let layer = CanaryLayer::builder()
+        .canary((), "50%")
+        .mode(Mode::sticky_or_stable(Key::header(
+            HeaderName::from_static("x-user"),
+        )))
+        .build()
+        .expect("valid");
+    for user in 0..200 {
+        let key = format!("user-{user}");
+        let alone = layer.pick(&parts(&[("x-user", key.as_bytes())]));
+        let first = layer.pick(&parts(&[("x-user", key.as_bytes()), ("x-user", b"other")]));
+        assert_eq!(alone, first, "{key}");
+    }
+    // An empty first line is a missing key (our docs), even with a key on the next line.
+    let canary_key = (0..)
+        .map(|user| format!("user-{user}"))
+        .find(|key| {
+            layer
+                .pick(&parts(&[("x-user", key.as_bytes())]))
+                .is_canary()
+        })
+        .expect("half the keys are canary");
+    let missing = layer.pick(&parts(&[
+        ("x-user", b""),
+        ("x-user", canary_key.as_bytes()),
+    ]));
+    assert!(!missing.is_canary(), "{canary_key}");
 }
 
 // ===== Weight readers: Envoy type/v3/percent.proto (FractionalPercent) and runtime
@@ -599,7 +729,11 @@ fn f64_weights_round_and_refuse_as_issue_6_says() {
             (Err(kind), Err(error)) => {
                 let problem = &error.problems()[0];
                 assert_eq!(problem.kind(), *kind, "{value}: {error}");
-                assert_eq!(problem.value(), value.to_string(), "{value}: names the value");
+                assert_eq!(
+                    problem.value(),
+                    value.to_string(),
+                    "{value}: names the value"
+                );
             }
             (want, got) => panic!("{value}: got {got:?}, want {want:?}"),
         }
@@ -637,7 +771,12 @@ fn gateway_config_weights_read_like_the_canary_layer() {
                 .collect()),
         }
     }
-    let at = |value: &str| Err(vec![("routes[0].canary.weight".to_owned(), value.to_owned())]);
+    let at = |value: &str| {
+        Err(vec![(
+            "routes[0].canary.weight".to_owned(),
+            value.to_owned(),
+        )])
+    };
     // Text and TOML numbers give the same exact ppm.
     assert_eq!(route("\"0.57%\""), Ok(Some(Weight::ppm(5_700))));
     assert_eq!(route("0.57"), Ok(Some(Weight::ppm(5_700))));
@@ -797,8 +936,14 @@ fn canary_report_quantiles_match_prometheus_histogram_quantile() {
         assert_eq!(got.len(), want.len(), "{got:?}");
         for ((arm, p50, p99), (want_arm, want_p50, want_p99)) in got.iter().zip(want) {
             assert_eq!(arm, want_arm);
-            assert!((p50 - want_p50).abs() < 1e-9, "{arm} p50 {p50} != {want_p50}");
-            assert!((p99 - want_p99).abs() < 1e-9, "{arm} p99 {p99} != {want_p99}");
+            assert!(
+                (p50 - want_p50).abs() < 1e-9,
+                "{arm} p50 {p50} != {want_p50}"
+            );
+            assert!(
+                (p99 - want_p99).abs() < 1e-9,
+                "{arm} p99 {p99} != {want_p99}"
+            );
         }
     };
     // testhistogram{start="positive"} at 50m: le 0.1 / 0.2 / 1 / +Inf = 50 / 70 / 110 / 120.
