@@ -17,7 +17,21 @@ use tower_gateway::error::ProblemKind;
 
 /// A request's parts with these headers (values as raw bytes; repeats are separate fields).
 fn parts(headers: &[(&str, &[u8])]) -> Parts {
+    padded(headers, 0)
+}
+
+/// [`parts`] after `pad` other headers: a split reads small and large header maps by
+/// different paths.
+const PADS: [usize; 5] = [0, 3, 12, 20, 70];
+
+fn padded(headers: &[(&str, &[u8])], pad: usize) -> Parts {
     let mut request = Request::new(());
+    for i in 0..pad {
+        let name = HeaderName::from_bytes(format!("x-pad-{i}").as_bytes()).expect("name");
+        request
+            .headers_mut()
+            .insert(name, HeaderValue::from_static("always"));
+    }
     for (name, value) in headers {
         request.headers_mut().append(
             HeaderName::from_bytes(name.as_bytes()).expect("name"),
@@ -408,9 +422,9 @@ type Fields = &'static [&'static [u8]];
 
 /// What the override cookie `x-canary` decides for these `Cookie` fields: `Some(true)`
 /// forces the canary, `Some(false)` the stable arm, `None` leaves it to the weights.
-fn cookie_override(fields: &[&[u8]]) -> Option<bool> {
+fn cookie_override(fields: &[&[u8]], pad: usize) -> Option<bool> {
     let headers: Vec<(&str, &[u8])> = fields.iter().map(|f| ("cookie", *f)).collect();
-    let request = parts(&headers);
+    let request = padded(&headers, pad);
     let decide = |weight: &str| {
         CanaryLayer::builder()
             .canary((), weight)
@@ -486,8 +500,14 @@ fn override_cookie_is_read_as_rfc_6265_and_go_read_it() {
         (&[b"x-canary\xff=always"], None),
         (&[b"\xff\xfe; x-canary=never"], Some(false)),
     ];
-    for (fields, want) in CASES {
-        assert_eq!(cookie_override(fields), *want, "{fields:?}");
+    for pad in PADS {
+        for (fields, want) in CASES {
+            assert_eq!(
+                cookie_override(fields, pad),
+                *want,
+                "{fields:?} after {pad}"
+            );
+        }
     }
 }
 
@@ -531,9 +551,9 @@ fn sticky_cookie_key_is_the_value_rfc_6265_reads() {
         (&[b"UID=x; uidx=y; xuid=z"], None),
         (&[b""], None),
     ];
-    for (fields, key) in CASES {
+    for (pad, (fields, key)) in PADS.iter().flat_map(|&p| CASES.iter().map(move |c| (p, c))) {
         let headers: Vec<(&str, &[u8])> = fields.iter().map(|f| ("cookie", *f)).collect();
-        let got = cookie.pick(&parts(&headers));
+        let got = cookie.pick(&padded(&headers, pad));
         let want = match key {
             Some(key) => header.pick(&parts(&[("x-uid", key)])),
             None => header.pick(&parts(&[])),
@@ -565,9 +585,9 @@ fn a_repeated_override_or_key_header_is_read_by_its_first_line() {
         (&[b"alway"], None),
         (&[b"always\xff"], None),
     ];
-    for (lines, want) in CASES {
+    for (pad, (lines, want)) in PADS.iter().flat_map(|&p| CASES.iter().map(move |c| (p, c))) {
         let headers: Vec<(&str, &[u8])> = lines.iter().map(|l| ("x-canary", *l)).collect();
-        let request = parts(&headers);
+        let request = padded(&headers, pad);
         let decide = |weight: &str| {
             CanaryLayer::new((), weight)
                 .expect("valid")
@@ -578,7 +598,7 @@ fn a_repeated_override_or_key_header_is_read_by_its_first_line() {
             (a, b) if a == b => Some(a),
             _ => None,
         };
-        assert_eq!(got, *want, "{lines:?}");
+        assert_eq!(got, *want, "{lines:?} after {pad}");
     }
     // The sticky key header: the first line is the key, whatever follows.
     let layer = CanaryLayer::builder()
@@ -591,8 +611,15 @@ fn a_repeated_override_or_key_header_is_read_by_its_first_line() {
     for user in 0..200 {
         let key = format!("user-{user}");
         let alone = layer.pick(&parts(&[("x-user", key.as_bytes())]));
-        let first = layer.pick(&parts(&[("x-user", key.as_bytes()), ("x-user", b"other")]));
-        assert_eq!(alone, first, "{key}");
+        for pad in PADS {
+            let first = [("x-user", key.as_bytes()), ("x-user", b"other")];
+            assert_eq!(alone, layer.pick(&padded(&first, pad)), "{key} after {pad}");
+            // The override header beats the key, read in the same pass.
+            let forced = [("x-user", key.as_bytes()), ("x-canary", b"never")];
+            assert!(!layer.pick(&padded(&forced, pad)).is_canary());
+            let forced = [("x-canary", b"ALWAYS" as &[u8]), ("x-user", key.as_bytes())];
+            assert!(layer.pick(&padded(&forced, pad)).is_canary());
+        }
     }
     // An empty first line is a missing key (our docs), even with a key on the next line.
     let canary_key = (0..)
