@@ -46,6 +46,12 @@ impl Mode {
     ///
     /// The schedule of one cycle is computed when the weights are set (one byte per call of
     /// the cycle, at most 2^20), so a call costs one atomic increment.
+    ///
+    /// Each change of the weights through the [`CanaryHandle`](super::CanaryHandle) (even to
+    /// the same weights) starts the new weights' cycle at its first call, as nginx's peers
+    /// start from zero after a reload; a refused change leaves the cycle where it was. A call
+    /// that an override header or cookie forces does not take a turn of the cycle, so the
+    /// cycle stays exact over the calls the weights decide.
     pub fn round_robin() -> Self {
         Self(ModeRepr::RoundRobin)
     }
