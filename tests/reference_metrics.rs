@@ -1,0 +1,517 @@
+//! Issue 9 (metrics) restated from the reference projects' own tests and documents, against
+//! our public API: Prometheus's `histogram_quantile` (promql/quantile.go and
+//! promql/promqltest/testdata/histograms.test), AWS API Gateway's CloudWatch metrics for HTTP
+//! APIs, the `metrics` crate facade, and the label rules of the Prometheus naming and
+//! instrumentation guides. The exposition's text format itself is checked in
+//! `reference_formats.rs`.
+#![cfg(feature = "metrics")]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use tower_gateway::metrics::{Labels, Registry};
+
+/// One sample of an exposition: name, labels (unescaped), value.
+#[derive(Debug, Clone)]
+struct Sample {
+    name: String,
+    labels: BTreeMap<String, String>,
+    value: f64,
+}
+
+impl Sample {
+    fn label(&self, name: &str) -> &str {
+        self.labels.get(name).map_or("", String::as_str)
+    }
+}
+
+/// The sample lines of an exposition (comments skipped).
+fn samples(text: &str) -> Vec<Sample> {
+    let mut out = Vec::new();
+    for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+        let (series, value) = line.rsplit_once(' ').expect("a value");
+        let value = match value {
+            "+Inf" => f64::INFINITY,
+            "-Inf" => f64::NEG_INFINITY,
+            v => v.parse().expect("a float value"),
+        };
+        let (name, rest) = series.split_once('{').unwrap_or((series, "}"));
+        let mut labels = BTreeMap::new();
+        let mut chars = rest.strip_suffix('}').expect("closing brace").chars();
+        loop {
+            let key: String = chars.by_ref().take_while(|&c| c != '=').collect();
+            if key.is_empty() {
+                break;
+            }
+            assert_eq!(chars.next(), Some('"'), "{line}");
+            let mut val = String::new();
+            while let Some(c) = chars.next() {
+                match c {
+                    '"' => break,
+                    '\\' => match chars.next() {
+                        Some('n') => val.push('\n'),
+                        Some(c) => val.push(c),
+                        None => panic!("dangling escape in {line}"),
+                    },
+                    c => val.push(c),
+                }
+            }
+            labels.insert(key.trim_start_matches(',').to_owned(), val);
+            if chars.clone().next() == Some(',') {
+                chars.next();
+            }
+        }
+        out.push(Sample {
+            name: name.to_owned(),
+            labels,
+            value,
+        });
+    }
+    out
+}
+
+/// `sum(name{filter})`: the samples of `name` whose labels include every pair of `filter`.
+fn sum(all: &[Sample], name: &str, filter: &[(&str, &str)]) -> f64 {
+    all.iter()
+        .filter(|s| s.name == name && filter.iter().all(|(k, v)| s.label(k) == *v))
+        .map(|s| s.value)
+        .sum()
+}
+
+// ---- Prometheus promql/quantile.go `bucketQuantile`, restated ---------------------------------
+
+/// `histogram_quantile(q, buckets)` over classic buckets `(le, cumulative count)`, as
+/// Prometheus computes it: NaN for a NaN `q`, -Inf below 0, +Inf above 1; buckets sorted by
+/// bound, NaN without a `+Inf` bucket; equal bounds merged (their counts added); counts made
+/// monotonic (each at least the one before); NaN with fewer than two buckets or no
+/// observation; otherwise the first bucket whose count reaches `q * total`, linearly
+/// interpolated from the bound below it (0 for the lowest bucket when its bound is positive;
+/// the bound itself when it is not), and in the `+Inf` bucket the highest finite bound.
+fn bucket_quantile(q: f64, buckets: &[(f64, f64)]) -> f64 {
+    if q.is_nan() {
+        return f64::NAN;
+    }
+    if q < 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    if q > 1.0 {
+        return f64::INFINITY;
+    }
+    let mut sorted = buckets.to_vec();
+    sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+    if !matches!(sorted.last(), Some(b) if b.0 == INF) {
+        return f64::NAN;
+    }
+    let mut merged: Vec<(f64, f64)> = Vec::new();
+    for (le, n) in sorted {
+        match merged.last_mut() {
+            Some(last) if last.0 == le => last.1 += n,
+            _ => merged.push((le, n)),
+        }
+    }
+    let mut highest = merged[0].1;
+    for b in merged.iter_mut().skip(1) {
+        highest = highest.max(b.1);
+        b.1 = highest;
+    }
+    if merged.len() < 2 {
+        return f64::NAN;
+    }
+    let total = merged[merged.len() - 1].1;
+    if total == 0.0 {
+        return f64::NAN;
+    }
+    let rank = q * total;
+    let finite = merged.len() - 1;
+    let b = merged[..finite]
+        .iter()
+        .position(|b| b.1 >= rank)
+        .unwrap_or(finite);
+    if b == finite {
+        return merged[finite - 1].0;
+    }
+    if b == 0 && merged[0].0 <= 0.0 {
+        return merged[0].0;
+    }
+    let (start, below) = if b == 0 {
+        (0.0, 0.0)
+    } else {
+        (merged[b - 1].0, merged[b - 1].1)
+    };
+    start + (merged[b].0 - start) * ((rank - below) / (merged[b].1 - below))
+}
+
+const INF: f64 = f64::INFINITY;
+const NAN: f64 = f64::NAN;
+
+/// `(q, buckets as (le, cumulative), expected)`, from histograms.test at 50m (7m for
+/// `testhistogram2`), where each counter is `0+Nx10`, so the value is 10 N.
+const PROMQL_CASES: &[(f64, &[(f64, f64)], f64)] = &[
+    // histograms.test: testhistogram{start="positive"}, "Quantile value in lowest bucket",
+    // "in highest bucket", "Finally some useful quantiles".
+    (0.0, TH_POS, 0.0),
+    (0.2, TH_POS, 0.048),
+    (0.5, TH_POS, 0.15),
+    (0.8, TH_POS, 0.72),
+    (1.0, TH_POS, 1.0),
+    // testhistogram{start="negative"}: the lowest bucket's bound is not positive.
+    (0.0, TH_NEG, -0.2),
+    (0.2, TH_NEG, -0.2),
+    (0.5, TH_NEG, -0.15),
+    (0.8, TH_NEG, 0.3),
+    (1.0, TH_NEG, 0.3),
+    // "Quantile too low", "too high", "invalid".
+    (-0.1, TH_POS, -INF),
+    (-0.1, TH_NEG, -INF),
+    (1.01, TH_POS, INF),
+    (1.01, TH_NEG, INF),
+    (NAN, TH_POS, NAN),
+    (NAN, TH_NEG, NAN),
+    // testhistogram3 (a `le="0"` bucket, nothing in `+Inf`).
+    (0.0, TH3_POS, 0.0),
+    (0.25, TH3_POS, 0.055),
+    (0.5, TH3_POS, 0.125),
+    (0.75, TH3_POS, 0.45),
+    (1.0, TH3_POS, 1.0),
+    (0.0, TH3_NEG, -0.25),
+    (0.25, TH3_NEG, -0.225),
+    (0.5, TH3_NEG, -0.2),
+    (0.75, TH3_NEG, -0.15),
+    (1.0, TH3_NEG, -0.1),
+    // testhistogram2: "Want results exactly in the middle of the bucket".
+    (1.0 / 6.0, TH2, 1.0),
+    (0.5, TH2, 3.0),
+    (5.0 / 6.0, TH2, 5.0),
+    // request_duration_seconds: sum by (le), by (le, job), by (le, job, instance).
+    (0.3, RD_ALL, 0.075),
+    (0.5, RD_ALL, 0.127_777_777_777_777_8),
+    (0.3, RD_JOB1, 0.1),
+    (0.5, RD_JOB1, 0.14),
+    (0.3, RD_JOB2, 0.064_285_714_285_714_3),
+    (0.5, RD_JOB2, 0.1125),
+    (0.3, RD_J1_I1, 0.11),
+    (0.5, RD_J1_I1, 0.15),
+    (0.3, RD_J1_I2, 0.09),
+    (0.5, RD_J1_I2, 0.133_333_333_333_333_33),
+    (0.3, RD_J2_I1, 0.06),
+    (0.5, RD_J2_I1, 0.1),
+    (0.3, RD_J2_I2, 0.0675),
+    (0.5, RD_J2_I2, 0.116_666_666_666_666_67),
+    // "A histogram with nonmonotonic bucket counts": fixed up to its envelope.
+    (0.01, NONMONOTONIC, 0.0045),
+    (0.5, NONMONOTONIC, 8.5),
+    (0.99, NONMONOTONIC, 979.75),
+    // "Buckets with different representations of the same upper bound" (0.2, 2e-1,
+    // 2.0e-1): merged, counts added; `+inf`/`+Inf` alone is fewer than two buckets.
+    (0.5, MIXED_INS1, 0.15),
+    (0.75, MIXED_INS1, 0.2),
+    (1.0, MIXED_INS1, 0.2),
+    (0.5, MIXED_INS2, NAN),
+    // empty_bucket and const_histogram: no observation.
+    (0.2, EMPTY, NAN),
+    (1.0, EMPTY, NAN),
+    // quantile.go: "If the highest bucket is not +Inf, NaN is returned."
+    (0.5, &[(0.1, 1.0), (0.2, 2.0)], NAN),
+];
+
+const TH_POS: &[(f64, f64)] = &[(0.1, 50.0), (0.2, 70.0), (1.0, 110.0), (INF, 120.0)];
+const TH_NEG: &[(f64, f64)] = &[(-0.2, 10.0), (-0.1, 20.0), (0.3, 20.0), (INF, 30.0)];
+const TH3_POS: &[(f64, f64)] = &[
+    (0.0, 0.0),
+    (0.1, 50.0),
+    (0.2, 70.0),
+    (1.0, 110.0),
+    (INF, 110.0),
+];
+const TH3_NEG: &[(f64, f64)] = &[
+    (-0.25, 0.0),
+    (-0.2, 10.0),
+    (-0.1, 20.0),
+    (0.3, 20.0),
+    (INF, 20.0),
+];
+const TH2: &[(f64, f64)] = &[(0.0, 0.0), (2.0, 1.0), (4.0, 2.0), (6.0, 3.0), (INF, 3.0)];
+const RD_ALL: &[(f64, f64)] = &[(0.1, 10.0), (0.2, 19.0), (INF, 25.0)];
+const RD_JOB1: &[(f64, f64)] = &[(0.1, 3.0), (0.2, 8.0), (INF, 10.0)];
+const RD_JOB2: &[(f64, f64)] = &[(0.1, 7.0), (0.2, 11.0), (INF, 15.0)];
+const RD_J1_I1: &[(f64, f64)] = &[(0.1, 1.0), (0.2, 3.0), (INF, 4.0)];
+const RD_J1_I2: &[(f64, f64)] = &[(0.1, 2.0), (0.2, 5.0), (INF, 6.0)];
+const RD_J2_I1: &[(f64, f64)] = &[(0.1, 3.0), (0.2, 4.0), (INF, 6.0)];
+const RD_J2_I2: &[(f64, f64)] = &[(0.1, 4.0), (0.2, 7.0), (INF, 9.0)];
+const NONMONOTONIC: &[(f64, f64)] = &[
+    (0.1, 20.0),
+    (1.0, 10.0),
+    (10.0, 50.0),
+    (100.0, 40.0),
+    (1000.0, 90.0),
+    (INF, 80.0),
+];
+const MIXED_INS1: &[(f64, f64)] = &[
+    (0.1, 10.0),
+    (0.2, 10.0),
+    (0.2, 10.0),
+    (0.2, 10.0),
+    (INF, 40.0),
+];
+const MIXED_INS2: &[(f64, f64)] = &[(INF, 0.0), (INF, 0.0)];
+const EMPTY: &[(f64, f64)] = &[(0.1, 0.0), (0.2, 0.0), (INF, 0.0)];
+
+fn same(a: f64, b: f64) -> bool {
+    (a.is_nan() && b.is_nan()) || a == b || (a - b).abs() <= 1e-9 * a.abs().max(1.0)
+}
+
+/// The restatement of `bucketQuantile` above gives histograms.test's answers, so comparing
+/// our report with it below compares with Prometheus.
+#[test]
+fn the_restated_histogram_quantile_gives_the_promql_test_answers() {
+    for &(q, buckets, want) in PROMQL_CASES {
+        let got = bucket_quantile(q, buckets);
+        assert!(same(got, want), "q={q} {buckets:?}: {got} != {want}");
+    }
+}
+
+// Skipped from histograms.test: native histograms (`load_with_nhcb` as NHCB, `histogram_count`,
+// `histogram_sum`, `histogram_avg`, `histogram_stddev`, `histogram_stdvar`,
+// `histogram_fraction`, `sum_over_time`, counter resets): issue 9 asks for classic histograms
+// and p50/p99 only. The cases with a bound <= 0, non-monotonic or repeated bounds, fewer than
+// two buckets or q outside [0, 1] have no counterpart in our API (bounds are validated finite,
+// positive and increasing; our buckets are cumulative by construction; the report's q is 0.5
+// and 0.99): they are checked above on the restatement only.
+
+/// Observations that put `counts` (per bucket, `+Inf` last) in the buckets of `bounds`.
+fn observations(bounds: &[f64], counts: &[u64]) -> Vec<(Duration, u64)> {
+    let mut lower = 0.0;
+    let mut out = Vec::new();
+    for (i, &n) in counts.iter().enumerate() {
+        let at = match bounds.get(i) {
+            Some(&upper) => {
+                let mid = (lower + upper) / 2.0;
+                lower = upper;
+                mid
+            }
+            None => lower * 2.0,
+        };
+        out.push((Duration::from_secs_f64(at), n));
+    }
+    out
+}
+
+fn arm_labels<'a>(route: &'a str, arm: &'a str, status: u16) -> Labels<'a> {
+    Labels {
+        route: Some(route),
+        method: "GET",
+        status,
+        arm: Some(arm),
+        canary: arm != "stable",
+        refusal: None,
+    }
+}
+
+/// `(citation, bounds, [(arm, route, per-bucket counts with +Inf last)], [(arm, p50)])`.
+type ReportCase = (
+    &'static str,
+    &'static [f64],
+    &'static [(&'static str, &'static str, &'static [u64])],
+    &'static [(&'static str, f64)],
+);
+
+const REPORT_CASES: &[ReportCase] = &[
+    (
+        "histograms.test testhistogram{start=\"positive\"}",
+        &[0.1, 0.2, 1.0],
+        &[("canary", "/t", &[50, 20, 40, 10])],
+        &[("canary", 0.15)],
+    ),
+    (
+        // The `le="0"` bucket, empty, left out: our bounds are positive.
+        "histograms.test testhistogram3{start=\"positive\"}",
+        &[0.1, 0.2, 1.0],
+        &[("canary", "/t", &[50, 20, 40, 0])],
+        &[("canary", 0.125)],
+    ),
+    (
+        "histograms.test testhistogram2 (middle of the bucket)",
+        &[2.0, 4.0, 6.0],
+        &[("canary", "/t", &[1, 1, 1, 0])],
+        &[("canary", 3.0)],
+    ),
+    (
+        // sum(rate(request_duration_seconds_bucket[10m])) by (le): every series in one arm.
+        "histograms.test request_duration_seconds, everything in one",
+        &[0.1, 0.2],
+        &[
+            ("canary", "/job1/ins1", &[1, 2, 1]),
+            ("canary", "/job1/ins2", &[2, 3, 1]),
+            ("canary", "/job2/ins1", &[3, 1, 2]),
+            ("canary", "/job2/ins2", &[4, 3, 2]),
+        ],
+        &[("canary", 0.127_777_777_777_777_8)],
+    ),
+    (
+        // by (le, job): the job is the arm, the instance a route.
+        "histograms.test request_duration_seconds by job",
+        &[0.1, 0.2],
+        &[
+            ("job1", "/ins1", &[1, 2, 1]),
+            ("job1", "/ins2", &[2, 3, 1]),
+            ("job2", "/ins1", &[3, 1, 2]),
+            ("job2", "/ins2", &[4, 3, 2]),
+        ],
+        &[("job1", 0.14), ("job2", 0.1125)],
+    ),
+    (
+        "histograms.test request_duration_seconds by job and instance",
+        &[0.1, 0.2],
+        &[
+            ("j1i1", "/r", &[1, 2, 1]),
+            ("j1i2", "/r", &[2, 3, 1]),
+            ("j2i1", "/r", &[3, 1, 2]),
+            ("j2i2", "/r", &[4, 3, 2]),
+        ],
+        &[
+            ("j1i1", 0.15),
+            ("j1i2", 0.133_333_333_333_333_33),
+            ("j2i1", 0.1),
+            ("j2i2", 0.116_666_666_666_666_67),
+        ],
+    ),
+    (
+        // quantile.go: the search takes the first bucket whose count reaches the rank, so
+        // empty buckets below and between are passed over.
+        "quantile.go bucketQuantile: buckets with a count of 0",
+        &[0.05, 0.1, 0.2, 0.4],
+        &[("canary", "/t", &[0, 3, 0, 0, 1])],
+        &[("canary", 0.083_333_333_333_333_33)],
+    ),
+    (
+        // Everything past the last bound: both quantiles are the highest finite bound.
+        "quantile.go bucketQuantile: rank in the +Inf bucket",
+        &[0.1, 0.2],
+        &[("canary", "/t", &[0, 0, 7])],
+        &[("canary", 0.2)],
+    ),
+    (
+        // A single observation in the lowest bucket: interpolated from 0.
+        "quantile.go bucketQuantile: lowest bucket from 0",
+        &[0.4, 0.8],
+        &[("canary", "/t", &[1, 0, 0])],
+        &[("canary", 0.2)],
+    ),
+];
+
+/// `canary_report()`'s p50 and p99 are what `histogram_quantile(q, sum by (le)
+/// (gateway_time_to_last_byte_seconds_bucket{arm="..."}))` gives on our own exposition, and
+/// histograms.test's answer where it has one.
+#[test]
+fn canary_report_quantiles_are_histogram_quantile_on_our_exposition() {
+    for &(case, bounds, series, p50s) in REPORT_CASES {
+        let registry = Registry::builder()
+            .buckets(bounds.iter().copied())
+            .build()
+            .unwrap();
+        for &(arm, route, counts) in series {
+            for (at, n) in observations(bounds, counts) {
+                for _ in 0..n {
+                    registry.record(&arm_labels(route, arm, 200), Duration::ZERO, at);
+                }
+            }
+        }
+        let all = samples(&registry.render());
+        let report = registry.canary_report();
+        for &(arm, want_p50) in p50s {
+            let r = report
+                .iter()
+                .find(|r| r.arm == arm)
+                .unwrap_or_else(|| panic!("{case}: no arm {arm} in {report:?}"));
+            let mut by_le: BTreeMap<String, f64> = BTreeMap::new();
+            for s in all.iter().filter(|s| {
+                s.name == "gateway_time_to_last_byte_seconds_bucket" && s.label("arm") == arm
+            }) {
+                *by_le.entry(s.label("le").to_owned()).or_default() += s.value;
+            }
+            let buckets: Vec<(f64, f64)> = by_le
+                .iter()
+                .map(|(le, &n)| {
+                    let le = if le == "+Inf" {
+                        INF
+                    } else {
+                        le.parse().unwrap()
+                    };
+                    (le, n)
+                })
+                .collect();
+            assert_eq!(buckets.len(), bounds.len() + 1, "{case}: {buckets:?}");
+            for (q, got) in [(0.5, r.p50), (0.99, r.p99)] {
+                let promql = bucket_quantile(q, &buckets);
+                assert!(
+                    same(got, promql),
+                    "{case}, arm {arm}, q={q}: report {got}, histogram_quantile {promql}"
+                );
+            }
+            assert!(
+                same(r.p50, want_p50),
+                "{case}, arm {arm}: p50 {} != histograms.test {want_p50}",
+                r.p50
+            );
+        }
+    }
+}
+
+/// The 5xx rate per arm as issue 9 defines it: of the requests the arm answered, those with
+/// a `5xx` status; the same ratio the exposition gives as
+/// `sum(gateway_request_errors_total{class="5xx",arm=A}) / sum(gateway_requests_total{arm=A})`.
+#[test]
+fn the_5xx_rate_per_arm_is_the_expositions_ratio() {
+    let registry = Registry::builder().buckets([0.1]).build().unwrap();
+    // (arm, route, status, times): 4xx answers are errors but not 5xx; 599 is 5xx, 600 none.
+    let rows: &[(&str, &str, u16, u32)] = &[
+        ("stable", "/a", 200, 40),
+        ("stable", "/a", 404, 5),
+        ("stable", "/b", 503, 1),
+        ("canary", "/a", 200, 6),
+        ("canary", "/a", 500, 2),
+        ("canary", "/b", 599, 1),
+        ("canary", "/b", 499, 3),
+        ("canary", "/b", 600, 1),
+        ("v3", "/a", 204, 2),
+    ];
+    for &(arm, route, status, times) in rows {
+        for _ in 0..times {
+            registry.record(
+                &arm_labels(route, arm, status),
+                Duration::ZERO,
+                Duration::ZERO,
+            );
+        }
+    }
+    // Requests without an arm are in no arm's rate.
+    registry.record(
+        &Labels {
+            route: Some("/a"),
+            method: "GET",
+            status: 500,
+            arm: None,
+            canary: false,
+            refusal: None,
+        },
+        Duration::ZERO,
+        Duration::ZERO,
+    );
+    let all = samples(&registry.render());
+    let report = registry.canary_report();
+    let names: Vec<&str> = report.iter().map(|r| r.arm.as_str()).collect();
+    assert_eq!(names, ["canary", "stable", "v3"]);
+    for (r, (requests, errors)) in report.iter().zip([(13, 3), (46, 1), (2, 0)]) {
+        assert_eq!((r.requests, r.errors_5xx), (requests, errors), "{r:?}");
+        let total = sum(&all, "gateway_requests_total", &[("arm", &r.arm)]);
+        let fives = sum(
+            &all,
+            "gateway_request_errors_total",
+            &[("arm", &r.arm), ("class", "5xx")],
+        );
+        assert_eq!((total, fives), (requests as f64, errors as f64), "{}", r.arm);
+        assert_eq!(r.error_rate_5xx, fives / total, "{}", r.arm);
+    }
+}
