@@ -930,3 +930,202 @@ async fn the_time_to_headers_includes_the_inner_services_call() {
         0.75
     );
 }
+
+// ---- the `metrics` crate facade (feature `metrics-facade`) -------------------------------------
+//
+// metrics-rs's own recorder tests (metrics-util's `DebuggingRecorder` snapshots) check that
+// each key reaches the recorder with its name and labels; restated with a small recorder of
+// our own: every fact of our exposition reaches the facade under the same name, labels and
+// value, through the composed stack, refusals, unmatched routes, `OTHER` and dropped bodies
+// included. Skipped: metrics-util's layers (filters, prefixes, fanout) and summaries,
+// which are the exporter's business.
+
+#[cfg(all(
+    feature = "metrics-facade",
+    feature = "router",
+    feature = "canary",
+    feature = "origin",
+    feature = "cors"
+))]
+mod facade {
+    use super::*;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use metrics::{
+        Counter, Gauge, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder, SharedString,
+        Unit,
+    };
+    use tower::ServiceExt;
+    use tower_gateway::clock::ManualClock;
+
+    #[derive(Default)]
+    struct Values(Mutex<Vec<f64>>);
+
+    impl HistogramFn for Values {
+        fn record(&self, value: f64) {
+            self.0.lock().unwrap().push(value);
+        }
+    }
+
+    /// Every handle by `name{k="v",...}`, labels in the order given.
+    #[derive(Default)]
+    struct Snapshot {
+        counters: Mutex<BTreeMap<String, Arc<AtomicU64>>>,
+        gauges: Mutex<BTreeMap<String, Arc<AtomicU64>>>,
+        histograms: Mutex<BTreeMap<String, Arc<Values>>>,
+    }
+
+    fn id(name: &str, labels: impl Iterator<Item = (String, String)>) -> String {
+        let labels: Vec<String> = labels.map(|(k, v)| format!("{k}={v:?}")).collect();
+        format!("{name}{{{}}}", labels.join(","))
+    }
+
+    fn key_id(key: &Key) -> String {
+        id(
+            key.name(),
+            key.labels()
+                .map(|l| (l.key().to_owned(), l.value().to_owned())),
+        )
+    }
+
+    impl Recorder for Snapshot {
+        fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+            let mut map = self.counters.lock().unwrap();
+            Counter::from_arc(map.entry(key_id(key)).or_default().clone())
+        }
+        fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
+            let mut map = self.gauges.lock().unwrap();
+            Gauge::from_arc(map.entry(key_id(key)).or_default().clone())
+        }
+        fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> Histogram {
+            let mut map = self.histograms.lock().unwrap();
+            Histogram::from_arc(map.entry(key_id(key)).or_default().clone())
+        }
+    }
+
+    /// The id of an exposition sample, labels in the exposition's order, `le` left out.
+    fn sample_id(s: &Sample, name: &str, order: &[&str]) -> String {
+        id(
+            name,
+            order
+                .iter()
+                .map(|k| ((*k).to_owned(), s.label(k).to_owned())),
+        )
+    }
+
+    const SERIES: &[&str] = &["route", "method", "status", "arm", "refusal"];
+
+    #[test]
+    fn every_fact_reaches_the_facade_with_our_names_labels_and_values() {
+        let recorder = Snapshot::default();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let clock = ManualClock::at_unix(0);
+        let registry = metrics::with_local_recorder(&recorder, || {
+            let registry = Registry::builder()
+                .buckets([0.05, 0.5, 1.0])
+                .facade(true)
+                .build()
+                .unwrap();
+            let app = stack::gateway!(registry, clock);
+            runtime.block_on(async {
+                let mut requests = stack::requests();
+                for path in ["/a/1", "/b/2?x", "/c/3/4"] {
+                    requests.push((common::request("GET", path), Duration::from_millis(1)));
+                }
+                for (request, read_after) in requests {
+                    let res = app.clone().oneshot(request).await.unwrap();
+                    clock.advance(read_after);
+                    common::body_text(res.into_body()).await;
+                }
+                // Dropped unread: aborted, on whichever arm serves it.
+                for i in 0..3 {
+                    let res = app
+                        .clone()
+                        .oneshot(common::request("GET", &format!("/pets/{i}")))
+                        .await
+                        .unwrap();
+                    clock.advance(Duration::from_millis(90));
+                    drop(res);
+                }
+            });
+            registry
+        });
+        let all = samples(&registry.render());
+        let counters = recorder.counters.lock().unwrap();
+        let counter = |id: &str| {
+            counters
+                .get(id)
+                .unwrap_or_else(|| panic!("the facade has no {id}; it has {counters:#?}"))
+                .load(Ordering::SeqCst) as f64
+        };
+        let mut expected_counters = std::collections::BTreeSet::new();
+        for s in &all {
+            let id = match s.name.as_str() {
+                "gateway_requests_total" | "gateway_response_aborted_total" => {
+                    sample_id(s, &s.name, SERIES)
+                }
+                "gateway_request_errors_total" => {
+                    sample_id(s, &s.name, &["route", "method", "arm", "class"])
+                }
+                "gateway_requests_unanswered_total" | "gateway_metrics_series_overflow_total" => {
+                    id(&s.name, std::iter::empty())
+                }
+                _ => continue,
+            };
+            assert_eq!(counter(&id), s.value, "{id}");
+            expected_counters.insert(id);
+        }
+        // Nothing the exposition does not have (a raw path, a raw method, a new label).
+        let got: std::collections::BTreeSet<String> = counters.keys().cloned().collect();
+        assert_eq!(got, expected_counters);
+        assert!(got.iter().any(|k| k.contains("method=\"OTHER\"")), "{got:#?}");
+        assert!(got.iter().any(|k| k.contains("refusal=\"no_route\"")));
+        assert!(got.iter().any(|k| k.contains("refusal=\"origin\"")));
+        assert!(got.iter().any(|k| k.contains("refusal=\"cors_preflight\"")));
+        assert!(got.iter().any(|k| k.contains("refusal=\"method_not_allowed\"")));
+        assert_eq!(sum(&all, "gateway_response_aborted_total", &[]), 3.0);
+
+        // Histograms: one observation per request, the same count and sum per series.
+        let histograms = recorder.histograms.lock().unwrap();
+        let mut seen = 0;
+        for s in all
+            .iter()
+            .filter(|s| s.name.ends_with("_seconds_count"))
+        {
+            let family = s.name.trim_end_matches("_count");
+            let id = sample_id(s, family, SERIES);
+            let values = histograms
+                .get(&id)
+                .unwrap_or_else(|| panic!("the facade has no {id}"))
+                .0
+                .lock()
+                .unwrap()
+                .clone();
+            assert_eq!(values.len() as f64, s.value, "{id}");
+            let total: f64 = values.iter().sum();
+            let ours = all
+                .iter()
+                .find(|t| {
+                    t.name == format!("{family}_sum")
+                        && SERIES.iter().all(|k| t.label(k) == s.label(k))
+                })
+                .unwrap()
+                .value;
+            assert!((total - ours).abs() < 1e-9, "{id}: {total} != {ours}");
+            seen += 1;
+        }
+        assert_eq!(seen, histograms.len());
+        let gauges = recorder.gauges.lock().unwrap();
+        let in_flight = f64::from_bits(
+            gauges["gateway_requests_in_flight{}"].load(Ordering::SeqCst),
+        );
+        assert_eq!(in_flight, sum(&all, "gateway_requests_in_flight", &[]));
+        assert_eq!(in_flight, 0.0);
+    }
+}
