@@ -1084,20 +1084,22 @@ mod facade {
         // Nothing the exposition does not have (a raw path, a raw method, a new label).
         let got: std::collections::BTreeSet<String> = counters.keys().cloned().collect();
         assert_eq!(got, expected_counters);
-        assert!(got.iter().any(|k| k.contains("method=\"OTHER\"")), "{got:#?}");
+        assert!(
+            got.iter().any(|k| k.contains("method=\"OTHER\"")),
+            "{got:#?}"
+        );
         assert!(got.iter().any(|k| k.contains("refusal=\"no_route\"")));
         assert!(got.iter().any(|k| k.contains("refusal=\"origin\"")));
         assert!(got.iter().any(|k| k.contains("refusal=\"cors_preflight\"")));
-        assert!(got.iter().any(|k| k.contains("refusal=\"method_not_allowed\"")));
+        assert!(got
+            .iter()
+            .any(|k| k.contains("refusal=\"method_not_allowed\"")));
         assert_eq!(sum(&all, "gateway_response_aborted_total", &[]), 3.0);
 
         // Histograms: one observation per request, the same count and sum per series.
         let histograms = recorder.histograms.lock().unwrap();
         let mut seen = 0;
-        for s in all
-            .iter()
-            .filter(|s| s.name.ends_with("_seconds_count"))
-        {
+        for s in all.iter().filter(|s| s.name.ends_with("_seconds_count")) {
             let family = s.name.trim_end_matches("_count");
             let id = sample_id(s, family, SERIES);
             let values = histograms
@@ -1122,10 +1124,196 @@ mod facade {
         }
         assert_eq!(seen, histograms.len());
         let gauges = recorder.gauges.lock().unwrap();
-        let in_flight = f64::from_bits(
-            gauges["gateway_requests_in_flight{}"].load(Ordering::SeqCst),
-        );
+        let in_flight =
+            f64::from_bits(gauges["gateway_requests_in_flight{}"].load(Ordering::SeqCst));
         assert_eq!(in_flight, sum(&all, "gateway_requests_in_flight", &[]));
         assert_eq!(in_flight, 0.0);
+    }
+}
+
+// ---- Prometheus docs: practices/naming.md and practices/instrumentation.md ---------------------
+//
+// naming.md: "Do not use labels to store dimensions with high cardinality ... or other
+// unbounded sets of values"; "no part of a metric name should ever be procedurally
+// generated" (instrumentation.md); "When reporting failures, you should generally have some
+// other metric representing the total number of attempts"; "export a `0` for any time series
+// you know may exist in advance". Skipped: the guidance on units and suffixes (checked by
+// promlint's rules in reference_formats.rs), summaries, batch jobs and push gateways (not
+// ours), and "count queries when they end" (tests/metrics.rs checks the in-flight request is
+// not counted until its body ends).
+
+const FAMILIES: &[&str] = &[
+    "gateway_requests_total",
+    "gateway_request_errors_total",
+    "gateway_response_aborted_total",
+    "gateway_time_to_headers_seconds",
+    "gateway_time_to_last_byte_seconds",
+    "gateway_requests_in_flight",
+    "gateway_metrics_series_overflow_total",
+    "gateway_requests_unanswered_total",
+];
+
+const KNOWN_METHODS: &[&str] = &[
+    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "OTHER",
+];
+
+/// Every label value of the exposition is from a bounded set, and every family name is fixed.
+fn assert_bounded(all: &[Sample], routes: &[&str], arms: &[&str]) {
+    for s in all {
+        let family = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|suffix| {
+                s.name
+                    .strip_suffix(suffix)
+                    .filter(|f| f.ends_with("_seconds"))
+            })
+            .unwrap_or(&s.name);
+        assert!(FAMILIES.contains(&family), "a new family {}", s.name);
+        if s.labels.is_empty() {
+            continue;
+        }
+        assert!(routes.contains(&s.label("route")), "{s:?}");
+        assert!(arms.contains(&s.label("arm")), "{s:?}");
+        assert!(KNOWN_METHODS.contains(&s.label("method")), "{s:?}");
+    }
+}
+
+/// The global metrics exist, at 0, before anything happened.
+#[test]
+fn the_unlabelled_metrics_are_exported_at_zero_from_the_start() {
+    let all = samples(&Registry::new().render());
+    for name in [
+        "gateway_requests_in_flight",
+        "gateway_metrics_series_overflow_total",
+        "gateway_requests_unanswered_total",
+    ] {
+        let found: Vec<&Sample> = all.iter().filter(|s| s.name == name).collect();
+        assert_eq!(found.len(), 1, "{name}");
+        assert_eq!(found[0].value, 0.0, "{name}");
+        assert!(found[0].labels.is_empty(), "{name}");
+    }
+}
+
+#[cfg(all(
+    feature = "router",
+    feature = "canary",
+    feature = "origin",
+    feature = "cors"
+))]
+mod cardinality {
+    use super::*;
+    use tower::ServiceExt;
+    use tower_gateway::clock::ManualClock;
+
+    /// 10,000 distinct unmatched paths, 10,000 distinct extension methods (on a route and
+    /// off it) and 10,000 hostile `x-canary` values through the composed stack: a handful of
+    /// series, every label from its bounded set, and each error count backed by a request
+    /// count of the same route, method and arm.
+    #[tokio::test]
+    async fn hostile_paths_methods_and_override_headers_create_no_series() {
+        let clock = ManualClock::at_unix(0);
+        let registry = Registry::new();
+        let app = stack::gateway!(registry, clock);
+        for i in 0..10_000 {
+            let method = format!("X-{i}");
+            let hostile = [
+                format!("/nowhere/{i}"),
+                format!("/pets/{i}/{i}?q={i}"),
+                format!("/%22%7D{i}"),
+            ];
+            let requests = [
+                common::request(&method, &format!("/pets/{i}")),
+                common::request(&method, &format!("/u{i}")),
+                common::request("GET", &hostile[i % 3]),
+                http::Request::get(format!("/pets/{i}"))
+                    .header(
+                        "x-canary",
+                        [
+                            format!("canary-{i}"),
+                            format!("always{i}"),
+                            "\"},arm=\"evil".to_owned(),
+                            format!("{i}"),
+                        ][i % 4]
+                            .as_str(),
+                    )
+                    .body(http_body_util::Full::default())
+                    .unwrap(),
+            ];
+            for request in requests {
+                let res = app.clone().oneshot(request).await.unwrap();
+                common::body_text(res.into_body()).await;
+            }
+        }
+        assert_eq!(registry.total_requests(), 40_000);
+        // GET 200 stable, GET 500 canary, GET 404, OTHER 405, OTHER 404.
+        assert_eq!(registry.series_count(), 5, "{}", registry.render());
+        let all = samples(&registry.render());
+        assert_bounded(&all, &["", "/pets/{id}"], &["", "stable", "canary"]);
+        assert_eq!(
+            sum(&all, "gateway_requests_total", &[("method", "OTHER")]),
+            20_000.0
+        );
+        // Failures next to their attempts: per route, method and arm, the errors of each
+        // class are the requests of that class's statuses.
+        for e in all
+            .iter()
+            .filter(|s| s.name == "gateway_request_errors_total")
+        {
+            let first = &e.label("class")[..1];
+            let attempts: f64 = all
+                .iter()
+                .filter(|s| {
+                    s.name == "gateway_requests_total"
+                        && ["route", "method", "arm"]
+                            .iter()
+                            .all(|k| s.label(k) == e.label(k))
+                        && s.label("status").starts_with(first)
+                })
+                .map(|s| s.value)
+                .sum();
+            assert_eq!(e.value, attempts, "{e:?}");
+        }
+    }
+
+    /// A sticky split keyed on a client header: 10,000 distinct keys and override values
+    /// reach only the configured arms.
+    #[tokio::test]
+    async fn sticky_keys_and_override_values_reach_only_the_configured_arms() {
+        use tower::Layer;
+        use tower_gateway::canary::{CanaryLayer, Key, Mode};
+        let clock = ManualClock::at_unix(0);
+        let registry = Registry::new();
+        let backend = |status| stack::Backend {
+            status,
+            clock: clock.clone(),
+            to_headers: Duration::ZERO,
+        };
+        let split = CanaryLayer::builder()
+            .stable("v1", 50.0)
+            .arm("v2", backend(200), 30.0)
+            .arm("v3", backend(503), 20.0)
+            .mode(Mode::sticky(Key::header(http::HeaderName::from_static(
+                "x-user",
+            ))))
+            .build()
+            .unwrap()
+            .layer(backend(200));
+        let app = registry.layer().clock(clock.clone()).layer(split);
+        for i in 0..10_000 {
+            let request = http::Request::get("/")
+                .header("x-user", format!("user-{i}"))
+                .header("x-canary", ["always", "never", "v3", "v9"][i % 4])
+                .body(http_body_util::Full::<bytes::Bytes>::default())
+                .unwrap();
+            let res = app.clone().oneshot(request).await.unwrap();
+            common::body_text(res.into_body()).await;
+        }
+        let all = samples(&registry.render());
+        assert_bounded(&all, &[""], &["v1", "v2", "v3"]);
+        assert!(registry.series_count() <= 3, "{}", registry.render());
+        let report = registry.canary_report();
+        let arms: Vec<&str> = report.iter().map(|r| r.arm.as_str()).collect();
+        assert_eq!(arms, ["v1", "v2", "v3"]);
+        assert_eq!(report.iter().map(|r| r.requests).sum::<u64>(), 10_000);
     }
 }
