@@ -151,7 +151,10 @@ const NAN: f64 = f64::NAN;
 
 /// `(q, buckets as (le, cumulative), expected)`, from histograms.test at 50m (7m for
 /// `testhistogram2`), where each counter is `0+Nx10`, so the value is 10 N.
-const PROMQL_CASES: &[(f64, &[(f64, f64)], f64)] = &[
+/// Classic buckets: `(le, cumulative count)`.
+type Buckets = &'static [(f64, f64)];
+
+const PROMQL_CASES: &[(f64, Buckets, f64)] = &[
     // histograms.test: testhistogram{start="positive"}, "Quantile value in lowest bucket",
     // "in highest bucket", "Finally some useful quantiles".
     (0.0, TH_POS, 0.0),
