@@ -1320,3 +1320,52 @@ mod cardinality {
         assert_eq!(report.iter().map(|r| r.requests).sum::<u64>(), 10_000);
     }
 }
+
+/// An answer with no body (a `404` or a `204` preflight) has its last byte with its headers:
+/// the access log's `responseLatency` and our time to the last byte both end there, however
+/// late the server then drops the empty body (the log wrote the drop's time).
+#[cfg(feature = "access-log")]
+#[tokio::test]
+async fn an_empty_body_ends_at_the_headers_in_the_log_and_the_metrics() {
+    use std::convert::Infallible;
+    use tower::{Layer, ServiceExt};
+    use tower_gateway::access_log::{AccessLogLayer, LogFormat, MemorySink};
+    use tower_gateway::clock::ManualClock;
+
+    let clock = ManualClock::at_unix(0);
+    let registry = Registry::builder().buckets([0.05, 0.5]).build().unwrap();
+    let sink = MemorySink::new();
+    let in_call = clock.clone();
+    let app = AccessLogLayer::new(sink.clone())
+        .clock(clock.clone())
+        .format(
+            LogFormat::template(
+                "$context.status $context.integrationLatency $context.responseLatency",
+            )
+            .unwrap(),
+        )
+        .layer(
+            registry
+                .layer()
+                .clock(clock.clone())
+                .layer(tower::service_fn(
+                    move |_: http::Request<http_body_util::Full<bytes::Bytes>>| {
+                        in_call.advance(Duration::from_millis(30));
+                        let mut res =
+                            http::Response::new(http_body_util::Full::<bytes::Bytes>::default());
+                        *res.status_mut() = http::StatusCode::NOT_FOUND;
+                        std::future::ready(Ok::<_, Infallible>(res))
+                    },
+                )),
+        );
+    let res = app.oneshot(common::request("GET", "/gone")).await.unwrap();
+    clock.advance(Duration::from_millis(600));
+    drop(res);
+    assert_eq!(sink.lines(), ["404 30 30"]);
+    let all = samples(&registry.render());
+    assert_eq!(
+        sum(&all, "gateway_time_to_last_byte_seconds_sum", &[]),
+        0.03
+    );
+    assert_eq!(sum(&all, "gateway_response_aborted_total", &[]), 0.0);
+}
