@@ -1369,3 +1369,48 @@ async fn an_empty_body_ends_at_the_headers_in_the_log_and_the_metrics() {
     );
     assert_eq!(sum(&all, "gateway_response_aborted_total", &[]), 0.0);
 }
+
+/// AWS `Count` is every request. A request whose inner service failed (no status, so no
+/// series: the log writes status `0`, flag `UE`) or whose response future was dropped (`DC`)
+/// is counted in `gateway_requests_unanswered_total`, so the log's records are
+/// `sum(gateway_requests_total) + gateway_requests_unanswered_total`.
+#[cfg(feature = "access-log")]
+#[tokio::test]
+async fn every_logged_request_is_counted_answered_or_unanswered() {
+    use tower::{Layer, Service, ServiceExt};
+    use tower_gateway::access_log::{AccessLogLayer, LogFormat, MemorySink};
+
+    let registry = Registry::new();
+    let sink = MemorySink::new();
+    let app = AccessLogLayer::new(sink.clone())
+        .format(LogFormat::template("$context.status $context.responseFlags").unwrap())
+        .layer(registry.layer().layer(tower::service_fn(
+            |req: http::Request<http_body_util::Full<bytes::Bytes>>| async move {
+                match req.uri().path() {
+                    "/fail" => Err("backend gone"),
+                    "/slow" => std::future::pending().await,
+                    _ => Ok(http::Response::new(http_body_util::Full::new(
+                        bytes::Bytes::from_static(b"ok"),
+                    ))),
+                }
+            },
+        )));
+    let ok = app
+        .clone()
+        .oneshot(common::request("GET", "/"))
+        .await
+        .unwrap();
+    common::body_text(ok.into_body()).await;
+    assert!(app
+        .clone()
+        .oneshot(common::request("GET", "/fail"))
+        .await
+        .is_err());
+    let mut slow = app.clone();
+    drop(slow.call(common::request("GET", "/slow")));
+    assert_eq!(sink.lines(), ["200 -", "0 UE", "0 DC"]);
+    let all = samples(&registry.render());
+    assert_eq!(sum(&all, "gateway_requests_total", &[]), 1.0);
+    assert_eq!(sum(&all, "gateway_requests_unanswered_total", &[]), 2.0);
+    assert_eq!(registry.in_flight(), 0);
+}
