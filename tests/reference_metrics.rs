@@ -816,6 +816,35 @@ mod aws {
         );
     }
 
+    /// The per-arm report tells the access log's story: per arm, its records, its `5xx`
+    /// records, and p50/p99 of their `responseLatency` as `histogram_quantile` would give them
+    /// from the buckets they fall in.
+    #[tokio::test]
+    async fn the_canary_report_agrees_with_the_access_log_per_arm() {
+        let (records, registry) = run().await;
+        let report = registry.canary_report();
+        let arms: Vec<&str> = report.iter().map(|r| r.arm.as_str()).collect();
+        assert_eq!(arms, ["canary", "stable"]);
+        for r in &report {
+            let mine: Vec<&Record> = records.iter().filter(|x| x.3 == r.arm).collect();
+            let fives = mine.iter().filter(|x| x.2.starts_with('5')).count();
+            assert_eq!(
+                (r.requests, r.errors_5xx),
+                (mine.len() as u64, fives as u64)
+            );
+            let mut buckets = vec![(0.05, 0.0), (0.5, 0.0), (1.0, 0.0), (INF, 0.0)];
+            for x in &mine {
+                for b in &mut buckets {
+                    if x.5 as f64 / 1000.0 <= b.0 {
+                        b.1 += 1.0;
+                    }
+                }
+            }
+            assert!(same(r.p50, bucket_quantile(0.5, &buckets)), "{r:?}");
+            assert!(same(r.p99, bucket_quantile(0.99, &buckets)), "{r:?}");
+        }
+    }
+
     /// AWS `IntegrationLatency` and `Latency`: our time to headers and time to last byte are
     /// the access log's `integrationLatency` and `responseLatency` of the same requests, in
     /// the same buckets and with the same sums, per series; the last byte never comes before
