@@ -45,8 +45,11 @@ pin_project! {
 }
 
 impl<B: http_body::Body> ResponseBody<B> {
-    pub(super) fn new(inner: B, record: Record) -> Self {
+    pub(super) fn new(inner: B, mut record: Record) -> Self {
         let ended = inner.is_end_stream();
+        if ended {
+            record.ended_at_headers();
+        }
         Self {
             inner,
             record: Some(record),

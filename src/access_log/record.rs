@@ -134,6 +134,8 @@ pub(super) struct Facts {
     start_wall: Duration,
     start_mono: u64,
     headers_mono: Option<u64>,
+    /// The end, when the body ended with the headers (read then, not when it is dropped).
+    end_mono: Option<u64>,
     method: Method,
     version: Version,
     uri: Option<UriText>,
@@ -177,6 +179,7 @@ impl Record {
             start_wall,
             start_mono,
             headers_mono,
+            end_mono,
             method,
             version,
             uri,
@@ -245,6 +248,7 @@ impl Record {
         };
         (*start_wall, *start_mono) = shared.clock.arrival(has(need::WALL), has(need::LATENCY));
         *headers_mono = None;
+        *end_mono = None;
         method.clone_from(req.method());
         *version = req.version();
         *uri = has(need::URI).then(|| uri_text(text, req.uri()));
@@ -386,6 +390,17 @@ impl Record {
         self.method == Method::HEAD || matches!(self.status, 100..=199 | 204 | 304)
     }
 
+    /// The response body ended with the headers (it has no byte to send): its last byte is
+    /// now, however late it is then polled or dropped, as the metrics layer times it.
+    pub(super) fn ended_at_headers(&mut self) {
+        if self.shared.format.needs() & need::LATENCY != 0 {
+            self.end_mono = Some(
+                self.headers_mono
+                    .unwrap_or_else(|| self.shared.clock.mono()),
+            );
+        }
+    }
+
     /// Counts body bytes sent; none for an answer whose body a server never sends (a `HEAD`
     /// request, `1xx`, `204`, `304`), even when the inner service gave it one and the caller
     /// reads it.
@@ -420,7 +435,7 @@ impl Record {
     /// Writes the record: formats it into this thread's reused buffer and hands it to the sink.
     pub(super) fn finish(self) {
         let end = if self.shared.format.needs() & need::LATENCY != 0 {
-            self.shared.clock.mono()
+            self.end_mono.unwrap_or_else(|| self.shared.clock.mono())
         } else {
             0
         };

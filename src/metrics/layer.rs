@@ -114,12 +114,15 @@ where
         } else {
             FromRequest::of(req.extensions())
         };
+        // Read before the inner call: the work an inner service does in `call` (routing, a
+        // handler that answers at once) is part of the time to the headers.
+        let at = self.clock.mono();
         ResponseFuture {
             inner: self.inner.call(req),
             start: Some(Start {
                 registry: self.registry.clone(),
                 clock: self.clock.clone(),
-                at: self.clock.mono(),
+                at,
                 method,
                 from_request,
             }),

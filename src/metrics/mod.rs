@@ -49,8 +49,10 @@
 //! - **The same facts as the access log**: the labels are read from the response extensions
 //!   ([`MatchedRoute`](crate::router::MatchedRoute), [`Arm`](crate::canary::Arm) and the
 //!   rejections of the router, the origin guard and CORS) with the access log's precedence;
-//!   the request is recorded when the response body ends, fails or is dropped, exactly when
-//!   the access log writes its record.
+//!   the request is recorded when the response body ends, fails or is dropped, as the access
+//!   log writes its record, and its two durations, both from the call, are the log's
+//!   `integrationLatency` (to the headers) and `responseLatency` (to the last byte; for a body
+//!   that ends with its headers, the headers).
 //! - **Per series**: `gateway_requests_total`, `gateway_response_aborted_total` (bodies dropped
 //!   before their end), and two histograms, `gateway_time_to_headers_seconds` and
 //!   `gateway_time_to_last_byte_seconds`, with fixed buckets. Derived at exposition:
