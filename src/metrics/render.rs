@@ -36,6 +36,13 @@ fn seconds(ns: u64) -> f64 {
 impl Registry {
     /// Per canary arm: requests, 5xx rate, p50 and p99 of the time to the last byte.
     /// Arms are in name order; requests without an arm are left out.
+    ///
+    /// The registry learns an arm from the responses it served ([`Arm`](crate::canary::Arm)
+    /// in their extensions), so an arm appears once one of its answers was recorded: an arm
+    /// that has served nothing yet is absent (read it as 0 requests). A call whose arm
+    /// returned a service error instead of a response has no response to name the arm; it is
+    /// counted in `gateway_requests_unanswered_total`, not in an arm's 5xx rate (an HTTP
+    /// upstream's failures are `502`/`504` responses, so they do count).
     #[must_use]
     pub fn canary_report(&self) -> Vec<ArmReport> {
         struct Arm<'a> {
