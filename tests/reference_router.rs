@@ -14,7 +14,7 @@ mod common;
 use std::convert::Infallible;
 
 use bytes::Bytes;
-use common::{body_text, request};
+use common::{body_text, echo_key, ok as say, request};
 use http::header::{ALLOW, CONTENT_LENGTH};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
@@ -24,26 +24,6 @@ use tower_gateway::router::{MatchedRoute, Router, RouterBuilder};
 
 type Req = Full<Bytes>;
 type R = Router<Req, Full<Bytes>, Infallible>;
-
-/// A target that answers with its own route key as the body.
-fn echo_key() -> impl tower::Service<
-    Request<Req>,
-    Response = Response<Full<Bytes>>,
-    Error = Infallible,
-    Future = impl Send,
-> + Clone
-       + Send
-       + Sync
-       + 'static {
-    service_fn(|req: Request<Req>| async move {
-        let key = req
-            .extensions()
-            .get::<MatchedRoute>()
-            .map(|m| m.key().to_owned())
-            .unwrap_or_default();
-        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(key))))
-    })
-}
 
 fn builder<'a>(
     keys: impl IntoIterator<Item = &'a str>,
@@ -2290,27 +2270,14 @@ fn matchit_insert_tables() {
 // `head_content_length_through_hyper_server_that_hits_fallback` (the fallback answers `HEAD`
 // as it decides; the Router only rewrites `HEAD` served by a `GET` route).
 
-/// A service answering `200` with `text`.
-fn say(
-    text: &'static str,
-) -> impl tower::Service<
-    Request<Req>,
-    Response = Response<Full<Bytes>>,
-    Error = Infallible,
-    Future = impl Send,
-> + Clone
-       + Send
-       + Sync
-       + 'static {
-    service_fn(move |_: Request<Req>| async move {
-        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(
-            text.as_bytes(),
-        ))))
-    })
-}
-
-/// Status, `Allow` header and body text of one call.
-async fn call(router: &R, method: &str, uri: &str) -> (StatusCode, Option<String>, String) {
+/// Status, `Allow` header and body text of one call (through a Router of either body type).
+async fn call<S, B>(router: &S, method: &str, uri: &str) -> (StatusCode, Option<String>, String)
+where
+    S: tower::Service<Request<Req>, Response = Response<B>> + Clone,
+    S::Error: std::fmt::Debug,
+    B: http_body::Body,
+    B::Error: std::fmt::Debug,
+{
     let response = router.clone().oneshot(request(method, uri)).await.unwrap();
     let allow = response
         .headers()
@@ -2704,23 +2671,6 @@ fn inner(keys: &[&str]) -> R {
         .expect("inner table builds")
 }
 
-async fn outer_call(
-    router: &Outer,
-    method: &str,
-    uri: &str,
-) -> (StatusCode, Option<String>, String) {
-    let response = router.clone().oneshot(request(method, uri)).await.unwrap();
-    let allow = response
-        .headers()
-        .get(ALLOW)
-        .map(|v| v.to_str().unwrap().to_owned());
-    (
-        response.status(),
-        allow,
-        body_text(response.into_body()).await,
-    )
-}
-
 // axum routing/tests/mod.rs: "wildcard_sees_whole_url" (a route, unlike a nest, strips
 // nothing)
 #[tokio::test]
@@ -2754,19 +2704,19 @@ async fn axum_nesting_apps_and_nest_at_capture() {
         )
         .build()
         .unwrap();
-    assert_eq!(outer_call(&app, "GET", "/").await.2, "hi");
-    let (status, _, text) = outer_call(&app, "GET", "/v0/api/users").await;
+    assert_eq!(call(&app, "GET", "/").await.2, "hi");
+    let (status, _, text) = call(&app, "GET", "/v0/api/users").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         text,
         "uri=/users original=/v0/api/users route=GET /users params="
     );
-    let (_, _, text) = outer_call(&app, "GET", "/v0/api/users/123").await;
+    let (_, _, text) = call(&app, "GET", "/v0/api/users/123").await;
     assert_eq!(
         text,
         "uri=/users/123 original=/v0/api/users/123 route=GET /users/{id} params=id=123"
     );
-    let (_, _, text) = outer_call(&app, "GET", "/v0/api/games/123").await;
+    let (_, _, text) = call(&app, "GET", "/v0/api/games/123").await;
     assert_eq!(
         text,
         "uri=/games/123 original=/v0/api/games/123 route=GET /games/{id} params=id=123"
@@ -2801,9 +2751,9 @@ async fn axum_wrong_method_nest() {
         .nest("/foo", inner(&["GET /"]))
         .build()
         .unwrap();
-    assert_eq!(outer_call(&app, "GET", "/foo").await.0, StatusCode::OK);
+    assert_eq!(call(&app, "GET", "/foo").await.0, StatusCode::OK);
     assert_eq!(
-        outer_call(&app, "POST", "/foo").await,
+        call(&app, "POST", "/foo").await,
         (
             StatusCode::METHOD_NOT_ALLOWED,
             Some("GET, HEAD".to_owned()),
@@ -2811,7 +2761,7 @@ async fn axum_wrong_method_nest() {
         )
     );
     assert_eq!(
-        outer_call(&app, "PATCH", "/foo/bar").await.0,
+        call(&app, "PATCH", "/foo/bar").await.0,
         StatusCode::NOT_FOUND
     );
 }
@@ -2857,7 +2807,7 @@ async fn axum_multiple_nests_and_routes() {
         .fallback(say_outer("fallback"))
         .build()
         .unwrap();
-    assert_eq!(outer_call(&app, "GET", "/").await.2, "root");
+    assert_eq!(call(&app, "GET", "/").await.2, "root");
     for (path, want) in [
         (
             "/api/users",
@@ -2876,12 +2826,9 @@ async fn axum_multiple_nests_and_routes() {
             "uri=/route original=/two/route route=GET /route params=",
         ),
     ] {
-        assert_eq!(outer_call(&app, "GET", path).await.2, want, "{path}");
+        assert_eq!(call(&app, "GET", path).await.2, want, "{path}");
     }
-    assert_eq!(
-        outer_call(&app, "GET", "/does-not-exist").await.2,
-        "fallback"
-    );
+    assert_eq!(call(&app, "GET", "/does-not-exist").await.2, "fallback");
 }
 
 // axum nest.rs: "nest_with_and_without_trailing", "nesting_with_root_inner_router",
@@ -2901,12 +2848,12 @@ async fn axum_nest_trailing_slashes() {
         ("/a/a", "GET /a"),
         ("/a/a/", "GET /a/"),
     ] {
-        let (status, _, text) = outer_call(&app, "GET", path).await;
+        let (status, _, text) = call(&app, "GET", path).await;
         assert_eq!(status, StatusCode::OK, "{path}");
         assert!(text.contains(&format!("route={route} ")), "{path}: {text}");
     }
     assert_eq!(
-        outer_call(&app, "GET", "/a").await.0,
+        call(&app, "GET", "/a").await.0,
         StatusCode::NOT_FOUND,
         "nest_1: no `GET /` inside"
     );
@@ -2931,15 +2878,9 @@ async fn axum_nest_at_prefix_capture() {
         .nest("/ya", empty)
         .build()
         .unwrap();
-    assert_eq!(
-        outer_call(&app, "GET", "/xax/bar").await.0,
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(
-        outer_call(&app, "GET", "/ya/bar").await.0,
-        StatusCode::NOT_FOUND
-    );
-    let (status, _, text) = outer_call(&app, "GET", "/xbx/bar").await;
+    assert_eq!(call(&app, "GET", "/xax/bar").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(call(&app, "GET", "/ya/bar").await.0, StatusCode::NOT_FOUND);
+    let (status, _, text) = call(&app, "GET", "/xbx/bar").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         text,
@@ -2980,7 +2921,7 @@ async fn axum_nested_router_with_fallback_and_outer_routes_below_the_prefix() {
         ("/nest/fallback", "nested fallback"),
         ("/nest/b", "nested fallback"),
     ] {
-        assert_eq!(outer_call(&app, "GET", path).await.2, want, "{path}");
+        assert_eq!(call(&app, "GET", path).await.2, want, "{path}");
     }
 }
 
@@ -3004,11 +2945,11 @@ async fn axum_nested_fallbacks() {
         .build()
         .unwrap();
     assert_eq!(
-        outer_call(&app, "GET", "/foo/bar").await,
+        call(&app, "GET", "/foo/bar").await,
         (StatusCode::NOT_FOUND, None, String::new())
     );
-    assert_eq!(outer_call(&app, "GET", "/bar/not-found").await.2, "inner");
-    assert_eq!(outer_call(&app, "GET", "/").await.2, "outer");
+    assert_eq!(call(&app, "GET", "/bar/not-found").await.2, "inner");
+    assert_eq!(call(&app, "GET", "/").await.2, "outer");
 }
 
 // axum get_to_head.rs: "for_handlers::get_handles_head", "for_services::get_handles_head";

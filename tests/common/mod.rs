@@ -166,6 +166,23 @@ pub fn ok(
     })
 }
 
+/// A Router target that answers `200` with its own route key (`MatchedRoute`) as the body.
+#[cfg(feature = "router")]
+pub fn echo_key() -> impl tower::Service<Req, Response = Res, Error = Infallible, Future = impl Send>
+       + Clone
+       + Send
+       + Sync
+       + 'static {
+    tower::service_fn(|req: Req| async move {
+        let key = req
+            .extensions()
+            .get::<tower_gateway::router::MatchedRoute>()
+            .map(|m| m.key().to_owned())
+            .unwrap_or_default();
+        Ok::<_, Infallible>(Res::new(Full::new(Bytes::from(key))))
+    })
+}
+
 /// A target that answers `200` with `body`, or an empty `204` on the path `/204`.
 pub fn ok_or_204(
     body: &'static str,
