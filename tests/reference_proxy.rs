@@ -15,6 +15,8 @@
 
 mod common;
 
+use common::{send_upgradable, serve_with_peer};
+
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -128,50 +130,8 @@ async fn read_head(stream: &mut TcpStream) -> Option<String> {
     Some(String::from_utf8_lossy(&head).into_owned())
 }
 
-/// Serves `service` with hyper (upgrades on) on 127.0.0.1:0, the peer's address in each
-/// request's extensions.
-async fn serve<S, B>(service: S) -> SocketAddr
-where
-    S: tower::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send,
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    common::listen(move |stream, peer| {
-        let service = service.clone();
-        async move {
-            let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
-                request.extensions_mut().insert(peer);
-                service.clone().oneshot(request)
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .with_upgrades()
-                .await;
-        }
-    })
-    .await
-}
-
 async fn proxy_to(up: SocketAddr) -> SocketAddr {
-    serve(Upstream::new(&format!("http://{up}")).unwrap()).await
-}
-
-/// Sends one request on a fresh connection with hyper's client.
-async fn send<B>(addr: SocketAddr, request: Request<B>) -> Response<Incoming>
-where
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let stream = TcpStream::connect(addr).await.unwrap();
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .unwrap();
-    tokio::spawn(conn.with_upgrades());
-    sender.send_request(request).await.unwrap()
+    serve_with_peer(Upstream::new(&format!("http://{up}")).unwrap()).await
 }
 
 /// Writes `raw` on a fresh connection and reads until the peer closes (5 s at most).
@@ -240,7 +200,7 @@ async fn go_reverse_proxy_request_hop_headers() {
         .header("upgrade", "foo")
         .body(Empty::<Bytes>::new())
         .unwrap();
-    assert_eq!(send(gw, request).await.status(), 200);
+    assert_eq!(send_upgradable(gw, request).await.status(), 200);
     let seen = only(&log);
     assert!(hv(&seen.headers, "x-forwarded-for").is_some());
     for name in ["upgrade", "proxy-connection", "transfer-encoding"] {
@@ -274,7 +234,7 @@ async fn go_reverse_proxy_response_headers() {
         .header("te", "trailers")
         .body(Empty::<Bytes>::new())
         .unwrap();
-    let response = send(gw, request).await;
+    let response = send_upgradable(gw, request).await;
     assert_eq!(response.status(), 404);
     let headers = response.headers().clone();
     assert_eq!(hv(&headers, "x-foo"), Some("bar"));
@@ -314,7 +274,7 @@ async fn go_strip_headers_named_in_several_connection_lines() {
         .header("x-fake-connection-token", "should be deleted")
         .body(Empty::<Bytes>::new())
         .unwrap();
-    let response = send(gw, request).await;
+    let response = send_upgradable(gw, request).await;
     assert_eq!(response.status(), 200);
     for name in ["x-some-conn-header", "x-fake-connection-token", "upgrade"] {
         assert!(!response.headers().contains_key(name), "{name} came back");
@@ -349,7 +309,7 @@ async fn go_strip_empty_connection() {
         .header("x-some-conn-header", "should be deleted")
         .body(Empty::<Bytes>::new())
         .unwrap();
-    let response = send(gw, request).await;
+    let response = send_upgradable(gw, request).await;
     assert_eq!(response.status(), 200);
     assert!(!response.headers().contains_key("x-some-conn-header"));
     assert!(!response.headers().contains_key("connection"));
@@ -374,7 +334,7 @@ async fn go_x_forwarded_for_appends_to_prior_data() {
         .header("x-forwarded-for", "client ip")
         .body(Empty::<Bytes>::new())
         .unwrap();
-    let response = send(gw, request).await;
+    let response = send_upgradable(gw, request).await;
     assert_eq!(response.status(), 404);
     assert_eq!(
         common::body_text(response.into_body()).await,
@@ -441,7 +401,7 @@ async fn go_raw_query_reaches_the_backend_unchanged() {
             .header("host", "a")
             .body(Empty::<Bytes>::new())
             .unwrap();
-        assert_eq!(send(gw, request).await.status(), 200);
+        assert_eq!(send_upgradable(gw, request).await.status(), 200);
     }
     let log = log.lock().unwrap();
     let targets: Vec<_> = log.iter().map(|s| s.target.as_str()).collect();
@@ -534,7 +494,7 @@ async fn go_user_agent_is_forwarded_and_never_added() {
             request = request.header("user-agent", ua);
         }
         let request = request.body(Empty::<Bytes>::new()).unwrap();
-        assert_eq!(send(gw, request).await.status(), 200);
+        assert_eq!(send_upgradable(gw, request).await.status(), 200);
     }
     let log = log.lock().unwrap();
     assert_eq!(hv(&log[0].headers, "user-agent"), Some("explicit UA"));
@@ -606,7 +566,7 @@ async fn ws_gateway(backend: SocketAddr) -> SocketAddr {
         .websocket("/ws", upstream)
         .build()
         .unwrap();
-    serve(router).await
+    serve_with_peer(router).await
 }
 
 fn ws_request(extra: &[(&str, &str)]) -> Request<Empty<Bytes>> {
@@ -638,7 +598,7 @@ async fn go_websocket_upgrade_then_bytes_both_ways() {
         )
         .await;
         let gw = ws_gateway(backend).await;
-        let mut response = send(gw, ws_request(&[])).await;
+        let mut response = send_upgradable(gw, ws_request(&[])).await;
         assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
         let headers = response.headers();
         assert!(hv(headers, "upgrade").unwrap().eq_ignore_ascii_case("websocket"));
@@ -674,7 +634,7 @@ async fn go_upgrade_type_mismatch_is_502() {
     ] {
         let (backend, _heads) = line_backend(answer).await;
         let gw = ws_gateway(backend).await;
-        let response = send(gw, ws_request(&[])).await;
+        let response = send_upgradable(gw, ws_request(&[])).await;
         assert_eq!(response.status(), StatusCode::BAD_GATEWAY, "{answer:?}");
         assert!(!response.headers().contains_key("upgrade"), "{answer:?}");
     }
@@ -688,7 +648,7 @@ async fn go_upgrade_type_mismatch_is_502() {
 async fn go_websocket_handshake_to_a_plain_upstream_is_a_plain_get() {
     let (up, log) = backend(|_| Response::new(full("plain"))).await;
     let gw = proxy_to(up).await;
-    let response = send(gw, ws_request(&[])).await;
+    let response = send_upgradable(gw, ws_request(&[])).await;
     assert_eq!(response.status(), 200);
     assert_eq!(common::body_text(response.into_body()).await, "plain");
     let seen = only(&log);
@@ -1011,7 +971,7 @@ async fn gorilla_subprotocol_lines_pass_and_the_backends_101_comes_back_unchange
         )
         .await;
         let gw = ws_gateway(backend).await;
-        let response = send(
+        let response = send_upgradable(
             gw,
             ws_request(&[
                 ("sec-websocket-protocol", "bar"),
@@ -1049,7 +1009,7 @@ async fn coder_backend_101_is_relayed_unrepaired_for_the_client_to_check() {
         )
         .await;
         let gw = ws_gateway(backend).await;
-        let response = send(gw, ws_request(&[("sec-websocket-protocol", "chat")])).await;
+        let response = send_upgradable(gw, ws_request(&[("sec-websocket-protocol", "chat")])).await;
         assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
         let h = response.headers();
         assert_eq!(hv(h, "sec-websocket-accept"), Some("notTheRightValue="));
@@ -1092,7 +1052,7 @@ where
 
 /// Upgrades a connection to `gw` through the gateway and returns the switched stream.
 async fn upgraded(gw: SocketAddr) -> TokioIo<hyper::upgrade::Upgraded> {
-    let mut response = send(gw, ws_request(&[])).await;
+    let mut response = send_upgradable(gw, ws_request(&[])).await;
     assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
     TokioIo::new(hyper::upgrade::on(&mut response).await.unwrap())
 }
@@ -1275,7 +1235,7 @@ async fn go_unrequested_101_through_a_gateway_config_is_502() {
     ))
     .unwrap();
     let gateway = Gateway::from_config(config, Services::<Incoming>::new()).unwrap();
-    let gw = serve(gateway).await;
+    let gw = serve_with_peer(gateway).await;
     let raw = raw_exchange(
         gw,
         b"GET /switch HTTP/1.1\r\nHost: a\r\nUpgrade: foo\r\nConnection: upgrade, close\r\n\r\n",

@@ -13,6 +13,8 @@
 
 mod common;
 
+use common::{send, serve_with_peer};
+
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -97,35 +99,6 @@ async fn ok_backend() -> (SocketAddr, Log) {
     backend(|_| Response::new(full("ok"))).await
 }
 
-/// Serves `service` with hyper on 127.0.0.1:0, putting the peer's address in each request's
-/// extensions (as an axum/hyper server with connect info does).
-async fn gateway<S, B>(service: S) -> SocketAddr
-where
-    S: tower::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send,
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    common::listen(move |stream, peer| {
-        let service = service.clone();
-        async move {
-            let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
-                request.extensions_mut().insert(peer);
-                service.clone().oneshot(request)
-            });
-            let io = hyper_util::rt::TokioIo::new(stream);
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(io, service)
-                .with_upgrades()
-                .await;
-        }
-    })
-    .await
-}
-
 /// A raw TCP backend that reads once, writes `reply` as it is and closes.
 async fn raw_backend(reply: &'static [u8]) -> SocketAddr {
     common::listen(move |mut stream, _| async move {
@@ -139,7 +112,7 @@ async fn raw_backend(reply: &'static [u8]) -> SocketAddr {
 
 /// The gateway served in front of an `Upstream` to `http://{up}{base}`.
 async fn proxy_to(up: SocketAddr, base: &str) -> SocketAddr {
-    gateway(Upstream::new(&format!("http://{up}{base}")).unwrap()).await
+    serve_with_peer(Upstream::new(&format!("http://{up}{base}")).unwrap()).await
 }
 
 /// The gateway served in front of an `Upstream` to `http://{up}/v1` that strips `/users`.
@@ -148,7 +121,7 @@ async fn users_to_v1(up: SocketAddr) -> SocketAddr {
         .strip_prefix("/users")
         .build()
         .unwrap();
-    gateway(upstream).await
+    serve_with_peer(upstream).await
 }
 
 /// The gateway served in front of a Router whose one route `route` goes to an `Upstream` to
@@ -158,22 +131,7 @@ async fn routed_to(route: &str, target: &str) -> SocketAddr {
         .route(route, Upstream::new(target).unwrap())
         .build()
         .unwrap();
-    gateway(router).await
-}
-
-/// Sends one request on a fresh connection with hyper's client.
-async fn send<B>(addr: SocketAddr, request: Request<B>) -> Response<Incoming>
-where
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let stream = TcpStream::connect(addr).await.unwrap();
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .unwrap();
-    tokio::spawn(conn);
-    sender.send_request(request).await.unwrap()
+    serve_with_peer(router).await
 }
 
 fn get(uri: &str) -> Request<Empty<Bytes>> {
@@ -516,7 +474,7 @@ async fn connection_refused_is_502_with_a_reason() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         listener.local_addr().unwrap()
     };
-    let gw = gateway(Upstream::new(&format!("http://{dead}")).unwrap()).await;
+    let gw = serve_with_peer(Upstream::new(&format!("http://{dead}")).unwrap()).await;
     let response = send(gw, get("/x")).await;
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
     assert!(hv(response.headers(), "content-type")
@@ -556,7 +514,7 @@ async fn slow_upstream_is_504_with_the_reason_in_body_and_extensions() {
     assert!(!body.trim().is_empty());
     assert!(body.contains(failure.reason()), "{body:?} vs {failure}");
 
-    let gw = gateway(upstream).await;
+    let gw = serve_with_peer(upstream).await;
     let response = send(gw, get("/x")).await;
     assert_eq!(response.status(), 504);
 }
@@ -866,7 +824,7 @@ async fn backend_closing_mid_body_is_an_error_for_the_client_and_flagged_in_the_
     assert!(lines[0].contains("UE"), "{lines:?}");
 
     // Over the wire, the client sees the connection end before the promised length.
-    let gw = gateway(app).await;
+    let gw = serve_with_peer(app).await;
     let response = send(gw, get("/x")).await;
     assert_eq!(response.status(), 200);
     assert!(response.into_body().collect().await.is_err());
@@ -983,7 +941,7 @@ async fn a_gateway_from_toml_proxies_and_logs_a_cut_body() {
     let services = Services::<Incoming>::new().access_log_sink(Sink::from_fn(move |line| {
         sink_lines.lock().unwrap().push(line.to_owned());
     }));
-    let gw = gateway(Gateway::from_config(config, services).unwrap()).await;
+    let gw = serve_with_peer(Gateway::from_config(config, services).unwrap()).await;
 
     let response = send(gw, get("/files/a%20b//c.txt?v=2")).await;
     assert_eq!(response.status(), 200);
@@ -1037,7 +995,7 @@ async fn a_websocket_upstream_gets_via_and_the_forwarded_headers() {
         }
     })
     .await;
-    let gw = gateway(WebSocketUpstream::new(&format!("ws://{backend}")).unwrap()).await;
+    let gw = serve_with_peer(WebSocketUpstream::new(&format!("ws://{backend}")).unwrap()).await;
     let mut stream = TcpStream::connect(gw).await.unwrap();
     stream
         .write_all(
@@ -1142,7 +1100,8 @@ async fn head_to_a_get_upstream_route_of_the_gateway_is_forwarded_as_head() {
         "#
     ))
     .unwrap();
-    let gw = gateway(Gateway::from_config(config, Services::<Incoming>::new()).unwrap()).await;
+    let gw =
+        serve_with_peer(Gateway::from_config(config, Services::<Incoming>::new()).unwrap()).await;
     let request = Request::head("/docs/a.html")
         .header("host", "a")
         .body(Empty::<Bytes>::new())

@@ -114,6 +114,83 @@ where
     addr
 }
 
+/// Serves `service` with hyper over HTTP/1.1 (upgrades on) on 127.0.0.1:0, putting the peer's
+/// address in each request's extensions (as an axum/hyper server with connect info does).
+pub async fn serve_with_peer<S, B>(service: S) -> std::net::SocketAddr
+where
+    S: tower::Service<Request<hyper::body::Incoming>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    use tower::ServiceExt;
+    listen(move |stream, peer| {
+        let service = service.clone();
+        async move {
+            let service =
+                hyper::service::service_fn(move |mut request: Request<hyper::body::Incoming>| {
+                    request.extensions_mut().insert(peer);
+                    service.clone().oneshot(request)
+                });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .with_upgrades()
+                .await;
+        }
+    })
+    .await
+}
+
+/// Sends one request on a fresh HTTP/1.1 connection with hyper's client (no upgrades).
+pub async fn send<B>(
+    addr: std::net::SocketAddr,
+    request: Request<B>,
+) -> Response<hyper::body::Incoming>
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    send_on_new_connection(addr, request, false).await
+}
+
+/// Sends one request on a fresh HTTP/1.1 connection with hyper's client, the connection
+/// driven with upgrades on (so that a `101` answer can be taken over).
+pub async fn send_upgradable<B>(
+    addr: std::net::SocketAddr,
+    request: Request<B>,
+) -> Response<hyper::body::Incoming>
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    send_on_new_connection(addr, request, true).await
+}
+
+async fn send_on_new_connection<B>(
+    addr: std::net::SocketAddr,
+    request: Request<B>,
+    upgrades: bool,
+) -> Response<hyper::body::Incoming>
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    if upgrades {
+        tokio::spawn(conn.with_upgrades());
+    } else {
+        tokio::spawn(conn);
+    }
+    sender.send_request(request).await.unwrap()
+}
+
 /// A service that becomes ready only when its gate opens (waking whoever asked last), then
 /// answers `open`: for checking that a layer which readies its inner service inside the
 /// response future registers the task's waker, not only a probe's.
