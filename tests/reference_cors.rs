@@ -1388,17 +1388,7 @@ fn jub0bs_origins_parse_pattern_remaining_cases() {
         ("http://[::ffff:7f7f:7f7f]:90", true),
         ("http://xn--f", true),
     ]);
-    let mut wrong = Vec::new();
-    for (origin, valid) in cases {
-        match CorsConfig::new().allow_origin(origin).build() {
-            Ok(_) if !valid => wrong.push(format!("{origin:?} accepted")),
-            Err(e) if valid => wrong.push(format!("{origin:?} refused: {e}")),
-            Err(e) if e.problems().len() != 1 || e.problems()[0].value() != origin => {
-                wrong.push(format!("{origin:?}: {e}"));
-            }
-            _ => {}
-        }
-    }
+    let wrong = common::origin_pattern_mismatches(cases);
     assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
 }
 
@@ -2087,6 +2077,14 @@ async fn wpt_cors_preflight_status() {
 /// WPT fetch/api/cors/cors-expose-star.js and cors-filtering.js: what a script can read.
 #[tokio::test]
 async fn wpt_cors_expose_star_and_filtering() {
+    /// The answer through `layer` to a `GET` from `APP`, the inner service answering `INNER`.
+    async fn get_from_app(layer: &CorsLayer) -> Response<Body<Full<Bytes>>> {
+        layer
+            .layer(inner_with(INNER))
+            .oneshot(request("GET", &[(O, APP)]))
+            .await
+            .unwrap()
+    }
     static INNER: &[(&str, &str)] = &[
         ("test", "X"),
         ("set-cookie", "X"),
@@ -2101,11 +2099,7 @@ async fn wpt_cors_expose_star_and_filtering() {
         .expose_headers(["*"])
         .build()
         .unwrap();
-    let res = layer
-        .layer(inner_with(INNER))
-        .oneshot(request("GET", &[(O, APP)]))
-        .await
-        .unwrap();
+    let res = get_from_app(&layer).await;
     assert_eq!(browser_cors_check(res.headers(), APP, false), Ok(()));
     let exposed = browser_exposed(res.headers(), false);
     for name in ["test", "age", "server", "content-type"] {
@@ -2126,11 +2120,7 @@ async fn wpt_cors_expose_star_and_filtering() {
         .expose_headers(["Test", "Age"])
         .build()
         .unwrap();
-    let res = layer
-        .layer(inner_with(INNER))
-        .oneshot(request("GET", &[(O, APP)]))
-        .await
-        .unwrap();
+    let res = get_from_app(&layer).await;
     assert_eq!(browser_cors_check(res.headers(), APP, true), Ok(()));
     assert_eq!(
         browser_exposed(res.headers(), true),
@@ -2143,11 +2133,7 @@ async fn wpt_cors_expose_star_and_filtering() {
         .expose_headers(["*", "test"])
         .build()
         .unwrap();
-    let res = layer
-        .layer(inner_with(INNER))
-        .oneshot(request("GET", &[(O, APP)]))
-        .await
-        .unwrap();
+    let res = get_from_app(&layer).await;
     assert!(browser_exposed(res.headers(), false)
         .iter()
         .any(|e| e == "server"));
@@ -2163,11 +2149,7 @@ async fn wpt_cors_expose_star_and_filtering() {
         .expose_headers(["Age", "Server", "Warning", "Content-Length"])
         .build()
         .unwrap();
-    let res = layer
-        .layer(inner_with(INNER))
-        .oneshot(request("GET", &[(O, APP)]))
-        .await
-        .unwrap();
+    let res = get_from_app(&layer).await;
     let exposed = browser_exposed(res.headers(), false);
     assert!(exposed.contains(&"age".to_owned()) && exposed.contains(&"server".to_owned()));
     assert!(!exposed.contains(&"test".to_owned()));

@@ -88,6 +88,30 @@ pub fn guarded(
     (cors, guard)
 }
 
+/// Where `CorsConfig::allow_origin(origin)` answers otherwise than `valid` says, as jub0bs's
+/// pattern parser does: accepted when it should be refused, refused when it should be
+/// accepted, or refused with other than one problem naming `origin`. One line per origin.
+#[cfg(feature = "cors")]
+pub fn origin_pattern_mismatches<'a>(
+    cases: impl IntoIterator<Item = (&'a str, bool)>,
+) -> Vec<String> {
+    let mut wrong = Vec::new();
+    for (origin, valid) in cases {
+        match tower_gateway::cors::CorsConfig::new()
+            .allow_origin(origin)
+            .build()
+        {
+            Ok(_) if !valid => wrong.push(format!("{origin:?} accepted")),
+            Err(e) if valid => wrong.push(format!("{origin:?} refused: {e}")),
+            Err(e) if e.problems().len() != 1 || e.problems()[0].value() != origin => {
+                wrong.push(format!("{origin:?}: {e}"));
+            }
+            _ => {}
+        }
+    }
+    wrong
+}
+
 /// An origin guard that trusts exactly what `cors` allows.
 #[cfg(all(feature = "cors", feature = "origin"))]
 pub fn trusting(cors: &tower_gateway::cors::CorsLayer) -> tower_gateway::origin::OriginGuardLayer {
