@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test file uses a different subset
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -10,6 +11,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
 
 /// Reads a file of `../shared/data/`, failing with its full path when it is missing.
 pub fn shared_data(name: &str) -> String {
@@ -168,40 +170,40 @@ where
     .await
 }
 
-/// Sends one request on a fresh HTTP/1.1 connection with hyper's client (no upgrades).
-pub async fn send<B>(
-    addr: std::net::SocketAddr,
-    request: Request<B>,
-) -> Response<hyper::body::Incoming>
-where
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+/// A request body hyper's HTTP/1.1 client can send.
+pub trait ClientBody:
+    http_body::Body<Data = Bytes, Error: Into<Box<dyn std::error::Error + Send + Sync>>>
+    + Send
+    + 'static
 {
+}
+
+impl<B> ClientBody for B where
+    B: http_body::Body<Data = Bytes, Error: Into<Box<dyn std::error::Error + Send + Sync>>>
+        + Send
+        + 'static
+{
+}
+
+/// Sends one request on a fresh HTTP/1.1 connection with hyper's client (no upgrades).
+pub async fn send<B: ClientBody>(addr: SocketAddr, request: Request<B>) -> Response<Incoming> {
     send_on_new_connection(addr, request, false).await
 }
 
 /// Sends one request on a fresh HTTP/1.1 connection with hyper's client, the connection
 /// driven with upgrades on (so that a `101` answer can be taken over).
-pub async fn send_upgradable<B>(
-    addr: std::net::SocketAddr,
+pub async fn send_upgradable<B: ClientBody>(
+    addr: SocketAddr,
     request: Request<B>,
-) -> Response<hyper::body::Incoming>
-where
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
+) -> Response<Incoming> {
     send_on_new_connection(addr, request, true).await
 }
 
-async fn send_on_new_connection<B>(
-    addr: std::net::SocketAddr,
+async fn send_on_new_connection<B: ClientBody>(
+    addr: SocketAddr,
     request: Request<B>,
     upgrades: bool,
-) -> Response<hyper::body::Incoming>
-where
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
+) -> Response<Incoming> {
     let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let (mut sender, conn) =
         hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
