@@ -15,16 +15,15 @@
 
 mod common;
 
+use common::backend::{backend, full, hv, only, raw_exchange};
+
 use common::{send_upgradable, serve_with_peer};
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, Response, StatusCode, Version};
-use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
@@ -36,66 +35,14 @@ use tower_gateway::origin::OriginGuardLayer;
 use tower_gateway::upstream::{Failure, FailureKind, Upstream, WebSocketUpstream};
 use tower_gateway::Router;
 
-type Body = BoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
-
-/// What a backend saw of one request.
-#[derive(Clone, Debug)]
-struct Seen {
-    target: String,
-    headers: HeaderMap,
-    body: Bytes,
-}
-
-type Log = Arc<Mutex<Vec<Seen>>>;
-
 /// The RFC 6455 §1.3 example key and its accept value.
 const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
 const ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
-
-fn full(bytes: impl Into<Bytes>) -> Body {
-    Full::new(bytes.into()).map_err(|e| match e {}).boxed()
-}
 
 async fn bounded<F: std::future::Future>(future: F) -> F::Output {
     tokio::time::timeout(Duration::from_secs(10), future)
         .await
         .expect("the test hung")
-}
-
-/// A hyper backend on 127.0.0.1:0 that records each request (body read whole) and answers
-/// `reply(seen)`.
-async fn backend<F>(reply: F) -> (SocketAddr, Log)
-where
-    F: Fn(&Seen) -> Response<Body> + Send + Sync + 'static,
-{
-    let log: Log = Arc::default();
-    let reply = Arc::new(reply);
-    let seen_log = log.clone();
-    let addr = common::listen(move |stream, _| {
-        let (log, reply) = (seen_log.clone(), reply.clone());
-        async move {
-            let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-                let (log, reply) = (log.clone(), reply.clone());
-                async move {
-                    let (parts, body) = request.into_parts();
-                    let body = body.collect().await.map(|c| c.to_bytes());
-                    let seen = Seen {
-                        target: parts.uri.to_string(),
-                        headers: parts.headers,
-                        body: body.unwrap_or_default(),
-                    };
-                    let response = reply(&seen);
-                    log.lock().unwrap().push(seen);
-                    Ok::<_, Infallible>(response)
-                }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        }
-    })
-    .await;
-    (addr, log)
 }
 
 /// A raw backend: reads one request head, hands it over (lower-cased), writes `reply` and
@@ -132,25 +79,6 @@ async fn read_head(stream: &mut TcpStream) -> Option<String> {
 
 async fn proxy_to(up: SocketAddr) -> SocketAddr {
     serve_with_peer(Upstream::new(&format!("http://{up}")).unwrap()).await
-}
-
-/// Writes `raw` on a fresh connection and reads until the peer closes (5 s at most).
-async fn raw_exchange(addr: SocketAddr, raw: &[u8]) -> String {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    stream.write_all(raw).await.unwrap();
-    let mut out = Vec::new();
-    let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut out)).await;
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn only(log: &Log) -> Seen {
-    let log = log.lock().unwrap();
-    assert_eq!(log.len(), 1, "the backend saw {} requests", log.len());
-    log[0].clone()
-}
-
-fn hv<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).map(|v| v.to_str().unwrap())
 }
 
 fn values<'a>(headers: &'a HeaderMap, name: &str) -> Vec<&'a str> {

@@ -13,6 +13,8 @@
 
 mod common;
 
+use common::backend::{backend, full, hv, only, raw_exchange, Log};
+
 use common::{send, serve_with_peer};
 
 use std::convert::Infallible;
@@ -22,7 +24,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, Response, StatusCode};
-use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Empty, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -32,67 +33,6 @@ use tower::ServiceExt;
 use tower_gateway::access_log::{AccessLogLayer, MemorySink};
 use tower_gateway::upstream::{Failure, FailureKind, Upstream};
 use tower_gateway::Router;
-
-type Body = BoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
-
-/// What a backend saw of one request.
-#[derive(Clone, Debug)]
-struct Seen {
-    method: Method,
-    target: String,
-    headers: HeaderMap,
-    body: Bytes,
-}
-
-type Log = Arc<Mutex<Vec<Seen>>>;
-
-fn full(bytes: impl Into<Bytes>) -> Body {
-    Full::new(bytes.into()).map_err(|e| match e {}).boxed()
-}
-
-/// A hyper backend on 127.0.0.1:0 that records every request (its whole body read) and
-/// answers with `reply(seen)`.
-async fn backend<F>(reply: F) -> (SocketAddr, Log)
-where
-    F: Fn(&Seen) -> Response<Body> + Send + Sync + 'static,
-{
-    let log: Log = Arc::default();
-    let reply = Arc::new(reply);
-    let seen_log = log.clone();
-    let addr = common::listen(move |stream, _| {
-        let log = seen_log.clone();
-        let reply = reply.clone();
-        async move {
-            let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-                let log = log.clone();
-                let reply = reply.clone();
-                async move {
-                    let (parts, body) = request.into_parts();
-                    let body = body
-                        .collect()
-                        .await
-                        .map(|c| c.to_bytes())
-                        .unwrap_or_default();
-                    let seen = Seen {
-                        method: parts.method,
-                        target: parts.uri.to_string(),
-                        headers: parts.headers,
-                        body,
-                    };
-                    let response = reply(&seen);
-                    log.lock().unwrap().push(seen);
-                    Ok::<_, Infallible>(response)
-                }
-            });
-            let io = hyper_util::rt::TokioIo::new(stream);
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(io, service)
-                .await;
-        }
-    })
-    .await;
-    (addr, log)
-}
 
 /// A backend answering `200 ok` to everything.
 async fn ok_backend() -> (SocketAddr, Log) {
@@ -145,31 +85,12 @@ async fn text(response: Response<Incoming>) -> String {
     common::body_text(response.into_body()).await
 }
 
-fn only(log: &Log) -> Seen {
-    let log = log.lock().unwrap();
-    assert_eq!(log.len(), 1, "the backend saw {} requests", log.len());
-    log[0].clone()
-}
-
-fn hv<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).map(|v| v.to_str().unwrap())
-}
-
 /// Checks that each `(name, value)` is in `headers` (the first value under that name).
 #[track_caller]
 fn assert_headers(headers: &HeaderMap, want: &[(&str, &str)]) {
     for (name, value) in want {
         assert_eq!(hv(headers, name), Some(*value), "{name}");
     }
-}
-
-/// Writes `raw` on a fresh connection and reads until the peer closes (or 5 s pass).
-async fn raw_exchange(addr: SocketAddr, raw: &[u8]) -> String {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    stream.write_all(raw).await.unwrap();
-    let mut out = Vec::new();
-    let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut out)).await;
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 // ---- path and query mapping
