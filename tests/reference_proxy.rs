@@ -64,6 +64,17 @@ async fn raw_backend(reply: &'static [u8]) -> (SocketAddr, mpsc::UnboundedReceiv
     (addr, rx)
 }
 
+/// A `GET uri` with these header lines in this order (a name may repeat), no body.
+fn get_with(uri: &str, headers: &[(&str, &str)]) -> Request<Empty<Bytes>> {
+    headers
+        .iter()
+        .fold(Request::get(uri), |b, (name, value)| {
+            b.header(*name, *value)
+        })
+        .body(Empty::new())
+        .unwrap()
+}
+
 /// Reads up to the end of a message head, byte by byte (nothing after it is consumed).
 async fn read_head(stream: &mut TcpStream) -> Option<String> {
     let mut head = Vec::new();
@@ -119,15 +130,17 @@ fn parts(uri: &str) -> http::request::Parts {
 async fn go_reverse_proxy_request_hop_headers() {
     let (up, log) = backend(|_| Response::new(full("ok"))).await;
     let gw = proxy_to(up).await;
-    let request = Request::get("/")
-        .header("host", "some-name")
-        .header("connection", "close, TE")
-        .header("te", "foo")
-        .header("te", "bar, trailers")
-        .header("proxy-connection", "should be deleted")
-        .header("upgrade", "foo")
-        .body(Empty::<Bytes>::new())
-        .unwrap();
+    let request = get_with(
+        "/",
+        &[
+            ("host", "some-name"),
+            ("connection", "close, TE"),
+            ("te", "foo"),
+            ("te", "bar, trailers"),
+            ("proxy-connection", "should be deleted"),
+            ("upgrade", "foo"),
+        ],
+    );
     assert_eq!(send_upgradable(gw, request).await.status(), 200);
     let seen = only(&log);
     assert!(hv(&seen.headers, "x-forwarded-for").is_some());
@@ -157,11 +170,7 @@ async fn go_reverse_proxy_response_headers() {
     )
     .await;
     let gw = proxy_to(up).await;
-    let request = Request::get("/")
-        .header("host", "some-name")
-        .header("te", "trailers")
-        .body(Empty::<Bytes>::new())
-        .unwrap();
+    let request = get_with("/", &[("host", "some-name"), ("te", "trailers")]);
     let response = send_upgradable(gw, request).await;
     assert_eq!(response.status(), 404);
     let headers = response.headers().clone();
@@ -194,14 +203,16 @@ async fn go_strip_headers_named_in_several_connection_lines() {
     )
     .await;
     let gw = proxy_to(up).await;
-    let request = Request::get("/")
-        .header("host", "a")
-        .header("connection", "Upgrade, X-Fake-Connection-Token")
-        .header("connection", "X-Some-Conn-Header")
-        .header("x-some-conn-header", "should be deleted")
-        .header("x-fake-connection-token", "should be deleted")
-        .body(Empty::<Bytes>::new())
-        .unwrap();
+    let request = get_with(
+        "/",
+        &[
+            ("host", "a"),
+            ("connection", "Upgrade, X-Fake-Connection-Token"),
+            ("connection", "X-Some-Conn-Header"),
+            ("x-some-conn-header", "should be deleted"),
+            ("x-fake-connection-token", "should be deleted"),
+        ],
+    );
     let response = send_upgradable(gw, request).await;
     assert_eq!(response.status(), 200);
     for name in ["x-some-conn-header", "x-fake-connection-token", "upgrade"] {
@@ -230,13 +241,15 @@ async fn go_strip_empty_connection() {
     )
     .await;
     let gw = proxy_to(up).await;
-    let request = Request::get("/")
-        .header("host", "a")
-        .header("connection", "")
-        .header("connection", "X-Some-Conn-Header")
-        .header("x-some-conn-header", "should be deleted")
-        .body(Empty::<Bytes>::new())
-        .unwrap();
+    let request = get_with(
+        "/",
+        &[
+            ("host", "a"),
+            ("connection", ""),
+            ("connection", "X-Some-Conn-Header"),
+            ("x-some-conn-header", "should be deleted"),
+        ],
+    );
     let response = send_upgradable(gw, request).await;
     assert_eq!(response.status(), 200);
     assert!(!response.headers().contains_key("x-some-conn-header"));
@@ -256,12 +269,14 @@ async fn go_x_forwarded_for_appends_to_prior_data() {
     })
     .await;
     let gw = proxy_to(up).await;
-    let request = Request::get("/")
-        .header("host", "some-name")
-        .header("connection", "close")
-        .header("x-forwarded-for", "client ip")
-        .body(Empty::<Bytes>::new())
-        .unwrap();
+    let request = get_with(
+        "/",
+        &[
+            ("host", "some-name"),
+            ("connection", "close"),
+            ("x-forwarded-for", "client ip"),
+        ],
+    );
     let response = send_upgradable(gw, request).await;
     assert_eq!(response.status(), 404);
     assert_eq!(
@@ -325,10 +340,7 @@ async fn go_raw_query_reaches_the_backend_unchanged() {
     let (up, log) = backend(|_| Response::new(full("ok"))).await;
     let gw = proxy_to(up).await;
     for query in ["a=1&a=2;b=3", "a=1&a=%zz&b=3"] {
-        let request = Request::get(format!("/?{query}"))
-            .header("host", "a")
-            .body(Empty::<Bytes>::new())
-            .unwrap();
+        let request = get_with(&format!("/?{query}"), &[("host", "a")]);
         assert_eq!(send_upgradable(gw, request).await.status(), 200);
     }
     let log = log.lock().unwrap();
@@ -594,10 +606,7 @@ async fn go_unrequested_101_from_a_plain_upstream_is_502() {
     )
     .await;
     let upstream = Upstream::new(&format!("http://{up}")).unwrap();
-    let request = Request::get("/")
-        .header("host", "a")
-        .body(Empty::<Bytes>::new())
-        .unwrap();
+    let request = get_with("/", &[("host", "a")]);
     let response = upstream.oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
     let failure = response.extensions().get::<Failure>().copied().unwrap();
