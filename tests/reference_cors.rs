@@ -991,6 +991,40 @@ fn jub0bs_config_normalisation_as_behaviour() {
 }
 
 /// One `TestConfig_invalid` case: the config, then every (location, value) expected.
+/// Every `Vary` line of `res`, as text.
+fn vary<B>(res: &Response<B>) -> Vec<String> {
+    res.headers()
+        .get_all(VARY)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The cases whose `build` is accepted, or refused with other `(location, value)` problems
+/// than the case lists (in order), one line each naming the case.
+fn refusal_mismatches<'a, C, T>(
+    cases: impl IntoIterator<Item = (&'a str, C, &'a [(&'a str, &'a str)])>,
+    build: impl Fn(C) -> Result<T, tower_gateway::ConfigError>,
+) -> Vec<String> {
+    let mut wrong = Vec::new();
+    for (cite, config, want) in cases {
+        match build(config) {
+            Ok(_) => wrong.push(format!("{cite}: accepted")),
+            Err(e) => {
+                let got: Vec<_> = e
+                    .problems()
+                    .iter()
+                    .map(|p| (p.location().unwrap_or("?"), p.value()))
+                    .collect();
+                if got != want {
+                    wrong.push(format!("{cite}: got {got:?}, want {want:?}"));
+                }
+            }
+        }
+    }
+    wrong
+}
+
 type Invalid = (
     &'static str,
     CorsConfig,
@@ -1062,22 +1096,7 @@ fn jub0bs_config_invalid() {
     // Already in tests/cors.rs: "max age less than -1", "max age exceeds upper bound"
     // (max_age_rendering). Skipped: "no origin pattern specified" (an empty policy is valid
     // here; see jub0bs_reconfigure_keeps_debug_mode_and_refuses_invalid_configs).
-    let mut wrong = Vec::new();
-    for (cite, config, want) in cases {
-        match config.build() {
-            Ok(_) => wrong.push(format!("{cite}: accepted")),
-            Err(e) => {
-                let got: Vec<_> = e
-                    .problems()
-                    .iter()
-                    .map(|p| (p.location().unwrap_or("?"), p.value()))
-                    .collect();
-                if got != want {
-                    wrong.push(format!("{cite}: got {got:?}, want {want:?}"));
-                }
-            }
-        }
-    }
+    let wrong = refusal_mismatches(cases, CorsConfig::build);
     assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
 }
 
@@ -2286,13 +2305,6 @@ async fn tower_http_vary_set_by_inner_service() {
     static INNER_STAR: &[(&str, &str)] = &[(VARY, "*")];
     let public = CorsConfig::new().allow_any_origin().build().unwrap();
     let listed = CorsConfig::new().allow_origin(APP).build().unwrap();
-    let vary = |res: &Res| -> Vec<String> {
-        res.headers()
-            .get_all(VARY)
-            .iter()
-            .map(|v| v.to_str().unwrap().to_owned())
-            .collect()
-    };
     type Headers = &'static [(&'static str, &'static str)];
     type Case<'a> = (&'a str, &'a CorsLayer, Headers, Headers, &'a [&'a str]);
     let cases: &[Case] = &[
@@ -2369,13 +2381,6 @@ async fn tower_http_vary_set_by_inner_service() {
 #[tokio::test]
 async fn tower_http_derived_vary() {
     let empty: &'static [(&'static str, &'static str)] = &[];
-    let vary_of = |res: &Res| -> Vec<String> {
-        res.headers()
-            .get_all(VARY)
-            .iter()
-            .map(|v| v.to_str().unwrap().to_owned())
-            .collect()
-    };
     let preflight = || {
         request(
             "OPTIONS",
@@ -2394,7 +2399,7 @@ async fn tower_http_derived_vary() {
         .oneshot(request("GET", &[]))
         .await
         .unwrap();
-    assert!(vary_of(&res).is_empty());
+    assert!(vary(&res).is_empty());
     // `very_permissive_emits_vary_headers`: a preflight varies on all three.
     // differs (`derived_vary_header_for_mixed_wildcard_configuration`,
     // `cors_map_layer_smoke_with_vary_header`): tower-http leaves `origin` out of a
@@ -2404,7 +2409,7 @@ async fn tower_http_derived_vary() {
         .oneshot(preflight())
         .await
         .unwrap();
-    assert_eq!(vary_of(&res), [VARY_PREFLIGHT]);
+    assert_eq!(vary(&res), [VARY_PREFLIGHT]);
     // differs (`exact_origin_does_not_emit_origin_vary_header`): tower-http's exact origin is
     // sent to every request, so nothing varies; ours is sent only to that origin, so the
     // answer depends on `Origin` and says so (issue 4).
@@ -2419,7 +2424,7 @@ async fn tower_http_derived_vary() {
         .oneshot(request("GET", &[(O, "http://example.com")]))
         .await
         .unwrap();
-    assert_eq!(vary_of(&res), ["Origin"]);
+    assert_eq!(vary(&res), ["Origin"]);
 }
 
 // ================================================================ rs/cors cors_test.go
@@ -2615,22 +2620,7 @@ mod gateway_cors {
                   ("cors.allow_methods[1]", "résumé"), ("cors.allow_headers[0]", "résumé"),
                   ("cors.allow_headers[1]", "Access-Control-Allow-Origin"), ("cors.max_age", "86401")]),
         ];
-        let mut wrong = Vec::new();
-        for (cite, cors, want) in cases {
-            match gateway(cors) {
-                Ok(_) => wrong.push(format!("{cite}: accepted")),
-                Err(e) => {
-                    let got: Vec<_> = e
-                        .problems()
-                        .iter()
-                        .map(|p| (p.location().unwrap_or("?"), p.value()))
-                        .collect();
-                    if got != *want {
-                        wrong.push(format!("{cite}: got {got:?}, want {want:?}"));
-                    }
-                }
-            }
-        }
+        let wrong = refusal_mismatches(cases.iter().copied(), gateway);
         assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
         // jub0bs `TestIsDeemedInsecure`: `localhost.` is loopback, with credentials too.
         assert!(
