@@ -1197,13 +1197,18 @@ fn check_group(group: &Group, reversed: bool) -> Vec<String> {
     wrong
 }
 
-#[test]
-fn matchit_match_tables() {
-    let wrong: Vec<String> = MATCH_GROUPS
+/// Checks every group in insertion order and reversed, returning every mismatch.
+fn check_groups(groups: &[Group]) -> Vec<String> {
+    groups
         .iter()
         .flat_map(|g| [check_group(g, false), check_group(g, true)])
         .flatten()
-        .collect();
+        .collect()
+}
+
+#[test]
+fn matchit_match_tables() {
+    let wrong = check_groups(MATCH_GROUPS);
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
@@ -3217,11 +3222,7 @@ const GO_TREE: &[Group] = &[
 
 #[test]
 fn go_routing_tree_paths() {
-    let wrong: Vec<String> = GO_TREE
-        .iter()
-        .flat_map(|g| [check_group(g, false), check_group(g, true)])
-        .flatten()
-        .collect();
+    let wrong = check_groups(GO_TREE);
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     // getTestTree's `/a/b/{y}` with `/a/b/{x...}`, and "all three of the above should work
     // together" (pat1 + pat2 + pat3): Go accepts; issue 3 refuses the param/catch-all pair.
