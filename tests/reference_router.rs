@@ -2310,6 +2310,33 @@ struct ServiceCase {
     )],
 }
 
+/// Every call of `case` that `svc` answers otherwise (status, `Allow`, body), one line each,
+/// starting with `source` and the case's cite.
+async fn case_mismatches<S, B>(svc: &S, case: &ServiceCase, source: &str) -> Vec<String>
+where
+    S: tower::Service<Request<Req>, Response = Response<B>> + Clone,
+    S::Error: std::fmt::Debug,
+    B: http_body::Body,
+    B::Error: std::fmt::Debug,
+{
+    let mut wrong = Vec::new();
+    for (method, path, status, allow, body) in case.calls {
+        let got = call(svc, method, path).await;
+        let want = (
+            StatusCode::from_u16(*status).unwrap(),
+            allow.map(str::to_owned),
+            (*body).to_owned(),
+        );
+        if got != want {
+            wrong.push(format!(
+                "{source}{:?}: {method} {path}: got {got:?}, want {want:?}",
+                case.cite
+            ));
+        }
+    }
+    wrong
+}
+
 const SERVICE_CASES: &[ServiceCase] = &[
     // axum routing/tests/mod.rs: "hello_world"
     ServiceCase {
@@ -2592,20 +2619,7 @@ async fn axum_routing_service_tables() {
         let router = b
             .build()
             .unwrap_or_else(|e| panic!("axum {:?}: {e}", case.cite));
-        for (method, path, status, allow, body) in case.calls {
-            let got = call(&router, method, path).await;
-            let want = (
-                StatusCode::from_u16(*status).unwrap(),
-                allow.map(str::to_owned),
-                (*body).to_owned(),
-            );
-            if got != want {
-                wrong.push(format!(
-                    "axum {:?}: {method} {path}: got {got:?}, want {want:?}",
-                    case.cite
-                ));
-            }
-        }
+        wrong.extend(case_mismatches(&router, case, "axum ").await);
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
@@ -3483,33 +3497,7 @@ async fn gateway_config_tables_answer_as_the_router() {
             b = b.fallback("fallback");
         }
         let gateway = b.build().unwrap_or_else(|e| panic!("{:?}: {e}", case.cite));
-        for (method, path, status, allow, body) in case.calls {
-            let response = gateway
-                .clone()
-                .oneshot(request(method, path))
-                .await
-                .unwrap();
-            let got_allow = response
-                .headers()
-                .get(ALLOW)
-                .map(|v| v.to_str().unwrap().to_owned());
-            let got = (
-                response.status(),
-                got_allow,
-                body_text(response.into_body()).await,
-            );
-            let want = (
-                StatusCode::from_u16(*status).unwrap(),
-                allow.map(str::to_owned),
-                (*body).to_owned(),
-            );
-            if got != want {
-                wrong.push(format!(
-                    "{:?}: {method} {path}: got {got:?}, want {want:?}",
-                    case.cite
-                ));
-            }
-        }
+        wrong.extend(case_mismatches(&gateway, case, "").await);
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
