@@ -17,10 +17,9 @@ mod common;
 
 use common::backend::{backend, full, hv, only, raw_exchange};
 
-use common::{send_upgradable, serve_with_peer};
+use common::{bounded, send_upgradable, serve_with_peer};
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, Response, StatusCode, Version};
@@ -38,12 +37,6 @@ use tower_gateway::Router;
 /// The RFC 6455 §1.3 example key and its accept value.
 const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
 const ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
-
-async fn bounded<F: std::future::Future>(future: F) -> F::Output {
-    tokio::time::timeout(Duration::from_secs(10), future)
-        .await
-        .expect("the test hung")
-}
 
 /// A raw backend: reads one request head, hands it over (lower-cased), writes `reply` and
 /// closes its write side.

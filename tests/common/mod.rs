@@ -125,6 +125,13 @@ pub fn trusting(cors: &tower_gateway::cors::CorsLayer) -> tower_gateway::origin:
         .unwrap()
 }
 
+/// Awaits `future`, failing the test when it takes more than 10 s.
+pub async fn bounded<F: std::future::Future>(future: F) -> F::Output {
+    tokio::time::timeout(std::time::Duration::from_secs(10), future)
+        .await
+        .expect("the test hung")
+}
+
 /// Listens on a free port of 127.0.0.1 and runs `on_connection` on a task of its own for each
 /// accepted connection (with the peer's address), for as long as the runtime runs.
 pub async fn listen<F, Fut>(mut on_connection: F) -> std::net::SocketAddr
