@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use common::body_text;
+use common::{body_text, Target};
 use http::{HeaderValue, Request, Response};
 use http_body_util::Full;
 use tower::{service_fn, Layer, ServiceBuilder, ServiceExt};
@@ -62,14 +62,7 @@ type Row<'a> = (
 );
 
 /// jub0bs/cors's `spyHandler`: counts calls, answers `200` with `Vary: foo` and `bar`.
-fn spy(
-    calls: Arc<AtomicUsize>,
-) -> impl tower::Service<
-    Request<Full<Bytes>>,
-    Response = Response<Full<Bytes>>,
-    Error = std::convert::Infallible,
-    Future = impl Send,
-> + Clone {
+fn spy(calls: Arc<AtomicUsize>) -> impl Target {
     service_fn(move |_req: Request<Full<Bytes>>| {
         calls.fetch_add(1, Ordering::SeqCst);
         async {
@@ -1854,14 +1847,7 @@ fn browser_exposed(headers: &http::HeaderMap, credentials: bool) -> Vec<String> 
 }
 
 /// An inner service answering `200` with these headers.
-fn inner_with(
-    headers: &'static [(&'static str, &'static str)],
-) -> impl tower::Service<
-    Request<Full<Bytes>>,
-    Response = Response<Full<Bytes>>,
-    Error = std::convert::Infallible,
-    Future = impl Send,
-> + Clone {
+fn inner_with(headers: &'static [(&'static str, &'static str)]) -> impl Target {
     service_fn(move |_req: Request<Full<Bytes>>| async move {
         let mut res = Response::new(Full::default());
         for (k, v) in headers {

@@ -14,7 +14,7 @@ mod common;
 use std::convert::Infallible;
 
 use bytes::Bytes;
-use common::{body_text, echo_key, ok as say, request};
+use common::{body_text, echo_key, ok as say, request, Target};
 use http::header::{ALLOW, CONTENT_LENGTH};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
@@ -2636,15 +2636,7 @@ type Outer = Router<Req, Body<Full<Bytes>>, Infallible>;
 
 /// A target that describes what it received: URI, `OriginalUri`, `MatchedRoute` key and the
 /// params (raw).
-fn probe() -> impl tower::Service<
-    Request<Req>,
-    Response = Response<Full<Bytes>>,
-    Error = Infallible,
-    Future = impl Send,
-> + Clone
-       + Send
-       + Sync
-       + 'static {
+fn probe() -> impl Target {
     service_fn(|req: Request<Req>| async move {
         let x = req.extensions();
         let original = x
@@ -2665,17 +2657,7 @@ fn probe() -> impl tower::Service<
 }
 
 /// An outer-table target answering `text` (the outer body type is the inner Router's).
-fn say_outer(
-    text: &'static str,
-) -> impl tower::Service<
-    Request<Req>,
-    Response = Response<Body<Full<Bytes>>>,
-    Error = Infallible,
-    Future = impl Send,
-> + Clone
-       + Send
-       + Sync
-       + 'static {
+fn say_outer(text: &'static str) -> impl Target<Body<Full<Bytes>>> {
     service_fn(move |_: Request<Req>| async move {
         Ok::<_, Infallible>(Response::new(Body::full(Bytes::from_static(
             text.as_bytes(),

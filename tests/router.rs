@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use common::{body_text, echo_key, request, shared_data, Gated, Named};
+use common::{body_text, echo_key, request, shared_data, Gated, Named, Target};
 use http::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
@@ -913,15 +913,7 @@ fn gitlab_table_loads_or_fails_precisely() {
 // ---- edge cases (audit, session 6): audit_router.rs
 
 /// A target that answers with its route key, a space and the request URI as the body.
-fn echo_key_and_uri() -> impl tower::Service<
-    Request<Req>,
-    Response = Response<Full<Bytes>>,
-    Error = Infallible,
-    Future = impl Send,
-> + Clone
-       + Send
-       + Sync
-       + 'static {
+fn echo_key_and_uri() -> impl Target {
     service_fn(|req: Request<Req>| async move {
         let key = req
             .extensions()

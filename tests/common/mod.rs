@@ -278,13 +278,29 @@ pub fn ok(
     })
 }
 
+/// A service that never fails, taking `Full<Bytes>` requests and answering with bodies of type
+/// `B`, that a Router, a gateway or a layer can hold: what the test targets return.
+pub trait Target<B = Full<Bytes>>:
+    tower::Service<Req, Response = Response<B>, Error = Infallible, Future: Send + 'static>
+    + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<S, B> Target<B> for S where
+    S: tower::Service<Req, Response = Response<B>, Error = Infallible, Future: Send + 'static>
+        + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
+
 /// A Router target that answers `200` with its own route key (`MatchedRoute`) as the body.
 #[cfg(feature = "router")]
-pub fn echo_key() -> impl tower::Service<Req, Response = Res, Error = Infallible, Future = impl Send>
-       + Clone
-       + Send
-       + Sync
-       + 'static {
+pub fn echo_key() -> impl Target {
     tower::service_fn(|req: Req| async move {
         let key = req
             .extensions()
