@@ -30,7 +30,7 @@ use tower_gateway::access_log::{AccessLogLayer, MemorySink};
 use tower_gateway::canary::{Arm, CanaryLayer, Key, Mode};
 use tower_gateway::metrics::{MetricsLayer, Registry};
 use tower_gateway::router::{Router, TrailingSlash};
-use tower_gateway::{CorsLayer, OriginGuardLayer};
+use tower_gateway::CorsLayer;
 
 type Req = Full<Bytes>;
 
@@ -449,10 +449,7 @@ fn a_stack_of_every_layer_answers_any_request_without_panicking() {
         .allow_credentials(true)
         .build()
         .unwrap();
-    let guard = OriginGuardLayer::builder()
-        .trust_cors(&cors)
-        .build()
-        .unwrap();
+    let guard = common::trusting(&cors);
     let sink = MemorySink::new();
     let registry = Registry::new();
     let stack = ServiceBuilder::new()
@@ -509,10 +506,7 @@ fn every_decision_predicts_what_its_service_does() {
         .allow_headers(["content-type"])
         .build()
         .unwrap();
-    let guard = OriginGuardLayer::builder()
-        .trust_cors(&cors)
-        .build()
-        .unwrap();
+    let guard = common::trusting(&cors);
     let table: Router<Req, Full<Bytes>, Infallible> = Router::builder()
         .route("GET /pets/{id}", Named::new("pet"))
         .route("POST /pets", Named::new("create"))

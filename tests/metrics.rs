@@ -14,7 +14,7 @@ use std::time::Duration;
 use bytes::Bytes;
 #[cfg(all(feature = "access-log", feature = "canary", feature = "router"))]
 use common::log_at;
-use common::{body_text, ok};
+use common::{body_text, is_metric_name, ok};
 use http::{Method, Request, Response, StatusCode};
 use http_body::Frame;
 use http_body_util::{BodyExt, Full};
@@ -48,14 +48,6 @@ struct Sample {
     value: f64,
 }
 
-fn valid_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
-}
-
 /// A small parser of the text format 0.0.4: checks names, `# HELP`/`# TYPE` before samples,
 /// label syntax and escapes, values; returns the samples with unescaped labels.
 fn parse(text: &str) -> Vec<Sample> {
@@ -66,7 +58,7 @@ fn parse(text: &str) -> Vec<Sample> {
             let mut parts = rest.splitn(3, ' ');
             let kind = parts.next().unwrap();
             let name = parts.next().unwrap();
-            assert!(valid_name(name), "bad name in {line:?}");
+            assert!(is_metric_name(name), "bad name in {line:?}");
             if kind == "TYPE" {
                 let t = parts.next().unwrap();
                 assert!(["counter", "gauge", "histogram"].contains(&t), "{line}");
@@ -81,7 +73,7 @@ fn parse(text: &str) -> Vec<Sample> {
             Some(at) => (&line[..at], &line[at..]),
             None => line.split_at(line.find(' ').unwrap()),
         };
-        assert!(valid_name(name), "bad name in {line:?}");
+        assert!(is_metric_name(name), "bad name in {line:?}");
         let base = ["_bucket", "_sum", "_count"]
             .iter()
             .find_map(|s| {
@@ -96,7 +88,7 @@ fn parse(text: &str) -> Vec<Sample> {
             chars.next();
             loop {
                 let label: String = chars.by_ref().take_while(|&c| c != '=').collect();
-                assert!(valid_name(&label), "bad label name {label:?} in {line}");
+                assert!(is_metric_name(&label), "bad label name {label:?} in {line}");
                 assert_eq!(chars.next(), Some('"'), "{line}");
                 let mut value = String::new();
                 loop {

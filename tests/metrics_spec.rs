@@ -12,7 +12,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{ok, ok_or_204, respond};
+use common::{is_label_name, is_metric_name, ok, ok_or_204, respond};
 use futures_util::stream;
 use http::{header, Method, Request, Response, StatusCode};
 use http_body::Frame;
@@ -60,18 +60,6 @@ struct Sample {
     name: String,
     labels: BTreeMap<String, String>,
     value: f64,
-}
-
-fn is_metric_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || c == ':')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
-}
-
-fn is_label_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn parse_value(s: &str) -> f64 {

@@ -1508,10 +1508,7 @@ async fn trust_cors_follows_a_policy_swap() {
         .allow_origin("https://old.example")
         .build()
         .unwrap();
-    let guard = OriginGuardLayer::builder()
-        .trust_cors(&cors)
-        .build()
-        .unwrap();
+    let guard = common::trusting(&cors);
     let svc = guard.layer(Named::new("app"));
     let call = |origin: &'static str| {
         let svc = svc.clone();

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use common::body_text;
+use common::{body_text, Target};
 use http::{HeaderValue, Request, Response};
 use http_body_util::Full;
 use tower::{service_fn, Layer, ServiceBuilder, ServiceExt};
@@ -62,14 +62,7 @@ type Row<'a> = (
 );
 
 /// jub0bs/cors's `spyHandler`: counts calls, answers `200` with `Vary: foo` and `bar`.
-fn spy(
-    calls: Arc<AtomicUsize>,
-) -> impl tower::Service<
-    Request<Full<Bytes>>,
-    Response = Response<Full<Bytes>>,
-    Error = std::convert::Infallible,
-    Future = impl Send,
-> + Clone {
+fn spy(calls: Arc<AtomicUsize>) -> impl Target {
     service_fn(move |_req: Request<Full<Bytes>>| {
         calls.fetch_add(1, Ordering::SeqCst);
         async {
@@ -991,6 +984,40 @@ fn jub0bs_config_normalisation_as_behaviour() {
 }
 
 /// One `TestConfig_invalid` case: the config, then every (location, value) expected.
+/// Every `Vary` line of `res`, as text.
+fn vary<B>(res: &Response<B>) -> Vec<String> {
+    res.headers()
+        .get_all(VARY)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The cases whose `build` is accepted, or refused with other `(location, value)` problems
+/// than the case lists (in order), one line each naming the case.
+fn refusal_mismatches<'a, C, T>(
+    cases: impl IntoIterator<Item = (&'a str, C, &'a [(&'a str, &'a str)])>,
+    build: impl Fn(C) -> Result<T, tower_gateway::ConfigError>,
+) -> Vec<String> {
+    let mut wrong = Vec::new();
+    for (cite, config, want) in cases {
+        match build(config) {
+            Ok(_) => wrong.push(format!("{cite}: accepted")),
+            Err(e) => {
+                let got: Vec<_> = e
+                    .problems()
+                    .iter()
+                    .map(|p| (p.location().unwrap_or("?"), p.value()))
+                    .collect();
+                if got != want {
+                    wrong.push(format!("{cite}: got {got:?}, want {want:?}"));
+                }
+            }
+        }
+    }
+    wrong
+}
+
 type Invalid = (
     &'static str,
     CorsConfig,
@@ -1062,22 +1089,7 @@ fn jub0bs_config_invalid() {
     // Already in tests/cors.rs: "max age less than -1", "max age exceeds upper bound"
     // (max_age_rendering). Skipped: "no origin pattern specified" (an empty policy is valid
     // here; see jub0bs_reconfigure_keeps_debug_mode_and_refuses_invalid_configs).
-    let mut wrong = Vec::new();
-    for (cite, config, want) in cases {
-        match config.build() {
-            Ok(_) => wrong.push(format!("{cite}: accepted")),
-            Err(e) => {
-                let got: Vec<_> = e
-                    .problems()
-                    .iter()
-                    .map(|p| (p.location().unwrap_or("?"), p.value()))
-                    .collect();
-                if got != want {
-                    wrong.push(format!("{cite}: got {got:?}, want {want:?}"));
-                }
-            }
-        }
-    }
+    let wrong = refusal_mismatches(cases, CorsConfig::build);
     assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
 }
 
@@ -1388,17 +1400,7 @@ fn jub0bs_origins_parse_pattern_remaining_cases() {
         ("http://[::ffff:7f7f:7f7f]:90", true),
         ("http://xn--f", true),
     ]);
-    let mut wrong = Vec::new();
-    for (origin, valid) in cases {
-        match CorsConfig::new().allow_origin(origin).build() {
-            Ok(_) if !valid => wrong.push(format!("{origin:?} accepted")),
-            Err(e) if valid => wrong.push(format!("{origin:?} refused: {e}")),
-            Err(e) if e.problems().len() != 1 || e.problems()[0].value() != origin => {
-                wrong.push(format!("{origin:?}: {e}"));
-            }
-            _ => {}
-        }
-    }
+    let wrong = common::origin_pattern_mismatches(cases);
     assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
 }
 
@@ -1845,14 +1847,7 @@ fn browser_exposed(headers: &http::HeaderMap, credentials: bool) -> Vec<String> 
 }
 
 /// An inner service answering `200` with these headers.
-fn inner_with(
-    headers: &'static [(&'static str, &'static str)],
-) -> impl tower::Service<
-    Request<Full<Bytes>>,
-    Response = Response<Full<Bytes>>,
-    Error = std::convert::Infallible,
-    Future = impl Send,
-> + Clone {
+fn inner_with(headers: &'static [(&'static str, &'static str)]) -> impl Target {
     service_fn(move |_req: Request<Full<Bytes>>| async move {
         let mut res = Response::new(Full::default());
         for (k, v) in headers {
@@ -2087,6 +2082,14 @@ async fn wpt_cors_preflight_status() {
 /// WPT fetch/api/cors/cors-expose-star.js and cors-filtering.js: what a script can read.
 #[tokio::test]
 async fn wpt_cors_expose_star_and_filtering() {
+    /// The answer through `layer` to a `GET` from `APP`, the inner service answering `INNER`.
+    async fn get_from_app(layer: &CorsLayer) -> Response<Body<Full<Bytes>>> {
+        layer
+            .layer(inner_with(INNER))
+            .oneshot(request("GET", &[(O, APP)]))
+            .await
+            .unwrap()
+    }
     static INNER: &[(&str, &str)] = &[
         ("test", "X"),
         ("set-cookie", "X"),
@@ -2101,11 +2104,7 @@ async fn wpt_cors_expose_star_and_filtering() {
         .expose_headers(["*"])
         .build()
         .unwrap();
-    let res = layer
-        .layer(inner_with(INNER))
-        .oneshot(request("GET", &[(O, APP)]))
-        .await
-        .unwrap();
+    let res = get_from_app(&layer).await;
     assert_eq!(browser_cors_check(res.headers(), APP, false), Ok(()));
     let exposed = browser_exposed(res.headers(), false);
     for name in ["test", "age", "server", "content-type"] {
@@ -2126,11 +2125,7 @@ async fn wpt_cors_expose_star_and_filtering() {
         .expose_headers(["Test", "Age"])
         .build()
         .unwrap();
-    let res = layer
-        .layer(inner_with(INNER))
-        .oneshot(request("GET", &[(O, APP)]))
-        .await
-        .unwrap();
+    let res = get_from_app(&layer).await;
     assert_eq!(browser_cors_check(res.headers(), APP, true), Ok(()));
     assert_eq!(
         browser_exposed(res.headers(), true),
@@ -2143,11 +2138,7 @@ async fn wpt_cors_expose_star_and_filtering() {
         .expose_headers(["*", "test"])
         .build()
         .unwrap();
-    let res = layer
-        .layer(inner_with(INNER))
-        .oneshot(request("GET", &[(O, APP)]))
-        .await
-        .unwrap();
+    let res = get_from_app(&layer).await;
     assert!(browser_exposed(res.headers(), false)
         .iter()
         .any(|e| e == "server"));
@@ -2163,11 +2154,7 @@ async fn wpt_cors_expose_star_and_filtering() {
         .expose_headers(["Age", "Server", "Warning", "Content-Length"])
         .build()
         .unwrap();
-    let res = layer
-        .layer(inner_with(INNER))
-        .oneshot(request("GET", &[(O, APP)]))
-        .await
-        .unwrap();
+    let res = get_from_app(&layer).await;
     let exposed = browser_exposed(res.headers(), false);
     assert!(exposed.contains(&"age".to_owned()) && exposed.contains(&"server".to_owned()));
     assert!(!exposed.contains(&"test".to_owned()));
@@ -2304,13 +2291,6 @@ async fn tower_http_vary_set_by_inner_service() {
     static INNER_STAR: &[(&str, &str)] = &[(VARY, "*")];
     let public = CorsConfig::new().allow_any_origin().build().unwrap();
     let listed = CorsConfig::new().allow_origin(APP).build().unwrap();
-    let vary = |res: &Res| -> Vec<String> {
-        res.headers()
-            .get_all(VARY)
-            .iter()
-            .map(|v| v.to_str().unwrap().to_owned())
-            .collect()
-    };
     type Headers = &'static [(&'static str, &'static str)];
     type Case<'a> = (&'a str, &'a CorsLayer, Headers, Headers, &'a [&'a str]);
     let cases: &[Case] = &[
@@ -2387,13 +2367,6 @@ async fn tower_http_vary_set_by_inner_service() {
 #[tokio::test]
 async fn tower_http_derived_vary() {
     let empty: &'static [(&'static str, &'static str)] = &[];
-    let vary_of = |res: &Res| -> Vec<String> {
-        res.headers()
-            .get_all(VARY)
-            .iter()
-            .map(|v| v.to_str().unwrap().to_owned())
-            .collect()
-    };
     let preflight = || {
         request(
             "OPTIONS",
@@ -2412,7 +2385,7 @@ async fn tower_http_derived_vary() {
         .oneshot(request("GET", &[]))
         .await
         .unwrap();
-    assert!(vary_of(&res).is_empty());
+    assert!(vary(&res).is_empty());
     // `very_permissive_emits_vary_headers`: a preflight varies on all three.
     // differs (`derived_vary_header_for_mixed_wildcard_configuration`,
     // `cors_map_layer_smoke_with_vary_header`): tower-http leaves `origin` out of a
@@ -2422,7 +2395,7 @@ async fn tower_http_derived_vary() {
         .oneshot(preflight())
         .await
         .unwrap();
-    assert_eq!(vary_of(&res), [VARY_PREFLIGHT]);
+    assert_eq!(vary(&res), [VARY_PREFLIGHT]);
     // differs (`exact_origin_does_not_emit_origin_vary_header`): tower-http's exact origin is
     // sent to every request, so nothing varies; ours is sent only to that origin, so the
     // answer depends on `Origin` and says so (issue 4).
@@ -2437,7 +2410,7 @@ async fn tower_http_derived_vary() {
         .oneshot(request("GET", &[(O, "http://example.com")]))
         .await
         .unwrap();
-    assert_eq!(vary_of(&res), ["Origin"]);
+    assert_eq!(vary(&res), ["Origin"]);
 }
 
 // ================================================================ rs/cors cors_test.go
@@ -2633,22 +2606,7 @@ mod gateway_cors {
                   ("cors.allow_methods[1]", "résumé"), ("cors.allow_headers[0]", "résumé"),
                   ("cors.allow_headers[1]", "Access-Control-Allow-Origin"), ("cors.max_age", "86401")]),
         ];
-        let mut wrong = Vec::new();
-        for (cite, cors, want) in cases {
-            match gateway(cors) {
-                Ok(_) => wrong.push(format!("{cite}: accepted")),
-                Err(e) => {
-                    let got: Vec<_> = e
-                        .problems()
-                        .iter()
-                        .map(|p| (p.location().unwrap_or("?"), p.value()))
-                        .collect();
-                    if got != *want {
-                        wrong.push(format!("{cite}: got {got:?}, want {want:?}"));
-                    }
-                }
-            }
-        }
+        let wrong = refusal_mismatches(cases.iter().copied(), gateway);
         assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
         // jub0bs `TestIsDeemedInsecure`: `localhost.` is loopback, with credentials too.
         assert!(

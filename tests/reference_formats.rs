@@ -5,12 +5,15 @@
 //! Prometheus text format 0.0.4 (prometheus/docs, prometheus/common `expfmt`).
 #![cfg(all(feature = "access-log", feature = "metrics"))]
 
+mod common;
+
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
+use common::{is_label_name, is_metric_name};
 use http::{HeaderValue, Method, Request, Response, StatusCode, Uri, Version};
 use http_body_util::{BodyExt, Full};
 use tower::{service_fn, Layer, ServiceExt};
@@ -1141,22 +1144,6 @@ fn check_histograms(
         }
     }
     Ok(())
-}
-
-fn is_metric_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
-}
-
-fn is_label_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// A value as Go's `ParseFloat` reads it, without the literals `expfmt` refuses (hex, `_`,

@@ -333,10 +333,7 @@ async fn django_trusted_origin_wildcards_through_cors() {
         ])
         .build()
         .unwrap();
-    let guard = OriginGuardLayer::builder()
-        .trust_cors(&cors)
-        .build()
-        .unwrap();
+    let guard = common::trusting(&cors);
     let secure = "https://www.example.com/";
     let rows: &[Row] = &[
         (

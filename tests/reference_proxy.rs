@@ -15,14 +15,14 @@
 
 mod common;
 
-use std::convert::Infallible;
+use common::backend::{backend, full, hv, only, raw_exchange};
+
+use common::{bounded, send_upgradable, serve_with_peer};
+
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, Response, StatusCode, Version};
-use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
@@ -34,67 +34,9 @@ use tower_gateway::origin::OriginGuardLayer;
 use tower_gateway::upstream::{Failure, FailureKind, Upstream, WebSocketUpstream};
 use tower_gateway::Router;
 
-type Body = BoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
-
-/// What a backend saw of one request.
-#[derive(Clone, Debug)]
-struct Seen {
-    target: String,
-    headers: HeaderMap,
-    body: Bytes,
-}
-
-type Log = Arc<Mutex<Vec<Seen>>>;
-
 /// The RFC 6455 §1.3 example key and its accept value.
 const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
 const ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
-
-fn full(bytes: impl Into<Bytes>) -> Body {
-    Full::new(bytes.into()).map_err(|e| match e {}).boxed()
-}
-
-async fn bounded<F: std::future::Future>(future: F) -> F::Output {
-    tokio::time::timeout(Duration::from_secs(10), future)
-        .await
-        .expect("the test hung")
-}
-
-/// A hyper backend on 127.0.0.1:0 that records each request (body read whole) and answers
-/// `reply(seen)`.
-async fn backend<F>(reply: F) -> (SocketAddr, Log)
-where
-    F: Fn(&Seen) -> Response<Body> + Send + Sync + 'static,
-{
-    let log: Log = Arc::default();
-    let reply = Arc::new(reply);
-    let seen_log = log.clone();
-    let addr = common::listen(move |stream, _| {
-        let (log, reply) = (seen_log.clone(), reply.clone());
-        async move {
-            let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-                let (log, reply) = (log.clone(), reply.clone());
-                async move {
-                    let (parts, body) = request.into_parts();
-                    let body = body.collect().await.map(|c| c.to_bytes());
-                    let seen = Seen {
-                        target: parts.uri.to_string(),
-                        headers: parts.headers,
-                        body: body.unwrap_or_default(),
-                    };
-                    let response = reply(&seen);
-                    log.lock().unwrap().push(seen);
-                    Ok::<_, Infallible>(response)
-                }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        }
-    })
-    .await;
-    (addr, log)
-}
 
 /// A raw backend: reads one request head, hands it over (lower-cased), writes `reply` and
 /// closes its write side.
@@ -115,6 +57,17 @@ async fn raw_backend(reply: &'static [u8]) -> (SocketAddr, mpsc::UnboundedReceiv
     (addr, rx)
 }
 
+/// A `GET uri` with these header lines in this order (a name may repeat), no body.
+fn get_with(uri: &str, headers: &[(&str, &str)]) -> Request<Empty<Bytes>> {
+    headers
+        .iter()
+        .fold(Request::get(uri), |b, (name, value)| {
+            b.header(*name, *value)
+        })
+        .body(Empty::new())
+        .unwrap()
+}
+
 /// Reads up to the end of a message head, byte by byte (nothing after it is consumed).
 async fn read_head(stream: &mut TcpStream) -> Option<String> {
     let mut head = Vec::new();
@@ -128,69 +81,8 @@ async fn read_head(stream: &mut TcpStream) -> Option<String> {
     Some(String::from_utf8_lossy(&head).into_owned())
 }
 
-/// Serves `service` with hyper (upgrades on) on 127.0.0.1:0, the peer's address in each
-/// request's extensions.
-async fn serve<S, B>(service: S) -> SocketAddr
-where
-    S: tower::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send,
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    common::listen(move |stream, peer| {
-        let service = service.clone();
-        async move {
-            let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
-                request.extensions_mut().insert(peer);
-                service.clone().oneshot(request)
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .with_upgrades()
-                .await;
-        }
-    })
-    .await
-}
-
 async fn proxy_to(up: SocketAddr) -> SocketAddr {
-    serve(Upstream::new(&format!("http://{up}")).unwrap()).await
-}
-
-/// Sends one request on a fresh connection with hyper's client.
-async fn send<B>(addr: SocketAddr, request: Request<B>) -> Response<Incoming>
-where
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let stream = TcpStream::connect(addr).await.unwrap();
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .unwrap();
-    tokio::spawn(conn.with_upgrades());
-    sender.send_request(request).await.unwrap()
-}
-
-/// Writes `raw` on a fresh connection and reads until the peer closes (5 s at most).
-async fn raw_exchange(addr: SocketAddr, raw: &[u8]) -> String {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    stream.write_all(raw).await.unwrap();
-    let mut out = Vec::new();
-    let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut out)).await;
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn only(log: &Log) -> Seen {
-    let log = log.lock().unwrap();
-    assert_eq!(log.len(), 1, "the backend saw {} requests", log.len());
-    log[0].clone()
-}
-
-fn hv<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).map(|v| v.to_str().unwrap())
+    serve_with_peer(Upstream::new(&format!("http://{up}")).unwrap()).await
 }
 
 fn values<'a>(headers: &'a HeaderMap, name: &str) -> Vec<&'a str> {
@@ -231,16 +123,18 @@ fn parts(uri: &str) -> http::request::Parts {
 async fn go_reverse_proxy_request_hop_headers() {
     let (up, log) = backend(|_| Response::new(full("ok"))).await;
     let gw = proxy_to(up).await;
-    let request = Request::get("/")
-        .header("host", "some-name")
-        .header("connection", "close, TE")
-        .header("te", "foo")
-        .header("te", "bar, trailers")
-        .header("proxy-connection", "should be deleted")
-        .header("upgrade", "foo")
-        .body(Empty::<Bytes>::new())
-        .unwrap();
-    assert_eq!(send(gw, request).await.status(), 200);
+    let request = get_with(
+        "/",
+        &[
+            ("host", "some-name"),
+            ("connection", "close, TE"),
+            ("te", "foo"),
+            ("te", "bar, trailers"),
+            ("proxy-connection", "should be deleted"),
+            ("upgrade", "foo"),
+        ],
+    );
+    assert_eq!(send_upgradable(gw, request).await.status(), 200);
     let seen = only(&log);
     assert!(hv(&seen.headers, "x-forwarded-for").is_some());
     for name in ["upgrade", "proxy-connection", "transfer-encoding"] {
@@ -269,12 +163,8 @@ async fn go_reverse_proxy_response_headers() {
     )
     .await;
     let gw = proxy_to(up).await;
-    let request = Request::get("/")
-        .header("host", "some-name")
-        .header("te", "trailers")
-        .body(Empty::<Bytes>::new())
-        .unwrap();
-    let response = send(gw, request).await;
+    let request = get_with("/", &[("host", "some-name"), ("te", "trailers")]);
+    let response = send_upgradable(gw, request).await;
     assert_eq!(response.status(), 404);
     let headers = response.headers().clone();
     assert_eq!(hv(&headers, "x-foo"), Some("bar"));
@@ -306,15 +196,17 @@ async fn go_strip_headers_named_in_several_connection_lines() {
     )
     .await;
     let gw = proxy_to(up).await;
-    let request = Request::get("/")
-        .header("host", "a")
-        .header("connection", "Upgrade, X-Fake-Connection-Token")
-        .header("connection", "X-Some-Conn-Header")
-        .header("x-some-conn-header", "should be deleted")
-        .header("x-fake-connection-token", "should be deleted")
-        .body(Empty::<Bytes>::new())
-        .unwrap();
-    let response = send(gw, request).await;
+    let request = get_with(
+        "/",
+        &[
+            ("host", "a"),
+            ("connection", "Upgrade, X-Fake-Connection-Token"),
+            ("connection", "X-Some-Conn-Header"),
+            ("x-some-conn-header", "should be deleted"),
+            ("x-fake-connection-token", "should be deleted"),
+        ],
+    );
+    let response = send_upgradable(gw, request).await;
     assert_eq!(response.status(), 200);
     for name in ["x-some-conn-header", "x-fake-connection-token", "upgrade"] {
         assert!(!response.headers().contains_key(name), "{name} came back");
@@ -342,14 +234,16 @@ async fn go_strip_empty_connection() {
     )
     .await;
     let gw = proxy_to(up).await;
-    let request = Request::get("/")
-        .header("host", "a")
-        .header("connection", "")
-        .header("connection", "X-Some-Conn-Header")
-        .header("x-some-conn-header", "should be deleted")
-        .body(Empty::<Bytes>::new())
-        .unwrap();
-    let response = send(gw, request).await;
+    let request = get_with(
+        "/",
+        &[
+            ("host", "a"),
+            ("connection", ""),
+            ("connection", "X-Some-Conn-Header"),
+            ("x-some-conn-header", "should be deleted"),
+        ],
+    );
+    let response = send_upgradable(gw, request).await;
     assert_eq!(response.status(), 200);
     assert!(!response.headers().contains_key("x-some-conn-header"));
     assert!(!response.headers().contains_key("connection"));
@@ -368,13 +262,15 @@ async fn go_x_forwarded_for_appends_to_prior_data() {
     })
     .await;
     let gw = proxy_to(up).await;
-    let request = Request::get("/")
-        .header("host", "some-name")
-        .header("connection", "close")
-        .header("x-forwarded-for", "client ip")
-        .body(Empty::<Bytes>::new())
-        .unwrap();
-    let response = send(gw, request).await;
+    let request = get_with(
+        "/",
+        &[
+            ("host", "some-name"),
+            ("connection", "close"),
+            ("x-forwarded-for", "client ip"),
+        ],
+    );
+    let response = send_upgradable(gw, request).await;
     assert_eq!(response.status(), 404);
     assert_eq!(
         common::body_text(response.into_body()).await,
@@ -437,11 +333,8 @@ async fn go_raw_query_reaches_the_backend_unchanged() {
     let (up, log) = backend(|_| Response::new(full("ok"))).await;
     let gw = proxy_to(up).await;
     for query in ["a=1&a=2;b=3", "a=1&a=%zz&b=3"] {
-        let request = Request::get(format!("/?{query}"))
-            .header("host", "a")
-            .body(Empty::<Bytes>::new())
-            .unwrap();
-        assert_eq!(send(gw, request).await.status(), 200);
+        let request = get_with(&format!("/?{query}"), &[("host", "a")]);
+        assert_eq!(send_upgradable(gw, request).await.status(), 200);
     }
     let log = log.lock().unwrap();
     let targets: Vec<_> = log.iter().map(|s| s.target.as_str()).collect();
@@ -534,7 +427,7 @@ async fn go_user_agent_is_forwarded_and_never_added() {
             request = request.header("user-agent", ua);
         }
         let request = request.body(Empty::<Bytes>::new()).unwrap();
-        assert_eq!(send(gw, request).await.status(), 200);
+        assert_eq!(send_upgradable(gw, request).await.status(), 200);
     }
     let log = log.lock().unwrap();
     assert_eq!(hv(&log[0].headers, "user-agent"), Some("explicit UA"));
@@ -606,7 +499,7 @@ async fn ws_gateway(backend: SocketAddr) -> SocketAddr {
         .websocket("/ws", upstream)
         .build()
         .unwrap();
-    serve(router).await
+    serve_with_peer(router).await
 }
 
 fn ws_request(extra: &[(&str, &str)]) -> Request<Empty<Bytes>> {
@@ -638,7 +531,7 @@ async fn go_websocket_upgrade_then_bytes_both_ways() {
         )
         .await;
         let gw = ws_gateway(backend).await;
-        let mut response = send(gw, ws_request(&[])).await;
+        let mut response = send_upgradable(gw, ws_request(&[])).await;
         assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
         let headers = response.headers();
         assert!(hv(headers, "upgrade").unwrap().eq_ignore_ascii_case("websocket"));
@@ -674,7 +567,7 @@ async fn go_upgrade_type_mismatch_is_502() {
     ] {
         let (backend, _heads) = line_backend(answer).await;
         let gw = ws_gateway(backend).await;
-        let response = send(gw, ws_request(&[])).await;
+        let response = send_upgradable(gw, ws_request(&[])).await;
         assert_eq!(response.status(), StatusCode::BAD_GATEWAY, "{answer:?}");
         assert!(!response.headers().contains_key("upgrade"), "{answer:?}");
     }
@@ -688,7 +581,7 @@ async fn go_upgrade_type_mismatch_is_502() {
 async fn go_websocket_handshake_to_a_plain_upstream_is_a_plain_get() {
     let (up, log) = backend(|_| Response::new(full("plain"))).await;
     let gw = proxy_to(up).await;
-    let response = send(gw, ws_request(&[])).await;
+    let response = send_upgradable(gw, ws_request(&[])).await;
     assert_eq!(response.status(), 200);
     assert_eq!(common::body_text(response.into_body()).await, "plain");
     let seen = only(&log);
@@ -706,10 +599,7 @@ async fn go_unrequested_101_from_a_plain_upstream_is_502() {
     )
     .await;
     let upstream = Upstream::new(&format!("http://{up}")).unwrap();
-    let request = Request::get("/")
-        .header("host", "a")
-        .body(Empty::<Bytes>::new())
-        .unwrap();
+    let request = get_with("/", &[("host", "a")]);
     let response = upstream.oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
     let failure = response.extensions().get::<Failure>().copied().unwrap();
@@ -1011,7 +901,7 @@ async fn gorilla_subprotocol_lines_pass_and_the_backends_101_comes_back_unchange
         )
         .await;
         let gw = ws_gateway(backend).await;
-        let response = send(
+        let response = send_upgradable(
             gw,
             ws_request(&[
                 ("sec-websocket-protocol", "bar"),
@@ -1049,7 +939,7 @@ async fn coder_backend_101_is_relayed_unrepaired_for_the_client_to_check() {
         )
         .await;
         let gw = ws_gateway(backend).await;
-        let response = send(gw, ws_request(&[("sec-websocket-protocol", "chat")])).await;
+        let response = send_upgradable(gw, ws_request(&[("sec-websocket-protocol", "chat")])).await;
         assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
         let h = response.headers();
         assert_eq!(hv(h, "sec-websocket-accept"), Some("notTheRightValue="));
@@ -1092,7 +982,7 @@ where
 
 /// Upgrades a connection to `gw` through the gateway and returns the switched stream.
 async fn upgraded(gw: SocketAddr) -> TokioIo<hyper::upgrade::Upgraded> {
-    let mut response = send(gw, ws_request(&[])).await;
+    let mut response = send_upgradable(gw, ws_request(&[])).await;
     assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
     TokioIo::new(hyper::upgrade::on(&mut response).await.unwrap())
 }
@@ -1275,7 +1165,7 @@ async fn go_unrequested_101_through_a_gateway_config_is_502() {
     ))
     .unwrap();
     let gateway = Gateway::from_config(config, Services::<Incoming>::new()).unwrap();
-    let gw = serve(gateway).await;
+    let gw = serve_with_peer(gateway).await;
     let raw = raw_exchange(
         gw,
         b"GET /switch HTTP/1.1\r\nHost: a\r\nUpgrade: foo\r\nConnection: upgrade, close\r\n\r\n",

@@ -14,7 +14,7 @@ mod common;
 use std::convert::Infallible;
 
 use bytes::Bytes;
-use common::{body_text, request};
+use common::{body_text, echo_key, ok as say, request, Target};
 use http::header::{ALLOW, CONTENT_LENGTH};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
@@ -24,26 +24,6 @@ use tower_gateway::router::{MatchedRoute, Router, RouterBuilder};
 
 type Req = Full<Bytes>;
 type R = Router<Req, Full<Bytes>, Infallible>;
-
-/// A target that answers with its own route key as the body.
-fn echo_key() -> impl tower::Service<
-    Request<Req>,
-    Response = Response<Full<Bytes>>,
-    Error = Infallible,
-    Future = impl Send,
-> + Clone
-       + Send
-       + Sync
-       + 'static {
-    service_fn(|req: Request<Req>| async move {
-        let key = req
-            .extensions()
-            .get::<MatchedRoute>()
-            .map(|m| m.key().to_owned())
-            .unwrap_or_default();
-        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(key))))
-    })
-}
 
 fn builder<'a>(
     keys: impl IntoIterator<Item = &'a str>,
@@ -1217,13 +1197,18 @@ fn check_group(group: &Group, reversed: bool) -> Vec<String> {
     wrong
 }
 
-#[test]
-fn matchit_match_tables() {
-    let wrong: Vec<String> = MATCH_GROUPS
+/// Checks every group in insertion order and reversed, returning every mismatch.
+fn check_groups(groups: &[Group]) -> Vec<String> {
+    groups
         .iter()
         .flat_map(|g| [check_group(g, false), check_group(g, true)])
         .flatten()
-        .collect();
+        .collect()
+}
+
+#[test]
+fn matchit_match_tables() {
+    let wrong = check_groups(MATCH_GROUPS);
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
@@ -2290,27 +2275,14 @@ fn matchit_insert_tables() {
 // `head_content_length_through_hyper_server_that_hits_fallback` (the fallback answers `HEAD`
 // as it decides; the Router only rewrites `HEAD` served by a `GET` route).
 
-/// A service answering `200` with `text`.
-fn say(
-    text: &'static str,
-) -> impl tower::Service<
-    Request<Req>,
-    Response = Response<Full<Bytes>>,
-    Error = Infallible,
-    Future = impl Send,
-> + Clone
-       + Send
-       + Sync
-       + 'static {
-    service_fn(move |_: Request<Req>| async move {
-        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(
-            text.as_bytes(),
-        ))))
-    })
-}
-
-/// Status, `Allow` header and body text of one call.
-async fn call(router: &R, method: &str, uri: &str) -> (StatusCode, Option<String>, String) {
+/// Status, `Allow` header and body text of one call (through a Router of either body type).
+async fn call<S, B>(router: &S, method: &str, uri: &str) -> (StatusCode, Option<String>, String)
+where
+    S: tower::Service<Request<Req>, Response = Response<B>> + Clone,
+    S::Error: std::fmt::Debug,
+    B: http_body::Body,
+    B::Error: std::fmt::Debug,
+{
     let response = router.clone().oneshot(request(method, uri)).await.unwrap();
     let allow = response
         .headers()
@@ -2336,6 +2308,33 @@ struct ServiceCase {
         Option<&'static str>,
         &'static str,
     )],
+}
+
+/// Every call of `case` that `svc` answers otherwise (status, `Allow`, body), one line each,
+/// starting with `source` and the case's cite.
+async fn case_mismatches<S, B>(svc: &S, case: &ServiceCase, source: &str) -> Vec<String>
+where
+    S: tower::Service<Request<Req>, Response = Response<B>> + Clone,
+    S::Error: std::fmt::Debug,
+    B: http_body::Body,
+    B::Error: std::fmt::Debug,
+{
+    let mut wrong = Vec::new();
+    for (method, path, status, allow, body) in case.calls {
+        let got = call(svc, method, path).await;
+        let want = (
+            StatusCode::from_u16(*status).unwrap(),
+            allow.map(str::to_owned),
+            (*body).to_owned(),
+        );
+        if got != want {
+            wrong.push(format!(
+                "{source}{:?}: {method} {path}: got {got:?}, want {want:?}",
+                case.cite
+            ));
+        }
+    }
+    wrong
 }
 
 const SERVICE_CASES: &[ServiceCase] = &[
@@ -2620,20 +2619,7 @@ async fn axum_routing_service_tables() {
         let router = b
             .build()
             .unwrap_or_else(|e| panic!("axum {:?}: {e}", case.cite));
-        for (method, path, status, allow, body) in case.calls {
-            let got = call(&router, method, path).await;
-            let want = (
-                StatusCode::from_u16(*status).unwrap(),
-                allow.map(str::to_owned),
-                (*body).to_owned(),
-            );
-            if got != want {
-                wrong.push(format!(
-                    "axum {:?}: {method} {path}: got {got:?}, want {want:?}",
-                    case.cite
-                ));
-            }
-        }
+        wrong.extend(case_mismatches(&router, case, "axum ").await);
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
@@ -2650,15 +2636,7 @@ type Outer = Router<Req, Body<Full<Bytes>>, Infallible>;
 
 /// A target that describes what it received: URI, `OriginalUri`, `MatchedRoute` key and the
 /// params (raw).
-fn probe() -> impl tower::Service<
-    Request<Req>,
-    Response = Response<Full<Bytes>>,
-    Error = Infallible,
-    Future = impl Send,
-> + Clone
-       + Send
-       + Sync
-       + 'static {
+fn probe() -> impl Target {
     service_fn(|req: Request<Req>| async move {
         let x = req.extensions();
         let original = x
@@ -2679,17 +2657,7 @@ fn probe() -> impl tower::Service<
 }
 
 /// An outer-table target answering `text` (the outer body type is the inner Router's).
-fn say_outer(
-    text: &'static str,
-) -> impl tower::Service<
-    Request<Req>,
-    Response = Response<Body<Full<Bytes>>>,
-    Error = Infallible,
-    Future = impl Send,
-> + Clone
-       + Send
-       + Sync
-       + 'static {
+fn say_outer(text: &'static str) -> impl Target<Body<Full<Bytes>>> {
     service_fn(move |_: Request<Req>| async move {
         Ok::<_, Infallible>(Response::new(Body::full(Bytes::from_static(
             text.as_bytes(),
@@ -2702,23 +2670,6 @@ fn inner(keys: &[&str]) -> R {
         .fold(Router::builder(), |b, k| b.route(*k, probe()))
         .build()
         .expect("inner table builds")
-}
-
-async fn outer_call(
-    router: &Outer,
-    method: &str,
-    uri: &str,
-) -> (StatusCode, Option<String>, String) {
-    let response = router.clone().oneshot(request(method, uri)).await.unwrap();
-    let allow = response
-        .headers()
-        .get(ALLOW)
-        .map(|v| v.to_str().unwrap().to_owned());
-    (
-        response.status(),
-        allow,
-        body_text(response.into_body()).await,
-    )
 }
 
 // axum routing/tests/mod.rs: "wildcard_sees_whole_url" (a route, unlike a nest, strips
@@ -2754,19 +2705,19 @@ async fn axum_nesting_apps_and_nest_at_capture() {
         )
         .build()
         .unwrap();
-    assert_eq!(outer_call(&app, "GET", "/").await.2, "hi");
-    let (status, _, text) = outer_call(&app, "GET", "/v0/api/users").await;
+    assert_eq!(call(&app, "GET", "/").await.2, "hi");
+    let (status, _, text) = call(&app, "GET", "/v0/api/users").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         text,
         "uri=/users original=/v0/api/users route=GET /users params="
     );
-    let (_, _, text) = outer_call(&app, "GET", "/v0/api/users/123").await;
+    let (_, _, text) = call(&app, "GET", "/v0/api/users/123").await;
     assert_eq!(
         text,
         "uri=/users/123 original=/v0/api/users/123 route=GET /users/{id} params=id=123"
     );
-    let (_, _, text) = outer_call(&app, "GET", "/v0/api/games/123").await;
+    let (_, _, text) = call(&app, "GET", "/v0/api/games/123").await;
     assert_eq!(
         text,
         "uri=/games/123 original=/v0/api/games/123 route=GET /games/{id} params=id=123"
@@ -2801,9 +2752,9 @@ async fn axum_wrong_method_nest() {
         .nest("/foo", inner(&["GET /"]))
         .build()
         .unwrap();
-    assert_eq!(outer_call(&app, "GET", "/foo").await.0, StatusCode::OK);
+    assert_eq!(call(&app, "GET", "/foo").await.0, StatusCode::OK);
     assert_eq!(
-        outer_call(&app, "POST", "/foo").await,
+        call(&app, "POST", "/foo").await,
         (
             StatusCode::METHOD_NOT_ALLOWED,
             Some("GET, HEAD".to_owned()),
@@ -2811,7 +2762,7 @@ async fn axum_wrong_method_nest() {
         )
     );
     assert_eq!(
-        outer_call(&app, "PATCH", "/foo/bar").await.0,
+        call(&app, "PATCH", "/foo/bar").await.0,
         StatusCode::NOT_FOUND
     );
 }
@@ -2826,22 +2777,14 @@ async fn axum_nested_url_and_original_uri_two_levels() {
         .build()
         .unwrap();
     let app = Router::builder().nest("/foo", middle).build().unwrap();
-    let response = app
-        .clone()
-        .oneshot(request("GET", "/foo/bar/baz"))
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    let (status, _, text) = call(&app, "GET", "/foo/bar/baz").await;
+    assert_eq!(status, StatusCode::OK);
     assert_eq!(
-        body_text(response.into_body()).await,
+        text,
         "uri=/baz original=/foo/bar/baz route=GET /baz params="
     );
-    let response = app
-        .oneshot(request("GET", "/foo/bar/qux?x=1"))
-        .await
-        .unwrap();
     assert_eq!(
-        body_text(response.into_body()).await,
+        call(&app, "GET", "/foo/bar/qux?x=1").await.2,
         "uri=/qux?x=1 original=/foo/bar/qux?x=1 route=GET /qux params="
     );
 }
@@ -2857,7 +2800,7 @@ async fn axum_multiple_nests_and_routes() {
         .fallback(say_outer("fallback"))
         .build()
         .unwrap();
-    assert_eq!(outer_call(&app, "GET", "/").await.2, "root");
+    assert_eq!(call(&app, "GET", "/").await.2, "root");
     for (path, want) in [
         (
             "/api/users",
@@ -2876,12 +2819,9 @@ async fn axum_multiple_nests_and_routes() {
             "uri=/route original=/two/route route=GET /route params=",
         ),
     ] {
-        assert_eq!(outer_call(&app, "GET", path).await.2, want, "{path}");
+        assert_eq!(call(&app, "GET", path).await.2, want, "{path}");
     }
-    assert_eq!(
-        outer_call(&app, "GET", "/does-not-exist").await.2,
-        "fallback"
-    );
+    assert_eq!(call(&app, "GET", "/does-not-exist").await.2, "fallback");
 }
 
 // axum nest.rs: "nest_with_and_without_trailing", "nesting_with_root_inner_router",
@@ -2901,12 +2841,12 @@ async fn axum_nest_trailing_slashes() {
         ("/a/a", "GET /a"),
         ("/a/a/", "GET /a/"),
     ] {
-        let (status, _, text) = outer_call(&app, "GET", path).await;
+        let (status, _, text) = call(&app, "GET", path).await;
         assert_eq!(status, StatusCode::OK, "{path}");
         assert!(text.contains(&format!("route={route} ")), "{path}: {text}");
     }
     assert_eq!(
-        outer_call(&app, "GET", "/a").await.0,
+        call(&app, "GET", "/a").await.0,
         StatusCode::NOT_FOUND,
         "nest_1: no `GET /` inside"
     );
@@ -2931,15 +2871,9 @@ async fn axum_nest_at_prefix_capture() {
         .nest("/ya", empty)
         .build()
         .unwrap();
-    assert_eq!(
-        outer_call(&app, "GET", "/xax/bar").await.0,
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(
-        outer_call(&app, "GET", "/ya/bar").await.0,
-        StatusCode::NOT_FOUND
-    );
-    let (status, _, text) = outer_call(&app, "GET", "/xbx/bar").await;
+    assert_eq!(call(&app, "GET", "/xax/bar").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(call(&app, "GET", "/ya/bar").await.0, StatusCode::NOT_FOUND);
+    let (status, _, text) = call(&app, "GET", "/xbx/bar").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         text,
@@ -2980,7 +2914,7 @@ async fn axum_nested_router_with_fallback_and_outer_routes_below_the_prefix() {
         ("/nest/fallback", "nested fallback"),
         ("/nest/b", "nested fallback"),
     ] {
-        assert_eq!(outer_call(&app, "GET", path).await.2, want, "{path}");
+        assert_eq!(call(&app, "GET", path).await.2, want, "{path}");
     }
 }
 
@@ -3004,11 +2938,11 @@ async fn axum_nested_fallbacks() {
         .build()
         .unwrap();
     assert_eq!(
-        outer_call(&app, "GET", "/foo/bar").await,
+        call(&app, "GET", "/foo/bar").await,
         (StatusCode::NOT_FOUND, None, String::new())
     );
-    assert_eq!(outer_call(&app, "GET", "/bar/not-found").await.2, "inner");
-    assert_eq!(outer_call(&app, "GET", "/").await.2, "outer");
+    assert_eq!(call(&app, "GET", "/bar/not-found").await.2, "inner");
+    assert_eq!(call(&app, "GET", "/").await.2, "outer");
 }
 
 // axum get_to_head.rs: "for_handlers::get_handles_head", "for_services::get_handles_head";
@@ -3276,11 +3210,7 @@ const GO_TREE: &[Group] = &[
 
 #[test]
 fn go_routing_tree_paths() {
-    let wrong: Vec<String> = GO_TREE
-        .iter()
-        .flat_map(|g| [check_group(g, false), check_group(g, true)])
-        .flatten()
-        .collect();
+    let wrong = check_groups(GO_TREE);
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     // getTestTree's `/a/b/{y}` with `/a/b/{x...}`, and "all three of the above should work
     // together" (pat1 + pat2 + pat3): Go accepts; issue 3 refuses the param/catch-all pair.
@@ -3541,33 +3471,7 @@ async fn gateway_config_tables_answer_as_the_router() {
             b = b.fallback("fallback");
         }
         let gateway = b.build().unwrap_or_else(|e| panic!("{:?}: {e}", case.cite));
-        for (method, path, status, allow, body) in case.calls {
-            let response = gateway
-                .clone()
-                .oneshot(request(method, path))
-                .await
-                .unwrap();
-            let got_allow = response
-                .headers()
-                .get(ALLOW)
-                .map(|v| v.to_str().unwrap().to_owned());
-            let got = (
-                response.status(),
-                got_allow,
-                body_text(response.into_body()).await,
-            );
-            let want = (
-                StatusCode::from_u16(*status).unwrap(),
-                allow.map(str::to_owned),
-                (*body).to_owned(),
-            );
-            if got != want {
-                wrong.push(format!(
-                    "{:?}: {method} {path}: got {got:?}, want {want:?}",
-                    case.cite
-                ));
-            }
-        }
+        wrong.extend(case_mismatches(&gateway, case, "").await);
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use common::{body_text, request, shared_data, Gated, Named};
+use common::{body_text, echo_key, request, shared_data, Gated, Named, Target};
 use http::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
@@ -22,26 +22,6 @@ use tower_gateway::ConfigError;
 
 type Req = Full<Bytes>;
 type R = Router<Req, Full<Bytes>, Infallible>;
-
-/// A target that answers with its own route key as the body.
-fn echo_key() -> impl tower::Service<
-    Request<Req>,
-    Response = Response<Full<Bytes>>,
-    Error = Infallible,
-    Future = impl Send,
-> + Clone
-       + Send
-       + Sync
-       + 'static {
-    service_fn(|req: Request<Req>| async move {
-        let key = req
-            .extensions()
-            .get::<MatchedRoute>()
-            .map(|m| m.key().to_owned())
-            .unwrap_or_default();
-        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(key))))
-    })
-}
 
 fn builder(keys: &[&str]) -> RouterBuilder<Req, Full<Bytes>, Infallible> {
     keys.iter()
@@ -933,15 +913,7 @@ fn gitlab_table_loads_or_fails_precisely() {
 // ---- edge cases (audit, session 6): audit_router.rs
 
 /// A target that answers with its route key, a space and the request URI as the body.
-fn echo_key_and_uri() -> impl tower::Service<
-    Request<Req>,
-    Response = Response<Full<Bytes>>,
-    Error = Infallible,
-    Future = impl Send,
-> + Clone
-       + Send
-       + Sync
-       + 'static {
+fn echo_key_and_uri() -> impl Target {
     service_fn(|req: Request<Req>| async move {
         let key = req
             .extensions()

@@ -28,7 +28,7 @@ use tower::ServiceExt;
 use tower_gateway::upstream::{Failure, FailureKind, Upstream, UpstreamClient};
 use tower_gateway::Router;
 
-use common::body_text;
+use common::{body_text, send};
 
 // ---------------------------------------------------------------- upstream servers
 
@@ -192,20 +192,6 @@ async fn serve(router: Gateway) -> SocketAddr {
         }
     })
     .await
-}
-
-/// Sends one request over a new connection to `addr`.
-async fn send<B>(addr: SocketAddr, request: Request<B>) -> Response<Incoming>
-where
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let stream = TcpStream::connect(addr).await.unwrap();
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .unwrap();
-    tokio::spawn(conn);
-    sender.send_request(request).await.unwrap()
 }
 
 fn get(uri: &str) -> Request<Full<Bytes>> {

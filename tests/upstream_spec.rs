@@ -13,6 +13,10 @@
 
 mod common;
 
+use common::backend::{backend, full, hv, only, raw_exchange, Log};
+
+use common::{send, serve_with_peer};
+
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -20,7 +24,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, Response, StatusCode};
-use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Empty, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -31,99 +34,9 @@ use tower_gateway::access_log::{AccessLogLayer, MemorySink};
 use tower_gateway::upstream::{Failure, FailureKind, Upstream};
 use tower_gateway::Router;
 
-type Body = BoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
-
-/// What a backend saw of one request.
-#[derive(Clone, Debug)]
-struct Seen {
-    method: Method,
-    target: String,
-    headers: HeaderMap,
-    body: Bytes,
-}
-
-type Log = Arc<Mutex<Vec<Seen>>>;
-
-fn full(bytes: impl Into<Bytes>) -> Body {
-    Full::new(bytes.into()).map_err(|e| match e {}).boxed()
-}
-
-/// A hyper backend on 127.0.0.1:0 that records every request (its whole body read) and
-/// answers with `reply(seen)`.
-async fn backend<F>(reply: F) -> (SocketAddr, Log)
-where
-    F: Fn(&Seen) -> Response<Body> + Send + Sync + 'static,
-{
-    let log: Log = Arc::default();
-    let reply = Arc::new(reply);
-    let seen_log = log.clone();
-    let addr = common::listen(move |stream, _| {
-        let log = seen_log.clone();
-        let reply = reply.clone();
-        async move {
-            let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-                let log = log.clone();
-                let reply = reply.clone();
-                async move {
-                    let (parts, body) = request.into_parts();
-                    let body = body
-                        .collect()
-                        .await
-                        .map(|c| c.to_bytes())
-                        .unwrap_or_default();
-                    let seen = Seen {
-                        method: parts.method,
-                        target: parts.uri.to_string(),
-                        headers: parts.headers,
-                        body,
-                    };
-                    let response = reply(&seen);
-                    log.lock().unwrap().push(seen);
-                    Ok::<_, Infallible>(response)
-                }
-            });
-            let io = hyper_util::rt::TokioIo::new(stream);
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(io, service)
-                .await;
-        }
-    })
-    .await;
-    (addr, log)
-}
-
 /// A backend answering `200 ok` to everything.
 async fn ok_backend() -> (SocketAddr, Log) {
     backend(|_| Response::new(full("ok"))).await
-}
-
-/// Serves `service` with hyper on 127.0.0.1:0, putting the peer's address in each request's
-/// extensions (as an axum/hyper server with connect info does).
-async fn gateway<S, B>(service: S) -> SocketAddr
-where
-    S: tower::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send,
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    common::listen(move |stream, peer| {
-        let service = service.clone();
-        async move {
-            let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
-                request.extensions_mut().insert(peer);
-                service.clone().oneshot(request)
-            });
-            let io = hyper_util::rt::TokioIo::new(stream);
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(io, service)
-                .with_upgrades()
-                .await;
-        }
-    })
-    .await
 }
 
 /// A raw TCP backend that reads once, writes `reply` as it is and closes.
@@ -139,7 +52,7 @@ async fn raw_backend(reply: &'static [u8]) -> SocketAddr {
 
 /// The gateway served in front of an `Upstream` to `http://{up}{base}`.
 async fn proxy_to(up: SocketAddr, base: &str) -> SocketAddr {
-    gateway(Upstream::new(&format!("http://{up}{base}")).unwrap()).await
+    serve_with_peer(Upstream::new(&format!("http://{up}{base}")).unwrap()).await
 }
 
 /// The gateway served in front of an `Upstream` to `http://{up}/v1` that strips `/users`.
@@ -148,7 +61,7 @@ async fn users_to_v1(up: SocketAddr) -> SocketAddr {
         .strip_prefix("/users")
         .build()
         .unwrap();
-    gateway(upstream).await
+    serve_with_peer(upstream).await
 }
 
 /// The gateway served in front of a Router whose one route `route` goes to an `Upstream` to
@@ -158,22 +71,7 @@ async fn routed_to(route: &str, target: &str) -> SocketAddr {
         .route(route, Upstream::new(target).unwrap())
         .build()
         .unwrap();
-    gateway(router).await
-}
-
-/// Sends one request on a fresh connection with hyper's client.
-async fn send<B>(addr: SocketAddr, request: Request<B>) -> Response<Incoming>
-where
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let stream = TcpStream::connect(addr).await.unwrap();
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .unwrap();
-    tokio::spawn(conn);
-    sender.send_request(request).await.unwrap()
+    serve_with_peer(router).await
 }
 
 fn get(uri: &str) -> Request<Empty<Bytes>> {
@@ -187,31 +85,12 @@ async fn text(response: Response<Incoming>) -> String {
     common::body_text(response.into_body()).await
 }
 
-fn only(log: &Log) -> Seen {
-    let log = log.lock().unwrap();
-    assert_eq!(log.len(), 1, "the backend saw {} requests", log.len());
-    log[0].clone()
-}
-
-fn hv<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).map(|v| v.to_str().unwrap())
-}
-
 /// Checks that each `(name, value)` is in `headers` (the first value under that name).
 #[track_caller]
 fn assert_headers(headers: &HeaderMap, want: &[(&str, &str)]) {
     for (name, value) in want {
         assert_eq!(hv(headers, name), Some(*value), "{name}");
     }
-}
-
-/// Writes `raw` on a fresh connection and reads until the peer closes (or 5 s pass).
-async fn raw_exchange(addr: SocketAddr, raw: &[u8]) -> String {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    stream.write_all(raw).await.unwrap();
-    let mut out = Vec::new();
-    let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut out)).await;
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 // ---- path and query mapping
@@ -516,7 +395,7 @@ async fn connection_refused_is_502_with_a_reason() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         listener.local_addr().unwrap()
     };
-    let gw = gateway(Upstream::new(&format!("http://{dead}")).unwrap()).await;
+    let gw = serve_with_peer(Upstream::new(&format!("http://{dead}")).unwrap()).await;
     let response = send(gw, get("/x")).await;
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
     assert!(hv(response.headers(), "content-type")
@@ -556,7 +435,7 @@ async fn slow_upstream_is_504_with_the_reason_in_body_and_extensions() {
     assert!(!body.trim().is_empty());
     assert!(body.contains(failure.reason()), "{body:?} vs {failure}");
 
-    let gw = gateway(upstream).await;
+    let gw = serve_with_peer(upstream).await;
     let response = send(gw, get("/x")).await;
     assert_eq!(response.status(), 504);
 }
@@ -866,7 +745,7 @@ async fn backend_closing_mid_body_is_an_error_for_the_client_and_flagged_in_the_
     assert!(lines[0].contains("UE"), "{lines:?}");
 
     // Over the wire, the client sees the connection end before the promised length.
-    let gw = gateway(app).await;
+    let gw = serve_with_peer(app).await;
     let response = send(gw, get("/x")).await;
     assert_eq!(response.status(), 200);
     assert!(response.into_body().collect().await.is_err());
@@ -983,7 +862,7 @@ async fn a_gateway_from_toml_proxies_and_logs_a_cut_body() {
     let services = Services::<Incoming>::new().access_log_sink(Sink::from_fn(move |line| {
         sink_lines.lock().unwrap().push(line.to_owned());
     }));
-    let gw = gateway(Gateway::from_config(config, services).unwrap()).await;
+    let gw = serve_with_peer(Gateway::from_config(config, services).unwrap()).await;
 
     let response = send(gw, get("/files/a%20b//c.txt?v=2")).await;
     assert_eq!(response.status(), 200);
@@ -1037,7 +916,7 @@ async fn a_websocket_upstream_gets_via_and_the_forwarded_headers() {
         }
     })
     .await;
-    let gw = gateway(WebSocketUpstream::new(&format!("ws://{backend}")).unwrap()).await;
+    let gw = serve_with_peer(WebSocketUpstream::new(&format!("ws://{backend}")).unwrap()).await;
     let mut stream = TcpStream::connect(gw).await.unwrap();
     stream
         .write_all(
@@ -1142,7 +1021,8 @@ async fn head_to_a_get_upstream_route_of_the_gateway_is_forwarded_as_head() {
         "#
     ))
     .unwrap();
-    let gw = gateway(Gateway::from_config(config, Services::<Incoming>::new()).unwrap()).await;
+    let gw =
+        serve_with_peer(Gateway::from_config(config, Services::<Incoming>::new()).unwrap()).await;
     let request = Request::head("/docs/a.html")
         .header("host", "a")
         .body(Empty::<Bytes>::new())

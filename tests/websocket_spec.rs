@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::respond;
+use common::{bounded, respond};
 use futures_util::{SinkExt, StreamExt};
 use http::{header, HeaderMap, Request, Response, StatusCode};
 use http_body_util::Full;
@@ -41,12 +41,6 @@ use tower_gateway::CorsLayer;
 /// The RFC 6455 §1.3 example key and its accept value.
 const RFC_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
 const RFC_ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
-
-async fn bounded<F: std::future::Future>(future: F) -> F::Output {
-    tokio::time::timeout(Duration::from_secs(10), future)
-        .await
-        .expect("the test hung")
-}
 
 /// Waits until `lines` holds at least `count` records, for `ticks` times 10 ms at the most.
 async fn wait_for_lines(lines: &Mutex<Vec<String>>, count: usize, ticks: u32) {

@@ -2,7 +2,10 @@
 
 #![allow(dead_code)] // each test file uses a different subset
 
+pub mod backend;
+
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -10,6 +13,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
 
 /// Reads a file of `../shared/data/`, failing with its full path when it is missing.
 pub fn shared_data(name: &str) -> String {
@@ -88,6 +92,30 @@ pub fn guarded(
     (cors, guard)
 }
 
+/// Where `CorsConfig::allow_origin(origin)` answers otherwise than `valid` says, as jub0bs's
+/// pattern parser does: accepted when it should be refused, refused when it should be
+/// accepted, or refused with other than one problem naming `origin`. One line per origin.
+#[cfg(feature = "cors")]
+pub fn origin_pattern_mismatches<'a>(
+    cases: impl IntoIterator<Item = (&'a str, bool)>,
+) -> Vec<String> {
+    let mut wrong = Vec::new();
+    for (origin, valid) in cases {
+        match tower_gateway::cors::CorsConfig::new()
+            .allow_origin(origin)
+            .build()
+        {
+            Ok(_) if !valid => wrong.push(format!("{origin:?} accepted")),
+            Err(e) if valid => wrong.push(format!("{origin:?} refused: {e}")),
+            Err(e) if e.problems().len() != 1 || e.problems()[0].value() != origin => {
+                wrong.push(format!("{origin:?}: {e}"));
+            }
+            _ => {}
+        }
+    }
+    wrong
+}
+
 /// An origin guard that trusts exactly what `cors` allows.
 #[cfg(all(feature = "cors", feature = "origin"))]
 pub fn trusting(cors: &tower_gateway::cors::CorsLayer) -> tower_gateway::origin::OriginGuardLayer {
@@ -95,6 +123,13 @@ pub fn trusting(cors: &tower_gateway::cors::CorsLayer) -> tower_gateway::origin:
         .trust_cors(cors)
         .build()
         .unwrap()
+}
+
+/// Awaits `future`, failing the test when it takes more than 10 s.
+pub async fn bounded<F: std::future::Future>(future: F) -> F::Output {
+    tokio::time::timeout(std::time::Duration::from_secs(10), future)
+        .await
+        .expect("the test hung")
 }
 
 /// Listens on a free port of 127.0.0.1 and runs `on_connection` on a task of its own for each
@@ -112,6 +147,83 @@ where
         }
     });
     addr
+}
+
+/// Serves `service` with hyper over HTTP/1.1 (upgrades on) on 127.0.0.1:0, putting the peer's
+/// address in each request's extensions (as an axum/hyper server with connect info does).
+pub async fn serve_with_peer<S, B>(service: S) -> std::net::SocketAddr
+where
+    S: tower::Service<Request<hyper::body::Incoming>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    use tower::ServiceExt;
+    listen(move |stream, peer| {
+        let service = service.clone();
+        async move {
+            let service =
+                hyper::service::service_fn(move |mut request: Request<hyper::body::Incoming>| {
+                    request.extensions_mut().insert(peer);
+                    service.clone().oneshot(request)
+                });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .with_upgrades()
+                .await;
+        }
+    })
+    .await
+}
+
+/// A request body hyper's HTTP/1.1 client can send.
+pub trait ClientBody:
+    http_body::Body<Data = Bytes, Error: Into<Box<dyn std::error::Error + Send + Sync>>>
+    + Send
+    + 'static
+{
+}
+
+impl<B> ClientBody for B where
+    B: http_body::Body<Data = Bytes, Error: Into<Box<dyn std::error::Error + Send + Sync>>>
+        + Send
+        + 'static
+{
+}
+
+/// Sends one request on a fresh HTTP/1.1 connection with hyper's client (no upgrades).
+pub async fn send<B: ClientBody>(addr: SocketAddr, request: Request<B>) -> Response<Incoming> {
+    send_on_new_connection(addr, request, false).await
+}
+
+/// Sends one request on a fresh HTTP/1.1 connection with hyper's client, the connection
+/// driven with upgrades on (so that a `101` answer can be taken over).
+pub async fn send_upgradable<B: ClientBody>(
+    addr: SocketAddr,
+    request: Request<B>,
+) -> Response<Incoming> {
+    send_on_new_connection(addr, request, true).await
+}
+
+async fn send_on_new_connection<B: ClientBody>(
+    addr: SocketAddr,
+    request: Request<B>,
+    upgrades: bool,
+) -> Response<Incoming> {
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    if upgrades {
+        tokio::spawn(conn.with_upgrades());
+    } else {
+        tokio::spawn(conn);
+    }
+    sender.send_request(request).await.unwrap()
 }
 
 /// A service that becomes ready only when its gate opens (waking whoever asked last), then
@@ -163,6 +275,39 @@ pub fn ok(
 ) -> impl tower::Service<Req, Response = Res, Error = Infallible, Future = impl Send> + Clone {
     tower::service_fn(move |_req: Req| async move {
         Ok::<_, Infallible>(Res::new(Full::new(Bytes::from_static(body.as_bytes()))))
+    })
+}
+
+/// A service that never fails, taking `Full<Bytes>` requests and answering with bodies of type
+/// `B`, that a Router, a gateway or a layer can hold: what the test targets return.
+pub trait Target<B = Full<Bytes>>:
+    tower::Service<Req, Response = Response<B>, Error = Infallible, Future: Send + 'static>
+    + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<S, B> Target<B> for S where
+    S: tower::Service<Req, Response = Response<B>, Error = Infallible, Future: Send + 'static>
+        + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
+
+/// A Router target that answers `200` with its own route key (`MatchedRoute`) as the body.
+#[cfg(feature = "router")]
+pub fn echo_key() -> impl Target {
+    tower::service_fn(|req: Req| async move {
+        let key = req
+            .extensions()
+            .get::<tower_gateway::router::MatchedRoute>()
+            .map(|m| m.key().to_owned())
+            .unwrap_or_default();
+        Ok::<_, Infallible>(Res::new(Full::new(Bytes::from(key))))
     })
 }
 
@@ -262,6 +407,24 @@ pub fn join_path(prefix: &str, segments: &[String], slash: bool, query: Option<&
         path.push_str(q);
     }
     path
+}
+
+/// A Prometheus metric name: `[a-zA-Z_:][a-zA-Z0-9_:]*`.
+pub fn is_metric_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+}
+
+/// A Prometheus label name: `[a-zA-Z_][a-zA-Z0-9_]*`.
+pub fn is_label_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// An error that displays as `boom`.
