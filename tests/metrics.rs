@@ -1343,88 +1343,8 @@ fn the_config_section_reports_every_problem_with_its_location() {
 #[cfg(feature = "metrics-facade")]
 mod facade {
     use super::*;
-    use std::sync::atomic::AtomicU64;
-    use std::sync::Mutex;
 
-    use metrics::{
-        Counter, Gauge, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder, SharedString,
-        Unit,
-    };
-
-    #[derive(Default)]
-    struct Values(Mutex<Vec<f64>>);
-
-    impl HistogramFn for Values {
-        fn record(&self, value: f64) {
-            self.0.lock().unwrap().push(value);
-        }
-    }
-
-    /// Counts registrations; keeps every handle by `name{k=v,...}`.
-    #[derive(Default)]
-    struct TestRecorder {
-        registrations: AtomicUsize,
-        counters: Mutex<BTreeMap<String, Arc<AtomicU64>>>,
-        gauges: Mutex<BTreeMap<String, Arc<AtomicU64>>>,
-        histograms: Mutex<BTreeMap<String, Arc<Values>>>,
-        described: Mutex<Vec<String>>,
-    }
-
-    fn id(key: &Key) -> String {
-        let labels: Vec<String> = key
-            .labels()
-            .map(|l| format!("{}={}", l.key(), l.value()))
-            .collect();
-        format!("{}{{{}}}", key.name(), labels.join(","))
-    }
-
-    impl TestRecorder {
-        fn counter(&self, id: &str) -> u64 {
-            self.counters
-                .lock()
-                .unwrap()
-                .get(id)
-                .unwrap_or_else(|| panic!("no counter {id}"))
-                .load(Ordering::SeqCst)
-        }
-        fn gauge(&self, id: &str) -> f64 {
-            f64::from_bits(self.gauges.lock().unwrap()[id].load(Ordering::SeqCst))
-        }
-        fn histogram(&self, id: &str) -> Vec<f64> {
-            self.histograms.lock().unwrap()[id]
-                .0
-                .lock()
-                .unwrap()
-                .clone()
-        }
-    }
-
-    impl Recorder for TestRecorder {
-        fn describe_counter(&self, key: KeyName, _: Option<Unit>, _: SharedString) {
-            self.described.lock().unwrap().push(key.as_str().to_owned());
-        }
-        fn describe_gauge(&self, key: KeyName, _: Option<Unit>, _: SharedString) {
-            self.described.lock().unwrap().push(key.as_str().to_owned());
-        }
-        fn describe_histogram(&self, key: KeyName, _: Option<Unit>, _: SharedString) {
-            self.described.lock().unwrap().push(key.as_str().to_owned());
-        }
-        fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
-            self.registrations.fetch_add(1, Ordering::SeqCst);
-            let mut map = self.counters.lock().unwrap();
-            Counter::from_arc(map.entry(id(key)).or_default().clone())
-        }
-        fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
-            self.registrations.fetch_add(1, Ordering::SeqCst);
-            let mut map = self.gauges.lock().unwrap();
-            Gauge::from_arc(map.entry(id(key)).or_default().clone())
-        }
-        fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> Histogram {
-            self.registrations.fetch_add(1, Ordering::SeqCst);
-            let mut map = self.histograms.lock().unwrap();
-            Histogram::from_arc(map.entry(id(key)).or_default().clone())
-        }
-    }
+    use common::recorder::TestRecorder;
 
     #[test]
     fn the_facade_gets_the_same_facts_with_the_same_names_and_labels() {

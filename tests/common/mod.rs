@@ -3,6 +3,8 @@
 #![allow(dead_code)] // each test file uses a different subset
 
 pub mod backend;
+#[cfg(feature = "metrics-facade")]
+pub mod recorder;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
