@@ -445,18 +445,46 @@ async fn repeated_acrm_is_refused() {
     assert_refused(&base().build().unwrap(), r, RejectionKind::MethodNotAllowed).await;
 }
 
+/// Several `Access-Control-Request-Headers` lines are one list (RFC 9110 §5.3, as jub0bs/cors
+/// and rs/cors read them): every line is checked and the answer names them all, once.
 #[tokio::test]
-async fn repeated_acrh_is_refused() {
-    let r = req(
-        "OPTIONS",
-        &[
-            ("origin", APP),
-            ("access-control-request-method", "PUT"),
-            ("access-control-request-headers", "content-type"),
-            ("access-control-request-headers", "x-request-id"),
-        ],
-    );
-    assert_refused(&base().build().unwrap(), r, RejectionKind::HeaderNotAllowed).await;
+async fn acrh_split_over_lines_is_one_list() {
+    let layer = base().build().unwrap();
+    fn split(lines: &[&str]) -> Request<Full<Bytes>> {
+        let mut h = vec![("origin", APP), ("access-control-request-method", "PUT")];
+        h.extend(lines.iter().map(|l| ("access-control-request-headers", *l)));
+        req("OPTIONS", &h)
+    }
+    let (res, calls) = send(&layer, split(&["content-type", " ", "X-Request-Id "])).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(calls, 0, "inner must not be called");
+    let acah: Vec<_> = res
+        .headers()
+        .get_all("access-control-allow-headers")
+        .iter()
+        .collect();
+    assert_eq!(acah, ["content-type, X-Request-Id"]);
+    // The decision says the same.
+    let (parts, _) = split(&["content-type", "x-request-id"]).into_parts();
+    match layer.check(&parts) {
+        Decision::PreflightAccepted(p) => {
+            assert_eq!(p.allow_headers().unwrap(), "content-type, x-request-id");
+        }
+        other => panic!("{other:?}"),
+    }
+    // A name not allowed on any line refuses the whole list.
+    let r = split(&["content-type", "x-not-allowed"]);
+    assert_refused(&layer, r, RejectionKind::HeaderNotAllowed).await;
+    // The lines share one budget: 8 KiB in all, 16 empty lines.
+    let long = "x-request-id,".repeat(400);
+    let r = split(&[&long, &long]);
+    assert_refused(&layer, r, RejectionKind::HeaderNotAllowed).await;
+    let r = split(&[""; 17]);
+    assert_refused(&layer, r, RejectionKind::HeaderNotAllowed).await;
+    // Empty lines only: accepted, no name to echo.
+    let (res, _) = send(&layer, split(&[""; 16])).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert!(res.headers().get("access-control-allow-headers").is_none());
 }
 
 #[tokio::test]

@@ -94,8 +94,10 @@
 //!
 //! From jub0bs/cors: `*` in allowed headers never covers `Authorization`, even with
 //! credentials, and the request headers are scanned for it (jub0bs answers `*,authorization`
-//! without scanning, which Chromium lets through today); repeated `Origin`,
-//! `Access-Control-Request-Method` or `-Headers` headers are refused instead of using the first;
+//! without scanning, which Chromium lets through today); a repeated `Origin` or
+//! `Access-Control-Request-Method` header is refused instead of using the first, while
+//! `Access-Control-Request-Headers` split over several lines is one list, as jub0bs reads it
+//! (RFC 9110 §5.3: every line checked, one budget for them all, the answer naming them once);
 //! under `*` any `Origin` value is allowed; subdomain patterns of a public suffix are only
 //! refused for single-label domains (`https://*.com`), as no public-suffix list is shipped; no
 //! Private Network Access support; a canonical IPv4-mapped IPv6 origin (`[::ffff:7f00:1]`) is

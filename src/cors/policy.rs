@@ -9,7 +9,7 @@ use http::header::{
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode};
 
 use super::decision::{Decision, Preflight};
-use super::names::{Methods, RequestHeaders};
+use super::names::{Methods, RequestHeaders, MAX_ACRH_LEN, MAX_EMPTY_ELEMENTS};
 use super::origins::Origins;
 use super::{Rejection, RejectionKind};
 use crate::body::Body;
@@ -173,8 +173,27 @@ pub(super) struct Granted<'a> {
     pub(super) origin: Grant<'a>,
     /// The method to name in `Access-Control-Allow-Methods` (none when safelisted).
     pub(super) method: Option<&'a HeaderValue>,
-    /// The names to echo in `Access-Control-Allow-Headers`.
+    /// The names to echo in `Access-Control-Allow-Headers` (the first line when `joined`).
     pub(super) headers: Option<&'a HeaderValue>,
+    /// The request split its names over several lines: the answer names them joined
+    /// ([`join_lines`]). Browsers send one line, so this rare form is built, not borrowed.
+    pub(super) joined: bool,
+}
+
+/// Several `Access-Control-Request-Headers` lines as the one list they are (RFC 9110 §5.3):
+/// the non-empty lines, trimmed, joined with `, `.
+fn join_lines(headers: &HeaderMap) -> Option<HeaderValue> {
+    let mut joined = Vec::new();
+    for line in headers.get_all(ACCESS_CONTROL_REQUEST_HEADERS) {
+        let line = line.as_bytes().trim_ascii();
+        if !line.is_empty() {
+            if !joined.is_empty() {
+                joined.extend_from_slice(b", ");
+            }
+            joined.extend_from_slice(line);
+        }
+    }
+    HeaderValue::from_bytes(&joined).ok()
 }
 
 impl Granted<'_> {
@@ -184,6 +203,7 @@ impl Granted<'_> {
             echo_origin: matches!(self.origin, Grant::Origin(_)),
             method: self.method.is_some(),
             headers: self.headers.is_some(),
+            joined: self.joined,
         }
     }
 }
@@ -195,6 +215,7 @@ pub(super) struct Shape {
     echo_origin: bool,
     method: bool,
     headers: bool,
+    joined: bool,
 }
 
 /// What [`Policy::find`] found: a [`Decision`] whose accepted preflight still borrows its
@@ -271,7 +292,10 @@ impl Policy {
             Found::Preflight(p) => Decision::PreflightAccepted(Preflight {
                 allow_origin: p.origin.value(),
                 allow_method: p.method.cloned(),
-                allow_headers: p.headers.cloned(),
+                allow_headers: p.headers.and_then(|line| match p.joined {
+                    true => join_lines(headers),
+                    false => Some(line.clone()),
+                }),
             }),
             Found::PreflightRefused(refusal) => Decision::PreflightRefused(refusal.rejection),
             Found::WebSocket => Decision::WebSocket,
@@ -333,8 +357,9 @@ impl Policy {
                 Ok(false) => Ok(None),
                 Err(()) => Err(()),
             },
-            // Browsers send one; a split list could hide a name from the check.
-            Single::Many => Err(()),
+            // Browsers send one line; several are one list (RFC 9110 §5.3), as jub0bs/cors
+            // and rs/cors read them.
+            Single::Many => self.check_lines(headers),
         };
         let Ok(allow_headers) = headers_ok else {
             return refuse(RejectionKind::HeaderNotAllowed, Some(grant), allow_method);
@@ -343,7 +368,33 @@ impl Policy {
             origin: grant,
             method: allow_method,
             headers: allow_headers,
+            joined: matches!(acrh, Single::Many),
         })
+    }
+
+    /// Several `Access-Control-Request-Headers` lines: each non-empty line is checked as one
+    /// would be, and together they keep one line's budget ([`MAX_ACRH_LEN`] bytes in all, at
+    /// most [`MAX_EMPTY_ELEMENTS`] empty lines, as jub0bs/cors tolerates), so a split list
+    /// costs no more than a whole one. `Some` (a line) when there are names to echo.
+    fn check_lines<'a>(&self, headers: &'a HeaderMap) -> Result<Option<&'a HeaderValue>, ()> {
+        let (mut empty, mut total, mut echo) = (0, 0, None);
+        for line in headers.get_all(ACCESS_CONTROL_REQUEST_HEADERS) {
+            total += line.len();
+            if total > MAX_ACRH_LEN {
+                return Err(());
+            }
+            if line.as_bytes().trim_ascii().is_empty() {
+                empty += 1;
+                if empty > MAX_EMPTY_ELEMENTS {
+                    return Err(());
+                }
+                continue;
+            }
+            if self.headers.check(line.as_bytes())? {
+                echo = Some(line);
+            }
+        }
+        Ok(echo)
     }
 
     /// The headers of the `204` answer to an accepted preflight: a clone of the matching
@@ -364,7 +415,15 @@ impl Policy {
                 *slot = WILDCARD;
             }
         }
-        // Each of these names is in the request once (`find` refuses repeats).
+        // `Origin` and `Access-Control-Request-Method` are in the request once (`find`
+        // refuses repeats); request headers split over several lines are named once, joined.
+        if shape.joined {
+            if let Some(joined) = join_lines(&request) {
+                if let Some(slot) = names.take() {
+                    *slot = joined;
+                }
+            }
+        }
         for (name, value) in request {
             let slot = match name {
                 Some(n) if n == ORIGIN => origin.take(),
