@@ -239,8 +239,10 @@ impl Record {
             RequestIds::Off => incoming_id(),
         };
         *request_length = if has(need::REQUEST_LENGTH) {
+            // RFC 9110 8.6: `1*DIGIT` (`parse` alone would also take a leading `+`).
             crate::util::header::get(headers, &http::header::CONTENT_LENGTH)
                 .and_then(|v| v.to_str().ok())
+                .filter(|v| v.bytes().all(|b| b.is_ascii_digit()))
                 .and_then(|v| v.parse::<u64>().ok())
                 .or_else(|| req.body().size_hint().exact())
         } else {
