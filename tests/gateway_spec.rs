@@ -697,9 +697,7 @@ async fn an_upstream_route_maps_the_path_and_sets_the_forwarded_headers() {
 async fn upstream_failures_are_502_and_504_with_a_reason() {
     let log = Log::default();
     let addr = upstream(Arc::clone(&log)).await;
-    let dead = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let dead_addr = dead.local_addr().unwrap();
-    drop(dead);
+    let (_refusing, dead_addr) = common::refusing_addr();
     let (gateway, lines) = logged_gateway(&format!(
         r#"
         [[routes]]

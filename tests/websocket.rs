@@ -27,7 +27,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::handshake::server::{
@@ -341,9 +341,8 @@ async fn a_backend_refusing_the_handshake_has_its_answer_passed() {
 
 #[tokio::test]
 async fn a_backend_down_gives_502() {
-    let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
+    let (_refusing, closed) = common::refusing_addr();
+    let port = closed.port();
     let upstream = WebSocketUpstream::builder(&format!("ws://127.0.0.1:{port}"))
         .connect_timeout(Duration::from_secs(5))
         .build()

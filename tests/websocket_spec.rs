@@ -23,7 +23,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::handshake::server::{
     ErrorResponse, Request as WsRequest, Response as WsResponse,
 };
@@ -623,9 +623,7 @@ async fn refusals_and_failures_are_http_answers() {
         assert!(body.contains("go away"), "{body:?}");
 
         // A backend that is down: 502.
-        let dead = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let dead_addr = dead.local_addr().unwrap();
-        drop(dead);
+        let (_refusing, dead_addr) = common::refusing_addr();
         let (addr, _) = serve_gateway(&ws_config(dead_addr, "")).await;
         let url = format!("ws://{addr}/ws");
         let Err(tokio_tungstenite::tungstenite::Error::Http(response)) =
@@ -862,9 +860,7 @@ async fn a_websocket_route_target_may_be_a_registered_service() {
 #[tokio::test]
 async fn an_unreachable_backend_in_process_is_a_failure_answer() {
     // Through hyper (upgrades kept) to a closed port: 502 with a `Failure` of kind `Connect`.
-    let dead = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let dead_addr = dead.local_addr().unwrap();
-    drop(dead);
+    let (_refusing, dead_addr) = common::refusing_addr();
     let upstream = WebSocketUpstream::new(&format!("ws://{dead_addr}")).unwrap();
     let failure = Arc::new(Mutex::new(None));
     let record = Arc::clone(&failure);

@@ -134,6 +134,19 @@ pub async fn bounded<F: std::future::Future>(future: F) -> F::Output {
         .expect("the test hung")
 }
 
+/// An address on 127.0.0.1 that refuses connections for as long as the returned socket lives:
+/// its port is bound but not listening. (Binding a listener and dropping it frees the port for
+/// the next `bind("127.0.0.1:0")` of a test running in parallel, whose server may then answer,
+/// or hang, in its place.)
+pub fn refusing_addr() -> (tokio::net::TcpSocket, std::net::SocketAddr) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket
+        .bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+        .unwrap();
+    let addr = socket.local_addr().unwrap();
+    (socket, addr)
+}
+
 /// Listens on a free port of 127.0.0.1 and runs `on_connection` on a task of its own for each
 /// accepted connection (with the peer's address), for as long as the runtime runs.
 pub async fn listen<F, Fut>(mut on_connection: F) -> std::net::SocketAddr
