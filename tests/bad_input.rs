@@ -332,8 +332,10 @@ fn the_demo_gateway_answers_any_request_without_panicking() {
     let rt = runtime();
     // The demo's HTTP upstream is a live echo server on a loopback port of this test's own (so
     // hostile heads are really forwarded); its WebSocket upstream a loopback port with
-    // nothing listening (bound, noted, closed), so a handshake fails fast with a 502.
-    let (live, dead) = rt.block_on(async {
+    // nothing listening (bound, not listening, for the whole test), so a handshake fails fast
+    // with a 502.
+    let (_refusing, dead) = common::refusing_addr();
+    let live = rt.block_on(async {
         let live = common::listen(|stream, _| async move {
             let echo =
                 hyper::service::service_fn(|req: Request<hyper::body::Incoming>| async move {
@@ -346,12 +348,7 @@ fn the_demo_gateway_answers_any_request_without_panicking() {
                 .await;
         })
         .await;
-        let dead = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap()
-            .local_addr()
-            .unwrap();
-        (live, dead)
+        live
     });
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/gateway.toml");
     let text = std::fs::read_to_string(path)

@@ -1206,11 +1206,7 @@ async fn the_demo_gateway_over_http1_answers_a_handshake_to_a_dead_backend_with_
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tower_gateway::gateway::{GatewayConfig, Services};
 
-    let dead = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let (_refusing, dead) = common::refusing_addr();
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/gateway.toml");
     let text = std::fs::read_to_string(path)
         .unwrap()

@@ -694,12 +694,8 @@ async fn upstream_server(silent: bool) -> std::net::SocketAddr {
 async fn upstream_routes_forward_with_mapping_timeouts_and_failures() {
     let live = upstream_server(false).await;
     let silent = upstream_server(true).await;
-    // A port with nothing listening: bind, note it, close.
-    let dead = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    // A port with nothing listening (bound, not listening, for the whole test).
+    let (_refusing, dead) = common::refusing_addr();
     let text = format!(
         r#"
         [[routes]]
