@@ -37,6 +37,19 @@ pub(crate) fn is_handshake(method: &Method, headers: &HeaderMap) -> bool {
     method == Method::GET && upgrade_is_websocket(headers)
 }
 
+/// [`is_handshake`] on a connection that can be upgraded, for what serves or proxies one:
+/// an `Upgrade` outside HTTP/1.1 is no handshake, since HTTP/1.0 servers must ignore it (RFC
+/// 9110 §7.8, RFC 6455 §4.1) and HTTP/2 has none (RFC 9113 §8.2.2). The layers that only
+/// check a handshake (CORS, the origin guard) keep to [`is_handshake`], the stricter reading.
+#[cfg(any(feature = "router", feature = "upstream"))]
+pub(crate) fn is_upgradable_handshake(
+    version: http::Version,
+    method: &Method,
+    headers: &HeaderMap,
+) -> bool {
+    version == http::Version::HTTP_11 && is_handshake(method, headers)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,5 +78,16 @@ mod tests {
         assert!(!is_handshake(&Method::POST, &headers(&["websocket"])));
         assert!(!is_handshake(&Method::HEAD, &headers(&["websocket"])));
         assert!(upgrade_is_websocket(&headers(&["websocket"])));
+    }
+
+    #[cfg(any(feature = "router", feature = "upstream"))]
+    #[test]
+    fn an_upgrade_outside_http_1_1_is_no_handshake_to_serve() {
+        use http::Version;
+        let ws = headers(&["websocket"]);
+        assert!(is_upgradable_handshake(Version::HTTP_11, &Method::GET, &ws));
+        for version in [Version::HTTP_10, Version::HTTP_2] {
+            assert!(!is_upgradable_handshake(version, &Method::GET, &ws));
+        }
     }
 }

@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use http::header::{ALLOW, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION, UPGRADE};
 use http::uri::PathAndQuery;
-use http::{HeaderValue, Method, Request, Response, StatusCode, Uri, Version};
+use http::{HeaderValue, Method, Request, Response, StatusCode, Uri};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -215,11 +215,12 @@ where
                 let Some(entry) = self.table.routes.get(id as usize) else {
                     return ResponseFuture::ready(self.not_found(request.method()));
                 };
-                // An `Upgrade` outside HTTP/1.1 is no handshake: HTTP/1.0 servers must ignore
-                // it (RFC 9110 §7.8) and HTTP/2 has none (RFC 9113 §8.2.2).
                 if entry.route.is_websocket()
-                    && (request.version() != Version::HTTP_11
-                        || !crate::websocket::is_handshake(request.method(), request.headers()))
+                    && !crate::websocket::is_upgradable_handshake(
+                        request.version(),
+                        request.method(),
+                        request.headers(),
+                    )
                 {
                     return ResponseFuture::ready(upgrade_required(&entry.route));
                 }

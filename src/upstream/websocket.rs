@@ -316,10 +316,7 @@ impl<B> tower_service::Service<Request<B>> for WebSocketUpstream {
 
     fn call(&mut self, request: Request<B>) -> WebSocketFuture {
         let (mut parts, _body) = request.into_parts();
-        // An `Upgrade` outside HTTP/1.1 is no handshake: HTTP/1.0 servers must ignore it
-        // (RFC 9110 §7.8, RFC 6455 §4.1) and HTTP/2 has none (RFC 9113 §8.2.2), as the Router.
-        if parts.version != http::Version::HTTP_11
-            || !crate::websocket::is_handshake(&parts.method, &parts.headers)
+        if !crate::websocket::is_upgradable_handshake(parts.version, &parts.method, &parts.headers)
         {
             let mut response = answer(
                 StatusCode::UPGRADE_REQUIRED,
